@@ -1,0 +1,377 @@
+//! The command line. Exit codes: 0 healthy, 1 failing (or the console could
+//! not run), 2 bad usage or configuration.
+
+use std::io::IsTerminal;
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+use std::time::Duration;
+
+use clap::{CommandFactory, FromArgMatches, Parser, Subcommand};
+
+use crate::app;
+use crate::config::{self, Config, HumanDuration, Source};
+use crate::core::model::Origin;
+use crate::headless::{self, exit};
+use crate::keymap::Keymap;
+use crate::logging;
+use crate::paths::Paths;
+use crate::sandbox::{self, Sandbox};
+use crate::tui::Theme;
+
+#[derive(Parser, Debug)]
+#[command(
+    name = "backstop",
+    version,
+    about = "A terminal incident console for deployment verification and rollback.",
+    long_about = "A terminal incident console for deployment verification and rollback.\n\n\
+        With no command, opens the console on your configuration. New here? Run `backstop drill`:\n\
+        it starts sample blue/green services on 127.0.0.1 and opens the console on them."
+)]
+pub struct Cli {
+    /// Configuration file [default: $BACKSTOP_CONFIG, then the XDG config directory]
+    #[arg(long, short, global = true, value_name = "FILE")]
+    pub config: Option<PathBuf>,
+
+    #[command(subcommand)]
+    pub command: Option<Command>,
+}
+
+#[derive(Subcommand, Debug)]
+pub enum Command {
+    /// Start the drill sandbox (sample blue/green services on 127.0.0.1) and open the console on it
+    Drill {
+        /// Time between health probes
+        #[arg(long, default_value = "2s", value_parser = duration)]
+        interval: Duration,
+        /// How long a probe waits for an answer
+        #[arg(long, default_value = "1s", value_parser = duration)]
+        timeout: Duration,
+    },
+    /// Probe one health endpoint once and print the verdict (exit 0 ok/degraded, 1 critical/unreachable)
+    Probe {
+        /// The URL to GET
+        url: String,
+        /// Print one JSON object
+        #[arg(long)]
+        json: bool,
+        /// How long to wait for the whole answer
+        #[arg(long, default_value = "5s", value_parser = duration, value_name = "DUR")]
+        timeout: Duration,
+    },
+    /// Probe every configured environment once (exit code of the worst status)
+    Status {
+        /// Print one JSON document: services → environments → endpoints
+        #[arg(long)]
+        json: bool,
+    },
+    /// Check or create the configuration
+    #[command(subcommand)]
+    Config(ConfigCommand),
+    /// Print the key bindings in force (defaults merged with yours)
+    Keys,
+    /// Print where backstop keeps its configuration, keymap, log and data
+    Paths,
+}
+
+#[derive(Subcommand, Debug)]
+pub enum ConfigCommand {
+    /// Validate a configuration file [default: the one backstop would use]; errors as file:line:col, exit 2
+    Check {
+        /// The file to check
+        file: Option<PathBuf>,
+    },
+    /// Write the documented example configuration to the default place
+    Init {
+        /// Overwrite an existing file
+        #[arg(long)]
+        force: bool,
+        /// Write here instead of the default place
+        #[arg(long, value_name = "FILE")]
+        path: Option<PathBuf>,
+    },
+}
+
+fn duration(s: &str) -> Result<Duration, String> {
+    HumanDuration::parse(s).map(|d| d.0)
+}
+
+pub fn main() -> ExitCode {
+    let paths = Paths::discover();
+    let files = match &paths {
+        Ok(p) => format!(
+            "Files:\n  config  {}\n  keymap  {}\n  log     {}",
+            p.config_file.display(),
+            p.keymap_file.display(),
+            p.log_file.display()
+        ),
+        Err(e) => format!("Files: {e:#}"),
+    };
+    let matches = Cli::command().after_help(files).get_matches();
+    let cli = match Cli::from_arg_matches(&matches) {
+        Ok(c) => c,
+        Err(e) => e.exit(),
+    };
+    let paths = match paths {
+        Ok(p) => p,
+        Err(e) => {
+            eprintln!("backstop: {e:#}");
+            return ExitCode::from(exit::USAGE);
+        }
+    };
+    let _log = match logging::init(&paths.log_file) {
+        Ok(g) => Some(g),
+        Err(e) => {
+            eprintln!("backstop: logging is off: {e:#}");
+            None
+        }
+    };
+    ExitCode::from(run(cli, &paths))
+}
+
+fn run(cli: Cli, paths: &Paths) -> u8 {
+    match cli.command {
+        None => console(cli.config.as_deref(), paths),
+        Some(Command::Drill { interval, timeout }) => drill(paths, interval, timeout),
+        Some(Command::Probe { url, json, timeout }) => {
+            runtime(|| headless::probe::run(&url, json, timeout))
+        }
+        Some(Command::Status { json }) => {
+            let config = match load_config(cli.config.as_deref(), paths) {
+                Ok(c) => c,
+                Err(code) => return code,
+            };
+            runtime(|| async move {
+                headless::status::run(&config, json)
+                    .await
+                    .unwrap_or_else(|e| {
+                        eprintln!("backstop status: {e:#}");
+                        exit::FAILING
+                    })
+            })
+        }
+        Some(Command::Config(ConfigCommand::Check { file })) => {
+            config_check(file.or(cli.config).as_deref(), paths)
+        }
+        Some(Command::Config(ConfigCommand::Init { force, path })) => {
+            config_init(path.as_deref().unwrap_or(&paths.config_file), force)
+        }
+        Some(Command::Keys) => match load_keymap(paths) {
+            Ok(k) => {
+                print!("{}", k.describe());
+                exit::OK
+            }
+            Err(code) => code,
+        },
+        Some(Command::Paths) => {
+            print!("{}", paths.describe());
+            exit::OK
+        }
+    }
+}
+
+fn runtime<F, Fut>(f: F) -> u8
+where
+    F: FnOnce() -> Fut,
+    Fut: std::future::Future<Output = u8>,
+{
+    match tokio::runtime::Runtime::new() {
+        Ok(rt) => rt.block_on(f()),
+        Err(e) => {
+            eprintln!("backstop: cannot start the async runtime: {e}");
+            exit::FAILING
+        }
+    }
+}
+
+fn load_keymap(paths: &Paths) -> Result<Keymap, u8> {
+    Keymap::load(&paths.keymap_file).map_err(|d| {
+        eprintln!("{d}");
+        eprintln!("backstop: the keymap has errors; fix them or move the file away");
+        exit::USAGE
+    })
+}
+
+fn no_config_help(paths: &Paths) -> String {
+    format!(
+        "backstop: no configuration found.\n\
+         \x20 looked for: --config FILE, $BACKSTOP_CONFIG, {}\n\n\
+         To see backstop work right away, start the drill sandbox:\n\
+         \x20   backstop drill\n\n\
+         To watch your own services, write a configuration and edit it:\n\
+         \x20   backstop config init     (writes a documented example to {})\n\
+         \x20   backstop config check\n",
+        paths.config_file.display(),
+        paths.config_file.display()
+    )
+}
+
+fn load_config(flag: Option<&Path>, paths: &Paths) -> Result<Config, u8> {
+    let found = config::locate(
+        flag,
+        std::env::var("BACKSTOP_CONFIG").ok(),
+        &paths.config_file,
+    )
+    .map_err(|e| {
+        eprintln!("backstop: {e}");
+        exit::USAGE
+    })?;
+    let Some((path, _)) = found else {
+        eprint!("{}", no_config_help(paths));
+        return Err(exit::USAGE);
+    };
+    config::load(&path).map_err(|d| {
+        eprintln!("{d}");
+        eprintln!(
+            "backstop: {} has errors (`backstop config check` lists them)",
+            path.display()
+        );
+        exit::USAGE
+    })
+}
+
+fn console(flag: Option<&Path>, paths: &Paths) -> u8 {
+    let config = match load_config(flag, paths) {
+        Ok(c) => c,
+        Err(code) => return code,
+    };
+    let keymap = match load_keymap(paths) {
+        Ok(k) => k,
+        Err(code) => return code,
+    };
+    let origin = Origin::Config(config.file.clone());
+    open_console(|| async move {
+        app::run_console(config, origin, keymap, Theme::from_env(), None).await
+    })
+}
+
+fn drill(paths: &Paths, interval: Duration, timeout: Duration) -> u8 {
+    if timeout >= interval {
+        eprintln!("backstop drill: --timeout must be shorter than --interval");
+        return exit::USAGE;
+    }
+    let keymap = match load_keymap(paths) {
+        Ok(k) => k,
+        Err(code) => return code,
+    };
+    open_console(|| async move {
+        let sandbox = Sandbox::start(&sandbox::default_world()).await?;
+        let config = sandbox.config(interval, timeout);
+        app::run_console(
+            config,
+            Origin::Drill,
+            keymap,
+            Theme::from_env(),
+            Some(sandbox),
+        )
+        .await
+    })
+}
+
+fn open_console<F, Fut>(f: F) -> u8
+where
+    F: FnOnce() -> Fut,
+    Fut: std::future::Future<Output = anyhow::Result<()>>,
+{
+    if !std::io::stdout().is_terminal() || !std::io::stdin().is_terminal() {
+        eprintln!(
+            "backstop: the console needs a terminal; for a one-shot view without one use `backstop status` (or `--json`)"
+        );
+        return exit::USAGE;
+    }
+    runtime(|| async move {
+        match f().await {
+            Ok(()) => exit::OK,
+            Err(e) => {
+                eprintln!("backstop: {e:#}");
+                exit::FAILING
+            }
+        }
+    })
+}
+
+fn config_check(flag: Option<&Path>, paths: &Paths) -> u8 {
+    let found = match config::locate(
+        flag,
+        std::env::var("BACKSTOP_CONFIG").ok(),
+        &paths.config_file,
+    ) {
+        Ok(f) => f,
+        Err(e) => {
+            eprintln!("backstop: {e}");
+            return exit::USAGE;
+        }
+    };
+    let Some((path, source)) = found else {
+        eprint!("{}", no_config_help(paths));
+        return exit::USAGE;
+    };
+    let mut code = exit::OK;
+    match config::load(&path) {
+        Ok(c) => {
+            let envs: usize = c.services.iter().map(|s| s.environments.len()).sum();
+            let eps: usize = c
+                .services
+                .iter()
+                .flat_map(|s| &s.environments)
+                .map(|e| e.endpoints.len())
+                .sum();
+            let how = match source {
+                Source::Flag => "",
+                Source::EnvVar => " (from $BACKSTOP_CONFIG)",
+                Source::Default => " (default location)",
+            };
+            println!(
+                "{}{how}: ok — {} services, {envs} environments, {eps} endpoints",
+                path.display(),
+                c.services.len()
+            );
+        }
+        Err(d) => {
+            eprintln!("{d}");
+            let n = d.0.len();
+            eprintln!(
+                "{}: {n} error{}",
+                path.display(),
+                if n == 1 { "" } else { "s" }
+            );
+            code = exit::USAGE;
+        }
+    }
+    if paths.keymap_file.exists() {
+        match Keymap::load(&paths.keymap_file) {
+            Ok(_) => println!("{}: ok", paths.keymap_file.display()),
+            Err(d) => {
+                eprintln!("{d}");
+                code = exit::USAGE;
+            }
+        }
+    }
+    code
+}
+
+fn config_init(path: &Path, force: bool) -> u8 {
+    if path.exists() && !force {
+        eprintln!(
+            "backstop: {} already exists; use --force to overwrite it",
+            path.display()
+        );
+        return exit::USAGE;
+    }
+    if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty())
+        && let Err(e) = std::fs::create_dir_all(dir)
+    {
+        eprintln!("backstop: cannot create {}: {e}", dir.display());
+        return exit::FAILING;
+    }
+    match std::fs::write(path, config::EXAMPLE) {
+        Ok(()) => {
+            println!("wrote {}", path.display());
+            println!("edit it for your services, then run: backstop config check");
+            exit::OK
+        }
+        Err(e) => {
+            eprintln!("backstop: cannot write {}: {e}", path.display());
+            exit::FAILING
+        }
+    }
+}

@@ -1,0 +1,679 @@
+//! `backstop.toml`: services → environments → health endpoints.
+//!
+//! Parsing is two steps. Serde reads the file into spanned raw types (so every
+//! type error, unknown key and bad duration already names line and column);
+//! then `validate` checks what serde cannot (URLs, empty services, timeouts,
+//! environment variables) and reports every problem it finds, each with its place.
+
+pub mod diagnostic;
+pub mod duration;
+
+use std::collections::HashMap;
+use std::fmt;
+use std::marker::PhantomData;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use serde::Deserialize;
+use serde::de::{Deserializer, MapAccess, Visitor};
+use toml::Spanned;
+use url::Url;
+
+pub use diagnostic::{Diagnostic, Diagnostics};
+pub use duration::HumanDuration;
+
+use crate::core::health::StatusMapping;
+use crate::core::model::Role;
+
+pub const DEFAULT_INTERVAL: Duration = Duration::from_secs(2);
+pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(1);
+
+/// The example configuration shipped in `assets/`, documented field by field.
+pub const EXAMPLE: &str = include_str!("../../assets/examples/backstop.toml");
+
+/// A validated configuration.
+#[derive(Clone, Debug)]
+pub struct Config {
+    /// The file it came from, as given (for messages and the header).
+    pub file: String,
+    pub title: String,
+    pub services: Vec<ServiceConfig>,
+}
+
+#[derive(Clone, Debug)]
+pub struct ServiceConfig {
+    pub name: String,
+    pub environments: Vec<EnvConfig>,
+}
+
+#[derive(Clone, Debug)]
+pub struct EnvConfig {
+    pub name: String,
+    pub endpoints: Vec<EndpointConfig>,
+}
+
+#[derive(Clone, Debug)]
+pub struct EndpointConfig {
+    pub url: Url,
+    pub role: Role,
+    pub interval: Duration,
+    pub timeout: Duration,
+    /// Header name and value; values may hold tokens, so they are [`Secret`].
+    pub headers: Vec<(String, Secret)>,
+    pub format: Option<StatusMapping>,
+}
+
+impl EndpointConfig {
+    /// The URL as it may be shown, logged or journaled.
+    pub fn display_url(&self) -> String {
+        redact_url(&self.url)
+    }
+}
+
+/// A value that must never reach the screen, the journal or the log.
+#[derive(Clone, PartialEq, Eq)]
+pub struct Secret(String);
+
+impl Secret {
+    pub fn new(s: impl Into<String>) -> Self {
+        Secret(s.into())
+    }
+
+    /// The value itself, for the one place that sends it.
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Debug for Secret {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("\"***\"")
+    }
+}
+
+/// A URL fit for display: password and token-like query values replaced by `***`.
+pub fn redact_url(url: &Url) -> String {
+    let mut u = url.clone();
+    if u.password().is_some() {
+        let _ = u.set_password(Some("***"));
+    }
+    if u.query().is_some() {
+        let pairs: Vec<(String, String)> = u
+            .query_pairs()
+            .map(|(k, v)| {
+                let lower = k.to_ascii_lowercase();
+                let secret = [
+                    "token",
+                    "key",
+                    "secret",
+                    "password",
+                    "passwd",
+                    "signature",
+                    "sig",
+                    "auth",
+                    "credential",
+                ]
+                .iter()
+                .any(|s| lower.contains(s));
+                (
+                    k.into_owned(),
+                    if secret {
+                        "***".to_string()
+                    } else {
+                        v.into_owned()
+                    },
+                )
+            })
+            .collect();
+        u.query_pairs_mut().clear().extend_pairs(pairs);
+    }
+    u.to_string()
+}
+
+// ---- raw, spanned form read by serde ----
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawConfig {
+    title: Option<String>,
+    #[serde(default)]
+    services: Option<Spanned<OrderedMap<Spanned<RawService>>>>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawService {
+    #[serde(default)]
+    environments: OrderedMap<Spanned<RawEnv>>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawEnv {
+    #[serde(default)]
+    endpoints: Vec<Spanned<RawEndpoint>>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawEndpoint {
+    url: Spanned<String>,
+    #[serde(default = "default_role")]
+    role: Role,
+    interval: Option<Spanned<HumanDuration>>,
+    timeout: Option<Spanned<HumanDuration>>,
+    #[serde(default)]
+    headers: OrderedMap<Spanned<String>>,
+    format: Option<StatusMapping>,
+}
+
+fn default_role() -> Role {
+    Role::Health
+}
+
+/// A TOML table read in file order, keys with their spans.
+pub(crate) struct OrderedMap<V>(pub Vec<(Spanned<String>, V)>);
+
+impl<V> Default for OrderedMap<V> {
+    fn default() -> Self {
+        OrderedMap(Vec::new())
+    }
+}
+
+impl<'de, V: Deserialize<'de>> Deserialize<'de> for OrderedMap<V> {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct MapVisitor<V>(PhantomData<V>);
+        impl<'de, V: Deserialize<'de>> Visitor<'de> for MapVisitor<V> {
+            type Value = OrderedMap<V>;
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("a table")
+            }
+            fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
+                let mut out = Vec::new();
+                while let Some((k, v)) = map.next_entry::<Spanned<String>, V>()? {
+                    out.push((k, v));
+                }
+                Ok(OrderedMap(out))
+            }
+        }
+        d.deserialize_map(MapVisitor(PhantomData))
+    }
+}
+
+// ---- loading ----
+
+/// Read and validate a configuration file.
+pub fn load(path: &Path) -> Result<Config, Diagnostics> {
+    let file = path.display().to_string();
+    let src = std::fs::read_to_string(path).map_err(|e| {
+        Diagnostic::whole_file(&file, format!("cannot read the configuration: {e}"))
+    })?;
+    parse(&src, &file, &|name| std::env::var(name).ok())
+}
+
+/// Parse and validate configuration text. `env` looks up environment
+/// variables (a parameter so tests need not touch the process environment).
+pub fn parse(
+    src: &str,
+    file: &str,
+    env: &dyn Fn(&str) -> Option<String>,
+) -> Result<Config, Diagnostics> {
+    let raw: RawConfig = toml::from_str(src).map_err(|e| diagnostic::from_toml(file, src, &e))?;
+    validate(raw, src, file, env)
+}
+
+fn validate(
+    raw: RawConfig,
+    src: &str,
+    file: &str,
+    env: &dyn Fn(&str) -> Option<String>,
+) -> Result<Config, Diagnostics> {
+    let mut errors = Vec::new();
+    let mut err = |span: std::ops::Range<usize>, msg: String| {
+        errors.push(Diagnostic::at(file, src, span, msg))
+    };
+
+    let Some(services_raw) = raw.services else {
+        return Err(Diagnostic::whole_file(
+            file,
+            "no services: add a [services.<name>.environments.<env>] table with at least one endpoint",
+        )
+        .into());
+    };
+    if services_raw.get_ref().0.is_empty() {
+        err(
+            services_raw.span(),
+            "`services` is empty: add at least one service".into(),
+        );
+    }
+
+    let mut services = Vec::new();
+    for (name, svc) in services_raw.into_inner().0 {
+        check_name(&name, "service", &mut err);
+        let svc = svc.into_inner();
+        if svc.environments.0.is_empty() {
+            err(
+                name.span(),
+                format!(
+                    "service `{}` has no environments: add [services.{}.environments.<name>] with at least one endpoint",
+                    name.get_ref(),
+                    name.get_ref()
+                ),
+            );
+        }
+        let mut environments = Vec::new();
+        for (env_name, env_raw) in svc.environments.0 {
+            check_name(&env_name, "environment", &mut err);
+            let env_raw = env_raw.into_inner();
+            if env_raw.endpoints.is_empty() {
+                err(
+                    env_name.span(),
+                    format!(
+                        "environment `{}/{}` has no endpoints: add endpoints = [{{ url = \"https://…/health\" }}]",
+                        name.get_ref(),
+                        env_name.get_ref()
+                    ),
+                );
+            }
+            let mut endpoints = Vec::new();
+            for ep in env_raw.endpoints {
+                if let Some(e) = endpoint(ep.into_inner(), env, &mut err) {
+                    endpoints.push(e);
+                }
+            }
+            environments.push(EnvConfig {
+                name: env_name.into_inner(),
+                endpoints,
+            });
+        }
+        services.push(ServiceConfig {
+            name: name.into_inner(),
+            environments,
+        });
+    }
+
+    if !errors.is_empty() {
+        return Err(Diagnostics(errors));
+    }
+    let title = raw.title.unwrap_or_else(|| {
+        Path::new(file)
+            .file_stem()
+            .map_or_else(|| "backstop".into(), |s| s.to_string_lossy().into_owned())
+    });
+    Ok(Config {
+        file: file.to_string(),
+        title,
+        services,
+    })
+}
+
+fn check_name(
+    name: &Spanned<String>,
+    what: &str,
+    err: &mut impl FnMut(std::ops::Range<usize>, String),
+) {
+    let n = name.get_ref();
+    let ok = !n.is_empty()
+        && n.chars()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.'));
+    if !ok {
+        err(
+            name.span(),
+            format!(
+                "{what} name {n:?} may only use letters, digits, `-`, `_` and `.` (it is used on the command line)"
+            ),
+        );
+    }
+}
+
+fn endpoint(
+    raw: RawEndpoint,
+    env: &dyn Fn(&str) -> Option<String>,
+    err: &mut impl FnMut(std::ops::Range<usize>, String),
+) -> Option<EndpointConfig> {
+    let url = match Url::parse(raw.url.get_ref()) {
+        Ok(u) if !matches!(u.scheme(), "http" | "https") => {
+            err(
+                raw.url.span(),
+                format!(
+                    "URL scheme `{}` is not supported: use http:// or https://",
+                    u.scheme()
+                ),
+            );
+            None
+        }
+        Ok(u) if u.host_str().is_none_or(str::is_empty) => {
+            err(raw.url.span(), "URL has no host".into());
+            None
+        }
+        Ok(u) => Some(u),
+        Err(e) => {
+            err(
+                raw.url.span(),
+                format!("invalid URL {:?}: {e}", raw.url.get_ref()),
+            );
+            None
+        }
+    };
+    let interval = raw
+        .interval
+        .as_ref()
+        .map_or(DEFAULT_INTERVAL, |d| d.get_ref().0);
+    let timeout = raw
+        .timeout
+        .as_ref()
+        .map_or(DEFAULT_TIMEOUT, |d| d.get_ref().0);
+    if let Some(d) = &raw.interval
+        && d.get_ref().0 < Duration::from_millis(100)
+    {
+        err(d.span(), "interval must be at least 100ms".into());
+    }
+    if let Some(d) = &raw.timeout
+        && d.get_ref().0.is_zero()
+    {
+        err(d.span(), "timeout must be more than zero".into());
+    }
+    if timeout >= interval {
+        let span = raw
+            .timeout
+            .as_ref()
+            .or(raw.interval.as_ref())
+            .map_or(raw.url.span(), Spanned::span);
+        err(
+            span,
+            format!(
+                "timeout ({}) must be shorter than interval ({}), or probes would pile up",
+                crate::core::time::human(timeout),
+                crate::core::time::human(interval)
+            ),
+        );
+    }
+    let mut headers = Vec::new();
+    for (name, value) in raw.headers.0 {
+        if reqwest::header::HeaderName::from_bytes(name.get_ref().as_bytes()).is_err() {
+            err(
+                name.span(),
+                format!("{:?} is not a valid HTTP header name", name.get_ref()),
+            );
+            continue;
+        }
+        match interpolate(value.get_ref(), env) {
+            Ok(v) if reqwest::header::HeaderValue::from_str(&v).is_err() => {
+                // Do not quote the value: it may be a token.
+                err(
+                    value.span(),
+                    format!(
+                        "the value of header `{}` has characters HTTP does not allow",
+                        name.get_ref()
+                    ),
+                );
+            }
+            Ok(v) => headers.push((name.into_inner(), Secret::new(v))),
+            Err(msg) => err(value.span(), format!("header `{}`: {msg}", name.get_ref())),
+        }
+    }
+    if let Some(f) = &raw.format
+        && !f.field.starts_with('/')
+    {
+        err(
+            raw.url.span(),
+            format!(
+                "format.field {:?} must be a JSON pointer starting with `/`",
+                f.field
+            ),
+        );
+    }
+    Some(EndpointConfig {
+        url: url?,
+        role: raw.role,
+        interval,
+        timeout,
+        headers,
+        format: raw.format,
+    })
+}
+
+/// Replace `${NAME}` with the variable's value. A missing variable is an error,
+/// never an empty string: an empty token would fail later, far from the cause.
+fn interpolate(s: &str, env: &dyn Fn(&str) -> Option<String>) -> Result<String, String> {
+    let mut out = String::new();
+    let mut rest = s;
+    while let Some(i) = rest.find("${") {
+        out.push_str(&rest[..i]);
+        let after = &rest[i + 2..];
+        let Some(end) = after.find('}') else {
+            return Err("`${` without a closing `}`".into());
+        };
+        let name = &after[..end];
+        let valid = !name.is_empty()
+            && name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_')
+            && !name.starts_with(|c: char| c.is_ascii_digit());
+        if !valid {
+            return Err(format!(
+                "`${{{name}}}` is not a valid environment variable name"
+            ));
+        }
+        match env(name) {
+            Some(v) => out.push_str(&v),
+            None => return Err(format!("environment variable `{name}` is not set")),
+        }
+        rest = &after[end + 1..];
+    }
+    out.push_str(rest);
+    Ok(out)
+}
+
+// ---- finding the file ----
+
+/// How the configuration file was found, for messages.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Source {
+    Flag,
+    EnvVar,
+    Default,
+}
+
+/// `--config`, then `$BACKSTOP_CONFIG`, then the XDG config directory.
+/// An explicit path that does not exist is an error; a missing default is `None`.
+pub fn locate(
+    flag: Option<&Path>,
+    env_var: Option<String>,
+    default: &Path,
+) -> Result<Option<(PathBuf, Source)>, String> {
+    if let Some(p) = flag {
+        return if p.exists() {
+            Ok(Some((p.to_path_buf(), Source::Flag)))
+        } else {
+            Err(format!(
+                "{}: no such file (given with --config)",
+                p.display()
+            ))
+        };
+    }
+    if let Some(p) = env_var.filter(|v| !v.is_empty()) {
+        let p = PathBuf::from(p);
+        return if p.exists() {
+            Ok(Some((p, Source::EnvVar)))
+        } else {
+            Err(format!(
+                "{}: no such file (given in $BACKSTOP_CONFIG)",
+                p.display()
+            ))
+        };
+    }
+    Ok(default
+        .exists()
+        .then(|| (default.to_path_buf(), Source::Default)))
+}
+
+/// Names of services and environments, for command-line lookups.
+pub fn index(config: &Config) -> HashMap<(&str, &str), &EnvConfig> {
+    config
+        .services
+        .iter()
+        .flat_map(|s| {
+            s.environments
+                .iter()
+                .map(move |e| ((s.name.as_str(), e.name.as_str()), e))
+        })
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn no_env(_: &str) -> Option<String> {
+        None
+    }
+
+    fn parse_ok(src: &str) -> Config {
+        match parse(src, "t.toml", &no_env) {
+            Ok(c) => c,
+            Err(e) => panic!("{e}"),
+        }
+    }
+
+    fn errors(src: &str) -> Vec<String> {
+        match parse(src, "t.toml", &no_env) {
+            Ok(_) => panic!("expected errors"),
+            Err(d) => d.0.iter().map(Diagnostic::headline).collect(),
+        }
+    }
+
+    #[test]
+    fn minimal_config_gets_defaults_in_file_order() {
+        let c = parse_ok(
+            r#"
+[services.web.environments.green]
+endpoints = [{ url = "http://127.0.0.1:1/api/health" }]
+[services.web.environments.blue]
+endpoints = [{ url = "http://127.0.0.1:2/api/health", role = "ready", interval = "5s", timeout = "2s" }]
+[services.api.environments.prod]
+endpoints = [{ url = "https://api.example.com/healthz" }]
+"#,
+        );
+        assert_eq!(c.title, "t");
+        let names: Vec<_> = c.services.iter().map(|s| s.name.as_str()).collect();
+        assert_eq!(names, ["web", "api"]);
+        let envs: Vec<_> = c.services[0]
+            .environments
+            .iter()
+            .map(|e| e.name.as_str())
+            .collect();
+        assert_eq!(envs, ["green", "blue"]);
+        let green = &c.services[0].environments[0].endpoints[0];
+        assert_eq!(
+            (green.role, green.interval, green.timeout),
+            (Role::Health, DEFAULT_INTERVAL, DEFAULT_TIMEOUT)
+        );
+        let blue = &c.services[0].environments[1].endpoints[0];
+        assert_eq!(
+            (blue.role, blue.interval, blue.timeout),
+            (Role::Ready, Duration::from_secs(5), Duration::from_secs(2))
+        );
+    }
+
+    #[test]
+    fn headers_come_from_the_environment_and_stay_secret() {
+        let env = |n: &str| (n == "TOKEN").then(|| "s3cr3t".to_string());
+        let src = r#"
+[services.web.environments.blue]
+endpoints = [{ url = "http://h/x", headers = { Authorization = "Bearer ${TOKEN}" } }]
+"#;
+        let c = parse(src, "t.toml", &env).unwrap_or_else(|e| panic!("{e}"));
+        let (name, value) = &c.services[0].environments[0].endpoints[0].headers[0];
+        assert_eq!(name, "Authorization");
+        assert_eq!(value.expose(), "Bearer s3cr3t");
+        assert!(
+            !format!("{c:?}").contains("s3cr3t"),
+            "Debug must not show secrets"
+        );
+
+        let e = errors(src);
+        assert_eq!(
+            e,
+            ["t.toml:3:64: header `Authorization`: environment variable `TOKEN` is not set"]
+        );
+    }
+
+    #[test]
+    fn reports_every_semantic_error_with_its_place() {
+        let e = errors(
+            r#"
+[services.web.environments.blue]
+endpoints = [{ url = "ftp://h/x" }, { url = "http://h/x", timeout = "3s" }]
+[services.empty]
+[services."bad name".environments.x]
+endpoints = []
+"#,
+        );
+        assert_eq!(e.len(), 5, "{e:#?}");
+        assert!(
+            e[0].starts_with("t.toml:3:22: URL scheme `ftp`"),
+            "{}",
+            e[0]
+        );
+        assert!(
+            e[1].starts_with("t.toml:3:69: timeout (3s) must be shorter than interval (2s)"),
+            "{}",
+            e[1]
+        );
+        assert!(
+            e[2].starts_with("t.toml:4:11: service `empty` has no environments"),
+            "{}",
+            e[2]
+        );
+        assert!(
+            e[3].starts_with("t.toml:5:11: service name \"bad name\""),
+            "{}",
+            e[3]
+        );
+        assert!(
+            e[4].starts_with("t.toml:5:35: environment `bad name/x` has no endpoints"),
+            "{}",
+            e[4]
+        );
+    }
+
+    #[test]
+    fn redacts_secrets_in_urls() {
+        let u = Url::parse("https://user:pw@h/health?verbose=1&access_token=abc&apiKey=def")
+            .unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(
+            redact_url(&u),
+            "https://user:***@h/health?verbose=1&access_token=***&apiKey=***"
+        );
+    }
+
+    #[test]
+    fn locate_prefers_flag_then_env_then_default() {
+        let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+        let f = dir.path().join("a.toml");
+        std::fs::write(&f, "").unwrap_or_else(|e| panic!("{e}"));
+        let missing = dir.path().join("missing.toml");
+        assert_eq!(
+            locate(Some(&f), None, &missing),
+            Ok(Some((f.clone(), Source::Flag)))
+        );
+        assert!(locate(Some(&missing), None, &f).is_err());
+        assert_eq!(
+            locate(None, Some(f.display().to_string()), &missing),
+            Ok(Some((f.clone(), Source::EnvVar)))
+        );
+        assert_eq!(
+            locate(None, None, &f),
+            Ok(Some((f.clone(), Source::Default)))
+        );
+        assert_eq!(locate(None, None, &missing), Ok(None));
+    }
+
+    #[test]
+    fn interpolation_edges() {
+        let env = |n: &str| (n == "A").then(|| "1".to_string());
+        assert_eq!(interpolate("x${A}y${A}", &env), Ok("x1y1".into()));
+        assert_eq!(interpolate("$A", &env), Ok("$A".into()));
+        assert!(interpolate("${A", &env).is_err());
+        assert!(interpolate("${1A}", &env).is_err());
+    }
+}

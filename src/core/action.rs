@@ -1,0 +1,135 @@
+//! Every command the operator can give. The keymap's values are these names,
+//! and the help screen and `backstop keys` are generated from this list, so
+//! there is no second list to keep in step.
+
+use std::fmt;
+use std::str::FromStr;
+
+macro_rules! actions {
+    ($($variant:ident = $name:literal, $group:literal, $desc:literal;)*) => {
+        /// A command, named in kebab-case in `keymap.toml`.
+        #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+        pub enum Action {
+            $($variant,)*
+        }
+
+        impl Action {
+            /// All actions, in the order the help screen lists them.
+            pub const ALL: &'static [Action] = &[$(Action::$variant,)*];
+
+            /// The kebab-case name used in `keymap.toml`.
+            pub fn name(self) -> &'static str {
+                match self {
+                    $(Action::$variant => $name,)*
+                }
+            }
+
+            /// One line for the help screen.
+            pub fn description(self) -> &'static str {
+                match self {
+                    $(Action::$variant => $desc,)*
+                }
+            }
+
+            /// The help screen's section.
+            pub fn group(self) -> &'static str {
+                match self {
+                    $(Action::$variant => $group,)*
+                }
+            }
+        }
+    };
+}
+
+actions! {
+    Quit = "quit", "general", "quit backstop (the terminal is restored)";
+    Help = "help", "general", "show or hide this help";
+    NextPane = "next-pane", "navigate", "focus the next pane";
+    PrevPane = "prev-pane", "navigate", "focus the previous pane";
+    SelectNext = "select-next", "navigate", "select the next row";
+    SelectPrev = "select-prev", "navigate", "select the previous row";
+    OpenDetail = "open-detail", "navigate", "open the detail of the selected row";
+    Back = "back", "navigate", "close the detail or help, cancel";
+    InjectFault = "inject-fault", "drill sandbox", "inject the next fault into the selected environment";
+    ClearFaults = "clear-faults", "drill sandbox", "heal the selected environment";
+}
+
+impl fmt::Display for Action {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+/// The name is not one of [`Action::ALL`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct UnknownAction(pub String);
+
+impl fmt::Display for UnknownAction {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "unknown action `{}`", self.0)?;
+        if let Some(close) = closest(&self.0) {
+            write!(f, " (did you mean `{close}`?)")?;
+        }
+        Ok(())
+    }
+}
+
+impl FromStr for Action {
+    type Err = UnknownAction;
+
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        Action::ALL
+            .iter()
+            .copied()
+            .find(|a| a.name() == s)
+            .ok_or_else(|| UnknownAction(s.to_string()))
+    }
+}
+
+/// The action whose name is nearest to a misspelling, if any is near.
+fn closest(s: &str) -> Option<&'static str> {
+    Action::ALL
+        .iter()
+        .map(|a| (edit_distance(s, a.name()), a.name()))
+        .filter(|(d, name)| *d <= 2.max(name.len() / 4))
+        .min()
+        .map(|(_, name)| name)
+}
+
+fn edit_distance(a: &str, b: &str) -> usize {
+    let b: Vec<char> = b.chars().collect();
+    let mut prev: Vec<usize> = (0..=b.len()).collect();
+    for (i, ca) in a.chars().enumerate() {
+        let mut cur = vec![i + 1];
+        for (j, cb) in b.iter().enumerate() {
+            let cost = usize::from(ca != *cb);
+            cur.push((prev[j] + cost).min(prev[j + 1] + 1).min(cur[j] + 1));
+        }
+        prev = cur;
+    }
+    prev[b.len()]
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn names_round_trip() {
+        for a in Action::ALL {
+            assert_eq!(a.name().parse::<Action>(), Ok(*a));
+            assert!(!a.description().is_empty());
+        }
+    }
+
+    #[test]
+    fn suggests_near_names() {
+        let e = "selct-next".parse::<Action>().unwrap_err();
+        assert_eq!(
+            e.to_string(),
+            "unknown action `selct-next` (did you mean `select-next`?)"
+        );
+        let e = "frobnicate".parse::<Action>().unwrap_err();
+        assert_eq!(e.to_string(), "unknown action `frobnicate`");
+    }
+}

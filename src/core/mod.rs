@@ -1,0 +1,11 @@
+//! The pure core: model, health classifier, and `update`. No I/O, no clock,
+//! no tokio, terminal, HTTP, AWS or SQLite: everything the console decides is
+//! decided here, from values, and unit-tested here.
+
+pub mod action;
+pub mod events;
+pub mod health;
+pub mod model;
+pub mod msg;
+pub mod time;
+pub mod update;

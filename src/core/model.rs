@@ -1,0 +1,379 @@
+//! The console's whole state: what the operator sees, nothing else.
+
+use std::collections::VecDeque;
+use std::fmt;
+use std::time::Duration;
+
+use serde::{Deserialize, Serialize};
+
+use super::events::EventLog;
+use super::health::{HealthReport, HealthStatus};
+use super::time::Ts;
+
+/// What a health endpoint is for. Every role counts toward the environment's
+/// status; the role tells the operator which one failed.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Role {
+    Health,
+    Ready,
+    Live,
+    Detailed,
+}
+
+impl Role {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Role::Health => "health",
+            Role::Ready => "ready",
+            Role::Live => "live",
+            Role::Detailed => "detailed",
+        }
+    }
+}
+
+impl fmt::Display for Role {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// A fault the drill sandbox can inject into one environment.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Fault {
+    /// Health answers 503 `critical` (the database check fails).
+    Unhealthy,
+    /// Health answers 200 `degraded` (a dependency is slow).
+    Degraded,
+    /// Every answer takes longer than the probe timeout.
+    Slow,
+    /// The port refuses connections.
+    Refused,
+}
+
+impl Fault {
+    /// The order `inject-fault` walks through.
+    pub const CYCLE: [Fault; 4] = [
+        Fault::Unhealthy,
+        Fault::Degraded,
+        Fault::Slow,
+        Fault::Refused,
+    ];
+
+    /// The fault after `current` in the cycle.
+    pub fn after(current: Option<Fault>) -> Fault {
+        match current {
+            None => Self::CYCLE[0],
+            Some(f) => {
+                let i = Self::CYCLE.iter().position(|c| *c == f).unwrap_or(0);
+                Self::CYCLE[(i + 1) % Self::CYCLE.len()]
+            }
+        }
+    }
+
+    pub fn label(self) -> &'static str {
+        match self {
+            Fault::Unhealthy => "503 critical",
+            Fault::Degraded => "degraded dependency",
+            Fault::Slow => "slow (over timeout)",
+            Fault::Refused => "connection refused",
+        }
+    }
+}
+
+/// Where the console's world comes from, shown in the header.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Origin {
+    /// A configuration file (path as the operator gave it).
+    Config(String),
+    /// The embedded drill sandbox: nothing real is touched.
+    Drill,
+}
+
+/// One probe of one endpoint, as classified.
+#[derive(Clone, Debug, PartialEq)]
+pub struct ProbeResult {
+    pub at: Ts,
+    pub latency_ms: f64,
+    pub report: HealthReport,
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub struct EndpointState {
+    /// The URL for display, secrets redacted.
+    pub url: String,
+    pub role: Role,
+    pub interval: Duration,
+    pub timeout: Duration,
+    pub last: Option<ProbeResult>,
+    pub consecutive_failures: u32,
+    pub last_success: Option<Ts>,
+}
+
+impl EndpointState {
+    pub fn new(url: String, role: Role, interval: Duration, timeout: Duration) -> Self {
+        EndpointState {
+            url,
+            role,
+            interval,
+            timeout,
+            last: None,
+            consecutive_failures: 0,
+            last_success: None,
+        }
+    }
+
+    pub fn status(&self) -> Option<HealthStatus> {
+        self.last.as_ref().map(|p| p.report.status)
+    }
+}
+
+/// One probe's latency; a failed probe's latency says nothing about speed.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct LatencySample {
+    pub ms: f64,
+    pub failed: bool,
+}
+
+/// The last latencies of an environment's primary endpoint, for the sparkline.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct LatencyHistory {
+    samples: VecDeque<LatencySample>,
+}
+
+impl LatencyHistory {
+    pub const CAPACITY: usize = 64;
+
+    pub fn push(&mut self, ms: f64, failed: bool) {
+        if self.samples.len() == Self::CAPACITY {
+            self.samples.pop_front();
+        }
+        self.samples.push_back(LatencySample { ms, failed });
+    }
+
+    pub fn samples(
+        &self,
+    ) -> impl DoubleEndedIterator<Item = LatencySample> + ExactSizeIterator + '_ {
+        self.samples.iter().copied()
+    }
+
+    /// Median of the last five probes: the number shown, steady against
+    /// jitter. Failed probes count: a timeout's latency is the news.
+    pub fn recent_median(&self) -> Option<f64> {
+        let mut last: Vec<f64> = self.samples.iter().rev().take(5).map(|s| s.ms).collect();
+        if last.is_empty() {
+            return None;
+        }
+        last.sort_by(f64::total_cmp);
+        Some(last[last.len() / 2])
+    }
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub struct EnvState {
+    pub name: String,
+    pub endpoints: Vec<EndpointState>,
+    /// Worst status over the endpoints probed so far; `None` before the first answer.
+    pub status: Option<HealthStatus>,
+    /// When `status` last changed.
+    pub changed_at: Option<Ts>,
+    pub last_success: Option<Ts>,
+    pub version: Option<String>,
+    pub latency: LatencyHistory,
+    /// The sandbox fault active on this environment (drills only).
+    pub fault: Option<Fault>,
+}
+
+impl EnvState {
+    pub fn new(name: impl Into<String>, endpoints: Vec<EndpointState>) -> Self {
+        EnvState {
+            name: name.into(),
+            endpoints,
+            status: None,
+            changed_at: None,
+            last_success: None,
+            version: None,
+            latency: LatencyHistory::default(),
+            fault: None,
+        }
+    }
+
+    /// The endpoint whose latency is charted: the first `health` one, else the first.
+    pub fn primary_endpoint(&self) -> usize {
+        self.endpoints
+            .iter()
+            .position(|e| e.role == Role::Health)
+            .unwrap_or(0)
+    }
+
+    /// Consecutive failed probes of the worst endpoint.
+    pub fn consecutive_failures(&self) -> u32 {
+        self.endpoints
+            .iter()
+            .map(|e| e.consecutive_failures)
+            .max()
+            .unwrap_or(0)
+    }
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub struct ServiceState {
+    pub name: String,
+    pub envs: Vec<EnvState>,
+}
+
+/// Identifies an endpoint by position in the configuration (fixed at startup).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub struct EndpointId {
+    pub service: usize,
+    pub env: usize,
+    pub endpoint: usize,
+}
+
+/// Identifies an environment by position in the configuration.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub struct EnvId {
+    pub service: usize,
+    pub env: usize,
+}
+
+/// The panes the operator can focus.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum Pane {
+    Health,
+    Events,
+}
+
+impl Pane {
+    pub const ORDER: [Pane; 2] = [Pane::Health, Pane::Events];
+
+    pub fn title(self) -> &'static str {
+        match self {
+            Pane::Health => "Health",
+            Pane::Events => "Events",
+        }
+    }
+}
+
+/// What covers the panes, if anything.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Overlay {
+    None,
+    Help,
+    /// The checks of the selected environment.
+    Detail,
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub struct UiState {
+    pub focus: Pane,
+    /// Index into [`State::env_ids`].
+    pub selected: usize,
+    pub overlay: Overlay,
+    /// Rows scrolled back from the newest event; 0 follows the newest.
+    pub events_scroll: usize,
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub struct State {
+    pub now: Ts,
+    pub title: String,
+    pub origin: Origin,
+    pub services: Vec<ServiceState>,
+    pub events: EventLog,
+    pub ui: UiState,
+    pub quit: bool,
+}
+
+impl State {
+    pub fn new(
+        title: impl Into<String>,
+        origin: Origin,
+        services: Vec<ServiceState>,
+        now: Ts,
+    ) -> Self {
+        State {
+            now,
+            title: title.into(),
+            origin,
+            services,
+            events: EventLog::default(),
+            ui: UiState {
+                focus: Pane::Health,
+                selected: 0,
+                overlay: Overlay::None,
+                events_scroll: 0,
+            },
+            quit: false,
+        }
+    }
+
+    /// Every environment in display order.
+    pub fn env_ids(&self) -> impl Iterator<Item = EnvId> + '_ {
+        self.services
+            .iter()
+            .enumerate()
+            .flat_map(|(s, svc)| (0..svc.envs.len()).map(move |e| EnvId { service: s, env: e }))
+    }
+
+    pub fn env(&self, id: EnvId) -> Option<&EnvState> {
+        self.services.get(id.service)?.envs.get(id.env)
+    }
+
+    pub fn env_mut(&mut self, id: EnvId) -> Option<&mut EnvState> {
+        self.services.get_mut(id.service)?.envs.get_mut(id.env)
+    }
+
+    pub fn selected_env(&self) -> Option<EnvId> {
+        self.env_ids().nth(self.ui.selected)
+    }
+
+    /// `web/green`, the way events and the journal name an environment.
+    pub fn env_label(&self, id: EnvId) -> String {
+        match (self.services.get(id.service), self.env(id)) {
+            (Some(s), Some(e)) => format!("{}/{}", s.name, e.name),
+            _ => "?".to_string(),
+        }
+    }
+
+    pub fn find_env(&self, service: &str, env: &str) -> Option<EnvId> {
+        let s = self.services.iter().position(|s| s.name == service)?;
+        let e = self.services[s].envs.iter().position(|e| e.name == env)?;
+        Some(EnvId { service: s, env: e })
+    }
+
+    pub fn is_drill(&self) -> bool {
+        self.origin == Origin::Drill
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn fault_cycle_wraps() {
+        assert_eq!(Fault::after(None), Fault::Unhealthy);
+        assert_eq!(Fault::after(Some(Fault::Unhealthy)), Fault::Degraded);
+        assert_eq!(Fault::after(Some(Fault::Refused)), Fault::Unhealthy);
+    }
+
+    #[test]
+    fn latency_history_is_bounded_and_median_is_steady() {
+        let mut h = LatencyHistory::default();
+        for i in 0..1000 {
+            h.push(f64::from(i), false);
+        }
+        assert_eq!(h.samples().len(), LatencyHistory::CAPACITY);
+        for ms in [1.0, 2.0, 900.0, 3.0, 2.0] {
+            h.push(ms, false);
+        }
+        assert_eq!(h.recent_median(), Some(2.0));
+        for _ in 0..3 {
+            h.push(1000.0, true);
+        }
+        assert_eq!(h.recent_median(), Some(1000.0), "timeouts count");
+        assert_eq!(LatencyHistory::default().recent_median(), None);
+    }
+}

@@ -1,0 +1,444 @@
+//! `update`: the one place where the console's state changes.
+
+use super::action::Action;
+use super::events::Level;
+use super::health::HealthStatus;
+use super::model::{EndpointId, EnvId, Fault, Overlay, Pane, ProbeResult, State};
+use super::msg::{Effect, Msg};
+use super::time::Ts;
+
+/// Apply one message; return what must be done in the world.
+pub fn update(state: &mut State, msg: Msg) -> Vec<Effect> {
+    // Clocks of different sources may disagree slightly; never go back.
+    state.now = state.now.max(msg.at());
+    match msg {
+        Msg::Tick(_) => Vec::new(),
+        Msg::Probed { endpoint, result } => {
+            on_probe(state, endpoint, result);
+            Vec::new()
+        }
+        Msg::Action(action, at) => on_action(state, action, at),
+        Msg::FaultSet {
+            service,
+            env,
+            fault,
+            at,
+        } => {
+            if let Some(id) = state.find_env(&service, &env) {
+                if let Some(e) = state.env_mut(id) {
+                    e.fault = fault;
+                }
+                let label = state.env_label(id);
+                match fault {
+                    Some(f) => state.events.push(
+                        at,
+                        label,
+                        Level::Warn,
+                        format!("drill: fault injected: {}", f.label()),
+                    ),
+                    None => state
+                        .events
+                        .push(at, label, Level::Good, "drill: faults cleared"),
+                }
+            }
+            Vec::new()
+        }
+        Msg::EffectFailed { effect, error, at } => {
+            state.events.push(
+                at,
+                "backstop",
+                Level::Bad,
+                format!("{effect} failed: {error}"),
+            );
+            Vec::new()
+        }
+    }
+}
+
+fn on_probe(state: &mut State, id: EndpointId, result: ProbeResult) {
+    let env_id = EnvId {
+        service: id.service,
+        env: id.env,
+    };
+    let label = state.env_label(env_id);
+    let Some(env) = state.env_mut(env_id) else {
+        return;
+    };
+    let primary = env.primary_endpoint();
+    let Some(ep) = env.endpoints.get_mut(id.endpoint) else {
+        return;
+    };
+
+    let status = result.report.status;
+    let at = result.at;
+    if status.is_failure() {
+        ep.consecutive_failures += 1;
+    } else {
+        ep.consecutive_failures = 0;
+        ep.last_success = Some(at);
+    }
+    let role = ep.role;
+    let summary = result.report.summary.clone();
+    if id.endpoint == primary {
+        env.latency.push(result.latency_ms, status.is_failure());
+    }
+    if let Some(v) = &result.report.version {
+        env.version = Some(v.clone());
+    }
+    ep.last = Some(result);
+
+    let worst = env.endpoints.iter().filter_map(|e| e.status()).max();
+    if env
+        .endpoints
+        .iter()
+        .all(|e| e.status().is_none_or(|s| !s.is_failure()))
+    {
+        env.last_success = Some(at);
+    }
+    let before = env.status;
+    if worst == before {
+        return;
+    }
+    env.status = worst;
+    env.changed_at = Some(at);
+    let Some(now) = worst else { return };
+    let version = env
+        .version
+        .clone()
+        .map(|v| format!(" v{}", v.trim_start_matches('v')))
+        .unwrap_or_default();
+    let text = match before {
+        None if now == HealthStatus::Ok => format!("first answer: {}{version}", now.badge()),
+        None => format!("first answer: {}{version}  {role}: {summary}", now.badge()),
+        Some(b) => format!("{} → {}  {role}: {summary}", b.badge(), now.badge()),
+    };
+    let level = match (before, now) {
+        (_, HealthStatus::Ok) if before.is_some() => Level::Good,
+        (_, HealthStatus::Ok) => Level::Info,
+        (_, HealthStatus::Degraded) => Level::Warn,
+        _ => Level::Bad,
+    };
+    state.events.push(at, label, level, text);
+}
+
+fn on_action(state: &mut State, action: Action, at: Ts) -> Vec<Effect> {
+    if action == Action::Quit {
+        state.quit = true;
+        return Vec::new();
+    }
+    // Help is modal: it closes on help or back and swallows everything else,
+    // so a key pressed while reading it changes nothing behind it.
+    if state.ui.overlay == Overlay::Help {
+        if matches!(action, Action::Help | Action::Back) {
+            state.ui.overlay = Overlay::None;
+        }
+        return Vec::new();
+    }
+    match action {
+        Action::Quit => {}
+        Action::Help => state.ui.overlay = Overlay::Help,
+        Action::Back => {
+            if state.ui.overlay != Overlay::None {
+                state.ui.overlay = Overlay::None;
+            } else {
+                state.ui.events_scroll = 0;
+            }
+        }
+        Action::NextPane | Action::PrevPane => {
+            state.ui.overlay = Overlay::None;
+            let i = Pane::ORDER
+                .iter()
+                .position(|p| *p == state.ui.focus)
+                .unwrap_or(0);
+            let n = Pane::ORDER.len();
+            let j = if action == Action::NextPane {
+                (i + 1) % n
+            } else {
+                (i + n - 1) % n
+            };
+            state.ui.focus = Pane::ORDER[j];
+        }
+        Action::SelectNext | Action::SelectPrev => {
+            move_selection(state, action == Action::SelectNext)
+        }
+        Action::OpenDetail => {
+            if state.ui.focus == Pane::Health {
+                state.ui.overlay = if state.ui.overlay == Overlay::Detail {
+                    Overlay::None
+                } else {
+                    Overlay::Detail
+                };
+            }
+        }
+        Action::InjectFault | Action::ClearFaults => return fault_effect(state, action, at),
+    }
+    Vec::new()
+}
+
+fn move_selection(state: &mut State, down: bool) {
+    // The detail view follows the selection, so it stays on the health list.
+    if state.ui.focus == Pane::Events && state.ui.overlay == Overlay::None {
+        let max = state.events.len().saturating_sub(1);
+        state.ui.events_scroll = if down {
+            state.ui.events_scroll.saturating_sub(1)
+        } else {
+            (state.ui.events_scroll + 1).min(max)
+        };
+        return;
+    }
+    let count = state.env_ids().count();
+    if count == 0 {
+        return;
+    }
+    let sel = state.ui.selected.min(count - 1);
+    state.ui.selected = if down {
+        (sel + 1).min(count - 1)
+    } else {
+        sel.saturating_sub(1)
+    };
+}
+
+fn fault_effect(state: &mut State, action: Action, at: Ts) -> Vec<Effect> {
+    if !state.is_drill() {
+        state.events.push(
+            at,
+            "backstop",
+            Level::Warn,
+            format!("{action} works only in a drill (backstop drill)"),
+        );
+        return Vec::new();
+    }
+    let Some(id) = state.selected_env() else {
+        return Vec::new();
+    };
+    let (service, env) = (
+        state.services[id.service].name.clone(),
+        state.services[id.service].envs[id.env].name.clone(),
+    );
+    let current = state.env(id).and_then(|e| e.fault);
+    let fault: Option<Fault> = match action {
+        Action::InjectFault => Some(Fault::after(current)),
+        _ => None,
+    };
+    vec![Effect::SetFault {
+        service,
+        env,
+        fault,
+    }]
+}
+
+#[cfg(test)]
+mod tests {
+    use std::time::Duration;
+
+    use super::*;
+    use crate::core::health::HealthReport;
+    use crate::core::model::{EndpointState, EnvState, Origin, Role, ServiceState};
+
+    fn ep(role: Role) -> EndpointState {
+        EndpointState::new(
+            format!("http://x/{role}"),
+            role,
+            Duration::from_secs(2),
+            Duration::from_secs(1),
+        )
+    }
+
+    fn drill() -> State {
+        let env = |name: &str| EnvState::new(name, vec![ep(Role::Health), ep(Role::Ready)]);
+        State::new(
+            "drill",
+            Origin::Drill,
+            vec![ServiceState {
+                name: "web".into(),
+                envs: vec![env("blue"), env("green")],
+            }],
+            Ts(0),
+        )
+    }
+
+    fn report(status: HealthStatus, version: Option<&str>) -> HealthReport {
+        HealthReport {
+            status,
+            http_status: Some(if status.is_failure() { 503 } else { 200 }),
+            version: version.map(str::to_string),
+            checks: vec![],
+            summary: format!("HTTP · status {status}"),
+            error: None,
+        }
+    }
+
+    fn probe(s: &mut State, env: usize, endpoint: usize, at: i64, status: HealthStatus) {
+        let result = ProbeResult {
+            at: Ts(at),
+            latency_ms: 3.0,
+            report: report(status, Some("1.0.1")),
+        };
+        update(
+            s,
+            Msg::Probed {
+                endpoint: EndpointId {
+                    service: 0,
+                    env,
+                    endpoint,
+                },
+                result,
+            },
+        );
+    }
+
+    #[test]
+    fn environment_takes_the_worst_endpoint_and_logs_transitions() {
+        let mut s = drill();
+        probe(&mut s, 1, 0, 1000, HealthStatus::Ok);
+        let green = &s.services[0].envs[1];
+        assert_eq!(green.status, Some(HealthStatus::Ok));
+        assert_eq!(green.version.as_deref(), Some("1.0.1"));
+        assert_eq!(
+            s.events.last().map(|e| e.text.as_str()),
+            Some("first answer: OK v1.0.1")
+        );
+
+        probe(&mut s, 1, 1, 2000, HealthStatus::Critical);
+        let green = &s.services[0].envs[1];
+        assert_eq!(green.status, Some(HealthStatus::Critical));
+        assert_eq!(green.changed_at, Some(Ts(2000)));
+        let last = s.events.last().expect("an event");
+        assert_eq!(last.scope, "web/green");
+        assert!(last.text.starts_with("OK → CRIT  ready:"), "{}", last.text);
+        assert_eq!(last.level, Level::Bad);
+
+        // The health endpoint is fine again, but ready still fails: no change, no event.
+        let n = s.events.total();
+        probe(&mut s, 1, 0, 3000, HealthStatus::Ok);
+        assert_eq!(s.events.total(), n);
+        assert_eq!(s.services[0].envs[1].status, Some(HealthStatus::Critical));
+
+        probe(&mut s, 1, 1, 4000, HealthStatus::Ok);
+        assert_eq!(s.services[0].envs[1].status, Some(HealthStatus::Ok));
+        assert_eq!(s.events.last().map(|e| e.level), Some(Level::Good));
+    }
+
+    #[test]
+    fn consecutive_failures_count_and_reset() {
+        let mut s = drill();
+        for t in 1..=3 {
+            probe(&mut s, 0, 0, t * 1000, HealthStatus::Unreachable);
+        }
+        assert_eq!(s.services[0].envs[0].consecutive_failures(), 3);
+        probe(&mut s, 0, 0, 4000, HealthStatus::Degraded);
+        assert_eq!(s.services[0].envs[0].consecutive_failures(), 0);
+        assert_eq!(
+            s.services[0].envs[0].endpoints[0].last_success,
+            Some(Ts(4000))
+        );
+    }
+
+    #[test]
+    fn time_never_goes_back() {
+        let mut s = drill();
+        update(&mut s, Msg::Tick(Ts(5000)));
+        update(&mut s, Msg::Tick(Ts(4000)));
+        assert_eq!(s.now, Ts(5000));
+    }
+
+    #[test]
+    fn inject_fault_cycles_on_the_selected_environment() {
+        let mut s = drill();
+        update(&mut s, Msg::Action(Action::SelectNext, Ts(1)));
+        let fx = update(&mut s, Msg::Action(Action::InjectFault, Ts(2)));
+        assert_eq!(
+            fx,
+            vec![Effect::SetFault {
+                service: "web".into(),
+                env: "green".into(),
+                fault: Some(Fault::Unhealthy)
+            }]
+        );
+        // Nothing changes until the sandbox says it applied the fault.
+        assert_eq!(s.services[0].envs[1].fault, None);
+        update(
+            &mut s,
+            Msg::FaultSet {
+                service: "web".into(),
+                env: "green".into(),
+                fault: Some(Fault::Unhealthy),
+                at: Ts(3),
+            },
+        );
+        assert_eq!(s.services[0].envs[1].fault, Some(Fault::Unhealthy));
+        let fx = update(&mut s, Msg::Action(Action::InjectFault, Ts(4)));
+        assert_eq!(
+            fx,
+            vec![Effect::SetFault {
+                service: "web".into(),
+                env: "green".into(),
+                fault: Some(Fault::Degraded)
+            }]
+        );
+        let fx = update(&mut s, Msg::Action(Action::ClearFaults, Ts(5)));
+        assert_eq!(
+            fx,
+            vec![Effect::SetFault {
+                service: "web".into(),
+                env: "green".into(),
+                fault: None
+            }]
+        );
+    }
+
+    #[test]
+    fn faults_are_refused_outside_a_drill() {
+        let mut s = drill();
+        s.origin = Origin::Config("backstop.toml".into());
+        assert!(update(&mut s, Msg::Action(Action::InjectFault, Ts(1))).is_empty());
+        assert!(
+            s.events
+                .last()
+                .is_some_and(|e| e.text.contains("only in a drill"))
+        );
+    }
+
+    #[test]
+    fn selection_is_clamped_and_help_is_modal() {
+        let mut s = drill();
+        for _ in 0..5 {
+            update(&mut s, Msg::Action(Action::SelectNext, Ts(1)));
+        }
+        assert_eq!(s.ui.selected, 1);
+        update(&mut s, Msg::Action(Action::SelectPrev, Ts(1)));
+        update(&mut s, Msg::Action(Action::SelectPrev, Ts(1)));
+        assert_eq!(s.ui.selected, 0);
+
+        update(&mut s, Msg::Action(Action::Help, Ts(1)));
+        assert_eq!(s.ui.overlay, Overlay::Help);
+        assert!(update(&mut s, Msg::Action(Action::InjectFault, Ts(1))).is_empty());
+        update(&mut s, Msg::Action(Action::SelectNext, Ts(1)));
+        assert_eq!(s.ui.selected, 0, "keys behind the help do nothing");
+        update(&mut s, Msg::Action(Action::Back, Ts(1)));
+        assert_eq!(s.ui.overlay, Overlay::None);
+        update(&mut s, Msg::Action(Action::Quit, Ts(1)));
+        assert!(s.quit);
+    }
+
+    #[test]
+    fn panes_cycle_and_events_scroll() {
+        let mut s = drill();
+        for i in 0..10 {
+            s.events.push(Ts(i), "web", Level::Info, "x");
+        }
+        update(&mut s, Msg::Action(Action::NextPane, Ts(1)));
+        assert_eq!(s.ui.focus, Pane::Events);
+        update(&mut s, Msg::Action(Action::SelectPrev, Ts(1)));
+        update(&mut s, Msg::Action(Action::SelectPrev, Ts(1)));
+        assert_eq!(s.ui.events_scroll, 2);
+        update(&mut s, Msg::Action(Action::Back, Ts(1)));
+        assert_eq!(s.ui.events_scroll, 0);
+        update(&mut s, Msg::Action(Action::PrevPane, Ts(1)));
+        assert_eq!(s.ui.focus, Pane::Health);
+        update(&mut s, Msg::Action(Action::OpenDetail, Ts(1)));
+        assert_eq!(s.ui.overlay, Overlay::Detail);
+        update(&mut s, Msg::Action(Action::Back, Ts(1)));
+        assert_eq!(s.ui.overlay, Overlay::None);
+    }
+}

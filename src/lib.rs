@@ -1,0 +1,20 @@
+//! backstop: a terminal incident console for deployment verification and rollback.
+//!
+//! See `docs/ARCHITECTURE.md` for the shape: sources → core (`update`) →
+//! executor, with the TUI rendering `&State`.
+
+// Outside tests, `unwrap` is denied (Cargo.toml); a failing test may panic.
+#![cfg_attr(test, allow(clippy::unwrap_used))]
+
+pub mod app;
+pub mod cli;
+pub mod config;
+pub mod core;
+pub mod exec;
+pub mod headless;
+pub mod keymap;
+pub mod logging;
+pub mod paths;
+pub mod sandbox;
+pub mod sources;
+pub mod tui;

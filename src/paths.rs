@@ -1,0 +1,73 @@
+//! Where backstop keeps its files, following the XDG base directories.
+
+use std::fmt::Write as _;
+use std::path::PathBuf;
+
+use anyhow::{Context, Result};
+use directories::ProjectDirs;
+
+#[derive(Clone, Debug)]
+pub struct Paths {
+    pub config_dir: PathBuf,
+    /// The default configuration file (when neither --config nor $BACKSTOP_CONFIG is given).
+    pub config_file: PathBuf,
+    /// The user's keymap, merged over the built-in one.
+    pub keymap_file: PathBuf,
+    pub state_dir: PathBuf,
+    pub log_file: PathBuf,
+    pub data_dir: PathBuf,
+}
+
+impl Paths {
+    pub fn discover() -> Result<Self> {
+        let dirs = ProjectDirs::from("", "", "backstop")
+            .context("cannot find a home directory for backstop's files (is $HOME set?)")?;
+        let config_dir = dirs.config_dir().to_path_buf();
+        // The XDG state directory holds logs; platforms without one use local data.
+        let state_dir = dirs
+            .state_dir()
+            .unwrap_or_else(|| dirs.data_local_dir())
+            .to_path_buf();
+        let data_dir = dirs.data_dir().to_path_buf();
+        Ok(Paths {
+            config_file: config_dir.join("backstop.toml"),
+            keymap_file: config_dir.join("keymap.toml"),
+            log_file: state_dir.join("backstop.log"),
+            config_dir,
+            state_dir,
+            data_dir,
+        })
+    }
+
+    /// The listing `backstop paths` prints.
+    pub fn describe(&self) -> String {
+        let mut s = String::new();
+        let rows = [
+            (
+                "config",
+                &self.config_file,
+                "default configuration (--config / $BACKSTOP_CONFIG override)",
+            ),
+            (
+                "keymap",
+                &self.keymap_file,
+                "your key bindings, merged over the defaults",
+            ),
+            (
+                "log",
+                &self.log_file,
+                "log file (nothing is logged to the screen)",
+            ),
+            ("data", &self.data_dir, "journal and reports"),
+        ];
+        for (name, path, what) in rows {
+            let mark = if path.exists() {
+                ""
+            } else {
+                "  (not there yet)"
+            };
+            let _ = writeln!(s, "{name:<7} {}{mark}\n        {what}", path.display());
+        }
+        s
+    }
+}

@@ -1,0 +1,156 @@
+//! One sample environment of a service: the health endpoints of the reference
+//! runbooks, each in a different dialect, and the faults a drill injects.
+//!
+//! | path                   | dialect (runbook)                                   |
+//! |------------------------|-----------------------------------------------------|
+//! | `/api/health`          | `ok/degraded/critical`, per-check objects (000)     |
+//! | `/api/health/ready`    | `{ready, checks:[{name, healthy}]}` (004)           |
+//! | `/api/health/live`     | `{alive}` (004)                                     |
+//! | `/api/health/detailed` | `healthy/degraded/unhealthy`, checks as text (003)  |
+
+use std::time::{Duration, Instant};
+
+use axum::extract::State;
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use axum::routing::get;
+use axum::{Json, Router};
+use serde_json::{Value, json};
+use tokio::sync::watch;
+
+use crate::core::model::Fault;
+
+/// How long a "slow" environment takes to answer: longer than the default
+/// probe timeout (1 s), so probes give up.
+pub const SLOW: Duration = Duration::from_millis(1500);
+
+#[derive(Clone)]
+pub struct EnvApp {
+    pub env: String,
+    pub version: String,
+    pub started: Instant,
+    pub fault: watch::Receiver<Option<Fault>>,
+}
+
+impl EnvApp {
+    fn fault(&self) -> Option<Fault> {
+        *self.fault.borrow()
+    }
+
+    async fn delay(&self) {
+        if self.fault() == Some(Fault::Slow) {
+            tokio::time::sleep(SLOW).await;
+        }
+    }
+}
+
+pub fn router(app: EnvApp) -> Router {
+    Router::new()
+        .route("/", get(index))
+        .route("/api/health", get(health))
+        .route("/api/health/ready", get(ready))
+        .route("/api/health/live", get(live))
+        .route("/api/health/detailed", get(detailed))
+        .with_state(app)
+}
+
+fn now() -> String {
+    crate::sources::now().rfc3339()
+}
+
+async fn index(State(app): State<EnvApp>) -> Response {
+    app.delay().await;
+    Json(json!({ "env": app.env, "version": app.version })).into_response()
+}
+
+async fn health(State(app): State<EnvApp>) -> Response {
+    app.delay().await;
+    let ok = |ms: u32| json!({ "status": "ok", "responseTime": ms });
+    let (code, status, checks): (StatusCode, &str, Value) = match app.fault() {
+        Some(Fault::Unhealthy) => (
+            StatusCode::SERVICE_UNAVAILABLE,
+            "critical",
+            json!({
+                "database": { "status": "critical", "responseTime": 1000, "error": "connection pool exhausted" },
+                "redis": ok(1),
+            }),
+        ),
+        Some(Fault::Degraded) => (
+            StatusCode::OK,
+            "degraded",
+            json!({
+                "database": ok(3),
+                "redis": { "status": "degraded", "responseTime": 850, "message": "slow PING" },
+            }),
+        ),
+        _ => (
+            StatusCode::OK,
+            "ok",
+            json!({ "database": ok(3), "redis": ok(1) }),
+        ),
+    };
+    let mut checks = checks;
+    checks["memory"] =
+        json!({ "status": "ok", "usage": { "heap": { "used": 212, "total": 512 } } });
+    let body = json!({
+        "status": status,
+        "timestamp": now(),
+        "uptime": app.started.elapsed().as_secs(),
+        "version": app.version,
+        "checks": checks,
+    });
+    (code, Json(body)).into_response()
+}
+
+async fn ready(State(app): State<EnvApp>) -> Response {
+    app.delay().await;
+    let db_ok = app.fault() != Some(Fault::Unhealthy);
+    let body = json!({
+        "ready": db_ok,
+        "checks": [
+            { "name": "database", "healthy": db_ok },
+            { "name": "redis", "healthy": true },
+        ],
+    });
+    let code = if db_ok {
+        StatusCode::OK
+    } else {
+        StatusCode::SERVICE_UNAVAILABLE
+    };
+    (code, Json(body)).into_response()
+}
+
+async fn live(State(app): State<EnvApp>) -> Response {
+    app.delay().await;
+    // The process is alive whatever its dependencies say.
+    Json(json!({ "alive": true })).into_response()
+}
+
+async fn detailed(State(app): State<EnvApp>) -> Response {
+    app.delay().await;
+    let (code, status, checks) = match app.fault() {
+        Some(Fault::Unhealthy) => (
+            StatusCode::SERVICE_UNAVAILABLE,
+            "unhealthy",
+            json!({ "database": "error: connection pool exhausted", "redis": "ok", "storage": "ok" }),
+        ),
+        Some(Fault::Degraded) => (
+            StatusCode::OK,
+            "degraded",
+            json!({ "database": "ok", "redis": "degraded: PING took 850ms", "storage": "ok" }),
+        ),
+        _ => (
+            StatusCode::OK,
+            "healthy",
+            json!({ "database": "ok", "redis": "ok", "storage": "ok" }),
+        ),
+    };
+    let body = json!({
+        "status": status,
+        "version": app.version,
+        "environment": app.env,
+        "timestamp": now(),
+        "checks": checks,
+    });
+    (code, Json(body)).into_response()
+}

@@ -1,0 +1,201 @@
+//! HTTP health probes: one shared client (connections are reused), every probe
+//! bounded in time and in the bytes it reads, and classified by core.
+
+use std::time::{Duration, Instant};
+
+use reqwest::header::{HeaderMap, HeaderName, HeaderValue};
+use url::Url;
+
+use crate::config::EndpointConfig;
+use crate::core::health::{self, HealthReport, HttpAnswer, StatusMapping};
+
+/// Bytes of a health answer we read; the rest is dropped unread. Health
+/// documents are small; a 64 MiB answer must not cost 64 MiB.
+pub const BODY_CAP: usize = 256 * 1024;
+
+/// Redirects followed before we call it a loop.
+pub const MAX_REDIRECTS: usize = 5;
+
+/// What to probe and how.
+#[derive(Clone, Debug)]
+pub struct ProbeSpec {
+    pub url: Url,
+    pub timeout: Duration,
+    pub headers: HeaderMap,
+    pub mapping: Option<StatusMapping>,
+}
+
+impl ProbeSpec {
+    pub fn new(url: Url, timeout: Duration) -> Self {
+        ProbeSpec {
+            url,
+            timeout,
+            headers: HeaderMap::new(),
+            mapping: None,
+        }
+    }
+
+    pub fn from_config(ep: &EndpointConfig) -> Self {
+        let mut headers = HeaderMap::new();
+        for (name, value) in &ep.headers {
+            // Both were validated when the configuration was loaded.
+            if let (Ok(n), Ok(mut v)) = (
+                HeaderName::from_bytes(name.as_bytes()),
+                HeaderValue::from_str(value.expose()),
+            ) {
+                v.set_sensitive(true);
+                headers.insert(n, v);
+            }
+        }
+        ProbeSpec {
+            url: ep.url.clone(),
+            timeout: ep.timeout,
+            headers,
+            mapping: ep.format.clone(),
+        }
+    }
+}
+
+/// The outcome of one probe.
+#[derive(Clone, Debug)]
+pub struct Probed {
+    pub report: HealthReport,
+    pub latency_ms: f64,
+}
+
+/// Probes health endpoints. Cheap to clone; clones share the connection pool.
+#[derive(Clone, Debug)]
+pub struct Prober {
+    client: reqwest::Client,
+}
+
+impl Prober {
+    pub fn new() -> anyhow::Result<Self> {
+        let client = reqwest::Client::builder()
+            .user_agent(concat!(
+                "backstop/",
+                env!("CARGO_PKG_VERSION"),
+                " (health probe)"
+            ))
+            .redirect(reqwest::redirect::Policy::limited(MAX_REDIRECTS))
+            .pool_idle_timeout(Duration::from_secs(30))
+            .tcp_nodelay(true)
+            .build()?;
+        Ok(Prober { client })
+    }
+
+    /// Probe once. Never fails: every problem becomes a report, and the whole
+    /// probe — connect, headers, body — finishes within `spec.timeout`.
+    pub async fn probe(&self, spec: &ProbeSpec) -> Probed {
+        let started = Instant::now();
+        let mut got_headers = None;
+        let outcome = tokio::time::timeout(spec.timeout, self.fetch(spec, &mut got_headers)).await;
+        let latency_ms = started.elapsed().as_secs_f64() * 1000.0;
+        let report = match outcome {
+            Ok(Ok(report)) => report,
+            Ok(Err(e)) => describe_error(&e),
+            Err(_) => match got_headers {
+                Some(code) => HealthReport::unreachable(format!(
+                    "HTTP {code}, but the body did not finish within {}",
+                    crate::core::time::human(spec.timeout)
+                )),
+                None => HealthReport::unreachable(format!(
+                    "no answer within {}",
+                    crate::core::time::human(spec.timeout)
+                )),
+            },
+        };
+        Probed { report, latency_ms }
+    }
+
+    async fn fetch(
+        &self,
+        spec: &ProbeSpec,
+        got_headers: &mut Option<u16>,
+    ) -> Result<HealthReport, reqwest::Error> {
+        let mut resp = self
+            .client
+            .get(spec.url.clone())
+            .headers(spec.headers.clone())
+            .header(
+                reqwest::header::ACCEPT,
+                "application/health+json, application/json;q=0.9, */*;q=0.5",
+            )
+            .send()
+            .await?;
+        let status = resp.status().as_u16();
+        *got_headers = Some(status);
+        let content_type = resp
+            .headers()
+            .get(reqwest::header::CONTENT_TYPE)
+            .and_then(|v| v.to_str().ok())
+            .map(str::to_string);
+        let mut body = Vec::new();
+        let mut truncated = false;
+        while let Some(chunk) = resp.chunk().await? {
+            if body.len() + chunk.len() > BODY_CAP {
+                body.extend_from_slice(&chunk[..BODY_CAP - body.len()]);
+                truncated = true;
+                break;
+            }
+            body.extend_from_slice(&chunk);
+        }
+        // Dropping `resp` here closes a connection whose body we did not finish.
+        let answer = HttpAnswer {
+            status,
+            content_type: content_type.as_deref(),
+            body: &body,
+            truncated,
+        };
+        Ok(health::classify(&answer, spec.mapping.as_ref()))
+    }
+}
+
+/// Turn a reqwest error into words, from its root cause. Never include the
+/// URL: reqwest's own message does, and a URL may carry a token.
+fn describe_error(e: &reqwest::Error) -> HealthReport {
+    let root = root_cause(e);
+    if e.is_redirect() {
+        return HealthReport::protocol_error(format!(
+            "redirect loop: more than {MAX_REDIRECTS} redirects"
+        ));
+    }
+    if e.is_timeout() {
+        return HealthReport::unreachable("timed out");
+    }
+    if e.is_connect() {
+        let lower = root.to_ascii_lowercase();
+        let what = if lower.contains("refused") {
+            "connection refused".to_string()
+        } else if lower.contains("dns")
+            || lower.contains("resolve")
+            || lower.contains("name or service")
+        {
+            format!("DNS lookup failed: {root}")
+        } else if lower.contains("certificate") || lower.contains("tls") {
+            format!("TLS failed: {root}")
+        } else {
+            format!("cannot connect: {root}")
+        };
+        return HealthReport::unreachable(what);
+    }
+    if e.is_body() || e.is_decode() {
+        return HealthReport::unreachable(format!("answer cut off: {root}"));
+    }
+    HealthReport::unreachable(root)
+}
+
+fn root_cause(e: &reqwest::Error) -> String {
+    let mut cur: &(dyn std::error::Error + 'static) = e;
+    let mut depth = 0;
+    while let Some(next) = cur.source() {
+        cur = next;
+        depth += 1;
+    }
+    // The outermost message names the URL; inner causes do not.
+    if depth == 0 {
+        "request failed".to_string()
+    } else {
+        cur.to_string()
+    }
+}

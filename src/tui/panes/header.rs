@@ -1,0 +1,39 @@
+//! The top line: what world this is, and the time.
+
+use ratatui::buffer::Buffer;
+use ratatui::layout::Rect;
+use ratatui::text::{Line, Span};
+use ratatui::widgets::Widget;
+
+use crate::core::model::{Origin, State};
+use crate::tui::View;
+
+pub fn render(state: &State, view: &View<'_>, area: Rect, buf: &mut Buffer) {
+    let t = view.theme;
+    let mut left = vec![
+        Span::styled(" backstop", t.bold()),
+        Span::raw(" ─ "),
+        Span::raw(state.title.clone()),
+    ];
+    match &state.origin {
+        Origin::Drill => {
+            left.push(Span::raw("  "));
+            left.push(Span::styled(
+                " DRILL sandbox: nothing real is touched ",
+                t.drill(),
+            ));
+        }
+        Origin::Config(path) => {
+            left.push(Span::styled(format!("  ({path})"), t.dim()));
+        }
+    }
+    // Minutes only: a ticking seconds counter would rewrite the line every
+    // second for nobody (and cost bandwidth over SSH).
+    let clock = format!("{} UTC ", state.now.hm());
+    let left = Line::from(left);
+    let room = area.width as usize;
+    if left.width() + clock.len() < room {
+        Line::raw(clock).right_aligned().render(area, buf);
+    }
+    left.render(area, buf);
+}
