@@ -106,10 +106,44 @@ impl From<Diagnostic> for Diagnostics {
 /// A TOML syntax or type error, with the location toml gives.
 pub fn from_toml(file: &str, src: &str, e: &toml::de::Error) -> Diagnostic {
     let message = e.message().trim().to_string();
-    match e.span() {
-        Some(span) => Diagnostic::at(file, src, span, message),
-        None => Diagnostic::whole_file(file, message),
+    let Some(span) = e.span() else {
+        return Diagnostic::whole_file(file, message);
+    };
+    let mut d = Diagnostic::at(file, src, span.clone(), message);
+    if d.message == "duplicate key" {
+        d.message = explain_duplicate(src, &d, src.get(span).unwrap_or(""));
     }
+    d
+}
+
+/// toml says only "duplicate key"; say what is defined twice and where first.
+fn explain_duplicate(src: &str, d: &Diagnostic, key: &str) -> String {
+    let here = d.source_line.trim();
+    let earlier = src.lines().take(d.line - 1).enumerate();
+    if here.starts_with('[') {
+        let first = earlier
+            .filter(|(_, l)| l.trim() == here)
+            .map(|(i, _)| i + 1)
+            .next();
+        let at = first
+            .map(|n| format!(" (first on line {n})"))
+            .unwrap_or_default();
+        return format!(
+            "duplicate key: table {here} is defined twice{at}; define each service and environment once"
+        );
+    }
+    let first = earlier
+        .filter(|(_, l)| {
+            l.trim_start()
+                .strip_prefix(key)
+                .is_some_and(|rest| rest.trim_start().starts_with('='))
+        })
+        .map(|(i, _)| i + 1)
+        .next();
+    let at = first
+        .map(|n| format!(" (first on line {n})"))
+        .unwrap_or_default();
+    format!("duplicate key: `{key}` is defined twice{at}")
 }
 
 fn floor_char_boundary(s: &str, mut i: usize) -> usize {

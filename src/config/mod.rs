@@ -8,7 +8,6 @@
 pub mod diagnostic;
 pub mod duration;
 
-use std::collections::HashMap;
 use std::fmt;
 use std::marker::PhantomData;
 use std::path::{Path, PathBuf};
@@ -506,19 +505,6 @@ pub fn locate(
         .then(|| (default.to_path_buf(), Source::Default)))
 }
 
-/// Names of services and environments, for command-line lookups.
-pub fn index(config: &Config) -> HashMap<(&str, &str), &EnvConfig> {
-    config
-        .services
-        .iter()
-        .flat_map(|s| {
-            s.environments
-                .iter()
-                .map(move |e| ((s.name.as_str(), e.name.as_str()), e))
-        })
-        .collect()
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -666,6 +652,30 @@ endpoints = []
             Ok(Some((f.clone(), Source::Default)))
         );
         assert_eq!(locate(None, None, &missing), Ok(None));
+    }
+
+    #[test]
+    fn the_shipped_example_parses() {
+        let c = parse(EXAMPLE, "assets/examples/backstop.toml", &no_env)
+            .unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(c.title, "shop-prod-eu");
+        let names: Vec<_> = c.services.iter().map(|s| s.name.as_str()).collect();
+        assert_eq!(names, ["web", "checkout", "legacy"]);
+        let legacy = &c.services[2].environments[0].endpoints[0];
+        assert_eq!(
+            legacy.format.as_ref().map(|f| f.field.as_str()),
+            Some("/health/state")
+        );
+        // The commented `headers` lines work as documented once uncommented.
+        let with_headers = EXAMPLE.replace("# headers = ", "headers = ");
+        let env = |n: &str| (n == "CHECKOUT_HEALTH_TOKEN").then(|| "t0k3n".to_string());
+        let c = parse(&with_headers, "x", &env).unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(
+            c.services[1].environments[0].endpoints[0].headers[0]
+                .1
+                .expose(),
+            "Bearer t0k3n"
+        );
     }
 
     #[test]

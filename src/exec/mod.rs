@@ -38,7 +38,7 @@ impl Executor {
                     },
                     Err(error) => Msg::EffectFailed {
                         effect: effect.describe(),
-                        error,
+                        error: error.to_string(),
                         at: now(),
                     },
                 },

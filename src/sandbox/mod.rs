@@ -17,6 +17,13 @@ use url::Url;
 use crate::config::{Config, EndpointConfig, EnvConfig, ServiceConfig};
 use crate::core::model::{Fault, Role};
 
+/// What the sandbox can refuse.
+#[derive(Debug, thiserror::Error, PartialEq, Eq)]
+pub enum SandboxError {
+    #[error("the sandbox has no environment {service}/{env}")]
+    NoSuchEnvironment { service: String, env: String },
+}
+
 /// One environment to start.
 #[derive(Clone, Debug)]
 pub struct EnvSpec {
@@ -97,10 +104,18 @@ impl Sandbox {
     }
 
     /// Set (or clear, with `None`) the fault of one environment.
-    pub fn set_fault(&self, service: &str, env: &str, fault: Option<Fault>) -> Result<(), String> {
+    pub fn set_fault(
+        &self,
+        service: &str,
+        env: &str,
+        fault: Option<Fault>,
+    ) -> Result<(), SandboxError> {
         let e = self
             .find(service, env)
-            .ok_or_else(|| format!("the sandbox has no environment {service}/{env}"))?;
+            .ok_or_else(|| SandboxError::NoSuchEnvironment {
+                service: service.into(),
+                env: env.into(),
+            })?;
         e.fault.send_replace(fault);
         e.closed.send_replace(fault == Some(Fault::Refused));
         Ok(())

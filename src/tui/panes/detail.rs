@@ -71,16 +71,7 @@ pub fn render(state: &State, view: &View<'_>, area: Rect, buf: &mut Buffer) {
                 time::latency(p.latency_ms)
             )));
         }
-        let every = format!(
-            "  every {} · timeout {}",
-            time::human(ep.interval),
-            time::human(ep.timeout)
-        );
-        first.push(Span::styled(
-            fit(&ep.url, w.saturating_sub(30 + every.len())),
-            t.dim(),
-        ));
-        first.push(Span::styled(every, t.dim()));
+        first.push(Span::styled(fit(&ep.url, w.saturating_sub(30)), t.dim()));
         lines.push(Line::from(first));
         let Some(p) = &ep.last else {
             lines.push(Line::styled("      not probed yet", t.dim()));
@@ -90,6 +81,12 @@ pub fn render(state: &State, view: &View<'_>, area: Rect, buf: &mut Buffer) {
         if ep.consecutive_failures > 0 {
             facts.push_str(&format!(" · {} failed in a row", ep.consecutive_failures));
         }
+        // Least important last: it is what a narrow screen cuts.
+        facts.push_str(&format!(
+            " · every {}, timeout {}",
+            time::human(ep.interval),
+            time::human(ep.timeout)
+        ));
         lines.push(Line::raw(fit(&facts, w)));
         let name_w = p
             .report

@@ -3,7 +3,7 @@
 //! ```text
 //!   SERVICE ENV    VERSION STATUS LATENCY TREND          FAILS SINCE
 //! › web     blue   v1.0.0  OK       2ms   ▁▁▁▁▁▁▁▁▁▁▁▁       0 12m
-//!           green  v1.0.1  CRIT     —     ▁▁▁▁▁▁▁▁××××       4 8s    503
+//!           green  v1.0.1  CRIT     2ms   ▁▁▁▁▁▁▁▁××××       4 8s    503
 //! ```
 
 use ratatui::buffer::Buffer;
@@ -45,20 +45,27 @@ pub fn render(state: &State, view: &View<'_>, area: Rect, buf: &mut Buffer) {
     let fixed = 2 + svc_w + env_w + 8 + 6 + 7 + 5 + 5 + 8 + note_w;
     let trend_w = inner.width.saturating_sub(fixed).min(32);
 
+    let fault = if state.is_drill() { "FAULT" } else { "" };
     let header = Row::new([
-        "SERVICE", "ENV", "VERSION", "STATUS", "LATENCY", "TREND", "FAILS", "SINCE", "",
+        "SERVICE", "ENV", "VERSION", "STATUS", "LATENCY", "TREND", "FAILS", "SINCE", fault,
     ])
     .style(t.dim());
-    let mut rows = Vec::new();
-    for svc in &state.services {
-        for (e, env) in svc.envs.iter().enumerate() {
-            let name = if e == 0 {
-                svc.name.clone()
-            } else {
-                String::new()
-            };
-            rows.push(row(state, view, name, env, trend_w as usize));
-        }
+    // Build only the rows that fit: with hundreds of environments the
+    // invisible ones would cost most of the frame. The window keeps the
+    // selection in view.
+    let visible = inner.height.saturating_sub(1).max(1) as usize;
+    let offset = state.ui.selected.saturating_sub(visible - 1);
+    let mut rows = Vec::with_capacity(visible);
+    for (i, id) in state.env_ids().enumerate().skip(offset).take(visible) {
+        let svc = &state.services[id.service];
+        let env = &svc.envs[id.env];
+        // The service name on its first row, and on the top row when scrolled into it.
+        let name = if id.env == 0 || i == offset {
+            svc.name.clone()
+        } else {
+            String::new()
+        };
+        rows.push(row(state, view, name, env, trend_w as usize));
     }
     let widths = [
         Constraint::Length(svc_w),
@@ -76,7 +83,7 @@ pub fn render(state: &State, view: &View<'_>, area: Rect, buf: &mut Buffer) {
         .column_spacing(1)
         .row_highlight_style(t.selected())
         .highlight_symbol("› ");
-    let mut ts = TableState::default().with_selected(Some(state.ui.selected));
+    let mut ts = TableState::default().with_selected(Some(state.ui.selected - offset));
     StatefulWidget::render(table, inner, buf, &mut ts);
 }
 
@@ -138,10 +145,10 @@ fn row<'a>(
 fn short_fault(f: crate::core::model::Fault) -> &'static str {
     use crate::core::model::Fault;
     match f {
-        Fault::Unhealthy => "⚡503",
-        Fault::Degraded => "⚡degr",
-        Fault::Slow => "⚡slow",
-        Fault::Refused => "⚡refuse",
+        Fault::Unhealthy => "503",
+        Fault::Degraded => "degraded",
+        Fault::Slow => "slow",
+        Fault::Refused => "refused",
     }
 }
 
@@ -159,18 +166,35 @@ pub fn sparkline<'a>(
     view: &View<'_>,
 ) -> Line<'a> {
     let skip = samples.len().saturating_sub(width);
-    let mut spans = Vec::new();
+    // One span per run of failed or answered probes, not one per character.
+    let mut spans: Vec<Span<'a>> = Vec::new();
+    let mut run = String::new();
+    let mut run_failed = false;
+    let failed_style = view
+        .theme
+        .status(Some(crate::core::health::HealthStatus::Critical));
     for s in samples.skip(skip) {
-        if s.failed {
-            spans.push(Span::styled(
-                "×",
-                view.theme
-                    .status(Some(crate::core::health::HealthStatus::Critical)),
-            ));
-        } else {
-            let level = STEPS.iter().filter(|t| s.ms > **t).count();
-            spans.push(Span::raw(BARS[level].to_string()));
+        if s.failed != run_failed && !run.is_empty() {
+            let text = std::mem::take(&mut run);
+            spans.push(if run_failed {
+                Span::styled(text, failed_style)
+            } else {
+                Span::raw(text)
+            });
         }
+        run_failed = s.failed;
+        run.push(if s.failed {
+            '×'
+        } else {
+            BARS[STEPS.iter().filter(|t| s.ms > **t).count()]
+        });
+    }
+    if !run.is_empty() {
+        spans.push(if run_failed {
+            Span::styled(run, failed_style)
+        } else {
+            Span::raw(run)
+        });
     }
     Line::from(spans)
 }

@@ -1,0 +1,263 @@
+//! Benchmarks, not timed tests: `cargo bench --bench console [-- NAME…]`
+//! with NAME among `render`, `classify`, `bandwidth` (all by default).
+//! `BENCH_SECONDS` shortens the bandwidth run (default 60).
+//! Figures and how to read them: docs/BENCHMARKS.md.
+#![allow(clippy::unwrap_used, clippy::print_stdout)]
+
+#[path = "../common/mod.rs"]
+mod common;
+
+use std::hint::black_box;
+use std::sync::atomic::Ordering;
+use std::time::{Duration, Instant};
+
+use backstop::config::{Config, EndpointConfig, EnvConfig, ServiceConfig};
+use backstop::core::health::{self, Check, HealthReport, HealthStatus, HttpAnswer};
+use backstop::core::model::{EndpointId, Origin, ProbeResult, Role, State};
+use backstop::core::msg::Msg;
+use backstop::core::time::Ts;
+use backstop::core::update::update;
+use backstop::keymap::Keymap;
+use backstop::tui::{self, Theme, View};
+use ratatui::buffer::Buffer;
+use ratatui::layout::Rect;
+
+fn main() {
+    let wanted: Vec<String> = std::env::args()
+        .skip(1)
+        .filter(|a| !a.starts_with('-'))
+        .collect();
+    let run = |name: &str| wanted.is_empty() || wanted.iter().any(|w| w == name);
+    if run("render") {
+        render();
+    }
+    if run("classify") {
+        classify();
+    }
+    if run("bandwidth") {
+        bandwidth();
+    }
+}
+
+fn percentile(sorted: &[Duration], p: f64) -> Duration {
+    sorted[((sorted.len() as f64 - 1.0) * p).round() as usize]
+}
+
+/// 50 services × 3 environments × 2 endpoints, every history full.
+fn big_state() -> State {
+    let ep = |role| EndpointConfig {
+        url: url::Url::parse("http://10.0.0.1:8080/api/health").unwrap(),
+        role,
+        interval: Duration::from_secs(2),
+        timeout: Duration::from_secs(1),
+        headers: vec![],
+        format: None,
+    };
+    let services = (0..50)
+        .map(|i| ServiceConfig {
+            name: format!("service-{i:02}"),
+            environments: ["blue", "green", "canary"]
+                .iter()
+                .map(|e| EnvConfig {
+                    name: (*e).into(),
+                    endpoints: vec![ep(Role::Health), ep(Role::Ready)],
+                })
+                .collect(),
+        })
+        .collect();
+    let config = Config {
+        file: "bench.toml".into(),
+        title: "bench".into(),
+        services,
+    };
+    let mut s = backstop::app::initial_state(&config, Origin::Config("bench.toml".into()), Ts(0));
+    for round in 0..64i64 {
+        for svc in 0..50 {
+            for env in 0..3 {
+                for endpoint in 0..2 {
+                    let status = if (svc + env + round as usize).is_multiple_of(17) {
+                        HealthStatus::Degraded
+                    } else {
+                        HealthStatus::Ok
+                    };
+                    let report = HealthReport {
+                        status,
+                        http_status: Some(200),
+                        version: Some("1.4.2".into()),
+                        checks: vec![Check {
+                            name: "db".into(),
+                            status,
+                            detail: "3ms".into(),
+                        }],
+                        summary: "HTTP 200 OK · status \"ok\"".into(),
+                        error: None,
+                    };
+                    let result = ProbeResult {
+                        at: Ts(round * 2000),
+                        latency_ms: 3.0 + (round % 40) as f64 * 7.0,
+                        report,
+                    };
+                    update(
+                        &mut s,
+                        Msg::Probed {
+                            endpoint: EndpointId {
+                                service: svc,
+                                env,
+                                endpoint,
+                            },
+                            result,
+                        },
+                    );
+                }
+            }
+        }
+    }
+    s
+}
+
+fn render() {
+    let state = big_state();
+    let keymap = Keymap::defaults();
+    let view = View {
+        keymap: &keymap,
+        theme: Theme { color: true },
+    };
+    for (w, h) in [(160u16, 48u16), (80, 24)] {
+        let area = Rect::new(0, 0, w, h);
+        let mut times = Vec::with_capacity(3000);
+        for _ in 0..200 {
+            let mut buf = Buffer::empty(area);
+            tui::render(&state, &view, area, &mut buf);
+        }
+        for _ in 0..3000 {
+            let started = Instant::now();
+            let mut buf = Buffer::empty(area);
+            tui::render(black_box(&state), &view, area, &mut buf);
+            black_box(&buf);
+            times.push(started.elapsed());
+        }
+        times.sort();
+        println!(
+            "render main view, 50 services x 3 envs, {w}x{h}: p50 {:?}  p99 {:?}  max {:?}  (n={})",
+            percentile(&times, 0.5),
+            percentile(&times, 0.99),
+            times[times.len() - 1],
+            times.len()
+        );
+    }
+}
+
+fn classify() {
+    let bodies: [(&str, u16, &str, &str); 4] = [
+        (
+            "runbook-000 JSON",
+            200,
+            "application/json",
+            r#"{"status":"ok","timestamp":"2026-01-17T12:00:00.000Z","uptime":3600,"version":"1.0.0","checks":{"database":{"status":"ok","responseTime":15},"redis":{"status":"ok","responseTime":5},"memory":{"status":"ok","usage":{"heap":{"used":256,"total":512}}}}}"#,
+        ),
+        (
+            "Spring Actuator",
+            503,
+            "application/vnd.spring-boot.actuator.v3+json",
+            r#"{"status":"DOWN","components":{"db":{"status":"DOWN","details":{"error":"refused"}},"diskSpace":{"status":"UP","details":{"total":499963174912,"free":91300425728}},"ping":{"status":"UP"}}}"#,
+        ),
+        (
+            "Kubernetes verbose",
+            200,
+            "text/plain",
+            "[+]ping ok\n[+]log ok\n[+]etcd ok\n[+]poststarthook/start-informers ok\n[+]poststarthook/crd-informer-synced ok\nreadyz check passed\n",
+        ),
+        ("ASP.NET plain", 200, "text/plain", "Healthy"),
+    ];
+    for (name, status, ct, body) in bodies {
+        let answer = HttpAnswer {
+            status,
+            content_type: Some(ct),
+            body: body.as_bytes(),
+            truncated: false,
+        };
+        let n = 200_000u32;
+        for _ in 0..1000 {
+            black_box(health::classify(&answer, None));
+        }
+        let started = Instant::now();
+        for _ in 0..n {
+            black_box(health::classify(black_box(&answer), None));
+        }
+        let per = started.elapsed() / n;
+        let rate = 1.0 / per.as_secs_f64();
+        println!(
+            "classify {name:<20} {:>4} B: {per:?} per answer, {:.0} answers/s, {:.1} MB/s",
+            body.len(),
+            rate,
+            rate * body.len() as f64 / 1e6
+        );
+    }
+}
+
+/// Bytes written to a 120×40 terminal per minute in the drill's healthy
+/// steady state (after a 65 s warm-up), against `watch -n1` printing status and latency of the same
+/// eight endpoints with curl, measured side by side in the same run.
+fn bandwidth() {
+    let secs: u64 = std::env::var("BENCH_SECONDS")
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(60);
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    // A sandbox for curl to hit: the same services the drill starts for itself.
+    let sandbox = rt
+        .block_on(backstop::sandbox::Sandbox::start(
+            &backstop::sandbox::default_world(),
+        ))
+        .unwrap();
+    let mut urls = Vec::new();
+    for env in ["blue", "green"] {
+        let base = sandbox.base_url("web", env).unwrap();
+        for path in [
+            "/api/health",
+            "/api/health/ready",
+            "/api/health/live",
+            "/api/health/detailed",
+        ] {
+            urls.push(format!("{base}{path}"));
+        }
+    }
+    let script = format!(
+        "for u in {}; do curl -s -o /dev/null -w \"%{{http_code}} %{{time_total}}s $u\\n\" $u; done",
+        urls.join(" ")
+    );
+
+    let home = common::Home::new();
+    let drill = common::pty::Pty::spawn(&home, &["drill"], 120, 40, &[]);
+    let watch = common::pty::Pty::spawn_program(&home, "watch", &["-n1", &script], 120, 40);
+    drill.wait_for("drill healthy", Duration::from_secs(20), |s| {
+        s.contains(" OK ")
+    });
+    watch.wait_for("watch output", Duration::from_secs(20), |s| {
+        s.contains("200 ")
+    });
+    // Past the first minute ages show minutes, as in any long watch.
+    std::thread::sleep(Duration::from_secs(65));
+    let (d0, w0) = (
+        drill.bytes.load(Ordering::Relaxed),
+        watch.bytes.load(Ordering::Relaxed),
+    );
+    std::thread::sleep(Duration::from_secs(secs));
+    let (d1, w1) = (
+        drill.bytes.load(Ordering::Relaxed),
+        watch.bytes.load(Ordering::Relaxed),
+    );
+    let per_min = |b: u64| b as f64 * 60.0 / secs as f64;
+    let (d, w) = (per_min(d1 - d0), per_min(w1 - w0));
+    println!("bandwidth over {secs}s, 120x40 pty, healthy steady state:");
+    println!(
+        "  backstop drill (2 envs x 4 endpoints, every 2s): {:.0} B/min",
+        d
+    );
+    println!(
+        "  watch -n1 + curl (same 8 endpoints, every 1s):   {:.0} B/min",
+        w
+    );
+    println!("  ratio backstop / watch: {:.2}", d / w);
+    drop(sandbox);
+}

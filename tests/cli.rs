@@ -1,0 +1,366 @@
+//! The real binary: configuration and keymap errors, the headless commands,
+//! and what a newcomer sees with no configuration.
+#![allow(clippy::unwrap_used)]
+
+mod common;
+
+use std::path::Path;
+
+use common::{Home, Reply, TestServer, run, stderr, stdout};
+
+/// Every file in a folder of bad inputs, with the message its first line expects.
+fn expectations(dir: &str) -> Vec<(String, String)> {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let mut out: Vec<(String, String)> = std::fs::read_dir(root.join(dir))
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.extension().is_some_and(|x| x == "toml"))
+        .map(|p| {
+            let text = std::fs::read_to_string(&p).unwrap();
+            let expect = text
+                .lines()
+                .next()
+                .and_then(|l| l.strip_prefix("# expect: "))
+                .unwrap_or_else(|| panic!("{} must start with `# expect: <message>`", p.display()));
+            (
+                p.strip_prefix(root).unwrap().display().to_string(),
+                expect.to_string(),
+            )
+        })
+        .collect();
+    out.sort();
+    assert!(out.len() >= 6, "too few cases in {dir}");
+    out
+}
+
+#[test]
+fn invalid_configs_are_reported_with_file_line_and_column() {
+    let home = Home::new();
+    for (file, expect) in expectations("tests/invalid_configs") {
+        let mut c = home.command();
+        c.current_dir(env!("CARGO_MANIFEST_DIR"))
+            .args(["config", "check", &file]);
+        let out = run(c);
+        let err = stderr(&out);
+        assert_eq!(out.status.code(), Some(2), "{file}: exit code\n{err}");
+        let want = expect.replace("{file}", &file);
+        assert!(
+            err.lines().any(|l| l.starts_with(&want)),
+            "{file}: expected a line starting with\n  {want}\ngot:\n{err}"
+        );
+        // The offending line is quoted, with a caret under it (unless the
+        // error is about the whole file).
+        if !want.contains(":1:1: ") {
+            assert!(
+                err.contains(" | ") && err.contains('^'),
+                "{file}: no source line and caret:\n{err}"
+            );
+        }
+        assert!(stdout(&out).is_empty(), "{file}: errors go to stderr");
+    }
+}
+
+#[test]
+fn the_console_refuses_an_invalid_config_with_the_same_message() {
+    let home = Home::new();
+    let mut c = home.command();
+    c.current_dir(env!("CARGO_MANIFEST_DIR"))
+        .args(["--config", "tests/invalid_configs/bad_url.toml"]);
+    let out = run(c);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(
+        stderr(&out).contains("tests/invalid_configs/bad_url.toml:3:22: invalid URL"),
+        "{}",
+        stderr(&out)
+    );
+}
+
+#[test]
+fn invalid_keymaps_are_reported_with_file_line_and_column() {
+    for (file, expect) in expectations("tests/invalid_keymaps") {
+        let home = Home::new();
+        std::fs::create_dir_all(home.config_dir()).unwrap();
+        let target = home.config_dir().join("keymap.toml");
+        std::fs::copy(Path::new(env!("CARGO_MANIFEST_DIR")).join(&file), &target).unwrap();
+        let out = run({
+            let mut c = home.command();
+            c.arg("keys");
+            c
+        });
+        let err = stderr(&out);
+        assert_eq!(out.status.code(), Some(2), "{file}: exit code\n{err}");
+        let want = expect.replace("{file}", &target.display().to_string());
+        assert!(
+            err.lines().any(|l| l.starts_with(&want)),
+            "{file}: expected\n  {want}\ngot:\n{err}"
+        );
+        // The console refuses to start on it too, before touching the terminal.
+        let out = run({
+            let mut c = home.command();
+            c.arg("drill");
+            c
+        });
+        assert_eq!(
+            out.status.code(),
+            Some(2),
+            "{file}: drill must refuse a bad keymap"
+        );
+    }
+}
+
+#[test]
+fn without_a_config_it_says_how_to_start() {
+    let home = Home::new();
+    let out = run(home.command());
+    assert_eq!(out.status.code(), Some(2));
+    let err = stderr(&out);
+    assert!(err.contains("no configuration found"), "{err}");
+    assert!(err.contains("backstop drill"), "{err}");
+    assert!(err.contains("backstop config init"), "{err}");
+}
+
+#[test]
+fn config_init_writes_an_example_that_checks_clean() {
+    let home = Home::new();
+    let out = run({
+        let mut c = home.command();
+        c.args(["config", "init"]);
+        c
+    });
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let file = home.config_dir().join("backstop.toml");
+    assert_eq!(
+        std::fs::read_to_string(&file).unwrap(),
+        backstop::config::EXAMPLE
+    );
+    // A second init does not overwrite.
+    let again = run({
+        let mut c = home.command();
+        c.args(["config", "init"]);
+        c
+    });
+    assert_eq!(again.status.code(), Some(2));
+    // `config check` with no file checks the default location.
+    let check = run({
+        let mut c = home.command();
+        c.args(["config", "check"]);
+        c
+    });
+    assert_eq!(check.status.code(), Some(0), "{}", stderr(&check));
+    assert!(
+        stdout(&check).contains("ok — 3 services, 5 environments"),
+        "{}",
+        stdout(&check)
+    );
+}
+
+#[test]
+fn keys_and_paths_and_help() {
+    let home = Home::new();
+    let keys = stdout(&run({
+        let mut c = home.command();
+        c.arg("keys");
+        c
+    }));
+    assert!(keys.contains("quit") && keys.contains("q, "), "{keys}");
+    assert!(
+        keys.contains("inject-fault") && keys.contains("clear-faults"),
+        "{keys}"
+    );
+
+    // A user keymap is merged over the defaults.
+    std::fs::create_dir_all(home.config_dir()).unwrap();
+    std::fs::write(
+        home.config_dir().join("keymap.toml"),
+        "[global]\nx = \"inject-fault\"\nf = \"none\"\n",
+    )
+    .unwrap();
+    let keys = stdout(&run({
+        let mut c = home.command();
+        c.arg("keys");
+        c
+    }));
+    let line = keys
+        .lines()
+        .find(|l| l.trim_start().starts_with("inject-fault"))
+        .unwrap();
+    assert!(line.contains(" x ") && !line.contains(" f "), "{line}");
+
+    let paths = stdout(&run({
+        let mut c = home.command();
+        c.arg("paths");
+        c
+    }));
+    let log = home.path().join("state/backstop/backstop.log");
+    assert!(paths.contains(&log.display().to_string()), "{paths}");
+    let help = stdout(&run({
+        let mut c = home.command();
+        c.arg("--help");
+        c
+    }));
+    assert!(
+        help.contains(&log.display().to_string()),
+        "--help must print the log path:\n{help}"
+    );
+}
+
+#[test]
+fn the_console_needs_a_terminal() {
+    let home = Home::new();
+    let out = run({
+        let mut c = home.command();
+        c.arg("drill");
+        c
+    });
+    assert_eq!(out.status.code(), Some(2));
+    assert!(
+        stderr(&out).contains("needs a terminal"),
+        "{}",
+        stderr(&out)
+    );
+}
+
+fn probe(home: &Home, args: &[&str]) -> std::process::Output {
+    let mut c = home.command();
+    c.arg("probe").args(args);
+    run(c)
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn probe_prints_json_and_exits_by_status() {
+    let home = Home::new();
+    let ok = TestServer::start(Reply::json(
+        200,
+        r#"{"status":"ok","version":"1.0.1","checks":{"db":{"status":"ok","responseTime":4}}}"#,
+    ))
+    .await;
+    let out = probe(&home, &[&ok.url("/api/health?token=hunter2"), "--json"]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let v: serde_json::Value = serde_json::from_str(&stdout(&out)).unwrap();
+    let keys: Vec<&str> = v.as_object().unwrap().keys().map(String::as_str).collect();
+    assert_eq!(
+        keys,
+        [
+            "url",
+            "status",
+            "http_status",
+            "latency_ms",
+            "version",
+            "checks",
+            "error"
+        ]
+    );
+    assert_eq!(v["status"], "ok");
+    assert_eq!(v["http_status"], 200);
+    assert_eq!(v["version"], "1.0.1");
+    assert_eq!(
+        v["checks"][0],
+        serde_json::json!({"name": "db", "status": "ok", "detail": "4ms"})
+    );
+    assert!(v["latency_ms"].as_f64().unwrap() >= 0.0);
+    assert!(
+        !stdout(&out).contains("hunter2"),
+        "tokens in URLs are redacted"
+    );
+
+    let degraded = TestServer::start(Reply::json(200, r#"{"status":"degraded"}"#)).await;
+    assert_eq!(
+        probe(&home, &[&degraded.url("/")]).status.code(),
+        Some(0),
+        "degraded passes, as in the runbooks"
+    );
+
+    let critical = TestServer::start(Reply::json(503, r#"{"status":"critical"}"#)).await;
+    let out = probe(&home, &[&critical.url("/")]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(stdout(&out).starts_with("critical"), "{}", stdout(&out));
+
+    let port = common::refused_port();
+    let out = probe(
+        &home,
+        &[
+            &format!("http://127.0.0.1:{port}/"),
+            "--json",
+            "--timeout",
+            "500ms",
+        ],
+    );
+    assert_eq!(out.status.code(), Some(1));
+    let v: serde_json::Value = serde_json::from_str(&stdout(&out)).unwrap();
+    assert_eq!(v["status"], "unreachable");
+    assert_eq!(v["error"], "connection refused");
+    assert_eq!(v["http_status"], serde_json::Value::Null);
+
+    assert_eq!(probe(&home, &["not a url"]).status.code(), Some(2));
+    assert_eq!(
+        probe(&home, &["http://x/", "--timeout", "soon"])
+            .status
+            .code(),
+        Some(2)
+    );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn status_probes_every_environment_and_the_worst_wins() {
+    let home = Home::new();
+    let blue = TestServer::start(Reply::json(200, r#"{"status":"ok","version":"1.0.0"}"#)).await;
+    let green = TestServer::start(Reply::json(
+        503,
+        r#"{"status":"critical","version":"1.0.1"}"#,
+    ))
+    .await;
+    let config = home.path().join("backstop.toml");
+    let write = |green_url: &str| {
+        std::fs::write(
+            &config,
+            format!(
+                "[services.web.environments.blue]\nendpoints = [{{ url = \"{}\" }}, {{ url = \"{}\", role = \"live\" }}]\n\
+                 [services.web.environments.green]\nendpoints = [{{ url = \"{green_url}\" }}]\n",
+                blue.url("/api/health"),
+                blue.url("/api/health/live"),
+            ),
+        )
+        .unwrap();
+    };
+    write(&green.url("/api/health"));
+    let out = run({
+        let mut c = home.command();
+        c.args(["status", "--json", "--config"]).arg(&config);
+        c
+    });
+    assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
+    let v: serde_json::Value = serde_json::from_str(&stdout(&out)).unwrap();
+    assert_eq!(v["status"], "critical");
+    let web = &v["services"]["web"];
+    assert_eq!(web["status"], "critical");
+    assert_eq!(web["environments"]["blue"]["status"], "ok");
+    assert_eq!(web["environments"]["blue"]["version"], "1.0.0");
+    assert_eq!(
+        web["environments"]["blue"]["endpoints"]
+            .as_array()
+            .unwrap()
+            .len(),
+        2
+    );
+    assert_eq!(web["environments"]["blue"]["endpoints"][1]["role"], "live");
+    assert_eq!(
+        web["environments"]["green"]["endpoints"][0]["http_status"],
+        503
+    );
+
+    // The table, via $BACKSTOP_CONFIG, all healthy: exit 0.
+    write(&blue.url("/api/health"));
+    let out = run({
+        let mut c = home.command();
+        c.arg("status").env("BACKSTOP_CONFIG", &config);
+        c
+    });
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let table = stdout(&out);
+    assert!(table.starts_with("SERVICE"), "{table}");
+    assert_eq!(
+        table.lines().filter(|l| l.starts_with("web")).count(),
+        3,
+        "{table}"
+    );
+}

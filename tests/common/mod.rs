@@ -1,0 +1,272 @@
+//! Helpers shared by the integration tests: a real HTTP server on loopback
+//! that can misbehave on demand, and the real binary run with its own XDG
+//! directories so tests never touch the developer's files.
+#![allow(dead_code, clippy::unwrap_used)]
+
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::Duration;
+
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::{TcpListener, TcpStream};
+
+/// How the test server answers a request.
+#[derive(Clone, Debug)]
+pub enum Reply {
+    /// A complete answer.
+    Full {
+        status: u16,
+        content_type: &'static str,
+        body: Vec<u8>,
+    },
+    /// Accept the connection, read the request, never answer.
+    Never,
+    /// Headers, then the body one byte at a time with a pause between bytes.
+    Trickle { body: Vec<u8>, pause: Duration },
+    /// `Content-Length: size`, then that many bytes as fast as the peer reads.
+    Huge { size: u64 },
+    /// 302 to the same path, forever.
+    RedirectLoop,
+}
+
+impl Reply {
+    pub fn json(status: u16, body: &str) -> Self {
+        Reply::Full {
+            status,
+            content_type: "application/json",
+            body: body.as_bytes().to_vec(),
+        }
+    }
+
+    pub fn text(status: u16, content_type: &'static str, body: &str) -> Self {
+        Reply::Full {
+            status,
+            content_type,
+            body: body.as_bytes().to_vec(),
+        }
+    }
+}
+
+/// A loopback HTTP/1.1 server answering every request with one `Reply`.
+pub struct TestServer {
+    pub addr: SocketAddr,
+    /// Body bytes the server managed to write, over all connections.
+    pub written: Arc<AtomicU64>,
+    /// Connections accepted.
+    pub accepted: Arc<AtomicU64>,
+    task: tokio::task::JoinHandle<()>,
+}
+
+impl TestServer {
+    pub async fn start(reply: Reply) -> Self {
+        let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        let written = Arc::new(AtomicU64::new(0));
+        let w = written.clone();
+        let accepted = Arc::new(AtomicU64::new(0));
+        let a = accepted.clone();
+        let task = tokio::spawn(async move {
+            loop {
+                let Ok((stream, _)) = listener.accept().await else {
+                    return;
+                };
+                a.fetch_add(1, Ordering::Relaxed);
+                tokio::spawn(answer(stream, reply.clone(), w.clone()));
+            }
+        });
+        TestServer {
+            addr,
+            written,
+            accepted,
+            task,
+        }
+    }
+
+    pub fn url(&self, path: &str) -> String {
+        format!("http://{}{path}", self.addr)
+    }
+}
+
+impl Drop for TestServer {
+    fn drop(&mut self) {
+        self.task.abort();
+    }
+}
+
+async fn read_head(stream: &mut TcpStream) -> Option<String> {
+    let mut buf = Vec::new();
+    let mut byte = [0u8; 1024];
+    while !buf.windows(4).any(|w| w == b"\r\n\r\n") {
+        let n = stream.read(&mut byte).await.ok()?;
+        if n == 0 {
+            return None;
+        }
+        buf.extend_from_slice(&byte[..n]);
+    }
+    Some(String::from_utf8_lossy(&buf).into_owned())
+}
+
+async fn answer(mut stream: TcpStream, reply: Reply, written: Arc<AtomicU64>) {
+    // Keep-alive: answer requests on this connection until it closes.
+    while let Some(head) = read_head(&mut stream).await {
+        let path = head.split_whitespace().nth(1).unwrap_or("/").to_string();
+        let ok = match &reply {
+            Reply::Full {
+                status,
+                content_type,
+                body,
+            } => {
+                let head = format!(
+                    "HTTP/1.1 {status} X\r\ncontent-type: {content_type}\r\ncontent-length: {}\r\n\r\n",
+                    body.len()
+                );
+                let r = stream.write_all(head.as_bytes()).await.is_ok()
+                    && stream.write_all(body).await.is_ok();
+                written.fetch_add(body.len() as u64, Ordering::Relaxed);
+                r
+            }
+            Reply::Never => {
+                tokio::time::sleep(Duration::from_secs(3600)).await;
+                false
+            }
+            Reply::Trickle { body, pause } => {
+                let head = format!(
+                    "HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ncontent-length: {}\r\n\r\n",
+                    body.len()
+                );
+                if stream.write_all(head.as_bytes()).await.is_err() {
+                    return;
+                }
+                for b in body {
+                    tokio::time::sleep(*pause).await;
+                    if stream.write_all(&[*b]).await.is_err() {
+                        return;
+                    }
+                    written.fetch_add(1, Ordering::Relaxed);
+                }
+                true
+            }
+            Reply::Huge { size } => {
+                let head = format!(
+                    "HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ncontent-length: {size}\r\n\r\n"
+                );
+                if stream.write_all(head.as_bytes()).await.is_err() {
+                    return;
+                }
+                let chunk = vec![b'x'; 64 * 1024];
+                let mut left = *size;
+                while left > 0 {
+                    let n = left.min(chunk.len() as u64) as usize;
+                    if stream.write_all(&chunk[..n]).await.is_err() {
+                        return;
+                    }
+                    written.fetch_add(n as u64, Ordering::Relaxed);
+                    left -= n as u64;
+                }
+                true
+            }
+            Reply::RedirectLoop => {
+                let head =
+                    format!("HTTP/1.1 302 Found\r\nlocation: {path}\r\ncontent-length: 0\r\n\r\n");
+                stream.write_all(head.as_bytes()).await.is_ok()
+            }
+        };
+        if !ok {
+            return;
+        }
+    }
+}
+
+/// A port on loopback that refuses connections (bound, then released).
+pub fn refused_port() -> u16 {
+    let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    l.local_addr().unwrap().port()
+}
+
+/// The binary under test.
+pub fn bin() -> PathBuf {
+    PathBuf::from(env!("CARGO_BIN_EXE_backstop"))
+}
+
+/// Private XDG directories for one test.
+pub struct Home {
+    pub dir: tempfile::TempDir,
+}
+
+impl Home {
+    pub fn new() -> Self {
+        Home {
+            dir: tempfile::tempdir().unwrap(),
+        }
+    }
+
+    pub fn path(&self) -> &Path {
+        self.dir.path()
+    }
+
+    pub fn config_dir(&self) -> PathBuf {
+        self.path().join("config/backstop")
+    }
+
+    /// A command for the binary with HOME and XDG dirs pointing here.
+    pub fn command(&self) -> Command {
+        let mut c = Command::new(bin());
+        self.isolate(&mut c);
+        c
+    }
+
+    pub fn isolate(&self, c: &mut Command) {
+        let p = self.path();
+        c.env("HOME", p)
+            .env("XDG_CONFIG_HOME", p.join("config"))
+            .env("XDG_STATE_HOME", p.join("state"))
+            .env("XDG_DATA_HOME", p.join("data"))
+            .env_remove("BACKSTOP_CONFIG")
+            .env("NO_COLOR", "1");
+    }
+
+    /// Environment pairs for spawners that are not `std::process::Command`.
+    pub fn env_pairs(&self) -> Vec<(String, String)> {
+        let p = self.path();
+        vec![
+            ("HOME".into(), p.display().to_string()),
+            (
+                "XDG_CONFIG_HOME".into(),
+                p.join("config").display().to_string(),
+            ),
+            (
+                "XDG_STATE_HOME".into(),
+                p.join("state").display().to_string(),
+            ),
+            ("XDG_DATA_HOME".into(), p.join("data").display().to_string()),
+        ]
+    }
+}
+
+pub fn run(mut c: Command) -> Output {
+    c.output().unwrap()
+}
+
+pub fn stdout(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stdout).into_owned()
+}
+
+pub fn stderr(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stderr).into_owned()
+}
+
+/// Resident memory of this process, in bytes (Linux).
+pub fn rss_bytes() -> u64 {
+    let statm = std::fs::read_to_string("/proc/self/statm").unwrap_or_default();
+    let pages: u64 = statm
+        .split_whitespace()
+        .nth(1)
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(0);
+    pages * 4096
+}
+
+pub mod pty;

@@ -1,0 +1,150 @@
+//! `backstop drill` in a real pseudo-terminal, as a newcomer would run it.
+#![allow(clippy::unwrap_used)]
+
+mod common;
+
+use std::time::Duration;
+
+use common::Home;
+use common::pty::Pty;
+
+/// The drill's defaults: a probe every 2 s, 1 s timeout.
+const INTERVAL: Duration = Duration::from_secs(2);
+const TIMEOUT: Duration = Duration::from_secs(1);
+/// Scheduling slack on a loaded 2-core machine.
+const SLACK: Duration = Duration::from_millis(1500);
+
+fn row_has(screen: &str, env: &str, word: &str) -> bool {
+    screen
+        .lines()
+        .any(|l| l.contains(&format!(" {env} ")) && l.contains(word))
+}
+
+fn both_ok(s: &str) -> bool {
+    row_has(s, "blue", " OK ") && row_has(s, "green", " OK ")
+}
+
+#[test]
+fn drill_shows_health_injects_and_clears_a_fault_and_quits_cleanly() {
+    let home = Home::new();
+    let mut pty = Pty::spawn(&home, &["drill"], 100, 30, &[]);
+    pty.wait_for("blue and green OK", Duration::from_secs(20), both_ok);
+    assert!(
+        pty.alternate_screen(),
+        "the console uses the alternate screen"
+    );
+    assert!(pty.screen().contains("DRILL"), "{}", pty.screen());
+
+    // Select green (second row) and inject the first fault: 503 critical.
+    pty.send("j");
+    pty.send("f");
+    let took = pty.wait_for("green CRIT", INTERVAL + TIMEOUT + SLACK, |s| {
+        row_has(s, "green", "CRIT")
+    });
+    assert!(
+        row_has(&pty.screen(), "blue", " OK "),
+        "blue is untouched:\n{}",
+        pty.screen()
+    );
+    eprintln!("green turned critical {took:?} after the key press");
+
+    // The detail shows why.
+    pty.send("\r");
+    pty.wait_for(
+        "detail with the failing check",
+        Duration::from_secs(3),
+        |s| s.contains("web/green · detail") && s.contains("connection pool exhausted"),
+    );
+    pty.send("\x1b");
+
+    // Heal.
+    pty.send("c");
+    pty.wait_for("green OK again", INTERVAL + TIMEOUT + SLACK, |s| {
+        row_has(s, "green", " OK ")
+    });
+
+    // Help comes from the keymap.
+    pty.send("?");
+    pty.wait_for("help", Duration::from_secs(3), |s| {
+        s.contains("inject the next fault")
+    });
+    pty.send("\x1b");
+    pty.wait_for("help closed", Duration::from_secs(3), |s| {
+        !s.contains("inject the next fault")
+    });
+
+    pty.send("q");
+    assert_eq!(pty.wait_exit(Duration::from_secs(5)), 0);
+    assert!(!pty.alternate_screen(), "left the alternate screen");
+    assert!(!pty.cursor_hidden(), "cursor shown again");
+}
+
+#[test]
+fn every_fault_shows_as_its_status() {
+    let home = Home::new();
+    let mut pty = Pty::spawn(&home, &["drill"], 100, 30, &[("NO_COLOR", "1")]);
+    pty.wait_for("blue and green OK", Duration::from_secs(20), both_ok);
+    pty.send("j");
+    // The cycle: 503 → degraded → slow (over the timeout) → refused.
+    for (fault, badge) in [
+        ("503", "CRIT"),
+        ("degraded", "DEGR"),
+        ("slow", "DOWN"),
+        ("refused", "DOWN"),
+    ] {
+        pty.send("f");
+        pty.wait_for(
+            &format!("green {badge} under fault {fault}"),
+            INTERVAL * 2 + TIMEOUT + SLACK,
+            |s| row_has(s, "green", fault) && row_has(s, "green", badge),
+        );
+    }
+    pty.send("c");
+    pty.wait_for(
+        "green OK after refused",
+        INTERVAL * 2 + TIMEOUT + SLACK,
+        |s| row_has(s, "green", " OK "),
+    );
+    pty.send("q");
+    assert_eq!(pty.wait_exit(Duration::from_secs(5)), 0);
+}
+
+#[test]
+fn a_dropped_ssh_session_or_sigterm_restores_the_terminal() {
+    for signal in ["HUP", "TERM"] {
+        let home = Home::new();
+        let mut pty = Pty::spawn(&home, &["drill"], 80, 24, &[]);
+        pty.wait_for("blue and green OK", Duration::from_secs(20), both_ok);
+        pty.signal(signal);
+        assert_eq!(pty.wait_exit(Duration::from_secs(5)), 0, "SIG{signal}");
+        assert!(
+            !pty.alternate_screen(),
+            "SIG{signal}: left the alternate screen"
+        );
+        assert!(!pty.cursor_hidden(), "SIG{signal}: cursor shown");
+        let log = std::fs::read_to_string(home.path().join("state/backstop/backstop.log")).unwrap();
+        assert!(
+            log.contains(&format!("SIG{signal}")),
+            "the log says why it stopped:\n{log}"
+        );
+    }
+}
+
+#[test]
+fn it_fits_80x24_and_survives_resizing_to_tiny() {
+    let home = Home::new();
+    let mut pty = Pty::spawn(&home, &["drill"], 80, 24, &[("NO_COLOR", "1")]);
+    pty.wait_for("blue and green OK", Duration::from_secs(20), both_ok);
+    let screen = pty.screen();
+    assert!(
+        screen.lines().any(|l| l.contains("q quit")),
+        "key hints at the bottom:\n{screen}"
+    );
+    for (cols, rows) in [(20, 5), (1, 1), (40, 8), (200, 60), (80, 24)] {
+        pty.resize(cols, rows);
+        std::thread::sleep(Duration::from_millis(300));
+    }
+    pty.wait_for("redrawn at 80x24", Duration::from_secs(5), both_ok);
+    pty.send("q");
+    assert_eq!(pty.wait_exit(Duration::from_secs(5)), 0);
+}

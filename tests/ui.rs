@@ -1,0 +1,414 @@
+//! The screen: per-pane buffer tests, whole-app snapshots driven by keys and
+//! injected messages, tiny terminals, and the event loop on a test backend.
+#![allow(clippy::unwrap_used)]
+
+use std::time::Duration;
+
+use backstop::app::{event_loop, initial_state};
+use backstop::config;
+use backstop::core::health::{Check, HealthReport, HealthStatus};
+use backstop::core::model::{EndpointId, Fault, Origin, ProbeResult, State};
+use backstop::core::msg::Msg;
+use backstop::core::time::Ts;
+use backstop::core::update::update;
+use backstop::exec::Executor;
+use backstop::keymap::{Key, KeyCode, Keymap};
+use backstop::tui::{self, Theme, View};
+use ratatui::Terminal;
+use ratatui::backend::TestBackend;
+use ratatui::buffer::Buffer;
+use ratatui::layout::Rect;
+
+/// 2026-11-21T14:00:00Z
+const T0: i64 = 1_795_269_600_000;
+
+const CONFIG: &str = r#"
+title = "shop-prod-eu"
+[services.web.environments.blue]
+endpoints = [
+  { url = "http://127.0.0.1:8081/api/health" },
+  { url = "http://127.0.0.1:8081/api/health/ready", role = "ready" },
+]
+[services.web.environments.green]
+endpoints = [
+  { url = "http://127.0.0.1:8082/api/health" },
+  { url = "http://127.0.0.1:8082/api/health/ready", role = "ready" },
+]
+[services.checkout.environments.blue]
+endpoints = [{ url = "http://127.0.0.1:8083/actuator/health?token=s3cret" }]
+"#;
+
+fn at(secs: i64) -> Ts {
+    Ts(T0 + secs * 1000)
+}
+
+fn report(status: HealthStatus, code: u16, version: &str, checks: Vec<Check>) -> HealthReport {
+    HealthReport {
+        status,
+        http_status: Some(code),
+        version: Some(version.into()),
+        checks,
+        summary: format!("HTTP {code} · status \"{}\"", status.as_str()),
+        error: None,
+    }
+}
+
+fn check(name: &str, status: HealthStatus, detail: &str) -> Check {
+    Check {
+        name: name.into(),
+        status,
+        detail: detail.into(),
+    }
+}
+
+fn probe(
+    s: &mut State,
+    service: usize,
+    env: usize,
+    endpoint: usize,
+    secs: i64,
+    ms: f64,
+    r: HealthReport,
+) {
+    let result = ProbeResult {
+        at: at(secs),
+        latency_ms: ms,
+        report: r,
+    };
+    update(
+        s,
+        Msg::Probed {
+            endpoint: EndpointId {
+                service,
+                env,
+                endpoint,
+            },
+            result,
+        },
+    );
+}
+
+/// A drill in progress: blue healthy, green failing after an injected fault,
+/// checkout healthy.
+fn scenario() -> State {
+    let cfg = config::parse(CONFIG, "backstop.toml", &|_| None).unwrap();
+    let mut s = initial_state(&cfg, Origin::Drill, at(0));
+    let ok = |v: &str| {
+        report(
+            HealthStatus::Ok,
+            200,
+            v,
+            vec![
+                check("database", HealthStatus::Ok, "3ms"),
+                check("redis", HealthStatus::Ok, "1ms"),
+            ],
+        )
+    };
+    for i in 0..12 {
+        let t = i * 2;
+        probe(&mut s, 0, 0, 0, t, 3.0 + (i % 3) as f64, ok("1.0.0"));
+        probe(&mut s, 0, 0, 1, t, 2.0, ok("1.0.0"));
+        probe(
+            &mut s,
+            1,
+            0,
+            0,
+            t,
+            120.0,
+            report(HealthStatus::Ok, 200, "3.4.1", vec![]),
+        );
+        if i < 8 {
+            probe(&mut s, 0, 1, 0, t, 4.0, ok("1.0.1"));
+            probe(&mut s, 0, 1, 1, t, 2.0, ok("1.0.1"));
+        }
+    }
+    update(
+        &mut s,
+        Msg::FaultSet {
+            service: "web".into(),
+            env: "green".into(),
+            fault: Some(Fault::Unhealthy),
+            at: at(15),
+        },
+    );
+    let bad = || {
+        report(
+            HealthStatus::Critical,
+            503,
+            "1.0.1",
+            vec![
+                check(
+                    "database",
+                    HealthStatus::Critical,
+                    "connection pool exhausted · 1000ms",
+                ),
+                check("redis", HealthStatus::Ok, "1ms"),
+            ],
+        )
+    };
+    for t in [16, 18, 20, 22] {
+        probe(&mut s, 0, 1, 0, t, 2.0, bad());
+        probe(
+            &mut s,
+            0,
+            1,
+            1,
+            t,
+            1.0,
+            report(
+                HealthStatus::Critical,
+                503,
+                "1.0.1",
+                vec![check("database", HealthStatus::Critical, "")],
+            ),
+        );
+    }
+    update(&mut s, Msg::Tick(at(25)));
+    s
+}
+
+fn press(s: &mut State, keymap: &Keymap, key: Key) {
+    let action = keymap
+        .action(key)
+        .unwrap_or_else(|| panic!("{key} is unbound"));
+    update(s, Msg::Action(action, s.now));
+}
+
+fn draw(s: &State, w: u16, h: u16) -> TestBackend {
+    let keymap = Keymap::defaults();
+    let view = View {
+        keymap: &keymap,
+        theme: Theme::plain(),
+    };
+    let mut term = Terminal::new(TestBackend::new(w, h)).unwrap();
+    term.draw(|f| tui::render(s, &view, f.area(), f.buffer_mut()))
+        .unwrap();
+    term.backend().clone()
+}
+
+fn text(buf: &Buffer) -> Vec<String> {
+    let a = buf.area;
+    (a.y..a.y + a.height)
+        .map(|y| {
+            (a.x..a.x + a.width)
+                .map(|x| buf[(x, y)].symbol())
+                .collect::<String>()
+                .trim_end()
+                .to_string()
+        })
+        .collect()
+}
+
+#[test]
+fn main_view_80x24() {
+    insta::assert_snapshot!(draw(&scenario(), 80, 24));
+}
+
+#[test]
+fn main_view_160x48() {
+    insta::assert_snapshot!(draw(&scenario(), 160, 48));
+}
+
+#[test]
+fn detail_of_the_failing_environment_by_keys() {
+    let mut s = scenario();
+    let keymap = Keymap::defaults();
+    press(&mut s, &keymap, Key::plain(KeyCode::Char('j')));
+    press(&mut s, &keymap, Key::plain(KeyCode::Enter));
+    insta::assert_snapshot!(draw(&s, 80, 24));
+    // ↓ moves the detail to the next environment.
+    press(&mut s, &keymap, Key::plain(KeyCode::Down));
+    let screen = text(draw(&s, 80, 24).buffer()).join("\n");
+    assert!(screen.contains("checkout/blue · detail"), "{screen}");
+    assert!(
+        !screen.contains("s3cret"),
+        "tokens in URLs must not be drawn:\n{screen}"
+    );
+}
+
+#[test]
+fn help_by_keys() {
+    let mut s = scenario();
+    let keymap = Keymap::defaults();
+    press(&mut s, &keymap, Key::plain(KeyCode::Char('?')));
+    insta::assert_snapshot!(draw(&s, 80, 24));
+}
+
+#[test]
+fn events_pane_alone_when_the_terminal_is_short() {
+    let mut s = scenario();
+    let keymap = Keymap::defaults();
+    press(&mut s, &keymap, Key::plain(KeyCode::Tab));
+    let screen = text(draw(&s, 80, 9).buffer());
+    assert!(screen[1].contains("Events"), "{screen:#?}");
+    assert!(!screen.iter().any(|l| l.contains("Health")), "{screen:#?}");
+    assert!(
+        screen.iter().any(|l| l.contains("OK → CRIT")),
+        "{screen:#?}"
+    );
+}
+
+#[test]
+fn health_pane_buffer() {
+    let s = scenario();
+    let keymap = Keymap::defaults();
+    let view = View {
+        keymap: &keymap,
+        theme: Theme::plain(),
+    };
+    let mut buf = Buffer::empty(Rect::new(0, 0, 78, 6));
+    tui::panes::health::render(&s, &view, buf.area, &mut buf);
+    let lines = text(&buf);
+    assert_eq!(
+        lines,
+        [
+            "┏ Health ━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━┓",
+            "┃  SERVICE  ENV   VERSION  STATUS LATENCY TREND          FAILS SINCE FAULT   ┃",
+            "┃› web      blue  v1.0.0   OK         4ms ▁▁▁▁▁▁▁▁▁▁▁▁       0 25s           ┃",
+            "┃           green v1.0.1   CRIT       2ms ▁▁▁▁▁▁▁▁××××       4 9s    503     ┃",
+            "┃  checkout blue  v3.4.1   OK       120ms ▅▅▅▅▅▅▅▅▅▅▅▅       0 25s           ┃",
+            "┗━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━┛",
+        ]
+    );
+}
+
+#[test]
+fn tiny_and_odd_sizes_never_panic() {
+    let mut s = scenario();
+    let keymap = Keymap::defaults();
+    let one = draw(&s, 1, 1);
+    assert_eq!(one.buffer().area, Rect::new(0, 0, 1, 1));
+    let small = text(draw(&s, 20, 5).buffer());
+    assert!(small[0].starts_with("backstop: terminal"), "{small:?}");
+    for overlay in [None, Some(KeyCode::Enter), Some(KeyCode::Char('?'))] {
+        if let Some(k) = overlay {
+            press(&mut s, &keymap, Key::plain(k));
+        }
+        for w in (0..=130).step_by(13) {
+            for h in (0..=30).step_by(3) {
+                let view = View {
+                    keymap: &keymap,
+                    theme: Theme::plain(),
+                };
+                let mut buf = Buffer::empty(Rect::new(0, 0, w, h));
+                tui::render(&s, &view, buf.area, &mut buf);
+            }
+        }
+        press(&mut s, &keymap, Key::plain(KeyCode::Esc));
+    }
+}
+
+#[test]
+fn colour_is_only_a_second_channel() {
+    // With colour, badges and borders are styled; without, the same words are there.
+    let s = scenario();
+    let keymap = Keymap::defaults();
+    let render = |theme| {
+        let view = View {
+            keymap: &keymap,
+            theme,
+        };
+        let mut buf = Buffer::empty(Rect::new(0, 0, 100, 30));
+        tui::render(&s, &view, buf.area, &mut buf);
+        buf
+    };
+    let (colour, plain) = (render(Theme { color: true }), render(Theme::plain()));
+    assert_eq!(text(&colour), text(&plain));
+    let has_fg = |b: &Buffer| {
+        b.content()
+            .iter()
+            .any(|c| c.fg != ratatui::style::Color::Reset)
+    };
+    assert!(has_fg(&colour));
+    assert!(!has_fg(&plain), "NO_COLOR: no foreground colours at all");
+}
+
+#[tokio::test]
+async fn the_event_loop_draws_messages_and_quits_on_a_key() {
+    use ratatui::crossterm::event::{Event, KeyCode as Ct, KeyEvent, KeyModifiers};
+    let s0 = scenario();
+    let mut state = initial_state(
+        &config::parse(CONFIG, "backstop.toml", &|_| None).unwrap(),
+        Origin::Drill,
+        at(0),
+    );
+    let keymap = Keymap::defaults();
+    let view = View {
+        keymap: &keymap,
+        theme: Theme::plain(),
+    };
+    let mut term = Terminal::new(TestBackend::new(80, 24)).unwrap();
+    let (tx, mut rx) = tokio::sync::mpsc::channel(16);
+    let (key_tx, mut key_rx) = tokio::sync::mpsc::channel(16);
+    let executor = Executor::new(None, tx.clone());
+    // Replay the first probes of the scenario, then quit.
+    let green = &s0.services[0].envs[1].endpoints[0];
+    tx.send(Msg::Probed {
+        endpoint: EndpointId {
+            service: 0,
+            env: 1,
+            endpoint: 0,
+        },
+        result: green.last.clone().unwrap(),
+    })
+    .await
+    .unwrap();
+    let keys = async move {
+        tokio::time::sleep(Duration::from_millis(200)).await;
+        key_tx
+            .send(Event::Key(KeyEvent::new(Ct::Char('q'), KeyModifiers::NONE)))
+            .await
+            .unwrap();
+        key_tx
+    };
+    let (result, _key_tx) = tokio::join!(
+        event_loop(
+            &mut term,
+            &mut state,
+            &view,
+            &mut rx,
+            &mut key_rx,
+            &executor,
+            std::future::pending()
+        ),
+        keys
+    );
+    result.unwrap();
+    assert!(state.quit);
+    let screen = text(term.backend().buffer()).join("\n");
+    assert!(
+        screen.contains("CRIT"),
+        "the probe result was drawn:\n{screen}"
+    );
+}
+
+#[test]
+fn a_long_list_scrolls_to_keep_the_selection_in_view() {
+    let mut toml = String::new();
+    for i in 0..30 {
+        toml.push_str(&format!(
+            "[services.svc{i:02}.environments.blue]\nendpoints = [{{ url = \"http://127.0.0.1:1/h\" }}]\n\
+             [services.svc{i:02}.environments.green]\nendpoints = [{{ url = \"http://127.0.0.1:1/h\" }}]\n"
+        ));
+    }
+    let cfg = config::parse(&toml, "many.toml", &|_| None).unwrap();
+    let mut s = initial_state(&cfg, Origin::Config("many.toml".into()), at(0));
+    let keymap = Keymap::defaults();
+    for _ in 0..41 {
+        press(&mut s, &keymap, Key::plain(KeyCode::Char('j')));
+    }
+    // Row 41 is svc20/green; it is drawn, marked, and its service is named
+    // even though svc20/blue scrolled away above it.
+    let screen = text(draw(&s, 80, 24).buffer());
+    let marked: Vec<&String> = screen.iter().filter(|l| l.contains('›')).collect();
+    assert_eq!(marked.len(), 1, "{screen:#?}");
+    assert!(marked[0].contains("green"), "{screen:#?}");
+    let first_row = screen
+        .iter()
+        .find(|l| l.contains("blue") || l.contains("green"))
+        .unwrap();
+    assert!(
+        first_row.contains("svc"),
+        "the top row names its service: {first_row}"
+    );
+}
