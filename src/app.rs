@@ -14,14 +14,15 @@ use ratatui::crossterm::event::Event;
 use tokio::sync::mpsc;
 use tokio::time::{Instant, MissedTickBehavior};
 
-use crate::config::Config;
-use crate::core::model::{EndpointState, EnvState, Origin, ServiceState, State};
+use crate::config::{Config, TrafficKind};
+use crate::core::model::{EndpointState, EnvState, Origin, ServiceState, State, TrafficState};
 use crate::core::msg::Msg;
 use crate::core::time::Ts;
 use crate::core::update::update;
-use crate::exec::Executor;
+use crate::exec::{Executor, TrafficHandle};
 use crate::keymap::Keymap;
 use crate::sandbox::Sandbox;
+use crate::sources::metrics::{MetricSource, SandboxMetrics};
 use crate::sources::probe::Prober;
 use crate::sources::{self, now};
 use crate::tui::{self, Theme, View};
@@ -52,9 +53,64 @@ pub fn initial_state(config: &Config, origin: Origin, at: Ts) -> State {
                     EnvState::new(e.name.clone(), endpoints)
                 })
                 .collect(),
+            traffic: s
+                .traffic
+                .as_ref()
+                .map(|t| TrafficState::new(t.kind.name(), traffic_target(&t.kind))),
         })
         .collect();
     State::new(config.title.clone(), origin, services, at)
+}
+
+/// Where a provider holds the weights, as the configuration says.
+fn traffic_target(kind: &TrafficKind) -> String {
+    match kind {
+        TrafficKind::Sandbox => "sandbox router".into(),
+        TrafficKind::Nginx(n) => {
+            format!("upstream {} in {}", n.upstream, n.upstream_file.display())
+        }
+        TrafficKind::Command(c) => format!("`{}`", crate::providers::command::display(&c.read)),
+    }
+}
+
+/// The login name of this process's user, from /etc/passwd.
+fn user_from_uid() -> Option<String> {
+    let status = std::fs::read_to_string("/proc/self/status").ok()?;
+    let uid = status
+        .lines()
+        .find_map(|l| l.strip_prefix("Uid:"))?
+        .split_whitespace()
+        .next()?
+        .to_string();
+    let passwd = std::fs::read_to_string("/etc/passwd").ok()?;
+    passwd.lines().find_map(|l| {
+        let f: Vec<&str> = l.split(':').collect();
+        (f.len() > 2 && f[2] == uid).then(|| f[0].to_string())
+    })
+}
+
+/// Who is at the keyboard, for attributing changes: `user@host`, and the
+/// SSH client's address when there is one.
+pub fn operator() -> String {
+    let user = std::env::var("USER")
+        .or_else(|_| std::env::var("LOGNAME"))
+        .ok()
+        .filter(|u| !u.is_empty())
+        .or_else(user_from_uid)
+        .unwrap_or_else(|| "unknown".into());
+    let host = std::fs::read_to_string("/proc/sys/kernel/hostname")
+        .map(|h| h.trim().to_string())
+        .ok()
+        .filter(|h| !h.is_empty())
+        .or_else(|| std::env::var("HOSTNAME").ok())
+        .unwrap_or_else(|| "localhost".into());
+    match std::env::var("SSH_CONNECTION")
+        .ok()
+        .and_then(|c| c.split_whitespace().next().map(str::to_string))
+    {
+        Some(from) => format!("{user}@{host} from {from}"),
+        None => format!("{user}@{host}"),
+    }
 }
 
 /// Run the console on the real terminal until the operator quits or a signal arrives.
@@ -63,13 +119,46 @@ pub async fn run_console(
     origin: Origin,
     keymap: Keymap,
     theme: Theme,
-    sandbox: Option<Sandbox>,
+    sandbox: Option<Arc<Sandbox>>,
 ) -> Result<()> {
     let (tx, mut rx) = mpsc::channel(1024);
     let prober = Prober::new()?;
-    let probes = sources::spawn_probes(&config, &prober, &tx);
-    let executor = Executor::new(sandbox.map(Arc::new), tx.clone());
+    let mut tasks = sources::spawn_probes(&config, &prober, &tx);
     let mut state = initial_state(&config, origin, now());
+    state.operator = operator();
+
+    let mut traffic = std::collections::HashMap::new();
+    for (i, svc) in config.services.iter().enumerate() {
+        let (Some(provider), Some(t)) = (
+            crate::providers::traffic::build(svc, sandbox.as_ref()),
+            &svc.traffic,
+        ) else {
+            continue;
+        };
+        if let Some(ts) = state.services[i].traffic.as_mut() {
+            ts.target = provider.target();
+        }
+        let handle = TrafficHandle {
+            service: i,
+            provider,
+        };
+        tasks.push(sources::traffic::spawn_reads(
+            handle.clone(),
+            t.interval,
+            tx.clone(),
+        ));
+        traffic.insert(svc.name.clone(), handle);
+    }
+    if let Some(sb) = &sandbox {
+        let source: Arc<dyn MetricSource> = Arc::new(SandboxMetrics(sb.clone()));
+        tasks.push(sources::metrics::spawn_poll(
+            source,
+            Duration::from_secs(1),
+            &config,
+            tx.clone(),
+        ));
+    }
+    let executor = Executor::new(sandbox, traffic, tx.clone());
     tracing::info!(
         "console started on {} ({} services)",
         config.file,
@@ -93,8 +182,8 @@ pub async fn run_console(
         shutdown_signal(),
     )
     .await;
-    for p in probes {
-        p.abort();
+    for t in tasks {
+        t.abort();
     }
     drop(guard);
     tracing::info!("console stopped");

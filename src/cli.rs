@@ -46,6 +46,9 @@ pub enum Command {
         /// How long a probe waits for an answer
         #[arg(long, default_value = "1s", value_parser = duration)]
         timeout: Duration,
+        /// Synthetic requests per second through each service's router (0: none)
+        #[arg(long, default_value_t = 50.0)]
+        rate: f64,
     },
     /// Probe one health endpoint once and print the verdict (exit 0 ok/degraded, 1 critical/unreachable)
     Probe {
@@ -131,7 +134,11 @@ pub fn main() -> ExitCode {
 fn run(cli: Cli, paths: &Paths) -> u8 {
     match cli.command {
         None => console(cli.config.as_deref(), paths),
-        Some(Command::Drill { interval, timeout }) => drill(paths, interval, timeout),
+        Some(Command::Drill {
+            interval,
+            timeout,
+            rate,
+        }) => drill(paths, interval, timeout, rate),
         Some(Command::Probe { url, json, timeout }) => {
             runtime(|| headless::probe::run(&url, json, timeout))
         }
@@ -244,9 +251,13 @@ fn console(flag: Option<&Path>, paths: &Paths) -> u8 {
     })
 }
 
-fn drill(paths: &Paths, interval: Duration, timeout: Duration) -> u8 {
+fn drill(paths: &Paths, interval: Duration, timeout: Duration, rate: f64) -> u8 {
     if timeout >= interval {
         eprintln!("backstop drill: --timeout must be shorter than --interval");
+        return exit::USAGE;
+    }
+    if !(0.0..=5000.0).contains(&rate) {
+        eprintln!("backstop drill: --rate must be between 0 and 5000 requests a second");
         return exit::USAGE;
     }
     let keymap = match load_keymap(paths) {
@@ -254,7 +265,9 @@ fn drill(paths: &Paths, interval: Duration, timeout: Duration) -> u8 {
         Err(code) => return code,
     };
     open_console(|| async move {
-        let sandbox = Sandbox::start(&sandbox::default_world()).await?;
+        let options = sandbox::Options { rate };
+        let sandbox =
+            std::sync::Arc::new(Sandbox::start(&sandbox::default_world(), &options).await?);
         let config = sandbox.config(interval, timeout);
         app::run_console(
             config,

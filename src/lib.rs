@@ -15,6 +15,7 @@ pub mod headless;
 pub mod keymap;
 pub mod logging;
 pub mod paths;
+pub mod providers;
 pub mod sandbox;
 pub mod sources;
 pub mod tui;

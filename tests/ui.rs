@@ -7,9 +7,11 @@ use std::time::Duration;
 use backstop::app::{event_loop, initial_state};
 use backstop::config;
 use backstop::core::health::{Check, HealthReport, HealthStatus};
+use backstop::core::metrics::WindowStats;
 use backstop::core::model::{EndpointId, Fault, Origin, ProbeResult, State};
-use backstop::core::msg::Msg;
+use backstop::core::msg::{EnvSnapshot, Msg};
 use backstop::core::time::Ts;
+use backstop::core::traffic::Weights;
 use backstop::core::update::update;
 use backstop::exec::Executor;
 use backstop::keymap::{Key, KeyCode, Keymap};
@@ -34,6 +36,11 @@ endpoints = [
   { url = "http://127.0.0.1:8082/api/health" },
   { url = "http://127.0.0.1:8082/api/health/ready", role = "ready" },
 ]
+[services.web.traffic]
+provider = "nginx"
+upstream_file = "/etc/nginx/conf.d/web.conf"
+upstream = "web_pool"
+servers = { blue = "10.0.0.1:8081", green = "10.0.0.2:8082" }
 [services.checkout.environments.blue]
 endpoints = [{ url = "http://127.0.0.1:8083/actuator/health?token=s3cret" }]
 "#;
@@ -163,6 +170,54 @@ fn scenario() -> State {
             ),
         );
     }
+    update(
+        &mut s,
+        Msg::TrafficRead {
+            service: 0,
+            result: Ok(Weights::from_percents([("blue", 90), ("green", 10)])),
+            at: at(1),
+        },
+    );
+    // A second a snapshot of the synthetic traffic: green starts failing at 16 s.
+    for t in 1..=25 {
+        let stats = |rate: f64, err: f64, p95: f64| WindowStats {
+            window_secs: 60,
+            requests: (rate * t as f64) as u64,
+            errors: (rate * t as f64 * err) as u64,
+            rate,
+            error_rate: err,
+            p50_ms: Some(p95 / 3.0),
+            p95_ms: Some(p95),
+            p99_ms: Some(p95 * 2.0),
+        };
+        let green_err = if t < 16 {
+            0.0
+        } else {
+            0.08 * (t - 15) as f64 / 10.0
+        };
+        let snapshots = vec![
+            EnvSnapshot {
+                service: 0,
+                env: 0,
+                one_min: stats(45.0, 0.0, 4.0),
+                five_min: stats(45.0, 0.0, 4.0),
+            },
+            EnvSnapshot {
+                service: 0,
+                env: 1,
+                one_min: stats(5.0, green_err, 9.0),
+                five_min: stats(5.0, green_err / 2.0, 9.0),
+            },
+        ];
+        update(
+            &mut s,
+            Msg::Metrics {
+                source: "sandbox traffic".into(),
+                snapshots,
+                at: at(t),
+            },
+        );
+    }
     update(&mut s, Msg::Tick(at(25)));
     s
 }
@@ -227,6 +282,34 @@ fn detail_of_the_failing_environment_by_keys() {
 }
 
 #[test]
+fn weights_dialog_preview_by_keys() {
+    let mut s = scenario();
+    let keymap = Keymap::defaults();
+    press(&mut s, &keymap, Key::plain(KeyCode::Char('j')));
+    press(&mut s, &keymap, Key::plain(KeyCode::Char('w')));
+    press(&mut s, &keymap, Key::plain(KeyCode::Left)); // green 10 → 5
+    press(&mut s, &keymap, Key::plain(KeyCode::Left)); // 5 → 1
+    press(&mut s, &keymap, Key::plain(KeyCode::Left)); // 1 → 0
+    press(&mut s, &keymap, Key::plain(KeyCode::Enter));
+    let lines = vec![
+        "nginx upstream web_pool in /etc/nginx/conf.d/web.conf:".to_string(),
+        "  - server 10.0.0.2:8082 weight=10;".to_string(),
+        "  + server 10.0.0.2:8082 down;".to_string(),
+    ];
+    let to = Weights::from_percents([("blue", 100), ("green", 0)]);
+    update(
+        &mut s,
+        Msg::WeightsPreview {
+            service: 0,
+            to,
+            lines,
+            at: at(26),
+        },
+    );
+    insta::assert_snapshot!(draw(&s, 100, 30));
+}
+
+#[test]
 fn help_by_keys() {
     let mut s = scenario();
     let keymap = Keymap::defaults();
@@ -238,7 +321,8 @@ fn help_by_keys() {
 fn events_pane_alone_when_the_terminal_is_short() {
     let mut s = scenario();
     let keymap = Keymap::defaults();
-    press(&mut s, &keymap, Key::plain(KeyCode::Tab));
+    // Shift-Tab from the first pane wraps to the last: the event log.
+    press(&mut s, &keymap, Key::plain(KeyCode::BackTab));
     let screen = text(draw(&s, 80, 9).buffer());
     assert!(screen[1].contains("Events"), "{screen:#?}");
     assert!(!screen.iter().any(|l| l.contains("Health")), "{screen:#?}");
@@ -340,7 +424,7 @@ async fn the_event_loop_draws_messages_and_quits_on_a_key() {
     let mut term = Terminal::new(TestBackend::new(80, 24)).unwrap();
     let (tx, mut rx) = tokio::sync::mpsc::channel(16);
     let (key_tx, mut key_rx) = tokio::sync::mpsc::channel(16);
-    let executor = Executor::new(None, tx.clone());
+    let executor = Executor::new(None, Default::default(), tx.clone());
     // Replay the first probes of the scenario, then quit.
     let green = &s0.services[0].envs[1].endpoints[0];
     tx.send(Msg::Probed {

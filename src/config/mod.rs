@@ -7,6 +7,7 @@
 
 pub mod diagnostic;
 pub mod duration;
+pub mod traffic;
 
 use std::fmt;
 use std::marker::PhantomData;
@@ -20,6 +21,7 @@ use url::Url;
 
 pub use diagnostic::{Diagnostic, Diagnostics};
 pub use duration::HumanDuration;
+pub use traffic::{CommandConfig, NginxConfig, TrafficConfig, TrafficKind};
 
 use crate::core::health::StatusMapping;
 use crate::core::model::Role;
@@ -43,6 +45,8 @@ pub struct Config {
 pub struct ServiceConfig {
     pub name: String,
     pub environments: Vec<EnvConfig>,
+    /// Who holds the traffic split, if backstop should show and move it.
+    pub traffic: Option<TrafficConfig>,
 }
 
 #[derive(Clone, Debug)]
@@ -144,6 +148,7 @@ struct RawConfig {
 struct RawService {
     #[serde(default)]
     environments: OrderedMap<Spanned<RawEnv>>,
+    traffic: Option<traffic::RawTraffic>,
 }
 
 #[derive(Deserialize)]
@@ -285,9 +290,14 @@ fn validate(
                 endpoints,
             });
         }
+        let env_names: Vec<String> = environments.iter().map(|e| e.name.clone()).collect();
+        let traffic = svc
+            .traffic
+            .and_then(|t| traffic::validate(t, name.get_ref(), &env_names, &mut err));
         services.push(ServiceConfig {
             name: name.into_inner(),
             environments,
+            traffic,
         });
     }
 
@@ -661,6 +671,30 @@ endpoints = []
         assert_eq!(c.title, "shop-prod-eu");
         let names: Vec<_> = c.services.iter().map(|s| s.name.as_str()).collect();
         assert_eq!(names, ["web", "checkout", "legacy"]);
+        match c.services[0].traffic.as_ref().map(|t| &t.kind) {
+            Some(TrafficKind::Nginx(n)) => {
+                assert_eq!(n.upstream, "shop_web");
+                assert_eq!(
+                    n.servers[1],
+                    ("green".to_string(), "10.0.1.20:8080".to_string())
+                );
+                assert_eq!(n.test, ["nginx", "-t"], "the default check");
+                assert_eq!(n.reload, ["sudo", "-n", "nginx", "-s", "reload"]);
+            }
+            other => panic!("web should use nginx: {other:?}"),
+        }
+        match c.services[1]
+            .traffic
+            .as_ref()
+            .map(|t| (&t.kind, t.interval))
+        {
+            Some((TrafficKind::Command(cmd), interval)) => {
+                assert_eq!(cmd.timeout, Duration::from_secs(20));
+                assert_eq!(interval, Duration::from_secs(5));
+                assert!(cmd.set.contains(&"{weight}".to_string()));
+            }
+            other => panic!("checkout should use a command: {other:?}"),
+        }
         let legacy = &c.services[2].environments[0].endpoints[0];
         assert_eq!(
             legacy.format.as_ref().map(|f| f.field.as_str()),

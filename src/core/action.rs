@@ -49,7 +49,12 @@ actions! {
     SelectNext = "select-next", "navigate", "select the next row";
     SelectPrev = "select-prev", "navigate", "select the previous row";
     OpenDetail = "open-detail", "navigate", "open the detail of the selected row";
-    Back = "back", "navigate", "close the detail or help, cancel";
+        Back = "back", "navigate", "close the detail or help, cancel";
+    CycleWindow = "cycle-window", "navigate", "show metrics over 1 minute or 5 minutes";
+    SetWeights = "set-weights", "traffic", "change the traffic split of the selected service (preview first)";
+    Increase = "increase", "traffic", "in the weights dialog: more traffic to the selected environment";
+    Decrease = "decrease", "traffic", "in the weights dialog: less traffic to the selected environment";
+    Confirm = "confirm", "traffic", "apply what the preview shows (the second key of every change)";
     InjectFault = "inject-fault", "drill sandbox", "inject the next fault into the selected environment";
     ClearFaults = "clear-faults", "drill sandbox", "heal the selected environment";
 }

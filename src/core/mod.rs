@@ -5,7 +5,9 @@
 pub mod action;
 pub mod events;
 pub mod health;
+pub mod metrics;
 pub mod model;
 pub mod msg;
 pub mod time;
+pub mod traffic;
 pub mod update;

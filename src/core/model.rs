@@ -8,7 +8,9 @@ use serde::{Deserialize, Serialize};
 
 use super::events::EventLog;
 use super::health::{HealthReport, HealthStatus};
+use super::metrics::{MetricWindow, Series, WindowStats};
 use super::time::Ts;
+use super::traffic::{WeightEditor, Weights};
 
 /// What a health endpoint is for. Every role counts toward the environment's
 /// status; the role tells the operator which one failed.
@@ -50,15 +52,23 @@ pub enum Fault {
     Slow,
     /// The port refuses connections.
     Refused,
+    /// Ordinary requests fail with 500 this many times in a hundred; health
+    /// endpoints still answer ok (a bad release that passes its health check).
+    ErrorRate(u8),
+    /// Ordinary requests take this many milliseconds longer; health
+    /// endpoints are unaffected (a slow release).
+    Latency(u32),
 }
 
 impl Fault {
     /// The order `inject-fault` walks through.
-    pub const CYCLE: [Fault; 4] = [
+    pub const CYCLE: [Fault; 6] = [
         Fault::Unhealthy,
         Fault::Degraded,
         Fault::Slow,
         Fault::Refused,
+        Fault::ErrorRate(8),
+        Fault::Latency(1500),
     ];
 
     /// The fault after `current` in the cycle.
@@ -72,12 +82,26 @@ impl Fault {
         }
     }
 
-    pub fn label(self) -> &'static str {
+    pub fn label(self) -> String {
         match self {
-            Fault::Unhealthy => "503 critical",
-            Fault::Degraded => "degraded dependency",
-            Fault::Slow => "slow (over timeout)",
-            Fault::Refused => "connection refused",
+            Fault::Unhealthy => "503 critical".into(),
+            Fault::Degraded => "degraded dependency".into(),
+            Fault::Slow => "slow (over timeout)".into(),
+            Fault::Refused => "connection refused".into(),
+            Fault::ErrorRate(p) => format!("{p} % of requests fail"),
+            Fault::Latency(ms) => format!("requests +{ms} ms"),
+        }
+    }
+
+    /// A few characters for a table cell.
+    pub fn short(self) -> String {
+        match self {
+            Fault::Unhealthy => "503".into(),
+            Fault::Degraded => "degraded".into(),
+            Fault::Slow => "slow".into(),
+            Fault::Refused => "refused".into(),
+            Fault::ErrorRate(p) => format!("{p}% 5xx"),
+            Fault::Latency(ms) => format!("+{ms}ms"),
         }
     }
 }
@@ -183,6 +207,57 @@ pub struct EnvState {
     pub latency: LatencyHistory,
     /// The sandbox fault active on this environment (drills only).
     pub fault: Option<Fault>,
+    /// A fault requested but not yet confirmed by the sandbox: the next
+    /// `inject-fault` cycles on from it, so quick presses walk the cycle.
+    pub fault_requested: Option<Option<Fault>>,
+    pub metrics: EnvMetrics,
+}
+
+/// Request metrics from a traffic source, with their history.
+#[derive(Clone, Debug, PartialEq)]
+pub struct TrafficMetrics {
+    /// Where they come from: `sandbox traffic`, `cloudwatch`.
+    pub source: String,
+    pub at: Ts,
+    pub one_min: WindowStats,
+    pub five_min: WindowStats,
+}
+
+/// What is known of an environment's requests and probes over time.
+#[derive(Clone, Debug)]
+pub struct EnvMetrics {
+    pub traffic: Option<TrafficMetrics>,
+    /// Error rate (0–1) of the 1-minute and 5-minute windows, one point per update.
+    pub error_1m: Series,
+    pub error_5m: Series,
+    /// p95 latency (ms) of the 1-minute and 5-minute windows.
+    pub p95_1m: Series,
+    pub p95_5m: Series,
+    /// The health probes themselves, as requests: failures and latency.
+    pub probes: MetricWindow,
+}
+
+impl Default for EnvMetrics {
+    fn default() -> Self {
+        EnvMetrics {
+            traffic: None,
+            error_1m: Series::default(),
+            error_5m: Series::default(),
+            p95_1m: Series::default(),
+            p95_5m: Series::default(),
+            // Probes are sparse: a histogram per 30 s is plenty.
+            probes: MetricWindow::new(Duration::from_secs(30)),
+        }
+    }
+}
+
+impl PartialEq for EnvMetrics {
+    /// Histograms are not compared; what they summarise is.
+    fn eq(&self, other: &Self) -> bool {
+        self.traffic == other.traffic
+            && self.error_1m == other.error_1m
+            && self.p95_1m == other.p95_1m
+    }
 }
 
 impl EnvState {
@@ -196,6 +271,8 @@ impl EnvState {
             version: None,
             latency: LatencyHistory::default(),
             fault: None,
+            fault_requested: None,
+            metrics: EnvMetrics::default(),
         }
     }
 
@@ -221,6 +298,45 @@ impl EnvState {
 pub struct ServiceState {
     pub name: String,
     pub envs: Vec<EnvState>,
+    /// `None` when no traffic provider is configured for the service.
+    pub traffic: Option<TrafficState>,
+}
+
+/// A change of weights, and who or what made it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct WeightChange {
+    pub at: Ts,
+    /// `ops@bastion-1`, or `outside backstop` when a read found it changed.
+    pub by: String,
+    pub from: Option<Weights>,
+    pub to: Weights,
+}
+
+/// Where a service's traffic goes, as its provider last reported.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct TrafficState {
+    /// `sandbox`, `nginx`, `command`, `alb`.
+    pub provider: String,
+    /// Where the weights are held, e.g. `upstream web_pool in /etc/nginx/conf.d/web.conf`.
+    pub target: String,
+    pub weights: Option<Weights>,
+    pub read_at: Option<Ts>,
+    /// The last read failed with this (shown in the pane until a read succeeds).
+    pub error: Option<String>,
+    pub last_change: Option<WeightChange>,
+}
+
+impl TrafficState {
+    pub fn new(provider: impl Into<String>, target: impl Into<String>) -> Self {
+        TrafficState {
+            provider: provider.into(),
+            target: target.into(),
+            weights: None,
+            read_at: None,
+            error: None,
+            last_change: None,
+        }
+    }
 }
 
 /// Identifies an endpoint by position in the configuration (fixed at startup).
@@ -242,16 +358,44 @@ pub struct EnvId {
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub enum Pane {
     Health,
+    Traffic,
+    Metrics,
+    Deployments,
     Events,
 }
 
 impl Pane {
-    pub const ORDER: [Pane; 2] = [Pane::Health, Pane::Events];
+    pub const ORDER: [Pane; 5] = [
+        Pane::Health,
+        Pane::Traffic,
+        Pane::Metrics,
+        Pane::Deployments,
+        Pane::Events,
+    ];
 
     pub fn title(self) -> &'static str {
         match self {
             Pane::Health => "Health",
+            Pane::Traffic => "Traffic",
+            Pane::Metrics => "Metrics",
+            Pane::Deployments => "Deployments",
             Pane::Events => "Events",
+        }
+    }
+}
+
+/// Which metric window the panes show.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum MetricWindowChoice {
+    OneMinute,
+    FiveMinutes,
+}
+
+impl MetricWindowChoice {
+    pub fn label(self) -> &'static str {
+        match self {
+            MetricWindowChoice::OneMinute => "1m",
+            MetricWindowChoice::FiveMinutes => "5m",
         }
     }
 }
@@ -263,6 +407,8 @@ pub enum Overlay {
     Help,
     /// The checks of the selected environment.
     Detail,
+    /// The set-weights dialog (its state is [`UiState::editor`]).
+    Weights,
 }
 
 #[derive(Clone, Debug, PartialEq)]
@@ -273,6 +419,8 @@ pub struct UiState {
     pub overlay: Overlay,
     /// Rows scrolled back from the newest event; 0 follows the newest.
     pub events_scroll: usize,
+    pub window: MetricWindowChoice,
+    pub editor: Option<WeightEditor>,
 }
 
 #[derive(Clone, Debug, PartialEq)]
@@ -284,6 +432,9 @@ pub struct State {
     pub events: EventLog,
     pub ui: UiState,
     pub quit: bool,
+    /// Who is at the keyboard: `user@host`, and `from ADDRESS` over SSH.
+    /// Every change made from this console is attributed to it.
+    pub operator: String,
 }
 
 impl State {
@@ -304,8 +455,11 @@ impl State {
                 selected: 0,
                 overlay: Overlay::None,
                 events_scroll: 0,
+                window: MetricWindowChoice::OneMinute,
+                editor: None,
             },
             quit: false,
+            operator: "operator".into(),
         }
     }
 
@@ -356,7 +510,8 @@ mod tests {
     fn fault_cycle_wraps() {
         assert_eq!(Fault::after(None), Fault::Unhealthy);
         assert_eq!(Fault::after(Some(Fault::Unhealthy)), Fault::Degraded);
-        assert_eq!(Fault::after(Some(Fault::Refused)), Fault::Unhealthy);
+        assert_eq!(Fault::after(Some(Fault::Refused)), Fault::ErrorRate(8));
+        assert_eq!(Fault::after(Some(Fault::Latency(1500))), Fault::Unhealthy);
     }
 
     #[test]

@@ -1,8 +1,19 @@
 //! What flows into core (`Msg`) and out of it (`Effect`).
 
 use super::action::Action;
+use super::metrics::WindowStats;
 use super::model::{EndpointId, Fault, ProbeResult};
 use super::time::Ts;
+use super::traffic::Weights;
+
+/// One environment's request metrics from a metric source.
+#[derive(Clone, Debug, PartialEq)]
+pub struct EnvSnapshot {
+    pub service: usize,
+    pub env: usize,
+    pub one_min: WindowStats,
+    pub five_min: WindowStats,
+}
 
 /// Something that happened. Every message carries its time: core never reads a clock.
 #[derive(Clone, Debug, PartialEq)]
@@ -29,6 +40,41 @@ pub enum Msg {
         error: String,
         at: Ts,
     },
+    /// A traffic provider was read.
+    TrafficRead {
+        service: usize,
+        result: Result<Weights, String>,
+        at: Ts,
+    },
+    /// A metric source reported its windows.
+    Metrics {
+        source: String,
+        snapshots: Vec<EnvSnapshot>,
+        at: Ts,
+    },
+    /// The provider's description of a weight change, for the preview.
+    WeightsPreview {
+        service: usize,
+        to: Weights,
+        lines: Vec<String>,
+        at: Ts,
+    },
+    /// Weights were changed; `log` is what the provider printed.
+    WeightsSet {
+        service: usize,
+        from: Weights,
+        to: Weights,
+        by: String,
+        log: Vec<String>,
+        at: Ts,
+    },
+    /// A weight change failed; nothing was left half-applied.
+    WeightsFailed {
+        service: usize,
+        error: String,
+        log: Vec<String>,
+        at: Ts,
+    },
 }
 
 impl Msg {
@@ -36,7 +82,13 @@ impl Msg {
         match self {
             Msg::Tick(at) | Msg::Action(_, at) => *at,
             Msg::Probed { result, .. } => result.at,
-            Msg::FaultSet { at, .. } | Msg::EffectFailed { at, .. } => *at,
+            Msg::FaultSet { at, .. }
+            | Msg::EffectFailed { at, .. }
+            | Msg::TrafficRead { at, .. }
+            | Msg::Metrics { at, .. }
+            | Msg::WeightsPreview { at, .. }
+            | Msg::WeightsSet { at, .. }
+            | Msg::WeightsFailed { at, .. } => *at,
         }
     }
 }
@@ -49,6 +101,20 @@ pub enum Effect {
         service: String,
         env: String,
         fault: Option<Fault>,
+    },
+    /// Ask the service's traffic provider to describe a change (changes nothing).
+    PreviewWeights {
+        service: String,
+        from: Weights,
+        to: Weights,
+    },
+    /// Change the weights, if they are still `from` (someone else may have
+    /// moved them since the preview: then nothing is changed).
+    SetWeights {
+        service: String,
+        from: Weights,
+        to: Weights,
+        by: String,
     },
 }
 
@@ -68,6 +134,23 @@ impl Effect {
                 env,
                 fault: None,
             } => format!("clear faults of {service}/{env}"),
+            Effect::PreviewWeights { service, from, to } => {
+                format!(
+                    "preview weights of {service}: {}",
+                    Weights::describe_change(from, to)
+                )
+            }
+            Effect::SetWeights {
+                service,
+                from,
+                to,
+                by,
+            } => {
+                format!(
+                    "set weights of {service}: {} (by {by})",
+                    Weights::describe_change(from, to)
+                )
+            }
         }
     }
 }

@@ -1,12 +1,19 @@
 //! The drill sandbox: sample blue/green services on 127.0.0.1, started inside
-//! the process, with faults an operator can inject. It is the world a newcomer
-//! sees first and the one drills and tests run against. It plugs into the
-//! console like any real backend: its endpoints are probed over real HTTP,
-//! and faults are effects the executor carries out.
+//! the process, with a weighted router in front of each service, synthetic
+//! traffic through it, and faults an operator can inject. It is the world a
+//! newcomer sees first and the one drills and tests run against.
+//!
+//! It plugs into the console like any real backend: its endpoints are probed
+//! over real HTTP, its router is a `TrafficProvider`, its traffic a
+//! `MetricSource`, and faults are effects the executor carries out.
 
+pub mod router;
 pub mod server;
 pub mod service;
+pub mod traffic;
 
+use std::sync::Arc;
+use std::sync::atomic::AtomicU64;
 use std::time::{Duration, Instant};
 
 use anyhow::{Context, Result};
@@ -14,14 +21,20 @@ use tokio::sync::watch;
 use tokio::task::JoinHandle;
 use url::Url;
 
-use crate::config::{Config, EndpointConfig, EnvConfig, ServiceConfig};
+use crate::config::{Config, EndpointConfig, EnvConfig, ServiceConfig, TrafficConfig, TrafficKind};
+
 use crate::core::model::{Fault, Role};
+use crate::core::time::Ts;
+use crate::core::traffic::Weights;
+use crate::sources::metrics::NamedSnapshot;
 
 /// What the sandbox can refuse.
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]
 pub enum SandboxError {
     #[error("the sandbox has no environment {service}/{env}")]
     NoSuchEnvironment { service: String, env: String },
+    #[error("the sandbox has no service {0}")]
+    NoSuchService(String),
 }
 
 /// One environment to start.
@@ -30,24 +43,41 @@ pub struct EnvSpec {
     pub service: String,
     pub env: String,
     pub version: String,
+    /// Initial share of the service's traffic, in percent.
+    pub weight: u32,
 }
 
 impl EnvSpec {
-    pub fn new(service: &str, env: &str, version: &str) -> Self {
+    pub fn new(service: &str, env: &str, version: &str, weight: u32) -> Self {
         EnvSpec {
             service: service.into(),
             env: env.into(),
             version: version.into(),
+            weight,
         }
     }
 }
 
-/// The default world: service `web`, `blue` on v1.0.0 and `green` on v1.0.1.
+/// The default world: service `web`, `blue` on v1.0.0 taking 90 % and
+/// `green` on v1.0.1 taking 10 % — a canary in progress.
 pub fn default_world() -> Vec<EnvSpec> {
     vec![
-        EnvSpec::new("web", "blue", "1.0.0"),
-        EnvSpec::new("web", "green", "1.0.1"),
+        EnvSpec::new("web", "blue", "1.0.0", 90),
+        EnvSpec::new("web", "green", "1.0.1", 10),
     ]
+}
+
+/// Options of a sandbox run.
+#[derive(Clone, Debug)]
+pub struct Options {
+    /// Synthetic requests per second, per service.
+    pub rate: f64,
+}
+
+impl Default for Options {
+    fn default() -> Self {
+        Options { rate: 50.0 }
+    }
 }
 
 struct RunningEnv {
@@ -58,14 +88,22 @@ struct RunningEnv {
     task: JoinHandle<()>,
 }
 
+struct RunningService {
+    name: String,
+    router: router::Router,
+    generator: Option<traffic::Generator>,
+}
+
 /// The running sandbox. Dropping it stops every service.
 pub struct Sandbox {
     envs: Vec<RunningEnv>,
+    services: Vec<RunningService>,
 }
 
 impl Sandbox {
-    /// Start every environment on an ephemeral port of 127.0.0.1.
-    pub async fn start(world: &[EnvSpec]) -> Result<Self> {
+    /// Start every environment, a router per service, and synthetic traffic
+    /// (none when `options.rate` is 0).
+    pub async fn start(world: &[EnvSpec], options: &Options) -> Result<Self> {
         let started = Instant::now();
         let mut envs = Vec::new();
         for spec in world {
@@ -78,6 +116,7 @@ impl Sandbox {
                 version: spec.version.clone(),
                 started,
                 fault: fault_rx,
+                served: Arc::new(AtomicU64::new(0)),
             };
             let task = tokio::spawn(server::serve(listener, service::router(app), closed_rx));
             envs.push(RunningEnv {
@@ -88,7 +127,28 @@ impl Sandbox {
                 task,
             });
         }
-        Ok(Sandbox { envs })
+        let mut services: Vec<RunningService> = Vec::new();
+        for name in service_names(world) {
+            let mine: Vec<&RunningEnv> = envs.iter().filter(|e| e.spec.service == name).collect();
+            let upstreams = mine
+                .iter()
+                .map(|e| (e.spec.env.clone(), format!("http://127.0.0.1:{}", e.port)))
+                .collect();
+            let weights =
+                Weights::from_percents(mine.iter().map(|e| (e.spec.env.as_str(), e.spec.weight)));
+            let router = router::Router::start(upstreams, &weights)?;
+            let generator = if options.rate > 0.0 {
+                Some(traffic::Generator::start(router.url(), options.rate)?)
+            } else {
+                None
+            };
+            services.push(RunningService {
+                name,
+                router,
+                generator,
+            });
+        }
+        Ok(Sandbox { envs, services })
     }
 
     fn find(&self, service: &str, env: &str) -> Option<&RunningEnv> {
@@ -97,10 +157,32 @@ impl Sandbox {
             .find(|e| e.spec.service == service && e.spec.env == env)
     }
 
+    fn service(&self, name: &str) -> Result<&RunningService, SandboxError> {
+        self.services
+            .iter()
+            .find(|s| s.name == name)
+            .ok_or_else(|| SandboxError::NoSuchService(name.into()))
+    }
+
     /// The base URL of one environment, e.g. `http://127.0.0.1:41234`.
     pub fn base_url(&self, service: &str, env: &str) -> Option<String> {
         self.find(service, env)
             .map(|e| format!("http://127.0.0.1:{}", e.port))
+    }
+
+    /// The URL of a service's router (what users would call).
+    pub fn router_url(&self, service: &str) -> Result<String, SandboxError> {
+        Ok(self.service(service)?.router.url())
+    }
+
+    pub fn weights(&self, service: &str) -> Result<Weights, SandboxError> {
+        Ok(self.service(service)?.router.weights())
+    }
+
+    pub fn set_weights(&self, service: &str, weights: &Weights) -> Result<Weights, SandboxError> {
+        let s = self.service(service)?;
+        s.router.set_weights(weights);
+        Ok(s.router.weights())
     }
 
     /// Set (or clear, with `None`) the fault of one environment.
@@ -121,8 +203,30 @@ impl Sandbox {
         Ok(())
     }
 
+    /// What the synthetic traffic observed, per environment.
+    pub fn snapshots(&self, now: Ts) -> Vec<NamedSnapshot> {
+        let mut out = Vec::new();
+        for s in &self.services {
+            let Some(g) = &s.generator else { continue };
+            let observed = g
+                .observed
+                .lock()
+                .unwrap_or_else(std::sync::PoisonError::into_inner);
+            for e in self.envs.iter().filter(|e| e.spec.service == s.name) {
+                let (one_min, five_min) = observed.stats(&e.spec.env, now);
+                out.push(NamedSnapshot {
+                    service: s.name.clone(),
+                    env: e.spec.env.clone(),
+                    one_min,
+                    five_min,
+                });
+            }
+        }
+        out
+    }
+
     /// A configuration that watches the sandbox: every environment with its
-    /// four health endpoints.
+    /// four health endpoints, and the router as each service's traffic provider.
     pub fn config(&self, interval: Duration, timeout: Duration) -> Config {
         let mut services: Vec<ServiceConfig> = Vec::new();
         for e in &self.envs {
@@ -154,6 +258,10 @@ impl Sandbox {
                 None => services.push(ServiceConfig {
                     name: e.spec.service.clone(),
                     environments: vec![env],
+                    traffic: Some(TrafficConfig {
+                        kind: TrafficKind::Sandbox,
+                        interval: Duration::from_secs(1),
+                    }),
                 }),
             }
         }
@@ -163,6 +271,16 @@ impl Sandbox {
             services,
         }
     }
+}
+
+fn service_names(world: &[EnvSpec]) -> Vec<String> {
+    let mut names: Vec<String> = Vec::new();
+    for e in world {
+        if !names.contains(&e.service) {
+            names.push(e.service.clone());
+        }
+    }
+    names
 }
 
 impl Drop for Sandbox {

@@ -8,6 +8,8 @@
 //! | `/api/health/live`     | `{alive}` (004)                                     |
 //! | `/api/health/detailed` | `healthy/degraded/unhealthy`, checks as text (003)  |
 
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
 use axum::extract::State;
@@ -30,6 +32,8 @@ pub struct EnvApp {
     pub version: String,
     pub started: Instant,
     pub fault: watch::Receiver<Option<Fault>>,
+    /// Ordinary requests served, to spread an error-rate fault evenly.
+    pub served: Arc<AtomicU64>,
 }
 
 impl EnvApp {
@@ -51,6 +55,7 @@ pub fn router(app: EnvApp) -> Router {
         .route("/api/health/ready", get(ready))
         .route("/api/health/live", get(live))
         .route("/api/health/detailed", get(detailed))
+        .fallback(index)
         .with_state(app)
 }
 
@@ -58,8 +63,25 @@ fn now() -> String {
     crate::sources::now().rfc3339()
 }
 
+/// An ordinary request: what synthetic traffic asks for.
 async fn index(State(app): State<EnvApp>) -> Response {
     app.delay().await;
+    let n = app.served.fetch_add(1, Ordering::Relaxed);
+    match app.fault() {
+        Some(Fault::Latency(ms)) => tokio::time::sleep(Duration::from_millis(u64::from(ms))).await,
+        // The database is gone: every request fails, as its health says.
+        Some(Fault::Unhealthy) => {
+            let body = json!({ "error": "connection pool exhausted", "env": app.env, "version": app.version });
+            return (StatusCode::SERVICE_UNAVAILABLE, Json(body)).into_response();
+        }
+        // Exactly p in every hundred fail, evenly spread (request n fails when
+        // the running count of failures steps up), so a test can expect 8.0 %.
+        Some(Fault::ErrorRate(p)) if (n + 1) * u64::from(p) / 100 > n * u64::from(p) / 100 => {
+            let body = json!({ "error": "internal error", "env": app.env, "version": app.version });
+            return (StatusCode::INTERNAL_SERVER_ERROR, Json(body)).into_response();
+        }
+        _ => {}
+    }
     Json(json!({ "env": app.env, "version": app.version })).into_response()
 }
 

@@ -1,7 +1,9 @@
 //! Sources observe the world and send `Msg`s to core. They never change it.
 
+pub mod metrics;
 pub mod probe;
 pub mod terminal;
+pub mod traffic;
 
 use std::time::{SystemTime, UNIX_EPOCH};
 

@@ -1,21 +1,27 @@
 //! The root layout.
 //!
+//! Wide terminals (at least 120×30) show every pane:
+//!
 //! ```text
-//!  backstop ─ drill ─ DRILL sandbox: nothing real is touched        14:02 UTC
-//! ┏ Health ━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━┓
-//! ┃  SERVICE ENV    VERSION STATUS LATENCY TREND         FAILS SINCE       ┃
-//! ┃› web     blue   v1.0.0  OK       2ms   ▁▁▁▁▁▁▁▁▁▁▁▁     0   12m       ┃
-//! ┃          green  v1.0.1  CRIT     2ms   ▁▁▁▁▁▁▁▁××××     4   8s  503   ┃
-//! ┗━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━┛
-//! ┌ Events ────────────────────────────────────────────────────────────────┐
-//! │ 14:01:51 web/green  OK → CRIT  health: HTTP 503 · status "critical"    │
-//! └────────────────────────────────────────────────────────────────────────┘
-//!  ↑↓ select  ⏎ detail  Tab pane  f fault  c heal  ? help  q quit
+//!  backstop ─ drill   DRILL sandbox: nothing real is touched            14:02 UTC
+//! ┏ Health ━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━┓┌ Traffic ─────────────────────────────┐
+//! ┃  SERVICE ENV   VERSION STATUS LATENCY  ┃│web  via sandbox router 127.0.0.1:4100│
+//! ┃› web     blue  v1.0.0  OK       2ms    ┃│  blue  █████████░  90 %  45.0 r/s    │
+//! ┃          green v1.0.1  CRIT     2ms    ┃│  green █░░░░░░░░░  10 %   5.0 r/s    │
+//! ┗━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━┛└──────────────────────────────────────┘
+//! ┌ Metrics · 1m window ───────────────────┐┌ Deployments ─────────────────────────┐
+//! │ ENV       SOURCE  REQ/S  ERR  P95 …    ││web  blue v1.0.0 LIVE 90 % · green …  │
+//! └────────────────────────────────────────┘└──────────────────────────────────────┘
+//! ┌ Events ──────────────────────────────────────────────────────────────────────┐
+//! │ 14:01:51 web/green  OK → CRIT  health: HTTP 503 · status "critical"          │
+//! └──────────────────────────────────────────────────────────────────────────────┘
+//!  ↑↓ select  ⏎ detail  Tab pane  w weights  f fault  c heal  ? help  q quit
 //! ```
 //!
-//! The focused pane has the heavy border. When the body is too short for
-//! both panes, only the focused one is shown (Tab switches). Help and the
-//! detail view are drawn over the panes.
+//! Narrower or shorter terminals show the focused pane alone (Tab walks the
+//! panes); with Health focused, the event log sits below it when there is
+//! room. The focused pane has the heavy border. Help, the detail view and the
+//! weights dialog are drawn over the panes.
 
 use ratatui::buffer::Buffer;
 use ratatui::layout::{Constraint, Layout, Rect};
@@ -29,6 +35,9 @@ use crate::core::model::{Overlay, Pane, State};
 /// Below this the screen says it is too small instead of drawing a mess.
 const MIN_WIDTH: u16 = 30;
 const MIN_HEIGHT: u16 = 6;
+/// From this size on, every pane is on screen at once.
+const GRID_WIDTH: u16 = 120;
+const GRID_HEIGHT: u16 = 30;
 
 /// Draw the whole screen.
 pub fn render(state: &State, view: &View<'_>, area: Rect, buf: &mut Buffer) {
@@ -49,38 +58,70 @@ pub fn render(state: &State, view: &View<'_>, area: Rect, buf: &mut Buffer) {
     panes::header::render(state, view, header, buf);
     panes::keybar::render(state, view, keys, buf);
 
-    let (health, events) = split_body(state, body);
-    if let Some(r) = health {
-        panes::health::render(state, view, r, buf);
-    }
-    if let Some(r) = events {
-        panes::events::render(state, view, r, buf);
+    for (pane, rect) in pane_areas(state, body) {
+        match pane {
+            Pane::Health => panes::health::render(state, view, rect, buf),
+            Pane::Traffic => panes::traffic::render(state, view, rect, buf),
+            Pane::Metrics => panes::metrics::render(state, view, rect, buf),
+            Pane::Deployments => panes::deployments::render(state, view, rect, buf),
+            Pane::Events => panes::events::render(state, view, rect, buf),
+        }
     }
 
     match state.ui.overlay {
         Overlay::None => {}
-        Overlay::Help => panes::help::render(state, view, overlay_area(body, 72, 30), buf),
+        Overlay::Help => panes::help::render(state, view, overlay_area(body, 76, 34), buf),
         Overlay::Detail => panes::detail::render(state, view, overlay_area(body, 110, 40), buf),
+        Overlay::Weights => panes::weights::render(
+            state,
+            view,
+            overlay_area(body, 90, panes::weights::height(state)),
+            buf,
+        ),
     }
 }
 
-/// Health on top, sized to its rows; events below. Only the focused pane when
-/// the two do not fit.
-fn split_body(state: &State, body: Rect) -> (Option<Rect>, Option<Rect>) {
-    let rows = state.env_ids().count() as u16;
-    let wanted = rows.saturating_add(3); // borders and the column header
-    const MIN_EVENTS: u16 = 4;
-    if body.height >= wanted.min(body.height * 3 / 5).max(4) + MIN_EVENTS {
-        let health_h = wanted.min(body.height * 3 / 5).max(4);
+/// Where each visible pane goes.
+pub fn pane_areas(state: &State, body: Rect) -> Vec<(Pane, Rect)> {
+    let envs = state.env_ids().count() as u16;
+    if body.width >= GRID_WIDTH && body.height >= GRID_HEIGHT - 2 {
+        return grid(state, body, envs);
+    }
+    // One pane; Health keeps the event log under it when both fit.
+    let health_h = envs.saturating_add(3).min(body.height * 3 / 5).max(4);
+    if state.ui.focus == Pane::Health && body.height >= health_h + 4 {
         let [h, e] =
             Layout::vertical([Constraint::Length(health_h), Constraint::Fill(1)]).areas(body);
-        (Some(h), Some(e))
-    } else {
-        match state.ui.focus {
-            Pane::Health => (Some(body), None),
-            Pane::Events => (None, Some(body)),
-        }
+        return vec![(Pane::Health, h), (Pane::Events, e)];
     }
+    vec![(state.ui.focus, body)]
+}
+
+fn grid(state: &State, body: Rect, envs: u16) -> Vec<(Pane, Rect)> {
+    let services = state.services.len() as u16;
+    // Traffic needs a title line per service, a line per environment, and
+    // room for the last change.
+    let traffic_h = services * 2 + envs + 2;
+    let top = (envs + 3).max(traffic_h).clamp(5, body.height * 2 / 5);
+    let middle = (envs + 3).max(services + 2).clamp(4, body.height / 4);
+    let [top_r, mid_r, events] = Layout::vertical([
+        Constraint::Length(top),
+        Constraint::Length(middle),
+        Constraint::Fill(1),
+    ])
+    .areas(body);
+    let split = |r: Rect| -> [Rect; 2] {
+        Layout::horizontal([Constraint::Percentage(58), Constraint::Fill(1)]).areas(r)
+    };
+    let [health, traffic] = split(top_r);
+    let [metrics, deployments] = split(mid_r);
+    vec![
+        (Pane::Health, health),
+        (Pane::Traffic, traffic),
+        (Pane::Metrics, metrics),
+        (Pane::Deployments, deployments),
+        (Pane::Events, events),
+    ]
 }
 
 /// A centred rectangle of at most `w`×`h` inside `area`, keeping a margin.

@@ -115,10 +115,7 @@ fn row<'a>(
         .changed_at
         .map_or_else(|| "—".to_string(), |at| time::age(state.now.since(at)));
     let fails = env.consecutive_failures();
-    let note = env
-        .fault
-        .map(|f| short_fault(f).to_string())
-        .unwrap_or_default();
+    let note = env.fault.map(|f| f.short()).unwrap_or_default();
     Row::new(vec![
         Cell::from(service).style(t.bold()),
         Cell::from(env.name.clone()),
@@ -140,16 +137,6 @@ fn row<'a>(
         Cell::from(since),
         Cell::from(note).style(t.level(crate::core::events::Level::Warn)),
     ])
-}
-
-fn short_fault(f: crate::core::model::Fault) -> &'static str {
-    use crate::core::model::Fault;
-    match f {
-        Fault::Unhealthy => "503",
-        Fault::Degraded => "degraded",
-        Fault::Slow => "slow",
-        Fault::Refused => "refused",
-    }
 }
 
 /// Latency thresholds (ms) of the sparkline's eight heights. Absolute, not

@@ -1,4 +1,5 @@
-//! The bottom line: the keys that work now, read from the keymap.
+//! The bottom line: the keys that work now, read from the keymap. When the
+//! line is too narrow the least needed hints go first; help and quit stay.
 
 use ratatui::buffer::Buffer;
 use ratatui::layout::Rect;
@@ -7,54 +8,88 @@ use ratatui::widgets::Widget;
 
 use crate::core::action::Action;
 use crate::core::model::{Overlay, State};
+use crate::core::traffic::EditStage;
 use crate::tui::View;
 
-pub fn render(state: &State, view: &View<'_>, area: Rect, buf: &mut Buffer) {
-    let hints: Vec<(Vec<Action>, &str)> = match state.ui.overlay {
-        Overlay::Help => vec![
-            (vec![Action::Back], "close help"),
-            (vec![Action::Quit], "quit"),
-        ],
+/// A hint: the actions whose first keys are shown, the label, and how much
+/// it matters (higher stays longer).
+type Hint = (Vec<Action>, &'static str, u8);
+
+fn hints(state: &State) -> Vec<Hint> {
+    use Action::*;
+    match state.ui.overlay {
+        Overlay::Help => vec![(vec![Back], "close help", 9), (vec![Quit], "quit", 10)],
+        Overlay::Weights => match state.ui.editor.as_ref().map(|e| &e.stage) {
+            Some(EditStage::Previewing(_)) => {
+                vec![
+                    (vec![Confirm], "APPLY", 10),
+                    (vec![Back], "cancel", 9),
+                    (vec![Decrease, Increase], "change again", 5),
+                ]
+            }
+            Some(EditStage::Applying) => vec![],
+            Some(EditStage::Failed(_)) => vec![(vec![Back], "close", 10)],
+            _ => vec![
+                (vec![Decrease, Increase], "change", 8),
+                (vec![SelectPrev, SelectNext], "environment", 6),
+                (vec![OpenDetail], "preview", 9),
+                (vec![Back], "cancel", 10),
+            ],
+        },
         Overlay::Detail => vec![
-            (
-                vec![Action::SelectPrev, Action::SelectNext],
-                "other environment",
-            ),
-            (vec![Action::Back], "close"),
-            (vec![Action::Help], "help"),
-            (vec![Action::Quit], "quit"),
+            (vec![SelectPrev, SelectNext], "other environment", 6),
+            (vec![Back], "close", 9),
+            (vec![Help], "help", 7),
+            (vec![Quit], "quit", 10),
         ],
         Overlay::None => {
             let mut h = vec![
-                (vec![Action::SelectPrev, Action::SelectNext], "select"),
-                (vec![Action::OpenDetail], "detail"),
-                (vec![Action::NextPane], "pane"),
+                (vec![SelectPrev, SelectNext], "select", 6),
+                (vec![OpenDetail], "detail", 5),
+                (vec![NextPane], "pane", 7),
+                (vec![SetWeights], "weights", 4),
+                (vec![CycleWindow], "window", 1),
             ];
             if state.is_drill() {
-                h.push((vec![Action::InjectFault], "fault"));
-                h.push((vec![Action::ClearFaults], "heal"));
+                h.push((vec![InjectFault], "fault", 3));
+                h.push((vec![ClearFaults], "heal", 2));
             }
-            h.push((vec![Action::Help], "help"));
-            h.push((vec![Action::Quit], "quit"));
+            h.push((vec![Help], "help", 9));
+            h.push((vec![Quit], "quit", 10));
             h
         }
-    };
-    let mut spans = vec![Span::raw(" ")];
-    let mut width = 1;
-    for (actions, label) in hints {
-        let keys: String = actions
+    }
+}
+
+pub fn render(state: &State, view: &View<'_>, area: Rect, buf: &mut Buffer) {
+    let mut items: Vec<(String, &str, u8)> = hints(state)
+        .into_iter()
+        .filter_map(|(actions, label, prio)| {
+            let keys: String = actions
+                .iter()
+                .filter_map(|a| view.keymap.keys_for(*a).first().map(|k| k.short()))
+                .collect();
+            // Unbound by the user: do not advertise it.
+            (!keys.is_empty()).then_some((keys, label, prio))
+        })
+        .collect();
+    let width = |items: &[(String, &str, u8)]| -> usize {
+        1 + items
             .iter()
-            .filter_map(|a| view.keymap.keys_for(*a).first().map(|k| k.short()))
-            .collect::<Vec<_>>()
-            .join("");
-        if keys.is_empty() {
-            continue; // unbound by the user: do not advertise it
-        }
-        let item = keys.chars().count() + 1 + label.len() + 2;
-        if width + item > area.width as usize {
-            break;
-        }
-        width += item;
+            .map(|(k, l, _)| k.chars().count() + 1 + l.len() + 2)
+            .sum::<usize>()
+    };
+    while width(&items) > area.width as usize && !items.is_empty() {
+        let least = items
+            .iter()
+            .enumerate()
+            .min_by_key(|(_, (_, _, p))| *p)
+            .map(|(i, _)| i)
+            .unwrap_or(0);
+        items.remove(least);
+    }
+    let mut spans = vec![Span::raw(" ")];
+    for (keys, label, _) in items {
         spans.push(Span::styled(keys, view.theme.key()));
         spans.push(Span::raw(format!(" {label}  ")));
     }

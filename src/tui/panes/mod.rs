@@ -1,11 +1,15 @@
 //! One file per pane. Each renders a part of `&State` into a rectangle.
 
+pub mod deployments;
 pub mod detail;
 pub mod events;
 pub mod header;
 pub mod health;
 pub mod help;
 pub mod keybar;
+pub mod metrics;
+pub mod traffic;
+pub mod weights;
 
 use ratatui::buffer::Buffer;
 use ratatui::layout::Rect;
@@ -35,4 +39,33 @@ pub fn fit(s: &str, width: usize) -> String {
     let mut out: String = s.chars().take(width - 1).collect();
     out.push('…');
     out
+}
+
+/// A text gauge, readable without colour: `██████░░░░` for 60 % in 10 cells.
+pub fn gauge(pct: f64, width: usize) -> String {
+    let filled = ((pct.clamp(0.0, 100.0) / 100.0) * width as f64).round() as usize;
+    let mut s = "█".repeat(filled.min(width));
+    s.push_str(&"░".repeat(width - filled.min(width)));
+    s
+}
+
+/// `5.0`, `45`, `1.2k` requests a second.
+pub fn rate(r: f64) -> String {
+    if r >= 1000.0 {
+        format!("{:.1}k", r / 1000.0)
+    } else if r >= 100.0 {
+        format!("{r:.0}")
+    } else {
+        format!("{r:.1}")
+    }
+}
+
+/// `0.0 %`, `8.1 %`, `100 %`.
+pub fn percent(fraction: f64) -> String {
+    let p = fraction * 100.0;
+    if p >= 99.95 {
+        "100 %".into()
+    } else {
+        format!("{p:.1} %")
+    }
 }

@@ -1,11 +1,13 @@
-//! `update`: the one place where the console's state changes.
+//! `update`: the one place where the console's state changes. One file per
+//! kind of input: probes, operator actions, traffic and metrics.
 
-use super::action::Action;
+mod actions;
+mod probes;
+mod traffic;
+
 use super::events::Level;
-use super::health::HealthStatus;
-use super::model::{EndpointId, EnvId, Fault, Overlay, Pane, ProbeResult, State};
+use super::model::State;
 use super::msg::{Effect, Msg};
-use super::time::Ts;
 
 /// Apply one message; return what must be done in the world.
 pub fn update(state: &mut State, msg: Msg) -> Vec<Effect> {
@@ -14,10 +16,10 @@ pub fn update(state: &mut State, msg: Msg) -> Vec<Effect> {
     match msg {
         Msg::Tick(_) => Vec::new(),
         Msg::Probed { endpoint, result } => {
-            on_probe(state, endpoint, result);
+            probes::on_probe(state, endpoint, result);
             Vec::new()
         }
-        Msg::Action(action, at) => on_action(state, action, at),
+        Msg::Action(action, at) => actions::on_action(state, action, at),
         Msg::FaultSet {
             service,
             env,
@@ -27,6 +29,9 @@ pub fn update(state: &mut State, msg: Msg) -> Vec<Effect> {
             if let Some(id) = state.find_env(&service, &env) {
                 if let Some(e) = state.env_mut(id) {
                     e.fault = fault;
+                    if e.fault_requested == Some(fault) {
+                        e.fault_requested = None;
+                    }
                 }
                 let label = state.env_label(id);
                 match fault {
@@ -52,179 +57,52 @@ pub fn update(state: &mut State, msg: Msg) -> Vec<Effect> {
             );
             Vec::new()
         }
-    }
-}
-
-fn on_probe(state: &mut State, id: EndpointId, result: ProbeResult) {
-    let env_id = EnvId {
-        service: id.service,
-        env: id.env,
-    };
-    let label = state.env_label(env_id);
-    let Some(env) = state.env_mut(env_id) else {
-        return;
-    };
-    let primary = env.primary_endpoint();
-    let Some(ep) = env.endpoints.get_mut(id.endpoint) else {
-        return;
-    };
-
-    let status = result.report.status;
-    let at = result.at;
-    if status.is_failure() {
-        ep.consecutive_failures += 1;
-    } else {
-        ep.consecutive_failures = 0;
-        ep.last_success = Some(at);
-    }
-    let role = ep.role;
-    let summary = result.report.summary.clone();
-    if id.endpoint == primary {
-        env.latency.push(result.latency_ms, status.is_failure());
-    }
-    if let Some(v) = &result.report.version {
-        env.version = Some(v.clone());
-    }
-    ep.last = Some(result);
-
-    let worst = env.endpoints.iter().filter_map(|e| e.status()).max();
-    if env
-        .endpoints
-        .iter()
-        .all(|e| e.status().is_none_or(|s| !s.is_failure()))
-    {
-        env.last_success = Some(at);
-    }
-    let before = env.status;
-    if worst == before {
-        return;
-    }
-    env.status = worst;
-    env.changed_at = Some(at);
-    let Some(now) = worst else { return };
-    let version = env
-        .version
-        .clone()
-        .map(|v| format!(" v{}", v.trim_start_matches('v')))
-        .unwrap_or_default();
-    let text = match before {
-        None if now == HealthStatus::Ok => format!("first answer: {}{version}", now.badge()),
-        None => format!("first answer: {}{version}  {role}: {summary}", now.badge()),
-        Some(b) => format!("{} → {}  {role}: {summary}", b.badge(), now.badge()),
-    };
-    let level = match (before, now) {
-        (_, HealthStatus::Ok) if before.is_some() => Level::Good,
-        (_, HealthStatus::Ok) => Level::Info,
-        (_, HealthStatus::Degraded) => Level::Warn,
-        _ => Level::Bad,
-    };
-    state.events.push(at, label, level, text);
-}
-
-fn on_action(state: &mut State, action: Action, at: Ts) -> Vec<Effect> {
-    if action == Action::Quit {
-        state.quit = true;
-        return Vec::new();
-    }
-    // Help is modal: it closes on help or back and swallows everything else,
-    // so a key pressed while reading it changes nothing behind it.
-    if state.ui.overlay == Overlay::Help {
-        if matches!(action, Action::Help | Action::Back) {
-            state.ui.overlay = Overlay::None;
-        }
-        return Vec::new();
-    }
-    match action {
-        Action::Quit => {}
-        Action::Help => state.ui.overlay = Overlay::Help,
-        Action::Back => {
-            if state.ui.overlay != Overlay::None {
-                state.ui.overlay = Overlay::None;
-            } else {
-                state.ui.events_scroll = 0;
-            }
-        }
-        Action::NextPane | Action::PrevPane => {
-            state.ui.overlay = Overlay::None;
-            let i = Pane::ORDER
-                .iter()
-                .position(|p| *p == state.ui.focus)
-                .unwrap_or(0);
-            let n = Pane::ORDER.len();
-            let j = if action == Action::NextPane {
-                (i + 1) % n
-            } else {
-                (i + n - 1) % n
-            };
-            state.ui.focus = Pane::ORDER[j];
-        }
-        Action::SelectNext | Action::SelectPrev => {
-            move_selection(state, action == Action::SelectNext)
-        }
-        Action::OpenDetail => {
-            if state.ui.focus == Pane::Health {
-                state.ui.overlay = if state.ui.overlay == Overlay::Detail {
-                    Overlay::None
-                } else {
-                    Overlay::Detail
-                };
-            }
-        }
-        Action::InjectFault | Action::ClearFaults => return fault_effect(state, action, at),
-    }
-    Vec::new()
-}
-
-fn move_selection(state: &mut State, down: bool) {
-    // The detail view follows the selection, so it stays on the health list.
-    if state.ui.focus == Pane::Events && state.ui.overlay == Overlay::None {
-        let max = state.events.len().saturating_sub(1);
-        state.ui.events_scroll = if down {
-            state.ui.events_scroll.saturating_sub(1)
-        } else {
-            (state.ui.events_scroll + 1).min(max)
-        };
-        return;
-    }
-    let count = state.env_ids().count();
-    if count == 0 {
-        return;
-    }
-    let sel = state.ui.selected.min(count - 1);
-    state.ui.selected = if down {
-        (sel + 1).min(count - 1)
-    } else {
-        sel.saturating_sub(1)
-    };
-}
-
-fn fault_effect(state: &mut State, action: Action, at: Ts) -> Vec<Effect> {
-    if !state.is_drill() {
-        state.events.push(
+        Msg::TrafficRead {
+            service,
+            result,
             at,
-            "backstop",
-            Level::Warn,
-            format!("{action} works only in a drill (backstop drill)"),
-        );
-        return Vec::new();
+        } => {
+            traffic::on_read(state, service, result, at);
+            Vec::new()
+        }
+        Msg::Metrics {
+            source,
+            snapshots,
+            at,
+        } => {
+            traffic::on_metrics(state, &source, snapshots, at);
+            Vec::new()
+        }
+        Msg::WeightsPreview {
+            service,
+            to,
+            lines,
+            at,
+        } => {
+            traffic::on_preview(state, service, to, lines, at);
+            Vec::new()
+        }
+        Msg::WeightsSet {
+            service,
+            from,
+            to,
+            by,
+            log,
+            at,
+        } => {
+            traffic::on_set(state, service, from, to, by, log, at);
+            Vec::new()
+        }
+        Msg::WeightsFailed {
+            service,
+            error,
+            log,
+            at,
+        } => {
+            traffic::on_failed(state, service, error, log, at);
+            Vec::new()
+        }
     }
-    let Some(id) = state.selected_env() else {
-        return Vec::new();
-    };
-    let (service, env) = (
-        state.services[id.service].name.clone(),
-        state.services[id.service].envs[id.env].name.clone(),
-    );
-    let current = state.env(id).and_then(|e| e.fault);
-    let fault: Option<Fault> = match action {
-        Action::InjectFault => Some(Fault::after(current)),
-        _ => None,
-    };
-    vec![Effect::SetFault {
-        service,
-        env,
-        fault,
-    }]
 }
 
 #[cfg(test)]
@@ -232,8 +110,13 @@ mod tests {
     use std::time::Duration;
 
     use super::*;
+    use crate::core::action::Action;
+    use crate::core::events::Level;
     use crate::core::health::HealthReport;
+    use crate::core::health::HealthStatus;
+    use crate::core::model::{EndpointId, Fault, Overlay, Pane, ProbeResult};
     use crate::core::model::{EndpointState, EnvState, Origin, Role, ServiceState};
+    use crate::core::time::Ts;
 
     fn ep(role: Role) -> EndpointState {
         EndpointState::new(
@@ -252,6 +135,7 @@ mod tests {
             vec![ServiceState {
                 name: "web".into(),
                 envs: vec![env("blue"), env("green")],
+                traffic: None,
             }],
             Ts(0),
         )
@@ -376,6 +260,16 @@ mod tests {
                 fault: Some(Fault::Degraded)
             }]
         );
+        // Pressed again before the sandbox answered: the cycle moves on.
+        let fx = update(&mut s, Msg::Action(Action::InjectFault, Ts(4)));
+        assert_eq!(
+            fx,
+            vec![Effect::SetFault {
+                service: "web".into(),
+                env: "green".into(),
+                fault: Some(Fault::Slow)
+            }]
+        );
         let fx = update(&mut s, Msg::Action(Action::ClearFaults, Ts(5)));
         assert_eq!(
             fx,
@@ -428,13 +322,17 @@ mod tests {
             s.events.push(Ts(i), "web", Level::Info, "x");
         }
         update(&mut s, Msg::Action(Action::NextPane, Ts(1)));
+        assert_eq!(s.ui.focus, Pane::Traffic);
+        // The previous pane of the first is the last: the event log.
+        update(&mut s, Msg::Action(Action::PrevPane, Ts(1)));
+        update(&mut s, Msg::Action(Action::PrevPane, Ts(1)));
         assert_eq!(s.ui.focus, Pane::Events);
         update(&mut s, Msg::Action(Action::SelectPrev, Ts(1)));
         update(&mut s, Msg::Action(Action::SelectPrev, Ts(1)));
         assert_eq!(s.ui.events_scroll, 2);
         update(&mut s, Msg::Action(Action::Back, Ts(1)));
         assert_eq!(s.ui.events_scroll, 0);
-        update(&mut s, Msg::Action(Action::PrevPane, Ts(1)));
+        update(&mut s, Msg::Action(Action::NextPane, Ts(1)));
         assert_eq!(s.ui.focus, Pane::Health);
         update(&mut s, Msg::Action(Action::OpenDetail, Ts(1)));
         assert_eq!(s.ui.overlay, Overlay::Detail);

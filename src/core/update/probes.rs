@@ -1,0 +1,76 @@
+//! Health probe results: endpoint → environment status, transitions logged.
+
+use crate::core::events::Level;
+use crate::core::health::HealthStatus;
+use crate::core::model::{EndpointId, EnvId, ProbeResult, State};
+
+pub(super) fn on_probe(state: &mut State, id: EndpointId, result: ProbeResult) {
+    let env_id = EnvId {
+        service: id.service,
+        env: id.env,
+    };
+    let label = state.env_label(env_id);
+    let Some(env) = state.env_mut(env_id) else {
+        return;
+    };
+    let primary = env.primary_endpoint();
+    let Some(ep) = env.endpoints.get_mut(id.endpoint) else {
+        return;
+    };
+
+    let status = result.report.status;
+    let at = result.at;
+    if status.is_failure() {
+        ep.consecutive_failures += 1;
+    } else {
+        ep.consecutive_failures = 0;
+        ep.last_success = Some(at);
+    }
+    let role = ep.role;
+    let summary = result.report.summary.clone();
+    env.metrics
+        .probes
+        .record(at, result.latency_ms, status.is_failure());
+    if id.endpoint == primary {
+        env.latency.push(result.latency_ms, status.is_failure());
+    }
+    if let Some(v) = &result.report.version {
+        env.version = Some(v.clone());
+    }
+    if let Some(ep) = env.endpoints.get_mut(id.endpoint) {
+        ep.last = Some(result);
+    }
+
+    let worst = env.endpoints.iter().filter_map(|e| e.status()).max();
+    if env
+        .endpoints
+        .iter()
+        .all(|e| e.status().is_none_or(|s| !s.is_failure()))
+    {
+        env.last_success = Some(at);
+    }
+    let before = env.status;
+    if worst == before {
+        return;
+    }
+    env.status = worst;
+    env.changed_at = Some(at);
+    let Some(now) = worst else { return };
+    let version = env
+        .version
+        .clone()
+        .map(|v| format!(" v{}", v.trim_start_matches('v')))
+        .unwrap_or_default();
+    let text = match before {
+        None if now == HealthStatus::Ok => format!("first answer: {}{version}", now.badge()),
+        None => format!("first answer: {}{version}  {role}: {summary}", now.badge()),
+        Some(b) => format!("{} → {}  {role}: {summary}", b.badge(), now.badge()),
+    };
+    let level = match (before, now) {
+        (Some(_), HealthStatus::Ok) => Level::Good,
+        (None, HealthStatus::Ok) => Level::Info,
+        (_, HealthStatus::Degraded) => Level::Warn,
+        _ => Level::Bad,
+    };
+    state.events.push(at, label, level, text);
+}

@@ -1,0 +1,103 @@
+//! `MetricSource`: request rate, error rate and latency percentiles per
+//! environment over sliding windows. The sandbox's synthetic traffic is one;
+//! CloudWatch is another. (Probe metrics are kept by core itself, from the
+//! probe results it already receives.)
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use tokio::sync::mpsc;
+use tokio::task::JoinHandle;
+use tokio::time::MissedTickBehavior;
+
+use crate::config::Config;
+use crate::core::metrics::WindowStats;
+use crate::core::msg::{EnvSnapshot, Msg};
+use crate::core::time::Ts;
+use crate::providers::BoxFuture;
+use crate::sandbox::Sandbox;
+
+/// One environment's figures, named as in the configuration.
+#[derive(Clone, Debug, PartialEq)]
+pub struct NamedSnapshot {
+    pub service: String,
+    pub env: String,
+    pub one_min: WindowStats,
+    pub five_min: WindowStats,
+}
+
+pub trait MetricSource: Send + Sync {
+    /// Shown beside the figures: `sandbox traffic`, `cloudwatch`.
+    fn name(&self) -> &str;
+    fn poll(&self, now: Ts) -> BoxFuture<'_, Result<Vec<NamedSnapshot>, String>>;
+}
+
+/// The sandbox's synthetic traffic, as observed by its generator.
+pub struct SandboxMetrics(pub Arc<Sandbox>);
+
+impl MetricSource for SandboxMetrics {
+    fn name(&self) -> &str {
+        "sandbox traffic"
+    }
+
+    fn poll(&self, now: Ts) -> BoxFuture<'_, Result<Vec<NamedSnapshot>, String>> {
+        Box::pin(async move { Ok(self.0.snapshots(now)) })
+    }
+}
+
+/// Poll `source` every `every` and send what it reports, named by position.
+pub fn spawn_poll(
+    source: Arc<dyn MetricSource>,
+    every: Duration,
+    config: &Config,
+    tx: mpsc::Sender<Msg>,
+) -> JoinHandle<()> {
+    let names: Vec<(String, Vec<String>)> = config
+        .services
+        .iter()
+        .map(|s| {
+            (
+                s.name.clone(),
+                s.environments.iter().map(|e| e.name.clone()).collect(),
+            )
+        })
+        .collect();
+    tokio::spawn(async move {
+        let mut ticker = tokio::time::interval(every);
+        ticker.set_missed_tick_behavior(MissedTickBehavior::Delay);
+        loop {
+            ticker.tick().await;
+            let at = super::now();
+            let msg = match source.poll(at).await {
+                Ok(named) => {
+                    let snapshots = named
+                        .into_iter()
+                        .filter_map(|n| {
+                            let s = names.iter().position(|(svc, _)| *svc == n.service)?;
+                            let e = names[s].1.iter().position(|env| *env == n.env)?;
+                            Some(EnvSnapshot {
+                                service: s,
+                                env: e,
+                                one_min: n.one_min,
+                                five_min: n.five_min,
+                            })
+                        })
+                        .collect();
+                    Msg::Metrics {
+                        source: source.name().to_string(),
+                        snapshots,
+                        at,
+                    }
+                }
+                Err(error) => Msg::EffectFailed {
+                    effect: format!("read metrics from {}", source.name()),
+                    error,
+                    at,
+                },
+            };
+            if tx.send(msg).await.is_err() {
+                break;
+            }
+        }
+    })
+}
