@@ -148,3 +148,81 @@ fn it_fits_80x24_and_survives_resizing_to_tiny() {
     pty.send("q");
     assert_eq!(pty.wait_exit(Duration::from_secs(5)), 0);
 }
+
+#[test]
+fn the_operator_shifts_traffic_with_a_preview_and_a_second_key() {
+    let home = Home::new();
+    let mut pty = Pty::spawn(
+        &home,
+        &["drill", "--rate", "100"],
+        140,
+        40,
+        &[("USER", "oncall")],
+    );
+    pty.wait_for("blue and green OK", Duration::from_secs(20), both_ok);
+    pty.wait_for("the canary split", Duration::from_secs(10), |s| {
+        s.contains("90 %") && s.contains("green v1.0.1 takes 10 %")
+    });
+
+    // Green: one step up the canary ladder, 10 → 25 %.
+    pty.send("j");
+    pty.send("w");
+    pty.wait_for("the dialog", Duration::from_secs(3), |s| {
+        s.contains("Set weights · web")
+    });
+    pty.send("\x1b[C"); // right arrow
+    pty.wait_for("25 % chosen", Duration::from_secs(3), |s| {
+        s.contains("→  25 %")
+    });
+    // The first key only previews.
+    pty.send("\r");
+    pty.wait_for("the preview", Duration::from_secs(3), |s| {
+        s.contains("The change, exactly:") && s.contains("blue 90 → 75 %, green 10 → 25 %")
+    });
+    assert!(
+        pty.screen().contains("green v1.0.1 takes 10 %"),
+        "nothing changed before the second key"
+    );
+    // The second key applies it.
+    pty.send("y");
+    pty.wait_for("the new split", Duration::from_secs(5), |s| {
+        s.contains("green v1.0.1 takes 25 %") && s.contains("by oncall@")
+    });
+    // Real requests follow: green's share of the synthetic traffic grows.
+    pty.wait_for("green's traffic share", Duration::from_secs(30), |s| {
+        s.lines()
+            .find(|l| l.contains("│  green") && l.contains("25 %"))
+            .is_some_and(|l| {
+                l.split_whitespace()
+                    .skip_while(|w| *w != "%")
+                    .nth(1)
+                    .and_then(|r| r.parse::<f64>().ok())
+                    .is_some_and(|r| r > 13.0)
+            })
+    });
+    pty.send("q");
+    assert_eq!(pty.wait_exit(Duration::from_secs(5)), 0);
+}
+
+#[test]
+fn an_error_fault_shows_in_the_traffic_figures() {
+    let home = Home::new();
+    let mut pty = Pty::spawn(&home, &["drill", "--rate", "200"], 140, 40, &[]);
+    pty.wait_for("blue and green OK", Duration::from_secs(20), both_ok);
+    pty.send("j");
+    // The cycle reaches "8 % of requests fail" at its fifth step.
+    pty.send("fffff");
+    pty.wait_for("the error fault", Duration::from_secs(5), |s| {
+        row_has(s, "green", "8% 5xx")
+    });
+    // Health stays OK while users see errors.
+    pty.wait_for("green OK again (health)", Duration::from_secs(10), |s| {
+        row_has(s, "green", " OK ")
+    });
+    pty.wait_for("green's error rate", Duration::from_secs(20), |s| {
+        s.lines()
+            .any(|l| l.contains("│  green") && (l.contains("% err") && !l.contains(" 0.0 % err")))
+    });
+    pty.send("q");
+    assert_eq!(pty.wait_exit(Duration::from_secs(5)), 0);
+}

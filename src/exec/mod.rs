@@ -159,9 +159,50 @@ impl Executor {
     }
 }
 
-/// Send from a task: the loop that receives may be the caller.
+/// Send an outcome that is already known. In order: outcomes of quick
+/// successive effects must arrive as they happened (the fifth fault injected
+/// is the one in force, and the screen must say so). Never blocks: the loop
+/// that receives may be the caller; only a full channel defers to a task.
 fn send(tx: mpsc::Sender<Msg>, msg: Msg) {
-    tokio::spawn(async move {
-        let _ = tx.send(msg).await;
-    });
+    if let Err(mpsc::error::TrySendError::Full(msg)) = tx.try_send(msg) {
+        tokio::spawn(async move {
+            let _ = tx.send(msg).await;
+        });
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::core::model::Fault;
+    use crate::sandbox::{EnvSpec, Options};
+
+    #[tokio::test]
+    async fn outcomes_of_quick_effects_arrive_in_order() {
+        let world = [EnvSpec::new("web", "green", "1.0.1", 100)];
+        let sb = Arc::new(
+            Sandbox::start(&world, &Options { rate: 0.0 })
+                .await
+                .unwrap(),
+        );
+        let (tx, mut rx) = mpsc::channel(16);
+        let ex = Executor::new(Some(sb), HashMap::new(), tx);
+        for f in Fault::CYCLE {
+            ex.run(Effect::SetFault {
+                service: "web".into(),
+                env: "green".into(),
+                fault: Some(f),
+            });
+        }
+        let mut seen = Vec::new();
+        for _ in Fault::CYCLE {
+            if let Some(Msg::FaultSet { fault, .. }) = rx.recv().await {
+                seen.push(fault);
+            }
+        }
+        assert_eq!(
+            seen,
+            Fault::CYCLE.iter().copied().map(Some).collect::<Vec<_>>()
+        );
+    }
 }

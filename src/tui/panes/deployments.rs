@@ -24,16 +24,17 @@ pub fn render(state: &State, view: &View<'_>, area: Rect, buf: &mut Buffer) {
         .max()
         .unwrap_or(0)
         .clamp(6, 16);
+    // One line per service; only those on screen are built.
+    let sel = state.selected_env().map_or(0, |id| id.service);
+    let first = sel.saturating_sub(inner.height.saturating_sub(1) as usize);
     let lines: Vec<Line> = state
         .services
         .iter()
+        .skip(first)
+        .take(inner.height as usize)
         .map(|s| line(s, view, name_w, inner.width as usize))
         .collect();
-    let sel = state.selected_env().map_or(0, |id| id.service);
-    let scroll = sel.saturating_sub(inner.height.saturating_sub(1) as usize);
-    Paragraph::new(lines)
-        .scroll((scroll as u16, 0))
-        .render(inner, buf);
+    Paragraph::new(lines).render(inner, buf);
 }
 
 fn version(v: Option<&str>) -> String {

@@ -49,11 +49,12 @@ pub fn gauge(pct: f64, width: usize) -> String {
     s
 }
 
-/// `5.0`, `45`, `1.2k` requests a second.
+/// `4.8`, `45`, `1.2k` requests a second: whole numbers from 10 on, so the
+/// figure does not flicker with every request over SSH.
 pub fn rate(r: f64) -> String {
     if r >= 1000.0 {
         format!("{:.1}k", r / 1000.0)
-    } else if r >= 100.0 {
+    } else if r >= 10.0 {
         format!("{r:.0}")
     } else {
         format!("{r:.1}")

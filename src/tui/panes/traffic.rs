@@ -26,35 +26,47 @@ pub fn render(state: &State, view: &View<'_>, area: Rect, buf: &mut Buffer) {
     if inner.width == 0 || inner.height == 0 {
         return;
     }
-    let mut lines = Vec::new();
-    let selected_service = state.selected_env().map(|id| id.service);
-    for (i, svc) in state.services.iter().enumerate() {
+    // Start at the first service that keeps the selected one in view, and
+    // build only what fits: with many services the rest would cost most of
+    // the frame.
+    let selected = state.selected_env().map_or(0, |id| id.service);
+    let height = inner.height as usize;
+    let mut first = selected;
+    let mut used = state
+        .services
+        .get(selected)
+        .map_or(0, |s| line_count(state, s));
+    while first > 0 && used + line_count(state, &state.services[first - 1]) <= height {
+        first -= 1;
+        used += line_count(state, &state.services[first]);
+    }
+    let mut lines = Vec::with_capacity(height);
+    for (i, svc) in state.services.iter().enumerate().skip(first) {
+        if lines.len() >= height {
+            break;
+        }
         lines.extend(service_lines(
             state,
             view,
             svc,
-            Some(i) == selected_service,
+            i == selected,
             inner.width as usize,
         ));
     }
-    // Keep the selected service in view when there are more lines than room.
-    let scroll = selected_line(state, view, inner.width as usize)
-        .saturating_sub(inner.height.saturating_sub(1) as usize);
-    Paragraph::new(lines)
-        .scroll((scroll as u16, 0))
-        .render(inner, buf);
+    Paragraph::new(lines).render(inner, buf);
 }
 
-fn selected_line(state: &State, view: &View<'_>, width: usize) -> usize {
-    let Some(sel) = state.selected_env().map(|id| id.service) else {
-        return 0;
+/// How many lines `service_lines` makes for `svc`, without making them.
+fn line_count(state: &State, svc: &ServiceState) -> usize {
+    let Some(t) = &svc.traffic else { return 1 };
+    let body = match &t.weights {
+        Some(w) => w.0.len(),
+        None => usize::from(t.error.is_none()),
     };
-    state
-        .services
-        .iter()
-        .take(sel)
-        .map(|s| service_lines(state, view, s, false, width).len())
-        .sum()
+    let stale = t
+        .read_at
+        .is_some_and(|at| state.now.since(at).as_secs() >= 30);
+    1 + body + usize::from(t.error.is_some() || stale) + usize::from(t.last_change.is_some())
 }
 
 fn service_lines<'a>(
