@@ -496,3 +496,15 @@ fn a_long_list_scrolls_to_keep_the_selection_in_view() {
         "the top row names its service: {first_row}"
     );
 }
+
+#[test]
+fn on_a_small_terminal_each_pane_keeps_the_event_log_under_it() {
+    let mut s = scenario();
+    let keymap = Keymap::defaults();
+    for pane in ["Traffic", "Metrics", "Deployments"] {
+        press(&mut s, &keymap, Key::plain(KeyCode::Tab));
+        let screen = text(draw(&s, 80, 24).buffer());
+        assert!(screen[1].contains(pane), "{pane} on top: {screen:#?}");
+        assert!(screen.iter().any(|l| l.contains("┌ Events")), "events below {pane}: {screen:#?}");
+    }
+}

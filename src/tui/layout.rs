@@ -87,14 +87,20 @@ pub fn pane_areas(state: &State, body: Rect) -> Vec<(Pane, Rect)> {
     if body.width >= GRID_WIDTH && body.height >= GRID_HEIGHT - 2 {
         return grid(state, body, envs);
     }
-    // One pane; Health keeps the event log under it when both fit.
-    let health_h = envs.saturating_add(3).min(body.height * 3 / 5).max(4);
-    if state.ui.focus == Pane::Health && body.height >= health_h + 4 {
-        let [h, e] =
-            Layout::vertical([Constraint::Length(health_h), Constraint::Fill(1)]).areas(body);
-        return vec![(Pane::Health, h), (Pane::Events, e)];
+        // One pane, sized to its content, with the event log under it when both fit.
+    let focus = state.ui.focus;
+    let wanted = match focus {
+        Pane::Health | Pane::Metrics => envs.saturating_add(3),
+        Pane::Traffic => panes::traffic::height(state),
+        Pane::Deployments => (state.services.len() as u16).saturating_add(2),
+        Pane::Events => body.height,
+    };
+    let height = wanted.min(body.height * 3 / 5).max(4);
+    if focus != Pane::Events && body.height >= height + 4 {
+        let [top, events] = Layout::vertical([Constraint::Length(height), Constraint::Fill(1)]).areas(body);
+        return vec![(focus, top), (Pane::Events, events)];
     }
-    vec![(state.ui.focus, body)]
+    vec![(focus, body)]
 }
 
 fn grid(state: &State, body: Rect, envs: u16) -> Vec<(Pane, Rect)> {
