@@ -18,28 +18,22 @@ use crate::config::{Config, TrafficKind};
 use crate::core::model::{EndpointState, EnvState, Origin, ServiceState, State, TrafficState};
 use crate::core::msg::Msg;
 use crate::core::time::Ts;
-use crate::core::update::update;
-use crate::exec::{Executor, TrafficHandle};
+use crate::engine::Engine;
 use crate::keymap::Keymap;
 use crate::sandbox::Sandbox;
-use crate::sources::metrics::{MetricSource, SandboxMetrics};
-use crate::sources::probe::Prober;
 use crate::sources::{self, now};
 use crate::tui::{self, Theme, View};
 
 /// At most this many frames a second.
 const FRAME: Duration = Duration::from_millis(33);
-/// Messages applied before the loop looks at keys and the screen again.
-const DRAIN_LIMIT: usize = 512;
 
 /// The initial state for a configuration: every endpoint known, none probed.
 pub fn initial_state(config: &Config, origin: Origin, at: Ts) -> State {
     let services = config
         .services
         .iter()
-        .map(|s| ServiceState {
-            name: s.name.clone(),
-            envs: s
+        .map(|s| {
+            let envs = s
                 .environments
                 .iter()
                 .map(|e| {
@@ -52,11 +46,12 @@ pub fn initial_state(config: &Config, origin: Origin, at: Ts) -> State {
                         .collect();
                     EnvState::new(e.name.clone(), endpoints)
                 })
-                .collect(),
-            traffic: s
+                .collect();
+            let traffic = s
                 .traffic
                 .as_ref()
-                .map(|t| TrafficState::new(t.kind.name(), traffic_target(&t.kind))),
+                .map(|t| TrafficState::new(t.kind.name(), traffic_target(&t.kind)));
+            ServiceState::new(s.name.clone(), envs, traffic, s.policy.clone(), at)
         })
         .collect();
     State::new(config.title.clone(), origin, services, at)
@@ -121,50 +116,7 @@ pub async fn run_console(
     theme: Theme,
     sandbox: Option<Arc<Sandbox>>,
 ) -> Result<()> {
-    let (tx, mut rx) = mpsc::channel(1024);
-    let prober = Prober::new()?;
-    let mut tasks = sources::spawn_probes(&config, &prober, &tx);
-    let mut state = initial_state(&config, origin, now());
-    state.operator = operator();
-
-    let mut traffic = std::collections::HashMap::new();
-    for (i, svc) in config.services.iter().enumerate() {
-        let (Some(provider), Some(t)) = (
-            crate::providers::traffic::build(svc, sandbox.as_ref()),
-            &svc.traffic,
-        ) else {
-            continue;
-        };
-        if let Some(ts) = state.services[i].traffic.as_mut() {
-            ts.target = provider.target();
-        }
-        let handle = TrafficHandle {
-            service: i,
-            provider,
-        };
-        tasks.push(sources::traffic::spawn_reads(
-            handle.clone(),
-            t.interval,
-            tx.clone(),
-        ));
-        traffic.insert(svc.name.clone(), handle);
-    }
-    if let Some(sb) = &sandbox {
-        let source: Arc<dyn MetricSource> = Arc::new(SandboxMetrics(sb.clone()));
-        tasks.push(sources::metrics::spawn_poll(
-            source,
-            Duration::from_secs(1),
-            &config,
-            tx.clone(),
-        ));
-    }
-    let executor = Executor::new(sandbox, traffic, tx.clone());
-    tracing::info!(
-        "console started on {} ({} services)",
-        config.file,
-        config.services.len()
-    );
-
+    let mut engine = Engine::start(&config, origin, sandbox)?;
     let mut guard = tui::terminal::enter()?;
     let (key_tx, mut key_rx) = mpsc::channel(64);
     sources::terminal::spawn_reader(key_tx);
@@ -174,17 +126,13 @@ pub async fn run_console(
     };
     let result = event_loop(
         &mut guard.terminal,
-        &mut state,
+        &mut engine,
         &view,
-        &mut rx,
         &mut key_rx,
-        &executor,
         shutdown_signal(),
     )
     .await;
-    for t in tasks {
-        t.abort();
-    }
+    drop(engine);
     drop(guard);
     tracing::info!("console stopped");
     result
@@ -211,11 +159,9 @@ async fn shutdown_signal() {
 /// The loop itself, on any ratatui backend (tests use `TestBackend`).
 pub async fn event_loop<B: Backend>(
     terminal: &mut Terminal<B>,
-    state: &mut State,
+    engine: &mut Engine,
     view: &View<'_>,
-    msgs: &mut mpsc::Receiver<Msg>,
     terminal_events: &mut mpsc::Receiver<Event>,
-    executor: &Executor,
     shutdown: impl Future<Output = ()>,
 ) -> Result<()> {
     let mut ticker = tokio::time::interval(Duration::from_secs(1));
@@ -230,7 +176,7 @@ pub async fn event_loop<B: Backend>(
             Some(ev) = terminal_events.recv() => match ev {
                 Event::Key(k) => {
                     if let Some(action) = sources::terminal::key_of(&k).and_then(|key| view.keymap.action(key)) {
-                        apply(state, Msg::Action(action, now()), executor);
+                        engine.apply(Msg::Action(action, now()));
                         dirty = true;
                     }
                 }
@@ -240,36 +186,25 @@ pub async fn event_loop<B: Backend>(
                 }
                 _ => {}
             },
-            Some(msg) = msgs.recv() => {
-                apply(state, msg, executor);
-                for _ in 0..DRAIN_LIMIT {
-                    match msgs.try_recv() {
-                        Ok(m) => apply(state, m, executor),
-                        Err(_) => break,
-                    }
-                }
+            Some(msg) = engine.rx.recv() => {
+                engine.apply(msg);
+                engine.drain();
                 dirty = true;
             }
             _ = ticker.tick() => {
-                apply(state, Msg::Tick(now()), executor);
+                engine.apply(Msg::Tick(now()));
                 dirty = true;
             }
             () = tokio::time::sleep_until(due), if dirty => {
-                screen.draw(terminal, state, view)?;
+                screen.draw(terminal, &engine.state, view)?;
                 dirty = false;
             }
         }
-        if state.quit {
+        if engine.state.quit {
             break;
         }
     }
     Ok(())
-}
-
-fn apply(state: &mut State, msg: Msg, executor: &Executor) {
-    for effect in update(state, msg) {
-        executor.run(effect);
-    }
 }
 
 /// The last frame drawn, so an unchanged frame is not sent at all.

@@ -10,6 +10,7 @@ pub mod app;
 pub mod cli;
 pub mod config;
 pub mod core;
+pub mod engine;
 pub mod exec;
 pub mod headless;
 pub mod keymap;

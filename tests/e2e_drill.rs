@@ -174,16 +174,28 @@ fn the_operator_shifts_traffic_with_a_preview_and_a_second_key() {
     pty.wait_for("25 % chosen", Duration::from_secs(3), |s| {
         s.contains("→  25 %")
     });
-    // The first key only previews.
+    // The first key only previews; cancelling it changes nothing.
     pty.send("\r");
     pty.wait_for("the preview", Duration::from_secs(3), |s| {
         s.contains("The change, exactly:") && s.contains("blue 90 → 75 %, green 10 → 25 %")
     });
+    pty.send("\x1b");
+    pty.wait_for("the dialog closed", Duration::from_secs(3), |s| {
+        !s.contains("The change, exactly:")
+    });
+    std::thread::sleep(Duration::from_millis(1500)); // a traffic read-back or two
     assert!(
         pty.screen().contains("green v1.0.1 takes 10 %"),
-        "nothing changed before the second key"
+        "a cancelled preview changed nothing:\n{}",
+        pty.screen()
     );
-    // The second key applies it.
+    // Again, and this time the second key applies it.
+    pty.send("w");
+    pty.send("\x1b[C");
+    pty.send("\r");
+    pty.wait_for("the preview again", Duration::from_secs(3), |s| {
+        s.contains("The change, exactly:")
+    });
     pty.send("y");
     pty.wait_for("the new split", Duration::from_secs(5), |s| {
         s.contains("green v1.0.1 takes 25 %") && s.contains("by oncall@")
@@ -223,6 +235,45 @@ fn an_error_fault_shows_in_the_traffic_figures() {
         s.lines()
             .any(|l| l.contains("│  green") && (l.contains("% err") && !l.contains(" 0.0 % err")))
     });
+    pty.send("q");
+    assert_eq!(pty.wait_exit(Duration::from_secs(5)), 0);
+}
+
+#[test]
+fn a_failing_canary_is_recommended_for_rollback_explained_and_rolled_back() {
+    let home = Home::new();
+    let mut pty = Pty::spawn(&home, &["drill"], 140, 45, &[("USER", "oncall")]);
+    pty.wait_for("blue and green OK", Duration::from_secs(20), both_ok);
+    pty.send("j");
+    pty.send("f"); // 503: every request fails and health says critical
+    // Three failed probes, two seconds apart.
+    pty.wait_for("the recommendation", Duration::from_secs(15), |s| {
+        s.lines()
+            .nth(1)
+            .is_some_and(|l| l.contains("ROLLBACK RECOMMENDED") && l.contains("green → blue"))
+    });
+    // Why: evidence → rule → decision.
+    pty.send("e");
+    pty.wait_for("the why view", Duration::from_secs(3), |s| {
+        s.contains("Why: web is ROLLBACK RECOMMENDED")
+            && s.contains("evidence")
+            && s.contains("health-failures FIRING")
+    });
+    pty.send("\x1b");
+    // Roll back: the dialog comes pre-filled and previewed; y applies it.
+    pty.send("r");
+    pty.wait_for("the rollback preview", Duration::from_secs(5), |s| {
+        s.contains("The change, exactly:") && s.contains("blue 90 → 100 %, green 10 → 0 %")
+    });
+    pty.send("y");
+    pty.wait_for("rolled back", Duration::from_secs(5), |s| {
+        s.contains("ROLLED BACK") && s.contains("green v1.0.1 idle") && s.contains("by oncall@")
+    });
+    assert!(
+        pty.screen().contains("cooldown"),
+        "the guard is shown:\n{}",
+        pty.screen()
+    );
     pty.send("q");
     assert_eq!(pty.wait_exit(Duration::from_secs(5)), 0);
 }

@@ -103,7 +103,12 @@ impl NginxUnderTest {
 
     /// Who answers `n` requests through nginx.
     async fn split(&self, n: usize) -> HashMap<String, usize> {
-        let client = reqwest::Client::new();
+        // A new connection per request: a reload closes idle keep-alive
+        // connections, and a reused one would fail for that reason alone.
+        let client = reqwest::Client::builder()
+            .pool_max_idle_per_host(0)
+            .build()
+            .unwrap();
         let mut out = HashMap::new();
         for _ in 0..n {
             let body = client

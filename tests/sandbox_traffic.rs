@@ -129,7 +129,7 @@ async fn the_generator_reports_rate_split_and_errors() {
     sb.set_fault("web", "green", Some(Fault::ErrorRate(8)))
         .unwrap();
     tokio::time::sleep(Duration::from_secs(6)).await;
-    let snaps = sb.snapshots(now());
+    let snaps = sb.snapshots(now(), &[]);
     let get = |env: &str| {
         snaps
             .iter()

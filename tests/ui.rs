@@ -13,6 +13,7 @@ use backstop::core::msg::{EnvSnapshot, Msg};
 use backstop::core::time::Ts;
 use backstop::core::traffic::Weights;
 use backstop::core::update::update;
+use backstop::engine::Engine;
 use backstop::exec::Executor;
 use backstop::keymap::{Key, KeyCode, Keymap};
 use backstop::tui::{self, Theme, View};
@@ -201,12 +202,14 @@ fn scenario() -> State {
                 env: 0,
                 one_min: stats(45.0, 0.0, 4.0),
                 five_min: stats(45.0, 0.0, 4.0),
+                extra: vec![],
             },
             EnvSnapshot {
                 service: 0,
                 env: 1,
                 one_min: stats(5.0, green_err, 9.0),
                 five_min: stats(5.0, green_err / 2.0, 9.0),
+                extra: vec![],
             },
         ];
         update(
@@ -324,11 +327,21 @@ fn events_pane_alone_when_the_terminal_is_short() {
     // Shift-Tab from the first pane wraps to the last: the event log.
     press(&mut s, &keymap, Key::plain(KeyCode::BackTab));
     let screen = text(draw(&s, 80, 9).buffer());
-    assert!(screen[1].contains("Events"), "{screen:#?}");
-    assert!(!screen.iter().any(|l| l.contains("Health")), "{screen:#?}");
     assert!(
-        screen.iter().any(|l| l.contains("OK → CRIT")),
+        screen.iter().any(|l| l.starts_with("┏ Events")),
         "{screen:#?}"
+    );
+    assert!(!screen.iter().any(|l| l.contains("Health")), "{screen:#?}");
+    // The newest event is on screen, at the bottom of the log.
+    let newest: String = s
+        .events
+        .last()
+        .map(|e| e.text.chars().take(30).collect())
+        .unwrap_or_default();
+    let log: Vec<&String> = screen.iter().filter(|l| l.starts_with("┃ ")).collect();
+    assert!(
+        log.last().is_some_and(|l| l.contains(&newest)),
+        "{newest:?} in {screen:#?}"
     );
 }
 
@@ -411,7 +424,7 @@ fn colour_is_only_a_second_channel() {
 async fn the_event_loop_draws_messages_and_quits_on_a_key() {
     use ratatui::crossterm::event::{Event, KeyCode as Ct, KeyEvent, KeyModifiers};
     let s0 = scenario();
-    let mut state = initial_state(
+    let state = initial_state(
         &config::parse(CONFIG, "backstop.toml", &|_| None).unwrap(),
         Origin::Drill,
         at(0),
@@ -422,9 +435,10 @@ async fn the_event_loop_draws_messages_and_quits_on_a_key() {
         theme: Theme::plain(),
     };
     let mut term = Terminal::new(TestBackend::new(80, 24)).unwrap();
-    let (tx, mut rx) = tokio::sync::mpsc::channel(16);
+    let (tx, rx) = tokio::sync::mpsc::channel(16);
     let (key_tx, mut key_rx) = tokio::sync::mpsc::channel(16);
     let executor = Executor::new(None, Default::default(), tx.clone());
+    let mut engine = Engine::from_parts(state, rx, tx.clone(), executor);
     // Replay the first probes of the scenario, then quit.
     let green = &s0.services[0].envs[1].endpoints[0];
     tx.send(Msg::Probed {
@@ -448,17 +462,15 @@ async fn the_event_loop_draws_messages_and_quits_on_a_key() {
     let (result, _key_tx) = tokio::join!(
         event_loop(
             &mut term,
-            &mut state,
+            &mut engine,
             &view,
-            &mut rx,
             &mut key_rx,
-            &executor,
             std::future::pending()
         ),
         keys
     );
     result.unwrap();
-    assert!(state.quit);
+    assert!(engine.state.quit);
     let screen = text(term.backend().buffer()).join("\n");
     assert!(
         screen.contains("CRIT"),
@@ -501,10 +513,30 @@ fn a_long_list_scrolls_to_keep_the_selection_in_view() {
 fn on_a_small_terminal_each_pane_keeps_the_event_log_under_it() {
     let mut s = scenario();
     let keymap = Keymap::defaults();
-    for pane in ["Traffic", "Metrics", "Deployments"] {
+    for pane in [
+        "Traffic",
+        "Alarms & rules",
+        "Decision",
+        "Metrics",
+        "Deployments",
+    ] {
         press(&mut s, &keymap, Key::plain(KeyCode::Tab));
         let screen = text(draw(&s, 80, 24).buffer());
-        assert!(screen[1].contains(pane), "{pane} on top: {screen:#?}");
-        assert!(screen.iter().any(|l| l.contains("┌ Events")), "events below {pane}: {screen:#?}");
+        assert!(
+            screen.iter().any(|l| l.starts_with(&format!("┏ {pane}"))),
+            "{pane} on top: {screen:#?}"
+        );
+        assert!(
+            screen.iter().any(|l| l.contains("┌ Events")),
+            "events below {pane}: {screen:#?}"
+        );
     }
+}
+
+#[test]
+fn why_view_by_keys() {
+    let mut s = scenario();
+    let keymap = Keymap::defaults();
+    press(&mut s, &keymap, Key::plain(KeyCode::Char('e')));
+    insta::assert_snapshot!(draw(&s, 120, 34));
 }

@@ -7,6 +7,7 @@
 
 pub mod diagnostic;
 pub mod duration;
+pub mod rollback;
 pub mod traffic;
 
 use std::fmt;
@@ -47,6 +48,8 @@ pub struct ServiceConfig {
     pub environments: Vec<EnvConfig>,
     /// Who holds the traffic split, if backstop should show and move it.
     pub traffic: Option<TrafficConfig>,
+    /// Rules, mode and guards of rollback decisions.
+    pub policy: crate::core::decision::Policy,
 }
 
 #[derive(Clone, Debug)]
@@ -149,6 +152,8 @@ struct RawService {
     #[serde(default)]
     environments: OrderedMap<Spanned<RawEnv>>,
     traffic: Option<traffic::RawTraffic>,
+    rollback: Option<rollback::RawRollback>,
+    rules: Option<Vec<rollback::RawRule>>,
 }
 
 #[derive(Deserialize)]
@@ -294,10 +299,18 @@ fn validate(
         let traffic = svc
             .traffic
             .and_then(|t| traffic::validate(t, name.get_ref(), &env_names, &mut err));
+        let policy = rollback::policy(
+            svc.rollback,
+            svc.rules,
+            name.get_ref(),
+            &env_names,
+            &mut err,
+        );
         services.push(ServiceConfig {
             name: name.into_inner(),
             environments,
             traffic,
+            policy,
         });
     }
 
@@ -695,6 +708,26 @@ endpoints = []
             }
             other => panic!("checkout should use a command: {other:?}"),
         }
+        let web = &c.services[0].policy;
+        assert_eq!(web.stable.as_deref(), Some("blue"));
+        assert_eq!(web.rules.len(), 4);
+        assert!(matches!(
+            web.rules[1],
+            crate::core::rules::RuleKind::Latency { limit: crate::core::rules::LatencyLimit::Baseline(x), window, .. }
+                if x == 2.0 && window == Duration::from_secs(300)
+        ));
+        assert!(matches!(
+            web.rules[2],
+            crate::core::rules::RuleKind::HealthFailures {
+                count: 3,
+                confirm: 2
+            }
+        ));
+        // No rules given: the runbooks' defaults.
+        assert_eq!(
+            c.services[1].policy.rules,
+            crate::core::rules::RuleKind::defaults()
+        );
         let legacy = &c.services[2].environments[0].endpoints[0];
         assert_eq!(
             legacy.format.as_ref().map(|f| f.field.as_str()),

@@ -51,6 +51,8 @@ actions! {
     OpenDetail = "open-detail", "navigate", "open the detail of the selected row";
         Back = "back", "navigate", "close the detail or help, cancel";
     CycleWindow = "cycle-window", "navigate", "show metrics over 1 minute or 5 minutes";
+        Rollback = "rollback", "decision", "roll the selected service back (preview first); asks for one if no rule fired";
+    Explain = "explain", "decision", "why: the evidence, rules and decision behind the selected service's state";
     SetWeights = "set-weights", "traffic", "change the traffic split of the selected service (preview first)";
     Increase = "increase", "traffic", "in the weights dialog: more traffic to the selected environment";
     Decrease = "decrease", "traffic", "in the weights dialog: less traffic to the selected environment";

@@ -3,11 +3,13 @@
 //! decided here, from values, and unit-tested here.
 
 pub mod action;
+pub mod decision;
 pub mod events;
 pub mod health;
 pub mod metrics;
 pub mod model;
 pub mod msg;
+pub mod rules;
 pub mod time;
 pub mod traffic;
 pub mod update;

@@ -6,9 +6,11 @@ use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
 
+use super::decision::{Decision, Policy, RollbackRecord};
 use super::events::EventLog;
 use super::health::{HealthReport, HealthStatus};
 use super::metrics::{MetricWindow, Series, WindowStats};
+use super::rules::{AlarmState, RuleKind, RuleState};
 use super::time::Ts;
 use super::traffic::{WeightEditor, Weights};
 
@@ -207,6 +209,8 @@ pub struct EnvState {
     pub latency: LatencyHistory,
     /// The sandbox fault active on this environment (drills only).
     pub fault: Option<Fault>,
+    /// Degraded or worse, continuously, since this instant.
+    pub degraded_since: Option<Ts>,
     /// A fault requested but not yet confirmed by the sandbox: the next
     /// `inject-fault` cycles on from it, so quick presses walk the cycle.
     pub fault_requested: Option<Option<Fault>>,
@@ -221,6 +225,18 @@ pub struct TrafficMetrics {
     pub at: Ts,
     pub one_min: WindowStats,
     pub five_min: WindowStats,
+    /// Other windows the rules asked for.
+    pub extra: Vec<WindowStats>,
+}
+
+impl TrafficMetrics {
+    /// The figures over a window of `secs` seconds, if the source reports it.
+    pub fn window(&self, secs: u32) -> Option<&WindowStats> {
+        [&self.one_min, &self.five_min]
+            .into_iter()
+            .chain(self.extra.iter())
+            .find(|w| w.window_secs == secs)
+    }
 }
 
 /// What is known of an environment's requests and probes over time.
@@ -271,6 +287,7 @@ impl EnvState {
             version: None,
             latency: LatencyHistory::default(),
             fault: None,
+            degraded_since: None,
             fault_requested: None,
             metrics: EnvMetrics::default(),
         }
@@ -300,6 +317,135 @@ pub struct ServiceState {
     pub envs: Vec<EnvState>,
     /// `None` when no traffic provider is configured for the service.
     pub traffic: Option<TrafficState>,
+    pub rollback: RollbackState,
+    /// External alarms (CloudWatch…) about this service.
+    pub alarms: Vec<ExternalAlarm>,
+}
+
+impl ServiceState {
+    pub fn new(
+        name: impl Into<String>,
+        envs: Vec<EnvState>,
+        traffic: Option<TrafficState>,
+        policy: Policy,
+        now: Ts,
+    ) -> Self {
+        let rollback = RollbackState::new(policy, envs.len(), now);
+        ServiceState {
+            name: name.into(),
+            envs,
+            traffic,
+            rollback,
+            alarms: Vec::new(),
+        }
+    }
+
+    /// Each environment's share of traffic in percent, when a provider reports it.
+    pub fn shares(&self) -> Option<Vec<(String, u32)>> {
+        let w = self.traffic.as_ref()?.weights.as_ref()?;
+        Some(
+            w.0.iter()
+                .map(|e| e.env.clone())
+                .zip(w.percents())
+                .collect(),
+        )
+    }
+
+    pub fn share(&self, env: usize) -> Option<u32> {
+        let name = &self.envs.get(env)?.name;
+        self.shares()?
+            .into_iter()
+            .find(|(e, _)| e == name)
+            .map(|(_, p)| p)
+    }
+}
+
+/// An alarm another system evaluates (CloudWatch: OK, ALARM, INSUFFICIENT_DATA).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ExternalAlarm {
+    pub name: String,
+    pub state: AlarmState,
+    pub reason: String,
+    /// When it entered its state (as the alarm system says).
+    pub since: Ts,
+    /// `cloudwatch`.
+    pub source: String,
+}
+
+/// One line of a service's incident timeline: the "why" view reads it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct TimelineEntry {
+    pub at: Ts,
+    pub kind: TimelineKind,
+    pub text: String,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum TimelineKind {
+    /// A sample that crossed a threshold.
+    Evidence,
+    /// A rule changed state.
+    Rule,
+    /// The decision changed.
+    Decision,
+    /// Something was done: a rollback started, finished or failed.
+    Action,
+}
+
+/// Everything about deciding and carrying out rollbacks for one service.
+#[derive(Clone, Debug, PartialEq)]
+pub struct RollbackState {
+    pub policy: Policy,
+    /// Every rule on every environment it applies to.
+    pub rules: Vec<RuleState>,
+    pub decision: Decision,
+    pub decision_since: Ts,
+    pub history: Vec<RollbackRecord>,
+    /// A rollback under way: (suspect, target, since, by).
+    pub in_progress: Option<(usize, usize, Ts, String)>,
+    /// The operator asked to roll back this environment: (env, by, at).
+    pub manual: Option<(usize, String, Ts)>,
+    pub timeline: VecDeque<TimelineEntry>,
+}
+
+impl RollbackState {
+    pub const TIMELINE: usize = 200;
+
+    pub fn new(policy: Policy, envs: usize, now: Ts) -> Self {
+        let mut rules = Vec::new();
+        for kind in policy
+            .rules
+            .iter()
+            .chain(std::iter::once(&RuleKind::Manual))
+        {
+            match kind {
+                // One alarm, one instance: it names (or is given) its environment.
+                RuleKind::Alarm { .. } => rules.push(RuleState::new(kind.clone(), 0, now)),
+                _ => rules.extend((0..envs).map(|e| RuleState::new(kind.clone(), e, now))),
+            }
+        }
+        RollbackState {
+            policy,
+            rules,
+            decision: Decision::Healthy,
+            decision_since: now,
+            history: Vec::new(),
+            in_progress: None,
+            manual: None,
+            timeline: VecDeque::new(),
+        }
+    }
+
+    pub fn note(&mut self, at: Ts, kind: TimelineKind, text: impl Into<String>) {
+        if self.timeline.len() == Self::TIMELINE {
+            self.timeline.pop_front();
+        }
+        self.timeline.push_back(TimelineEntry {
+            at,
+            kind,
+            text: text.into(),
+        });
+    }
 }
 
 /// A change of weights, and who or what made it.
@@ -359,15 +505,19 @@ pub struct EnvId {
 pub enum Pane {
     Health,
     Traffic,
+    Alarms,
+    Decision,
     Metrics,
     Deployments,
     Events,
 }
 
 impl Pane {
-    pub const ORDER: [Pane; 5] = [
+    pub const ORDER: [Pane; 7] = [
         Pane::Health,
         Pane::Traffic,
+        Pane::Alarms,
+        Pane::Decision,
         Pane::Metrics,
         Pane::Deployments,
         Pane::Events,
@@ -377,6 +527,8 @@ impl Pane {
         match self {
             Pane::Health => "Health",
             Pane::Traffic => "Traffic",
+            Pane::Alarms => "Alarms & rules",
+            Pane::Decision => "Decision",
             Pane::Metrics => "Metrics",
             Pane::Deployments => "Deployments",
             Pane::Events => "Events",
@@ -409,6 +561,8 @@ pub enum Overlay {
     Detail,
     /// The set-weights dialog (its state is [`UiState::editor`]).
     Weights,
+    /// Why the selected service's decision is what it is.
+    Why,
 }
 
 #[derive(Clone, Debug, PartialEq)]

@@ -2,9 +2,9 @@
 
 use super::action::Action;
 use super::metrics::WindowStats;
-use super::model::{EndpointId, Fault, ProbeResult};
+use super::model::{EndpointId, ExternalAlarm, Fault, ProbeResult};
 use super::time::Ts;
-use super::traffic::Weights;
+use super::traffic::{Purpose, Weights};
 
 /// One environment's request metrics from a metric source.
 #[derive(Clone, Debug, PartialEq)]
@@ -13,6 +13,8 @@ pub struct EnvSnapshot {
     pub env: usize,
     pub one_min: WindowStats,
     pub five_min: WindowStats,
+    /// Other windows the rules asked for.
+    pub extra: Vec<WindowStats>,
 }
 
 /// Something that happened. Every message carries its time: core never reads a clock.
@@ -65,6 +67,7 @@ pub enum Msg {
         from: Weights,
         to: Weights,
         by: String,
+        purpose: Purpose,
         log: Vec<String>,
         at: Ts,
     },
@@ -72,7 +75,14 @@ pub enum Msg {
     WeightsFailed {
         service: usize,
         error: String,
+        purpose: Purpose,
         log: Vec<String>,
+        at: Ts,
+    },
+    /// An alarm source reported the alarms it watches, by service.
+    Alarms {
+        source: String,
+        alarms: Vec<(usize, ExternalAlarm)>,
         at: Ts,
     },
 }
@@ -88,7 +98,8 @@ impl Msg {
             | Msg::Metrics { at, .. }
             | Msg::WeightsPreview { at, .. }
             | Msg::WeightsSet { at, .. }
-            | Msg::WeightsFailed { at, .. } => *at,
+            | Msg::WeightsFailed { at, .. }
+            | Msg::Alarms { at, .. } => *at,
         }
     }
 }
@@ -115,7 +126,11 @@ pub enum Effect {
         from: Weights,
         to: Weights,
         by: String,
+        purpose: Purpose,
     },
+    /// Probe an endpoint again at once, `times` times: a failure is confirmed
+    /// (or not) before its interval comes round.
+    Reprobe { endpoint: EndpointId, times: u32 },
 }
 
 impl Effect {
@@ -145,10 +160,30 @@ impl Effect {
                 from,
                 to,
                 by,
+                purpose: Purpose::Adjust,
             } => {
                 format!(
                     "set weights of {service}: {} (by {by})",
                     Weights::describe_change(from, to)
+                )
+            }
+            Effect::SetWeights {
+                service,
+                from,
+                to,
+                by,
+                purpose:
+                    Purpose::Rollback {
+                        suspect, target, ..
+                    },
+            } => format!(
+                "roll back {service} from {suspect} to {target}: {} (by {by})",
+                Weights::describe_change(from, to)
+            ),
+            Effect::Reprobe { endpoint, times } => {
+                format!(
+                    "re-probe endpoint {}/{}/{} {times} times",
+                    endpoint.service, endpoint.env, endpoint.endpoint
                 )
             }
         }

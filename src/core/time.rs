@@ -95,6 +95,9 @@ pub fn age(d: Duration) -> String {
 /// A duration the way an operator says it: `45s`, `2m`, `1m30s`, `1.5s`, `250ms`.
 pub fn human(d: Duration) -> String {
     let ms = d.as_millis();
+    if ms == 0 {
+        return "0s".into();
+    }
     if ms < 1000 {
         return format!("{ms}ms");
     }

@@ -150,6 +150,50 @@ impl Weights {
     }
 }
 
+/// Why weights are being changed.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub enum Purpose {
+    /// The operator moves traffic (a canary step, a switch).
+    #[default]
+    Adjust,
+    /// Taking traffic off a failing environment, onto the rollback target.
+    Rollback {
+        suspect: String,
+        target: String,
+        /// The operator asked for it (rather than a rule): cancelling the
+        /// dialog withdraws the request.
+        manual: bool,
+    },
+}
+
+impl Purpose {
+    pub fn is_rollback(&self) -> bool {
+        matches!(self, Purpose::Rollback { .. })
+    }
+}
+
+/// The weights after moving `suspect`'s share onto `target`.
+pub fn rollback_weights(from: &Weights, suspect: &str, target: &str) -> Weights {
+    let pct = from.percents();
+    let moved: u32 = from
+        .0
+        .iter()
+        .zip(&pct)
+        .filter(|(w, _)| w.env == suspect)
+        .map(|(_, p)| *p)
+        .sum();
+    Weights::from_percents(from.0.iter().zip(&pct).map(|(w, p)| {
+        let p = if w.env == suspect {
+            0
+        } else if w.env == target {
+            p + moved
+        } else {
+            *p
+        };
+        (w.env.as_str(), p)
+    }))
+}
+
 /// The percentages the editor steps through: the canary ladder of the
 /// runbooks (5 → 10 → 25 → 50 → 100) and its mirror.
 pub const STEPS: [u32; 11] = [0, 1, 5, 10, 25, 50, 75, 90, 95, 99, 100];
@@ -179,6 +223,7 @@ pub struct WeightEditor {
     pub to: Vec<u32>,
     pub cursor: usize,
     pub stage: EditStage,
+    pub purpose: Purpose,
 }
 
 impl WeightEditor {
@@ -191,6 +236,31 @@ impl WeightEditor {
             to,
             cursor,
             stage: EditStage::Editing,
+            purpose: Purpose::Adjust,
+        }
+    }
+
+    /// The dialog for a rollback: the target weights chosen, the preview asked for.
+    pub fn rollback(
+        service: usize,
+        from: Weights,
+        suspect: &str,
+        target: &str,
+        manual: bool,
+    ) -> Self {
+        let to = rollback_weights(&from, suspect, target).percents();
+        let cursor = from.0.iter().position(|w| w.env == suspect).unwrap_or(0);
+        WeightEditor {
+            service,
+            from,
+            to,
+            cursor,
+            stage: EditStage::AwaitingPreview,
+            purpose: Purpose::Rollback {
+                suspect: suspect.into(),
+                target: target.into(),
+                manual,
+            },
         }
     }
 
@@ -352,6 +422,25 @@ mod tests {
         assert_eq!(e.to, [0, 0, 100]);
         e.step(false);
         assert_eq!(e.to.iter().sum::<u32>(), 100);
+    }
+
+    #[test]
+    fn rollback_moves_the_suspects_share_to_the_target() {
+        let from = Weights::from_percents([("blue", 60), ("green", 30), ("canary", 10)]);
+        assert_eq!(
+            rollback_weights(&from, "canary", "blue").percents(),
+            [70, 30, 0]
+        );
+        let e = WeightEditor::rollback(
+            0,
+            Weights::from_percents([("blue", 0), ("green", 100)]),
+            "green",
+            "blue",
+            false,
+        );
+        assert_eq!(e.to, [100, 0]);
+        assert_eq!(e.stage, EditStage::AwaitingPreview);
+        assert!(e.purpose.is_rollback());
     }
 
     #[test]

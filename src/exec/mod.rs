@@ -7,10 +7,13 @@ use std::sync::Arc;
 
 use tokio::sync::mpsc;
 
+use crate::core::model::{EndpointId, ProbeResult};
 use crate::core::msg::{Effect, Msg};
+use crate::core::traffic::Purpose;
 use crate::providers::traffic::TrafficProvider;
 use crate::sandbox::Sandbox;
 use crate::sources::now;
+use crate::sources::probe::{ProbeSpec, Prober};
 
 /// A service's traffic provider and its position in the configuration.
 #[derive(Clone)]
@@ -22,6 +25,8 @@ pub struct TrafficHandle {
 pub struct Executor {
     sandbox: Option<Arc<Sandbox>>,
     traffic: HashMap<String, TrafficHandle>,
+    /// For confirming re-probes: the prober and every endpoint's request.
+    probes: Option<(Prober, HashMap<EndpointId, ProbeSpec>)>,
     tx: mpsc::Sender<Msg>,
 }
 
@@ -34,8 +39,15 @@ impl Executor {
         Executor {
             sandbox,
             traffic,
+            probes: None,
             tx,
         }
+    }
+
+    /// Let the executor re-probe endpoints (the `confirm` of health-failures rules).
+    pub fn with_probes(mut self, prober: Prober, specs: HashMap<EndpointId, ProbeSpec>) -> Self {
+        self.probes = Some((prober, specs));
+        self
     }
 
     /// Start carrying out `effect`; the outcome arrives later as a `Msg`.
@@ -91,6 +103,7 @@ impl Executor {
                         Err(e) => Msg::WeightsFailed {
                             service: h.service,
                             error: e.message,
+                            purpose: Purpose::Adjust,
                             log: e.log,
                             at: now(),
                         },
@@ -103,6 +116,7 @@ impl Executor {
                 from,
                 to,
                 by,
+                purpose,
             } => {
                 let Some(h) = self.traffic_handle(&service, &tx) else {
                     return;
@@ -110,18 +124,17 @@ impl Executor {
                 tokio::spawn(async move {
                     let msg = match h.provider.set(&from, &to).await {
                         Ok(applied) => {
-                            tracing::info!(
-                                "weights of {service} set by {by}: {}",
-                                crate::core::traffic::Weights::describe_change(
-                                    &from,
-                                    &applied.weights
-                                )
+                            let change = crate::core::traffic::Weights::describe_change(
+                                &from,
+                                &applied.weights,
                             );
+                            tracing::info!("weights of {service} set by {by}: {change}");
                             Msg::WeightsSet {
                                 service: h.service,
                                 from,
                                 to: applied.weights,
                                 by,
+                                purpose,
                                 log: applied.log,
                                 at: now(),
                             }
@@ -131,12 +144,37 @@ impl Executor {
                             Msg::WeightsFailed {
                                 service: h.service,
                                 error: e.message,
+                                purpose,
                                 log: e.log,
                                 at: now(),
                             }
                         }
                     };
                     let _ = tx.send(msg).await;
+                });
+            }
+            Effect::Reprobe { endpoint, times } => {
+                let Some((prober, spec)) = self
+                    .probes
+                    .as_ref()
+                    .and_then(|(p, specs)| Some((p.clone(), specs.get(&endpoint)?.clone())))
+                else {
+                    return;
+                };
+                tokio::spawn(async move {
+                    for _ in 0..times {
+                        // A short pause: a confirmation, not a flood.
+                        tokio::time::sleep(std::time::Duration::from_millis(250)).await;
+                        let probed = prober.probe(&spec).await;
+                        let result = ProbeResult {
+                            at: now(),
+                            latency_ms: probed.latency_ms,
+                            report: probed.report,
+                        };
+                        if tx.send(Msg::Probed { endpoint, result }).await.is_err() {
+                            break;
+                        }
+                    }
                 });
             }
         }

@@ -16,6 +16,7 @@ use crate::sources::probe::{ProbeSpec, Probed, Prober};
 struct Row {
     service: usize,
     env: usize,
+    endpoint: usize,
     url: String,
     role: &'static str,
     probed: Probed,
@@ -26,7 +27,7 @@ pub async fn run(config: &Config, json_out: bool) -> anyhow::Result<u8> {
     let mut set = JoinSet::new();
     for (s, svc) in config.services.iter().enumerate() {
         for (e, env) in svc.environments.iter().enumerate() {
-            for ep in &env.endpoints {
+            for (p, ep) in env.endpoints.iter().enumerate() {
                 let prober = prober.clone();
                 let spec = ProbeSpec::from_config(ep);
                 let (url, role) = (ep.display_url(), ep.role.as_str());
@@ -34,6 +35,7 @@ pub async fn run(config: &Config, json_out: bool) -> anyhow::Result<u8> {
                     Row {
                         service: s,
                         env: e,
+                        endpoint: p,
                         url,
                         role,
                         probed: prober.probe(&spec).await,
@@ -47,7 +49,7 @@ pub async fn run(config: &Config, json_out: bool) -> anyhow::Result<u8> {
         rows.push(r?);
     }
     // Stable order: configuration order, then the order endpoints were listed.
-    let order = |r: &Row| (r.service, r.env);
+    let order = |r: &Row| (r.service, r.env, r.endpoint);
     rows.sort_by_key(order);
     let worst = rows.iter().map(|r| r.probed.report.status).max();
     if json_out {

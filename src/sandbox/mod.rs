@@ -203,8 +203,9 @@ impl Sandbox {
         Ok(())
     }
 
-    /// What the synthetic traffic observed, per environment.
-    pub fn snapshots(&self, now: Ts) -> Vec<NamedSnapshot> {
+    /// What the synthetic traffic observed, per environment, over 1 and 5
+    /// minutes and the `extra` windows.
+    pub fn snapshots(&self, now: Ts, extra: &[Duration]) -> Vec<NamedSnapshot> {
         let mut out = Vec::new();
         for s in &self.services {
             let Some(g) = &s.generator else { continue };
@@ -214,11 +215,16 @@ impl Sandbox {
                 .unwrap_or_else(std::sync::PoisonError::into_inner);
             for e in self.envs.iter().filter(|e| e.spec.service == s.name) {
                 let (one_min, five_min) = observed.stats(&e.spec.env, now);
+                let extra = extra
+                    .iter()
+                    .map(|w| observed.window(&e.spec.env, now, *w))
+                    .collect();
                 out.push(NamedSnapshot {
                     service: s.name.clone(),
                     env: e.spec.env.clone(),
                     one_min,
                     five_min,
+                    extra,
                 });
             }
         }
@@ -262,6 +268,7 @@ impl Sandbox {
                         kind: TrafficKind::Sandbox,
                         interval: Duration::from_secs(1),
                     }),
+                    policy: crate::core::decision::Policy::default(),
                 }),
             }
         }

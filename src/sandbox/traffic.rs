@@ -35,6 +35,17 @@ impl Observed {
             .record(at, latency_ms, error);
     }
 
+    /// Figures for `env` over any window (zeros before any request).
+    pub fn window(&self, env: &str, now: Ts, window: Duration) -> WindowStats {
+        match self.windows.get(env) {
+            Some(w) => w.stats(now, window),
+            None => WindowStats {
+                window_secs: window.as_secs() as u32,
+                ..WindowStats::default()
+            },
+        }
+    }
+
     /// One- and five-minute figures for `env` (zeros before any request).
     pub fn stats(&self, env: &str, now: Ts) -> (WindowStats, WindowStats) {
         match self.windows.get(env) {

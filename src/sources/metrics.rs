@@ -24,6 +24,8 @@ pub struct NamedSnapshot {
     pub env: String,
     pub one_min: WindowStats,
     pub five_min: WindowStats,
+    /// Other windows asked for (by rules).
+    pub extra: Vec<WindowStats>,
 }
 
 pub trait MetricSource: Send + Sync {
@@ -33,7 +35,11 @@ pub trait MetricSource: Send + Sync {
 }
 
 /// The sandbox's synthetic traffic, as observed by its generator.
-pub struct SandboxMetrics(pub Arc<Sandbox>);
+pub struct SandboxMetrics {
+    pub sandbox: Arc<Sandbox>,
+    /// Windows besides 1 and 5 minutes that rules ask for.
+    pub extra: Vec<Duration>,
+}
 
 impl MetricSource for SandboxMetrics {
     fn name(&self) -> &str {
@@ -41,8 +47,26 @@ impl MetricSource for SandboxMetrics {
     }
 
     fn poll(&self, now: Ts) -> BoxFuture<'_, Result<Vec<NamedSnapshot>, String>> {
-        Box::pin(async move { Ok(self.0.snapshots(now)) })
+        Box::pin(async move { Ok(self.sandbox.snapshots(now, &self.extra)) })
     }
+}
+
+/// The windows, besides 1 and 5 minutes, that the rules of `config` read.
+pub fn rule_windows(config: &Config) -> Vec<Duration> {
+    let mut out: Vec<Duration> = Vec::new();
+    for s in &config.services {
+        for r in &s.policy.rules {
+            if let crate::core::rules::RuleKind::ErrorRate { window, .. }
+            | crate::core::rules::RuleKind::Latency { window, .. } = r
+            {
+                let w = Duration::from_secs(window.as_secs());
+                if w.as_secs() != 60 && w.as_secs() != 300 && !out.contains(&w) {
+                    out.push(w);
+                }
+            }
+        }
+    }
+    out
 }
 
 /// Poll `source` every `every` and send what it reports, named by position.
@@ -80,6 +104,7 @@ pub fn spawn_poll(
                                 env: e,
                                 one_min: n.one_min,
                                 five_min: n.five_min,
+                                extra: n.extra,
                             })
                         })
                         .collect();

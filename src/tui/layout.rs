@@ -49,19 +49,26 @@ pub fn render(state: &State, view: &View<'_>, area: Rect, buf: &mut Buffer) {
         Line::raw(msg).render(area, buf);
         return;
     }
-    let [header, body, keys] = Layout::vertical([
+    // A decision that needs eyes sits under the header, on every layout; it
+    // gives way only on terminals too short for anything else.
+    let banner_h = panes::banner::height(state).min(area.height.saturating_sub(8));
+    let [header, banner, body, keys] = Layout::vertical([
         Constraint::Length(1),
+        Constraint::Length(banner_h),
         Constraint::Fill(1),
         Constraint::Length(1),
     ])
     .areas(area);
     panes::header::render(state, view, header, buf);
+    panes::banner::render(state, view, banner, buf);
     panes::keybar::render(state, view, keys, buf);
 
     for (pane, rect) in pane_areas(state, body) {
         match pane {
             Pane::Health => panes::health::render(state, view, rect, buf),
             Pane::Traffic => panes::traffic::render(state, view, rect, buf),
+            Pane::Alarms => panes::alarms::render(state, view, rect, buf),
+            Pane::Decision => panes::decision::render(state, view, rect, buf),
             Pane::Metrics => panes::metrics::render(state, view, rect, buf),
             Pane::Deployments => panes::deployments::render(state, view, rect, buf),
             Pane::Events => panes::events::render(state, view, rect, buf),
@@ -78,6 +85,7 @@ pub fn render(state: &State, view: &View<'_>, area: Rect, buf: &mut Buffer) {
             overlay_area(body, 90, panes::weights::height(state)),
             buf,
         ),
+        Overlay::Why => panes::why::render(state, view, overlay_area(body, 120, 40), buf),
     }
 }
 
@@ -87,17 +95,20 @@ pub fn pane_areas(state: &State, body: Rect) -> Vec<(Pane, Rect)> {
     if body.width >= GRID_WIDTH && body.height >= GRID_HEIGHT - 2 {
         return grid(state, body, envs);
     }
-        // One pane, sized to its content, with the event log under it when both fit.
+    // One pane, sized to its content, with the event log under it when both fit.
     let focus = state.ui.focus;
     let wanted = match focus {
         Pane::Health | Pane::Metrics => envs.saturating_add(3),
         Pane::Traffic => panes::traffic::height(state),
+        Pane::Alarms => panes::alarms::height(state),
+        Pane::Decision => panes::decision::height(state),
         Pane::Deployments => (state.services.len() as u16).saturating_add(2),
         Pane::Events => body.height,
     };
     let height = wanted.min(body.height * 3 / 5).max(4);
     if focus != Pane::Events && body.height >= height + 4 {
-        let [top, events] = Layout::vertical([Constraint::Length(height), Constraint::Fill(1)]).areas(body);
+        let [top, events] =
+            Layout::vertical([Constraint::Length(height), Constraint::Fill(1)]).areas(body);
         return vec![(focus, top), (Pane::Events, events)];
     }
     vec![(focus, body)]
@@ -105,14 +116,17 @@ pub fn pane_areas(state: &State, body: Rect) -> Vec<(Pane, Rect)> {
 
 fn grid(state: &State, body: Rect, envs: u16) -> Vec<(Pane, Rect)> {
     let services = state.services.len() as u16;
-    // Traffic needs a title line per service, a line per environment, and
-    // room for the last change.
-    let traffic_h = services * 2 + envs + 2;
-    let top = (envs + 3).max(traffic_h).clamp(5, body.height * 2 / 5);
-    let middle = (envs + 3).max(services + 2).clamp(4, body.height / 4);
-    let [top_r, mid_r, events] = Layout::vertical([
+    let top = (envs + 3)
+        .max(panes::traffic::height(state))
+        .clamp(5, body.height * 3 / 10);
+    let rules = panes::alarms::height(state)
+        .max(panes::decision::height(state))
+        .clamp(4, body.height / 4);
+    let lower = (envs + 3).max(services + 2).clamp(4, body.height / 5);
+    let [top_r, rules_r, lower_r, events] = Layout::vertical([
         Constraint::Length(top),
-        Constraint::Length(middle),
+        Constraint::Length(rules),
+        Constraint::Length(lower),
         Constraint::Fill(1),
     ])
     .areas(body);
@@ -120,10 +134,13 @@ fn grid(state: &State, body: Rect, envs: u16) -> Vec<(Pane, Rect)> {
         Layout::horizontal([Constraint::Percentage(58), Constraint::Fill(1)]).areas(r)
     };
     let [health, traffic] = split(top_r);
-    let [metrics, deployments] = split(mid_r);
+    let [alarms, decision] = split(rules_r);
+    let [metrics, deployments] = split(lower_r);
     vec![
         (Pane::Health, health),
         (Pane::Traffic, traffic),
+        (Pane::Alarms, alarms),
+        (Pane::Decision, decision),
         (Pane::Metrics, metrics),
         (Pane::Deployments, deployments),
         (Pane::Events, events),

@@ -35,6 +35,9 @@ fn main() {
     if run("classify") {
         classify();
     }
+    if run("rules") {
+        rules();
+    }
     if run("window") {
         window();
     }
@@ -47,6 +50,114 @@ fn main() {
     if run("bandwidth") {
         bandwidth();
     }
+}
+
+/// Rule evaluation: 200 services × 3 environments, 6 rules each (the four
+/// defaults, an alarm, manual), every probe window full. Per tick (all
+/// services re-evaluated) and per probe result (its service re-evaluated).
+fn rules() {
+    use backstop::core::decision::Policy;
+    use backstop::core::rules::RuleKind;
+    let ep = |role| EndpointConfig {
+        url: url::Url::parse("http://10.0.0.1:8080/api/health").unwrap(),
+        role,
+        interval: Duration::from_secs(2),
+        timeout: Duration::from_secs(1),
+        headers: vec![],
+        format: None,
+    };
+    let mut policy = Policy::default();
+    policy.rules.push(RuleKind::Alarm {
+        name: "5xx".into(),
+        env: None,
+    });
+    let services = (0..200)
+        .map(|i| ServiceConfig {
+            name: format!("service-{i:03}"),
+            environments: ["blue", "green", "canary"]
+                .iter()
+                .map(|e| EnvConfig {
+                    name: (*e).into(),
+                    endpoints: vec![ep(Role::Health)],
+                })
+                .collect(),
+            traffic: None,
+            policy: policy.clone(),
+        })
+        .collect();
+    let config = Config {
+        file: "bench.toml".into(),
+        title: "bench".into(),
+        services,
+    };
+    let mut s = backstop::app::initial_state(&config, Origin::Config("bench.toml".into()), Ts(0));
+    let report = |status| HealthReport {
+        status,
+        http_status: Some(200),
+        version: Some("1.4.2".into()),
+        checks: vec![],
+        summary: "HTTP 200 OK".into(),
+        error: None,
+    };
+    // Five minutes of probes, every 2 s, to fill the windows.
+    for round in 0..150i64 {
+        for svc in 0..200 {
+            for env in 0..3 {
+                let result = ProbeResult {
+                    at: Ts(round * 2000),
+                    latency_ms: 3.0 + (round % 7) as f64,
+                    report: report(HealthStatus::Ok),
+                };
+                update(
+                    &mut s,
+                    Msg::Probed {
+                        endpoint: EndpointId {
+                            service: svc,
+                            env,
+                            endpoint: 0,
+                        },
+                        result,
+                    },
+                );
+            }
+        }
+    }
+    let rules: usize = s.services.iter().map(|x| x.rollback.rules.len()).sum();
+    let mut t = 300_000i64;
+    let ticks = 50u32;
+    let started = Instant::now();
+    for _ in 0..ticks {
+        t += 1000;
+        black_box(update(&mut s, Msg::Tick(Ts(t))));
+    }
+    let per_tick = started.elapsed() / ticks;
+    let n = 20_000u32;
+    let started = Instant::now();
+    for i in 0..n {
+        t += 1;
+        let result = ProbeResult {
+            at: Ts(t),
+            latency_ms: 3.0,
+            report: report(HealthStatus::Ok),
+        };
+        let svc = (i % 200) as usize;
+        black_box(update(
+            &mut s,
+            Msg::Probed {
+                endpoint: EndpointId {
+                    service: svc,
+                    env: (i % 3) as usize,
+                    endpoint: 0,
+                },
+                result,
+            },
+        ));
+    }
+    let per_sample = started.elapsed() / n;
+    println!(
+        "rules: 200 services x 3 envs, {rules} rule instances: {per_tick:?} per 1 Hz tick ({:.2} % of a core), {per_sample:?} per probe result",
+        per_tick.as_secs_f64() * 100.0
+    );
 }
 
 /// Cost of recording one sample in a metric window, and of reading a window.
@@ -128,7 +239,7 @@ fn detect() {
             sb.set_fault("web", "green", Some(Fault::ErrorRate(8))).unwrap();
             let injected = Instant::now();
             loop {
-                let snaps = sb.snapshots(backstop::sources::now());
+                let snaps = sb.snapshots(backstop::sources::now(), &[]);
                 let green = snaps.iter().find(|s| s.env == "green").map(|s| s.one_min).unwrap();
                 if green.error_rate > 0.05 {
                     println!(
@@ -173,6 +284,7 @@ fn big_state() -> State {
                 })
                 .collect(),
             traffic: None,
+            policy: backstop::core::decision::Policy::default(),
         })
         .collect();
     let config = Config {

@@ -2,11 +2,13 @@
 //! first, so a key pressed in one never acts behind it.
 
 use crate::core::action::Action;
+use crate::core::decision::Decision;
 use crate::core::events::Level;
+use crate::core::model::TimelineKind;
 use crate::core::model::{Fault, MetricWindowChoice, Overlay, Pane, State};
 use crate::core::msg::Effect;
 use crate::core::time::Ts;
-use crate::core::traffic::{EditStage, WeightEditor};
+use crate::core::traffic::{EditStage, Purpose, WeightEditor};
 
 pub(super) fn on_action(state: &mut State, action: Action, at: Ts) -> Vec<Effect> {
     if action == Action::Quit {
@@ -22,6 +24,21 @@ pub(super) fn on_action(state: &mut State, action: Action, at: Ts) -> Vec<Effect
             return Vec::new();
         }
         Overlay::Weights => return weights_dialog(state, action, at),
+        // The why view reads like help: it closes, or moves to the next service.
+        Overlay::Why => {
+            match action {
+                Action::Explain | Action::Back => state.ui.overlay = Overlay::None,
+                Action::SelectNext | Action::SelectPrev => {
+                    move_selection(state, action == Action::SelectNext)
+                }
+                Action::Rollback => {
+                    state.ui.overlay = Overlay::None;
+                    return rollback(state, at);
+                }
+                _ => {}
+            }
+            return Vec::new();
+        }
         Overlay::None | Overlay::Detail => {}
     }
     match action {
@@ -67,6 +84,8 @@ pub(super) fn on_action(state: &mut State, action: Action, at: Ts) -> Vec<Effect
             };
         }
         Action::SetWeights => open_weights_dialog(state, at),
+        Action::Rollback => return rollback(state, at),
+        Action::Explain => state.ui.overlay = Overlay::Why,
         // Outside the dialog these have nothing to act on.
         Action::Increase | Action::Decrease | Action::Confirm => {}
         Action::InjectFault | Action::ClearFaults => return fault_effect(state, action, at),
@@ -185,6 +204,14 @@ fn weights_dialog(state: &mut State, action: Action, at: Ts) -> Vec<Effect> {
         // Once sent, the change runs to its outcome; the dialog shows it.
         (EditStage::Applying, _) => {}
         (_, Action::Back) => {
+            // Cancelling a rollback the operator asked for withdraws the request.
+            if let Purpose::Rollback { manual: true, .. } = &editor.purpose {
+                let s = editor.service;
+                state.services[s].rollback.manual = None;
+                state
+                    .events
+                    .push(at, service, Level::Info, "rollback request withdrawn");
+            }
             state.ui.editor = None;
             state.ui.overlay = Overlay::None;
         }
@@ -225,6 +252,22 @@ fn weights_dialog(state: &mut State, action: Action, at: Ts) -> Vec<Effect> {
             editor.stage = EditStage::Applying;
             let by = state.operator.clone();
             let (from, to) = (editor.from.clone(), editor.target());
+            let purpose = editor.purpose.clone();
+            if let Purpose::Rollback {
+                suspect, target, ..
+            } = &purpose
+            {
+                let s = editor.service;
+                let svc = &mut state.services[s];
+                let idx = |n: &str| svc.envs.iter().position(|e| e.name == n).unwrap_or(0);
+                let (si, ti) = (idx(suspect), idx(target));
+                svc.rollback.in_progress = Some((si, ti, at, by.clone()));
+                svc.rollback.note(
+                    at,
+                    TimelineKind::Action,
+                    format!("rollback {suspect} → {target} confirmed by {by}"),
+                );
+            }
             state.events.push(
                 at,
                 service.clone(),
@@ -239,9 +282,90 @@ fn weights_dialog(state: &mut State, action: Action, at: Ts) -> Vec<Effect> {
                 from,
                 to,
                 by,
+                purpose,
             }];
         }
         _ => {}
     }
     Vec::new()
+}
+
+/// `rollback`: the recommended rollback, through the same preview and second
+/// key as any traffic change. With no rule firing, it is the operator's own
+/// request (the manual rule), still within the guards.
+fn rollback(state: &mut State, at: Ts) -> Vec<Effect> {
+    let Some(id) = state.selected_env() else {
+        return Vec::new();
+    };
+    let s = id.service;
+    let name = state.services[s].name.clone();
+    let mut asked = false;
+    if matches!(
+        state.services[s].rollback.decision,
+        Decision::Healthy | Decision::Watch { .. } | Decision::RolledBack { .. }
+    ) {
+        let by = state.operator.clone();
+        let env = state.services[s].envs[id.env].name.clone();
+        state.services[s].rollback.manual = Some((id.env, by.clone(), at));
+        state.services[s].rollback.note(
+            at,
+            TimelineKind::Action,
+            format!("{by} asked to roll back {env}"),
+        );
+        state.events.push(
+            at,
+            name.clone(),
+            Level::Warn,
+            format!("{by} asks to roll back {env}"),
+        );
+        asked = true;
+    }
+    let mut effects = super::decisions::refresh(state, s, at);
+    let svc = &state.services[s];
+    match &svc.rollback.decision {
+        Decision::RollbackRecommended {
+            suspect, target, ..
+        } => {
+            let Some(from) = svc.traffic.as_ref().and_then(|t| t.weights.clone()) else {
+                return effects;
+            };
+            let (sn, tn) = (
+                svc.envs[*suspect].name.clone(),
+                svc.envs[*target].name.clone(),
+            );
+            let editor = WeightEditor::rollback(s, from, &sn, &tn, asked);
+            effects.push(Effect::PreviewWeights {
+                service: name,
+                from: editor.from.clone(),
+                to: editor.target(),
+            });
+            state.ui.editor = Some(editor);
+            state.ui.overlay = Overlay::Weights;
+        }
+        Decision::Blocked { block, .. } => {
+            let why = block.describe(at);
+            if asked {
+                state.services[s].rollback.manual = None;
+            }
+            state.events.push(
+                at,
+                name,
+                Level::Bad,
+                format!("rollback blocked: {why} (w moves traffic by hand)"),
+            );
+        }
+        Decision::RollingBack { .. } => {
+            state
+                .events
+                .push(at, name, Level::Warn, "a rollback is already under way")
+        }
+        Decision::Off => state.events.push(
+            at,
+            name,
+            Level::Warn,
+            "rollback decisions are off for this service (mode = off); w moves traffic by hand",
+        ),
+        _ => {}
+    }
+    effects
 }

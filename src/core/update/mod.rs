@@ -1,9 +1,13 @@
 //! `update`: the one place where the console's state changes. One file per
-//! kind of input: probes, operator actions, traffic and metrics.
+//! kind of input: probes, operator actions, traffic and metrics, and the
+//! rules and decisions they feed.
 
 mod actions;
+mod decisions;
 mod probes;
 mod traffic;
+
+pub use decisions::describe as describe_decision;
 
 use super::events::Level;
 use super::model::State;
@@ -13,11 +17,13 @@ use super::msg::{Effect, Msg};
 pub fn update(state: &mut State, msg: Msg) -> Vec<Effect> {
     // Clocks of different sources may disagree slightly; never go back.
     state.now = state.now.max(msg.at());
+    let now = state.now;
     match msg {
-        Msg::Tick(_) => Vec::new(),
+        Msg::Tick(_) => decisions::refresh_all(state, now),
         Msg::Probed { endpoint, result } => {
-            probes::on_probe(state, endpoint, result);
-            Vec::new()
+            let mut fx = probes::on_probe(state, endpoint, result);
+            fx.extend(decisions::refresh(state, endpoint.service, now));
+            fx
         }
         Msg::Action(action, at) => actions::on_action(state, action, at),
         Msg::FaultSet {
@@ -63,15 +69,20 @@ pub fn update(state: &mut State, msg: Msg) -> Vec<Effect> {
             at,
         } => {
             traffic::on_read(state, service, result, at);
-            Vec::new()
+            decisions::refresh(state, service, now)
         }
         Msg::Metrics {
             source,
             snapshots,
             at,
         } => {
+            let services: Vec<usize> = snapshots.iter().map(|s| s.service).collect();
             traffic::on_metrics(state, &source, snapshots, at);
-            Vec::new()
+            let mut fx = Vec::new();
+            for s in dedup(services) {
+                fx.extend(decisions::refresh(state, s, now));
+            }
+            fx
         }
         Msg::WeightsPreview {
             service,
@@ -87,22 +98,43 @@ pub fn update(state: &mut State, msg: Msg) -> Vec<Effect> {
             from,
             to,
             by,
+            purpose,
             log,
             at,
         } => {
-            traffic::on_set(state, service, from, to, by, log, at);
-            Vec::new()
+            traffic::on_set(state, service, from, to, by.clone(), log, at);
+            decisions::rollback_done(state, service, &purpose, &by, Ok(()), now)
         }
         Msg::WeightsFailed {
             service,
             error,
+            purpose,
             log,
             at,
         } => {
-            traffic::on_failed(state, service, error, log, at);
-            Vec::new()
+            traffic::on_failed(state, service, error.clone(), log, at);
+            decisions::rollback_done(state, service, &purpose, "", Err(&error), now)
+        }
+        Msg::Alarms {
+            source: _,
+            alarms,
+            at,
+        } => {
+            let services: Vec<usize> = alarms.iter().map(|(s, _)| *s).collect();
+            traffic::on_alarms(state, alarms, at);
+            let mut fx = Vec::new();
+            for s in dedup(services) {
+                fx.extend(decisions::refresh(state, s, now));
+            }
+            fx
         }
     }
+}
+
+fn dedup(mut v: Vec<usize>) -> Vec<usize> {
+    v.sort_unstable();
+    v.dedup();
+    v
 }
 
 #[cfg(test)]
@@ -132,11 +164,13 @@ mod tests {
         State::new(
             "drill",
             Origin::Drill,
-            vec![ServiceState {
-                name: "web".into(),
-                envs: vec![env("blue"), env("green")],
-                traffic: None,
-            }],
+            vec![ServiceState::new(
+                "web",
+                vec![env("blue"), env("green")],
+                None,
+                crate::core::decision::Policy::default(),
+                Ts(0),
+            )],
             Ts(0),
         )
     }
@@ -187,20 +221,39 @@ mod tests {
         let green = &s.services[0].envs[1];
         assert_eq!(green.status, Some(HealthStatus::Critical));
         assert_eq!(green.changed_at, Some(Ts(2000)));
-        let last = s.events.last().expect("an event");
-        assert_eq!(last.scope, "web/green");
-        assert!(last.text.starts_with("OK → CRIT  ready:"), "{}", last.text);
-        assert_eq!(last.level, Level::Bad);
+        let transition = |s: &State| {
+            s.events
+                .iter()
+                .rev()
+                .find(|e| e.scope == "web/green" && e.text.contains(" → "))
+                .cloned()
+                .expect("an event")
+        };
+        let t = transition(&s);
+        assert!(t.text.starts_with("OK → CRIT  ready:"), "{}", t.text);
+        assert_eq!(t.level, Level::Bad);
 
         // The health endpoint is fine again, but ready still fails: no change, no event.
-        let n = s.events.total();
+        let n = s
+            .events
+            .iter()
+            .filter(|e| e.scope == "web/green" && e.text.contains(" → "))
+            .count();
         probe(&mut s, 1, 0, 3000, HealthStatus::Ok);
-        assert_eq!(s.events.total(), n);
+        assert_eq!(
+            s.events
+                .iter()
+                .filter(|e| e.scope == "web/green" && e.text.contains(" → "))
+                .count(),
+            n
+        );
         assert_eq!(s.services[0].envs[1].status, Some(HealthStatus::Critical));
 
         probe(&mut s, 1, 1, 4000, HealthStatus::Ok);
         assert_eq!(s.services[0].envs[1].status, Some(HealthStatus::Ok));
-        assert_eq!(s.events.last().map(|e| e.level), Some(Level::Good));
+        assert!(s.events.iter().any(|e| e.scope == "web/green"
+            && e.text.starts_with("CRIT → OK")
+            && e.level == Level::Good));
     }
 
     #[test]

@@ -3,19 +3,45 @@
 use crate::core::events::Level;
 use crate::core::health::HealthStatus;
 use crate::core::model::{EndpointId, EnvId, ProbeResult, State};
+use crate::core::msg::Effect;
+use crate::core::rules::RuleKind;
 
-pub(super) fn on_probe(state: &mut State, id: EndpointId, result: ProbeResult) {
+/// Record a probe; ask for confirming re-probes when a health-failures rule
+/// wants them and this is an endpoint's first failure.
+pub(super) fn on_probe(state: &mut State, id: EndpointId, result: ProbeResult) -> Vec<Effect> {
+    let confirm = state
+        .services
+        .get(id.service)
+        .and_then(|s| {
+            s.rollback.policy.rules.iter().find_map(|r| match r {
+                RuleKind::HealthFailures { confirm, .. } if *confirm > 0 => Some(*confirm),
+                _ => None,
+            })
+        })
+        .unwrap_or(0);
+    let first_failure = record(state, id, result);
+    if first_failure && confirm > 0 {
+        return vec![Effect::Reprobe {
+            endpoint: id,
+            times: confirm,
+        }];
+    }
+    Vec::new()
+}
+
+/// Returns whether this probe was the endpoint's first failure in a row.
+fn record(state: &mut State, id: EndpointId, result: ProbeResult) -> bool {
     let env_id = EnvId {
         service: id.service,
         env: id.env,
     };
     let label = state.env_label(env_id);
     let Some(env) = state.env_mut(env_id) else {
-        return;
+        return false;
     };
     let primary = env.primary_endpoint();
     let Some(ep) = env.endpoints.get_mut(id.endpoint) else {
-        return;
+        return false;
     };
 
     let status = result.report.status;
@@ -26,6 +52,7 @@ pub(super) fn on_probe(state: &mut State, id: EndpointId, result: ProbeResult) {
         ep.consecutive_failures = 0;
         ep.last_success = Some(at);
     }
+    let first_failure = status.is_failure() && ep.consecutive_failures == 1;
     let role = ep.role;
     let summary = result.report.summary.clone();
     env.metrics
@@ -50,12 +77,21 @@ pub(super) fn on_probe(state: &mut State, id: EndpointId, result: ProbeResult) {
         env.last_success = Some(at);
     }
     let before = env.status;
+    // Degraded or worse, continuously: what the degraded-for rule measures.
+    match worst {
+        Some(s) if s >= HealthStatus::Degraded => {
+            env.degraded_since.get_or_insert(at);
+        }
+        _ => env.degraded_since = None,
+    }
     if worst == before {
-        return;
+        return first_failure;
     }
     env.status = worst;
     env.changed_at = Some(at);
-    let Some(now) = worst else { return };
+    let Some(now) = worst else {
+        return first_failure;
+    };
     let version = env
         .version
         .clone()
@@ -73,4 +109,5 @@ pub(super) fn on_probe(state: &mut State, id: EndpointId, result: ProbeResult) {
         _ => Level::Bad,
     };
     state.events.push(at, label, level, text);
+    first_failure
 }

@@ -1,8 +1,9 @@
 //! Traffic weights and request metrics.
 
 use crate::core::events::Level;
-use crate::core::model::{EnvId, Overlay, State, TrafficMetrics, WeightChange};
+use crate::core::model::{EnvId, ExternalAlarm, Overlay, State, TrafficMetrics, WeightChange};
 use crate::core::msg::EnvSnapshot;
+use crate::core::rules::AlarmState;
 use crate::core::time::Ts;
 use crate::core::traffic::{EditStage, Weights};
 
@@ -91,7 +92,56 @@ pub(super) fn on_metrics(state: &mut State, source: &str, snapshots: Vec<EnvSnap
             at,
             one_min: s.one_min,
             five_min: s.five_min,
+            extra: s.extra,
         });
+    }
+}
+
+/// External alarms replace what was known of them, one by one.
+pub(super) fn on_alarms(state: &mut State, alarms: Vec<(usize, ExternalAlarm)>, at: Ts) {
+    for (service, alarm) in alarms {
+        let Some(svc) = state.services.get_mut(service) else {
+            continue;
+        };
+        let name = svc.name.clone();
+        match svc.alarms.iter_mut().find(|a| a.name == alarm.name) {
+            Some(known) if known.state == alarm.state => *known = alarm,
+            Some(known) => {
+                let text = format!(
+                    "alarm {} {} → {}: {}",
+                    alarm.name,
+                    known.state.word(),
+                    alarm.state.word(),
+                    alarm.reason
+                );
+                *known = alarm;
+                state.events.push(
+                    at,
+                    name,
+                    if known.state == AlarmState::Alarm {
+                        Level::Bad
+                    } else {
+                        Level::Info
+                    },
+                    text,
+                );
+            }
+            None => {
+                let text = format!(
+                    "alarm {} is {} ({})",
+                    alarm.name,
+                    alarm.state.word(),
+                    alarm.source
+                );
+                let level = if alarm.state == AlarmState::Alarm {
+                    Level::Bad
+                } else {
+                    Level::Info
+                };
+                svc.alarms.push(alarm);
+                state.events.push(at, name, level, text);
+            }
+        }
     }
 }
 
@@ -196,6 +246,7 @@ mod tests {
     use crate::core::metrics::WindowStats;
     use crate::core::model::{EndpointState, EnvState, Origin, Role, ServiceState, TrafficState};
     use crate::core::msg::{Effect, Msg};
+    use crate::core::traffic::Purpose;
     use crate::core::update::update;
 
     fn drill() -> State {
@@ -213,11 +264,13 @@ mod tests {
         let mut s = State::new(
             "drill",
             Origin::Drill,
-            vec![ServiceState {
-                name: "web".into(),
-                envs: vec![env("blue"), env("green")],
-                traffic: Some(TrafficState::new("sandbox", "sandbox router")),
-            }],
+            vec![ServiceState::new(
+                "web",
+                vec![env("blue"), env("green")],
+                Some(TrafficState::new("sandbox", "sandbox router")),
+                crate::core::decision::Policy::default(),
+                Ts(0),
+            )],
             Ts(0),
         );
         s.operator = "ops@bastion".into();
@@ -359,7 +412,8 @@ mod tests {
                 service: "web".into(),
                 from: w(90, 10),
                 to: w(75, 25),
-                by: "ops@bastion".into()
+                by: "ops@bastion".into(),
+                purpose: Purpose::Adjust,
             }]
         );
         // While applying, keys do nothing; the outcome closes the dialog.
@@ -372,6 +426,7 @@ mod tests {
                 from: w(90, 10),
                 to: w(75, 25),
                 by: "ops@bastion".into(),
+                purpose: Purpose::Adjust,
                 log: vec![],
                 at: Ts(7),
             },
@@ -437,6 +492,7 @@ mod tests {
             Msg::WeightsFailed {
                 service: 0,
                 error: "nginx -t failed".into(),
+                purpose: Purpose::Adjust,
                 log: vec![],
                 at: Ts(8),
             },
@@ -486,6 +542,7 @@ mod tests {
             env: 1,
             one_min: stats(0.08),
             five_min: stats(0.02),
+            extra: vec![],
         };
         update(
             &mut s,

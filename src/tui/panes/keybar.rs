@@ -19,6 +19,11 @@ fn hints(state: &State) -> Vec<Hint> {
     use Action::*;
     match state.ui.overlay {
         Overlay::Help => vec![(vec![Back], "close help", 9), (vec![Quit], "quit", 10)],
+        Overlay::Why => vec![
+            (vec![Back], "close", 9),
+            (vec![SelectPrev, SelectNext], "other service", 5),
+            (vec![Quit], "quit", 10),
+        ],
         Overlay::Weights => match state.ui.editor.as_ref().map(|e| &e.stage) {
             Some(EditStage::Previewing(_)) => {
                 vec![
@@ -43,11 +48,17 @@ fn hints(state: &State) -> Vec<Hint> {
             (vec![Quit], "quit", 10),
         ],
         Overlay::None => {
+            let alert = state
+                .services
+                .iter()
+                .any(|s| s.rollback.decision.is_alert());
             let mut h = vec![
                 (vec![SelectPrev, SelectNext], "select", 6),
                 (vec![OpenDetail], "detail", 5),
                 (vec![NextPane], "pane", 7),
                 (vec![SetWeights], "weights", 4),
+                (vec![Rollback], "roll back", if alert { 8 } else { 2 }),
+                (vec![Explain], "why", if alert { 7 } else { 1 }),
                 (vec![CycleWindow], "window", 1),
             ];
             if state.is_drill() {

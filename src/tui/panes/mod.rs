@@ -1,5 +1,8 @@
 //! One file per pane. Each renders a part of `&State` into a rectangle.
 
+pub mod alarms;
+pub mod banner;
+pub mod decision;
 pub mod deployments;
 pub mod detail;
 pub mod events;
@@ -10,6 +13,7 @@ pub mod keybar;
 pub mod metrics;
 pub mod traffic;
 pub mod weights;
+pub mod why;
 
 use ratatui::buffer::Buffer;
 use ratatui::layout::Rect;

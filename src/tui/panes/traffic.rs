@@ -58,7 +58,13 @@ pub fn render(state: &State, view: &View<'_>, area: Rect, buf: &mut Buffer) {
 
 /// Rows the pane needs to show every service, borders included.
 pub fn height(state: &State) -> u16 {
-    (state.services.iter().map(|s| line_count(state, s)).sum::<usize>() + 2).min(u16::MAX as usize) as u16
+    (state
+        .services
+        .iter()
+        .map(|s| line_count(state, s))
+        .sum::<usize>()
+        + 2)
+    .min(u16::MAX as usize) as u16
 }
 
 /// How many lines `service_lines` makes for `svc`, without making them.

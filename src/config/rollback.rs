@@ -1,0 +1,308 @@
+//! `[services.<name>.rollback]` (mode and guards) and `[[services.<name>.rules]]`
+//! (the triggers). Without `rules`, the reference runbooks' defaults apply.
+
+use std::ops::Range;
+use std::time::Duration;
+
+use serde::Deserialize;
+use toml::Spanned;
+
+use super::HumanDuration;
+use crate::core::decision::{Mode, Policy};
+use crate::core::metrics::{HORIZON, Percentile};
+use crate::core::rules::{LatencyLimit, RuleKind};
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct RawRollback {
+    mode: Option<Mode>,
+    cooldown: Option<Spanned<HumanDuration>>,
+    max_rollbacks: Option<Spanned<u32>>,
+    max_rollbacks_window: Option<Spanned<HumanDuration>>,
+    stable: Option<Spanned<String>>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct RawRule {
+    kind: Spanned<String>,
+    threshold: Option<Spanned<String>>,
+    window: Option<Spanned<HumanDuration>>,
+    #[serde(rename = "for")]
+    hold: Option<Spanned<HumanDuration>>,
+    min_requests: Option<Spanned<u64>>,
+    percentile: Option<Percentile>,
+    min_latency: Option<Spanned<HumanDuration>>,
+    count: Option<Spanned<u32>>,
+    confirm: Option<Spanned<u32>>,
+    duration: Option<Spanned<HumanDuration>>,
+    name: Option<Spanned<String>>,
+    env: Option<Spanned<String>>,
+}
+
+const KINDS: &str =
+    "\"error-rate\", \"latency\", \"health-failures\", \"degraded-for\", \"alarm\" or \"manual\"";
+
+/// The policy of one service from its tables (both optional).
+pub(crate) fn policy(
+    rollback: Option<RawRollback>,
+    rules: Option<Vec<RawRule>>,
+    service: &str,
+    envs: &[String],
+    err: &mut impl FnMut(Range<usize>, String),
+) -> Policy {
+    let mut p = Policy::default();
+    if let Some(r) = rollback {
+        if let Some(m) = r.mode {
+            p.mode = m;
+        }
+        if let Some(c) = r.cooldown {
+            p.cooldown = c.get_ref().0;
+        }
+        if let Some(m) = r.max_rollbacks {
+            if *m.get_ref() == 0 {
+                err(
+                    m.span(),
+                    "max_rollbacks must be at least 1 (use mode = \"off\" to turn decisions off)"
+                        .into(),
+                );
+            }
+            p.max_rollbacks = *m.get_ref();
+        }
+        if let Some(w) = r.max_rollbacks_window {
+            if w.get_ref().0.is_zero() {
+                err(
+                    w.span(),
+                    "max_rollbacks_window must be more than zero".into(),
+                );
+            }
+            p.rollback_window = w.get_ref().0;
+        }
+        if let Some(s) = r.stable {
+            if !envs.iter().any(|e| e == s.get_ref()) {
+                err(
+                    s.span(),
+                    format!("service `{service}` has no environment `{}`", s.get_ref()),
+                );
+            }
+            p.stable = Some(s.into_inner());
+        }
+    }
+    if let Some(rules) = rules {
+        p.rules = rules
+            .into_iter()
+            .filter_map(|r| rule(r, service, envs, err))
+            .collect();
+    }
+    p
+}
+
+fn rule(
+    r: RawRule,
+    service: &str,
+    envs: &[String],
+    err: &mut impl FnMut(Range<usize>, String),
+) -> Option<RuleKind> {
+    let kind = r.kind.get_ref().as_str();
+    let at = r.kind.span();
+    let allowed: &[&str] = match kind {
+        "error-rate" => &["threshold", "window", "for", "min_requests"],
+        "latency" => &[
+            "threshold",
+            "window",
+            "for",
+            "min_requests",
+            "percentile",
+            "min_latency",
+        ],
+        "health-failures" => &["count", "confirm"],
+        "degraded-for" => &["duration"],
+        "alarm" => &["name", "env"],
+        "manual" => &[],
+        other => {
+            err(at, format!("unknown rule kind {other:?}: expected {KINDS}"));
+            return None;
+        }
+    };
+    let present: Vec<(&str, Option<Range<usize>>)> = vec![
+        ("threshold", r.threshold.as_ref().map(Spanned::span)),
+        ("window", r.window.as_ref().map(Spanned::span)),
+        ("for", r.hold.as_ref().map(Spanned::span)),
+        ("min_requests", r.min_requests.as_ref().map(Spanned::span)),
+        ("percentile", r.percentile.map(|_| at.clone())),
+        ("min_latency", r.min_latency.as_ref().map(Spanned::span)),
+        ("count", r.count.as_ref().map(Spanned::span)),
+        ("confirm", r.confirm.as_ref().map(Spanned::span)),
+        ("duration", r.duration.as_ref().map(Spanned::span)),
+        ("name", r.name.as_ref().map(Spanned::span)),
+        ("env", r.env.as_ref().map(Spanned::span)),
+    ];
+    let mut ok = true;
+    for (key, span) in present {
+        if let Some(span) = span
+            && !allowed.contains(&key)
+        {
+            err(span, format!("`{key}` does not apply to a {kind:?} rule"));
+            ok = false;
+        }
+    }
+    let window = r
+        .window
+        .as_ref()
+        .map_or(Duration::from_secs(60), |w| w.get_ref().0);
+    if let Some(w) = &r.window
+        && (w.get_ref().0 < Duration::from_secs(1) || w.get_ref().0 > HORIZON)
+    {
+        err(
+            w.span(),
+            format!(
+                "window must be between 1s and {} (the metric windows kept)",
+                crate::core::time::human(HORIZON)
+            ),
+        );
+        ok = false;
+    }
+    let hold = r.hold.as_ref().map_or(window, |h| h.get_ref().0);
+    let min_requests = r.min_requests.as_ref().map_or(20, |m| *m.get_ref());
+    let kind = match kind {
+        "error-rate" => {
+            let threshold = match &r.threshold {
+                Some(t) => match percent(t.get_ref()) {
+                    Ok(v) => v,
+                    Err(e) => {
+                        err(t.span(), e);
+                        return None;
+                    }
+                },
+                None => 0.05,
+            };
+            RuleKind::ErrorRate {
+                threshold,
+                window,
+                hold,
+                min_requests,
+            }
+        }
+        "latency" => {
+            let limit = match &r.threshold {
+                Some(t) => match latency_limit(t.get_ref()) {
+                    Ok(v) => v,
+                    Err(e) => {
+                        err(t.span(), e);
+                        return None;
+                    }
+                },
+                None => LatencyLimit::Absolute(1000.0),
+            };
+            let floor_ms = r
+                .min_latency
+                .as_ref()
+                .map_or(100.0, |m| m.get_ref().0.as_secs_f64() * 1000.0);
+            RuleKind::Latency {
+                percentile: r.percentile.unwrap_or(Percentile::P95),
+                limit,
+                window,
+                hold,
+                min_requests,
+                floor_ms,
+            }
+        }
+        "health-failures" => {
+            let count = r.count.as_ref().map_or(3, |c| *c.get_ref());
+            if let Some(c) = &r.count
+                && *c.get_ref() == 0
+            {
+                err(c.span(), "count must be at least 1".into());
+                ok = false;
+            }
+            let confirm = r.confirm.as_ref().map_or(0, |c| *c.get_ref());
+            if let Some(c) = &r.confirm
+                && *c.get_ref() > 10
+            {
+                err(c.span(), "confirm: at most 10 re-probes".into());
+                ok = false;
+            }
+            RuleKind::HealthFailures { count, confirm }
+        }
+        "degraded-for" => RuleKind::DegradedFor {
+            duration: r
+                .duration
+                .as_ref()
+                .map_or(Duration::from_secs(120), |d| d.get_ref().0),
+        },
+        "alarm" => {
+            let Some(name) = r.name else {
+                err(
+                    at,
+                    "an \"alarm\" rule needs `name`, the alarm's name".into(),
+                );
+                return None;
+            };
+            if let Some(e) = &r.env
+                && !envs.iter().any(|x| x == e.get_ref())
+            {
+                err(
+                    e.span(),
+                    format!("service `{service}` has no environment `{}`", e.get_ref()),
+                );
+                ok = false;
+            }
+            RuleKind::Alarm {
+                name: name.into_inner(),
+                env: r.env.map(Spanned::into_inner),
+            }
+        }
+        _ => RuleKind::Manual,
+    };
+    ok.then_some(kind)
+}
+
+/// `"5%"`, `"0.5 %"` → 0.05, 0.005.
+fn percent(s: &str) -> Result<f64, String> {
+    let t = s.trim();
+    let Some(num) = t.strip_suffix('%') else {
+        return Err(format!(
+            "error-rate threshold {s:?} needs a percent sign, like \"5%\""
+        ));
+    };
+    match num.trim().parse::<f64>() {
+        Ok(v) if v > 0.0 && v < 100.0 => Ok(v / 100.0),
+        _ => Err(format!(
+            "error-rate threshold {s:?} must be between 0% and 100%, like \"5%\""
+        )),
+    }
+}
+
+/// `"1000ms"`, `"1.5s"` → absolute; `"2x"` → a multiple of the stable environment's.
+fn latency_limit(s: &str) -> Result<LatencyLimit, String> {
+    let t = s.trim();
+    if let Some(x) = t.strip_suffix('x').or_else(|| t.strip_suffix('×')) {
+        return match x.trim().parse::<f64>() {
+            Ok(v) if v > 1.0 => Ok(LatencyLimit::Baseline(v)),
+            _ => Err(format!(
+                "latency threshold {s:?}: a multiple of the baseline must be more than 1, like \"2x\""
+            )),
+        };
+    }
+    HumanDuration::parse(t)
+        .map(|d| LatencyLimit::Absolute(d.0.as_secs_f64() * 1000.0))
+        .map_err(|_| format!("latency threshold {s:?} must be a duration like \"1000ms\" or a multiple like \"2x\""))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn thresholds() {
+        assert_eq!(percent("5%"), Ok(0.05));
+        assert_eq!(percent(" 0.5 % "), Ok(0.005));
+        assert!(percent("5").unwrap_err().contains("percent sign"));
+        assert!(percent("150%").is_err());
+        assert_eq!(latency_limit("1000ms"), Ok(LatencyLimit::Absolute(1000.0)));
+        assert_eq!(latency_limit("1.5s"), Ok(LatencyLimit::Absolute(1500.0)));
+        assert_eq!(latency_limit("2x"), Ok(LatencyLimit::Baseline(2.0)));
+        assert!(latency_limit("1x").is_err());
+        assert!(latency_limit("fast").is_err());
+    }
+}

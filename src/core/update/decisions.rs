@@ -1,0 +1,853 @@
+//! Rules and decisions: evaluate every rule of a service against what is
+//! known now, decide, and say so — in the event log with the values, and in
+//! the service's timeline for the "why" view. In `auto` mode, act.
+
+use std::time::Duration;
+
+use crate::core::decision::{self, Decision, EnvFacts, Facts, Mode, RuleFacts};
+use crate::core::events::Level;
+use crate::core::health::HealthStatus;
+use crate::core::metrics::WindowStats;
+use crate::core::model::{State, TimelineKind};
+use crate::core::msg::Effect;
+use crate::core::rules::{AlarmObservation, Observation, RuleKind, RuleStatus, judge};
+use crate::core::time::{self, Ts};
+use crate::core::traffic::{Purpose, rollback_weights};
+
+/// Re-evaluate every service (on the clock tick).
+pub(super) fn refresh_all(state: &mut State, now: Ts) -> Vec<Effect> {
+    (0..state.services.len())
+        .flat_map(|s| refresh(state, s, now))
+        .collect()
+}
+
+/// Re-evaluate one service's rules and decision.
+pub(super) fn refresh(state: &mut State, service: usize, now: Ts) -> Vec<Effect> {
+    if service >= state.services.len() {
+        return Vec::new();
+    }
+    evaluate_rules(state, service, now);
+    let mut effects = decide(state, service, now);
+    if let Some(e) = auto_rollback(state, service, now) {
+        effects.push(e);
+        // The decision now reads "rolling back".
+        effects.extend(decide(state, service, now));
+    }
+    effects
+}
+
+fn window_of(kind: &RuleKind) -> Option<Duration> {
+    match kind {
+        RuleKind::ErrorRate { window, .. } | RuleKind::Latency { window, .. } => Some(*window),
+        _ => None,
+    }
+}
+
+/// Request figures of one environment over `window`: the traffic source when
+/// there is one, else the health probes.
+fn stats(
+    state: &State,
+    service: usize,
+    env: usize,
+    window: Duration,
+    now: Ts,
+) -> Option<WindowStats> {
+    let e = state.services.get(service)?.envs.get(env)?;
+    let secs = window.as_secs() as u32;
+    match &e.metrics.traffic {
+        Some(t) => t.window(secs).copied(),
+        None => Some(e.metrics.probes.stats(now, window)),
+    }
+}
+
+/// The environment an alarm without one incriminates: the one on trial — the
+/// smaller share when two take traffic (a canary), else the one taking it.
+fn on_trial(state: &State, service: usize) -> usize {
+    let svc = &state.services[service];
+    let Some(shares) = svc.shares() else {
+        return svc.envs.len().saturating_sub(1);
+    };
+    let taking: Vec<(usize, u32)> = shares
+        .iter()
+        .enumerate()
+        .filter(|(_, (_, p))| *p > 0)
+        .map(|(i, (_, p))| (i, *p))
+        .collect();
+    taking
+        .iter()
+        .min_by_key(|(i, p)| (*p, std::cmp::Reverse(*i)))
+        .map_or(0, |(i, _)| *i)
+}
+
+fn evaluate_rules(state: &mut State, service: usize, now: Ts) {
+    let trial = on_trial(state, service);
+    let n = state.services[service].rollback.rules.len();
+    for i in 0..n {
+        let (kind, mut env, prev_observed) = {
+            let r = &state.services[service].rollback.rules[i];
+            (r.kind.clone(), r.env, r.observed.clone())
+        };
+        if let RuleKind::Alarm { env: named, .. } = &kind {
+            env = named
+                .as_ref()
+                .and_then(|n| {
+                    state.services[service]
+                        .envs
+                        .iter()
+                        .position(|e| &e.name == n)
+                })
+                .unwrap_or(trial);
+        }
+        let obs = observe(state, service, env, &kind, now);
+        let verdict = judge(&kind, &obs, now);
+        let label = state.env_label(crate::core::model::EnvId { service, env });
+        let evidence = (verdict.met && verdict.observed != prev_observed)
+            .then(|| evidence(state, service, env, &kind, &verdict.observed, &obs));
+        let svc = &mut state.services[service];
+        let rule = &mut svc.rollback.rules[i];
+        rule.env = env;
+        let Some(t) = rule.step(verdict, now, evidence) else {
+            continue;
+        };
+        let text = match t.to {
+            RuleStatus::Firing => format!(
+                "rule {} FIRING: {} {}",
+                kind.name(),
+                rule.observed,
+                kind.threshold()
+            ),
+            RuleStatus::Pending => {
+                let when = rule
+                    .fires_at()
+                    .map(|at| format!(" — fires at {} if it holds", at.hms()))
+                    .unwrap_or_default();
+                format!(
+                    "rule {} pending: {} {}{when}",
+                    kind.name(),
+                    rule.observed,
+                    kind.threshold()
+                )
+            }
+            RuleStatus::Ok => format!("rule {} ok again ({})", kind.name(), rule.observed),
+        };
+        // The sample that started the condition, and the one that made it fire.
+        let first = rule.first_evidence.clone();
+        let latest = rule.evidence.back().cloned();
+        if t.from == RuleStatus::Ok
+            && t.to != RuleStatus::Ok
+            && let Some(ev) = &first
+        {
+            svc.rollback
+                .note(ev.at, TimelineKind::Evidence, ev.text.clone());
+        }
+        if t.to == RuleStatus::Firing
+            && let Some(ev) = latest
+            && Some(&ev) != first.as_ref()
+        {
+            svc.rollback.note(ev.at, TimelineKind::Evidence, ev.text);
+        }
+        svc.rollback
+            .note(now, TimelineKind::Rule, format!("{label}: {text}"));
+        let level = match t.to {
+            RuleStatus::Firing => Level::Bad,
+            RuleStatus::Pending => Level::Warn,
+            RuleStatus::Ok => Level::Good,
+        };
+        state.events.push(now, label, level, text);
+    }
+}
+
+fn observe(state: &State, service: usize, env: usize, kind: &RuleKind, now: Ts) -> Observation {
+    let svc = &state.services[service];
+    let e = &svc.envs[env];
+    let mut o = Observation {
+        consecutive_failures: e.consecutive_failures(),
+        degraded_since: e.degraded_since,
+        manual: svc
+            .rollback
+            .manual
+            .as_ref()
+            .filter(|(m, _, _)| *m == env)
+            .map(|(_, by, _)| by.clone()),
+        ..Observation::default()
+    };
+    if let Some(window) = window_of(kind) {
+        o.window = stats(state, service, env, window, now);
+        let facts = env_facts(state, service);
+        let rules = [];
+        let f = Facts {
+            policy: &svc.rollback.policy,
+            envs: &facts,
+            rules: &rules,
+            rollbacks: &[],
+            in_progress: None,
+            can_shift: true,
+        };
+        if let Some(stable) = decision::target(&f, env) {
+            o.baseline = stats(state, service, stable, window, now);
+        }
+    }
+    if let RuleKind::Alarm { name, .. } = kind {
+        o.alarm = svc
+            .alarms
+            .iter()
+            .find(|a| &a.name == name)
+            .map(|a| AlarmObservation {
+                state: a.state,
+                reason: a.reason.clone(),
+            });
+    }
+    o
+}
+
+/// What the sample that met the condition was, in words.
+fn evidence(
+    state: &State,
+    service: usize,
+    env: usize,
+    kind: &RuleKind,
+    observed: &str,
+    o: &Observation,
+) -> String {
+    let label = state.env_label(crate::core::model::EnvId { service, env });
+    match kind {
+        RuleKind::ErrorRate { window, .. } => {
+            let (errors, requests) = o.window.map_or((0, 0), |w| (w.errors, w.requests));
+            format!(
+                "{label} error rate {observed} over {} ({errors} of {requests} requests)",
+                time::human(*window)
+            )
+        }
+        RuleKind::Latency {
+            percentile, window, ..
+        } => {
+            format!(
+                "{label} {} {observed} over {}",
+                percentile.as_str(),
+                time::human(*window)
+            )
+        }
+        RuleKind::HealthFailures { count, .. } => {
+            let e = &state.services[service].envs[env];
+            let worst = e
+                .endpoints
+                .iter()
+                .filter(|p| p.consecutive_failures > 0)
+                .max_by_key(|p| p.consecutive_failures);
+            let what = worst
+                .and_then(|p| {
+                    p.last
+                        .as_ref()
+                        .map(|l| format!("{}: {}", p.role, l.report.summary))
+                })
+                .unwrap_or_default();
+            format!("{label} {what} ({}/{count})", o.consecutive_failures)
+        }
+        RuleKind::DegradedFor { .. } => {
+            let since = o.degraded_since.map(|t| t.hms()).unwrap_or_default();
+            format!("{label} degraded since {since}")
+        }
+        RuleKind::Alarm { name, .. } => {
+            let reason = o
+                .alarm
+                .as_ref()
+                .map(|a| a.reason.clone())
+                .unwrap_or_default();
+            format!("alarm {name} in ALARM: {reason}")
+        }
+        RuleKind::Manual => format!("{label}: rollback {observed}"),
+    }
+}
+
+fn env_facts(state: &State, service: usize) -> Vec<EnvFacts> {
+    let svc = &state.services[service];
+    let shares = svc.shares();
+    svc.envs
+        .iter()
+        .map(|e| EnvFacts {
+            name: e.name.clone(),
+            status: e.status,
+            share: shares
+                .as_ref()
+                .and_then(|s| s.iter().find(|(n, _)| n == &e.name).map(|(_, p)| *p)),
+        })
+        .collect()
+}
+
+fn decide(state: &mut State, service: usize, now: Ts) -> Vec<Effect> {
+    let envs = env_facts(state, service);
+    let svc = &state.services[service];
+    let rules: Vec<RuleFacts> = svc
+        .rollback
+        .rules
+        .iter()
+        .filter(|r| r.status != RuleStatus::Ok)
+        .map(|r| RuleFacts {
+            env: r.env,
+            status: r.status,
+            always_relevant: matches!(r.kind, RuleKind::Manual | RuleKind::Alarm { .. }),
+            fires_at: r.fires_at(),
+            reason: format!(
+                "{} {} {} {}",
+                envs[r.env].name,
+                r.kind.name(),
+                r.observed,
+                r.kind.threshold()
+            ),
+        })
+        .collect();
+    let f = Facts {
+        policy: &svc.rollback.policy,
+        envs: &envs,
+        rules: &rules,
+        rollbacks: &svc.rollback.history,
+        in_progress: svc.rollback.in_progress.clone(),
+        can_shift: svc.traffic.as_ref().is_some_and(|t| t.weights.is_some()),
+    };
+    let d = decision::decide(&f, now);
+    let before = svc.rollback.decision.clone();
+    let name = svc.name.clone();
+    if d.same_as(&before) {
+        // Same decision; keep its wording current (values, deadlines).
+        state.services[service].rollback.decision = d;
+        return Vec::new();
+    }
+    let text = describe(&d, &envs, now);
+    let level = match &d {
+        Decision::RollbackRecommended { .. } | Decision::Blocked { .. } => Level::Bad,
+        Decision::Watch { .. } | Decision::RollingBack { .. } => Level::Warn,
+        Decision::RolledBack { .. } => Level::Good,
+        Decision::Healthy if before.is_alert() => Level::Good,
+        _ => Level::Info,
+    };
+    let svc = &mut state.services[service];
+    svc.rollback.decision = d;
+    svc.rollback.decision_since = now;
+    svc.rollback.note(now, TimelineKind::Decision, text.clone());
+    state.events.push(now, name, level, text);
+    Vec::new()
+}
+
+/// `decision → ROLLBACK RECOMMENDED: green → blue (…)`
+pub fn describe(d: &Decision, envs: &[EnvFacts], now: Ts) -> String {
+    let name = |i: &usize| envs.get(*i).map_or("?", |e| e.name.as_str()).to_string();
+    match d {
+        Decision::Off => "decision → OFF (mode off)".into(),
+        Decision::Healthy => "decision → HEALTHY".into(),
+        Decision::Watch {
+            env,
+            deadline,
+            reasons,
+        } => {
+            format!(
+                "decision → WATCH {} until {}: {}",
+                name(env),
+                deadline.hms(),
+                reasons.join("; ")
+            )
+        }
+        Decision::RollbackRecommended {
+            suspect,
+            target,
+            reasons,
+        } => {
+            let t = &envs[*target];
+            let status = t.status.map_or("unknown", HealthStatus::as_str);
+            format!(
+                "decision → ROLLBACK RECOMMENDED: {} → {} ({status}): {}",
+                name(suspect),
+                name(target),
+                reasons.join("; ")
+            )
+        }
+        Decision::RollingBack {
+            suspect,
+            target,
+            by,
+            ..
+        } => {
+            format!(
+                "decision → ROLLING BACK {} → {} (by {by})",
+                name(suspect),
+                name(target)
+            )
+        }
+        Decision::RolledBack {
+            suspect,
+            target,
+            at,
+        } => {
+            format!(
+                "decision → ROLLED BACK {} → {} at {}",
+                name(suspect),
+                name(target),
+                at.hms()
+            )
+        }
+        Decision::Blocked {
+            suspect,
+            block,
+            reasons,
+        } => {
+            format!(
+                "decision → BLOCKED on {}: {}; {}",
+                name(suspect),
+                block.describe(now),
+                reasons.join("; ")
+            )
+        }
+    }
+}
+
+/// In auto mode a recommended rollback is carried out at once.
+fn auto_rollback(state: &mut State, service: usize, now: Ts) -> Option<Effect> {
+    let svc = &state.services[service];
+    if svc.rollback.policy.mode != Mode::Auto || svc.rollback.in_progress.is_some() {
+        return None;
+    }
+    let Decision::RollbackRecommended {
+        suspect,
+        target,
+        reasons,
+    } = &svc.rollback.decision
+    else {
+        return None;
+    };
+    let (suspect, target) = (*suspect, *target);
+    let from = svc.traffic.as_ref()?.weights.clone()?;
+    let (s_name, t_name) = (
+        svc.envs[suspect].name.clone(),
+        svc.envs[target].name.clone(),
+    );
+    let to = rollback_weights(&from, &s_name, &t_name);
+    let by = "backstop (auto)".to_string();
+    let reasons = reasons.join("; ");
+    let name = svc.name.clone();
+    let svc = &mut state.services[service];
+    svc.rollback.in_progress = Some((suspect, target, now, by.clone()));
+    svc.rollback.note(
+        now,
+        TimelineKind::Action,
+        format!("auto rollback started: {s_name} → {t_name}"),
+    );
+    state.events.push(
+        now,
+        name.clone(),
+        Level::Warn,
+        format!("auto rollback {s_name} → {t_name}: {reasons}"),
+    );
+    Some(Effect::SetWeights {
+        service: name,
+        from,
+        to,
+        by,
+        purpose: Purpose::Rollback {
+            suspect: s_name,
+            target: t_name,
+            manual: false,
+        },
+    })
+}
+
+/// A rollback's outcome: recorded, the request cleared, the decision redone.
+pub(super) fn rollback_done(
+    state: &mut State,
+    service: usize,
+    purpose: &Purpose,
+    by: &str,
+    ok: Result<(), &str>,
+    now: Ts,
+) -> Vec<Effect> {
+    let Purpose::Rollback {
+        suspect, target, ..
+    } = purpose
+    else {
+        return Vec::new();
+    };
+    let Some(svc) = state.services.get_mut(service) else {
+        return Vec::new();
+    };
+    svc.rollback.in_progress = None;
+    svc.rollback.manual = None;
+    match ok {
+        Ok(()) => {
+            svc.rollback
+                .history
+                .push(crate::core::decision::RollbackRecord {
+                    at: now,
+                    from: suspect.clone(),
+                    to: target.clone(),
+                    by: by.to_string(),
+                });
+            svc.rollback.note(
+                now,
+                TimelineKind::Action,
+                format!("rolled back {suspect} → {target} by {by}"),
+            );
+        }
+        Err(e) => svc.rollback.note(
+            now,
+            TimelineKind::Action,
+            format!("rollback {suspect} → {target} FAILED: {e}"),
+        ),
+    }
+    refresh(state, service, now)
+}
+
+#[cfg(test)]
+pub(super) fn rule_status(
+    state: &State,
+    service: usize,
+    env: usize,
+    name: &str,
+) -> Option<RuleStatus> {
+    state.services[service]
+        .rollback
+        .rules
+        .iter()
+        .find(|r| r.env == env && r.kind.name() == name)
+        .map(|r| r.status)
+}
+
+#[cfg(test)]
+mod tests {
+    use std::time::Duration;
+
+    use crate::core::action::Action;
+    use crate::core::decision::{Decision, Mode, Policy};
+    use crate::core::health::{HealthReport, HealthStatus};
+    use crate::core::model::{
+        EndpointId, EndpointState, EnvState, ExternalAlarm, Origin, Overlay, ProbeResult, Role,
+        ServiceState, State, TimelineKind, TrafficState,
+    };
+    use crate::core::msg::{Effect, Msg};
+    use crate::core::rules::{AlarmState, RuleKind, RuleStatus};
+    use crate::core::time::Ts;
+    use crate::core::traffic::{Purpose, Weights};
+    use crate::core::update::update;
+
+    fn state(policy: Policy) -> State {
+        let env = |name: &str| {
+            EnvState::new(
+                name,
+                vec![EndpointState::new(
+                    "http://x".into(),
+                    Role::Health,
+                    Duration::from_secs(2),
+                    Duration::from_secs(1),
+                )],
+            )
+        };
+        let traffic = Some(TrafficState::new("sandbox", "router"));
+        let svc = ServiceState::new(
+            "web",
+            vec![env("blue"), env("green")],
+            traffic,
+            policy,
+            Ts(0),
+        );
+        let mut s = State::new("drill", Origin::Drill, vec![svc], Ts(0));
+        s.operator = "ops@bastion".into();
+        update(
+            &mut s,
+            Msg::TrafficRead {
+                service: 0,
+                result: Ok(Weights::from_percents([("blue", 90), ("green", 10)])),
+                at: Ts(0),
+            },
+        );
+        s
+    }
+
+    fn probe(s: &mut State, env: usize, at: i64, status: HealthStatus) -> Vec<Effect> {
+        let report = HealthReport {
+            status,
+            http_status: Some(if status.is_failure() { 503 } else { 200 }),
+            version: None,
+            checks: vec![],
+            summary: format!("HTTP {}", if status.is_failure() { 503 } else { 200 }),
+            error: None,
+        };
+        let result = ProbeResult {
+            at: Ts(at),
+            latency_ms: 2.0,
+            report,
+        };
+        update(
+            s,
+            Msg::Probed {
+                endpoint: EndpointId {
+                    service: 0,
+                    env,
+                    endpoint: 0,
+                },
+                result,
+            },
+        )
+    }
+
+    fn decision(s: &State) -> &Decision {
+        &s.services[0].rollback.decision
+    }
+
+    #[test]
+    fn three_failed_probes_recommend_a_rollback_with_its_reasons() {
+        let mut s = state(Policy::default());
+        probe(&mut s, 0, 1000, HealthStatus::Ok);
+        probe(&mut s, 1, 1000, HealthStatus::Critical);
+        assert_eq!(
+            super::rule_status(&s, 0, 1, "health-failures"),
+            Some(RuleStatus::Pending)
+        );
+        assert!(matches!(decision(&s), Decision::Watch { env: 1, .. }));
+        probe(&mut s, 1, 3000, HealthStatus::Critical);
+        probe(&mut s, 1, 5000, HealthStatus::Critical);
+        assert_eq!(
+            super::rule_status(&s, 0, 1, "health-failures"),
+            Some(RuleStatus::Firing)
+        );
+        match decision(&s) {
+            Decision::RollbackRecommended {
+                suspect: 1,
+                target: 0,
+                reasons,
+            } => {
+                assert_eq!(reasons[0], "green health-failures 3/3 ≥ 3 in a row");
+            }
+            d => panic!("{d:?}"),
+        }
+        assert!(s.events.iter().any(|e| {
+            e.text
+                .starts_with("decision → ROLLBACK RECOMMENDED: green → blue (ok)")
+        }));
+        // The timeline links evidence → rule → decision.
+        let kinds: Vec<TimelineKind> = s.services[0]
+            .rollback
+            .timeline
+            .iter()
+            .map(|e| e.kind)
+            .collect();
+        let first = |k| kinds.iter().position(|x| *x == k).unwrap_or(usize::MAX);
+        assert!(first(TimelineKind::Evidence) < first(TimelineKind::Rule));
+        assert!(first(TimelineKind::Rule) < first(TimelineKind::Decision));
+        assert!(
+            s.services[0]
+                .rollback
+                .timeline
+                .iter()
+                .any(|e| e.text.contains("(3/3)")),
+            "the sample that fired it"
+        );
+        // A blip of one or two failures clears without a rollback.
+        let mut b = state(Policy::default());
+        probe(&mut b, 0, 1000, HealthStatus::Ok);
+        probe(&mut b, 1, 1000, HealthStatus::Critical);
+        probe(&mut b, 1, 3000, HealthStatus::Critical);
+        probe(&mut b, 1, 5000, HealthStatus::Ok);
+        assert_eq!(decision(&b), &Decision::Healthy);
+    }
+
+    #[test]
+    fn auto_mode_rolls_back_then_guards_the_cooldown() {
+        let mut s = state(Policy {
+            mode: Mode::Auto,
+            ..Policy::default()
+        });
+        probe(&mut s, 0, 1000, HealthStatus::Ok);
+        let mut fx = Vec::new();
+        for t in [1000, 3000, 5000] {
+            fx = probe(&mut s, 1, t, HealthStatus::Critical);
+        }
+        let rollback = Purpose::Rollback {
+            suspect: "green".into(),
+            target: "blue".into(),
+            manual: false,
+        };
+        assert_eq!(
+            fx,
+            vec![Effect::SetWeights {
+                service: "web".into(),
+                from: Weights::from_percents([("blue", 90), ("green", 10)]),
+                to: Weights::from_percents([("blue", 100), ("green", 0)]),
+                by: "backstop (auto)".into(),
+                purpose: rollback.clone(),
+            }]
+        );
+        assert!(matches!(decision(&s), Decision::RollingBack { .. }));
+        // No second rollback while the first is under way.
+        assert!(probe(&mut s, 1, 7000, HealthStatus::Critical).is_empty());
+        let to = Weights::from_percents([("blue", 100), ("green", 0)]);
+        update(
+            &mut s,
+            Msg::WeightsSet {
+                service: 0,
+                from: Weights::from_percents([("blue", 90), ("green", 10)]),
+                to,
+                by: "backstop (auto)".into(),
+                purpose: rollback,
+                log: vec![],
+                at: Ts(8000),
+            },
+        );
+        assert!(matches!(
+            decision(&s),
+            Decision::RolledBack {
+                suspect: 1,
+                target: 0,
+                ..
+            }
+        ));
+        assert_eq!(s.services[0].rollback.history.len(), 1);
+        // Blue fails now, within the cooldown: blocked, not a loop.
+        update(
+            &mut s,
+            Msg::TrafficRead {
+                service: 0,
+                result: Ok(Weights::from_percents([("blue", 100), ("green", 0)])),
+                at: Ts(9000),
+            },
+        );
+        for t in [10_000, 12_000, 14_000] {
+            assert!(
+                probe(&mut s, 0, t, HealthStatus::Critical).is_empty(),
+                "no rollback inside the cooldown"
+            );
+        }
+        match decision(&s) {
+            Decision::Blocked { block, .. } => {
+                assert!(block.describe(Ts(14_000)).starts_with("cooldown:"))
+            }
+            d => panic!("{d:?}"),
+        }
+    }
+
+    #[test]
+    fn the_operator_asks_for_a_rollback_and_can_withdraw_it() {
+        let mut s = state(Policy::default());
+        probe(&mut s, 0, 1000, HealthStatus::Ok);
+        probe(&mut s, 1, 1000, HealthStatus::Ok);
+        update(&mut s, Msg::Action(Action::SelectNext, Ts(2000)));
+        let fx = update(&mut s, Msg::Action(Action::Rollback, Ts(2000)));
+        assert!(
+            matches!(&fx[..], [Effect::PreviewWeights { to, .. }] if to.percents() == [100, 0]),
+            "{fx:?}"
+        );
+        assert_eq!(s.ui.overlay, Overlay::Weights);
+        assert!(matches!(
+            decision(&s),
+            Decision::RollbackRecommended { suspect: 1, .. }
+        ));
+        assert!(
+            s.events
+                .iter()
+                .any(|e| e.text == "ops@bastion asks to roll back green")
+        );
+        update(&mut s, Msg::Action(Action::Back, Ts(3000)));
+        assert_eq!(s.services[0].rollback.manual, None);
+        update(&mut s, Msg::Tick(Ts(4000)));
+        assert_eq!(decision(&s), &Decision::Healthy);
+    }
+
+    #[test]
+    fn a_failing_target_blocks_and_says_escalate() {
+        let mut s = state(Policy::default());
+        for t in [1000, 3000, 5000] {
+            probe(&mut s, 0, t, HealthStatus::Critical);
+            probe(&mut s, 1, t, HealthStatus::Critical);
+        }
+        match decision(&s) {
+            Decision::Blocked { block, .. } => assert!(block.describe(Ts(0)).contains("escalate")),
+            d => panic!("{d:?}"),
+        }
+        // The operator's key says so instead of opening a dialog.
+        update(&mut s, Msg::Action(Action::Rollback, Ts(6000)));
+        assert_eq!(s.ui.overlay, Overlay::None);
+        assert!(
+            s.events
+                .last()
+                .is_some_and(|e| e.text.starts_with("rollback blocked:"))
+        );
+    }
+
+    #[test]
+    fn an_external_alarm_fires_its_rule() {
+        let mut policy = Policy::default();
+        policy.rules.push(RuleKind::Alarm {
+            name: "web-5xx".into(),
+            env: None,
+        });
+        let mut s = state(policy);
+        probe(&mut s, 0, 1000, HealthStatus::Ok);
+        probe(&mut s, 1, 1000, HealthStatus::Ok);
+        let alarm = |state| ExternalAlarm {
+            name: "web-5xx".into(),
+            state,
+            reason: "Threshold Crossed: 1 datapoint [12.0]".into(),
+            since: Ts(1500),
+            source: "cloudwatch".into(),
+        };
+        update(
+            &mut s,
+            Msg::Alarms {
+                source: "cloudwatch".into(),
+                alarms: vec![(0, alarm(AlarmState::Ok))],
+                at: Ts(1500),
+            },
+        );
+        assert_eq!(decision(&s), &Decision::Healthy);
+        update(
+            &mut s,
+            Msg::Alarms {
+                source: "cloudwatch".into(),
+                alarms: vec![(0, alarm(AlarmState::Alarm))],
+                at: Ts(2000),
+            },
+        );
+        // No environment named: the one on trial (the 10 % canary).
+        assert!(
+            matches!(
+                decision(&s),
+                Decision::RollbackRecommended {
+                    suspect: 1,
+                    target: 0,
+                    ..
+                }
+            ),
+            "{:?}",
+            decision(&s)
+        );
+        assert!(
+            s.events
+                .iter()
+                .any(|e| e.text.starts_with("alarm web-5xx OK → ALARM"))
+        );
+    }
+
+    #[test]
+    fn confirm_asks_for_re_probes_on_the_first_failure() {
+        let policy = Policy {
+            rules: vec![RuleKind::HealthFailures {
+                count: 3,
+                confirm: 2,
+            }],
+            ..Policy::default()
+        };
+        let mut s = state(policy);
+        let fx = probe(&mut s, 1, 1000, HealthStatus::Critical);
+        assert_eq!(
+            fx,
+            vec![Effect::Reprobe {
+                endpoint: EndpointId {
+                    service: 0,
+                    env: 1,
+                    endpoint: 0
+                },
+                times: 2
+            }]
+        );
+        assert!(
+            probe(&mut s, 1, 1250, HealthStatus::Critical).is_empty(),
+            "only the first failure asks"
+        );
+    }
+}

@@ -1,0 +1,111 @@
+//! The banner under the header: every service whose decision needs eyes, in
+//! one line each, so on any pane and any terminal the operator sees it first.
+
+use ratatui::buffer::Buffer;
+use ratatui::layout::Rect;
+use ratatui::text::{Line, Span};
+use ratatui::widgets::Widget;
+
+use super::decision::style;
+use super::fit;
+use crate::core::action::Action;
+use crate::core::decision::Decision;
+use crate::core::model::State;
+use crate::tui::View;
+
+/// Services to show, most urgent first.
+fn alerting(state: &State) -> Vec<usize> {
+    let rank = |d: &Decision| match d {
+        Decision::RollbackRecommended { .. } | Decision::Blocked { .. } => 0,
+        Decision::RollingBack { .. } => 1,
+        Decision::Watch { .. } => 2,
+        _ => 3,
+    };
+    let mut v: Vec<usize> = (0..state.services.len())
+        .filter(|i| state.services[*i].rollback.decision.is_alert())
+        .collect();
+    v.sort_by_key(|i| rank(&state.services[*i].rollback.decision));
+    v
+}
+
+/// Lines the banner takes (0 when all is calm; at most 3).
+pub fn height(state: &State) -> u16 {
+    alerting(state).len().min(3) as u16
+}
+
+pub fn render(state: &State, view: &View<'_>, area: Rect, buf: &mut Buffer) {
+    let t = view.theme;
+    let key = |a: Action| {
+        view.keymap
+            .keys_for(a)
+            .first()
+            .map(|k| k.short())
+            .unwrap_or_default()
+    };
+    let list = alerting(state);
+    let rows = area.height as usize;
+    for (row, i) in list.iter().take(rows).enumerate() {
+        let svc = &state.services[*i];
+        let d = &svc.rollback.decision;
+        let route = match d {
+            Decision::RollbackRecommended {
+                suspect, target, ..
+            }
+            | Decision::RollingBack {
+                suspect, target, ..
+            }
+            | Decision::RolledBack {
+                suspect, target, ..
+            } => {
+                format!(" {} → {}", svc.envs[*suspect].name, svc.envs[*target].name)
+            }
+            Decision::Watch { env, .. } => format!(" {}", svc.envs[*env].name),
+            Decision::Blocked { suspect, .. } => format!(" {}", svc.envs[*suspect].name),
+            _ => String::new(),
+        };
+        let why = super::decision::reasons(d, state)
+            .into_iter()
+            .next()
+            .unwrap_or_default();
+        let more = if row + 1 == rows && list.len() > rows {
+            format!("  (+{} more)", list.len() - rows)
+        } else {
+            String::new()
+        };
+        let hint = match d {
+            Decision::RollbackRecommended { .. } => format!(
+                "  {} roll back · {} why",
+                key(Action::Rollback),
+                key(Action::Explain)
+            ),
+            _ => format!("  {} why", key(Action::Explain)),
+        };
+        let head = format!(" {} ", svc.name);
+        let label = format!(" {} ", d.label());
+        let used = head.chars().count()
+            + label.chars().count()
+            + route.chars().count()
+            + hint.chars().count()
+            + more.len()
+            + 3;
+        let line = Line::from(vec![
+            Span::styled(head, t.bold()),
+            Span::styled(label, style(d, t)),
+            Span::styled(route, t.bold()),
+            Span::raw(fit(
+                &format!(" · {why}"),
+                (area.width as usize).saturating_sub(used),
+            )),
+            Span::styled(hint, t.key()),
+            Span::raw(more),
+        ]);
+        line.render(
+            Rect {
+                y: area.y + row as u16,
+                height: 1,
+                ..area
+            },
+            buf,
+        );
+    }
+}
