@@ -15,10 +15,11 @@ use tokio::sync::mpsc;
 use tokio::time::{Instant, MissedTickBehavior};
 
 use crate::config::{Config, TrafficKind};
+use crate::core::action::Action;
 use crate::core::model::{EndpointState, EnvState, Origin, ServiceState, State, TrafficState};
 use crate::core::msg::Msg;
 use crate::core::time::Ts;
-use crate::engine::Engine;
+use crate::engine::{Engine, Storage};
 use crate::keymap::Keymap;
 use crate::sandbox::Sandbox;
 use crate::sources::{self, now};
@@ -51,10 +52,26 @@ pub fn initial_state(config: &Config, origin: Origin, at: Ts) -> State {
                 .traffic
                 .as_ref()
                 .map(|t| TrafficState::new(t.kind.name(), traffic_target(&t.kind)));
-            ServiceState::new(s.name.clone(), envs, traffic, s.policy.clone(), at)
+            ServiceState::new(
+                s.name.clone(),
+                envs,
+                traffic,
+                s.policy.clone(),
+                s.runbook.clone(),
+                at,
+            )
         })
         .collect();
-    State::new(config.title.clone(), origin, services, at)
+    let mut state = State::new(config.title.clone(), origin, services, at);
+    state.notifiers = config
+        .notifiers
+        .iter()
+        .map(|n| match &n.url {
+            Some(_) => format!("{} (${})", n.kind.as_str(), n.url_env),
+            None => format!("{} (${}, NOT SET: will fail)", n.kind.as_str(), n.url_env),
+        })
+        .collect();
+    state
 }
 
 /// Where a provider holds the weights, as the configuration says.
@@ -115,8 +132,9 @@ pub async fn run_console(
     keymap: Keymap,
     theme: Theme,
     sandbox: Option<Arc<Sandbox>>,
+    storage: &Storage,
 ) -> Result<()> {
-    let mut engine = Engine::start(&config, origin, sandbox)?;
+    let mut engine = Engine::start(&config, origin, sandbox, storage)?;
     let mut guard = tui::terminal::enter()?;
     let (key_tx, mut key_rx) = mpsc::channel(64);
     sources::terminal::spawn_reader(key_tx);
@@ -174,6 +192,14 @@ pub async fn event_loop<B: Backend>(
         tokio::select! {
             () = &mut shutdown => break,
             Some(ev) = terminal_events.recv() => match ev {
+                Event::Key(k) if engine.state.ui.input.is_some() => {
+                    if let Some(key) = sources::terminal::text_key_of(&k) {
+                        engine.apply(Msg::Text(key, now()));
+                        dirty = true;
+                    } else if sources::terminal::is_ctrl_c(&k) {
+                        engine.apply(Msg::Action(Action::Quit, now()));
+                    }
+                }
                 Event::Key(k) => {
                     if let Some(action) = sources::terminal::key_of(&k).and_then(|key| view.keymap.action(key)) {
                         engine.apply(Msg::Action(action, now()));

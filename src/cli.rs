@@ -9,12 +9,16 @@ use std::time::Duration;
 use clap::{CommandFactory, FromArgMatches, Parser, Subcommand};
 
 use crate::app;
+use crate::config::runbook::Catalog;
 use crate::config::{self, Config, HumanDuration, Source};
 use crate::core::model::Origin;
+use crate::engine::Storage;
 use crate::headless::{self, exit};
+use crate::journal::Reader;
 use crate::keymap::Keymap;
 use crate::logging;
 use crate::paths::Paths;
+use crate::report::Report;
 use crate::sandbox::{self, Sandbox};
 use crate::tui::Theme;
 
@@ -31,6 +35,10 @@ pub struct Cli {
     /// Configuration file [default: $BACKSTOP_CONFIG, then the XDG config directory]
     #[arg(long, short, global = true, value_name = "FILE")]
     pub config: Option<PathBuf>,
+
+    /// Incident journal (SQLite) [default: journal.sqlite, or drills.sqlite for drills, in the XDG data directory]
+    #[arg(long, global = true, value_name = "FILE")]
+    pub journal: Option<PathBuf>,
 
     #[command(subcommand)]
     pub command: Option<Command>,
@@ -66,6 +74,20 @@ pub enum Command {
         /// Print one JSON document: services → environments → endpoints
         #[arg(long)]
         json: bool,
+    },
+    /// Print an incident's report from the journal: timeline, MTTD and MTTR, steps, messages
+    Report {
+        /// The incident's number [default: the newest]
+        incident: Option<i64>,
+        /// md (Markdown) or json
+        #[arg(long, default_value = "md", value_parser = ["md", "json"])]
+        format: String,
+        /// Read the drills' journal instead of the incidents'
+        #[arg(long)]
+        drill: bool,
+        /// List the incidents in the journal instead
+        #[arg(long, conflicts_with = "incident")]
+        list: bool,
     },
     /// Check or create the configuration
     #[command(subcommand)]
@@ -132,13 +154,30 @@ pub fn main() -> ExitCode {
 }
 
 fn run(cli: Cli, paths: &Paths) -> u8 {
+    let journal = cli.journal.clone();
+    let storage = |drill: bool| Storage {
+        journal: journal.clone().unwrap_or_else(|| {
+            if drill {
+                paths.drill_journal_file.clone()
+            } else {
+                paths.journal_file.clone()
+            }
+        }),
+        reports: paths.reports_dir.clone(),
+    };
     match cli.command {
-        None => console(cli.config.as_deref(), paths),
+        None => console(cli.config.as_deref(), paths, storage(false)),
         Some(Command::Drill {
             interval,
             timeout,
             rate,
-        }) => drill(paths, interval, timeout, rate),
+        }) => drill(paths, interval, timeout, rate, storage(true)),
+        Some(Command::Report {
+            incident,
+            format,
+            drill,
+            list,
+        }) => report(&storage(drill).journal, incident, &format, list),
         Some(Command::Probe { url, json, timeout }) => {
             runtime(|| headless::probe::run(&url, json, timeout))
         }
@@ -226,7 +265,8 @@ fn load_config(flag: Option<&Path>, paths: &Paths) -> Result<Config, u8> {
         eprint!("{}", no_config_help(paths));
         return Err(exit::USAGE);
     };
-    config::load(&path).map_err(|d| {
+    let runbooks = load_runbooks(paths)?;
+    config::load_with(&path, &runbooks).map_err(|d| {
         eprintln!("{d}");
         eprintln!(
             "backstop: {} has errors (`backstop config check` lists them)",
@@ -236,7 +276,19 @@ fn load_config(flag: Option<&Path>, paths: &Paths) -> Result<Config, u8> {
     })
 }
 
-fn console(flag: Option<&Path>, paths: &Paths) -> u8 {
+/// The built-in runbooks and the user's.
+fn load_runbooks(paths: &Paths) -> Result<Catalog, u8> {
+    Catalog::load(&paths.runbooks_dir).map_err(|d| {
+        eprintln!("{d}");
+        eprintln!(
+            "backstop: runbooks in {} have errors (`backstop config check` lists them)",
+            paths.runbooks_dir.display()
+        );
+        exit::USAGE
+    })
+}
+
+fn console(flag: Option<&Path>, paths: &Paths, storage: Storage) -> u8 {
     let config = match load_config(flag, paths) {
         Ok(c) => c,
         Err(code) => return code,
@@ -247,11 +299,11 @@ fn console(flag: Option<&Path>, paths: &Paths) -> u8 {
     };
     let origin = Origin::Config(config.file.clone());
     open_console(|| async move {
-        app::run_console(config, origin, keymap, Theme::from_env(), None).await
+        app::run_console(config, origin, keymap, Theme::from_env(), None, &storage).await
     })
 }
 
-fn drill(paths: &Paths, interval: Duration, timeout: Duration, rate: f64) -> u8 {
+fn drill(paths: &Paths, interval: Duration, timeout: Duration, rate: f64, storage: Storage) -> u8 {
     if timeout >= interval {
         eprintln!("backstop drill: --timeout must be shorter than --interval");
         return exit::USAGE;
@@ -275,6 +327,7 @@ fn drill(paths: &Paths, interval: Duration, timeout: Duration, rate: f64) -> u8 
             keymap,
             Theme::from_env(),
             Some(sandbox),
+            &storage,
         )
         .await
     })
@@ -319,7 +372,15 @@ fn config_check(flag: Option<&Path>, paths: &Paths) -> u8 {
         return exit::USAGE;
     };
     let mut code = exit::OK;
-    match config::load(&path) {
+    let runbooks = match Catalog::load(&paths.runbooks_dir) {
+        Ok(c) => c,
+        Err(d) => {
+            eprintln!("{d}");
+            code = exit::USAGE;
+            Catalog::builtin()
+        }
+    };
+    match config::load_with(&path, &runbooks) {
         Ok(c) => {
             let envs: usize = c.services.iter().map(|s| s.environments.len()).sum();
             let eps: usize = c
@@ -338,6 +399,12 @@ fn config_check(flag: Option<&Path>, paths: &Paths) -> u8 {
                 path.display(),
                 c.services.len()
             );
+            let books: Vec<String> = c
+                .services
+                .iter()
+                .map(|s| format!("{} → {}", s.name, s.runbook.name))
+                .collect();
+            println!("runbooks: {}", books.join(", "));
         }
         Err(d) => {
             eprintln!("{d}");
@@ -360,6 +427,54 @@ fn config_check(flag: Option<&Path>, paths: &Paths) -> u8 {
         }
     }
     code
+}
+
+fn report(journal: &Path, incident: Option<i64>, format: &str, list: bool) -> u8 {
+    let reader = match Reader::open(journal) {
+        Ok(r) => r,
+        Err(e) => {
+            eprintln!("backstop report: {e:#}");
+            return exit::FAILING;
+        }
+    };
+    if list {
+        return match reader.incidents() {
+            Ok(rows) if rows.is_empty() => {
+                println!("no incident in {}", journal.display());
+                exit::OK
+            }
+            Ok(rows) => {
+                for r in rows {
+                    println!(
+                        "{:>5}  {}  {}  by {}",
+                        r.id,
+                        r.entry.at.rfc3339(),
+                        r.entry.text,
+                        r.entry.operator
+                    );
+                }
+                exit::OK
+            }
+            Err(e) => {
+                eprintln!("backstop report: {e:#}");
+                exit::FAILING
+            }
+        };
+    }
+    match Report::load(&reader, incident) {
+        Ok(r) => {
+            if format == "json" {
+                println!("{}", r.json());
+            } else {
+                print!("{}", r.markdown());
+            }
+            exit::OK
+        }
+        Err(e) => {
+            eprintln!("backstop report: {e:#} (in {})", journal.display());
+            exit::FAILING
+        }
+    }
 }
 
 fn config_init(path: &Path, force: bool) -> u8 {

@@ -3,6 +3,7 @@
 //! terminal. Same machinery either way.
 
 use std::collections::HashMap;
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -12,11 +13,13 @@ use tokio::task::JoinHandle;
 use tokio::time::{Instant, MissedTickBehavior};
 
 use crate::app::{initial_state, operator};
-use crate::config::Config;
-use crate::core::model::{EndpointId, Origin, State};
+use crate::config::{Config, DeployConfig};
+use crate::core::model::{EndpointId, Interrupted, Origin, State};
 use crate::core::msg::Msg;
 use crate::core::update::update;
 use crate::exec::{Executor, TrafficHandle};
+use crate::journal::{Entry, Journal, Reader, Redactor};
+use crate::providers::deploy::{DeployProvider, SandboxDeploy};
 use crate::sandbox::Sandbox;
 use crate::sources::metrics::{MetricSource, SandboxMetrics};
 use crate::sources::probe::{ProbeSpec, Prober};
@@ -25,6 +28,25 @@ use crate::sources::{self, now};
 /// Messages applied before the loop looks at keys and the screen again.
 pub const DRAIN_LIMIT: usize = 512;
 
+/// Where the engine keeps what outlives it.
+#[derive(Clone, Debug)]
+pub struct Storage {
+    /// The incident journal (SQLite).
+    pub journal: PathBuf,
+    /// Exported reports.
+    pub reports: PathBuf,
+}
+
+impl Storage {
+    /// `journal.sqlite` and `reports/` inside `dir`.
+    pub fn in_dir(dir: &Path) -> Self {
+        Storage {
+            journal: dir.join("journal.sqlite"),
+            reports: dir.join("reports"),
+        }
+    }
+}
+
 pub struct Engine {
     pub state: State,
     pub rx: mpsc::Receiver<Msg>,
@@ -32,12 +54,24 @@ pub struct Engine {
     pub tx: mpsc::Sender<Msg>,
     executor: Executor,
     tasks: Vec<JoinHandle<()>>,
+    journal: Option<Journal>,
+    /// Events already handed to the journal (of all ever recorded).
+    journaled: u64,
 }
 
 impl Engine {
     /// Start every source of `config` (probes, traffic reads, the sandbox's
-    /// metrics) and an executor for its providers. Needs a tokio runtime.
-    pub fn start(config: &Config, origin: Origin, sandbox: Option<Arc<Sandbox>>) -> Result<Self> {
+    /// metrics) and an executor for its providers, journaling into
+    /// `storage`. Needs a tokio runtime.
+    pub fn start(
+        config: &Config,
+        origin: Origin,
+        sandbox: Option<Arc<Sandbox>>,
+        storage: &Storage,
+    ) -> Result<Self> {
+        // Before anything can change: no journal, no console.
+        let journal = Journal::open(&storage.journal, Redactor::new(config.secrets()))?;
+        let interrupted = Reader::open(&storage.journal)?.interrupted()?;
         let (tx, rx) = mpsc::channel(1024);
         let prober = Prober::new()?;
         let mut tasks = sources::spawn_probes(config, &prober, &tx);
@@ -94,19 +128,61 @@ impl Engine {
                 }
             }
         }
-        let executor = Executor::new(sandbox, traffic, tx.clone()).with_probes(prober, specs);
+        let mut deploy: HashMap<String, Arc<dyn DeployProvider>> = HashMap::new();
+        for svc in &config.services {
+            if let (Some(DeployConfig::Sandbox), Some(sb)) = (&svc.deploy, &sandbox) {
+                deploy.insert(
+                    svc.name.clone(),
+                    Arc::new(SandboxDeploy {
+                        sandbox: sb.clone(),
+                        service: svc.name.clone(),
+                    }),
+                );
+            }
+        }
+        let executor = Executor::new(sandbox, traffic, tx.clone())
+            .with_probes(prober, specs)
+            .with_deploy(deploy)
+            .with_config(config)
+            .with_journal(journal.clone())
+            .with_reports(storage.reports.clone());
         tracing::info!(
-            "engine started on {} ({} services)",
+            "engine started on {} ({} services), journal {}",
             config.file,
-            config.services.len()
+            config.services.len(),
+            storage.journal.display()
         );
-        Ok(Engine {
+        journal.append(Entry::new(
+            now(),
+            "event",
+            "backstop",
+            format!("console started on {} by {}", config.file, state.operator),
+            &state.operator,
+        ));
+        let mut engine = Engine {
             state,
             rx,
             tx,
             executor,
             tasks,
-        })
+            journal: Some(journal),
+            journaled: 0,
+        };
+        if !interrupted.is_empty() {
+            let actions = interrupted
+                .into_iter()
+                .map(|r| Interrupted {
+                    intent: r.id,
+                    at: r.entry.at,
+                    scope: r.entry.scope,
+                    text: r.entry.text,
+                    operator: r.entry.operator,
+                    real: None,
+                })
+                .collect();
+            engine.apply(Msg::Interrupted { actions, at: now() });
+        }
+        Ok(engine)
     }
 
     /// An engine from parts, for tests that bring their own state and executor.
@@ -122,14 +198,41 @@ impl Engine {
             tx,
             executor,
             tasks: Vec::new(),
+            journal: None,
+            journaled: 0,
         }
     }
 
-    /// Apply one message and start its effects.
+    /// Apply one message, journal what it recorded, and start its effects.
     pub fn apply(&mut self, msg: Msg) {
-        for effect in update(&mut self.state, msg) {
+        let effects = update(&mut self.state, msg);
+        self.journal_events();
+        for effect in effects {
             self.executor.run(effect);
         }
+    }
+
+    /// Hand the events recorded since the last call to the journal.
+    fn journal_events(&mut self) {
+        let total = self.state.events.total();
+        if total == self.journaled {
+            return;
+        }
+        if let Some(j) = &self.journal {
+            for e in self.state.events.since(self.journaled) {
+                let mut entry = Entry::new(
+                    e.at,
+                    "event",
+                    &e.scope,
+                    e.text.clone(),
+                    &self.state.operator,
+                );
+                entry.level = e.level.as_str().into();
+                entry.data = Some(serde_json::json!({ "kind": e.kind.as_str() }));
+                j.append(entry);
+            }
+        }
+        self.journaled = total;
     }
 
     /// Apply what is waiting, up to [`DRAIN_LIMIT`] messages.

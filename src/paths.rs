@@ -13,9 +13,17 @@ pub struct Paths {
     pub config_file: PathBuf,
     /// The user's keymap, merged over the built-in one.
     pub keymap_file: PathBuf,
+    /// The user's runbooks (`*.toml`), beside and over the built-in ones.
+    pub runbooks_dir: PathBuf,
     pub state_dir: PathBuf,
     pub log_file: PathBuf,
     pub data_dir: PathBuf,
+    /// The incident journal of the console on a configuration (--journal overrides).
+    pub journal_file: PathBuf,
+    /// The drills' journal: rehearsals never mix with real incidents.
+    pub drill_journal_file: PathBuf,
+    /// Exported incident reports.
+    pub reports_dir: PathBuf,
 }
 
 impl Paths {
@@ -32,6 +40,10 @@ impl Paths {
         Ok(Paths {
             config_file: config_dir.join("backstop.toml"),
             keymap_file: config_dir.join("keymap.toml"),
+            runbooks_dir: config_dir.join("runbooks"),
+            journal_file: data_dir.join("journal.sqlite"),
+            drill_journal_file: data_dir.join("drills.sqlite"),
+            reports_dir: data_dir.join("reports"),
             log_file: state_dir.join("backstop.log"),
             config_dir,
             state_dir,
@@ -58,7 +70,18 @@ impl Paths {
                 &self.log_file,
                 "log file (nothing is logged to the screen)",
             ),
-            ("data", &self.data_dir, "journal and reports"),
+            (
+                "runbooks",
+                &self.runbooks_dir,
+                "your runbooks (*.toml), over the built-in ones",
+            ),
+            (
+                "journal",
+                &self.journal_file,
+                "incident journal, append-only SQLite (--journal overrides)",
+            ),
+            ("drills", &self.drill_journal_file, "the drills' journal"),
+            ("reports", &self.reports_dir, "exported incident reports"),
         ];
         for (name, path, what) in rows {
             let mark = if path.exists() {
@@ -66,7 +89,7 @@ impl Paths {
             } else {
                 "  (not there yet)"
             };
-            let _ = writeln!(s, "{name:<7} {}{mark}\n        {what}", path.display());
+            let _ = writeln!(s, "{name:<8} {}{mark}\n         {what}", path.display());
         }
         s
     }

@@ -155,6 +155,51 @@ fn config_init_writes_an_example_that_checks_clean() {
 }
 
 #[test]
+fn user_runbooks_are_chosen_by_name_and_checked_with_their_place() {
+    let home = Home::new();
+    let books = home.config_dir().join("runbooks");
+    std::fs::create_dir_all(&books).unwrap();
+    std::fs::write(
+        books.join("payments.toml"),
+        "name = \"payments\"\n[[during]]\nid = \"page\"\ntitle = \"Page the payments on-call\"\nkind = \"manual\"\n",
+    )
+    .unwrap();
+    let config = home.path().join("backstop.toml");
+    std::fs::write(
+        &config,
+        "[services.pay.environments.blue]\nendpoints = [{ url = \"http://127.0.0.1:9/health\" }]\n[services.pay.rollback]\nrunbook = \"payments\"\n",
+    )
+    .unwrap();
+    let check = |home: &Home| {
+        run({
+            let mut c = home.command();
+            c.args(["config", "check"]).arg(&config);
+            c
+        })
+    };
+    let out = check(&home);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    assert!(
+        stdout(&out).contains("runbooks: pay → payments"),
+        "{}",
+        stdout(&out)
+    );
+    // A broken runbook file: its own file, line and column.
+    std::fs::write(
+        books.join("broken.toml"),
+        "name = \"broken\"\n[[before]]\nid = \"a\"\ntitle = \"A\"\nkind = \"action\"\naction = \"reboot\"\n",
+    )
+    .unwrap();
+    let out = check(&home);
+    assert_eq!(out.status.code(), Some(2));
+    let want = format!(
+        "{}:6:10: unknown action \"reboot\"",
+        books.join("broken.toml").display()
+    );
+    assert!(stderr(&out).contains(&want), "{}", stderr(&out));
+}
+
+#[test]
 fn keys_and_paths_and_help() {
     let home = Home::new();
     let keys = stdout(&run({

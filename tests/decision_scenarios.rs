@@ -14,13 +14,13 @@ use std::time::{Duration, Instant};
 use backstop::core::decision::{Decision, Policy};
 use backstop::core::model::{Fault, Origin, State};
 use backstop::core::rules::RuleStatus;
-use backstop::engine::Engine;
+use backstop::engine::{Engine, Storage};
 use backstop::sandbox::{Options, Sandbox, default_world};
 
 const SPEED: f64 = 4.0;
 
 /// The drill world with the default rules at 4×: probes every 500 ms.
-async fn start(rate: f64) -> (Engine, Arc<Sandbox>) {
+async fn start(rate: f64) -> (Engine, Arc<Sandbox>, tempfile::TempDir) {
     let sb = Arc::new(
         Sandbox::start(&default_world(), &Options { rate })
             .await
@@ -30,8 +30,15 @@ async fn start(rate: f64) -> (Engine, Arc<Sandbox>) {
     for s in &mut config.services {
         s.policy = Policy::default().scaled(SPEED);
     }
-    let engine = Engine::start(&config, Origin::Drill, Some(sb.clone())).unwrap();
-    (engine, sb)
+    let dir = tempfile::tempdir().unwrap();
+    let engine = Engine::start(
+        &config,
+        Origin::Drill,
+        Some(sb.clone()),
+        &Storage::in_dir(dir.path()),
+    )
+    .unwrap();
+    (engine, sb, dir)
 }
 
 fn rule(s: &State, env: usize, name: &str) -> RuleStatus {
@@ -56,7 +63,7 @@ fn healthy(s: &State) -> bool {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn an_8_percent_error_fault_on_a_10_percent_canary_fires_after_its_window() {
-    let (mut engine, sb) = start(100.0).await;
+    let (mut engine, sb, _dir) = start(100.0).await;
     assert!(
         engine.run_until(Duration::from_secs(10), healthy).await,
         "the drill came up"
@@ -107,7 +114,7 @@ async fn an_8_percent_error_fault_on_a_10_percent_canary_fires_after_its_window(
 
 #[tokio::test(flavor = "multi_thread")]
 async fn a_blip_does_not_fire() {
-    let (mut engine, sb) = start(100.0).await;
+    let (mut engine, sb, _dir) = start(100.0).await;
     assert!(
         engine.run_until(Duration::from_secs(10), healthy).await,
         "the drill came up"
@@ -146,7 +153,7 @@ async fn a_blip_does_not_fire() {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn a_503_fault_fires_health_failures_after_three_probes() {
-    let (mut engine, sb) = start(20.0).await;
+    let (mut engine, sb, _dir) = start(20.0).await;
     assert!(
         engine.run_until(Duration::from_secs(10), healthy).await,
         "the drill came up"

@@ -109,6 +109,11 @@ fn every_fault_shows_as_its_status() {
     assert_eq!(pty.wait_exit(Duration::from_secs(5)), 0);
 }
 
+/// The step whose turn it is has this title.
+fn current(screen: &str, title: &str) -> bool {
+    screen.lines().any(|l| l.contains("›") && l.contains(title))
+}
+
 #[test]
 fn a_dropped_ssh_session_or_sigterm_restores_the_terminal() {
     for signal in ["HUP", "TERM"] {
@@ -240,7 +245,7 @@ fn an_error_fault_shows_in_the_traffic_figures() {
 }
 
 #[test]
-fn a_failing_canary_is_recommended_for_rollback_explained_and_rolled_back() {
+fn a_failing_canary_is_recommended_explained_and_rolled_back_by_the_checklist() {
     let home = Home::new();
     let mut pty = Pty::spawn(&home, &["drill"], 140, 45, &[("USER", "oncall")]);
     pty.wait_for("blue and green OK", Duration::from_secs(20), both_ok);
@@ -260,20 +265,89 @@ fn a_failing_canary_is_recommended_for_rollback_explained_and_rolled_back() {
             && s.contains("health-failures FIRING")
     });
     pty.send("\x1b");
-    // Roll back: the dialog comes pre-filled and previewed; y applies it.
+    // Roll back: the checklist opens and checks the failure is real by itself.
     pty.send("r");
-    pty.wait_for("the rollback preview", Duration::from_secs(5), |s| {
-        s.contains("The change, exactly:") && s.contains("blue 90 → 100 %, green 10 → 0 %")
+    pty.wait_for("the checklist", Duration::from_secs(5), |s| {
+        s.contains("Rollback web: green → blue · runbook default")
+    });
+    pty.wait_for("the re-probes", Duration::from_secs(5), |s| {
+        s.contains("probe 3/3: CRIT")
+    });
+    pty.send("\r"); // reviewed the logs
+    pty.send("\r"); // the message, previewed
+    pty.wait_for("the message preview", Duration::from_secs(3), |s| {
+        s.contains("no notifier is configured")
     });
     pty.send("y");
-    pty.wait_for("rolled back", Duration::from_secs(5), |s| {
-        s.contains("ROLLED BACK") && s.contains("green v1.0.1 idle") && s.contains("by oncall@")
+    // Target healthy checks itself; the switch shows exactly what it will do.
+    pty.wait_for("the switch step", Duration::from_secs(5), |s| {
+        current(s, "Switch traffic from green to blue")
+    });
+    pty.send("\r");
+    pty.wait_for("the switch preview", Duration::from_secs(5), |s| {
+        s.contains("web via the sandbox traffic provider:")
+            && s.contains("blue 90 → 100 %, green 10 → 0 %")
+    });
+    pty.send("y");
+    // Then it waits for blue, checks the split and runs the smoke tests.
+    pty.wait_for("the error-rate watch", Duration::from_secs(20), |s| {
+        s.contains("✓ health says ok") && current(s, "Watch error rate")
     });
     assert!(
-        pty.screen().contains("cooldown"),
-        "the guard is shown:\n{}",
+        pty.screen().contains(" by oncall@"),
+        "the switch is attributed:\n{}",
         pty.screen()
     );
+    // A minute is long in a test: skip it, with a reason.
+    pty.send("s");
+    pty.wait_for("the reason prompt", Duration::from_secs(3), |s| {
+        s.contains("because:")
+    });
+    pty.send("watched it on the dashboard\r");
+    pty.wait_for("skipped", Duration::from_secs(3), |s| {
+        s.contains("— watched it on the dashboard")
+    });
+    pty.wait_for("the decision", Duration::from_secs(3), |s| {
+        s.contains("ROLLED BACK")
+    });
+    pty.send("\r");
+    pty.wait_for("the second message", Duration::from_secs(3), |s| {
+        s.contains("ROLLBACK COMPLETED: web")
+    });
+    pty.send("y");
+    pty.wait_for("the ticket step", Duration::from_secs(3), |s| {
+        current(s, "Update the incident ticket")
+    });
+    pty.send("\r\r");
+    pty.wait_for("the note prompt", Duration::from_secs(3), |s| {
+        s.contains("Record what caused the failure: ")
+    });
+    pty.send("bad feature flag\r\r\r");
+    pty.wait_for("completed", Duration::from_secs(5), |s| {
+        s.contains("COMPLETED at")
+    });
+    pty.send("x");
+    pty.wait_for("the report written", Duration::from_secs(5), |s| {
+        s.contains("written to")
+    });
     pty.send("q");
     assert_eq!(pty.wait_exit(Duration::from_secs(5)), 0);
+    // The report, from the drills' journal.
+    let out = common::run({
+        let mut c = home.command();
+        c.args(["report", "--drill"]);
+        c
+    });
+    let md = common::stdout(&out);
+    assert_eq!(out.status.code(), Some(0), "{}", common::stderr(&out));
+    for want in [
+        "# Incident",
+        "rolled back from green to blue",
+        "| MTTD (detected − began) |",
+        "| during | Watch error rate: under 1 % on blue for 60 s | skipped: watched it on the dashboard | oncall@",
+        "| after | Record what caused the failure | done | oncall@",
+        "drill: fault injected: 503 critical",
+    ] {
+        assert!(md.contains(want), "{want:?} not in\n{md}");
+    }
 }

@@ -540,3 +540,62 @@ fn why_view_by_keys() {
     press(&mut s, &keymap, Key::plain(KeyCode::Char('e')));
     insta::assert_snapshot!(draw(&s, 120, 34));
 }
+
+#[test]
+fn checklist_with_a_switch_preview_by_keys() {
+    use backstop::core::msg::StepOutcome;
+    let mut s = scenario();
+    s.operator = "oncall@bastion".into();
+    let keymap = Keymap::defaults();
+    press(&mut s, &keymap, Key::plain(KeyCode::Char('j')));
+    press(&mut s, &keymap, Key::plain(KeyCode::Char('r')));
+    // The executor's answers, as they would arrive.
+    let evidence = (1..=3)
+        .map(|i| format!("probe {i}/3: CRIT — HTTP 503 · database critical"))
+        .collect();
+    update(
+        &mut s,
+        Msg::StepDone {
+            service: 0,
+            step: 0,
+            outcome: StepOutcome::ok(evidence),
+            at: at(27),
+        },
+    );
+    press(&mut s, &keymap, Key::plain(KeyCode::Enter)); // logs reviewed
+    press(&mut s, &keymap, Key::plain(KeyCode::Enter)); // the message, previewed
+    press(&mut s, &keymap, Key::plain(KeyCode::Char('y')));
+    let sent = StepOutcome {
+        ok: true,
+        warning: None,
+        error: None,
+        evidence: vec!["slack ($SLACK_WEBHOOK_URL): sent (HTTP 200)".into()],
+    };
+    update(
+        &mut s,
+        Msg::StepDone {
+            service: 0,
+            step: 2,
+            outcome: sent,
+            at: at(29),
+        },
+    );
+    press(&mut s, &keymap, Key::plain(KeyCode::Enter)); // the switch, previewed
+    let lines = vec![
+        "web via the nginx traffic provider:".to_string(),
+        "  nginx upstream web_pool in /etc/nginx/conf.d/web.conf:".to_string(),
+        "    - server 10.0.0.2:8082 weight=10;".to_string(),
+        "    + server 10.0.0.2:8082 down;".to_string(),
+    ];
+    update(
+        &mut s,
+        Msg::StepPreview {
+            service: 0,
+            step: 4,
+            lines,
+            at: at(30),
+        },
+    );
+    insta::assert_snapshot!(draw(&s, 140, 45));
+    insta::assert_snapshot!("checklist_80x24", draw(&s, 80, 24));
+}

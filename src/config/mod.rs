@@ -8,6 +8,8 @@
 pub mod diagnostic;
 pub mod duration;
 pub mod rollback;
+pub mod runbook;
+pub mod smoke;
 pub mod traffic;
 
 use std::fmt;
@@ -22,6 +24,7 @@ use url::Url;
 
 pub use diagnostic::{Diagnostic, Diagnostics};
 pub use duration::HumanDuration;
+pub use smoke::{BodyCondition, BodyTest, NotifierConfig, NotifierKind, SmokeCheck, SmokeKind};
 pub use traffic::{CommandConfig, NginxConfig, TrafficConfig, TrafficKind};
 
 use crate::core::health::StatusMapping;
@@ -40,6 +43,26 @@ pub struct Config {
     pub file: String,
     pub title: String,
     pub services: Vec<ServiceConfig>,
+    /// Where the team hears about rollbacks.
+    pub notifiers: Vec<NotifierConfig>,
+}
+
+impl Config {
+    /// Every secret the configuration holds: header values and notifier
+    /// URLs. The journal and the log replace them with `***`.
+    pub fn secrets(&self) -> Vec<String> {
+        let headers = self
+            .services
+            .iter()
+            .flat_map(|s| &s.environments)
+            .flat_map(|e| &e.endpoints)
+            .flat_map(|ep| ep.headers.iter().map(|(_, v)| v.expose().to_string()));
+        let urls = self
+            .notifiers
+            .iter()
+            .filter_map(|n| n.url.as_ref().map(|u| u.expose().to_string()));
+        headers.chain(urls).collect()
+    }
 }
 
 #[derive(Clone, Debug)]
@@ -50,12 +73,27 @@ pub struct ServiceConfig {
     pub traffic: Option<TrafficConfig>,
     /// Rules, mode and guards of rollback decisions.
     pub policy: crate::core::decision::Policy,
+    /// The runbook its rollback checklist follows.
+    pub runbook: crate::core::runbook::Runbook,
+    /// Who can put an environment back on its previous revision.
+    pub deploy: Option<DeployConfig>,
+    /// What the rollback's smoke step checks.
+    pub smoke: Vec<SmokeCheck>,
+}
+
+/// A deploy provider: the drill sandbox's (ECS comes with its own section).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum DeployConfig {
+    Sandbox,
 }
 
 #[derive(Clone, Debug)]
 pub struct EnvConfig {
     pub name: String,
     pub endpoints: Vec<EndpointConfig>,
+    /// The environment's address, for smoke tests and `TARGET_URL`; by
+    /// default the scheme, host and port of its first endpoint.
+    pub url: Url,
 }
 
 #[derive(Clone, Debug)]
@@ -143,6 +181,8 @@ pub fn redact_url(url: &Url) -> String {
 struct RawConfig {
     title: Option<String>,
     #[serde(default)]
+    notify: Vec<smoke::RawNotifier>,
+    #[serde(default)]
     services: Option<Spanned<OrderedMap<Spanned<RawService>>>>,
 }
 
@@ -154,6 +194,8 @@ struct RawService {
     traffic: Option<traffic::RawTraffic>,
     rollback: Option<rollback::RawRollback>,
     rules: Option<Vec<rollback::RawRule>>,
+    #[serde(default)]
+    smoke: Vec<smoke::RawSmoke>,
 }
 
 #[derive(Deserialize)]
@@ -161,6 +203,7 @@ struct RawService {
 struct RawEnv {
     #[serde(default)]
     endpoints: Vec<Spanned<RawEndpoint>>,
+    url: Option<Spanned<String>>,
 }
 
 #[derive(Deserialize)]
@@ -220,15 +263,35 @@ pub fn load(path: &Path) -> Result<Config, Diagnostics> {
     parse(&src, &file, &|name| std::env::var(name).ok())
 }
 
-/// Parse and validate configuration text. `env` looks up environment
-/// variables (a parameter so tests need not touch the process environment).
+/// Parse and validate configuration text with the built-in runbooks. `env`
+/// looks up environment variables (a parameter so tests need not touch the
+/// process environment).
 pub fn parse(
     src: &str,
     file: &str,
     env: &dyn Fn(&str) -> Option<String>,
 ) -> Result<Config, Diagnostics> {
+    parse_with(src, file, env, &runbook::Catalog::builtin())
+}
+
+/// Parse and validate, choosing runbooks from `runbooks`.
+pub fn parse_with(
+    src: &str,
+    file: &str,
+    env: &dyn Fn(&str) -> Option<String>,
+    runbooks: &runbook::Catalog,
+) -> Result<Config, Diagnostics> {
     let raw: RawConfig = toml::from_str(src).map_err(|e| diagnostic::from_toml(file, src, &e))?;
-    validate(raw, src, file, env)
+    validate(raw, src, file, env, runbooks)
+}
+
+/// Read and validate a configuration file, choosing runbooks from `runbooks`.
+pub fn load_with(path: &Path, runbooks: &runbook::Catalog) -> Result<Config, Diagnostics> {
+    let file = path.display().to_string();
+    let src = std::fs::read_to_string(path).map_err(|e| {
+        Diagnostic::whole_file(&file, format!("cannot read the configuration: {e}"))
+    })?;
+    parse_with(&src, &file, &|name| std::env::var(name).ok(), runbooks)
 }
 
 fn validate(
@@ -236,8 +299,11 @@ fn validate(
     src: &str,
     file: &str,
     env: &dyn Fn(&str) -> Option<String>,
+    runbooks: &runbook::Catalog,
 ) -> Result<Config, Diagnostics> {
     let mut errors = Vec::new();
+    // Errors found in runbook files (their own file, line and column).
+    let mut runbook_errors: Vec<Diagnostic> = Vec::new();
     let mut err = |span: std::ops::Range<usize>, msg: String| {
         errors.push(Diagnostic::at(file, src, span, msg))
     };
@@ -290,9 +356,33 @@ fn validate(
                     endpoints.push(e);
                 }
             }
+            let url = match &env_raw.url {
+                Some(u) => match Url::parse(u.get_ref()) {
+                    Ok(url) if matches!(url.scheme(), "http" | "https") => Some(url),
+                    _ => {
+                        err(
+                            u.span(),
+                            format!(
+                                "invalid URL {:?}: an environment's address is http:// or https://",
+                                u.get_ref()
+                            ),
+                        );
+                        None
+                    }
+                },
+                // The origin of the first endpoint: https://blue.example.com.
+                None => endpoints.first().and_then(|e: &EndpointConfig| {
+                    Url::parse(&e.url.origin().ascii_serialization()).ok()
+                }),
+            };
+            let url = url.unwrap_or_else(|| {
+                Url::parse("http://127.0.0.1/")
+                    .unwrap_or_else(|_| unreachable!("a literal URL parses"))
+            });
             environments.push(EnvConfig {
                 name: env_name.into_inner(),
                 endpoints,
+                url,
             });
         }
         let env_names: Vec<String> = environments.iter().map(|e| e.name.clone()).collect();
@@ -300,20 +390,43 @@ fn validate(
             .traffic
             .and_then(|t| traffic::validate(t, name.get_ref(), &env_names, &mut err));
         let policy = rollback::policy(
-            svc.rollback,
+            svc.rollback.as_ref(),
             svc.rules,
             name.get_ref(),
             &env_names,
             &mut err,
+        );
+        let chosen = svc.rollback.as_ref().and_then(|r| r.runbook.clone());
+        let book = choose_runbook(
+            chosen,
+            name.get_ref(),
+            traffic.is_some(),
+            false,
+            runbooks,
+            &mut err,
+            &mut runbook_errors,
         );
         services.push(ServiceConfig {
             name: name.into_inner(),
             environments,
             traffic,
             policy,
+            runbook: book,
+            deploy: None,
+            smoke: svc
+                .smoke
+                .into_iter()
+                .filter_map(|r| smoke::smoke(r, &mut err))
+                .collect(),
         });
     }
+    let notifiers = raw
+        .notify
+        .into_iter()
+        .filter_map(|n| smoke::notifier(n, env, &mut err))
+        .collect();
 
+    errors.extend(runbook_errors);
     if !errors.is_empty() {
         return Err(Diagnostics(errors));
     }
@@ -326,7 +439,70 @@ fn validate(
         file: file.to_string(),
         title,
         services,
+        notifiers,
     })
+}
+
+/// The runbook a service follows: the one named, else the default for what
+/// it has (`default` with a traffic provider, `manual` without). A named one
+/// must exist, and every step of it must be possible for the service.
+#[allow(clippy::too_many_arguments)]
+fn choose_runbook(
+    chosen: Option<Spanned<String>>,
+    service: &str,
+    has_traffic: bool,
+    has_deploy: bool,
+    runbooks: &runbook::Catalog,
+    err: &mut impl FnMut(std::ops::Range<usize>, String),
+    runbook_errors: &mut Vec<Diagnostic>,
+) -> crate::core::runbook::Runbook {
+    let fallback = if has_traffic { "default" } else { "manual" };
+    let name = chosen
+        .as_ref()
+        .map_or(fallback.to_string(), |c| c.get_ref().clone());
+    let Some(loaded) = runbooks.get(&name) else {
+        if let Some(c) = &chosen {
+            err(
+                c.span(),
+                format!(
+                    "unknown runbook `{name}`: known are {}",
+                    runbooks.names().join(", ")
+                ),
+            );
+        }
+        return runbooks
+            .get(fallback)
+            .map(|l| l.runbook.clone())
+            .unwrap_or_else(|| crate::core::runbook::Runbook {
+                name: fallback.into(),
+                description: String::new(),
+                before: vec![],
+                during: vec![],
+                after: vec![],
+            });
+    };
+    let mut impossible = 0;
+    for ((_, step), span) in loaded.runbook.steps().zip(&loaded.kind_spans) {
+        if let Some(why) = runbook::unavailable(&step.kind, service, has_traffic, has_deploy) {
+            impossible += 1;
+            let d = Diagnostic::at(&loaded.file, &loaded.src, span.clone(), why);
+            if !runbook_errors.contains(&d) {
+                runbook_errors.push(d);
+            }
+        }
+    }
+    if impossible > 0
+        && let Some(c) = &chosen
+    {
+        err(
+            c.span(),
+            format!(
+                "runbook `{name}` has {impossible} step(s) service `{service}` cannot do (in {}, below)",
+                loaded.file
+            ),
+        );
+    }
+    loaded.runbook.clone()
 }
 
 fn check_name(

@@ -20,6 +20,7 @@ pub(crate) struct RawRollback {
     max_rollbacks: Option<Spanned<u32>>,
     max_rollbacks_window: Option<Spanned<HumanDuration>>,
     stable: Option<Spanned<String>>,
+    pub(crate) runbook: Option<Spanned<String>>,
 }
 
 #[derive(Deserialize)]
@@ -45,7 +46,7 @@ const KINDS: &str =
 
 /// The policy of one service from its tables (both optional).
 pub(crate) fn policy(
-    rollback: Option<RawRollback>,
+    rollback: Option<&RawRollback>,
     rules: Option<Vec<RawRule>>,
     service: &str,
     envs: &[String],
@@ -56,10 +57,10 @@ pub(crate) fn policy(
         if let Some(m) = r.mode {
             p.mode = m;
         }
-        if let Some(c) = r.cooldown {
+        if let Some(c) = &r.cooldown {
             p.cooldown = c.get_ref().0;
         }
-        if let Some(m) = r.max_rollbacks {
+        if let Some(m) = &r.max_rollbacks {
             if *m.get_ref() == 0 {
                 err(
                     m.span(),
@@ -69,7 +70,7 @@ pub(crate) fn policy(
             }
             p.max_rollbacks = *m.get_ref();
         }
-        if let Some(w) = r.max_rollbacks_window {
+        if let Some(w) = &r.max_rollbacks_window {
             if w.get_ref().0.is_zero() {
                 err(
                     w.span(),
@@ -78,14 +79,14 @@ pub(crate) fn policy(
             }
             p.rollback_window = w.get_ref().0;
         }
-        if let Some(s) = r.stable {
+        if let Some(s) = &r.stable {
             if !envs.iter().any(|e| e == s.get_ref()) {
                 err(
                     s.span(),
                     format!("service `{service}` has no environment `{}`", s.get_ref()),
                 );
             }
-            p.stable = Some(s.into_inner());
+            p.stable = Some(s.get_ref().clone());
         }
     }
     if let Some(rules) = rules {
@@ -258,7 +259,7 @@ fn rule(
 }
 
 /// `"5%"`, `"0.5 %"` → 0.05, 0.005.
-fn percent(s: &str) -> Result<f64, String> {
+pub(crate) fn percent(s: &str) -> Result<f64, String> {
     let t = s.trim();
     let Some(num) = t.strip_suffix('%') else {
         return Err(format!(

@@ -51,8 +51,11 @@ actions! {
     OpenDetail = "open-detail", "navigate", "open the detail of the selected row";
         Back = "back", "navigate", "close the detail or help, cancel";
     CycleWindow = "cycle-window", "navigate", "show metrics over 1 minute or 5 minutes";
-        Rollback = "rollback", "decision", "roll the selected service back (preview first); asks for one if no rule fired";
-    Explain = "explain", "decision", "why: the evidence, rules and decision behind the selected service's state";
+            StartRollback = "start-rollback", "rollback", "open the rollback checklist for the selected service (asks for a rollback if no rule fired)";
+    Explain = "explain", "rollback", "why: the evidence, rules and decision behind the selected service's state";
+    Skip = "skip", "rollback", "in the checklist: skip the current step (asks why)";
+    Abort = "abort", "rollback", "in the checklist: abandon the rollback (asks why)";
+    ExportReport = "export-report", "rollback", "write the incident report (Markdown) to the data directory";
     SetWeights = "set-weights", "traffic", "change the traffic split of the selected service (preview first)";
     Increase = "increase", "traffic", "in the weights dialog: more traffic to the selected environment";
     Decrease = "decrease", "traffic", "in the weights dialog: less traffic to the selected environment";

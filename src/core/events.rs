@@ -13,6 +13,58 @@ pub enum Level {
     Bad,
 }
 
+/// What an event is about, for the journal and reports.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum Kind {
+    Info,
+    /// An environment's health changed.
+    Health,
+    /// A rule changed state.
+    Rule,
+    /// A decision changed.
+    Decision,
+    /// Traffic weights were read or changed.
+    Traffic,
+    /// A checklist step started or finished.
+    Step,
+    /// An incident opened, was verified recovered, or closed.
+    Incident,
+    /// A note the operator wrote.
+    Note,
+    /// A message sent to the team.
+    Message,
+    /// A drill: a fault injected or cleared, a scenario's step.
+    Drill,
+}
+
+impl Kind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Kind::Info => "info",
+            Kind::Health => "health",
+            Kind::Rule => "rule",
+            Kind::Decision => "decision",
+            Kind::Traffic => "traffic",
+            Kind::Step => "step",
+            Kind::Incident => "incident",
+            Kind::Note => "note",
+            Kind::Message => "message",
+            Kind::Drill => "drill",
+        }
+    }
+}
+
+impl Level {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Level::Info => "info",
+            Level::Good => "good",
+            Level::Warn => "warn",
+            Level::Bad => "bad",
+        }
+    }
+}
+
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Event {
     pub at: Ts,
@@ -20,6 +72,7 @@ pub struct Event {
     pub scope: String,
     pub text: String,
     pub level: Level,
+    pub kind: Kind,
 }
 
 /// The last [`EventLog::CAPACITY`] events. Older ones live in the journal,
@@ -41,6 +94,17 @@ impl EventLog {
         level: Level,
         text: impl Into<String>,
     ) {
+        self.push_kind(at, scope, level, Kind::Info, text);
+    }
+
+    pub fn push_kind(
+        &mut self,
+        at: Ts,
+        scope: impl Into<String>,
+        level: Level,
+        kind: Kind,
+        text: impl Into<String>,
+    ) {
         if self.entries.len() == Self::CAPACITY {
             self.entries.pop_front();
         }
@@ -49,8 +113,17 @@ impl EventLog {
             scope: scope.into(),
             text: text.into(),
             level,
+            kind,
         });
         self.total += 1;
+    }
+
+    /// The events recorded after the first `seen` (of all ever recorded), as
+    /// far as memory still holds them: what a journal has not written yet.
+    pub fn since(&self, seen: u64) -> impl Iterator<Item = &Event> {
+        let new = self.total.saturating_sub(seen) as usize;
+        let skip = self.entries.len().saturating_sub(new);
+        self.entries.iter().skip(skip)
     }
 
     pub fn len(&self) -> usize {

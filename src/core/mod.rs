@@ -3,6 +3,7 @@
 //! decided here, from values, and unit-tested here.
 
 pub mod action;
+pub mod argv;
 pub mod decision;
 pub mod events;
 pub mod health;
@@ -10,6 +11,7 @@ pub mod metrics;
 pub mod model;
 pub mod msg;
 pub mod rules;
+pub mod runbook;
 pub mod time;
 pub mod traffic;
 pub mod update;

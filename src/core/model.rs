@@ -11,6 +11,7 @@ use super::events::EventLog;
 use super::health::{HealthReport, HealthStatus};
 use super::metrics::{MetricWindow, Series, WindowStats};
 use super::rules::{AlarmState, RuleKind, RuleState};
+use super::runbook::{Checklist, Runbook};
 use super::time::Ts;
 use super::traffic::{WeightEditor, Weights};
 
@@ -209,6 +210,8 @@ pub struct EnvState {
     pub latency: LatencyHistory,
     /// The sandbox fault active on this environment (drills only).
     pub fault: Option<Fault>,
+    /// Since when a fault has been in force (drills: the start MTTD counts from).
+    pub fault_since: Option<Ts>,
     /// Degraded or worse, continuously, since this instant.
     pub degraded_since: Option<Ts>,
     /// A fault requested but not yet confirmed by the sandbox: the next
@@ -288,6 +291,7 @@ impl EnvState {
             latency: LatencyHistory::default(),
             fault: None,
             degraded_since: None,
+            fault_since: None,
             fault_requested: None,
             metrics: EnvMetrics::default(),
         }
@@ -328,9 +332,10 @@ impl ServiceState {
         envs: Vec<EnvState>,
         traffic: Option<TrafficState>,
         policy: Policy,
+        runbook: Runbook,
         now: Ts,
     ) -> Self {
-        let rollback = RollbackState::new(policy, envs.len(), now);
+        let rollback = RollbackState::new(policy, runbook, envs.len(), now);
         ServiceState {
             name: name.into(),
             envs,
@@ -396,6 +401,10 @@ pub enum TimelineKind {
 #[derive(Clone, Debug, PartialEq)]
 pub struct RollbackState {
     pub policy: Policy,
+    /// The runbook a rollback of this service follows.
+    pub runbook: Runbook,
+    /// The checklist being followed (or just finished), if any.
+    pub checklist: Option<Checklist>,
     /// Every rule on every environment it applies to.
     pub rules: Vec<RuleState>,
     pub decision: Decision,
@@ -411,7 +420,7 @@ pub struct RollbackState {
 impl RollbackState {
     pub const TIMELINE: usize = 200;
 
-    pub fn new(policy: Policy, envs: usize, now: Ts) -> Self {
+    pub fn new(policy: Policy, runbook: Runbook, envs: usize, now: Ts) -> Self {
         let mut rules = Vec::new();
         for kind in policy
             .rules
@@ -426,6 +435,8 @@ impl RollbackState {
         }
         RollbackState {
             policy,
+            runbook,
+            checklist: None,
             rules,
             decision: Decision::Healthy,
             decision_since: now,
@@ -504,6 +515,8 @@ pub struct EnvId {
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub enum Pane {
     Health,
+    /// The rollback checklist (only while there is one).
+    Checklist,
     Traffic,
     Alarms,
     Decision,
@@ -513,8 +526,9 @@ pub enum Pane {
 }
 
 impl Pane {
-    pub const ORDER: [Pane; 7] = [
+    pub const ORDER: [Pane; 8] = [
         Pane::Health,
+        Pane::Checklist,
         Pane::Traffic,
         Pane::Alarms,
         Pane::Decision,
@@ -526,6 +540,7 @@ impl Pane {
     pub fn title(self) -> &'static str {
         match self {
             Pane::Health => "Health",
+            Pane::Checklist => "Rollback checklist",
             Pane::Traffic => "Traffic",
             Pane::Alarms => "Alarms & rules",
             Pane::Decision => "Decision",
@@ -563,6 +578,39 @@ pub enum Overlay {
     Weights,
     /// Why the selected service's decision is what it is.
     Why,
+    /// Actions a crash or a kill interrupted (from the journal), before anything else.
+    Interrupted,
+}
+
+/// What the operator is typing, and what for.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct TextInput {
+    pub purpose: InputPurpose,
+    pub prompt: String,
+    pub text: String,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum InputPurpose {
+    /// Why the current step of a service's checklist is skipped.
+    SkipReason { service: usize },
+    /// The note a `note` step records.
+    Note { service: usize },
+    /// Why the checklist is abandoned.
+    AbortReason { service: usize },
+}
+
+/// An action whose intent is in the journal and whose outcome is not.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Interrupted {
+    /// The intent's row in the journal.
+    pub intent: i64,
+    pub at: Ts,
+    pub scope: String,
+    pub text: String,
+    pub operator: String,
+    /// What a check of the real state found, once made.
+    pub real: Option<String>,
 }
 
 #[derive(Clone, Debug, PartialEq)]
@@ -575,6 +623,12 @@ pub struct UiState {
     pub events_scroll: usize,
     pub window: MetricWindowChoice,
     pub editor: Option<WeightEditor>,
+    /// A line being typed (a skip reason, a note).
+    pub input: Option<TextInput>,
+    /// Quit was pressed while a change was under way; a second press quits.
+    pub quit_armed: bool,
+    /// Lines the help is scrolled by, on terminals too short for all of it.
+    pub help_scroll: u16,
 }
 
 #[derive(Clone, Debug, PartialEq)]
@@ -589,6 +643,10 @@ pub struct State {
     /// Who is at the keyboard: `user@host`, and `from ADDRESS` over SSH.
     /// Every change made from this console is attributed to it.
     pub operator: String,
+    /// The notifiers a notify step sends to, as shown: `slack ($SLACK_WEBHOOK_URL)`.
+    pub notifiers: Vec<String>,
+    /// Interrupted actions found in the journal at start.
+    pub interrupted: Vec<Interrupted>,
 }
 
 impl State {
@@ -611,9 +669,14 @@ impl State {
                 events_scroll: 0,
                 window: MetricWindowChoice::OneMinute,
                 editor: None,
+                input: None,
+                quit_armed: false,
+                help_scroll: 0,
             },
+            interrupted: Vec::new(),
             quit: false,
             operator: "operator".into(),
+            notifiers: Vec::new(),
         }
     }
 
@@ -653,6 +716,11 @@ impl State {
 
     pub fn is_drill(&self) -> bool {
         self.origin == Origin::Drill
+    }
+
+    /// A rollback checklist is open (in progress, or finished and not put away).
+    pub fn has_checklist(&self) -> bool {
+        self.services.iter().any(|s| s.rollback.checklist.is_some())
     }
 }
 

@@ -2,9 +2,10 @@
 
 use super::action::Action;
 use super::metrics::WindowStats;
-use super::model::{EndpointId, ExternalAlarm, Fault, ProbeResult};
+use super::model::{EndpointId, ExternalAlarm, Fault, Interrupted, ProbeResult};
+use super::runbook::{StepSummary, Template};
 use super::time::Ts;
-use super::traffic::{Purpose, Weights};
+use super::traffic::Weights;
 
 /// One environment's request metrics from a metric source.
 #[derive(Clone, Debug, PartialEq)]
@@ -67,7 +68,6 @@ pub enum Msg {
         from: Weights,
         to: Weights,
         by: String,
-        purpose: Purpose,
         log: Vec<String>,
         at: Ts,
     },
@@ -75,7 +75,6 @@ pub enum Msg {
     WeightsFailed {
         service: usize,
         error: String,
-        purpose: Purpose,
         log: Vec<String>,
         at: Ts,
     },
@@ -85,6 +84,123 @@ pub enum Msg {
         alarms: Vec<(usize, ExternalAlarm)>,
         at: Ts,
     },
+    /// A key while the operator types a line.
+    Text(TextKey, Ts),
+    /// The exact change a checklist step will make.
+    StepPreview {
+        service: usize,
+        step: usize,
+        lines: Vec<String>,
+        at: Ts,
+    },
+    /// A checklist step's work finished.
+    StepDone {
+        service: usize,
+        step: usize,
+        outcome: StepOutcome,
+        at: Ts,
+    },
+    /// The journal recorded the incident a checklist belongs to.
+    IncidentOpened { service: usize, id: i64, at: Ts },
+    /// An incident's report was written.
+    ReportWritten { incident: i64, path: String, at: Ts },
+    /// The journal holds actions that never finished (found at start).
+    Interrupted { actions: Vec<Interrupted>, at: Ts },
+    /// What the world looks like now, for an interrupted action.
+    RealState { intent: i64, text: String, at: Ts },
+}
+
+/// Keys that edit a line of text.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum TextKey {
+    Char(char),
+    Backspace,
+    Submit,
+    Cancel,
+}
+
+/// How a step's work ended.
+#[derive(Clone, Debug, PartialEq, Eq, Default)]
+pub struct StepOutcome {
+    pub ok: bool,
+    /// Done, but the operator should know (a notification that failed).
+    pub warning: Option<String>,
+    pub error: Option<String>,
+    /// What was found or done, line by line.
+    pub evidence: Vec<String>,
+}
+
+impl StepOutcome {
+    pub fn ok(evidence: Vec<String>) -> Self {
+        StepOutcome {
+            ok: true,
+            evidence,
+            ..StepOutcome::default()
+        }
+    }
+
+    pub fn failed(error: impl Into<String>, evidence: Vec<String>) -> Self {
+        StepOutcome {
+            ok: false,
+            error: Some(error.into()),
+            evidence,
+            ..StepOutcome::default()
+        }
+    }
+}
+
+/// The work of one checklist step, for the executor.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum StepWork {
+    /// Probe every endpoint of an environment `count` more times.
+    Reprobe {
+        env: usize,
+        count: u32,
+    },
+    /// Describe moving the traffic (changes nothing).
+    PreviewSwitch {
+        from: Weights,
+        to: Weights,
+    },
+    Switch {
+        from: Weights,
+        to: Weights,
+    },
+    /// Describe putting an environment on its previous revision.
+    PreviewRevert {
+        env: String,
+    },
+    Revert {
+        env: String,
+    },
+    /// Run the service's smoke tests against an environment.
+    Smoke {
+        env: String,
+    },
+    /// Send a message to every configured notifier.
+    Notify {
+        template: Template,
+        text: String,
+    },
+    /// Run a program with `TARGET_URL` set.
+    Command {
+        argv: Vec<String>,
+        timeout: std::time::Duration,
+        env: String,
+    },
+}
+
+impl StepWork {
+    /// Changes the world: journaled as intent before, outcome after.
+    pub fn mutates(&self) -> bool {
+        matches!(
+            self,
+            StepWork::Switch { .. }
+                | StepWork::Revert { .. }
+                | StepWork::Notify { .. }
+                | StepWork::Command { .. }
+        )
+    }
 }
 
 impl Msg {
@@ -99,7 +215,14 @@ impl Msg {
             | Msg::WeightsPreview { at, .. }
             | Msg::WeightsSet { at, .. }
             | Msg::WeightsFailed { at, .. }
-            | Msg::Alarms { at, .. } => *at,
+            | Msg::Alarms { at, .. }
+            | Msg::Text(_, at)
+            | Msg::StepPreview { at, .. }
+            | Msg::StepDone { at, .. }
+            | Msg::IncidentOpened { at, .. }
+            | Msg::Interrupted { at, .. }
+            | Msg::RealState { at, .. }
+            | Msg::ReportWritten { at, .. } => *at,
         }
     }
 }
@@ -126,11 +249,53 @@ pub enum Effect {
         from: Weights,
         to: Weights,
         by: String,
-        purpose: Purpose,
     },
     /// Probe an endpoint again at once, `times` times: a failure is confirmed
     /// (or not) before its interval comes round.
     Reprobe { endpoint: EndpointId, times: u32 },
+    /// Record an incident in the journal; the answer is `IncidentOpened`.
+    OpenIncident {
+        service: usize,
+        name: String,
+        suspect: String,
+        target: String,
+        runbook: String,
+        by: String,
+        auto: bool,
+        reasons: Vec<String>,
+        began: Option<Ts>,
+        detected: Ts,
+    },
+    /// Record how an incident ended, with its steps.
+    CloseIncident {
+        incident: Option<i64>,
+        service: usize,
+        name: String,
+        ending: String,
+        by: String,
+        recovered: Option<Ts>,
+        steps: Vec<StepSummary>,
+    },
+    /// Do a checklist step's work; the answer is `StepPreview` or `StepDone`.
+    Step {
+        service: usize,
+        name: String,
+        step: usize,
+        title: String,
+        incident: Option<i64>,
+        by: String,
+        work: StepWork,
+    },
+    /// Look at the real state an interrupted action left.
+    CheckReal { intent: i64, scope: String },
+    /// Record that an operator saw an interrupted action and its real state.
+    AckInterrupted {
+        intent: i64,
+        by: String,
+        text: String,
+    },
+    /// Write an incident's report to the data directory.
+    ExportReport { incident: i64 },
 }
 
 impl Effect {
@@ -160,32 +325,56 @@ impl Effect {
                 from,
                 to,
                 by,
-                purpose: Purpose::Adjust,
             } => {
                 format!(
                     "set weights of {service}: {} (by {by})",
                     Weights::describe_change(from, to)
                 )
             }
-            Effect::SetWeights {
-                service,
-                from,
-                to,
-                by,
-                purpose:
-                    Purpose::Rollback {
-                        suspect, target, ..
-                    },
-            } => format!(
-                "roll back {service} from {suspect} to {target}: {} (by {by})",
-                Weights::describe_change(from, to)
-            ),
             Effect::Reprobe { endpoint, times } => {
                 format!(
                     "re-probe endpoint {}/{}/{} {times} times",
                     endpoint.service, endpoint.env, endpoint.endpoint
                 )
             }
+            Effect::OpenIncident {
+                name,
+                suspect,
+                target,
+                runbook,
+                by,
+                ..
+            } => {
+                format!(
+                    "open incident: roll {name} back from {suspect} to {target} (runbook {runbook}, by {by})"
+                )
+            }
+            Effect::CloseIncident { name, ending, .. } => {
+                format!("close incident of {name}: {ending}")
+            }
+            Effect::Step {
+                name, title, work, ..
+            } => format!("{name}: {title} ({})", work_name(work)),
+            Effect::CheckReal { scope, .. } => format!("check the real state of {scope}"),
+            Effect::AckInterrupted { intent, by, .. } => {
+                format!("interrupted action {intent} acknowledged by {by}")
+            }
+            Effect::ExportReport { incident } => {
+                format!("export the report of incident {incident}")
+            }
         }
+    }
+}
+
+fn work_name(w: &StepWork) -> &'static str {
+    match w {
+        StepWork::Reprobe { .. } => "re-probe",
+        StepWork::PreviewSwitch { .. } => "preview traffic switch",
+        StepWork::Switch { .. } => "switch traffic",
+        StepWork::PreviewRevert { .. } => "preview revert",
+        StepWork::Revert { .. } => "revert deployment",
+        StepWork::Smoke { .. } => "smoke tests",
+        StepWork::Notify { .. } => "notify",
+        StepWork::Command { .. } => "command",
     }
 }

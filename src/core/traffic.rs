@@ -150,28 +150,6 @@ impl Weights {
     }
 }
 
-/// Why weights are being changed.
-#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
-pub enum Purpose {
-    /// The operator moves traffic (a canary step, a switch).
-    #[default]
-    Adjust,
-    /// Taking traffic off a failing environment, onto the rollback target.
-    Rollback {
-        suspect: String,
-        target: String,
-        /// The operator asked for it (rather than a rule): cancelling the
-        /// dialog withdraws the request.
-        manual: bool,
-    },
-}
-
-impl Purpose {
-    pub fn is_rollback(&self) -> bool {
-        matches!(self, Purpose::Rollback { .. })
-    }
-}
-
 /// The weights after moving `suspect`'s share onto `target`.
 pub fn rollback_weights(from: &Weights, suspect: &str, target: &str) -> Weights {
     let pct = from.percents();
@@ -223,7 +201,6 @@ pub struct WeightEditor {
     pub to: Vec<u32>,
     pub cursor: usize,
     pub stage: EditStage,
-    pub purpose: Purpose,
 }
 
 impl WeightEditor {
@@ -236,31 +213,6 @@ impl WeightEditor {
             to,
             cursor,
             stage: EditStage::Editing,
-            purpose: Purpose::Adjust,
-        }
-    }
-
-    /// The dialog for a rollback: the target weights chosen, the preview asked for.
-    pub fn rollback(
-        service: usize,
-        from: Weights,
-        suspect: &str,
-        target: &str,
-        manual: bool,
-    ) -> Self {
-        let to = rollback_weights(&from, suspect, target).percents();
-        let cursor = from.0.iter().position(|w| w.env == suspect).unwrap_or(0);
-        WeightEditor {
-            service,
-            from,
-            to,
-            cursor,
-            stage: EditStage::AwaitingPreview,
-            purpose: Purpose::Rollback {
-                suspect: suspect.into(),
-                target: target.into(),
-                manual,
-            },
         }
     }
 
@@ -431,16 +383,15 @@ mod tests {
             rollback_weights(&from, "canary", "blue").percents(),
             [70, 30, 0]
         );
-        let e = WeightEditor::rollback(
-            0,
-            Weights::from_percents([("blue", 0), ("green", 100)]),
-            "green",
-            "blue",
-            false,
+        assert_eq!(
+            rollback_weights(
+                &Weights::from_percents([("blue", 0), ("green", 100)]),
+                "green",
+                "blue"
+            )
+            .percents(),
+            [100, 0]
         );
-        assert_eq!(e.to, [100, 0]);
-        assert_eq!(e.stage, EditStage::AwaitingPreview);
-        assert!(e.purpose.is_rollback());
     }
 
     #[test]

@@ -1,15 +1,28 @@
 //! The executor: the only code that changes the world. It carries out the
 //! `Effect`s core emits, each on a task of its own, and answers each with an
 //! outcome `Msg`, so the render loop never waits on the world.
+//!
+//! Every change to production is journaled: an intent, on disk before the
+//! change starts, and an outcome after (see `journal`). Without a journal
+//! (some tests) the changes run unrecorded.
+
+mod incident;
+mod steps;
 
 use std::collections::HashMap;
-use std::sync::Arc;
+use std::path::PathBuf;
+use std::sync::{Arc, Mutex};
 
+use serde_json::json;
 use tokio::sync::mpsc;
+use url::Url;
 
+use crate::config::{Config, NotifierConfig, SmokeCheck};
 use crate::core::model::{EndpointId, ProbeResult};
 use crate::core::msg::{Effect, Msg};
-use crate::core::traffic::Purpose;
+use crate::core::time::Ts;
+use crate::journal::{Entry, Journal};
+use crate::providers::deploy::DeployProvider;
 use crate::providers::traffic::TrafficProvider;
 use crate::sandbox::Sandbox;
 use crate::sources::now;
@@ -22,11 +35,57 @@ pub struct TrafficHandle {
     pub provider: Arc<dyn TrafficProvider>,
 }
 
-pub struct Executor {
+/// What the executor knows of one service beyond its providers.
+#[derive(Clone, Debug, Default)]
+pub struct ServiceInfo {
+    pub name: String,
+    /// Each environment's name and address (smoke tests, `TARGET_URL`).
+    pub envs: Vec<(String, Url)>,
+    pub smoke: Vec<SmokeCheck>,
+}
+
+impl ServiceInfo {
+    pub fn from_config(config: &Config) -> Vec<ServiceInfo> {
+        config
+            .services
+            .iter()
+            .map(|s| ServiceInfo {
+                name: s.name.clone(),
+                envs: s
+                    .environments
+                    .iter()
+                    .map(|e| (e.name.clone(), e.url.clone()))
+                    .collect(),
+                smoke: s.smoke.clone(),
+            })
+            .collect()
+    }
+
+    fn url(&self, env: &str) -> Option<&Url> {
+        self.envs.iter().find(|(n, _)| n == env).map(|(_, u)| u)
+    }
+}
+
+/// Everything the executor acts through. Cheap to clone: a task takes a copy.
+#[derive(Clone, Default)]
+pub(crate) struct Backends {
     sandbox: Option<Arc<Sandbox>>,
     traffic: HashMap<String, TrafficHandle>,
-    /// For confirming re-probes: the prober and every endpoint's request.
-    probes: Option<(Prober, HashMap<EndpointId, ProbeSpec>)>,
+    deploy: HashMap<String, Arc<dyn DeployProvider>>,
+    /// For re-probes: the prober and every endpoint's request.
+    probes: Option<(Prober, Arc<HashMap<EndpointId, ProbeSpec>>)>,
+    journal: Option<Journal>,
+    notifiers: Arc<Vec<NotifierConfig>>,
+    services: Arc<Vec<ServiceInfo>>,
+    /// Where exported reports go.
+    reports: Option<PathBuf>,
+}
+
+pub struct Executor {
+    b: Backends,
+    /// The incident each service's checklist belongs to, once journaled:
+    /// the steps that follow the opening in the same batch carry no number yet.
+    incidents: Mutex<HashMap<usize, i64>>,
     tx: mpsc::Sender<Msg>,
 }
 
@@ -37,16 +96,44 @@ impl Executor {
         tx: mpsc::Sender<Msg>,
     ) -> Self {
         Executor {
-            sandbox,
-            traffic,
-            probes: None,
+            b: Backends {
+                sandbox,
+                traffic,
+                ..Backends::default()
+            },
+            incidents: Mutex::new(HashMap::new()),
             tx,
         }
     }
 
-    /// Let the executor re-probe endpoints (the `confirm` of health-failures rules).
+    /// Let the executor re-probe endpoints (rule confirmations, checklist checks).
     pub fn with_probes(mut self, prober: Prober, specs: HashMap<EndpointId, ProbeSpec>) -> Self {
-        self.probes = Some((prober, specs));
+        self.b.probes = Some((prober, Arc::new(specs)));
+        self
+    }
+
+    /// Record intents, outcomes and incidents in `journal`.
+    pub fn with_journal(mut self, journal: Journal) -> Self {
+        self.b.journal = Some(journal);
+        self
+    }
+
+    /// Deploy providers by service name.
+    pub fn with_deploy(mut self, deploy: HashMap<String, Arc<dyn DeployProvider>>) -> Self {
+        self.b.deploy = deploy;
+        self
+    }
+
+    /// Smoke checks, addresses and notifiers from the configuration.
+    pub fn with_config(mut self, config: &Config) -> Self {
+        self.b.services = Arc::new(ServiceInfo::from_config(config));
+        self.b.notifiers = Arc::new(config.notifiers.clone());
+        self
+    }
+
+    /// Write exported reports into `dir`.
+    pub fn with_reports(mut self, dir: PathBuf) -> Self {
+        self.b.reports = Some(dir);
         self
     }
 
@@ -60,13 +147,14 @@ impl Executor {
                 env,
                 fault,
             } => {
+                // Drills only: the sandbox is never production, so no intent.
                 let described = Effect::SetFault {
                     service: service.clone(),
                     env: env.clone(),
                     fault,
                 }
                 .describe();
-                let outcome = match &self.sandbox {
+                let outcome = match &self.b.sandbox {
                     Some(sb) => match sb.set_fault(&service, &env, fault) {
                         Ok(()) => Msg::FaultSet {
                             service,
@@ -74,17 +162,9 @@ impl Executor {
                             fault,
                             at: now(),
                         },
-                        Err(e) => Msg::EffectFailed {
-                            effect: described,
-                            error: e.to_string(),
-                            at: now(),
-                        },
+                        Err(e) => failed(described, e.to_string()),
                     },
-                    None => Msg::EffectFailed {
-                        effect: described,
-                        error: "no drill sandbox is running".into(),
-                        at: now(),
-                    },
+                    None => failed(described, "no drill sandbox is running"),
                 };
                 send(tx, outcome);
             }
@@ -103,7 +183,6 @@ impl Executor {
                         Err(e) => Msg::WeightsFailed {
                             service: h.service,
                             error: e.message,
-                            purpose: Purpose::Adjust,
                             log: e.log,
                             at: now(),
                         },
@@ -116,45 +195,82 @@ impl Executor {
                 from,
                 to,
                 by,
-                purpose,
             } => {
                 let Some(h) = self.traffic_handle(&service, &tx) else {
                     return;
                 };
+                let journal = self.b.journal.clone();
                 tokio::spawn(async move {
-                    let msg = match h.provider.set(&from, &to).await {
+                    let change = crate::core::traffic::Weights::describe_change(&from, &to);
+                    let mut e = Entry::new(
+                        now(),
+                        "intent",
+                        &service,
+                        format!("set weights: {change}"),
+                        &by,
+                    );
+                    e.level = "warn".into();
+                    e.data = Some(json!({ "work": "set-weights", "provider": h.provider.kind() }));
+                    let intent = match record_intent(journal.as_ref(), e).await {
+                        Ok(id) => id,
+                        Err(error) => {
+                            let _ = tx
+                                .send(Msg::WeightsFailed {
+                                    service: h.service,
+                                    error,
+                                    log: Vec::new(),
+                                    at: now(),
+                                })
+                                .await;
+                            return;
+                        }
+                    };
+                    let (msg, ok, text) = match h.provider.set(&from, &to).await {
                         Ok(applied) => {
                             let change = crate::core::traffic::Weights::describe_change(
                                 &from,
                                 &applied.weights,
                             );
                             tracing::info!("weights of {service} set by {by}: {change}");
-                            Msg::WeightsSet {
+                            let text = format!("weights set: {change}");
+                            let msg = Msg::WeightsSet {
                                 service: h.service,
                                 from,
                                 to: applied.weights,
-                                by,
-                                purpose,
+                                by: by.clone(),
                                 log: applied.log,
                                 at: now(),
-                            }
+                            };
+                            (msg, true, text)
                         }
                         Err(e) => {
                             tracing::warn!("set weights of {service} failed: {}", e.message);
-                            Msg::WeightsFailed {
+                            let text = format!("setting weights failed: {}", e.message);
+                            let msg = Msg::WeightsFailed {
                                 service: h.service,
                                 error: e.message,
-                                purpose,
                                 log: e.log,
                                 at: now(),
-                            }
+                            };
+                            (msg, false, text)
                         }
                     };
+                    record_outcome(
+                        journal.as_ref(),
+                        intent,
+                        None,
+                        &service,
+                        &by,
+                        ok,
+                        text,
+                        None,
+                    );
                     let _ = tx.send(msg).await;
                 });
             }
             Effect::Reprobe { endpoint, times } => {
                 let Some((prober, spec)) = self
+                    .b
                     .probes
                     .as_ref()
                     .and_then(|(p, specs)| Some((p.clone(), specs.get(&endpoint)?.clone())))
@@ -177,24 +293,215 @@ impl Executor {
                     }
                 });
             }
+            Effect::OpenIncident { .. } => self.open_incident(effect),
+            Effect::CloseIncident { .. } => self.close_incident(effect),
+            Effect::Step {
+                service,
+                name,
+                step,
+                title,
+                incident,
+                by,
+                work,
+            } => {
+                let incident = incident.or_else(|| self.incident_of(service));
+                let job = steps::Job {
+                    service,
+                    name,
+                    step,
+                    title,
+                    incident,
+                    by,
+                    work,
+                };
+                tokio::spawn(steps::run(self.b.clone(), job, tx));
+            }
+            Effect::CheckReal { intent, scope } => {
+                tokio::spawn(incident::check_real(self.b.clone(), intent, scope, tx));
+            }
+            Effect::AckInterrupted { intent, by, text } => {
+                record_outcome(
+                    self.b.journal.as_ref(),
+                    Some(intent),
+                    None,
+                    "backstop",
+                    &by,
+                    true,
+                    text,
+                    None,
+                );
+            }
+            Effect::ExportReport { incident } => {
+                tokio::spawn(incident::export(self.b.clone(), incident, tx));
+            }
         }
     }
 
+    fn incident_of(&self, service: usize) -> Option<i64> {
+        self.incidents
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .get(&service)
+            .copied()
+    }
+
+    /// Journal a new incident and wait for its number (a few milliseconds:
+    /// the steps that follow in the same batch are journaled under it).
+    fn open_incident(&self, effect: Effect) {
+        let Effect::OpenIncident {
+            service,
+            ref name,
+            ref suspect,
+            ref target,
+            ref runbook,
+            ref by,
+            auto,
+            ref reasons,
+            began,
+            detected,
+        } = effect
+        else {
+            return;
+        };
+        let Some(journal) = &self.b.journal else {
+            return;
+        };
+        let mut e = Entry::new(
+            now(),
+            "incident",
+            name,
+            format!("roll {name} back from {suspect} to {target}"),
+            by,
+        );
+        e.level = "warn".into();
+        e.data = Some(json!({
+            "service": name,
+            "suspect": suspect,
+            "target": target,
+            "runbook": runbook,
+            "auto": auto,
+            "reasons": reasons,
+            "began": began.map(Ts::millis),
+            "detected": detected.millis(),
+        }));
+        match journal.append_now(e) {
+            Ok(id) => {
+                self.incidents
+                    .lock()
+                    .unwrap_or_else(std::sync::PoisonError::into_inner)
+                    .insert(service, id);
+                send(
+                    self.tx.clone(),
+                    Msg::IncidentOpened {
+                        service,
+                        id,
+                        at: now(),
+                    },
+                );
+            }
+            Err(error) => send(
+                self.tx.clone(),
+                failed(
+                    effect.describe(),
+                    format!(
+                        "the journal cannot record it ({error}); changes will not run unrecorded"
+                    ),
+                ),
+            ),
+        }
+    }
+
+    fn close_incident(&self, effect: Effect) {
+        let Effect::CloseIncident {
+            incident,
+            service,
+            name,
+            ending,
+            by,
+            recovered,
+            steps,
+        } = effect
+        else {
+            return;
+        };
+        let incident = incident.or_else(|| self.incident_of(service));
+        self.incidents
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .remove(&service);
+        let Some(journal) = &self.b.journal else {
+            return;
+        };
+        let mut e = Entry::new(now(), "closed", &name, format!("incident {ending}"), &by);
+        e.incident = incident;
+        e.level = if ending == "completed" { "good" } else { "bad" }.into();
+        e.data = Some(json!({
+            "ending": ending,
+            "recovered": recovered.map(Ts::millis),
+            "steps": steps,
+        }));
+        journal.append(e);
+    }
+
     fn traffic_handle(&self, service: &str, tx: &mpsc::Sender<Msg>) -> Option<TrafficHandle> {
-        let h = self.traffic.get(service).cloned();
+        let h = self.b.traffic.get(service).cloned();
         if h.is_none() {
-            let error = format!("{service} has no traffic provider");
             send(
                 tx.clone(),
-                Msg::EffectFailed {
-                    effect: "set weights".into(),
-                    error,
-                    at: now(),
-                },
+                failed(
+                    "set weights".into(),
+                    format!("{service} has no traffic provider"),
+                ),
             );
         }
         h
     }
+}
+
+fn failed(effect: String, error: impl Into<String>) -> Msg {
+    Msg::EffectFailed {
+        effect,
+        error: error.into(),
+        at: now(),
+    }
+}
+
+/// Journal an intent and wait until it is on disk. `Ok(None)` without a
+/// journal; an error means the change must not run.
+pub(crate) async fn record_intent(
+    journal: Option<&Journal>,
+    e: Entry,
+) -> Result<Option<i64>, String> {
+    let Some(j) = journal else {
+        return Ok(None);
+    };
+    j.append_durable(e)
+        .await
+        .map(Some)
+        .map_err(|e| format!("cannot record the intent in the journal ({e}); nothing was changed"))
+}
+
+/// Journal how a change ended, pointing at its intent.
+#[allow(clippy::too_many_arguments)]
+pub(crate) fn record_outcome(
+    journal: Option<&Journal>,
+    intent: Option<i64>,
+    incident: Option<i64>,
+    scope: &str,
+    by: &str,
+    ok: bool,
+    text: String,
+    data: Option<serde_json::Value>,
+) {
+    let Some(j) = journal else {
+        return;
+    };
+    let mut e = Entry::new(now(), "outcome", scope, text, by);
+    e.level = if ok { "good" } else { "bad" }.into();
+    e.reference = intent;
+    e.incident = incident;
+    e.data = data;
+    j.append(e);
 }
 
 /// Send an outcome that is already known. In order: outcomes of quick

@@ -63,11 +63,21 @@ impl Ran {
 /// Run `argv` and wait at most `timeout`; a command that overruns is killed.
 /// Errors are for what kept it from running to an exit code.
 pub async fn run(argv: &[String], timeout: Duration) -> Result<Ran, String> {
+    run_with_env(argv, timeout, &[]).await
+}
+
+/// [`run`] with extra environment variables (`TARGET_URL` for smoke tests).
+pub async fn run_with_env(
+    argv: &[String],
+    timeout: Duration,
+    env: &[(&str, &str)],
+) -> Result<Ran, String> {
     let Some((program, args)) = argv.split_first() else {
         return Err("empty command".into());
     };
     let mut child = Command::new(program)
         .args(args)
+        .envs(env.iter().copied())
         .stdin(Stdio::null())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
@@ -116,34 +126,7 @@ async fn read_capped<R: tokio::io::AsyncRead + Unpin>(r: Option<&mut R>) -> Stri
     String::from_utf8_lossy(&buf).into_owned()
 }
 
-/// `{env}` and `{weight}` replaced inside each argument. Each argument stays
-/// one argument whatever it contains: nothing is split, quoted or interpreted.
-pub fn substitute(argv: &[String], env: &str, weight: u32) -> Vec<String> {
-    argv.iter()
-        .map(|a| {
-            a.replace("{env}", env)
-                .replace("{weight}", &weight.to_string())
-        })
-        .collect()
-}
-
-/// The command as a person would type it, for previews and logs (quoted for
-/// reading only; it is never given to a shell).
-pub fn display(argv: &[String]) -> String {
-    argv.iter()
-        .map(|a| {
-            if !a.is_empty()
-                && a.chars()
-                    .all(|c| c.is_ascii_alphanumeric() || "-_./:=@%+,".contains(c))
-            {
-                a.clone()
-            } else {
-                format!("'{}'", a.replace('\'', r"'\''").replace('\n', "\\n"))
-            }
-        })
-        .collect::<Vec<_>>()
-        .join(" ")
-}
+pub use crate::core::argv::{display, substitute};
 
 #[cfg(test)]
 mod tests {

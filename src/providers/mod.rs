@@ -2,6 +2,9 @@
 //! platform CLI and AWS look the same to the executor.
 
 pub mod command;
+pub mod deploy;
+pub mod notify;
+pub mod smoke;
 pub mod traffic;
 
 use std::future::Future;

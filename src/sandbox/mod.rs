@@ -35,6 +35,8 @@ pub enum SandboxError {
     NoSuchEnvironment { service: String, env: String },
     #[error("the sandbox has no service {0}")]
     NoSuchService(String),
+    #[error("{service}/{env} has no previous version to go back to")]
+    NoPreviousVersion { service: String, env: String },
 }
 
 /// One environment to start.
@@ -43,6 +45,8 @@ pub struct EnvSpec {
     pub service: String,
     pub env: String,
     pub version: String,
+    /// The version it ran before (what a revert goes back to).
+    pub previous: Option<String>,
     /// Initial share of the service's traffic, in percent.
     pub weight: u32,
 }
@@ -53,6 +57,7 @@ impl EnvSpec {
             service: service.into(),
             env: env.into(),
             version: version.into(),
+            previous: None,
             weight,
         }
     }
@@ -61,10 +66,11 @@ impl EnvSpec {
 /// The default world: service `web`, `blue` on v1.0.0 taking 90 % and
 /// `green` on v1.0.1 taking 10 % — a canary in progress.
 pub fn default_world() -> Vec<EnvSpec> {
-    vec![
-        EnvSpec::new("web", "blue", "1.0.0", 90),
-        EnvSpec::new("web", "green", "1.0.1", 10),
-    ]
+    let mut blue = EnvSpec::new("web", "blue", "1.0.0", 90);
+    blue.previous = Some("0.9.9".into());
+    let mut green = EnvSpec::new("web", "green", "1.0.1", 10);
+    green.previous = Some("1.0.0".into());
+    vec![blue, green]
 }
 
 /// Options of a sandbox run.
@@ -82,6 +88,9 @@ impl Default for Options {
 
 struct RunningEnv {
     spec: EnvSpec,
+    /// Versions it has run, oldest first; the last is the one running.
+    history: std::sync::Mutex<Vec<String>>,
+    version: Arc<std::sync::RwLock<String>>,
     port: u16,
     fault: watch::Sender<Option<Fault>>,
     closed: watch::Sender<bool>,
@@ -111,16 +120,26 @@ impl Sandbox {
             let port = listener.local_addr()?.port();
             let (fault, fault_rx) = watch::channel(None);
             let (closed, closed_rx) = watch::channel(false);
+            let version = Arc::new(std::sync::RwLock::new(spec.version.clone()));
             let app = service::EnvApp {
                 env: spec.env.clone(),
-                version: spec.version.clone(),
+                version: version.clone(),
                 started,
                 fault: fault_rx,
                 served: Arc::new(AtomicU64::new(0)),
             };
             let task = tokio::spawn(server::serve(listener, service::router(app), closed_rx));
+            let history = std::sync::Mutex::new(
+                spec.previous
+                    .iter()
+                    .cloned()
+                    .chain(std::iter::once(spec.version.clone()))
+                    .collect(),
+            );
             envs.push(RunningEnv {
                 spec: spec.clone(),
+                history,
+                version,
                 port,
                 fault,
                 closed,
@@ -203,6 +222,56 @@ impl Sandbox {
         Ok(())
     }
 
+    /// The version an environment runs, and the one before it.
+    pub fn revisions(
+        &self,
+        service: &str,
+        env: &str,
+    ) -> Result<(String, Option<String>), SandboxError> {
+        let e = self
+            .find(service, env)
+            .ok_or_else(|| SandboxError::NoSuchEnvironment {
+                service: service.into(),
+                env: env.into(),
+            })?;
+        let h = e
+            .history
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        let current = h.last().cloned().unwrap_or_default();
+        let previous = h.len().checked_sub(2).map(|i| h[i].clone());
+        Ok((current, previous))
+    }
+
+    /// Put an environment back on its previous version: the bad release,
+    /// and any fault injected into it, are gone. Returns (from, to).
+    pub fn revert(&self, service: &str, env: &str) -> Result<(String, String), SandboxError> {
+        let e = self
+            .find(service, env)
+            .ok_or_else(|| SandboxError::NoSuchEnvironment {
+                service: service.into(),
+                env: env.into(),
+            })?;
+        let mut h = e
+            .history
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        if h.len() < 2 {
+            return Err(SandboxError::NoPreviousVersion {
+                service: service.into(),
+                env: env.into(),
+            });
+        }
+        let from = h.pop().unwrap_or_default();
+        let to = h.last().cloned().unwrap_or_default();
+        *e.version
+            .write()
+            .unwrap_or_else(std::sync::PoisonError::into_inner) = to.clone();
+        e.fault.send_replace(None);
+        e.closed.send_replace(false);
+        Ok((from, to))
+    }
+
     /// What the synthetic traffic observed, per environment, over 1 and 5
     /// minutes and the `extra` windows.
     pub fn snapshots(&self, now: Ts, extra: &[Duration]) -> Vec<NamedSnapshot> {
@@ -255,9 +324,12 @@ impl Sandbox {
                 })
             })
             .collect();
+            let url = Url::parse(&format!("{base}/"))
+                .unwrap_or_else(|_| unreachable!("a loopback address parses"));
             let env = EnvConfig {
                 name: e.spec.env.clone(),
                 endpoints,
+                url,
             };
             match services.iter_mut().find(|s| s.name == e.spec.service) {
                 Some(s) => s.environments.push(env),
@@ -269,6 +341,18 @@ impl Sandbox {
                         interval: Duration::from_secs(1),
                     }),
                     policy: crate::core::decision::Policy::default(),
+                    runbook: crate::config::runbook::Catalog::builtin()
+                        .get("default")
+                        .map(|l| l.runbook.clone())
+                        .unwrap_or_else(|| crate::core::runbook::Runbook {
+                            name: "default".into(),
+                            description: String::new(),
+                            before: vec![],
+                            during: vec![],
+                            after: vec![],
+                        }),
+                    deploy: Some(crate::config::DeployConfig::Sandbox),
+                    smoke: drill_smoke(),
                 }),
             }
         }
@@ -276,8 +360,39 @@ impl Sandbox {
             file: "(drill sandbox)".into(),
             title: "drill".into(),
             services,
+            notifiers: Vec::new(),
         }
     }
+}
+
+/// The drill's smoke tests: health says ok, and an ordinary request works.
+fn drill_smoke() -> Vec<crate::config::SmokeCheck> {
+    use crate::config::{BodyCondition, BodyTest, SmokeCheck, SmokeKind};
+    vec![
+        SmokeCheck {
+            name: "health says ok".into(),
+            kind: SmokeKind::Http {
+                method: "GET".into(),
+                path: "/api/health".into(),
+                status: 200,
+                max_time: Duration::from_secs(1),
+                body: vec![BodyCondition {
+                    pointer: "/status".into(),
+                    test: BodyTest::Equals(serde_json::json!("ok")),
+                }],
+            },
+        },
+        SmokeCheck {
+            name: "an order page answers".into(),
+            kind: SmokeKind::Http {
+                method: "GET".into(),
+                path: "/api/orders".into(),
+                status: 200,
+                max_time: Duration::from_secs(1),
+                body: vec![],
+            },
+        },
+    ]
 }
 
 fn service_names(world: &[EnvSpec]) -> Vec<String> {

@@ -29,7 +29,8 @@ pub const SLOW: Duration = Duration::from_millis(1500);
 #[derive(Clone)]
 pub struct EnvApp {
     pub env: String,
-    pub version: String,
+    /// The version it runs; a revert changes it.
+    pub version: Arc<std::sync::RwLock<String>>,
     pub started: Instant,
     pub fault: watch::Receiver<Option<Fault>>,
     /// Ordinary requests served, to spread an error-rate fault evenly.
@@ -37,6 +38,10 @@ pub struct EnvApp {
 }
 
 impl EnvApp {
+    fn version(&self) -> String {
+        self.version.read().map(|v| v.clone()).unwrap_or_default()
+    }
+
     fn fault(&self) -> Option<Fault> {
         *self.fault.borrow()
     }
@@ -71,18 +76,19 @@ async fn index(State(app): State<EnvApp>) -> Response {
         Some(Fault::Latency(ms)) => tokio::time::sleep(Duration::from_millis(u64::from(ms))).await,
         // The database is gone: every request fails, as its health says.
         Some(Fault::Unhealthy) => {
-            let body = json!({ "error": "connection pool exhausted", "env": app.env, "version": app.version });
+            let body = json!({ "error": "connection pool exhausted", "env": app.env, "version": app.version() });
             return (StatusCode::SERVICE_UNAVAILABLE, Json(body)).into_response();
         }
         // Exactly p in every hundred fail, evenly spread (request n fails when
         // the running count of failures steps up), so a test can expect 8.0 %.
         Some(Fault::ErrorRate(p)) if (n + 1) * u64::from(p) / 100 > n * u64::from(p) / 100 => {
-            let body = json!({ "error": "internal error", "env": app.env, "version": app.version });
+            let body =
+                json!({ "error": "internal error", "env": app.env, "version": app.version() });
             return (StatusCode::INTERNAL_SERVER_ERROR, Json(body)).into_response();
         }
         _ => {}
     }
-    Json(json!({ "env": app.env, "version": app.version })).into_response()
+    Json(json!({ "env": app.env, "version": app.version() })).into_response()
 }
 
 async fn health(State(app): State<EnvApp>) -> Response {
@@ -118,7 +124,7 @@ async fn health(State(app): State<EnvApp>) -> Response {
         "status": status,
         "timestamp": now(),
         "uptime": app.started.elapsed().as_secs(),
-        "version": app.version,
+        "version": app.version(),
         "checks": checks,
     });
     (code, Json(body)).into_response()
@@ -169,7 +175,7 @@ async fn detailed(State(app): State<EnvApp>) -> Response {
     };
     let body = json!({
         "status": status,
-        "version": app.version,
+        "version": app.version(),
         "environment": app.env,
         "timestamp": now(),
         "checks": checks,

@@ -58,3 +58,30 @@ pub fn key_of(ev: &KeyEvent) -> Option<Key> {
         alt: ev.modifiers.contains(KeyModifiers::ALT),
     })
 }
+
+/// A key as line editing sees it, while the operator types a reason or a
+/// note. Ctrl-C is not text: it still quits.
+pub fn text_key_of(ev: &KeyEvent) -> Option<crate::core::msg::TextKey> {
+    use crate::core::msg::TextKey;
+    if ev.kind == KeyEventKind::Release
+        || ev
+            .modifiers
+            .intersects(KeyModifiers::CONTROL | KeyModifiers::ALT)
+    {
+        return None;
+    }
+    Some(match ev.code {
+        CtCode::Char(c) => TextKey::Char(c),
+        CtCode::Backspace => TextKey::Backspace,
+        CtCode::Enter => TextKey::Submit,
+        CtCode::Esc => TextKey::Cancel,
+        _ => return None,
+    })
+}
+
+/// Ctrl-C quits in every mode, typing included.
+pub fn is_ctrl_c(ev: &KeyEvent) -> bool {
+    ev.kind != KeyEventKind::Release
+        && ev.modifiers.contains(KeyModifiers::CONTROL)
+        && matches!(ev.code, CtCode::Char('c' | 'C'))
+}

@@ -72,12 +72,16 @@ pub fn render(state: &State, view: &View<'_>, area: Rect, buf: &mut Buffer) {
             Pane::Metrics => panes::metrics::render(state, view, rect, buf),
             Pane::Deployments => panes::deployments::render(state, view, rect, buf),
             Pane::Events => panes::events::render(state, view, rect, buf),
+            Pane::Checklist => panes::checklist::render(state, view, rect, buf),
         }
     }
 
     match state.ui.overlay {
         Overlay::None => {}
-        Overlay::Help => panes::help::render(state, view, overlay_area(body, 76, 34), buf),
+        Overlay::Help => {
+            let (w, h) = panes::help::size(body);
+            panes::help::render(state, view, overlay_area(body, w, h), buf);
+        }
         Overlay::Detail => panes::detail::render(state, view, overlay_area(body, 110, 40), buf),
         Overlay::Weights => panes::weights::render(
             state,
@@ -86,6 +90,12 @@ pub fn render(state: &State, view: &View<'_>, area: Rect, buf: &mut Buffer) {
             buf,
         ),
         Overlay::Why => panes::why::render(state, view, overlay_area(body, 120, 40), buf),
+        Overlay::Interrupted => panes::interrupted::render(
+            state,
+            view,
+            overlay_area(body, 110, panes::interrupted::height(state)),
+            buf,
+        ),
     }
 }
 
@@ -104,8 +114,15 @@ pub fn pane_areas(state: &State, body: Rect) -> Vec<(Pane, Rect)> {
         Pane::Decision => panes::decision::height(state),
         Pane::Deployments => (state.services.len() as u16).saturating_add(2),
         Pane::Events => body.height,
+        // The checklist is what the operator works through: most of the screen.
+        Pane::Checklist => panes::checklist::height(state).min(body.height.saturating_sub(4)),
     };
-    let height = wanted.min(body.height * 3 / 5).max(4);
+    let cap = if focus == Pane::Checklist {
+        body.height.saturating_sub(4)
+    } else {
+        body.height * 3 / 5
+    };
+    let height = wanted.min(cap).max(4);
     if focus != Pane::Events && body.height >= height + 4 {
         let [top, events] =
             Layout::vertical([Constraint::Length(height), Constraint::Fill(1)]).areas(body);
@@ -115,6 +132,9 @@ pub fn pane_areas(state: &State, body: Rect) -> Vec<(Pane, Rect)> {
 }
 
 fn grid(state: &State, body: Rect, envs: u16) -> Vec<(Pane, Rect)> {
+    if state.has_checklist() {
+        return grid_with_checklist(state, body, envs);
+    }
     let services = state.services.len() as u16;
     let top = (envs + 3)
         .max(panes::traffic::height(state))
@@ -144,6 +164,42 @@ fn grid(state: &State, body: Rect, envs: u16) -> Vec<(Pane, Rect)> {
         (Pane::Metrics, metrics),
         (Pane::Deployments, deployments),
         (Pane::Events, events),
+    ]
+}
+
+/// While a rollback runs, the checklist takes the middle of the screen; the
+/// live panes stay beside it: health and traffic above, the decision and one
+/// more pane (metrics, or the alarms or deployments when focused) to its right.
+fn grid_with_checklist(state: &State, body: Rect, envs: u16) -> Vec<(Pane, Rect)> {
+    let top = (envs + 3)
+        .max(panes::traffic::height(state))
+        .clamp(5, body.height / 4);
+    let events = (body.height / 6).max(4);
+    let [top_r, middle, events_r] = Layout::vertical([
+        Constraint::Length(top),
+        Constraint::Fill(1),
+        Constraint::Length(events),
+    ])
+    .areas(body);
+    let split = |r: Rect| -> [Rect; 2] {
+        Layout::horizontal([Constraint::Percentage(58), Constraint::Fill(1)]).areas(r)
+    };
+    let [health, traffic] = split(top_r);
+    let [checklist, side] = split(middle);
+    let decision_h = panes::decision::height(state).clamp(4, side.height / 2);
+    let [decision, other] =
+        Layout::vertical([Constraint::Length(decision_h), Constraint::Fill(1)]).areas(side);
+    let other_pane = match state.ui.focus {
+        p @ (Pane::Alarms | Pane::Deployments) => p,
+        _ => Pane::Metrics,
+    };
+    vec![
+        (Pane::Health, health),
+        (Pane::Traffic, traffic),
+        (Pane::Checklist, checklist),
+        (Pane::Decision, decision),
+        (other_pane, other),
+        (Pane::Events, events_r),
     ]
 }
 

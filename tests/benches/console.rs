@@ -1,5 +1,6 @@
 //! Benchmarks, not timed tests: `cargo bench --bench console [-- NAME…]`
-//! with NAME among `render`, `classify`, `bandwidth` (all by default).
+//! with NAME among `render`, `classify`, `rules`, `window`, `router`,
+//! `detect`, `bandwidth`, `journal` (all by default).
 //! `BENCH_SECONDS` shortens the bandwidth run (default 60).
 //! Figures and how to read them: docs/BENCHMARKS.md.
 #![allow(clippy::unwrap_used, clippy::print_stdout)]
@@ -50,6 +51,75 @@ fn main() {
     if run("bandwidth") {
         bandwidth();
     }
+    if run("journal") {
+        journal();
+    }
+}
+
+/// The journal: events appended without waiting (the engine's path after
+/// every update), and intents that wait until they are on disk (before
+/// every change).
+fn journal() {
+    use backstop::journal::{Entry, Journal, Reader, Redactor};
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("bench.sqlite");
+    let j = Journal::open(
+        &path,
+        Redactor::new(["https://hooks.example.com/s3cr3t".to_string()]),
+    )
+    .unwrap();
+    let n = 20_000;
+    let started = Instant::now();
+    for i in 0..n {
+        let mut e = Entry::new(
+            Ts(i),
+            "event",
+            "web/green",
+            "OK → CRIT  health: HTTP 503 · database critical",
+            "ops@bastion",
+        );
+        e.data = Some(serde_json::json!({ "kind": "health" }));
+        j.append(e);
+    }
+    let queued = started.elapsed();
+    rt.block_on(j.flush());
+    let written = started.elapsed();
+    println!(
+        "journal: {n} events queued in {queued:?} ({:?} each on the caller), written in {written:?} ({:.0} rows/s)",
+        queued / n as u32,
+        n as f64 / written.as_secs_f64()
+    );
+    let mut times = Vec::new();
+    for i in 0..300 {
+        let e = Entry::new(
+            Ts(i),
+            "intent",
+            "web",
+            "switch traffic of web: blue 90 → 100 %, green 10 → 0 %",
+            "ops@bastion",
+        );
+        let started = Instant::now();
+        rt.block_on(j.append_durable(e)).unwrap();
+        times.push(started.elapsed());
+    }
+    times.sort();
+    println!(
+        "journal: durable intent p50 {:?}  p99 {:?}  max {:?}  (n={})",
+        percentile(&times, 0.5),
+        percentile(&times, 0.99),
+        times[times.len() - 1],
+        times.len()
+    );
+    let r = Reader::open(&path).unwrap();
+    let started = Instant::now();
+    let open = r.interrupted().unwrap();
+    println!(
+        "journal: finding interrupted intents among {} rows: {:?} ({} found)",
+        r.count().unwrap(),
+        started.elapsed(),
+        open.len()
+    );
 }
 
 /// Rule evaluation: 200 services × 3 environments, 6 rules each (the four
@@ -79,16 +149,21 @@ fn rules() {
                 .map(|e| EnvConfig {
                     name: (*e).into(),
                     endpoints: vec![ep(Role::Health)],
+                    url: "http://127.0.0.1:9/".parse().unwrap(),
                 })
                 .collect(),
             traffic: None,
             policy: policy.clone(),
+            runbook: manual_runbook(),
+            deploy: None,
+            smoke: vec![],
         })
         .collect();
     let config = Config {
         file: "bench.toml".into(),
         title: "bench".into(),
         services,
+        notifiers: vec![],
     };
     let mut s = backstop::app::initial_state(&config, Origin::Config("bench.toml".into()), Ts(0));
     let report = |status| HealthReport {
@@ -281,16 +356,21 @@ fn big_state() -> State {
                 .map(|e| EnvConfig {
                     name: (*e).into(),
                     endpoints: vec![ep(Role::Health), ep(Role::Ready)],
+                    url: "http://127.0.0.1:9/".parse().unwrap(),
                 })
                 .collect(),
             traffic: None,
             policy: backstop::core::decision::Policy::default(),
+            runbook: manual_runbook(),
+            deploy: None,
+            smoke: vec![],
         })
         .collect();
     let config = Config {
         file: "bench.toml".into(),
         title: "bench".into(),
         services,
+        notifiers: vec![],
     };
     let mut s = backstop::app::initial_state(&config, Origin::Config("bench.toml".into()), Ts(0));
     for round in 0..64i64 {
@@ -367,6 +447,32 @@ fn render() {
             times.len()
         );
     }
+    // With a rollback checklist open beside the live panes.
+    let mut state = state;
+    update(
+        &mut state,
+        Msg::Action(backstop::core::action::Action::StartRollback, Ts(200_000)),
+    );
+    assert!(state.has_checklist());
+    let area = Rect::new(0, 0, 160, 48);
+    let mut times = Vec::with_capacity(3000);
+    for i in 0..3200 {
+        let started = Instant::now();
+        let mut buf = Buffer::empty(area);
+        tui::render(black_box(&state), &view, area, &mut buf);
+        black_box(&buf);
+        if i >= 200 {
+            times.push(started.elapsed());
+        }
+    }
+    times.sort();
+    println!(
+        "render with the rollback checklist open, 160x48: p50 {:?}  p99 {:?}  max {:?}  (n={})",
+        percentile(&times, 0.5),
+        percentile(&times, 0.99),
+        times[times.len() - 1],
+        times.len()
+    );
 }
 
 fn classify() {
@@ -483,4 +589,12 @@ fn bandwidth() {
     );
     println!("  ratio backstop / watch: {:.2}", d / w);
     drop(sandbox);
+}
+
+fn manual_runbook() -> backstop::core::runbook::Runbook {
+    backstop::config::runbook::Catalog::builtin()
+        .get("manual")
+        .unwrap()
+        .runbook
+        .clone()
 }

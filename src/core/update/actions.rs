@@ -1,29 +1,50 @@
-//! Operator commands. Modal views (help, the weights dialog) take the keys
-//! first, so a key pressed in one never acts behind it.
+//! Operator commands. Modal views (help, dialogs, interrupted actions, a line
+//! being typed) take the keys first, so a key pressed in one never acts
+//! behind it.
 
 use crate::core::action::Action;
-use crate::core::decision::Decision;
+use crate::core::decision::{Block, Decision};
 use crate::core::events::Level;
-use crate::core::model::TimelineKind;
-use crate::core::model::{Fault, MetricWindowChoice, Overlay, Pane, State};
+use crate::core::model::{Fault, MetricWindowChoice, Overlay, Pane, State, TimelineKind};
 use crate::core::msg::Effect;
 use crate::core::time::Ts;
-use crate::core::traffic::{EditStage, Purpose, WeightEditor};
+use crate::core::traffic::{EditStage, WeightEditor};
+
+use super::checklist;
 
 pub(super) fn on_action(state: &mut State, action: Action, at: Ts) -> Vec<Effect> {
     if action == Action::Quit {
+        // Leaving in the middle of a change leaves it unknown: say so first.
+        if let Some(name) = change_under_way(state)
+            && !state.ui.quit_armed
+        {
+            state.ui.quit_armed = true;
+            state.events.push(at, name, Level::Bad, "a change is under way: wait for its outcome, or quit again to leave anyway (it will show as interrupted)");
+            return Vec::new();
+        }
         state.quit = true;
         return Vec::new();
     }
+    state.ui.quit_armed = false;
     match state.ui.overlay {
         // Help is modal: it closes on help or back and swallows everything else.
         Overlay::Help => {
-            if matches!(action, Action::Help | Action::Back) {
-                state.ui.overlay = Overlay::None;
+            match action {
+                Action::Help | Action::Back => {
+                    state.ui.overlay = Overlay::None;
+                    state.ui.help_scroll = 0;
+                }
+                // The renderer stops at the end; this only says which way.
+                Action::SelectNext => {
+                    state.ui.help_scroll = state.ui.help_scroll.saturating_add(1).min(200)
+                }
+                Action::SelectPrev => state.ui.help_scroll = state.ui.help_scroll.saturating_sub(1),
+                _ => {}
             }
             return Vec::new();
         }
         Overlay::Weights => return weights_dialog(state, action, at),
+        Overlay::Interrupted => return interrupted(state, action),
         // The why view reads like help: it closes, or moves to the next service.
         Overlay::Why => {
             match action {
@@ -31,15 +52,25 @@ pub(super) fn on_action(state: &mut State, action: Action, at: Ts) -> Vec<Effect
                 Action::SelectNext | Action::SelectPrev => {
                     move_selection(state, action == Action::SelectNext)
                 }
-                Action::Rollback => {
+                Action::StartRollback => {
                     state.ui.overlay = Overlay::None;
-                    return rollback(state, at);
+                    return start_rollback(state, at);
                 }
                 _ => {}
             }
             return Vec::new();
         }
         Overlay::None | Overlay::Detail => {}
+    }
+    // The checklist pane takes the keys that act on steps.
+    if state.ui.focus == Pane::Checklist
+        && state.ui.overlay == Overlay::None
+        && matches!(
+            action,
+            Action::OpenDetail | Action::Confirm | Action::Skip | Action::Abort | Action::Back
+        )
+    {
+        return checklist::on_action(state, action, at);
     }
     match action {
         Action::Quit => {}
@@ -53,17 +84,7 @@ pub(super) fn on_action(state: &mut State, action: Action, at: Ts) -> Vec<Effect
         }
         Action::NextPane | Action::PrevPane => {
             state.ui.overlay = Overlay::None;
-            let i = Pane::ORDER
-                .iter()
-                .position(|p| *p == state.ui.focus)
-                .unwrap_or(0);
-            let n = Pane::ORDER.len();
-            let j = if action == Action::NextPane {
-                (i + 1) % n
-            } else {
-                (i + n - 1) % n
-            };
-            state.ui.focus = Pane::ORDER[j];
+            state.ui.focus = next_pane(state, action == Action::NextPane);
         }
         Action::SelectNext | Action::SelectPrev => {
             move_selection(state, action == Action::SelectNext)
@@ -84,13 +105,45 @@ pub(super) fn on_action(state: &mut State, action: Action, at: Ts) -> Vec<Effect
             };
         }
         Action::SetWeights => open_weights_dialog(state, at),
-        Action::Rollback => return rollback(state, at),
+        Action::StartRollback => return start_rollback(state, at),
         Action::Explain => state.ui.overlay = Overlay::Why,
-        // Outside the dialog these have nothing to act on.
-        Action::Increase | Action::Decrease | Action::Confirm => {}
+        Action::ExportReport => return export(state, at),
+        // Outside the dialogs and the checklist these have nothing to act on.
+        Action::Increase | Action::Decrease | Action::Confirm | Action::Skip | Action::Abort => {}
         Action::InjectFault | Action::ClearFaults => return fault_effect(state, action, at),
     }
     Vec::new()
+}
+
+/// The service with a checklist step changing the world right now.
+fn change_under_way(state: &State) -> Option<String> {
+    state.services.iter().find_map(|s| {
+        let step = s.rollback.checklist.as_ref()?.current()?;
+        let changing = matches!(
+            step.status,
+            crate::core::runbook::StepStatus::Running { .. }
+        ) && matches!(&step.spec.kind, crate::core::runbook::StepKind::Action(a) if a.mutates());
+        changing.then(|| s.name.clone())
+    })
+}
+
+/// The next pane in order, passing over the checklist when there is none.
+fn next_pane(state: &State, forward: bool) -> Pane {
+    let has_checklist = state
+        .services
+        .iter()
+        .any(|s| s.rollback.checklist.is_some());
+    let order: Vec<Pane> = Pane::ORDER
+        .into_iter()
+        .filter(|p| *p != Pane::Checklist || has_checklist)
+        .collect();
+    let i = order.iter().position(|p| *p == state.ui.focus).unwrap_or(0);
+    let n = order.len();
+    order[if forward {
+        (i + 1) % n
+    } else {
+        (i + n - 1) % n
+    }]
 }
 
 fn move_selection(state: &mut State, down: bool) {
@@ -203,24 +256,12 @@ fn weights_dialog(state: &mut State, action: Action, at: Ts) -> Vec<Effect> {
     match (&editor.stage, action) {
         // Once sent, the change runs to its outcome; the dialog shows it.
         (EditStage::Applying, _) => {}
-        (_, Action::Back) => {
-            // Cancelling a rollback the operator asked for withdraws the request.
-            if let Purpose::Rollback { manual: true, .. } = &editor.purpose {
-                let s = editor.service;
-                state.services[s].rollback.manual = None;
-                state
-                    .events
-                    .push(at, service, Level::Info, "rollback request withdrawn");
-            }
-            state.ui.editor = None;
-            state.ui.overlay = Overlay::None;
-        }
-        (EditStage::Failed(_), Action::OpenDetail | Action::Confirm) => {
+        (_, Action::Back) | (EditStage::Failed(_), Action::OpenDetail | Action::Confirm) => {
             state.ui.editor = None;
             state.ui.overlay = Overlay::None;
         }
         (EditStage::Editing, Action::SelectNext | Action::SelectPrev) => {
-            editor.move_cursor(action == Action::SelectNext);
+            editor.move_cursor(action == Action::SelectNext)
         }
         (EditStage::Editing, Action::Increase | Action::Decrease) => {
             editor.step(action == Action::Increase)
@@ -252,37 +293,18 @@ fn weights_dialog(state: &mut State, action: Action, at: Ts) -> Vec<Effect> {
             editor.stage = EditStage::Applying;
             let by = state.operator.clone();
             let (from, to) = (editor.from.clone(), editor.target());
-            let purpose = editor.purpose.clone();
-            if let Purpose::Rollback {
-                suspect, target, ..
-            } = &purpose
-            {
-                let s = editor.service;
-                let svc = &mut state.services[s];
-                let idx = |n: &str| svc.envs.iter().position(|e| e.name == n).unwrap_or(0);
-                let (si, ti) = (idx(suspect), idx(target));
-                svc.rollback.in_progress = Some((si, ti, at, by.clone()));
-                svc.rollback.note(
-                    at,
-                    TimelineKind::Action,
-                    format!("rollback {suspect} → {target} confirmed by {by}"),
-                );
-            }
+            let change = crate::core::traffic::Weights::describe_change(&from, &to);
             state.events.push(
                 at,
                 service.clone(),
                 Level::Info,
-                format!(
-                    "set weights confirmed by {by}: {}",
-                    crate::core::traffic::Weights::describe_change(&from, &to)
-                ),
+                format!("set weights confirmed by {by}: {change}"),
             );
             return vec![Effect::SetWeights {
                 service,
                 from,
                 to,
                 by,
-                purpose,
             }];
         }
         _ => {}
@@ -290,21 +312,29 @@ fn weights_dialog(state: &mut State, action: Action, at: Ts) -> Vec<Effect> {
     Vec::new()
 }
 
-/// `rollback`: the recommended rollback, through the same preview and second
-/// key as any traffic change. With no rule firing, it is the operator's own
-/// request (the manual rule), still within the guards.
-fn rollback(state: &mut State, at: Ts) -> Vec<Effect> {
+/// `start-rollback`: the guided checklist for the selected service. With no
+/// rule firing it is the operator's own request (the manual rule), still
+/// within the guards. A service with one environment, or none that backstop
+/// can move traffic to, gets its runbook all the same: that is what the
+/// manual and revert runbooks are for.
+fn start_rollback(state: &mut State, at: Ts) -> Vec<Effect> {
     let Some(id) = state.selected_env() else {
         return Vec::new();
     };
     let s = id.service;
     let name = state.services[s].name.clone();
+    if let Some(c) = &state.services[s].rollback.checklist
+        && c.ended.is_none()
+    {
+        state.ui.focus = Pane::Checklist;
+        return Vec::new();
+    }
+    let by = state.operator.clone();
     let mut asked = false;
     if matches!(
         state.services[s].rollback.decision,
         Decision::Healthy | Decision::Watch { .. } | Decision::RolledBack { .. }
     ) {
-        let by = state.operator.clone();
         let env = state.services[s].envs[id.env].name.clone();
         state.services[s].rollback.manual = Some((id.env, by.clone(), at));
         state.services[s].rollback.note(
@@ -322,25 +352,32 @@ fn rollback(state: &mut State, at: Ts) -> Vec<Effect> {
     }
     let mut effects = super::decisions::refresh(state, s, at);
     let svc = &state.services[s];
-    match &svc.rollback.decision {
+    let single = svc.envs.len() == 1;
+    match svc.rollback.decision.clone() {
         Decision::RollbackRecommended {
-            suspect, target, ..
+            suspect,
+            target,
+            reasons,
         } => {
-            let Some(from) = svc.traffic.as_ref().and_then(|t| t.weights.clone()) else {
-                return effects;
+            effects.extend(checklist::start(
+                state, s, suspect, target, by, false, reasons, at,
+            ));
+        }
+        // Nothing to move traffic with, or nowhere to move it: the runbook
+        // (manual, or a revert) is how it is done.
+        Decision::Blocked {
+            suspect,
+            block: Block::NoMeans | Block::NoTarget,
+            reasons,
+        } => {
+            let target = if single {
+                suspect
+            } else {
+                super::decisions::target_of(state, s, suspect).unwrap_or(suspect)
             };
-            let (sn, tn) = (
-                svc.envs[*suspect].name.clone(),
-                svc.envs[*target].name.clone(),
-            );
-            let editor = WeightEditor::rollback(s, from, &sn, &tn, asked);
-            effects.push(Effect::PreviewWeights {
-                service: name,
-                from: editor.from.clone(),
-                to: editor.target(),
-            });
-            state.ui.editor = Some(editor);
-            state.ui.overlay = Overlay::Weights;
+            effects.extend(checklist::start(
+                state, s, suspect, target, by, false, reasons, at,
+            ));
         }
         Decision::Blocked { block, .. } => {
             let why = block.describe(at);
@@ -368,4 +405,59 @@ fn rollback(state: &mut State, at: Ts) -> Vec<Effect> {
         _ => {}
     }
     effects
+}
+
+/// The interrupted-actions view: check the real state (first key), then
+/// acknowledge what was found (second key). Nothing else until then.
+fn interrupted(state: &mut State, action: Action) -> Vec<Effect> {
+    match action {
+        Action::OpenDetail => state
+            .interrupted
+            .iter()
+            .filter(|i| i.real.is_none())
+            .map(|i| Effect::CheckReal {
+                intent: i.intent,
+                scope: i.scope.clone(),
+            })
+            .collect(),
+        Action::Confirm if state.interrupted.iter().all(|i| i.real.is_some()) => {
+            let by = state.operator.clone();
+            let fx = state
+                .interrupted
+                .drain(..)
+                .map(|i| Effect::AckInterrupted {
+                    intent: i.intent,
+                    by: by.clone(),
+                    text: format!(
+                        "interrupted: \"{}\"; real state checked: {}",
+                        i.text,
+                        i.real.unwrap_or_default()
+                    ),
+                })
+                .collect();
+            state.ui.overlay = Overlay::None;
+            fx
+        }
+        _ => Vec::new(),
+    }
+}
+
+/// Write the report of the selected service's last incident.
+fn export(state: &mut State, at: Ts) -> Vec<Effect> {
+    let Some(id) = state.selected_env() else {
+        return Vec::new();
+    };
+    let svc = &state.services[id.service];
+    match svc.rollback.checklist.as_ref().and_then(|c| c.incident) {
+        Some(incident) => vec![Effect::ExportReport { incident }],
+        None => {
+            state.events.push(
+                at,
+                svc.name.clone(),
+                Level::Info,
+                "no incident of this service in this session to report",
+            );
+            Vec::new()
+        }
+    }
 }

@@ -12,7 +12,6 @@ use crate::core::model::{State, TimelineKind};
 use crate::core::msg::Effect;
 use crate::core::rules::{AlarmObservation, Observation, RuleKind, RuleStatus, judge};
 use crate::core::time::{self, Ts};
-use crate::core::traffic::{Purpose, rollback_weights};
 
 /// Re-evaluate every service (on the clock tick).
 pub(super) fn refresh_all(state: &mut State, now: Ts) -> Vec<Effect> {
@@ -28,8 +27,9 @@ pub(super) fn refresh(state: &mut State, service: usize, now: Ts) -> Vec<Effect>
     }
     evaluate_rules(state, service, now);
     let mut effects = decide(state, service, now);
-    if let Some(e) = auto_rollback(state, service, now) {
-        effects.push(e);
+    let started = auto_rollback(state, service, now);
+    if !started.is_empty() {
+        effects.extend(started);
         // The decision now reads "rolling back".
         effects.extend(decide(state, service, now));
     }
@@ -153,7 +153,9 @@ fn evaluate_rules(state: &mut State, service: usize, now: Ts) {
             RuleStatus::Pending => Level::Warn,
             RuleStatus::Ok => Level::Good,
         };
-        state.events.push(now, label, level, text);
+        state
+            .events
+            .push_kind(now, label, level, crate::core::events::Kind::Rule, text);
     }
 }
 
@@ -324,7 +326,9 @@ fn decide(state: &mut State, service: usize, now: Ts) -> Vec<Effect> {
     svc.rollback.decision = d;
     svc.rollback.decision_since = now;
     svc.rollback.note(now, TimelineKind::Decision, text.clone());
-    state.events.push(now, name, level, text);
+    state
+        .events
+        .push_kind(now, name, level, crate::core::events::Kind::Decision, text);
     Vec::new()
 }
 
@@ -399,99 +403,54 @@ pub fn describe(d: &Decision, envs: &[EnvFacts], now: Ts) -> String {
     }
 }
 
-/// In auto mode a recommended rollback is carried out at once.
-fn auto_rollback(state: &mut State, service: usize, now: Ts) -> Option<Effect> {
+/// In auto mode a recommended rollback is carried out at once: the
+/// runbook's automatable path, within the guards `decide` already checked.
+fn auto_rollback(state: &mut State, service: usize, now: Ts) -> Vec<Effect> {
     let svc = &state.services[service];
     if svc.rollback.policy.mode != Mode::Auto || svc.rollback.in_progress.is_some() {
-        return None;
+        return Vec::new();
+    }
+    if svc
+        .rollback
+        .checklist
+        .as_ref()
+        .is_some_and(|c| c.ended.is_none())
+    {
+        return Vec::new();
     }
     let Decision::RollbackRecommended {
         suspect,
         target,
         reasons,
-    } = &svc.rollback.decision
+    } = svc.rollback.decision.clone()
     else {
-        return None;
+        return Vec::new();
     };
-    let (suspect, target) = (*suspect, *target);
-    let from = svc.traffic.as_ref()?.weights.clone()?;
-    let (s_name, t_name) = (
-        svc.envs[suspect].name.clone(),
-        svc.envs[target].name.clone(),
-    );
-    let to = rollback_weights(&from, &s_name, &t_name);
-    let by = "backstop (auto)".to_string();
-    let reasons = reasons.join("; ");
-    let name = svc.name.clone();
-    let svc = &mut state.services[service];
-    svc.rollback.in_progress = Some((suspect, target, now, by.clone()));
-    svc.rollback.note(
+    super::checklist::start(
+        state,
+        service,
+        suspect,
+        target,
+        "backstop (auto)".into(),
+        true,
+        reasons,
         now,
-        TimelineKind::Action,
-        format!("auto rollback started: {s_name} → {t_name}"),
-    );
-    state.events.push(
-        now,
-        name.clone(),
-        Level::Warn,
-        format!("auto rollback {s_name} → {t_name}: {reasons}"),
-    );
-    Some(Effect::SetWeights {
-        service: name,
-        from,
-        to,
-        by,
-        purpose: Purpose::Rollback {
-            suspect: s_name,
-            target: t_name,
-            manual: false,
-        },
-    })
+    )
 }
 
-/// A rollback's outcome: recorded, the request cleared, the decision redone.
-pub(super) fn rollback_done(
-    state: &mut State,
-    service: usize,
-    purpose: &Purpose,
-    by: &str,
-    ok: Result<(), &str>,
-    now: Ts,
-) -> Vec<Effect> {
-    let Purpose::Rollback {
-        suspect, target, ..
-    } = purpose
-    else {
-        return Vec::new();
+/// Where `suspect` would be rolled back to, whatever the guards say.
+pub(super) fn target_of(state: &State, service: usize, suspect: usize) -> Option<usize> {
+    let envs = env_facts(state, service);
+    let svc = &state.services[service];
+    let f = Facts {
+        policy: &svc.rollback.policy,
+        envs: &envs,
+        rules: &[],
+        rollbacks: &[],
+        in_progress: None,
+        can_shift: true,
     };
-    let Some(svc) = state.services.get_mut(service) else {
-        return Vec::new();
-    };
-    svc.rollback.in_progress = None;
-    svc.rollback.manual = None;
-    match ok {
-        Ok(()) => {
-            svc.rollback
-                .history
-                .push(crate::core::decision::RollbackRecord {
-                    at: now,
-                    from: suspect.clone(),
-                    to: target.clone(),
-                    by: by.to_string(),
-                });
-            svc.rollback.note(
-                now,
-                TimelineKind::Action,
-                format!("rolled back {suspect} → {target} by {by}"),
-            );
-        }
-        Err(e) => svc.rollback.note(
-            now,
-            TimelineKind::Action,
-            format!("rollback {suspect} → {target} FAILED: {e}"),
-        ),
-    }
-    refresh(state, service, now)
+    decision::target(&f, suspect)
 }
 
 #[cfg(test)]
@@ -516,14 +475,17 @@ mod tests {
     use crate::core::action::Action;
     use crate::core::decision::{Decision, Mode, Policy};
     use crate::core::health::{HealthReport, HealthStatus};
+    use crate::core::model::Pane;
     use crate::core::model::{
         EndpointId, EndpointState, EnvState, ExternalAlarm, Origin, Overlay, ProbeResult, Role,
         ServiceState, State, TimelineKind, TrafficState,
     };
     use crate::core::msg::{Effect, Msg};
+    use crate::core::msg::{StepOutcome, StepWork, TextKey};
     use crate::core::rules::{AlarmState, RuleKind, RuleStatus};
+    use crate::core::runbook::{StepStatus, Template};
     use crate::core::time::Ts;
-    use crate::core::traffic::{Purpose, Weights};
+    use crate::core::traffic::Weights;
     use crate::core::update::update;
 
     fn state(policy: Policy) -> State {
@@ -544,6 +506,11 @@ mod tests {
             vec![env("blue"), env("green")],
             traffic,
             policy,
+            crate::config::runbook::Catalog::builtin()
+                .get("default")
+                .unwrap()
+                .runbook
+                .clone(),
             Ts(0),
         );
         let mut s = State::new("drill", Origin::Drill, vec![svc], Ts(0));
@@ -647,8 +614,46 @@ mod tests {
         assert_eq!(decision(&b), &Decision::Healthy);
     }
 
+    /// The executor's part, done at once: every step's work succeeds (a
+    /// switch also shows the new split). Returns every effect seen.
+    fn answer(s: &mut State, fx: Vec<Effect>, at: i64) -> Vec<Effect> {
+        let mut pending: std::collections::VecDeque<Effect> = fx.into();
+        let mut seen = Vec::new();
+        while let Some(e) = pending.pop_front() {
+            if let Effect::Step {
+                service,
+                step,
+                work,
+                ..
+            } = &e
+            {
+                if let StepWork::Switch { to, .. } = work {
+                    pending.extend(update(
+                        s,
+                        Msg::TrafficRead {
+                            service: *service,
+                            result: Ok(to.clone()),
+                            at: Ts(at),
+                        },
+                    ));
+                }
+                pending.extend(update(
+                    s,
+                    Msg::StepDone {
+                        service: *service,
+                        step: *step,
+                        outcome: StepOutcome::ok(vec![]),
+                        at: Ts(at),
+                    },
+                ));
+            }
+            seen.push(e);
+        }
+        seen
+    }
+
     #[test]
-    fn auto_mode_rolls_back_then_guards_the_cooldown() {
+    fn auto_mode_walks_the_runbook_then_guards_the_cooldown() {
         let mut s = state(Policy {
             mode: Mode::Auto,
             ..Policy::default()
@@ -658,36 +663,86 @@ mod tests {
         for t in [1000, 3000, 5000] {
             fx = probe(&mut s, 1, t, HealthStatus::Critical);
         }
-        let rollback = Purpose::Rollback {
-            suspect: "green".into(),
-            target: "blue".into(),
-            manual: false,
-        };
-        assert_eq!(
-            fx,
-            vec![Effect::SetWeights {
-                service: "web".into(),
-                from: Weights::from_percents([("blue", 90), ("green", 10)]),
-                to: Weights::from_percents([("blue", 100), ("green", 0)]),
-                by: "backstop (auto)".into(),
-                purpose: rollback.clone(),
-            }]
+        assert!(
+            matches!(&fx[0], Effect::OpenIncident { auto: true, suspect, target, .. } if suspect == "green" && target == "blue"),
+            "{fx:?}"
         );
-        assert!(matches!(decision(&s), Decision::RollingBack { .. }));
-        // No second rollback while the first is under way.
-        assert!(probe(&mut s, 1, 7000, HealthStatus::Critical).is_empty());
+        let seen = answer(&mut s, fx, 5500);
+        let works: Vec<&StepWork> = seen
+            .iter()
+            .filter_map(|e| match e {
+                Effect::Step { work, .. } => Some(work),
+                _ => None,
+            })
+            .collect();
+        assert!(
+            matches!(works[0], StepWork::Reprobe { env: 1, count: 3 }),
+            "{works:?}"
+        );
+        assert!(
+            matches!(
+                works[1],
+                StepWork::Notify {
+                    template: Template::RollbackStarted,
+                    ..
+                }
+            ),
+            "{works:?}"
+        );
         let to = Weights::from_percents([("blue", 100), ("green", 0)]);
-        update(
-            &mut s,
-            Msg::WeightsSet {
-                service: 0,
-                from: Weights::from_percents([("blue", 90), ("green", 10)]),
-                to,
-                by: "backstop (auto)".into(),
-                purpose: rollback,
-                log: vec![],
-                at: Ts(8000),
-            },
+        assert!(
+            matches!(works[2], StepWork::Switch { to: t, .. } if *t == to),
+            "auto mode switches without a preview: {works:?}"
+        );
+        assert!(
+            matches!(decision(&s), Decision::RollingBack { .. }),
+            "{:?}",
+            decision(&s)
+        );
+        // The switch is what the guards count.
+        assert_eq!(s.services[0].rollback.history.len(), 1);
+        let c = s.services[0].rollback.checklist.as_ref().unwrap();
+        assert_eq!(
+            c.steps[1].status,
+            StepStatus::Skipped("left for a person (auto mode)".into()),
+            "a manual step"
+        );
+        // No second rollback while the first is under way.
+        assert!(probe(&mut s, 1, 6000, HealthStatus::Critical).is_empty());
+        // Waits for blue healthy three probes in a row, then on by itself.
+        let mut fx = Vec::new();
+        for t in [7000, 9000, 11_000] {
+            fx.extend(probe(&mut s, 0, t, HealthStatus::Ok));
+        }
+        let seen = answer(&mut s, fx, 11_000);
+        assert!(seen.iter().any(|e| matches!(e, Effect::Step { work: StepWork::Smoke { env, .. }, .. } if env == "blue")), "{seen:?}");
+        // The error rate holds under 1 % for a minute.
+        let mut fx = Vec::new();
+        for t in (13_000..=80_000).step_by(2000) {
+            fx.extend(probe(&mut s, 0, t, HealthStatus::Ok));
+            fx.extend(update(&mut s, Msg::Tick(Ts(t))));
+        }
+        let seen = answer(&mut s, fx, 80_000);
+        assert!(
+            seen.iter().any(|e| matches!(
+                e,
+                Effect::Step {
+                    work: StepWork::Notify {
+                        template: Template::RollbackCompleted,
+                        ..
+                    },
+                    ..
+                }
+            )),
+            "{seen:?}"
+        );
+        let closed: Vec<&Effect> = seen
+            .iter()
+            .filter(|e| matches!(e, Effect::CloseIncident { .. }))
+            .collect();
+        assert!(
+            matches!(closed[..], [Effect::CloseIncident { ending, recovered: Some(_), .. }] if ending == "completed"),
+            "{closed:?}"
         );
         assert!(matches!(
             decision(&s),
@@ -697,17 +752,13 @@ mod tests {
                 ..
             }
         ));
-        assert_eq!(s.services[0].rollback.history.len(), 1);
-        // Blue fails now, within the cooldown: blocked, not a loop.
-        update(
-            &mut s,
-            Msg::TrafficRead {
-                service: 0,
-                result: Ok(Weights::from_percents([("blue", 100), ("green", 0)])),
-                at: Ts(9000),
-            },
+        assert!(
+            s.events
+                .iter()
+                .any(|e| e.text.starts_with("recovered: users on blue"))
         );
-        for t in [10_000, 12_000, 14_000] {
+        // Blue fails now, within the cooldown: blocked, not a loop.
+        for t in [90_000, 92_000, 94_000] {
             assert!(
                 probe(&mut s, 0, t, HealthStatus::Critical).is_empty(),
                 "no rollback inside the cooldown"
@@ -715,37 +766,126 @@ mod tests {
         }
         match decision(&s) {
             Decision::Blocked { block, .. } => {
-                assert!(block.describe(Ts(14_000)).starts_with("cooldown:"))
+                assert!(block.describe(Ts(94_000)).starts_with("cooldown:"))
             }
             d => panic!("{d:?}"),
         }
     }
 
     #[test]
-    fn the_operator_asks_for_a_rollback_and_can_withdraw_it() {
+    fn the_operator_asks_for_a_rollback_and_gets_the_checklist() {
         let mut s = state(Policy::default());
         probe(&mut s, 0, 1000, HealthStatus::Ok);
         probe(&mut s, 1, 1000, HealthStatus::Ok);
         update(&mut s, Msg::Action(Action::SelectNext, Ts(2000)));
-        let fx = update(&mut s, Msg::Action(Action::Rollback, Ts(2000)));
+        let fx = update(&mut s, Msg::Action(Action::StartRollback, Ts(2000)));
         assert!(
-            matches!(&fx[..], [Effect::PreviewWeights { to, .. }] if to.percents() == [100, 0]),
+            matches!(
+                &fx[..],
+                [
+                    Effect::OpenIncident { auto: false, .. },
+                    Effect::Step {
+                        work: StepWork::Reprobe { env: 1, .. },
+                        ..
+                    }
+                ]
+            ),
             "{fx:?}"
         );
-        assert_eq!(s.ui.overlay, Overlay::Weights);
-        assert!(matches!(
-            decision(&s),
-            Decision::RollbackRecommended { suspect: 1, .. }
-        ));
+        assert_eq!(s.ui.focus, Pane::Checklist);
         assert!(
             s.events
                 .iter()
                 .any(|e| e.text == "ops@bastion asks to roll back green")
         );
-        update(&mut s, Msg::Action(Action::Back, Ts(3000)));
+        // Green answers healthy: the check says so, and the operator decides.
+        update(
+            &mut s,
+            Msg::StepDone {
+                service: 0,
+                step: 0,
+                outcome: StepOutcome::failed("every re-probe answered healthy", vec![]),
+                at: Ts(3000),
+            },
+        );
+        let c = s.services[0].rollback.checklist.as_ref().unwrap();
+        assert!(matches!(&c.steps[0].status, StepStatus::Failed(e) if e.contains("healthy")));
+        // Abandoning takes a reason, and ends it.
+        update(&mut s, Msg::Action(Action::Abort, Ts(4000)));
+        for ch in "false alarm".chars() {
+            update(&mut s, Msg::Text(TextKey::Char(ch), Ts(4000)));
+        }
+        let fx = update(&mut s, Msg::Text(TextKey::Submit, Ts(4000)));
+        assert!(
+            matches!(&fx[..], [Effect::CloseIncident { ending, .. }] if ending == "aborted: false alarm"),
+            "{fx:?}"
+        );
         assert_eq!(s.services[0].rollback.manual, None);
-        update(&mut s, Msg::Tick(Ts(4000)));
+        update(&mut s, Msg::Tick(Ts(5000)));
         assert_eq!(decision(&s), &Decision::Healthy);
+    }
+
+    #[test]
+    fn a_guided_switch_previews_and_waits_for_the_second_key() {
+        let mut s = state(Policy::default());
+        probe(&mut s, 0, 1000, HealthStatus::Ok);
+        for t in [1000, 3000, 5000] {
+            probe(&mut s, 1, t, HealthStatus::Critical);
+        }
+        update(&mut s, Msg::Action(Action::SelectNext, Ts(5000)));
+        let fx = update(&mut s, Msg::Action(Action::StartRollback, Ts(5000)));
+        answer(&mut s, fx, 5000);
+        // Manual step: Enter ticks it.
+        update(&mut s, Msg::Action(Action::OpenDetail, Ts(6000)));
+        // The notification is previewed in core (it is the message itself).
+        assert!(update(&mut s, Msg::Action(Action::OpenDetail, Ts(6000))).is_empty());
+        let c = s.services[0].rollback.checklist.as_ref().unwrap();
+        assert!(
+            matches!(&c.steps[2].status, StepStatus::Previewing(l) if l.iter().any(|l| l.contains("ROLLBACK IN PROGRESS")))
+        );
+        let fx = update(&mut s, Msg::Action(Action::Confirm, Ts(6000)));
+        answer(&mut s, fx, 6000);
+        // Target healthy checked itself; the switch waits for the operator.
+        let c = s.services[0].rollback.checklist.as_ref().unwrap();
+        assert_eq!(c.steps[3].status, StepStatus::Done, "{:?}", c.steps[3]);
+        assert_eq!(c.steps[4].status, StepStatus::Current);
+        let fx = update(&mut s, Msg::Action(Action::OpenDetail, Ts(7000)));
+        assert!(
+            matches!(
+                &fx[..],
+                [Effect::Step {
+                    work: StepWork::PreviewSwitch { .. },
+                    ..
+                }]
+            ),
+            "{fx:?}"
+        );
+        // Confirm before the preview arrived does nothing.
+        assert!(update(&mut s, Msg::Action(Action::Confirm, Ts(7000))).is_empty());
+        update(
+            &mut s,
+            Msg::StepPreview {
+                service: 0,
+                step: 4,
+                lines: vec!["web via sandbox".into()],
+                at: Ts(7100),
+            },
+        );
+        let fx = update(&mut s, Msg::Action(Action::Confirm, Ts(7200)));
+        assert!(
+            matches!(&fx[..], [Effect::Step { work: StepWork::Switch { .. }, by, .. }] if by == "ops@bastion"),
+            "{fx:?}"
+        );
+        // While it runs, it cannot be skipped.
+        update(&mut s, Msg::Action(Action::Skip, Ts(7300)));
+        assert!(s.ui.input.is_none());
+        assert!(
+            s.services[0].rollback.history.is_empty(),
+            "not until the outcome"
+        );
+        answer(&mut s, fx, 7500);
+        assert_eq!(s.services[0].rollback.history.len(), 1);
+        assert_eq!(s.services[0].rollback.history[0].by, "ops@bastion");
     }
 
     #[test]
@@ -760,7 +900,7 @@ mod tests {
             d => panic!("{d:?}"),
         }
         // The operator's key says so instead of opening a dialog.
-        update(&mut s, Msg::Action(Action::Rollback, Ts(6000)));
+        update(&mut s, Msg::Action(Action::StartRollback, Ts(6000)));
         assert_eq!(s.ui.overlay, Overlay::None);
         assert!(
             s.events

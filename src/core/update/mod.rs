@@ -3,14 +3,16 @@
 //! rules and decisions they feed.
 
 mod actions;
+mod checklist;
 mod decisions;
 mod probes;
 mod traffic;
 
+pub use checklist::{focused_checklist, message};
 pub use decisions::describe as describe_decision;
 
 use super::events::Level;
-use super::model::State;
+use super::model::{EnvId, Overlay, State};
 use super::msg::{Effect, Msg};
 
 /// Apply one message; return what must be done in the world.
@@ -18,14 +20,41 @@ pub fn update(state: &mut State, msg: Msg) -> Vec<Effect> {
     // Clocks of different sources may disagree slightly; never go back.
     state.now = state.now.max(msg.at());
     let now = state.now;
+    let mut fx = dispatch(state, msg, now);
+    fx.extend(checklist::close_out(state));
+    fx
+}
+
+fn dispatch(state: &mut State, msg: Msg, now: super::time::Ts) -> Vec<Effect> {
     match msg {
-        Msg::Tick(_) => decisions::refresh_all(state, now),
-        Msg::Probed { endpoint, result } => {
-            let mut fx = probes::on_probe(state, endpoint, result);
-            fx.extend(decisions::refresh(state, endpoint.service, now));
+        Msg::Tick(_) => {
+            let mut fx = decisions::refresh_all(state, now);
+            fx.extend(checklist::on_tick(state, now));
             fx
         }
+        Msg::Probed { endpoint, result } => {
+            let env = EnvId {
+                service: endpoint.service,
+                env: endpoint.env,
+            };
+            let primary = state
+                .env(env)
+                .is_some_and(|e| e.primary_endpoint() == endpoint.endpoint);
+            let mut fx = probes::on_probe(state, endpoint, result);
+            fx.extend(decisions::refresh(state, endpoint.service, now));
+            fx.extend(checklist::on_probe(state, env, primary, now));
+            fx
+        }
+        // While a line is typed, keys are text (the terminal sends Msg::Text);
+        // an action still arriving is ignored rather than acting behind it.
+        Msg::Action(action, at)
+            if state.ui.input.is_some() && action != super::action::Action::Quit =>
+        {
+            let _ = at;
+            Vec::new()
+        }
         Msg::Action(action, at) => actions::on_action(state, action, at),
+        Msg::Text(key, at) => checklist::on_text(state, key, at),
         Msg::FaultSet {
             service,
             env,
@@ -35,21 +64,31 @@ pub fn update(state: &mut State, msg: Msg) -> Vec<Effect> {
             if let Some(id) = state.find_env(&service, &env) {
                 if let Some(e) = state.env_mut(id) {
                     e.fault = fault;
+                    e.fault_since = match fault {
+                        Some(_) => Some(e.fault_since.unwrap_or(at)),
+                        None => None,
+                    };
                     if e.fault_requested == Some(fault) {
                         e.fault_requested = None;
                     }
                 }
                 let label = state.env_label(id);
+                let kind = super::events::Kind::Drill;
                 match fault {
-                    Some(f) => state.events.push(
+                    Some(f) => state.events.push_kind(
                         at,
                         label,
                         Level::Warn,
+                        kind,
                         format!("drill: fault injected: {}", f.label()),
                     ),
-                    None => state
-                        .events
-                        .push(at, label, Level::Good, "drill: faults cleared"),
+                    None => state.events.push_kind(
+                        at,
+                        label,
+                        Level::Good,
+                        kind,
+                        "drill: faults cleared",
+                    ),
                 }
             }
             Vec::new()
@@ -98,22 +137,20 @@ pub fn update(state: &mut State, msg: Msg) -> Vec<Effect> {
             from,
             to,
             by,
-            purpose,
             log,
             at,
         } => {
-            traffic::on_set(state, service, from, to, by.clone(), log, at);
-            decisions::rollback_done(state, service, &purpose, &by, Ok(()), now)
+            traffic::on_set(state, service, from, to, by, log, at);
+            decisions::refresh(state, service, now)
         }
         Msg::WeightsFailed {
             service,
             error,
-            purpose,
             log,
             at,
         } => {
-            traffic::on_failed(state, service, error.clone(), log, at);
-            decisions::rollback_done(state, service, &purpose, "", Err(&error), now)
+            traffic::on_failed(state, service, error, log, at);
+            Vec::new()
         }
         Msg::Alarms {
             source: _,
@@ -127,6 +164,53 @@ pub fn update(state: &mut State, msg: Msg) -> Vec<Effect> {
                 fx.extend(decisions::refresh(state, s, now));
             }
             fx
+        }
+        Msg::StepPreview {
+            service,
+            step,
+            lines,
+            ..
+        } => {
+            checklist::on_preview(state, service, step, lines);
+            Vec::new()
+        }
+        Msg::StepDone {
+            service,
+            step,
+            outcome,
+            at,
+        } => {
+            let mut fx = checklist::on_done(state, service, step, outcome, at);
+            fx.extend(decisions::refresh(state, service, now));
+            fx
+        }
+        Msg::IncidentOpened { service, id, .. } => {
+            checklist::on_incident(state, service, id);
+            Vec::new()
+        }
+        Msg::Interrupted { actions, at } => {
+            if !actions.is_empty() {
+                let n = actions.len();
+                state.events.push(at, "backstop", Level::Bad, format!("{n} action(s) were interrupted last time: check the real state before anything else"));
+                state.interrupted = actions;
+                state.ui.overlay = Overlay::Interrupted;
+            }
+            Vec::new()
+        }
+        Msg::ReportWritten { incident, path, at } => {
+            state.events.push(
+                at,
+                "backstop",
+                Level::Good,
+                format!("report of incident {incident} written to {path}"),
+            );
+            Vec::new()
+        }
+        Msg::RealState { intent, text, .. } => {
+            if let Some(i) = state.interrupted.iter_mut().find(|i| i.intent == intent) {
+                i.real = Some(text);
+            }
+            Vec::new()
         }
     }
 }
@@ -169,6 +253,11 @@ mod tests {
                 vec![env("blue"), env("green")],
                 None,
                 crate::core::decision::Policy::default(),
+                crate::config::runbook::Catalog::builtin()
+                    .get("default")
+                    .unwrap()
+                    .runbook
+                    .clone(),
                 Ts(0),
             )],
             Ts(0),

@@ -108,6 +108,8 @@ fn record(state: &mut State, id: EndpointId, result: ProbeResult) -> bool {
         (_, HealthStatus::Degraded) => Level::Warn,
         _ => Level::Bad,
     };
-    state.events.push(at, label, level, text);
+    state
+        .events
+        .push_kind(at, label, level, crate::core::events::Kind::Health, text);
     first_failure
 }

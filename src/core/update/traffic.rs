@@ -18,17 +18,24 @@ pub(super) fn on_read(state: &mut State, service: usize, result: Result<Weights,
     match result {
         Ok(w) => {
             if t.error.take().is_some() {
-                state.events.push(
+                state.events.push_kind(
                     at,
                     name.clone(),
                     Level::Good,
+                    crate::core::events::Kind::Traffic,
                     format!("traffic: {} readable again", t.provider),
                 );
             }
             match &t.weights {
                 None => {
                     let text = format!("traffic via {}: {}", t.provider, split(&w));
-                    state.events.push(at, name, Level::Info, text);
+                    state.events.push_kind(
+                        at,
+                        name,
+                        Level::Info,
+                        crate::core::events::Kind::Traffic,
+                        text,
+                    );
                 }
                 Some(before) if !before.same_split(&w) => {
                     // Not changed from here: someone or something else moved it.
@@ -39,10 +46,11 @@ pub(super) fn on_read(state: &mut State, service: usize, result: Result<Weights,
                         from: Some(before.clone()),
                         to: w.clone(),
                     });
-                    state.events.push(
+                    state.events.push_kind(
                         at,
                         name,
                         Level::Warn,
+                        crate::core::events::Kind::Traffic,
                         format!("traffic changed outside backstop: {change}"),
                     );
                 }
@@ -53,10 +61,11 @@ pub(super) fn on_read(state: &mut State, service: usize, result: Result<Weights,
         }
         Err(e) => {
             if t.error.as_deref() != Some(e.as_str()) {
-                state.events.push(
+                state.events.push_kind(
                     at,
                     name,
                     Level::Bad,
+                    crate::core::events::Kind::Traffic,
                     format!("traffic: cannot read {}: {e}", t.provider),
                 );
             }
@@ -115,16 +124,14 @@ pub(super) fn on_alarms(state: &mut State, alarms: Vec<(usize, ExternalAlarm)>, 
                     alarm.reason
                 );
                 *known = alarm;
-                state.events.push(
-                    at,
-                    name,
-                    if known.state == AlarmState::Alarm {
-                        Level::Bad
-                    } else {
-                        Level::Info
-                    },
-                    text,
-                );
+                let level = if known.state == AlarmState::Alarm {
+                    Level::Bad
+                } else {
+                    Level::Info
+                };
+                state
+                    .events
+                    .push_kind(at, name, level, crate::core::events::Kind::Rule, text);
             }
             None => {
                 let text = format!(
@@ -139,7 +146,9 @@ pub(super) fn on_alarms(state: &mut State, alarms: Vec<(usize, ExternalAlarm)>, 
                     Level::Info
                 };
                 svc.alarms.push(alarm);
-                state.events.push(at, name, level, text);
+                state
+                    .events
+                    .push_kind(at, name, level, crate::core::events::Kind::Rule, text);
             }
         }
     }
@@ -185,14 +194,19 @@ pub(super) fn on_set(
             to: to.clone(),
         });
         for line in log {
-            state
-                .events
-                .push(at, name.clone(), Level::Info, format!("{via}: {line}"));
+            state.events.push_kind(
+                at,
+                name.clone(),
+                Level::Info,
+                crate::core::events::Kind::Traffic,
+                format!("{via}: {line}"),
+            );
         }
-        state.events.push(
+        state.events.push_kind(
             at,
             name,
             Level::Good,
+            crate::core::events::Kind::Traffic,
             format!(
                 "weights set by {by} via {via}: {}",
                 Weights::describe_change(&from, &to)
@@ -225,11 +239,21 @@ pub(super) fn on_failed(
         .map(|s| s.name.clone())
         .unwrap_or_default();
     for line in log {
-        state.events.push(at, name.clone(), Level::Info, line);
+        state.events.push_kind(
+            at,
+            name.clone(),
+            Level::Info,
+            crate::core::events::Kind::Traffic,
+            line,
+        );
     }
-    state
-        .events
-        .push(at, name, Level::Bad, format!("set weights failed: {error}"));
+    state.events.push_kind(
+        at,
+        name,
+        Level::Bad,
+        crate::core::events::Kind::Traffic,
+        format!("set weights failed: {error}"),
+    );
     if let Some(ed) = state.ui.editor.as_mut()
         && ed.service == service
     {
@@ -246,7 +270,6 @@ mod tests {
     use crate::core::metrics::WindowStats;
     use crate::core::model::{EndpointState, EnvState, Origin, Role, ServiceState, TrafficState};
     use crate::core::msg::{Effect, Msg};
-    use crate::core::traffic::Purpose;
     use crate::core::update::update;
 
     fn drill() -> State {
@@ -269,6 +292,11 @@ mod tests {
                 vec![env("blue"), env("green")],
                 Some(TrafficState::new("sandbox", "sandbox router")),
                 crate::core::decision::Policy::default(),
+                crate::config::runbook::Catalog::builtin()
+                    .get("default")
+                    .unwrap()
+                    .runbook
+                    .clone(),
                 Ts(0),
             )],
             Ts(0),
@@ -413,7 +441,6 @@ mod tests {
                 from: w(90, 10),
                 to: w(75, 25),
                 by: "ops@bastion".into(),
-                purpose: Purpose::Adjust,
             }]
         );
         // While applying, keys do nothing; the outcome closes the dialog.
@@ -426,7 +453,6 @@ mod tests {
                 from: w(90, 10),
                 to: w(75, 25),
                 by: "ops@bastion".into(),
-                purpose: Purpose::Adjust,
                 log: vec![],
                 at: Ts(7),
             },
@@ -492,7 +518,6 @@ mod tests {
             Msg::WeightsFailed {
                 service: 0,
                 error: "nginx -t failed".into(),
-                purpose: Purpose::Adjust,
                 log: vec![],
                 at: Ts(8),
             },

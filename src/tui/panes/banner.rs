@@ -75,7 +75,7 @@ pub fn render(state: &State, view: &View<'_>, area: Rect, buf: &mut Buffer) {
         let hint = match d {
             Decision::RollbackRecommended { .. } => format!(
                 "  {} roll back · {} why",
-                key(Action::Rollback),
+                key(Action::StartRollback),
                 key(Action::Explain)
             ),
             _ => format!("  {} why", key(Action::Explain)),

@@ -171,8 +171,8 @@ pub fn render(state: &State, view: &View<'_>, area: Rect, buf: &mut Buffer) {
         if matches!(d, Decision::RollbackRecommended { .. }) {
             lines.push(Line::from(vec![
                 Span::raw("  "),
-                Span::styled(key(Action::Rollback), t.key()),
-                Span::raw(" roll back (preview first)  "),
+                Span::styled(key(Action::StartRollback), t.key()),
+                Span::raw(" open the rollback checklist  "),
                 Span::styled(key(Action::Explain), t.key()),
                 Span::raw(" why"),
             ]));

@@ -7,8 +7,10 @@ use ratatui::text::{Line, Span};
 use ratatui::widgets::Widget;
 
 use crate::core::action::Action;
-use crate::core::model::{Overlay, State};
+use crate::core::model::{Overlay, Pane, State};
+use crate::core::runbook::StepStatus;
 use crate::core::traffic::EditStage;
+use crate::core::update::focused_checklist;
 use crate::tui::View;
 
 /// A hint: the actions whose first keys are shown, the label, and how much
@@ -18,7 +20,21 @@ type Hint = (Vec<Action>, &'static str, u8);
 fn hints(state: &State) -> Vec<Hint> {
     use Action::*;
     match state.ui.overlay {
-        Overlay::Help => vec![(vec![Back], "close help", 9), (vec![Quit], "quit", 10)],
+        Overlay::Interrupted => {
+            if state.interrupted.iter().all(|i| i.real.is_some()) {
+                vec![(vec![Confirm], "acknowledge", 10), (vec![Quit], "quit", 9)]
+            } else {
+                vec![
+                    (vec![OpenDetail], "check the real state", 10),
+                    (vec![Quit], "quit", 9),
+                ]
+            }
+        }
+        Overlay::Help => vec![
+            (vec![SelectPrev, SelectNext], "scroll", 5),
+            (vec![Back], "close help", 9),
+            (vec![Quit], "quit", 10),
+        ],
         Overlay::Why => vec![
             (vec![Back], "close", 9),
             (vec![SelectPrev, SelectNext], "other service", 5),
@@ -47,6 +63,7 @@ fn hints(state: &State) -> Vec<Hint> {
             (vec![Help], "help", 7),
             (vec![Quit], "quit", 10),
         ],
+        Overlay::None if state.ui.focus == Pane::Checklist => checklist_hints(state),
         Overlay::None => {
             let alert = state
                 .services
@@ -57,7 +74,7 @@ fn hints(state: &State) -> Vec<Hint> {
                 (vec![OpenDetail], "detail", 5),
                 (vec![NextPane], "pane", 7),
                 (vec![SetWeights], "weights", 4),
-                (vec![Rollback], "roll back", if alert { 8 } else { 2 }),
+                (vec![StartRollback], "roll back", if alert { 8 } else { 2 }),
                 (vec![Explain], "why", if alert { 7 } else { 1 }),
                 (vec![CycleWindow], "window", 1),
             ];
@@ -72,7 +89,69 @@ fn hints(state: &State) -> Vec<Hint> {
     }
 }
 
+/// Keys for the step in hand.
+fn checklist_hints(state: &State) -> Vec<Hint> {
+    use Action::*;
+    let c = focused_checklist(state).and_then(|s| state.services[s].rollback.checklist.as_ref());
+    let mut h = match c.map(|c| (c.ended.is_some(), c.current().map(|s| &s.status))) {
+        Some((true, _)) => vec![
+            (vec![OpenDetail], "put away", 8),
+            (vec![ExportReport], "export report", 7),
+        ],
+        Some((false, Some(StepStatus::Previewing(_)))) => vec![
+            (vec![Confirm], "DO IT", 10),
+            (vec![Back], "not now", 9),
+            (vec![Skip], "skip", 6),
+        ],
+        Some((false, Some(StepStatus::Failed(_)))) => vec![
+            (vec![OpenDetail], "retry", 9),
+            (vec![Skip], "skip", 8),
+            (vec![Abort], "abandon", 7),
+        ],
+        Some((false, Some(StepStatus::Running { .. } | StepStatus::AwaitingPreview))) => {
+            vec![(vec![Abort], "abandon", 5)]
+        }
+        Some((false, Some(_))) => vec![
+            (vec![OpenDetail], "do step", 10),
+            (vec![Skip], "skip", 8),
+            (vec![Abort], "abandon", 6),
+        ],
+        _ => vec![],
+    };
+    h.push((vec![NextPane], "live panes", 7));
+    h.push((vec![Explain], "why", 3));
+    h.push((vec![Help], "help", 4));
+    h.push((vec![Quit], "quit", 9));
+    h
+}
+
 pub fn render(state: &State, view: &View<'_>, area: Rect, buf: &mut Buffer) {
+    // Typing a reason or a note: the line is the prompt.
+    if let Some(input) = &state.ui.input {
+        let line = Line::from(vec![
+            Span::styled(format!(" {}", input.prompt), view.theme.bold()),
+            Span::raw(input.text.clone()),
+            Span::styled("▏", view.theme.key()),
+            Span::styled("  ⏎ done · Esc cancel", view.theme.dim()),
+        ]);
+        // The end of the line (what is being typed) matters most: keep it in view.
+        let width: usize = line.spans.iter().map(|s| s.content.chars().count()).sum();
+        let skip = width.saturating_sub(area.width as usize);
+        let text: String = line
+            .spans
+            .iter()
+            .map(|s| s.content.as_ref())
+            .collect::<String>()
+            .chars()
+            .skip(skip)
+            .collect();
+        if skip > 0 {
+            Line::raw(text).render(area, buf);
+        } else {
+            line.render(area, buf);
+        }
+        return;
+    }
     let mut items: Vec<(String, &str, u8)> = hints(state)
         .into_iter()
         .filter_map(|(actions, label, prio)| {

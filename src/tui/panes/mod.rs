@@ -2,6 +2,7 @@
 
 pub mod alarms;
 pub mod banner;
+pub mod checklist;
 pub mod decision;
 pub mod deployments;
 pub mod detail;
@@ -9,6 +10,7 @@ pub mod events;
 pub mod header;
 pub mod health;
 pub mod help;
+pub mod interrupted;
 pub mod keybar;
 pub mod metrics;
 pub mod traffic;

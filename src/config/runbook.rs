@@ -1,0 +1,468 @@
+//! Runbook files: `assets/runbooks/*.toml` built in, and the user's own in
+//! `runbooks/` beside the configuration (a file of the same name replaces
+//! the built-in one). Every mistake is an error with file, line and column.
+
+use std::ops::Range;
+use std::path::Path;
+use std::time::Duration;
+
+use serde::Deserialize;
+use toml::Spanned;
+
+use super::{Diagnostic, Diagnostics, HumanDuration};
+use crate::core::runbook::{Act, Check, Runbook, StepKind, StepSpec, Template};
+
+/// The runbooks that ship inside the binary.
+pub const BUILT_IN: [(&str, &str); 2] = [
+    (
+        "default",
+        include_str!("../../assets/runbooks/default.toml"),
+    ),
+    ("manual", include_str!("../../assets/runbooks/manual.toml")),
+];
+
+/// A parsed runbook and where its text came from (for later errors).
+#[derive(Clone, Debug)]
+pub struct Loaded {
+    pub runbook: Runbook,
+    pub file: String,
+    pub src: String,
+    /// Per step (in `Runbook::steps` order), the span of its `action` or
+    /// `check` value.
+    pub kind_spans: Vec<Range<usize>>,
+}
+
+/// Every runbook known, by name.
+#[derive(Clone, Debug, Default)]
+pub struct Catalog {
+    books: Vec<Loaded>,
+}
+
+impl Catalog {
+    /// The built-in runbooks alone.
+    pub fn builtin() -> Self {
+        let mut c = Catalog::default();
+        for (name, src) in BUILT_IN {
+            // The built-in files are tested to parse: an error here is a build defect.
+            match parse(src, &format!("assets/runbooks/{name}.toml (built in)")) {
+                Ok(l) => c.books.push(l),
+                Err(e) => panic!("built-in runbook {name} is invalid:\n{e}"),
+            }
+        }
+        c
+    }
+
+    /// Built-ins, then every `*.toml` in `dir` (if it exists) over them.
+    pub fn load(dir: &Path) -> Result<Self, Diagnostics> {
+        let mut c = Self::builtin();
+        let Ok(entries) = std::fs::read_dir(dir) else {
+            return Ok(c);
+        };
+        let mut files: Vec<_> = entries
+            .filter_map(|e| e.ok().map(|e| e.path()))
+            .filter(|p| p.extension().is_some_and(|x| x == "toml"))
+            .collect();
+        files.sort();
+        let mut errors = Vec::new();
+        for f in files {
+            let file = f.display().to_string();
+            let src = match std::fs::read_to_string(&f) {
+                Ok(s) => s,
+                Err(e) => {
+                    errors.push(Diagnostic::whole_file(
+                        &file,
+                        format!("cannot read the runbook: {e}"),
+                    ));
+                    continue;
+                }
+            };
+            match parse(&src, &file) {
+                Ok(l) => c.insert(l),
+                Err(d) => errors.extend(d.0),
+            }
+        }
+        if errors.is_empty() {
+            Ok(c)
+        } else {
+            Err(Diagnostics(errors))
+        }
+    }
+
+    pub fn insert(&mut self, l: Loaded) {
+        self.books.retain(|b| b.runbook.name != l.runbook.name);
+        self.books.push(l);
+    }
+
+    pub fn get(&self, name: &str) -> Option<&Loaded> {
+        self.books.iter().find(|b| b.runbook.name == name)
+    }
+
+    pub fn names(&self) -> Vec<&str> {
+        self.books.iter().map(|b| b.runbook.name.as_str()).collect()
+    }
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawRunbook {
+    name: Spanned<String>,
+    #[serde(default)]
+    description: String,
+    #[serde(default)]
+    before: Vec<RawStep>,
+    #[serde(default)]
+    during: Vec<RawStep>,
+    #[serde(default)]
+    after: Vec<RawStep>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawStep {
+    id: Spanned<String>,
+    title: Spanned<String>,
+    #[serde(default)]
+    help: String,
+    kind: Spanned<String>,
+    check: Option<Spanned<String>>,
+    action: Option<Spanned<String>>,
+    count: Option<Spanned<u32>>,
+    threshold: Option<Spanned<String>>,
+    #[serde(rename = "for")]
+    hold: Option<Spanned<HumanDuration>>,
+    timeout: Option<Spanned<HumanDuration>>,
+    probes: Option<Spanned<u32>>,
+    template: Option<Template>,
+    argv: Option<Spanned<Vec<String>>>,
+}
+
+/// Parse and check one runbook file.
+pub fn parse(src: &str, file: &str) -> Result<Loaded, Diagnostics> {
+    let raw: RawRunbook =
+        toml::from_str(src).map_err(|e| super::diagnostic::from_toml(file, src, &e))?;
+    let mut errors: Vec<Diagnostic> = Vec::new();
+    let mut err =
+        |span: Range<usize>, msg: String| errors.push(Diagnostic::at(file, src, span, msg));
+    let mut ids: Vec<(String, Range<usize>)> = Vec::new();
+    let mut kind_spans = Vec::new();
+    let mut phase =
+        |steps: Vec<RawStep>, err: &mut dyn FnMut(Range<usize>, String)| -> Vec<StepSpec> {
+            let mut out = Vec::new();
+            for s in steps {
+                if let Some((_, first)) = ids.iter().find(|(id, _)| id == s.id.get_ref()) {
+                    let line = src[..first.start].matches('\n').count() + 1;
+                    err(
+                        s.id.span(),
+                        format!(
+                            "step id {:?} is used twice (first on line {line})",
+                            s.id.get_ref()
+                        ),
+                    );
+                }
+                ids.push((s.id.get_ref().clone(), s.id.span()));
+                let span = s
+                    .action
+                    .as_ref()
+                    .or(s.check.as_ref())
+                    .map_or(s.kind.span(), Spanned::span);
+                if let Some(kind) = step_kind(&s, err) {
+                    kind_spans.push(span);
+                    out.push(StepSpec {
+                        id: s.id.into_inner(),
+                        title: s.title.into_inner(),
+                        help: s.help,
+                        kind,
+                    });
+                }
+            }
+            out
+        };
+    let raw_steps = raw.before.len() + raw.during.len() + raw.after.len();
+    let before = phase(raw.before, &mut err);
+    let during = phase(raw.during, &mut err);
+    let after = phase(raw.after, &mut err);
+    if raw_steps == 0 {
+        err(
+            raw.name.span(),
+            "the runbook has no steps: add [[before]], [[during]] or [[after]] tables".into(),
+        );
+    }
+    if !errors.is_empty() {
+        return Err(Diagnostics(errors));
+    }
+    let runbook = Runbook {
+        name: raw.name.into_inner(),
+        description: raw.description,
+        before,
+        during,
+        after,
+    };
+    Ok(Loaded {
+        runbook,
+        file: file.to_string(),
+        src: src.to_string(),
+        kind_spans,
+    })
+}
+
+const CHECKS: &str =
+    "\"reprobe\", \"target-healthy\", \"traffic-on-target\" or \"error-rate-below\"";
+const ACTIONS: &str = "\"switch-traffic\", \"revert-deployment\", \"wait-healthy\", \"smoke\", \"notify\", \"command\" or \"note\"";
+
+fn step_kind(s: &RawStep, err: &mut dyn FnMut(Range<usize>, String)) -> Option<StepKind> {
+    let kind = s.kind.get_ref().as_str();
+    let mut allowed: Vec<&str> = Vec::new();
+    let result = match kind {
+        "manual" => Some(StepKind::Manual),
+        "check" => {
+            let Some(check) = &s.check else {
+                err(
+                    s.kind.span(),
+                    format!("a \"check\" step needs `check`: {CHECKS}"),
+                );
+                return None;
+            };
+            allowed.push("check");
+            match check.get_ref().as_str() {
+                "reprobe" => {
+                    allowed.push("count");
+                    Some(StepKind::Check(Check::Reprobe {
+                        count: s.count.as_ref().map_or(3, |c| *c.get_ref()).max(1),
+                    }))
+                }
+                "target-healthy" => Some(StepKind::Check(Check::TargetHealthy)),
+                "traffic-on-target" => Some(StepKind::Check(Check::TrafficOnTarget)),
+                "error-rate-below" => {
+                    allowed.extend(["threshold", "for", "timeout"]);
+                    let threshold = match &s.threshold {
+                        Some(t) => match super::rollback::percent(t.get_ref()) {
+                            Ok(v) => v,
+                            Err(e) => {
+                                err(t.span(), e);
+                                return None;
+                            }
+                        },
+                        None => 0.01,
+                    };
+                    let hold = s
+                        .hold
+                        .as_ref()
+                        .map_or(Duration::from_secs(60), |h| h.get_ref().0);
+                    let timeout = s
+                        .timeout
+                        .as_ref()
+                        .map_or(Duration::from_secs(300), |t| t.get_ref().0);
+                    Some(StepKind::Check(Check::ErrorRateBelow {
+                        threshold,
+                        hold,
+                        timeout,
+                    }))
+                }
+                other => {
+                    err(
+                        check.span(),
+                        format!("unknown check {other:?}: expected {CHECKS}"),
+                    );
+                    return None;
+                }
+            }
+        }
+        "action" => {
+            let Some(action) = &s.action else {
+                err(
+                    s.kind.span(),
+                    format!("an \"action\" step needs `action`: {ACTIONS}"),
+                );
+                return None;
+            };
+            allowed.push("action");
+            let timeout = |default: u64| {
+                s.timeout
+                    .as_ref()
+                    .map_or(Duration::from_secs(default), |t| t.get_ref().0)
+            };
+            match action.get_ref().as_str() {
+                "switch-traffic" => Some(StepKind::Action(Act::SwitchTraffic)),
+                "revert-deployment" => Some(StepKind::Action(Act::RevertDeployment)),
+                "wait-healthy" => {
+                    allowed.extend(["probes", "timeout"]);
+                    let probes = s.probes.as_ref().map_or(3, |p| *p.get_ref()).max(1);
+                    Some(StepKind::Action(Act::WaitHealthy {
+                        probes,
+                        timeout: timeout(120),
+                    }))
+                }
+                "smoke" => Some(StepKind::Action(Act::Smoke)),
+                "notify" => {
+                    allowed.push("template");
+                    let Some(template) = s.template else {
+                        err(action.span(), "a \"notify\" action needs `template`: \"rollback-started\" or \"rollback-completed\"".into());
+                        return None;
+                    };
+                    Some(StepKind::Action(Act::Notify { template }))
+                }
+                "command" => {
+                    allowed.extend(["argv", "timeout"]);
+                    match &s.argv {
+                        Some(a) if a.get_ref().first().is_some_and(|p| !p.trim().is_empty()) => {
+                            Some(StepKind::Action(Act::Command {
+                                argv: a.get_ref().clone(),
+                                timeout: timeout(120),
+                            }))
+                        }
+                        Some(a) => {
+                            err(
+                                a.span(),
+                                "`argv` needs a program to run: [\"program\", \"arg\", …]".into(),
+                            );
+                            return None;
+                        }
+                        None => {
+                            err(action.span(), "a \"command\" action needs `argv`: [\"program\", \"arg\", …] (no shell)".into());
+                            return None;
+                        }
+                    }
+                }
+                "note" => Some(StepKind::Action(Act::Note)),
+                other => {
+                    err(
+                        action.span(),
+                        format!("unknown action {other:?}: expected {ACTIONS}"),
+                    );
+                    return None;
+                }
+            }
+        }
+        other => {
+            err(
+                s.kind.span(),
+                format!(
+                    "unknown step kind {other:?}: expected \"manual\", \"check\" or \"action\""
+                ),
+            );
+            return None;
+        }
+    };
+    // A key that does nothing for this step is a mistake to point at, not ignore.
+    let present = [
+        ("check", s.check.as_ref().map(Spanned::span)),
+        ("action", s.action.as_ref().map(Spanned::span)),
+        ("count", s.count.as_ref().map(Spanned::span)),
+        ("threshold", s.threshold.as_ref().map(Spanned::span)),
+        ("for", s.hold.as_ref().map(Spanned::span)),
+        ("timeout", s.timeout.as_ref().map(Spanned::span)),
+        ("probes", s.probes.as_ref().map(Spanned::span)),
+        ("template", s.template.map(|_| s.kind.span())),
+        ("argv", s.argv.as_ref().map(Spanned::span)),
+    ];
+    for (key, span) in present {
+        if let Some(span) = span
+            && !allowed.contains(&key)
+        {
+            err(
+                span,
+                format!("`{key}` does not apply to this step ({kind})"),
+            );
+            return None;
+        }
+    }
+    result
+}
+
+/// Why a runbook's step cannot be carried out for a service, if it cannot.
+pub fn unavailable(
+    kind: &StepKind,
+    service: &str,
+    has_traffic: bool,
+    has_deploy: bool,
+) -> Option<String> {
+    match kind {
+        StepKind::Action(Act::SwitchTraffic) if !has_traffic => Some(format!(
+            "action \"switch-traffic\" needs a traffic provider, and service `{service}` has none (add [services.{service}.traffic], or use another runbook)"
+        )),
+        StepKind::Action(Act::RevertDeployment) if !has_deploy => Some(format!(
+            "action \"revert-deployment\" needs a deploy provider, and service `{service}` has none (use another runbook)"
+        )),
+        StepKind::Check(Check::TrafficOnTarget) if !has_traffic => Some(format!(
+            "check \"traffic-on-target\" needs a traffic provider, and service `{service}` has none"
+        )),
+        _ => None,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_built_in_runbooks_parse() {
+        let c = Catalog::builtin();
+        assert_eq!(c.names(), ["default", "manual"]);
+        let d = &c.get("default").unwrap().runbook;
+        assert_eq!((d.before.len(), d.during.len(), d.after.len()), (4, 5, 5));
+        assert!(matches!(
+            d.before[0].kind,
+            StepKind::Check(Check::Reprobe { count: 3 })
+        ));
+        assert!(
+            matches!(d.during[4].kind, StepKind::Check(Check::ErrorRateBelow { threshold, .. }) if (threshold - 0.01).abs() < 1e-12)
+        );
+    }
+
+    fn headline(src: &str) -> String {
+        match parse(src, "rb.toml") {
+            Ok(_) => panic!("expected an error"),
+            Err(d) => d.0[0].headline(),
+        }
+    }
+
+    #[test]
+    fn errors_name_their_place() {
+        let head = "name = \"x\"\n[[before]]\nid = \"a\"\ntitle = \"A\"\n";
+        assert_eq!(
+            headline(&format!("{head}kind = \"automatic\"\n")),
+            "rb.toml:5:8: unknown step kind \"automatic\": expected \"manual\", \"check\" or \"action\""
+        );
+        assert_eq!(
+            headline(&format!("{head}kind = \"action\"\naction = \"reboot\"\n")),
+            format!("rb.toml:6:10: unknown action \"reboot\": expected {ACTIONS}")
+        );
+        assert_eq!(
+            headline(&format!("{head}kind = \"action\"\n")),
+            format!("rb.toml:5:8: an \"action\" step needs `action`: {ACTIONS}")
+        );
+        assert_eq!(
+            headline("name = \"x\"\n[[before]]\nid = \"a\"\nkind = \"manual\"\n"),
+            "rb.toml:2:1: missing field `title`"
+        );
+        assert_eq!(
+            headline(&format!("{head}kind = \"manual\"\ncount = 3\n")),
+            "rb.toml:6:9: `count` does not apply to this step (manual)"
+        );
+        assert_eq!(
+            headline(&format!(
+                "{head}kind = \"manual\"\n[[after]]\nid = \"a\"\ntitle = \"B\"\nkind = \"manual\"\n"
+            )),
+            "rb.toml:7:6: step id \"a\" is used twice (first on line 3)"
+        );
+        assert_eq!(
+            headline("name = \"x\"\n"),
+            "rb.toml:1:8: the runbook has no steps: add [[before]], [[during]] or [[after]] tables"
+        );
+    }
+
+    #[test]
+    fn user_runbooks_replace_built_ins_by_name() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(
+            dir.path().join("default.toml"),
+            "name = \"default\"\n[[during]]\nid = \"a\"\ntitle = \"A\"\nkind = \"manual\"\n",
+        )
+        .unwrap();
+        let c = Catalog::load(dir.path()).unwrap();
+        assert_eq!(c.get("default").unwrap().runbook.during.len(), 1);
+        std::fs::write(dir.path().join("bad.toml"), "name = 1\n").unwrap();
+        let e = Catalog::load(dir.path()).unwrap_err();
+        assert!(e.0[0].headline().contains("bad.toml:1:8:"), "{e}");
+    }
+}

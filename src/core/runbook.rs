@@ -1,0 +1,549 @@
+//! Runbooks and the checklist that walks one.
+//!
+//! A runbook is what the reference runbooks end with — "before / during /
+//! after" — as steps backstop can follow: `manual` steps a person does and
+//! ticks, `check`s backstop verifies and shows the evidence of, and
+//! `action`s that change the world only after a preview and a second key.
+
+use std::fmt;
+use std::time::Duration;
+
+use serde::{Deserialize, Serialize};
+
+use super::time::Ts;
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Phase {
+    Before,
+    During,
+    After,
+}
+
+impl Phase {
+    pub const ALL: [Phase; 3] = [Phase::Before, Phase::During, Phase::After];
+
+    pub fn title(self) -> &'static str {
+        match self {
+            Phase::Before => "BEFORE",
+            Phase::During => "DURING",
+            Phase::After => "AFTER",
+        }
+    }
+}
+
+/// What a `check` step verifies.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub enum Check {
+    /// Probe the failing environment `count` more times: the failure is
+    /// real, not a blip.
+    Reprobe { count: u32 },
+    /// The rollback target is healthy now.
+    TargetHealthy,
+    /// The traffic provider reports all of the suspect's share on the target.
+    TrafficOnTarget,
+    /// The target's error rate stays under `threshold` for `hold`; fails
+    /// after `timeout`.
+    ErrorRateBelow {
+        threshold: f64,
+        hold: Duration,
+        timeout: Duration,
+    },
+}
+
+/// What an `action` step does.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub enum Act {
+    /// Move the suspect's traffic to the target (the service's TrafficProvider).
+    SwitchTraffic,
+    /// Put the suspect environment back on its previous revision (DeployProvider).
+    RevertDeployment,
+    /// Wait until the target is healthy for `probes` probes in a row.
+    WaitHealthy { probes: u32, timeout: Duration },
+    /// The service's smoke tests, against the target.
+    Smoke,
+    /// Tell the team (the configured notifiers).
+    Notify { template: Template },
+    /// Run a program (argument vector, no shell) with `TARGET_URL` set.
+    Command {
+        argv: Vec<String>,
+        timeout: Duration,
+    },
+    /// The operator writes a line into the journal.
+    Note,
+}
+
+/// Messages modelled on the reference runbooks' templates.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Template {
+    /// "ROLLBACK IN PROGRESS v1.2.3 → v1.2.2, reason, ETA".
+    RollbackStarted,
+    /// "ROLLBACK COMPLETED, now running v1.2.2".
+    RollbackCompleted,
+}
+
+impl Act {
+    /// Changes something outside backstop: preview, second key, journal
+    /// intent before and outcome after.
+    pub fn mutates(&self) -> bool {
+        matches!(
+            self,
+            Act::SwitchTraffic | Act::RevertDeployment | Act::Notify { .. } | Act::Command { .. }
+        )
+    }
+
+    pub fn name(&self) -> &'static str {
+        match self {
+            Act::SwitchTraffic => "switch-traffic",
+            Act::RevertDeployment => "revert-deployment",
+            Act::WaitHealthy { .. } => "wait-healthy",
+            Act::Smoke => "smoke",
+            Act::Notify { .. } => "notify",
+            Act::Command { .. } => "command",
+            Act::Note => "note",
+        }
+    }
+}
+
+impl Check {
+    pub fn name(&self) -> &'static str {
+        match self {
+            Check::Reprobe { .. } => "reprobe",
+            Check::TargetHealthy => "target-healthy",
+            Check::TrafficOnTarget => "traffic-on-target",
+            Check::ErrorRateBelow { .. } => "error-rate-below",
+        }
+    }
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub enum StepKind {
+    Manual,
+    Check(Check),
+    Action(Act),
+}
+
+impl StepKind {
+    pub fn label(&self) -> String {
+        match self {
+            StepKind::Manual => "manual".into(),
+            StepKind::Check(c) => format!("check: {}", c.name()),
+            StepKind::Action(a) => format!("action: {}", a.name()),
+        }
+    }
+
+    /// Auto mode runs these without a person; the rest are left for one.
+    pub fn automatable(&self) -> bool {
+        !matches!(self, StepKind::Manual | StepKind::Action(Act::Note))
+    }
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct StepSpec {
+    pub id: String,
+    /// May name `{service}`, `{suspect}`, `{target}`, `{suspect_version}`, `{target_version}`.
+    pub title: String,
+    pub help: String,
+    pub kind: StepKind,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Runbook {
+    pub name: String,
+    pub description: String,
+    pub before: Vec<StepSpec>,
+    pub during: Vec<StepSpec>,
+    pub after: Vec<StepSpec>,
+}
+
+impl Runbook {
+    /// The same runbook with its waits and holds `speed` times shorter: for
+    /// drills and tests that run faster than life (as `Policy::scaled`).
+    pub fn scaled(&self, speed: f64) -> Runbook {
+        let s = |d: Duration| Duration::from_secs_f64(d.as_secs_f64() / speed.max(0.001));
+        let scale = |steps: &[StepSpec]| -> Vec<StepSpec> {
+            steps
+                .iter()
+                .cloned()
+                .map(|mut st| {
+                    st.kind = match st.kind {
+                        StepKind::Check(Check::ErrorRateBelow {
+                            threshold,
+                            hold,
+                            timeout,
+                        }) => StepKind::Check(Check::ErrorRateBelow {
+                            threshold,
+                            hold: s(hold),
+                            timeout: s(timeout),
+                        }),
+                        StepKind::Action(Act::WaitHealthy { probes, timeout }) => {
+                            StepKind::Action(Act::WaitHealthy {
+                                probes,
+                                timeout: s(timeout),
+                            })
+                        }
+                        other => other,
+                    };
+                    st
+                })
+                .collect()
+        };
+        Runbook {
+            name: self.name.clone(),
+            description: self.description.clone(),
+            before: scale(&self.before),
+            during: scale(&self.during),
+            after: scale(&self.after),
+        }
+    }
+
+    pub fn steps(&self) -> impl Iterator<Item = (Phase, &StepSpec)> {
+        self.before
+            .iter()
+            .map(|s| (Phase::Before, s))
+            .chain(self.during.iter().map(|s| (Phase::During, s)))
+            .chain(self.after.iter().map(|s| (Phase::After, s)))
+    }
+}
+
+/// Where one step of a running checklist stands.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum StepStatus {
+    /// Not reached yet.
+    Waiting,
+    /// The operator's turn.
+    Current,
+    /// Asking the provider what exactly will change.
+    AwaitingPreview,
+    /// The exact change is shown; the second key runs it.
+    Previewing(Vec<String>),
+    Running {
+        since: Ts,
+    },
+    Done,
+    /// Done, with something the operator should know (a notification failed).
+    Warned(String),
+    Failed(String),
+    Skipped(String),
+}
+
+impl StepStatus {
+    /// Finished, one way or another: the checklist may move on.
+    pub fn settled(&self) -> bool {
+        matches!(
+            self,
+            StepStatus::Done | StepStatus::Warned(_) | StepStatus::Skipped(_)
+        )
+    }
+
+    pub fn mark(&self) -> &'static str {
+        match self {
+            StepStatus::Waiting => "·",
+            StepStatus::Current | StepStatus::AwaitingPreview | StepStatus::Previewing(_) => "▶",
+            StepStatus::Running { .. } => "…",
+            StepStatus::Done => "✓",
+            StepStatus::Warned(_) => "!",
+            StepStatus::Failed(_) => "✗",
+            StepStatus::Skipped(_) => "-",
+        }
+    }
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub struct StepRun {
+    pub phase: Phase,
+    pub spec: StepSpec,
+    /// The title with the placeholders filled.
+    pub title: String,
+    pub status: StepStatus,
+    pub started: Option<Ts>,
+    pub finished: Option<Ts>,
+    pub by: Option<String>,
+    /// What the step found or did, shown under it and journaled.
+    pub evidence: Vec<String>,
+    /// For waits: how far (done, of).
+    pub progress: Option<(u32, u32)>,
+    /// For "stays under" checks: since when it has been under.
+    pub ok_since: Option<Ts>,
+}
+
+/// One step as it ended, for the journal and the report.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct StepSummary {
+    pub phase: Phase,
+    pub id: String,
+    pub title: String,
+    /// `done`, `skipped: why`, `failed: error`, `not done`.
+    pub outcome: String,
+    pub by: Option<String>,
+    pub started: Option<Ts>,
+    /// When it settled.
+    pub at: Option<Ts>,
+    pub evidence: Vec<String>,
+}
+
+/// How a checklist ended.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Ending {
+    Completed,
+    Aborted(String),
+}
+
+impl fmt::Display for Ending {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Ending::Completed => f.write_str("completed"),
+            Ending::Aborted(why) => write!(f, "aborted: {why}"),
+        }
+    }
+}
+
+/// A runbook being followed for one service.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Checklist {
+    /// The journal's number for this incident, once it has one.
+    pub incident: Option<i64>,
+    pub service: usize,
+    pub suspect: usize,
+    pub target: usize,
+    pub runbook: String,
+    pub started: Ts,
+    pub started_by: String,
+    /// Run by auto mode: no prompts, manual steps left for a person.
+    pub auto: bool,
+    pub steps: Vec<StepRun>,
+    /// The step whose turn it is.
+    pub cursor: usize,
+    pub ended: Option<(Ts, Ending)>,
+    /// Why the rollback: the rules that fired, or the operator's request.
+    pub reasons: Vec<String>,
+    /// When the failure was first detected (the decision's time), for MTTR.
+    pub detected_at: Ts,
+    /// When the suspect went bad, if known (a drill's fault, the first
+    /// failed probe), for MTTD.
+    pub began: Option<Ts>,
+    /// When the during phase finished: users on the good version, verified.
+    pub recovered: Option<Ts>,
+    /// The journal has been told how it ended.
+    pub close_sent: bool,
+}
+
+/// Values for a runbook's titles.
+pub struct Names<'a> {
+    pub service: &'a str,
+    pub suspect: &'a str,
+    pub target: &'a str,
+    pub suspect_version: &'a str,
+    pub target_version: &'a str,
+}
+
+impl Names<'_> {
+    pub fn fill(&self, s: &str) -> String {
+        s.replace("{service}", self.service)
+            .replace("{suspect_version}", self.suspect_version)
+            .replace("{target_version}", self.target_version)
+            .replace("{suspect}", self.suspect)
+            .replace("{target}", self.target)
+    }
+}
+
+impl Checklist {
+    #[allow(clippy::too_many_arguments)]
+    pub fn new(
+        runbook: &Runbook,
+        names: &Names<'_>,
+        service: usize,
+        suspect: usize,
+        target: usize,
+        by: &str,
+        auto: bool,
+        now: Ts,
+    ) -> Self {
+        let steps = runbook
+            .steps()
+            .map(|(phase, spec)| StepRun {
+                phase,
+                spec: StepSpec {
+                    help: names.fill(&spec.help),
+                    ..spec.clone()
+                },
+                title: names.fill(&spec.title),
+                status: StepStatus::Waiting,
+                started: None,
+                finished: None,
+                by: None,
+                evidence: Vec::new(),
+                progress: None,
+                ok_since: None,
+            })
+            .collect();
+        let mut c = Checklist {
+            incident: None,
+            service,
+            suspect,
+            target,
+            runbook: runbook.name.clone(),
+            started: now,
+            started_by: by.to_string(),
+            auto,
+            steps,
+            cursor: 0,
+            ended: None,
+            reasons: Vec::new(),
+            detected_at: now,
+            began: None,
+            recovered: None,
+            close_sent: false,
+        };
+        if let Some(first) = c.steps.first_mut() {
+            first.status = StepStatus::Current;
+        }
+        c
+    }
+
+    pub fn current(&self) -> Option<&StepRun> {
+        self.steps.get(self.cursor).filter(|_| self.ended.is_none())
+    }
+
+    pub fn current_mut(&mut self) -> Option<&mut StepRun> {
+        if self.ended.is_some() {
+            return None;
+        }
+        self.steps.get_mut(self.cursor)
+    }
+
+    /// Settle the current step and make the next one current; the end when
+    /// there is none. Returns whether the checklist just completed.
+    pub fn settle(&mut self, status: StepStatus, by: &str, now: Ts) -> bool {
+        let Some(step) = self.current_mut() else {
+            return false;
+        };
+        step.status = status;
+        step.finished = Some(now);
+        step.by.get_or_insert_with(|| by.to_string());
+        self.cursor += 1;
+        match self.steps.get_mut(self.cursor) {
+            Some(next) => {
+                next.status = StepStatus::Current;
+                false
+            }
+            None => {
+                self.ended = Some((now, Ending::Completed));
+                true
+            }
+        }
+    }
+
+    /// The first step of a phase that is not settled, if any (the during
+    /// phase being done is when the rollback itself is done).
+    pub fn phase_done(&self, phase: Phase) -> bool {
+        self.steps
+            .iter()
+            .filter(|s| s.phase == phase)
+            .all(|s| s.status.settled())
+    }
+
+    /// Each step as the journal and the report keep it.
+    pub fn summary(&self) -> Vec<StepSummary> {
+        self.steps
+            .iter()
+            .map(|s| StepSummary {
+                phase: s.phase,
+                id: s.spec.id.clone(),
+                title: s.title.clone(),
+                outcome: match &s.status {
+                    StepStatus::Done => "done".into(),
+                    StepStatus::Warned(w) => format!("done, warning: {w}"),
+                    StepStatus::Skipped(why) => format!("skipped: {why}"),
+                    StepStatus::Failed(e) => format!("failed: {e}"),
+                    StepStatus::Running { .. } => "running".into(),
+                    StepStatus::Waiting
+                    | StepStatus::Current
+                    | StepStatus::AwaitingPreview
+                    | StepStatus::Previewing(_) => "not done".into(),
+                },
+                by: s.by.clone(),
+                started: s.started,
+                at: s.finished,
+                evidence: s.evidence.clone(),
+            })
+            .collect()
+    }
+
+    pub fn counts(&self) -> (usize, usize, usize) {
+        let done = self
+            .steps
+            .iter()
+            .filter(|s| matches!(s.status, StepStatus::Done | StepStatus::Warned(_)))
+            .count();
+        let skipped = self
+            .steps
+            .iter()
+            .filter(|s| matches!(s.status, StepStatus::Skipped(_)))
+            .count();
+        (done, skipped, self.steps.len())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn book() -> Runbook {
+        let step = |id: &str, kind| StepSpec {
+            id: id.into(),
+            title: format!("{id} {{target}}"),
+            help: String::new(),
+            kind,
+        };
+        Runbook {
+            name: "t".into(),
+            description: String::new(),
+            before: vec![step("a", StepKind::Manual)],
+            during: vec![step("b", StepKind::Action(Act::SwitchTraffic))],
+            after: vec![step("c", StepKind::Action(Act::Note))],
+        }
+    }
+
+    fn names() -> Names<'static> {
+        Names {
+            service: "web",
+            suspect: "green",
+            target: "blue",
+            suspect_version: "1.0.1",
+            target_version: "1.0.0",
+        }
+    }
+
+    #[test]
+    fn walks_its_steps_in_order_and_completes() {
+        let mut c = Checklist::new(&book(), &names(), 0, 1, 0, "ops", false, Ts(0));
+        assert_eq!(c.steps[0].status, StepStatus::Current);
+        assert_eq!(c.steps[1].title, "b blue");
+        assert!(!c.settle(StepStatus::Done, "ops", Ts(1)));
+        assert_eq!(c.cursor, 1);
+        assert!(c.phase_done(Phase::Before));
+        assert!(!c.phase_done(Phase::During));
+        assert!(!c.settle(StepStatus::Done, "ops", Ts(2)));
+        assert!(c.settle(StepStatus::Skipped("not now".into()), "ops", Ts(3)));
+        assert_eq!(c.ended, Some((Ts(3), Ending::Completed)));
+        assert_eq!(c.counts(), (2, 1, 3));
+        assert!(c.current().is_none());
+    }
+
+    #[test]
+    fn what_mutates_and_what_is_automatable() {
+        assert!(Act::SwitchTraffic.mutates());
+        assert!(
+            !Act::WaitHealthy {
+                probes: 3,
+                timeout: Duration::from_secs(60)
+            }
+            .mutates()
+        );
+        assert!(!StepKind::Manual.automatable());
+        assert!(!StepKind::Action(Act::Note).automatable());
+        assert!(StepKind::Check(Check::TargetHealthy).automatable());
+    }
+}

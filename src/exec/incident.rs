@@ -1,0 +1,104 @@
+//! After a crash, what the world looks like; and an incident's report.
+
+use tokio::sync::mpsc;
+
+use super::Backends;
+use crate::core::msg::Msg;
+use crate::journal::Reader;
+use crate::report::Report;
+use crate::sources::now;
+
+/// Read what an interrupted action may have changed: the service's traffic
+/// split and, for an environment, the revision it runs.
+pub(super) async fn check_real(b: Backends, intent: i64, scope: String, tx: mpsc::Sender<Msg>) {
+    let mut parts = scope.splitn(2, '/');
+    let service = parts.next().unwrap_or_default().to_string();
+    let env = parts.next().map(str::to_string);
+    let mut found = Vec::new();
+    if let Some(h) = b.traffic.get(&service) {
+        match h.provider.read().await {
+            Ok(w) => {
+                let split: Vec<String> =
+                    w.0.iter()
+                        .zip(w.percents())
+                        .map(|(e, p)| format!("{} {p} %", e.env))
+                        .collect();
+                found.push(format!(
+                    "traffic of {service} ({}): {}",
+                    h.provider.kind(),
+                    split.join(" · ")
+                ));
+            }
+            Err(e) => found.push(format!(
+                "traffic of {service} cannot be read: {}",
+                e.message
+            )),
+        }
+    }
+    if let Some(d) = b.deploy.get(&service) {
+        let envs: Vec<String> = match &env {
+            Some(e) => vec![e.clone()],
+            None => b
+                .services
+                .iter()
+                .find(|s| s.name == service)
+                .map(|s| s.envs.iter().map(|(n, _)| n.clone()).collect())
+                .unwrap_or_default(),
+        };
+        for e in envs {
+            match d.state(&e).await {
+                Ok(s) => found.push(s),
+                Err(err) => found.push(format!("{service}/{e} cannot be read: {err}")),
+            }
+        }
+    }
+    if found.is_empty() {
+        found.push(format!(
+            "backstop has no provider for {service} in this configuration: check it by hand"
+        ));
+    }
+    let _ = tx
+        .send(Msg::RealState {
+            intent,
+            text: found.join("; "),
+            at: now(),
+        })
+        .await;
+}
+
+/// Write incident `id`'s report (Markdown) into the reports directory.
+pub(super) async fn export(b: Backends, id: i64, tx: mpsc::Sender<Msg>) {
+    let (Some(journal), Some(dir)) = (b.journal.clone(), b.reports.clone()) else {
+        let _ = tx
+            .send(super::failed(
+                format!("export the report of incident {id}"),
+                "no journal to read it from",
+            ))
+            .await;
+        return;
+    };
+    // Rows appended a moment ago must be in: wait for the writer first.
+    journal.flush().await;
+    let result = tokio::task::spawn_blocking(move || -> anyhow::Result<String> {
+        let reader = Reader::open(&journal.path)?;
+        let report = Report::load(&reader, Some(id))?;
+        std::fs::create_dir_all(&dir)?;
+        let path = dir.join(format!("incident-{id}.md"));
+        std::fs::write(&path, report.markdown())?;
+        Ok(path.display().to_string())
+    })
+    .await;
+    let msg = match result {
+        Ok(Ok(path)) => Msg::ReportWritten {
+            incident: id,
+            path,
+            at: now(),
+        },
+        Ok(Err(e)) => super::failed(
+            format!("export the report of incident {id}"),
+            format!("{e:#}"),
+        ),
+        Err(e) => super::failed(format!("export the report of incident {id}"), e.to_string()),
+    };
+    let _ = tx.send(msg).await;
+}

@@ -1,0 +1,419 @@
+//! The work of checklist steps: re-probes, previews, the switch, the revert,
+//! smoke tests, notifications and commands. A step that changes the world
+//! journals its intent first and does nothing if that fails.
+
+use std::time::Duration;
+
+use serde_json::json;
+use tokio::sync::mpsc;
+
+use super::{Backends, record_intent, record_outcome};
+use crate::core::health::HealthStatus;
+use crate::core::model::{EndpointId, ProbeResult};
+use crate::core::msg::{Msg, StepOutcome, StepWork};
+use crate::core::traffic::Weights;
+use crate::journal::Entry;
+use crate::providers::{command, notify, smoke};
+use crate::sources::now;
+
+pub(super) struct Job {
+    pub service: usize,
+    pub name: String,
+    pub step: usize,
+    pub title: String,
+    pub incident: Option<i64>,
+    pub by: String,
+    pub work: StepWork,
+}
+
+impl Job {
+    /// Where the change lands, for the journal: `web` or `web/green`.
+    fn scope(&self) -> String {
+        match &self.work {
+            StepWork::Revert { env } | StepWork::Smoke { env } => format!("{}/{env}", self.name),
+            _ => self.name.clone(),
+        }
+    }
+
+    fn done(&self, outcome: StepOutcome) -> Msg {
+        Msg::StepDone {
+            service: self.service,
+            step: self.step,
+            outcome,
+            at: now(),
+        }
+    }
+}
+
+pub(super) async fn run(b: Backends, job: Job, tx: mpsc::Sender<Msg>) {
+    match &job.work {
+        StepWork::PreviewSwitch { from, to } => {
+            let msg = match preview_switch(&b, &job, from, to).await {
+                Ok(lines) => Msg::StepPreview {
+                    service: job.service,
+                    step: job.step,
+                    lines,
+                    at: now(),
+                },
+                Err(e) => job.done(StepOutcome::failed(e, vec![])),
+            };
+            let _ = tx.send(msg).await;
+        }
+        StepWork::PreviewRevert { env } => {
+            let msg = match b.deploy.get(&job.name) {
+                Some(d) => match d.preview(env).await {
+                    Ok(mut lines) => {
+                        lines.insert(
+                            0,
+                            format!("{} via the {} deploy provider:", job.name, d.kind()),
+                        );
+                        Msg::StepPreview {
+                            service: job.service,
+                            step: job.step,
+                            lines,
+                            at: now(),
+                        }
+                    }
+                    Err(e) => job.done(StepOutcome::failed(e, vec![])),
+                },
+                None => job.done(no_deploy(&job.name)),
+            };
+            let _ = tx.send(msg).await;
+        }
+        StepWork::Reprobe { env, count } => {
+            let outcome = reprobe(&b, &job, *env, *count, &tx).await;
+            journal_step(&b, &job, &outcome);
+            let _ = tx.send(job.done(outcome)).await;
+        }
+        StepWork::Smoke { env } => {
+            let outcome = smoke_tests(&b, &job, env).await;
+            journal_step(&b, &job, &outcome);
+            let _ = tx.send(job.done(outcome)).await;
+        }
+        StepWork::Switch { .. }
+        | StepWork::Revert { .. }
+        | StepWork::Notify { .. }
+        | StepWork::Command { .. } => {
+            let outcome = change(&b, &job, &tx).await;
+            let _ = tx.send(job.done(outcome)).await;
+        }
+    }
+}
+
+/// A step that changes the world: intent (on disk) → the change → outcome.
+async fn change(b: &Backends, job: &Job, tx: &mpsc::Sender<Msg>) -> StepOutcome {
+    let scope = job.scope();
+    let (text, data) = intent_of(job);
+    let mut e = Entry::new(now(), "intent", &scope, text, &job.by);
+    e.level = "warn".into();
+    e.incident = job.incident;
+    e.data = Some(data);
+    let intent = match record_intent(b.journal.as_ref(), e).await {
+        Ok(id) => id,
+        Err(error) => return StepOutcome::failed(error, vec![]),
+    };
+    let outcome = match &job.work {
+        StepWork::Switch { from, to } => switch(b, job, from, to, tx).await,
+        StepWork::Revert { env } => match b.deploy.get(&job.name) {
+            Some(d) => match d.revert(env).await {
+                Ok(lines) => StepOutcome::ok(lines),
+                Err(e) => StepOutcome::failed(e, vec![]),
+            },
+            None => no_deploy(&job.name),
+        },
+        StepWork::Notify { template, text } => {
+            let sent =
+                notify::send_all(&b.notifiers, *template, &job.name, text, &job.by, now()).await;
+            notified(&sent)
+        }
+        StepWork::Command { argv, timeout, env } => run_command(b, job, argv, *timeout, env).await,
+        _ => StepOutcome::failed("not a change", vec![]),
+    };
+    let text = match (&outcome.error, &outcome.warning) {
+        (Some(e), _) => format!("failed: {}: {e}", job.title),
+        (None, Some(w)) => format!("done with a warning: {}: {w}", job.title),
+        (None, None) => format!("done: {}", job.title),
+    };
+    record_outcome(
+        b.journal.as_ref(),
+        intent,
+        job.incident,
+        &scope,
+        &job.by,
+        outcome.ok,
+        text,
+        Some(json!({ "step": job.step, "evidence": outcome.evidence })),
+    );
+    outcome
+}
+
+/// What the intent row says, and its data (the message itself for a notification).
+fn intent_of(job: &Job) -> (String, serde_json::Value) {
+    let base = |work: &str| json!({ "step": job.step, "title": job.title, "work": work });
+    match &job.work {
+        StepWork::Switch { from, to } => {
+            let mut d = base("switch-traffic");
+            d["change"] = json!(Weights::describe_change(from, to));
+            (
+                format!(
+                    "switch traffic of {}: {}",
+                    job.name,
+                    Weights::describe_change(from, to)
+                ),
+                d,
+            )
+        }
+        StepWork::Revert { env } => (
+            format!("revert {}/{env} to its previous revision", job.name),
+            base("revert-deployment"),
+        ),
+        StepWork::Notify { template, text } => {
+            let mut d = base("notify");
+            d["template"] = json!(template);
+            d["message"] = json!(text);
+            (
+                format!("notify: {}", text.lines().next().unwrap_or_default()),
+                d,
+            )
+        }
+        StepWork::Command { argv, .. } => {
+            let mut d = base("command");
+            d["argv"] = json!(argv);
+            (format!("run `{}`", command::display(argv)), d)
+        }
+        _ => (job.title.clone(), base("other")),
+    }
+}
+
+/// A step that changes nothing still leaves its evidence in the journal.
+fn journal_step(b: &Backends, job: &Job, outcome: &StepOutcome) {
+    let Some(j) = &b.journal else {
+        return;
+    };
+    let text = match &outcome.error {
+        Some(e) => format!("failed: {}: {e}", job.title),
+        None => format!("passed: {}", job.title),
+    };
+    let mut e = Entry::new(now(), "step", &job.scope(), text, &job.by);
+    e.level = if outcome.ok { "good" } else { "bad" }.into();
+    e.incident = job.incident;
+    e.data = Some(json!({ "step": job.step, "evidence": outcome.evidence }));
+    j.append(e);
+}
+
+fn no_deploy(service: &str) -> StepOutcome {
+    StepOutcome::failed(
+        format!("{service} has no deploy provider (set `deploy` in its configuration)"),
+        vec![],
+    )
+}
+
+async fn preview_switch(
+    b: &Backends,
+    job: &Job,
+    from: &Weights,
+    to: &Weights,
+) -> Result<Vec<String>, String> {
+    let h = b
+        .traffic
+        .get(&job.name)
+        .ok_or_else(|| format!("{} has no traffic provider", job.name))?;
+    let mut lines = vec![format!(
+        "{} via the {} traffic provider:",
+        job.name,
+        h.provider.kind()
+    )];
+    let said = h.provider.preview(from, to).await.map_err(|e| e.message)?;
+    lines.extend(said.into_iter().map(|l| format!("  {l}")));
+    Ok(lines)
+}
+
+async fn switch(
+    b: &Backends,
+    job: &Job,
+    from: &Weights,
+    to: &Weights,
+    tx: &mpsc::Sender<Msg>,
+) -> StepOutcome {
+    let Some(h) = b.traffic.get(&job.name) else {
+        return StepOutcome::failed(format!("{} has no traffic provider", job.name), vec![]);
+    };
+    match h.provider.set(from, to).await {
+        Ok(applied) => {
+            let mut evidence = vec![format!(
+                "{} via {}: {}",
+                job.name,
+                h.provider.kind(),
+                Weights::describe_change(from, &applied.weights)
+            )];
+            evidence.extend(applied.log.iter().cloned());
+            // The pane shows the new split at once, attributed, not at the next read.
+            let _ = tx
+                .send(Msg::WeightsSet {
+                    service: h.service,
+                    from: from.clone(),
+                    to: applied.weights,
+                    by: job.by.clone(),
+                    log: applied.log,
+                    at: now(),
+                })
+                .await;
+            StepOutcome::ok(evidence)
+        }
+        Err(e) => StepOutcome::failed(e.message, e.log),
+    }
+}
+
+/// Probe every endpoint of the suspect `count` more times: the failure is
+/// real when every round finds it failing.
+async fn reprobe(
+    b: &Backends,
+    job: &Job,
+    env: usize,
+    count: u32,
+    tx: &mpsc::Sender<Msg>,
+) -> StepOutcome {
+    let Some((prober, specs)) = &b.probes else {
+        return StepOutcome::failed("backstop cannot probe from here", vec![]);
+    };
+    let mut endpoints: Vec<(EndpointId, _)> = specs
+        .iter()
+        .filter(|(id, _)| id.service == job.service && id.env == env)
+        .map(|(id, spec)| (*id, spec.clone()))
+        .collect();
+    endpoints.sort_by_key(|(id, _)| id.endpoint);
+    if endpoints.is_empty() {
+        return StepOutcome::failed("the environment has no health endpoint to probe", vec![]);
+    }
+    let mut failing_rounds = 0;
+    let mut evidence = Vec::new();
+    for round in 1..=count {
+        tokio::time::sleep(Duration::from_millis(300)).await;
+        let mut worst: Option<(HealthStatus, String)> = None;
+        for (id, spec) in &endpoints {
+            let probed = prober.probe(spec).await;
+            let status = probed.report.status;
+            let summary = probed.report.summary.clone();
+            let _ = tx
+                .send(Msg::Probed {
+                    endpoint: *id,
+                    result: ProbeResult {
+                        at: now(),
+                        latency_ms: probed.latency_ms,
+                        report: probed.report,
+                    },
+                })
+                .await;
+            if worst.as_ref().is_none_or(|(w, _)| status > *w) {
+                worst = Some((status, summary));
+            }
+        }
+        if let Some((status, summary)) = worst {
+            if status.is_failure() {
+                failing_rounds += 1;
+            }
+            evidence.push(format!(
+                "probe {round}/{count}: {} — {summary}",
+                status.badge()
+            ));
+        }
+    }
+    match failing_rounds {
+        n if n == count => StepOutcome::ok(evidence),
+        0 => StepOutcome::failed(
+            "every re-probe answered healthy: the failure may have been transient (or is in the metrics, not the health endpoint)".to_string(),
+            evidence,
+        ),
+        n => StepOutcome::failed(
+            format!("only {n} of {count} re-probes failed: it may be a blip"),
+            evidence,
+        ),
+    }
+}
+
+async fn smoke_tests(b: &Backends, job: &Job, env: &str) -> StepOutcome {
+    let Some(info) = b.services.get(job.service) else {
+        return StepOutcome::failed("unknown service", vec![]);
+    };
+    if info.smoke.is_empty() {
+        return StepOutcome {
+            ok: true,
+            warning: Some(format!(
+                "{} has no smoke tests configured: nothing was checked",
+                job.name
+            )),
+            ..StepOutcome::default()
+        };
+    }
+    let Some(url) = info.url(env) else {
+        return StepOutcome::failed(format!("{env} has no address"), vec![]);
+    };
+    let results = smoke::run(&info.smoke, url).await;
+    let failed = results.iter().filter(|r| !r.ok).count();
+    let evidence = results.iter().map(smoke::Result::line).collect();
+    if failed == 0 {
+        StepOutcome::ok(evidence)
+    } else {
+        StepOutcome::failed(
+            format!("{failed} of {} smoke checks failed", results.len()),
+            evidence,
+        )
+    }
+}
+
+/// A notification never blocks the rollback: failures are warnings.
+fn notified(sent: &[notify::Sent]) -> StepOutcome {
+    if sent.is_empty() {
+        return StepOutcome {
+            ok: true,
+            warning: Some("no notifier is configured: tell the team yourself".into()),
+            ..StepOutcome::default()
+        };
+    }
+    let evidence: Vec<String> = sent
+        .iter()
+        .map(|s| match &s.result {
+            Ok(code) => format!("{}: sent (HTTP {code})", s.via),
+            Err(e) => format!("{}: NOT sent: {e}", s.via),
+        })
+        .collect();
+    let failures = sent.iter().filter(|s| s.result.is_err()).count();
+    StepOutcome {
+        ok: true,
+        warning: (failures > 0).then(|| {
+            format!(
+                "{failures} of {} notifications failed: tell the team yourself",
+                sent.len()
+            )
+        }),
+        error: None,
+        evidence,
+    }
+}
+
+async fn run_command(
+    b: &Backends,
+    job: &Job,
+    argv: &[String],
+    timeout: Duration,
+    env: &str,
+) -> StepOutcome {
+    let url = b
+        .services
+        .get(job.service)
+        .and_then(|s| s.url(env))
+        .map(|u| u.to_string())
+        .unwrap_or_default();
+    match command::run_with_env(argv, timeout, &[("TARGET_URL", &url)]).await {
+        Ok(ran) if ran.success() => StepOutcome::ok(ran.log_lines(6)),
+        Ok(ran) => StepOutcome::failed(
+            format!(
+                "`{}` exited with {}",
+                command::display(argv),
+                ran.code.map_or("a signal".into(), |c| c.to_string())
+            ),
+            ran.log_lines(6),
+        ),
+        Err(e) => StepOutcome::failed(e, vec![]),
+    }
+}

@@ -1,0 +1,423 @@
+//! The incident journal: an append-only SQLite file (WAL) that keeps every
+//! event, every checklist step, and for every action that changes the world
+//! an *intent* written (and synced) before it runs and an *outcome* after.
+//! After a crash, an intent without an outcome is an interrupted action.
+//!
+//! Writes go through one thread that owns the connection, so nothing waits on
+//! the disk but the action that must not run before its intent is safe.
+
+use std::path::{Path, PathBuf};
+use std::sync::mpsc;
+
+use anyhow::{Context, Result};
+use rusqlite::{Connection, OptionalExtension, params};
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+
+use crate::core::time::Ts;
+
+const SCHEMA: &str = "
+CREATE TABLE IF NOT EXISTS journal (
+    id       INTEGER PRIMARY KEY,
+    at       INTEGER NOT NULL,      -- ms since the epoch, UTC
+    kind     TEXT    NOT NULL,      -- event, incident, intent, outcome, closed
+    scope    TEXT    NOT NULL,      -- web, web/green, backstop
+    level    TEXT    NOT NULL,
+    text     TEXT    NOT NULL,
+    operator TEXT    NOT NULL,
+    incident INTEGER,               -- the incident an intent, outcome or closing belongs to
+    ref      INTEGER,               -- an outcome's intent
+    data     TEXT                   -- JSON
+);
+CREATE INDEX IF NOT EXISTS journal_kind ON journal(kind);
+CREATE INDEX IF NOT EXISTS journal_ref ON journal(ref);
+CREATE TRIGGER IF NOT EXISTS journal_append_only_update BEFORE UPDATE ON journal
+    BEGIN SELECT RAISE(ABORT, 'the journal is append-only'); END;
+CREATE TRIGGER IF NOT EXISTS journal_append_only_delete BEFORE DELETE ON journal
+    BEGIN SELECT RAISE(ABORT, 'the journal is append-only'); END;
+";
+
+/// One row to append.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Entry {
+    pub at: Ts,
+    pub kind: String,
+    pub scope: String,
+    pub level: String,
+    pub text: String,
+    pub operator: String,
+    pub incident: Option<i64>,
+    pub reference: Option<i64>,
+    pub data: Option<Value>,
+}
+
+impl Entry {
+    pub fn new(at: Ts, kind: &str, scope: &str, text: impl Into<String>, operator: &str) -> Self {
+        Entry {
+            at,
+            kind: kind.into(),
+            scope: scope.into(),
+            level: "info".into(),
+            text: text.into(),
+            operator: operator.into(),
+            incident: None,
+            reference: None,
+            data: None,
+        }
+    }
+}
+
+/// A row read back.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Row {
+    pub id: i64,
+    #[serde(flatten)]
+    pub entry: Entry,
+}
+
+/// Replaces every known secret (header values, webhook URLs) with `***`
+/// before anything is written.
+#[derive(Clone, Debug, Default)]
+pub struct Redactor {
+    secrets: Vec<String>,
+}
+
+impl Redactor {
+    pub fn new(secrets: impl IntoIterator<Item = String>) -> Self {
+        // Longest first, so a secret containing another is replaced whole.
+        let mut secrets: Vec<String> = secrets.into_iter().filter(|s| s.len() >= 4).collect();
+        secrets.sort_by_key(|s| std::cmp::Reverse(s.len()));
+        Redactor { secrets }
+    }
+
+    pub fn apply(&self, text: &str) -> String {
+        let mut out = text.to_string();
+        for s in &self.secrets {
+            if out.contains(s.as_str()) {
+                out = out.replace(s.as_str(), "***");
+            }
+        }
+        out
+    }
+
+    fn entry(&self, mut e: Entry) -> Entry {
+        e.text = self.apply(&e.text);
+        e.scope = self.apply(&e.scope);
+        e.data = e.data.map(
+            |d| match serde_json::from_str(&self.apply(&d.to_string())) {
+                Ok(v) => v,
+                Err(_) => Value::String("(redacted)".into()),
+            },
+        );
+        e
+    }
+}
+
+enum Cmd {
+    Append(Entry),
+    /// Append and answer with the row id once it is committed to disk.
+    Durable(Entry, tokio::sync::oneshot::Sender<Result<i64, String>>),
+    /// Answer once everything sent before is written.
+    Flush(tokio::sync::oneshot::Sender<()>),
+    /// The same, for a caller that waits without a runtime.
+    Now(Entry, mpsc::Sender<Result<i64, String>>),
+}
+
+/// Where writes go. Cheap to clone.
+#[derive(Clone)]
+pub struct Journal {
+    tx: mpsc::Sender<Cmd>,
+    pub path: PathBuf,
+}
+
+impl Journal {
+    /// Open (creating) the journal at `path` and start its writer thread.
+    pub fn open(path: &Path, redactor: Redactor) -> Result<Self> {
+        let conn = connect(path)?;
+        let (tx, rx) = mpsc::channel::<Cmd>();
+        std::thread::Builder::new()
+            .name("journal".into())
+            .spawn(move || writer(&conn, &redactor, &rx))
+            .context("cannot start the journal's writer")?;
+        Ok(Journal {
+            tx,
+            path: path.to_path_buf(),
+        })
+    }
+
+    /// Append, without waiting.
+    pub fn append(&self, e: Entry) {
+        let _ = self.tx.send(Cmd::Append(e));
+    }
+
+    /// Append and wait until it is on disk: for an intent, before the action runs.
+    /// Append and block until it is on disk: for the one row later work
+    /// must name (an incident), so its number is known before that work starts.
+    pub fn append_now(&self, e: Entry) -> Result<i64, String> {
+        let (done, wait) = mpsc::channel();
+        self.tx
+            .send(Cmd::Now(e, done))
+            .map_err(|_| "the journal is closed".to_string())?;
+        wait.recv().map_err(|_| "the journal stopped".to_string())?
+    }
+
+    /// Wait until every row appended before is written (readers see them).
+    pub async fn flush(&self) {
+        let (done, wait) = tokio::sync::oneshot::channel();
+        if self.tx.send(Cmd::Flush(done)).is_ok() {
+            let _ = wait.await;
+        }
+    }
+
+    pub async fn append_durable(&self, e: Entry) -> Result<i64, String> {
+        let (done, wait) = tokio::sync::oneshot::channel();
+        self.tx
+            .send(Cmd::Durable(e, done))
+            .map_err(|_| "the journal is closed".to_string())?;
+        wait.await.map_err(|_| "the journal stopped".to_string())?
+    }
+}
+
+/// The writer thread. Plain appends that are waiting are committed together
+/// (one sync for a burst of events); a durable append commits on its own
+/// after them, so its answer means it and everything before it is on disk.
+fn writer(conn: &Connection, redactor: &Redactor, rx: &mpsc::Receiver<Cmd>) {
+    let mut next = rx.recv().ok();
+    while let Some(cmd) = next.take() {
+        match cmd {
+            Cmd::Append(e) => {
+                let mut batch = vec![e];
+                while batch.len() < 1024 {
+                    match rx.try_recv() {
+                        Ok(Cmd::Append(e)) => batch.push(e),
+                        Ok(other) => {
+                            next = Some(other);
+                            break;
+                        }
+                        Err(_) => break,
+                    }
+                }
+                if let Err(err) = insert_all(conn, redactor, batch) {
+                    tracing::error!("journal: {err}");
+                }
+            }
+            Cmd::Durable(e, done) => {
+                let _ = done.send(insert(conn, &redactor.entry(e)).map_err(|e| e.to_string()));
+            }
+            Cmd::Now(e, done) => {
+                let _ = done.send(insert(conn, &redactor.entry(e)).map_err(|e| e.to_string()));
+            }
+            Cmd::Flush(done) => {
+                let _ = done.send(());
+            }
+        }
+        if next.is_none() {
+            next = rx.recv().ok();
+        }
+    }
+}
+
+fn insert_all(conn: &Connection, redactor: &Redactor, batch: Vec<Entry>) -> rusqlite::Result<()> {
+    conn.execute_batch("BEGIN")?;
+    for e in batch {
+        if let Err(err) = insert(conn, &redactor.entry(e)) {
+            conn.execute_batch("ROLLBACK")?;
+            return Err(err);
+        }
+    }
+    conn.execute_batch("COMMIT")
+}
+
+fn connect(path: &Path) -> Result<Connection> {
+    if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+        std::fs::create_dir_all(dir).with_context(|| format!("cannot create {}", dir.display()))?;
+    }
+    let conn = Connection::open(path)
+        .with_context(|| format!("cannot open the journal {}", path.display()))?;
+    conn.busy_timeout(std::time::Duration::from_secs(5))?;
+    let mode: String = conn.query_row("PRAGMA journal_mode=WAL", [], |r| r.get(0))?;
+    if !mode.eq_ignore_ascii_case("wal") {
+        tracing::warn!("journal: WAL mode refused ({mode})");
+    }
+    // An intent must survive a crash of the process and of the machine.
+    conn.execute_batch("PRAGMA synchronous=FULL;")?;
+    conn.execute_batch(SCHEMA)
+        .context("cannot create the journal's table")?;
+    Ok(conn)
+}
+
+fn insert(conn: &Connection, e: &Entry) -> rusqlite::Result<i64> {
+    conn.execute(
+        "INSERT INTO journal (at, kind, scope, level, text, operator, incident, ref, data) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
+        params![
+            e.at.millis(),
+            e.kind,
+            e.scope,
+            e.level,
+            e.text,
+            e.operator,
+            e.incident,
+            e.reference,
+            e.data.as_ref().map(Value::to_string)
+        ],
+    )?;
+    Ok(conn.last_insert_rowid())
+}
+
+/// Reading the journal: reports, and what was interrupted.
+pub struct Reader {
+    conn: Connection,
+}
+
+fn row(r: &rusqlite::Row<'_>) -> rusqlite::Result<Row> {
+    let data: Option<String> = r.get(9)?;
+    Ok(Row {
+        id: r.get(0)?,
+        entry: Entry {
+            at: Ts(r.get(1)?),
+            kind: r.get(2)?,
+            scope: r.get(3)?,
+            level: r.get(4)?,
+            text: r.get(5)?,
+            operator: r.get(6)?,
+            incident: r.get(7)?,
+            reference: r.get(8)?,
+            data: data.and_then(|d| serde_json::from_str(&d).ok()),
+        },
+    })
+}
+
+const COLUMNS: &str = "id, at, kind, scope, level, text, operator, incident, ref, data";
+
+impl Reader {
+    pub fn open(path: &Path) -> Result<Self> {
+        if !path.exists() {
+            anyhow::bail!(
+                "no journal at {} (nothing has been recorded yet)",
+                path.display()
+            );
+        }
+        let conn = connect(path)?;
+        Ok(Reader { conn })
+    }
+
+    /// Intents with no outcome: actions interrupted by a crash or a kill.
+    pub fn interrupted(&self) -> Result<Vec<Row>> {
+        let sql = format!(
+            "SELECT {COLUMNS} FROM journal i WHERE kind = 'intent' AND NOT EXISTS \
+             (SELECT 1 FROM journal o WHERE o.kind = 'outcome' AND o.ref = i.id) ORDER BY id"
+        );
+        let mut st = self.conn.prepare(&sql)?;
+        let rows = st
+            .query_map([], row)?
+            .collect::<rusqlite::Result<Vec<_>>>()?;
+        Ok(rows)
+    }
+
+    /// Every incident, newest first.
+    pub fn incidents(&self) -> Result<Vec<Row>> {
+        let mut st = self.conn.prepare(&format!(
+            "SELECT {COLUMNS} FROM journal WHERE kind = 'incident' ORDER BY id DESC"
+        ))?;
+        let rows = st
+            .query_map([], row)?
+            .collect::<rusqlite::Result<Vec<_>>>()?;
+        Ok(rows)
+    }
+
+    pub fn incident(&self, id: i64) -> Result<Option<Row>> {
+        let mut st = self.conn.prepare(&format!(
+            "SELECT {COLUMNS} FROM journal WHERE kind = 'incident' AND id = ?1"
+        ))?;
+        Ok(st.query_row([id], row).optional()?)
+    }
+
+    /// Everything about one service between two instants, in order.
+    pub fn between(&self, service: &str, from: Ts, to: Ts) -> Result<Vec<Row>> {
+        let mut st = self.conn.prepare(&format!(
+            "SELECT {COLUMNS} FROM journal WHERE at >= ?1 AND at <= ?2 AND (scope = ?3 OR scope LIKE ?3 || '/%') ORDER BY id"
+        ))?;
+        let rows = st
+            .query_map(params![from.millis(), to.millis(), service], row)?
+            .collect::<rusqlite::Result<Vec<_>>>()?;
+        Ok(rows)
+    }
+
+    /// Rows that belong to an incident (intents, outcomes, its closing).
+    pub fn of_incident(&self, id: i64) -> Result<Vec<Row>> {
+        let mut st = self.conn.prepare(&format!(
+            "SELECT {COLUMNS} FROM journal WHERE incident = ?1 ORDER BY id"
+        ))?;
+        let rows = st
+            .query_map([id], row)?
+            .collect::<rusqlite::Result<Vec<_>>>()?;
+        Ok(rows)
+    }
+
+    /// `PRAGMA integrity_check`: "ok" when the file is sound.
+    pub fn integrity(&self) -> Result<String> {
+        Ok(self
+            .conn
+            .query_row("PRAGMA integrity_check", [], |r| r.get(0))?)
+    }
+
+    pub fn count(&self) -> Result<i64> {
+        Ok(self
+            .conn
+            .query_row("SELECT COUNT(*) FROM journal", [], |r| r.get(0))?)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn appends_reads_back_and_refuses_to_forget() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("j.sqlite");
+        let j = Journal::open(
+            &path,
+            Redactor::new(["https://hooks.slack.com/services/T0/B0/secret".to_string()]),
+        )
+        .unwrap();
+        j.append(Entry::new(Ts(1), "event", "web/green", "OK → CRIT", "ops"));
+        let mut intent = Entry::new(
+            Ts(2),
+            "intent",
+            "web",
+            "notify slack via https://hooks.slack.com/services/T0/B0/secret",
+            "ops",
+        );
+        intent.incident = Some(7);
+        let id = j.append_durable(intent).await.unwrap();
+        let r = Reader::open(&path).unwrap();
+        let open = r.interrupted().unwrap();
+        assert_eq!(open.len(), 1);
+        assert_eq!(open[0].id, id);
+        assert_eq!(
+            open[0].entry.text, "notify slack via ***",
+            "secrets never reach the file"
+        );
+        let mut out = Entry::new(Ts(3), "outcome", "web", "sent", "ops");
+        out.reference = Some(id);
+        j.append_durable(out).await.unwrap();
+        assert!(r.interrupted().unwrap().is_empty());
+        assert_eq!(r.count().unwrap(), 3);
+        // Append-only: the database itself refuses.
+        let conn = Connection::open(&path).unwrap();
+        let e = conn
+            .execute("UPDATE journal SET text = 'nothing happened'", [])
+            .unwrap_err();
+        assert!(e.to_string().contains("append-only"), "{e}");
+        assert!(
+            conn.execute("DELETE FROM journal", [])
+                .unwrap_err()
+                .to_string()
+                .contains("append-only")
+        );
+        assert_eq!(r.integrity().unwrap(), "ok");
+        let raw = std::fs::read(&path).unwrap();
+        assert!(!String::from_utf8_lossy(&raw).contains("B0/secret"));
+    }
+}

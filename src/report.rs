@@ -1,0 +1,355 @@
+//! An incident's report, read back from the journal: when the failure began,
+//! when it was detected and when users were back on a good version (MTTD,
+//! MTTR), every step and who did it, every change (intent → outcome), the
+//! messages sent, and the timeline around it.
+
+use std::fmt::Write as _;
+use std::time::Duration;
+
+use anyhow::{Context, Result};
+use serde::{Serialize, Serializer};
+use serde_json::Value;
+
+use crate::core::runbook::StepSummary;
+use crate::core::time::{self, Ts};
+use crate::journal::{Reader, Row};
+
+/// Events before the failure began that still belong in the timeline.
+const LEAD_IN: Duration = Duration::from_secs(120);
+
+#[derive(Clone, Debug, Serialize)]
+pub struct Report {
+    pub incident: i64,
+    pub service: String,
+    pub suspect: String,
+    pub target: String,
+    pub runbook: String,
+    pub auto: bool,
+    pub started_by: String,
+    pub reasons: Vec<String>,
+    #[serde(serialize_with = "rfc3339")]
+    pub opened: Ts,
+    #[serde(serialize_with = "rfc3339_opt")]
+    pub began: Option<Ts>,
+    #[serde(serialize_with = "rfc3339")]
+    pub detected: Ts,
+    #[serde(serialize_with = "rfc3339_opt")]
+    pub recovered: Option<Ts>,
+    #[serde(serialize_with = "rfc3339_opt")]
+    pub ended: Option<Ts>,
+    /// `completed`, `aborted: why`; `None` while open or after a crash.
+    pub ending: Option<String>,
+    /// Detection − start of the failure, in seconds.
+    pub mttd_secs: Option<f64>,
+    /// Recovery (traffic on the good version, verified) − detection, in seconds.
+    pub mttr_secs: Option<f64>,
+    pub steps: Vec<StepSummary>,
+    pub actions: Vec<Action>,
+    pub messages: Vec<Message>,
+    pub timeline: Vec<Line>,
+}
+
+/// A change: its intent, and its outcome if it has one.
+#[derive(Clone, Debug, Serialize)]
+pub struct Action {
+    #[serde(serialize_with = "rfc3339")]
+    pub at: Ts,
+    pub by: String,
+    pub intent: String,
+    /// `None`: interrupted (no outcome was ever written).
+    pub outcome: Option<String>,
+    #[serde(serialize_with = "rfc3339_opt")]
+    pub finished: Option<Ts>,
+}
+
+#[derive(Clone, Debug, Serialize)]
+pub struct Message {
+    #[serde(serialize_with = "rfc3339")]
+    pub at: Ts,
+    pub by: String,
+    pub text: String,
+    /// Per notifier: sent or not.
+    pub delivery: Vec<String>,
+}
+
+#[derive(Clone, Debug, Serialize)]
+pub struct Line {
+    #[serde(serialize_with = "rfc3339")]
+    pub at: Ts,
+    pub scope: String,
+    pub kind: String,
+    pub level: String,
+    pub text: String,
+    pub by: String,
+}
+
+fn rfc3339<S: Serializer>(t: &Ts, s: S) -> Result<S::Ok, S::Error> {
+    s.serialize_str(&t.rfc3339())
+}
+
+fn rfc3339_opt<S: Serializer>(t: &Option<Ts>, s: S) -> Result<S::Ok, S::Error> {
+    match t {
+        Some(t) => s.serialize_str(&t.rfc3339()),
+        None => s.serialize_none(),
+    }
+}
+
+fn str_of(v: &Value, key: &str) -> String {
+    v.get(key)
+        .and_then(Value::as_str)
+        .unwrap_or_default()
+        .to_string()
+}
+
+fn ts_of(v: &Value, key: &str) -> Option<Ts> {
+    v.get(key).and_then(Value::as_i64).map(Ts)
+}
+
+fn secs(later: Option<Ts>, earlier: Option<Ts>) -> Option<f64> {
+    match (later, earlier) {
+        (Some(l), Some(e)) if l >= e => Some((l.0 - e.0) as f64 / 1000.0),
+        _ => None,
+    }
+}
+
+impl Report {
+    /// The report of incident `id`, or of the newest incident.
+    pub fn load(reader: &Reader, id: Option<i64>) -> Result<Report> {
+        let row = match id {
+            Some(id) => reader
+                .incident(id)?
+                .with_context(|| format!("there is no incident {id} in the journal"))?,
+            None => reader
+                .incidents()?
+                .into_iter()
+                .next()
+                .context("the journal holds no incident yet")?,
+        };
+        Self::build(reader, &row)
+    }
+
+    fn build(reader: &Reader, inc: &Row) -> Result<Report> {
+        let d = inc.entry.data.clone().unwrap_or(Value::Null);
+        let own = reader.of_incident(inc.id)?;
+        let closed = own.iter().find(|r| r.entry.kind == "closed");
+        let cd = closed
+            .and_then(|c| c.entry.data.clone())
+            .unwrap_or(Value::Null);
+        let detected = ts_of(&d, "detected").unwrap_or(inc.entry.at);
+        let began = ts_of(&d, "began");
+        let recovered = ts_of(&cd, "recovered");
+        let ended = closed.map(|c| c.entry.at);
+        let steps: Vec<StepSummary> = cd
+            .get("steps")
+            .and_then(|s| serde_json::from_value(s.clone()).ok())
+            .unwrap_or_default();
+
+        let outcome_of = |intent: i64| {
+            own.iter()
+                .find(|r| r.entry.kind == "outcome" && r.entry.reference == Some(intent))
+        };
+        let mut actions = Vec::new();
+        let mut messages = Vec::new();
+        for r in own.iter().filter(|r| r.entry.kind == "intent") {
+            let out = outcome_of(r.id);
+            actions.push(Action {
+                at: r.entry.at,
+                by: r.entry.operator.clone(),
+                intent: r.entry.text.clone(),
+                outcome: out.map(|o| o.entry.text.clone()),
+                finished: out.map(|o| o.entry.at),
+            });
+            let data = r.entry.data.clone().unwrap_or(Value::Null);
+            if data.get("work").and_then(Value::as_str) == Some("notify") {
+                let delivery = out
+                    .and_then(|o| o.entry.data.as_ref())
+                    .and_then(|d| d.get("evidence"))
+                    .and_then(Value::as_array)
+                    .map(|a| {
+                        a.iter()
+                            .filter_map(Value::as_str)
+                            .map(str::to_string)
+                            .collect()
+                    })
+                    .unwrap_or_else(|| vec!["(no outcome recorded)".to_string()]);
+                messages.push(Message {
+                    at: r.entry.at,
+                    by: r.entry.operator.clone(),
+                    text: str_of(&data, "message"),
+                    delivery,
+                });
+            }
+        }
+
+        let service = str_of(&d, "service");
+        let from = began.unwrap_or(detected).min(inc.entry.at).minus(LEAD_IN);
+        let to = ended.unwrap_or(Ts(i64::MAX));
+        let mut timeline: Vec<Line> = reader
+            .between(&service, from, to)?
+            .into_iter()
+            .filter(|r| r.entry.incident.is_none_or(|i| i == inc.id))
+            // Steps and changes have their own sections; the events say the same.
+            .filter(|r| !matches!(&r.entry.kind[..], "step" | "intent" | "outcome"))
+            .map(|r| Line {
+                at: r.entry.at,
+                scope: r.entry.scope.clone(),
+                kind: match (&r.entry.kind[..], &r.entry.data) {
+                    ("event", Some(data)) => str_of(data, "kind"),
+                    (k, _) => k.to_string(),
+                },
+                level: r.entry.level.clone(),
+                text: r.entry.text.clone(),
+                by: r.entry.operator.clone(),
+            })
+            .collect();
+        timeline.sort_by_key(|l| l.at);
+
+        Ok(Report {
+            incident: inc.id,
+            suspect: str_of(&d, "suspect"),
+            target: str_of(&d, "target"),
+            runbook: str_of(&d, "runbook"),
+            auto: d.get("auto").and_then(Value::as_bool).unwrap_or(false),
+            started_by: inc.entry.operator.clone(),
+            reasons: d
+                .get("reasons")
+                .and_then(Value::as_array)
+                .map(|a| {
+                    a.iter()
+                        .filter_map(Value::as_str)
+                        .map(str::to_string)
+                        .collect()
+                })
+                .unwrap_or_default(),
+            service,
+            opened: inc.entry.at,
+            began,
+            detected,
+            recovered,
+            ended,
+            ending: closed.map(|_| str_of(&cd, "ending")),
+            mttd_secs: secs(Some(detected), began),
+            mttr_secs: secs(recovered, Some(detected)),
+            steps,
+            actions,
+            messages,
+            timeline,
+        })
+    }
+
+    pub fn json(&self) -> String {
+        serde_json::to_string_pretty(self).unwrap_or_else(|e| format!("{{\"error\": \"{e}\"}}"))
+    }
+
+    pub fn markdown(&self) -> String {
+        let mut s = String::new();
+        let hms = |t: Option<Ts>| t.map_or_else(|| "—".to_string(), |t| t.rfc3339());
+        let dur = |x: Option<f64>| {
+            x.map_or_else(
+                || "unknown".to_string(),
+                |x| time::human(Duration::from_millis((x * 1000.0) as u64)),
+            )
+        };
+        let _ = writeln!(
+            s,
+            "# Incident {}: {} rolled back from {} to {}\n",
+            self.incident, self.service, self.suspect, self.target
+        );
+        let mode = if self.auto { "auto mode" } else { "guided" };
+        let _ = writeln!(
+            s,
+            "- Runbook: {} ({mode}), started by {}",
+            self.runbook, self.started_by
+        );
+        if !self.reasons.is_empty() {
+            let _ = writeln!(s, "- Why: {}", self.reasons.join("; "));
+        }
+        let ending = match (&self.ending, self.ended) {
+            (Some(e), Some(at)) => format!("{e} at {}", at.rfc3339()),
+            _ => "not closed (still open, or backstop stopped before the end)".to_string(),
+        };
+        let _ = writeln!(s, "- Ended: {ending}\n");
+        let _ = writeln!(s, "| Measure | Value |\n|---|---|");
+        let _ = writeln!(s, "| Failure began | {} |", hms(self.began));
+        let _ = writeln!(s, "| Detected | {} |", self.detected.rfc3339());
+        let _ = writeln!(
+            s,
+            "| Recovered (users on {}, verified) | {} |",
+            self.target,
+            hms(self.recovered)
+        );
+        let _ = writeln!(s, "| MTTD (detected − began) | {} |", dur(self.mttd_secs));
+        let _ = writeln!(
+            s,
+            "| MTTR (recovered − detected) | {} |\n",
+            dur(self.mttr_secs)
+        );
+
+        let _ = writeln!(s, "## Steps\n");
+        if self.steps.is_empty() {
+            let _ = writeln!(
+                s,
+                "(no record of the steps: the checklist was not closed)\n"
+            );
+        } else {
+            let _ = writeln!(
+                s,
+                "| Phase | Step | Outcome | By | At |\n|---|---|---|---|---|"
+            );
+            for st in &self.steps {
+                let _ = writeln!(
+                    s,
+                    "| {} | {} | {} | {} | {} |",
+                    st.phase.title().to_lowercase(),
+                    cell(&st.title),
+                    cell(&st.outcome),
+                    cell(st.by.as_deref().unwrap_or("—")),
+                    st.at.map_or_else(|| "—".to_string(), Ts::hms)
+                );
+            }
+            let _ = writeln!(s);
+        }
+
+        let _ = writeln!(s, "## Changes (intent → outcome)\n");
+        if self.actions.is_empty() {
+            let _ = writeln!(s, "(none)\n");
+        }
+        for a in &self.actions {
+            let outcome = match (&a.outcome, a.finished) {
+                (Some(o), Some(f)) => format!("{o} ({})", f.hms()),
+                _ => "**INTERRUPTED: no outcome recorded**".to_string(),
+            };
+            let _ = writeln!(s, "- {} {}: {} → {outcome}", a.at.hms(), a.by, a.intent);
+        }
+        if !self.actions.is_empty() {
+            let _ = writeln!(s);
+        }
+
+        let _ = writeln!(s, "## Messages sent\n");
+        if self.messages.is_empty() {
+            let _ = writeln!(s, "(none)\n");
+        }
+        for m in &self.messages {
+            let _ = writeln!(s, "{} by {}:\n", m.at.hms(), m.by);
+            for l in m.text.lines() {
+                let _ = writeln!(s, "> {l}");
+            }
+            let _ = writeln!(s);
+            for d in &m.delivery {
+                let _ = writeln!(s, "- {d}");
+            }
+            let _ = writeln!(s);
+        }
+
+        let _ = writeln!(s, "## Timeline\n");
+        for l in &self.timeline {
+            let _ = writeln!(s, "- {} {} [{}] {}", l.at.hms(), l.scope, l.kind, l.text);
+        }
+        s
+    }
+}
+
+/// Text fit for a Markdown table cell.
+fn cell(s: &str) -> String {
+    s.replace('|', "\\|").replace('\n', " ")
+}

@@ -1,0 +1,307 @@
+//! The rollback checklist: the runbook's phases and steps, the current one
+//! highlighted with its help, its preview (exactly what will change) or its
+//! progress, and what each finished step found, when and by whom.
+
+use ratatui::buffer::Buffer;
+use ratatui::layout::Rect;
+use ratatui::style::Style;
+use ratatui::text::{Line, Span};
+use ratatui::widgets::{Paragraph, Widget};
+
+use super::{fit, frame, gauge};
+use crate::core::action::Action;
+use crate::core::events::Level;
+use crate::core::model::{Pane, State};
+use crate::core::runbook::{Check, Checklist, Phase, StepKind, StepRun, StepStatus};
+use crate::core::time;
+use crate::core::update::focused_checklist;
+use crate::tui::View;
+
+/// Evidence lines shown under a finished step.
+const EVIDENCE: usize = 3;
+
+/// Rows the pane wants: every step, the phase titles, the current step's details.
+pub fn height(state: &State) -> u16 {
+    let Some(c) =
+        focused_checklist(state).and_then(|s| state.services[s].rollback.checklist.as_ref())
+    else {
+        return 3;
+    };
+    let steps: usize = c
+        .steps
+        .iter()
+        .enumerate()
+        .map(|(i, s)| step_rows(c, i, s))
+        .sum();
+    (steps + 3 + 2 + 2) as u16
+}
+
+fn step_rows(c: &Checklist, i: usize, s: &StepRun) -> usize {
+    let current = i == c.cursor && c.ended.is_none();
+    let extra = if current {
+        2 + match &s.status {
+            StepStatus::Previewing(lines) => lines.len() + 1,
+            _ => 1,
+        } + s.evidence.len().min(6)
+    } else {
+        s.evidence.len().min(EVIDENCE)
+    };
+    1 + extra
+}
+
+fn keys(view: &View<'_>, a: Action) -> String {
+    view.keymap
+        .keys_for(a)
+        .first()
+        .map_or_else(|| "?".into(), |k| k.short())
+}
+
+pub fn render(state: &State, view: &View<'_>, area: Rect, buf: &mut Buffer) {
+    let focused = state.ui.focus == Pane::Checklist;
+    let Some(service) = focused_checklist(state) else {
+        let inner = frame(view, "Rollback checklist", focused, area, buf);
+        Line::styled(" No rollback in progress.", view.theme.dim()).render(inner, buf);
+        return;
+    };
+    let svc = &state.services[service];
+    let Some(c) = svc.rollback.checklist.as_ref() else {
+        return;
+    };
+    let (sn, tn) = (&svc.envs[c.suspect].name, &svc.envs[c.target].name);
+    let (done, skipped, total) = c.counts();
+    let position = match &c.ended {
+        Some(_) => format!("{} done, {skipped} skipped", done),
+        None => format!("step {}/{total}", c.cursor + 1),
+    };
+    let mode = if c.auto { " · AUTO" } else { "" };
+    let title = format!(
+        "Rollback {}: {sn} → {tn} · runbook {} · {position}{mode}",
+        svc.name, c.runbook
+    );
+    let inner = frame(view, &title, focused, area, buf);
+    let t = view.theme;
+    let w = inner.width as usize;
+
+    let mut lines: Vec<Line> = Vec::new();
+    // The line of the current step, so it can be kept in view.
+    let mut current_at = 0;
+    let mut phase = None;
+    for (i, s) in c.steps.iter().enumerate() {
+        if phase != Some(s.phase) {
+            phase = Some(s.phase);
+            let (ok, all) = (
+                c.steps
+                    .iter()
+                    .filter(|x| x.phase == s.phase && x.status.settled())
+                    .count(),
+                c.steps.iter().filter(|x| x.phase == s.phase).count(),
+            );
+            lines.push(Line::from(vec![
+                Span::styled(format!(" {}", s.phase.title()), t.bold()),
+                Span::styled(format!("  {ok}/{all}"), t.dim()),
+                Span::styled(phase_hint(s.phase), t.dim()),
+            ]));
+        }
+        let current = i == c.cursor && c.ended.is_none();
+        if current {
+            current_at = lines.len();
+        }
+        lines.push(step_line(view, s, current, w));
+        if current {
+            lines.extend(current_details(state, view, s, w));
+        } else {
+            for e in s.evidence.iter().take(EVIDENCE) {
+                lines.push(Line::styled(fit(&format!("       {e}"), w), t.dim()));
+            }
+        }
+    }
+    if let Some((at, ending)) = &c.ended {
+        current_at = lines.len();
+        lines.push(Line::raw(""));
+        let style = if ending.to_string() == "completed" {
+            t.level(Level::Good)
+        } else {
+            t.level(Level::Bad)
+        };
+        lines.push(Line::styled(
+            fit(
+                &format!(
+                    " {} at {}: {done} done, {skipped} skipped of {total}",
+                    ending.to_string().to_uppercase(),
+                    at.hms()
+                ),
+                w,
+            ),
+            style,
+        ));
+        let export = match c.incident {
+            Some(id) => format!(
+                " · {} export the report of incident {id}",
+                keys(view, Action::ExportReport)
+            ),
+            None => String::new(),
+        };
+        lines.push(Line::styled(
+            fit(
+                &format!(" {} put it away{export}", keys(view, Action::OpenDetail)),
+                w,
+            ),
+            t.dim(),
+        ));
+    }
+
+    // Keep the current step (and what follows it) in view.
+    let h = inner.height as usize;
+    let scroll = if lines.len() > h {
+        current_at.saturating_sub(h / 3).min(lines.len() - h)
+    } else {
+        0
+    };
+    Paragraph::new(lines)
+        .scroll((scroll as u16, 0))
+        .render(inner, buf);
+}
+
+fn phase_hint(p: Phase) -> &'static str {
+    match p {
+        Phase::Before => "  confirm, prepare, tell",
+        Phase::During => "  roll back, verify",
+        Phase::After => "  close the loop",
+    }
+}
+
+/// `✓ 14:02:11 Title ………… by ops@host`.
+fn step_line(view: &View<'_>, s: &StepRun, current: bool, w: usize) -> Line<'static> {
+    let t = view.theme;
+    let when = s
+        .finished
+        .or(s.started)
+        .map_or_else(|| "        ".to_string(), |at| at.hms());
+    let style = match &s.status {
+        StepStatus::Done => t.level(Level::Good),
+        StepStatus::Warned(_) => t.level(Level::Warn),
+        StepStatus::Failed(_) => t.level(Level::Bad),
+        StepStatus::Skipped(_) => t.dim(),
+        StepStatus::Waiting => Style::default(),
+        _ => t.selected(),
+    };
+    let by = match (&s.status, &s.by) {
+        (StepStatus::Waiting, _) | (_, None) => String::new(),
+        (_, Some(b)) => format!("  {b}"),
+    };
+    let note = match &s.status {
+        StepStatus::Skipped(why) => format!(" — skipped: {why}"),
+        StepStatus::Warned(w) => format!(" — {w}"),
+        _ => String::new(),
+    };
+    let cursor = if current { "›" } else { " " };
+    let head = format!("{cursor}{} {when} ", s.status.mark());
+    let room = w.saturating_sub(head.chars().count() + by.chars().count());
+    let body = fit(&format!("{}{note}", s.title), room);
+    let pad = room.saturating_sub(body.chars().count());
+    Line::from(vec![
+        Span::styled(head, style),
+        Span::styled(body, if current { t.selected() } else { style }),
+        Span::raw(" ".repeat(pad)),
+        Span::styled(by, t.dim()),
+    ])
+}
+
+/// Under the current step: what it is, then what it needs or shows now.
+fn current_details(state: &State, view: &View<'_>, s: &StepRun, w: usize) -> Vec<Line<'static>> {
+    let t = view.theme;
+    let k = |a| keys(view, a);
+    let ind = "     ";
+    let mut out = vec![Line::styled(
+        fit(
+            &format!("{ind}{} · {}", s.spec.kind.label(), s.spec.help),
+            w,
+        ),
+        t.dim(),
+    )];
+    match &s.status {
+        StepStatus::Current => {
+            let what = match &s.spec.kind {
+                StepKind::Manual => "when it is done",
+                StepKind::Check(_) => "to check it now",
+                StepKind::Action(a) if a.mutates() => "to see exactly what will change",
+                StepKind::Action(_) => "to start it",
+            };
+            out.push(Line::styled(
+                fit(
+                    &format!(
+                        "{ind}{} {what} · {} skip (with a reason) · {} abandon",
+                        k(Action::OpenDetail),
+                        k(Action::Skip),
+                        k(Action::Abort)
+                    ),
+                    w,
+                ),
+                t.key(),
+            ));
+        }
+        StepStatus::AwaitingPreview => out.push(Line::styled(
+            format!("{ind}asking the provider what will change…"),
+            t.dim(),
+        )),
+        StepStatus::Previewing(lines) => {
+            for l in lines {
+                out.push(Line::raw(fit(&format!("{ind}│ {l}"), w)));
+            }
+            out.push(Line::styled(
+                fit(
+                    &format!(
+                        "{ind}{} DO IT · {} not now · {} skip",
+                        k(Action::Confirm),
+                        k(Action::Back),
+                        k(Action::Skip)
+                    ),
+                    w,
+                ),
+                t.level(Level::Warn),
+            ));
+        }
+        StepStatus::Running { since } => {
+            let took = time::human(std::time::Duration::from_secs(
+                state.now.since(*since).as_secs(),
+            ));
+            let line = match s.progress {
+                Some((n, of)) if of > 0 => {
+                    let pct = f64::from(n.min(of)) * 100.0 / f64::from(of);
+                    let what = match &s.spec.kind {
+                        StepKind::Check(Check::ErrorRateBelow { .. }) => {
+                            format!("{n}s of {of}s under the threshold")
+                        }
+                        _ => format!("{n} of {of} healthy probes in a row"),
+                    };
+                    format!("{ind}{} {what} · running {took}", gauge(pct, 20))
+                }
+                _ => format!("{ind}running… {took}"),
+            };
+            out.push(Line::styled(fit(&line, w), t.selected()));
+        }
+        StepStatus::Failed(e) => {
+            out.push(Line::styled(
+                fit(&format!("{ind}FAILED: {e}"), w),
+                t.level(Level::Bad),
+            ));
+            out.push(Line::styled(
+                fit(
+                    &format!(
+                        "{ind}{} retry · {} skip (with a reason) · {} abandon",
+                        k(Action::OpenDetail),
+                        k(Action::Skip),
+                        k(Action::Abort)
+                    ),
+                    w,
+                ),
+                t.key(),
+            ));
+        }
+        _ => {}
+    }
+    for e in s.evidence.iter().rev().take(6).rev() {
+        out.push(Line::styled(fit(&format!("{ind}  {e}"), w), t.dim()));
+    }
+    out
+}
