@@ -63,6 +63,12 @@ pub fn initial_state(config: &Config, origin: Origin, at: Ts) -> State {
         })
         .collect();
     let mut state = State::new(config.title.clone(), origin, services, at);
+    for (svc, cfg) in state.services.iter_mut().zip(&config.services) {
+        svc.deploy = cfg
+            .deploy
+            .as_ref()
+            .map(|d| crate::core::deploy::DeployState::new(d.kind(), ""));
+    }
     state.notifiers = config
         .notifiers
         .iter()

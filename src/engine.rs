@@ -71,12 +71,26 @@ impl Engine {
     ) -> Result<Self> {
         // Before anything can change: no journal, no console.
         let journal = Journal::open(&storage.journal, Redactor::new(config.secrets()))?;
-        let interrupted = Reader::open(&storage.journal)?.interrupted()?;
+        let reader = Reader::open(&storage.journal)?;
+        let interrupted = reader.interrupted()?;
         let (tx, rx) = mpsc::channel(1024);
         let prober = Prober::new()?;
         let mut tasks = sources::spawn_probes(config, &prober, &tx);
         let mut state = initial_state(config, origin, now());
         state.operator = operator();
+        // The guards remember rollbacks across restarts: cooldown and limit
+        // count what the journal holds.
+        let window = config
+            .services
+            .iter()
+            .map(|s| s.policy.rollback_window.max(s.policy.cooldown))
+            .max()
+            .unwrap_or_default();
+        for (name, record) in reader.rollbacks_since(now().minus(window))? {
+            if let Some(svc) = state.services.iter_mut().find(|s| s.name == name) {
+                svc.rollback.history.push(record);
+            }
+        }
 
         let mut traffic = HashMap::new();
         for (i, svc) in config.services.iter().enumerate() {
@@ -129,16 +143,24 @@ impl Engine {
             }
         }
         let mut deploy: HashMap<String, Arc<dyn DeployProvider>> = HashMap::new();
-        for svc in &config.services {
-            if let (Some(DeployConfig::Sandbox), Some(sb)) = (&svc.deploy, &sandbox) {
-                deploy.insert(
-                    svc.name.clone(),
-                    Arc::new(SandboxDeploy {
-                        sandbox: sb.clone(),
-                        service: svc.name.clone(),
-                    }),
-                );
+        for (i, svc) in config.services.iter().enumerate() {
+            let provider: Arc<dyn DeployProvider> = match (&svc.deploy, &sandbox) {
+                (Some(DeployConfig::Sandbox), Some(sb)) => Arc::new(SandboxDeploy {
+                    sandbox: sb.clone(),
+                    service: svc.name.clone(),
+                }),
+                _ => continue,
+            };
+            if let Some(d) = state.services[i].deploy.as_mut() {
+                d.target = provider.target();
             }
+            tasks.push(sources::deploy::spawn_reads(
+                i,
+                provider.clone(),
+                Duration::from_secs(2),
+                tx.clone(),
+            ));
+            deploy.insert(svc.name.clone(), provider);
         }
         let executor = Executor::new(sandbox, traffic, tx.clone())
             .with_probes(prober, specs)
@@ -173,6 +195,15 @@ impl Engine {
                 .into_iter()
                 .map(|r| Interrupted {
                     intent: r.id,
+                    incident: r.entry.incident,
+                    work: r
+                        .entry
+                        .data
+                        .as_ref()
+                        .and_then(|d| d.get("work"))
+                        .and_then(|w| w.as_str())
+                        .unwrap_or("change")
+                        .to_string(),
                     at: r.entry.at,
                     scope: r.entry.scope,
                     text: r.entry.text,

@@ -14,6 +14,7 @@ use rusqlite::{Connection, OptionalExtension, params};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
+use crate::core::decision::RollbackRecord;
 use crate::core::time::Ts;
 
 const SCHEMA: &str = "
@@ -103,13 +104,22 @@ impl Redactor {
     fn entry(&self, mut e: Entry) -> Entry {
         e.text = self.apply(&e.text);
         e.scope = self.apply(&e.scope);
-        e.data = e.data.map(
-            |d| match serde_json::from_str(&self.apply(&d.to_string())) {
-                Ok(v) => v,
-                Err(_) => Value::String("(redacted)".into()),
-            },
-        );
+        e.operator = self.apply(&e.operator);
+        if let Some(d) = e.data.as_mut() {
+            self.value(d);
+        }
         e
+    }
+
+    /// Every string inside a JSON value (not its serialised form, where a
+    /// secret with a quote in it would be escaped and slip through).
+    fn value(&self, v: &mut Value) {
+        match v {
+            Value::String(s) => *s = self.apply(s),
+            Value::Array(a) => a.iter_mut().for_each(|x| self.value(x)),
+            Value::Object(o) => o.values_mut().for_each(|x| self.value(x)),
+            _ => {}
+        }
     }
 }
 
@@ -335,7 +345,8 @@ impl Reader {
     /// Everything about one service between two instants, in order.
     pub fn between(&self, service: &str, from: Ts, to: Ts) -> Result<Vec<Row>> {
         let mut st = self.conn.prepare(&format!(
-            "SELECT {COLUMNS} FROM journal WHERE at >= ?1 AND at <= ?2 AND (scope = ?3 OR scope LIKE ?3 || '/%') ORDER BY id"
+            "SELECT {COLUMNS} FROM journal WHERE at >= ?1 AND at <= ?2 \
+             AND (scope = ?3 OR substr(scope, 1, length(?3) + 1) = ?3 || '/') ORDER BY id"
         ))?;
         let rows = st
             .query_map(params![from.millis(), to.millis(), service], row)?
@@ -350,6 +361,31 @@ impl Reader {
         ))?;
         let rows = st
             .query_map([id], row)?
+            .collect::<rusqlite::Result<Vec<_>>>()?;
+        Ok(rows)
+    }
+
+    /// Rollbacks done since `since` (a switch or revert whose outcome was
+    /// good), by service name: the guards' memory across restarts.
+    pub fn rollbacks_since(&self, since: Ts) -> Result<Vec<(String, RollbackRecord)>> {
+        let sql = "SELECT inc.scope, o.at, o.operator, json_extract(inc.data, '$.suspect'), json_extract(inc.data, '$.target') \
+                   FROM journal o JOIN journal i ON o.ref = i.id JOIN journal inc ON inc.id = i.incident \
+                   WHERE o.kind = 'outcome' AND o.level = 'good' AND o.at >= ?1 AND i.kind = 'intent' \
+                   AND inc.kind = 'incident' \
+                   AND json_extract(i.data, '$.work') IN ('switch-traffic', 'revert-deployment') ORDER BY o.id";
+        let mut st = self.conn.prepare(sql)?;
+        let rows = st
+            .query_map([since.millis()], |r| {
+                Ok((
+                    r.get::<_, String>(0)?,
+                    RollbackRecord {
+                        at: Ts(r.get(1)?),
+                        by: r.get(2)?,
+                        from: r.get::<_, Option<String>>(3)?.unwrap_or_default(),
+                        to: r.get::<_, Option<String>>(4)?.unwrap_or_default(),
+                    },
+                ))
+            })?
             .collect::<rusqlite::Result<Vec<_>>>()?;
         Ok(rows)
     }
@@ -417,6 +453,16 @@ mod tests {
                 .contains("append-only")
         );
         assert_eq!(r.integrity().unwrap(), "ok");
+        // A secret inside data, with characters JSON escapes, is caught too.
+        let j2 = Journal::open(&path, Redactor::new(["tok\"en-5ecret".to_string()])).unwrap();
+        let mut e = Entry::new(Ts(4), "event", "web", "header sent", "ops");
+        e.data = Some(serde_json::json!({ "headers": ["Authorization: Bearer tok\"en-5ecret"] }));
+        j2.append_durable(e).await.unwrap();
+        let last = r.between("web", Ts(4), Ts(4)).unwrap();
+        assert_eq!(
+            last[0].entry.data,
+            Some(serde_json::json!({ "headers": ["Authorization: Bearer ***"] }))
+        );
         let raw = std::fs::read(&path).unwrap();
         assert!(!String::from_utf8_lossy(&raw).contains("B0/secret"));
     }

@@ -322,6 +322,16 @@ async fn the_default_runbook_end_to_end_through_the_sandbox() {
         frames.iter().any(|f| f.contains("slack ($TEST_SLACK_URL)")),
         "the notifier is named by its variable"
     );
+
+    // A restart remembers the rollback: the cooldown still holds.
+    let receiver2 = Receiver::start(200).await;
+    let (engine, _sb2) = start(&receiver2, dir.path()).await;
+    let history = &engine.state.services[0].rollback.history;
+    assert_eq!(history.len(), 1, "{history:?}");
+    assert_eq!(
+        (history[0].from.as_str(), history[0].to.as_str()),
+        ("green", "blue")
+    );
 }
 
 #[tokio::test(flavor = "multi_thread")]

@@ -131,6 +131,10 @@ async fn http_checks_time_out() {
     .await;
     let r = smoke::run(&[http("slow", "/", 200, 200, vec![])], &base(&slow)).await;
     assert!(!r[0].ok, "{r:?}");
+    assert_eq!(
+        r[0].detail,
+        "HTTP 200, but the body did not finish within 200ms"
+    );
 
     let refused = Url::parse(&format!("http://127.0.0.1:{}/", refused_port())).unwrap();
     let r = smoke::run(&[http("down", "/", 200, 1000, vec![])], &refused).await;

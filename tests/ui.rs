@@ -557,6 +557,7 @@ fn checklist_with_a_switch_preview_by_keys() {
         &mut s,
         Msg::StepDone {
             service: 0,
+            run: 1,
             step: 0,
             outcome: StepOutcome::ok(evidence),
             at: at(27),
@@ -575,6 +576,7 @@ fn checklist_with_a_switch_preview_by_keys() {
         &mut s,
         Msg::StepDone {
             service: 0,
+            run: 1,
             step: 2,
             outcome: sent,
             at: at(29),
@@ -591,6 +593,7 @@ fn checklist_with_a_switch_preview_by_keys() {
         &mut s,
         Msg::StepPreview {
             service: 0,
+            run: 1,
             step: 4,
             lines,
             at: at(30),

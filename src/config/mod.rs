@@ -87,6 +87,14 @@ pub enum DeployConfig {
     Sandbox,
 }
 
+impl DeployConfig {
+    pub fn kind(&self) -> &'static str {
+        match self {
+            DeployConfig::Sandbox => "sandbox",
+        }
+    }
+}
+
 #[derive(Clone, Debug)]
 pub struct EnvConfig {
     pub name: String,
@@ -456,7 +464,11 @@ fn choose_runbook(
     err: &mut impl FnMut(std::ops::Range<usize>, String),
     runbook_errors: &mut Vec<Diagnostic>,
 ) -> crate::core::runbook::Runbook {
-    let fallback = if has_traffic { "default" } else { "manual" };
+    let fallback = if has_traffic || has_deploy {
+        "default"
+    } else {
+        "manual"
+    };
     let name = chosen
         .as_ref()
         .map_or(fallback.to_string(), |c| c.get_ref().clone());
@@ -482,7 +494,14 @@ fn choose_runbook(
             });
     };
     let mut impossible = 0;
+    let caps = crate::core::runbook::Caps {
+        traffic: has_traffic,
+        deploy: has_deploy,
+    };
     for ((_, step), span) in loaded.runbook.steps().zip(&loaded.kind_spans) {
+        if !step.applies(caps) {
+            continue;
+        }
         if let Some(why) = runbook::unavailable(&step.kind, service, has_traffic, has_deploy) {
             impossible += 1;
             let d = Diagnostic::at(&loaded.file, &loaded.src, span.clone(), why);

@@ -10,7 +10,7 @@ use serde::Deserialize;
 use toml::Spanned;
 
 use super::{Diagnostic, Diagnostics, HumanDuration};
-use crate::core::runbook::{Act, Check, Runbook, StepKind, StepSpec, Template};
+use crate::core::runbook::{Act, Check, Runbook, StepKind, StepSpec, Template, When};
 
 /// The runbooks that ship inside the binary.
 pub const BUILT_IN: [(&str, &str); 2] = [
@@ -134,6 +134,8 @@ struct RawStep {
     probes: Option<Spanned<u32>>,
     template: Option<Template>,
     argv: Option<Spanned<Vec<String>>>,
+    /// `"traffic"`, `"no-traffic"`, `"deploy"`, `"no-deploy"`, or a list of them.
+    when: Option<Spanned<toml::Value>>,
 }
 
 /// Parse and check one runbook file.
@@ -165,19 +167,22 @@ pub fn parse(src: &str, file: &str) -> Result<Loaded, Diagnostics> {
                     .as_ref()
                     .or(s.check.as_ref())
                     .map_or(s.kind.span(), Spanned::span);
-                if let Some(kind) = step_kind(&s, err) {
+                let when = conditions(s.when.as_ref(), err);
+                if let (Some(kind), Some(when)) = (step_kind(&s, err), when) {
                     kind_spans.push(span);
                     out.push(StepSpec {
                         id: s.id.into_inner(),
                         title: s.title.into_inner(),
                         help: s.help,
                         kind,
+                        when,
                     });
                 }
             }
             out
         };
     let raw_steps = raw.before.len() + raw.during.len() + raw.after.len();
+    let raw_during = raw.during.len();
     let before = phase(raw.before, &mut err);
     let during = phase(raw.during, &mut err);
     let after = phase(raw.after, &mut err);
@@ -185,6 +190,11 @@ pub fn parse(src: &str, file: &str) -> Result<Loaded, Diagnostics> {
         err(
             raw.name.span(),
             "the runbook has no steps: add [[before]], [[during]] or [[after]] tables".into(),
+        );
+    } else if raw_during == 0 {
+        err(
+            raw.name.span(),
+            "the runbook has no [[during]] step: the during phase is the rollback itself".into(),
         );
     }
     if !errors.is_empty() {
@@ -205,9 +215,35 @@ pub fn parse(src: &str, file: &str) -> Result<Loaded, Diagnostics> {
     })
 }
 
+/// A step's `when`: one condition or a list, all of which must hold.
+fn conditions(
+    v: Option<&Spanned<toml::Value>>,
+    err: &mut dyn FnMut(Range<usize>, String),
+) -> Option<Vec<When>> {
+    let Some(v) = v else { return Some(Vec::new()) };
+    let words: Vec<&toml::Value> = match v.get_ref() {
+        toml::Value::Array(a) => a.iter().collect(),
+        one => vec![one],
+    };
+    let mut out = Vec::new();
+    for w in words {
+        match w.as_str().and_then(When::parse) {
+            Some(c) => out.push(c),
+            None => {
+                err(
+                    v.span(),
+                    "`when` takes \"traffic\", \"no-traffic\", \"deploy\", \"no-deploy\", or a list of them".into(),
+                );
+                return None;
+            }
+        }
+    }
+    Some(out)
+}
+
 const CHECKS: &str =
     "\"reprobe\", \"target-healthy\", \"traffic-on-target\" or \"error-rate-below\"";
-const ACTIONS: &str = "\"switch-traffic\", \"revert-deployment\", \"wait-healthy\", \"smoke\", \"notify\", \"command\" or \"note\"";
+const ACTIONS: &str = "\"switch-traffic\", \"revert-deployment\", \"wait-healthy\", \"wait-stable\", \"smoke\", \"notify\", \"command\" or \"note\"";
 
 fn step_kind(s: &RawStep, err: &mut dyn FnMut(Range<usize>, String)) -> Option<StepKind> {
     let kind = s.kind.get_ref().as_str();
@@ -290,6 +326,12 @@ fn step_kind(s: &RawStep, err: &mut dyn FnMut(Range<usize>, String)) -> Option<S
                     Some(StepKind::Action(Act::WaitHealthy {
                         probes,
                         timeout: timeout(120),
+                    }))
+                }
+                "wait-stable" => {
+                    allowed.push("timeout");
+                    Some(StepKind::Action(Act::WaitStable {
+                        timeout: timeout(600),
                     }))
                 }
                 "smoke" => Some(StepKind::Action(Act::Smoke)),
@@ -381,7 +423,10 @@ pub fn unavailable(
             "action \"switch-traffic\" needs a traffic provider, and service `{service}` has none (add [services.{service}.traffic], or use another runbook)"
         )),
         StepKind::Action(Act::RevertDeployment) if !has_deploy => Some(format!(
-            "action \"revert-deployment\" needs a deploy provider, and service `{service}` has none (use another runbook)"
+            "action \"revert-deployment\" needs a deploy provider, and service `{service}` has none (add [services.{service}.deploy], or use another runbook)"
+        )),
+        StepKind::Action(Act::WaitStable { .. }) if !has_deploy => Some(format!(
+            "action \"wait-stable\" needs a deploy provider, and service `{service}` has none"
         )),
         StepKind::Check(Check::TrafficOnTarget) if !has_traffic => Some(format!(
             "check \"traffic-on-target\" needs a traffic provider, and service `{service}` has none"

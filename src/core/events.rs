@@ -25,6 +25,8 @@ pub enum Kind {
     Decision,
     /// Traffic weights were read or changed.
     Traffic,
+    /// A deployment changed: a new revision, a rollout done or failed.
+    Deploy,
     /// A checklist step started or finished.
     Step,
     /// An incident opened, was verified recovered, or closed.
@@ -45,6 +47,7 @@ impl Kind {
             Kind::Rule => "rule",
             Kind::Decision => "decision",
             Kind::Traffic => "traffic",
+            Kind::Deploy => "deploy",
             Kind::Step => "step",
             Kind::Incident => "incident",
             Kind::Note => "note",

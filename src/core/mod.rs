@@ -5,6 +5,7 @@
 pub mod action;
 pub mod argv;
 pub mod decision;
+pub mod deploy;
 pub mod events;
 pub mod health;
 pub mod metrics;

@@ -324,6 +324,8 @@ pub struct ServiceState {
     pub rollback: RollbackState,
     /// External alarms (CloudWatch…) about this service.
     pub alarms: Vec<ExternalAlarm>,
+    /// `None` when no deploy provider is configured for the service.
+    pub deploy: Option<crate::core::deploy::DeployState>,
 }
 
 impl ServiceState {
@@ -342,6 +344,7 @@ impl ServiceState {
             traffic,
             rollback,
             alarms: Vec::new(),
+            deploy: None,
         }
     }
 
@@ -409,6 +412,15 @@ pub struct RollbackState {
     pub rules: Vec<RuleState>,
     pub decision: Decision,
     pub decision_since: Ts,
+    /// When a rule first fired for the current incident (the first
+    /// recommendation or block since the service was last healthy): MTTD's
+    /// end and MTTR's start.
+    pub detected_at: Option<Ts>,
+    /// Auto mode stands down for this suspect after a person abandoned its
+    /// rollback, until the decision changes.
+    pub auto_held: Option<usize>,
+    /// The journal's number of the last incident, after its checklist is put away.
+    pub last_incident: Option<i64>,
     pub history: Vec<RollbackRecord>,
     /// A rollback under way: (suspect, target, since, by).
     pub in_progress: Option<(usize, usize, Ts, String)>,
@@ -440,6 +452,9 @@ impl RollbackState {
             rules,
             decision: Decision::Healthy,
             decision_since: now,
+            detected_at: None,
+            auto_held: None,
+            last_incident: None,
             history: Vec::new(),
             in_progress: None,
             manual: None,
@@ -593,9 +608,19 @@ pub struct TextInput {
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum InputPurpose {
     /// Why the current step of a service's checklist is skipped.
-    SkipReason { service: usize },
+    /// The step is named, so a checklist that moved on while the operator
+    /// typed does not skip another one.
+    SkipReason {
+        service: usize,
+        run: u64,
+        step: usize,
+    },
     /// The note a `note` step records.
-    Note { service: usize },
+    Note {
+        service: usize,
+        run: u64,
+        step: usize,
+    },
     /// Why the checklist is abandoned.
     AbortReason { service: usize },
 }
@@ -609,6 +634,10 @@ pub struct Interrupted {
     pub scope: String,
     pub text: String,
     pub operator: String,
+    /// The incident it belonged to, if any.
+    pub incident: Option<i64>,
+    /// `switch-traffic`, `revert-deployment`, `notify`, `command`, `set-weights`.
+    pub work: String,
     /// What a check of the real state found, once made.
     pub real: Option<String>,
 }
@@ -647,6 +676,8 @@ pub struct State {
     pub notifiers: Vec<String>,
     /// Interrupted actions found in the journal at start.
     pub interrupted: Vec<Interrupted>,
+    /// Checklists opened so far: each gets the next number.
+    pub checklist_runs: u64,
 }
 
 impl State {
@@ -674,6 +705,7 @@ impl State {
                 help_scroll: 0,
             },
             interrupted: Vec::new(),
+            checklist_runs: 0,
             quit: false,
             operator: "operator".into(),
             notifiers: Vec::new(),

@@ -84,11 +84,19 @@ pub enum Msg {
         alarms: Vec<(usize, ExternalAlarm)>,
         at: Ts,
     },
+    /// A deploy provider was read: every environment it manages.
+    DeployRead {
+        service: usize,
+        result: Result<Vec<crate::core::deploy::EnvDeploy>, String>,
+        at: Ts,
+    },
     /// A key while the operator types a line.
     Text(TextKey, Ts),
     /// The exact change a checklist step will make.
     StepPreview {
         service: usize,
+        /// The checklist it belongs to (a late answer must not settle another).
+        run: u64,
         step: usize,
         lines: Vec<String>,
         at: Ts,
@@ -96,6 +104,7 @@ pub enum Msg {
     /// A checklist step's work finished.
     StepDone {
         service: usize,
+        run: u64,
         step: usize,
         outcome: StepOutcome,
         at: Ts,
@@ -172,6 +181,8 @@ pub enum StepWork {
     },
     Revert {
         env: String,
+        /// The revision the preview was made from: refused if it moved.
+        expect: Option<String>,
     },
     /// Run the service's smoke tests against an environment.
     Smoke {
@@ -217,6 +228,7 @@ impl Msg {
             | Msg::WeightsFailed { at, .. }
             | Msg::Alarms { at, .. }
             | Msg::Text(_, at)
+            | Msg::DeployRead { at, .. }
             | Msg::StepPreview { at, .. }
             | Msg::StepDone { at, .. }
             | Msg::IncidentOpened { at, .. }
@@ -280,6 +292,8 @@ pub enum Effect {
     Step {
         service: usize,
         name: String,
+        /// Which checklist of the service (see `Checklist::run`).
+        run: u64,
         step: usize,
         title: String,
         incident: Option<i64>,
@@ -287,10 +301,16 @@ pub enum Effect {
         work: StepWork,
     },
     /// Look at the real state an interrupted action left.
-    CheckReal { intent: i64, scope: String },
+    CheckReal {
+        intent: i64,
+        scope: String,
+        /// The intent's kind of work: `switch-traffic`, `notify`, …
+        work: String,
+    },
     /// Record that an operator saw an interrupted action and its real state.
     AckInterrupted {
         intent: i64,
+        incident: Option<i64>,
         by: String,
         text: String,
     },

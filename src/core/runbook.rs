@@ -60,6 +60,10 @@ pub enum Act {
     RevertDeployment,
     /// Wait until the target is healthy for `probes` probes in a row.
     WaitHealthy { probes: u32, timeout: Duration },
+    /// Follow the reverted environment's deployment until it is stable
+    /// (one deployment, on the revision the service points at, complete) or
+    /// failed.
+    WaitStable { timeout: Duration },
     /// The service's smoke tests, against the target.
     Smoke,
     /// Tell the team (the configured notifiers).
@@ -98,6 +102,7 @@ impl Act {
             Act::SwitchTraffic => "switch-traffic",
             Act::RevertDeployment => "revert-deployment",
             Act::WaitHealthy { .. } => "wait-healthy",
+            Act::WaitStable { .. } => "wait-stable",
             Act::Smoke => "smoke",
             Act::Notify { .. } => "notify",
             Act::Command { .. } => "command",
@@ -139,6 +144,45 @@ impl StepKind {
     }
 }
 
+/// What a service must (or must not) have for a step to be in its checklist:
+/// one runbook serves blue/green services and ECS services alike.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum When {
+    Traffic,
+    NoTraffic,
+    Deploy,
+    NoDeploy,
+}
+
+impl When {
+    pub fn holds(self, caps: Caps) -> bool {
+        match self {
+            When::Traffic => caps.traffic,
+            When::NoTraffic => !caps.traffic,
+            When::Deploy => caps.deploy,
+            When::NoDeploy => !caps.deploy,
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<When> {
+        Some(match s {
+            "traffic" => When::Traffic,
+            "no-traffic" => When::NoTraffic,
+            "deploy" => When::Deploy,
+            "no-deploy" => When::NoDeploy,
+            _ => return None,
+        })
+    }
+}
+
+/// What a service has: a traffic provider, a deploy provider.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Caps {
+    pub traffic: bool,
+    pub deploy: bool,
+}
+
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct StepSpec {
     pub id: String,
@@ -146,6 +190,14 @@ pub struct StepSpec {
     pub title: String,
     pub help: String,
     pub kind: StepKind,
+    /// Every condition must hold for the step to be in a service's checklist.
+    pub when: Vec<When>,
+}
+
+impl StepSpec {
+    pub fn applies(&self, caps: Caps) -> bool {
+        self.when.iter().all(|w| w.holds(caps))
+    }
 }
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -183,6 +235,11 @@ impl Runbook {
                                 timeout: s(timeout),
                             })
                         }
+                        StepKind::Action(Act::WaitStable { timeout }) => {
+                            StepKind::Action(Act::WaitStable {
+                                timeout: s(timeout),
+                            })
+                        }
                         other => other,
                     };
                     st
@@ -195,6 +252,20 @@ impl Runbook {
             before: scale(&self.before),
             during: scale(&self.during),
             after: scale(&self.after),
+        }
+    }
+
+    /// The steps that apply to a service with `caps`.
+    pub fn for_caps(&self, caps: Caps) -> Runbook {
+        let keep = |steps: &[StepSpec]| -> Vec<StepSpec> {
+            steps.iter().filter(|s| s.applies(caps)).cloned().collect()
+        };
+        Runbook {
+            name: self.name.clone(),
+            description: self.description.clone(),
+            before: keep(&self.before),
+            during: keep(&self.during),
+            after: keep(&self.after),
         }
     }
 
@@ -266,6 +337,8 @@ pub struct StepRun {
     pub progress: Option<(u32, u32)>,
     /// For "stays under" checks: since when it has been under.
     pub ok_since: Option<Ts>,
+    /// The change a preview showed: the second key runs exactly this.
+    pub pending: Option<crate::core::msg::StepWork>,
 }
 
 /// One step as it ended, for the journal and the report.
@@ -327,6 +400,10 @@ pub struct Checklist {
     pub recovered: Option<Ts>,
     /// The journal has been told how it ended.
     pub close_sent: bool,
+    /// Who ended it (completed the last step, or abandoned it).
+    pub ended_by: Option<String>,
+    /// This checklist's number in the session: answers carry it.
+    pub run: u64,
 }
 
 /// Values for a runbook's titles.
@@ -376,6 +453,7 @@ impl Checklist {
                 evidence: Vec::new(),
                 progress: None,
                 ok_since: None,
+                pending: None,
             })
             .collect();
         let mut c = Checklist {
@@ -395,6 +473,8 @@ impl Checklist {
             began: None,
             recovered: None,
             close_sent: false,
+            ended_by: None,
+            run: 0,
         };
         if let Some(first) = c.steps.first_mut() {
             first.status = StepStatus::Current;
@@ -419,8 +499,13 @@ impl Checklist {
         let Some(step) = self.current_mut() else {
             return false;
         };
+        // A skip is the skipper's, whoever started the step.
+        if matches!(status, StepStatus::Skipped(_)) {
+            step.by = Some(by.to_string());
+        }
         step.status = status;
         step.finished = Some(now);
+        step.pending = None;
         step.by.get_or_insert_with(|| by.to_string());
         self.cursor += 1;
         match self.steps.get_mut(self.cursor) {
@@ -430,6 +515,7 @@ impl Checklist {
             }
             None => {
                 self.ended = Some((now, Ending::Completed));
+                self.ended_by = Some(by.to_string());
                 true
             }
         }
@@ -492,6 +578,7 @@ mod tests {
 
     fn book() -> Runbook {
         let step = |id: &str, kind| StepSpec {
+            when: vec![],
             id: id.into(),
             title: format!("{id} {{target}}"),
             help: String::new(),

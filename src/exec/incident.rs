@@ -9,8 +9,34 @@ use crate::report::Report;
 use crate::sources::now;
 
 /// Read what an interrupted action may have changed: the service's traffic
-/// split and, for an environment, the revision it runs.
-pub(super) async fn check_real(b: Backends, intent: i64, scope: String, tx: mpsc::Sender<Msg>) {
+/// split and, for an environment, the revision it runs. A message or a
+/// command cannot be read back: the operator is told what to ask instead.
+pub(super) async fn check_real(
+    b: Backends,
+    intent: i64,
+    scope: String,
+    work: String,
+    tx: mpsc::Sender<Msg>,
+) {
+    let unreadable = match work.as_str() {
+        "notify" => {
+            Some("a message cannot be read back: ask in the incident channel whether it arrived")
+        }
+        "command" => {
+            Some("backstop cannot tell whether the command finished: check what it does by hand")
+        }
+        _ => None,
+    };
+    if let Some(text) = unreadable {
+        let _ = tx
+            .send(Msg::RealState {
+                intent,
+                text: text.into(),
+                at: now(),
+            })
+            .await;
+        return;
+    }
     let mut parts = scope.splitn(2, '/');
     let service = parts.next().unwrap_or_default().to_string();
     let env = parts.next().map(str::to_string);

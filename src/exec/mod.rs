@@ -298,6 +298,7 @@ impl Executor {
             Effect::Step {
                 service,
                 name,
+                run,
                 step,
                 title,
                 incident,
@@ -308,6 +309,7 @@ impl Executor {
                 let job = steps::Job {
                     service,
                     name,
+                    run,
                     step,
                     title,
                     incident,
@@ -316,14 +318,29 @@ impl Executor {
                 };
                 tokio::spawn(steps::run(self.b.clone(), job, tx));
             }
-            Effect::CheckReal { intent, scope } => {
-                tokio::spawn(incident::check_real(self.b.clone(), intent, scope, tx));
+            Effect::CheckReal {
+                intent,
+                scope,
+                work,
+            } => {
+                tokio::spawn(incident::check_real(
+                    self.b.clone(),
+                    intent,
+                    scope,
+                    work,
+                    tx,
+                ));
             }
-            Effect::AckInterrupted { intent, by, text } => {
+            Effect::AckInterrupted {
+                intent,
+                incident,
+                by,
+                text,
+            } => {
                 record_outcome(
                     self.b.journal.as_ref(),
                     Some(intent),
-                    None,
+                    incident,
                     "backstop",
                     &by,
                     true,

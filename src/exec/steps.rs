@@ -19,6 +19,7 @@ use crate::sources::now;
 pub(super) struct Job {
     pub service: usize,
     pub name: String,
+    pub run: u64,
     pub step: usize,
     pub title: String,
     pub incident: Option<i64>,
@@ -30,7 +31,9 @@ impl Job {
     /// Where the change lands, for the journal: `web` or `web/green`.
     fn scope(&self) -> String {
         match &self.work {
-            StepWork::Revert { env } | StepWork::Smoke { env } => format!("{}/{env}", self.name),
+            StepWork::Revert { env, .. } | StepWork::Smoke { env } => {
+                format!("{}/{env}", self.name)
+            }
             _ => self.name.clone(),
         }
     }
@@ -38,6 +41,7 @@ impl Job {
     fn done(&self, outcome: StepOutcome) -> Msg {
         Msg::StepDone {
             service: self.service,
+            run: self.run,
             step: self.step,
             outcome,
             at: now(),
@@ -51,6 +55,7 @@ pub(super) async fn run(b: Backends, job: Job, tx: mpsc::Sender<Msg>) {
             let msg = match preview_switch(&b, &job, from, to).await {
                 Ok(lines) => Msg::StepPreview {
                     service: job.service,
+                    run: job.run,
                     step: job.step,
                     lines,
                     at: now(),
@@ -69,6 +74,7 @@ pub(super) async fn run(b: Backends, job: Job, tx: mpsc::Sender<Msg>) {
                         );
                         Msg::StepPreview {
                             service: job.service,
+                            run: job.run,
                             step: job.step,
                             lines,
                             at: now(),
@@ -114,8 +120,8 @@ async fn change(b: &Backends, job: &Job, tx: &mpsc::Sender<Msg>) -> StepOutcome 
     };
     let outcome = match &job.work {
         StepWork::Switch { from, to } => switch(b, job, from, to, tx).await,
-        StepWork::Revert { env } => match b.deploy.get(&job.name) {
-            Some(d) => match d.revert(env).await {
+        StepWork::Revert { env, expect } => match b.deploy.get(&job.name) {
+            Some(d) => match d.revert(env, expect.as_deref()).await {
                 Ok(lines) => StepOutcome::ok(lines),
                 Err(e) => StepOutcome::failed(e, vec![]),
             },
@@ -163,7 +169,7 @@ fn intent_of(job: &Job) -> (String, serde_json::Value) {
                 d,
             )
         }
-        StepWork::Revert { env } => (
+        StepWork::Revert { env, .. } => (
             format!("revert {}/{env} to its previous revision", job.name),
             base("revert-deployment"),
         ),

@@ -1,15 +1,22 @@
-//! `DeployProvider`: put an environment back on its previous revision — ECS's
-//! previous task definition (reference runbook 000, strategy 1), or the drill
-//! sandbox's previous version.
+//! `DeployProvider`: what each environment runs, and putting one back on its
+//! previous revision — ECS's previous task definition (reference runbook
+//! 000, strategy 1), or the drill sandbox's previous version.
 
 use std::sync::Arc;
 
 use super::BoxFuture;
+use crate::core::deploy::{EnvDeploy, Rollout, RolloutPhase};
 use crate::sandbox::Sandbox;
 
 pub trait DeployProvider: Send + Sync {
     /// `sandbox`, `ecs`.
     fn kind(&self) -> &'static str;
+
+    /// Where the deployments live, for the pane: `cluster prod`.
+    fn target(&self) -> String;
+
+    /// Every environment it manages: revision, rollouts, history.
+    fn read(&self) -> BoxFuture<'_, Result<Vec<EnvDeploy>, String>>;
 
     /// Exactly what `revert` would do, changing nothing.
     fn preview<'a>(&'a self, env: &'a str) -> BoxFuture<'a, Result<Vec<String>, String>>;
@@ -18,7 +25,13 @@ pub trait DeployProvider: Send + Sync {
     fn state<'a>(&'a self, env: &'a str) -> BoxFuture<'a, Result<String, String>>;
 
     /// Put `env` on its previous revision; what was done, line by line.
-    fn revert<'a>(&'a self, env: &'a str) -> BoxFuture<'a, Result<Vec<String>, String>>;
+    /// Refused, changing nothing, if `env` no longer runs `expect` (someone
+    /// moved it since the preview).
+    fn revert<'a>(
+        &'a self,
+        env: &'a str,
+        expect: Option<&'a str>,
+    ) -> BoxFuture<'a, Result<Vec<String>, String>>;
 }
 
 /// The drill sandbox's environments, each with a short history of versions.
@@ -30,6 +43,45 @@ pub struct SandboxDeploy {
 impl DeployProvider for SandboxDeploy {
     fn kind(&self) -> &'static str {
         "sandbox"
+    }
+
+    fn target(&self) -> String {
+        "drill sandbox".into()
+    }
+
+    fn read(&self) -> BoxFuture<'_, Result<Vec<EnvDeploy>, String>> {
+        Box::pin(async move {
+            let mut out = Vec::new();
+            for env in self.sandbox.envs_of(&self.service) {
+                let (current, previous) = self
+                    .sandbox
+                    .revisions(&self.service, &env)
+                    .map_err(|e| e.to_string())?;
+                let v = |s: &str| format!("v{}", s.trim_start_matches('v'));
+                // The sandbox switches versions at once: one complete rollout.
+                out.push(EnvDeploy {
+                    name: format!("{}/{env}", self.service),
+                    current: v(&current),
+                    rollouts: vec![Rollout {
+                        id: format!("sandbox-{env}-{current}"),
+                        primary: true,
+                        status: "PRIMARY".into(),
+                        phase: RolloutPhase::Completed,
+                        revision: v(&current),
+                        running: 1,
+                        desired: 1,
+                        pending: 0,
+                        failed: 0,
+                        reason: None,
+                        created: None,
+                    }],
+                    history: previous.iter().map(|p| v(p)).chain([v(&current)]).collect(),
+                    previous: previous.map(|p| v(&p)),
+                    env,
+                });
+            }
+            Ok(out)
+        })
     }
 
     fn preview<'a>(&'a self, env: &'a str) -> BoxFuture<'a, Result<Vec<String>, String>> {
@@ -64,8 +116,24 @@ impl DeployProvider for SandboxDeploy {
         })
     }
 
-    fn revert<'a>(&'a self, env: &'a str) -> BoxFuture<'a, Result<Vec<String>, String>> {
+    fn revert<'a>(
+        &'a self,
+        env: &'a str,
+        expect: Option<&'a str>,
+    ) -> BoxFuture<'a, Result<Vec<String>, String>> {
         Box::pin(async move {
+            let (current, _) = self
+                .sandbox
+                .revisions(&self.service, env)
+                .map_err(|e| e.to_string())?;
+            if let Some(e) = expect
+                && e.trim_start_matches('v') != current.trim_start_matches('v')
+            {
+                return Err(format!(
+                    "{}/{env} runs v{current} now, not {e} as previewed: nothing changed; look again",
+                    self.service
+                ));
+            }
             let (from, to) = self
                 .sandbox
                 .revert(&self.service, env)

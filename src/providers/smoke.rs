@@ -94,10 +94,16 @@ async fn http(
             }
         })?;
     let code = resp.status().as_u16();
-    let text = resp
-        .text()
-        .await
-        .map_err(|_| "the answer was cut off".to_string())?;
+    let text = resp.text().await.map_err(|e| {
+        if e.is_timeout() {
+            format!(
+                "HTTP {code}, but the body did not finish within {}",
+                crate::core::time::human(max_time)
+            )
+        } else {
+            "the answer was cut off".to_string()
+        }
+    })?;
     let took = started.elapsed();
     let ms = crate::core::time::latency(took.as_secs_f64() * 1000.0);
     if code != status {

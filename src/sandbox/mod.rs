@@ -222,6 +222,15 @@ impl Sandbox {
         Ok(())
     }
 
+    /// The environments of `service`, in the world's order.
+    pub fn envs_of(&self, service: &str) -> Vec<String> {
+        self.envs
+            .iter()
+            .filter(|e| e.spec.service == service)
+            .map(|e| e.spec.env.clone())
+            .collect()
+    }
+
     /// The version an environment runs, and the one before it.
     pub fn revisions(
         &self,

@@ -1,5 +1,6 @@
 //! Sources observe the world and send `Msg`s to core. They never change it.
 
+pub mod deploy;
 pub mod metrics;
 pub mod probe;
 pub mod terminal;

@@ -112,7 +112,7 @@ pub fn pane_areas(state: &State, body: Rect) -> Vec<(Pane, Rect)> {
         Pane::Traffic => panes::traffic::height(state),
         Pane::Alarms => panes::alarms::height(state),
         Pane::Decision => panes::decision::height(state),
-        Pane::Deployments => (state.services.len() as u16).saturating_add(2),
+        Pane::Deployments => panes::deployments::height(state),
         Pane::Events => body.height,
         // The checklist is what the operator works through: most of the screen.
         Pane::Checklist => panes::checklist::height(state).min(body.height.saturating_sub(4)),
@@ -135,14 +135,15 @@ fn grid(state: &State, body: Rect, envs: u16) -> Vec<(Pane, Rect)> {
     if state.has_checklist() {
         return grid_with_checklist(state, body, envs);
     }
-    let services = state.services.len() as u16;
     let top = (envs + 3)
         .max(panes::traffic::height(state))
         .clamp(5, body.height * 3 / 10);
     let rules = panes::alarms::height(state)
         .max(panes::decision::height(state))
         .clamp(4, body.height / 4);
-    let lower = (envs + 3).max(services + 2).clamp(4, body.height / 5);
+    let lower = (envs + 3)
+        .max(panes::deployments::height(state))
+        .clamp(4, body.height / 5);
     let [top_r, rules_r, lower_r, events] = Layout::vertical([
         Constraint::Length(top),
         Constraint::Length(rules),

@@ -418,6 +418,7 @@ fn interrupted(state: &mut State, action: Action) -> Vec<Effect> {
             .map(|i| Effect::CheckReal {
                 intent: i.intent,
                 scope: i.scope.clone(),
+                work: i.work.clone(),
             })
             .collect(),
         Action::Confirm if state.interrupted.iter().all(|i| i.real.is_some()) => {
@@ -427,6 +428,7 @@ fn interrupted(state: &mut State, action: Action) -> Vec<Effect> {
                 .drain(..)
                 .map(|i| Effect::AckInterrupted {
                     intent: i.intent,
+                    incident: i.incident,
                     by: by.clone(),
                     text: format!(
                         "interrupted: \"{}\"; real state checked: {}",
@@ -447,8 +449,17 @@ fn export(state: &mut State, at: Ts) -> Vec<Effect> {
     let Some(id) = state.selected_env() else {
         return Vec::new();
     };
-    let svc = &state.services[id.service];
-    match svc.rollback.checklist.as_ref().and_then(|c| c.incident) {
+    // The checklist's incident, from whichever service has one open (the
+    // checklist pane may be focused on another row), else the last one.
+    let service = super::checklist::focused_checklist(state).unwrap_or(id.service);
+    let svc = &state.services[service];
+    let incident = svc
+        .rollback
+        .checklist
+        .as_ref()
+        .and_then(|c| c.incident)
+        .or(svc.rollback.last_incident);
+    match incident {
         Some(incident) => vec![Effect::ExportReport { incident }],
         None => {
             state.events.push(

@@ -8,6 +8,7 @@ use std::time::Duration;
 
 use crate::core::action::Action;
 use crate::core::decision::{Decision, RollbackRecord};
+use crate::core::deploy::Stability;
 use crate::core::events::{Kind, Level};
 use crate::core::health::HealthStatus;
 use crate::core::model::{EnvId, InputPurpose, Pane, State, TextInput, TimelineKind};
@@ -20,6 +21,8 @@ use crate::core::time::{self, Ts};
 use crate::core::traffic::rollback_weights;
 
 const LEFT_FOR_A_PERSON: &str = "left for a person (auto mode)";
+/// How long traffic-on-target waits for the provider's next read.
+const READ_BACK: Duration = Duration::from_secs(60);
 
 /// `v1.0.1` (the runbooks' `{suspect_version}`), `v?` before the first answer.
 fn version(state: &State, service: usize, env: usize) -> String {
@@ -61,10 +64,13 @@ pub(super) fn start(
     let runbook = svc.rollback.runbook.clone();
     let mut c = Checklist::new(&runbook, &names, service, suspect, target, &by, auto, now);
     c.reasons = reasons.clone();
+    // Detection: the first rule that fired in this incident (not the latest
+    // change of wording), or now, for an operator's own request.
     let detected = match &svc.rollback.decision {
-        Decision::RollbackRecommended { .. } | Decision::Blocked { .. } => {
-            svc.rollback.decision_since
-        }
+        Decision::RollbackRecommended { .. } | Decision::Blocked { .. } => svc
+            .rollback
+            .detected_at
+            .unwrap_or(svc.rollback.decision_since),
         _ => now,
     };
     c.detected_at = detected;
@@ -76,6 +82,8 @@ pub(super) fn start(
         .filter(|b| *b <= detected);
     let began = c.began;
     let name = svc.name.clone();
+    state.checklist_runs += 1;
+    c.run = state.checklist_runs;
     let svc = &mut state.services[service];
     svc.rollback.checklist = Some(c);
     svc.rollback.in_progress = Some((suspect, target, now, by.clone()));
@@ -120,7 +128,8 @@ pub(super) fn start(
 fn runs_itself(kind: &StepKind) -> bool {
     matches!(
         kind,
-        StepKind::Check(_) | StepKind::Action(Act::WaitHealthy { .. } | Act::Smoke)
+        StepKind::Check(_)
+            | StepKind::Action(Act::WaitHealthy { .. } | Act::WaitStable { .. } | Act::Smoke)
     )
 }
 
@@ -138,8 +147,9 @@ fn next_starts_itself(state: &State, service: usize) -> bool {
 
 /// Do the current step, and every step after it that starts by itself and
 /// finishes at once (all of them in auto mode).
-fn begin(state: &mut State, service: usize, now: Ts) -> Vec<Effect> {
+fn begin(state: &mut State, service: usize, now: Ts, person: bool) -> Vec<Effect> {
     let mut fx = Vec::new();
+    let mut person = person;
     // Each pass settles a step or starts waiting for one; a runbook is finite.
     for _ in 0..256 {
         let Some(c) = state.services[service].rollback.checklist.as_ref() else {
@@ -149,7 +159,8 @@ fn begin(state: &mut State, service: usize, now: Ts) -> Vec<Effect> {
         if !matches!(step.status, StepStatus::Current) {
             break;
         }
-        let (settled, more) = do_step(state, service, now);
+        let (settled, more) = do_step(state, service, now, person);
+        person = false;
         fx.extend(more);
         if !(settled && next_starts_itself(state, service)) {
             break;
@@ -158,8 +169,9 @@ fn begin(state: &mut State, service: usize, now: Ts) -> Vec<Effect> {
     fx
 }
 
-/// Start the current step. Returns whether it settled at once, and the effects.
-fn do_step(state: &mut State, service: usize, now: Ts) -> (bool, Vec<Effect>) {
+/// Start the current step. Returns whether it settled at once, and the
+/// effects. A `person` at the keys gets previews even in auto mode.
+fn do_step(state: &mut State, service: usize, now: Ts, person: bool) -> (bool, Vec<Effect>) {
     let by = state.operator.clone();
     let Some(c) = state.services[service].rollback.checklist.as_ref() else {
         return (false, Vec::new());
@@ -167,14 +179,15 @@ fn do_step(state: &mut State, service: usize, now: Ts) -> (bool, Vec<Effect>) {
     let Some(step) = c.current() else {
         return (false, Vec::new());
     };
-    let (kind, title, idx, auto, suspect, target, incident) = (
+    let (kind, title, idx, auto, suspect, target, incident, run) = (
         step.spec.kind.clone(),
         step.title.clone(),
         c.cursor,
-        c.auto,
+        c.auto && !person,
         c.suspect,
         c.target,
         c.incident,
+        c.run,
     );
     let who = if auto {
         "backstop (auto)".to_string()
@@ -191,6 +204,7 @@ fn do_step(state: &mut State, service: usize, now: Ts) -> (bool, Vec<Effect>) {
     let effect = |work: StepWork| Effect::Step {
         service,
         name: name.clone(),
+        run,
         step: idx,
         title: title.clone(),
         incident,
@@ -225,7 +239,11 @@ fn do_step(state: &mut State, service: usize, now: Ts) -> (bool, Vec<Effect>) {
         }
         StepKind::Action(Act::Note) => {
             state.ui.input = Some(TextInput {
-                purpose: InputPurpose::Note { service },
+                purpose: InputPurpose::Note {
+                    service,
+                    run,
+                    step: idx,
+                },
                 prompt: format!("{title}: "),
                 text: String::new(),
             });
@@ -270,10 +288,14 @@ fn do_step(state: &mut State, service: usize, now: Ts) -> (bool, Vec<Effect>) {
             };
             (finish(state, service, outcome, &who, now), Vec::new())
         }
-        StepKind::Check(Check::TrafficOnTarget) => {
-            let outcome = traffic_on_target(state, service, suspect, target);
-            (finish(state, service, outcome, &who, now), Vec::new())
-        }
+        StepKind::Check(Check::TrafficOnTarget) => match traffic_on_target(state, service) {
+            Some(outcome) => (finish(state, service, outcome, &who, now), Vec::new()),
+            // Not read back since the switch yet: the next read settles it.
+            None => {
+                running(state);
+                (false, Vec::new())
+            }
+        },
         StepKind::Check(Check::ErrorRateBelow { .. }) => {
             running(state);
             (false, Vec::new())
@@ -284,6 +306,11 @@ fn do_step(state: &mut State, service: usize, now: Ts) -> (bool, Vec<Effect>) {
                 s.progress = Some((0, probes));
             }
             (false, Vec::new())
+        }
+        StepKind::Action(Act::WaitStable { .. }) => {
+            running(state);
+            // What is known already may settle it; the next read will otherwise.
+            (false, on_deploy(state, service, now))
         }
         StepKind::Action(Act::Smoke) => {
             running(state);
@@ -302,28 +329,41 @@ fn do_step(state: &mut State, service: usize, now: Ts) -> (bool, Vec<Effect>) {
                 return (finish(state, service, outcome, &who, now), Vec::new());
             };
             let to = rollback_weights(&from, &sname, &tname);
+            let work = StepWork::Switch {
+                from: from.clone(),
+                to: to.clone(),
+            };
             if auto {
                 running(state);
-                (false, vec![effect(StepWork::Switch { from, to })])
+                (false, vec![effect(work)])
             } else {
-                set_status(state, service, StepStatus::AwaitingPreview);
+                await_preview(state, service, work);
                 (false, vec![effect(StepWork::PreviewSwitch { from, to })])
             }
         }
         StepKind::Action(Act::RevertDeployment) => {
+            let expect = super::deploy::revision(state, service, suspect);
+            let work = StepWork::Revert {
+                env: sname.clone(),
+                expect,
+            };
             if auto {
                 running(state);
-                (false, vec![effect(StepWork::Revert { env: sname })])
+                (false, vec![effect(work)])
             } else {
-                set_status(state, service, StepStatus::AwaitingPreview);
+                await_preview(state, service, work);
                 (false, vec![effect(StepWork::PreviewRevert { env: sname })])
             }
         }
         StepKind::Action(Act::Notify { template }) => {
             let text = message(state, service, template, now);
+            let work = StepWork::Notify {
+                template,
+                text: text.clone(),
+            };
             if auto {
                 running(state);
-                (false, vec![effect(StepWork::Notify { template, text })])
+                (false, vec![effect(work)])
             } else {
                 let mut lines = if state.notifiers.is_empty() {
                     vec!["no notifier is configured ([[notify]]): the message is journaled; tell the team yourself".to_string()]
@@ -331,37 +371,53 @@ fn do_step(state: &mut State, service: usize, now: Ts) -> (bool, Vec<Effect>) {
                     vec![format!("to {}:", state.notifiers.join(", "))]
                 };
                 lines.extend(text.lines().map(|l| format!("  {l}")));
-                set_status(state, service, StepStatus::Previewing(lines));
+                preview(state, service, work, lines);
                 (false, Vec::new())
             }
         }
         StepKind::Action(Act::Command { argv, timeout }) => {
+            let lines = vec![
+                format!("$ {}", crate::core::argv::display(&argv)),
+                format!(
+                    "with TARGET_URL set to {tname}'s address; killed after {}",
+                    time::human(timeout)
+                ),
+            ];
+            let work = StepWork::Command {
+                argv,
+                timeout,
+                env: tname,
+            };
             if auto {
                 running(state);
-                (
-                    false,
-                    vec![effect(StepWork::Command {
-                        argv,
-                        timeout,
-                        env: tname,
-                    })],
-                )
+                (false, vec![effect(work)])
             } else {
-                let lines = vec![
-                    format!("$ {}", crate::core::argv::display(&argv)),
-                    format!(
-                        "with TARGET_URL set to {tname}'s address; killed after {}",
-                        time::human(timeout)
-                    ),
-                ];
-                set_status(state, service, StepStatus::Previewing(lines));
+                preview(state, service, work, lines);
                 (false, Vec::new())
             }
         }
     }
 }
 
-/// The second key: run what the preview showed.
+/// The provider is asked what `work` would change; the answer is shown
+/// and the second key runs `work` itself.
+fn await_preview(state: &mut State, service: usize, work: StepWork) {
+    if let Some(s) = step_mut(state, service) {
+        s.status = StepStatus::AwaitingPreview;
+        s.pending = Some(work);
+    }
+}
+
+/// `work` with the preview core can make itself (a message, a command).
+fn preview(state: &mut State, service: usize, work: StepWork, lines: Vec<String>) {
+    if let Some(s) = step_mut(state, service) {
+        s.status = StepStatus::Previewing(lines);
+        s.pending = Some(work);
+    }
+}
+
+/// The second key: run exactly what the preview showed. If the traffic
+/// moved since, the preview is made again instead.
 fn confirm(state: &mut State, service: usize, now: Ts) -> Vec<Effect> {
     let by = state.operator.clone();
     let Some(c) = state.services[service].rollback.checklist.as_ref() else {
@@ -370,46 +426,28 @@ fn confirm(state: &mut State, service: usize, now: Ts) -> Vec<Effect> {
     let Some(step) = c.current() else {
         return Vec::new();
     };
-    if !matches!(step.status, StepStatus::Previewing(_)) {
+    let (StepStatus::Previewing(_), Some(work)) = (&step.status, step.pending.clone()) else {
         return Vec::new();
-    }
-    let (kind, title, idx, suspect, target, incident) = (
-        step.spec.kind.clone(),
-        step.title.clone(),
-        c.cursor,
-        c.suspect,
-        c.target,
-        c.incident,
-    );
-    let name = state.services[service].name.clone();
-    let (sname, tname) = (
-        state.services[service].envs[suspect].name.clone(),
-        state.services[service].envs[target].name.clone(),
-    );
-    let work = match kind {
-        StepKind::Action(Act::SwitchTraffic) => {
-            let Some(from) = state.services[service]
-                .traffic
-                .as_ref()
-                .and_then(|t| t.weights.clone())
-            else {
-                return Vec::new();
-            };
-            let to = rollback_weights(&from, &sname, &tname);
-            StepWork::Switch { from, to }
-        }
-        StepKind::Action(Act::RevertDeployment) => StepWork::Revert { env: sname },
-        StepKind::Action(Act::Notify { template }) => StepWork::Notify {
-            template,
-            text: message(state, service, template, now),
-        },
-        StepKind::Action(Act::Command { argv, timeout }) => StepWork::Command {
-            argv,
-            timeout,
-            env: tname,
-        },
-        _ => return Vec::new(),
     };
+    let (title, idx, incident, run) = (step.title.clone(), c.cursor, c.incident, c.run);
+    let name = state.services[service].name.clone();
+    if let StepWork::Switch { from, to } = &work {
+        let now_weights = state.services[service]
+            .traffic
+            .as_ref()
+            .and_then(|t| t.weights.clone());
+        if now_weights.as_ref().is_none_or(|w| !w.same_split(from)) {
+            state.events.push(
+                now,
+                name.clone(),
+                Level::Warn,
+                "the traffic moved since the preview: nothing changed; here is the new preview",
+            );
+            set_status(state, service, StepStatus::Current);
+            return begin(state, service, now, true);
+        }
+        let _ = to;
+    }
     set_status(state, service, StepStatus::Running { since: now });
     state.events.push_kind(
         now,
@@ -418,9 +456,13 @@ fn confirm(state: &mut State, service: usize, now: Ts) -> Vec<Effect> {
         Kind::Step,
         format!("confirmed by {by}: {title}"),
     );
+    if let Some(s) = step_mut(state, service) {
+        s.by = Some(by.clone());
+    }
     vec![Effect::Step {
         service,
         name,
+        run,
         step: idx,
         title,
         incident,
@@ -494,6 +536,7 @@ fn settle(state: &mut State, service: usize, status: StepStatus, by: &str, now: 
         StepKind::Action(Act::SwitchTraffic | Act::RevertDeployment)
     ) && status == StepStatus::Done;
     let during_done = !during_was_done && c.phase_done(Phase::During) && phase == Phase::During;
+    let recovery = during_done.then(|| recovery(c));
     let counts = c.counts();
     state
         .events
@@ -517,24 +560,39 @@ fn settle(state: &mut State, service: usize, status: StepStatus, by: &str, now: 
             format!("rolled back {sn} → {tn} by {by}"),
         );
     }
-    if during_done {
-        let tv = svc.envs[target]
-            .version
-            .clone()
-            .unwrap_or_else(|| "?".into());
-        let took = time::human(Duration::from_secs(now.since(detected).as_secs()));
-        let text = format!(
-            "recovered: users on {tn} (v{}) and verified, {took} after detection",
-            tv.trim_start_matches('v')
-        );
-        svc.rollback.in_progress = None;
-        if let Some(c) = svc.rollback.checklist.as_mut() {
-            c.recovered = Some(now);
+    match recovery {
+        Some(Recovery::Done { skipped_checks }) => {
+            let tv = svc.envs[target]
+                .version
+                .clone()
+                .unwrap_or_else(|| "?".into());
+            let took = time::human(Duration::from_secs(now.since(detected).as_secs()));
+            let verified = match skipped_checks {
+                0 => "and verified".to_string(),
+                n => format!("with {n} check(s) skipped"),
+            };
+            let text = format!(
+                "recovered: users on {tn} (v{}) {verified}, {took} after detection",
+                tv.trim_start_matches('v')
+            );
+            svc.rollback.in_progress = None;
+            if let Some(c) = svc.rollback.checklist.as_mut() {
+                c.recovered = Some(now);
+            }
+            svc.rollback.note(now, TimelineKind::Action, text.clone());
+            state
+                .events
+                .push_kind(now, name.clone(), Level::Good, Kind::Incident, text);
         }
-        svc.rollback.note(now, TimelineKind::Action, text.clone());
-        state
-            .events
-            .push_kind(now, name.clone(), Level::Good, Kind::Incident, text);
+        Some(Recovery::NotDone) => {
+            svc.rollback.in_progress = None;
+            let text = "the during steps are settled but no switch or revert was done: not recorded as recovered";
+            svc.rollback.note(now, TimelineKind::Action, text);
+            state
+                .events
+                .push_kind(now, name.clone(), Level::Warn, Kind::Incident, text);
+        }
+        None => {}
     }
     if completed {
         let svc = &mut state.services[service];
@@ -550,13 +608,62 @@ fn settle(state: &mut State, service: usize, status: StepStatus, by: &str, now: 
     }
 }
 
-fn traffic_on_target(state: &State, service: usize, suspect: usize, target: usize) -> StepOutcome {
-    let svc = &state.services[service];
-    let Some(t) = &svc.traffic else {
-        return StepOutcome::failed("no traffic provider to read", vec![]);
+/// Whether the rollback itself happened in the during phase.
+enum Recovery {
+    Done { skipped_checks: usize },
+    NotDone,
+}
+
+/// A during phase with a switch or revert recovers only if one was done; a
+/// phase of manual steps, if a person did at least one of them.
+fn recovery(c: &Checklist) -> Recovery {
+    let during = || c.steps.iter().filter(|s| s.phase == Phase::During);
+    let is_change = |s: &&crate::core::runbook::StepRun| {
+        matches!(
+            s.spec.kind,
+            StepKind::Action(Act::SwitchTraffic | Act::RevertDeployment)
+        )
     };
+    let done = |s: &&crate::core::runbook::StepRun| s.status == StepStatus::Done;
+    let rolled_back = if during().any(|s| is_change(&s)) {
+        during().filter(is_change).any(|s| done(&s))
+    } else {
+        during().any(|s| done(&s))
+    };
+    if !rolled_back {
+        return Recovery::NotDone;
+    }
+    let skipped_checks = during()
+        .filter(|s| !is_change(s) && matches!(s.status, StepStatus::Skipped(_)))
+        .count();
+    Recovery::Done { skipped_checks }
+}
+
+/// The provider's split read back after the switch: `None` while no read
+/// has come in since.
+fn traffic_on_target(state: &State, service: usize) -> Option<StepOutcome> {
+    let svc = &state.services[service];
+    let c = svc.rollback.checklist.as_ref()?;
+    let (suspect, target) = (c.suspect, c.target);
+    let Some(t) = &svc.traffic else {
+        return Some(StepOutcome::failed("no traffic provider to read", vec![]));
+    };
+    // Not backstop's own write: a read that came after the switch.
+    let switched = c
+        .steps
+        .iter()
+        .filter(|s| matches!(s.spec.kind, StepKind::Action(Act::SwitchTraffic)))
+        .filter_map(|s| s.finished)
+        .max()
+        .unwrap_or(c.started);
+    if t.read_at.is_none_or(|r| r < switched) {
+        return None;
+    }
     let Some(w) = &t.weights else {
-        return StepOutcome::failed("the traffic weights are not known", vec![]);
+        return Some(StepOutcome::failed(
+            "the traffic weights are not known",
+            vec![],
+        ));
     };
     let read = t
         .read_at
@@ -567,14 +674,50 @@ fn traffic_on_target(state: &State, service: usize, suspect: usize, target: usiz
         svc.share(suspect).unwrap_or(0),
         svc.share(target).unwrap_or(0),
     );
-    if s == 0 && tg > 0 {
+    Some(if s == 0 && tg > 0 {
         StepOutcome::ok(vec![format!("{split}{read} via {}", t.provider)])
     } else {
         StepOutcome::failed(
             format!("{} still takes {s} %", svc.envs[suspect].name),
             vec![format!("{split}{read}")],
         )
+    })
+}
+
+/// A traffic read: a traffic-on-target check waiting for one settles.
+pub(super) fn on_traffic_read(state: &mut State, service: usize, now: Ts) -> Vec<Effect> {
+    let waiting = state
+        .services
+        .get(service)
+        .and_then(|s| s.rollback.checklist.as_ref())
+        .and_then(|c| c.current())
+        .is_some_and(|s| {
+            matches!(s.spec.kind, StepKind::Check(Check::TrafficOnTarget))
+                && matches!(s.status, StepStatus::Running { .. })
+        });
+    if !waiting {
+        return Vec::new();
     }
+    let Some(outcome) = traffic_on_target(state, service) else {
+        return Vec::new();
+    };
+    let by = current_by(state, service);
+    if finish(state, service, outcome, &by, now) {
+        after_settle(state, service, now)
+    } else {
+        Vec::new()
+    }
+}
+
+/// Who the current step is attributed to.
+fn current_by(state: &State, service: usize) -> String {
+    state.services[service]
+        .rollback
+        .checklist
+        .as_ref()
+        .and_then(|c| c.current())
+        .and_then(|s| s.by.clone())
+        .unwrap_or_else(|| state.operator.clone())
 }
 
 /// The message for the team, modelled on the reference templates.
@@ -607,7 +750,10 @@ pub fn message(state: &State, service: usize, template: Template, now: Ts) -> St
             )
         }
         Template::RollbackCompleted => {
-            let impact = time::human(Duration::from_secs(now.since(c.detected_at).as_secs()));
+            let recovered = c.recovered.unwrap_or(now);
+            let impact = time::human(Duration::from_secs(
+                recovered.since(c.detected_at).as_secs(),
+            ));
             format!(
                 "ROLLBACK COMPLETED: {}\nVersion: now running {} on {}\nStatus: {} healthy, traffic verified\nImpact: {impact} from detection to recovery\nNext steps: post-mortem, regression test, re-deploy the fix",
                 svc.name,
@@ -623,6 +769,7 @@ pub fn message(state: &State, service: usize, template: Template, now: Ts) -> St
 pub(super) fn on_done(
     state: &mut State,
     service: usize,
+    run: u64,
     step: usize,
     outcome: StepOutcome,
     now: Ts,
@@ -634,8 +781,10 @@ pub(super) fn on_done(
     else {
         return Vec::new();
     };
-    // A preview that could not be made fails the step as well (retry, skip or abort).
-    if c.cursor != step
+    // A preview that could not be made fails the step as well (retry, skip
+    // or abort). An answer for another checklist, or another step, is old news.
+    if c.run != run
+        || c.cursor != step
         || !matches!(
             c.current().map(|s| &s.status),
             Some(StepStatus::Running { .. } | StepStatus::AwaitingPreview)
@@ -643,10 +792,7 @@ pub(super) fn on_done(
     {
         return Vec::new();
     }
-    let by = c.steps[step]
-        .by
-        .clone()
-        .unwrap_or_else(|| state.operator.clone());
+    let by = current_by(state, service);
     let mut fx = Vec::new();
     if finish(state, service, outcome, &by, now) {
         fx.extend(after_settle(state, service, now));
@@ -657,7 +803,7 @@ pub(super) fn on_done(
 /// After a step settles: the next one, if it starts by itself.
 fn after_settle(state: &mut State, service: usize, now: Ts) -> Vec<Effect> {
     if next_starts_itself(state, service) {
-        begin(state, service, now)
+        begin(state, service, now, false)
     } else {
         Vec::new()
     }
@@ -665,7 +811,6 @@ fn after_settle(state: &mut State, service: usize, now: Ts) -> Vec<Effect> {
 
 /// Tell the journal how each checklist that has ended ended, once.
 pub(super) fn close_out(state: &mut State) -> Vec<Effect> {
-    let by = state.operator.clone();
     let mut fx = Vec::new();
     for (service, svc) in state.services.iter_mut().enumerate() {
         let Some(c) = svc.rollback.checklist.as_mut() else {
@@ -678,11 +823,8 @@ pub(super) fn close_out(state: &mut State) -> Vec<Effect> {
             continue;
         }
         c.close_sent = true;
-        let by = if c.auto {
-            "backstop (auto)".to_string()
-        } else {
-            by.clone()
-        };
+        svc.rollback.last_incident = c.incident.or(svc.rollback.last_incident);
+        let by = c.ended_by.clone().unwrap_or_else(|| c.started_by.clone());
         let (ending, recovered, steps) = (ending.to_string(), c.recovered, c.summary());
         fx.push(Effect::CloseIncident {
             incident: c.incident,
@@ -697,11 +839,18 @@ pub(super) fn close_out(state: &mut State) -> Vec<Effect> {
     fx
 }
 
-pub(super) fn on_preview(state: &mut State, service: usize, step: usize, lines: Vec<String>) {
+pub(super) fn on_preview(
+    state: &mut State,
+    service: usize,
+    run: u64,
+    step: usize,
+    lines: Vec<String>,
+) {
     if let Some(c) = state
         .services
         .get_mut(service)
         .and_then(|s| s.rollback.checklist.as_mut())
+        && c.run == run
         && c.cursor == step
         && let Some(s) = c.current_mut()
         && s.status == StepStatus::AwaitingPreview
@@ -806,6 +955,21 @@ pub(super) fn on_tick(state: &mut State, now: Ts) -> Vec<Effect> {
                 hold,
                 timeout,
             }) => error_rate_below(state, service, target, threshold, hold, timeout, since, now),
+            StepKind::Action(Act::WaitStable { timeout }) if now.since(since) >= timeout => {
+                Some(StepOutcome::failed(
+                    format!("not stable within {}", time::human(timeout)),
+                    step.evidence.last().cloned().into_iter().collect(),
+                ))
+            }
+            StepKind::Check(Check::TrafficOnTarget) if now.since(since) >= READ_BACK => {
+                Some(StepOutcome::failed(
+                    format!(
+                        "no read-back from the traffic provider within {} of the switch (see the Traffic pane)",
+                        time::human(READ_BACK)
+                    ),
+                    vec![],
+                ))
+            }
             _ => None,
         };
         if let Some(o) = outcome
@@ -834,7 +998,8 @@ fn error_rate_below(
         None => env.metrics.probes.stats(now, Duration::from_secs(60)),
     };
     let name = env.name.clone();
-    let below = stats.error_rate < threshold;
+    // No requests measured is no evidence: it does not count as under.
+    let below = stats.requests > 0 && stats.error_rate < threshold;
     let step = step_mut(state, service)?;
     let pct = |f: f64| format!("{:.1} %", f * 100.0);
     if below {
@@ -861,7 +1026,11 @@ fn error_rate_below(
                 time::human(hold),
                 time::human(timeout)
             ),
-            vec![format!("now {}", pct(stats.error_rate))],
+            vec![if stats.requests == 0 {
+                format!("no requests measured on {name}")
+            } else {
+                format!("now {}", pct(stats.error_rate))
+            }],
         )
     })
 }
@@ -877,25 +1046,32 @@ pub(super) fn on_action(state: &mut State, action: Action, now: Ts) -> Vec<Effec
     if c.ended.is_some() {
         // A finished checklist stays on screen until it is put away.
         if matches!(action, Action::OpenDetail | Action::Back) {
-            state.services[service].rollback.checklist = None;
+            let incident = c.incident;
+            let svc = &mut state.services[service].rollback;
+            svc.last_incident = incident.or(svc.last_incident);
+            svc.checklist = None;
             state.ui.focus = Pane::Health;
         }
         return Vec::new();
     }
+    let (run, cursor) = (c.run, c.cursor);
     let status = c.current().map(|s| s.status.clone());
     match (action, status) {
-        (Action::OpenDetail, Some(StepStatus::Current)) => begin(state, service, now),
+        (Action::OpenDetail, Some(StepStatus::Current)) => begin(state, service, now, true),
         (Action::OpenDetail, Some(StepStatus::Failed(_))) => {
-            // Retry.
+            // Retry: a person's, so a change is previewed again even in auto mode.
             set_status(state, service, StepStatus::Current);
             if let Some(s) = step_mut(state, service) {
                 s.evidence.push(format!("retried at {}", now.hms()));
             }
-            begin(state, service, now)
+            begin(state, service, now, true)
         }
         (Action::Confirm, Some(StepStatus::Previewing(_))) => confirm(state, service, now),
         (Action::Back, Some(StepStatus::Previewing(_) | StepStatus::AwaitingPreview)) => {
             set_status(state, service, StepStatus::Current);
+            if let Some(s) = step_mut(state, service) {
+                s.pending = None;
+            }
             Vec::new()
         }
         (Action::Back, _) => {
@@ -921,10 +1097,24 @@ pub(super) fn on_action(state: &mut State, action: Action, now: Ts) -> Vec<Effec
                 .map(|s| s.title.clone())
                 .unwrap_or_default();
             state.ui.input = Some(TextInput {
-                purpose: InputPurpose::SkipReason { service },
+                purpose: InputPurpose::SkipReason {
+                    service,
+                    run,
+                    step: cursor,
+                },
                 prompt: format!("Skip \"{title}\" because: "),
                 text: String::new(),
             });
+            Vec::new()
+        }
+        (Action::Abort, Some(StepStatus::Running { .. })) if running_mutates(state, service) => {
+            let name = state.services[service].name.clone();
+            state.events.push(
+                now,
+                name,
+                Level::Warn,
+                "a change is under way: wait for its outcome, then abandon if you must",
+            );
             Vec::new()
         }
         (Action::Abort, _) => {
@@ -937,6 +1127,15 @@ pub(super) fn on_action(state: &mut State, action: Action, now: Ts) -> Vec<Effec
         }
         _ => Vec::new(),
     }
+}
+
+fn current_status(state: &State, service: usize) -> Option<StepStatus> {
+    state.services[service]
+        .rollback
+        .checklist
+        .as_ref()
+        .and_then(|c| c.current())
+        .map(|s| s.status.clone())
 }
 
 fn running_mutates(state: &State, service: usize) -> bool {
@@ -992,8 +1191,43 @@ pub(super) fn on_text(state: &mut State, key: TextKey, now: Ts) -> Vec<Effect> {
             let purpose = input.purpose.clone();
             state.ui.input = None;
             let by = state.operator.clone();
+            // The checklist may have moved on while the line was typed.
+            let still = |state: &State, service: usize, run: u64, step: usize| {
+                state.services[service]
+                    .rollback
+                    .checklist
+                    .as_ref()
+                    .is_some_and(|c| c.run == run && c.cursor == step && c.ended.is_none())
+            };
             match purpose {
-                InputPurpose::Note { service } => {
+                InputPurpose::Note { service, run, step } if !still(state, service, run, step) => {
+                    let name = state.services[service].name.clone();
+                    state.events.push(
+                        now,
+                        name,
+                        Level::Warn,
+                        "the checklist moved on while you typed: the note was not recorded",
+                    );
+                    Vec::new()
+                }
+                InputPurpose::SkipReason { service, run, step }
+                    if !still(state, service, run, step)
+                        || (running_mutates(state, service)
+                            && matches!(
+                                current_status(state, service),
+                                Some(StepStatus::Running { .. })
+                            )) =>
+                {
+                    let name = state.services[service].name.clone();
+                    state.events.push(
+                        now,
+                        name,
+                        Level::Warn,
+                        "the checklist moved on while you typed: nothing was skipped",
+                    );
+                    Vec::new()
+                }
+                InputPurpose::Note { service, .. } => {
                     let name = state.services[service].name.clone();
                     state.events.push_kind(
                         now,
@@ -1008,7 +1242,7 @@ pub(super) fn on_text(state: &mut State, key: TextKey, now: Ts) -> Vec<Effect> {
                     settle(state, service, StepStatus::Done, &by, now);
                     after_settle(state, service, now)
                 }
-                InputPurpose::SkipReason { service } => {
+                InputPurpose::SkipReason { service, .. } => {
                     if let Some(s) = step_mut(state, service) {
                         s.status = StepStatus::Current;
                     }
@@ -1028,8 +1262,12 @@ fn abort(state: &mut State, service: usize, why: String, by: &str, now: Ts) -> V
         return Vec::new();
     };
     c.ended = Some((now, Ending::Aborted(why.clone())));
+    c.ended_by = Some(by.to_string());
+    let suspect = c.suspect;
     svc.rollback.in_progress = None;
     svc.rollback.manual = None;
+    // Auto mode must not start the same rollback again behind the person.
+    svc.rollback.auto_held = Some(suspect);
     svc.rollback.note(
         now,
         TimelineKind::Action,
@@ -1043,4 +1281,56 @@ fn abort(state: &mut State, service: usize, why: String, by: &str, now: Ts) -> V
         format!("rollback checklist abandoned by {by}: {why}"),
     );
     Vec::new()
+}
+
+/// A deploy read: a wait-stable step follows the reverted environment.
+pub(super) fn on_deploy(state: &mut State, service: usize, now: Ts) -> Vec<Effect> {
+    let Some(svc) = state.services.get(service) else {
+        return Vec::new();
+    };
+    let Some(c) = svc.rollback.checklist.as_ref() else {
+        return Vec::new();
+    };
+    let Some(step) = c.current() else {
+        return Vec::new();
+    };
+    if !matches!(step.spec.kind, StepKind::Action(Act::WaitStable { .. }))
+        || !matches!(step.status, StepStatus::Running { .. })
+    {
+        return Vec::new();
+    }
+    let env_name = svc.envs[c.suspect].name.clone();
+    let Some(d) = svc.deploy.as_ref().and_then(|d| d.env(&env_name)).cloned() else {
+        return Vec::new();
+    };
+    let outcome = match d.stability() {
+        Stability::Stable => StepOutcome::ok(vec![format!(
+            "{}: {} stable ({})",
+            d.name,
+            d.current,
+            d.summary()
+        )]),
+        Stability::Failed(why) => StepOutcome::failed(
+            format!("the rollout of {} failed: {why}", d.current),
+            vec![d.summary()],
+        ),
+        Stability::Rolling {
+            running, desired, ..
+        } => {
+            if let Some(s) = step_mut(state, service) {
+                s.progress = Some((running, desired));
+                let line = d.summary();
+                if s.evidence.last() != Some(&line) {
+                    s.evidence.push(line);
+                }
+            }
+            return Vec::new();
+        }
+    };
+    let by = current_by(state, service);
+    if finish(state, service, outcome, &by, now) {
+        after_settle(state, service, now)
+    } else {
+        Vec::new()
+    }
 }

@@ -323,6 +323,23 @@ fn decide(state: &mut State, service: usize, now: Ts) -> Vec<Effect> {
         _ => Level::Info,
     };
     let svc = &mut state.services[service];
+    match &d {
+        Decision::RollbackRecommended { .. } | Decision::Blocked { .. } => {
+            svc.rollback.detected_at.get_or_insert(now);
+        }
+        Decision::Healthy | Decision::Off | Decision::RolledBack { .. } => {
+            svc.rollback.detected_at = None
+        }
+        Decision::Watch { .. } | Decision::RollingBack { .. } => {}
+    }
+    // Auto mode stands down after an abandoned rollback until the service is
+    // calm again (or another rollback has happened).
+    if matches!(
+        &d,
+        Decision::Healthy | Decision::Off | Decision::RolledBack { .. }
+    ) {
+        svc.rollback.auto_held = None;
+    }
     svc.rollback.decision = d;
     svc.rollback.decision_since = now;
     svc.rollback.note(now, TimelineKind::Decision, text.clone());
@@ -410,6 +427,10 @@ fn auto_rollback(state: &mut State, service: usize, now: Ts) -> Vec<Effect> {
     if svc.rollback.policy.mode != Mode::Auto || svc.rollback.in_progress.is_some() {
         return Vec::new();
     }
+    // Changes whose outcome is unknown come first: a person checks them.
+    if !state.interrupted.is_empty() {
+        return Vec::new();
+    }
     if svc
         .rollback
         .checklist
@@ -426,6 +447,9 @@ fn auto_rollback(state: &mut State, service: usize, now: Ts) -> Vec<Effect> {
     else {
         return Vec::new();
     };
+    if svc.rollback.auto_held == Some(suspect) {
+        return Vec::new();
+    }
     super::checklist::start(
         state,
         service,
@@ -477,8 +501,8 @@ mod tests {
     use crate::core::health::{HealthReport, HealthStatus};
     use crate::core::model::Pane;
     use crate::core::model::{
-        EndpointId, EndpointState, EnvState, ExternalAlarm, Origin, Overlay, ProbeResult, Role,
-        ServiceState, State, TimelineKind, TrafficState,
+        EndpointId, EndpointState, EnvState, ExternalAlarm, Interrupted, Origin, Overlay,
+        ProbeResult, Role, ServiceState, State, TimelineKind, TrafficState,
     };
     use crate::core::msg::{Effect, Msg};
     use crate::core::msg::{StepOutcome, StepWork, TextKey};
@@ -622,6 +646,7 @@ mod tests {
         while let Some(e) = pending.pop_front() {
             if let Effect::Step {
                 service,
+                run,
                 step,
                 work,
                 ..
@@ -641,6 +666,7 @@ mod tests {
                     s,
                     Msg::StepDone {
                         service: *service,
+                        run: *run,
                         step: *step,
                         outcome: StepOutcome::ok(vec![]),
                         at: Ts(at),
@@ -803,6 +829,7 @@ mod tests {
             &mut s,
             Msg::StepDone {
                 service: 0,
+                run: 1,
                 step: 0,
                 outcome: StepOutcome::failed("every re-probe answered healthy", vec![]),
                 at: Ts(3000),
@@ -866,6 +893,7 @@ mod tests {
             &mut s,
             Msg::StepPreview {
                 service: 0,
+                run: 1,
                 step: 4,
                 lines: vec!["web via sandbox".into()],
                 at: Ts(7100),
@@ -886,6 +914,282 @@ mod tests {
         answer(&mut s, fx, 7500);
         assert_eq!(s.services[0].rollback.history.len(), 1);
         assert_eq!(s.services[0].rollback.history[0].by, "ops@bastion");
+    }
+
+    fn typed(s: &mut State, text: &str, at: i64) -> Vec<Effect> {
+        for ch in text.chars() {
+            update(s, Msg::Text(TextKey::Char(ch), Ts(at)));
+        }
+        update(s, Msg::Text(TextKey::Submit, Ts(at)))
+    }
+
+    fn current(s: &State) -> (usize, StepStatus) {
+        let c = s.services[0].rollback.checklist.as_ref().unwrap();
+        (
+            c.cursor,
+            c.current()
+                .map(|x| x.status.clone())
+                .unwrap_or(StepStatus::Waiting),
+        )
+    }
+
+    /// Green fails three times with blue healthy: a recommendation, and the
+    /// operator opens the checklist (step 0, the re-probe, is running).
+    fn recommended_and_started(policy: Policy) -> State {
+        let mut s = state(policy);
+        probe(&mut s, 0, 1000, HealthStatus::Ok);
+        for t in [1000, 3000, 5000] {
+            probe(&mut s, 1, t, HealthStatus::Critical);
+        }
+        update(&mut s, Msg::Action(Action::SelectNext, Ts(5000)));
+        update(&mut s, Msg::Action(Action::StartRollback, Ts(5000)));
+        s
+    }
+
+    #[test]
+    fn a_skip_typed_while_the_checklist_moves_on_skips_nothing() {
+        let mut s = recommended_and_started(Policy::default());
+        assert!(matches!(current(&s), (0, StepStatus::Running { .. })));
+        update(&mut s, Msg::Action(Action::Skip, Ts(5100)));
+        // The re-probe finishes while the reason is typed.
+        update(
+            &mut s,
+            Msg::StepDone {
+                service: 0,
+                run: 1,
+                step: 0,
+                outcome: StepOutcome::ok(vec![]),
+                at: Ts(5200),
+            },
+        );
+        assert_eq!(current(&s), (1, StepStatus::Current));
+        typed(&mut s, "no time", 5300);
+        assert_eq!(
+            current(&s),
+            (1, StepStatus::Current),
+            "step 1 was not skipped"
+        );
+        let c = s.services[0].rollback.checklist.as_ref().unwrap();
+        assert_eq!(c.steps[0].status, StepStatus::Done);
+        assert!(
+            s.events
+                .iter()
+                .any(|e| e.text.contains("moved on while you typed"))
+        );
+    }
+
+    /// Walk to the switch and confirm it: the change is running.
+    fn switching(s: &mut State) -> Vec<Effect> {
+        let fx = update(s, Msg::Action(Action::OpenDetail, Ts(5000)));
+        answer(s, fx, 5000); // (the re-probe had been answered below)
+        update(s, Msg::Action(Action::OpenDetail, Ts(6000))); // logs reviewed
+        update(s, Msg::Action(Action::OpenDetail, Ts(6000))); // message preview
+        let fx = update(s, Msg::Action(Action::Confirm, Ts(6000)));
+        answer(s, fx, 6000);
+        let fx = update(s, Msg::Action(Action::OpenDetail, Ts(7000)));
+        assert!(
+            matches!(
+                &fx[..],
+                [Effect::Step {
+                    work: StepWork::PreviewSwitch { .. },
+                    ..
+                }]
+            ),
+            "{fx:?}"
+        );
+        update(
+            s,
+            Msg::StepPreview {
+                service: 0,
+                run: 1,
+                step: 4,
+                lines: vec!["web via sandbox".into()],
+                at: Ts(7100),
+            },
+        );
+        update(s, Msg::Action(Action::Confirm, Ts(7200)))
+    }
+
+    fn reprobed(s: &mut State) {
+        update(
+            s,
+            Msg::StepDone {
+                service: 0,
+                run: 1,
+                step: 0,
+                outcome: StepOutcome::ok(vec![]),
+                at: Ts(5100),
+            },
+        );
+    }
+
+    #[test]
+    fn a_running_change_cannot_be_abandoned() {
+        let mut s = recommended_and_started(Policy::default());
+        reprobed(&mut s);
+        let fx = switching(&mut s);
+        assert!(matches!(
+            &fx[..],
+            [Effect::Step {
+                work: StepWork::Switch { .. },
+                run: 1,
+                ..
+            }]
+        ));
+        update(&mut s, Msg::Action(Action::Abort, Ts(7300)));
+        assert!(s.ui.input.is_none(), "no abandon while the switch runs");
+        assert!(
+            s.events
+                .iter()
+                .any(|e| e.text.starts_with("a change is under way"))
+        );
+        // Its answer arrives: the rollback counts.
+        answer(&mut s, fx, 7400);
+        assert_eq!(s.services[0].rollback.history.len(), 1);
+    }
+
+    #[test]
+    fn a_late_answer_of_an_abandoned_checklist_settles_nothing_in_the_next() {
+        let mut s = recommended_and_started(Policy::default());
+        // The re-probe runs (it changes nothing: it may be abandoned).
+        update(&mut s, Msg::Action(Action::Abort, Ts(5100)));
+        typed(&mut s, "wrong service", 5100);
+        update(&mut s, Msg::Action(Action::OpenDetail, Ts(5200))); // put away
+        assert_eq!(
+            s.services[0].rollback.last_incident, None,
+            "never journaled here"
+        );
+        update(&mut s, Msg::Action(Action::StartRollback, Ts(5300)));
+        let c = s.services[0].rollback.checklist.as_ref().unwrap();
+        assert_eq!(c.run, 2);
+        assert!(matches!(current(&s), (0, StepStatus::Running { .. })));
+        update(
+            &mut s,
+            Msg::StepDone {
+                service: 0,
+                run: 1,
+                step: 0,
+                outcome: StepOutcome::ok(vec!["old news".into()]),
+                at: Ts(5400),
+            },
+        );
+        assert!(
+            matches!(current(&s), (0, StepStatus::Running { .. })),
+            "run 1's answer is not run 2's"
+        );
+    }
+
+    #[test]
+    fn a_switch_previewed_then_outdated_is_previewed_again_not_run() {
+        let mut s = recommended_and_started(Policy::default());
+        reprobed(&mut s);
+        // Someone moves the traffic between the preview and the key.
+        let fx = update(&mut s, Msg::Action(Action::OpenDetail, Ts(6000)));
+        assert!(fx.is_empty());
+        update(&mut s, Msg::Action(Action::OpenDetail, Ts(6000)));
+        let fx = update(&mut s, Msg::Action(Action::Confirm, Ts(6000)));
+        answer(&mut s, fx, 6000);
+        update(&mut s, Msg::Action(Action::OpenDetail, Ts(7000)));
+        update(
+            &mut s,
+            Msg::StepPreview {
+                service: 0,
+                run: 1,
+                step: 4,
+                lines: vec!["blue 90 → 100 %, green 10 → 0 %".into()],
+                at: Ts(7100),
+            },
+        );
+        update(
+            &mut s,
+            Msg::TrafficRead {
+                service: 0,
+                result: Ok(Weights::from_percents([("blue", 50), ("green", 50)])),
+                at: Ts(7150),
+            },
+        );
+        let fx = update(&mut s, Msg::Action(Action::Confirm, Ts(7200)));
+        match &fx[..] {
+            [
+                Effect::Step {
+                    work: StepWork::PreviewSwitch { from, .. },
+                    ..
+                },
+            ] => assert_eq!(from.percents(), [50, 50]),
+            other => panic!("expected a new preview, got {other:?}"),
+        }
+        assert!(s.services[0].rollback.history.is_empty());
+    }
+
+    #[test]
+    fn auto_mode_stands_down_after_an_abandon_and_while_changes_are_unchecked() {
+        let auto = Policy {
+            mode: Mode::Auto,
+            ..Policy::default()
+        };
+        let mut s = state(auto.clone());
+        probe(&mut s, 0, 1000, HealthStatus::Ok);
+        for t in [1000, 3000, 5000] {
+            probe(&mut s, 1, t, HealthStatus::Critical);
+        }
+        assert!(
+            s.services[0].rollback.checklist.is_some(),
+            "auto mode started"
+        );
+        // The re-probe is running: a person abandons.
+        update(&mut s, Msg::Action(Action::Abort, Ts(5500)));
+        typed(&mut s, "known issue, fixing forward", 5500);
+        update(&mut s, Msg::Action(Action::OpenDetail, Ts(5600)));
+        for t in [7000, 9000] {
+            let fx = probe(&mut s, 1, t, HealthStatus::Critical);
+            assert!(
+                fx.iter().all(|e| !matches!(e, Effect::OpenIncident { .. })),
+                "{fx:?}"
+            );
+        }
+        assert!(s.services[0].rollback.checklist.is_none());
+        assert_eq!(s.services[0].rollback.auto_held, Some(1));
+
+        // A fresh start with an interrupted change found in the journal.
+        let mut s = state(auto);
+        update(
+            &mut s,
+            Msg::Interrupted {
+                actions: vec![Interrupted {
+                    intent: 9,
+                    at: Ts(0),
+                    scope: "web".into(),
+                    text: "switch traffic of web".into(),
+                    operator: "ops".into(),
+                    incident: Some(8),
+                    work: "switch-traffic".into(),
+                    real: None,
+                }],
+                at: Ts(500),
+            },
+        );
+        probe(&mut s, 0, 1000, HealthStatus::Ok);
+        for t in [1000, 3000, 5000] {
+            let fx = probe(&mut s, 1, t, HealthStatus::Critical);
+            assert!(fx.is_empty(), "{fx:?}");
+        }
+        assert!(matches!(decision(&s), Decision::RollbackRecommended { .. }));
+    }
+
+    #[test]
+    fn skipping_the_switch_is_not_a_recovery() {
+        let mut s = recommended_and_started(Policy::default());
+        reprobed(&mut s);
+        for at in [6000, 6001] {
+            update(&mut s, Msg::Action(Action::Skip, Ts(at)));
+            typed(&mut s, "later", at);
+        }
+        // target healthy ran itself; now the switch: skipped too.
+        assert_eq!(current(&s).0, 4);
+        update(&mut s, Msg::Action(Action::Skip, Ts(6100)));
+        typed(&mut s, "the LB console is faster", 6100);
+        assert!(s.services[0].rollback.history.is_empty());
+        assert!(s.events.iter().all(|e| !e.text.starts_with("recovered")));
     }
 
     #[test]

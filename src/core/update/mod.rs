@@ -5,6 +5,7 @@
 mod actions;
 mod checklist;
 mod decisions;
+mod deploy;
 mod probes;
 mod traffic;
 
@@ -108,7 +109,17 @@ fn dispatch(state: &mut State, msg: Msg, now: super::time::Ts) -> Vec<Effect> {
             at,
         } => {
             traffic::on_read(state, service, result, at);
-            decisions::refresh(state, service, now)
+            let mut fx = decisions::refresh(state, service, now);
+            fx.extend(checklist::on_traffic_read(state, service, now));
+            fx
+        }
+        Msg::DeployRead {
+            service,
+            result,
+            at,
+        } => {
+            deploy::on_read(state, service, result, at);
+            checklist::on_deploy(state, service, now)
         }
         Msg::Metrics {
             source,
@@ -167,20 +178,22 @@ fn dispatch(state: &mut State, msg: Msg, now: super::time::Ts) -> Vec<Effect> {
         }
         Msg::StepPreview {
             service,
+            run,
             step,
             lines,
             ..
         } => {
-            checklist::on_preview(state, service, step, lines);
+            checklist::on_preview(state, service, run, step, lines);
             Vec::new()
         }
         Msg::StepDone {
             service,
+            run,
             step,
             outcome,
             at,
         } => {
-            let mut fx = checklist::on_done(state, service, step, outcome, at);
+            let mut fx = checklist::on_done(state, service, run, step, outcome, at);
             fx.extend(decisions::refresh(state, service, now));
             fx
         }

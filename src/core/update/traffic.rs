@@ -186,7 +186,6 @@ pub(super) fn on_set(
     if let Some(t) = svc.traffic.as_mut() {
         let via = t.provider.clone();
         t.weights = Some(to.clone());
-        t.read_at = Some(at);
         t.last_change = Some(WeightChange {
             at,
             by: by.clone(),

@@ -1,14 +1,21 @@
-//! Deployments, first cut: per service, the version each environment reports
-//! and which one is live (the largest share of traffic), so the operator
-//! reads "green v1.0.1 takes 10 %" at a glance.
+//! Deployments: per service, the version each environment reports and which
+//! one is live (the largest share of traffic), so the operator reads "green
+//! v1.0.1 takes 10 %" at a glance; and, where a deploy provider is
+//! configured (ECS), each environment's service, its rollouts with their
+//! counts, the revision a revert goes back to, and how old the data is.
 
 use ratatui::buffer::Buffer;
 use ratatui::layout::Rect;
 use ratatui::text::{Line, Span};
 use ratatui::widgets::{Paragraph, Widget};
 
+use std::time::Duration;
+
 use super::{fit, frame};
+use crate::core::deploy::Stability;
+use crate::core::events::Level;
 use crate::core::model::{Overlay, Pane, ServiceState, State};
+use crate::core::time::{self, Ts};
 use crate::tui::View;
 
 pub fn render(state: &State, view: &View<'_>, area: Rect, buf: &mut Buffer) {
@@ -24,17 +31,93 @@ pub fn render(state: &State, view: &View<'_>, area: Rect, buf: &mut Buffer) {
         .max()
         .unwrap_or(0)
         .clamp(6, 16);
-    // One line per service; only those on screen are built.
+    // A line per service, and one per deployed environment; only the
+    // services from the selected one's window on are built.
     let sel = state.selected_env().map_or(0, |id| id.service);
     let first = sel.saturating_sub(inner.height.saturating_sub(1) as usize);
-    let lines: Vec<Line> = state
+    let width = inner.width as usize;
+    let mut lines: Vec<Line> = Vec::new();
+    for s in state.services.iter().skip(first) {
+        if lines.len() >= inner.height as usize {
+            break;
+        }
+        lines.push(line(s, view, name_w, width));
+        lines.extend(deploy_lines(s, state, view, width));
+    }
+    Paragraph::new(lines).render(inner, buf);
+}
+
+/// Rows wanted: a line per service and per deployed environment.
+pub fn height(state: &State) -> u16 {
+    let rows: usize = state
         .services
         .iter()
-        .skip(first)
-        .take(inner.height as usize)
-        .map(|s| line(s, view, name_w, inner.width as usize))
-        .collect();
-    Paragraph::new(lines).render(inner, buf);
+        .map(|s| 1 + s.deploy.as_ref().map_or(0, |d| d.envs.len().max(1)))
+        .sum();
+    (rows as u16).saturating_add(2)
+}
+
+fn deploy_lines<'a>(
+    svc: &ServiceState,
+    state: &State,
+    view: &View<'_>,
+    width: usize,
+) -> Vec<Line<'a>> {
+    let t = view.theme;
+    let Some(d) = &svc.deploy else {
+        return Vec::new();
+    };
+    let age = |at: Ts| time::age(Duration::from_secs(state.now.since(at).as_secs()));
+    let mut out = Vec::new();
+    if let Some((e, since)) = &d.error {
+        let old = d.read_at.map_or_else(
+            || "no data yet".to_string(),
+            |r| format!("data {} old", age(r)),
+        );
+        out.push(Line::styled(
+            fit(
+                &format!("  {}: {e} (failing for {}; {old})", d.provider, age(*since)),
+                width,
+            ),
+            t.level(Level::Bad),
+        ));
+    }
+    if d.envs.is_empty() && d.error.is_none() {
+        out.push(Line::styled(
+            fit(
+                &format!("  {} {}: not read yet", d.provider, d.target),
+                width,
+            ),
+            t.dim(),
+        ));
+    }
+    for e in &d.envs {
+        let style = match e.stability() {
+            Stability::Stable => t.dim(),
+            Stability::Rolling { .. } => t.level(Level::Warn),
+            Stability::Failed(_) => t.level(Level::Bad),
+        };
+        let prev = e
+            .previous
+            .as_deref()
+            .map(|p| format!(" · revert → {p}"))
+            .unwrap_or_default();
+        let read = d
+            .read_at
+            .map(|r| format!(" · {}", age(r)))
+            .unwrap_or_default();
+        out.push(Line::from(vec![
+            Span::raw(format!("  {:<6} ", e.env)),
+            Span::styled(
+                fit(
+                    &format!("{} {}: {}{prev}{read}", d.provider, e.name, e.summary()),
+                    width.saturating_sub(9),
+                ),
+                style,
+            ),
+        ]));
+    }
+    out
 }
 
 fn version(v: Option<&str>) -> String {
