@@ -88,6 +88,13 @@ fn traffic_target(kind: &TrafficKind) -> String {
             format!("upstream {} in {}", n.upstream, n.upstream_file.display())
         }
         TrafficKind::Command(c) => format!("`{}`", crate::providers::command::display(&c.read)),
+        TrafficKind::Alb(a) => match &a.rule {
+            Some(r) => format!("ALB rule {}", r.rsplit('/').next().unwrap_or(r)),
+            None => format!(
+                "ALB listener {}",
+                a.listener.rsplit('/').next().unwrap_or(&a.listener)
+            ),
+        },
     }
 }
 

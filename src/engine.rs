@@ -92,10 +92,12 @@ impl Engine {
             }
         }
 
+        // One SDK setup per distinct AWS settings, loaded on first use.
+        let aws = crate::aws::Registry::default();
         let mut traffic = HashMap::new();
         for (i, svc) in config.services.iter().enumerate() {
             let (Some(provider), Some(t)) = (
-                crate::providers::traffic::build(svc, sandbox.as_ref()),
+                crate::providers::traffic::build(svc, sandbox.as_ref(), &aws),
                 &svc.traffic,
             ) else {
                 continue;
@@ -114,6 +116,7 @@ impl Engine {
             ));
             traffic.insert(svc.name.clone(), handle);
         }
+        tasks.extend(spawn_cloudwatch(config, &aws, &tx));
         if let Some(sb) = &sandbox {
             let extra = sources::metrics::rule_windows(config);
             let source: Arc<dyn MetricSource> = Arc::new(SandboxMetrics {
@@ -143,21 +146,41 @@ impl Engine {
             }
         }
         let mut deploy: HashMap<String, Arc<dyn DeployProvider>> = HashMap::new();
+        let clusters = ecs_clusters(config, &aws);
         for (i, svc) in config.services.iter().enumerate() {
-            let provider: Arc<dyn DeployProvider> = match (&svc.deploy, &sandbox) {
-                (Some(DeployConfig::Sandbox), Some(sb)) => Arc::new(SandboxDeploy {
-                    sandbox: sb.clone(),
-                    service: svc.name.clone(),
-                }),
-                _ => continue,
-            };
+            let (provider, every): (Arc<dyn DeployProvider>, Duration) =
+                match (&svc.deploy, &sandbox) {
+                    (Some(DeployConfig::Sandbox), Some(sb)) => (
+                        Arc::new(SandboxDeploy {
+                            sandbox: sb.clone(),
+                            service: svc.name.clone(),
+                        }),
+                        Duration::from_secs(2),
+                    ),
+                    (Some(DeployConfig::Ecs(cfg)), _) => {
+                        let Some((_, _, shared)) = clusters
+                            .iter()
+                            .find(|(s, c, _)| *s == cfg.aws && *c == cfg.cluster)
+                        else {
+                            continue;
+                        };
+                        (
+                            Arc::new(crate::providers::ecs::EcsDeploy::shared(
+                                shared.clone(),
+                                cfg.clone(),
+                            )),
+                            config.aws.poll.deployments,
+                        )
+                    }
+                    _ => continue,
+                };
             if let Some(d) = state.services[i].deploy.as_mut() {
                 d.target = provider.target();
             }
             tasks.push(sources::deploy::spawn_reads(
                 i,
                 provider.clone(),
-                Duration::from_secs(2),
+                every,
                 tx.clone(),
             ));
             deploy.insert(svc.name.clone(), provider);
@@ -308,4 +331,92 @@ impl Drop for Engine {
             t.abort();
         }
     }
+}
+
+/// CloudWatch alarm and metric polls: one of each per distinct AWS
+/// settings, covering every service that uses them (fewer, fuller calls).
+fn spawn_cloudwatch(
+    config: &Config,
+    aws: &crate::aws::Registry,
+    tx: &mpsc::Sender<Msg>,
+) -> Vec<JoinHandle<()>> {
+    use crate::aws::alarms::CloudWatchAlarms;
+    use crate::aws::metrics::CloudWatchMetrics;
+    use crate::config::aws::AwsSettings;
+    let mut tasks = Vec::new();
+    let mut alarms: Vec<(AwsSettings, Vec<(usize, crate::config::aws::AlarmsConfig)>)> = Vec::new();
+    let mut metrics: Vec<(AwsSettings, Vec<crate::aws::metrics::Target>)> = Vec::new();
+    for (i, svc) in config.services.iter().enumerate() {
+        if let Some(a) = &svc.alarms {
+            match alarms.iter_mut().find(|(s, _)| *s == a.aws) {
+                Some((_, v)) => v.push((i, a.clone())),
+                None => alarms.push((a.aws.clone(), vec![(i, a.clone())])),
+            }
+        }
+        if let Some(m) = &svc.metrics {
+            let targets = CloudWatchMetrics::targets(&svc.name, m);
+            match metrics.iter_mut().find(|(s, _)| *s == m.aws) {
+                Some((_, v)) => v.extend(targets),
+                None => metrics.push((m.aws.clone(), targets)),
+            }
+        }
+    }
+    for (settings, wants) in alarms {
+        let source = Arc::new(CloudWatchAlarms::new(aws.get(&settings), wants));
+        tasks.push(crate::aws::alarms::spawn(
+            source,
+            config.aws.poll.alarms,
+            tx.clone(),
+        ));
+    }
+    let extra = sources::metrics::rule_windows(config);
+    for (settings, targets) in metrics {
+        let source: Arc<dyn MetricSource> = Arc::new(CloudWatchMetrics::new(
+            aws.get(&settings),
+            targets,
+            extra.clone(),
+        ));
+        tasks.push(sources::metrics::spawn_poll(
+            source,
+            config.aws.poll.metrics,
+            config,
+            tx.clone(),
+        ));
+    }
+    tasks
+}
+
+/// One shared reader per ECS cluster (and AWS settings): the services of a
+/// cluster are described together, once per polling round.
+fn ecs_clusters(
+    config: &Config,
+    aws: &crate::aws::Registry,
+) -> Vec<(
+    crate::config::aws::AwsSettings,
+    String,
+    Arc<crate::providers::ecs::EcsCluster>,
+)> {
+    let mut groups: Vec<(crate::config::aws::AwsSettings, String, Vec<String>)> = Vec::new();
+    for svc in &config.services {
+        if let Some(DeployConfig::Ecs(cfg)) = &svc.deploy {
+            let names = cfg.services.iter().map(|(_, s)| s.clone());
+            match groups
+                .iter_mut()
+                .find(|(s, c, _)| *s == cfg.aws && *c == cfg.cluster)
+            {
+                Some((_, _, v)) => v.extend(names),
+                None => groups.push((cfg.aws.clone(), cfg.cluster.clone(), names.collect())),
+            }
+        }
+    }
+    // An answer serves the round it was made in: half a polling interval.
+    let fresh = config.aws.poll.deployments / 2;
+    groups
+        .into_iter()
+        .map(|(settings, cluster, names)| {
+            let shared =
+                crate::providers::ecs::EcsCluster::new(aws.get(&settings), &cluster, names, fresh);
+            (settings, cluster, shared)
+        })
+        .collect()
 }

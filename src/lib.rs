@@ -7,6 +7,7 @@
 #![cfg_attr(test, allow(clippy::unwrap_used))]
 
 pub mod app;
+pub mod aws;
 pub mod cli;
 pub mod config;
 pub mod core;

@@ -197,6 +197,25 @@ fn user_runbooks_are_chosen_by_name_and_checked_with_their_place() {
         books.join("broken.toml").display()
     );
     assert!(stderr(&out).contains(&want), "{}", stderr(&out));
+    // A step the service cannot do: pointed at in the runbook, and at the choice.
+    std::fs::remove_file(books.join("broken.toml")).unwrap();
+    std::fs::write(
+        books.join("payments.toml"),
+        "name = \"payments\"\n[[during]]\nid = \"switch\"\ntitle = \"Switch\"\nkind = \"action\"\naction = \"switch-traffic\"\n",
+    )
+    .unwrap();
+    let out = check(&home);
+    assert_eq!(out.status.code(), Some(2));
+    let err = stderr(&out);
+    let want = format!(
+        "{}:6:10: action \"switch-traffic\" needs a traffic provider, and service `pay` has none",
+        books.join("payments.toml").display()
+    );
+    assert!(err.contains(&want), "{err}");
+    assert!(
+        err.contains(":4:11: runbook `payments` has 1 step(s) service `pay` cannot do"),
+        "{err}"
+    );
 }
 
 #[test]

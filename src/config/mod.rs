@@ -5,6 +5,7 @@
 //! then `validate` checks what serde cannot (URLs, empty services, timeouts,
 //! environment variables) and reports every problem it finds, each with its place.
 
+pub mod aws;
 pub mod diagnostic;
 pub mod duration;
 pub mod rollback;
@@ -45,6 +46,8 @@ pub struct Config {
     pub services: Vec<ServiceConfig>,
     /// Where the team hears about rollbacks.
     pub notifiers: Vec<NotifierConfig>,
+    /// AWS defaults and the polling budget.
+    pub aws: aws::AwsTop,
 }
 
 impl Config {
@@ -79,18 +82,24 @@ pub struct ServiceConfig {
     pub deploy: Option<DeployConfig>,
     /// What the rollback's smoke step checks.
     pub smoke: Vec<SmokeCheck>,
+    /// External alarms about the service (CloudWatch).
+    pub alarms: Option<aws::AlarmsConfig>,
+    /// Request metrics per environment (CloudWatch's ALB metrics).
+    pub metrics: Option<aws::CloudWatchMetricsConfig>,
 }
 
 /// A deploy provider: the drill sandbox's (ECS comes with its own section).
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum DeployConfig {
     Sandbox,
+    Ecs(aws::EcsConfig),
 }
 
 impl DeployConfig {
     pub fn kind(&self) -> &'static str {
         match self {
             DeployConfig::Sandbox => "sandbox",
+            DeployConfig::Ecs(_) => "ecs",
         }
     }
 }
@@ -123,7 +132,7 @@ impl EndpointConfig {
 }
 
 /// A value that must never reach the screen, the journal or the log.
-#[derive(Clone, PartialEq, Eq)]
+#[derive(Clone, PartialEq, Eq, Hash)]
 pub struct Secret(String);
 
 impl Secret {
@@ -190,6 +199,7 @@ struct RawConfig {
     title: Option<String>,
     #[serde(default)]
     notify: Vec<smoke::RawNotifier>,
+    aws: Option<aws::RawAws>,
     #[serde(default)]
     services: Option<Spanned<OrderedMap<Spanned<RawService>>>>,
 }
@@ -204,6 +214,10 @@ struct RawService {
     rules: Option<Vec<rollback::RawRule>>,
     #[serde(default)]
     smoke: Vec<smoke::RawSmoke>,
+    aws: Option<aws::RawAwsOverride>,
+    deploy: Option<aws::RawDeploy>,
+    alarms: Option<aws::RawAlarms>,
+    metrics: Option<aws::RawMetrics>,
 }
 
 #[derive(Deserialize)]
@@ -330,6 +344,7 @@ fn validate(
         );
     }
 
+    let aws_top = aws::top(raw.aws, &mut err);
     let mut services = Vec::new();
     for (name, svc) in services_raw.into_inner().0 {
         check_name(&name, "service", &mut err);
@@ -394,22 +409,73 @@ fn validate(
             });
         }
         let env_names: Vec<String> = environments.iter().map(|e| e.name.clone()).collect();
-        let traffic = svc
+        let aws_settings = aws_top
+            .settings
+            .merged(&aws::service_override(svc.aws, &mut err));
+        let mut traffic = svc
             .traffic
             .and_then(|t| traffic::validate(t, name.get_ref(), &env_names, &mut err));
-        let policy = rollback::policy(
+        if let Some(TrafficConfig {
+            kind: TrafficKind::Alb(a),
+            ..
+        }) = traffic.as_mut()
+        {
+            a.aws = aws_settings.clone();
+        }
+        let deploy = svc.deploy.and_then(|d| {
+            aws::deploy_ecs(d, name.get_ref(), &env_names, &mut err).map(|mut e| {
+                e.aws = aws_settings.clone();
+                DeployConfig::Ecs(e)
+            })
+        });
+        let alarms = svc.alarms.and_then(|a| {
+            aws::alarms(a, &mut err).map(|mut a| {
+                a.aws = aws_settings.clone();
+                a
+            })
+        });
+        let alb = match traffic.as_ref().map(|t| &t.kind) {
+            Some(TrafficKind::Alb(a)) => Some(a),
+            _ => None,
+        };
+        let metrics = svc.metrics.and_then(|m| {
+            aws::metrics(m, name.get_ref(), &env_names, alb, &mut err).map(|mut m| {
+                m.aws = aws_settings.clone();
+                m
+            })
+        });
+        let mut policy = rollback::policy(
             svc.rollback.as_ref(),
             svc.rules,
             name.get_ref(),
             &env_names,
             &mut err,
         );
+        // Alarms listed without an alarm rule: each one is a trigger, as
+        // the runbooks use them ("a CloudWatch alarm in ALARM").
+        if let Some(a) = &alarms
+            && !policy
+                .rules
+                .iter()
+                .any(|r| matches!(r, crate::core::rules::RuleKind::Alarm { .. }))
+        {
+            let wanted = a
+                .names
+                .iter()
+                .cloned()
+                .chain(a.prefix.iter().map(|p| format!("{p}*")));
+            for name in wanted {
+                policy
+                    .rules
+                    .push(crate::core::rules::RuleKind::Alarm { name, env: None });
+            }
+        }
         let chosen = svc.rollback.as_ref().and_then(|r| r.runbook.clone());
         let book = choose_runbook(
             chosen,
             name.get_ref(),
             traffic.is_some(),
-            false,
+            deploy.is_some(),
             runbooks,
             &mut err,
             &mut runbook_errors,
@@ -420,7 +486,9 @@ fn validate(
             traffic,
             policy,
             runbook: book,
-            deploy: None,
+            deploy,
+            alarms,
+            metrics,
             smoke: svc
                 .smoke
                 .into_iter()
@@ -448,6 +516,7 @@ fn validate(
         title,
         services,
         notifiers,
+        aws: aws_top,
     })
 }
 
@@ -509,6 +578,31 @@ fn choose_runbook(
                 runbook_errors.push(d);
             }
         }
+    }
+    // The during phase must still roll back once the steps this service
+    // cannot have are left out: a switch, a revert, or a person's step.
+    let rolls_back = loaded
+        .runbook
+        .during
+        .iter()
+        .filter(|s| s.applies(caps))
+        .any(|s| {
+            use crate::core::runbook::{Act, StepKind};
+            matches!(
+                s.kind,
+                StepKind::Manual
+                    | StepKind::Action(
+                        Act::SwitchTraffic | Act::RevertDeployment | Act::Command { .. }
+                    )
+            )
+        });
+    if !rolls_back && let Some(c) = &chosen {
+        err(
+            c.span(),
+            format!(
+                "runbook `{name}` has no step that rolls service `{service}` back: it has no traffic provider to switch and no deploy provider to revert (add one, or use runbook \"manual\")"
+            ),
+        );
     }
     if impossible > 0
         && let Some(c) = &chosen

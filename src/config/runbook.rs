@@ -444,13 +444,62 @@ mod tests {
         let c = Catalog::builtin();
         assert_eq!(c.names(), ["default", "manual"]);
         let d = &c.get("default").unwrap().runbook;
-        assert_eq!((d.before.len(), d.during.len(), d.after.len()), (4, 5, 5));
+        assert_eq!((d.before.len(), d.during.len(), d.after.len()), (4, 7, 5));
         assert!(matches!(
             d.before[0].kind,
             StepKind::Check(Check::Reprobe { count: 3 })
         ));
         assert!(
-            matches!(d.during[4].kind, StepKind::Check(Check::ErrorRateBelow { threshold, .. }) if (threshold - 0.01).abs() < 1e-12)
+            matches!(d.during[6].kind, StepKind::Check(Check::ErrorRateBelow { threshold, .. }) if (threshold - 0.01).abs() < 1e-12)
+        );
+    }
+
+    #[test]
+    fn the_default_runbook_fits_what_a_service_has() {
+        use crate::core::runbook::Caps;
+        let d = Catalog::builtin().get("default").unwrap().runbook.clone();
+        let ids = |caps| -> Vec<String> {
+            d.for_caps(caps)
+                .during
+                .iter()
+                .map(|s| s.id.clone())
+                .collect()
+        };
+        assert_eq!(
+            ids(Caps {
+                traffic: true,
+                deploy: true
+            }),
+            [
+                "switch-traffic",
+                "wait-healthy",
+                "traffic-on-target",
+                "smoke",
+                "error-rate"
+            ]
+        );
+        assert_eq!(
+            ids(Caps {
+                traffic: false,
+                deploy: true
+            }),
+            [
+                "revert",
+                "wait-stable",
+                "wait-healthy",
+                "smoke",
+                "error-rate"
+            ]
+        );
+        assert_eq!(
+            headline(
+                "name = \"x\"\n[[during]]\nid = \"a\"\ntitle = \"A\"\nkind = \"manual\"\nwhen = \"always\"\n"
+            ),
+            "rb.toml:6:8: `when` takes \"traffic\", \"no-traffic\", \"deploy\", \"no-deploy\", or a list of them"
+        );
+        assert_eq!(
+            headline("name = \"x\"\n[[before]]\nid = \"a\"\ntitle = \"A\"\nkind = \"manual\"\n"),
+            "rb.toml:1:8: the runbook has no [[during]] step: the during phase is the rollback itself"
         );
     }
 

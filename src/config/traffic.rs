@@ -26,6 +26,7 @@ pub enum TrafficKind {
     Sandbox,
     Nginx(NginxConfig),
     Command(CommandConfig),
+    Alb(AlbConfig),
 }
 
 impl TrafficKind {
@@ -34,6 +35,7 @@ impl TrafficKind {
             TrafficKind::Sandbox => "sandbox",
             TrafficKind::Nginx(_) => "nginx",
             TrafficKind::Command(_) => "command",
+            TrafficKind::Alb(_) => "alb",
         }
     }
 }
@@ -65,6 +67,19 @@ pub struct CommandConfig {
     pub timeout: Duration,
 }
 
+/// An Application Load Balancer's weighted forward action (blue/green and
+/// canary on AWS): the listener's default action, or one listener rule's.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct AlbConfig {
+    /// The listener's ARN.
+    pub listener: String,
+    /// A listener rule's ARN, when the weights live in a rule.
+    pub rule: Option<String>,
+    /// Environment → target group ARN.
+    pub target_groups: Vec<(String, String)>,
+    pub aws: super::aws::AwsSettings,
+}
+
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
 pub(crate) struct RawTraffic {
@@ -78,10 +93,14 @@ pub(crate) struct RawTraffic {
     reload: Option<Spanned<Vec<String>>>,
     read: Option<Spanned<Vec<String>>>,
     set: Option<Spanned<Vec<String>>>,
+    listener: Option<Spanned<String>>,
+    rule: Option<Spanned<String>>,
+    target_groups: Option<Spanned<OrderedMap<Spanned<String>>>>,
 }
 
 const NGINX_KEYS: [&str; 5] = ["upstream_file", "upstream", "servers", "test", "reload"];
 const COMMAND_KEYS: [&str; 2] = ["read", "set"];
+const ALB_KEYS: [&str; 3] = ["listener", "rule", "target_groups"];
 
 /// Check one traffic table. `envs` are the service's environment names;
 /// `at` is where the table is, for errors about what is missing.
@@ -104,6 +123,12 @@ pub(crate) fn validate(
         ("reload", raw.reload.as_ref().map(Spanned::span)),
         ("read", raw.read.as_ref().map(Spanned::span)),
         ("set", raw.set.as_ref().map(Spanned::span)),
+        ("listener", raw.listener.as_ref().map(Spanned::span)),
+        ("rule", raw.rule.as_ref().map(Spanned::span)),
+        (
+            "target_groups",
+            raw.target_groups.as_ref().map(Spanned::span),
+        ),
     ]
     .into_iter()
     .filter_map(|(k, s)| s.map(|s| (k, s)))
@@ -111,6 +136,7 @@ pub(crate) fn validate(
     let own: &[&str] = match provider {
         "nginx" => &NGINX_KEYS,
         "command" => &COMMAND_KEYS,
+        "alb" => &ALB_KEYS,
         "sandbox" => {
             err(
                 at,
@@ -121,7 +147,9 @@ pub(crate) fn validate(
         other => {
             err(
                 at,
-                format!("unknown traffic provider {other:?}: expected \"nginx\" or \"command\""),
+                format!(
+                    "unknown traffic provider {other:?}: expected \"nginx\", \"command\" or \"alb\""
+                ),
             );
             return None;
         }
@@ -142,6 +170,92 @@ pub(crate) fn validate(
         && d.get_ref().0 < Duration::from_millis(500)
     {
         err(d.span(), "traffic interval must be at least 500ms".into());
+    }
+    if provider == "alb" {
+        if let Some(t) = &raw.timeout {
+            err(
+                t.span(),
+                "`timeout` does not apply to provider \"alb\" (the AWS SDK's timeouts do)".into(),
+            );
+        }
+        let listener = match raw.listener {
+            Some(l) if l.get_ref().contains(":listener/") => Some(l.into_inner()),
+            Some(l) => {
+                err(
+                    l.span(),
+                    format!(
+                        "{:?} is not a listener ARN (arn:aws:elasticloadbalancing:…:listener/app/…)",
+                        l.get_ref()
+                    ),
+                );
+                None
+            }
+            None => {
+                err(
+                    at.clone(),
+                    "provider \"alb\" needs `listener`, the listener's ARN".into(),
+                );
+                None
+            }
+        };
+        let rule = match raw.rule {
+            Some(r) if r.get_ref().contains(":listener-rule/") => Some(r.into_inner()),
+            Some(r) => {
+                err(
+                    r.span(),
+                    format!("{:?} is not a listener rule ARN", r.get_ref()),
+                );
+                None
+            }
+            None => None,
+        };
+        let target_groups = match raw.target_groups {
+            Some(map) => {
+                let span = map.span();
+                let mut out = Vec::new();
+                for (env, arn) in map.into_inner().0 {
+                    if !envs.iter().any(|e| e == env.get_ref()) {
+                        err(
+                            env.span(),
+                            format!("service `{service}` has no environment `{}`", env.get_ref()),
+                        );
+                    } else if !arn.get_ref().contains(":targetgroup/") {
+                        err(
+                            arn.span(),
+                            format!("{:?} is not a target group ARN", arn.get_ref()),
+                        );
+                    } else {
+                        out.push((env.into_inner(), arn.into_inner()));
+                    }
+                }
+                for e in envs {
+                    if !out.iter().any(|(env, _)| env == e) {
+                        err(
+                            span.clone(),
+                            format!("environment `{e}` has no target group in `target_groups`"),
+                        );
+                    }
+                }
+                Some(out)
+            }
+            None => {
+                err(at.clone(), "provider \"alb\" needs `target_groups = { blue = \"arn:…:targetgroup/…\", … }`".into());
+                None
+            }
+        };
+        let interval = raw
+            .interval
+            .as_ref()
+            .map_or(Duration::from_secs(10), |d| d.get_ref().0);
+        return Some(TrafficConfig {
+            kind: TrafficKind::Alb(AlbConfig {
+                listener: listener?,
+                rule,
+                target_groups: target_groups?,
+                aws: super::aws::AwsSettings::default(),
+            }),
+            interval,
+        });
     }
     let default_timeout = if provider == "nginx" { 10 } else { 30 };
     let timeout = raw

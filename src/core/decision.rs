@@ -160,7 +160,7 @@ impl Block {
                 status.map_or("not verified yet".to_string(), |s| s.as_str().to_string())
             ),
             Block::NoTarget => "no other environment to roll back to; escalate".into(),
-            Block::NoMeans => "no traffic provider configured: roll back by hand".into(),
+            Block::NoMeans => "no traffic or deploy provider configured: roll back by hand".into(),
         }
     }
 }
@@ -303,6 +303,8 @@ pub struct Facts<'a> {
     pub in_progress: Option<(usize, usize, Ts, String)>,
     /// Traffic can be moved (a provider is configured).
     pub can_shift: bool,
+    /// A deploy provider can put an environment back on its previous revision.
+    pub can_revert: bool,
 }
 
 /// Decide. Pure: the same facts give the same decision.
@@ -401,7 +403,18 @@ fn suspect(f: &Facts<'_>, firing: &[&RuleFacts]) -> Option<usize> {
         .map(|(e, _)| e)
 }
 
-/// Where to roll back to, or why not.
+/// `green → blue`; a rollback in place (a revert) is `prod → its previous revision`.
+pub fn route(suspect: &str, target: &str) -> String {
+    if suspect == target {
+        format!("{suspect} → its previous revision")
+    } else {
+        format!("{suspect} → {target}")
+    }
+}
+
+/// Where to roll back to, or why not. Without a traffic provider but with
+/// a deploy provider, the rollback is a revert in place: the target is the
+/// suspect itself, on its previous revision.
 fn guard(f: &Facts<'_>, suspect: usize, now: Ts) -> Result<usize, Block> {
     if let Some(last) = f.rollbacks.last() {
         let until = last.at.plus(f.policy.cooldown);
@@ -419,6 +432,9 @@ fn guard(f: &Facts<'_>, suspect: usize, now: Ts) -> Result<usize, Block> {
             count: recent,
             window: f.policy.rollback_window,
         });
+    }
+    if !f.can_shift && f.can_revert {
+        return Ok(suspect);
     }
     let target = target(f, suspect).ok_or(Block::NoTarget)?;
     let t = &f.envs[target];
@@ -488,6 +504,7 @@ mod tests {
             rollbacks,
             in_progress: None,
             can_shift: true,
+            can_revert: false,
         }
     }
 
@@ -782,7 +799,7 @@ mod properties {
                 } else {
                     Vec::new()
                 };
-                let f = Facts { policy: &policy, envs: &envs, rules: &rules, rollbacks: &history, in_progress: None, can_shift: true };
+                let f = Facts { policy: &policy, envs: &envs, rules: &rules, rollbacks: &history, in_progress: None, can_shift: true, can_revert: false };
                 if let Decision::RollbackRecommended { suspect, target, .. } = decide(&f, Ts(t)) {
                     prop_assert!(envs[target].safe(), "rolled back onto a failing environment");
                     prop_assert_ne!(suspect, target);

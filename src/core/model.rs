@@ -625,6 +625,27 @@ pub enum InputPurpose {
     AbortReason { service: usize },
 }
 
+/// A polled source and how its reads go: the panes show the age of its
+/// data, and its error while it fails.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct SourceStatus {
+    /// `cloudwatch alarms (eu-west-1)`.
+    pub name: String,
+    pub kind: SourceKind,
+    pub ok_at: Option<Ts>,
+    /// The last error, and since when reads fail.
+    pub error: Option<(String, Ts)>,
+    /// What the last good read held: alarms or environments.
+    pub items: usize,
+}
+
+/// What a polled source feeds.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum SourceKind {
+    Alarms,
+    Metrics,
+}
+
 /// An action whose intent is in the journal and whose outcome is not.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Interrupted {
@@ -678,6 +699,8 @@ pub struct State {
     pub interrupted: Vec<Interrupted>,
     /// Checklists opened so far: each gets the next number.
     pub checklist_runs: u64,
+    /// Polled sources (CloudWatch alarms, metrics): when each last answered.
+    pub sources: Vec<SourceStatus>,
 }
 
 impl State {
@@ -706,6 +729,7 @@ impl State {
             },
             interrupted: Vec::new(),
             checklist_runs: 0,
+            sources: Vec::new(),
             quit: false,
             operator: "operator".into(),
             notifiers: Vec::new(),

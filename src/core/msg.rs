@@ -90,6 +90,13 @@ pub enum Msg {
         result: Result<Vec<crate::core::deploy::EnvDeploy>, String>,
         at: Ts,
     },
+    /// A polled source (alarms, metrics) could not be read.
+    SourceFailed {
+        source: String,
+        kind: super::model::SourceKind,
+        error: String,
+        at: Ts,
+    },
     /// A key while the operator types a line.
     Text(TextKey, Ts),
     /// The exact change a checklist step will make.
@@ -229,6 +236,7 @@ impl Msg {
             | Msg::Alarms { at, .. }
             | Msg::Text(_, at)
             | Msg::DeployRead { at, .. }
+            | Msg::SourceFailed { at, .. }
             | Msg::StepPreview { at, .. }
             | Msg::StepDone { at, .. }
             | Msg::IncidentOpened { at, .. }

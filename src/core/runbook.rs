@@ -404,6 +404,9 @@ pub struct Checklist {
     pub ended_by: Option<String>,
     /// This checklist's number in the session: answers carry it.
     pub run: u64,
+    /// The revision a revert started from: wait-stable waits until the
+    /// service no longer points at it.
+    pub reverted_from: Option<String>,
 }
 
 /// Values for a runbook's titles.
@@ -475,6 +478,7 @@ impl Checklist {
             close_sent: false,
             ended_by: None,
             run: 0,
+            reverted_from: None,
         };
         if let Some(first) = c.steps.first_mut() {
             first.status = StepStatus::Current;

@@ -8,6 +8,7 @@ use tokio::task::JoinSet;
 
 use super::{ProbeJson, exit_code};
 use crate::config::Config;
+use crate::core::deploy::EnvDeploy;
 use crate::core::health::HealthStatus;
 use crate::core::time;
 use crate::sources::probe::{ProbeSpec, Probed, Prober};
@@ -44,10 +45,27 @@ pub async fn run(config: &Config, json_out: bool) -> anyhow::Result<u8> {
             }
         }
     }
+    // Deployments, read at the same time as the probes.
+    let aws = crate::aws::Registry::default();
+    let mut deploys = JoinSet::new();
+    for (s, svc) in config.services.iter().enumerate() {
+        if let Some(crate::config::DeployConfig::Ecs(cfg)) = &svc.deploy {
+            let p = crate::providers::ecs::EcsDeploy::new(aws.get(&cfg.aws), cfg.clone());
+            deploys.spawn(async move {
+                use crate::providers::deploy::DeployProvider;
+                (s, p.kind(), p.target(), p.read().await)
+            });
+        }
+    }
     let mut rows = Vec::new();
     while let Some(r) = set.join_next().await {
         rows.push(r?);
     }
+    let mut deployed = Vec::new();
+    while let Some(d) = deploys.join_next().await {
+        deployed.push(d?);
+    }
+    deployed.sort_by_key(|d| d.0);
     // Stable order: configuration order, then the order endpoints were listed.
     let order = |r: &Row| (r.service, r.env, r.endpoint);
     rows.sort_by_key(order);
@@ -55,15 +73,24 @@ pub async fn run(config: &Config, json_out: bool) -> anyhow::Result<u8> {
     if json_out {
         println!(
             "{}",
-            serde_json::to_string_pretty(&document(config, &rows, worst))?
+            serde_json::to_string_pretty(&document(config, &rows, &deployed, worst))?
         );
     } else {
         print!("{}", table(config, &rows, worst));
+        print!("{}", deployments_table(config, &deployed));
     }
     Ok(exit_code(worst))
 }
 
-fn document(config: &Config, rows: &[Row], worst: Option<HealthStatus>) -> Value {
+/// A service's deploy provider read: (service, provider, target, result).
+type Deployed = (usize, &'static str, String, Result<Vec<EnvDeploy>, String>);
+
+fn document(
+    config: &Config,
+    rows: &[Row],
+    deployed: &[Deployed],
+    worst: Option<HealthStatus>,
+) -> Value {
     let mut services = Map::new();
     for (s, svc) in config.services.iter().enumerate() {
         let mut envs = Map::new();
@@ -90,12 +117,50 @@ fn document(config: &Config, rows: &[Row], worst: Option<HealthStatus>) -> Value
                 json!({ "status": env_worst, "version": version, "endpoints": endpoints }),
             );
         }
-        services.insert(
-            svc.name.clone(),
-            json!({ "status": svc_worst, "environments": envs }),
-        );
+        let mut doc = json!({ "status": svc_worst, "environments": envs });
+        if let Some((_, provider, target, result)) = deployed.iter().find(|d| d.0 == s) {
+            doc["deployments"] = match result {
+                Ok(envs) => json!({ "provider": provider, "target": target, "environments": envs }),
+                Err(e) => json!({ "provider": provider, "target": target, "error": e }),
+            };
+        }
+        services.insert(svc.name.clone(), doc);
     }
     json!({ "status": worst, "services": services })
+}
+
+fn deployments_table(config: &Config, deployed: &[Deployed]) -> String {
+    let mut s = String::new();
+    if deployed.is_empty() {
+        return s;
+    }
+    let _ = writeln!(s, "\nDEPLOYMENTS");
+    for (i, provider, target, result) in deployed {
+        let name = &config.services[*i].name;
+        match result {
+            Ok(envs) => {
+                for e in envs {
+                    let prev = e
+                        .previous
+                        .as_deref()
+                        .map(|p| format!(" · revert → {p}"))
+                        .unwrap_or_default();
+                    let _ = writeln!(
+                        s,
+                        "{name}  {}  {provider} service {} in {target}: on {} · {}{prev}",
+                        e.env,
+                        e.name,
+                        e.current,
+                        e.summary()
+                    );
+                }
+            }
+            Err(err) => {
+                let _ = writeln!(s, "{name}  {provider} {target}: cannot read: {err}");
+            }
+        }
+    }
+    s
 }
 
 fn table(config: &Config, rows: &[Row], worst: Option<HealthStatus>) -> String {

@@ -3,6 +3,7 @@
 
 pub mod command;
 pub mod deploy;
+pub mod ecs;
 pub mod notify;
 pub mod smoke;
 pub mod traffic;

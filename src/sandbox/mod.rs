@@ -362,6 +362,8 @@ impl Sandbox {
                         }),
                     deploy: Some(crate::config::DeployConfig::Sandbox),
                     smoke: drill_smoke(),
+                    alarms: None,
+                    metrics: None,
                 }),
             }
         }
@@ -370,6 +372,7 @@ impl Sandbox {
             title: "drill".into(),
             services,
             notifiers: Vec::new(),
+            aws: Default::default(),
         }
     }
 }

@@ -114,8 +114,9 @@ pub fn spawn_poll(
                         at,
                     }
                 }
-                Err(error) => Msg::EffectFailed {
-                    effect: format!("read metrics from {}", source.name()),
+                Err(error) => Msg::SourceFailed {
+                    source: source.name().to_string(),
+                    kind: crate::core::model::SourceKind::Metrics,
                     error,
                     at,
                 },

@@ -54,6 +54,163 @@ fn main() {
     if run("journal") {
         journal();
     }
+    if run("aws") {
+        aws();
+    }
+}
+
+/// Against moto's server (`BACKSTOP_MOTO_SERVER`, or target/moto-venv as
+/// `scripts/test` installs it): cold start to the first AWS data, and the
+/// API calls a minute 50 services cost at the default cadence.
+fn aws() {
+    use aws_sdk_ecs::types::ContainerDefinition;
+    use aws_sdk_elasticloadbalancingv2::types::{
+        Action, ActionTypeEnum, ForwardActionConfig, ProtocolEnum, TargetGroupTuple,
+    };
+    use backstop::core::model::Origin;
+    use backstop::engine::{Engine, Storage};
+    use common::moto::{Moto, xml};
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    rt.block_on(async {
+        let dir = tempfile::tempdir().unwrap();
+        let moto = Moto::start_logged(dir.path().join("moto.log"));
+        let sdk = moto.sdk().await;
+        let ecs = aws_sdk_ecs::Client::new(&sdk);
+        let cw = aws_sdk_cloudwatch::Client::new(&sdk);
+        let elb = aws_sdk_elasticloadbalancingv2::Client::new(&sdk);
+        let health = common::TestServer::start(common::Reply::json(200, r#"{"status":"ok"}"#)).await;
+        ecs.create_cluster().cluster_name("prod").send().await.unwrap();
+        for v in 1..=2 {
+            ecs.register_task_definition()
+                .family("web")
+                .container_definitions(
+                    ContainerDefinition::builder()
+                        .name("web")
+                        .image(format!("web:{v}"))
+                        .memory(128)
+                        .build(),
+                )
+                .send()
+                .await
+                .unwrap();
+        }
+        let vpc = xml(&moto.ec2(&[("Action", "CreateVpc"), ("CidrBlock", "10.0.0.0/16")]).await, "vpcId");
+        let mut subnets = Vec::new();
+        for (cidr, az) in [("10.0.1.0/24", "eu-west-1a"), ("10.0.2.0/24", "eu-west-1b")] {
+            let b = moto
+                .ec2(&[("Action", "CreateSubnet"), ("VpcId", &vpc), ("CidrBlock", cidr), ("AvailabilityZone", az)])
+                .await;
+            subnets.push(xml(&b, "subnetId"));
+        }
+        let lb = elb.create_load_balancer().name("shop").set_subnets(Some(subnets)).send().await.unwrap();
+        let lb_arn = lb.load_balancers()[0].load_balancer_arn().unwrap().to_string();
+        let mut text = format!(
+            "[aws]\nregion = \"eu-west-1\"\nendpoint_url = \"{}\"\n",
+            moto.url()
+        );
+        for i in 0..50 {
+            let name = format!("svc-{i:02}");
+            ecs.create_service().cluster("prod").service_name(&name).task_definition("web:2").desired_count(2).send().await.unwrap();
+            cw.put_metric_alarm()
+                .alarm_name(format!("{name}-5xx"))
+                .namespace("AWS/ApplicationELB")
+                .metric_name("HTTPCode_Target_5XX_Count")
+                .statistic(aws_sdk_cloudwatch::types::Statistic::Sum)
+                .period(60)
+                .evaluation_periods(1)
+                .threshold(10.0)
+                .comparison_operator(aws_sdk_cloudwatch::types::ComparisonOperator::GreaterThanThreshold)
+                .send()
+                .await
+                .unwrap();
+            let mut tgs = Vec::new();
+            for env in ["blue", "green"] {
+                let tg = elb
+                    .create_target_group()
+                    .name(format!("{name}-{env}"))
+                    .protocol(ProtocolEnum::Http)
+                    .port(8080)
+                    .vpc_id(&vpc)
+                    .send()
+                    .await
+                    .unwrap();
+                tgs.push(tg.target_groups()[0].target_group_arn().unwrap().to_string());
+            }
+            let action = Action::builder()
+                .r#type(ActionTypeEnum::Forward)
+                .forward_config(
+                    ForwardActionConfig::builder()
+                        .target_groups(TargetGroupTuple::builder().target_group_arn(&tgs[0]).weight(100).build())
+                        .target_groups(TargetGroupTuple::builder().target_group_arn(&tgs[1]).weight(0).build())
+                        .build(),
+                )
+                .build();
+            let l = elb
+                .create_listener()
+                .load_balancer_arn(&lb_arn)
+                .protocol(ProtocolEnum::Http)
+                .port(8000 + i)
+                .default_actions(action)
+                .send()
+                .await
+                .unwrap();
+            let listener = l.listeners()[0].listener_arn().unwrap();
+            let h = health.url("/health");
+            text.push_str(&format!(
+                "[services.{name}.environments.blue]\nendpoints = [{{ url = \"{h}\" }}]\n\
+                 [services.{name}.environments.green]\nendpoints = [{{ url = \"{h}\" }}]\n\
+                 [services.{name}.deploy]\nprovider = \"ecs\"\ncluster = \"prod\"\nservice = \"{name}\"\n\
+                 [services.{name}.traffic]\nprovider = \"alb\"\nlistener = \"{listener}\"\ntarget_groups = {{ blue = \"{}\", green = \"{}\" }}\n\
+                 [services.{name}.alarms]\nprovider = \"cloudwatch\"\nnames = [\"{name}-5xx\"]\n\
+                 [services.{name}.metrics]\nprovider = \"cloudwatch\"\n",
+                tgs[0], tgs[1]
+            ));
+        }
+        let mut config = backstop::config::parse(&text, "bench.toml", &|_| None).unwrap();
+        let keys = Some(("test".to_string(), backstop::config::Secret::new("test")));
+        for s in &mut config.services {
+            if let Some(backstop::config::DeployConfig::Ecs(e)) = &mut s.deploy {
+                e.aws.credentials = keys.clone();
+            }
+            if let Some(a) = &mut s.alarms {
+                a.aws.credentials = keys.clone();
+            }
+            if let Some(m) = &mut s.metrics {
+                m.aws.credentials = keys.clone();
+            }
+            if let Some(t) = &mut s.traffic
+                && let backstop::config::TrafficKind::Alb(a) = &mut t.kind
+            {
+                a.aws.credentials = keys.clone();
+            }
+        }
+        // Cold start: engine start to deployments, traffic and alarms of every service on screen.
+        let mut starts = Vec::new();
+        for round in 0..5 {
+            let started = Instant::now();
+            let mut engine = Engine::start(&config, Origin::Config("bench.toml".into()), None, &Storage::in_dir(&dir.path().join(format!("j{round}")))).unwrap();
+            let ok = engine
+                .run_until(Duration::from_secs(60), |s| {
+                    s.services.iter().all(|svc| {
+                        svc.deploy.as_ref().is_some_and(|d| d.read_at.is_some())
+                            && svc.traffic.as_ref().is_some_and(|t| t.weights.is_some())
+                            && !svc.alarms.is_empty()
+                    })
+                })
+                .await;
+            assert!(ok, "not all AWS data arrived");
+            starts.push(started.elapsed());
+        }
+        starts.sort();
+        println!("aws: cold start to first AWS data of 50 services: median {:?} (min {:?}, max {:?}, n=5)", starts[2], starts[0], starts[4]);
+        // Calls a minute, the console running at the default cadence.
+        let mut engine = Engine::start(&config, Origin::Config("bench.toml".into()), None, &Storage::in_dir(&dir.path().join("jm"))).unwrap();
+        engine.run_until(Duration::from_secs(15), |_| false).await;
+        let before = moto.calls();
+        engine.run_until(Duration::from_secs(60), |_| false).await;
+        let calls = moto.calls() - before;
+        println!("aws: 50 services (ECS deploy, ALB traffic, CloudWatch alarms and metrics), default cadence: {calls} API calls in 60 s");
+    });
 }
 
 /// The journal: events appended without waiting (the engine's path after
@@ -157,6 +314,8 @@ fn rules() {
             runbook: manual_runbook(),
             deploy: None,
             smoke: vec![],
+            alarms: None,
+            metrics: None,
         })
         .collect();
     let config = Config {
@@ -164,6 +323,7 @@ fn rules() {
         title: "bench".into(),
         services,
         notifiers: vec![],
+        aws: Default::default(),
     };
     let mut s = backstop::app::initial_state(&config, Origin::Config("bench.toml".into()), Ts(0));
     let report = |status| HealthReport {
@@ -364,6 +524,8 @@ fn big_state() -> State {
             runbook: manual_runbook(),
             deploy: None,
             smoke: vec![],
+            alarms: None,
+            metrics: None,
         })
         .collect();
     let config = Config {
@@ -371,6 +533,7 @@ fn big_state() -> State {
         title: "bench".into(),
         services,
         notifiers: vec![],
+        aws: Default::default(),
     };
     let mut s = backstop::app::initial_state(&config, Origin::Config("bench.toml".into()), Ts(0));
     for round in 0..64i64 {

@@ -269,6 +269,7 @@ pub fn rss_bytes() -> u64 {
     pages * 4096
 }
 
+pub mod moto;
 pub mod pty;
 
 /// A loopback endpoint that records what is POSTed to it (a stand-in for a

@@ -61,7 +61,11 @@ pub(super) fn start(
         suspect_version: &sv,
         target_version: &tv,
     };
-    let runbook = svc.rollback.runbook.clone();
+    // The steps for what this service has (a traffic provider, a deploy provider).
+    let runbook = svc.rollback.runbook.for_caps(crate::core::runbook::Caps {
+        traffic: svc.traffic.is_some(),
+        deploy: svc.deploy.is_some(),
+    });
     let mut c = Checklist::new(&runbook, &names, service, suspect, target, &by, auto, now);
     c.reasons = reasons.clone();
     // Detection: the first rule that fired in this incident (not the latest
@@ -91,7 +95,8 @@ pub(super) fn start(
         now,
         TimelineKind::Action,
         format!(
-            "rollback checklist started by {by}: {sn} → {tn} (runbook {})",
+            "rollback checklist started by {by}: {} (runbook {})",
+            crate::core::decision::route(&sn, &tn),
             runbook.name
         ),
     );
@@ -102,7 +107,8 @@ pub(super) fn start(
         Level::Warn,
         Kind::Incident,
         format!(
-            "rollback checklist started by {by}{mode}: {sn} → {tn}, runbook {}",
+            "rollback checklist started by {by}{mode}: {}, runbook {}",
+            crate::core::decision::route(&sn, &tn),
             runbook.name
         ),
     );
@@ -349,6 +355,7 @@ fn do_step(state: &mut State, service: usize, now: Ts, person: bool) -> (bool, V
             };
             if auto {
                 running(state);
+                reverting(state, service, &work);
                 (false, vec![effect(work)])
             } else {
                 await_preview(state, service, work);
@@ -418,6 +425,15 @@ fn preview(state: &mut State, service: usize, work: StepWork, lines: Vec<String>
 
 /// The second key: run exactly what the preview showed. If the traffic
 /// moved since, the preview is made again instead.
+/// Remember where a revert starts from, for wait-stable.
+fn reverting(state: &mut State, service: usize, work: &StepWork) {
+    if let StepWork::Revert { expect, .. } = work
+        && let Some(c) = state.services[service].rollback.checklist.as_mut()
+    {
+        c.reverted_from = expect.clone();
+    }
+}
+
 fn confirm(state: &mut State, service: usize, now: Ts) -> Vec<Effect> {
     let by = state.operator.clone();
     let Some(c) = state.services[service].rollback.checklist.as_ref() else {
@@ -448,6 +464,7 @@ fn confirm(state: &mut State, service: usize, now: Ts) -> Vec<Effect> {
         }
         let _ = to;
     }
+    reverting(state, service, &work);
     set_status(state, service, StepStatus::Running { since: now });
     state.events.push_kind(
         now,
@@ -557,7 +574,10 @@ fn settle(state: &mut State, service: usize, status: StepStatus, by: &str, now: 
         svc.rollback.note(
             now,
             TimelineKind::Action,
-            format!("rolled back {sn} → {tn} by {by}"),
+            format!(
+                "rolled back {} by {by}",
+                crate::core::decision::route(&sn, &tn)
+            ),
         );
     }
     match recovery {
@@ -732,6 +752,15 @@ pub fn message(state: &State, service: usize, template: Template, now: Ts) -> St
             .clone()
             .map_or("?".into(), |v| format!("v{}", v.trim_start_matches('v')))
     };
+    // A revert in place: the revisions come from the deploy provider.
+    let revert = (c.suspect == c.target).then(|| {
+        let d = svc.deploy.as_ref().and_then(|d| d.env(&s.name));
+        let cur = d.map_or_else(|| v(s), |d| d.current.clone());
+        let prev = d
+            .and_then(|d| d.previous.clone())
+            .unwrap_or_else(|| "the previous revision".into());
+        (cur, prev)
+    });
     match template {
         Template::RollbackStarted => {
             let reason = if c.reasons.is_empty() {
@@ -739,14 +768,19 @@ pub fn message(state: &State, service: usize, template: Template, now: Ts) -> St
             } else {
                 c.reasons.join("; ")
             };
+            let (version, status) = match &revert {
+                Some((cur, prev)) => (
+                    format!("{cur} → {prev} ({}, revert)", s.name),
+                    "reverting to the previous revision",
+                ),
+                None => (
+                    format!("{} → {} ({} → {})", v(s), v(t), s.name, t.name),
+                    "switching traffic to the previous version",
+                ),
+            };
             format!(
-                "ROLLBACK IN PROGRESS: {}\nVersion: {} → {} ({} → {})\nReason: {reason}\nStatus: switching traffic to the previous version\nBy: {}\nETA: 5 minutes",
-                svc.name,
-                v(s),
-                v(t),
-                s.name,
-                t.name,
-                c.started_by
+                "ROLLBACK IN PROGRESS: {}\nVersion: {version}\nReason: {reason}\nStatus: {status}\nBy: {}\nETA: 5 minutes",
+                svc.name, c.started_by
             )
         }
         Template::RollbackCompleted => {
@@ -793,11 +827,52 @@ pub(super) fn on_done(
         return Vec::new();
     }
     let by = current_by(state, service);
+    let outcome = confirmed_elsewhere(state, service, outcome);
     let mut fx = Vec::new();
     if finish(state, service, outcome, &by, now) {
         fx.extend(after_settle(state, service, now));
     }
     fx
+}
+
+/// A re-probe that finds the health endpoint fine does not make an error
+/// rate, a latency or an alarm a blip: if such a rule still fires on the
+/// suspect, the failure is confirmed by it.
+fn confirmed_elsewhere(state: &State, service: usize, o: StepOutcome) -> StepOutcome {
+    let svc = &state.services[service];
+    let Some(c) = svc.rollback.checklist.as_ref() else {
+        return o;
+    };
+    let reprobe = c
+        .current()
+        .is_some_and(|s| matches!(s.spec.kind, StepKind::Check(Check::Reprobe { .. })));
+    if o.ok || !reprobe {
+        return o;
+    }
+    let firing: Vec<String> = svc
+        .rollback
+        .rules
+        .iter()
+        .filter(|r| r.status == crate::core::rules::RuleStatus::Firing && r.env == c.suspect)
+        .filter(|r| {
+            matches!(
+                r.kind,
+                crate::core::rules::RuleKind::ErrorRate { .. }
+                    | crate::core::rules::RuleKind::Latency { .. }
+                    | crate::core::rules::RuleKind::Alarm { .. }
+            )
+        })
+        .map(|r| format!("{} {} still firing", r.kind.name(), r.observed))
+        .collect();
+    if firing.is_empty() {
+        return o;
+    }
+    let mut evidence = o.evidence;
+    evidence.push(format!(
+        "health answers fine, but the failure shows where the rules measure: {}",
+        firing.join("; ")
+    ));
+    StepOutcome::ok(evidence)
 }
 
 /// After a step settles: the next one, if it starts by itself.
@@ -1300,10 +1375,27 @@ pub(super) fn on_deploy(state: &mut State, service: usize, now: Ts) -> Vec<Effec
         return Vec::new();
     }
     let env_name = svc.envs[c.suspect].name.clone();
-    let Some(d) = svc.deploy.as_ref().and_then(|d| d.env(&env_name)).cloned() else {
+    let Some(deploy) = svc.deploy.as_ref() else {
         return Vec::new();
     };
-    let outcome = match d.stability() {
+    // Only a read made after the step began says anything about the rollout.
+    let since = step.started.unwrap_or(c.started);
+    if deploy.read_at.is_none_or(|r| r < since) {
+        return Vec::new();
+    }
+    let Some(d) = deploy.env(&env_name).cloned() else {
+        return Vec::new();
+    };
+    let stability = match &c.reverted_from {
+        // ECS has not taken the new revision yet.
+        Some(from) if *from == d.current => Stability::Rolling {
+            running: 0,
+            desired: 0,
+            pending: 0,
+        },
+        _ => d.stability(),
+    };
+    let outcome = match stability {
         Stability::Stable => StepOutcome::ok(vec![format!(
             "{}: {} stable ({})",
             d.name,

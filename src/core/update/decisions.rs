@@ -184,16 +184,23 @@ fn observe(state: &State, service: usize, env: usize, kind: &RuleKind, now: Ts) 
             rollbacks: &[],
             in_progress: None,
             can_shift: true,
+            can_revert: false,
         };
         if let Some(stable) = decision::target(&f, env) {
             o.baseline = stats(state, service, stable, window, now);
         }
     }
     if let RuleKind::Alarm { name, .. } = kind {
+        // `web-*` watches every alarm named so; one in ALARM is what counts.
+        let matches = |a: &&crate::core::model::ExternalAlarm| match name.strip_suffix('*') {
+            Some(prefix) => a.name.starts_with(prefix),
+            None => &a.name == name,
+        };
         o.alarm = svc
             .alarms
             .iter()
-            .find(|a| &a.name == name)
+            .filter(matches)
+            .max_by_key(|a| a.state == crate::core::rules::AlarmState::Alarm)
             .map(|a| AlarmObservation {
                 state: a.state,
                 reason: a.reason.clone(),
@@ -305,6 +312,7 @@ fn decide(state: &mut State, service: usize, now: Ts) -> Vec<Effect> {
         rollbacks: &svc.rollback.history,
         in_progress: svc.rollback.in_progress.clone(),
         can_shift: svc.traffic.as_ref().is_some_and(|t| t.weights.is_some()),
+        can_revert: svc.deploy.is_some(),
     };
     let d = decision::decide(&f, now);
     let before = svc.rollback.decision.clone();
@@ -373,11 +381,15 @@ pub fn describe(d: &Decision, envs: &[EnvFacts], now: Ts) -> String {
             reasons,
         } => {
             let t = &envs[*target];
-            let status = t.status.map_or("unknown", HealthStatus::as_str);
+            // The target's health, unless the rollback is a revert in place.
+            let status = if suspect == target {
+                String::new()
+            } else {
+                format!(" ({})", t.status.map_or("unknown", HealthStatus::as_str))
+            };
             format!(
-                "decision → ROLLBACK RECOMMENDED: {} → {} ({status}): {}",
-                name(suspect),
-                name(target),
+                "decision → ROLLBACK RECOMMENDED: {}{status}: {}",
+                crate::core::decision::route(&name(suspect), &name(target)),
                 reasons.join("; ")
             )
         }
@@ -388,9 +400,8 @@ pub fn describe(d: &Decision, envs: &[EnvFacts], now: Ts) -> String {
             ..
         } => {
             format!(
-                "decision → ROLLING BACK {} → {} (by {by})",
-                name(suspect),
-                name(target)
+                "decision → ROLLING BACK {} (by {by})",
+                crate::core::decision::route(&name(suspect), &name(target))
             )
         }
         Decision::RolledBack {
@@ -399,9 +410,8 @@ pub fn describe(d: &Decision, envs: &[EnvFacts], now: Ts) -> String {
             at,
         } => {
             format!(
-                "decision → ROLLED BACK {} → {} at {}",
-                name(suspect),
-                name(target),
+                "decision → ROLLED BACK {} at {}",
+                crate::core::decision::route(&name(suspect), &name(target)),
                 at.hms()
             )
         }
@@ -473,6 +483,7 @@ pub(super) fn target_of(state: &State, service: usize, suspect: usize) -> Option
         rollbacks: &[],
         in_progress: None,
         can_shift: true,
+        can_revert: false,
     };
     decision::target(&f, suspect)
 }
@@ -1190,6 +1201,196 @@ mod tests {
         typed(&mut s, "the LB console is faster", 6100);
         assert!(s.services[0].rollback.history.is_empty());
         assert!(s.events.iter().all(|e| !e.text.starts_with("recovered")));
+    }
+
+    /// One environment on ECS, no traffic provider: the rollback is a revert.
+    fn ecs_state() -> State {
+        let env = EnvState::new(
+            "prod",
+            vec![EndpointState::new(
+                "http://x".into(),
+                Role::Health,
+                Duration::from_secs(2),
+                Duration::from_secs(1),
+            )],
+        );
+        let book = crate::config::runbook::Catalog::builtin()
+            .get("default")
+            .unwrap()
+            .runbook
+            .clone();
+        let mut svc = ServiceState::new("web", vec![env], None, Policy::default(), book, Ts(0));
+        svc.deploy = Some(crate::core::deploy::DeployState::new("ecs", "cluster prod"));
+        let mut s = State::new("prod", Origin::Drill, vec![svc], Ts(0));
+        s.operator = "ops@bastion".into();
+        s
+    }
+
+    fn deployed(
+        s: &mut State,
+        at: i64,
+        current: &str,
+        rollouts: &[(&str, bool, crate::core::deploy::RolloutPhase, u32)],
+    ) -> Vec<Effect> {
+        use crate::core::deploy::{EnvDeploy, Rollout};
+        let env = EnvDeploy {
+            env: "prod".into(),
+            name: "web".into(),
+            current: current.into(),
+            rollouts: rollouts
+                .iter()
+                .map(|(rev, primary, phase, running)| Rollout {
+                    id: format!("ecs-svc/{rev}"),
+                    primary: *primary,
+                    status: if *primary { "PRIMARY" } else { "ACTIVE" }.into(),
+                    phase: *phase,
+                    revision: (*rev).into(),
+                    running: *running,
+                    desired: 2,
+                    pending: 2 - running,
+                    failed: 0,
+                    reason: (*phase == crate::core::deploy::RolloutPhase::Failed)
+                        .then(|| "tasks failed to start".into()),
+                    created: None,
+                })
+                .collect(),
+            previous: Some("web:1".into()),
+            history: vec!["web:1".into(), "web:2".into()],
+        };
+        update(
+            s,
+            Msg::DeployRead {
+                service: 0,
+                result: Ok(vec![env]),
+                at: Ts(at),
+            },
+        )
+    }
+
+    #[test]
+    fn on_ecs_a_revert_is_recommended_and_wait_stable_follows_the_rollout() {
+        use crate::core::deploy::RolloutPhase::*;
+        let mut s = ecs_state();
+        deployed(&mut s, 500, "web:2", &[("web:2", true, Completed, 2)]);
+        for t in [1000, 3000, 5000] {
+            probe(&mut s, 0, t, HealthStatus::Critical);
+        }
+        assert!(
+            matches!(
+                decision(&s),
+                Decision::RollbackRecommended {
+                    suspect: 0,
+                    target: 0,
+                    ..
+                }
+            ),
+            "a revert in place: {:?}",
+            decision(&s)
+        );
+        let fx = update(&mut s, Msg::Action(Action::StartRollback, Ts(5100)));
+        answer(&mut s, fx, 5100);
+        let c = s.services[0].rollback.checklist.as_ref().unwrap();
+        let ids: Vec<&str> = c.steps.iter().map(|x| x.spec.id.as_str()).collect();
+        assert!(
+            !ids.contains(&"target-healthy") && !ids.contains(&"switch-traffic"),
+            "{ids:?}"
+        );
+        // Review, message, then the revert: previewed with the revision it starts from.
+        update(&mut s, Msg::Action(Action::OpenDetail, Ts(6000)));
+        update(&mut s, Msg::Action(Action::OpenDetail, Ts(6000)));
+        let fx = update(&mut s, Msg::Action(Action::Confirm, Ts(6000)));
+        answer(&mut s, fx, 6000);
+        let fx = update(&mut s, Msg::Action(Action::OpenDetail, Ts(7000)));
+        assert!(
+            matches!(
+                &fx[..],
+                [Effect::Step {
+                    work: StepWork::PreviewRevert { .. },
+                    ..
+                }]
+            ),
+            "{fx:?}"
+        );
+        update(
+            &mut s,
+            Msg::StepPreview {
+                service: 0,
+                run: 1,
+                step: 3,
+                lines: vec!["web:2 → web:1".into()],
+                at: Ts(7100),
+            },
+        );
+        let fx = update(&mut s, Msg::Action(Action::Confirm, Ts(7200)));
+        assert!(
+            matches!(&fx[..], [Effect::Step { work: StepWork::Revert { expect: Some(e), .. }, .. }] if e == "web:2"),
+            "{fx:?}"
+        );
+        answer(&mut s, fx, 7300);
+        assert_eq!(current(&s).0, 4, "wait-stable");
+        // The read from before the revert says nothing; neither does ECS still on web:2.
+        deployed(&mut s, 7400, "web:2", &[("web:2", true, Completed, 2)]);
+        assert!(matches!(current(&s), (4, StepStatus::Running { .. })));
+        // Real AWS: a new PRIMARY deployment rolls in while the old one drains.
+        deployed(
+            &mut s,
+            9000,
+            "web:1",
+            &[
+                ("web:1", true, InProgress, 1),
+                ("web:2", false, Completed, 1),
+            ],
+        );
+        let c = s.services[0].rollback.checklist.as_ref().unwrap();
+        assert_eq!(c.steps[4].progress, Some((1, 2)));
+        assert!(matches!(current(&s), (4, StepStatus::Running { .. })));
+        deployed(&mut s, 12_000, "web:1", &[("web:1", true, Completed, 2)]);
+        let c = s.services[0].rollback.checklist.as_ref().unwrap();
+        assert_eq!(c.steps[4].status, StepStatus::Done, "{:?}", c.steps[4]);
+        assert_eq!(
+            c.steps[4].evidence.last().unwrap(),
+            "web: web:1 stable (web:1 PRIMARY COMPLETED 2/2)"
+        );
+    }
+
+    #[test]
+    fn a_failed_rollout_fails_wait_stable() {
+        use crate::core::deploy::RolloutPhase::*;
+        let mut s = ecs_state();
+        deployed(&mut s, 500, "web:2", &[("web:2", true, Completed, 2)]);
+        for t in [1000, 3000, 5000] {
+            probe(&mut s, 0, t, HealthStatus::Critical);
+        }
+        let fx = update(&mut s, Msg::Action(Action::StartRollback, Ts(5100)));
+        answer(&mut s, fx, 5100);
+        for at in [6000, 6001] {
+            update(&mut s, Msg::Action(Action::Skip, Ts(at)));
+            typed(&mut s, "later", at);
+        }
+        update(&mut s, Msg::Action(Action::OpenDetail, Ts(7000)));
+        update(
+            &mut s,
+            Msg::StepPreview {
+                service: 0,
+                run: 1,
+                step: 3,
+                lines: vec![],
+                at: Ts(7100),
+            },
+        );
+        let fx = update(&mut s, Msg::Action(Action::Confirm, Ts(7200)));
+        answer(&mut s, fx, 7300);
+        deployed(
+            &mut s,
+            9000,
+            "web:1",
+            &[("web:1", true, Failed, 0), ("web:2", false, Completed, 2)],
+        );
+        assert!(
+            matches!(current(&s), (4, StepStatus::Failed(e)) if e == "the rollout of web:1 failed: tasks failed to start"),
+            "{:?}",
+            current(&s)
+        );
     }
 
     #[test]

@@ -13,7 +13,7 @@ pub use checklist::{focused_checklist, message};
 pub use decisions::describe as describe_decision;
 
 use super::events::Level;
-use super::model::{EnvId, Overlay, State};
+use super::model::{EnvId, Overlay, SourceKind, State};
 use super::msg::{Effect, Msg};
 
 /// Apply one message; return what must be done in the world.
@@ -127,6 +127,7 @@ fn dispatch(state: &mut State, msg: Msg, now: super::time::Ts) -> Vec<Effect> {
             at,
         } => {
             let services: Vec<usize> = snapshots.iter().map(|s| s.service).collect();
+            traffic::on_source(state, &source, SourceKind::Metrics, Ok(snapshots.len()), at);
             traffic::on_metrics(state, &source, snapshots, at);
             let mut fx = Vec::new();
             for s in dedup(services) {
@@ -163,11 +164,17 @@ fn dispatch(state: &mut State, msg: Msg, now: super::time::Ts) -> Vec<Effect> {
             traffic::on_failed(state, service, error, log, at);
             Vec::new()
         }
-        Msg::Alarms {
-            source: _,
-            alarms,
+        Msg::SourceFailed {
+            source,
+            kind,
+            error,
             at,
         } => {
+            traffic::on_source(state, &source, kind, Err(error), at);
+            Vec::new()
+        }
+        Msg::Alarms { source, alarms, at } => {
+            traffic::on_source(state, &source, SourceKind::Alarms, Ok(alarms.len()), at);
             let services: Vec<usize> = alarms.iter().map(|(s, _)| *s).collect();
             traffic::on_alarms(state, alarms, at);
             let mut fx = Vec::new();

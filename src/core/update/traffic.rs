@@ -260,6 +260,57 @@ pub(super) fn on_failed(
     }
 }
 
+/// A polled source answered (how many items) or failed: logged when it
+/// starts failing, when its error changes, and when it recovers.
+pub(super) fn on_source(
+    state: &mut State,
+    source: &str,
+    kind: crate::core::model::SourceKind,
+    result: Result<usize, String>,
+    at: Ts,
+) {
+    let i = match state.sources.iter().position(|s| s.name == source) {
+        Some(i) => i,
+        None => {
+            state.sources.push(crate::core::model::SourceStatus {
+                name: source.to_string(),
+                kind,
+                ok_at: None,
+                error: None,
+                items: 0,
+            });
+            state.sources.len() - 1
+        }
+    };
+    let s = &mut state.sources[i];
+    match result {
+        Ok(items) => {
+            s.ok_at = Some(at);
+            s.items = items;
+            if let Some((e, since)) = s.error.take() {
+                let took = crate::core::time::age(std::time::Duration::from_secs(
+                    at.since(since).as_secs(),
+                ));
+                state.events.push(
+                    at,
+                    source,
+                    Level::Good,
+                    format!("readable again after {took} ({e})"),
+                );
+            }
+        }
+        Err(e) => {
+            if s.error.as_ref().is_none_or(|(old, _)| *old != e) {
+                let since = s.error.as_ref().map_or(at, |(_, since)| *since);
+                s.error = Some((e.clone(), since));
+                state
+                    .events
+                    .push(at, source, Level::Bad, format!("cannot read: {e}"));
+            }
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use std::time::Duration;

@@ -1,5 +1,6 @@
 //! `TrafficProvider`: read weights, describe a change, set weights.
 
+pub mod alb;
 pub mod command;
 pub mod nginx;
 pub mod sandbox;
@@ -75,6 +76,7 @@ pub trait TrafficProvider: Send + Sync {
 pub fn build(
     svc: &ServiceConfig,
     sandbox: Option<&Arc<Sandbox>>,
+    aws: &crate::aws::Registry,
 ) -> Option<Arc<dyn TrafficProvider>> {
     let envs: Vec<String> = svc.environments.iter().map(|e| e.name.clone()).collect();
     match &svc.traffic.as_ref()?.kind {
@@ -86,5 +88,9 @@ pub fn build(
         TrafficKind::Command(cfg) => {
             Some(Arc::new(command::CommandTraffic::new(cfg.clone(), envs)))
         }
+        TrafficKind::Alb(cfg) => Some(Arc::new(alb::AlbTraffic::new(
+            aws.get(&cfg.aws),
+            cfg.clone(),
+        ))),
     }
 }

@@ -15,7 +15,7 @@ use ratatui::widgets::{Cell, Row, Table, Widget};
 
 use super::{fit, frame};
 use crate::core::events::Level;
-use crate::core::model::{EnvId, Overlay, Pane, State};
+use crate::core::model::{EnvId, Overlay, Pane, SourceKind, State};
 use crate::core::rules::{AlarmState, RuleKind, RuleStatus};
 use crate::core::time;
 use crate::tui::View;
@@ -157,7 +157,12 @@ pub fn height(state: &State) -> u16 {
                 + s.alarms.len()
         })
         .sum();
-    (rows + 2).min(u16::MAX as usize) as u16
+    let sources = state
+        .sources
+        .iter()
+        .filter(|s| s.kind == SourceKind::Alarms && s.name.starts_with("cloudwatch"))
+        .count();
+    (rows + sources + 2).min(u16::MAX as usize) as u16
 }
 
 pub fn render(state: &State, view: &View<'_>, area: Rect, buf: &mut Buffer) {
@@ -166,6 +171,24 @@ pub fn render(state: &State, view: &View<'_>, area: Rect, buf: &mut Buffer) {
     if inner.width == 0 || inner.height == 0 {
         return;
     }
+    // Where the external alarms come from, and how fresh they are.
+    let status = super::source_lines(state, SourceKind::Alarms, view, inner.width as usize);
+    let top = (status.len() as u16).min(inner.height.saturating_sub(1));
+    for (i, l) in status.into_iter().take(top as usize).enumerate() {
+        l.render(
+            Rect {
+                y: inner.y + i as u16,
+                height: 1,
+                ..inner
+            },
+            buf,
+        );
+    }
+    let inner = Rect {
+        y: inner.y + top,
+        height: inner.height - top,
+        ..inner
+    };
     let t = view.theme;
     let all = entries(state);
     let firing = all

@@ -57,7 +57,10 @@ pub fn render(state: &State, view: &View<'_>, area: Rect, buf: &mut Buffer) {
             | Decision::RolledBack {
                 suspect, target, ..
             } => {
-                format!(" {} → {}", svc.envs[*suspect].name, svc.envs[*target].name)
+                format!(
+                    " {}",
+                    crate::core::decision::route(&svc.envs[*suspect].name, &svc.envs[*target].name)
+                )
             }
             Decision::Watch { env, .. } => format!(" {}", svc.envs[*env].name),
             Decision::Blocked { suspect, .. } => format!(" {}", svc.envs[*suspect].name),

@@ -75,8 +75,10 @@ pub fn render(state: &State, view: &View<'_>, area: Rect, buf: &mut Buffer) {
     };
     let mode = if c.auto { " · AUTO" } else { "" };
     let title = format!(
-        "Rollback {}: {sn} → {tn} · runbook {} · {position}{mode}",
-        svc.name, c.runbook
+        "Rollback {}: {} · runbook {} · {position}{mode}",
+        svc.name,
+        crate::core::decision::route(sn, tn),
+        c.runbook
     );
     let inner = frame(view, &title, focused, area, buf);
     let t = view.theme;

@@ -67,12 +67,15 @@ pub fn guards(svc: &ServiceState, state: &State) -> String {
             suspect, target, ..
         } => {
             let t = &svc.envs[*target];
-            format!(
-                "{} → {} ({}) · ",
-                svc.envs[*suspect].name,
-                t.name,
-                t.status.map_or("unknown", |s| s.as_str())
-            )
+            let route = crate::core::decision::route(&svc.envs[*suspect].name, &t.name);
+            if suspect == target {
+                format!("{route} · ")
+            } else {
+                format!(
+                    "{route} ({}) · ",
+                    t.status.map_or("unknown", |s| s.as_str())
+                )
+            }
         }
         _ => String::new(),
     };

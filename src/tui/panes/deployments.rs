@@ -102,15 +102,24 @@ fn deploy_lines<'a>(
             .as_deref()
             .map(|p| format!(" · revert → {p}"))
             .unwrap_or_default();
+        // The data's age only once it is old: a fresh read every few
+        // seconds must not redraw the line every second.
         let read = d
             .read_at
-            .map(|r| format!(" · {}", age(r)))
+            .filter(|r| state.now.since(*r).as_secs() >= 60)
+            .map(|r| format!(" · data {} old", age(r)))
             .unwrap_or_default();
         out.push(Line::from(vec![
             Span::raw(format!("  {:<6} ", e.env)),
             Span::styled(
                 fit(
-                    &format!("{} {}: {}{prev}{read}", d.provider, e.name, e.summary()),
+                    &format!(
+                        "{} {} on {}: {}{prev}{read}",
+                        d.provider,
+                        e.name,
+                        e.current,
+                        e.summary()
+                    ),
                     width.saturating_sub(9),
                 ),
                 style,

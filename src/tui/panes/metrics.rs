@@ -19,7 +19,7 @@ use ratatui::widgets::{Cell, Row, Table, Widget};
 use super::{fit, frame, percent, rate};
 use crate::core::events::Level;
 use crate::core::metrics::{Series, WindowStats};
-use crate::core::model::{EnvState, MetricWindowChoice, Overlay, Pane, State};
+use crate::core::model::{EnvState, MetricWindowChoice, Overlay, Pane, SourceKind, State};
 use crate::core::time;
 use crate::tui::View;
 
@@ -30,6 +30,22 @@ pub fn render(state: &State, view: &View<'_>, area: Rect, buf: &mut Buffer) {
     if inner.width == 0 || inner.height == 0 {
         return;
     }
+    let status = super::source_lines(state, SourceKind::Metrics, view, inner.width as usize);
+    let top = (status.len() as u16).min(inner.height.saturating_sub(2));
+    for (i, l) in status.into_iter().take(top as usize).enumerate() {
+        l.render(
+            Rect {
+                y: inner.y + inner.height - top + i as u16,
+                height: 1,
+                ..inner
+            },
+            buf,
+        );
+    }
+    let inner = Rect {
+        height: inner.height - top,
+        ..inner
+    };
     let t = view.theme;
     let label_w = state
         .env_ids()

@@ -76,3 +76,52 @@ pub fn percent(fraction: f64) -> String {
         format!("{p:.1} %")
     }
 }
+
+/// Status lines of the polled sources of one kind (CloudWatch): when their
+/// data is from, and their error while they fail. The time has minute
+/// resolution so the line does not redraw every second.
+pub fn source_lines(
+    state: &crate::core::model::State,
+    kind: crate::core::model::SourceKind,
+    view: &View<'_>,
+    width: usize,
+) -> Vec<ratatui::text::Line<'static>> {
+    use crate::core::events::Level;
+    let t = view.theme;
+    state
+        .sources
+        .iter()
+        .filter(|s| s.kind == kind && s.name.starts_with("cloudwatch"))
+        .map(|s| {
+            let asof = s.ok_at.map_or_else(
+                || "no data yet".to_string(),
+                |at| {
+                    let old = state.now.since(at);
+                    if old.as_secs() >= 120 {
+                        format!("data {} old", crate::core::time::age(old))
+                    } else {
+                        format!("as of {}", at.hm())
+                    }
+                },
+            );
+            match &s.error {
+                Some((e, _)) => ratatui::text::Line::styled(
+                    fit(&format!("{}: {e} · {asof}", s.name), width),
+                    t.level(Level::Bad),
+                ),
+                None => {
+                    let what = match (kind, s.items) {
+                        (crate::core::model::SourceKind::Alarms, 1) => "1 alarm".to_string(),
+                        (crate::core::model::SourceKind::Alarms, n) => format!("{n} alarms"),
+                        (crate::core::model::SourceKind::Metrics, 1) => "1 environment".to_string(),
+                        (crate::core::model::SourceKind::Metrics, n) => format!("{n} environments"),
+                    };
+                    ratatui::text::Line::styled(
+                        fit(&format!("{}: {what} · {asof}", s.name), width),
+                        t.dim(),
+                    )
+                }
+            }
+        })
+        .collect()
+}

@@ -1,0 +1,167 @@
+//! CloudWatch alarms as an alarm source: every service's named alarms in
+//! as few `DescribeAlarms` calls as possible (a hundred names a call, one
+//! call per prefix), at the shared cadence, into the alarm pane and the
+//! `alarm` rule.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use aws_sdk_cloudwatch::types::{MetricAlarm, StateValue};
+use tokio::sync::{OnceCell, mpsc};
+use tokio::task::JoinHandle;
+use tokio::time::MissedTickBehavior;
+
+use super::{Aws, describe};
+use crate::config::aws::AlarmsConfig;
+use crate::core::model::ExternalAlarm;
+use crate::core::msg::Msg;
+use crate::core::rules::AlarmState;
+use crate::core::time::Ts;
+
+pub struct CloudWatchAlarms {
+    aws: Arc<Aws>,
+    /// Service (by position) and what it watches.
+    wants: Vec<(usize, AlarmsConfig)>,
+    client: OnceCell<aws_sdk_cloudwatch::Client>,
+}
+
+impl CloudWatchAlarms {
+    pub fn new(aws: Arc<Aws>, wants: Vec<(usize, AlarmsConfig)>) -> Self {
+        CloudWatchAlarms {
+            aws,
+            wants,
+            client: OnceCell::new(),
+        }
+    }
+
+    /// `cloudwatch alarms (eu-west-1)`: how the panes name it.
+    pub fn name(&self) -> String {
+        format!("cloudwatch alarms ({})", self.aws.describe())
+    }
+
+    async fn client(&self) -> Result<&aws_sdk_cloudwatch::Client, String> {
+        let conf = self.aws.config().await?;
+        Ok(self
+            .client
+            .get_or_init(|| async { aws_sdk_cloudwatch::Client::new(conf) })
+            .await)
+    }
+
+    /// Every alarm wanted, for the services that want it.
+    pub async fn poll(&self) -> Result<Vec<(usize, ExternalAlarm)>, String> {
+        let client = self.client().await?;
+        let mut found: Vec<MetricAlarm> = Vec::new();
+        let mut names: Vec<&str> = self
+            .wants
+            .iter()
+            .flat_map(|(_, w)| w.names.iter().map(String::as_str))
+            .collect();
+        names.sort_unstable();
+        names.dedup();
+        for chunk in names.chunks(100) {
+            let mut token = None;
+            loop {
+                let resp = client
+                    .describe_alarms()
+                    .set_alarm_names(Some(chunk.iter().map(|s| s.to_string()).collect()))
+                    .set_next_token(token)
+                    .send()
+                    .await
+                    .map_err(|e| describe("DescribeAlarms", &e))?;
+                found.extend(resp.metric_alarms().iter().cloned());
+                token = resp.next_token().map(str::to_string);
+                if token.is_none() {
+                    break;
+                }
+            }
+        }
+        let mut prefixes: Vec<&str> = self
+            .wants
+            .iter()
+            .filter_map(|(_, w)| w.prefix.as_deref())
+            .collect();
+        prefixes.sort_unstable();
+        prefixes.dedup();
+        for prefix in prefixes {
+            let mut token = None;
+            // Bounded: a prefix that matches thousands of alarms is a mistake.
+            for _ in 0..10 {
+                let resp = client
+                    .describe_alarms()
+                    .alarm_name_prefix(prefix)
+                    .set_next_token(token)
+                    .send()
+                    .await
+                    .map_err(|e| describe("DescribeAlarms", &e))?;
+                found.extend(resp.metric_alarms().iter().cloned());
+                token = resp.next_token().map(str::to_string);
+                if token.is_none() {
+                    break;
+                }
+            }
+        }
+        let mut out = Vec::new();
+        for (service, w) in &self.wants {
+            let mut seen: Vec<&str> = Vec::new();
+            for a in &found {
+                let Some(name) = a.alarm_name() else { continue };
+                let wanted = w.names.iter().any(|n| n == name)
+                    || w.prefix.as_deref().is_some_and(|p| name.starts_with(p));
+                if wanted && !seen.contains(&name) {
+                    seen.push(name);
+                    out.push((*service, alarm(a)));
+                }
+            }
+        }
+        Ok(out)
+    }
+}
+
+fn alarm(a: &MetricAlarm) -> ExternalAlarm {
+    ExternalAlarm {
+        name: a.alarm_name().unwrap_or_default().to_string(),
+        state: match a.state_value() {
+            Some(StateValue::Alarm) => AlarmState::Alarm,
+            Some(StateValue::Ok) => AlarmState::Ok,
+            _ => AlarmState::InsufficientData,
+        },
+        reason: a.state_reason().unwrap_or_default().to_string(),
+        since: a.state_updated_timestamp().map_or(Ts(0), |d| {
+            Ts(d.secs() * 1000 + i64::from(d.subsec_nanos() / 1_000_000))
+        }),
+        source: "cloudwatch".into(),
+    }
+}
+
+/// Poll at `every`; each answer (or failure) becomes a message.
+pub fn spawn(
+    source: Arc<CloudWatchAlarms>,
+    every: Duration,
+    tx: mpsc::Sender<Msg>,
+) -> JoinHandle<()> {
+    tokio::spawn(async move {
+        let mut ticker = tokio::time::interval(every);
+        ticker.set_missed_tick_behavior(MissedTickBehavior::Delay);
+        let name = source.name();
+        loop {
+            ticker.tick().await;
+            let at = crate::sources::now();
+            let msg = match source.poll().await {
+                Ok(alarms) => Msg::Alarms {
+                    source: name.clone(),
+                    alarms,
+                    at,
+                },
+                Err(error) => Msg::SourceFailed {
+                    source: name.clone(),
+                    kind: crate::core::model::SourceKind::Alarms,
+                    error,
+                    at,
+                },
+            };
+            if tx.send(msg).await.is_err() {
+                break;
+            }
+        }
+    })
+}

@@ -1,0 +1,200 @@
+//! Calling AWS: one SDK setup per distinct settings (region, profile,
+//! endpoint), loaded on first use so the console never waits for it, with
+//! the instance-metadata lookups bounded (off EC2 they would otherwise stall
+//! startup), SDK timeouts and standard retries with backoff for throttling
+//! and transient errors. Errors become one line with AWS's error code.
+
+pub mod alarms;
+pub mod metrics;
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use aws_config::meta::region::RegionProviderChain;
+use aws_config::retry::RetryConfig;
+use aws_config::timeout::TimeoutConfig;
+use aws_config::{BehaviorVersion, Region, SdkConfig};
+use aws_sdk_ecs::error::{DisplayErrorContext, ProvideErrorMetadata, SdkError};
+use tokio::sync::OnceCell;
+
+use crate::config::aws::AwsSettings;
+
+/// The whole setup (region, credentials) must resolve within this.
+const LOAD_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// One SDK setup, loaded once (a failed load is tried again next time).
+pub struct Aws {
+    pub settings: AwsSettings,
+    sdk: OnceCell<SdkConfig>,
+}
+
+impl Aws {
+    pub fn new(settings: AwsSettings) -> Arc<Aws> {
+        Arc::new(Aws {
+            settings,
+            sdk: OnceCell::new(),
+        })
+    }
+
+    pub async fn config(&self) -> Result<&SdkConfig, String> {
+        self.sdk
+            .get_or_try_init(|| async {
+                match tokio::time::timeout(LOAD_TIMEOUT, load(&self.settings)).await {
+                    Ok(r) => r,
+                    Err(_) => Err(format!(
+                        "AWS settings did not resolve within {}s (region and credentials: set `region` in [aws], AWS_REGION or the profile; credentials via the environment, AWS_PROFILE or SSO)",
+                        LOAD_TIMEOUT.as_secs()
+                    )),
+                }
+            })
+            .await
+    }
+
+    /// Where calls go, for the panes: `eu-west-1` or the endpoint.
+    pub fn describe(&self) -> String {
+        match (&self.settings.endpoint_url, &self.settings.region) {
+            (Some(u), _) => u.clone(),
+            (None, Some(r)) => r.clone(),
+            (None, None) => "the default region".into(),
+        }
+    }
+}
+
+/// Settings → setups, shared by every service with the same settings (and
+/// so one connection pool and one credential cache).
+#[derive(Default)]
+pub struct Registry {
+    setups: Mutex<HashMap<AwsSettings, Arc<Aws>>>,
+}
+
+impl Registry {
+    pub fn get(&self, settings: &AwsSettings) -> Arc<Aws> {
+        self.setups
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .entry(settings.clone())
+            .or_insert_with(|| Aws::new(settings.clone()))
+            .clone()
+    }
+}
+
+async fn load(s: &AwsSettings) -> Result<SdkConfig, String> {
+    // Instance metadata answers at once on EC2; elsewhere nothing answers,
+    // so one short attempt instead of the SDK's patient default.
+    let imds = aws_config::imds::Client::builder()
+        .connect_timeout(Duration::from_millis(500))
+        .read_timeout(Duration::from_millis(500))
+        .max_attempts(1)
+        .build();
+    let region = match &s.region {
+        Some(r) => Some(Region::new(r.clone())),
+        None => {
+            let mut profile = aws_config::profile::ProfileFileRegionProvider::builder();
+            if let Some(p) = &s.profile {
+                profile = profile.profile_name(p);
+            }
+            RegionProviderChain::first_try(
+                aws_config::environment::EnvironmentVariableRegionProvider::new(),
+            )
+            .or_else(profile.build())
+            .or_else(
+                aws_config::imds::region::ImdsRegionProvider::builder()
+                    .imds_client(imds.clone())
+                    .build(),
+            )
+            .region()
+            .await
+        }
+    };
+    let Some(region) = region else {
+        return Err(
+            "no AWS region: set `region` in [aws] (or AWS_REGION, or the profile's region)".into(),
+        );
+    };
+    let mut loader = aws_config::defaults(BehaviorVersion::latest())
+        .region(region.clone())
+        .retry_config(
+            RetryConfig::standard()
+                .with_max_attempts(3)
+                .with_initial_backoff(Duration::from_millis(200)),
+        )
+        .timeout_config(
+            TimeoutConfig::builder()
+                .connect_timeout(Duration::from_secs(3))
+                .operation_attempt_timeout(Duration::from_secs(10))
+                .operation_timeout(Duration::from_secs(25))
+                .build(),
+        );
+    match &s.credentials {
+        Some((key, secret)) => {
+            loader = loader.credentials_provider(aws_sdk_ecs::config::Credentials::new(
+                key.clone(),
+                secret.expose().to_string(),
+                None,
+                None,
+                "backstop settings",
+            ));
+        }
+        None => {
+            let mut chain =
+                aws_config::default_provider::credentials::DefaultCredentialsChain::builder()
+                    .region(region)
+                    .imds_client(imds);
+            if let Some(p) = &s.profile {
+                chain = chain.profile_name(p);
+            }
+            loader = loader.credentials_provider(chain.build().await);
+        }
+    }
+    if let Some(p) = &s.profile {
+        loader = loader.profile_name(p);
+    }
+    if let Some(u) = &s.endpoint_url {
+        loader = loader.endpoint_url(u);
+    }
+    Ok(loader.load().await)
+}
+
+/// One line for a pane: `ThrottlingException: Rate exceeded`, `cannot
+/// reach AWS (connection refused)`. The whole chain goes to the log.
+pub fn describe<E, R>(what: &str, e: &SdkError<E, R>) -> String
+where
+    E: ProvideErrorMetadata + std::error::Error + 'static,
+    R: std::fmt::Debug,
+{
+    tracing::warn!("{what}: {}", DisplayErrorContext(e));
+    match e {
+        SdkError::ServiceError(_) => match (e.code(), e.message()) {
+            (Some(c), Some(m)) => format!("{c}: {m}"),
+            (Some(c), None) => c.to_string(),
+            _ => format!("AWS refused {what}"),
+        },
+        SdkError::TimeoutError(_) => format!("{what}: AWS did not answer in time"),
+        SdkError::DispatchFailure(d) => match d.as_connector_error() {
+            Some(c) if c.is_timeout() => format!("{what}: timed out reaching AWS"),
+            Some(c) if c.is_io() => {
+                format!("{what}: cannot reach AWS (connection refused or no network)")
+            }
+            _ => format!(
+                "{what}: {}",
+                first_cause(&DisplayErrorContext(e).to_string())
+            ),
+        },
+        SdkError::ResponseError(_) => format!("{what}: AWS's answer could not be read"),
+        _ => format!(
+            "{what}: {}",
+            first_cause(&DisplayErrorContext(e).to_string())
+        ),
+    }
+}
+
+/// The most telling part of an SDK error chain, kept short.
+fn first_cause(chain: &str) -> String {
+    let last = chain.rsplit(": ").next().unwrap_or(chain).trim();
+    let mut s: String = last.chars().take(160).collect();
+    if last.chars().count() > 160 {
+        s.push('…');
+    }
+    s
+}

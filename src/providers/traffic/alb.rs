@@ -1,0 +1,268 @@
+//! An Application Load Balancer's weighted forward action: how blue/green
+//! and canary weights are held on AWS. The weights live in the listener's
+//! default actions, or in one listener rule's actions; a change replaces the
+//! forward action's target-group weights and keeps everything else (other
+//! actions, stickiness). Refused if the weights moved since the preview.
+
+use std::sync::Arc;
+
+use aws_sdk_elasticloadbalancingv2::types::{
+    Action, ActionTypeEnum, ForwardActionConfig, TargetGroupTuple,
+};
+use tokio::sync::OnceCell;
+
+use super::{Applied, TrafficError, TrafficProvider};
+use crate::aws::{Aws, describe};
+use crate::config::traffic::AlbConfig;
+use crate::core::traffic::{EnvWeight, Server, Weights};
+use crate::providers::BoxFuture;
+
+pub struct AlbTraffic {
+    aws: Arc<Aws>,
+    cfg: AlbConfig,
+    client: OnceCell<aws_sdk_elasticloadbalancingv2::Client>,
+}
+
+/// `…/app/web/50dc6c495c0c9188/f2f7dc8efc522ab2` → `app/web/…/f2f7…`: the
+/// end of an ARN, enough to recognise it on screen.
+fn tail(arn: &str) -> &str {
+    arn.split_once(":listener/")
+        .or_else(|| arn.split_once(":listener-rule/"))
+        .or_else(|| arn.split_once(":targetgroup/"))
+        .map_or(arn, |(_, t)| t)
+}
+
+impl AlbTraffic {
+    pub fn new(aws: Arc<Aws>, cfg: AlbConfig) -> Self {
+        AlbTraffic {
+            aws,
+            cfg,
+            client: OnceCell::new(),
+        }
+    }
+
+    async fn client(&self) -> Result<&aws_sdk_elasticloadbalancingv2::Client, TrafficError> {
+        let conf = self.aws.config().await.map_err(TrafficError::new)?;
+        Ok(self
+            .client
+            .get_or_init(|| async { aws_sdk_elasticloadbalancingv2::Client::new(conf) })
+            .await)
+    }
+
+    /// Where the weights live, in words and for the API.
+    fn place(&self) -> String {
+        match &self.cfg.rule {
+            Some(r) => format!("listener rule {}", tail(r)),
+            None => format!("listener {} (default action)", tail(&self.cfg.listener)),
+        }
+    }
+
+    async fn actions(&self) -> Result<Vec<Action>, TrafficError> {
+        let client = self.client().await?;
+        match &self.cfg.rule {
+            Some(rule) => {
+                let resp = client
+                    .describe_rules()
+                    .rule_arns(rule)
+                    .send()
+                    .await
+                    .map_err(|e| TrafficError::new(describe("DescribeRules", &e)))?;
+                let r = resp
+                    .rules()
+                    .first()
+                    .ok_or_else(|| TrafficError::new(format!("rule {} not found", tail(rule))))?;
+                Ok(r.actions().to_vec())
+            }
+            None => {
+                let resp = client
+                    .describe_listeners()
+                    .listener_arns(&self.cfg.listener)
+                    .send()
+                    .await
+                    .map_err(|e| TrafficError::new(describe("DescribeListeners", &e)))?;
+                let l = resp.listeners().first().ok_or_else(|| {
+                    TrafficError::new(format!("listener {} not found", tail(&self.cfg.listener)))
+                })?;
+                Ok(l.default_actions().to_vec())
+            }
+        }
+    }
+
+    /// The weights of the forward action, per environment in configured order.
+    fn weights(&self, actions: &[Action]) -> Result<Weights, TrafficError> {
+        let forward = actions
+            .iter()
+            .find(|a| a.r#type() == Some(&ActionTypeEnum::Forward))
+            .ok_or_else(|| TrafficError::new(format!("{} has no forward action", self.place())))?;
+        let tuples: Vec<(String, i32)> = match forward.forward_config() {
+            Some(fc) if !fc.target_groups().is_empty() => fc
+                .target_groups()
+                .iter()
+                .map(|t| {
+                    (
+                        t.target_group_arn().unwrap_or_default().to_string(),
+                        t.weight().unwrap_or(1),
+                    )
+                })
+                .collect(),
+            _ => match forward.target_group_arn() {
+                Some(arn) => vec![(arn.to_string(), 1)],
+                None => Vec::new(),
+            },
+        };
+        for (arn, _) in &tuples {
+            if !self.cfg.target_groups.iter().any(|(_, a)| a == arn) {
+                return Err(TrafficError::new(format!(
+                    "{} forwards to target group {} that no environment is configured with",
+                    self.place(),
+                    tail(arn)
+                )));
+            }
+        }
+        Ok(Weights(
+            self.cfg
+                .target_groups
+                .iter()
+                .map(|(env, arn)| {
+                    let w = tuples
+                        .iter()
+                        .find(|(a, _)| a == arn)
+                        .map_or(0, |(_, w)| u32::try_from(*w).unwrap_or(0));
+                    EnvWeight {
+                        env: env.clone(),
+                        weight: w,
+                        server: if w == 0 { Server::Down } else { Server::Active },
+                    }
+                })
+                .collect(),
+        ))
+    }
+
+    fn change_lines(&self, from: &Weights, to: &Weights) -> Vec<String> {
+        let mut lines = vec![format!(
+            "{} via {}:",
+            self.place(),
+            if self.cfg.rule.is_some() {
+                "ModifyRule"
+            } else {
+                "ModifyListener"
+            }
+        )];
+        for (env, arn) in &self.cfg.target_groups {
+            let w = |ws: &Weights| ws.0.iter().find(|x| &x.env == env).map_or(0, |x| x.weight);
+            lines.push(format!(
+                "  forward to {} ({env}): weight {} → {}",
+                tail(arn),
+                w(from),
+                w(to)
+            ));
+        }
+        lines
+    }
+}
+
+impl TrafficProvider for AlbTraffic {
+    fn kind(&self) -> &'static str {
+        "alb"
+    }
+
+    fn target(&self) -> String {
+        format!("ALB {}", self.place())
+    }
+
+    fn read(&self) -> BoxFuture<'_, Result<Weights, TrafficError>> {
+        Box::pin(async move {
+            let actions = self.actions().await?;
+            self.weights(&actions)
+        })
+    }
+
+    fn preview<'a>(
+        &'a self,
+        from: &'a Weights,
+        to: &'a Weights,
+    ) -> BoxFuture<'a, Result<Vec<String>, TrafficError>> {
+        Box::pin(async move { Ok(self.change_lines(from, to)) })
+    }
+
+    fn set<'a>(
+        &'a self,
+        from: &'a Weights,
+        to: &'a Weights,
+    ) -> BoxFuture<'a, Result<Applied, TrafficError>> {
+        Box::pin(async move {
+            let actions = self.actions().await?;
+            let now = self.weights(&actions)?;
+            if !now.same_split(from) {
+                return Err(TrafficError::new(format!(
+                    "the weights moved since the preview ({}): nothing changed",
+                    Weights::describe_change(from, &now)
+                )));
+            }
+            let tuples: Vec<TargetGroupTuple> = self
+                .cfg
+                .target_groups
+                .iter()
+                .map(|(env, arn)| {
+                    let w = to.0.iter().find(|x| &x.env == env).map_or(0, |x| {
+                        if x.server == Server::Down {
+                            0
+                        } else {
+                            x.weight
+                        }
+                    });
+                    TargetGroupTuple::builder()
+                        .target_group_arn(arn)
+                        .weight(i32::try_from(w).unwrap_or(0))
+                        .build()
+                })
+                .collect();
+            // Only the forward action changes; the others stay as they are.
+            let new_actions: Vec<Action> = actions
+                .into_iter()
+                .map(|a| {
+                    if a.r#type() != Some(&ActionTypeEnum::Forward) {
+                        return a;
+                    }
+                    let sticky = a
+                        .forward_config()
+                        .and_then(|f| f.target_group_stickiness_config())
+                        .cloned();
+                    let fc = ForwardActionConfig::builder()
+                        .set_target_groups(Some(tuples.clone()))
+                        .set_target_group_stickiness_config(sticky)
+                        .build();
+                    Action::builder()
+                        .r#type(ActionTypeEnum::Forward)
+                        .set_order(a.order())
+                        .forward_config(fc)
+                        .build()
+                })
+                .collect();
+            let client = self.client().await?;
+            let call = match &self.cfg.rule {
+                Some(rule) => client
+                    .modify_rule()
+                    .rule_arn(rule)
+                    .set_actions(Some(new_actions))
+                    .send()
+                    .await
+                    .map(|_| ())
+                    .map_err(|e| describe("ModifyRule", &e)),
+                None => client
+                    .modify_listener()
+                    .listener_arn(&self.cfg.listener)
+                    .set_default_actions(Some(new_actions))
+                    .send()
+                    .await
+                    .map(|_| ())
+                    .map_err(|e| describe("ModifyListener", &e)),
+            };
+            let log = self.change_lines(from, to);
+            call.map_err(|e| TrafficError::with_log(e, log.clone()))?;
+            // Read back: what the load balancer holds now, not what was asked.
+            let weights = self.read().await?;
+            Ok(Applied { weights, log })
+        })
+    }
+}

@@ -1,0 +1,796 @@
+//! The AWS providers against moto's server, a real AWS API emulator on
+//! loopback: ECS deployments and the revert, CloudWatch alarms and metrics,
+//! ALB weighted traffic, and an outage of the API mid-run.
+//!
+//! What the emulator cannot do is covered elsewhere and said here: it does
+//! not start a new deployment on `UpdateService` — the service points at
+//! the new revision, its one deployment still runs the old one — so a
+//! rollout never goes IN_PROGRESS → COMPLETED or FAILED (`providers::ecs` unit tests read
+//! real-AWS-shaped deployments for that, and `core::deploy` tests the
+//! stability rule); and it cannot compute percentile statistics
+//! (`GetMetricData` with `p95` fails; latency percentiles are read in a call
+//! of their own so the error rate still arrives).
+#![allow(clippy::unwrap_used)]
+
+mod common;
+
+use std::time::{Duration, Instant};
+
+use aws_sdk_cloudwatch::types::{Dimension, MetricDatum, StandardUnit, StateValue};
+use aws_sdk_ecs::types::ContainerDefinition;
+use aws_sdk_elasticloadbalancingv2::types::{
+    Action, ActionTypeEnum, ForwardActionConfig, TargetGroupTuple,
+};
+use backstop::config::{self, Config, DeployConfig, Secret, TrafficKind};
+use backstop::core::action::Action as Key;
+use backstop::core::decision::Decision;
+use backstop::core::deploy::Stability;
+use backstop::core::model::{Origin, State};
+use backstop::core::msg::{Msg, TextKey};
+use backstop::core::runbook::StepStatus;
+use backstop::engine::{Engine, Storage};
+use backstop::providers::traffic::TrafficProvider;
+use backstop::sources::now;
+use common::moto::{Moto, xml};
+use common::{Home, Reply, TestServer};
+
+/// Dummy keys for every AWS setting in the configuration (the binary gets
+/// them from the environment instead).
+fn with_test_keys(mut c: Config) -> Config {
+    let keys = Some(("test".to_string(), Secret::new("test")));
+    c.aws.settings.credentials = keys.clone();
+    for s in &mut c.services {
+        if let Some(DeployConfig::Ecs(e)) = &mut s.deploy {
+            e.aws.credentials = keys.clone();
+        }
+        if let Some(a) = &mut s.alarms {
+            a.aws.credentials = keys.clone();
+        }
+        if let Some(m) = &mut s.metrics {
+            m.aws.credentials = keys.clone();
+        }
+        if let Some(t) = &mut s.traffic
+            && let TrafficKind::Alb(a) = &mut t.kind
+        {
+            a.aws.credentials = keys.clone();
+        }
+    }
+    c
+}
+
+fn parse(text: &str) -> Config {
+    with_test_keys(config::parse(text, "aws.toml", &|_| None).unwrap_or_else(|d| panic!("{d}")))
+}
+
+async fn ecs(m: &Moto) -> aws_sdk_ecs::Client {
+    let c = aws_sdk_ecs::Client::new(&m.sdk().await);
+    c.create_cluster()
+        .cluster_name("prod")
+        .send()
+        .await
+        .unwrap();
+    for image in ["registry.example/web:1.4.1", "registry.example/web:1.4.2"] {
+        c.register_task_definition()
+            .family("web")
+            .container_definitions(
+                ContainerDefinition::builder()
+                    .name("web")
+                    .image(image)
+                    .memory(128)
+                    .build(),
+            )
+            .send()
+            .await
+            .unwrap();
+    }
+    c.create_service()
+        .cluster("prod")
+        .service_name("web")
+        .task_definition("web:2")
+        .desired_count(2)
+        .send()
+        .await
+        .unwrap();
+    c
+}
+
+fn ecs_config(m: &Moto, health: &TestServer, extra: &str) -> String {
+    format!(
+        r#"
+[aws]
+region = "eu-west-1"
+endpoint_url = "{}"
+poll = {{ alarms = "5s", deployments = "2s" }}
+
+[services.web.environments.prod]
+endpoints = [{{ url = "{}" }}]
+
+[services.web.deploy]
+provider = "ecs"
+cluster = "prod"
+service = "web"
+{extra}
+"#,
+        m.url(),
+        health.url("/health")
+    )
+}
+
+async fn start(config: &Config, dir: &std::path::Path) -> Engine {
+    Engine::start(
+        config,
+        Origin::Config("aws.toml".into()),
+        None,
+        &Storage::in_dir(dir),
+    )
+    .unwrap()
+}
+
+fn current(s: &State) -> Option<(usize, StepStatus)> {
+    let c = s.services[0].rollback.checklist.as_ref()?;
+    Some((c.cursor, c.current()?.status.clone()))
+}
+
+async fn type_line(engine: &mut Engine, text: &str) {
+    for ch in text.chars() {
+        engine.apply(Msg::Text(TextKey::Char(ch), now()));
+    }
+    engine.apply(Msg::Text(TextKey::Submit, now()));
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn ecs_deployments_show_and_the_default_runbook_reverts_to_the_previous_revision() {
+    let m = Moto::start();
+    let client = ecs(&m).await;
+    let health = TestServer::start(Reply::json(200, r#"{"status":"ok"}"#)).await;
+    let text = ecs_config(&m, &health, "");
+
+    // `backstop status --json`, the real binary, keys from the environment.
+    let home = Home::new();
+    let file = home.path().join("aws.toml");
+    std::fs::write(&file, &text).unwrap();
+    let out = tokio::process::Command::new(common::bin())
+        .envs(home.env_pairs())
+        .env("AWS_ACCESS_KEY_ID", "test")
+        .env("AWS_SECRET_ACCESS_KEY", "test")
+        .env("AWS_EC2_METADATA_DISABLED", "true")
+        .args(["status", "--json", "--config"])
+        .arg(&file)
+        .output()
+        .await
+        .unwrap();
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let doc: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let d = &doc["services"]["web"]["deployments"];
+    assert_eq!(d["provider"], "ecs", "{doc:#}");
+    assert_eq!(d["environments"][0]["current"], "web:2", "{doc:#}");
+    assert_eq!(d["environments"][0]["previous"], "web:1");
+    assert_eq!(d["environments"][0]["rollouts"][0]["phase"], "completed");
+
+    // The console's engine: the Deployments pane, then the revert.
+    let dir = tempfile::tempdir().unwrap();
+    let mut engine = start(&parse(&text), dir.path()).await;
+    let read = engine
+        .run_until(Duration::from_secs(15), |s| {
+            s.services[0]
+                .deploy
+                .as_ref()
+                .is_some_and(|d| !d.envs.is_empty())
+                && s.services[0].envs[0].status.is_some()
+        })
+        .await;
+    assert!(read, "{:?}", engine.state.services[0].deploy);
+    let e = engine.state.services[0].deploy.as_ref().unwrap().envs[0].clone();
+    assert_eq!(
+        (e.current.as_str(), e.previous.as_deref()),
+        ("web:2", Some("web:1"))
+    );
+    assert_eq!(e.stability(), Stability::Stable);
+
+    engine.apply(Msg::Action(Key::StartRollback, now()));
+    let c = engine.state.services[0]
+        .rollback
+        .checklist
+        .clone()
+        .expect("a checklist");
+    let ids: Vec<&str> = c.steps.iter().map(|s| s.spec.id.as_str()).collect();
+    assert!(
+        ids.contains(&"revert") && ids.contains(&"wait-stable"),
+        "{ids:?}"
+    );
+    assert!(
+        !ids.contains(&"switch-traffic"),
+        "no traffic provider: no switch"
+    );
+    // prod answers healthy: the re-probe says so; the operator goes on anyway.
+    engine
+        .run_until(Duration::from_secs(10), |s| {
+            matches!(current(s), Some((0, StepStatus::Failed(_))))
+        })
+        .await;
+    engine.apply(Msg::Action(Key::Skip, now()));
+    type_line(&mut engine, "customers report errors the probes do not see").await;
+    engine.apply(Msg::Action(Key::OpenDetail, now())); // logs reviewed
+    engine.apply(Msg::Action(Key::OpenDetail, now())); // message previewed
+    let msg = match current(&engine.state) {
+        Some((_, StepStatus::Previewing(lines))) => lines.join("\n"),
+        other => panic!("{other:?}"),
+    };
+    assert!(
+        msg.contains("Version: web:2 → web:1 (prod, revert)"),
+        "{msg}"
+    );
+    engine.apply(Msg::Action(Key::Confirm, now()));
+    engine
+        .run_until(Duration::from_secs(5), |s| {
+            matches!(current(s), Some((i, StepStatus::Current)) if s.services[0].rollback.checklist.as_ref().unwrap().steps[i].spec.id == "revert")
+        })
+        .await;
+    engine.apply(Msg::Action(Key::OpenDetail, now()));
+    let previewed = engine
+        .run_until(Duration::from_secs(10), |s| {
+            matches!(current(s), Some((_, StepStatus::Previewing(_))))
+        })
+        .await;
+    assert!(previewed, "{:?}", current(&engine.state));
+    let Some((_, StepStatus::Previewing(lines))) = current(&engine.state) else {
+        unreachable!()
+    };
+    assert!(
+        lines
+            .iter()
+            .any(|l| l == "ECS service web (cluster prod): task definition web:2 → web:1"),
+        "{lines:?}"
+    );
+    assert!(
+        lines
+            .iter()
+            .any(|l| l == "UpdateService cluster=prod service=web taskDefinition=web:1"),
+        "{lines:?}"
+    );
+    engine.apply(Msg::Action(Key::Confirm, now()));
+    let reverted = engine
+        .run_until(Duration::from_secs(10), |s| {
+            s.services[0]
+                .rollback
+                .checklist
+                .as_ref()
+                .unwrap()
+                .steps
+                .iter()
+                .any(|st| st.spec.id == "revert" && st.status == StepStatus::Done)
+        })
+        .await;
+    assert!(reverted, "{:?}", current(&engine.state));
+    // AWS itself says so.
+    let svc = client
+        .describe_services()
+        .cluster("prod")
+        .services("web")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(svc.services()[0].task_definition(), Some("web:1"));
+    assert_eq!(
+        engine.state.services[0].rollback.history.len(),
+        1,
+        "a revert counts for the guards"
+    );
+    // wait-stable follows the rollout. moto never starts one (see the top):
+    // its only deployment still runs web:2, so the step keeps waiting and
+    // shows why, which is what it must do on AWS until the new tasks run.
+    let following = engine
+        .run_until(Duration::from_secs(10), |s| {
+            let c = s.services[0].rollback.checklist.as_ref().unwrap();
+            c.current().is_some_and(|st| {
+                st.spec.id == "wait-stable"
+                    && st
+                        .evidence
+                        .iter()
+                        .any(|e| e == "web:2 PRIMARY COMPLETED 2/2")
+            })
+        })
+        .await;
+    let c = engine.state.services[0].rollback.checklist.clone().unwrap();
+    assert!(following, "{:?}", c.current());
+    assert!(
+        matches!(
+            current(&engine.state),
+            Some((_, StepStatus::Running { .. }))
+        ),
+        "not stable while the old revision's deployment is the one running"
+    );
+    let d = engine.state.services[0].deploy.as_ref().unwrap();
+    assert_eq!(d.envs[0].current, "web:1");
+
+    // The journal holds the revert's intent and outcome.
+    let incident = engine.state.services[0]
+        .rollback
+        .checklist
+        .as_ref()
+        .unwrap()
+        .incident
+        .unwrap();
+    drop(engine);
+    let r = backstop::journal::Reader::open(&dir.path().join("journal.sqlite")).unwrap();
+    let deadline = Instant::now() + Duration::from_secs(5);
+    loop {
+        let rows = r.of_incident(incident).unwrap();
+        let intent = rows
+            .iter()
+            .find(|x| x.entry.kind == "intent" && x.entry.text.starts_with("revert web/prod"));
+        if let Some(i) = intent
+            && let Some(o) = rows
+                .iter()
+                .find(|x| x.entry.kind == "outcome" && x.entry.reference == Some(i.id))
+        {
+            assert_eq!(o.entry.level, "good", "{}", o.entry.text);
+            break;
+        }
+        assert!(Instant::now() < deadline, "{rows:#?}");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
+async fn put_alarm(cw: &aws_sdk_cloudwatch::Client, name: &str) {
+    cw.put_metric_alarm()
+        .alarm_name(name)
+        .namespace("AWS/ApplicationELB")
+        .metric_name("HTTPCode_Target_5XX_Count")
+        .statistic(aws_sdk_cloudwatch::types::Statistic::Sum)
+        .period(60)
+        .evaluation_periods(1)
+        .threshold(10.0)
+        .comparison_operator(aws_sdk_cloudwatch::types::ComparisonOperator::GreaterThanThreshold)
+        .send()
+        .await
+        .unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_cloudwatch_alarm_in_alarm_fires_the_rule_and_recommends_a_rollback() {
+    let m = Moto::start();
+    ecs(&m).await;
+    let cw = aws_sdk_cloudwatch::Client::new(&m.sdk().await);
+    put_alarm(&cw, "web-5xx").await;
+    put_alarm(&cw, "web-latency").await;
+    let health = TestServer::start(Reply::json(200, r#"{"status":"ok"}"#)).await;
+    let text = ecs_config(
+        &m,
+        &health,
+        "[services.web.alarms]\nprovider = \"cloudwatch\"\nnames = [\"web-5xx\", \"web-latency\"]\n",
+    );
+    let dir = tempfile::tempdir().unwrap();
+    let mut engine = start(&parse(&text), dir.path()).await;
+    let seen = engine
+        .run_until(Duration::from_secs(15), |s| {
+            s.services[0].alarms.len() == 2 && s.services[0].envs[0].status.is_some()
+        })
+        .await;
+    assert!(seen, "{:?}", engine.state.services[0].alarms);
+    assert_eq!(
+        engine.state.services[0].rollback.decision,
+        Decision::Healthy
+    );
+    assert!(
+        engine
+            .state
+            .sources
+            .iter()
+            .any(|s| s.name.starts_with("cloudwatch alarms") && s.error.is_none() && s.items == 2)
+    );
+
+    cw.set_alarm_state()
+        .alarm_name("web-5xx")
+        .state_value(StateValue::Alarm)
+        .state_reason("Threshold Crossed: 1 datapoint [42.0] was greater than the threshold (10.0)")
+        .send()
+        .await
+        .unwrap();
+    let fired = engine
+        .run_until(Duration::from_secs(20), |s| {
+            matches!(
+                s.services[0].rollback.decision,
+                Decision::RollbackRecommended { .. }
+            )
+        })
+        .await;
+    assert!(fired, "{:?}", engine.state.services[0].rollback.decision);
+    let Decision::RollbackRecommended {
+        suspect,
+        target,
+        reasons,
+    } = &engine.state.services[0].rollback.decision
+    else {
+        unreachable!()
+    };
+    assert_eq!((*suspect, *target), (0, 0), "a revert in place");
+    assert!(
+        reasons.iter().any(|r| r.contains("alarm web-5xx")),
+        "{reasons:?}"
+    );
+    assert!(engine.state.events.iter().any(|e| {
+        e.text
+            .contains("decision → ROLLBACK RECOMMENDED: prod → its previous revision")
+    }));
+    // The checklist's first check: health answers fine, but the alarm confirms it.
+    engine.apply(Msg::Action(Key::StartRollback, now()));
+    let confirmed = engine
+        .run_until(Duration::from_secs(10), |s| {
+            s.services[0]
+                .rollback
+                .checklist
+                .as_ref()
+                .is_some_and(|c| c.steps[0].status == StepStatus::Done)
+        })
+        .await;
+    let c = engine.state.services[0].rollback.checklist.clone().unwrap();
+    assert!(confirmed, "{:?}", c.steps[0]);
+    assert!(
+        c.steps[0]
+            .evidence
+            .iter()
+            .any(|e| e.contains("alarm web-5xx ALARM still firing")),
+        "{:?}",
+        c.steps[0].evidence
+    );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn cloudwatch_alb_metrics_give_the_error_rate_rule_its_value() {
+    let m = Moto::start();
+    let cw = aws_sdk_cloudwatch::Client::new(&m.sdk().await);
+    let datum = |metric: &str, tg: &str, v: f64| {
+        MetricDatum::builder()
+            .metric_name(metric)
+            .dimensions(
+                Dimension::builder()
+                    .name("LoadBalancer")
+                    .value("app/web/50dc6c495c0c9188")
+                    .build(),
+            )
+            .dimensions(Dimension::builder().name("TargetGroup").value(tg).build())
+            .value(v)
+            .unit(StandardUnit::Count)
+            .timestamp(aws_sdk_cloudwatch::primitives::DateTime::from_millis(
+                now().millis() - 30_000,
+            ))
+            .build()
+    };
+    cw.put_metric_data()
+        .namespace("AWS/ApplicationELB")
+        .metric_data(datum("RequestCount", "targetgroup/web-blue/1", 3000.0))
+        .metric_data(datum("RequestCount", "targetgroup/web-green/2", 600.0))
+        .metric_data(datum(
+            "HTTPCode_Target_5XX_Count",
+            "targetgroup/web-green/2",
+            60.0,
+        ))
+        .send()
+        .await
+        .unwrap();
+    let blue = TestServer::start(Reply::json(200, r#"{"status":"ok"}"#)).await;
+    let text = format!(
+        r#"
+[aws]
+region = "eu-west-1"
+endpoint_url = "{}"
+[services.web.environments.blue]
+endpoints = [{{ url = "{}" }}]
+[services.web.environments.green]
+endpoints = [{{ url = "{}" }}]
+[services.web.metrics]
+provider = "cloudwatch"
+load_balancer = "app/web/50dc6c495c0c9188"
+target_groups = {{ blue = "targetgroup/web-blue/1", green = "targetgroup/web-green/2" }}
+"#,
+        m.url(),
+        blue.url("/health"),
+        blue.url("/health")
+    );
+    let dir = tempfile::tempdir().unwrap();
+    let mut engine = start(&parse(&text), dir.path()).await;
+    let got = engine
+        .run_until(Duration::from_secs(15), |s| {
+            s.services[0].envs[1].metrics.traffic.is_some()
+        })
+        .await;
+    assert!(got, "{:?}", engine.state.sources);
+    let green = engine.state.services[0].envs[1]
+        .metrics
+        .traffic
+        .clone()
+        .unwrap();
+    assert_eq!((green.one_min.requests, green.one_min.errors), (600, 60));
+    assert!((green.one_min.error_rate - 0.10).abs() < 1e-9);
+    assert!(
+        (green.one_min.rate - 10.0).abs() < 1e-9,
+        "600 requests in a minute"
+    );
+    let blue_m = engine.state.services[0].envs[0]
+        .metrics
+        .traffic
+        .clone()
+        .unwrap();
+    assert_eq!((blue_m.one_min.requests, blue_m.one_min.errors), (3000, 0));
+    assert!(green.source.starts_with("cloudwatch"));
+    // The error-rate rule reads it: 10 % over 5 %, pending its minute.
+    engine.apply(Msg::Tick(now()));
+    let rule = engine.state.services[0]
+        .rollback
+        .rules
+        .iter()
+        .find(|r| r.env == 1 && r.kind.name() == "error-rate")
+        .unwrap();
+    assert_eq!(rule.observed, "10.0 %", "{rule:?}");
+    assert_ne!(rule.status, backstop::core::rules::RuleStatus::Ok);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn alb_weights_are_read_previewed_switched_and_read_back() {
+    let m = Moto::start();
+    let vpc = xml(
+        &m.ec2(&[("Action", "CreateVpc"), ("CidrBlock", "10.0.0.0/16")])
+            .await,
+        "vpcId",
+    );
+    let mut subnets = Vec::new();
+    for (cidr, az) in [("10.0.1.0/24", "eu-west-1a"), ("10.0.2.0/24", "eu-west-1b")] {
+        let body = m
+            .ec2(&[
+                ("Action", "CreateSubnet"),
+                ("VpcId", &vpc),
+                ("CidrBlock", cidr),
+                ("AvailabilityZone", az),
+            ])
+            .await;
+        subnets.push(xml(&body, "subnetId"));
+    }
+    let elb = aws_sdk_elasticloadbalancingv2::Client::new(&m.sdk().await);
+    let lb = elb
+        .create_load_balancer()
+        .name("web")
+        .set_subnets(Some(subnets))
+        .send()
+        .await
+        .unwrap();
+    let lb_arn = lb.load_balancers()[0]
+        .load_balancer_arn()
+        .unwrap()
+        .to_string();
+    let mut tgs = Vec::new();
+    for name in ["web-blue", "web-green"] {
+        let tg = elb
+            .create_target_group()
+            .name(name)
+            .protocol(aws_sdk_elasticloadbalancingv2::types::ProtocolEnum::Http)
+            .port(8080)
+            .vpc_id(&vpc)
+            .send()
+            .await
+            .unwrap();
+        tgs.push(
+            tg.target_groups()[0]
+                .target_group_arn()
+                .unwrap()
+                .to_string(),
+        );
+    }
+    let forward = |w: [i32; 2]| {
+        Action::builder()
+            .r#type(ActionTypeEnum::Forward)
+            .forward_config(
+                ForwardActionConfig::builder()
+                    .target_groups(
+                        TargetGroupTuple::builder()
+                            .target_group_arn(&tgs[0])
+                            .weight(w[0])
+                            .build(),
+                    )
+                    .target_groups(
+                        TargetGroupTuple::builder()
+                            .target_group_arn(&tgs[1])
+                            .weight(w[1])
+                            .build(),
+                    )
+                    .build(),
+            )
+            .build()
+    };
+    let listener = elb
+        .create_listener()
+        .load_balancer_arn(&lb_arn)
+        .protocol(aws_sdk_elasticloadbalancingv2::types::ProtocolEnum::Http)
+        .port(80)
+        .default_actions(forward([100, 0]))
+        .send()
+        .await
+        .unwrap();
+    let listener_arn = listener.listeners()[0].listener_arn().unwrap().to_string();
+    let health = TestServer::start(Reply::json(200, r#"{"status":"ok"}"#)).await;
+    let text = format!(
+        r#"
+[aws]
+region = "eu-west-1"
+endpoint_url = "{}"
+[services.web.environments.blue]
+endpoints = [{{ url = "{h}" }}]
+[services.web.environments.green]
+endpoints = [{{ url = "{h}" }}]
+[services.web.traffic]
+provider = "alb"
+listener = "{listener_arn}"
+target_groups = {{ blue = "{}", green = "{}" }}
+interval = "1s"
+"#,
+        m.url(),
+        tgs[0],
+        tgs[1],
+        h = health.url("/health"),
+    );
+    let config = parse(&text);
+    let TrafficKind::Alb(alb) = &config.services[0].traffic.as_ref().unwrap().kind else {
+        unreachable!()
+    };
+    let provider = backstop::providers::traffic::alb::AlbTraffic::new(
+        backstop::aws::Aws::new(alb.aws.clone()),
+        alb.clone(),
+    );
+    let before = provider.read().await.unwrap();
+    assert_eq!(before.percents(), [100, 0]);
+    let to = backstop::core::traffic::Weights::from_percents([("blue", 0), ("green", 100)]);
+    let lines = provider.preview(&before, &to).await.unwrap();
+    assert!(lines[0].contains("ModifyListener"), "{lines:?}");
+    assert!(lines[1].ends_with("(blue): weight 100 → 0"), "{lines:?}");
+    assert!(lines[2].ends_with("(green): weight 0 → 100"), "{lines:?}");
+    // A stale preview is refused, and changes nothing.
+    let stale = backstop::core::traffic::Weights::from_percents([("blue", 90), ("green", 10)]);
+    let e = provider.set(&stale, &to).await.unwrap_err();
+    assert!(e.message.contains("moved since the preview"), "{e:?}");
+    let applied = provider.set(&before, &to).await.unwrap();
+    assert_eq!(applied.weights.percents(), [0, 100]);
+    // AWS itself, and the console's reads, say 0/100.
+    let l = elb
+        .describe_listeners()
+        .listener_arns(&listener_arn)
+        .send()
+        .await
+        .unwrap();
+    let fc = l.listeners()[0].default_actions()[0]
+        .forward_config()
+        .unwrap();
+    let weights: Vec<i32> = fc
+        .target_groups()
+        .iter()
+        .map(|t| t.weight().unwrap())
+        .collect();
+    assert_eq!(weights, [0, 100]);
+    let dir = tempfile::tempdir().unwrap();
+    let mut engine = start(&config, dir.path()).await;
+    let read = engine
+        .run_until(Duration::from_secs(10), |s| {
+            s.services[0]
+                .traffic
+                .as_ref()
+                .and_then(|t| t.weights.as_ref())
+                .is_some_and(|w| w.percents() == [0, 100])
+        })
+        .await;
+    assert!(read, "{:?}", engine.state.services[0].traffic);
+    assert!(
+        engine.state.services[0]
+            .traffic
+            .as_ref()
+            .unwrap()
+            .target
+            .contains("ALB listener")
+    );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn an_emulator_outage_shows_in_the_panes_and_the_console_recovers() {
+    let mut m = Moto::start();
+    ecs(&m).await;
+    let cw = aws_sdk_cloudwatch::Client::new(&m.sdk().await);
+    put_alarm(&cw, "web-5xx").await;
+    let health = TestServer::start(Reply::json(200, r#"{"status":"ok"}"#)).await;
+    let text = ecs_config(
+        &m,
+        &health,
+        "[services.web.alarms]\nprovider = \"cloudwatch\"\nnames = [\"web-5xx\"]\n",
+    );
+    let dir = tempfile::tempdir().unwrap();
+    let mut engine = start(&parse(&text), dir.path()).await;
+    let up = engine
+        .run_until(Duration::from_secs(15), |s| {
+            s.services[0]
+                .deploy
+                .as_ref()
+                .is_some_and(|d| d.read_at.is_some())
+                && s.sources.iter().any(|x| x.ok_at.is_some())
+        })
+        .await;
+    assert!(up);
+
+    m.stop();
+    let down = engine
+        .run_until(Duration::from_secs(30), |s| {
+            s.services[0]
+                .deploy
+                .as_ref()
+                .is_some_and(|d| d.error.is_some())
+                && s.sources.iter().any(|x| x.error.is_some())
+        })
+        .await;
+    assert!(
+        down,
+        "{:?} {:?}",
+        engine.state.services[0].deploy, engine.state.sources
+    );
+    let d = engine.state.services[0].deploy.as_ref().unwrap();
+    assert!(
+        d.error.as_ref().unwrap().0.contains("cannot reach AWS"),
+        "{:?}",
+        d.error
+    );
+    assert_eq!(
+        d.envs[0].current, "web:2",
+        "the last data stays, with its age"
+    );
+    // On screen: the error, and how old the data is.
+    let keymap = backstop::keymap::Keymap::defaults();
+    let view = backstop::tui::View {
+        keymap: &keymap,
+        theme: backstop::tui::Theme::plain(),
+    };
+    let area = ratatui::layout::Rect::new(0, 0, 160, 48);
+    let mut buf = ratatui::buffer::Buffer::empty(area);
+    backstop::tui::render(&engine.state, &view, area, &mut buf);
+    let screen: String = (0..area.height)
+        .map(|y| {
+            (0..area.width)
+                .map(|x| buf[(x, y)].symbol())
+                .collect::<String>()
+                + "\n"
+        })
+        .collect();
+    assert!(
+        screen.contains("ecs: DescribeServices: cannot reach AWS"),
+        "{screen}"
+    );
+    assert!(
+        screen.contains("cloudwatch alarms (http://127.0.0.1:"),
+        "{screen}"
+    );
+
+    // Back (empty, as moto restarts): seeded again, the errors clear.
+    m.restart();
+    ecs(&m).await;
+    put_alarm(&aws_sdk_cloudwatch::Client::new(&m.sdk().await), "web-5xx").await;
+    let back = engine
+        .run_until(Duration::from_secs(30), |s| {
+            s.services[0]
+                .deploy
+                .as_ref()
+                .is_some_and(|d| d.error.is_none())
+                && s.sources.iter().all(|x| x.error.is_none())
+        })
+        .await;
+    assert!(
+        back,
+        "{:?} {:?}",
+        engine.state.services[0].deploy, engine.state.sources
+    );
+    assert!(
+        engine
+            .state
+            .events
+            .iter()
+            .any(|e| e.text.contains("readable again"))
+    );
+}

@@ -1,0 +1,172 @@
+//! moto's server, a real AWS API emulator, on a loopback port: started per
+//! test, seeded with the AWS SDK itself (and EC2's query API for the VPC
+//! an ALB needs), stopped and started again for outage tests.
+//!
+//! `scripts/test` installs it into `target/moto-venv` and says where with
+//! `$BACKSTOP_MOTO_SERVER`.
+#![allow(dead_code)]
+
+use std::net::TcpStream;
+use std::path::PathBuf;
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use aws_config::{BehaviorVersion, Region, SdkConfig};
+
+pub const REGION: &str = "eu-west-1";
+
+fn binary() -> PathBuf {
+    if let Some(p) = std::env::var_os("BACKSTOP_MOTO_SERVER") {
+        return PathBuf::from(p);
+    }
+    let local = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("target/moto-venv/bin/moto_server");
+    if local.exists() {
+        return local;
+    }
+    panic!(
+        "moto_server (the AWS API emulator these tests need) was not found: run scripts/test, \
+         which installs it into target/moto-venv, or set $BACKSTOP_MOTO_SERVER"
+    );
+}
+
+pub struct Moto {
+    pub port: u16,
+    child: Option<Child>,
+    /// Where its request log goes, when it is kept (benchmarks count calls).
+    log: Option<PathBuf>,
+}
+
+impl Moto {
+    pub fn start() -> Moto {
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap()
+            .port();
+        let mut m = Moto {
+            port,
+            child: None,
+            log: None,
+        };
+        m.spawn();
+        m
+    }
+
+    /// With its request log (one line per API call) kept in `log`.
+    pub fn start_logged(log: PathBuf) -> Moto {
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap()
+            .port();
+        let mut m = Moto {
+            port,
+            child: None,
+            log: Some(log),
+        };
+        m.spawn();
+        m
+    }
+
+    /// API calls received so far (logged mode).
+    pub fn calls(&self) -> usize {
+        self.log
+            .as_ref()
+            .and_then(|l| std::fs::read_to_string(l).ok())
+            .map_or(0, |t| t.lines().filter(|l| l.contains("\"POST ")).count())
+    }
+
+    fn spawn(&mut self) {
+        let child = Command::new(binary())
+            .args(["-H", "127.0.0.1", "-p", &self.port.to_string()])
+            // ECS reports a rollout COMPLETED once this many tasks run.
+            .env("MOTO_ECS_SERVICE_RUNNING", "2")
+            .stdout(Stdio::null())
+            .stderr(match &self.log {
+                Some(l) => Stdio::from(std::fs::File::create(l).unwrap()),
+                None => Stdio::null(),
+            })
+            .spawn()
+            .expect("start moto_server");
+        self.child = Some(child);
+        let deadline = Instant::now() + Duration::from_secs(30);
+        while TcpStream::connect(("127.0.0.1", self.port)).is_err() {
+            assert!(
+                Instant::now() < deadline,
+                "moto_server did not listen on {}",
+                self.port
+            );
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    }
+
+    pub fn url(&self) -> String {
+        format!("http://127.0.0.1:{}", self.port)
+    }
+
+    /// Gone, as an endpoint that stops answering: connections are refused.
+    pub fn stop(&mut self) {
+        if let Some(mut c) = self.child.take() {
+            let _ = c.kill();
+            let _ = c.wait();
+        }
+    }
+
+    /// Back on the same port, empty (moto keeps nothing across restarts).
+    pub fn restart(&mut self) {
+        self.stop();
+        self.spawn();
+    }
+
+    /// An SDK setup pointed at it, with dummy credentials.
+    pub async fn sdk(&self) -> SdkConfig {
+        aws_config::defaults(BehaviorVersion::latest())
+            .region(Region::new(REGION))
+            .endpoint_url(self.url())
+            .credentials_provider(aws_sdk_ecs::config::Credentials::new(
+                "test", "test", None, None, "tests",
+            ))
+            .load()
+            .await
+    }
+
+    /// EC2's query API, for what an ALB needs (a VPC and two subnets).
+    pub async fn ec2(&self, params: &[(&str, &str)]) -> String {
+        let body: Vec<String> = params
+            .iter()
+            .chain([("Version", "2016-11-15")].iter())
+            .map(|(k, v)| format!("{k}={}", v.replace('/', "%2F")))
+            .collect();
+        reqwest::Client::new()
+            .post(format!("{}/", self.url()))
+            .header(
+                "Authorization",
+                format!("AWS4-HMAC-SHA256 Credential=test/20260101/{REGION}/ec2/aws4_request, SignedHeaders=host, Signature=0"),
+            )
+            .header("Content-Type", "application/x-www-form-urlencoded")
+            .body(body.join("&"))
+            .send()
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap()
+    }
+}
+
+impl Drop for Moto {
+    fn drop(&mut self) {
+        self.stop();
+    }
+}
+
+/// The text between `<tag>` and `</tag>`, first occurrence.
+pub fn xml(body: &str, tag: &str) -> String {
+    let open = format!("<{tag}>");
+    let start = body
+        .find(&open)
+        .map(|i| i + open.len())
+        .unwrap_or_else(|| panic!("no <{tag}> in {body}"));
+    let end = body[start..].find(&format!("</{tag}>")).unwrap() + start;
+    body[start..end].to_string()
+}
