@@ -353,3 +353,76 @@ impl Report {
 fn cell(s: &str) -> String {
     s.replace('|', "\\|").replace('\n', " ")
 }
+
+/// A drill's report: the scenario's steps, the clock's marks, the score.
+pub fn drill_markdown(
+    score: &crate::core::drill::Score,
+    title: &str,
+    steps: &[(Ts, String)],
+    started: Ts,
+) -> String {
+    use crate::core::drill::{TARGET_MTTD, TARGET_MTTR, TARGET_SWITCH};
+    let mut s = String::new();
+    let verdict = if score.held { "held" } else { "NOT held" };
+    let _ = writeln!(s, "# Drill {}: expectation {verdict}\n", score.scenario);
+    let _ = writeln!(s, "- {title}");
+    let _ = writeln!(
+        s,
+        "- Started {}, at {}x (seed {})",
+        started.rfc3339(),
+        score.speed,
+        score.seed
+    );
+    let _ = writeln!(
+        s,
+        "- First rule: {}; rollbacks: {}; escalated: {}",
+        score.first_rule.as_deref().unwrap_or("none"),
+        score.rollbacks,
+        if score.escalated { "yes" } else { "no" }
+    );
+    let _ = writeln!(
+        s,
+        "- Checklist: {} done, {} skipped\n",
+        score.steps_done, score.steps_skipped
+    );
+    let _ = writeln!(
+        s,
+        "| Measure (scenario time) | Value | Target |\n|---|---|---|"
+    );
+    let fmt = |x: Option<f64>| {
+        x.map_or_else(
+            || "—".to_string(),
+            |x| time::human(Duration::from_secs_f64(x)),
+        )
+    };
+    let _ = writeln!(
+        s,
+        "| MTTD (detected − fault) | {} | < {} |",
+        fmt(score.mttd_secs),
+        time::human(TARGET_MTTD)
+    );
+    let _ = writeln!(
+        s,
+        "| MTTR (verified − detected) | {} | < {} |",
+        fmt(score.mttr_secs),
+        time::human(TARGET_MTTR)
+    );
+    let _ = writeln!(
+        s,
+        "| Switch (done − decided) | {} | < {} |\n",
+        fmt(score.switch_secs),
+        time::human(TARGET_SWITCH)
+    );
+    let _ = writeln!(s, "## Expectation\n");
+    for (ok, text) in &score.checks {
+        let _ = writeln!(s, "- {} {text}", if *ok { "✓" } else { "✗" });
+    }
+    for w in &score.wrong_actions {
+        let _ = writeln!(s, "  - {w}");
+    }
+    let _ = writeln!(s, "\n## Scenario\n");
+    for (at, text) in steps {
+        let _ = writeln!(s, "- {} {text}", at.hms());
+    }
+    s
+}

@@ -445,35 +445,39 @@ async fn a_cloudwatch_alarm_in_alarm_fires_the_rule_and_recommends_a_rollback() 
 async fn cloudwatch_alb_metrics_give_the_error_rate_rule_its_value() {
     let m = Moto::start();
     let cw = aws_sdk_cloudwatch::Client::new(&m.sdk().await);
-    let datum = |metric: &str, tg: &str, v: f64| {
-        MetricDatum::builder()
-            .metric_name(metric)
-            .dimensions(
-                Dimension::builder()
-                    .name("LoadBalancer")
-                    .value("app/web/50dc6c495c0c9188")
-                    .build(),
-            )
-            .dimensions(Dimension::builder().name("TargetGroup").value(tg).build())
-            .value(v)
-            .unit(StandardUnit::Count)
-            .timestamp(aws_sdk_cloudwatch::primitives::DateTime::from_millis(
-                now().millis() - 30_000,
+    // The same minute's figures twice: for the minute CloudWatch has had
+    // time to publish (the one before the current), and the one after it,
+    // in case the clock crosses a minute before the first read.
+    let minute = now().millis().div_euclid(60_000) * 60_000;
+    for at in [minute - 90_000, minute - 30_000] {
+        let datum = |metric: &str, tg: &str, v: f64| {
+            MetricDatum::builder()
+                .metric_name(metric)
+                .dimensions(
+                    Dimension::builder()
+                        .name("LoadBalancer")
+                        .value("app/web/50dc6c495c0c9188")
+                        .build(),
+                )
+                .dimensions(Dimension::builder().name("TargetGroup").value(tg).build())
+                .value(v)
+                .unit(StandardUnit::Count)
+                .timestamp(aws_sdk_cloudwatch::primitives::DateTime::from_millis(at))
+                .build()
+        };
+        cw.put_metric_data()
+            .namespace("AWS/ApplicationELB")
+            .metric_data(datum("RequestCount", "targetgroup/web-blue/1", 3000.0))
+            .metric_data(datum("RequestCount", "targetgroup/web-green/2", 600.0))
+            .metric_data(datum(
+                "HTTPCode_Target_5XX_Count",
+                "targetgroup/web-green/2",
+                60.0,
             ))
-            .build()
-    };
-    cw.put_metric_data()
-        .namespace("AWS/ApplicationELB")
-        .metric_data(datum("RequestCount", "targetgroup/web-blue/1", 3000.0))
-        .metric_data(datum("RequestCount", "targetgroup/web-green/2", 600.0))
-        .metric_data(datum(
-            "HTTPCode_Target_5XX_Count",
-            "targetgroup/web-green/2",
-            60.0,
-        ))
-        .send()
-        .await
-        .unwrap();
+            .send()
+            .await
+            .unwrap();
+    }
     let blue = TestServer::start(Reply::json(200, r#"{"status":"ok"}"#)).await;
     let text = format!(
         r#"

@@ -6,7 +6,7 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use aws_sdk_cloudwatch::types::{MetricAlarm, StateValue};
+use aws_sdk_cloudwatch::types::{AlarmType, StateValue};
 use tokio::sync::{OnceCell, mpsc};
 use tokio::task::JoinHandle;
 use tokio::time::MissedTickBehavior;
@@ -50,7 +50,8 @@ impl CloudWatchAlarms {
     /// Every alarm wanted, for the services that want it.
     pub async fn poll(&self) -> Result<Vec<(usize, ExternalAlarm)>, String> {
         let client = self.client().await?;
-        let mut found: Vec<MetricAlarm> = Vec::new();
+        // Metric and composite alarms alike: (name, state, reason, since).
+        let mut found: Vec<ExternalAlarm> = Vec::new();
         let mut names: Vec<&str> = self
             .wants
             .iter()
@@ -64,11 +65,13 @@ impl CloudWatchAlarms {
                 let resp = client
                     .describe_alarms()
                     .set_alarm_names(Some(chunk.iter().map(|s| s.to_string()).collect()))
+                    .alarm_types(AlarmType::MetricAlarm)
+                    .alarm_types(AlarmType::CompositeAlarm)
                     .set_next_token(token)
                     .send()
                     .await
                     .map_err(|e| describe("DescribeAlarms", &e))?;
-                found.extend(resp.metric_alarms().iter().cloned());
+                found.extend(answer(&resp));
                 token = resp.next_token().map(str::to_string);
                 if token.is_none() {
                     break;
@@ -89,11 +92,13 @@ impl CloudWatchAlarms {
                 let resp = client
                     .describe_alarms()
                     .alarm_name_prefix(prefix)
+                    .alarm_types(AlarmType::MetricAlarm)
+                    .alarm_types(AlarmType::CompositeAlarm)
                     .set_next_token(token)
                     .send()
                     .await
                     .map_err(|e| describe("DescribeAlarms", &e))?;
-                found.extend(resp.metric_alarms().iter().cloned());
+                found.extend(answer(&resp));
                 token = resp.next_token().map(str::to_string);
                 if token.is_none() {
                     break;
@@ -104,12 +109,28 @@ impl CloudWatchAlarms {
         for (service, w) in &self.wants {
             let mut seen: Vec<&str> = Vec::new();
             for a in &found {
-                let Some(name) = a.alarm_name() else { continue };
+                let name = a.name.as_str();
                 let wanted = w.names.iter().any(|n| n == name)
                     || w.prefix.as_deref().is_some_and(|p| name.starts_with(p));
                 if wanted && !seen.contains(&name) {
                     seen.push(name);
-                    out.push((*service, alarm(a)));
+                    out.push((*service, a.clone()));
+                }
+            }
+            // A name CloudWatch does not know is said, not silently dropped.
+            for n in &w.names {
+                if !seen.contains(&n.as_str()) {
+                    out.push((
+                        *service,
+                        ExternalAlarm {
+                            name: n.clone(),
+                            state: AlarmState::InsufficientData,
+                            reason: "no such alarm in CloudWatch (check the name and the region)"
+                                .into(),
+                            since: Ts(0),
+                            source: "cloudwatch".into(),
+                        },
+                    ));
                 }
             }
         }
@@ -117,20 +138,39 @@ impl CloudWatchAlarms {
     }
 }
 
-fn alarm(a: &MetricAlarm) -> ExternalAlarm {
-    ExternalAlarm {
-        name: a.alarm_name().unwrap_or_default().to_string(),
-        state: match a.state_value() {
-            Some(StateValue::Alarm) => AlarmState::Alarm,
-            Some(StateValue::Ok) => AlarmState::Ok,
-            _ => AlarmState::InsufficientData,
-        },
-        reason: a.state_reason().unwrap_or_default().to_string(),
-        since: a.state_updated_timestamp().map_or(Ts(0), |d| {
-            Ts(d.secs() * 1000 + i64::from(d.subsec_nanos() / 1_000_000))
-        }),
-        source: "cloudwatch".into(),
+fn state(v: Option<&StateValue>) -> AlarmState {
+    match v {
+        Some(StateValue::Alarm) => AlarmState::Alarm,
+        Some(StateValue::Ok) => AlarmState::Ok,
+        _ => AlarmState::InsufficientData,
     }
+}
+
+fn ts(d: Option<&aws_sdk_cloudwatch::primitives::DateTime>) -> Ts {
+    d.map_or(Ts(0), |d| {
+        Ts(d.secs() * 1000 + i64::from(d.subsec_nanos() / 1_000_000))
+    })
+}
+
+/// Metric and composite alarms of one answer.
+fn answer(
+    resp: &aws_sdk_cloudwatch::operation::describe_alarms::DescribeAlarmsOutput,
+) -> Vec<ExternalAlarm> {
+    let metric = resp.metric_alarms().iter().map(|a| ExternalAlarm {
+        name: a.alarm_name().unwrap_or_default().to_string(),
+        state: state(a.state_value()),
+        reason: a.state_reason().unwrap_or_default().to_string(),
+        since: ts(a.state_updated_timestamp()),
+        source: "cloudwatch".into(),
+    });
+    let composite = resp.composite_alarms().iter().map(|a| ExternalAlarm {
+        name: a.alarm_name().unwrap_or_default().to_string(),
+        state: state(a.state_value()),
+        reason: a.state_reason().unwrap_or_default().to_string(),
+        since: ts(a.state_updated_timestamp()),
+        source: "cloudwatch".into(),
+    });
+    metric.chain(composite).collect()
 }
 
 /// Poll at `every`; each answer (or failure) becomes a message.
@@ -143,6 +183,7 @@ pub fn spawn(
         let mut ticker = tokio::time::interval(every);
         ticker.set_missed_tick_behavior(MissedTickBehavior::Delay);
         let name = source.name();
+        let covered: Vec<usize> = source.wants.iter().map(|(s, _)| *s).collect();
         loop {
             ticker.tick().await;
             let at = crate::sources::now();
@@ -150,6 +191,7 @@ pub fn spawn(
                 Ok(alarms) => Msg::Alarms {
                     source: name.clone(),
                     alarms,
+                    covered: covered.clone(),
                     at,
                 },
                 Err(error) => Msg::SourceFailed {

@@ -153,30 +153,44 @@ impl CloudWatchMetrics {
     }
 }
 
-/// The newest `minutes` per-minute sums of a series.
-fn sum(series: Option<&Vec<(i64, f64)>>, minutes: usize) -> f64 {
-    series.map_or(0.0, |s| s.iter().take(minutes).map(|(_, v)| v).sum())
+/// The datapoints of the `minutes` whole minutes before `end` (seconds of
+/// each datapoint's minute): by time, not by position, because CloudWatch
+/// publishes no datapoint for a minute without errors.
+fn within(
+    series: Option<&Vec<(i64, f64)>>,
+    minutes: usize,
+    end: Ts,
+) -> impl Iterator<Item = f64> + '_ {
+    let end_s = end.millis() / 1000;
+    let start_s = end_s - minutes as i64 * 60;
+    series
+        .into_iter()
+        .flatten()
+        .filter(move |(t, _)| *t >= start_s && *t < end_s)
+        .map(|(_, v)| *v)
 }
 
-/// The worst percentile over the newest `minutes` (seconds → ms): a window's
+fn sum(series: Option<&Vec<(i64, f64)>>, minutes: usize, end: Ts) -> f64 {
+    within(series, minutes, end).sum()
+}
+
+/// The worst percentile over the minutes (seconds → ms): a window's
 /// percentile is not an average of its minutes' percentiles, and the worst
 /// is the honest bound.
-fn worst(series: Option<&Vec<(i64, f64)>>, minutes: usize) -> Option<f64> {
-    series?
-        .iter()
-        .take(minutes)
-        .map(|(_, v)| v * 1000.0)
+fn worst(series: Option<&Vec<(i64, f64)>>, minutes: usize, end: Ts) -> Option<f64> {
+    within(series, minutes, end)
+        .map(|v| v * 1000.0)
         .reduce(f64::max)
 }
 
-fn window(got: &[(String, Vec<(i64, f64)>)], i: usize, minutes: usize) -> WindowStats {
+fn window(got: &[(String, Vec<(i64, f64)>)], i: usize, minutes: usize, end: Ts) -> WindowStats {
     let get = |prefix: &str| {
         got.iter()
             .find(|(id, _)| *id == format!("{prefix}{i}"))
             .map(|(_, v)| v)
     };
-    let requests = sum(get("r"), minutes).max(0.0) as u64;
-    let errors = (sum(get("e"), minutes).max(0.0) as u64).min(requests);
+    let requests = sum(get("r"), minutes, end).max(0.0) as u64;
+    let errors = (sum(get("e"), minutes, end).max(0.0) as u64).min(requests);
     WindowStats {
         window_secs: (minutes * 60) as u32,
         requests,
@@ -187,9 +201,9 @@ fn window(got: &[(String, Vec<(i64, f64)>)], i: usize, minutes: usize) -> Window
         } else {
             errors as f64 / requests as f64
         },
-        p50_ms: worst(get("pa"), minutes),
-        p95_ms: worst(get("pb"), minutes),
-        p99_ms: worst(get("pc"), minutes),
+        p50_ms: worst(get("pa"), minutes, end),
+        p95_ms: worst(get("pb"), minutes, end),
+        p99_ms: worst(get("pc"), minutes, end),
     }
 }
 
@@ -207,8 +221,11 @@ impl MetricSource for CloudWatchMetrics {
                 .max()
                 .unwrap_or(0)
                 .max(5);
-            // CloudWatch publishes a minute after it ends: look a little further back.
-            let from = now.minus(Duration::from_secs((longest as u64 + 2) * 60));
+            // Whole minutes only, and only those CloudWatch has had a minute
+            // to publish: the current minute is incomplete, the one before it
+            // may be too.
+            let end = Ts(now.millis().div_euclid(60_000) * 60_000).minus(Duration::from_secs(60));
+            let from = end.minus(Duration::from_secs(longest as u64 * 60));
             let counts: Vec<MetricDataQuery> = self
                 .targets
                 .iter()
@@ -220,7 +237,7 @@ impl MetricSource for CloudWatchMetrics {
                     ]
                 })
                 .collect();
-            let mut got = self.fetch(counts, from, now).await?;
+            let mut got = self.fetch(counts, from, end).await?;
             let latency: Vec<MetricDataQuery> = self
                 .targets
                 .iter()
@@ -231,7 +248,7 @@ impl MetricSource for CloudWatchMetrics {
                     })
                 })
                 .collect();
-            match self.fetch(latency, from, now).await {
+            match self.fetch(latency, from, end).await {
                 Ok(l) => got.extend(l),
                 Err(e) => {
                     if !self.percentiles_warned.swap(true, Ordering::Relaxed) {
@@ -246,12 +263,12 @@ impl MetricSource for CloudWatchMetrics {
                 .map(|(i, t)| NamedSnapshot {
                     service: t.service.clone(),
                     env: t.env.clone(),
-                    one_min: window(&got, i, 1),
-                    five_min: window(&got, i, 5),
+                    one_min: window(&got, i, 1, end),
+                    five_min: window(&got, i, 5, end),
                     extra: self
                         .extra
                         .iter()
-                        .map(|d| window(&got, i, d.as_secs().div_ceil(60).max(1) as usize))
+                        .map(|d| window(&got, i, d.as_secs().div_ceil(60).max(1) as usize, end))
                         .collect(),
                 })
                 .collect())
@@ -264,24 +281,35 @@ mod tests {
     use super::*;
 
     #[test]
-    fn windows_sum_the_newest_minutes() {
+    fn windows_take_whole_minutes_by_time() {
+        // The window ends at 240 s: minutes start at 180, 120, 60…; a
+        // datapoint of the unfinished minute (240) is left out.
+        let end = Ts(240_000);
         let got = vec![
             (
                 "r0".to_string(),
-                vec![(180, 600.0), (120, 600.0), (60, 1200.0)],
+                vec![(240, 9999.0), (180, 600.0), (120, 600.0), (60, 1200.0)],
             ),
-            ("e0".to_string(), vec![(180, 60.0), (60, 12.0)]),
+            // 5xx is published only for minutes with errors: none at 180.
+            (
+                "e0".to_string(),
+                vec![(240, 500.0), (120, 60.0), (60, 12.0)],
+            ),
             ("pb0".to_string(), vec![(180, 0.25), (120, 1.5)]),
         ];
-        let one = window(&got, 0, 1);
-        assert_eq!((one.requests, one.errors), (600, 60));
-        assert!((one.error_rate - 0.1).abs() < 1e-9);
+        let one = window(&got, 0, 1, end);
+        assert_eq!(
+            (one.requests, one.errors),
+            (600, 0),
+            "no 5xx datapoint in the last minute: none"
+        );
         assert!((one.rate - 10.0).abs() < 1e-9);
         assert_eq!(one.p95_ms, Some(250.0));
-        let five = window(&got, 0, 5);
+        let five = window(&got, 0, 5, end);
         assert_eq!((five.requests, five.errors), (2400, 72));
+        assert!((five.error_rate - 0.03).abs() < 1e-9);
         assert_eq!(five.p95_ms, Some(1500.0), "the worst minute");
         assert_eq!(five.p50_ms, None);
-        assert_eq!(window(&got, 1, 1).requests, 0);
+        assert_eq!(window(&got, 1, 1, end).requests, 0);
     }
 }

@@ -90,19 +90,24 @@ async fn load(s: &AwsSettings) -> Result<SdkConfig, String> {
     let region = match &s.region {
         Some(r) => Some(Region::new(r.clone())),
         None => {
-            let mut profile = aws_config::profile::ProfileFileRegionProvider::builder();
-            if let Some(p) = &s.profile {
-                profile = profile.profile_name(p);
+            let imds_region = aws_config::imds::region::ImdsRegionProvider::builder()
+                .imds_client(imds.clone())
+                .build();
+            let env = aws_config::environment::EnvironmentVariableRegionProvider::new();
+            match &s.profile {
+                // A profile named in the configuration is what was meant:
+                // its region before the shell's.
+                Some(p) => RegionProviderChain::first_try(
+                    aws_config::profile::ProfileFileRegionProvider::builder()
+                        .profile_name(p)
+                        .build(),
+                )
+                .or_else(env)
+                .or_else(imds_region),
+                None => RegionProviderChain::first_try(env)
+                    .or_else(aws_config::profile::ProfileFileRegionProvider::new())
+                    .or_else(imds_region),
             }
-            RegionProviderChain::first_try(
-                aws_config::environment::EnvironmentVariableRegionProvider::new(),
-            )
-            .or_else(profile.build())
-            .or_else(
-                aws_config::imds::region::ImdsRegionProvider::builder()
-                    .imds_client(imds.clone())
-                    .build(),
-            )
             .region()
             .await
         }
@@ -136,14 +141,21 @@ async fn load(s: &AwsSettings) -> Result<SdkConfig, String> {
                 "backstop settings",
             ));
         }
+        // A profile named in the configuration: its credentials, never keys
+        // that happen to be in the shell (another account, perhaps).
+        None if s.profile.is_some() => {
+            let p = s.profile.clone().unwrap_or_default();
+            loader = loader.credentials_provider(
+                aws_config::profile::ProfileFileCredentialsProvider::builder()
+                    .profile_name(p)
+                    .build(),
+            );
+        }
         None => {
-            let mut chain =
+            let chain =
                 aws_config::default_provider::credentials::DefaultCredentialsChain::builder()
                     .region(region)
                     .imds_client(imds);
-            if let Some(p) = &s.profile {
-                chain = chain.profile_name(p);
-            }
             loader = loader.credentials_provider(chain.build().await);
         }
     }

@@ -279,6 +279,16 @@ pub(crate) fn deploy_ecs(
         err(at, "provider \"ecs\" needs `cluster`".into());
         return None;
     };
+    if cluster.get_ref().trim().is_empty() {
+        err(cluster.span(), "`cluster` is empty".into());
+        return None;
+    }
+    if let Some(s) = &raw.service
+        && s.get_ref().trim().is_empty()
+    {
+        err(s.span(), "`service` is empty".into());
+        return None;
+    }
     let mut services: Vec<(String, String)> = match raw.services {
         Some(map) => env_map(map, "services", service, envs, err),
         None => Vec::new(),
@@ -318,6 +328,21 @@ pub(crate) fn alarms(
                 "unknown alarm provider {:?}: expected \"cloudwatch\"",
                 raw.provider.get_ref()
             ),
+        );
+        return None;
+    }
+    if let Some(n) = &raw.names
+        && n.get_ref().iter().any(|x| x.trim().is_empty())
+    {
+        err(n.span(), "`names` holds an empty name".into());
+        return None;
+    }
+    if let Some(p) = &raw.prefix
+        && p.get_ref().trim().is_empty()
+    {
+        err(
+            p.span(),
+            "`prefix` is empty: it would watch every alarm of the account".into(),
         );
         return None;
     }
@@ -368,6 +393,41 @@ pub(crate) fn metrics(
             format!(
                 "unknown metrics provider {:?}: expected \"cloudwatch\"",
                 raw.provider.get_ref()
+            ),
+        );
+        return None;
+    }
+    // Dimensions, not ARNs: an ARN here would match no metric, silently.
+    if let Some(lb) = &raw.load_balancer
+        && lb.get_ref().starts_with("arn:")
+    {
+        err(
+            lb.span(),
+            format!(
+                "`load_balancer` is the metric dimension (\"app/name/id\"), not the ARN: {}",
+                load_balancer_dimension(lb.get_ref()).map_or_else(
+                    || "see the ARN's end".to_string(),
+                    |d| format!("here \"{d}\"")
+                )
+            ),
+        );
+        return None;
+    }
+    if let Some(tgs) = &raw.target_groups
+        && let Some((_, v)) = tgs
+            .get_ref()
+            .0
+            .iter()
+            .find(|(_, v)| v.get_ref().starts_with("arn:"))
+    {
+        err(
+            v.span(),
+            format!(
+                "target groups are metric dimensions (\"targetgroup/name/id\"), not ARNs: {}",
+                target_group_dimension(v.get_ref()).map_or_else(
+                    || "see the ARN's end".to_string(),
+                    |d| format!("here \"{d}\"")
+                )
             ),
         );
         return None;

@@ -7,6 +7,7 @@
 
 pub mod aws;
 pub mod diagnostic;
+pub mod drill;
 pub mod duration;
 pub mod rollback;
 pub mod runbook;

@@ -224,6 +224,14 @@ pub(crate) fn validate(
                             arn.span(),
                             format!("{:?} is not a target group ARN", arn.get_ref()),
                         );
+                    } else if out
+                        .iter()
+                        .any(|(_, a): &(String, String)| a == arn.get_ref())
+                    {
+                        err(
+                            arn.span(),
+                            "two environments cannot share one target group".into(),
+                        );
                     } else {
                         out.push((env.into_inner(), arn.into_inner()));
                     }

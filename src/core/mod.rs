@@ -6,6 +6,7 @@ pub mod action;
 pub mod argv;
 pub mod decision;
 pub mod deploy;
+pub mod drill;
 pub mod events;
 pub mod health;
 pub mod metrics;

@@ -593,6 +593,8 @@ pub enum Overlay {
     Weights,
     /// Why the selected service's decision is what it is.
     Why,
+    /// A drill's score, when it ends.
+    DrillScore,
     /// Actions a crash or a kill interrupted (from the journal), before anything else.
     Interrupted,
 }
@@ -701,6 +703,8 @@ pub struct State {
     pub checklist_runs: u64,
     /// Polled sources (CloudWatch alarms, metrics): when each last answered.
     pub sources: Vec<SourceStatus>,
+    /// The drill being run from a scenario, with its clock.
+    pub drill: Option<crate::core::drill::DrillRun>,
 }
 
 impl State {
@@ -730,6 +734,7 @@ impl State {
             interrupted: Vec::new(),
             checklist_runs: 0,
             sources: Vec::new(),
+            drill: None,
             quit: false,
             operator: "operator".into(),
             notifiers: Vec::new(),

@@ -82,6 +82,9 @@ pub enum Msg {
     Alarms {
         source: String,
         alarms: Vec<(usize, ExternalAlarm)>,
+        /// The services this source watches: their alarms are replaced by
+        /// this answer (one deleted in CloudWatch goes away here too).
+        covered: Vec<usize>,
         at: Ts,
     },
     /// A deploy provider was read: every environment it manages.
@@ -97,6 +100,12 @@ pub enum Msg {
         error: String,
         at: Ts,
     },
+    /// Something done that the operator should read (a file written).
+    Notice { text: String, at: Ts },
+    /// A drill scenario's step was played.
+    DrillStep { text: String, at: Ts },
+    /// The drill's time is up.
+    DrillEnd { at: Ts },
     /// A key while the operator types a line.
     Text(TextKey, Ts),
     /// The exact change a checklist step will make.
@@ -190,6 +199,8 @@ pub enum StepWork {
         env: String,
         /// The revision the preview was made from: refused if it moved.
         expect: Option<String>,
+        /// The revision the preview said it goes back to.
+        to: Option<String>,
     },
     /// Run the service's smoke tests against an environment.
     Smoke {
@@ -237,6 +248,9 @@ impl Msg {
             | Msg::Text(_, at)
             | Msg::DeployRead { at, .. }
             | Msg::SourceFailed { at, .. }
+            | Msg::DrillStep { at, .. }
+            | Msg::Notice { at, .. }
+            | Msg::DrillEnd { at }
             | Msg::StepPreview { at, .. }
             | Msg::StepDone { at, .. }
             | Msg::IncidentOpened { at, .. }
@@ -248,7 +262,7 @@ impl Msg {
 }
 
 /// Something core wants done in the world. Only the executor carries these out.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq)]
 pub enum Effect {
     /// Set (or with `None` clear) the sandbox fault of one environment.
     SetFault {
@@ -324,6 +338,13 @@ pub enum Effect {
     },
     /// Write an incident's report to the data directory.
     ExportReport { incident: i64 },
+    /// Journal a drill's score and write its report (Markdown and JSON).
+    DrillReport {
+        score: crate::core::drill::Score,
+        title: String,
+        steps: Vec<(Ts, String)>,
+        started: Ts,
+    },
 }
 
 impl Effect {
@@ -390,6 +411,7 @@ impl Effect {
             Effect::ExportReport { incident } => {
                 format!("export the report of incident {incident}")
             }
+            Effect::DrillReport { score, .. } => format!("report the drill {}", score.scenario),
         }
     }
 }

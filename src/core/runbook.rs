@@ -407,6 +407,8 @@ pub struct Checklist {
     /// The revision a revert started from: wait-stable waits until the
     /// service no longer points at it.
     pub reverted_from: Option<String>,
+    /// The revision it goes back to.
+    pub reverted_to: Option<String>,
 }
 
 /// Values for a runbook's titles.
@@ -479,6 +481,7 @@ impl Checklist {
             ended_by: None,
             run: 0,
             reverted_from: None,
+            reverted_to: None,
         };
         if let Some(first) = c.steps.first_mut() {
             first.status = StepStatus::Current;

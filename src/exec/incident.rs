@@ -128,3 +128,54 @@ pub(super) async fn export(b: Backends, id: i64, tx: mpsc::Sender<Msg>) {
     };
     let _ = tx.send(msg).await;
 }
+
+/// Journal a drill's score (`backstop report --drills` lists them) and write
+/// its report, Markdown and JSON, into the reports directory.
+pub(super) async fn drill_report(
+    b: Backends,
+    score: crate::core::drill::Score,
+    title: String,
+    steps: Vec<(crate::core::time::Ts, String)>,
+    started: crate::core::time::Ts,
+    tx: mpsc::Sender<Msg>,
+) {
+    let verdict = if score.held { "held" } else { "NOT held" };
+    if let Some(j) = &b.journal {
+        let mut e = crate::journal::Entry::new(
+            now(),
+            "drill",
+            &score.scenario,
+            format!("drill {}: expectation {verdict}", score.scenario),
+            "backstop",
+        );
+        e.level = if score.held { "good" } else { "bad" }.into();
+        e.data = serde_json::to_value(&score).ok();
+        let _ = j.append_durable(e).await;
+    }
+    let Some(dir) = b.reports.clone() else {
+        return;
+    };
+    let md = crate::report::drill_markdown(&score, &title, &steps, started);
+    let json = serde_json::to_string_pretty(&score).unwrap_or_default();
+    let stem = format!(
+        "drill-{}-{}",
+        score.scenario,
+        started.rfc3339().replace(':', "")
+    );
+    let result = tokio::task::spawn_blocking(move || -> std::io::Result<String> {
+        std::fs::create_dir_all(&dir)?;
+        std::fs::write(dir.join(format!("{stem}.md")), md)?;
+        std::fs::write(dir.join(format!("{stem}.json")), json)?;
+        Ok(dir.join(format!("{stem}.md")).display().to_string())
+    })
+    .await;
+    let msg = match result {
+        Ok(Ok(path)) => Msg::Notice {
+            text: format!("drill report written to {path}"),
+            at: now(),
+        },
+        Ok(Err(e)) => super::failed("write the drill report".into(), e.to_string()),
+        Err(e) => super::failed("write the drill report".into(), e.to_string()),
+    };
+    let _ = tx.send(msg).await;
+}

@@ -351,6 +351,21 @@ impl Executor {
             Effect::ExportReport { incident } => {
                 tokio::spawn(incident::export(self.b.clone(), incident, tx));
             }
+            Effect::DrillReport {
+                score,
+                title,
+                steps,
+                started,
+            } => {
+                tokio::spawn(incident::drill_report(
+                    self.b.clone(),
+                    score,
+                    title,
+                    steps,
+                    started,
+                    tx,
+                ));
+            }
         }
     }
 

@@ -120,8 +120,8 @@ async fn change(b: &Backends, job: &Job, tx: &mpsc::Sender<Msg>) -> StepOutcome 
     };
     let outcome = match &job.work {
         StepWork::Switch { from, to } => switch(b, job, from, to, tx).await,
-        StepWork::Revert { env, expect } => match b.deploy.get(&job.name) {
-            Some(d) => match d.revert(env, expect.as_deref()).await {
+        StepWork::Revert { env, expect, to } => match b.deploy.get(&job.name) {
+            Some(d) => match d.revert(env, expect.as_deref(), to.as_deref()).await {
                 Ok(lines) => StepOutcome::ok(lines),
                 Err(e) => StepOutcome::failed(e, vec![]),
             },

@@ -53,7 +53,11 @@ pub async fn run(config: &Config, json_out: bool) -> anyhow::Result<u8> {
             let p = crate::providers::ecs::EcsDeploy::new(aws.get(&cfg.aws), cfg.clone());
             deploys.spawn(async move {
                 use crate::providers::deploy::DeployProvider;
-                (s, p.kind(), p.target(), p.read().await)
+                // Bounded: status is for pipelines and must answer.
+                let read = tokio::time::timeout(std::time::Duration::from_secs(30), p.read())
+                    .await
+                    .unwrap_or_else(|_| Err("AWS did not answer within 30s".into()));
+                (s, p.kind(), p.target(), read)
             });
         }
     }

@@ -24,13 +24,16 @@ pub trait DeployProvider: Send + Sync {
     /// What `env` runs now (for checking the real state after a crash).
     fn state<'a>(&'a self, env: &'a str) -> BoxFuture<'a, Result<String, String>>;
 
-    /// Put `env` on its previous revision; what was done, line by line.
-    /// Refused, changing nothing, if `env` no longer runs `expect` (someone
-    /// moved it since the preview).
+    /// Put `env` from revision `expect` back on `to`, the two the preview
+    /// showed; what was done, line by line. Refused, changing nothing, if
+    /// `env` no longer runs `expect` or its previous revision is no longer
+    /// `to` (someone moved it since the preview); nothing to do if it runs
+    /// `to` already (a retry after an answer that never came).
     fn revert<'a>(
         &'a self,
         env: &'a str,
         expect: Option<&'a str>,
+        to: Option<&'a str>,
     ) -> BoxFuture<'a, Result<Vec<String>, String>>;
 }
 
@@ -120,14 +123,32 @@ impl DeployProvider for SandboxDeploy {
         &'a self,
         env: &'a str,
         expect: Option<&'a str>,
+        to: Option<&'a str>,
     ) -> BoxFuture<'a, Result<Vec<String>, String>> {
         Box::pin(async move {
-            let (current, _) = self
+            let (current, previous) = self
                 .sandbox
                 .revisions(&self.service, env)
                 .map_err(|e| e.to_string())?;
+            let bare = |s: &str| s.trim_start_matches('v').to_string();
+            if let Some(t) = to
+                && bare(t) == bare(&current)
+            {
+                return Ok(vec![format!(
+                    "{}/{env} runs {t} already: nothing to do",
+                    self.service
+                )]);
+            }
+            if let (Some(t), Some(p)) = (to, &previous)
+                && bare(t) != bare(p)
+            {
+                return Err(format!(
+                    "{}/{env}'s previous version is v{p} now, not {t} as previewed: nothing changed; look again",
+                    self.service
+                ));
+            }
             if let Some(e) = expect
-                && e.trim_start_matches('v') != current.trim_start_matches('v')
+                && bare(e) != bare(&current)
             {
                 return Err(format!(
                     "{}/{env} runs v{current} now, not {e} as previewed: nothing changed; look again",

@@ -38,7 +38,9 @@ pub struct EcsCluster {
     /// How old a shared answer may be and still serve a read.
     fresh: Duration,
     client: OnceCell<aws_sdk_ecs::Client>,
-    last: tokio::sync::Mutex<Option<(Instant, HashMap<String, Service>)>>,
+    /// The last answer (or error), shared for `fresh`: one outage costs one
+    /// call a round, not one per service.
+    last: tokio::sync::Mutex<Option<(Instant, Described)>>,
     /// Family → its revision numbers (sorted) and when they were read.
     history: Mutex<HashMap<String, (Vec<u32>, Instant)>>,
 }
@@ -67,48 +69,73 @@ impl EcsCluster {
     }
 
     /// Every watched service, from a fresh shared answer or a new one.
-    /// Readers arriving while a call is out wait for it instead of calling.
-    async fn services(&self, fresh: bool) -> Result<HashMap<String, Service>, String> {
-        let mut last = self.last.lock().await;
+    /// Readers arriving while a call is out wait for it instead of calling;
+    /// a change (`fresh`) reads anew, and does not wait behind slow polls
+    /// for long.
+    async fn services(&self, fresh: bool) -> Result<Described, String> {
+        let mut last = if fresh {
+            tokio::time::timeout(Duration::from_secs(30), self.last.lock())
+                .await
+                .map_err(|_| "AWS is slow to answer DescribeServices: try again".to_string())?
+        } else {
+            self.last.lock().await
+        };
         if !fresh
-            && let Some((at, map)) = last.as_ref()
+            && let Some((at, d)) = last.as_ref()
             && at.elapsed() < self.fresh
         {
-            return Ok(map.clone());
+            return Ok(d.clone());
         }
         let names: Vec<&str> = self.names.iter().map(String::as_str).collect();
-        let map = self.describe(&names).await?;
-        *last = Some((Instant::now(), map.clone()));
-        Ok(map)
+        let d = self.describe(&names).await;
+        *last = Some((Instant::now(), d.clone()));
+        Ok(d)
     }
 
-    /// The services, by name, in one call (DescribeServices takes ten).
-    async fn describe(&self, names: &[&str]) -> Result<HashMap<String, Service>, String> {
-        let client = self.client().await?;
-        let mut out = HashMap::new();
+    /// The services in one call per ten; a service ECS does not know is a
+    /// failure of that service alone, and an error of the call of all.
+    async fn describe(&self, names: &[&str]) -> Described {
+        let mut out = Described::default();
+        let client = match self.client().await {
+            Ok(c) => c,
+            Err(e) => {
+                out.error = Some(e);
+                return out;
+            }
+        };
         for chunk in names.chunks(10) {
-            let resp = client
+            let resp = match client
                 .describe_services()
                 .cluster(&self.cluster)
                 .set_services(Some(chunk.iter().map(|s| s.to_string()).collect()))
                 .send()
                 .await
-                .map_err(|e| describe("DescribeServices", &e))?;
-            if let Some(f) = resp.failures().first() {
-                return Err(format!(
-                    "ECS service {} in cluster {}: {}",
-                    f.arn().map(short_name).unwrap_or("?"),
-                    self.cluster,
-                    f.reason().unwrap_or("not found")
-                ));
+            {
+                Ok(r) => r,
+                Err(e) => {
+                    out.error = Some(describe("DescribeServices", &e));
+                    return out;
+                }
+            };
+            for f in resp.failures() {
+                let name = f.arn().map(short_name).unwrap_or("?").to_string();
+                out.failures.insert(
+                    name.clone(),
+                    format!(
+                        "ECS service {name} in cluster {}: {}",
+                        self.cluster,
+                        f.reason().unwrap_or("not found")
+                    ),
+                );
             }
             for s in resp.services() {
-                if let Some(n) = s.service_name() {
-                    out.insert(n.to_string(), s.clone());
+                // Configured by name or by ARN: both find it.
+                for key in [s.service_name(), s.service_arn()].into_iter().flatten() {
+                    out.services.insert(key.to_string(), s.clone());
                 }
             }
         }
-        Ok(out)
+        out
     }
 
     /// The family's revision numbers, oldest first.
@@ -126,12 +153,14 @@ impl EcsCluster {
         let client = self.client().await?;
         let mut revs = Vec::new();
         let mut token = None;
-        // A few pages are plenty for "the revision before this one".
+        // Newest first: the current revision and the one before it are on
+        // the first pages, however long the family's history.
         for _ in 0..5 {
             let resp = client
                 .list_task_definitions()
                 .family_prefix(family)
                 .status(TaskDefinitionStatus::Active)
+                .sort(aws_sdk_ecs::types::SortOrder::Desc)
                 .set_next_token(token)
                 .send()
                 .await
@@ -145,7 +174,8 @@ impl EcsCluster {
                 }
             }
             token = resp.next_token().map(str::to_string);
-            if token.is_none() {
+            let found = revs.contains(&current) && revs.iter().any(|r| *r < current);
+            if token.is_none() || found {
                 break;
             }
         }
@@ -156,6 +186,33 @@ impl EcsCluster {
             .unwrap_or_else(std::sync::PoisonError::into_inner)
             .insert(family.to_string(), (revs.clone(), Instant::now()));
         Ok(revs)
+    }
+}
+
+/// One shared DescribeServices answer.
+#[derive(Clone, Debug, Default)]
+struct Described {
+    /// By name and by ARN.
+    services: HashMap<String, Service>,
+    /// Services ECS reported as missing, by name.
+    failures: HashMap<String, String>,
+    /// The call itself failed.
+    error: Option<String>,
+}
+
+impl Described {
+    fn get(&self, name: &str, cluster: &str) -> Result<&Service, String> {
+        if let Some(e) = &self.error {
+            return Err(e.clone());
+        }
+        if let Some(s) = self.services.get(name) {
+            return Ok(s);
+        }
+        Err(self
+            .failures
+            .get(short_name(name))
+            .cloned()
+            .unwrap_or_else(|| format!("ECS service {name} not found in cluster {cluster}")))
     }
 }
 
@@ -222,12 +279,7 @@ impl EcsDeploy {
     async fn one(&self, env: &str) -> Result<EnvDeploy, String> {
         let name = self.service_of(env)?;
         let services = self.shared.services(true).await?;
-        let svc = services.get(name).ok_or_else(|| {
-            format!(
-                "ECS service {name} not found in cluster {}",
-                self.cfg.cluster
-            )
-        })?;
+        let svc = services.get(name, &self.cfg.cluster)?;
         self.env_deploy(env, svc).await
     }
 }
@@ -291,12 +343,7 @@ impl DeployProvider for EcsDeploy {
             let services = self.shared.services(false).await?;
             let mut out = Vec::new();
             for (env, name) in &self.cfg.services {
-                let svc = services.get(name).ok_or_else(|| {
-                    format!(
-                        "ECS service {name} not found in cluster {}",
-                        self.cfg.cluster
-                    )
-                })?;
+                let svc = services.get(name, &self.cfg.cluster)?;
                 out.push(self.env_deploy(env, svc).await?);
             }
             Ok(out)
@@ -346,12 +393,22 @@ impl DeployProvider for EcsDeploy {
         &'a self,
         env: &'a str,
         expect: Option<&'a str>,
+        to: Option<&'a str>,
     ) -> BoxFuture<'a, Result<Vec<String>, String>> {
         Box::pin(async move {
             let d = self.one(env).await?;
-            if let Some(e) = expect
-                && e != d.current
+            if let Some(t) = to
+                && t == d.current
             {
+                return Ok(vec![format!(
+                    "ECS service {} points at {t} already: nothing to do",
+                    d.name
+                )]);
+            }
+            let Some(e) = expect else {
+                return Err("the revision to revert from is not known: look again".into());
+            };
+            if e != d.current {
                 return Err(format!(
                     "ECS service {} points at {} now, not {e} as previewed: nothing changed; look again",
                     d.name, d.current
@@ -363,6 +420,14 @@ impl DeployProvider for EcsDeploy {
                     d.current
                 ));
             };
+            if let Some(t) = to
+                && t != prev
+            {
+                return Err(format!(
+                    "the revision before {} is {prev} now, not {t} as previewed: nothing changed; look again",
+                    d.current
+                ));
+            }
             let resp = self
                 .shared
                 .client()

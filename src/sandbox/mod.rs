@@ -252,6 +252,26 @@ impl Sandbox {
         Ok((current, previous))
     }
 
+    /// Deploy `version` to an environment (a drill's new release): it
+    /// becomes the running version, the one before it what a revert goes
+    /// back to.
+    pub fn deploy(&self, service: &str, env: &str, version: &str) -> Result<(), SandboxError> {
+        let e = self
+            .find(service, env)
+            .ok_or_else(|| SandboxError::NoSuchEnvironment {
+                service: service.into(),
+                env: env.into(),
+            })?;
+        e.history
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .push(version.to_string());
+        *e.version
+            .write()
+            .unwrap_or_else(std::sync::PoisonError::into_inner) = version.to_string();
+        Ok(())
+    }
+
     /// Put an environment back on its previous version: the bad release,
     /// and any fault injected into it, are gone. Returns (from, to).
     pub fn revert(&self, service: &str, env: &str) -> Result<(String, String), SandboxError> {

@@ -45,6 +45,13 @@ pub(super) fn on_action(state: &mut State, action: Action, at: Ts) -> Vec<Effect
         }
         Overlay::Weights => return weights_dialog(state, action, at),
         Overlay::Interrupted => return interrupted(state, action),
+        // The score stays until it is read.
+        Overlay::DrillScore => {
+            if matches!(action, Action::Back | Action::OpenDetail) {
+                state.ui.overlay = Overlay::None;
+            }
+            return Vec::new();
+        }
         // The why view reads like help: it closes, or moves to the next service.
         Overlay::Why => {
             match action {

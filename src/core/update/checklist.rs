@@ -334,6 +334,13 @@ fn do_step(state: &mut State, service: usize, now: Ts, person: bool) -> (bool, V
                 );
                 return (finish(state, service, outcome, &who, now), Vec::new());
             };
+            if suspect == target {
+                let outcome = StepOutcome::failed(
+                    format!("there is no other environment to switch {sname}'s traffic to"),
+                    vec![],
+                );
+                return (finish(state, service, outcome, &who, now), Vec::new());
+            }
             let to = rollback_weights(&from, &sname, &tname);
             let work = StepWork::Switch {
                 from: from.clone(),
@@ -348,10 +355,21 @@ fn do_step(state: &mut State, service: usize, now: Ts, person: bool) -> (bool, V
             }
         }
         StepKind::Action(Act::RevertDeployment) => {
-            let expect = super::deploy::revision(state, service, suspect);
+            // Pinned to what was read: from this revision, to that one.
+            let Some((current, previous)) = super::deploy::revisions(state, service, suspect)
+            else {
+                let outcome = StepOutcome::failed(
+                    format!(
+                        "{sname}'s deployment has not been read yet: see the Deployments pane, then retry"
+                    ),
+                    vec![],
+                );
+                return (finish(state, service, outcome, &who, now), Vec::new());
+            };
             let work = StepWork::Revert {
                 env: sname.clone(),
-                expect,
+                expect: Some(current),
+                to: previous,
             };
             if auto {
                 running(state);
@@ -427,10 +445,11 @@ fn preview(state: &mut State, service: usize, work: StepWork, lines: Vec<String>
 /// moved since, the preview is made again instead.
 /// Remember where a revert starts from, for wait-stable.
 fn reverting(state: &mut State, service: usize, work: &StepWork) {
-    if let StepWork::Revert { expect, .. } = work
+    if let StepWork::Revert { expect, to, .. } = work
         && let Some(c) = state.services[service].rollback.checklist.as_mut()
     {
         c.reverted_from = expect.clone();
+        c.reverted_to = to.clone();
     }
 }
 
@@ -1386,14 +1405,21 @@ pub(super) fn on_deploy(state: &mut State, service: usize, now: Ts) -> Vec<Effec
     let Some(d) = deploy.env(&env_name).cloned() else {
         return Vec::new();
     };
-    let stability = match &c.reverted_from {
-        // ECS has not taken the new revision yet.
-        Some(from) if *from == d.current => Stability::Rolling {
+    // Until the service points at the revision reverted to, any answer is
+    // from before the revert (or ECS has not taken it yet).
+    let pointed = match (&c.reverted_to, &c.reverted_from) {
+        (Some(to), _) => *to == d.current,
+        (None, Some(from)) => *from != d.current,
+        (None, None) => true,
+    };
+    let stability = if pointed {
+        d.stability()
+    } else {
+        Stability::Rolling {
             running: 0,
             desired: 0,
             pending: 0,
-        },
-        _ => d.stability(),
+        }
     };
     let outcome = match stability {
         Stability::Stable => StepOutcome::ok(vec![format!(

@@ -312,7 +312,9 @@ fn decide(state: &mut State, service: usize, now: Ts) -> Vec<Effect> {
         rollbacks: &svc.rollback.history,
         in_progress: svc.rollback.in_progress.clone(),
         can_shift: svc.traffic.as_ref().is_some_and(|t| t.weights.is_some()),
-        can_revert: svc.deploy.is_some(),
+        // A revert in place only where no traffic provider is configured: a
+        // blue/green service whose weights are not read yet is not an ECS one.
+        can_revert: svc.traffic.is_none() && svc.deploy.is_some(),
     };
     let d = decision::decide(&f, now);
     let before = svc.rollback.decision.clone();
@@ -1394,6 +1396,48 @@ mod tests {
     }
 
     #[test]
+    fn a_blue_green_service_with_unread_weights_is_never_reverted_in_place() {
+        // Traffic provider and deploy provider, weights not read (yet): not a
+        // revert of the failing environment, and never a switch onto itself.
+        let mut s = ecs_state();
+        s.services[0].traffic = Some(TrafficState::new("alb", "listener"));
+        for t in [1000, 3000, 5000] {
+            probe(&mut s, 0, t, HealthStatus::Critical);
+        }
+        match decision(&s) {
+            Decision::Blocked { block, .. } => assert!(
+                matches!(
+                    block,
+                    crate::core::decision::Block::NoTarget | crate::core::decision::Block::NoMeans
+                ),
+                "{block:?}"
+            ),
+            d => panic!("{d:?}"),
+        }
+    }
+
+    #[test]
+    fn a_revert_before_the_deployment_was_read_refuses() {
+        let mut s = ecs_state();
+        for t in [1000, 3000, 5000] {
+            probe(&mut s, 0, t, HealthStatus::Critical);
+        }
+        let fx = update(&mut s, Msg::Action(Action::StartRollback, Ts(5100)));
+        answer(&mut s, fx, 5100);
+        update(&mut s, Msg::Action(Action::OpenDetail, Ts(6000)));
+        update(&mut s, Msg::Action(Action::OpenDetail, Ts(6000)));
+        let fx = update(&mut s, Msg::Action(Action::Confirm, Ts(6000)));
+        answer(&mut s, fx, 6000);
+        let fx = update(&mut s, Msg::Action(Action::OpenDetail, Ts(7000)));
+        assert!(fx.is_empty(), "nothing asked of the provider: {fx:?}");
+        assert!(
+            matches!(current(&s), (3, StepStatus::Failed(e)) if e.contains("has not been read yet")),
+            "{:?}",
+            current(&s)
+        );
+    }
+
+    #[test]
     fn a_failing_target_blocks_and_says_escalate() {
         let mut s = state(Policy::default());
         for t in [1000, 3000, 5000] {
@@ -1436,6 +1480,7 @@ mod tests {
             Msg::Alarms {
                 source: "cloudwatch".into(),
                 alarms: vec![(0, alarm(AlarmState::Ok))],
+                covered: vec![0],
                 at: Ts(1500),
             },
         );
@@ -1445,6 +1490,7 @@ mod tests {
             Msg::Alarms {
                 source: "cloudwatch".into(),
                 alarms: vec![(0, alarm(AlarmState::Alarm))],
+                covered: vec![0],
                 at: Ts(2000),
             },
         );

@@ -100,9 +100,15 @@ pub(super) fn on_read(
     }
 }
 
-/// The revision environment `env` of `service` points at, as last read.
-pub(super) fn revision(state: &State, service: usize, env: usize) -> Option<String> {
+/// The revision environment `env` of `service` points at, and the one a
+/// revert goes back to, as last read.
+pub(super) fn revisions(
+    state: &State,
+    service: usize,
+    env: usize,
+) -> Option<(String, Option<String>)> {
     let svc = state.services.get(service)?;
     let name = &svc.envs.get(env)?.name;
-    Some(svc.deploy.as_ref()?.env(name)?.current.clone())
+    let d = svc.deploy.as_ref()?.env(name)?;
+    Some((d.current.clone(), d.previous.clone()))
 }

@@ -23,7 +23,71 @@ pub fn update(state: &mut State, msg: Msg) -> Vec<Effect> {
     let now = state.now;
     let mut fx = dispatch(state, msg, now);
     fx.extend(checklist::close_out(state));
+    if state.drill.is_some() {
+        crate::core::drill::observe(state, now);
+        if drill_done_early(state) {
+            fx.extend(end_drill(state, now));
+        }
+    }
     fx
+}
+
+/// A drill that only wants a rollback is over once its checklist is.
+fn drill_done_early(state: &State) -> bool {
+    let Some(d) = &state.drill else {
+        return false;
+    };
+    let e = &d.expect;
+    d.ended.is_none()
+        && e.rollback
+        && !e.escalate
+        && e.rollbacks.is_none()
+        && state
+            .services
+            .get(d.service)
+            .and_then(|s| s.rollback.checklist.as_ref())
+            .is_some_and(|c| c.ended.is_some())
+}
+
+/// Stop the drill clock, score it, show the score, report it.
+fn end_drill(state: &mut State, now: super::time::Ts) -> Vec<Effect> {
+    let Some(d) = state.drill.as_ref() else {
+        return Vec::new();
+    };
+    if d.ended.is_some() {
+        return Vec::new();
+    }
+    let (done, skipped) = state
+        .services
+        .get(d.service)
+        .and_then(|s| s.rollback.checklist.as_ref())
+        .map_or((0, 0), |c| {
+            let (done, skipped, _) = c.counts();
+            (done, skipped)
+        });
+    let score = crate::core::drill::score(d, done, skipped);
+    let verdict = if score.held {
+        "expectation held"
+    } else {
+        "expectation NOT held"
+    };
+    let text = format!("drill {} ended: {verdict}", d.scenario);
+    let (title, steps, started) = (d.title.clone(), d.steps.clone(), d.started);
+    if let Some(d) = state.drill.as_mut() {
+        d.ended = Some(now);
+        d.score = Some(score.clone());
+    }
+    let level = if score.held { Level::Good } else { Level::Bad };
+    state
+        .events
+        .push_kind(now, "drill", level, super::events::Kind::Drill, text);
+    state.ui.overlay = Overlay::DrillScore;
+    vec![Effect::DrillReport {
+        score,
+        title,
+        steps,
+        started,
+    }]
 }
 
 fn dispatch(state: &mut State, msg: Msg, now: super::time::Ts) -> Vec<Effect> {
@@ -69,9 +133,15 @@ fn dispatch(state: &mut State, msg: Msg, now: super::time::Ts) -> Vec<Effect> {
                         Some(_) => Some(e.fault_since.unwrap_or(at)),
                         None => None,
                     };
+
                     if e.fault_requested == Some(fault) {
                         e.fault_requested = None;
                     }
+                }
+                if fault.is_some()
+                    && let Some(d) = state.drill.as_mut()
+                {
+                    d.fault_at.get_or_insert(at);
                 }
                 let label = state.env_label(id);
                 let kind = super::events::Kind::Drill;
@@ -152,6 +222,7 @@ fn dispatch(state: &mut State, msg: Msg, now: super::time::Ts) -> Vec<Effect> {
             log,
             at,
         } => {
+            wrong_move(state, service, &from, &to, at);
             traffic::on_set(state, service, from, to, by, log, at);
             decisions::refresh(state, service, now)
         }
@@ -173,9 +244,25 @@ fn dispatch(state: &mut State, msg: Msg, now: super::time::Ts) -> Vec<Effect> {
             traffic::on_source(state, &source, kind, Err(error), at);
             Vec::new()
         }
-        Msg::Alarms { source, alarms, at } => {
+        Msg::Alarms {
+            source,
+            alarms,
+            covered,
+            at,
+        } => {
             traffic::on_source(state, &source, SourceKind::Alarms, Ok(alarms.len()), at);
-            let services: Vec<usize> = alarms.iter().map(|(s, _)| *s).collect();
+            let mut services: Vec<usize> = alarms.iter().map(|(s, _)| *s).collect();
+            // Alarms gone from the answer are gone: none stays in ALARM forever.
+            for s in &covered {
+                if let Some(svc) = state.services.get_mut(*s) {
+                    svc.alarms.retain(|a| {
+                        alarms
+                            .iter()
+                            .any(|(x, b)| x == s && b.name == a.name && b.source == a.source)
+                    });
+                }
+            }
+            services.extend(covered);
             traffic::on_alarms(state, alarms, at);
             let mut fx = Vec::new();
             for s in dedup(services) {
@@ -217,6 +304,26 @@ fn dispatch(state: &mut State, msg: Msg, now: super::time::Ts) -> Vec<Effect> {
             }
             Vec::new()
         }
+        Msg::DrillStep { text, at } => {
+            if let Some(d) = state.drill.as_mut()
+                && d.ended.is_none()
+            {
+                d.steps.push((at, text.clone()));
+                state.events.push_kind(
+                    at,
+                    "drill",
+                    Level::Info,
+                    super::events::Kind::Drill,
+                    format!("scenario: {text}"),
+                );
+            }
+            Vec::new()
+        }
+        Msg::DrillEnd { at } => end_drill(state, at),
+        Msg::Notice { text, at } => {
+            state.events.push(at, "backstop", Level::Good, text);
+            Vec::new()
+        }
         Msg::ReportWritten { incident, path, at } => {
             state.events.push(
                 at,
@@ -232,6 +339,43 @@ fn dispatch(state: &mut State, msg: Msg, now: super::time::Ts) -> Vec<Effect> {
             }
             Vec::new()
         }
+    }
+}
+
+/// In a drill: traffic moved onto an environment that was failing is a
+/// wrong action, whoever moved it.
+fn wrong_move(
+    state: &mut State,
+    service: usize,
+    from: &super::traffic::Weights,
+    to: &super::traffic::Weights,
+    at: super::time::Ts,
+) {
+    let Some(svc) = state.services.get(service) else {
+        return;
+    };
+    if state
+        .drill
+        .as_ref()
+        .is_none_or(|d| d.ended.is_some() || d.service != service)
+    {
+        return;
+    }
+    let mut wrong = Vec::new();
+    for env in &svc.envs {
+        let gains = to.share(&env.name) > from.share(&env.name);
+        let failing = env.status.is_some_and(|s| s.is_failure());
+        if gains && failing {
+            let badge = env.status.map_or("?", |s| s.badge());
+            wrong.push(format!(
+                "{} traffic moved onto {} while it was {badge}",
+                at.hms(),
+                env.name
+            ));
+        }
+    }
+    if let Some(d) = state.drill.as_mut() {
+        d.wrong_actions.extend(wrong);
     }
 }
 

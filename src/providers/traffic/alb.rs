@@ -7,7 +7,7 @@
 use std::sync::Arc;
 
 use aws_sdk_elasticloadbalancingv2::types::{
-    Action, ActionTypeEnum, ForwardActionConfig, TargetGroupTuple,
+    Action, ActionTypeEnum, AuthenticateOidcActionConfig, ForwardActionConfig, TargetGroupTuple,
 };
 use tokio::sync::OnceCell;
 
@@ -161,6 +161,32 @@ impl AlbTraffic {
     }
 }
 
+/// An authenticate-oidc action as read has no client secret: sent back as
+/// is, the listener change would be refused. Keep the existing secret.
+fn keep_oidc_secret(a: Action) -> Action {
+    let Some(c) = a.authenticate_oidc_config() else {
+        return a;
+    };
+    let config = AuthenticateOidcActionConfig::builder()
+        .set_issuer(c.issuer().map(str::to_string))
+        .set_authorization_endpoint(c.authorization_endpoint().map(str::to_string))
+        .set_token_endpoint(c.token_endpoint().map(str::to_string))
+        .set_user_info_endpoint(c.user_info_endpoint().map(str::to_string))
+        .set_client_id(c.client_id().map(str::to_string))
+        .set_session_cookie_name(c.session_cookie_name().map(str::to_string))
+        .set_scope(c.scope().map(str::to_string))
+        .set_session_timeout(c.session_timeout())
+        .set_authentication_request_extra_params(c.authentication_request_extra_params().cloned())
+        .set_on_unauthenticated_request(c.on_unauthenticated_request().cloned())
+        .use_existing_client_secret(true)
+        .build();
+    Action::builder()
+        .r#type(ActionTypeEnum::AuthenticateOidc)
+        .set_order(a.order())
+        .authenticate_oidc_config(config)
+        .build()
+}
+
 impl TrafficProvider for AlbTraffic {
     fn kind(&self) -> &'static str {
         "alb"
@@ -193,7 +219,9 @@ impl TrafficProvider for AlbTraffic {
         Box::pin(async move {
             let actions = self.actions().await?;
             let now = self.weights(&actions)?;
-            if !now.same_split(from) {
+            // Exactly the weights previewed: 1000/0 and 999/1 are not the same.
+            let raw = |w: &Weights| w.0.iter().map(|e| e.weight).collect::<Vec<_>>();
+            if raw(&now) != raw(from) {
                 return Err(TrafficError::new(format!(
                     "the weights moved since the preview ({}): nothing changed",
                     Weights::describe_change(from, &now)
@@ -221,6 +249,9 @@ impl TrafficProvider for AlbTraffic {
             let new_actions: Vec<Action> = actions
                 .into_iter()
                 .map(|a| {
+                    if a.r#type() == Some(&ActionTypeEnum::AuthenticateOidc) {
+                        return keep_oidc_secret(a);
+                    }
                     if a.r#type() != Some(&ActionTypeEnum::Forward) {
                         return a;
                     }
@@ -261,8 +292,21 @@ impl TrafficProvider for AlbTraffic {
             let log = self.change_lines(from, to);
             call.map_err(|e| TrafficError::with_log(e, log.clone()))?;
             // Read back: what the load balancer holds now, not what was asked.
-            let weights = self.read().await?;
-            Ok(Applied { weights, log })
+            // The change was made either way: a failed read-back is a warning.
+            match self.read().await {
+                Ok(weights) => Ok(Applied { weights, log }),
+                Err(e) => {
+                    let mut log = log;
+                    log.push(format!(
+                        "changed, but reading it back failed: {} (the next read shows it)",
+                        e.message
+                    ));
+                    Ok(Applied {
+                        weights: to.clone(),
+                        log,
+                    })
+                }
+            }
         })
     }
 }

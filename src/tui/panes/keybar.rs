@@ -30,6 +30,7 @@ fn hints(state: &State) -> Vec<Hint> {
                 ]
             }
         }
+        Overlay::DrillScore => vec![(vec![Back], "close", 9), (vec![Quit], "quit", 10)],
         Overlay::Help => vec![
             (vec![SelectPrev, SelectNext], "scroll", 5),
             (vec![Back], "close help", 9),

@@ -1,0 +1,417 @@
+//! Rollback drills: a scenario (a timeline of deploys, weight changes and
+//! faults against the sandbox, and what should happen), the drill clock that
+//! marks each moment of the response, and the score.
+//!
+//! The clock's marks, as the reference runbooks define them: the fault
+//! injected; the first detection (the first rule FIRING); the rollback
+//! decided (ROLLBACK RECOMMENDED); the rollback executed (the switch or
+//! revert done); verified healthy (the during phase settled). MTTD is
+//! detection − fault, MTTR is verified − detection.
+
+use std::time::Duration;
+
+use serde::{Deserialize, Serialize};
+
+use super::decision::Decision;
+use super::model::{Fault, State};
+use super::rules::RuleStatus;
+use super::time::Ts;
+
+/// One moment of a scenario's timeline.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Step {
+    /// From the drill's start.
+    pub at: Duration,
+    pub action: DrillAction,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case", tag = "do")]
+pub enum DrillAction {
+    /// A new release on an environment.
+    Deploy {
+        env: String,
+        version: String,
+    },
+    /// The traffic split (a switch is 0/100, a canary step 95/5).
+    Weights {
+        weights: Vec<(String, u32)>,
+    },
+    Fault {
+        env: String,
+        fault: Fault,
+    },
+    Heal {
+        env: String,
+    },
+    /// The fault on and off, every `every`, for `length`.
+    Flap {
+        env: String,
+        fault: Fault,
+        every: Duration,
+        length: Duration,
+    },
+}
+
+impl DrillAction {
+    pub fn describe(&self) -> String {
+        match self {
+            DrillAction::Deploy { env, version } => format!("deploy v{version} to {env}"),
+            DrillAction::Weights { weights } => {
+                let w: Vec<String> = weights.iter().map(|(e, p)| format!("{e} {p} %")).collect();
+                format!("traffic: {}", w.join(" · "))
+            }
+            DrillAction::Fault { env, fault } => format!("fault on {env}: {}", fault.label()),
+            DrillAction::Heal { env } => format!("heal {env}"),
+            DrillAction::Flap {
+                env,
+                fault,
+                every,
+                length,
+            } => format!(
+                "{env} flaps ({}) every {} for {}",
+                fault.label(),
+                super::time::human(*every),
+                super::time::human(*length)
+            ),
+        }
+    }
+}
+
+/// What should happen.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct Expectation {
+    /// The rule that should fire first (`error-rate`, `health-failures`…).
+    pub fires: Option<String>,
+    /// A rollback should be carried out (false: none must be).
+    pub rollback: bool,
+    /// Exactly this many rollbacks, when it matters (a loop is a failure).
+    pub rollbacks: Option<u32>,
+    /// The decision should block and say escalate.
+    pub escalate: bool,
+}
+
+/// A drill scenario.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Scenario {
+    pub name: String,
+    pub title: String,
+    pub description: String,
+    /// The sandbox service it plays on.
+    pub service: String,
+    /// Versions and shares to start from: (env, version, previous, weight).
+    pub world: Vec<(String, String, Option<String>, u32)>,
+    pub timeline: Vec<Step>,
+    pub expect: Expectation,
+    /// When the drill ends, whatever happened.
+    pub ends: Duration,
+    /// The fastest it stays faithful at (timing margins that speed would eat).
+    pub max_speed: Option<f64>,
+}
+
+impl Scenario {
+    /// The same scenario `speed` times faster: every time in it.
+    pub fn scaled(&self, speed: f64) -> Scenario {
+        let s = |d: Duration| Duration::from_secs_f64(d.as_secs_f64() / speed.max(0.001));
+        let mut out = self.clone();
+        for step in &mut out.timeline {
+            step.at = s(step.at);
+            if let DrillAction::Flap { every, length, .. } = &mut step.action {
+                *every = s(*every);
+                *length = s(*length);
+            }
+        }
+        out.ends = s(self.ends);
+        out
+    }
+}
+
+/// A drill in progress, and its clock.
+#[derive(Clone, Debug, PartialEq)]
+pub struct DrillRun {
+    pub scenario: String,
+    pub title: String,
+    pub service: usize,
+    pub speed: f64,
+    pub seed: u64,
+    pub started: Ts,
+    pub expect: Expectation,
+    /// The scenario's steps done so far, with their times.
+    pub steps: Vec<(Ts, String)>,
+    pub fault_at: Option<Ts>,
+    /// The first rule that fired, and when.
+    pub detected: Option<(Ts, String)>,
+    pub decided: Option<Ts>,
+    pub executed: Option<Ts>,
+    pub verified: Option<Ts>,
+    pub escalated: Option<Ts>,
+    /// Rollbacks before the drill began (the history is the service's).
+    pub rollbacks_before: usize,
+    pub rollbacks: u32,
+    /// Traffic moved onto an environment that was failing.
+    pub wrong_actions: Vec<String>,
+    pub ended: Option<Ts>,
+    pub score: Option<Score>,
+}
+
+impl DrillRun {
+    pub fn new(scenario: &Scenario, service: usize, speed: f64, seed: u64, started: Ts) -> Self {
+        DrillRun {
+            scenario: scenario.name.clone(),
+            title: scenario.title.clone(),
+            service,
+            speed,
+            seed,
+            started,
+            expect: scenario.expect.clone(),
+            steps: Vec::new(),
+            fault_at: None,
+            detected: None,
+            decided: None,
+            executed: None,
+            verified: None,
+            escalated: None,
+            rollbacks_before: 0,
+            rollbacks: 0,
+            wrong_actions: Vec::new(),
+            ended: None,
+            score: None,
+        }
+    }
+}
+
+/// How a drill went.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Score {
+    pub scenario: String,
+    pub speed: f64,
+    pub seed: u64,
+    /// Detection − fault, in the scenario's own time (wall time × speed).
+    pub mttd_secs: Option<f64>,
+    /// Verified − detection, in the scenario's own time.
+    pub mttr_secs: Option<f64>,
+    /// Executed − decided: how long the switch took to happen.
+    pub switch_secs: Option<f64>,
+    pub first_rule: Option<String>,
+    pub rollbacks: u32,
+    pub escalated: bool,
+    pub steps_done: usize,
+    pub steps_skipped: usize,
+    pub wrong_actions: Vec<String>,
+    /// Each expectation and whether it held: `✓ error-rate fired first`.
+    pub checks: Vec<(bool, String)>,
+    pub held: bool,
+}
+
+/// Record what the drill clock can see in `state` now; called after every
+/// update while a drill runs.
+pub fn observe(state: &mut State, now: Ts) {
+    let Some(d) = state.drill.as_ref() else {
+        return;
+    };
+    if d.ended.is_some() {
+        return;
+    }
+    let service = d.service;
+    let Some(svc) = state.services.get(service) else {
+        return;
+    };
+    let fired = svc
+        .rollback
+        .rules
+        .iter()
+        .find(|r| r.status == RuleStatus::Firing)
+        .map(|r| r.kind.name());
+    let decision = svc.rollback.decision.clone();
+    let history = svc.rollback.history.len();
+    let recovered = svc.rollback.checklist.as_ref().and_then(|c| c.recovered);
+    let Some(d) = state.drill.as_mut() else {
+        return;
+    };
+    if d.detected.is_none()
+        && let Some(rule) = fired
+    {
+        d.detected = Some((now, rule));
+    }
+    if d.decided.is_none()
+        && matches!(
+            decision,
+            Decision::RollbackRecommended { .. } | Decision::RollingBack { .. }
+        )
+    {
+        d.decided = Some(now);
+    }
+    if d.escalated.is_none() && matches!(decision, Decision::Blocked { .. }) {
+        d.escalated = Some(now);
+    }
+    let done = history.saturating_sub(d.rollbacks_before) as u32;
+    if done > d.rollbacks {
+        d.rollbacks = done;
+        d.executed.get_or_insert(now);
+    }
+    if d.verified.is_none()
+        && let Some(r) = recovered
+    {
+        d.verified = Some(r.max(d.started));
+    }
+}
+
+/// The score, once the drill has ended.
+pub fn score(d: &DrillRun, steps_done: usize, steps_skipped: usize) -> Score {
+    let life = |later: Option<Ts>, earlier: Option<Ts>| match (later, earlier) {
+        (Some(l), Some(e)) if l >= e => Some(l.since(e).as_secs_f64() * d.speed),
+        _ => None,
+    };
+    let detected = d.detected.as_ref().map(|(t, _)| *t);
+    let mut checks = Vec::new();
+    let first = d.detected.as_ref().map(|(_, r)| r.clone());
+    if let Some(want) = &d.expect.fires {
+        let ok = first
+            .as_deref()
+            .is_some_and(|f| f.starts_with(want.as_str()));
+        let got = first.clone().unwrap_or_else(|| "none".into());
+        checks.push((ok, format!("{want} fires first (first: {got})")));
+    }
+    if d.expect.rollback {
+        let ok = d.rollbacks >= 1 && d.verified.is_some();
+        checks.push((
+            ok,
+            format!(
+                "rolled back and verified ({} rollback(s), {})",
+                d.rollbacks,
+                if d.verified.is_some() {
+                    "verified"
+                } else {
+                    "not verified"
+                }
+            ),
+        ));
+    } else {
+        checks.push((
+            d.rollbacks == 0,
+            format!("no rollback ({} done)", d.rollbacks),
+        ));
+    }
+    if let Some(n) = d.expect.rollbacks {
+        checks.push((
+            d.rollbacks == n,
+            format!("exactly {n} rollback(s) ({} done)", d.rollbacks),
+        ));
+    }
+    if d.expect.escalate {
+        checks.push((
+            d.escalated.is_some(),
+            "blocked: escalation, not a loop".to_string(),
+        ));
+    }
+    checks.push((
+        d.wrong_actions.is_empty(),
+        format!(
+            "no traffic moved onto a failing environment ({})",
+            d.wrong_actions.len()
+        ),
+    ));
+    let held = checks.iter().all(|(ok, _)| *ok);
+    Score {
+        scenario: d.scenario.clone(),
+        speed: d.speed,
+        seed: d.seed,
+        mttd_secs: life(detected, d.fault_at),
+        mttr_secs: life(d.verified, detected),
+        switch_secs: life(d.executed, d.decided),
+        first_rule: first,
+        rollbacks: d.rollbacks,
+        escalated: d.escalated.is_some(),
+        steps_done,
+        steps_skipped,
+        wrong_actions: d.wrong_actions.clone(),
+        checks,
+        held,
+    }
+}
+
+/// The runbooks' targets: MTTD < 5 min, MTTR < 15 min, a switch < 1 min.
+pub const TARGET_MTTD: Duration = Duration::from_secs(300);
+pub const TARGET_MTTR: Duration = Duration::from_secs(900);
+pub const TARGET_SWITCH: Duration = Duration::from_secs(60);
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn run() -> DrillRun {
+        let s = Scenario {
+            name: "canary".into(),
+            title: "Canary".into(),
+            description: String::new(),
+            service: "web".into(),
+            world: vec![],
+            timeline: vec![],
+            expect: Expectation {
+                fires: Some("error-rate".into()),
+                rollback: true,
+                rollbacks: None,
+                escalate: false,
+            },
+            ends: Duration::from_secs(600),
+            max_speed: None,
+        };
+        DrillRun::new(&s, 0, 10.0, 1, Ts(0))
+    }
+
+    #[test]
+    fn the_score_measures_in_scenario_time_and_checks_the_expectation() {
+        let mut d = run();
+        d.fault_at = Some(Ts(1_000));
+        d.detected = Some((Ts(4_000), "error-rate".into()));
+        d.decided = Some(Ts(4_000));
+        d.executed = Some(Ts(5_000));
+        d.verified = Some(Ts(10_000));
+        d.rollbacks = 1;
+        let s = score(&d, 9, 5);
+        // Wall seconds × speed 10.
+        assert_eq!(s.mttd_secs, Some(30.0));
+        assert_eq!(s.mttr_secs, Some(60.0));
+        assert_eq!(s.switch_secs, Some(10.0));
+        assert!(s.held, "{:?}", s.checks);
+        d.wrong_actions
+            .push("traffic moved onto green while it was CRIT".into());
+        d.detected = Some((Ts(4_000), "latency p95".into()));
+        let s = score(&d, 9, 5);
+        assert!(!s.held);
+        assert_eq!(s.checks.iter().filter(|(ok, _)| !ok).count(), 2);
+    }
+
+    #[test]
+    fn scaling_shortens_every_time_of_the_scenario() {
+        let s = Scenario {
+            timeline: vec![Step {
+                at: Duration::from_secs(20),
+                action: DrillAction::Flap {
+                    env: "green".into(),
+                    fault: Fault::Unhealthy,
+                    every: Duration::from_secs(10),
+                    length: Duration::from_secs(60),
+                },
+            }],
+            ends: Duration::from_secs(600),
+            ..Scenario {
+                name: String::new(),
+                title: String::new(),
+                description: String::new(),
+                service: "web".into(),
+                world: vec![],
+                timeline: vec![],
+                expect: Expectation::default(),
+                ends: Duration::ZERO,
+                max_speed: None,
+            }
+        };
+        let f = s.scaled(10.0);
+        assert_eq!(f.timeline[0].at, Duration::from_secs(2));
+        assert_eq!(f.ends, Duration::from_secs(60));
+        assert!(
+            matches!(f.timeline[0].action, DrillAction::Flap { every, .. } if every == Duration::from_secs(1))
+        );
+    }
+}

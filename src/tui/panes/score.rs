@@ -1,0 +1,108 @@
+//! The end of a drill: the clock's marks as MTTD and MTTR against the
+//! runbooks' targets, the checklist, and whether the expectation held.
+
+use std::time::Duration;
+
+use ratatui::buffer::Buffer;
+use ratatui::layout::Rect;
+use ratatui::text::Line;
+use ratatui::widgets::{Clear, Paragraph, Widget, Wrap};
+
+use super::frame;
+use crate::core::drill::{TARGET_MTTD, TARGET_MTTR, TARGET_SWITCH};
+use crate::core::events::Level;
+use crate::core::model::State;
+use crate::core::time;
+use crate::tui::View;
+
+pub fn height(state: &State) -> u16 {
+    let checks = state
+        .drill
+        .as_ref()
+        .and_then(|d| d.score.as_ref())
+        .map_or(0, |s| s.checks.len() + s.wrong_actions.len());
+    (checks as u16).saturating_add(14)
+}
+
+fn measure(secs: Option<f64>, target: Duration) -> (String, bool) {
+    match secs {
+        Some(s) => {
+            let d = Duration::from_secs_f64(s);
+            (
+                format!("{} (target < {})", time::human(d), time::human(target)),
+                d < target,
+            )
+        }
+        None => ("—".to_string(), true),
+    }
+}
+
+pub fn render(state: &State, view: &View<'_>, area: Rect, buf: &mut Buffer) {
+    let Some(d) = &state.drill else { return };
+    let Some(s) = &d.score else { return };
+    Clear.render(area, buf);
+    let verdict = if s.held {
+        "EXPECTATION HELD"
+    } else {
+        "EXPECTATION NOT HELD"
+    };
+    let inner = frame(
+        view,
+        &format!("Drill {}: {verdict}", d.scenario),
+        true,
+        area,
+        buf,
+    );
+    let t = view.theme;
+    let mut lines = vec![Line::raw(format!(" {}", d.title))];
+    if s.speed != 1.0 {
+        lines.push(Line::styled(
+            format!(
+                " run at {}x; times below are the scenario's own (wall time × {})",
+                s.speed, s.speed
+            ),
+            t.dim(),
+        ));
+    }
+    lines.push(Line::raw(""));
+    for (label, value, target) in [
+        ("MTTD (detected − fault)", s.mttd_secs, TARGET_MTTD),
+        ("MTTR (verified − detected)", s.mttr_secs, TARGET_MTTR),
+        ("switch (done − decided)", s.switch_secs, TARGET_SWITCH),
+    ] {
+        let (text, ok) = measure(value, target);
+        let style = if ok {
+            t.level(Level::Good)
+        } else {
+            t.level(Level::Bad)
+        };
+        lines.push(Line::styled(format!(" {label:<28} {text}"), style));
+    }
+    lines.push(Line::raw(format!(
+        " first rule: {} · rollbacks: {} · checklist: {} done, {} skipped",
+        s.first_rule.as_deref().unwrap_or("none"),
+        s.rollbacks,
+        s.steps_done,
+        s.steps_skipped
+    )));
+    lines.push(Line::raw(""));
+    for (ok, text) in &s.checks {
+        let (mark, style) = if *ok {
+            ("✓", t.level(Level::Good))
+        } else {
+            ("✗", t.level(Level::Bad))
+        };
+        lines.push(Line::styled(format!(" {mark} {text}"), style));
+    }
+    for w in &s.wrong_actions {
+        lines.push(Line::styled(format!("   {w}"), t.level(Level::Bad)));
+    }
+    lines.push(Line::raw(""));
+    lines.push(Line::styled(
+        " The report is in the data directory (backstop report --drills). Esc closes.",
+        t.dim(),
+    ));
+    Paragraph::new(lines)
+        .wrap(Wrap { trim: false })
+        .render(inner, buf);
+}
