@@ -145,9 +145,16 @@ pub async fn run_console(
     keymap: Keymap,
     theme: Theme,
     sandbox: Option<Arc<Sandbox>>,
+    drill: Option<(
+        &crate::core::drill::Scenario,
+        &crate::sandbox::drill::DrillOptions,
+    )>,
     storage: &Storage,
 ) -> Result<()> {
-    let mut engine = Engine::start(&config, origin, sandbox, storage)?;
+    let mut engine = Engine::start(&config, origin, sandbox.clone(), storage)?;
+    if let (Some((scenario, o)), Some(sb)) = (drill, sandbox) {
+        engine.begin_drill(sb, scenario, o)?;
+    }
     let mut guard = tui::terminal::enter()?;
     let (key_tx, mut key_rx) = mpsc::channel(64);
     sources::terminal::spawn_reader(key_tx);
@@ -195,7 +202,7 @@ pub async fn event_loop<B: Backend>(
     terminal_events: &mut mpsc::Receiver<Event>,
     shutdown: impl Future<Output = ()>,
 ) -> Result<()> {
-    let mut ticker = tokio::time::interval(Duration::from_secs(1));
+    let mut ticker = tokio::time::interval(engine.tick);
     ticker.set_missed_tick_behavior(MissedTickBehavior::Delay);
     tokio::pin!(shutdown);
     let mut screen = Screen::default();

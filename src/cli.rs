@@ -9,6 +9,7 @@ use std::time::Duration;
 use clap::{CommandFactory, FromArgMatches, Parser, Subcommand};
 
 use crate::app;
+use crate::config::drill::Scenarios;
 use crate::config::runbook::Catalog;
 use crate::config::{self, Config, HumanDuration, Source};
 use crate::core::model::Origin;
@@ -19,6 +20,7 @@ use crate::keymap::Keymap;
 use crate::logging;
 use crate::paths::Paths;
 use crate::report::Report;
+use crate::sandbox::drill::DrillOptions;
 use crate::sandbox::{self, Sandbox};
 use crate::tui::Theme;
 
@@ -46,16 +48,38 @@ pub struct Cli {
 
 #[derive(Subcommand, Debug)]
 pub enum Command {
-    /// Start the drill sandbox (sample blue/green services on 127.0.0.1) and open the console on it
+    /// Start the drill sandbox (sample blue/green services on 127.0.0.1) and open the console on it;
+    /// with --scenario, a scored rollback rehearsal (exit 0 when its expectation held, 1 when not)
     Drill {
-        /// Time between health probes
-        #[arg(long, default_value = "2s", value_parser = duration)]
+        /// List the drill scenarios (built in, and yours) and exit
+        #[arg(long)]
+        list: bool,
+        /// Play this scenario: its timeline of deploys and faults, then the score
+        #[arg(long, value_name = "NAME")]
+        scenario: Option<String>,
+        /// Run the scenario N times faster: its timeline, the probes and the rules' windows together
+        #[arg(long, default_value_t = 1.0, value_name = "N", requires = "scenario")]
+        speed: f64,
+        /// Seed for the scenario's random choices (flapping); printed, so a drill can be replayed
+        #[arg(long, value_name = "N", requires = "scenario")]
+        seed: Option<u64>,
+        /// Roll back by the runbook's automatable path, without a person (decision mode auto)
+        #[arg(long, requires = "scenario")]
+        auto: bool,
+        /// No terminal: print the events and the score (needs --scenario and --auto)
+        #[arg(long, requires_all = ["scenario", "auto"])]
+        headless: bool,
+        /// With --headless: print the score as JSON only
+        #[arg(long, requires = "headless")]
+        json: bool,
+        /// Time between health probes (free play)
+        #[arg(long, default_value = "2s", value_parser = duration, conflicts_with = "scenario")]
         interval: Duration,
-        /// How long a probe waits for an answer
-        #[arg(long, default_value = "1s", value_parser = duration)]
+        /// How long a probe waits for an answer (free play)
+        #[arg(long, default_value = "1s", value_parser = duration, conflicts_with = "scenario")]
         timeout: Duration,
-        /// Synthetic requests per second through each service's router (0: none)
-        #[arg(long, default_value_t = 50.0)]
+        /// Synthetic requests per second through each service's router (free play; 0: none)
+        #[arg(long, default_value_t = 50.0, conflicts_with = "scenario")]
         rate: f64,
     },
     /// Probe one health endpoint once and print the verdict (exit 0 ok/degraded, 1 critical/unreachable)
@@ -85,6 +109,9 @@ pub enum Command {
         /// Read the drills' journal instead of the incidents'
         #[arg(long)]
         drill: bool,
+        /// List past drills with their scores (MTTD, MTTR, expectation), oldest first
+        #[arg(long, conflicts_with_all = ["incident", "list"])]
+        drills: bool,
         /// List the incidents in the journal instead
         #[arg(long, conflicts_with = "incident")]
         list: bool,
@@ -168,16 +195,45 @@ fn run(cli: Cli, paths: &Paths) -> u8 {
     match cli.command {
         None => console(cli.config.as_deref(), paths, storage(false)),
         Some(Command::Drill {
+            list,
+            scenario,
+            speed,
+            seed,
+            auto,
+            headless,
+            json,
             interval,
             timeout,
             rate,
-        }) => drill(paths, interval, timeout, rate, storage(true)),
+        }) => {
+            if list || scenario.is_some() {
+                let play = Play {
+                    list,
+                    scenario,
+                    speed,
+                    seed,
+                    auto,
+                    headless,
+                    json,
+                };
+                scenario_drill(paths, play, storage(true))
+            } else {
+                drill(paths, interval, timeout, rate, storage(true))
+            }
+        }
         Some(Command::Report {
             incident,
             format,
             drill,
+            drills,
             list,
-        }) => report(&storage(drill).journal, incident, &format, list),
+        }) => {
+            if drills {
+                drill_list(&storage(true).journal, &format)
+            } else {
+                report(&storage(drill).journal, incident, &format, list)
+            }
+        }
         Some(Command::Probe { url, json, timeout }) => {
             runtime(|| headless::probe::run(&url, json, timeout))
         }
@@ -299,7 +355,16 @@ fn console(flag: Option<&Path>, paths: &Paths, storage: Storage) -> u8 {
     };
     let origin = Origin::Config(config.file.clone());
     open_console(|| async move {
-        app::run_console(config, origin, keymap, Theme::from_env(), None, &storage).await
+        app::run_console(
+            config,
+            origin,
+            keymap,
+            Theme::from_env(),
+            None,
+            None,
+            &storage,
+        )
+        .await
     })
 }
 
@@ -327,10 +392,139 @@ fn drill(paths: &Paths, interval: Duration, timeout: Duration, rate: f64, storag
             keymap,
             Theme::from_env(),
             Some(sandbox),
+            None,
             &storage,
         )
         .await
     })
+}
+
+/// `backstop drill --scenario …` (or `--list`).
+struct Play {
+    list: bool,
+    scenario: Option<String>,
+    speed: f64,
+    seed: Option<u64>,
+    auto: bool,
+    headless: bool,
+    json: bool,
+}
+
+fn scenario_drill(paths: &Paths, p: Play, storage: Storage) -> u8 {
+    let scenarios = match Scenarios::load(&paths.drills_dir) {
+        Ok(s) => s,
+        Err(d) => {
+            eprintln!("{d}");
+            eprintln!(
+                "backstop: drill scenarios in {} have errors",
+                paths.drills_dir.display()
+            );
+            return exit::USAGE;
+        }
+    };
+    if p.list {
+        for s in &scenarios.0 {
+            let expect = if s.expect.rollback {
+                "rollback expected"
+            } else if s.expect.escalate {
+                "escalation expected"
+            } else {
+                "no rollback expected"
+            };
+            println!(
+                "{:<20} {} ({}, {expect})",
+                s.name,
+                s.title,
+                crate::core::time::human(s.ends)
+            );
+        }
+        return exit::OK;
+    }
+    let name = p.scenario.unwrap_or_default();
+    let Some(scenario) = scenarios.get(&name) else {
+        let names: Vec<&str> = scenarios.0.iter().map(|s| s.name.as_str()).collect();
+        eprintln!(
+            "backstop drill: no scenario {name:?}; there are: {}",
+            names.join(", ")
+        );
+        return exit::USAGE;
+    };
+    if !(p.speed > 0.0 && p.speed <= 100.0) {
+        eprintln!("backstop drill: --speed must be more than 0 and at most 100");
+        return exit::USAGE;
+    }
+    let mut speed = p.speed;
+    if let Some(max) = scenario.max_speed
+        && speed > max
+    {
+        eprintln!(
+            "backstop drill: {} stays faithful up to {max}x; running it at {max}x",
+            scenario.name
+        );
+        speed = max;
+    }
+    let seed = p.seed.unwrap_or_else(|| {
+        std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(1, |d| d.as_nanos() as u64)
+    });
+    let o = DrillOptions {
+        speed,
+        seed,
+        auto: p.auto,
+    };
+    let scenario = scenario.clone();
+    if p.headless {
+        return runtime(|| async move {
+            headless::drill::run(&scenario, o, &storage, p.json)
+                .await
+                .unwrap_or_else(|e| {
+                    eprintln!("backstop drill: {e:#}");
+                    exit::USAGE
+                })
+        });
+    }
+    let keymap = match load_keymap(paths) {
+        Ok(k) => k,
+        Err(code) => return code,
+    };
+    open_console(|| async move {
+        let (sandbox, config) = crate::sandbox::drill::start(&scenario, &o).await?;
+        app::run_console(
+            config,
+            Origin::Drill,
+            keymap,
+            Theme::from_env(),
+            Some(sandbox),
+            Some((&scenario, &o)),
+            &storage,
+        )
+        .await
+    })
+}
+
+/// `backstop report --drills`: every drill scored in the journal, so a
+/// team sees its MTTR month by month.
+fn drill_list(journal: &Path, format: &str) -> u8 {
+    let reader = match Reader::open(journal) {
+        Ok(r) => r,
+        Err(e) => {
+            eprintln!("backstop report: {e:#}");
+            return exit::FAILING;
+        }
+    };
+    let rows = match reader.drills() {
+        Ok(r) => r,
+        Err(e) => {
+            eprintln!("backstop report: {e:#}");
+            return exit::FAILING;
+        }
+    };
+    print!("{}", crate::report::drill_list(&rows, format == "json"));
+    if rows.is_empty() && format != "json" {
+        println!("no drill in {}", journal.display());
+    }
+    exit::OK
 }
 
 fn open_console<F, Fut>(f: F) -> u8

@@ -55,6 +55,9 @@ pub struct Engine {
     executor: Executor,
     tasks: Vec<JoinHandle<()>>,
     journal: Option<Journal>,
+    /// How often the clock ticks: a second, or the fastest probe interval
+    /// when that is shorter (drills run faster than life).
+    pub tick: Duration,
     /// Events already handed to the journal (of all ever recorded).
     journaled: u64,
 }
@@ -76,17 +79,25 @@ impl Engine {
         let (tx, rx) = mpsc::channel(1024);
         let prober = Prober::new()?;
         let mut tasks = sources::spawn_probes(config, &prober, &tx);
+        let drill = matches!(origin, Origin::Drill);
         let mut state = initial_state(config, origin, now());
         state.operator = operator();
+        let tick = tick_of(config);
         // The guards remember rollbacks across restarts: cooldown and limit
-        // count what the journal holds.
+        // count what the journal holds. A drill is a rehearsal of its own:
+        // last month's drills do not hold this one back.
         let window = config
             .services
             .iter()
             .map(|s| s.policy.rollback_window.max(s.policy.cooldown))
             .max()
             .unwrap_or_default();
-        for (name, record) in reader.rollbacks_since(now().minus(window))? {
+        let history = if drill {
+            Vec::new()
+        } else {
+            reader.rollbacks_since(now().minus(window))?
+        };
+        for (name, record) in history {
             if let Some(svc) = state.services.iter_mut().find(|s| s.name == name) {
                 svc.rollback.history.push(record);
             }
@@ -125,7 +136,7 @@ impl Engine {
             });
             tasks.push(sources::metrics::spawn_poll(
                 source,
-                Duration::from_secs(1),
+                tick,
                 config,
                 tx.clone(),
             ));
@@ -155,7 +166,7 @@ impl Engine {
                             sandbox: sb.clone(),
                             service: svc.name.clone(),
                         }),
-                        Duration::from_secs(2),
+                        tick.max(Duration::from_millis(100)) * 2,
                     ),
                     (Some(DeployConfig::Ecs(cfg)), _) => {
                         let Some((_, _, shared)) = clusters
@@ -212,6 +223,7 @@ impl Engine {
             tasks,
             journal: Some(journal),
             journaled: 0,
+            tick,
         };
         if !interrupted.is_empty() {
             let actions = interrupted
@@ -254,7 +266,54 @@ impl Engine {
             tasks: Vec::new(),
             journal: None,
             journaled: 0,
+            tick: Duration::from_secs(1),
         }
+    }
+
+    /// Begin `scenario` on the running sandbox: the drill clock starts now
+    /// and its timeline plays at `o.speed`.
+    pub fn begin_drill(
+        &mut self,
+        sandbox: Arc<Sandbox>,
+        scenario: &crate::core::drill::Scenario,
+        o: &crate::sandbox::drill::DrillOptions,
+    ) -> Result<()> {
+        let service = self
+            .state
+            .services
+            .iter()
+            .position(|s| s.name == scenario.service)
+            .ok_or_else(|| {
+                anyhow::anyhow!(
+                    "drill {} plays on service {}, which the sandbox does not run",
+                    scenario.name,
+                    scenario.service
+                )
+            })?;
+        let at = now();
+        let mut run = crate::core::drill::DrillRun::new(scenario, service, o.speed, o.seed, at);
+        run.rollbacks_before = self.state.services[service].rollback.history.len();
+        self.state.drill = Some(run);
+        let mode = if o.auto { "auto" } else { "advise" };
+        self.apply(Msg::DrillStep {
+            text: format!(
+                "drill {} begins at {}x, seed {}, {mode} mode: {}",
+                scenario.name, o.speed, o.seed, scenario.title
+            ),
+            at,
+        });
+        self.adopt(crate::sandbox::drill::play(
+            sandbox,
+            scenario.scaled(o.speed),
+            o.seed,
+            self.tx.clone(),
+        ));
+        Ok(())
+    }
+
+    /// Keep a task running as long as the engine (stopped with it).
+    pub fn adopt(&mut self, task: JoinHandle<()>) {
+        self.tasks.push(task);
     }
 
     /// Apply one message, journal what it recorded, and start its effects.
@@ -307,7 +366,7 @@ impl Engine {
         mut done: impl FnMut(&State) -> bool,
     ) -> bool {
         let deadline = Instant::now() + timeout;
-        let mut ticker = tokio::time::interval(Duration::from_secs(1));
+        let mut ticker = tokio::time::interval(self.tick);
         ticker.set_missed_tick_behavior(MissedTickBehavior::Delay);
         loop {
             if done(&self.state) {
@@ -331,6 +390,19 @@ impl Drop for Engine {
             t.abort();
         }
     }
+}
+
+/// A second, or the fastest probe interval if shorter (not under 50 ms).
+fn tick_of(config: &Config) -> Duration {
+    config
+        .services
+        .iter()
+        .flat_map(|s| &s.environments)
+        .flat_map(|e| &e.endpoints)
+        .map(|e| e.interval)
+        .min()
+        .unwrap_or(Duration::from_secs(1))
+        .clamp(Duration::from_millis(50), Duration::from_secs(1))
 }
 
 /// CloudWatch alarm and metric polls: one of each per distinct AWS

@@ -335,6 +335,17 @@ impl Reader {
         Ok(rows)
     }
 
+    /// Every drill's score row, oldest first.
+    pub fn drills(&self) -> Result<Vec<Row>> {
+        let mut st = self.conn.prepare(&format!(
+            "SELECT {COLUMNS} FROM journal WHERE kind = 'drill' ORDER BY id"
+        ))?;
+        let rows = st
+            .query_map([], row)?
+            .collect::<rusqlite::Result<Vec<_>>>()?;
+        Ok(rows)
+    }
+
     pub fn incident(&self, id: i64) -> Result<Option<Row>> {
         let mut st = self.conn.prepare(&format!(
             "SELECT {COLUMNS} FROM journal WHERE kind = 'incident' AND id = ?1"

@@ -15,6 +15,8 @@ pub struct Paths {
     pub keymap_file: PathBuf,
     /// The user's runbooks (`*.toml`), beside and over the built-in ones.
     pub runbooks_dir: PathBuf,
+    /// The team's drill scenarios (`*.toml`), beside and over the built-in ones.
+    pub drills_dir: PathBuf,
     pub state_dir: PathBuf,
     pub log_file: PathBuf,
     pub data_dir: PathBuf,
@@ -41,6 +43,7 @@ impl Paths {
             config_file: config_dir.join("backstop.toml"),
             keymap_file: config_dir.join("keymap.toml"),
             runbooks_dir: config_dir.join("runbooks"),
+            drills_dir: config_dir.join("drills"),
             journal_file: data_dir.join("journal.sqlite"),
             drill_journal_file: data_dir.join("drills.sqlite"),
             reports_dir: data_dir.join("reports"),
@@ -76,11 +79,20 @@ impl Paths {
                 "your runbooks (*.toml), over the built-in ones",
             ),
             (
+                "drills",
+                &self.drills_dir,
+                "your drill scenarios (*.toml), over the built-in ones",
+            ),
+            (
                 "journal",
                 &self.journal_file,
                 "incident journal, append-only SQLite (--journal overrides)",
             ),
-            ("drills", &self.drill_journal_file, "the drills' journal"),
+            (
+                "drilljnl",
+                &self.drill_journal_file,
+                "the drills' journal (backstop report --drills)",
+            ),
             ("reports", &self.reports_dir, "exported incident reports"),
         ];
         for (name, path, what) in rows {

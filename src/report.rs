@@ -426,3 +426,52 @@ pub fn drill_markdown(
     }
     s
 }
+
+/// `backstop report --drills`: one line per drill (or a JSON array), oldest
+/// first, so the MTTR trend reads top to bottom.
+pub fn drill_list(rows: &[crate::journal::Row], json: bool) -> String {
+    use crate::core::drill::Score;
+    let scored: Vec<(&crate::journal::Row, Score)> = rows
+        .iter()
+        .filter_map(|r| {
+            let s = serde_json::from_value(r.entry.data.clone()?).ok()?;
+            Some((r, s))
+        })
+        .collect();
+    if json {
+        let items: Vec<serde_json::Value> = scored
+            .iter()
+            .map(|(r, s)| serde_json::json!({ "at": r.entry.at.rfc3339(), "score": s }))
+            .collect();
+        return format!("{}\n", serde_json::Value::Array(items));
+    }
+    let mut s = String::new();
+    if scored.is_empty() {
+        return s;
+    }
+    let _ = writeln!(
+        s,
+        "{:<20}  {:<20} {:>5} {:>8} {:>8} {:>9}  expectation",
+        "when (UTC)", "scenario", "speed", "MTTD", "MTTR", "rollbacks"
+    );
+    let fmt = |x: Option<f64>| {
+        x.map_or_else(
+            || "—".to_string(),
+            |x| time::human(Duration::from_secs_f64(x.round())),
+        )
+    };
+    for (r, sc) in &scored {
+        let _ = writeln!(
+            s,
+            "{:<20}  {:<20} {:>4}x {:>8} {:>8} {:>9}  {}",
+            r.entry.at.rfc3339(),
+            sc.scenario,
+            sc.speed,
+            fmt(sc.mttd_secs),
+            fmt(sc.mttr_secs),
+            sc.rollbacks,
+            if sc.held { "held" } else { "NOT held" }
+        );
+    }
+    s
+}

@@ -152,6 +152,8 @@ pub struct DrillRun {
     pub wrong_actions: Vec<String>,
     pub ended: Option<Ts>,
     pub score: Option<Score>,
+    /// Where the report went (or why it did not), once written.
+    pub report: Option<Result<String, String>>,
 }
 
 impl DrillRun {
@@ -176,6 +178,7 @@ impl DrillRun {
             wrong_actions: Vec::new(),
             ended: None,
             score: None,
+            report: None,
         }
     }
 }

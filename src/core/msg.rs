@@ -100,8 +100,11 @@ pub enum Msg {
         error: String,
         at: Ts,
     },
-    /// Something done that the operator should read (a file written).
-    Notice { text: String, at: Ts },
+    /// The drill's report was written (its path), or could not be.
+    DrillReported {
+        result: Result<String, String>,
+        at: Ts,
+    },
     /// A drill scenario's step was played.
     DrillStep { text: String, at: Ts },
     /// The drill's time is up.
@@ -249,7 +252,7 @@ impl Msg {
             | Msg::DeployRead { at, .. }
             | Msg::SourceFailed { at, .. }
             | Msg::DrillStep { at, .. }
-            | Msg::Notice { at, .. }
+            | Msg::DrillReported { at, .. }
             | Msg::DrillEnd { at }
             | Msg::StepPreview { at, .. }
             | Msg::StepDone { at, .. }

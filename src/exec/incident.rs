@@ -153,6 +153,12 @@ pub(super) async fn drill_report(
         let _ = j.append_durable(e).await;
     }
     let Some(dir) = b.reports.clone() else {
+        let _ = tx
+            .send(Msg::DrillReported {
+                result: Err("no reports directory".into()),
+                at: now(),
+            })
+            .await;
         return;
     };
     let md = crate::report::drill_markdown(&score, &title, &steps, started);
@@ -169,13 +175,10 @@ pub(super) async fn drill_report(
         Ok(dir.join(format!("{stem}.md")).display().to_string())
     })
     .await;
-    let msg = match result {
-        Ok(Ok(path)) => Msg::Notice {
-            text: format!("drill report written to {path}"),
-            at: now(),
-        },
-        Ok(Err(e)) => super::failed("write the drill report".into(), e.to_string()),
-        Err(e) => super::failed("write the drill report".into(), e.to_string()),
+    let result = match result {
+        Ok(Ok(path)) => Ok(path),
+        Ok(Err(e)) => Err(e.to_string()),
+        Err(e) => Err(e.to_string()),
     };
-    let _ = tx.send(msg).await;
+    let _ = tx.send(Msg::DrillReported { result, at: now() }).await;
 }

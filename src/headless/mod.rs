@@ -1,6 +1,7 @@
 //! Commands without a terminal UI, for scripts and pipelines. They use the
 //! same prober and classifier as the console.
 
+pub mod drill;
 pub mod probe;
 pub mod status;
 
@@ -51,5 +52,66 @@ impl ProbeJson {
             checks: p.report.checks.clone(),
             error: p.report.error.clone(),
         }
+    }
+}
+
+/// Prints the console's event log as it grows: one line per event, or one
+/// JSON object per line. What the console shows in its Events pane is what
+/// a pipeline's log gets.
+pub struct EventLines {
+    seen: u64,
+    json: bool,
+    /// A drill's start and speed: times are printed as scenario time.
+    drill: Option<(crate::core::time::Ts, f64)>,
+}
+
+impl EventLines {
+    pub fn new(json: bool) -> Self {
+        EventLines {
+            seen: 0,
+            json,
+            drill: None,
+        }
+    }
+
+    pub fn drill(json: bool, started: crate::core::time::Ts, speed: f64) -> Self {
+        EventLines {
+            drill: Some((started, speed)),
+            ..Self::new(json)
+        }
+    }
+
+    /// Print what was recorded since the last call.
+    pub fn print_new(&mut self, state: &crate::core::model::State) {
+        use std::io::Write as _;
+        let total = state.events.total();
+        if total == self.seen {
+            return;
+        }
+        let mut out = std::io::stdout().lock();
+        for e in state.events.since(self.seen) {
+            let line = if self.json {
+                serde_json::json!({
+                    "at": e.at.rfc3339(),
+                    "scope": e.scope,
+                    "level": e.level.as_str(),
+                    "kind": e.kind.as_str(),
+                    "text": e.text,
+                })
+                .to_string()
+            } else {
+                let when = match self.drill {
+                    Some((start, speed)) if e.at >= start => {
+                        let secs = e.at.since(start).as_secs_f64() * speed;
+                        format!("T+{:02}:{:02}", (secs / 60.0) as u64, (secs % 60.0) as u64)
+                    }
+                    _ => e.at.hms(),
+                };
+                format!("{when}  {:<5} {:<12} {}", e.level.as_str(), e.scope, e.text)
+            };
+            let _ = writeln!(out, "{line}");
+        }
+        let _ = out.flush();
+        self.seen = total;
     }
 }

@@ -879,6 +879,9 @@ fn confirmed_elsewhere(state: &State, service: usize, o: StepOutcome) -> StepOut
                 crate::core::rules::RuleKind::ErrorRate { .. }
                     | crate::core::rules::RuleKind::Latency { .. }
                     | crate::core::rules::RuleKind::Alarm { .. }
+                    // Re-probes pass on degraded (it answers); the rule
+                    // still firing says it still is degraded.
+                    | crate::core::rules::RuleKind::DegradedFor { .. }
             )
         })
         .map(|r| format!("{} {} still firing", r.kind.name(), r.observed))

@@ -320,8 +320,24 @@ fn dispatch(state: &mut State, msg: Msg, now: super::time::Ts) -> Vec<Effect> {
             Vec::new()
         }
         Msg::DrillEnd { at } => end_drill(state, at),
-        Msg::Notice { text, at } => {
-            state.events.push(at, "backstop", Level::Good, text);
+        Msg::DrillReported { result, at } => {
+            match &result {
+                Ok(path) => state.events.push(
+                    at,
+                    "drill",
+                    Level::Good,
+                    format!("drill report written to {path}"),
+                ),
+                Err(e) => state.events.push(
+                    at,
+                    "drill",
+                    Level::Bad,
+                    format!("the drill report could not be written: {e}"),
+                ),
+            }
+            if let Some(d) = state.drill.as_mut() {
+                d.report = Some(result);
+            }
             Vec::new()
         }
         Msg::ReportWritten { incident, path, at } => {

@@ -1,0 +1,72 @@
+//! `backstop drill --headless --auto`: a whole drill with no terminal. The
+//! scenario plays against its sandbox, the decision engine rolls back by
+//! itself, every event is printed as it happens, and the score closes it.
+//! Exit 0 when the expectation held, 1 when it did not, 2 on error.
+
+use std::time::Duration;
+
+use anyhow::Result;
+
+use super::{EventLines, exit};
+use crate::core::drill::Scenario;
+use crate::core::model::Origin;
+use crate::engine::{Engine, Storage};
+use crate::sandbox::drill::{self, DrillOptions};
+
+/// Time past the scenario's end for the score and report to land.
+const GRACE: Duration = Duration::from_secs(30);
+
+pub async fn run(
+    scenario: &Scenario,
+    o: DrillOptions,
+    storage: &Storage,
+    json: bool,
+) -> Result<u8> {
+    let (sandbox, config) = drill::start(scenario, &o).await?;
+    let mut engine = Engine::start(&config, Origin::Drill, Some(sandbox.clone()), storage)?;
+    engine.begin_drill(sandbox, scenario, &o)?;
+    let started = engine
+        .state
+        .drill
+        .as_ref()
+        .map_or(engine.state.now, |d| d.started);
+    let mut lines = (!json).then(|| EventLines::drill(false, started, o.speed));
+    let limit = scenario.ends.div_f64(o.speed) + GRACE;
+    let finished = engine
+        .run_until(limit, |s| {
+            if let Some(l) = lines.as_mut() {
+                l.print_new(s);
+            }
+            s.drill.as_ref().is_some_and(|d| d.report.is_some())
+        })
+        .await;
+    let Some(d) = engine.state.drill.as_ref() else {
+        anyhow::bail!("the drill vanished");
+    };
+    let Some(score) = &d.score else {
+        anyhow::bail!(
+            "drill {} did not finish within {} (its end, plus {} to report)",
+            scenario.name,
+            crate::core::time::human(limit - GRACE),
+            crate::core::time::human(GRACE)
+        );
+    };
+    if json {
+        println!("{}", serde_json::to_string_pretty(score)?);
+    } else {
+        println!();
+        print!(
+            "{}",
+            crate::report::drill_markdown(score, &d.title, &d.steps, d.started)
+        );
+        match &d.report {
+            Some(Ok(path)) => println!("\nreport: {path}"),
+            Some(Err(e)) => eprintln!("backstop drill: the report could not be written: {e}"),
+            None => {}
+        }
+    }
+    if !finished {
+        eprintln!("backstop drill: the report was not written in time");
+    }
+    Ok(if score.held { exit::OK } else { exit::FAILING })
+}

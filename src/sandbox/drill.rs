@@ -1,0 +1,225 @@
+//! Playing a drill scenario against the sandbox: the world it starts from,
+//! the configuration that watches it at the drill's speed, and the timeline
+//! task that deploys, moves traffic and injects faults on time.
+//!
+//! Speed compresses every time together — the scenario's timeline, the
+//! probes, the rules' windows and holds, the runbook's waits — so only the
+//! ratios decide what fires, as they would at 1×. The synthetic traffic is
+//! scaled up with it (to a cap that keeps a small machine responsive), so a
+//! shortened window still holds enough requests for the rules.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use anyhow::{Context, Result};
+use tokio::sync::mpsc;
+use tokio::task::JoinHandle;
+
+use super::{EnvSpec, Options, Sandbox};
+use crate::config::Config;
+use crate::core::decision::Mode;
+use crate::core::drill::{DrillAction, Scenario};
+use crate::core::msg::Msg;
+use crate::core::traffic::Weights;
+use crate::sources::now;
+
+/// Requests per second of synthetic traffic at 1×.
+pub const BASE_RATE: f64 = 50.0;
+/// The most the generator is asked for, whatever the speed.
+const MAX_RATE: f64 = 250.0;
+/// Probes at 1× (the console's default).
+const BASE_INTERVAL: Duration = Duration::from_secs(2);
+
+/// How a drill is run.
+#[derive(Clone, Debug)]
+pub struct DrillOptions {
+    pub speed: f64,
+    pub seed: u64,
+    /// The decision engine rolls back by itself (runbook's automatable path).
+    pub auto: bool,
+}
+
+/// The sandbox world a scenario starts from.
+pub fn world(s: &Scenario) -> Vec<EnvSpec> {
+    s.world
+        .iter()
+        .map(|(env, version, previous, weight)| EnvSpec {
+            service: s.service.clone(),
+            env: env.clone(),
+            version: version.clone(),
+            previous: previous.clone(),
+            weight: *weight,
+        })
+        .collect()
+}
+
+/// Start the scenario's sandbox and the configuration that watches it at
+/// `o.speed`.
+pub async fn start(s: &Scenario, o: &DrillOptions) -> Result<(Arc<Sandbox>, Config)> {
+    let rate = (BASE_RATE * o.speed).min(MAX_RATE);
+    let sandbox = Sandbox::start(&world(s), &Options { rate })
+        .await
+        .with_context(|| format!("starting the sandbox of drill {}", s.name))?;
+    let interval = BASE_INTERVAL.div_f64(o.speed);
+    // A probe must finish inside its interval; loopback answers in
+    // milliseconds, so most of the interval is margin for a busy machine.
+    let timeout = (interval.mul_f64(0.8)).min(Duration::from_secs(1));
+    let mut config = sandbox.config(interval, timeout);
+    config.title = format!("drill {}", s.name);
+    for svc in &mut config.services {
+        svc.policy = svc.policy.scaled(o.speed);
+        svc.policy.mode = if o.auto { Mode::Auto } else { Mode::Advise };
+        svc.runbook = svc.runbook.scaled(o.speed);
+        if let Some(t) = svc.traffic.as_mut() {
+            t.interval = t.interval.min(interval);
+        }
+    }
+    Ok((Arc::new(sandbox), config))
+}
+
+/// Play the timeline from now: each step at its time (already scaled), then
+/// `DrillEnd` at the scenario's end. What the sandbox refuses is reported
+/// and the drill goes on.
+pub fn play(
+    sandbox: Arc<Sandbox>,
+    scenario: Scenario,
+    seed: u64,
+    tx: mpsc::Sender<Msg>,
+) -> JoinHandle<()> {
+    tokio::spawn(async move {
+        let start = tokio::time::Instant::now();
+        let service = scenario.service.clone();
+        let mut rng = SplitMix(seed);
+        let mut flaps = Vec::new();
+        for step in &scenario.timeline {
+            tokio::time::sleep_until(start + step.at).await;
+            let text = step.action.describe();
+            let _ = tx.send(Msg::DrillStep { text, at: now() }).await;
+            match &step.action {
+                DrillAction::Deploy { env, version } => {
+                    if let Err(e) = sandbox.deploy(&service, env, version) {
+                        refused(&tx, "deploy", e.to_string()).await;
+                    }
+                }
+                DrillAction::Weights { weights } => {
+                    let w = Weights::from_percents(weights.iter().map(|(e, p)| (e.as_str(), *p)));
+                    if let Err(e) = sandbox.set_weights(&service, &w) {
+                        refused(&tx, "weights", e.to_string()).await;
+                    }
+                }
+                DrillAction::Fault { env, fault } => {
+                    fault_set(&sandbox, &service, env, Some(*fault), &tx).await;
+                }
+                DrillAction::Heal { env } => {
+                    fault_set(&sandbox, &service, env, None, &tx).await;
+                }
+                DrillAction::Flap {
+                    env,
+                    fault,
+                    every,
+                    length,
+                } => {
+                    // Each half-period jittered by up to ±20 %, from the
+                    // seed: the same seed flaps the same way.
+                    let mut toggles = Vec::new();
+                    let mut t = Duration::ZERO;
+                    while t < *length {
+                        toggles.push(t);
+                        t += every.mul_f64(0.8 + 0.4 * rng.unit());
+                    }
+                    let (sb, tx, svc, env, fault) = (
+                        sandbox.clone(),
+                        tx.clone(),
+                        service.clone(),
+                        env.clone(),
+                        *fault,
+                    );
+                    let begun = tokio::time::Instant::now();
+                    let end = begun + *length;
+                    flaps.push(tokio::spawn(async move {
+                        for (i, at) in toggles.into_iter().enumerate() {
+                            tokio::time::sleep_until(begun + at).await;
+                            let f = (i % 2 == 0).then_some(fault);
+                            fault_set(&sb, &svc, &env, f, &tx).await;
+                        }
+                        tokio::time::sleep_until(end).await;
+                        fault_set(&sb, &svc, &env, None, &tx).await;
+                    }));
+                }
+            }
+        }
+        tokio::time::sleep_until(start + scenario.ends).await;
+        for f in flaps {
+            f.abort();
+        }
+        let _ = tx.send(Msg::DrillEnd { at: now() }).await;
+    })
+}
+
+async fn fault_set(
+    sandbox: &Sandbox,
+    service: &str,
+    env: &str,
+    fault: Option<crate::core::model::Fault>,
+    tx: &mpsc::Sender<Msg>,
+) {
+    let msg = match sandbox.set_fault(service, env, fault) {
+        Ok(()) => Msg::FaultSet {
+            service: service.into(),
+            env: env.into(),
+            fault,
+            at: now(),
+        },
+        Err(e) => Msg::EffectFailed {
+            effect: "drill fault".into(),
+            error: e.to_string(),
+            at: now(),
+        },
+    };
+    let _ = tx.send(msg).await;
+}
+
+async fn refused(tx: &mpsc::Sender<Msg>, what: &str, error: String) {
+    let _ = tx
+        .send(Msg::EffectFailed {
+            effect: format!("drill {what}"),
+            error,
+            at: now(),
+        })
+        .await;
+}
+
+/// A small seeded generator (SplitMix64): reproducible jitter without a
+/// dependency.
+struct SplitMix(u64);
+
+impl SplitMix {
+    fn next(&mut self) -> u64 {
+        self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
+        let mut z = self.0;
+        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+        z ^ (z >> 31)
+    }
+
+    /// In [0, 1).
+    fn unit(&mut self) -> f64 {
+        (self.next() >> 11) as f64 / (1u64 << 53) as f64
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_same_seed_jitters_the_same_way() {
+        let (mut a, mut b, mut c) = (SplitMix(7), SplitMix(7), SplitMix(8));
+        let xa: Vec<f64> = (0..5).map(|_| a.unit()).collect();
+        let xb: Vec<f64> = (0..5).map(|_| b.unit()).collect();
+        let xc: Vec<f64> = (0..5).map(|_| c.unit()).collect();
+        assert_eq!(xa, xb);
+        assert_ne!(xa, xc);
+        assert!(xa.iter().all(|x| (0.0..1.0).contains(x)));
+    }
+}
