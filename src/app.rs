@@ -177,7 +177,7 @@ pub async fn run_console(
 }
 
 /// Resolves on SIGTERM, SIGHUP (the SSH session dropped) or SIGINT.
-async fn shutdown_signal() {
+pub async fn shutdown_signal() {
     use tokio::signal::unix::{SignalKind, signal};
     let (Ok(mut term), Ok(mut hup), Ok(mut int)) = (
         signal(SignalKind::terminate()),

@@ -99,6 +99,60 @@ pub enum Command {
         #[arg(long)]
         json: bool,
     },
+    /// Verify a service after a deploy: stabilise, health, smoke tests, then watch the rules
+    /// (exit 0 verified, 1 rollback required, 2 error)
+    Verify {
+        /// The service to verify
+        #[arg(long, short)]
+        service: String,
+        /// Only this environment [default: those taking traffic, or all]
+        #[arg(long, short)]
+        env: Option<String>,
+        /// Wait this long before checking (the deploy settles)
+        #[arg(long, default_value = "30s", value_parser = duration, value_name = "DUR")]
+        stabilize: Duration,
+        /// Then watch the rules for this long; any rollback recommendation fails it (0s: skip)
+        #[arg(long = "watch", default_value = "0s", value_parser = duration, value_name = "DUR")]
+        watch_for: Duration,
+        /// Print one JSON object: the checks, the verdict and the reasons
+        #[arg(long)]
+        json: bool,
+    },
+    /// Watch the rules and print every event (exit 0 calm, 1 rollback required, 2 error,
+    /// 3 rolled back by --auto and verified)
+    Watch {
+        /// Only this service [default: all]
+        #[arg(long, short)]
+        service: Option<String>,
+        /// Roll back by the runbook's automatable path, within the guards (decision mode auto)
+        #[arg(long)]
+        auto: bool,
+        /// Stop after this long [default: until interrupted]
+        #[arg(long = "for", value_parser = duration, value_name = "DUR")]
+        window: Option<Duration>,
+        /// One JSON object per line
+        #[arg(long)]
+        json: bool,
+    },
+    /// Roll a service back by its runbook, without the console: the plan with every change
+    /// previewed, one confirmation, then the automatable path (exit 0 done and verified, 1 not, 2 error)
+    Rollback {
+        /// The service to roll back
+        #[arg(long, short)]
+        service: String,
+        /// The environment to roll back [default: what the rules name, else the one taking traffic]
+        #[arg(long, short)]
+        env: Option<String>,
+        /// Do not ask (required without a terminal)
+        #[arg(long, short)]
+        yes: bool,
+        /// Print the plan and every preview; change nothing
+        #[arg(long, conflicts_with = "yes")]
+        dry_run: bool,
+        /// Events as JSON lines and a JSON result (the plan goes to stderr)
+        #[arg(long)]
+        json: bool,
+    },
     /// Print an incident's report from the journal: timeline, MTTD and MTTR, steps, messages
     Report {
         /// The incident's number [default: the newest]
@@ -251,6 +305,58 @@ fn run(cli: Cli, paths: &Paths) -> u8 {
                     })
             })
         }
+        Some(Command::Verify {
+            service,
+            env,
+            stabilize,
+            watch_for,
+            json,
+        }) => {
+            let args = headless::verify::Args {
+                service,
+                env,
+                stabilize,
+                watch: watch_for,
+                json,
+            };
+            pipeline(cli.config.as_deref(), paths, "verify", |c| async move {
+                headless::verify::run(c, &storage(false), args).await
+            })
+        }
+        Some(Command::Watch {
+            service,
+            auto,
+            window,
+            json,
+        }) => {
+            let args = headless::watch::Args {
+                service,
+                auto,
+                window,
+                json,
+            };
+            pipeline(cli.config.as_deref(), paths, "watch", |c| async move {
+                headless::watch::run(c, &storage(false), args).await
+            })
+        }
+        Some(Command::Rollback {
+            service,
+            env,
+            yes,
+            dry_run,
+            json,
+        }) => {
+            let args = headless::rollback::Args {
+                service,
+                env,
+                yes,
+                dry_run,
+                json,
+            };
+            pipeline(cli.config.as_deref(), paths, "rollback", |c| async move {
+                headless::rollback::run(c, &storage(false), args).await
+            })
+        }
         Some(Command::Config(ConfigCommand::Check { file })) => {
             config_check(file.or(cli.config).as_deref(), paths)
         }
@@ -283,6 +389,24 @@ where
             exit::FAILING
         }
     }
+}
+
+/// A headless command on the configuration: errors are exit 2.
+fn pipeline<F, Fut>(flag: Option<&Path>, paths: &Paths, name: &str, f: F) -> u8
+where
+    F: FnOnce(Config) -> Fut,
+    Fut: std::future::Future<Output = anyhow::Result<u8>>,
+{
+    let config = match load_config(flag, paths) {
+        Ok(c) => c,
+        Err(code) => return code,
+    };
+    runtime(|| async move {
+        f(config).await.unwrap_or_else(|e| {
+            eprintln!("backstop {name}: {e:#}");
+            exit::USAGE
+        })
+    })
 }
 
 fn load_keymap(paths: &Paths) -> Result<Keymap, u8> {

@@ -79,25 +79,18 @@ impl Engine {
         let (tx, rx) = mpsc::channel(1024);
         let prober = Prober::new()?;
         let mut tasks = sources::spawn_probes(config, &prober, &tx);
-        let drill = matches!(origin, Origin::Drill);
         let mut state = initial_state(config, origin, now());
         state.operator = operator();
         let tick = tick_of(config);
         // The guards remember rollbacks across restarts: cooldown and limit
-        // count what the journal holds. A drill is a rehearsal of its own:
-        // last month's drills do not hold this one back.
+        // count what the journal holds.
         let window = config
             .services
             .iter()
             .map(|s| s.policy.rollback_window.max(s.policy.cooldown))
             .max()
             .unwrap_or_default();
-        let history = if drill {
-            Vec::new()
-        } else {
-            reader.rollbacks_since(now().minus(window))?
-        };
-        for (name, record) in history {
+        for (name, record) in reader.rollbacks_since(now().minus(window))? {
             if let Some(svc) = state.services.iter_mut().find(|s| s.name == name) {
                 svc.rollback.history.push(record);
             }
@@ -291,8 +284,12 @@ impl Engine {
                 )
             })?;
         let at = now();
-        let mut run = crate::core::drill::DrillRun::new(scenario, service, o.speed, o.seed, at);
-        run.rollbacks_before = self.state.services[service].rollback.history.len();
+        // A scenario is a rehearsal of its own: the rollbacks of earlier
+        // drills in the journal do not hold this one back (cooldown, limit).
+        for s in &mut self.state.services {
+            s.rollback.history.clear();
+        }
+        let run = crate::core::drill::DrillRun::new(scenario, service, o.speed, o.seed, at);
         self.state.drill = Some(run);
         let mode = if o.auto { "auto" } else { "advise" };
         self.apply(Msg::DrillStep {
@@ -309,6 +306,15 @@ impl Engine {
             self.tx.clone(),
         ));
         Ok(())
+    }
+
+    /// What a checklist step's work would change, from its provider.
+    pub async fn preview(
+        &self,
+        service: &str,
+        work: &crate::core::msg::StepWork,
+    ) -> Result<Vec<String>, String> {
+        self.executor.preview(service, work).await
     }
 
     /// Keep a task running as long as the engine (stopped with it).

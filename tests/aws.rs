@@ -287,7 +287,12 @@ async fn ecs_deployments_show_and_the_default_runbook_reverts_to_the_previous_re
     let following = engine
         .run_until(Duration::from_secs(10), |s| {
             let c = s.services[0].rollback.checklist.as_ref().unwrap();
-            c.current().is_some_and(|st| {
+            // Read after the revert: the service points at web:1.
+            let read = s.services[0]
+                .deploy
+                .as_ref()
+                .is_some_and(|d| d.envs.first().is_some_and(|e| e.current == "web:1"));
+            read && c.current().is_some_and(|st| {
                 st.spec.id == "wait-stable"
                     && st
                         .evidence

@@ -351,3 +351,102 @@ fn a_failing_canary_is_recommended_explained_and_rolled_back_by_the_checklist() 
         assert!(md.contains(want), "{want:?} not in\n{md}");
     }
 }
+
+/// A scored drill as a team rehearses it: the scenario plays (at 5×), the
+/// operator follows the checklist with keys, the score screen closes the
+/// drill and its report is on disk and in `report --drills`.
+#[test]
+fn a_scenario_drill_followed_by_keys_ends_on_its_score_and_report() {
+    let home = Home::new();
+    let mut pty = Pty::spawn(
+        &home,
+        &[
+            "drill",
+            "--scenario",
+            "bad-switch",
+            "--speed",
+            "5",
+            "--seed",
+            "3",
+        ],
+        140,
+        45,
+        &[("USER", "oncall"), ("NO_COLOR", "1")],
+    );
+    pty.wait_for("the drill clock", Duration::from_secs(10), |s| {
+        s.contains("drill bad-switch") && s.contains(" at 5x") && s.contains("T+00:")
+    });
+    // The scenario deploys, switches to green, then breaks it.
+    pty.wait_for("the recommendation", Duration::from_secs(30), |s| {
+        s.lines()
+            .nth(1)
+            .is_some_and(|l| l.contains("ROLLBACK RECOMMENDED") && l.contains("green → blue"))
+    });
+    pty.send("r");
+    pty.wait_for("the re-probes", Duration::from_secs(10), |s| {
+        s.contains("Rollback web: green → blue") && s.contains("probe 3/3: CRIT")
+    });
+    pty.send("\r"); // reviewed the logs
+    pty.send("\r");
+    pty.wait_for("the message preview", Duration::from_secs(5), |s| {
+        s.contains("no notifier is configured")
+    });
+    pty.send("y");
+    pty.wait_for("the switch step", Duration::from_secs(10), |s| {
+        current(s, "Switch traffic from green to blue")
+    });
+    pty.send("\r");
+    pty.wait_for("the switch preview", Duration::from_secs(5), |s| {
+        s.contains("blue 0 → 100 %, green 100 → 0 %")
+    });
+    pty.send("y");
+    // Waits, checks and the error-rate watch (60 s of scenario time).
+    pty.wait_for("the after phase", Duration::from_secs(40), |s| {
+        current(s, "Notify the team: rollback completed")
+    });
+    pty.send("\r");
+    pty.wait_for("the second message", Duration::from_secs(5), |s| {
+        s.contains("ROLLBACK COMPLETED: web")
+    });
+    pty.send("y");
+    pty.wait_for("the ticket step", Duration::from_secs(5), |s| {
+        current(s, "Update the incident ticket")
+    });
+    pty.send("\r\r");
+    pty.wait_for("the note prompt", Duration::from_secs(5), |s| {
+        s.contains("Record what caused the failure: ")
+    });
+    pty.send("bad feature flag\r\r\r");
+    pty.wait_for("the score", Duration::from_secs(10), |s| {
+        s.contains("Drill bad-switch: EXPECTATION HELD") && s.contains("Report: ")
+    });
+    let s = pty.screen();
+    assert!(s.contains("MTTD (detected − fault)"), "{s}");
+    assert!(s.contains("✓ health-failures fires first"), "{s}");
+    assert!(s.contains("checklist: 14 done, 0 skipped"), "{s}");
+    let reports = home.path().join("data/backstop/reports");
+    let md: Vec<_> = std::fs::read_dir(&reports)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.extension().is_some_and(|x| x == "md"))
+        .collect();
+    assert_eq!(md.len(), 1, "{md:?}");
+    let text = std::fs::read_to_string(&md[0]).unwrap();
+    assert!(
+        text.starts_with("# Drill bad-switch: expectation held"),
+        "{text}"
+    );
+    pty.send("\x1b");
+    pty.send("q");
+    assert_eq!(pty.wait_exit(Duration::from_secs(5)), 0);
+    let out = common::run({
+        let mut c = home.command();
+        c.args(["report", "--drills"]);
+        c
+    });
+    let listing = common::stdout(&out);
+    assert!(
+        listing.contains("bad-switch") && listing.contains("held"),
+        "{listing}"
+    );
+}

@@ -100,6 +100,15 @@ pub enum Msg {
         error: String,
         at: Ts,
     },
+    /// A rollback asked for without keys (`backstop rollback`): as the
+    /// start-rollback key on `env`, by `by`; `auto` runs the runbook's
+    /// automatable path without prompts.
+    Rollback {
+        env: super::model::EnvId,
+        by: String,
+        auto: bool,
+        at: Ts,
+    },
     /// The drill's report was written (its path), or could not be.
     DrillReported {
         result: Result<String, String>,
@@ -253,6 +262,7 @@ impl Msg {
             | Msg::SourceFailed { at, .. }
             | Msg::DrillStep { at, .. }
             | Msg::DrillReported { at, .. }
+            | Msg::Rollback { at, .. }
             | Msg::DrillEnd { at }
             | Msg::StepPreview { at, .. }
             | Msg::StepDone { at, .. }

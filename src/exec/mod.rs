@@ -19,6 +19,7 @@ use url::Url;
 
 use crate::config::{Config, NotifierConfig, SmokeCheck};
 use crate::core::model::{EndpointId, ProbeResult};
+use crate::core::msg::StepWork;
 use crate::core::msg::{Effect, Msg};
 use crate::core::time::Ts;
 use crate::journal::{Entry, Journal};
@@ -138,6 +139,49 @@ impl Executor {
     }
 
     /// Start carrying out `effect`; the outcome arrives later as a `Msg`.
+    /// What a step's work would change, asked of its provider, changing
+    /// nothing (`backstop rollback --dry-run`).
+    pub async fn preview(&self, service: &str, work: &StepWork) -> Result<Vec<String>, String> {
+        match work {
+            StepWork::PreviewSwitch { from, to } | StepWork::Switch { from, to } => {
+                steps::preview_weights(&self.b, service, from, to).await
+            }
+            StepWork::PreviewRevert { env } | StepWork::Revert { env, .. } => {
+                let d = self
+                    .b
+                    .deploy
+                    .get(service)
+                    .ok_or_else(|| format!("{service} has no deploy provider"))?;
+                let mut lines = d.preview(env).await?;
+                lines.insert(
+                    0,
+                    format!("{service} via the {} deploy provider:", d.kind()),
+                );
+                Ok(lines)
+            }
+            StepWork::Notify { text, .. } => {
+                let to: Vec<String> = self
+                    .b
+                    .notifiers
+                    .iter()
+                    .map(|n| n.kind.as_str().to_string())
+                    .collect();
+                let to = if to.is_empty() {
+                    "no notifier is configured".to_string()
+                } else {
+                    to.join(", ")
+                };
+                Ok(vec![format!("message to {to}:"), format!("  {text}")])
+            }
+            StepWork::Command { argv, timeout, env } => Ok(vec![format!(
+                "run `{}` (TARGET_URL of {env}, at most {})",
+                crate::providers::command::display(argv),
+                crate::core::time::human(*timeout)
+            )]),
+            StepWork::Reprobe { .. } | StepWork::Smoke { .. } => Ok(Vec::new()),
+        }
+    }
+
     pub fn run(&self, effect: Effect) {
         tracing::info!("effect: {}", effect.describe());
         let tx = self.tx.clone();

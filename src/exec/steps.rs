@@ -220,13 +220,22 @@ async fn preview_switch(
     from: &Weights,
     to: &Weights,
 ) -> Result<Vec<String>, String> {
+    preview_weights(b, &job.name, from, to).await
+}
+
+/// What the service's traffic provider says moving `from` → `to` would do.
+pub(super) async fn preview_weights(
+    b: &Backends,
+    name: &str,
+    from: &Weights,
+    to: &Weights,
+) -> Result<Vec<String>, String> {
     let h = b
         .traffic
-        .get(&job.name)
-        .ok_or_else(|| format!("{} has no traffic provider", job.name))?;
+        .get(name)
+        .ok_or_else(|| format!("{name} has no traffic provider"))?;
     let mut lines = vec![format!(
-        "{} via the {} traffic provider:",
-        job.name,
+        "{name} via the {} traffic provider:",
         h.provider.kind()
     )];
     let said = h.provider.preview(from, to).await.map_err(|e| e.message)?;

@@ -3,7 +3,11 @@
 
 pub mod drill;
 pub mod probe;
+pub mod rollback;
+pub mod session;
 pub mod status;
+pub mod verify;
+pub mod watch;
 
 use serde::Serialize;
 

@@ -328,6 +328,21 @@ fn start_rollback(state: &mut State, at: Ts) -> Vec<Effect> {
     let Some(id) = state.selected_env() else {
         return Vec::new();
     };
+    let by = state.operator.clone();
+    request_rollback(state, id, by, false, at)
+}
+
+/// A rollback of `id`'s service asked for by `by`: the runbook's checklist
+/// for what the decision names (or `id`, when nothing fires), within the
+/// guards. `auto` runs its automatable path without prompts (`backstop
+/// rollback --yes`).
+pub(super) fn request_rollback(
+    state: &mut State,
+    id: crate::core::model::EnvId,
+    by: String,
+    auto: bool,
+    at: Ts,
+) -> Vec<Effect> {
     let s = id.service;
     let name = state.services[s].name.clone();
     if let Some(c) = &state.services[s].rollback.checklist
@@ -336,7 +351,6 @@ fn start_rollback(state: &mut State, at: Ts) -> Vec<Effect> {
         state.ui.focus = Pane::Checklist;
         return Vec::new();
     }
-    let by = state.operator.clone();
     let mut asked = false;
     if matches!(
         state.services[s].rollback.decision,
@@ -367,7 +381,7 @@ fn start_rollback(state: &mut State, at: Ts) -> Vec<Effect> {
             reasons,
         } => {
             effects.extend(checklist::start(
-                state, s, suspect, target, by, false, reasons, at,
+                state, s, suspect, target, by, auto, reasons, at,
             ));
         }
         // Nothing to move traffic with, or nowhere to move it: the runbook
@@ -383,7 +397,7 @@ fn start_rollback(state: &mut State, at: Ts) -> Vec<Effect> {
                 super::decisions::target_of(state, s, suspect).unwrap_or(suspect)
             };
             effects.extend(checklist::start(
-                state, s, suspect, target, by, false, reasons, at,
+                state, s, suspect, target, by, auto, reasons, at,
             ));
         }
         Decision::Blocked { block, .. } => {

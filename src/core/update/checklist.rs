@@ -129,6 +129,64 @@ pub(super) fn start(
     fx
 }
 
+/// A rollback of `env`'s service as it would go, changing nothing: the
+/// checklist it would follow and, for each step that changes the world,
+/// what to ask its provider to preview (`backstop rollback --dry-run`).
+/// `Err` says why no checklist would start (a guard, a decision of off).
+pub fn plan(
+    state: &State,
+    env: EnvId,
+    now: Ts,
+) -> Result<(Checklist, Vec<(usize, StepWork)>), String> {
+    let mut s = state.clone();
+    let seen = s.events.total();
+    let by = s.operator.clone();
+    let _ = super::actions::request_rollback(&mut s, env, by, false, now);
+    let Some(c) = s.services[env.service].rollback.checklist.clone() else {
+        let why = s
+            .events
+            .since(seen)
+            .last()
+            .map_or_else(|| "no rollback would start".to_string(), |e| e.text.clone());
+        return Err(why);
+    };
+    let svc = &s.services[env.service];
+    let (sname, tname) = (
+        svc.envs[c.suspect].name.clone(),
+        svc.envs[c.target].name.clone(),
+    );
+    let mut works = Vec::new();
+    for (i, step) in c.steps.iter().enumerate() {
+        let work = match &step.spec.kind {
+            StepKind::Action(Act::SwitchTraffic) => svc
+                .traffic
+                .as_ref()
+                .and_then(|t| t.weights.clone())
+                .map(|from| StepWork::PreviewSwitch {
+                    to: rollback_weights(&from, &sname, &tname),
+                    from,
+                }),
+            StepKind::Action(Act::RevertDeployment) => {
+                Some(StepWork::PreviewRevert { env: sname.clone() })
+            }
+            StepKind::Action(Act::Notify { template }) => Some(StepWork::Notify {
+                template: *template,
+                text: message(&s, env.service, *template, now),
+            }),
+            StepKind::Action(Act::Command { argv, timeout }) => Some(StepWork::Command {
+                argv: argv.clone(),
+                timeout: *timeout,
+                env: tname.clone(),
+            }),
+            _ => None,
+        };
+        if let Some(w) = work {
+            works.push((i, w));
+        }
+    }
+    Ok((c, works))
+}
+
 /// Verifications start by themselves when their turn comes: they change
 /// nothing, and their evidence is what the operator waits for.
 fn runs_itself(kind: &StepKind) -> bool {

@@ -296,13 +296,18 @@ fn decide(state: &mut State, service: usize, now: Ts) -> Vec<Effect> {
             status: r.status,
             always_relevant: matches!(r.kind, RuleKind::Manual | RuleKind::Alarm { .. }),
             fires_at: r.fires_at(),
-            reason: format!(
-                "{} {} {} {}",
-                envs[r.env].name,
-                r.kind.name(),
-                r.observed,
-                r.kind.threshold()
-            ),
+            // "green error-rate 8 % > 5 %"; an operator's request reads
+            // "green: rollback asked by ops@bastion".
+            reason: match r.kind {
+                RuleKind::Manual => format!("{}: rollback {}", envs[r.env].name, r.observed),
+                _ => format!(
+                    "{} {} {} {}",
+                    envs[r.env].name,
+                    r.kind.name(),
+                    r.observed,
+                    r.kind.threshold()
+                ),
+            },
         })
         .collect();
     let f = Facts {

@@ -9,7 +9,7 @@ mod deploy;
 mod probes;
 mod traffic;
 
-pub use checklist::{focused_checklist, message};
+pub use checklist::{focused_checklist, message, plan};
 pub use decisions::describe as describe_decision;
 
 use super::events::Level;
@@ -320,6 +320,12 @@ fn dispatch(state: &mut State, msg: Msg, now: super::time::Ts) -> Vec<Effect> {
             Vec::new()
         }
         Msg::DrillEnd { at } => end_drill(state, at),
+        Msg::Rollback { env, by, auto, at } => {
+            if state.env(env).is_none() {
+                return Vec::new();
+            }
+            actions::request_rollback(state, env, by, auto, at)
+        }
         Msg::DrillReported { result, at } => {
             match &result {
                 Ok(path) => state.events.push(

@@ -22,6 +22,16 @@ pub fn render(state: &State, view: &View<'_>, area: Rect, buf: &mut Buffer) {
                 " DRILL sandbox: nothing real is touched ",
                 t.drill(),
             ));
+            // A scenario's clock, in its own time: what the score measures.
+            if let Some(d) = &state.drill {
+                let at = d.ended.unwrap_or(state.now);
+                let secs = (at.since(d.started).as_secs_f64() * d.speed) as u64;
+                let end = if d.ended.is_some() { " ended" } else { "" };
+                left.push(Span::styled(
+                    format!("  T+{:02}:{:02} at {}x{end}", secs / 60, secs % 60, d.speed),
+                    t.bold(),
+                ));
+            }
         }
         Origin::Config(path) => {
             left.push(Span::styled(format!("  ({path})"), t.dim()));

@@ -21,15 +21,21 @@ pub fn height(state: &State) -> u16 {
         .as_ref()
         .and_then(|d| d.score.as_ref())
         .map_or(0, |s| s.checks.len() + s.wrong_actions.len());
-    (checks as u16).saturating_add(14)
+    (checks as u16).saturating_add(15)
 }
 
 fn measure(secs: Option<f64>, target: Duration) -> (String, bool) {
     match secs {
         Some(s) => {
             let d = Duration::from_secs_f64(s);
+            // Colour is a second channel: a missed target says so in words.
+            let missed = if d < target { "" } else { ", MISSED" };
             (
-                format!("{} (target < {})", time::human(d), time::human(target)),
+                format!(
+                    "{} (target < {}{missed})",
+                    time::human(d),
+                    time::human(target)
+                ),
                 d < target,
             )
         }
@@ -98,8 +104,14 @@ pub fn render(state: &State, view: &View<'_>, area: Rect, buf: &mut Buffer) {
         lines.push(Line::styled(format!("   {w}"), t.level(Level::Bad)));
     }
     lines.push(Line::raw(""));
+    let report = match &d.report {
+        Some(Ok(path)) => format!(" Report: {path}"),
+        Some(Err(e)) => format!(" The report could not be written: {e}"),
+        None => " Writing the report…".to_string(),
+    };
+    lines.push(Line::raw(report));
     lines.push(Line::styled(
-        " The report is in the data directory (backstop report --drills). Esc closes.",
+        " Past drills: backstop report --drills. Esc closes.",
         t.dim(),
     ));
     Paragraph::new(lines)

@@ -1,0 +1,190 @@
+//! `backstop verify`: the reference verification pipeline for one service
+//! after a deploy. Wait for it to stabilise, check every environment's
+//! health, run the smoke tests, then (optionally) watch the rules for a
+//! window. Exit 0 verified, 1 rollback required (the reasons printed), 2
+//! error. The journal gets what the console would record.
+
+use std::time::Duration;
+
+use anyhow::Result;
+use serde::Serialize;
+
+use super::exit;
+use super::session::{self, wanted};
+use crate::config::Config;
+use crate::core::model::Origin;
+use crate::engine::{Engine, Storage};
+
+pub struct Args {
+    pub service: String,
+    pub env: Option<String>,
+    pub stabilize: Duration,
+    pub watch: Duration,
+    pub json: bool,
+}
+
+#[derive(Serialize)]
+struct CheckJson {
+    check: String,
+    ok: bool,
+    detail: String,
+}
+
+#[derive(Serialize)]
+struct VerdictJson<'a> {
+    service: &'a str,
+    envs: &'a [String],
+    verified: bool,
+    checks: &'a [CheckJson],
+    reasons: &'a [String],
+}
+
+pub async fn run(config: Config, storage: &Storage, a: Args) -> Result<u8> {
+    let config = match session::only(config, Some(&a.service)) {
+        Ok(c) => c,
+        Err(e) => {
+            eprintln!("backstop verify: {e}");
+            return Ok(exit::USAGE);
+        }
+    };
+    let svc_cfg = config.services[0].clone();
+    if let Some(env) = &a.env
+        && !svc_cfg.environments.iter().any(|e| &e.name == env)
+    {
+        eprintln!("backstop verify: {} has no environment {env:?}", a.service);
+        return Ok(exit::USAGE);
+    }
+    let origin = Origin::Config(config.file.clone());
+    let mut engine = Engine::start(&config, origin, None, storage)?;
+    let say = |line: &str| {
+        if !a.json {
+            println!("{line}");
+        }
+    };
+
+    say(&format!(
+        "verify {}: stabilising for {}",
+        a.service,
+        crate::core::time::human(a.stabilize)
+    ));
+    engine.run_until(a.stabilize, |_| false).await;
+    let limit = session::first_read_limit(&config);
+    if !session::settle(&mut engine, limit).await {
+        say("some sources have not answered yet; verifying on what is known");
+    }
+
+    // Which environments: the one named, or those taking traffic (all of
+    // them without a traffic provider).
+    let svc = &engine.state.services[0];
+    let envs: Vec<String> = match &a.env {
+        Some(e) => vec![e.clone()],
+        None => match svc.traffic.as_ref().and_then(|t| t.weights.as_ref()) {
+            Some(w) => svc
+                .envs
+                .iter()
+                .filter(|e| w.share(&e.name) > 0.0)
+                .map(|e| e.name.clone())
+                .collect(),
+            None => svc.envs.iter().map(|e| e.name.clone()).collect(),
+        },
+    };
+    let mut checks = Vec::new();
+    for name in &envs {
+        let Some(e) = svc.envs.iter().find(|e| &e.name == name) else {
+            continue;
+        };
+        let (ok, detail) = match e.status {
+            Some(s) if !s.is_failure() => (
+                true,
+                format!(
+                    "{}{}",
+                    s.badge(),
+                    e.version
+                        .as_ref()
+                        .map(|v| format!(" v{v}"))
+                        .unwrap_or_default()
+                ),
+            ),
+            Some(s) => (
+                false,
+                format!(
+                    "{}: {}",
+                    s.badge(),
+                    e.endpoints
+                        .iter()
+                        .find_map(|p| p.last.as_ref().and_then(|r| r.report.error.clone()))
+                        .unwrap_or_else(|| "failing".into())
+                ),
+            ),
+            None => (false, "no answer yet".into()),
+        };
+        checks.push(CheckJson {
+            check: format!("health {}/{name}", a.service),
+            ok,
+            detail,
+        });
+    }
+    let healthy = checks.iter().all(|c| c.ok);
+    if healthy {
+        for name in &envs {
+            let Some(env) = svc_cfg.environments.iter().find(|e| &e.name == name) else {
+                continue;
+            };
+            for r in crate::providers::smoke::run(&svc_cfg.smoke, &env.url).await {
+                checks.push(CheckJson {
+                    check: format!("smoke {name}: {}", r.name),
+                    ok: r.ok,
+                    detail: r.detail,
+                });
+            }
+        }
+    }
+    for c in &checks {
+        say(&format!(
+            "{} {}: {}",
+            if c.ok { "✓" } else { "✗" },
+            c.check,
+            c.detail
+        ));
+    }
+    let mut reasons: Vec<String> = checks
+        .iter()
+        .filter(|c| !c.ok)
+        .map(|c| format!("{}: {}", c.check, c.detail))
+        .collect();
+    // The watch window: the rules evaluate as in the console; any that
+    // recommends a rollback ends it.
+    if reasons.is_empty() && !a.watch.is_zero() {
+        say(&format!(
+            "watching the rules for {}",
+            crate::core::time::human(a.watch)
+        ));
+        engine
+            .run_until(a.watch, |s| {
+                wanted(&s.services[0].rollback.decision).is_some()
+            })
+            .await;
+    }
+    if let Some(why) = wanted(&engine.state.services[0].rollback.decision) {
+        reasons.extend(why);
+    }
+    let verified = reasons.is_empty();
+    if a.json {
+        let v = VerdictJson {
+            service: &a.service,
+            envs: &envs,
+            verified,
+            checks: &checks,
+            reasons: &reasons,
+        };
+        println!("{}", serde_json::to_string_pretty(&v)?);
+    } else if verified {
+        println!("VERIFIED {} ({})", a.service, envs.join(", "));
+    } else {
+        println!("ROLLBACK REQUIRED {}:", a.service);
+        for r in &reasons {
+            println!("  - {r}");
+        }
+    }
+    Ok(if verified { exit::OK } else { exit::FAILING })
+}

@@ -1,0 +1,155 @@
+//! `backstop watch`: the monitor loop of runbook 001 without a terminal.
+//! The rules evaluate as in the console and every event is printed (a line
+//! each, or JSON lines). With `--auto` the decision engine carries out the
+//! runbook's automatable path within the guards.
+//!
+//! Exit codes: 0 the window ended calm (or a signal ended it), 1 a rollback
+//! is required (recommended without --auto, blocked by a guard, or an
+//! automatic one that failed and needs a person), 2 error, 3 rolled back
+//! and verified.
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::Duration;
+
+use anyhow::Result;
+
+use super::session::{self, wanted};
+use super::{EventLines, exit};
+use crate::config::Config;
+use crate::core::decision::{Decision, Mode};
+use crate::core::model::{Origin, State};
+use crate::core::runbook::StepStatus;
+use crate::engine::{Engine, Storage};
+
+/// Exit code: a rollback was carried out and verified.
+pub const ROLLED_BACK: u8 = 3;
+
+pub struct Args {
+    pub service: Option<String>,
+    pub auto: bool,
+    /// How long to watch; until a signal when `None`.
+    pub window: Option<Duration>,
+    pub json: bool,
+}
+
+/// How the watch ends, and why.
+#[derive(Debug, PartialEq)]
+pub enum Ending {
+    RolledBack(String),
+    Required(String),
+}
+
+/// What ends the watch in `state`, if anything does yet.
+pub fn ending(state: &State, auto: bool) -> Option<Ending> {
+    for s in &state.services {
+        if let Some(c) = &s.rollback.checklist {
+            let route = format!(
+                "{}: {} → {}",
+                s.name, s.envs[c.suspect].name, s.envs[c.target].name
+            );
+            if c.ended.is_some() {
+                return Some(match c.recovered {
+                    Some(_) => Ending::RolledBack(format!("rolled back {route}, verified")),
+                    None => Ending::Required(format!("the rollback {route} ended unverified")),
+                });
+            }
+            if let Some(step) = c.current()
+                && let StepStatus::Failed(e) = &step.status
+            {
+                return Some(Ending::Required(format!(
+                    "the rollback {route} needs a person: {} failed: {e}",
+                    step.title
+                )));
+            }
+            continue;
+        }
+        match &s.rollback.decision {
+            Decision::Blocked { .. } => {
+                let why = wanted(&s.rollback.decision).unwrap_or_default();
+                return Some(Ending::Required(format!(
+                    "{}: rollback wanted but blocked ({}); escalate",
+                    s.name,
+                    why.join("; ")
+                )));
+            }
+            Decision::RollbackRecommended { reasons, .. } if !auto => {
+                return Some(Ending::Required(format!(
+                    "{}: rollback recommended: {}",
+                    s.name,
+                    reasons.join("; ")
+                )));
+            }
+            _ => {}
+        }
+    }
+    None
+}
+
+pub async fn run(config: Config, storage: &Storage, a: Args) -> Result<u8> {
+    let mut config = match session::only(config, a.service.as_deref()) {
+        Ok(c) => c,
+        Err(e) => {
+            eprintln!("backstop watch: {e}");
+            return Ok(exit::USAGE);
+        }
+    };
+    if a.auto {
+        for s in &mut config.services {
+            if s.policy.mode != Mode::Off {
+                s.policy.mode = Mode::Auto;
+            }
+        }
+    }
+    let origin = Origin::Config(config.file.clone());
+    let mut engine = Engine::start(&config, origin, None, storage)?;
+    let mut lines = EventLines::new(a.json);
+    let stop = Arc::new(AtomicBool::new(false));
+    let signals = tokio::spawn({
+        let stop = stop.clone();
+        async move {
+            crate::app::shutdown_signal().await;
+            stop.store(true, Ordering::SeqCst);
+        }
+    });
+    let deadline = a.window.map(|w| tokio::time::Instant::now() + w);
+    let mut end = None;
+    loop {
+        let left = deadline.map_or(Duration::from_secs(1), |d| {
+            d.saturating_duration_since(tokio::time::Instant::now())
+                .min(Duration::from_secs(1))
+        });
+        let mut found = None;
+        engine
+            .run_until(left, |s| {
+                lines.print_new(s);
+                found = ending(s, a.auto);
+                found.is_some()
+            })
+            .await;
+        lines.print_new(&engine.state);
+        if found.is_some() {
+            end = found;
+            break;
+        }
+        if stop.load(Ordering::SeqCst) || deadline.is_some_and(|d| tokio::time::Instant::now() >= d)
+        {
+            break;
+        }
+    }
+    signals.abort();
+    let (code, outcome, text) = match end {
+        None => (exit::OK, "calm", "the window ended calm".to_string()),
+        Some(Ending::RolledBack(t)) => (ROLLED_BACK, "rolled-back", t),
+        Some(Ending::Required(t)) => (exit::FAILING, "rollback-required", t),
+    };
+    if a.json {
+        println!(
+            "{}",
+            serde_json::json!({ "end": outcome, "exit": code, "text": text })
+        );
+    } else {
+        println!("watch ended: {text}");
+    }
+    Ok(code)
+}

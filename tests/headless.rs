@@ -1,0 +1,381 @@
+//! `verify`, `watch` and `rollback` through the real binary, against the
+//! sandbox's services (real HTTP on loopback, started by the test) and a
+//! traffic provider that is a real program storing weights in files.
+#![allow(clippy::unwrap_used)]
+
+mod common;
+
+use std::os::unix::fs::PermissionsExt;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+use backstop::core::model::Fault;
+use backstop::sandbox::{Options, Sandbox, default_world};
+use common::{Home, stderr, stdout};
+use serde_json::Value;
+
+/// A platform CLI: `read` prints the weights as JSON, `set ENV WEIGHT`
+/// stores one.
+const CTL: &str = r#"#!/bin/sh
+dir="$(dirname "$0")"
+case "$1" in
+  read)
+    printf '{"blue": %s, "green": %s}\n' "$(cat "$dir/blue")" "$(cat "$dir/green")" ;;
+  set)
+    printf '%s' "$3" > "$dir/$2" ;;
+esac
+"#;
+
+/// A runbook short enough for a test: confirm, switch, wait, check, smoke.
+const QUICK: &str = r#"
+name = "quick"
+description = "confirm, switch, verify"
+
+[[before]]
+id = "confirm"
+title = "Re-probe {suspect} twice"
+kind = "check"
+check = "reprobe"
+count = 2
+
+[[during]]
+id = "switch"
+title = "Switch traffic from {suspect} to {target}"
+kind = "action"
+action = "switch-traffic"
+
+[[during]]
+id = "wait"
+title = "{target} healthy for 2 probes"
+kind = "action"
+action = "wait-healthy"
+probes = 2
+timeout = "20s"
+
+[[during]]
+id = "on-target"
+title = "Traffic routes to {target}"
+kind = "check"
+check = "traffic-on-target"
+
+[[during]]
+id = "smoke"
+title = "Smoke tests against {target}"
+kind = "action"
+action = "smoke"
+
+[[after]]
+id = "cause"
+title = "Record the cause"
+kind = "action"
+action = "note"
+"#;
+
+struct World {
+    home: Home,
+    sandbox: Sandbox,
+    ctl: PathBuf,
+}
+
+impl World {
+    async fn start() -> World {
+        let sandbox = Sandbox::start(&default_world(), &Options { rate: 0.0 })
+            .await
+            .unwrap();
+        let home = Home::new();
+        let dir = home.path().join("platform");
+        std::fs::create_dir_all(&dir).unwrap();
+        let ctl = dir.join("ctl");
+        std::fs::write(&ctl, CTL).unwrap();
+        std::fs::set_permissions(&ctl, std::fs::Permissions::from_mode(0o755)).unwrap();
+        std::fs::write(dir.join("blue"), "0").unwrap();
+        std::fs::write(dir.join("green"), "100").unwrap();
+        let cfg = home.config_dir();
+        std::fs::create_dir_all(cfg.join("runbooks")).unwrap();
+        std::fs::write(cfg.join("runbooks/quick.toml"), QUICK).unwrap();
+        let (blue, green) = (
+            sandbox.base_url("web", "blue").unwrap(),
+            sandbox.base_url("web", "green").unwrap(),
+        );
+        let ctl_s = ctl.display();
+        std::fs::write(
+            cfg.join("backstop.toml"),
+            format!(
+                r#"title = "headless test"
+
+[services.web.environments.blue]
+endpoints = [{{ url = "{blue}/api/health", interval = "200ms", timeout = "150ms" }}]
+
+[services.web.environments.green]
+endpoints = [{{ url = "{green}/api/health", interval = "200ms", timeout = "150ms" }}]
+
+[services.web.traffic]
+provider = "command"
+read = ["{ctl_s}", "read"]
+set = ["{ctl_s}", "set", "{{env}}", "{{weight}}"]
+interval = "500ms"
+
+[services.web.rollback]
+runbook = "quick"
+
+[[services.web.rules]]
+kind = "health-failures"
+count = 3
+
+[[services.web.rules]]
+kind = "degraded-for"
+duration = "1s"
+
+[[services.web.smoke]]
+name = "orders answer"
+path = "/api/orders"
+"#
+            ),
+        )
+        .unwrap();
+        World { home, sandbox, ctl }
+    }
+
+    fn weight(&self, env: &str) -> String {
+        std::fs::read_to_string(self.ctl.parent().unwrap().join(env)).unwrap()
+    }
+
+    async fn run(&self, args: &[&str]) -> Output {
+        let mut c: Command = self.home.command();
+        c.args(args);
+        tokio::task::spawn_blocking(move || c.output().unwrap())
+            .await
+            .unwrap()
+    }
+
+    fn journal(&self) -> PathBuf {
+        self.home.path().join("data/backstop/journal.sqlite")
+    }
+}
+
+fn json(o: &Output) -> Value {
+    serde_json::from_str(&stdout(o))
+        .unwrap_or_else(|e| panic!("not JSON ({e}):\n{}\nstderr:\n{}", stdout(o), stderr(o)))
+}
+
+/// The JSON lines of a --json run.
+fn lines(o: &Output) -> Vec<Value> {
+    stdout(o)
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("{e}: {l}")))
+        .collect()
+}
+
+fn journal_kinds(path: &Path) -> Vec<String> {
+    let conn = rusqlite::Connection::open(path).unwrap();
+    let mut st = conn
+        .prepare("SELECT kind FROM journal ORDER BY id")
+        .unwrap();
+    st.query_map([], |r| r.get::<_, String>(0))
+        .unwrap()
+        .map(|r| r.unwrap())
+        .collect()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn verify_passes_a_healthy_deploy_and_names_the_reasons_of_a_bad_one() {
+    let w = World::start().await;
+    let o = w
+        .run(&["verify", "--service", "web", "--stabilize", "0s", "--json"])
+        .await;
+    let v = json(&o);
+    assert_eq!(o.status.code(), Some(0), "{v}\n{}", stderr(&o));
+    assert_eq!(v["verified"], true);
+    // Only green takes traffic: it is what is verified, health then smoke.
+    assert_eq!(v["envs"], serde_json::json!(["green"]));
+    let checks: Vec<&str> = v["checks"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c["check"].as_str().unwrap())
+        .collect();
+    assert_eq!(checks, ["health web/green", "smoke green: orders answer"]);
+
+    // A broken release: exit 1 and why.
+    w.sandbox
+        .set_fault("web", "green", Some(Fault::Unhealthy))
+        .unwrap();
+    let o = w
+        .run(&["verify", "--service", "web", "--stabilize", "0s"])
+        .await;
+    let out = stdout(&o);
+    assert_eq!(o.status.code(), Some(1), "{out}\n{}", stderr(&o));
+    assert!(out.contains("ROLLBACK REQUIRED web"), "{out}");
+    assert!(out.contains("health web/green: CRIT"), "{out}");
+
+    // Degraded passes health and smoke, but the watch window sees the
+    // degraded-for rule fire.
+    w.sandbox
+        .set_fault("web", "green", Some(Fault::Degraded))
+        .unwrap();
+    let o = w
+        .run(&[
+            "verify",
+            "--service",
+            "web",
+            "--stabilize",
+            "0s",
+            "--watch",
+            "10s",
+            "--json",
+        ])
+        .await;
+    let v = json(&o);
+    assert_eq!(o.status.code(), Some(1), "{v}");
+    assert!(
+        v["checks"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|c| c["ok"] == true),
+        "{v}"
+    );
+    let reasons = v["reasons"].to_string();
+    assert!(reasons.contains("degraded-for"), "{v}");
+
+    // Bad usage is exit 2.
+    let o = w.run(&["verify", "--service", "nope"]).await;
+    assert_eq!(o.status.code(), Some(2));
+    assert!(
+        stderr(&o).contains("has no service \"nope\""),
+        "{}",
+        stderr(&o)
+    );
+    let o = w
+        .run(&["verify", "--service", "web", "--env", "purple"])
+        .await;
+    assert_eq!(o.status.code(), Some(2));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn watch_is_calm_then_says_rollback_required_then_rolls_back_with_auto() {
+    let w = World::start().await;
+    let o = w
+        .run(&["watch", "--service", "web", "--for", "2s", "--json"])
+        .await;
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    let l = lines(&o);
+    assert!(
+        l.iter().any(|e| e["text"]
+            .as_str()
+            .is_some_and(|t| t.starts_with("first answer"))),
+        "{l:?}"
+    );
+    assert_eq!(l.last().unwrap()["end"], "calm");
+
+    w.sandbox
+        .set_fault("web", "green", Some(Fault::Unhealthy))
+        .unwrap();
+    let o = w.run(&["watch", "--service", "web", "--for", "30s"]).await;
+    let out = stdout(&o);
+    assert_eq!(o.status.code(), Some(1), "{out}");
+    assert!(out.contains("rule health-failures FIRING"), "{out}");
+    assert!(
+        out.lines()
+            .last()
+            .unwrap()
+            .starts_with("watch ended: web: rollback recommended"),
+        "{out}"
+    );
+    assert_eq!(w.weight("green"), "100", "advice only: nothing moved");
+
+    let o = w
+        .run(&[
+            "watch",
+            "--service",
+            "web",
+            "--auto",
+            "--for",
+            "60s",
+            "--json",
+        ])
+        .await;
+    let l = lines(&o);
+    assert_eq!(o.status.code(), Some(3), "{l:?}\n{}", stderr(&o));
+    assert_eq!(l.last().unwrap()["end"], "rolled-back");
+    assert!(
+        l.iter().any(|e| e["text"]
+            .as_str()
+            .is_some_and(|t| t.contains("weights set by backstop (auto)"))),
+        "{l:?}"
+    );
+    assert_eq!(
+        (w.weight("blue").as_str(), w.weight("green").as_str()),
+        ("100", "0")
+    );
+    // Journaled as the console would: the incident, the intent before the
+    // switch and its outcome after.
+    let kinds = journal_kinds(&w.journal());
+    let intent = kinds.iter().position(|k| k == "intent").unwrap();
+    assert!(
+        kinds[..intent].contains(&"incident".to_string()),
+        "{kinds:?}"
+    );
+    assert!(
+        kinds[intent..].contains(&"outcome".to_string()),
+        "{kinds:?}"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn rollback_previews_on_dry_run_refuses_without_yes_and_runs_with_it() {
+    let w = World::start().await;
+    w.sandbox
+        .set_fault("web", "green", Some(Fault::Unhealthy))
+        .unwrap();
+
+    let o = w.run(&["rollback", "--service", "web", "--dry-run"]).await;
+    let out = stdout(&o);
+    assert_eq!(o.status.code(), Some(0), "{out}\n{}", stderr(&o));
+    assert!(
+        out.contains("Rollback of web: green → blue, runbook quick"),
+        "{out}"
+    );
+    assert!(
+        out.contains("[during] Switch traffic from green to blue"),
+        "{out}"
+    );
+    // The provider's own preview of the switch.
+    assert!(out.contains("via the command traffic provider"), "{out}");
+    assert!(out.contains("(left for a person)"), "the note step: {out}");
+    assert!(out.ends_with("dry run: nothing was changed\n"), "{out}");
+    assert_eq!(w.weight("green"), "100");
+    assert!(!journal_kinds(&w.journal()).contains(&"intent".to_string()));
+
+    // No terminal and no --yes: refused, nothing done.
+    let o = w.run(&["rollback", "--service", "web"]).await;
+    assert_eq!(o.status.code(), Some(2));
+    assert!(stderr(&o).contains("--yes"), "{}", stderr(&o));
+    assert_eq!(w.weight("green"), "100");
+
+    let o = w
+        .run(&["rollback", "--service", "web", "--yes", "--json"])
+        .await;
+    let l = lines(&o);
+    assert_eq!(o.status.code(), Some(0), "{l:?}\n{}", stderr(&o));
+    let end = l.last().unwrap();
+    assert_eq!(end["rolled_back"], true, "{end}");
+    assert!(
+        end["text"].as_str().unwrap().contains("green → blue"),
+        "{end}"
+    );
+    assert_eq!(
+        (w.weight("blue").as_str(), w.weight("green").as_str()),
+        ("100", "0")
+    );
+    assert!(journal_kinds(&w.journal()).contains(&"intent".to_string()));
+
+    // Again, now that blue holds the traffic and green is broken: the
+    // guard (cooldown) refuses, with exit 1.
+    w.sandbox
+        .set_fault("web", "blue", Some(Fault::Unhealthy))
+        .unwrap();
+    let o = w.run(&["rollback", "--service", "web", "--yes"]).await;
+    assert_eq!(o.status.code(), Some(1), "{}\n{}", stdout(&o), stderr(&o));
+    assert_eq!(w.weight("blue"), "100");
+}
