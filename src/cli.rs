@@ -72,6 +72,10 @@ pub enum Command {
         /// With --headless: print the score as JSON only
         #[arg(long, requires = "headless")]
         json: bool,
+        /// Where backstop's changes land: the sandbox, or the AWS providers (ALB weights, ECS)
+        /// of the scenario's service in your configuration (--config); the apps stay the sandbox's
+        #[arg(long, default_value = "sandbox", value_parser = ["sandbox", "aws"], requires = "scenario")]
+        target: String,
         /// Time between health probes (free play)
         #[arg(long, default_value = "2s", value_parser = duration, conflicts_with = "scenario")]
         interval: Duration,
@@ -256,6 +260,7 @@ fn run(cli: Cli, paths: &Paths) -> u8 {
             auto,
             headless,
             json,
+            target,
             interval,
             timeout,
             rate,
@@ -269,6 +274,7 @@ fn run(cli: Cli, paths: &Paths) -> u8 {
                     auto,
                     headless,
                     json,
+                    aws: (target == "aws").then(|| cli.config.clone()),
                 };
                 scenario_drill(paths, play, storage(true))
             } else {
@@ -532,6 +538,8 @@ struct Play {
     auto: bool,
     headless: bool,
     json: bool,
+    /// `--target aws`, with the --config flag (if given).
+    aws: Option<Option<PathBuf>>,
 }
 
 fn scenario_drill(paths: &Paths, p: Play, storage: Storage) -> u8 {
@@ -592,11 +600,32 @@ fn scenario_drill(paths: &Paths, p: Play, storage: Storage) -> u8 {
             .duration_since(std::time::UNIX_EPOCH)
             .map_or(1, |d| d.as_nanos() as u64)
     });
-    let o = DrillOptions {
-        speed,
-        seed,
-        auto: p.auto,
-    };
+    let mut o = DrillOptions::new(speed, seed, p.auto);
+    if let Some(flag) = &p.aws {
+        let config = match load_config(flag.as_deref(), paths) {
+            Ok(c) => c,
+            Err(code) => return code,
+        };
+        let Some(svc) = config.services.iter().find(|s| s.name == scenario.service) else {
+            eprintln!(
+                "backstop drill: --target aws plays on service {} of {}, which has none",
+                scenario.service, config.file
+            );
+            return exit::USAGE;
+        };
+        if !matches!(
+            svc.traffic.as_ref().map(|t| &t.kind),
+            Some(crate::config::TrafficKind::Alb(_))
+        ) {
+            eprintln!(
+                "backstop drill: --target aws needs {}'s traffic on an ALB (provider = \"alb\") in {}",
+                svc.name, config.file
+            );
+            return exit::USAGE;
+        }
+        o.real = Some(svc.clone());
+        o.real_aws = Some(config.aws.clone());
+    }
     let scenario = scenario.clone();
     if p.headless {
         return runtime(|| async move {

@@ -299,10 +299,14 @@ impl Engine {
             ),
             at,
         });
+        let real = o.real.as_ref().and_then(|svc| {
+            crate::providers::traffic::build(svc, None, &crate::aws::Registry::default())
+        });
         self.adopt(crate::sandbox::drill::play(
             sandbox,
             scenario.scaled(o.speed),
             o.seed,
+            real,
             self.tx.clone(),
         ));
         Ok(())

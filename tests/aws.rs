@@ -540,9 +540,12 @@ target_groups = {{ blue = "targetgroup/web-blue/1", green = "targetgroup/web-gre
     assert_ne!(rule.status, backstop::core::rules::RuleStatus::Ok);
 }
 
-#[tokio::test(flavor = "multi_thread")]
-async fn alb_weights_are_read_previewed_switched_and_read_back() {
-    let m = Moto::start();
+/// A load balancer on the emulator: a listener forwarding to `web-blue` and
+/// `web-green` at `weights`. The client, the listener's ARN and the target groups'.
+async fn alb(
+    m: &Moto,
+    weights: [i32; 2],
+) -> (aws_sdk_elasticloadbalancingv2::Client, String, Vec<String>) {
     let vpc = xml(
         &m.ec2(&[("Action", "CreateVpc"), ("CidrBlock", "10.0.0.0/16")])
             .await,
@@ -616,11 +619,35 @@ async fn alb_weights_are_read_previewed_switched_and_read_back() {
         .load_balancer_arn(&lb_arn)
         .protocol(aws_sdk_elasticloadbalancingv2::types::ProtocolEnum::Http)
         .port(80)
-        .default_actions(forward([100, 0]))
+        .default_actions(forward(weights))
         .send()
         .await
         .unwrap();
     let listener_arn = listener.listeners()[0].listener_arn().unwrap().to_string();
+    (elb, listener_arn, tgs)
+}
+
+/// The weights the listener forwards with, as AWS says.
+async fn alb_weights(elb: &aws_sdk_elasticloadbalancingv2::Client, listener: &str) -> Vec<i32> {
+    let l = elb
+        .describe_listeners()
+        .listener_arns(listener)
+        .send()
+        .await
+        .unwrap();
+    l.listeners()[0].default_actions()[0]
+        .forward_config()
+        .unwrap()
+        .target_groups()
+        .iter()
+        .map(|t| t.weight().unwrap())
+        .collect()
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn alb_weights_are_read_previewed_switched_and_read_back() {
+    let m = Moto::start();
+    let (elb, listener_arn, tgs) = alb(&m, [100, 0]).await;
     let health = TestServer::start(Reply::json(200, r#"{"status":"ok"}"#)).await;
     let text = format!(
         r#"
@@ -802,4 +829,223 @@ async fn an_emulator_outage_shows_in_the_panes_and_the_console_recovers() {
             .iter()
             .any(|e| e.text.contains("readable again"))
     );
+}
+
+/// The binary with the emulator's dummy keys, in a private home.
+fn aws_command(home: &Home) -> std::process::Command {
+    let mut c = home.command();
+    c.env("AWS_ACCESS_KEY_ID", "test")
+        .env("AWS_SECRET_ACCESS_KEY", "test")
+        .env("AWS_EC2_METADATA_DISABLED", "true");
+    c
+}
+
+async fn output(c: std::process::Command) -> std::process::Output {
+    let mut c = c;
+    tokio::task::spawn_blocking(move || c.output().unwrap())
+        .await
+        .unwrap()
+}
+
+/// A configuration file: service web on the emulator's ALB, its health
+/// endpoints at `blue` and `green`.
+fn alb_config_file(
+    home: &Home,
+    m: &Moto,
+    listener: &str,
+    tgs: &[String],
+    blue: &str,
+    green: &str,
+    extra: &str,
+) -> String {
+    let dir = home.config_dir();
+    std::fs::create_dir_all(dir.join("runbooks")).unwrap();
+    std::fs::write(dir.join("runbooks/quick.toml"), QUICK).unwrap();
+    let path = dir.join("aws.toml");
+    std::fs::write(
+        &path,
+        format!(
+            r#"
+[aws]
+region = "eu-west-1"
+endpoint_url = "{}"
+[services.web.environments.blue]
+endpoints = [{{ url = "{blue}", interval = "500ms", timeout = "400ms" }}]
+[services.web.environments.green]
+endpoints = [{{ url = "{green}", interval = "500ms", timeout = "400ms" }}]
+[services.web.traffic]
+provider = "alb"
+listener = "{listener}"
+target_groups = {{ blue = "{}", green = "{}" }}
+interval = "1s"
+[services.web.rollback]
+runbook = "quick"
+{extra}
+"#,
+            m.url(),
+            tgs[0],
+            tgs[1],
+        ),
+    )
+    .unwrap();
+    path.display().to_string()
+}
+
+/// A runbook short enough for a test: confirm, switch, wait, check.
+const QUICK: &str = r#"
+name = "quick"
+description = "confirm, switch, verify"
+[[before]]
+id = "confirm"
+title = "Re-probe {suspect} twice"
+kind = "check"
+check = "reprobe"
+count = 2
+[[during]]
+id = "switch"
+title = "Switch traffic from {suspect} to {target}"
+kind = "action"
+action = "switch-traffic"
+[[during]]
+id = "wait"
+title = "{target} healthy for 2 probes"
+kind = "action"
+action = "wait-healthy"
+probes = 2
+timeout = "20s"
+[[during]]
+id = "on-target"
+title = "Traffic routes to {target}"
+kind = "check"
+check = "traffic-on-target"
+"#;
+
+/// `verify` and `rollback` headless on the ALB path: the dry run shows the
+/// ModifyListener call and changes nothing, `--yes` moves the weights on
+/// the emulator, and verify fails before and passes after.
+#[tokio::test(flavor = "multi_thread")]
+async fn headless_verify_and_rollback_move_the_emulators_alb() {
+    let m = Moto::start();
+    let (elb, listener, tgs) = alb(&m, [0, 100]).await;
+    let ok = TestServer::start(Reply::json(200, r#"{"status":"ok"}"#)).await;
+    let broken = TestServer::start(Reply::json(503, r#"{"status":"critical"}"#)).await;
+    let home = Home::new();
+    let file = alb_config_file(
+        &home,
+        &m,
+        &listener,
+        &tgs,
+        &ok.url("/health"),
+        &broken.url("/health"),
+        "",
+    );
+    let run = |args: &[&str]| {
+        let mut c = aws_command(&home);
+        c.arg("--config").arg(&file).args(args);
+        output(c)
+    };
+
+    let o = run(&["verify", "--service", "web", "--stabilize", "0s", "--json"]).await;
+    let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert_eq!(o.status.code(), Some(1), "{v}");
+    assert_eq!(
+        v["envs"],
+        serde_json::json!(["green"]),
+        "green takes the traffic"
+    );
+    assert!(
+        v["reasons"][0]
+            .as_str()
+            .unwrap()
+            .starts_with("health web/green: CRIT"),
+        "{v}"
+    );
+
+    let o = run(&["rollback", "--service", "web", "--dry-run"]).await;
+    let out = String::from_utf8_lossy(&o.stdout).to_string();
+    assert_eq!(o.status.code(), Some(0), "{out}");
+    assert!(out.contains("web via the alb traffic provider"), "{out}");
+    assert!(out.contains("ModifyListener"), "{out}");
+    assert_eq!(
+        alb_weights(&elb, &listener).await,
+        [0, 100],
+        "a dry run changes nothing"
+    );
+
+    let o = run(&["rollback", "--service", "web", "--yes"]).await;
+    let out = String::from_utf8_lossy(&o.stdout).to_string();
+    assert_eq!(
+        o.status.code(),
+        Some(0),
+        "{out}\n{}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+    assert!(out.contains("weights set by"), "{out}");
+    assert_eq!(alb_weights(&elb, &listener).await, [100, 0]);
+
+    let o = run(&["verify", "--service", "web", "--stabilize", "0s", "--json"]).await;
+    let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert_eq!(o.status.code(), Some(0), "{v}");
+    assert_eq!(v["envs"], serde_json::json!(["blue"]));
+}
+
+/// A drill with `--target aws`: the scenario's switch and backstop's
+/// rollback both go through the emulator's ALB; the apps and their faults
+/// are the sandbox's.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_drill_rehearses_the_alb_path_on_the_emulator() {
+    let m = Moto::start();
+    // Where a previous drill (or a person) left it: the drill resets it.
+    let (elb, listener, tgs) = alb(&m, [50, 50]).await;
+    let home = Home::new();
+    let unused = "http://127.0.0.1:9/health";
+    let file = alb_config_file(&home, &m, &listener, &tgs, unused, unused, "");
+    let mut c = aws_command(&home);
+    c.arg("--config").arg(&file).args([
+        "drill",
+        "--headless",
+        "--auto",
+        "--json",
+        "--target",
+        "aws",
+        "--scenario",
+        "bad-switch",
+        "--speed",
+        "10",
+        "--seed",
+        "1",
+    ]);
+    let o = output(c).await;
+    let text = format!(
+        "{}\n{}",
+        String::from_utf8_lossy(&o.stdout),
+        String::from_utf8_lossy(&o.stderr)
+    );
+    assert_eq!(o.status.code(), Some(0), "{text}");
+    let s: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert_eq!(s["held"], true, "{s}");
+    assert_eq!(s["rollbacks"], 1, "{s}");
+    // The scenario moved the ALB to green, backstop moved it back.
+    assert_eq!(alb_weights(&elb, &listener).await, [100, 0]);
+
+    // A configuration without an ALB for the service is refused up front.
+    let plain = home.config_dir().join("plain.toml");
+    std::fs::write(
+        &plain,
+        "[services.web.environments.blue]\nendpoints = [{ url = \"http://127.0.0.1:9/\" }]\n",
+    )
+    .unwrap();
+    let mut c = aws_command(&home);
+    c.arg("--config").arg(&plain).args([
+        "drill",
+        "--headless",
+        "--auto",
+        "--target",
+        "aws",
+        "--scenario",
+        "bad-switch",
+    ]);
+    let o = output(c).await;
+    assert_eq!(o.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&o.stderr).contains("provider = \"alb\""));
 }

@@ -21,6 +21,7 @@ use crate::core::decision::Mode;
 use crate::core::drill::{DrillAction, Scenario};
 use crate::core::msg::Msg;
 use crate::core::traffic::Weights;
+use crate::providers::traffic::TrafficProvider;
 use crate::sources::now;
 
 /// Requests per second of synthetic traffic at 1×.
@@ -37,6 +38,25 @@ pub struct DrillOptions {
     pub seed: u64,
     /// The decision engine rolls back by itself (runbook's automatable path).
     pub auto: bool,
+    /// Rehearse on real providers: the scenario's service as this
+    /// configuration has it (`--target aws`: its ALB weights, its ECS
+    /// deployment). The applications stay the sandbox's, so faults can be
+    /// injected; everything backstop changes goes through the real path.
+    pub real: Option<crate::config::ServiceConfig>,
+    /// The real configuration's AWS settings.
+    pub real_aws: Option<crate::config::aws::AwsTop>,
+}
+
+impl DrillOptions {
+    pub fn new(speed: f64, seed: u64, auto: bool) -> Self {
+        DrillOptions {
+            speed,
+            seed,
+            auto,
+            real: None,
+            real_aws: None,
+        }
+    }
 }
 
 /// The sandbox world a scenario starts from.
@@ -70,9 +90,30 @@ pub async fn start(s: &Scenario, o: &DrillOptions) -> Result<(Arc<Sandbox>, Conf
         svc.policy = svc.policy.scaled(o.speed);
         svc.policy.mode = if o.auto { Mode::Auto } else { Mode::Advise };
         svc.runbook = svc.runbook.scaled(o.speed);
-        if let Some(t) = svc.traffic.as_mut() {
-            t.interval = t.interval.min(interval);
+        if let Some(real) = o.real.as_ref().filter(|r| r.name == svc.name) {
+            let mine: Vec<&str> = svc.environments.iter().map(|e| e.name.as_str()).collect();
+            let theirs: Vec<&str> = real.environments.iter().map(|e| e.name.as_str()).collect();
+            if mine != theirs {
+                anyhow::bail!(
+                    "drill {} plays on environments {} of {}, the configuration has {}",
+                    s.name,
+                    mine.join(", "),
+                    svc.name,
+                    theirs.join(", ")
+                );
+            }
+            svc.traffic = real.traffic.clone();
+            if real.deploy.is_some() {
+                svc.deploy = real.deploy.clone();
+            }
         }
+        if let Some(t) = svc.traffic.as_mut() {
+            // Real load balancers are read at a real pace (500 ms at least).
+            t.interval = t.interval.min(interval).max(Duration::from_millis(500));
+        }
+    }
+    if let Some(aws) = &o.real_aws {
+        config.aws = aws.clone();
     }
     Ok((Arc::new(sandbox), config))
 }
@@ -84,11 +125,29 @@ pub fn play(
     sandbox: Arc<Sandbox>,
     scenario: Scenario,
     seed: u64,
+    real: Option<Arc<dyn TrafficProvider>>,
     tx: mpsc::Sender<Msg>,
 ) -> JoinHandle<()> {
     tokio::spawn(async move {
         let start = tokio::time::Instant::now();
         let service = scenario.service.clone();
+        // On real providers the load balancer starts where the world does,
+        // and the sandbox router mirrors it so the synthetic traffic goes
+        // where the real weights say.
+        let mirror = match &real {
+            Some(p) => {
+                let w = Weights::from_percents(
+                    scenario.world.iter().map(|(e, _, _, w)| (e.as_str(), *w)),
+                );
+                set_real(p.as_ref(), &w, &tx).await;
+                Some(tokio::spawn(mirror(
+                    p.clone(),
+                    sandbox.clone(),
+                    service.clone(),
+                )))
+            }
+            None => None,
+        };
         let mut rng = SplitMix(seed);
         let mut flaps = Vec::new();
         for step in &scenario.timeline {
@@ -103,8 +162,13 @@ pub fn play(
                 }
                 DrillAction::Weights { weights } => {
                     let w = Weights::from_percents(weights.iter().map(|(e, p)| (e.as_str(), *p)));
-                    if let Err(e) = sandbox.set_weights(&service, &w) {
-                        refused(&tx, "weights", e.to_string()).await;
+                    match &real {
+                        Some(p) => set_real(p.as_ref(), &w, &tx).await,
+                        None => {
+                            if let Err(e) = sandbox.set_weights(&service, &w) {
+                                refused(&tx, "weights", e.to_string()).await;
+                            }
+                        }
                     }
                 }
                 DrillAction::Fault { env, fault } => {
@@ -152,8 +216,36 @@ pub fn play(
         for f in flaps {
             f.abort();
         }
+        if let Some(m) = mirror {
+            m.abort();
+        }
         let _ = tx.send(Msg::DrillEnd { at: now() }).await;
     })
+}
+
+/// The scenario's own weight change on a real provider (as a deploy
+/// pipeline would make it): read, then set.
+async fn set_real(p: &dyn TrafficProvider, to: &Weights, tx: &mpsc::Sender<Msg>) {
+    let result = match p.read().await {
+        Ok(from) if from.percents() == to.percents() => Ok(()),
+        Ok(from) => p.set(&from, to).await.map(|_| ()),
+        Err(e) => Err(e),
+    };
+    if let Err(e) = result {
+        refused(tx, "weights", e.message).await;
+    }
+}
+
+/// Keep the sandbox router on the real provider's weights.
+async fn mirror(p: Arc<dyn TrafficProvider>, sandbox: Arc<Sandbox>, service: String) {
+    let mut every = tokio::time::interval(Duration::from_millis(500));
+    every.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        every.tick().await;
+        if let Ok(w) = p.read().await {
+            let _ = sandbox.set_weights(&service, &w);
+        }
+    }
 }
 
 async fn fault_set(
