@@ -79,7 +79,7 @@ impl Paths {
                 "your runbooks (*.toml), over the built-in ones",
             ),
             (
-                "drills",
+                "scenario",
                 &self.drills_dir,
                 "your drill scenarios (*.toml), over the built-in ones",
             ),
@@ -89,7 +89,7 @@ impl Paths {
                 "incident journal, append-only SQLite (--journal overrides)",
             ),
             (
-                "drilljnl",
+                "drills",
                 &self.drill_journal_file,
                 "the drills' journal (backstop report --drills)",
             ),

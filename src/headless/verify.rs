@@ -110,10 +110,12 @@ pub async fn run(config: Config, storage: &Storage, a: Args) -> Result<u8> {
                 format!(
                     "{}: {}",
                     s.badge(),
+                    // The first failing endpoint's own words.
                     e.endpoints
                         .iter()
-                        .find_map(|p| p.last.as_ref().and_then(|r| r.report.error.clone()))
-                        .unwrap_or_else(|| "failing".into())
+                        .filter_map(|p| p.last.as_ref())
+                        .find(|r| r.report.status.is_failure())
+                        .map_or_else(|| "failing".into(), |r| r.report.summary.clone())
                 ),
             ),
             None => (false, "no answer yet".into()),

@@ -17,20 +17,25 @@ pub fn render(state: &State, view: &View<'_>, area: Rect, buf: &mut Buffer) {
     ];
     match &state.origin {
         Origin::Drill => {
-            left.push(Span::raw("  "));
-            left.push(Span::styled(
-                " DRILL sandbox: nothing real is touched ",
-                t.drill(),
-            ));
             // A scenario's clock, in its own time: what the score measures.
-            if let Some(d) = &state.drill {
+            let clock = state.drill.as_ref().map(|d| {
                 let at = d.ended.unwrap_or(state.now);
                 let secs = (at.since(d.started).as_secs_f64() * d.speed) as u64;
                 let end = if d.ended.is_some() { " ended" } else { "" };
-                left.push(Span::styled(
-                    format!("  T+{:02}:{:02} at {}x{end}", secs / 60, secs % 60, d.speed),
-                    t.bold(),
-                ));
+                format!("  T+{:02}:{:02} at {}x{end}", secs / 60, secs % 60, d.speed)
+            });
+            let long = " DRILL sandbox: nothing real is touched ";
+            let used = Line::from(left.clone()).width() + 2 + clock.as_ref().map_or(0, String::len);
+            // On a narrow terminal the clock matters more than the sentence.
+            let badge = if used + long.len() <= area.width as usize || clock.is_none() {
+                long
+            } else {
+                " DRILL sandbox "
+            };
+            left.push(Span::raw("  "));
+            left.push(Span::styled(badge, t.drill()));
+            if let Some(c) = clock {
+                left.push(Span::styled(c, t.bold()));
             }
         }
         Origin::Config(path) => {
