@@ -880,6 +880,9 @@ target_groups = {{ blue = "{}", green = "{}" }}
 interval = "1s"
 [services.web.rollback]
 runbook = "quick"
+[[services.web.rules]]
+kind = "health-failures"
+count = 3
 {extra}
 "#,
             m.url(),
@@ -920,9 +923,10 @@ kind = "check"
 check = "traffic-on-target"
 "#;
 
-/// `verify` and `rollback` headless on the ALB path: the dry run shows the
-/// ModifyListener call and changes nothing, `--yes` moves the weights on
-/// the emulator, and verify fails before and passes after.
+/// `verify`, `watch` and `rollback` headless on the ALB path: watch says a
+/// rollback is required, the dry run shows the ModifyListener call and
+/// changes nothing, `--yes` moves the weights on the emulator, and verify
+/// fails before and passes after.
 #[tokio::test(flavor = "multi_thread")]
 async fn headless_verify_and_rollback_move_the_emulators_alb() {
     let m = Moto::start();
@@ -960,6 +964,24 @@ async fn headless_verify_and_rollback_move_the_emulators_alb() {
             .starts_with("health web/green: CRIT"),
         "{v}"
     );
+
+    // The monitor loop sees green fail and says so (exit 1), touching nothing.
+    let o = run(&["watch", "--service", "web", "--for", "30s", "--json"]).await;
+    let lines: Vec<serde_json::Value> = String::from_utf8_lossy(&o.stdout)
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert_eq!(o.status.code(), Some(1), "{lines:?}");
+    let end = lines.last().unwrap();
+    assert_eq!(end["end"], "rollback-required", "{end}");
+    assert!(
+        end["text"]
+            .as_str()
+            .unwrap()
+            .contains("green health-failures"),
+        "{end}"
+    );
+    assert_eq!(alb_weights(&elb, &listener).await, [0, 100]);
 
     let o = run(&["rollback", "--service", "web", "--dry-run"]).await;
     let out = String::from_utf8_lossy(&o.stdout).to_string();

@@ -370,12 +370,58 @@ async fn rollback_previews_on_dry_run_refuses_without_yes_and_runs_with_it() {
     );
     assert!(journal_kinds(&w.journal()).contains(&"intent".to_string()));
 
-    // Again, now that blue holds the traffic and green is broken: the
-    // guard (cooldown) refuses, with exit 1.
+    // A switch whose outcome never came (another backstop mid-change, or
+    // one killed): no headless rollback until a person has looked.
+    {
+        let j = backstop::journal::Journal::open(
+            &w.journal(),
+            backstop::journal::Redactor::new(Vec::<String>::new()),
+        )
+        .unwrap();
+        let mut e = backstop::journal::Entry::new(
+            backstop::sources::now(),
+            "intent",
+            "web",
+            "switch web: blue → green",
+            "ops@console",
+        );
+        e.data = Some(serde_json::json!({ "work": "switch-traffic" }));
+        j.append_durable(e).await.unwrap();
+    }
+    let o = w.run(&["rollback", "--service", "web", "--yes"]).await;
+    assert_eq!(o.status.code(), Some(1), "{}", stdout(&o));
+    assert!(stderr(&o).contains("have no outcome"), "{}", stderr(&o));
+    assert!(
+        stderr(&o).contains("by ops@console: switch web: blue → green"),
+        "{}",
+        stderr(&o)
+    );
+    assert_eq!(w.weight("blue"), "100");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_second_rollback_inside_the_cooldown_is_refused() {
+    let w = World::start().await;
+    w.sandbox
+        .set_fault("web", "green", Some(Fault::Unhealthy))
+        .unwrap();
+    let o = w.run(&["rollback", "--service", "web", "--yes"]).await;
+    assert_eq!(
+        o.status.code(),
+        Some(0),
+        "{}
+{}",
+        stdout(&o),
+        stderr(&o)
+    );
+    assert_eq!(w.weight("blue"), "100");
+    // Again, now that blue holds the traffic and breaks too: the guard
+    // (cooldown) refuses, with exit 1.
     w.sandbox
         .set_fault("web", "blue", Some(Fault::Unhealthy))
         .unwrap();
     let o = w.run(&["rollback", "--service", "web", "--yes"]).await;
     assert_eq!(o.status.code(), Some(1), "{}\n{}", stdout(&o), stderr(&o));
+    assert!(stderr(&o).contains("cooldown"), "{}", stderr(&o));
     assert_eq!(w.weight("blue"), "100");
 }

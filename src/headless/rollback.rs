@@ -84,6 +84,27 @@ pub async fn run(config: Config, storage: &Storage, a: Args) -> Result<u8> {
     }
     let origin = Origin::Config(config.file.clone());
     let mut engine = Engine::start(&config, origin, None, storage)?;
+    // A change with an intent and no outcome is either interrupted or
+    // under way in another backstop right now: a person looks first.
+    if !engine.state.interrupted.is_empty() {
+        eprintln!(
+            "backstop rollback: {} change(s) in the journal have no outcome (interrupted, or under way elsewhere):",
+            engine.state.interrupted.len()
+        );
+        for i in &engine.state.interrupted {
+            eprintln!(
+                "  {} {} by {}: {}",
+                i.at.rfc3339(),
+                i.scope,
+                i.operator,
+                i.text
+            );
+        }
+        eprintln!(
+            "check the real state in the console (backstop) before rolling back; nothing was changed"
+        );
+        return Ok(exit::FAILING);
+    }
     if !session::settle(&mut engine, session::first_read_limit(&config)).await {
         eprintln!(
             "backstop rollback: some sources have not answered yet; planning on what is known"
