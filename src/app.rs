@@ -81,7 +81,7 @@ pub fn initial_state(config: &Config, origin: Origin, at: Ts) -> State {
 }
 
 /// Where a provider holds the weights, as the configuration says.
-fn traffic_target(kind: &TrafficKind) -> String {
+pub fn traffic_target(kind: &TrafficKind) -> String {
     match kind {
         TrafficKind::Sandbox => "sandbox router".into(),
         TrafficKind::Nginx(n) => {
@@ -170,8 +170,12 @@ pub async fn run_console(
         shutdown_signal(),
     )
     .await;
+    let restored = engine.finish_drill().await;
     drop(engine);
     drop(guard);
+    if let Some(note) = restored {
+        eprintln!("backstop drill: {note}");
+    }
     tracing::info!("console stopped");
     result
 }

@@ -49,7 +49,7 @@ pub struct Cli {
 #[derive(Subcommand, Debug)]
 pub enum Command {
     /// Start the drill sandbox (sample blue/green services on 127.0.0.1) and open the console on it;
-    /// with --scenario, a scored rollback rehearsal (exit 0 when its expectation held, 1 when not)
+    /// with --scenario, a scored rollback rehearsal (with --headless: exit 0 when its expectation held, 1 when not)
     Drill {
         /// List the drill scenarios (built in, and yours) and exit
         #[arg(long)]
@@ -76,6 +76,9 @@ pub enum Command {
         /// of the scenario's service in your configuration (--config); the apps stay the sandbox's
         #[arg(long, default_value = "sandbox", value_parser = ["sandbox", "aws"], requires = "scenario")]
         target: String,
+        /// With --target aws: do not ask before changing the real weights (required with --headless)
+        #[arg(long, short)]
+        yes: bool,
         /// Time between health probes (free play)
         #[arg(long, default_value = "2s", value_parser = duration, conflicts_with = "scenario")]
         interval: Duration,
@@ -261,6 +264,7 @@ fn run(cli: Cli, paths: &Paths) -> u8 {
             headless,
             json,
             target,
+            yes,
             interval,
             timeout,
             rate,
@@ -275,6 +279,7 @@ fn run(cli: Cli, paths: &Paths) -> u8 {
                     headless,
                     json,
                     aws: (target == "aws").then(|| cli.config.clone()),
+                    yes,
                 };
                 scenario_drill(paths, play, storage(true))
             } else {
@@ -540,6 +545,8 @@ struct Play {
     json: bool,
     /// `--target aws`, with the --config flag (if given).
     aws: Option<Option<PathBuf>>,
+    /// Changing real weights was agreed to beforehand.
+    yes: bool,
 }
 
 fn scenario_drill(paths: &Paths, p: Play, storage: Storage) -> u8 {
@@ -622,6 +629,36 @@ fn scenario_drill(paths: &Paths, p: Play, storage: Storage) -> u8 {
                 svc.name, config.file
             );
             return exit::USAGE;
+        }
+        // Real weights change: preview, then an explicit yes.
+        let start = scenario
+            .world
+            .iter()
+            .map(|(e, _, _, w)| format!("{e} {w} %"))
+            .collect::<Vec<_>>()
+            .join(" · ");
+        let target = crate::app::traffic_target(
+            &svc.traffic
+                .as_ref()
+                .map(|t| t.kind.clone())
+                .unwrap_or(crate::config::TrafficKind::Sandbox),
+        );
+        eprintln!(
+            "backstop drill: this drill changes real weights on {target} of {}: first to {start}, then as the scenario and the rollback go; at the end they are put back as found.",
+            config.file
+        );
+        if !p.yes {
+            if p.headless || !std::io::stdin().is_terminal() {
+                eprintln!("backstop drill: pass --yes to agree to that");
+                return exit::USAGE;
+            }
+            eprint!("Go on? [y/N] ");
+            let mut answer = String::new();
+            let _ = std::io::stdin().read_line(&mut answer);
+            if !matches!(answer.trim(), "y" | "Y" | "yes") {
+                eprintln!("not confirmed: nothing was changed");
+                return exit::FAILING;
+            }
         }
         o.real = Some(svc.clone());
         o.real_aws = Some(config.aws.clone());

@@ -55,6 +55,8 @@ pub struct Engine {
     executor: Executor,
     tasks: Vec<JoinHandle<()>>,
     journal: Option<Journal>,
+    /// A scenario's timeline, and the switch that stops it once scored.
+    drill_play: Option<(JoinHandle<Option<String>>, tokio::sync::watch::Sender<bool>)>,
     /// How often the clock ticks: a second, or the fastest probe interval
     /// when that is shorter (drills run faster than life).
     pub tick: Duration,
@@ -71,6 +73,17 @@ impl Engine {
         origin: Origin,
         sandbox: Option<Arc<Sandbox>>,
         storage: &Storage,
+    ) -> Result<Self> {
+        Self::start_as(config, origin, sandbox, storage, "console")
+    }
+
+    /// As `start`, journaled as `what` started (`backstop verify`…).
+    pub fn start_as(
+        config: &Config,
+        origin: Origin,
+        sandbox: Option<Arc<Sandbox>>,
+        storage: &Storage,
+        what: &str,
     ) -> Result<Self> {
         // Before anything can change: no journal, no console.
         let journal = Journal::open(&storage.journal, Redactor::new(config.secrets()))?;
@@ -205,7 +218,7 @@ impl Engine {
             now(),
             "event",
             "backstop",
-            format!("console started on {} by {}", config.file, state.operator),
+            format!("{what} started on {} by {}", config.file, state.operator),
             &state.operator,
         ));
         let mut engine = Engine {
@@ -217,6 +230,7 @@ impl Engine {
             journal: Some(journal),
             journaled: 0,
             tick,
+            drill_play: None,
         };
         if !interrupted.is_empty() {
             let actions = interrupted
@@ -260,6 +274,7 @@ impl Engine {
             journal: None,
             journaled: 0,
             tick: Duration::from_secs(1),
+            drill_play: None,
         }
     }
 
@@ -289,6 +304,32 @@ impl Engine {
         for s in &mut self.state.services {
             s.rollback.history.clear();
         }
+        // Changes an earlier drill left without an outcome were made on a
+        // sandbox that ended with its process: there is nothing to check.
+        // Recorded as abandoned, so they do not stop every later drill.
+        if o.real.is_none() && !self.state.interrupted.is_empty() {
+            for i in std::mem::take(&mut self.state.interrupted) {
+                if let Some(j) = &self.journal {
+                    let mut e = Entry::new(
+                        at,
+                        "outcome",
+                        &i.scope,
+                        format!(
+                            "abandoned: {} (an earlier drill's sandbox ended with its process)",
+                            i.text
+                        ),
+                        &self.state.operator,
+                    );
+                    e.level = "warn".into();
+                    e.reference = Some(i.intent);
+                    e.incident = i.incident;
+                    j.append(e);
+                }
+            }
+            if self.state.ui.overlay == crate::core::model::Overlay::Interrupted {
+                self.state.ui.overlay = crate::core::model::Overlay::None;
+            }
+        }
         let run = crate::core::drill::DrillRun::new(scenario, service, o.speed, o.seed, at);
         self.state.drill = Some(run);
         let mode = if o.auto { "auto" } else { "advise" };
@@ -302,14 +343,32 @@ impl Engine {
         let real = o.real.as_ref().and_then(|svc| {
             crate::providers::traffic::build(svc, None, &crate::aws::Registry::default())
         });
-        self.adopt(crate::sandbox::drill::play(
+        if let (Some(p), Some(d)) = (&real, self.state.drill.as_mut()) {
+            d.real_target = Some(p.target());
+        }
+        let (stop, stopped) = tokio::sync::watch::channel(false);
+        let play = crate::sandbox::drill::play(
             sandbox,
             scenario.scaled(o.speed),
             o.seed,
             real,
+            stopped,
             self.tx.clone(),
-        ));
+        );
+        self.drill_play = Some((play, stop));
         Ok(())
+    }
+
+    /// Stop a scenario's timeline (if it still plays) and wait, up to 30 s,
+    /// for it to put a real provider back as it found it. Returns what it
+    /// put back, to tell the operator.
+    pub async fn finish_drill(&mut self) -> Option<String> {
+        let (play, stop) = self.drill_play.take()?;
+        let _ = stop.send(true);
+        match tokio::time::timeout(Duration::from_secs(30), play).await {
+            Ok(Ok(note)) => note,
+            _ => Some("the drill's timeline did not stop in 30 s".into()),
+        }
     }
 
     /// What a checklist step's work would change, from its provider.
@@ -332,6 +391,12 @@ impl Engine {
         self.journal_events();
         for effect in effects {
             self.executor.run(effect);
+        }
+        // Scored: the rest of the timeline would only change what was scored.
+        if let Some((_, stop)) = &self.drill_play
+            && self.state.drill.as_ref().is_some_and(|d| d.ended.is_some())
+        {
+            let _ = stop.send(true);
         }
     }
 
@@ -398,6 +463,9 @@ impl Drop for Engine {
     fn drop(&mut self) {
         for t in &self.tasks {
             t.abort();
+        }
+        if let Some((play, _)) = &self.drill_play {
+            play.abort();
         }
     }
 }

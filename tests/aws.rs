@@ -1022,12 +1022,29 @@ async fn a_drill_rehearses_the_alb_path_on_the_emulator() {
     let home = Home::new();
     let unused = "http://127.0.0.1:9/health";
     let file = alb_config_file(&home, &m, &listener, &tgs, unused, unused, "");
+    // Real weights change: not without an explicit yes.
+    let mut c = aws_command(&home);
+    c.arg("--config").arg(&file).args([
+        "drill",
+        "--headless",
+        "--auto",
+        "--target",
+        "aws",
+        "--scenario",
+        "bad-switch",
+    ]);
+    let o = output(c).await;
+    assert_eq!(o.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&o.stderr).contains("pass --yes"));
+    assert_eq!(alb_weights(&elb, &listener).await, [50, 50]);
+
     let mut c = aws_command(&home);
     c.arg("--config").arg(&file).args([
         "drill",
         "--headless",
         "--auto",
         "--json",
+        "--yes",
         "--target",
         "aws",
         "--scenario",
@@ -1047,8 +1064,13 @@ async fn a_drill_rehearses_the_alb_path_on_the_emulator() {
     let s: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
     assert_eq!(s["held"], true, "{s}");
     assert_eq!(s["rollbacks"], 1, "{s}");
-    // The scenario moved the ALB to green, backstop moved it back.
-    assert_eq!(alb_weights(&elb, &listener).await, [100, 0]);
+    // The drill set the ALB to blue, the scenario moved it to green,
+    // backstop rolled it back to blue, and the end put it back as found.
+    assert!(
+        text.contains("put back as the drill found it: blue 100 → 50 %, green 0 → 50 %"),
+        "{text}"
+    );
+    assert_eq!(alb_weights(&elb, &listener).await, [50, 50]);
 
     // A configuration without an ALB for the service is refused up front.
     let plain = home.config_dir().join("plain.toml");
@@ -1062,6 +1084,7 @@ async fn a_drill_rehearses_the_alb_path_on_the_emulator() {
         "drill",
         "--headless",
         "--auto",
+        "--yes",
         "--target",
         "aws",
         "--scenario",

@@ -211,3 +211,38 @@ fn unknown_scenarios_and_bad_speeds_are_usage_errors() {
     assert_eq!(out.status.code(), Some(2));
     assert!(stderr(&out).contains("--auto"), "{}", stderr(&out));
 }
+
+/// A change an earlier drill left without an outcome (its process killed
+/// mid-switch) was made on a sandbox that died with it: the next drill
+/// records it as abandoned and rolls back as usual.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_drill_killed_mid_change_does_not_hold_back_the_next() {
+    let home = Home::new();
+    let path = home.path().join("data/backstop/drills.sqlite");
+    std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+    {
+        let j = backstop::journal::Journal::open(
+            &path,
+            backstop::journal::Redactor::new(Vec::<String>::new()),
+        )
+        .unwrap();
+        let mut e = backstop::journal::Entry::new(
+            backstop::sources::now(),
+            "intent",
+            "web",
+            "switch web: green → blue",
+            "backstop (auto)",
+        );
+        e.data = Some(serde_json::json!({ "work": "switch-traffic" }));
+        j.append_durable(e).await.unwrap();
+    }
+    let (code, s, text) = tokio::task::spawn_blocking(move || {
+        let r = drill(&home, "bad-switch", "10");
+        (r, home)
+    })
+    .await
+    .map(|((code, s, text), _home)| (code, s, text))
+    .unwrap();
+    assert_eq!(code, Some(0), "{}\n{text}", checks(&s));
+    assert_eq!(s["rollbacks"], 1);
+}

@@ -425,3 +425,75 @@ async fn a_second_rollback_inside_the_cooldown_is_refused() {
     assert!(stderr(&o).contains("cooldown"), "{}", stderr(&o));
     assert_eq!(w.weight("blue"), "100");
 }
+
+/// On a terminal, without --yes, `rollback` asks once: "n" changes nothing,
+/// "y" rolls back (after reading the world again).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn on_a_terminal_rollback_asks_once() {
+    use common::pty::Pty;
+    use std::time::Duration;
+    let w = World::start().await;
+    w.sandbox
+        .set_fault("web", "green", Some(Fault::Unhealthy))
+        .unwrap();
+    tokio::task::block_in_place(|| {
+        let mut pty = Pty::spawn(&w.home, &["rollback", "--service", "web"], 100, 30, &[]);
+        pty.wait_for("the question", Duration::from_secs(20), |s| {
+            s.contains("Roll back now? [y/N]") && s.contains("Switch traffic from green to blue")
+        });
+        pty.send("n\r");
+        assert_eq!(pty.wait_exit(Duration::from_secs(10)), 1);
+        assert_eq!(w.weight("green"), "100");
+
+        let mut pty = Pty::spawn(&w.home, &["rollback", "--service", "web"], 100, 30, &[]);
+        pty.wait_for("the question", Duration::from_secs(20), |s| {
+            s.contains("Roll back now? [y/N]")
+        });
+        pty.send("y\r");
+        assert_eq!(
+            pty.wait_exit(Duration::from_secs(30)),
+            0,
+            "{}",
+            pty.screen()
+        );
+    });
+    assert_eq!(
+        (w.weight("blue").as_str(), w.weight("green").as_str()),
+        ("100", "0")
+    );
+}
+
+/// A service in `mode = "auto"` is only advised while someone looks:
+/// `rollback --dry-run`, `verify` and `watch` without `--auto` change nothing.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn looking_never_rolls_back_even_in_auto_mode() {
+    let w = World::start().await;
+    let file = w.home.config_dir().join("backstop.toml");
+    let text = std::fs::read_to_string(&file).unwrap();
+    std::fs::write(
+        &file,
+        text.replace(
+            "runbook = \"quick\"",
+            "runbook = \"quick\"\nmode = \"auto\"",
+        ),
+    )
+    .unwrap();
+    w.sandbox
+        .set_fault("web", "green", Some(Fault::Unhealthy))
+        .unwrap();
+    let o = w
+        .run(&["verify", "--service", "web", "--stabilize", "3s"])
+        .await;
+    assert_eq!(o.status.code(), Some(1), "{}", stdout(&o));
+    let o = w.run(&["watch", "--service", "web", "--for", "20s"]).await;
+    assert_eq!(o.status.code(), Some(1), "{}", stdout(&o));
+    assert!(
+        stdout(&o).contains("rollback recommended"),
+        "{}",
+        stdout(&o)
+    );
+    let o = w.run(&["rollback", "--service", "web", "--dry-run"]).await;
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    assert_eq!(w.weight("green"), "100", "nothing moved");
+    assert!(!journal_kinds(&w.journal()).contains(&"intent".to_string()));
+}

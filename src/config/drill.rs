@@ -108,7 +108,7 @@ struct RawScenario {
     #[serde(default = "default_service")]
     service: String,
     ends: Spanned<HumanDuration>,
-    max_speed: Option<f64>,
+    max_speed: Option<Spanned<f64>>,
     #[serde(default)]
     world: Vec<RawWorld>,
     #[serde(default)]
@@ -290,6 +290,12 @@ pub fn parse(src: &str, file: &str) -> Result<Scenario, Diagnostics> {
                 let every = s.every.as_ref().map(|e| e.get_ref().0);
                 let length = s.length.as_ref().map(|l| l.get_ref().0);
                 match (need_env(&mut err), fault(s, &mut err), every, length) {
+                    (Some(_), Some(_), Some(every), Some(_)) if every.is_zero() => {
+                        if let Some(e) = &s.every {
+                            err(e.span(), "`every` must be more than 0s".into());
+                        }
+                        None
+                    }
                     (Some(env), Some(fault), Some(every), Some(length)) => {
                         Some(DrillAction::Flap {
                             env,
@@ -340,6 +346,16 @@ pub fn parse(src: &str, file: &str) -> Result<Scenario, Diagnostics> {
             ),
         );
     }
+    if let Some(m) = &raw.max_speed
+        && (m.get_ref().is_nan() || *m.get_ref() < 1.0)
+    {
+        errors.push(Diagnostic::at(
+            file,
+            src,
+            m.span(),
+            "max_speed must be at least 1 (the speed a scenario stays faithful up to)",
+        ));
+    }
     if !errors.is_empty() {
         return Err(Diagnostics(errors));
     }
@@ -361,7 +377,7 @@ pub fn parse(src: &str, file: &str) -> Result<Scenario, Diagnostics> {
             escalate: raw.expect.escalate,
         },
         ends: raw.ends.get_ref().0,
-        max_speed: raw.max_speed,
+        max_speed: raw.max_speed.map(|m| m.into_inner()),
     })
 }
 
@@ -411,6 +427,17 @@ mod tests {
                 "{head}[[timeline]]\nat = \"2m\"\ndo = \"heal\"\nenv = \"green\"\n"
             )),
             "d.toml:7:6: this step comes after the drill ends (`ends`)"
+        );
+        // A flap that never advances would never end; a speed of 0 divides by it.
+        assert_eq!(
+            headline(&format!(
+                "{head}[[timeline]]\nat = \"5s\"\ndo = \"flap\"\nenv = \"green\"\nfault = \"503\"\nevery = \"0s\"\nfor = \"10s\"\n"
+            )),
+            "d.toml:11:9: `every` must be more than 0s"
+        );
+        assert_eq!(
+            headline(&format!("max_speed = 0\n{head}")),
+            "d.toml:1:13: max_speed must be at least 1 (the speed a scenario stays faithful up to)"
         );
     }
 }

@@ -154,6 +154,8 @@ pub struct DrillRun {
     pub score: Option<Score>,
     /// Where the report went (or why it did not), once written.
     pub report: Option<Result<String, String>>,
+    /// A real provider the drill changes (`--target aws`): its name.
+    pub real_target: Option<String>,
 }
 
 impl DrillRun {
@@ -179,6 +181,7 @@ impl DrillRun {
             ended: None,
             score: None,
             report: None,
+            real_target: None,
         }
     }
 }

@@ -3,6 +3,8 @@
 //! itself, every event is printed as it happens, and the score closes it.
 //! Exit 0 when the expectation held, 1 when it did not, 2 on error.
 
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
 use anyhow::Result;
@@ -32,14 +34,34 @@ pub async fn run(
         .map_or(engine.state.now, |d| d.started);
     let mut lines = (!json).then(|| EventLines::drill(false, started, o.speed));
     let limit = scenario.ends.div_f64(o.speed) + GRACE;
+    // Interrupted (Ctrl-C, SIGTERM): stop, and still put real weights back.
+    let stop = Arc::new(AtomicBool::new(false));
+    let signals = tokio::spawn({
+        let stop = stop.clone();
+        async move {
+            crate::app::shutdown_signal().await;
+            stop.store(true, Ordering::SeqCst);
+        }
+    });
     let finished = engine
         .run_until(limit, |s| {
             if let Some(l) = lines.as_mut() {
                 l.print_new(s);
             }
-            s.drill.as_ref().is_some_and(|d| d.report.is_some())
+            stop.load(Ordering::SeqCst) || s.drill.as_ref().is_some_and(|d| d.report.is_some())
         })
         .await;
+    signals.abort();
+    if stop.load(Ordering::SeqCst) {
+        if let Some(note) = engine.finish_drill().await {
+            eprintln!("backstop drill: {note}");
+        }
+        anyhow::bail!(
+            "drill {} interrupted before its end: no score",
+            scenario.name
+        );
+    }
+    let restored = engine.finish_drill().await;
     let Some(d) = engine.state.drill.as_ref() else {
         anyhow::bail!("the drill vanished");
     };
@@ -64,6 +86,9 @@ pub async fn run(
             Some(Err(e)) => eprintln!("backstop drill: the report could not be written: {e}"),
             None => {}
         }
+    }
+    if let Some(note) = restored {
+        eprintln!("backstop drill: {note}");
     }
     if !finished {
         eprintln!("backstop drill: the report was not written in time");

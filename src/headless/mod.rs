@@ -65,6 +65,8 @@ impl ProbeJson {
 pub struct EventLines {
     seen: u64,
     json: bool,
+    /// The configuration's secrets, kept out of CI logs as out of the journal.
+    redactor: Option<crate::journal::Redactor>,
     /// A drill's start and speed: times are printed as scenario time.
     drill: Option<(crate::core::time::Ts, f64)>,
 }
@@ -74,8 +76,15 @@ impl EventLines {
         EventLines {
             seen: 0,
             json,
+            redactor: None,
             drill: None,
         }
+    }
+
+    /// Replace every secret of `config` with `***` in what is printed.
+    pub fn redacting(mut self, config: &crate::config::Config) -> Self {
+        self.redactor = Some(crate::journal::Redactor::new(config.secrets()));
+        self
     }
 
     pub fn drill(json: bool, started: crate::core::time::Ts, speed: f64) -> Self {
@@ -112,6 +121,10 @@ impl EventLines {
                     _ => e.at.hms(),
                 };
                 format!("{when}  {:<5} {:<12} {}", e.level.as_str(), e.scope, e.text)
+            };
+            let line = match &self.redactor {
+                Some(r) => r.apply(&line),
+                None => line,
             };
             let _ = writeln!(out, "{line}");
         }

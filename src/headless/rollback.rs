@@ -37,26 +37,44 @@ pub struct Args {
 /// the one taking the most traffic, or the only one.
 fn suspect(state: &State, env: Option<&str>) -> Result<usize, String> {
     let svc = &state.services[0];
+    let named = match env {
+        Some(name) => Some(
+            svc.envs
+                .iter()
+                .position(|e| e.name == name)
+                .ok_or_else(|| format!("{} has no environment {name:?}", svc.name))?,
+        ),
+        None => None,
+    };
     if let Decision::RollbackRecommended { suspect, .. } | Decision::Blocked { suspect, .. } =
         &svc.rollback.decision
     {
+        // Never roll back something other than what was asked for.
+        if let Some(n) = named
+            && n != *suspect
+        {
+            return Err(format!(
+                "the rules name {} as failing, not {}: check the console, or leave out --env",
+                svc.envs[*suspect].name, svc.envs[n].name
+            ));
+        }
         return Ok(*suspect);
     }
-    if let Some(name) = env {
-        return svc
-            .envs
-            .iter()
-            .position(|e| e.name == name)
-            .ok_or_else(|| format!("{} has no environment {name:?}", svc.name));
+    if let Some(n) = named {
+        return Ok(n);
     }
-    if let Some(w) = svc.traffic.as_ref().and_then(|t| t.weights.as_ref())
-        && let Some((i, _)) = svc
+    if let Some(w) = svc.traffic.as_ref().and_then(|t| t.weights.as_ref()) {
+        let top = svc
             .envs
             .iter()
-            .enumerate()
-            .max_by(|(_, x), (_, y)| w.share(&x.name).total_cmp(&w.share(&y.name)))
-    {
-        return Ok(i);
+            .map(|e| w.share(&e.name))
+            .fold(0.0, f64::max);
+        let at_top: Vec<usize> = (0..svc.envs.len())
+            .filter(|i| w.share(&svc.envs[*i].name) == top)
+            .collect();
+        if let [one] = at_top[..] {
+            return Ok(one);
+        }
     }
     if svc.envs.len() == 1 {
         return Ok(0);
@@ -67,67 +85,57 @@ fn suspect(state: &State, env: Option<&str>) -> Result<usize, String> {
     ))
 }
 
-pub async fn run(config: Config, storage: &Storage, a: Args) -> Result<u8> {
-    let config = match session::only(config, Some(&a.service)) {
-        Ok(c) => c,
-        Err(e) => {
-            eprintln!("backstop rollback: {e}");
-            return Ok(exit::USAGE);
-        }
-    };
-    let interactive = std::io::stdin().is_terminal() && std::io::stderr().is_terminal();
-    if !a.yes && !a.dry_run && !interactive {
-        eprintln!(
-            "backstop rollback: without a terminal to confirm on, pass --yes (or --dry-run to see the plan)"
-        );
-        return Ok(exit::USAGE);
-    }
+/// A rollback ready to run: the engine that read everything, the
+/// environment, and the plan as printed (previews included).
+struct Prepared {
+    engine: Engine,
+    env: EnvId,
+    plan: Vec<String>,
+}
+
+/// Read everything once and work out the plan; `Err` is an exit code and why.
+async fn prepare(config: &Config, storage: &Storage, a: &Args) -> Result<Prepared, (u8, String)> {
     let origin = Origin::Config(config.file.clone());
-    let mut engine = Engine::start(&config, origin, None, storage)?;
+    let what = if a.dry_run {
+        "backstop rollback --dry-run"
+    } else {
+        "backstop rollback"
+    };
+    let mut engine = Engine::start_as(config, origin, None, storage, what)
+        .map_err(|e| (exit::USAGE, format!("{e:#}")))?;
     // A change with an intent and no outcome is either interrupted or
     // under way in another backstop right now: a person looks first.
     if !engine.state.interrupted.is_empty() {
-        eprintln!(
-            "backstop rollback: {} change(s) in the journal have no outcome (interrupted, or under way elsewhere):",
+        let mut text = format!(
+            "{} change(s) in the journal have no outcome (interrupted, or under way elsewhere):",
             engine.state.interrupted.len()
         );
         for i in &engine.state.interrupted {
-            eprintln!(
-                "  {} {} by {}: {}",
+            text.push_str(&format!(
+                "\n  {} {} by {}: {}",
                 i.at.rfc3339(),
                 i.scope,
                 i.operator,
                 i.text
-            );
+            ));
         }
-        eprintln!(
-            "check the real state in the console (backstop) before rolling back; nothing was changed"
-        );
-        return Ok(exit::FAILING);
+        text.push_str("\ncheck the real state in the console (backstop) before rolling back; nothing was changed");
+        return Err((exit::FAILING, text));
     }
-    if !session::settle(&mut engine, session::first_read_limit(&config)).await {
+    if !session::settle(&mut engine, session::first_read_limit(config)).await {
         eprintln!(
             "backstop rollback: some sources have not answered yet; planning on what is known"
         );
     }
-    let env = match suspect(&engine.state, a.env.as_deref()) {
-        Ok(e) => EnvId { service: 0, env: e },
-        Err(e) => {
-            eprintln!("backstop rollback: {e}");
-            return Ok(exit::USAGE);
-        }
-    };
-    let (checklist, works) = match crate::core::update::plan(&engine.state, env, now()) {
-        Ok(p) => p,
-        Err(why) => {
-            eprintln!("backstop rollback: {why}");
-            return Ok(exit::FAILING);
-        }
-    };
+    let env = suspect(&engine.state, a.env.as_deref())
+        .map(|e| EnvId { service: 0, env: e })
+        .map_err(|e| (exit::USAGE, e))?;
+    let (checklist, works) =
+        crate::core::update::plan(&engine.state, env, now()).map_err(|why| (exit::FAILING, why))?;
     // The plan, with each change as its provider describes it.
     let svc = &engine.state.services[0];
-    let mut out = Vec::new();
-    out.push(format!(
+    let mut plan = Vec::new();
+    plan.push(format!(
         "Rollback of {}: {}, runbook {}",
         svc.name,
         crate::core::decision::route(
@@ -137,7 +145,7 @@ pub async fn run(config: Config, storage: &Storage, a: Args) -> Result<u8> {
         checklist.runbook
     ));
     for r in &checklist.reasons {
-        out.push(format!("  because {r}"));
+        plan.push(format!("  because {r}"));
     }
     let name = svc.name.clone();
     for (i, step) in checklist.steps.iter().enumerate() {
@@ -146,7 +154,7 @@ pub async fn run(config: Config, storage: &Storage, a: Args) -> Result<u8> {
         } else {
             "  (left for a person)"
         };
-        out.push(format!(
+        plan.push(format!(
             "{:>3}. [{}] {}{person}",
             i + 1,
             step.phase.title().to_lowercase(),
@@ -154,11 +162,53 @@ pub async fn run(config: Config, storage: &Storage, a: Args) -> Result<u8> {
         ));
         if let Some((_, work)) = works.iter().find(|(j, _)| *j == i) {
             match engine.preview(&name, work).await {
-                Ok(lines) => out.extend(lines.into_iter().map(|l| format!("       {l}"))),
-                Err(e) => out.push(format!("       preview failed: {e}")),
+                Ok(lines) => plan.extend(lines.into_iter().map(|l| format!("       {l}"))),
+                Err(e) => plan.push(format!("       preview failed: {e}")),
             }
         }
     }
+    Ok(Prepared { engine, env, plan })
+}
+
+/// The last word: one JSON object on stdout with `--json` (whatever
+/// happened), else the text (errors on stderr).
+fn end(a: &Args, code: u8, text: &str, plan: &[String]) -> u8 {
+    if a.json {
+        println!(
+            "{}",
+            serde_json::json!({
+                "rolled_back": code == exit::OK && !a.dry_run,
+                "dry_run": a.dry_run,
+                "exit": code,
+                "text": text,
+                "plan": plan,
+            })
+        );
+    } else if code == exit::OK {
+        println!("{text}");
+    } else {
+        eprintln!("backstop rollback: {text}");
+    }
+    code
+}
+
+pub async fn run(config: Config, storage: &Storage, a: Args) -> Result<u8> {
+    let mut config = match session::only(config, Some(&a.service)) {
+        Ok(c) => c,
+        Err(e) => return Ok(end(&a, exit::USAGE, &e, &[])),
+    };
+    let interactive = std::io::stdin().is_terminal() && std::io::stderr().is_terminal();
+    if !a.yes && !a.dry_run && !interactive {
+        let text = "without a terminal to confirm on, pass --yes (or --dry-run to see the plan)";
+        return Ok(end(&a, exit::USAGE, text, &[]));
+    }
+    // This command's own request is the only rollback it makes.
+    session::advise_only(&mut config);
+    let mut p = match prepare(&config, storage, &a).await {
+        Ok(p) => p,
+        Err((code, text)) => return Ok(end(&a, code, &text, &[])),
+    };
+    // With --json the plan is in the result object; stderr shows it too.
     let say = |line: &str| {
         if a.json {
             eprintln!("{line}");
@@ -166,12 +216,11 @@ pub async fn run(config: Config, storage: &Storage, a: Args) -> Result<u8> {
             println!("{line}");
         }
     };
-    for l in &out {
+    for l in &p.plan {
         say(l);
     }
     if a.dry_run {
-        say("dry run: nothing was changed");
-        return Ok(exit::OK);
+        return Ok(end(&a, exit::OK, "dry run: nothing was changed", &p.plan));
     }
     if !a.yes {
         eprint!("Roll back now? [y/N] ");
@@ -179,12 +228,44 @@ pub async fn run(config: Config, storage: &Storage, a: Args) -> Result<u8> {
         let mut answer = String::new();
         let _ = std::io::stdin().lock().read_line(&mut answer);
         if !matches!(answer.trim(), "y" | "Y" | "yes") {
-            eprintln!("not confirmed: nothing was changed");
-            return Ok(exit::FAILING);
+            return Ok(end(
+                &a,
+                exit::FAILING,
+                "not confirmed: nothing was changed",
+                &p.plan,
+            ));
+        }
+        // The answer may have taken minutes: read the world and the
+        // journal again (another rollback, a change under way) and go on
+        // only if the plan is still the one confirmed.
+        let confirmed = std::mem::take(&mut p.plan);
+        drop(p);
+        p = match prepare(&config, storage, &a).await {
+            Ok(p) => p,
+            Err((code, text)) => return Ok(end(&a, code, &text, &confirmed)),
+        };
+        // The reasons' figures move on (5/3 failures…); what would be done must not.
+        let doing = |plan: &[String]| -> Vec<String> {
+            plan.iter()
+                .filter(|l| !l.starts_with("  because "))
+                .cloned()
+                .collect()
+        };
+        if doing(&p.plan) != doing(&confirmed) {
+            for l in &p.plan {
+                say(l);
+            }
+            let text = "the situation changed while you were asked (the plan is now the one above): nothing was changed; run it again";
+            return Ok(end(&a, exit::FAILING, text, &p.plan));
         }
     }
+    let Prepared {
+        mut engine,
+        env,
+        plan,
+    } = p;
     let by = engine.state.operator.clone();
-    let mut lines = EventLines::new(a.json);
+    let mut lines = EventLines::new(a.json).redacting(&config);
     lines.print_new(&engine.state);
     engine.apply(Msg::Rollback {
         env,
@@ -192,16 +273,16 @@ pub async fn run(config: Config, storage: &Storage, a: Args) -> Result<u8> {
         auto: true,
         at: now(),
     });
-    let mut end = None;
+    let mut ended = None;
     engine
         .run_until(LIMIT, |s| {
             lines.print_new(s);
-            end = ending(s, true);
-            end.is_some()
+            ended = ending(s, true);
+            ended.is_some()
         })
         .await;
     lines.print_new(&engine.state);
-    let (code, text) = match end {
+    let (code, text) = match ended {
         Some(Ending::RolledBack(t)) => (exit::OK, t),
         Some(Ending::Required(t)) => (exit::FAILING, t),
         None => (
@@ -212,13 +293,5 @@ pub async fn run(config: Config, storage: &Storage, a: Args) -> Result<u8> {
             ),
         ),
     };
-    if a.json {
-        println!(
-            "{}",
-            serde_json::json!({ "rolled_back": code == exit::OK, "exit": code, "text": text })
-        );
-    } else {
-        println!("{text}");
-    }
-    Ok(code)
+    Ok(end(&a, code, &text, &plan))
 }

@@ -4,7 +4,7 @@
 use std::time::Duration;
 
 use crate::config::Config;
-use crate::core::decision::Decision;
+use crate::core::decision::{Decision, Mode};
 use crate::core::model::State;
 use crate::engine::Engine;
 
@@ -23,6 +23,17 @@ pub fn only(mut config: Config, service: Option<&str>) -> Result<Config, String>
     }
     config.services.retain(|s| s.name == name);
     Ok(config)
+}
+
+/// No automatic rollback unless the command was asked for one: a service
+/// in `mode = "auto"` is only advised while `verify`, `watch` without
+/// `--auto` or `rollback --dry-run` look at it (`off` stays off).
+pub fn advise_only(config: &mut Config) {
+    for s in &mut config.services {
+        if s.policy.mode == Mode::Auto {
+            s.policy.mode = Mode::Advise;
+        }
+    }
 }
 
 /// Every environment probed, and the traffic and deployment providers read

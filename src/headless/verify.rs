@@ -47,6 +47,8 @@ pub async fn run(config: Config, storage: &Storage, a: Args) -> Result<u8> {
             return Ok(exit::USAGE);
         }
     };
+    let mut config = config;
+    session::advise_only(&mut config);
     let svc_cfg = config.services[0].clone();
     if let Some(env) = &a.env
         && !svc_cfg.environments.iter().any(|e| &e.name == env)
@@ -55,7 +57,7 @@ pub async fn run(config: Config, storage: &Storage, a: Args) -> Result<u8> {
         return Ok(exit::USAGE);
     }
     let origin = Origin::Config(config.file.clone());
-    let mut engine = Engine::start(&config, origin, None, storage)?;
+    let mut engine = Engine::start_as(&config, origin, None, storage, "backstop verify")?;
     let say = |line: &str| {
         if !a.json {
             println!("{line}");
@@ -89,6 +91,15 @@ pub async fn run(config: Config, storage: &Storage, a: Args) -> Result<u8> {
         },
     };
     let mut checks = Vec::new();
+    if envs.is_empty() {
+        checks.push(CheckJson {
+            check: format!("traffic {}", a.service),
+            ok: false,
+            detail:
+                "no environment takes traffic (do the provider's names match the environments'?)"
+                    .into(),
+        });
+    }
     for name in &envs {
         let Some(e) = svc.envs.iter().find(|e| &e.name == name) else {
             continue;

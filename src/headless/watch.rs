@@ -80,6 +80,27 @@ pub fn ending(state: &State, auto: bool) -> Option<Ending> {
                     reasons.join("; ")
                 )));
             }
+            // Auto mode acts in the same update that recommends; a
+            // recommendation left standing is auto mode standing down.
+            Decision::RollbackRecommended {
+                suspect, reasons, ..
+            } => {
+                let why = if !state.interrupted.is_empty() {
+                    "changes in the journal have no outcome: a person checks them first".to_string()
+                } else if s.rollback.auto_held == Some(*suspect) {
+                    format!(
+                        "a person abandoned the last automatic rollback of {}",
+                        s.envs[*suspect].name
+                    )
+                } else {
+                    "auto mode did not act".to_string()
+                };
+                return Some(Ending::Required(format!(
+                    "{}: rollback recommended ({}) but not started: {why}",
+                    s.name,
+                    reasons.join("; ")
+                )));
+            }
             _ => {}
         }
     }
@@ -100,10 +121,12 @@ pub async fn run(config: Config, storage: &Storage, a: Args) -> Result<u8> {
                 s.policy.mode = Mode::Auto;
             }
         }
+    } else {
+        session::advise_only(&mut config);
     }
     let origin = Origin::Config(config.file.clone());
-    let mut engine = Engine::start(&config, origin, None, storage)?;
-    let mut lines = EventLines::new(a.json);
+    let mut engine = Engine::start_as(&config, origin, None, storage, "backstop watch")?;
+    let mut lines = EventLines::new(a.json).redacting(&config);
     let stop = Arc::new(AtomicBool::new(false));
     let signals = tokio::spawn({
         let stop = stop.clone();
@@ -138,6 +161,20 @@ pub async fn run(config: Config, storage: &Storage, a: Args) -> Result<u8> {
         }
     }
     signals.abort();
+    // The window closed on a rollback under way: not calm.
+    if end.is_none()
+        && let Some(s) = engine.state.services.iter().find(|s| {
+            s.rollback
+                .checklist
+                .as_ref()
+                .is_some_and(|c| c.ended.is_none())
+        })
+    {
+        end = Some(Ending::Required(format!(
+            "{}: a rollback is under way and was not finished when the watch ended",
+            s.name
+        )));
+    }
     let (code, outcome, text) = match end {
         None => (exit::OK, "calm", "the window ended calm".to_string()),
         Some(Ending::RolledBack(t)) => (ROLLED_BACK, "rolled-back", t),

@@ -12,8 +12,8 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use anyhow::{Context, Result};
-use tokio::sync::mpsc;
-use tokio::task::JoinHandle;
+use tokio::sync::{mpsc, watch};
+use tokio::task::{JoinHandle, JoinSet};
 
 use super::{EnvSpec, Options, Sandbox};
 use crate::config::Config;
@@ -108,8 +108,11 @@ pub async fn start(s: &Scenario, o: &DrillOptions) -> Result<(Arc<Sandbox>, Conf
             }
         }
         if let Some(t) = svc.traffic.as_mut() {
+            t.interval = t.interval.min(interval);
             // Real load balancers are read at a real pace (500 ms at least).
-            t.interval = t.interval.min(interval).max(Duration::from_millis(500));
+            if o.real.is_some() {
+                t.interval = t.interval.max(Duration::from_millis(500));
+            }
         }
     }
     if let Some(aws) = &o.real_aws {
@@ -120,106 +123,132 @@ pub async fn start(s: &Scenario, o: &DrillOptions) -> Result<(Arc<Sandbox>, Conf
 
 /// Play the timeline from now: each step at its time (already scaled), then
 /// `DrillEnd` at the scenario's end. What the sandbox refuses is reported
-/// and the drill goes on.
+/// and the drill goes on. It stops early when `stop` turns true (the drill
+/// was scored before its end), and on a real provider it puts back the
+/// weights it found; the answer says what it put back.
 pub fn play(
     sandbox: Arc<Sandbox>,
     scenario: Scenario,
     seed: u64,
     real: Option<Arc<dyn TrafficProvider>>,
+    mut stop: watch::Receiver<bool>,
     tx: mpsc::Sender<Msg>,
-) -> JoinHandle<()> {
+) -> JoinHandle<Option<String>> {
     tokio::spawn(async move {
         let start = tokio::time::Instant::now();
         let service = scenario.service.clone();
+        // Flaps and the mirror: stopped with the timeline, however it ends.
+        let mut helpers = JoinSet::new();
         // On real providers the load balancer starts where the world does,
         // and the sandbox router mirrors it so the synthetic traffic goes
         // where the real weights say.
-        let mirror = match &real {
-            Some(p) => {
-                let w = Weights::from_percents(
-                    scenario.world.iter().map(|(e, _, _, w)| (e.as_str(), *w)),
-                );
-                set_real(p.as_ref(), &w, &tx).await;
-                Some(tokio::spawn(mirror(
-                    p.clone(),
-                    sandbox.clone(),
-                    service.clone(),
-                )))
+        let mut found = None;
+        if let Some(p) = &real {
+            match p.read().await {
+                Ok(w) => found = Some(w),
+                Err(e) => refused(&tx, "weights", e.message).await,
             }
-            None => None,
-        };
+            let w =
+                Weights::from_percents(scenario.world.iter().map(|(e, _, _, w)| (e.as_str(), *w)));
+            set_real(p.as_ref(), &w, &tx).await;
+            helpers.spawn(mirror(p.clone(), sandbox.clone(), service.clone()));
+        }
         let mut rng = SplitMix(seed);
-        let mut flaps = Vec::new();
-        for step in &scenario.timeline {
-            tokio::time::sleep_until(start + step.at).await;
-            let text = step.action.describe();
-            let _ = tx.send(Msg::DrillStep { text, at: now() }).await;
-            match &step.action {
-                DrillAction::Deploy { env, version } => {
-                    if let Err(e) = sandbox.deploy(&service, env, version) {
-                        refused(&tx, "deploy", e.to_string()).await;
+        let timeline = async {
+            for step in &scenario.timeline {
+                tokio::time::sleep_until(start + step.at).await;
+                let text = step.action.describe();
+                let _ = tx.send(Msg::DrillStep { text, at: now() }).await;
+                match &step.action {
+                    DrillAction::Deploy { env, version } => {
+                        if let Err(e) = sandbox.deploy(&service, env, version) {
+                            refused(&tx, "deploy", e.to_string()).await;
+                        }
                     }
-                }
-                DrillAction::Weights { weights } => {
-                    let w = Weights::from_percents(weights.iter().map(|(e, p)| (e.as_str(), *p)));
-                    match &real {
-                        Some(p) => set_real(p.as_ref(), &w, &tx).await,
-                        None => {
-                            if let Err(e) = sandbox.set_weights(&service, &w) {
-                                refused(&tx, "weights", e.to_string()).await;
+                    DrillAction::Weights { weights } => {
+                        let w =
+                            Weights::from_percents(weights.iter().map(|(e, p)| (e.as_str(), *p)));
+                        match &real {
+                            Some(p) => set_real(p.as_ref(), &w, &tx).await,
+                            None => {
+                                if let Err(e) = sandbox.set_weights(&service, &w) {
+                                    refused(&tx, "weights", e.to_string()).await;
+                                }
                             }
                         }
                     }
-                }
-                DrillAction::Fault { env, fault } => {
-                    fault_set(&sandbox, &service, env, Some(*fault), &tx).await;
-                }
-                DrillAction::Heal { env } => {
-                    fault_set(&sandbox, &service, env, None, &tx).await;
-                }
-                DrillAction::Flap {
-                    env,
-                    fault,
-                    every,
-                    length,
-                } => {
-                    // Each half-period jittered by up to ±20 %, from the
-                    // seed: the same seed flaps the same way.
-                    let mut toggles = Vec::new();
-                    let mut t = Duration::ZERO;
-                    while t < *length {
-                        toggles.push(t);
-                        t += every.mul_f64(0.8 + 0.4 * rng.unit());
+                    DrillAction::Fault { env, fault } => {
+                        fault_set(&sandbox, &service, env, Some(*fault), &tx).await;
                     }
-                    let (sb, tx, svc, env, fault) = (
-                        sandbox.clone(),
-                        tx.clone(),
-                        service.clone(),
-                        env.clone(),
-                        *fault,
-                    );
-                    let begun = tokio::time::Instant::now();
-                    let end = begun + *length;
-                    flaps.push(tokio::spawn(async move {
-                        for (i, at) in toggles.into_iter().enumerate() {
-                            tokio::time::sleep_until(begun + at).await;
-                            let f = (i % 2 == 0).then_some(fault);
-                            fault_set(&sb, &svc, &env, f, &tx).await;
+                    DrillAction::Heal { env } => {
+                        fault_set(&sandbox, &service, env, None, &tx).await;
+                    }
+                    DrillAction::Flap {
+                        env,
+                        fault,
+                        every,
+                        length,
+                    } => {
+                        // Each half-period jittered by up to ±20 %, from the
+                        // seed: the same seed flaps the same way.
+                        let mut toggles = Vec::new();
+                        let mut t = Duration::ZERO;
+                        while t < *length {
+                            toggles.push(t);
+                            t += every
+                                .mul_f64(0.8 + 0.4 * rng.unit())
+                                .max(Duration::from_millis(1));
                         }
-                        tokio::time::sleep_until(end).await;
-                        fault_set(&sb, &svc, &env, None, &tx).await;
-                    }));
+                        let (sb, tx, svc, env, fault) = (
+                            sandbox.clone(),
+                            tx.clone(),
+                            service.clone(),
+                            env.clone(),
+                            *fault,
+                        );
+                        let begun = tokio::time::Instant::now();
+                        let end = begun + *length;
+                        helpers.spawn(async move {
+                            for (i, at) in toggles.into_iter().enumerate() {
+                                tokio::time::sleep_until(begun + at).await;
+                                let f = (i % 2 == 0).then_some(fault);
+                                fault_set(&sb, &svc, &env, f, &tx).await;
+                            }
+                            tokio::time::sleep_until(end).await;
+                            fault_set(&sb, &svc, &env, None, &tx).await;
+                        });
+                    }
                 }
             }
+            tokio::time::sleep_until(start + scenario.ends).await;
+            let _ = tx.send(Msg::DrillEnd { at: now() }).await;
+        };
+        tokio::select! {
+            () = timeline => {}
+            _ = stop.wait_for(|s| *s) => {}
         }
-        tokio::time::sleep_until(start + scenario.ends).await;
-        for f in flaps {
-            f.abort();
+        helpers.shutdown().await;
+        // Leave the real provider as the drill found it.
+        let (p, w) = (real?, found?);
+        match p.read().await {
+            Ok(now_w) if now_w.same_split(&w) => None,
+            Ok(now_w) => {
+                let change = Weights::describe_change(&now_w, &w);
+                Some(match p.set(&now_w, &w).await {
+                    Ok(_) => format!("{} put back as the drill found it: {change}", p.target()),
+                    Err(e) => format!(
+                        "{} could NOT be put back ({change}): {}",
+                        p.target(),
+                        e.message
+                    ),
+                })
+            }
+            Err(e) => Some(format!(
+                "{} could NOT be read to put it back as the drill found it: {}",
+                p.target(),
+                e.message
+            )),
         }
-        if let Some(m) = mirror {
-            m.abort();
-        }
-        let _ = tx.send(Msg::DrillEnd { at: now() }).await;
     })
 }
 
@@ -227,7 +256,7 @@ pub fn play(
 /// pipeline would make it): read, then set.
 async fn set_real(p: &dyn TrafficProvider, to: &Weights, tx: &mpsc::Sender<Msg>) {
     let result = match p.read().await {
-        Ok(from) if from.percents() == to.percents() => Ok(()),
+        Ok(from) if from.same_split(to) => Ok(()),
         Ok(from) => p.set(&from, to).await.map(|_| ()),
         Err(e) => Err(e),
     };

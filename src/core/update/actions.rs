@@ -409,7 +409,7 @@ pub(super) fn request_rollback(
                 at,
                 name,
                 Level::Bad,
-                format!("rollback blocked: {why} (w moves traffic by hand)"),
+                format!("rollback blocked: {why} (traffic can still be moved by hand: w in the console)"),
             );
         }
         Decision::RollingBack { .. } => {
@@ -421,7 +421,7 @@ pub(super) fn request_rollback(
             at,
             name,
             Level::Warn,
-            "rollback decisions are off for this service (mode = off); w moves traffic by hand",
+            "rollback decisions are off for this service (mode = off); traffic can still be moved by hand: w in the console",
         ),
         _ => {}
     }

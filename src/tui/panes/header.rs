@@ -24,13 +24,23 @@ pub fn render(state: &State, view: &View<'_>, area: Rect, buf: &mut Buffer) {
                 let end = if d.ended.is_some() { " ended" } else { "" };
                 format!("  T+{:02}:{:02} at {}x{end}", secs / 60, secs % 60, d.speed)
             });
-            let long = " DRILL sandbox: nothing real is touched ";
+            // A drill on real providers must not claim nothing real is touched.
+            let (long, short) = match state.drill.as_ref().and_then(|d| d.real_target.as_ref()) {
+                Some(t) => (
+                    format!(" DRILL: real weights change on {t} "),
+                    " DRILL on AWS ".to_string(),
+                ),
+                None => (
+                    " DRILL sandbox: nothing real is touched ".to_string(),
+                    " DRILL sandbox ".to_string(),
+                ),
+            };
             let used = Line::from(left.clone()).width() + 2 + clock.as_ref().map_or(0, String::len);
             // On a narrow terminal the clock matters more than the sentence.
-            let badge = if used + long.len() <= area.width as usize || clock.is_none() {
+            let badge = if used + long.chars().count() <= area.width as usize || clock.is_none() {
                 long
             } else {
-                " DRILL sandbox "
+                short
             };
             left.push(Span::raw("  "));
             left.push(Span::styled(badge, t.drill()));
