@@ -380,11 +380,6 @@ impl Engine {
         self.executor.preview(service, work).await
     }
 
-    /// Keep a task running as long as the engine (stopped with it).
-    pub fn adopt(&mut self, task: JoinHandle<()>) {
-        self.tasks.push(task);
-    }
-
     /// Apply one message, journal what it recorded, and start its effects.
     pub fn apply(&mut self, msg: Msg) {
         let effects = update(&mut self.state, msg);
