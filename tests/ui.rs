@@ -602,3 +602,38 @@ fn checklist_with_a_switch_preview_by_keys() {
     insta::assert_snapshot!(draw(&s, 140, 45));
     insta::assert_snapshot!("checklist_80x24", draw(&s, 80, 24));
 }
+
+/// A scored drill's header: its clock in scenario time, and — on real
+/// providers — that real weights change, never "nothing real is touched".
+#[test]
+fn a_drill_header_shows_its_clock_and_what_is_real() {
+    let mut s = scenario();
+    let sc = backstop::config::drill::Scenarios::builtin();
+    let bad = sc.get("bad-switch").unwrap();
+    s.drill = Some(backstop::core::drill::DrillRun::new(bad, 0, 10.0, 1, s.now));
+    s.now = Ts(s.now.millis() + 9_500);
+    let wide = text(draw(&s, 140, 40).buffer());
+    assert!(
+        wide[0].contains("DRILL sandbox: nothing real is touched"),
+        "{}",
+        wide[0]
+    );
+    assert!(wide[0].contains("T+01:35 at 10x"), "{}", wide[0]);
+    let narrow = text(draw(&s, 80, 24).buffer());
+    assert!(
+        narrow[0].contains(" DRILL sandbox   T+01:35 at 10x"),
+        "{}",
+        narrow[0]
+    );
+
+    s.drill.as_mut().unwrap().real_target = Some("ALB listener 89f4".into());
+    let wide = text(draw(&s, 140, 40).buffer());
+    assert!(
+        wide[0].contains("DRILL: real weights change on ALB listener 89f4"),
+        "{}",
+        wide[0]
+    );
+    assert!(!wide[0].contains("nothing real"), "{}", wide[0]);
+    let narrow = text(draw(&s, 80, 24).buffer());
+    assert!(narrow[0].contains(" DRILL on AWS "), "{}", narrow[0]);
+}
