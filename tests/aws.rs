@@ -860,7 +860,7 @@ fn alb_config_file(
 ) -> String {
     let dir = home.config_dir();
     std::fs::create_dir_all(dir.join("runbooks")).unwrap();
-    std::fs::write(dir.join("runbooks/quick.toml"), QUICK).unwrap();
+    std::fs::write(dir.join("runbooks/quick.toml"), common::QUICK_RUNBOOK).unwrap();
     let path = dir.join("aws.toml");
     std::fs::write(
         &path,
@@ -893,35 +893,6 @@ count = 3
     .unwrap();
     path.display().to_string()
 }
-
-/// A runbook short enough for a test: confirm, switch, wait, check.
-const QUICK: &str = r#"
-name = "quick"
-description = "confirm, switch, verify"
-[[before]]
-id = "confirm"
-title = "Re-probe {suspect} twice"
-kind = "check"
-check = "reprobe"
-count = 2
-[[during]]
-id = "switch"
-title = "Switch traffic from {suspect} to {target}"
-kind = "action"
-action = "switch-traffic"
-[[during]]
-id = "wait"
-title = "{target} healthy for 2 probes"
-kind = "action"
-action = "wait-healthy"
-probes = 2
-timeout = "20s"
-[[during]]
-id = "on-target"
-title = "Traffic routes to {target}"
-kind = "check"
-check = "traffic-on-target"
-"#;
 
 /// `verify`, `watch` and `rollback` headless on the ALB path: watch says a
 /// rollback is required, the dry run shows the ModifyListener call and

@@ -11,7 +11,7 @@ use std::process::{Command, Output};
 
 use backstop::core::model::Fault;
 use backstop::sandbox::{Options, Sandbox, default_world};
-use common::{Home, stderr, stdout};
+use common::{Home, QUICK_RUNBOOK, stderr, stdout};
 use serde_json::Value;
 
 /// A platform CLI: `read` prints the weights as JSON, `set ENV WEIGHT`
@@ -24,51 +24,6 @@ case "$1" in
   set)
     printf '%s' "$3" > "$dir/$2" ;;
 esac
-"#;
-
-/// A runbook short enough for a test: confirm, switch, wait, check, smoke.
-const QUICK: &str = r#"
-name = "quick"
-description = "confirm, switch, verify"
-
-[[before]]
-id = "confirm"
-title = "Re-probe {suspect} twice"
-kind = "check"
-check = "reprobe"
-count = 2
-
-[[during]]
-id = "switch"
-title = "Switch traffic from {suspect} to {target}"
-kind = "action"
-action = "switch-traffic"
-
-[[during]]
-id = "wait"
-title = "{target} healthy for 2 probes"
-kind = "action"
-action = "wait-healthy"
-probes = 2
-timeout = "20s"
-
-[[during]]
-id = "on-target"
-title = "Traffic routes to {target}"
-kind = "check"
-check = "traffic-on-target"
-
-[[during]]
-id = "smoke"
-title = "Smoke tests against {target}"
-kind = "action"
-action = "smoke"
-
-[[after]]
-id = "cause"
-title = "Record the cause"
-kind = "action"
-action = "note"
 "#;
 
 struct World {
@@ -92,7 +47,7 @@ impl World {
         std::fs::write(dir.join("green"), "100").unwrap();
         let cfg = home.config_dir();
         std::fs::create_dir_all(cfg.join("runbooks")).unwrap();
-        std::fs::write(cfg.join("runbooks/quick.toml"), QUICK).unwrap();
+        std::fs::write(cfg.join("runbooks/quick.toml"), QUICK_RUNBOOK).unwrap();
         let (blue, green) = (
             sandbox.base_url("web", "blue").unwrap(),
             sandbox.base_url("web", "green").unwrap(),

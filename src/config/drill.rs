@@ -61,36 +61,11 @@ impl Scenarios {
     /// Built-ins, then every `*.toml` in `dir` over them.
     pub fn load(dir: &Path) -> Result<Self, Diagnostics> {
         let mut all = Self::builtin();
-        let Ok(entries) = std::fs::read_dir(dir) else {
-            return Ok(all);
-        };
-        let mut files: Vec<_> = entries
-            .filter_map(|e| e.ok().map(|e| e.path()))
-            .filter(|p| p.extension().is_some_and(|x| x == "toml"))
-            .collect();
-        files.sort();
-        let mut errors = Vec::new();
-        for f in files {
-            let file = f.display().to_string();
-            match std::fs::read_to_string(&f) {
-                Ok(src) => match parse(&src, &file) {
-                    Ok(s) => {
-                        all.0.retain(|x| x.name != s.name);
-                        all.0.push(s);
-                    }
-                    Err(d) => errors.extend(d.0),
-                },
-                Err(e) => errors.push(Diagnostic::whole_file(
-                    &file,
-                    format!("cannot read the drill: {e}"),
-                )),
-            }
+        for s in super::read_toml_dir(dir, "drill", parse)? {
+            all.0.retain(|x| x.name != s.name);
+            all.0.push(s);
         }
-        if errors.is_empty() {
-            Ok(all)
-        } else {
-            Err(Diagnostics(errors))
-        }
+        Ok(all)
     }
 
     pub fn get(&self, name: &str) -> Option<&Scenario> {

@@ -787,6 +787,43 @@ pub enum Source {
 
 /// `--config`, then `$BACKSTOP_CONFIG`, then the XDG config directory.
 /// An explicit path that does not exist is an error; a missing default is `None`.
+/// Every `*.toml` in `dir`, in name order, parsed by `parse(src, file)`:
+/// the team's runbooks and drill scenarios. No directory is no files; every
+/// error of every file is collected (`what` names them when one cannot be read).
+pub fn read_toml_dir<T>(
+    dir: &Path,
+    what: &str,
+    parse: impl Fn(&str, &str) -> Result<T, Diagnostics>,
+) -> Result<Vec<T>, Diagnostics> {
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return Ok(Vec::new());
+    };
+    let mut files: Vec<_> = entries
+        .filter_map(|e| e.ok().map(|e| e.path()))
+        .filter(|p| p.extension().is_some_and(|x| x == "toml"))
+        .collect();
+    files.sort();
+    let (mut out, mut errors) = (Vec::new(), Vec::new());
+    for f in files {
+        let file = f.display().to_string();
+        match std::fs::read_to_string(&f) {
+            Ok(src) => match parse(&src, &file) {
+                Ok(t) => out.push(t),
+                Err(d) => errors.extend(d.0),
+            },
+            Err(e) => errors.push(Diagnostic::whole_file(
+                &file,
+                format!("cannot read the {what}: {e}"),
+            )),
+        }
+    }
+    if errors.is_empty() {
+        Ok(out)
+    } else {
+        Err(Diagnostics(errors))
+    }
+}
+
 pub fn locate(
     flag: Option<&Path>,
     env_var: Option<String>,

@@ -55,37 +55,10 @@ impl Catalog {
     /// Built-ins, then every `*.toml` in `dir` (if it exists) over them.
     pub fn load(dir: &Path) -> Result<Self, Diagnostics> {
         let mut c = Self::builtin();
-        let Ok(entries) = std::fs::read_dir(dir) else {
-            return Ok(c);
-        };
-        let mut files: Vec<_> = entries
-            .filter_map(|e| e.ok().map(|e| e.path()))
-            .filter(|p| p.extension().is_some_and(|x| x == "toml"))
-            .collect();
-        files.sort();
-        let mut errors = Vec::new();
-        for f in files {
-            let file = f.display().to_string();
-            let src = match std::fs::read_to_string(&f) {
-                Ok(s) => s,
-                Err(e) => {
-                    errors.push(Diagnostic::whole_file(
-                        &file,
-                        format!("cannot read the runbook: {e}"),
-                    ));
-                    continue;
-                }
-            };
-            match parse(&src, &file) {
-                Ok(l) => c.insert(l),
-                Err(d) => errors.extend(d.0),
-            }
+        for l in super::read_toml_dir(dir, "runbook", parse)? {
+            c.insert(l);
         }
-        if errors.is_empty() {
-            Ok(c)
-        } else {
-            Err(Diagnostics(errors))
-        }
+        Ok(c)
     }
 
     pub fn insert(&mut self, l: Loaded) {

@@ -367,3 +367,49 @@ async fn read_request(stream: &mut TcpStream) -> Option<(String, String)> {
         String::from_utf8_lossy(&buf[head_end..head_end + len]).into_owned(),
     ))
 }
+
+/// A runbook short enough for a test (`runbook = "quick"`): confirm,
+/// switch, wait, check, smoke, and a note left for a person.
+pub const QUICK_RUNBOOK: &str = r#"
+name = "quick"
+description = "confirm, switch, verify"
+
+[[before]]
+id = "confirm"
+title = "Re-probe {suspect} twice"
+kind = "check"
+check = "reprobe"
+count = 2
+
+[[during]]
+id = "switch"
+title = "Switch traffic from {suspect} to {target}"
+kind = "action"
+action = "switch-traffic"
+
+[[during]]
+id = "wait"
+title = "{target} healthy for 2 probes"
+kind = "action"
+action = "wait-healthy"
+probes = 2
+timeout = "20s"
+
+[[during]]
+id = "on-target"
+title = "Traffic routes to {target}"
+kind = "check"
+check = "traffic-on-target"
+
+[[during]]
+id = "smoke"
+title = "Smoke tests against {target}"
+kind = "action"
+action = "smoke"
+
+[[after]]
+id = "cause"
+title = "Record the cause"
+kind = "action"
+action = "note"
+"#;
