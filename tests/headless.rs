@@ -229,6 +229,10 @@ async fn watch_is_calm_then_says_rollback_required_then_rolls_back_with_auto() {
     let o = w.run(&["watch", "--service", "web", "--for", "30s"]).await;
     let out = stdout(&o);
     assert_eq!(o.status.code(), Some(1), "{out}");
+    assert!(
+        out.starts_with("watching web for 30s, advising only"),
+        "{out}"
+    );
     assert!(out.contains("rule health-failures FIRING"), "{out}");
     assert!(
         out.lines()
@@ -291,6 +295,9 @@ async fn rollback_previews_on_dry_run_refuses_without_yes_and_runs_with_it() {
         out.contains("Rollback of web: green → blue, runbook quick"),
         "{out}"
     );
+    // The pending rule was given time to decide: the evidence, not a
+    // bare request, is the reason.
+    assert!(out.contains("because green health-failures 3/3"), "{out}");
     assert!(
         out.contains("[during] Switch traffic from green to blue"),
         "{out}"

@@ -166,12 +166,15 @@ impl Executor {
                     .iter()
                     .map(|n| n.kind.as_str().to_string())
                     .collect();
-                let to = if to.is_empty() {
-                    "no notifier is configured".to_string()
+                let head = if to.is_empty() {
+                    "no notifier is configured: tell the team by hand; the message, as it reads now:"
+                        .to_string()
                 } else {
-                    to.join(", ")
+                    format!("message to {}, as it reads now:", to.join(", "))
                 };
-                Ok(vec![format!("message to {to}:"), format!("  {text}")])
+                let mut lines = vec![head];
+                lines.extend(text.lines().map(|l| format!("  {l}")));
+                Ok(lines)
             }
             StepWork::Command { argv, timeout, env } => Ok(vec![format!(
                 "run `{}` (TARGET_URL of {env}, at most {})",

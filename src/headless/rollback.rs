@@ -22,6 +22,9 @@ use crate::core::msg::Msg;
 use crate::engine::{Engine, Storage};
 use crate::sources::now;
 
+/// The longest a pending rule is given to decide before planning.
+const SETTLE_RULES: Duration = Duration::from_secs(30);
+
 /// The longest a rollback is followed before a person must look.
 const LIMIT: Duration = Duration::from_secs(3600);
 
@@ -126,6 +129,22 @@ async fn prepare(config: &Config, storage: &Storage, a: &Args) -> Result<Prepare
         eprintln!(
             "backstop rollback: some sources have not answered yet; planning on what is known"
         );
+    }
+    // A rule still pending (two failed probes of three) would make this
+    // an operator's request without its evidence: let it decide first.
+    if matches!(
+        engine.state.services[0].rollback.decision,
+        Decision::Watch { .. }
+    ) {
+        eprintln!(
+            "backstop rollback: a rule is pending; waiting up to {} for it to decide",
+            crate::core::time::human(SETTLE_RULES)
+        );
+        engine
+            .run_until(SETTLE_RULES, |s| {
+                !matches!(s.services[0].rollback.decision, Decision::Watch { .. })
+            })
+            .await;
     }
     let env = suspect(&engine.state, a.env.as_deref())
         .map(|e| EnvId { service: 0, env: e })

@@ -127,6 +127,19 @@ pub async fn run(config: Config, storage: &Storage, a: Args) -> Result<u8> {
     let origin = Origin::Config(config.file.clone());
     let mut engine = Engine::start_as(&config, origin, None, storage, "backstop watch")?;
     let mut lines = EventLines::new(a.json).redacting(&config);
+    if !a.json {
+        let names: Vec<&str> = config.services.iter().map(|s| s.name.as_str()).collect();
+        let how = if a.auto {
+            "rolling back by itself within the guards (--auto)"
+        } else {
+            "advising only (--auto would roll back)"
+        };
+        let until = a.window.map_or_else(
+            || "until interrupted".to_string(),
+            |w| format!("for {}", crate::core::time::human(w)),
+        );
+        println!("watching {} {until}, {how}", names.join(", "));
+    }
     let stop = Arc::new(AtomicBool::new(false));
     let signals = tokio::spawn({
         let stop = stop.clone();
