@@ -170,12 +170,13 @@ pub async fn run_console(
         shutdown_signal(),
     )
     .await;
-    let restored = engine.finish_drill().await;
-    drop(engine);
+    // The terminal back first: putting a real load balancer back as the
+    // drill found it can take seconds, and the screen would look frozen.
     drop(guard);
-    if let Some(note) = restored {
+    if let Some(note) = engine.finish_drill().await {
         eprintln!("backstop drill: {note}");
     }
+    drop(engine);
     tracing::info!("console stopped");
     result
 }
