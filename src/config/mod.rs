@@ -210,13 +210,13 @@ struct RawConfig {
 struct RawService {
     #[serde(default)]
     environments: OrderedMap<Spanned<RawEnv>>,
-    traffic: Option<traffic::RawTraffic>,
+    traffic: Option<Spanned<traffic::RawTraffic>>,
     rollback: Option<rollback::RawRollback>,
     rules: Option<Vec<rollback::RawRule>>,
     #[serde(default)]
     smoke: Vec<smoke::RawSmoke>,
     aws: Option<aws::RawAwsOverride>,
-    deploy: Option<aws::RawDeploy>,
+    deploy: Option<Spanned<aws::RawDeploy>>,
     alarms: Option<aws::RawAlarms>,
     metrics: Option<aws::RawMetrics>,
 }
@@ -347,6 +347,8 @@ fn validate(
 
     let aws_top = aws::top(raw.aws, &mut err);
     let mut services = Vec::new();
+    // What each service changes, and where it is written: none may be shared.
+    let mut targets = Targets::default();
     for (name, svc) in services_raw.into_inner().0 {
         check_name(&name, "service", &mut err);
         let svc = svc.into_inner();
@@ -413,9 +415,11 @@ fn validate(
         let aws_settings = aws_top
             .settings
             .merged(&aws::service_override(svc.aws, &mut err));
+        let traffic_span = svc.traffic.as_ref().map(Spanned::span);
+        let deploy_span = svc.deploy.as_ref().map(Spanned::span);
         let mut traffic = svc
             .traffic
-            .and_then(|t| traffic::validate(t, name.get_ref(), &env_names, &mut err));
+            .and_then(|t| traffic::validate(t.into_inner(), name.get_ref(), &env_names, &mut err));
         if let Some(TrafficConfig {
             kind: TrafficKind::Alb(a),
             ..
@@ -424,7 +428,7 @@ fn validate(
             a.aws = aws_settings.clone();
         }
         let deploy = svc.deploy.and_then(|d| {
-            aws::deploy_ecs(d, name.get_ref(), &env_names, &mut err).map(|mut e| {
+            aws::deploy_ecs(d.into_inner(), name.get_ref(), &env_names, &mut err).map(|mut e| {
                 e.aws = aws_settings.clone();
                 DeployConfig::Ecs(e)
             })
@@ -470,6 +474,12 @@ fn validate(
                     .rules
                     .push(crate::core::rules::RuleKind::Alarm { name, env: None });
             }
+        }
+        if let (Some(t), Some(span)) = (&traffic, traffic_span) {
+            targets.claim(name.get_ref(), traffic_targets(t), span, &mut err);
+        }
+        if let (Some(DeployConfig::Ecs(e)), Some(span)) = (&deploy, deploy_span) {
+            targets.claim(name.get_ref(), ecs_targets(e), span, &mut err);
         }
         let chosen = svc.rollback.as_ref().and_then(|r| r.runbook.clone());
         let book = choose_runbook(
@@ -519,6 +529,76 @@ fn validate(
         notifiers,
         aws: aws_top,
     })
+}
+
+/// The things in the world that services change, each with the service that
+/// claimed it first. Two services on one target would each keep their own
+/// cooldown and limit, so one incident could be rolled back twice (a double
+/// revert goes back two revisions).
+#[derive(Default)]
+struct Targets(Vec<(String, String)>);
+
+impl Targets {
+    fn claim(
+        &mut self,
+        service: &str,
+        wanted: Vec<String>,
+        span: std::ops::Range<usize>,
+        err: &mut impl FnMut(std::ops::Range<usize>, String),
+    ) {
+        for target in wanted {
+            match self.0.iter().find(|(t, _)| *t == target) {
+                Some((_, owner)) if owner != service => err(
+                    span.clone(),
+                    format!(
+                        "services `{owner}` and `{service}` both change {target}: each would keep its own cooldown and rollback limit, so one incident could be rolled back twice; give each its own target, or make them one service"
+                    ),
+                ),
+                Some(_) => {}
+                None => self.0.push((target, service.to_string())),
+            }
+        }
+    }
+}
+
+/// Where a traffic provider writes, in words that compare.
+fn traffic_targets(t: &TrafficConfig) -> Vec<String> {
+    match &t.kind {
+        TrafficKind::Nginx(n) => vec![format!(
+            "nginx upstream `{}` in {}",
+            n.upstream,
+            n.upstream_file.display()
+        )],
+        TrafficKind::Alb(a) => vec![match &a.rule {
+            Some(rule) => format!("ALB listener rule {rule}"),
+            None => format!("ALB listener {}", a.listener),
+        }],
+        // The sandbox is per service; a command may serve many services.
+        TrafficKind::Sandbox | TrafficKind::Command(_) => Vec::new(),
+    }
+}
+
+/// The ECS services a deploy provider reverts, each once.
+fn ecs_targets(e: &aws::EcsConfig) -> Vec<String> {
+    let place = e
+        .aws
+        .endpoint_url
+        .clone()
+        .or_else(|| e.aws.region.clone())
+        .unwrap_or_default();
+    let mut v: Vec<String> = e
+        .services
+        .iter()
+        .map(|(_, svc)| {
+            format!("ECS service {svc} of cluster {} {place}", e.cluster)
+                .trim_end()
+                .to_string()
+        })
+        .collect();
+    // Blue and green may be one ECS service: it is claimed once.
+    v.sort();
+    v.dedup();
+    v
 }
 
 /// The runbook a service follows: the one named, else the default for what
