@@ -231,6 +231,11 @@ pub async fn event_loop<B: Backend>(
                         dirty = true;
                     }
                 }
+                // Pasted text is text: into a prompt if one is open, never keys.
+                Event::Paste(text) => {
+                    engine.apply(Msg::Text(crate::core::msg::TextKey::Paste(text), now()));
+                    dirty = true;
+                }
                 Event::Resize(..) => {
                     screen.last = None;
                     dirty = true;

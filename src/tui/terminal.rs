@@ -8,6 +8,7 @@ use std::sync::Once;
 use ratatui::Terminal;
 use ratatui::backend::CrosstermBackend;
 use ratatui::crossterm::cursor::{Hide, Show};
+use ratatui::crossterm::event::{DisableBracketedPaste, EnableBracketedPaste};
 use ratatui::crossterm::execute;
 use ratatui::crossterm::terminal::{
     EnterAlternateScreen, LeaveAlternateScreen, disable_raw_mode, enable_raw_mode,
@@ -26,12 +27,14 @@ impl Drop for Guard {
     }
 }
 
-/// Take over the terminal: raw mode, alternate screen, hidden cursor.
+/// Take over the terminal: raw mode, alternate screen, hidden cursor, and
+/// bracketed paste, so pasted text arrives as text, never as keys (a pasted
+/// line with `y` or `r` in it must not act).
 pub fn enter() -> io::Result<Guard> {
     install_panic_hook();
     enable_raw_mode()?;
     let mut out = io::stdout();
-    if let Err(e) = execute!(out, EnterAlternateScreen, Hide) {
+    if let Err(e) = execute!(out, EnterAlternateScreen, Hide, EnableBracketedPaste) {
         restore();
         return Err(e);
     }
@@ -43,7 +46,12 @@ pub fn enter() -> io::Result<Guard> {
 /// is gone (errors are ignored: there is nobody left to tell).
 pub fn restore() {
     let _ = disable_raw_mode();
-    let _ = execute!(io::stdout(), LeaveAlternateScreen, Show);
+    let _ = execute!(
+        io::stdout(),
+        DisableBracketedPaste,
+        LeaveAlternateScreen,
+        Show
+    );
 }
 
 fn install_panic_hook() {
