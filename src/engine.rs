@@ -352,6 +352,7 @@ impl Engine {
             scenario.scaled(o.speed),
             o.seed,
             real,
+            self.journal.clone(),
             stopped,
             self.tx.clone(),
         );

@@ -202,7 +202,7 @@ async fn set_read_back_and_real_requests_follow() {
     // A stale `from` (someone changed it since the preview) changes nothing.
     let e = p.set(&now, &to).await.unwrap_err();
     assert!(
-        e.message.contains("changed since the preview"),
+        e.message.contains("moved since the preview"),
         "{}",
         e.message
     );

@@ -22,7 +22,7 @@ pub(super) async fn check_real(
         "notify" => {
             Some("a message cannot be read back: ask in the incident channel whether it arrived")
         }
-        "command" => {
+        "command" | "smoke-commands" => {
             Some("backstop cannot tell whether the command finished: check what it does by hand")
         }
         _ => None,

@@ -21,6 +21,8 @@ use crate::core::decision::Mode;
 use crate::core::drill::{DrillAction, Scenario};
 use crate::core::msg::Msg;
 use crate::core::traffic::Weights;
+use crate::exec::set_weights_journaled;
+use crate::journal::Journal;
 use crate::providers::traffic::TrafficProvider;
 use crate::sources::now;
 
@@ -125,12 +127,14 @@ pub async fn start(s: &Scenario, o: &DrillOptions) -> Result<(Arc<Sandbox>, Conf
 /// `DrillEnd` at the scenario's end. What the sandbox refuses is reported
 /// and the drill goes on. It stops early when `stop` turns true (the drill
 /// was scored before its end), and on a real provider it puts back the
-/// weights it found; the answer says what it put back.
+/// weights it found; the answer says what it put back. Every change to a
+/// real provider is journaled like any other: intent, change, outcome.
 pub fn play(
     sandbox: Arc<Sandbox>,
     scenario: Scenario,
     seed: u64,
     real: Option<Arc<dyn TrafficProvider>>,
+    journal: Option<Journal>,
     mut stop: watch::Receiver<bool>,
     tx: mpsc::Sender<Msg>,
 ) -> JoinHandle<Option<String>> {
@@ -150,7 +154,7 @@ pub fn play(
             }
             let w =
                 Weights::from_percents(scenario.world.iter().map(|(e, _, _, w)| (e.as_str(), *w)));
-            set_real(p.as_ref(), &w, &tx).await;
+            set_real(p.as_ref(), journal.as_ref(), &service, &w, &tx).await;
             helpers.spawn(mirror(p.clone(), sandbox.clone(), service.clone()));
         }
         let mut rng = SplitMix(seed);
@@ -169,7 +173,9 @@ pub fn play(
                         let w =
                             Weights::from_percents(weights.iter().map(|(e, p)| (e.as_str(), *p)));
                         match &real {
-                            Some(p) => set_real(p.as_ref(), &w, &tx).await,
+                            Some(p) => {
+                                set_real(p.as_ref(), journal.as_ref(), &service, &w, &tx).await
+                            }
                             None => {
                                 if let Err(e) = sandbox.set_weights(&service, &w) {
                                     refused(&tx, "weights", e.to_string()).await;
@@ -234,7 +240,16 @@ pub fn play(
             Ok(now_w) if now_w.same_split(&w) => None,
             Ok(now_w) => {
                 let change = Weights::describe_change(&now_w, &w);
-                Some(match p.set(&now_w, &w).await {
+                let put_back = set_weights_journaled(
+                    journal.as_ref(),
+                    p.as_ref(),
+                    &service,
+                    &now_w,
+                    &w,
+                    RESTORER,
+                )
+                .await;
+                Some(match put_back {
                     Ok(_) => format!("{} put back as the drill found it: {change}", p.target()),
                     Err(e) => format!(
                         "{} could NOT be put back ({change}): {}",
@@ -252,12 +267,24 @@ pub fn play(
     })
 }
 
+/// Who the journal says made a drill's own changes to a real provider.
+const SCENARIO: &str = "drill scenario";
+const RESTORER: &str = "drill (putting back what it found)";
+
 /// The scenario's own weight change on a real provider (as a deploy
-/// pipeline would make it): read, then set.
-async fn set_real(p: &dyn TrafficProvider, to: &Weights, tx: &mpsc::Sender<Msg>) {
+/// pipeline would make it): read, then set, journaled.
+async fn set_real(
+    p: &dyn TrafficProvider,
+    journal: Option<&Journal>,
+    service: &str,
+    to: &Weights,
+    tx: &mpsc::Sender<Msg>,
+) {
     let result = match p.read().await {
         Ok(from) if from.same_split(to) => Ok(()),
-        Ok(from) => p.set(&from, to).await.map(|_| ()),
+        Ok(from) => set_weights_journaled(journal, p, service, &from, to, SCENARIO)
+            .await
+            .map(|_| ()),
         Err(e) => Err(e),
     };
     if let Err(e) = result {

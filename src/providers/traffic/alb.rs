@@ -218,15 +218,7 @@ impl TrafficProvider for AlbTraffic {
     ) -> BoxFuture<'a, Result<Applied, TrafficError>> {
         Box::pin(async move {
             let actions = self.actions().await?;
-            let now = self.weights(&actions)?;
-            // Exactly the weights previewed: 1000/0 and 999/1 are not the same.
-            let raw = |w: &Weights| w.0.iter().map(|e| e.weight).collect::<Vec<_>>();
-            if raw(&now) != raw(from) {
-                return Err(TrafficError::new(format!(
-                    "the weights moved since the preview ({}): nothing changed",
-                    Weights::describe_change(from, &now)
-                )));
-            }
+            super::unmoved(&self.weights(&actions)?, from)?;
             let tuples: Vec<TargetGroupTuple> = self
                 .cfg
                 .target_groups

@@ -172,13 +172,7 @@ impl TrafficProvider for CommandTraffic {
         to: &'a Weights,
     ) -> BoxFuture<'a, Result<Applied, TrafficError>> {
         Box::pin(async move {
-            let now = self.read().await?;
-            if !now.same_split(from) {
-                return Err(TrafficError::new(format!(
-                    "the weights changed since the preview (now {}); nothing was run",
-                    Weights::describe_change(from, &now)
-                )));
-            }
+            super::unmoved(&self.read().await?, from)?;
             let mut log = Vec::new();
             let mut done: Vec<(String, u32)> = Vec::new();
             for (env, before, _after, argv) in self.plan(from, to) {

@@ -72,6 +72,20 @@ pub trait TrafficProvider: Send + Sync {
     ) -> BoxFuture<'a, Result<Applied, TrafficError>>;
 }
 
+/// The one check every provider makes before it changes anything, read as
+/// close to the write as it can: the weights now are exactly those the
+/// preview was made from (`Weights::unchanged_since`, the same test core
+/// makes before it sends the change). A moved world changes nothing.
+pub fn unmoved(now: &Weights, from: &Weights) -> Result<(), TrafficError> {
+    if now.unchanged_since(from) {
+        return Ok(());
+    }
+    Err(TrafficError::new(format!(
+        "the weights moved since the preview ({}): nothing was changed",
+        Weights::describe_change(from, now)
+    )))
+}
+
 /// The provider a service's configuration names, if any.
 pub fn build(
     svc: &ServiceConfig,

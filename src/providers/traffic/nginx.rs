@@ -174,13 +174,7 @@ impl TrafficProvider for Nginx {
     ) -> BoxFuture<'a, Result<Applied, TrafficError>> {
         Box::pin(async move {
             let (old, servers) = self.load().await?;
-            let now = self.weights_of(&servers)?;
-            if !now.same_split(from) {
-                return Err(TrafficError::new(format!(
-                    "the weights changed since the preview (now {}); nothing was changed",
-                    Weights::describe_change(from, &now)
-                )));
-            }
+            super::unmoved(&self.weights_of(&servers)?, from)?;
             let (new, _) = self.plan(&old, &servers, to)?;
             let mut log = Vec::new();
             write_atomic(&self.cfg.upstream_file, &new)

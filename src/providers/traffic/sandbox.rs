@@ -54,10 +54,12 @@ impl TrafficProvider for SandboxTraffic {
 
     fn set<'a>(
         &'a self,
-        _from: &'a Weights,
+        from: &'a Weights,
         to: &'a Weights,
     ) -> BoxFuture<'a, Result<Applied, TrafficError>> {
         Box::pin(async move {
+            // A drill's timeline moves weights too, as a pipeline would.
+            super::unmoved(&self.read().await?, from)?;
             let weights = self
                 .sandbox
                 .set_weights(&self.service, to)
