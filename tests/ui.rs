@@ -299,13 +299,13 @@ fn weights_dialog_preview_by_keys() {
         "  - server 10.0.0.2:8082 weight=10;".to_string(),
         "  + server 10.0.0.2:8082 down;".to_string(),
     ];
-    let to = Weights::from_percents([("blue", 100), ("green", 0)]);
+    let request = s.preview_requests;
     update(
         &mut s,
         Msg::WeightsPreview {
             service: 0,
-            to,
-            lines,
+            request,
+            result: Ok(lines),
             at: at(26),
         },
     );
@@ -589,13 +589,15 @@ fn checklist_with_a_switch_preview_by_keys() {
         "    - server 10.0.0.2:8082 weight=10;".to_string(),
         "    + server 10.0.0.2:8082 down;".to_string(),
     ];
+    let request = s.preview_requests;
     update(
         &mut s,
         Msg::StepPreview {
             service: 0,
             run: 1,
             step: 4,
-            lines,
+            request,
+            result: Ok(lines),
             at: at(30),
         },
     );

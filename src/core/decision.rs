@@ -416,23 +416,7 @@ pub fn route(suspect: &str, target: &str) -> String {
 /// a deploy provider, the rollback is a revert in place: the target is the
 /// suspect itself, on its previous revision.
 fn guard(f: &Facts<'_>, suspect: usize, now: Ts) -> Result<usize, Block> {
-    if let Some(last) = f.rollbacks.last() {
-        let until = last.at.plus(f.policy.cooldown);
-        if until > now {
-            return Err(Block::Cooldown { until });
-        }
-    }
-    let recent = f
-        .rollbacks
-        .iter()
-        .filter(|r| now.since(r.at) < f.policy.rollback_window)
-        .count() as u32;
-    if recent >= f.policy.max_rollbacks {
-        return Err(Block::MaxRollbacks {
-            count: recent,
-            window: f.policy.rollback_window,
-        });
-    }
+    count_guard(f.policy, f.rollbacks, now)?;
     if !f.can_shift && f.can_revert {
         return Ok(suspect);
     }
@@ -448,6 +432,28 @@ fn guard(f: &Facts<'_>, suspect: usize, now: Ts) -> Result<usize, Block> {
         return Err(Block::NoMeans);
     }
     Ok(target)
+}
+
+/// The guards that count rollbacks: the cooldown after the last one and the
+/// limit per window. `rollbacks` in order, those on their way included.
+pub fn count_guard(policy: &Policy, rollbacks: &[RollbackRecord], now: Ts) -> Result<(), Block> {
+    if let Some(last) = rollbacks.iter().map(|r| r.at).max() {
+        let until = last.plus(policy.cooldown);
+        if until > now {
+            return Err(Block::Cooldown { until });
+        }
+    }
+    let recent = rollbacks
+        .iter()
+        .filter(|r| now.since(r.at) < policy.rollback_window)
+        .count() as u32;
+    if recent >= policy.max_rollbacks {
+        return Err(Block::MaxRollbacks {
+            count: recent,
+            window: policy.rollback_window,
+        });
+    }
+    Ok(())
 }
 
 /// The configured stable environment, else the healthiest other one with

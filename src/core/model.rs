@@ -425,8 +425,36 @@ pub struct RollbackState {
     /// A rollback under way: (suspect, target, since, by).
     pub in_progress: Option<(usize, usize, Ts, String)>,
     /// The operator asked to roll back this environment: (env, by, at).
+    /// It is served (and cleared) when a checklist starts, or refused.
     pub manual: Option<(usize, String, Ts)>,
     pub timeline: VecDeque<TimelineEntry>,
+    /// Changes sent to the executor whose outcome has not come back. They
+    /// count for the guards as if done, and their outcome is recorded even
+    /// if the checklist that sent them was abandoned meanwhile.
+    pub in_flight: Vec<InFlight>,
+}
+
+/// A change on its way: which checklist step sent it, and what it does.
+#[derive(Clone, Debug, PartialEq)]
+pub struct InFlight {
+    pub run: u64,
+    pub step: usize,
+    pub work: crate::core::msg::StepWork,
+    pub at: Ts,
+    pub by: String,
+    /// Environment names: where users come from and go to.
+    pub from: String,
+    pub to: String,
+}
+
+impl InFlight {
+    /// A switch or a revert: what the cooldown and the limit count.
+    pub fn is_rollback(&self) -> bool {
+        matches!(
+            self.work,
+            crate::core::msg::StepWork::Switch { .. } | crate::core::msg::StepWork::Revert { .. }
+        )
+    }
 }
 
 impl RollbackState {
@@ -459,7 +487,27 @@ impl RollbackState {
             in_progress: None,
             manual: None,
             timeline: VecDeque::new(),
+            in_flight: Vec::new(),
         }
+    }
+
+    /// The rollbacks the guards count: those done, and those sent whose
+    /// outcome is not back yet (a switch on its way is a switch).
+    pub fn counted(&self) -> Vec<RollbackRecord> {
+        let mut all = self.history.clone();
+        all.extend(
+            self.in_flight
+                .iter()
+                .filter(|f| f.is_rollback())
+                .map(|f| RollbackRecord {
+                    at: f.at,
+                    from: f.from.clone(),
+                    to: f.to.clone(),
+                    by: f.by.clone(),
+                }),
+        );
+        all.sort_by_key(|r| r.at);
+        all
     }
 
     pub fn note(&mut self, at: Ts, kind: TimelineKind, text: impl Into<String>) {
@@ -701,6 +749,9 @@ pub struct State {
     pub interrupted: Vec<Interrupted>,
     /// Checklists opened so far: each gets the next number.
     pub checklist_runs: u64,
+    /// Preview requests made so far: each gets the next number, and an
+    /// answer is shown only if it carries the latest one.
+    pub preview_requests: u64,
     /// Polled sources (CloudWatch alarms, metrics): when each last answered.
     pub sources: Vec<SourceStatus>,
     /// The drill being run from a scenario, with its clock.
@@ -733,6 +784,7 @@ impl State {
             },
             interrupted: Vec::new(),
             checklist_runs: 0,
+            preview_requests: 0,
             sources: Vec::new(),
             drill: None,
             quit: false,

@@ -55,11 +55,12 @@ pub enum Msg {
         snapshots: Vec<EnvSnapshot>,
         at: Ts,
     },
-    /// The provider's description of a weight change, for the preview.
+    /// The provider's description of a weight change, for the preview:
+    /// the answer to exactly one `PreviewWeights` request.
     WeightsPreview {
         service: usize,
-        to: Weights,
-        lines: Vec<String>,
+        request: u64,
+        result: Result<Vec<String>, String>,
         at: Ts,
     },
     /// Weights were changed; `log` is what the provider printed.
@@ -120,13 +121,16 @@ pub enum Msg {
     DrillEnd { at: Ts },
     /// A key while the operator types a line.
     Text(TextKey, Ts),
-    /// The exact change a checklist step will make.
+    /// The exact change a checklist step will make (or why it cannot be
+    /// described): the answer to exactly one preview request.
     StepPreview {
         service: usize,
         /// The checklist it belongs to (a late answer must not settle another).
         run: u64,
         step: usize,
-        lines: Vec<String>,
+        /// The request it answers: only the latest one is ever shown.
+        request: u64,
+        result: Result<Vec<String>, String>,
         at: Ts,
     },
     /// A checklist step's work finished.
@@ -151,6 +155,8 @@ pub enum Msg {
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum TextKey {
     Char(char),
+    /// Text pasted at once (bracketed paste): never a key, never a submit.
+    Paste(String),
     Backspace,
     Submit,
     Cancel,
@@ -198,14 +204,19 @@ pub enum StepWork {
     PreviewSwitch {
         from: Weights,
         to: Weights,
+        request: u64,
     },
     Switch {
         from: Weights,
         to: Weights,
     },
-    /// Describe putting an environment on its previous revision.
+    /// Describe putting an environment on its previous revision: from
+    /// `expect` to `to`, as core last read them (refused if they moved).
     PreviewRevert {
         env: String,
+        expect: Option<String>,
+        to: Option<String>,
+        request: u64,
     },
     Revert {
         env: String,
@@ -232,6 +243,11 @@ pub enum StepWork {
 }
 
 impl StepWork {
+    /// `switch traffic`, `revert deployment`, …: for people.
+    pub fn name(&self) -> &'static str {
+        work_name(self)
+    }
+
     /// Changes the world: journaled as intent before, outcome after.
     pub fn mutates(&self) -> bool {
         matches!(
@@ -283,11 +299,13 @@ pub enum Effect {
         env: String,
         fault: Option<Fault>,
     },
-    /// Ask the service's traffic provider to describe a change (changes nothing).
+    /// Ask the service's traffic provider to describe a change (changes
+    /// nothing); the answer carries `request`.
     PreviewWeights {
         service: String,
         from: Weights,
         to: Weights,
+        request: u64,
     },
     /// Change the weights, if they are still `from` (someone else may have
     /// moved them since the preview: then nothing is changed).
@@ -361,6 +379,16 @@ pub enum Effect {
 }
 
 impl Effect {
+    /// Changes the world outside backstop (production, or a drill's faults):
+    /// what the safety rules are about.
+    pub fn mutates(&self) -> bool {
+        match self {
+            Effect::SetWeights { .. } => true,
+            Effect::Step { work, .. } => work.mutates(),
+            _ => false,
+        }
+    }
+
     /// A one-line description for the event log and the journal.
     pub fn describe(&self) -> String {
         match self {
@@ -376,7 +404,9 @@ impl Effect {
                 env,
                 fault: None,
             } => format!("clear faults of {service}/{env}"),
-            Effect::PreviewWeights { service, from, to } => {
+            Effect::PreviewWeights {
+                service, from, to, ..
+            } => {
                 format!(
                     "preview weights of {service}: {}",
                     Weights::describe_change(from, to)

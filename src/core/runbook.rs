@@ -339,6 +339,8 @@ pub struct StepRun {
     pub ok_since: Option<Ts>,
     /// The change a preview showed: the second key runs exactly this.
     pub pending: Option<crate::core::msg::StepWork>,
+    /// The preview request whose answer may be shown for `pending`.
+    pub request: u64,
 }
 
 /// One step as it ended, for the journal and the report.
@@ -409,6 +411,8 @@ pub struct Checklist {
     pub reverted_from: Option<String>,
     /// The revision it goes back to.
     pub reverted_to: Option<String>,
+    /// Why auto mode stopped and handed this checklist to a person, if it did.
+    pub auto_stopped: Option<String>,
 }
 
 /// Values for a runbook's titles.
@@ -459,6 +463,7 @@ impl Checklist {
                 progress: None,
                 ok_since: None,
                 pending: None,
+                request: 0,
             })
             .collect();
         let mut c = Checklist {
@@ -482,6 +487,7 @@ impl Checklist {
             run: 0,
             reverted_from: None,
             reverted_to: None,
+            auto_stopped: None,
         };
         if let Some(first) = c.steps.first_mut() {
             first.status = StepStatus::Current;

@@ -103,6 +103,22 @@ impl Weights {
             .map(|(w, _)| w.env.as_str())
     }
 
+    /// Exactly the weights a preview was made from: every environment with
+    /// the same weight and server state, in any order. The one test of "the
+    /// world moved since the preview", in core and in every provider: 1000/0
+    /// and 999/1 are the same split in whole percents but not the same change.
+    pub fn unchanged_since(&self, previewed: &Weights) -> bool {
+        let key = |w: &Weights| {
+            let mut v: Vec<(String, u32, Server)> =
+                w.0.iter()
+                    .map(|e| (e.env.clone(), e.weight, e.server))
+                    .collect();
+            v.sort_by(|a, b| a.0.cmp(&b.0));
+            v
+        };
+        key(self) == key(previewed)
+    }
+
     /// The same split of traffic, whatever the units (nginx 9:1 is 90:10).
     pub fn same_split(&self, other: &Weights) -> bool {
         let mine: Vec<(&str, u32)> = self
@@ -201,6 +217,8 @@ pub struct WeightEditor {
     pub to: Vec<u32>,
     pub cursor: usize,
     pub stage: EditStage,
+    /// The preview request whose answer may be shown.
+    pub request: u64,
 }
 
 impl WeightEditor {
@@ -213,6 +231,7 @@ impl WeightEditor {
             to,
             cursor,
             stage: EditStage::Editing,
+            request: 0,
         }
     }
 

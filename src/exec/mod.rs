@@ -143,21 +143,14 @@ impl Executor {
     /// nothing (`backstop rollback --dry-run`).
     pub async fn preview(&self, service: &str, work: &StepWork) -> Result<Vec<String>, String> {
         match work {
-            StepWork::PreviewSwitch { from, to } | StepWork::Switch { from, to } => {
+            StepWork::PreviewSwitch { from, to, .. } | StepWork::Switch { from, to } => {
                 steps::preview_weights(&self.b, service, from, to).await
             }
-            StepWork::PreviewRevert { env } | StepWork::Revert { env, .. } => {
-                let d = self
-                    .b
-                    .deploy
-                    .get(service)
-                    .ok_or_else(|| format!("{service} has no deploy provider"))?;
-                let mut lines = d.preview(env).await?;
-                lines.insert(
-                    0,
-                    format!("{service} via the {} deploy provider:", d.kind()),
-                );
-                Ok(lines)
+            StepWork::PreviewRevert {
+                env, expect, to, ..
+            }
+            | StepWork::Revert { env, expect, to } => {
+                steps::preview_revert(&self.b, service, env, expect.as_deref(), to.as_deref()).await
             }
             StepWork::Notify { text, .. } => {
                 let to: Vec<String> = self
@@ -215,24 +208,22 @@ impl Executor {
                 };
                 send(tx, outcome);
             }
-            Effect::PreviewWeights { service, from, to } => {
+            Effect::PreviewWeights {
+                service,
+                from,
+                to,
+                request,
+            } => {
                 let Some(h) = self.traffic_handle(&service, &tx) else {
                     return;
                 };
                 tokio::spawn(async move {
-                    let msg = match h.provider.preview(&from, &to).await {
-                        Ok(lines) => Msg::WeightsPreview {
-                            service: h.service,
-                            to,
-                            lines,
-                            at: now(),
-                        },
-                        Err(e) => Msg::WeightsFailed {
-                            service: h.service,
-                            error: e.message,
-                            log: e.log,
-                            at: now(),
-                        },
+                    let result = h.provider.preview(&from, &to).await.map_err(|e| e.message);
+                    let msg = Msg::WeightsPreview {
+                        service: h.service,
+                        request,
+                        result,
+                        at: now(),
                     };
                     let _ = tx.send(msg).await;
                 });
@@ -248,70 +239,31 @@ impl Executor {
                 };
                 let journal = self.b.journal.clone();
                 tokio::spawn(async move {
-                    let change = crate::core::traffic::Weights::describe_change(&from, &to);
-                    let mut e = Entry::new(
-                        now(),
-                        "intent",
-                        &service,
-                        format!("set weights: {change}"),
-                        &by,
-                    );
-                    e.level = "warn".into();
-                    e.data = Some(json!({ "work": "set-weights", "provider": h.provider.kind() }));
-                    let intent = match record_intent(journal.as_ref(), e).await {
-                        Ok(id) => id,
-                        Err(error) => {
-                            let _ = tx
-                                .send(Msg::WeightsFailed {
-                                    service: h.service,
-                                    error,
-                                    log: Vec::new(),
-                                    at: now(),
-                                })
-                                .await;
-                            return;
-                        }
-                    };
-                    let (msg, ok, text) = match h.provider.set(&from, &to).await {
-                        Ok(applied) => {
-                            let change = crate::core::traffic::Weights::describe_change(
-                                &from,
-                                &applied.weights,
-                            );
-                            tracing::info!("weights of {service} set by {by}: {change}");
-                            let text = format!("weights set: {change}");
-                            let msg = Msg::WeightsSet {
-                                service: h.service,
-                                from,
-                                to: applied.weights,
-                                by: by.clone(),
-                                log: applied.log,
-                                at: now(),
-                            };
-                            (msg, true, text)
-                        }
-                        Err(e) => {
-                            tracing::warn!("set weights of {service} failed: {}", e.message);
-                            let text = format!("setting weights failed: {}", e.message);
-                            let msg = Msg::WeightsFailed {
-                                service: h.service,
-                                error: e.message,
-                                log: e.log,
-                                at: now(),
-                            };
-                            (msg, false, text)
-                        }
-                    };
-                    record_outcome(
+                    let set = set_weights_journaled(
                         journal.as_ref(),
-                        intent,
-                        None,
+                        h.provider.as_ref(),
                         &service,
+                        &from,
+                        &to,
                         &by,
-                        ok,
-                        text,
-                        None,
-                    );
+                    )
+                    .await;
+                    let msg = match set {
+                        Ok(applied) => Msg::WeightsSet {
+                            service: h.service,
+                            from,
+                            to: applied.weights,
+                            by,
+                            log: applied.log,
+                            at: now(),
+                        },
+                        Err(e) => Msg::WeightsFailed {
+                            service: h.service,
+                            error: e.message,
+                            log: e.log,
+                            at: now(),
+                        },
+                    };
                     let _ = tx.send(msg).await;
                 });
             }
@@ -543,6 +495,62 @@ fn failed(effect: String, error: impl Into<String>) -> Msg {
         error: error.into(),
         at: now(),
     }
+}
+
+/// A weight change outside a checklist — the `w` dialog, a drill's
+/// scenario or its restore on a real load balancer: the intent on disk
+/// first, with the exact weights before and after, then the change (which
+/// the provider refuses if the weights moved), then its outcome with the
+/// weights read back. No intent, no change.
+pub async fn set_weights_journaled(
+    journal: Option<&Journal>,
+    provider: &dyn TrafficProvider,
+    service: &str,
+    from: &crate::core::traffic::Weights,
+    to: &crate::core::traffic::Weights,
+    by: &str,
+) -> Result<crate::providers::traffic::Applied, crate::providers::traffic::TrafficError> {
+    use crate::core::traffic::Weights;
+    use crate::providers::traffic::TrafficError;
+    let change = Weights::describe_change(from, to);
+    let mut e = Entry::new(
+        now(),
+        "intent",
+        service,
+        format!("set weights: {change}"),
+        by,
+    );
+    e.level = "warn".into();
+    e.data = Some(json!({
+        "work": "set-weights",
+        "provider": provider.kind(),
+        "target": provider.target(),
+        "from": from,
+        "to": to,
+    }));
+    let intent = record_intent(journal, e).await.map_err(TrafficError::new)?;
+    let result = provider.set(from, to).await;
+    let (ok, text, data) = match &result {
+        Ok(applied) => {
+            let change = Weights::describe_change(from, &applied.weights);
+            tracing::info!("weights of {service} set by {by}: {change}");
+            (
+                true,
+                format!("weights set: {change}"),
+                Some(json!({ "weights": applied.weights })),
+            )
+        }
+        Err(e) => {
+            tracing::warn!("set weights of {service} failed: {}", e.message);
+            (
+                false,
+                format!("setting weights failed: {}", e.message),
+                None,
+            )
+        }
+    };
+    record_outcome(journal, intent, None, service, by, ok, text, data);
+    result
 }
 
 /// Journal an intent and wait until it is on disk. `Ok(None)` without a

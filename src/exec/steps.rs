@@ -38,6 +38,17 @@ impl Job {
         }
     }
 
+    fn previewed(&self, request: u64, result: Result<Vec<String>, String>) -> Msg {
+        Msg::StepPreview {
+            service: self.service,
+            run: self.run,
+            step: self.step,
+            request,
+            result,
+            at: now(),
+        }
+    }
+
     fn done(&self, outcome: StepOutcome) -> Msg {
         Msg::StepDone {
             service: self.service,
@@ -51,40 +62,18 @@ impl Job {
 
 pub(super) async fn run(b: Backends, job: Job, tx: mpsc::Sender<Msg>) {
     match &job.work {
-        StepWork::PreviewSwitch { from, to } => {
-            let msg = match preview_switch(&b, &job, from, to).await {
-                Ok(lines) => Msg::StepPreview {
-                    service: job.service,
-                    run: job.run,
-                    step: job.step,
-                    lines,
-                    at: now(),
-                },
-                Err(e) => job.done(StepOutcome::failed(e, vec![])),
-            };
-            let _ = tx.send(msg).await;
+        StepWork::PreviewSwitch { from, to, request } => {
+            let result = preview_weights(&b, &job.name, from, to).await;
+            let _ = tx.send(job.previewed(*request, result)).await;
         }
-        StepWork::PreviewRevert { env } => {
-            let msg = match b.deploy.get(&job.name) {
-                Some(d) => match d.preview(env).await {
-                    Ok(mut lines) => {
-                        lines.insert(
-                            0,
-                            format!("{} via the {} deploy provider:", job.name, d.kind()),
-                        );
-                        Msg::StepPreview {
-                            service: job.service,
-                            run: job.run,
-                            step: job.step,
-                            lines,
-                            at: now(),
-                        }
-                    }
-                    Err(e) => job.done(StepOutcome::failed(e, vec![])),
-                },
-                None => job.done(no_deploy(&job.name)),
-            };
-            let _ = tx.send(msg).await;
+        StepWork::PreviewRevert {
+            env,
+            expect,
+            to,
+            request,
+        } => {
+            let result = preview_revert(&b, &job.name, env, expect.as_deref(), to.as_deref()).await;
+            let _ = tx.send(job.previewed(*request, result)).await;
         }
         StepWork::Reprobe { env, count } => {
             let outcome = reprobe(&b, &job, *env, *count, &tx).await;
@@ -92,8 +81,58 @@ pub(super) async fn run(b: Backends, job: Job, tx: mpsc::Sender<Msg>) {
             let _ = tx.send(job.done(outcome)).await;
         }
         StepWork::Smoke { env } => {
+            // Smoke checks that are programs may do anything: like every
+            // change, they are journaled before they run, and not run unrecorded.
+            let commands = smoke_commands(&b, &job);
+            let intent = if commands.is_empty() {
+                None
+            } else {
+                let mut e = Entry::new(
+                    now(),
+                    "intent",
+                    &job.scope(),
+                    format!(
+                        "run the smoke commands of {}: {}",
+                        job.name,
+                        commands.join("; ")
+                    ),
+                    &job.by,
+                );
+                e.level = "warn".into();
+                e.incident = job.incident;
+                e.data = Some(json!({
+                    "step": job.step,
+                    "title": job.title,
+                    "work": "smoke-commands",
+                    "argv": smoke_argvs(&b, &job),
+                }));
+                match record_intent(b.journal.as_ref(), e).await {
+                    Ok(id) => id,
+                    Err(error) => {
+                        let _ = tx.send(job.done(StepOutcome::failed(error, vec![]))).await;
+                        return;
+                    }
+                }
+            };
             let outcome = smoke_tests(&b, &job, env).await;
-            journal_step(&b, &job, &outcome);
+            if commands.is_empty() {
+                journal_step(&b, &job, &outcome);
+            } else {
+                let text = match &outcome.error {
+                    Some(e) => format!("failed: {}: {e}", job.title),
+                    None => format!("passed: {}", job.title),
+                };
+                record_outcome(
+                    b.journal.as_ref(),
+                    intent,
+                    job.incident,
+                    &job.scope(),
+                    &job.by,
+                    outcome.ok,
+                    text,
+                    Some(json!({ "step": job.step, "evidence": outcome.evidence })),
+                );
+            }
             let _ = tx.send(job.done(outcome)).await;
         }
         StepWork::Switch { .. }
@@ -160,6 +199,8 @@ fn intent_of(job: &Job) -> (String, serde_json::Value) {
         StepWork::Switch { from, to } => {
             let mut d = base("switch-traffic");
             d["change"] = json!(Weights::describe_change(from, to));
+            d["from"] = json!(from);
+            d["to"] = json!(to);
             (
                 format!(
                     "switch traffic of {}: {}",
@@ -169,10 +210,20 @@ fn intent_of(job: &Job) -> (String, serde_json::Value) {
                 d,
             )
         }
-        StepWork::Revert { env, .. } => (
-            format!("revert {}/{env} to its previous revision", job.name),
-            base("revert-deployment"),
-        ),
+        StepWork::Revert { env, expect, to } => {
+            let mut d = base("revert-deployment");
+            d["from"] = json!(expect);
+            d["to"] = json!(to);
+            (
+                format!(
+                    "revert {}/{env}: {} → {}",
+                    job.name,
+                    expect.as_deref().unwrap_or("the revision now"),
+                    to.as_deref().unwrap_or("its previous revision")
+                ),
+                d,
+            )
+        }
         StepWork::Notify { template, text } => {
             let mut d = base("notify");
             d["template"] = json!(template);
@@ -214,13 +265,39 @@ fn no_deploy(service: &str) -> StepOutcome {
     )
 }
 
-async fn preview_switch(
+/// What reverting `env` would do, said by its deploy provider, provided
+/// the revisions are still those core previewed from (`expect` → `to`):
+/// otherwise the preview would describe another change than `y` makes.
+pub(super) async fn preview_revert(
     b: &Backends,
-    job: &Job,
-    from: &Weights,
-    to: &Weights,
+    name: &str,
+    env: &str,
+    expect: Option<&str>,
+    to: Option<&str>,
 ) -> Result<Vec<String>, String> {
-    preview_weights(b, &job.name, from, to).await
+    let d = b
+        .deploy
+        .get(name)
+        .ok_or_else(|| no_deploy(name).error.unwrap_or_default())?;
+    if let Some(expect) = expect {
+        let now = d.read().await?;
+        let cur = now.iter().find(|e| e.env == env);
+        let (c, p) = (
+            cur.map(|e| e.current.as_str()),
+            cur.and_then(|e| e.previous.as_deref()),
+        );
+        if c != Some(expect) || p != to {
+            return Err(format!(
+                "the deployment moved since it was read (now {} → {}, was {expect} → {}): retry for a new preview",
+                c.unwrap_or("unknown"),
+                p.unwrap_or("nothing"),
+                to.unwrap_or("nothing")
+            ));
+        }
+    }
+    let mut lines = d.preview(env).await?;
+    lines.insert(0, format!("{name} via the {} deploy provider:", d.kind()));
+    Ok(lines)
 }
 
 /// What the service's traffic provider says moving `from` → `to` would do.
@@ -344,6 +421,30 @@ async fn reprobe(
             evidence,
         ),
     }
+}
+
+/// The argument vectors of a service's smoke checks that are programs.
+fn smoke_argvs(b: &Backends, job: &Job) -> Vec<Vec<String>> {
+    b.services
+        .get(job.service)
+        .map(|info| {
+            info.smoke
+                .iter()
+                .filter_map(|c| match &c.kind {
+                    crate::config::SmokeKind::Command { argv, .. } => Some(argv.clone()),
+                    crate::config::SmokeKind::Http { .. } => None,
+                })
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+/// The same, as people read them: `` `./smoke.sh --fast` ``.
+fn smoke_commands(b: &Backends, job: &Job) -> Vec<String> {
+    smoke_argvs(b, job)
+        .iter()
+        .map(|argv| format!("`{}`", command::display(argv)))
+        .collect()
 }
 
 async fn smoke_tests(b: &Backends, job: &Job, env: &str) -> StepOutcome {

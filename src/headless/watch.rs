@@ -54,6 +54,12 @@ pub fn ending(state: &State, auto: bool) -> Option<Ending> {
                     None => Ending::Required(format!("the rollback {route} ended unverified")),
                 });
             }
+            // Headless, nobody is there to take the hand auto mode gave back.
+            if let Some(why) = &c.auto_stopped {
+                return Some(Ending::Required(format!(
+                    "the rollback {route} needs a person: auto mode stopped: {why}"
+                )));
+            }
             if let Some(step) = c.current()
                 && let StepStatus::Failed(e) = &step.status
             {

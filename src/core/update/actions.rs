@@ -224,7 +224,8 @@ fn open_weights_dialog(state: &mut State, at: Ts) {
                 "{} has a single environment: nothing to shift",
                 svc.name
             )),
-            Some(_) => None,
+            Some(_) => super::change_on_its_way(state, id.service)
+                .map(|c| format!("{c} is on its way: wait for its outcome")),
         },
     };
     if let Some(why) = why_not {
@@ -280,11 +281,14 @@ fn weights_dialog(state: &mut State, action: Action, at: Ts) -> Vec<Effect> {
                     .push(at, service, Level::Info, "set weights: nothing to change");
                 return Vec::new();
             }
+            state.preview_requests += 1;
+            editor.request = state.preview_requests;
             editor.stage = EditStage::AwaitingPreview;
             return vec![Effect::PreviewWeights {
                 service,
                 from: editor.from.clone(),
                 to: editor.target(),
+                request: editor.request,
             }];
         }
         // Changing the choice after a preview discards the preview.
@@ -297,6 +301,55 @@ fn weights_dialog(state: &mut State, action: Action, at: Ts) -> Vec<Effect> {
             editor.move_cursor(action == Action::SelectNext);
         }
         (EditStage::Previewing(_), Action::Confirm) => {
+            let index = editor.service;
+            if let Some(other) = super::change_on_its_way(state, index) {
+                state.events.push(
+                    at,
+                    service,
+                    Level::Warn,
+                    format!(
+                        "{other} is on its way: nothing changed; confirm again after its outcome"
+                    ),
+                );
+                return Vec::new();
+            }
+            let now_weights = state
+                .services
+                .get(index)
+                .and_then(|s| s.traffic.as_ref())
+                .and_then(|t| t.weights.clone());
+            let Some(editor) = state.ui.editor.as_mut() else {
+                return Vec::new();
+            };
+            // The one test of a moved world: the weights exactly as previewed.
+            if let Some(w) = now_weights
+                && !w.unchanged_since(&editor.from)
+            {
+                let to = editor.to.clone();
+                *editor = WeightEditor::new(index, w.clone(), editor.cursor);
+                if to.len() == editor.to.len() {
+                    editor.to = to;
+                }
+                state.preview_requests += 1;
+                editor.request = state.preview_requests;
+                editor.stage = EditStage::AwaitingPreview;
+                let (from, to, request) = (editor.from.clone(), editor.target(), editor.request);
+                state.events.push(
+                    at,
+                    service.clone(),
+                    Level::Warn,
+                    format!(
+                        "the traffic moved since the preview (now {}): nothing changed; here is the new preview",
+                        super::traffic::split(&w)
+                    ),
+                );
+                return vec![Effect::PreviewWeights {
+                    service,
+                    from,
+                    to,
+                    request,
+                }];
+            }
             editor.stage = EditStage::Applying;
             let by = state.operator.clone();
             let (from, to) = (editor.from.clone(), editor.target());

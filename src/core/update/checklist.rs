@@ -21,6 +21,8 @@ use crate::core::time::{self, Ts};
 use crate::core::traffic::rollback_weights;
 
 const LEFT_FOR_A_PERSON: &str = "left for a person (auto mode)";
+/// The longest reason or note, in characters.
+const MAX_LINE: usize = 500;
 /// How long traffic-on-target waits for the provider's next read.
 const READ_BACK: Duration = Duration::from_secs(60);
 
@@ -91,6 +93,9 @@ pub(super) fn start(
     let svc = &mut state.services[service];
     svc.rollback.checklist = Some(c);
     svc.rollback.in_progress = Some((suspect, target, now, by.clone()));
+    // A person's request is served by this checklist: it must not fire again
+    // once the checklist is over (in auto mode, at every cooldown's end).
+    svc.rollback.manual = None;
     svc.rollback.note(
         now,
         TimelineKind::Action,
@@ -165,9 +170,17 @@ pub fn plan(
                 .map(|from| StepWork::PreviewSwitch {
                     to: rollback_weights(&from, &sname, &tname),
                     from,
+                    request: 0,
                 }),
             StepKind::Action(Act::RevertDeployment) => {
-                Some(StepWork::PreviewRevert { env: sname.clone() })
+                let (expect, to) = super::deploy::revisions(&s, env.service, c.suspect)
+                    .map_or((None, None), |(cur, prev)| (Some(cur), prev));
+                Some(StepWork::PreviewRevert {
+                    env: sname.clone(),
+                    expect,
+                    to,
+                    request: 0,
+                })
             }
             StepKind::Action(Act::Notify { template }) => Some(StepWork::Notify {
                 template: *template,
@@ -221,6 +234,12 @@ fn begin(state: &mut State, service: usize, now: Ts, person: bool) -> Vec<Effect
         };
         let Some(step) = c.current() else { break };
         if !matches!(step.status, StepStatus::Current) {
+            break;
+        }
+        // Nothing acts behind a person typing a reason or a note: a change
+        // that would start by itself waits until the line is closed.
+        let mutates = matches!(&step.spec.kind, StepKind::Action(a) if a.mutates());
+        if !person && mutates && state.ui.input.is_some() {
             break;
         }
         let (settled, more) = do_step(state, service, now, person);
@@ -404,12 +423,15 @@ fn do_step(state: &mut State, service: usize, now: Ts, person: bool) -> (bool, V
                 from: from.clone(),
                 to: to.clone(),
             };
-            if auto {
+            if auto && may_act_alone(state, service, &work, now) {
                 running(state);
                 (false, vec![effect(work)])
             } else {
-                await_preview(state, service, work);
-                (false, vec![effect(StepWork::PreviewSwitch { from, to })])
+                let request = await_preview(state, service, work);
+                (
+                    false,
+                    vec![effect(StepWork::PreviewSwitch { from, to, request })],
+                )
             }
         }
         StepKind::Action(Act::RevertDeployment) => {
@@ -426,16 +448,24 @@ fn do_step(state: &mut State, service: usize, now: Ts, person: bool) -> (bool, V
             };
             let work = StepWork::Revert {
                 env: sname.clone(),
-                expect: Some(current),
-                to: previous,
+                expect: Some(current.clone()),
+                to: previous.clone(),
             };
-            if auto {
+            if auto && may_act_alone(state, service, &work, now) {
                 running(state);
                 reverting(state, service, &work);
                 (false, vec![effect(work)])
             } else {
-                await_preview(state, service, work);
-                (false, vec![effect(StepWork::PreviewRevert { env: sname })])
+                let request = await_preview(state, service, work);
+                (
+                    false,
+                    vec![effect(StepWork::PreviewRevert {
+                        env: sname,
+                        expect: Some(current),
+                        to: previous,
+                        request,
+                    })],
+                )
             }
         }
         StepKind::Action(Act::Notify { template }) => {
@@ -444,7 +474,7 @@ fn do_step(state: &mut State, service: usize, now: Ts, person: bool) -> (bool, V
                 template,
                 text: text.clone(),
             };
-            if auto {
+            if auto && may_act_alone(state, service, &work, now) {
                 running(state);
                 (false, vec![effect(work)])
             } else {
@@ -471,7 +501,7 @@ fn do_step(state: &mut State, service: usize, now: Ts, person: bool) -> (bool, V
                 timeout,
                 env: tname,
             };
-            if auto {
+            if auto && may_act_alone(state, service, &work, now) {
                 running(state);
                 (false, vec![effect(work)])
             } else {
@@ -482,13 +512,79 @@ fn do_step(state: &mut State, service: usize, now: Ts, person: bool) -> (bool, V
     }
 }
 
-/// The provider is asked what `work` would change; the answer is shown
-/// and the second key runs `work` itself.
-fn await_preview(state: &mut State, service: usize, work: StepWork) {
+/// The provider is asked what `work` would change; only the answer to this
+/// request is shown, and the second key runs `work` itself.
+fn await_preview(state: &mut State, service: usize, work: StepWork) -> u64 {
+    state.preview_requests += 1;
+    let request = state.preview_requests;
     if let Some(s) = step_mut(state, service) {
         s.status = StepStatus::AwaitingPreview;
         s.pending = Some(work);
+        s.request = request;
     }
+    request
+}
+
+/// Auto mode acts alone only inside its guards, checked again at the moment
+/// of each change. Outside them it stops: the checklist is a person's from
+/// here, and the change waits for a preview and a key.
+fn may_act_alone(state: &mut State, service: usize, work: &StepWork, now: Ts) -> bool {
+    let Some(why) = auto_refusal(state, service, work, now) else {
+        return true;
+    };
+    stop_auto(state, service, &why, now);
+    false
+}
+
+/// Why auto mode may not make this change now, if it may not: changes from
+/// last time unchecked, the target not healthy, or the rollbacks done and
+/// on their way at the cooldown or the limit.
+pub fn auto_refusal(state: &State, service: usize, work: &StepWork, now: Ts) -> Option<String> {
+    let svc = state.services.get(service)?;
+    let c = svc.rollback.checklist.as_ref()?;
+    if !state.interrupted.is_empty() {
+        return Some("changes interrupted last time are not checked yet".into());
+    }
+    if c.suspect != c.target {
+        let t = &svc.envs[c.target];
+        if !matches!(t.status, Some(HealthStatus::Ok | HealthStatus::Degraded)) {
+            return Some(format!(
+                "{} is {}: not a safe place to roll back to",
+                t.name,
+                t.status.map_or("not verified", HealthStatus::as_str)
+            ));
+        }
+    }
+    if matches!(work, StepWork::Switch { .. } | StepWork::Revert { .. })
+        && let Err(block) =
+            crate::core::decision::count_guard(&svc.rollback.policy, &svc.rollback.counted(), now)
+    {
+        return Some(block.describe(now));
+    }
+    None
+}
+
+/// A person took a hand (a skip, a retry) or a guard stopped auto mode:
+/// from here every change of this checklist is previewed and confirmed.
+fn stop_auto(state: &mut State, service: usize, why: &str, now: Ts) {
+    let name = state.services[service].name.clone();
+    let Some(c) = state.services[service].rollback.checklist.as_mut() else {
+        return;
+    };
+    if !c.auto {
+        return;
+    }
+    c.auto = false;
+    c.auto_stopped = Some(why.to_string());
+    let text = format!(
+        "auto mode stopped: {why}; a person decides from here (Enter previews the change, y makes it)"
+    );
+    state.services[service]
+        .rollback
+        .note(now, TimelineKind::Action, text.clone());
+    state
+        .events
+        .push_kind(now, name, Level::Warn, Kind::Incident, text);
 }
 
 /// `work` with the preview core can make itself (a message, a command).
@@ -524,22 +620,27 @@ fn confirm(state: &mut State, service: usize, now: Ts) -> Vec<Effect> {
     };
     let (title, idx, incident, run) = (step.title.clone(), c.cursor, c.incident, c.run);
     let name = state.services[service].name.clone();
-    if let StepWork::Switch { from, to } = &work {
-        let now_weights = state.services[service]
-            .traffic
-            .as_ref()
-            .and_then(|t| t.weights.clone());
-        if now_weights.as_ref().is_none_or(|w| !w.same_split(from)) {
-            state.events.push(
-                now,
-                name.clone(),
-                Level::Warn,
-                "the traffic moved since the preview: nothing changed; here is the new preview",
-            );
-            set_status(state, service, StepStatus::Current);
-            return begin(state, service, now, true);
+    if let Some(other) = super::change_on_its_way(state, service) {
+        state.events.push(
+            now,
+            name,
+            Level::Warn,
+            format!("{other} is on its way: nothing changed; confirm again after its outcome"),
+        );
+        return Vec::new();
+    }
+    if let Some(moved) = super::moved_since_preview(state, service, &work) {
+        state.events.push(
+            now,
+            name.clone(),
+            Level::Warn,
+            format!("{moved}: nothing changed; here is the new preview"),
+        );
+        set_status(state, service, StepStatus::Current);
+        if let Some(s) = step_mut(state, service) {
+            s.pending = None;
         }
-        let _ = to;
+        return begin(state, service, now, true);
     }
     reverting(state, service, &work);
     set_status(state, service, StepStatus::Running { since: now });
@@ -615,7 +716,7 @@ fn settle(state: &mut State, service: usize, status: StepStatus, by: &str, now: 
         return;
     };
     let Some(step) = c.current() else { return };
-    let (title, kind, phase) = (step.title.clone(), step.spec.kind.clone(), step.phase);
+    let (title, phase) = (step.title.clone(), step.phase);
     let during_was_done = c.phase_done(Phase::During);
     let (text, level) = match &status {
         StepStatus::Done => (format!("done by {by}: {title}"), Level::Good),
@@ -624,11 +725,8 @@ fn settle(state: &mut State, service: usize, status: StepStatus, by: &str, now: 
         _ => (title.clone(), Level::Info),
     };
     let completed = c.settle(status.clone(), by, now);
-    let (suspect, target, detected) = (c.suspect, c.target, c.detected_at);
-    let rolled_back = matches!(
-        kind,
-        StepKind::Action(Act::SwitchTraffic | Act::RevertDeployment)
-    ) && status == StepStatus::Done;
+    // The rollback itself is recorded when its outcome comes back (`landed`).
+    let (target, detected) = (c.target, c.detected_at);
     let during_done = !during_was_done && c.phase_done(Phase::During) && phase == Phase::During;
     let recovery = during_done.then(|| recovery(c));
     let counts = c.counts();
@@ -636,27 +734,7 @@ fn settle(state: &mut State, service: usize, status: StepStatus, by: &str, now: 
         .events
         .push_kind(now, name.clone(), level, Kind::Step, text);
     let svc = &mut state.services[service];
-    let (sn, tn) = (
-        svc.envs[suspect].name.clone(),
-        svc.envs[target].name.clone(),
-    );
-    if rolled_back {
-        // The rollback itself: what the cooldown and the limit count.
-        svc.rollback.history.push(RollbackRecord {
-            at: now,
-            from: sn.clone(),
-            to: tn.clone(),
-            by: by.to_string(),
-        });
-        svc.rollback.note(
-            now,
-            TimelineKind::Action,
-            format!(
-                "rolled back {} by {by}",
-                crate::core::decision::route(&sn, &tn)
-            ),
-        );
-    }
+    let tn = svc.envs[target].name.clone();
     match recovery {
         Some(Recovery::Done { skipped_checks }) => {
             let tv = svc.envs[target]
@@ -885,6 +963,7 @@ pub(super) fn on_done(
     outcome: StepOutcome,
     now: Ts,
 ) -> Vec<Effect> {
+    landed(state, service, run, step, &outcome, now);
     let Some(c) = state
         .services
         .get(service)
@@ -892,13 +971,12 @@ pub(super) fn on_done(
     else {
         return Vec::new();
     };
-    // A preview that could not be made fails the step as well (retry, skip
-    // or abort). An answer for another checklist, or another step, is old news.
+    // An answer for another checklist, or another step, is old news.
     if c.run != run
         || c.cursor != step
         || !matches!(
             c.current().map(|s| &s.status),
-            Some(StepStatus::Running { .. } | StepStatus::AwaitingPreview)
+            Some(StepStatus::Running { .. })
         )
     {
         return Vec::new();
@@ -910,6 +988,43 @@ pub(super) fn on_done(
         fx.extend(after_settle(state, service, now));
     }
     fx
+}
+
+/// A change's outcome came back: it is no longer on its way, and a switch or
+/// revert that succeeded is a rollback — recorded once, even if its
+/// checklist was abandoned or put away while it ran.
+fn landed(state: &mut State, service: usize, run: u64, step: usize, o: &StepOutcome, now: Ts) {
+    let Some(svc) = state.services.get_mut(service) else {
+        return;
+    };
+    let Some(i) = svc
+        .rollback
+        .in_flight
+        .iter()
+        .position(|f| f.run == run && f.step == step)
+    else {
+        return;
+    };
+    let f = svc.rollback.in_flight.remove(i);
+    if !(f.is_rollback() && o.ok) {
+        return;
+    }
+    // What the cooldown and the limit count.
+    svc.rollback.history.push(RollbackRecord {
+        at: now,
+        from: f.from.clone(),
+        to: f.to.clone(),
+        by: f.by.clone(),
+    });
+    svc.rollback.note(
+        now,
+        TimelineKind::Action,
+        format!(
+            "rolled back {} by {}",
+            crate::core::decision::route(&f.from, &f.to),
+            f.by
+        ),
+    );
 }
 
 /// A re-probe that finds the health endpoint fine does not make an error
@@ -994,23 +1109,46 @@ pub(super) fn close_out(state: &mut State) -> Vec<Effect> {
     fx
 }
 
+/// A provider's preview: shown only if it answers the request the step is
+/// waiting on (not an earlier one for the same step, made from other
+/// weights or revisions). One that could not be made fails the step
+/// (retry, skip or abandon).
 pub(super) fn on_preview(
     state: &mut State,
     service: usize,
     run: u64,
     step: usize,
-    lines: Vec<String>,
-) {
-    if let Some(c) = state
+    request: u64,
+    result: Result<Vec<String>, String>,
+    now: Ts,
+) -> Vec<Effect> {
+    let Some(c) = state
         .services
         .get_mut(service)
         .and_then(|s| s.rollback.checklist.as_mut())
-        && c.run == run
-        && c.cursor == step
-        && let Some(s) = c.current_mut()
-        && s.status == StepStatus::AwaitingPreview
-    {
-        s.status = StepStatus::Previewing(lines);
+    else {
+        return Vec::new();
+    };
+    if c.run != run || c.cursor != step || c.ended.is_some() {
+        return Vec::new();
+    }
+    let Some(s) = c.current_mut() else {
+        return Vec::new();
+    };
+    if s.status != StepStatus::AwaitingPreview || s.request != request {
+        return Vec::new();
+    }
+    match result {
+        Ok(lines) => {
+            s.status = StepStatus::Previewing(lines);
+            Vec::new()
+        }
+        Err(e) => {
+            s.pending = None;
+            let by = current_by(state, service);
+            finish(state, service, StepOutcome::failed(e, vec![]), &by, now);
+            Vec::new()
+        }
     }
 }
 
@@ -1214,7 +1352,9 @@ pub(super) fn on_action(state: &mut State, action: Action, now: Ts) -> Vec<Effec
     match (action, status) {
         (Action::OpenDetail, Some(StepStatus::Current)) => begin(state, service, now, true),
         (Action::OpenDetail, Some(StepStatus::Failed(_))) => {
-            // Retry: a person's, so a change is previewed again even in auto mode.
+            // Retry: a person's hand, so auto mode stops here and every
+            // change from now on is previewed and confirmed.
+            stop_auto(state, service, "a person retried a failed step", now);
             set_status(state, service, StepStatus::Current);
             if let Some(s) = step_mut(state, service) {
                 s.evidence.push(format!("retried at {}", now.hms()));
@@ -1320,13 +1460,32 @@ pub fn focused_checklist(state: &State) -> Option<usize> {
 /// Typing a line.
 pub(super) fn on_text(state: &mut State, key: TextKey, now: Ts) -> Vec<Effect> {
     let Some(input) = state.ui.input.as_mut() else {
+        if matches!(key, TextKey::Paste(_)) {
+            state.events.push(
+                now,
+                "backstop",
+                Level::Info,
+                "pasted text ignored: there is no line to type into, and pasted text never acts as keys",
+            );
+        }
         return Vec::new();
     };
     match key {
         TextKey::Char(c) => {
-            if input.text.chars().count() < 500 && !c.is_control() {
+            if input.text.chars().count() < MAX_LINE && !c.is_control() {
                 input.text.push(c);
             }
+            Vec::new()
+        }
+        TextKey::Paste(text) => {
+            // Line breaks and other control characters become spaces: a
+            // paste fills the line, and only a typed Enter submits it.
+            let room = MAX_LINE.saturating_sub(input.text.chars().count());
+            input.text.extend(
+                text.chars()
+                    .map(|c| if c.is_control() { ' ' } else { c })
+                    .take(room),
+            );
             Vec::new()
         }
         TextKey::Backspace => {
@@ -1346,67 +1505,110 @@ pub(super) fn on_text(state: &mut State, key: TextKey, now: Ts) -> Vec<Effect> {
             let purpose = input.purpose.clone();
             state.ui.input = None;
             let by = state.operator.clone();
-            // The checklist may have moved on while the line was typed.
-            let still = |state: &State, service: usize, run: u64, step: usize| {
-                state.services[service]
-                    .rollback
-                    .checklist
-                    .as_ref()
-                    .is_some_and(|c| c.run == run && c.cursor == step && c.ended.is_none())
-            };
-            match purpose {
-                InputPurpose::Note { service, run, step } if !still(state, service, run, step) => {
-                    let name = state.services[service].name.clone();
-                    state.events.push(
-                        now,
-                        name,
-                        Level::Warn,
-                        "the checklist moved on while you typed: the note was not recorded",
-                    );
-                    Vec::new()
-                }
-                InputPurpose::SkipReason { service, run, step }
-                    if !still(state, service, run, step)
-                        || (running_mutates(state, service)
-                            && matches!(
-                                current_status(state, service),
-                                Some(StepStatus::Running { .. })
-                            )) =>
-                {
-                    let name = state.services[service].name.clone();
-                    state.events.push(
-                        now,
-                        name,
-                        Level::Warn,
-                        "the checklist moved on while you typed: nothing was skipped",
-                    );
-                    Vec::new()
-                }
-                InputPurpose::Note { service, .. } => {
-                    let name = state.services[service].name.clone();
-                    state.events.push_kind(
-                        now,
-                        name,
-                        Level::Info,
-                        Kind::Note,
-                        format!("note by {by}: {text}"),
-                    );
-                    if let Some(s) = step_mut(state, service) {
-                        s.evidence.push(text);
-                    }
-                    settle(state, service, StepStatus::Done, &by, now);
-                    after_settle(state, service, now)
-                }
-                InputPurpose::SkipReason { service, .. } => {
-                    if let Some(s) = step_mut(state, service) {
-                        s.status = StepStatus::Current;
-                    }
-                    settle(state, service, StepStatus::Skipped(text), &by, now);
-                    after_settle(state, service, now)
-                }
-                InputPurpose::AbortReason { service } => abort(state, service, text, &by, now),
-            }
+            submitted(state, purpose, text, &by, now)
         }
+    }
+}
+
+/// Changes that waited while a line was typed go on by themselves, at the
+/// next tick after it was closed: never in the key that closed it.
+pub(super) fn resume(state: &mut State, now: Ts) -> Vec<Effect> {
+    let mut fx = Vec::new();
+    for service in 0..state.services.len() {
+        if state.ui.input.is_none() && next_starts_itself(state, service) {
+            fx.extend(begin(state, service, now, false));
+        }
+    }
+    fx
+}
+
+/// A typed line was submitted: a note, a skip's reason, an abandon's reason.
+fn submitted(
+    state: &mut State,
+    purpose: InputPurpose,
+    text: String,
+    by: &str,
+    now: Ts,
+) -> Vec<Effect> {
+    let by = by.to_string();
+    // The checklist may have moved on while the line was typed.
+    let still = |state: &State, service: usize, run: u64, step: usize| {
+        state.services[service]
+            .rollback
+            .checklist
+            .as_ref()
+            .is_some_and(|c| c.run == run && c.cursor == step && c.ended.is_none())
+    };
+    match purpose {
+        InputPurpose::Note { service, run, step } if !still(state, service, run, step) => {
+            let name = state.services[service].name.clone();
+            state.events.push(
+                now,
+                name,
+                Level::Warn,
+                "the checklist moved on while you typed: the note was not recorded",
+            );
+            Vec::new()
+        }
+        InputPurpose::SkipReason { service, run, step }
+            if !still(state, service, run, step)
+                || (running_mutates(state, service)
+                    && matches!(
+                        current_status(state, service),
+                        Some(StepStatus::Running { .. })
+                    )) =>
+        {
+            let name = state.services[service].name.clone();
+            state.events.push(
+                now,
+                name,
+                Level::Warn,
+                "the checklist moved on while you typed: nothing was skipped",
+            );
+            Vec::new()
+        }
+        InputPurpose::Note { service, .. } => {
+            let name = state.services[service].name.clone();
+            state.events.push_kind(
+                now,
+                name,
+                Level::Info,
+                Kind::Note,
+                format!("note by {by}: {text}"),
+            );
+            if let Some(s) = step_mut(state, service) {
+                s.evidence.push(text);
+            }
+            settle(state, service, StepStatus::Done, &by, now);
+            after_settle(state, service, now)
+        }
+        InputPurpose::SkipReason { service, .. } => {
+            // A person's hand: auto mode stops and asks from here.
+            stop_auto(state, service, "a person skipped a step", now);
+            if let Some(s) = step_mut(state, service) {
+                s.status = StepStatus::Current;
+                s.pending = None;
+            }
+            settle(state, service, StepStatus::Skipped(text), &by, now);
+            after_settle(state, service, now)
+        }
+        InputPurpose::AbortReason { service }
+            if running_mutates(state, service)
+                && matches!(
+                    current_status(state, service),
+                    Some(StepStatus::Running { .. })
+                ) =>
+        {
+            let name = state.services[service].name.clone();
+            state.events.push(
+                now,
+                name,
+                Level::Warn,
+                "a change started while you typed: nothing was abandoned; wait for its outcome",
+            );
+            Vec::new()
+        }
+        InputPurpose::AbortReason { service } => abort(state, service, text, &by, now),
     }
 }
 

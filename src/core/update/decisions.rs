@@ -310,11 +310,12 @@ fn decide(state: &mut State, service: usize, now: Ts) -> Vec<Effect> {
             },
         })
         .collect();
+    let counted = svc.rollback.counted();
     let f = Facts {
         policy: &svc.rollback.policy,
         envs: &envs,
         rules: &rules,
-        rollbacks: &svc.rollback.history,
+        rollbacks: &counted,
         in_progress: svc.rollback.in_progress.clone(),
         can_shift: svc.traffic.as_ref().is_some_and(|t| t.weights.is_some()),
         // A revert in place only where no traffic provider is configured: a
@@ -464,7 +465,9 @@ fn auto_rollback(state: &mut State, service: usize, now: Ts) -> Vec<Effect> {
     else {
         return Vec::new();
     };
-    if svc.rollback.auto_held == Some(suspect) {
+    // Stood down for this suspect; or a person asked for this rollback, and
+    // a person's rollback is guided, with previews, whatever the mode.
+    if svc.rollback.auto_held == Some(suspect) || svc.rollback.manual.is_some() {
         return Vec::new();
     }
     super::checklist::start(
@@ -593,6 +596,27 @@ mod tests {
                 result,
             },
         )
+    }
+
+    /// The provider's answer to the latest preview request.
+    fn preview_answer(s: &mut State, step: usize, lines: Vec<String>, at: i64) {
+        let request = s.preview_requests;
+        let run = s.services[0]
+            .rollback
+            .checklist
+            .as_ref()
+            .map_or(0, |c| c.run);
+        update(
+            s,
+            Msg::StepPreview {
+                service: 0,
+                run,
+                step,
+                request,
+                result: Ok(lines),
+                at: Ts(at),
+            },
+        );
     }
 
     fn decision(s: &State) -> &Decision {
@@ -907,16 +931,7 @@ mod tests {
         );
         // Confirm before the preview arrived does nothing.
         assert!(update(&mut s, Msg::Action(Action::Confirm, Ts(7000))).is_empty());
-        update(
-            &mut s,
-            Msg::StepPreview {
-                service: 0,
-                run: 1,
-                step: 4,
-                lines: vec!["web via sandbox".into()],
-                at: Ts(7100),
-            },
-        );
+        preview_answer(&mut s, 4, vec!["web via sandbox".into()], 7100);
         let fx = update(&mut s, Msg::Action(Action::Confirm, Ts(7200)));
         assert!(
             matches!(&fx[..], [Effect::Step { work: StepWork::Switch { .. }, by, .. }] if by == "ops@bastion"),
@@ -1015,16 +1030,7 @@ mod tests {
             ),
             "{fx:?}"
         );
-        update(
-            s,
-            Msg::StepPreview {
-                service: 0,
-                run: 1,
-                step: 4,
-                lines: vec!["web via sandbox".into()],
-                at: Ts(7100),
-            },
-        );
+        preview_answer(s, 4, vec!["web via sandbox".into()], 7100);
         update(s, Msg::Action(Action::Confirm, Ts(7200)))
     }
 
@@ -1108,15 +1114,11 @@ mod tests {
         let fx = update(&mut s, Msg::Action(Action::Confirm, Ts(6000)));
         answer(&mut s, fx, 6000);
         update(&mut s, Msg::Action(Action::OpenDetail, Ts(7000)));
-        update(
+        preview_answer(
             &mut s,
-            Msg::StepPreview {
-                service: 0,
-                run: 1,
-                step: 4,
-                lines: vec!["blue 90 → 100 %, green 10 → 0 %".into()],
-                at: Ts(7100),
-            },
+            4,
+            vec!["blue 90 → 100 %, green 10 → 0 %".into()],
+            7100,
         );
         update(
             &mut s,
@@ -1318,16 +1320,7 @@ mod tests {
             ),
             "{fx:?}"
         );
-        update(
-            &mut s,
-            Msg::StepPreview {
-                service: 0,
-                run: 1,
-                step: 3,
-                lines: vec!["web:2 → web:1".into()],
-                at: Ts(7100),
-            },
-        );
+        preview_answer(&mut s, 3, vec!["web:2 → web:1".into()], 7100);
         let fx = update(&mut s, Msg::Action(Action::Confirm, Ts(7200)));
         assert!(
             matches!(&fx[..], [Effect::Step { work: StepWork::Revert { expect: Some(e), .. }, .. }] if e == "web:2"),
@@ -1375,16 +1368,7 @@ mod tests {
             typed(&mut s, "later", at);
         }
         update(&mut s, Msg::Action(Action::OpenDetail, Ts(7000)));
-        update(
-            &mut s,
-            Msg::StepPreview {
-                service: 0,
-                run: 1,
-                step: 3,
-                lines: vec![],
-                at: Ts(7100),
-            },
-        );
+        preview_answer(&mut s, 3, vec![], 7100);
         let fx = update(&mut s, Msg::Action(Action::Confirm, Ts(7200)));
         answer(&mut s, fx, 7300);
         deployed(

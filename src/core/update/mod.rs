@@ -7,13 +7,15 @@ mod checklist;
 mod decisions;
 mod deploy;
 mod probes;
+#[cfg(test)]
+mod safety;
 mod traffic;
 
 pub use checklist::{focused_checklist, message, plan};
 pub use decisions::describe as describe_decision;
 
 use super::events::Level;
-use super::model::{EnvId, Overlay, SourceKind, State};
+use super::model::{EnvId, InFlight, Overlay, SourceKind, State};
 use super::msg::{Effect, Msg};
 
 /// Apply one message; return what must be done in the world.
@@ -22,6 +24,7 @@ pub fn update(state: &mut State, msg: Msg) -> Vec<Effect> {
     state.now = state.now.max(msg.at());
     let now = state.now;
     let mut fx = dispatch(state, msg, now);
+    on_their_way(state, &fx, now);
     fx.extend(checklist::close_out(state));
     if state.drill.is_some() {
         crate::core::drill::observe(state, now);
@@ -30,6 +33,102 @@ pub fn update(state: &mut State, msg: Msg) -> Vec<Effect> {
         }
     }
     fx
+}
+
+/// Every change sent is on its way until its outcome comes back: the guards
+/// count it, and its outcome is recorded whatever happens to its checklist.
+fn on_their_way(state: &mut State, fx: &[Effect], now: super::time::Ts) {
+    for e in fx {
+        let Effect::Step {
+            service,
+            run,
+            step,
+            by,
+            work,
+            ..
+        } = e
+        else {
+            continue;
+        };
+        if !work.mutates() {
+            continue;
+        }
+        let Some(svc) = state.services.get_mut(*service) else {
+            continue;
+        };
+        let (from, to) = svc
+            .rollback
+            .checklist
+            .as_ref()
+            .filter(|c| c.run == *run)
+            .map(|c| {
+                (
+                    svc.envs[c.suspect].name.clone(),
+                    svc.envs[c.target].name.clone(),
+                )
+            })
+            .unwrap_or_default();
+        svc.rollback.in_flight.push(InFlight {
+            run: *run,
+            step: *step,
+            work: work.clone(),
+            at: now,
+            by: by.clone(),
+            from,
+            to,
+        });
+    }
+}
+
+/// A change to `service` sent and not answered yet, in words: another must
+/// wait for it (a switch and a weight change must never race).
+pub(super) fn change_on_its_way(state: &State, service: usize) -> Option<String> {
+    let svc = state.services.get(service)?;
+    if let Some(f) = svc.rollback.in_flight.first() {
+        return Some(format!("a change to {} ({})", svc.name, f.work.name()));
+    }
+    state
+        .ui
+        .editor
+        .as_ref()
+        .filter(|ed| ed.service == service && ed.stage == super::traffic::EditStage::Applying)
+        .map(|_| format!("a weight change to {}", svc.name))
+}
+
+/// Whether the world a change was previewed from is still the world now,
+/// as core last read it: the weights exactly, the revisions exactly. `Some`
+/// says what moved; a moved world gets a new preview, never the change.
+pub(super) fn moved_since_preview(
+    state: &State,
+    service: usize,
+    work: &super::msg::StepWork,
+) -> Option<String> {
+    use super::msg::StepWork;
+    let svc = state.services.get(service)?;
+    match work {
+        StepWork::Switch { from, .. } => {
+            match svc.traffic.as_ref().and_then(|t| t.weights.as_ref()) {
+                Some(w) if w.unchanged_since(from) => None,
+                Some(w) => Some(format!(
+                    "the traffic moved since the preview (now {})",
+                    traffic::split(w)
+                )),
+                None => Some("the traffic weights are not known any more".into()),
+            }
+        }
+        StepWork::Revert { expect, to, .. } => {
+            let env = svc.rollback.checklist.as_ref()?.suspect;
+            match deploy::revisions(state, service, env) {
+                Some((cur, prev)) if Some(&cur) == expect.as_ref() && &prev == to => None,
+                Some((cur, prev)) => Some(format!(
+                    "the deployment moved since the preview (now {cur} → {})",
+                    prev.as_deref().unwrap_or("nothing to go back to")
+                )),
+                None => Some("the deployment is not known any more".into()),
+            }
+        }
+        _ => None,
+    }
 }
 
 /// A drill that only wants a rollback is over once its checklist is.
@@ -95,6 +194,7 @@ fn dispatch(state: &mut State, msg: Msg, now: super::time::Ts) -> Vec<Effect> {
         Msg::Tick(_) => {
             let mut fx = decisions::refresh_all(state, now);
             fx.extend(checklist::on_tick(state, now));
+            fx.extend(checklist::resume(state, now));
             fx
         }
         Msg::Probed { endpoint, result } => {
@@ -207,11 +307,11 @@ fn dispatch(state: &mut State, msg: Msg, now: super::time::Ts) -> Vec<Effect> {
         }
         Msg::WeightsPreview {
             service,
-            to,
-            lines,
+            request,
+            result,
             at,
         } => {
-            traffic::on_preview(state, service, to, lines, at);
+            traffic::on_preview(state, service, request, result, at);
             Vec::new()
         }
         Msg::WeightsSet {
@@ -274,12 +374,10 @@ fn dispatch(state: &mut State, msg: Msg, now: super::time::Ts) -> Vec<Effect> {
             service,
             run,
             step,
-            lines,
-            ..
-        } => {
-            checklist::on_preview(state, service, run, step, lines);
-            Vec::new()
-        }
+            request,
+            result,
+            at,
+        } => checklist::on_preview(state, service, run, step, request, result, at),
         Msg::StepDone {
             service,
             run,

@@ -154,19 +154,38 @@ pub(super) fn on_alarms(state: &mut State, alarms: Vec<(usize, ExternalAlarm)>, 
     }
 }
 
+/// The provider's words for the dialog's change: shown only if they answer
+/// the request the dialog waits on (not an earlier one, made for another choice).
 pub(super) fn on_preview(
     state: &mut State,
     service: usize,
-    to: Weights,
-    lines: Vec<String>,
-    _at: Ts,
+    request: u64,
+    result: Result<Vec<String>, String>,
+    at: Ts,
 ) {
-    if let Some(ed) = state.ui.editor.as_mut()
-        && ed.service == service
-        && ed.stage == EditStage::AwaitingPreview
-        && ed.target() == to
-    {
-        ed.stage = EditStage::Previewing(lines);
+    let Some(ed) = state.ui.editor.as_mut() else {
+        return;
+    };
+    if ed.service != service || ed.stage != EditStage::AwaitingPreview || ed.request != request {
+        return;
+    }
+    match result {
+        Ok(lines) => ed.stage = EditStage::Previewing(lines),
+        Err(e) => {
+            ed.stage = EditStage::Failed(e.clone());
+            let name = state
+                .services
+                .get(service)
+                .map(|s| s.name.clone())
+                .unwrap_or_default();
+            state.events.push_kind(
+                at,
+                name,
+                Level::Bad,
+                crate::core::events::Kind::Traffic,
+                format!("set weights: the change cannot be previewed: {e}"),
+            );
+        }
     }
 }
 
@@ -255,6 +274,7 @@ pub(super) fn on_failed(
     );
     if let Some(ed) = state.ui.editor.as_mut()
         && ed.service == service
+        && ed.stage == EditStage::Applying
     {
         ed.stage = EditStage::Failed(error);
     }
@@ -321,6 +341,20 @@ mod tests {
     use crate::core::model::{EndpointState, EnvState, Origin, Role, ServiceState, TrafficState};
     use crate::core::msg::{Effect, Msg};
     use crate::core::update::update;
+
+    /// The provider's answer to the dialog's latest preview request.
+    fn weights_previewed(s: &mut State, lines: Vec<String>, at: i64) {
+        let request = s.preview_requests;
+        update(
+            s,
+            Msg::WeightsPreview {
+                service: 0,
+                request,
+                result: Ok(lines),
+                at: Ts(at),
+            },
+        );
+    }
 
     fn drill() -> State {
         let env = |name: &str| {
@@ -467,18 +501,11 @@ mod tests {
             vec![Effect::PreviewWeights {
                 service: "web".into(),
                 from: w(90, 10),
-                to: w(75, 25)
+                to: w(75, 25),
+                request: 1,
             }]
         );
-        update(
-            &mut s,
-            Msg::WeightsPreview {
-                service: 0,
-                to: w(75, 25),
-                lines: vec!["router: blue 90 → 75 %".into()],
-                at: Ts(6),
-            },
-        );
+        weights_previewed(&mut s, vec!["router: blue 90 → 75 %".into()], 6);
         assert!(matches!(
             s.ui.editor.as_ref().map(|e| &e.stage),
             Some(EditStage::Previewing(_))
@@ -534,15 +561,7 @@ mod tests {
         act(&mut s, Action::SetWeights);
         act(&mut s, Action::Increase); // blue 90 → 95
         act(&mut s, Action::OpenDetail);
-        update(
-            &mut s,
-            Msg::WeightsPreview {
-                service: 0,
-                to: w(95, 5),
-                lines: vec![],
-                at: Ts(6),
-            },
-        );
+        weights_previewed(&mut s, vec![], 6);
         act(&mut s, Action::Increase);
         assert_eq!(
             s.ui.editor.as_ref().map(|e| e.stage.clone()),
@@ -553,15 +572,7 @@ mod tests {
             "no stale preview is applied"
         );
         act(&mut s, Action::OpenDetail);
-        update(
-            &mut s,
-            Msg::WeightsPreview {
-                service: 0,
-                to: w(99, 1),
-                lines: vec![],
-                at: Ts(6),
-            },
-        );
+        weights_previewed(&mut s, vec![], 6);
         act(&mut s, Action::Confirm);
         update(
             &mut s,
