@@ -73,7 +73,11 @@ pub fn render(state: &State, view: &View<'_>, area: Rect, buf: &mut Buffer) {
         Some(_) => format!("{} done, {skipped} skipped", done),
         None => format!("step {}/{total}", c.cursor + 1),
     };
-    let mode = if c.auto { " · AUTO" } else { "" };
+    let mode = match (c.auto, &c.auto_stopped) {
+        (true, _) => " · AUTO",
+        (false, Some(_)) => " · AUTO STOPPED",
+        (false, None) => "",
+    };
     let title = format!(
         "Rollback {}: {} · runbook {} · {position}{mode}",
         svc.name,
@@ -85,6 +89,16 @@ pub fn render(state: &State, view: &View<'_>, area: Rect, buf: &mut Buffer) {
     let w = inner.width as usize;
 
     let mut lines: Vec<Line> = Vec::new();
+    // Auto mode handed this checklist to a person: say why, first.
+    if let (Some(why), None) = (&c.auto_stopped, &c.ended) {
+        lines.push(Line::styled(
+            fit(
+                &format!(" auto mode stopped: {why}; every change now waits for a person's y"),
+                w,
+            ),
+            t.level(Level::Warn),
+        ));
+    }
     // The line of the current step, so it can be kept in view.
     let mut current_at = 0;
     let mut phase = None;
