@@ -89,16 +89,6 @@ pub fn render(state: &State, view: &View<'_>, area: Rect, buf: &mut Buffer) {
     let w = inner.width as usize;
 
     let mut lines: Vec<Line> = Vec::new();
-    // Auto mode handed this checklist to a person: say why, first.
-    if let (Some(why), None) = (&c.auto_stopped, &c.ended) {
-        lines.push(Line::styled(
-            fit(
-                &format!(" auto mode stopped: {why}; every change now waits for a person's y"),
-                w,
-            ),
-            t.level(Level::Warn),
-        ));
-    }
     // The line of the current step, so it can be kept in view.
     let mut current_at = 0;
     let mut phase = None;
@@ -120,6 +110,17 @@ pub fn render(state: &State, view: &View<'_>, area: Rect, buf: &mut Buffer) {
         }
         let current = i == c.cursor && c.ended.is_none();
         if current {
+            // Auto mode handed this checklist to a person: say why, where
+            // the person looks.
+            if let Some(why) = &c.auto_stopped {
+                lines.push(Line::styled(
+                    fit(
+                        &format!("   auto mode stopped: {why}; changes wait for your y"),
+                        w,
+                    ),
+                    t.level(Level::Warn),
+                ));
+            }
             current_at = lines.len();
         }
         lines.push(step_line(view, s, current, w));
