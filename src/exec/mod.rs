@@ -36,6 +36,10 @@ pub struct TrafficHandle {
     pub provider: Arc<dyn TrafficProvider>,
 }
 
+/// An incident's number in the journal, once its row is on disk (`None`
+/// until then; the sender dropped if it could not be written).
+type IncidentNumber = tokio::sync::watch::Receiver<Option<i64>>;
+
 /// What the executor knows of one service beyond its providers.
 #[derive(Clone, Debug, Default)]
 pub struct ServiceInfo {
@@ -84,9 +88,10 @@ pub(crate) struct Backends {
 
 pub struct Executor {
     b: Backends,
-    /// The incident each service's checklist belongs to, once journaled:
-    /// the steps that follow the opening in the same batch carry no number yet.
-    incidents: Mutex<HashMap<usize, i64>>,
+    /// The incident each service's checklist belongs to, as it is being
+    /// journaled: the steps that follow the opening in the same batch carry
+    /// no number yet, and their tasks wait for it (the render loop never does).
+    incidents: Mutex<HashMap<usize, IncidentNumber>>,
     tx: mpsc::Sender<Msg>,
 }
 
@@ -304,7 +309,10 @@ impl Executor {
                 by,
                 work,
             } => {
-                let incident = incident.or_else(|| self.incident_of(service));
+                let opening = match incident {
+                    Some(_) => None,
+                    None => self.incident_of(service),
+                };
                 let job = steps::Job {
                     service,
                     name,
@@ -315,7 +323,14 @@ impl Executor {
                     by,
                     work,
                 };
-                tokio::spawn(steps::run(self.b.clone(), job, tx));
+                let b = self.b.clone();
+                tokio::spawn(async move {
+                    let mut job = job;
+                    if let Some(number) = opening {
+                        job.incident = steps::incident_number(number).await;
+                    }
+                    steps::run(b, job, tx).await;
+                });
             }
             Effect::CheckReal {
                 intent,
@@ -368,16 +383,16 @@ impl Executor {
         }
     }
 
-    fn incident_of(&self, service: usize) -> Option<i64> {
+    fn incident_of(&self, service: usize) -> Option<IncidentNumber> {
         self.incidents
             .lock()
             .unwrap_or_else(std::sync::PoisonError::into_inner)
             .get(&service)
-            .copied()
+            .cloned()
     }
 
-    /// Journal a new incident and wait for its number (a few milliseconds:
-    /// the steps that follow in the same batch are journaled under it).
+    /// Journal a new incident on a task of its own: the loop goes on at
+    /// once, and the steps sent meanwhile wait for the number on theirs.
     fn open_incident(&self, effect: Effect) {
         let Effect::OpenIncident {
             service,
@@ -415,31 +430,31 @@ impl Executor {
             "began": began.map(Ts::millis),
             "detected": detected.millis(),
         }));
-        match journal.append_now(e) {
-            Ok(id) => {
-                self.incidents
-                    .lock()
-                    .unwrap_or_else(std::sync::PoisonError::into_inner)
-                    .insert(service, id);
-                send(
-                    self.tx.clone(),
+        let (number, waiting) = tokio::sync::watch::channel(None);
+        self.incidents
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .insert(service, waiting);
+        let (journal, tx, described) = (journal.clone(), self.tx.clone(), effect.describe());
+        tokio::spawn(async move {
+            let msg = match journal.append_durable(e).await {
+                Ok(id) => {
+                    let _ = number.send(Some(id));
                     Msg::IncidentOpened {
                         service,
                         id,
                         at: now(),
-                    },
-                );
-            }
-            Err(error) => send(
-                self.tx.clone(),
-                failed(
-                    effect.describe(),
+                    }
+                }
+                Err(error) => failed(
+                    described,
                     format!(
                         "the journal cannot record it ({error}); changes will not run unrecorded"
                     ),
                 ),
-            ),
-        }
+            };
+            let _ = tx.send(msg).await;
+        });
     }
 
     fn close_incident(&self, effect: Effect) {
@@ -455,23 +470,33 @@ impl Executor {
         else {
             return;
         };
-        let incident = incident.or_else(|| self.incident_of(service));
-        self.incidents
+        let opening = self
+            .incidents
             .lock()
             .unwrap_or_else(std::sync::PoisonError::into_inner)
             .remove(&service);
-        let Some(journal) = &self.b.journal else {
+        let Some(journal) = self.b.journal.clone() else {
             return;
         };
         let mut e = Entry::new(now(), "closed", &name, format!("incident {ending}"), &by);
-        e.incident = incident;
         e.level = if ending == "completed" { "good" } else { "bad" }.into();
         e.data = Some(json!({
             "ending": ending,
             "recovered": recovered.map(Ts::millis),
             "steps": steps,
         }));
-        journal.append(e);
+        match (incident, opening) {
+            (None, Some(number)) => {
+                tokio::spawn(async move {
+                    e.incident = steps::incident_number(number).await;
+                    journal.append(e);
+                });
+            }
+            (incident, _) => {
+                e.incident = incident;
+                journal.append(e);
+            }
+        }
     }
 
     fn traffic_handle(&self, service: &str, tx: &mpsc::Sender<Msg>) -> Option<TrafficHandle> {

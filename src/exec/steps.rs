@@ -60,6 +60,18 @@ impl Job {
     }
 }
 
+/// The number of an incident being journaled: it is a few milliseconds
+/// away, or never (the journal failed; its error is shown on its own).
+pub(super) async fn incident_number(
+    mut number: tokio::sync::watch::Receiver<Option<i64>>,
+) -> Option<i64> {
+    let wait = number.wait_for(Option::is_some);
+    match tokio::time::timeout(Duration::from_secs(10), wait).await {
+        Ok(Ok(id)) => *id,
+        _ => None,
+    }
+}
+
 pub(super) async fn run(b: Backends, job: Job, tx: mpsc::Sender<Msg>) {
     match &job.work {
         StepWork::PreviewSwitch { from, to, request } => {
