@@ -414,8 +414,8 @@ pub fn drill_markdown(
         time::human(TARGET_SWITCH)
     );
     let _ = writeln!(s, "## Expectation\n");
-    for (ok, text) in &score.checks {
-        let _ = writeln!(s, "- {} {text}", if *ok { "✓" } else { "✗" });
+    for c in &score.checks {
+        let _ = writeln!(s, "- {} {}", if c.held { "✓" } else { "✗" }, c.what);
     }
     for w in &score.wrong_actions {
         let _ = writeln!(s, "  - {w}");

@@ -36,7 +36,13 @@ fn checks(score: &Value) -> String {
         .as_array()
         .unwrap()
         .iter()
-        .map(|c| format!("{} {}", if c[0] == true { "✓" } else { "✗" }, c[1]))
+        .map(|c| {
+            format!(
+                "{} {}",
+                if c["held"] == true { "✓" } else { "✗" },
+                c["what"]
+            )
+        })
         .collect::<Vec<_>>()
         .join("\n")
 }

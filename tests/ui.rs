@@ -566,12 +566,7 @@ fn checklist_with_a_switch_preview_by_keys() {
     press(&mut s, &keymap, Key::plain(KeyCode::Enter)); // logs reviewed
     press(&mut s, &keymap, Key::plain(KeyCode::Enter)); // the message, previewed
     press(&mut s, &keymap, Key::plain(KeyCode::Char('y')));
-    let sent = StepOutcome {
-        ok: true,
-        warning: None,
-        error: None,
-        evidence: vec!["slack ($SLACK_WEBHOOK_URL): sent (HTTP 200)".into()],
-    };
+    let sent = StepOutcome::ok(vec!["slack ($SLACK_WEBHOOK_URL): sent (HTTP 200)".into()]);
     update(
         &mut s,
         Msg::StepDone {

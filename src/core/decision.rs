@@ -121,6 +121,16 @@ pub struct RollbackRecord {
     pub by: String,
 }
 
+/// A rollback under way: from its checklist's start until the during phase
+/// is settled.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct UnderWay {
+    pub suspect: usize,
+    pub target: usize,
+    pub since: Ts,
+    pub by: String,
+}
+
 /// Why a warranted rollback is not offered.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Block {
@@ -299,8 +309,8 @@ pub struct Facts<'a> {
     pub envs: &'a [EnvFacts],
     pub rules: &'a [RuleFacts],
     pub rollbacks: &'a [RollbackRecord],
-    /// A rollback under way: (suspect, target, since, by).
-    pub in_progress: Option<(usize, usize, Ts, String)>,
+    /// A rollback under way.
+    pub in_progress: Option<UnderWay>,
     /// Traffic can be moved (a provider is configured).
     pub can_shift: bool,
     /// A deploy provider can put an environment back on its previous revision.
@@ -312,12 +322,12 @@ pub fn decide(f: &Facts<'_>, now: Ts) -> Decision {
     if f.policy.mode == Mode::Off {
         return Decision::Off;
     }
-    if let Some((suspect, target, since, by)) = &f.in_progress {
+    if let Some(u) = &f.in_progress {
         return Decision::RollingBack {
-            suspect: *suspect,
-            target: *target,
-            since: *since,
-            by: by.clone(),
+            suspect: u.suspect,
+            target: u.target,
+            since: u.since,
+            by: u.by.clone(),
         };
     }
     let relevant = |r: &&RuleFacts| {
@@ -747,7 +757,12 @@ mod tests {
         let mut p = Policy::default();
         let envs = [env("blue", Ok, 100), env("green", Ok, 0)];
         let mut f = facts(&p, &envs, &[], &[]);
-        f.in_progress = Some((1, 0, Ts(5), "auto".into()));
+        f.in_progress = Some(UnderWay {
+            suspect: 1,
+            target: 0,
+            since: Ts(5),
+            by: "auto".into(),
+        });
         assert!(matches!(decide(&f, Ts(6)), Decision::RollingBack { .. }));
         let last = [RollbackRecord {
             at: Ts(0),

@@ -92,6 +92,40 @@ pub struct Expectation {
 }
 
 /// A drill scenario.
+/// One part of a drill's expectation, and whether it held.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(from = "HeldWire")]
+pub struct Held {
+    pub held: bool,
+    /// What was expected, with what happened: `no rollback (0 done)`.
+    pub what: String,
+}
+
+/// Scores journaled before `Held` had names wrote `[true, "…"]`.
+#[derive(Deserialize)]
+#[serde(untagged)]
+enum HeldWire {
+    Named { held: bool, what: String },
+    Pair(bool, String),
+}
+
+impl From<HeldWire> for Held {
+    fn from(w: HeldWire) -> Self {
+        match w {
+            HeldWire::Named { held, what } | HeldWire::Pair(held, what) => Held { held, what },
+        }
+    }
+}
+
+impl Held {
+    fn new(held: bool, what: impl Into<String>) -> Self {
+        Held {
+            held,
+            what: what.into(),
+        }
+    }
+}
+
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct Scenario {
     pub name: String,
@@ -205,7 +239,7 @@ pub struct Score {
     pub steps_skipped: usize,
     pub wrong_actions: Vec<String>,
     /// Each expectation and whether it held: `✓ error-rate fired first`.
-    pub checks: Vec<(bool, String)>,
+    pub checks: Vec<Held>,
     pub held: bool,
 }
 
@@ -276,11 +310,11 @@ pub fn score(d: &DrillRun, steps_done: usize, steps_skipped: usize) -> Score {
             .as_deref()
             .is_some_and(|f| f.starts_with(want.as_str()));
         let got = first.clone().unwrap_or_else(|| "none".into());
-        checks.push((ok, format!("{want} fires first (first: {got})")));
+        checks.push(Held::new(ok, format!("{want} fires first (first: {got})")));
     }
     if d.expect.rollback {
         let ok = d.rollbacks >= 1 && d.verified.is_some();
-        checks.push((
+        checks.push(Held::new(
             ok,
             format!(
                 "rolled back and verified ({} rollback(s), {})",
@@ -293,31 +327,31 @@ pub fn score(d: &DrillRun, steps_done: usize, steps_skipped: usize) -> Score {
             ),
         ));
     } else {
-        checks.push((
+        checks.push(Held::new(
             d.rollbacks == 0,
             format!("no rollback ({} done)", d.rollbacks),
         ));
     }
     if let Some(n) = d.expect.rollbacks {
-        checks.push((
+        checks.push(Held::new(
             d.rollbacks == n,
             format!("exactly {n} rollback(s) ({} done)", d.rollbacks),
         ));
     }
     if d.expect.escalate {
-        checks.push((
+        checks.push(Held::new(
             d.escalated.is_some(),
             "blocked: escalation, not a loop".to_string(),
         ));
     }
-    checks.push((
+    checks.push(Held::new(
         d.wrong_actions.is_empty(),
         format!(
             "no traffic moved onto a failing environment ({})",
             d.wrong_actions.len()
         ),
     ));
-    let held = checks.iter().all(|(ok, _)| *ok);
+    let held = checks.iter().all(|c| c.held);
     Score {
         scenario: d.scenario.clone(),
         speed: d.speed,
@@ -385,7 +419,7 @@ mod tests {
         d.detected = Some((Ts(4_000), "latency p95".into()));
         let s = score(&d, 9, 5);
         assert!(!s.held);
-        assert_eq!(s.checks.iter().filter(|(ok, _)| !ok).count(), 2);
+        assert_eq!(s.checks.iter().filter(|c| !c.held).count(), 2);
     }
 
     #[test]
@@ -418,6 +452,18 @@ mod tests {
         assert_eq!(f.ends, Duration::from_secs(60));
         assert!(
             matches!(f.timeline[0].action, DrillAction::Flap { every, .. } if every == Duration::from_secs(1))
+        );
+    }
+
+    #[test]
+    fn scores_journaled_with_unnamed_checks_still_read() {
+        let old: Vec<Held> = serde_json::from_str(r#"[[true, "no rollback (0 done)"]]"#).unwrap();
+        let new: Vec<Held> =
+            serde_json::from_str(r#"[{"held": true, "what": "no rollback (0 done)"}]"#).unwrap();
+        assert_eq!(old, new);
+        assert_eq!(
+            serde_json::to_value(&new[0]).unwrap(),
+            serde_json::json!({"held": true, "what": "no rollback (0 done)"})
         );
     }
 }

@@ -43,6 +43,27 @@ impl fmt::Display for Role {
     }
 }
 
+/// A change of fault asked of the sandbox.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum FaultAsked {
+    Inject(Fault),
+    Clear,
+}
+
+impl FaultAsked {
+    pub fn new(fault: Option<Fault>) -> Self {
+        fault.map_or(FaultAsked::Clear, FaultAsked::Inject)
+    }
+
+    /// The fault in force once the sandbox has done it.
+    pub fn fault(self) -> Option<Fault> {
+        match self {
+            FaultAsked::Inject(f) => Some(f),
+            FaultAsked::Clear => None,
+        }
+    }
+}
+
 /// A fault the drill sandbox can inject into one environment.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "kebab-case")]
@@ -214,9 +235,9 @@ pub struct EnvState {
     pub fault_since: Option<Ts>,
     /// Degraded or worse, continuously, since this instant.
     pub degraded_since: Option<Ts>,
-    /// A fault requested but not yet confirmed by the sandbox: the next
+    /// A fault change asked of the sandbox and not yet confirmed: the next
     /// `inject-fault` cycles on from it, so quick presses walk the cycle.
-    pub fault_requested: Option<Option<Fault>>,
+    pub fault_asked: Option<FaultAsked>,
     pub metrics: EnvMetrics,
 }
 
@@ -292,7 +313,7 @@ impl EnvState {
             fault: None,
             degraded_since: None,
             fault_since: None,
-            fault_requested: None,
+            fault_asked: None,
             metrics: EnvMetrics::default(),
         }
     }
@@ -422,8 +443,8 @@ pub struct RollbackState {
     /// The journal's number of the last incident, after its checklist is put away.
     pub last_incident: Option<i64>,
     pub history: Vec<RollbackRecord>,
-    /// A rollback under way: (suspect, target, since, by).
-    pub in_progress: Option<(usize, usize, Ts, String)>,
+    /// A rollback under way.
+    pub in_progress: Option<crate::core::decision::UnderWay>,
     /// The operator asked to roll back this environment: (env, by, at).
     /// It is served (and cleared) when a checklist starts, or refused.
     pub manual: Option<(usize, String, Ts)>,

@@ -162,32 +162,62 @@ pub enum TextKey {
     Cancel,
 }
 
-/// How a step's work ended.
-#[derive(Clone, Debug, PartialEq, Eq, Default)]
+/// How a step's work ended, and what was found or done on the way.
+#[derive(Clone, Debug, PartialEq, Eq)]
 pub struct StepOutcome {
-    pub ok: bool,
-    /// Done, but the operator should know (a notification that failed).
-    pub warning: Option<String>,
-    pub error: Option<String>,
+    pub verdict: Verdict,
     /// What was found or done, line by line.
     pub evidence: Vec<String>,
+}
+
+/// Done, done with something the operator should know, or failed: one of
+/// them, never a mix.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Verdict {
+    Done,
+    /// Done, but the operator should know (a notification that failed).
+    Warned(String),
+    Failed(String),
 }
 
 impl StepOutcome {
     pub fn ok(evidence: Vec<String>) -> Self {
         StepOutcome {
-            ok: true,
+            verdict: Verdict::Done,
             evidence,
-            ..StepOutcome::default()
+        }
+    }
+
+    pub fn warned(warning: impl Into<String>, evidence: Vec<String>) -> Self {
+        StepOutcome {
+            verdict: Verdict::Warned(warning.into()),
+            evidence,
         }
     }
 
     pub fn failed(error: impl Into<String>, evidence: Vec<String>) -> Self {
         StepOutcome {
-            ok: false,
-            error: Some(error.into()),
+            verdict: Verdict::Failed(error.into()),
             evidence,
-            ..StepOutcome::default()
+        }
+    }
+
+    /// Done, with or without a warning.
+    pub fn is_ok(&self) -> bool {
+        !matches!(self.verdict, Verdict::Failed(_))
+    }
+
+    pub fn error(&self) -> Option<&str> {
+        match &self.verdict {
+            Verdict::Failed(e) => Some(e),
+            _ => None,
+        }
+    }
+
+    pub fn warning(&self) -> Option<&str> {
+        match &self.verdict {
+            Verdict::Warned(w) => Some(w),
+            _ => None,
         }
     }
 }

@@ -130,7 +130,7 @@ pub(super) async fn run(b: Backends, job: Job, tx: mpsc::Sender<Msg>) {
             if commands.is_empty() {
                 journal_step(&b, &job, &outcome);
             } else {
-                let text = match &outcome.error {
+                let text = match outcome.error() {
                     Some(e) => format!("failed: {}: {e}", job.title),
                     None => format!("passed: {}", job.title),
                 };
@@ -140,7 +140,7 @@ pub(super) async fn run(b: Backends, job: Job, tx: mpsc::Sender<Msg>) {
                     job.incident,
                     &job.scope(),
                     &job.by,
-                    outcome.ok,
+                    outcome.is_ok(),
                     text,
                     Some(json!({ "step": job.step, "evidence": outcome.evidence })),
                 );
@@ -186,7 +186,7 @@ async fn change(b: &Backends, job: &Job, tx: &mpsc::Sender<Msg>) -> StepOutcome 
         StepWork::Command { argv, timeout, env } => run_command(b, job, argv, *timeout, env).await,
         _ => StepOutcome::failed("not a change", vec![]),
     };
-    let text = match (&outcome.error, &outcome.warning) {
+    let text = match (outcome.error(), outcome.warning()) {
         (Some(e), _) => format!("failed: {}: {e}", job.title),
         (None, Some(w)) => format!("done with a warning: {}: {w}", job.title),
         (None, None) => format!("done: {}", job.title),
@@ -197,7 +197,7 @@ async fn change(b: &Backends, job: &Job, tx: &mpsc::Sender<Msg>) -> StepOutcome 
         job.incident,
         &scope,
         &job.by,
-        outcome.ok,
+        outcome.is_ok(),
         text,
         Some(json!({ "step": job.step, "evidence": outcome.evidence })),
     );
@@ -259,12 +259,12 @@ fn journal_step(b: &Backends, job: &Job, outcome: &StepOutcome) {
     let Some(j) = &b.journal else {
         return;
     };
-    let text = match &outcome.error {
+    let text = match outcome.error() {
         Some(e) => format!("failed: {}: {e}", job.title),
         None => format!("passed: {}", job.title),
     };
     let mut e = Entry::new(now(), "step", &job.scope(), text, &job.by);
-    e.level = if outcome.ok { "good" } else { "bad" }.into();
+    e.level = if outcome.is_ok() { "good" } else { "bad" }.into();
     e.incident = job.incident;
     e.data = Some(json!({ "step": job.step, "evidence": outcome.evidence }));
     j.append(e);
@@ -290,7 +290,7 @@ pub(super) async fn preview_revert(
     let d = b
         .deploy
         .get(name)
-        .ok_or_else(|| no_deploy(name).error.unwrap_or_default())?;
+        .ok_or_else(|| no_deploy(name).error().unwrap_or_default().to_string())?;
     if let Some(expect) = expect {
         let now = d.read().await?;
         let cur = now.iter().find(|e| e.env == env);
@@ -464,14 +464,13 @@ async fn smoke_tests(b: &Backends, job: &Job, env: &str) -> StepOutcome {
         return StepOutcome::failed("unknown service", vec![]);
     };
     if info.smoke.is_empty() {
-        return StepOutcome {
-            ok: true,
-            warning: Some(format!(
+        return StepOutcome::warned(
+            format!(
                 "{} has no smoke tests configured: nothing was checked",
                 job.name
-            )),
-            ..StepOutcome::default()
-        };
+            ),
+            vec![],
+        );
     }
     let Some(url) = info.url(env) else {
         return StepOutcome::failed(format!("{env} has no address"), vec![]);
@@ -492,11 +491,7 @@ async fn smoke_tests(b: &Backends, job: &Job, env: &str) -> StepOutcome {
 /// A notification never blocks the rollback: failures are warnings.
 fn notified(sent: &[notify::Sent]) -> StepOutcome {
     if sent.is_empty() {
-        return StepOutcome {
-            ok: true,
-            warning: Some("no notifier is configured: tell the team yourself".into()),
-            ..StepOutcome::default()
-        };
+        return StepOutcome::warned("no notifier is configured: tell the team yourself", vec![]);
     }
     let evidence: Vec<String> = sent
         .iter()
@@ -506,16 +501,15 @@ fn notified(sent: &[notify::Sent]) -> StepOutcome {
         })
         .collect();
     let failures = sent.iter().filter(|s| s.result.is_err()).count();
-    StepOutcome {
-        ok: true,
-        warning: (failures > 0).then(|| {
+    match failures {
+        0 => StepOutcome::ok(evidence),
+        n => StepOutcome::warned(
             format!(
-                "{failures} of {} notifications failed: tell the team yourself",
+                "{n} of {} notifications failed: tell the team yourself",
                 sent.len()
-            )
-        }),
-        error: None,
-        evidence,
+            ),
+            evidence,
+        ),
     }
 }
 

@@ -5,7 +5,9 @@
 use crate::core::action::Action;
 use crate::core::decision::{Block, Decision};
 use crate::core::events::Level;
-use crate::core::model::{Fault, MetricWindowChoice, Overlay, Pane, State, TimelineKind};
+use crate::core::model::{
+    Fault, FaultAsked, MetricWindowChoice, Overlay, Pane, State, TimelineKind,
+};
 use crate::core::msg::Effect;
 use crate::core::time::Ts;
 use crate::core::traffic::{EditStage, WeightEditor};
@@ -194,12 +196,12 @@ fn fault_effect(state: &mut State, action: Action, at: Ts) -> Vec<Effect> {
     let Some(e) = state.env_mut(id) else {
         return Vec::new();
     };
-    let current = e.fault_requested.unwrap_or(e.fault);
+    let current = e.fault_asked.map_or(e.fault, FaultAsked::fault);
     let fault: Option<Fault> = match action {
         Action::InjectFault => Some(Fault::after(current)),
         _ => None,
     };
-    e.fault_requested = Some(fault);
+    e.fault_asked = Some(FaultAsked::new(fault));
     vec![Effect::SetFault {
         service,
         env,

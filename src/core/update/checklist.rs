@@ -12,7 +12,7 @@ use crate::core::deploy::Stability;
 use crate::core::events::{Kind, Level};
 use crate::core::health::HealthStatus;
 use crate::core::model::{EnvId, InputPurpose, Pane, State, TextInput, TimelineKind};
-use crate::core::msg::{Effect, StepOutcome, StepWork, TextKey};
+use crate::core::msg::{Effect, StepOutcome, StepWork, TextKey, Verdict};
 use crate::core::runbook::{
     Act, Check, Checklist, Ending, Names, Phase, StepKind, StepStatus, Template,
 };
@@ -92,7 +92,12 @@ pub(super) fn start(
     c.run = state.checklist_runs;
     let svc = &mut state.services[service];
     svc.rollback.checklist = Some(c);
-    svc.rollback.in_progress = Some((suspect, target, now, by.clone()));
+    svc.rollback.in_progress = Some(crate::core::decision::UnderWay {
+        suspect,
+        target,
+        since: now,
+        by: by.clone(),
+    });
     // A person's request is served by this checklist: it must not fire again
     // once the checklist is over (in auto mode, at every cooldown's end).
     svc.rollback.manual = None;
@@ -685,10 +690,10 @@ fn finish(state: &mut State, service: usize, o: StepOutcome, by: &str, now: Ts) 
     if let Some(s) = step_mut(state, service) {
         s.evidence.extend(o.evidence.iter().cloned());
     }
-    let status = match (o.ok, o.warning, o.error) {
-        (true, Some(w), _) => StepStatus::Warned(w),
-        (true, None, _) => StepStatus::Done,
-        (false, _, e) => StepStatus::Failed(e.unwrap_or_else(|| "failed".into())),
+    let status = match o.verdict {
+        Verdict::Done => StepStatus::Done,
+        Verdict::Warned(w) => StepStatus::Warned(w),
+        Verdict::Failed(e) => StepStatus::Failed(e),
     };
     if let StepStatus::Failed(e) = &status {
         let name = state.services[service].name.clone();
@@ -1006,7 +1011,7 @@ fn landed(state: &mut State, service: usize, run: u64, step: usize, o: &StepOutc
         return;
     };
     let f = svc.rollback.in_flight.remove(i);
-    if !(f.is_rollback() && o.ok) {
+    if !(f.is_rollback() && o.is_ok()) {
         return;
     }
     // What the cooldown and the limit count.
@@ -1038,7 +1043,7 @@ fn confirmed_elsewhere(state: &State, service: usize, o: StepOutcome) -> StepOut
     let reprobe = c
         .current()
         .is_some_and(|s| matches!(s.spec.kind, StepKind::Check(Check::Reprobe { .. })));
-    if o.ok || !reprobe {
+    if o.is_ok() || !reprobe {
         return o;
     }
     let firing: Vec<String> = svc

@@ -15,7 +15,7 @@ pub use checklist::{focused_checklist, message, plan};
 pub use decisions::describe as describe_decision;
 
 use super::events::Level;
-use super::model::{EnvId, InFlight, Overlay, SourceKind, State};
+use super::model::{EnvId, FaultAsked, InFlight, Overlay, SourceKind, State};
 use super::msg::{Effect, Msg};
 
 /// Apply one message; return what must be done in the world.
@@ -234,8 +234,8 @@ fn dispatch(state: &mut State, msg: Msg, now: super::time::Ts) -> Vec<Effect> {
                         None => None,
                     };
 
-                    if e.fault_requested == Some(fault) {
-                        e.fault_requested = None;
+                    if e.fault_asked.map(FaultAsked::fault) == Some(fault) {
+                        e.fault_asked = None;
                     }
                 }
                 if fault.is_some()

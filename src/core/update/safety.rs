@@ -683,7 +683,7 @@ fn check(b: &Before, msg: &Msg, s: &State, fx: &[Effect], w: &Outside) -> Result
                 step,
                 outcome,
                 ..
-            } if *service == i && outcome.ok => {
+            } if *service == i && outcome.is_ok() => {
                 usize::from(w.rollbacks.get(&(i, *run, *step)) == Some(&false))
             }
             _ => 0,

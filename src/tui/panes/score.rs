@@ -92,7 +92,8 @@ pub fn render(state: &State, view: &View<'_>, area: Rect, buf: &mut Buffer) {
         s.steps_skipped
     )));
     lines.push(Line::raw(""));
-    for (ok, text) in &s.checks {
+    for c in &s.checks {
+        let (ok, text) = (&c.held, &c.what);
         let (mark, style) = if *ok {
             ("✓", t.level(Level::Good))
         } else {
