@@ -9,6 +9,8 @@ mod deploy;
 mod probes;
 #[cfg(test)]
 mod safety;
+#[cfg(test)]
+mod testkit;
 mod traffic;
 
 pub use checklist::{focused_checklist, message, plan};

@@ -1,0 +1,150 @@
+//! The rollback checklist: one step at a time. Manual steps are ticked;
+//! checks are verified here from what is known, or by the executor with
+//! fresh probes; actions that change the world show exactly what they will do
+//! and wait for a second key. Auto mode does the same without the keys, and
+//! leaves what only a person can do to a person.
+
+use std::time::Duration;
+
+use crate::core::action::Action;
+use crate::core::decision::{Decision, RollbackRecord};
+use crate::core::deploy::Stability;
+use crate::core::events::{Kind, Level};
+use crate::core::health::HealthStatus;
+use crate::core::model::{EnvId, InputPurpose, Pane, State, TextInput, TimelineKind};
+use crate::core::msg::{Effect, StepOutcome, StepWork, TextKey, Verdict};
+use crate::core::runbook::{
+    Act, Check, Checklist, Ending, Names, Phase, StepKind, StepStatus, Template,
+};
+
+use crate::core::time::{self, Ts};
+use crate::core::traffic::rollback_weights;
+
+mod keys;
+mod message;
+mod settle;
+mod start;
+mod step;
+#[cfg(test)]
+mod tests;
+mod world;
+
+// The rooms see each other through these.
+use settle::*;
+use step::*;
+use world::*;
+
+pub(super) use keys::{on_action, on_text, resume};
+pub use message::message;
+pub(super) use settle::close_out;
+pub use start::plan;
+pub(super) use start::start;
+pub(super) use world::{
+    on_deploy, on_done, on_incident, on_preview, on_probe, on_tick, on_traffic_read,
+};
+
+const LEFT_FOR_A_PERSON: &str = "left for a person (auto mode)";
+
+/// The longest reason or note, in characters.
+const MAX_LINE: usize = 500;
+
+/// How long traffic-on-target waits for the provider's next read.
+const READ_BACK: Duration = Duration::from_secs(60);
+
+/// `v1.0.1` (the runbooks' `{suspect_version}`), `v?` before the first answer.
+fn version(state: &State, service: usize, env: usize) -> String {
+    let v = state.services[service].envs[env]
+        .version
+        .clone()
+        .unwrap_or_else(|| "?".into());
+    format!("v{}", v.trim_start_matches('v'))
+}
+
+/// Verifications start by themselves when their turn comes: they change
+/// nothing, and their evidence is what the operator waits for.
+fn runs_itself(kind: &StepKind) -> bool {
+    matches!(
+        kind,
+        StepKind::Check(_)
+            | StepKind::Action(Act::WaitHealthy { .. } | Act::WaitStable { .. } | Act::Smoke)
+    )
+}
+
+/// Whether the step whose turn it is now starts without a key.
+fn next_starts_itself(state: &State, service: usize) -> bool {
+    state.services[service]
+        .rollback
+        .checklist
+        .as_ref()
+        .and_then(|c| Some((c.auto, c.current()?)))
+        .is_some_and(|(auto, s)| {
+            s.status == StepStatus::Current && (auto || runs_itself(&s.spec.kind))
+        })
+}
+
+fn step_mut(state: &mut State, service: usize) -> Option<&mut crate::core::runbook::StepRun> {
+    state.services[service]
+        .rollback
+        .checklist
+        .as_mut()?
+        .current_mut()
+}
+
+fn set_status(state: &mut State, service: usize, status: StepStatus) {
+    if let Some(s) = step_mut(state, service) {
+        s.status = status;
+    }
+}
+
+/// Who the current step is attributed to.
+fn current_by(state: &State, service: usize) -> String {
+    state.services[service]
+        .rollback
+        .checklist
+        .as_ref()
+        .and_then(|c| c.current())
+        .and_then(|s| s.by.clone())
+        .unwrap_or_else(|| state.operator.clone())
+}
+
+/// After a step settles: the next one, if it starts by itself.
+fn after_settle(state: &mut State, service: usize, now: Ts) -> Vec<Effect> {
+    if next_starts_itself(state, service) {
+        begin(state, service, now, false)
+    } else {
+        Vec::new()
+    }
+}
+
+fn current_status(state: &State, service: usize) -> Option<StepStatus> {
+    state.services[service]
+        .rollback
+        .checklist
+        .as_ref()
+        .and_then(|c| c.current())
+        .map(|s| s.status.clone())
+}
+
+fn running_mutates(state: &State, service: usize) -> bool {
+    state.services[service]
+        .rollback
+        .checklist
+        .as_ref()
+        .and_then(|c| c.current())
+        .is_some_and(|s| matches!(&s.spec.kind, StepKind::Action(a) if a.mutates()))
+}
+
+/// The service whose checklist the keys act on: the selected one's, else
+/// the only one open.
+pub fn focused_checklist(state: &State) -> Option<usize> {
+    let selected = state.selected_env().map(|id| id.service);
+    if let Some(s) = selected
+        && state.services[s].rollback.checklist.is_some()
+    {
+        return Some(s);
+    }
+    state
+        .services
+        .iter()
+        .position(|s| s.rollback.checklist.is_some())
+}

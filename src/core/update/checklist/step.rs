@@ -1,0 +1,528 @@
+//! Doing the current step: one function per kind of step, previews, the
+//! second key, and auto mode's guards at every change it makes.
+
+use super::*;
+
+/// Do the current step, and every step after it that starts by itself and
+/// finishes at once (all of them in auto mode).
+pub(super) fn begin(state: &mut State, service: usize, now: Ts, person: bool) -> Vec<Effect> {
+    let mut fx = Vec::new();
+    let mut person = person;
+    // Each pass settles a step or starts waiting for one; a runbook is finite.
+    for _ in 0..256 {
+        let Some(c) = state.services[service].rollback.checklist.as_ref() else {
+            break;
+        };
+        let Some(step) = c.current() else { break };
+        if !matches!(step.status, StepStatus::Current) {
+            break;
+        }
+        // Nothing acts behind a person typing a reason or a note: a change
+        // that would start by itself waits until the line is closed.
+        let mutates = matches!(&step.spec.kind, StepKind::Action(a) if a.mutates());
+        if !person && mutates && state.ui.input.is_some() {
+            break;
+        }
+        let (settled, more) = do_step(state, service, now, person);
+        person = false;
+        fx.extend(more);
+        if !(settled && next_starts_itself(state, service)) {
+            break;
+        }
+    }
+    fx
+}
+
+/// The step whose turn it is, as `do_step` and the function for its kind see it.
+struct Turn {
+    service: usize,
+    run: u64,
+    idx: usize,
+    title: String,
+    incident: Option<i64>,
+    /// Auto mode, and no person at the keys.
+    auto: bool,
+    /// Who the step is attributed to: the operator, or `backstop (auto)`.
+    who: String,
+    /// The service's name, and the suspect's and the target's.
+    name: String,
+    sname: String,
+    tname: String,
+    suspect: usize,
+    target: usize,
+    now: Ts,
+}
+
+/// What starting a step did: whether it settled at once, and the effects.
+type Started = (bool, Vec<Effect>);
+
+impl Turn {
+    fn effect(&self, work: StepWork) -> Effect {
+        Effect::Step {
+            service: self.service,
+            name: self.name.clone(),
+            run: self.run,
+            step: self.idx,
+            title: self.title.clone(),
+            incident: self.incident,
+            by: self.who.clone(),
+            work,
+        }
+    }
+
+    /// A step that takes time is journaled when it starts as well as when it ends.
+    fn running(&self, state: &mut State) {
+        set_status(state, self.service, StepStatus::Running { since: self.now });
+        state.events.push_kind(
+            self.now,
+            self.name.clone(),
+            Level::Info,
+            Kind::Step,
+            format!("started by {}: {}", self.who, self.title),
+        );
+    }
+
+    /// Settle it now from an outcome.
+    fn finish(&self, state: &mut State, outcome: StepOutcome) -> Started {
+        (
+            finish(state, self.service, outcome, &self.who, self.now),
+            Vec::new(),
+        )
+    }
+
+    /// Runs on the executor and settles when its outcome comes back.
+    fn run(&self, state: &mut State, work: StepWork) -> Started {
+        self.running(state);
+        (false, vec![self.effect(work)])
+    }
+
+    /// A change: made at once by auto mode inside its guards, otherwise
+    /// previewed by its provider (`preview_work`) for a person's `y`.
+    fn change(&self, state: &mut State, work: StepWork, preview_work: StepWork) -> Started {
+        if self.auto && may_act_alone(state, self.service, &work, self.now) {
+            reverting(state, self.service, &work);
+            return self.run(state, work);
+        }
+        let request = await_preview(state, self.service, work);
+        let asked = match preview_work {
+            StepWork::PreviewSwitch { from, to, .. } => {
+                StepWork::PreviewSwitch { from, to, request }
+            }
+            StepWork::PreviewRevert {
+                env, expect, to, ..
+            } => StepWork::PreviewRevert {
+                env,
+                expect,
+                to,
+                request,
+            },
+            other => other,
+        };
+        (false, vec![self.effect(asked)])
+    }
+
+    /// A change core can describe itself (a message, a command): made at
+    /// once by auto mode inside its guards, otherwise shown for a person's `y`.
+    fn described(&self, state: &mut State, work: StepWork, lines: Vec<String>) -> Started {
+        if self.auto && may_act_alone(state, self.service, &work, self.now) {
+            return self.run(state, work);
+        }
+        preview(state, self.service, work, lines);
+        (false, Vec::new())
+    }
+}
+
+/// Start the current step. Returns whether it settled at once, and the
+/// effects. A `person` at the keys gets previews even in auto mode.
+pub(super) fn do_step(state: &mut State, service: usize, now: Ts, person: bool) -> Started {
+    let Some(c) = state.services[service].rollback.checklist.as_ref() else {
+        return (false, Vec::new());
+    };
+    let Some(step) = c.current() else {
+        return (false, Vec::new());
+    };
+    let auto = c.auto && !person;
+    let svc = &state.services[service];
+    let t = Turn {
+        service,
+        run: c.run,
+        idx: c.cursor,
+        title: step.title.clone(),
+        incident: c.incident,
+        auto,
+        who: if auto {
+            "backstop (auto)".to_string()
+        } else {
+            state.operator.clone()
+        },
+        name: svc.name.clone(),
+        sname: svc.envs[c.suspect].name.clone(),
+        tname: svc.envs[c.target].name.clone(),
+        suspect: c.suspect,
+        target: c.target,
+        now,
+    };
+    let kind = step.spec.kind.clone();
+    if let Some(s) = step_mut(state, service) {
+        s.started.get_or_insert(now);
+        s.by = Some(t.who.clone());
+    }
+    match kind {
+        StepKind::Manual | StepKind::Action(Act::Note) if t.auto => {
+            let left = StepStatus::Skipped(LEFT_FOR_A_PERSON.into());
+            settle(state, service, left, &t.who, now);
+            (true, Vec::new())
+        }
+        StepKind::Manual => {
+            settle(state, service, StepStatus::Done, &t.who, now);
+            (true, Vec::new())
+        }
+        StepKind::Action(Act::Note) => note(state, &t),
+        StepKind::Check(Check::Reprobe { count }) => t.run(
+            state,
+            StepWork::Reprobe {
+                env: t.suspect,
+                count,
+            },
+        ),
+        StepKind::Check(Check::TargetHealthy) => {
+            let outcome = target_healthy(state, &t);
+            t.finish(state, outcome)
+        }
+        StepKind::Check(Check::TrafficOnTarget) => match traffic_on_target(state, service) {
+            Some(outcome) => t.finish(state, outcome),
+            // Not read back since the switch yet: the next read settles it.
+            None => {
+                t.running(state);
+                (false, Vec::new())
+            }
+        },
+        // The clock settles it (`on_tick`).
+        StepKind::Check(Check::ErrorRateBelow { .. }) => {
+            t.running(state);
+            (false, Vec::new())
+        }
+        StepKind::Action(Act::WaitHealthy { probes, .. }) => {
+            t.running(state);
+            if let Some(s) = step_mut(state, service) {
+                s.progress = Some((0, probes));
+            }
+            (false, Vec::new())
+        }
+        StepKind::Action(Act::WaitStable { .. }) => {
+            t.running(state);
+            // What is known already may settle it; the next read will otherwise.
+            (false, on_deploy(state, service, now))
+        }
+        StepKind::Action(Act::Smoke) => t.run(
+            state,
+            StepWork::Smoke {
+                env: t.tname.clone(),
+            },
+        ),
+        StepKind::Action(Act::SwitchTraffic) => switch(state, &t),
+        StepKind::Action(Act::RevertDeployment) => revert(state, &t),
+        StepKind::Action(Act::Notify { template }) => notify(state, &t, template),
+        StepKind::Action(Act::Command { argv, timeout }) => command(state, &t, argv, timeout),
+    }
+}
+
+/// A note: the line opens at once for the person to type.
+fn note(state: &mut State, t: &Turn) -> Started {
+    state.ui.input = Some(TextInput {
+        purpose: InputPurpose::Note {
+            service: t.service,
+            run: t.run,
+            step: t.idx,
+        },
+        prompt: format!("{}: ", t.title),
+        text: String::new(),
+    });
+    (false, Vec::new())
+}
+
+/// Never a rollback onto a failing environment.
+fn target_healthy(state: &State, t: &Turn) -> StepOutcome {
+    let tname = &t.tname;
+    let env = &state.services[t.service].envs[t.target];
+    let summary = env
+        .endpoints
+        .iter()
+        .filter_map(|e| {
+            e.last
+                .as_ref()
+                .map(|l| format!("{}: {}", e.role, l.report.summary))
+        })
+        .next()
+        .unwrap_or_default();
+    match env.status {
+        Some(s @ (HealthStatus::Ok | HealthStatus::Degraded)) => {
+            StepOutcome::ok(vec![format!("{tname} is {} ({summary})", s.as_str())])
+        }
+        Some(s) => StepOutcome::failed(
+            format!(
+                "{tname} is {}: not a safe place to roll back to",
+                s.as_str()
+            ),
+            vec![summary],
+        ),
+        None => StepOutcome::failed(format!("{tname} has not answered a probe yet"), vec![]),
+    }
+}
+
+/// The suspect's share onto the target, from the weights last read.
+fn switch(state: &mut State, t: &Turn) -> Started {
+    let Some(from) = state.services[t.service]
+        .traffic
+        .as_ref()
+        .and_then(|tr| tr.weights.clone())
+    else {
+        let outcome = StepOutcome::failed(
+            "the traffic weights are not known (the provider has not been read)",
+            vec![],
+        );
+        return t.finish(state, outcome);
+    };
+    if t.suspect == t.target {
+        let outcome = StepOutcome::failed(
+            format!(
+                "there is no other environment to switch {}'s traffic to",
+                t.sname
+            ),
+            vec![],
+        );
+        return t.finish(state, outcome);
+    }
+    let to = rollback_weights(&from, &t.sname, &t.tname);
+    let work = StepWork::Switch {
+        from: from.clone(),
+        to: to.clone(),
+    };
+    t.change(
+        state,
+        work,
+        StepWork::PreviewSwitch {
+            from,
+            to,
+            request: 0,
+        },
+    )
+}
+
+/// The suspect back to its previous revision: pinned to what was read,
+/// from this revision to that one.
+fn revert(state: &mut State, t: &Turn) -> Started {
+    let Some((current, previous)) =
+        crate::core::update::deploy::revisions(state, t.service, t.suspect)
+    else {
+        let outcome = StepOutcome::failed(
+            format!(
+                "{}'s deployment has not been read yet: see the Deployments pane, then retry",
+                t.sname
+            ),
+            vec![],
+        );
+        return t.finish(state, outcome);
+    };
+    let work = StepWork::Revert {
+        env: t.sname.clone(),
+        expect: Some(current.clone()),
+        to: previous.clone(),
+    };
+    let asked = StepWork::PreviewRevert {
+        env: t.sname.clone(),
+        expect: Some(current),
+        to: previous,
+        request: 0,
+    };
+    t.change(state, work, asked)
+}
+
+/// A message for the team, shown as it will be sent.
+fn notify(state: &mut State, t: &Turn, template: Template) -> Started {
+    let text = message(state, t.service, template, t.now);
+    let mut lines = if state.notifiers.is_empty() {
+        vec!["no notifier is configured ([[notify]]): the message is journaled; tell the team yourself".to_string()]
+    } else {
+        vec![format!("to {}:", state.notifiers.join(", "))]
+    };
+    lines.extend(text.lines().map(|l| format!("  {l}")));
+    t.described(state, StepWork::Notify { template, text }, lines)
+}
+
+/// A program of the runbook's, shown with its arguments.
+fn command(state: &mut State, t: &Turn, argv: Vec<String>, timeout: Duration) -> Started {
+    let lines = vec![
+        format!("$ {}", crate::core::argv::display(&argv)),
+        format!(
+            "with TARGET_URL set to {}'s address; killed after {}",
+            t.tname,
+            time::human(timeout)
+        ),
+    ];
+    let work = StepWork::Command {
+        argv,
+        timeout,
+        env: t.tname.clone(),
+    };
+    t.described(state, work, lines)
+}
+
+/// The provider is asked what `work` would change; only the answer to this
+/// request is shown, and the second key runs `work` itself.
+pub(super) fn await_preview(state: &mut State, service: usize, work: StepWork) -> u64 {
+    state.preview_requests += 1;
+    let request = state.preview_requests;
+    if let Some(s) = step_mut(state, service) {
+        s.status = StepStatus::AwaitingPreview;
+        s.pending = Some(work);
+        s.request = request;
+    }
+    request
+}
+
+/// Auto mode acts alone only inside its guards, checked again at the moment
+/// of each change. Outside them it stops: the checklist is a person's from
+/// here, and the change waits for a preview and a key.
+pub(super) fn may_act_alone(state: &mut State, service: usize, work: &StepWork, now: Ts) -> bool {
+    let Some(why) = auto_refusal(state, service, work, now) else {
+        return true;
+    };
+    stop_auto(state, service, &why, now);
+    false
+}
+
+/// Why auto mode may not make this change now, if it may not: changes from
+/// last time unchecked, the target not healthy, or the rollbacks done and
+/// on their way at the cooldown or the limit.
+pub(super) fn auto_refusal(
+    state: &State,
+    service: usize,
+    work: &StepWork,
+    now: Ts,
+) -> Option<String> {
+    let svc = state.services.get(service)?;
+    let c = svc.rollback.checklist.as_ref()?;
+    if !state.interrupted.is_empty() {
+        return Some("changes interrupted last time are not checked yet".into());
+    }
+    if c.suspect != c.target {
+        let t = &svc.envs[c.target];
+        if !matches!(t.status, Some(HealthStatus::Ok | HealthStatus::Degraded)) {
+            return Some(format!(
+                "{} is {}: not a safe place to roll back to",
+                t.name,
+                t.status.map_or("not verified", HealthStatus::as_str)
+            ));
+        }
+    }
+    if matches!(work, StepWork::Switch { .. } | StepWork::Revert { .. })
+        && let Err(block) =
+            crate::core::decision::count_guard(&svc.rollback.policy, &svc.rollback.counted(), now)
+    {
+        return Some(block.describe(now));
+    }
+    None
+}
+
+/// A person took a hand (a skip, a retry) or a guard stopped auto mode:
+/// from here every change of this checklist is previewed and confirmed.
+pub(super) fn stop_auto(state: &mut State, service: usize, why: &str, now: Ts) {
+    let name = state.services[service].name.clone();
+    let Some(c) = state.services[service].rollback.checklist.as_mut() else {
+        return;
+    };
+    if !c.auto {
+        return;
+    }
+    c.auto = false;
+    c.auto_stopped = Some(why.to_string());
+    let text = format!(
+        "auto mode stopped: {why}; a person decides from here (Enter previews the change, y makes it)"
+    );
+    state.services[service]
+        .rollback
+        .note(now, TimelineKind::Action, text.clone());
+    state
+        .events
+        .push_kind(now, name, Level::Warn, Kind::Incident, text);
+}
+
+/// `work` with the preview core can make itself (a message, a command).
+pub(super) fn preview(state: &mut State, service: usize, work: StepWork, lines: Vec<String>) {
+    if let Some(s) = step_mut(state, service) {
+        s.status = StepStatus::Previewing(lines);
+        s.pending = Some(work);
+    }
+}
+
+/// Remember where a revert starts from, for wait-stable.
+pub(super) fn reverting(state: &mut State, service: usize, work: &StepWork) {
+    if let StepWork::Revert { expect, to, .. } = work
+        && let Some(c) = state.services[service].rollback.checklist.as_mut()
+    {
+        c.reverted_from = expect.clone();
+        c.reverted_to = to.clone();
+    }
+}
+
+/// The second key: run exactly what the preview showed. If the world
+/// moved since, the preview is made again instead.
+pub(super) fn confirm(state: &mut State, service: usize, now: Ts) -> Vec<Effect> {
+    let by = state.operator.clone();
+    let Some(c) = state.services[service].rollback.checklist.as_ref() else {
+        return Vec::new();
+    };
+    let Some(step) = c.current() else {
+        return Vec::new();
+    };
+    let (StepStatus::Previewing(_), Some(work)) = (&step.status, step.pending.clone()) else {
+        return Vec::new();
+    };
+    let (title, idx, incident, run) = (step.title.clone(), c.cursor, c.incident, c.run);
+    let name = state.services[service].name.clone();
+    if let Some(other) = crate::core::update::change_on_its_way(state, service) {
+        state.events.push(
+            now,
+            name,
+            Level::Warn,
+            format!("{other} is on its way: nothing changed; confirm again after its outcome"),
+        );
+        return Vec::new();
+    }
+    if let Some(moved) = crate::core::update::moved_since_preview(state, service, &work) {
+        state.events.push(
+            now,
+            name.clone(),
+            Level::Warn,
+            format!("{moved}: nothing changed; here is the new preview"),
+        );
+        set_status(state, service, StepStatus::Current);
+        if let Some(s) = step_mut(state, service) {
+            s.pending = None;
+        }
+        return begin(state, service, now, true);
+    }
+    reverting(state, service, &work);
+    set_status(state, service, StepStatus::Running { since: now });
+    state.events.push_kind(
+        now,
+        name.clone(),
+        Level::Warn,
+        Kind::Step,
+        format!("confirmed by {by}: {title}"),
+    );
+    if let Some(s) = step_mut(state, service) {
+        s.by = Some(by.clone());
+    }
+    vec![Effect::Step {
+        service,
+        name,
+        run,
+        step: idx,
+        title,
+        incident,
+        by,
+        work,
+    }]
+}
