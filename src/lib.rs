@@ -10,7 +10,9 @@ pub mod app;
 pub mod aws;
 pub mod cli;
 pub mod config;
-pub mod core;
+/// The pure core lives in its own crate (`crates/backstop-core`); this name
+/// keeps `crate::core::…` the path everywhere in the binary.
+pub use backstop_core as core;
 pub mod engine;
 pub mod exec;
 pub mod headless;

@@ -412,6 +412,27 @@ pub fn unavailable(
 mod tests {
     use super::*;
 
+    /// The core's tests play the default runbook from a JSON copy (the core
+    /// crate cannot read TOML runbooks): it must be the one built in.
+    /// `BACKSTOP_WRITE_FIXTURES=1` writes it anew.
+    #[test]
+    fn the_core_tests_play_the_built_in_default_runbook() {
+        let built = Catalog::builtin().get("default").unwrap().runbook.clone();
+        let json = serde_json::to_string_pretty(&built).unwrap() + "\n";
+        let path = concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/crates/backstop-core/src/testkit/default-runbook.json"
+        );
+        if std::env::var_os("BACKSTOP_WRITE_FIXTURES").is_some() {
+            std::fs::write(path, &json).unwrap();
+        }
+        assert_eq!(
+            crate::core::testkit::default_runbook(),
+            built,
+            "{path} is stale: run the tests once with BACKSTOP_WRITE_FIXTURES=1"
+        );
+    }
+
     #[test]
     fn the_built_in_runbooks_parse() {
         let c = Catalog::builtin();

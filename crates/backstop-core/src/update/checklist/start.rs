@@ -4,7 +4,7 @@ use super::*;
 
 /// Open a checklist for rolling `service` back from `suspect` to `target`.
 #[allow(clippy::too_many_arguments)]
-pub(in crate::core::update) fn start(
+pub(in crate::update) fn start(
     state: &mut State,
     service: usize,
     suspect: usize,
@@ -31,7 +31,7 @@ pub(in crate::core::update) fn start(
         target_version: &tv,
     };
     // The steps for what this service has (a traffic provider, a deploy provider).
-    let runbook = svc.rollback.runbook.for_caps(crate::core::runbook::Caps {
+    let runbook = svc.rollback.runbook.for_caps(crate::runbook::Caps {
         traffic: svc.traffic.is_some(),
         deploy: svc.deploy.is_some(),
     });
@@ -59,7 +59,7 @@ pub(in crate::core::update) fn start(
     c.run = state.checklist_runs;
     let svc = &mut state.services[service];
     svc.rollback.checklist = Some(c);
-    svc.rollback.in_progress = Some(crate::core::decision::UnderWay {
+    svc.rollback.in_progress = Some(crate::decision::UnderWay {
         suspect,
         target,
         since: now,
@@ -73,7 +73,7 @@ pub(in crate::core::update) fn start(
         TimelineKind::Action,
         format!(
             "rollback checklist started by {by}: {} (runbook {})",
-            crate::core::decision::route(&sn, &tn),
+            crate::decision::route(&sn, &tn),
             runbook.name
         ),
     );
@@ -85,7 +85,7 @@ pub(in crate::core::update) fn start(
         Kind::Incident,
         format!(
             "rollback checklist started by {by}{mode}: {}, runbook {}",
-            crate::core::decision::route(&sn, &tn),
+            crate::decision::route(&sn, &tn),
             runbook.name
         ),
     );
@@ -118,7 +118,7 @@ pub fn plan(
     let mut s = state.clone();
     let seen = s.events.total();
     let by = s.operator.clone();
-    let _ = crate::core::update::actions::request_rollback(&mut s, env, by, false, now);
+    let _ = crate::update::actions::request_rollback(&mut s, env, by, false, now);
     let Some(c) = s.services[env.service].rollback.checklist.clone() else {
         let why = s
             .events
@@ -145,9 +145,8 @@ pub fn plan(
                     request: 0,
                 }),
             StepKind::Action(Act::RevertDeployment) => {
-                let (expect, to) =
-                    crate::core::update::deploy::revisions(&s, env.service, c.suspect)
-                        .map_or((None, None), |(cur, prev)| (Some(cur), prev));
+                let (expect, to) = crate::update::deploy::revisions(&s, env.service, c.suspect)
+                    .map_or((None, None), |(cur, prev)| (Some(cur), prev));
                 Some(StepWork::PreviewRevert {
                     env: sname.clone(),
                     expect,

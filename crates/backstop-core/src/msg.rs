@@ -91,7 +91,7 @@ pub enum Msg {
     /// A deploy provider was read: every environment it manages.
     DeployRead {
         service: usize,
-        result: Result<Vec<crate::core::deploy::EnvDeploy>, String>,
+        result: Result<Vec<crate::deploy::EnvDeploy>, String>,
         at: Ts,
     },
     /// A polled source (alarms, metrics) could not be read.
@@ -401,7 +401,7 @@ pub enum Effect {
     ExportReport { incident: i64 },
     /// Journal a drill's score and write its report (Markdown and JSON).
     DrillReport {
-        score: crate::core::drill::Score,
+        score: crate::drill::Score,
         title: String,
         steps: Vec<(Ts, String)>,
         started: Ts,

@@ -15,18 +15,18 @@ use std::time::Duration;
 use proptest::prelude::*;
 
 use super::update;
-use crate::core::action::Action;
-use crate::core::decision::{Mode, Policy, RollbackRecord};
-use crate::core::deploy::{DeployState, EnvDeploy, Rollout, RolloutPhase};
-use crate::core::health::{HealthReport, HealthStatus};
-use crate::core::model::{
+use crate::action::Action;
+use crate::decision::{Mode, Policy, RollbackRecord};
+use crate::deploy::{DeployState, EnvDeploy, Rollout, RolloutPhase};
+use crate::health::{HealthReport, HealthStatus};
+use crate::model::{
     EndpointId, EndpointState, EnvState, Interrupted, Origin, ProbeResult, Role, ServiceState,
     State, TrafficState,
 };
-use crate::core::msg::{Effect, Msg, StepOutcome, StepWork, TextKey};
-use crate::core::runbook::StepStatus;
-use crate::core::time::Ts;
-use crate::core::traffic::{EditStage, Weights};
+use crate::msg::{Effect, Msg, StepOutcome, StepWork, TextKey};
+use crate::runbook::StepStatus;
+use crate::time::Ts;
+use crate::traffic::{EditStage, Weights};
 
 /// Service 0: blue/green behind a traffic provider. Service 1: one ECS
 /// environment, rolled back by a revert in place.
@@ -39,12 +39,7 @@ fn world(web: Mode, api: Mode) -> State {
             Duration::from_secs(1),
         )]
     };
-    let book = || {
-        crate::config::runbook::Catalog::builtin()
-            .get("default")
-            .map(|b| b.runbook.clone())
-            .expect("the default runbook is built in")
-    };
+    let book = || crate::testkit::default_runbook();
     let policy = |mode| Policy {
         mode,
         ..Policy::default()
@@ -457,7 +452,7 @@ fn messages(op: Op, w: &mut Outside, s: &State) -> Vec<Msg> {
                 return vec![];
             }
             vec![Msg::Rollback {
-                env: crate::core::model::EnvId { service, env },
+                env: crate::model::EnvId { service, env },
                 by: "ci@runner".into(),
                 auto,
                 at,
@@ -931,7 +926,7 @@ fn switches(fx: &[Effect]) -> usize {
         .count()
 }
 
-fn checklist(walk: &Walk, service: usize) -> &crate::core::runbook::Checklist {
+fn checklist(walk: &Walk, service: usize) -> &crate::runbook::Checklist {
     walk.s.services[service]
         .rollback
         .checklist
@@ -1066,12 +1061,12 @@ fn a_change_answered_after_its_checklist_is_gone_still_counts() {
     assert_eq!(walk.s.services[0].rollback.in_flight.len(), 1);
     // The guards count the switch on its way already.
     assert!(matches!(
-        crate::core::decision::count_guard(
+        crate::decision::count_guard(
             &walk.s.services[0].rollback.policy,
             &walk.s.services[0].rollback.counted(),
             walk.s.now
         ),
-        Err(crate::core::decision::Block::Cooldown { .. })
+        Err(crate::decision::Block::Cooldown { .. })
     ));
     // However its checklist ended meanwhile, the outcome is recorded.
     walk.s.services[0].rollback.checklist = None;
@@ -1218,7 +1213,7 @@ fn weights_wait_for_a_switch_on_its_way() {
     ];
     let fx = walk.go(ops).expect("the promise holds");
     assert_eq!(switches(&fx), 1);
-    assert_eq!(walk.s.ui.overlay, crate::core::model::Overlay::None);
+    assert_eq!(walk.s.ui.overlay, crate::model::Overlay::None);
     assert!(
         walk.s
             .events

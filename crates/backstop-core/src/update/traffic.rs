@@ -1,11 +1,11 @@
 //! Traffic weights and request metrics.
 
-use crate::core::events::Level;
-use crate::core::model::{EnvId, ExternalAlarm, Overlay, State, TrafficMetrics, WeightChange};
-use crate::core::msg::EnvSnapshot;
-use crate::core::rules::AlarmState;
-use crate::core::time::Ts;
-use crate::core::traffic::{EditStage, Weights};
+use crate::events::Level;
+use crate::model::{EnvId, ExternalAlarm, Overlay, State, TrafficMetrics, WeightChange};
+use crate::msg::EnvSnapshot;
+use crate::rules::AlarmState;
+use crate::time::Ts;
+use crate::traffic::{EditStage, Weights};
 
 pub(super) fn on_read(state: &mut State, service: usize, result: Result<Weights, String>, at: Ts) {
     let Some(svc) = state.services.get_mut(service) else {
@@ -22,7 +22,7 @@ pub(super) fn on_read(state: &mut State, service: usize, result: Result<Weights,
                     at,
                     name.clone(),
                     Level::Good,
-                    crate::core::events::Kind::Traffic,
+                    crate::events::Kind::Traffic,
                     format!("traffic: {} readable again", t.provider),
                 );
             }
@@ -33,7 +33,7 @@ pub(super) fn on_read(state: &mut State, service: usize, result: Result<Weights,
                         at,
                         name,
                         Level::Info,
-                        crate::core::events::Kind::Traffic,
+                        crate::events::Kind::Traffic,
                         text,
                     );
                 }
@@ -50,7 +50,7 @@ pub(super) fn on_read(state: &mut State, service: usize, result: Result<Weights,
                         at,
                         name,
                         Level::Warn,
-                        crate::core::events::Kind::Traffic,
+                        crate::events::Kind::Traffic,
                         format!("traffic changed outside backstop: {change}"),
                     );
                 }
@@ -65,7 +65,7 @@ pub(super) fn on_read(state: &mut State, service: usize, result: Result<Weights,
                     at,
                     name,
                     Level::Bad,
-                    crate::core::events::Kind::Traffic,
+                    crate::events::Kind::Traffic,
                     format!("traffic: cannot read {}: {e}", t.provider),
                 );
             }
@@ -131,7 +131,7 @@ pub(super) fn on_alarms(state: &mut State, alarms: Vec<(usize, ExternalAlarm)>, 
                 };
                 state
                     .events
-                    .push_kind(at, name, level, crate::core::events::Kind::Rule, text);
+                    .push_kind(at, name, level, crate::events::Kind::Rule, text);
             }
             None => {
                 let text = format!(
@@ -148,7 +148,7 @@ pub(super) fn on_alarms(state: &mut State, alarms: Vec<(usize, ExternalAlarm)>, 
                 svc.alarms.push(alarm);
                 state
                     .events
-                    .push_kind(at, name, level, crate::core::events::Kind::Rule, text);
+                    .push_kind(at, name, level, crate::events::Kind::Rule, text);
             }
         }
     }
@@ -182,7 +182,7 @@ pub(super) fn on_preview(
                 at,
                 name,
                 Level::Bad,
-                crate::core::events::Kind::Traffic,
+                crate::events::Kind::Traffic,
                 format!("set weights: the change cannot be previewed: {e}"),
             );
         }
@@ -216,7 +216,7 @@ pub(super) fn on_set(
                 at,
                 name.clone(),
                 Level::Info,
-                crate::core::events::Kind::Traffic,
+                crate::events::Kind::Traffic,
                 format!("{via}: {line}"),
             );
         }
@@ -224,7 +224,7 @@ pub(super) fn on_set(
             at,
             name,
             Level::Good,
-            crate::core::events::Kind::Traffic,
+            crate::events::Kind::Traffic,
             format!(
                 "weights set by {by} via {via}: {}",
                 Weights::describe_change(&from, &to)
@@ -261,7 +261,7 @@ pub(super) fn on_failed(
             at,
             name.clone(),
             Level::Info,
-            crate::core::events::Kind::Traffic,
+            crate::events::Kind::Traffic,
             line,
         );
     }
@@ -269,7 +269,7 @@ pub(super) fn on_failed(
         at,
         name,
         Level::Bad,
-        crate::core::events::Kind::Traffic,
+        crate::events::Kind::Traffic,
         format!("set weights failed: {error}"),
     );
     if let Some(ed) = state.ui.editor.as_mut()
@@ -285,14 +285,14 @@ pub(super) fn on_failed(
 pub(super) fn on_source(
     state: &mut State,
     source: &str,
-    kind: crate::core::model::SourceKind,
+    kind: crate::model::SourceKind,
     result: Result<usize, String>,
     at: Ts,
 ) {
     let i = match state.sources.iter().position(|s| s.name == source) {
         Some(i) => i,
         None => {
-            state.sources.push(crate::core::model::SourceStatus {
+            state.sources.push(crate::model::SourceStatus {
                 name: source.to_string(),
                 kind,
                 ok_at: None,
@@ -308,9 +308,8 @@ pub(super) fn on_source(
             s.ok_at = Some(at);
             s.items = items;
             if let Some((e, since)) = s.error.take() {
-                let took = crate::core::time::age(std::time::Duration::from_secs(
-                    at.since(since).as_secs(),
-                ));
+                let took =
+                    crate::time::age(std::time::Duration::from_secs(at.since(since).as_secs()));
                 state.events.push(
                     at,
                     source,
@@ -336,11 +335,11 @@ mod tests {
     use std::time::Duration;
 
     use super::*;
-    use crate::core::action::Action;
-    use crate::core::metrics::WindowStats;
-    use crate::core::model::{EndpointState, EnvState, Origin, Role, ServiceState, TrafficState};
-    use crate::core::msg::{Effect, Msg};
-    use crate::core::update::update;
+    use crate::action::Action;
+    use crate::metrics::WindowStats;
+    use crate::model::{EndpointState, EnvState, Origin, Role, ServiceState, TrafficState};
+    use crate::msg::{Effect, Msg};
+    use crate::update::update;
 
     /// The provider's answer to the dialog's latest preview request.
     fn weights_previewed(s: &mut State, lines: Vec<String>, at: i64) {
@@ -375,12 +374,8 @@ mod tests {
                 "web",
                 vec![env("blue"), env("green")],
                 Some(TrafficState::new("sandbox", "sandbox router")),
-                crate::core::decision::Policy::default(),
-                crate::config::runbook::Catalog::builtin()
-                    .get("default")
-                    .unwrap()
-                    .runbook
-                    .clone(),
+                crate::decision::Policy::default(),
+                crate::testkit::default_runbook(),
                 Ts(0),
             )],
             Ts(0),

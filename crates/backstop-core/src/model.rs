@@ -346,7 +346,7 @@ pub struct ServiceState {
     /// External alarms (CloudWatch…) about this service.
     pub alarms: Vec<ExternalAlarm>,
     /// `None` when no deploy provider is configured for the service.
-    pub deploy: Option<crate::core::deploy::DeployState>,
+    pub deploy: Option<crate::deploy::DeployState>,
 }
 
 impl ServiceState {
@@ -444,7 +444,7 @@ pub struct RollbackState {
     pub last_incident: Option<i64>,
     pub history: Vec<RollbackRecord>,
     /// A rollback under way.
-    pub in_progress: Option<crate::core::decision::UnderWay>,
+    pub in_progress: Option<crate::decision::UnderWay>,
     /// The operator asked to roll back this environment: (env, by, at).
     /// It is served (and cleared) when a checklist starts, or refused.
     pub manual: Option<(usize, String, Ts)>,
@@ -460,7 +460,7 @@ pub struct RollbackState {
 pub struct InFlight {
     pub run: u64,
     pub step: usize,
-    pub work: crate::core::msg::StepWork,
+    pub work: crate::msg::StepWork,
     pub at: Ts,
     pub by: String,
     /// Environment names: where users come from and go to.
@@ -473,7 +473,7 @@ impl InFlight {
     pub fn is_rollback(&self) -> bool {
         matches!(
             self.work,
-            crate::core::msg::StepWork::Switch { .. } | crate::core::msg::StepWork::Revert { .. }
+            crate::msg::StepWork::Switch { .. } | crate::msg::StepWork::Revert { .. }
         )
     }
 }
@@ -776,7 +776,7 @@ pub struct State {
     /// Polled sources (CloudWatch alarms, metrics): when each last answered.
     pub sources: Vec<SourceStatus>,
     /// The drill being run from a scenario, with its clock.
-    pub drill: Option<crate::core::drill::DrillRun>,
+    pub drill: Option<crate::drill::DrillRun>,
 }
 
 impl State {

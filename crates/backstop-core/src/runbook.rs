@@ -338,7 +338,7 @@ pub struct StepRun {
     /// For "stays under" checks: since when it has been under.
     pub ok_since: Option<Ts>,
     /// The change a preview showed: the second key runs exactly this.
-    pub pending: Option<crate::core::msg::StepWork>,
+    pub pending: Option<crate::msg::StepWork>,
     /// The preview request whose answer may be shown for `pending`.
     pub request: u64,
 }

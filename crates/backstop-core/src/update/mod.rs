@@ -29,7 +29,7 @@ pub fn update(state: &mut State, msg: Msg) -> Vec<Effect> {
     on_their_way(state, &fx, now);
     fx.extend(checklist::close_out(state));
     if state.drill.is_some() {
-        crate::core::drill::observe(state, now);
+        crate::drill::observe(state, now);
         if drill_done_early(state) {
             fx.extend(end_drill(state, now));
         }
@@ -166,7 +166,7 @@ fn end_drill(state: &mut State, now: super::time::Ts) -> Vec<Effect> {
             let (done, skipped, _) = c.counts();
             (done, skipped)
         });
-    let score = crate::core::drill::score(d, done, skipped);
+    let score = crate::drill::score(d, done, skipped);
     let verdict = if score.held {
         "expectation held"
     } else {
@@ -512,13 +512,13 @@ mod tests {
     use std::time::Duration;
 
     use super::*;
-    use crate::core::action::Action;
-    use crate::core::events::Level;
-    use crate::core::health::HealthReport;
-    use crate::core::health::HealthStatus;
-    use crate::core::model::{EndpointId, Fault, Overlay, Pane, ProbeResult};
-    use crate::core::model::{EndpointState, EnvState, Origin, Role, ServiceState};
-    use crate::core::time::Ts;
+    use crate::action::Action;
+    use crate::events::Level;
+    use crate::health::HealthReport;
+    use crate::health::HealthStatus;
+    use crate::model::{EndpointId, Fault, Overlay, Pane, ProbeResult};
+    use crate::model::{EndpointState, EnvState, Origin, Role, ServiceState};
+    use crate::time::Ts;
 
     fn ep(role: Role) -> EndpointState {
         EndpointState::new(
@@ -538,12 +538,8 @@ mod tests {
                 "web",
                 vec![env("blue"), env("green")],
                 None,
-                crate::core::decision::Policy::default(),
-                crate::config::runbook::Catalog::builtin()
-                    .get("default")
-                    .unwrap()
-                    .runbook
-                    .clone(),
+                crate::decision::Policy::default(),
+                crate::testkit::default_runbook(),
                 Ts(0),
             )],
             Ts(0),

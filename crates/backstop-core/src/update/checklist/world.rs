@@ -33,7 +33,7 @@ pub(super) fn traffic_on_target(state: &State, service: usize) -> Option<StepOut
         .read_at
         .map(|r| format!(" (read {})", r.hms()))
         .unwrap_or_default();
-    let split = crate::core::update::traffic::split(w);
+    let split = crate::update::traffic::split(w);
     let (s, tg) = (
         svc.share(suspect).unwrap_or(0),
         svc.share(target).unwrap_or(0),
@@ -49,7 +49,7 @@ pub(super) fn traffic_on_target(state: &State, service: usize) -> Option<StepOut
 }
 
 /// A traffic read: a traffic-on-target check waiting for one settles.
-pub(in crate::core::update) fn on_traffic_read(
+pub(in crate::update) fn on_traffic_read(
     state: &mut State,
     service: usize,
     now: Ts,
@@ -78,7 +78,7 @@ pub(in crate::core::update) fn on_traffic_read(
 }
 
 /// A step's work reported back.
-pub(in crate::core::update) fn on_done(
+pub(in crate::update) fn on_done(
     state: &mut State,
     service: usize,
     run: u64,
@@ -131,16 +131,16 @@ pub(super) fn confirmed_elsewhere(state: &State, service: usize, o: StepOutcome)
         .rollback
         .rules
         .iter()
-        .filter(|r| r.status == crate::core::rules::RuleStatus::Firing && r.env == c.suspect)
+        .filter(|r| r.status == crate::rules::RuleStatus::Firing && r.env == c.suspect)
         .filter(|r| {
             matches!(
                 r.kind,
-                crate::core::rules::RuleKind::ErrorRate { .. }
-                    | crate::core::rules::RuleKind::Latency { .. }
-                    | crate::core::rules::RuleKind::Alarm { .. }
+                crate::rules::RuleKind::ErrorRate { .. }
+                    | crate::rules::RuleKind::Latency { .. }
+                    | crate::rules::RuleKind::Alarm { .. }
                     // Re-probes pass on degraded (it answers); the rule
                     // still firing says it still is degraded.
-                    | crate::core::rules::RuleKind::DegradedFor { .. }
+                    | crate::rules::RuleKind::DegradedFor { .. }
             )
         })
         .map(|r| format!("{} {} still firing", r.kind.name(), r.observed))
@@ -160,7 +160,7 @@ pub(super) fn confirmed_elsewhere(state: &State, service: usize, o: StepOutcome)
 /// waiting on (not an earlier one for the same step, made from other
 /// weights or revisions). One that could not be made fails the step
 /// (retry, skip or abandon).
-pub(in crate::core::update) fn on_preview(
+pub(in crate::update) fn on_preview(
     state: &mut State,
     service: usize,
     run: u64,
@@ -199,7 +199,7 @@ pub(in crate::core::update) fn on_preview(
     }
 }
 
-pub(in crate::core::update) fn on_incident(state: &mut State, service: usize, id: i64) {
+pub(in crate::update) fn on_incident(state: &mut State, service: usize, id: i64) {
     if let Some(c) = state
         .services
         .get_mut(service)
@@ -210,7 +210,7 @@ pub(in crate::core::update) fn on_incident(state: &mut State, service: usize, id
 }
 
 /// A probe result: waits count the target's healthy probes in a row.
-pub(in crate::core::update) fn on_probe(
+pub(in crate::update) fn on_probe(
     state: &mut State,
     env: EnvId,
     primary: bool,
@@ -270,7 +270,7 @@ pub(in crate::core::update) fn on_probe(
 }
 
 /// The clock: error-rate watches and time limits.
-pub(in crate::core::update) fn on_tick(state: &mut State, now: Ts) -> Vec<Effect> {
+pub(in crate::update) fn on_tick(state: &mut State, now: Ts) -> Vec<Effect> {
     let mut fx = Vec::new();
     for service in 0..state.services.len() {
         let Some(c) = state.services[service].rollback.checklist.as_ref() else {
@@ -381,11 +381,7 @@ pub(super) fn error_rate_below(
 }
 
 /// A deploy read: a wait-stable step follows the reverted environment.
-pub(in crate::core::update) fn on_deploy(
-    state: &mut State,
-    service: usize,
-    now: Ts,
-) -> Vec<Effect> {
+pub(in crate::update) fn on_deploy(state: &mut State, service: usize, now: Ts) -> Vec<Effect> {
     let Some(svc) = state.services.get(service) else {
         return Vec::new();
     };

@@ -9,7 +9,7 @@ pub fn message(state: &State, service: usize, template: Template, now: Ts) -> St
         return String::new();
     };
     let (s, t) = (&svc.envs[c.suspect], &svc.envs[c.target]);
-    let v = |e: &crate::core::model::EnvState| {
+    let v = |e: &crate::model::EnvState| {
         e.version
             .clone()
             .map_or("?".into(), |v| format!("v{}", v.trim_start_matches('v')))

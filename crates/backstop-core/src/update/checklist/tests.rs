@@ -2,17 +2,17 @@
 //! blue/green and on ECS.
 
 use super::super::testkit::*;
-use crate::core::action::Action;
-use crate::core::decision::{Decision, Mode, Policy};
-use crate::core::health::HealthStatus;
-use crate::core::model::Pane;
-use crate::core::model::{Interrupted, TrafficState};
-use crate::core::msg::{Effect, Msg};
-use crate::core::msg::{StepOutcome, StepWork, TextKey};
-use crate::core::runbook::{StepStatus, Template};
-use crate::core::time::Ts;
-use crate::core::traffic::Weights;
-use crate::core::update::update;
+use crate::action::Action;
+use crate::decision::{Decision, Mode, Policy};
+use crate::health::HealthStatus;
+use crate::model::Pane;
+use crate::model::{Interrupted, TrafficState};
+use crate::msg::{Effect, Msg};
+use crate::msg::{StepOutcome, StepWork, TextKey};
+use crate::runbook::{StepStatus, Template};
+use crate::time::Ts;
+use crate::traffic::Weights;
+use crate::update::update;
 
 #[test]
 fn auto_mode_walks_the_runbook_then_guards_the_cooldown() {
@@ -447,7 +447,7 @@ fn skipping_the_switch_is_not_a_recovery() {
 
 #[test]
 fn on_ecs_a_revert_is_recommended_and_wait_stable_follows_the_rollout() {
-    use crate::core::deploy::RolloutPhase::*;
+    use crate::deploy::RolloutPhase::*;
     let mut s = ecs_state();
     deployed(&mut s, 500, "web:2", &[("web:2", true, Completed, 2)]);
     for t in [1000, 3000, 5000] {
@@ -524,7 +524,7 @@ fn on_ecs_a_revert_is_recommended_and_wait_stable_follows_the_rollout() {
 
 #[test]
 fn a_failed_rollout_fails_wait_stable() {
-    use crate::core::deploy::RolloutPhase::*;
+    use crate::deploy::RolloutPhase::*;
     let mut s = ecs_state();
     deployed(&mut s, 500, "web:2", &[("web:2", true, Completed, 2)]);
     for t in [1000, 3000, 5000] {
@@ -566,7 +566,7 @@ fn a_blue_green_service_with_unread_weights_is_never_reverted_in_place() {
         Decision::Blocked { block, .. } => assert!(
             matches!(
                 block,
-                crate::core::decision::Block::NoTarget | crate::core::decision::Block::NoMeans
+                crate::decision::Block::NoTarget | crate::decision::Block::NoMeans
             ),
             "{block:?}"
         ),

@@ -2,10 +2,10 @@
 //! its rollout goes. Changes are logged (a new revision, a rollout that
 //! completes or fails); a wait-stable step follows them.
 
-use crate::core::deploy::{EnvDeploy, RolloutPhase};
-use crate::core::events::{Kind, Level};
-use crate::core::model::State;
-use crate::core::time::Ts;
+use crate::deploy::{EnvDeploy, RolloutPhase};
+use crate::events::{Kind, Level};
+use crate::model::State;
+use crate::time::Ts;
 
 pub(super) fn on_read(
     state: &mut State,

@@ -4,14 +4,14 @@
 
 use std::time::Duration;
 
-use crate::core::decision::{self, Decision, EnvFacts, Facts, Mode, RuleFacts};
-use crate::core::events::Level;
-use crate::core::health::HealthStatus;
-use crate::core::metrics::WindowStats;
-use crate::core::model::{State, TimelineKind};
-use crate::core::msg::Effect;
-use crate::core::rules::{AlarmObservation, Observation, RuleKind, RuleStatus, judge};
-use crate::core::time::{self, Ts};
+use crate::decision::{self, Decision, EnvFacts, Facts, Mode, RuleFacts};
+use crate::events::Level;
+use crate::health::HealthStatus;
+use crate::metrics::WindowStats;
+use crate::model::{State, TimelineKind};
+use crate::msg::Effect;
+use crate::rules::{AlarmObservation, Observation, RuleKind, RuleStatus, judge};
+use crate::time::{self, Ts};
 
 /// Re-evaluate every service (on the clock tick).
 pub(super) fn refresh_all(state: &mut State, now: Ts) -> Vec<Effect> {
@@ -100,7 +100,7 @@ fn evaluate_rules(state: &mut State, service: usize, now: Ts) {
         }
         let obs = observe(state, service, env, &kind, now);
         let verdict = judge(&kind, &obs, now);
-        let label = state.env_label(crate::core::model::EnvId { service, env });
+        let label = state.env_label(crate::model::EnvId { service, env });
         let evidence = (verdict.met && verdict.observed != prev_observed)
             .then(|| evidence(state, service, env, &kind, &verdict.observed, &obs));
         let svc = &mut state.services[service];
@@ -155,7 +155,7 @@ fn evaluate_rules(state: &mut State, service: usize, now: Ts) {
         };
         state
             .events
-            .push_kind(now, label, level, crate::core::events::Kind::Rule, text);
+            .push_kind(now, label, level, crate::events::Kind::Rule, text);
     }
 }
 
@@ -192,7 +192,7 @@ fn observe(state: &State, service: usize, env: usize, kind: &RuleKind, now: Ts) 
     }
     if let RuleKind::Alarm { name, .. } = kind {
         // `web-*` watches every alarm named so; one in ALARM is what counts.
-        let matches = |a: &&crate::core::model::ExternalAlarm| match name.strip_suffix('*') {
+        let matches = |a: &&crate::model::ExternalAlarm| match name.strip_suffix('*') {
             Some(prefix) => a.name.starts_with(prefix),
             None => &a.name == name,
         };
@@ -200,7 +200,7 @@ fn observe(state: &State, service: usize, env: usize, kind: &RuleKind, now: Ts) 
             .alarms
             .iter()
             .filter(matches)
-            .max_by_key(|a| a.state == crate::core::rules::AlarmState::Alarm)
+            .max_by_key(|a| a.state == crate::rules::AlarmState::Alarm)
             .map(|a| AlarmObservation {
                 state: a.state,
                 reason: a.reason.clone(),
@@ -218,7 +218,7 @@ fn evidence(
     observed: &str,
     o: &Observation,
 ) -> String {
-    let label = state.env_label(crate::core::model::EnvId { service, env });
+    let label = state.env_label(crate::model::EnvId { service, env });
     match kind {
         RuleKind::ErrorRate { window, .. } => {
             let (errors, requests) = o.window.map_or((0, 0), |w| (w.errors, w.requests));
@@ -361,7 +361,7 @@ fn decide(state: &mut State, service: usize, now: Ts) -> Vec<Effect> {
     svc.rollback.note(now, TimelineKind::Decision, text.clone());
     state
         .events
-        .push_kind(now, name, level, crate::core::events::Kind::Decision, text);
+        .push_kind(now, name, level, crate::events::Kind::Decision, text);
     Vec::new()
 }
 
@@ -397,7 +397,7 @@ pub fn describe(d: &Decision, envs: &[EnvFacts], now: Ts) -> String {
             };
             format!(
                 "decision → ROLLBACK RECOMMENDED: {}{status}: {}",
-                crate::core::decision::route(&name(suspect), &name(target)),
+                crate::decision::route(&name(suspect), &name(target)),
                 reasons.join("; ")
             )
         }
@@ -409,7 +409,7 @@ pub fn describe(d: &Decision, envs: &[EnvFacts], now: Ts) -> String {
         } => {
             format!(
                 "decision → ROLLING BACK {} (by {by})",
-                crate::core::decision::route(&name(suspect), &name(target))
+                crate::decision::route(&name(suspect), &name(target))
             )
         }
         Decision::RolledBack {
@@ -419,7 +419,7 @@ pub fn describe(d: &Decision, envs: &[EnvFacts], now: Ts) -> String {
         } => {
             format!(
                 "decision → ROLLED BACK {} at {}",
-                crate::core::decision::route(&name(suspect), &name(target)),
+                crate::decision::route(&name(suspect), &name(target)),
                 at.hms()
             )
         }
@@ -515,20 +515,20 @@ pub(super) fn rule_status(
 
 #[cfg(test)]
 mod tests {
-    use crate::core::update::testkit::*;
+    use crate::update::testkit::*;
 
-    use crate::core::action::Action;
-    use crate::core::decision::{Decision, Policy};
-    use crate::core::health::HealthStatus;
+    use crate::action::Action;
+    use crate::decision::{Decision, Policy};
+    use crate::health::HealthStatus;
 
-    use crate::core::model::{EndpointId, ExternalAlarm, Overlay, TimelineKind};
-    use crate::core::msg::{Effect, Msg};
+    use crate::model::{EndpointId, ExternalAlarm, Overlay, TimelineKind};
+    use crate::msg::{Effect, Msg};
 
-    use crate::core::rules::{AlarmState, RuleKind, RuleStatus};
+    use crate::rules::{AlarmState, RuleKind, RuleStatus};
 
-    use crate::core::time::Ts;
+    use crate::time::Ts;
 
-    use crate::core::update::update;
+    use crate::update::update;
 
     #[test]
     fn three_failed_probes_recommend_a_rollback_with_its_reasons() {

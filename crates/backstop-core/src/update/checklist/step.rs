@@ -312,8 +312,7 @@ fn switch(state: &mut State, t: &Turn) -> Started {
 /// The suspect back to its previous revision: pinned to what was read,
 /// from this revision to that one.
 fn revert(state: &mut State, t: &Turn) -> Started {
-    let Some((current, previous)) =
-        crate::core::update::deploy::revisions(state, t.service, t.suspect)
+    let Some((current, previous)) = crate::update::deploy::revisions(state, t.service, t.suspect)
     else {
         let outcome = StepOutcome::failed(
             format!(
@@ -353,7 +352,7 @@ fn notify(state: &mut State, t: &Turn, template: Template) -> Started {
 /// A program of the runbook's, shown with its arguments.
 fn command(state: &mut State, t: &Turn, argv: Vec<String>, timeout: Duration) -> Started {
     let lines = vec![
-        format!("$ {}", crate::core::argv::display(&argv)),
+        format!("$ {}", crate::argv::display(&argv)),
         format!(
             "with TARGET_URL set to {}'s address; killed after {}",
             t.tname,
@@ -418,7 +417,7 @@ pub(super) fn auto_refusal(
     }
     if matches!(work, StepWork::Switch { .. } | StepWork::Revert { .. })
         && let Err(block) =
-            crate::core::decision::count_guard(&svc.rollback.policy, &svc.rollback.counted(), now)
+            crate::decision::count_guard(&svc.rollback.policy, &svc.rollback.counted(), now)
     {
         return Some(block.describe(now));
     }
@@ -481,7 +480,7 @@ pub(super) fn confirm(state: &mut State, service: usize, now: Ts) -> Vec<Effect>
     };
     let (title, idx, incident, run) = (step.title.clone(), c.cursor, c.incident, c.run);
     let name = state.services[service].name.clone();
-    if let Some(other) = crate::core::update::change_on_its_way(state, service) {
+    if let Some(other) = crate::update::change_on_its_way(state, service) {
         state.events.push(
             now,
             name,
@@ -490,7 +489,7 @@ pub(super) fn confirm(state: &mut State, service: usize, now: Ts) -> Vec<Effect>
         );
         return Vec::new();
     }
-    if let Some(moved) = crate::core::update::moved_since_preview(state, service, &work) {
+    if let Some(moved) = crate::update::moved_since_preview(state, service, &work) {
         state.events.push(
             now,
             name.clone(),

@@ -5,22 +5,22 @@
 
 #![allow(clippy::unwrap_used)]
 
-use crate::core::action::Action;
-use crate::core::decision::{Decision, Policy};
-use crate::core::health::{HealthReport, HealthStatus};
-use crate::core::model::{
+use crate::action::Action;
+use crate::decision::{Decision, Policy};
+use crate::health::{HealthReport, HealthStatus};
+use crate::model::{
     EndpointId, EndpointState, EnvState, Origin, ProbeResult, Role, ServiceState, State,
     TrafficState,
 };
-use crate::core::msg::{Effect, Msg};
-use crate::core::msg::{StepOutcome, StepWork, TextKey};
-use crate::core::runbook::StepStatus;
-use crate::core::time::Ts;
-use crate::core::traffic::Weights;
-pub(in crate::core::update) use crate::core::update::update;
+use crate::msg::{Effect, Msg};
+use crate::msg::{StepOutcome, StepWork, TextKey};
+use crate::runbook::StepStatus;
+use crate::time::Ts;
+use crate::traffic::Weights;
+pub(in crate::update) use crate::update::update;
 use std::time::Duration;
 
-pub(in crate::core::update) fn state(policy: Policy) -> State {
+pub(in crate::update) fn state(policy: Policy) -> State {
     let env = |name: &str| {
         EnvState::new(
             name,
@@ -38,11 +38,7 @@ pub(in crate::core::update) fn state(policy: Policy) -> State {
         vec![env("blue"), env("green")],
         traffic,
         policy,
-        crate::config::runbook::Catalog::builtin()
-            .get("default")
-            .unwrap()
-            .runbook
-            .clone(),
+        crate::testkit::default_runbook(),
         Ts(0),
     );
     let mut s = State::new("drill", Origin::Drill, vec![svc], Ts(0));
@@ -58,7 +54,7 @@ pub(in crate::core::update) fn state(policy: Policy) -> State {
     s
 }
 
-pub(in crate::core::update) fn probe(
+pub(in crate::update) fn probe(
     s: &mut State,
     env: usize,
     at: i64,
@@ -91,12 +87,7 @@ pub(in crate::core::update) fn probe(
 }
 
 /// The provider's answer to the latest preview request.
-pub(in crate::core::update) fn preview_answer(
-    s: &mut State,
-    step: usize,
-    lines: Vec<String>,
-    at: i64,
-) {
+pub(in crate::update) fn preview_answer(s: &mut State, step: usize, lines: Vec<String>, at: i64) {
     let request = s.preview_requests;
     let run = s.services[0]
         .rollback
@@ -116,13 +107,13 @@ pub(in crate::core::update) fn preview_answer(
     );
 }
 
-pub(in crate::core::update) fn decision(s: &State) -> &Decision {
+pub(in crate::update) fn decision(s: &State) -> &Decision {
     &s.services[0].rollback.decision
 }
 
 /// The executor's part, done at once: every step's work succeeds (a
 /// switch also shows the new split). Returns every effect seen.
-pub(in crate::core::update) fn answer(s: &mut State, fx: Vec<Effect>, at: i64) -> Vec<Effect> {
+pub(in crate::update) fn answer(s: &mut State, fx: Vec<Effect>, at: i64) -> Vec<Effect> {
     let mut pending: std::collections::VecDeque<Effect> = fx.into();
     let mut seen = Vec::new();
     while let Some(e) = pending.pop_front() {
@@ -160,14 +151,14 @@ pub(in crate::core::update) fn answer(s: &mut State, fx: Vec<Effect>, at: i64) -
     seen
 }
 
-pub(in crate::core::update) fn typed(s: &mut State, text: &str, at: i64) -> Vec<Effect> {
+pub(in crate::update) fn typed(s: &mut State, text: &str, at: i64) -> Vec<Effect> {
     for ch in text.chars() {
         update(s, Msg::Text(TextKey::Char(ch), Ts(at)));
     }
     update(s, Msg::Text(TextKey::Submit, Ts(at)))
 }
 
-pub(in crate::core::update) fn current(s: &State) -> (usize, StepStatus) {
+pub(in crate::update) fn current(s: &State) -> (usize, StepStatus) {
     let c = s.services[0].rollback.checklist.as_ref().unwrap();
     (
         c.cursor,
@@ -179,7 +170,7 @@ pub(in crate::core::update) fn current(s: &State) -> (usize, StepStatus) {
 
 /// Green fails three times with blue healthy: a recommendation, and the
 /// operator opens the checklist (step 0, the re-probe, is running).
-pub(in crate::core::update) fn recommended_and_started(policy: Policy) -> State {
+pub(in crate::update) fn recommended_and_started(policy: Policy) -> State {
     let mut s = state(policy);
     probe(&mut s, 0, 1000, HealthStatus::Ok);
     for t in [1000, 3000, 5000] {
@@ -191,7 +182,7 @@ pub(in crate::core::update) fn recommended_and_started(policy: Policy) -> State 
 }
 
 /// Walk to the switch and confirm it: the change is running.
-pub(in crate::core::update) fn switching(s: &mut State) -> Vec<Effect> {
+pub(in crate::update) fn switching(s: &mut State) -> Vec<Effect> {
     let fx = update(s, Msg::Action(Action::OpenDetail, Ts(5000)));
     answer(s, fx, 5000); // (the re-probe had been answered below)
     update(s, Msg::Action(Action::OpenDetail, Ts(6000))); // logs reviewed
@@ -213,7 +204,7 @@ pub(in crate::core::update) fn switching(s: &mut State) -> Vec<Effect> {
     update(s, Msg::Action(Action::Confirm, Ts(7200)))
 }
 
-pub(in crate::core::update) fn reprobed(s: &mut State) {
+pub(in crate::update) fn reprobed(s: &mut State) {
     update(
         s,
         Msg::StepDone {
@@ -227,7 +218,7 @@ pub(in crate::core::update) fn reprobed(s: &mut State) {
 }
 
 /// One environment on ECS, no traffic provider: the rollback is a revert.
-pub(in crate::core::update) fn ecs_state() -> State {
+pub(in crate::update) fn ecs_state() -> State {
     let env = EnvState::new(
         "prod",
         vec![EndpointState::new(
@@ -237,25 +228,21 @@ pub(in crate::core::update) fn ecs_state() -> State {
             Duration::from_secs(1),
         )],
     );
-    let book = crate::config::runbook::Catalog::builtin()
-        .get("default")
-        .unwrap()
-        .runbook
-        .clone();
+    let book = crate::testkit::default_runbook();
     let mut svc = ServiceState::new("web", vec![env], None, Policy::default(), book, Ts(0));
-    svc.deploy = Some(crate::core::deploy::DeployState::new("ecs", "cluster prod"));
+    svc.deploy = Some(crate::deploy::DeployState::new("ecs", "cluster prod"));
     let mut s = State::new("prod", Origin::Drill, vec![svc], Ts(0));
     s.operator = "ops@bastion".into();
     s
 }
 
-pub(in crate::core::update) fn deployed(
+pub(in crate::update) fn deployed(
     s: &mut State,
     at: i64,
     current: &str,
-    rollouts: &[(&str, bool, crate::core::deploy::RolloutPhase, u32)],
+    rollouts: &[(&str, bool, crate::deploy::RolloutPhase, u32)],
 ) -> Vec<Effect> {
-    use crate::core::deploy::{EnvDeploy, Rollout};
+    use crate::deploy::{EnvDeploy, Rollout};
     let env = EnvDeploy {
         env: "prod".into(),
         name: "web".into(),
@@ -272,7 +259,7 @@ pub(in crate::core::update) fn deployed(
                 desired: 2,
                 pending: 2 - running,
                 failed: 0,
-                reason: (*phase == crate::core::deploy::RolloutPhase::Failed)
+                reason: (*phase == crate::deploy::RolloutPhase::Failed)
                     .then(|| "tasks failed to start".into()),
                 created: None,
             })

@@ -3,11 +3,7 @@
 use super::*;
 
 /// Keys for the checklist pane.
-pub(in crate::core::update) fn on_action(
-    state: &mut State,
-    action: Action,
-    now: Ts,
-) -> Vec<Effect> {
+pub(in crate::update) fn on_action(state: &mut State, action: Action, now: Ts) -> Vec<Effect> {
     let Some(service) = focused_checklist(state) else {
         return Vec::new();
     };
@@ -103,7 +99,7 @@ pub(in crate::core::update) fn on_action(
 }
 
 /// Typing a line.
-pub(in crate::core::update) fn on_text(state: &mut State, key: TextKey, now: Ts) -> Vec<Effect> {
+pub(in crate::update) fn on_text(state: &mut State, key: TextKey, now: Ts) -> Vec<Effect> {
     let Some(input) = state.ui.input.as_mut() else {
         if matches!(key, TextKey::Paste(_)) {
             state.events.push(
@@ -157,7 +153,7 @@ pub(in crate::core::update) fn on_text(state: &mut State, key: TextKey, now: Ts)
 
 /// Changes that waited while a line was typed go on by themselves, at the
 /// next tick after it was closed: never in the key that closed it.
-pub(in crate::core::update) fn resume(state: &mut State, now: Ts) -> Vec<Effect> {
+pub(in crate::update) fn resume(state: &mut State, now: Ts) -> Vec<Effect> {
     let mut fx = Vec::new();
     for service in 0..state.services.len() {
         if state.ui.input.is_none() && next_starts_itself(state, service) {

@@ -6,19 +6,17 @@
 
 use std::time::Duration;
 
-use crate::core::action::Action;
-use crate::core::decision::{Decision, RollbackRecord};
-use crate::core::deploy::Stability;
-use crate::core::events::{Kind, Level};
-use crate::core::health::HealthStatus;
-use crate::core::model::{EnvId, InputPurpose, Pane, State, TextInput, TimelineKind};
-use crate::core::msg::{Effect, StepOutcome, StepWork, TextKey, Verdict};
-use crate::core::runbook::{
-    Act, Check, Checklist, Ending, Names, Phase, StepKind, StepStatus, Template,
-};
+use crate::action::Action;
+use crate::decision::{Decision, RollbackRecord};
+use crate::deploy::Stability;
+use crate::events::{Kind, Level};
+use crate::health::HealthStatus;
+use crate::model::{EnvId, InputPurpose, Pane, State, TextInput, TimelineKind};
+use crate::msg::{Effect, StepOutcome, StepWork, TextKey, Verdict};
+use crate::runbook::{Act, Check, Checklist, Ending, Names, Phase, StepKind, StepStatus, Template};
 
-use crate::core::time::{self, Ts};
-use crate::core::traffic::rollback_weights;
+use crate::time::{self, Ts};
+use crate::traffic::rollback_weights;
 
 mod keys;
 mod message;
@@ -82,7 +80,7 @@ fn next_starts_itself(state: &State, service: usize) -> bool {
         })
 }
 
-fn step_mut(state: &mut State, service: usize) -> Option<&mut crate::core::runbook::StepRun> {
+fn step_mut(state: &mut State, service: usize) -> Option<&mut crate::runbook::StepRun> {
     state.services[service]
         .rollback
         .checklist

@@ -1,10 +1,10 @@
 //! Health probe results: endpoint → environment status, transitions logged.
 
-use crate::core::events::Level;
-use crate::core::health::HealthStatus;
-use crate::core::model::{EndpointId, EnvId, ProbeResult, State};
-use crate::core::msg::Effect;
-use crate::core::rules::RuleKind;
+use crate::events::Level;
+use crate::health::HealthStatus;
+use crate::model::{EndpointId, EnvId, ProbeResult, State};
+use crate::msg::Effect;
+use crate::rules::RuleKind;
 
 /// Record a probe; ask for confirming re-probes when a health-failures rule
 /// wants them and this is an endpoint's first failure.
@@ -110,6 +110,6 @@ fn record(state: &mut State, id: EndpointId, result: ProbeResult) -> bool {
     };
     state
         .events
-        .push_kind(at, label, level, crate::core::events::Kind::Health, text);
+        .push_kind(at, label, level, crate::events::Kind::Health, text);
     first_failure
 }

@@ -116,13 +116,13 @@ pub(super) enum Recovery {
 /// phase of manual steps, if a person did at least one of them.
 pub(super) fn recovery(c: &Checklist) -> Recovery {
     let during = || c.steps.iter().filter(|s| s.phase == Phase::During);
-    let is_change = |s: &&crate::core::runbook::StepRun| {
+    let is_change = |s: &&crate::runbook::StepRun| {
         matches!(
             s.spec.kind,
             StepKind::Action(Act::SwitchTraffic | Act::RevertDeployment)
         )
     };
-    let done = |s: &&crate::core::runbook::StepRun| s.status == StepStatus::Done;
+    let done = |s: &&crate::runbook::StepRun| s.status == StepStatus::Done;
     let rolled_back = if during().any(|s| is_change(&s)) {
         during().filter(is_change).any(|s| done(&s))
     } else {
@@ -138,7 +138,7 @@ pub(super) fn recovery(c: &Checklist) -> Recovery {
 }
 
 /// Tell the journal how each checklist that has ended ended, once.
-pub(in crate::core::update) fn close_out(state: &mut State) -> Vec<Effect> {
+pub(in crate::update) fn close_out(state: &mut State) -> Vec<Effect> {
     let mut fx = Vec::new();
     for (service, svc) in state.services.iter_mut().enumerate() {
         let Some(c) = svc.rollback.checklist.as_mut() else {
@@ -239,7 +239,7 @@ pub(super) fn landed(
         TimelineKind::Action,
         format!(
             "rolled back {} by {}",
-            crate::core::decision::route(&f.from, &f.to),
+            crate::decision::route(&f.from, &f.to),
             f.by
         ),
     );

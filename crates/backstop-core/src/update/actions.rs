@@ -2,15 +2,13 @@
 //! being typed) take the keys first, so a key pressed in one never acts
 //! behind it.
 
-use crate::core::action::Action;
-use crate::core::decision::{Block, Decision};
-use crate::core::events::Level;
-use crate::core::model::{
-    Fault, FaultAsked, MetricWindowChoice, Overlay, Pane, State, TimelineKind,
-};
-use crate::core::msg::Effect;
-use crate::core::time::Ts;
-use crate::core::traffic::{EditStage, WeightEditor};
+use crate::action::Action;
+use crate::decision::{Block, Decision};
+use crate::events::Level;
+use crate::model::{Fault, FaultAsked, MetricWindowChoice, Overlay, Pane, State, TimelineKind};
+use crate::msg::Effect;
+use crate::time::Ts;
+use crate::traffic::{EditStage, WeightEditor};
 
 use super::checklist;
 
@@ -128,10 +126,8 @@ pub(super) fn on_action(state: &mut State, action: Action, at: Ts) -> Vec<Effect
 fn change_under_way(state: &State) -> Option<String> {
     state.services.iter().find_map(|s| {
         let step = s.rollback.checklist.as_ref()?.current()?;
-        let changing = matches!(
-            step.status,
-            crate::core::runbook::StepStatus::Running { .. }
-        ) && matches!(&step.spec.kind, crate::core::runbook::StepKind::Action(a) if a.mutates());
+        let changing = matches!(step.status, crate::runbook::StepStatus::Running { .. })
+            && matches!(&step.spec.kind, crate::runbook::StepKind::Action(a) if a.mutates());
         changing.then(|| s.name.clone())
     })
 }
@@ -355,7 +351,7 @@ fn weights_dialog(state: &mut State, action: Action, at: Ts) -> Vec<Effect> {
             editor.stage = EditStage::Applying;
             let by = state.operator.clone();
             let (from, to) = (editor.from.clone(), editor.target());
-            let change = crate::core::traffic::Weights::describe_change(&from, &to);
+            let change = crate::traffic::Weights::describe_change(&from, &to);
             state.events.push(
                 at,
                 service.clone(),
@@ -393,7 +389,7 @@ fn start_rollback(state: &mut State, at: Ts) -> Vec<Effect> {
 /// rollback --yes`).
 pub(super) fn request_rollback(
     state: &mut State,
-    id: crate::core::model::EnvId,
+    id: crate::model::EnvId,
     by: String,
     auto: bool,
     at: Ts,

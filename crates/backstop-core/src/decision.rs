@@ -816,7 +816,7 @@ mod properties {
                     EnvFacts { name: "green".into(), status: Some(if target_ok || !on_green { HealthStatus::Ok } else { HealthStatus::Critical }), share: Some(50) },
                 ];
                 let rules: Vec<RuleFacts> = if firing {
-                    vec![RuleFacts { env: suspect, status: crate::core::rules::RuleStatus::Firing, always_relevant: false, fires_at: None, reason: "x".into() }]
+                    vec![RuleFacts { env: suspect, status: crate::rules::RuleStatus::Firing, always_relevant: false, fires_at: None, reason: "x".into() }]
                 } else {
                     Vec::new()
                 };

@@ -1,0 +1,28 @@
+//! backstop's pure core: the model, the health classifier, the rules and the
+//! decision, runbooks and checklists, drill scoring, and `update`. No I/O, no
+//! clock, no tokio, terminal, HTTP, AWS or SQLite — this crate depends on
+//! none of them, so that is a compile error here, not a review comment.
+//! Everything the console decides is decided here, from values, and
+//! unit-tested here (`cargo test -p backstop-core`, without the AWS SDK).
+
+// Outside tests, `unwrap` is denied (the workspace's lints); a failing test may panic.
+#![cfg_attr(test, allow(clippy::unwrap_used))]
+
+pub mod action;
+pub mod argv;
+pub mod decision;
+pub mod deploy;
+pub mod drill;
+pub mod events;
+pub mod health;
+pub mod metrics;
+pub mod model;
+pub mod msg;
+pub mod rules;
+pub mod runbook;
+pub mod time;
+pub mod traffic;
+pub mod update;
+
+#[cfg(any(test, feature = "testkit"))]
+pub mod testkit;
