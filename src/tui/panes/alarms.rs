@@ -240,13 +240,13 @@ pub fn render(state: &State, view: &View<'_>, area: Rect, buf: &mut Buffer) {
     }
     let scope_w = visible
         .iter()
-        .map(|l| l.scope.chars().count())
+        .map(|l| super::width(&l.scope))
         .max()
         .unwrap_or(5)
         .clamp(5, 27) as u16;
     let name_w = visible
         .iter()
-        .map(|l| l.name.chars().count())
+        .map(|l| super::width(&l.name))
         .max()
         .unwrap_or(5)
         .clamp(5, 22) as u16;

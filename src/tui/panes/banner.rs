@@ -85,10 +85,10 @@ pub fn render(state: &State, view: &View<'_>, area: Rect, buf: &mut Buffer) {
         };
         let head = format!(" {} ", svc.name);
         let label = format!(" {} ", d.label());
-        let used = head.chars().count()
-            + label.chars().count()
-            + route.chars().count()
-            + hint.chars().count()
+        let used = super::width(&head)
+            + super::width(&label)
+            + super::width(&route)
+            + super::width(&hint)
             + more.len()
             + 3;
         let line = Line::from(vec![

@@ -213,9 +213,9 @@ fn step_line(view: &View<'_>, s: &StepRun, current: bool, w: usize) -> Line<'sta
     };
     let cursor = if current { "›" } else { " " };
     let head = format!("{cursor}{} {when} ", s.status.mark());
-    let room = w.saturating_sub(head.chars().count() + by.chars().count());
+    let room = w.saturating_sub(super::width(&head) + super::width(&by));
     let body = fit(&format!("{}{note}", s.title), room);
-    let pad = room.saturating_sub(body.chars().count());
+    let pad = room.saturating_sub(super::width(&body));
     Line::from(vec![
         Span::styled(head, style),
         Span::styled(body, if current { t.selected() } else { style }),

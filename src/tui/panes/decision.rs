@@ -131,7 +131,7 @@ pub fn render(state: &State, view: &View<'_>, area: Rect, buf: &mut Buffer) {
     let name_w = state
         .services
         .iter()
-        .map(|s| s.name.chars().count())
+        .map(|s| super::width(&s.name))
         .max()
         .unwrap_or(0)
         .clamp(6, 16);

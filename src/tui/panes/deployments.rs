@@ -27,7 +27,7 @@ pub fn render(state: &State, view: &View<'_>, area: Rect, buf: &mut Buffer) {
     let name_w = state
         .services
         .iter()
-        .map(|s| s.name.chars().count())
+        .map(|s| super::width(&s.name))
         .max()
         .unwrap_or(0)
         .clamp(6, 16);
@@ -183,7 +183,7 @@ fn line<'a>(svc: &ServiceState, view: &View<'_>, name_w: usize, width: usize) ->
             used += 3;
         }
         let text = fit(&text, width.saturating_sub(used));
-        used += text.chars().count();
+        used += super::width(&text);
         spans.push(if is_live {
             Span::styled(text, t.bold())
         } else {

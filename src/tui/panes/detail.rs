@@ -92,7 +92,7 @@ pub fn render(state: &State, view: &View<'_>, area: Rect, buf: &mut Buffer) {
             .report
             .checks
             .iter()
-            .map(|c| c.name.chars().count())
+            .map(|c| super::width(&c.name))
             .max()
             .unwrap_or(0)
             .min(24);

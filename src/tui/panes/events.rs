@@ -31,7 +31,7 @@ pub fn render(state: &State, view: &View<'_>, area: Rect, buf: &mut Buffer) {
     let scope_w = state
         .events
         .iter()
-        .map(|e| e.scope.chars().count())
+        .map(|e| super::width(&e.scope))
         .max()
         .unwrap_or(0)
         .clamp(8, 24);

@@ -37,7 +37,7 @@ pub fn render(state: &State, view: &View<'_>, area: Rect, buf: &mut Buffer) {
             };
             let used = Line::from(left.clone()).width() + 2 + clock.as_ref().map_or(0, String::len);
             // On a narrow terminal the clock matters more than the sentence.
-            let badge = if used + long.chars().count() <= area.width as usize || clock.is_none() {
+            let badge = if used + super::width(&long) <= area.width as usize || clock.is_none() {
                 long
             } else {
                 short

@@ -28,7 +28,7 @@ pub fn render(state: &State, view: &View<'_>, area: Rect, buf: &mut Buffer) {
     let svc_w = state
         .services
         .iter()
-        .map(|s| s.name.chars().count())
+        .map(|s| super::width(&s.name))
         .max()
         .unwrap_or(0)
         .clamp(7, 16) as u16;
@@ -36,7 +36,7 @@ pub fn render(state: &State, view: &View<'_>, area: Rect, buf: &mut Buffer) {
         .services
         .iter()
         .flat_map(|s| &s.envs)
-        .map(|e| e.name.chars().count())
+        .map(|e| super::width(&e.name))
         .max()
         .unwrap_or(0)
         .clamp(3, 10) as u16;
@@ -46,9 +46,29 @@ pub fn render(state: &State, view: &View<'_>, area: Rect, buf: &mut Buffer) {
     let trend_w = inner.width.saturating_sub(fixed).min(32);
 
     let fault = if state.is_drill() { "FAULT" } else { "" };
-    let header = Row::new([
-        "SERVICE", "ENV", "VERSION", "STATUS", "LATENCY", "TREND", "FAILS", "SINCE", fault,
-    ])
+    let all = [svc_w, env_w, 8, 6, 7, trend_w, 5, 5, note_w];
+    // Where and how it is first; the trend and the drill's fault last.
+    let kept = super::columns_that_fit(
+        &all,
+        &[0, 1, 3, 6, 4, 2, 7, 8, 5],
+        inner.width.saturating_sub(2),
+    );
+    let pick = |cells: Vec<Cell<'static>>| -> Vec<Cell<'static>> {
+        cells
+            .into_iter()
+            .enumerate()
+            .filter(|(i, _)| kept.contains(i))
+            .map(|(_, c)| c)
+            .collect()
+    };
+    let header = Row::new(pick(
+        [
+            "SERVICE", "ENV", "VERSION", "STATUS", "LATENCY", "TREND", "FAILS", "SINCE", fault,
+        ]
+        .into_iter()
+        .map(Cell::from)
+        .collect(),
+    ))
     .style(t.dim());
     // Build only the rows that fit: with hundreds of environments the
     // invisible ones would cost most of the frame. The window keeps the
@@ -65,19 +85,15 @@ pub fn render(state: &State, view: &View<'_>, area: Rect, buf: &mut Buffer) {
         } else {
             String::new()
         };
-        rows.push(row(state, view, name, env, trend_w as usize));
+        rows.push(Row::new(pick(cells(
+            state,
+            view,
+            name,
+            env,
+            trend_w as usize,
+        ))));
     }
-    let widths = [
-        Constraint::Length(svc_w),
-        Constraint::Length(env_w),
-        Constraint::Length(8),
-        Constraint::Length(6),
-        Constraint::Length(7),
-        Constraint::Length(trend_w),
-        Constraint::Length(5),
-        Constraint::Length(5),
-        Constraint::Length(note_w),
-    ];
+    let widths: Vec<Constraint> = kept.iter().map(|i| Constraint::Length(all[*i])).collect();
     let table = Table::new(rows, widths)
         .header(header)
         .column_spacing(1)
@@ -87,13 +103,14 @@ pub fn render(state: &State, view: &View<'_>, area: Rect, buf: &mut Buffer) {
     StatefulWidget::render(table, inner, buf, &mut ts);
 }
 
-fn row<'a>(
+/// One environment's cells, every column.
+fn cells(
     state: &State,
     view: &View<'_>,
     service: String,
     env: &EnvState,
     trend_w: usize,
-) -> Row<'a> {
+) -> Vec<Cell<'static>> {
     let t = view.theme;
     let status = env.status;
     let badge = status.map_or("····", |s| s.badge());
@@ -116,7 +133,7 @@ fn row<'a>(
         .map_or_else(|| "—".to_string(), |at| time::age(state.now.since(at)));
     let fails = env.consecutive_failures();
     let note = env.fault.map(|f| f.short()).unwrap_or_default();
-    Row::new(vec![
+    vec![
         Cell::from(service).style(t.bold()),
         Cell::from(env.name.clone()),
         Cell::from(version),
@@ -136,7 +153,7 @@ fn row<'a>(
         ),
         Cell::from(since),
         Cell::from(note).style(t.level(crate::core::events::Level::Warn)),
-    ])
+    ]
 }
 
 /// Latency thresholds (ms) of the sparkline's eight heights. Absolute, not

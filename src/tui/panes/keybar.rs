@@ -136,7 +136,7 @@ pub fn render(state: &State, view: &View<'_>, area: Rect, buf: &mut Buffer) {
             Span::styled("  ⏎ done · Esc cancel", view.theme.dim()),
         ]);
         // The end of the line (what is being typed) matters most: keep it in view.
-        let width: usize = line.spans.iter().map(|s| s.content.chars().count()).sum();
+        let width: usize = line.spans.iter().map(|s| super::width(&s.content)).sum();
         let skip = width.saturating_sub(area.width as usize);
         let text: String = line
             .spans
@@ -167,7 +167,7 @@ pub fn render(state: &State, view: &View<'_>, area: Rect, buf: &mut Buffer) {
     let width = |items: &[(String, &str, u8)]| -> usize {
         1 + items
             .iter()
-            .map(|(k, l, _)| k.chars().count() + 1 + l.len() + 2)
+            .map(|(k, l, _)| super::width(k) + 1 + super::width(l) + 2)
             .sum::<usize>()
     };
     while width(&items) > area.width as usize && !items.is_empty() {

@@ -49,7 +49,7 @@ pub fn render(state: &State, view: &View<'_>, area: Rect, buf: &mut Buffer) {
     let t = view.theme;
     let label_w = state
         .env_ids()
-        .map(|id| state.env_label(id).chars().count())
+        .map(|id| super::width(&state.env_label(id)))
         .max()
         .unwrap_or(0)
         .clamp(8, 24);
@@ -57,6 +57,27 @@ pub fn render(state: &State, view: &View<'_>, area: Rect, buf: &mut Buffer) {
     let spark_w = spark_w.min(40);
     let visible = inner.height.saturating_sub(1).max(1) as usize;
     let offset = state.ui.selected.saturating_sub(visible - 1);
+    let all = [
+        label_w as u16,
+        7,
+        6,
+        7,
+        6,
+        6,
+        6,
+        spark_w as u16,
+        spark_w as u16,
+    ];
+    // The environment, its error rate and p95 first; sparklines last.
+    let kept = super::columns_that_fit(&all, &[0, 3, 5, 2, 6, 1, 4, 7, 8], inner.width);
+    let pick = |cells: Vec<Cell<'static>>| -> Vec<Cell<'static>> {
+        cells
+            .into_iter()
+            .enumerate()
+            .filter(|(i, _)| kept.contains(i))
+            .map(|(_, c)| c)
+            .collect()
+    };
     let rows: Vec<Row> = state
         .env_ids()
         .enumerate()
@@ -64,41 +85,38 @@ pub fn render(state: &State, view: &View<'_>, area: Rect, buf: &mut Buffer) {
         .take(visible)
         .filter_map(|(i, id)| {
             let env = state.env(id)?;
-            let mut r = row(state, view, state.env_label(id), env, spark_w);
+            let (cells, style) = row(state, view, state.env_label(id), env, spark_w);
+            let mut r = Row::new(pick(cells)).style(style);
             if i == state.ui.selected {
                 r = r.style(t.selected());
             }
             Some(r)
         })
         .collect();
-    let header = Row::new([
-        "ENV", "SOURCE", "REQ/S", "ERR", "P50", "P95", "P99", "ERRORS", "P95",
-    ])
+    let header = Row::new(pick(
+        [
+            "ENV", "SOURCE", "REQ/S", "ERR", "P50", "P95", "P99", "ERRORS", "P95",
+        ]
+        .into_iter()
+        .map(Cell::from)
+        .collect(),
+    ))
     .style(t.dim());
-    let widths = [
-        Constraint::Length(label_w as u16),
-        Constraint::Length(7),
-        Constraint::Length(6),
-        Constraint::Length(7),
-        Constraint::Length(6),
-        Constraint::Length(6),
-        Constraint::Length(6),
-        Constraint::Length(spark_w as u16),
-        Constraint::Length(spark_w as u16),
-    ];
+    let widths: Vec<Constraint> = kept.iter().map(|i| Constraint::Length(all[*i])).collect();
     Table::new(rows, widths)
         .header(header)
         .column_spacing(1)
         .render(inner, buf);
 }
 
-fn row<'a>(
+/// One environment's cells, every column, and the row's style.
+fn row(
     state: &State,
     view: &View<'_>,
     label: String,
     env: &EnvState,
     spark_w: usize,
-) -> Row<'a> {
+) -> (Vec<Cell<'static>>, ratatui::style::Style) {
     let t = view.theme;
     let window = state.ui.window;
     let (source, stats, errors, p95) = match &env.metrics.traffic {
@@ -141,7 +159,7 @@ fn row<'a>(
     } else {
         rate(stats.rate)
     };
-    Row::new(vec![
+    let cells = vec![
         Cell::from(fit(&label, 24)),
         Cell::from(source).style(t.dim()),
         Cell::from(Line::raw(req).right_aligned()),
@@ -158,12 +176,13 @@ fn row<'a>(
             p95.map(|s| spark(s, spark_w, &LATENCY_STEPS))
                 .unwrap_or_default(),
         ),
-    ])
-    .style(if stats == WindowStats::default() {
+    ];
+    let style = if stats == WindowStats::default() {
         t.dim()
     } else {
         ratatui::style::Style::new()
-    })
+    };
+    (cells, style)
 }
 
 /// Error-rate bands: 0.1 %, 1 %, 2 %, 5 %, 10 %, 20 %, 50 %.

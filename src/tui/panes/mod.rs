@@ -35,17 +35,52 @@ pub fn frame(view: &View<'_>, title: &str, focused: bool, area: Rect, buf: &mut 
     inner
 }
 
-/// Cut `s` to `width` characters, marking the cut with `…`.
+/// The columns `s` takes on a terminal: a wide character (CJK, most
+/// emoji) takes two, so names line up whatever they are written in.
+pub fn width(s: &str) -> usize {
+    ratatui::text::Span::raw(s).width()
+}
+
+/// Cut `s` to `width` columns, marking the cut with `…`.
 pub fn fit(s: &str, width: usize) -> String {
-    if s.chars().count() <= width {
+    if self::width(s) <= width {
         return s.to_string();
     }
     if width == 0 {
         return String::new();
     }
-    let mut out: String = s.chars().take(width - 1).collect();
+    let mut out = String::new();
+    let mut used = 0;
+    for c in s.chars() {
+        let w = self::width(c.encode_utf8(&mut [0; 4]));
+        if used + w > width - 1 {
+            break;
+        }
+        out.push(c);
+        used += w;
+    }
     out.push('…');
     out
+}
+
+/// The columns of a table that fit in `width`, most important first
+/// (`priority` lists every column): a narrow terminal loses whole columns
+/// rather than a cut from every one — a right-aligned `120ms` cut to `20ms`
+/// would lie. Returns the kept columns in table order.
+pub fn columns_that_fit(widths: &[u16], priority: &[usize], width: u16) -> Vec<usize> {
+    let mut kept: Vec<usize> = Vec::new();
+    let mut used: u16 = 0;
+    for &c in priority {
+        let w = widths[c];
+        // One column of spacing before every column but the first.
+        let need = if kept.is_empty() { w } else { w + 1 };
+        if w > 0 && used + need <= width {
+            kept.push(c);
+            used += need;
+        }
+    }
+    kept.sort_unstable();
+    kept
 }
 
 /// A text gauge, readable without colour: `██████░░░░` for 60 % in 10 cells.
@@ -125,4 +160,23 @@ pub fn source_lines(
             }
         })
         .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn text_is_measured_and_cut_in_terminal_columns() {
+        assert_eq!(width("blue"), 4);
+        assert_eq!(width("決済"), 4, "a wide character takes two columns");
+        assert_eq!(fit("note: 決済が失敗", 10), "note: 決…");
+        assert_eq!(
+            width(&fit("note: 決済が失敗", 10)),
+            9,
+            "never past the width"
+        );
+        assert_eq!(fit("blue", 4), "blue");
+        assert_eq!(fit("blue", 0), "");
+    }
 }

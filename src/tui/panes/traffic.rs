@@ -112,7 +112,7 @@ fn service_lines<'a>(
     let env_w = svc
         .envs
         .iter()
-        .map(|e| e.name.chars().count())
+        .map(|e| super::width(&e.name))
         .max()
         .unwrap_or(0)
         .min(12);

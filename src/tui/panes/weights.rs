@@ -55,7 +55,7 @@ pub fn render(state: &State, view: &View<'_>, area: Rect, buf: &mut Buffer) {
         .from
         .0
         .iter()
-        .map(|e| e.env.chars().count())
+        .map(|e| super::width(&e.env))
         .max()
         .unwrap_or(0)
         .min(12);

@@ -1,0 +1,327 @@
+//! Every pane on its own, in the states a user meets it in: before any data
+//! (empty), in the middle of an incident (normal), with its source failing
+//! (error), and squeezed onto a narrow terminal. One test per pane; each
+//! state is a snapshot of the pane's text (colour is a second channel,
+//! tested in `ui.rs`).
+#![allow(clippy::unwrap_used)]
+
+mod screen;
+
+use backstop::app::initial_state;
+use backstop::config;
+use backstop::core::action::Action;
+use backstop::core::model::{Interrupted, Origin, SourceKind, State};
+use backstop::core::msg::{Msg, StepOutcome, TextKey};
+use backstop::core::update::update;
+use backstop::keymap::Keymap;
+use backstop::tui::{Theme, View, panes};
+use ratatui::buffer::Buffer;
+use ratatui::layout::Rect;
+use screen::*;
+
+type Render = fn(&State, &View<'_>, Rect, &mut Buffer);
+
+/// The pane drawn alone into `w`×`h`, as text.
+fn shot(s: &State, render: Render, w: u16, h: u16) -> String {
+    let keymap = Keymap::defaults();
+    let view = View {
+        keymap: &keymap,
+        theme: Theme::plain(),
+    };
+    let mut buf = Buffer::empty(Rect::new(0, 0, w, h));
+    render(s, &view, buf.area, &mut buf);
+    text(&buf).join("\n")
+}
+
+/// The configuration of the scenario, nothing heard yet.
+fn empty() -> State {
+    let cfg = config::parse(CONFIG, "backstop.toml", &|_| None).unwrap();
+    initial_state(&cfg, Origin::Drill, at(0))
+}
+
+/// The scenario with its sources failing: the traffic provider, CloudWatch
+/// alarms and metrics, and an effect that could not be carried out.
+fn failing() -> State {
+    let mut s = scenario();
+    update(
+        &mut s,
+        Msg::TrafficRead {
+            service: 0,
+            result: Err("nginx -T: permission denied (/etc/nginx/conf.d/web.conf)".into()),
+            at: at(26),
+        },
+    );
+    for kind in [SourceKind::Alarms, SourceKind::Metrics] {
+        update(
+            &mut s,
+            Msg::SourceFailed {
+                source: "cloudwatch".into(),
+                kind,
+                error: "ThrottlingException: Rate exceeded".into(),
+                at: at(26),
+            },
+        );
+    }
+    update(
+        &mut s,
+        Msg::EffectFailed {
+            effect: "set weights".into(),
+            error: "web has no traffic provider".into(),
+            at: at(27),
+        },
+    );
+    s
+}
+
+fn act(s: &mut State, a: Action) {
+    update(s, Msg::Action(a, s.now));
+}
+
+/// The rollback checklist of web opened on green, its re-probe answered.
+fn rolling_back() -> State {
+    let mut s = scenario();
+    act(&mut s, Action::SelectNext);
+    act(&mut s, Action::StartRollback);
+    update(
+        &mut s,
+        Msg::StepDone {
+            service: 0,
+            run: 1,
+            step: 0,
+            outcome: StepOutcome::ok(vec!["probe 1/3: CRIT — HTTP 503".into()]),
+            at: at(27),
+        },
+    );
+    s
+}
+
+#[test]
+fn header() {
+    let r: Render = panes::header::render;
+    insta::assert_snapshot!("header_empty", shot(&empty(), r, 80, 1));
+    insta::assert_snapshot!("header_normal", shot(&scenario(), r, 80, 1));
+    insta::assert_snapshot!("header_narrow", shot(&scenario(), r, 40, 1));
+}
+
+#[test]
+fn banner() {
+    let r: Render = panes::banner::render;
+    insta::assert_snapshot!("banner_empty", shot(&empty(), r, 80, 2));
+    insta::assert_snapshot!("banner_normal", shot(&scenario(), r, 80, 2));
+    insta::assert_snapshot!("banner_narrow", shot(&scenario(), r, 40, 2));
+}
+
+#[test]
+fn health() {
+    let r: Render = panes::health::render;
+    insta::assert_snapshot!("health_empty", shot(&empty(), r, 80, 6));
+    insta::assert_snapshot!("health_normal", shot(&scenario(), r, 80, 6));
+    insta::assert_snapshot!("health_error", shot(&failing(), r, 80, 6));
+    insta::assert_snapshot!("health_narrow", shot(&scenario(), r, 40, 6));
+}
+
+#[test]
+fn traffic() {
+    let r: Render = panes::traffic::render;
+    insta::assert_snapshot!("traffic_empty", shot(&empty(), r, 80, 7));
+    insta::assert_snapshot!("traffic_normal", shot(&scenario(), r, 80, 7));
+    insta::assert_snapshot!("traffic_error", shot(&failing(), r, 80, 7));
+    insta::assert_snapshot!("traffic_narrow", shot(&scenario(), r, 40, 7));
+}
+
+#[test]
+fn alarms() {
+    let r: Render = panes::alarms::render;
+    insta::assert_snapshot!("alarms_empty", shot(&empty(), r, 80, 8));
+    insta::assert_snapshot!("alarms_normal", shot(&scenario(), r, 80, 8));
+    insta::assert_snapshot!("alarms_error", shot(&failing(), r, 80, 8));
+    insta::assert_snapshot!("alarms_narrow", shot(&scenario(), r, 40, 8));
+}
+
+#[test]
+fn decision() {
+    let r: Render = panes::decision::render;
+    insta::assert_snapshot!("decision_empty", shot(&empty(), r, 80, 8));
+    insta::assert_snapshot!("decision_normal", shot(&scenario(), r, 80, 8));
+    insta::assert_snapshot!("decision_rolling_back", shot(&rolling_back(), r, 80, 8));
+    insta::assert_snapshot!("decision_narrow", shot(&scenario(), r, 40, 8));
+}
+
+#[test]
+fn metrics() {
+    let r: Render = panes::metrics::render;
+    insta::assert_snapshot!("metrics_empty", shot(&empty(), r, 80, 7));
+    insta::assert_snapshot!("metrics_normal", shot(&scenario(), r, 80, 7));
+    insta::assert_snapshot!("metrics_error", shot(&failing(), r, 80, 7));
+    insta::assert_snapshot!("metrics_narrow", shot(&scenario(), r, 40, 7));
+}
+
+#[test]
+fn deployments() {
+    let r: Render = panes::deployments::render;
+    insta::assert_snapshot!("deployments_empty", shot(&empty(), r, 80, 6));
+    insta::assert_snapshot!("deployments_normal", shot(&scenario(), r, 80, 6));
+    insta::assert_snapshot!("deployments_narrow", shot(&scenario(), r, 40, 6));
+}
+
+#[test]
+fn events() {
+    let r: Render = panes::events::render;
+    insta::assert_snapshot!("events_empty", shot(&empty(), r, 80, 8));
+    insta::assert_snapshot!("events_normal", shot(&scenario(), r, 80, 8));
+    insta::assert_snapshot!("events_error", shot(&failing(), r, 80, 8));
+    insta::assert_snapshot!("events_narrow", shot(&scenario(), r, 40, 8));
+}
+
+#[test]
+fn keybar() {
+    let r: Render = panes::keybar::render;
+    insta::assert_snapshot!("keybar_normal", shot(&scenario(), r, 80, 1));
+    insta::assert_snapshot!("keybar_checklist", shot(&rolling_back(), r, 80, 1));
+    let mut typing = rolling_back();
+    act(&mut typing, Action::Skip);
+    let now = typing.now;
+    update(&mut typing, Msg::Text(TextKey::Char('x'), now));
+    insta::assert_snapshot!("keybar_typing", shot(&typing, r, 80, 1));
+    insta::assert_snapshot!("keybar_narrow", shot(&scenario(), r, 40, 1));
+}
+
+#[test]
+fn checklist() {
+    let r: Render = panes::checklist::render;
+    insta::assert_snapshot!("checklist_empty", shot(&scenario(), r, 80, 6));
+    insta::assert_snapshot!("checklist_normal", shot(&rolling_back(), r, 80, 14));
+    let mut failed = rolling_back();
+    act(&mut failed, Action::OpenDetail); // the manual step
+    act(&mut failed, Action::OpenDetail); // the message, previewed
+    act(&mut failed, Action::Confirm);
+    update(
+        &mut failed,
+        Msg::StepDone {
+            service: 0,
+            run: 1,
+            step: 2,
+            outcome: StepOutcome::failed("slack: HTTP 500", vec![]),
+            at: at(30),
+        },
+    );
+    insta::assert_snapshot!("checklist_error", shot(&failed, r, 80, 14));
+    insta::assert_snapshot!("checklist_narrow", shot(&rolling_back(), r, 40, 14));
+}
+
+#[test]
+fn detail() {
+    let r: Render = panes::detail::render;
+    let mut s = scenario();
+    act(&mut s, Action::SelectNext);
+    act(&mut s, Action::OpenDetail);
+    insta::assert_snapshot!("detail_empty", shot(&empty(), r, 80, 12));
+    insta::assert_snapshot!("detail_normal", shot(&s, r, 80, 12));
+    insta::assert_snapshot!("detail_narrow", shot(&s, r, 40, 12));
+}
+
+#[test]
+fn help() {
+    let r: Render = panes::help::render;
+    insta::assert_snapshot!("help_normal", shot(&scenario(), r, 80, 20));
+    insta::assert_snapshot!("help_narrow", shot(&scenario(), r, 40, 12));
+}
+
+#[test]
+fn why() {
+    let r: Render = panes::why::render;
+    let mut s = scenario();
+    act(&mut s, Action::SelectNext);
+    insta::assert_snapshot!("why_empty", shot(&empty(), r, 80, 12));
+    insta::assert_snapshot!("why_normal", shot(&s, r, 80, 16));
+    insta::assert_snapshot!("why_narrow", shot(&s, r, 40, 12));
+}
+
+#[test]
+fn weights() {
+    let r: Render = panes::weights::render;
+    let mut s = scenario();
+    act(&mut s, Action::SetWeights);
+    act(&mut s, Action::Increase);
+    insta::assert_snapshot!("weights_editing", shot(&s, r, 70, 12));
+    act(&mut s, Action::OpenDetail);
+    let request = s.preview_requests;
+    update(
+        &mut s,
+        Msg::WeightsPreview {
+            service: 0,
+            request,
+            result: Ok(vec![
+                "nginx upstream web_pool in /etc/nginx/conf.d/web.conf:".into(),
+                "  - server 10.0.0.1:8081 weight=90;".into(),
+                "  + server 10.0.0.1:8081 weight=95;".into(),
+            ]),
+            at: at(26),
+        },
+    );
+    insta::assert_snapshot!("weights_normal", shot(&s, r, 70, 12));
+    insta::assert_snapshot!("weights_narrow", shot(&s, r, 40, 12));
+    act(&mut s, Action::Confirm);
+    update(
+        &mut s,
+        Msg::WeightsFailed {
+            service: 0,
+            error: "the weights moved since the preview: nothing was changed".into(),
+            log: vec![],
+            at: at(27),
+        },
+    );
+    insta::assert_snapshot!("weights_error", shot(&s, r, 70, 12));
+}
+
+#[test]
+fn interrupted() {
+    let r: Render = panes::interrupted::render;
+    let mut s = scenario();
+    update(
+        &mut s,
+        Msg::Interrupted {
+            actions: vec![Interrupted {
+                intent: 41,
+                at: at(3),
+                scope: "web".into(),
+                text: "switch traffic of web: blue 90 → 100 %, green 10 → 0 %".into(),
+                operator: "ops@bastion".into(),
+                incident: Some(40),
+                work: "switch-traffic".into(),
+                real: None,
+            }],
+            at: at(25),
+        },
+    );
+    insta::assert_snapshot!("interrupted_normal", shot(&s, r, 80, 12));
+    update(
+        &mut s,
+        Msg::RealState {
+            intent: 41,
+            text: "traffic of web (nginx): blue 100 % · green 0 %".into(),
+            at: at(26),
+        },
+    );
+    insta::assert_snapshot!("interrupted_checked", shot(&s, r, 80, 12));
+    insta::assert_snapshot!("interrupted_narrow", shot(&s, r, 40, 12));
+}
+
+#[test]
+fn score() {
+    let r: Render = panes::score::render;
+    let mut s = scenario();
+    insta::assert_snapshot!("score_empty", shot(&s, r, 80, 18));
+    let catalog = config::drill::Scenarios::builtin();
+    let bad_switch = catalog.get("bad-switch").unwrap();
+    s.drill = Some(backstop::core::drill::DrillRun::new(
+        bad_switch,
+        0,
+        1.0,
+        1,
+        at(0),
+    ));
+    update(&mut s, Msg::DrillEnd { at: at(360) });
+    insta::assert_snapshot!("score_normal", shot(&s, r, 80, 20));
+    insta::assert_snapshot!("score_narrow", shot(&s, r, 40, 20));
+}
