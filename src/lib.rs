@@ -18,6 +18,7 @@ pub mod exec;
 pub mod headless;
 pub mod journal;
 pub mod keymap;
+pub mod lease;
 pub mod logging;
 pub mod paths;
 pub mod providers;

@@ -1,0 +1,409 @@
+//! One driver per service: a lease, in the journal's SQLite file, with a
+//! fencing token that only grows. Whoever holds a service's lease may change
+//! it; everyone else watches. Every take and release happens in one
+//! `BEGIN IMMEDIATE` transaction, so of any number of consoles and headless
+//! commands asking at the same instant exactly one is granted.
+//!
+//! Expiry: a holder heartbeats; a lease whose heartbeat is older than the
+//! expiry is dead and the next taker gets it (with a new token, so the old
+//! holder's token is stale everywhere it is checked). On one host the
+//! heartbeat's wall-clock time is comparable between processes — it is the
+//! same clock; a backend shared between hosts must not trust clocks.
+
+use std::path::Path;
+use std::time::Duration;
+
+use rusqlite::{Connection, OptionalExtension, TransactionBehavior, params};
+
+/// A lease held: the fencing token is what an action carries.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Lease {
+    pub service: String,
+    pub session: String,
+    pub operator: String,
+    /// Grows by one at every change of holder, never goes back.
+    pub token: i64,
+    pub since_ms: i64,
+}
+
+/// Who holds a service's lease, as another session sees it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Holder {
+    pub session: String,
+    pub operator: String,
+    pub token: i64,
+    pub since_ms: i64,
+    pub heartbeat_ms: i64,
+}
+
+impl Holder {
+    /// Its heartbeat has been gone longer than `expiry`.
+    pub fn lost(&self, now_ms: i64, expiry: Duration) -> bool {
+        now_ms.saturating_sub(self.heartbeat_ms) > expiry.as_millis() as i64
+    }
+}
+
+/// The answer to a request for the lease.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Taken {
+    Granted(Lease),
+    /// Someone else holds it and their heartbeat is alive.
+    HeldBy(Holder),
+}
+
+#[derive(Debug, thiserror::Error)]
+#[error("the lease table in {file}: {source}")]
+pub struct LeaseError {
+    file: String,
+    #[source]
+    source: rusqlite::Error,
+}
+
+/// The leases of one journal file, on a connection of their own.
+pub struct Leases {
+    conn: Connection,
+    file: String,
+}
+
+impl Leases {
+    pub fn open(path: &Path) -> Result<Self, LeaseError> {
+        let file = path.display().to_string();
+        let wrap = |source| LeaseError {
+            file: file.clone(),
+            source,
+        };
+        let conn = Connection::open(path).map_err(wrap)?;
+        // Others write the same file: wait for them rather than fail.
+        conn.busy_timeout(Duration::from_secs(10)).map_err(wrap)?;
+        conn.query_row("PRAGMA journal_mode=WAL", [], |_| Ok(()))
+            .map_err(wrap)?;
+        conn.execute_batch(
+            "CREATE TABLE IF NOT EXISTS leases (
+                service      TEXT PRIMARY KEY,
+                session      TEXT NOT NULL,
+                operator     TEXT NOT NULL,
+                token        INTEGER NOT NULL,
+                since_ms     INTEGER NOT NULL,
+                heartbeat_ms INTEGER NOT NULL,
+                released     INTEGER NOT NULL DEFAULT 0
+            )",
+        )
+        .map_err(wrap)?;
+        Ok(Leases { conn, file })
+    }
+
+    fn err(&self, source: rusqlite::Error) -> LeaseError {
+        LeaseError {
+            file: self.file.clone(),
+            source,
+        }
+    }
+
+    /// Who holds `service` now (released leases are nobody's).
+    pub fn holder(&self, service: &str) -> Result<Option<Holder>, LeaseError> {
+        self.conn
+            .query_row(
+                "SELECT session, operator, token, since_ms, heartbeat_ms FROM leases
+                 WHERE service = ?1 AND released = 0",
+                params![service],
+                |r| {
+                    Ok(Holder {
+                        session: r.get(0)?,
+                        operator: r.get(1)?,
+                        token: r.get(2)?,
+                        since_ms: r.get(3)?,
+                        heartbeat_ms: r.get(4)?,
+                    })
+                },
+            )
+            .optional()
+            .map_err(|e| self.err(e))
+    }
+
+    /// Take the lease of `service` if it is free, already ours, or its
+    /// holder's heartbeat is gone longer than `expiry` — or whatever its
+    /// state when `force` (a take-over a person confirmed). A new holder
+    /// gets a new token; the one who holds it keeps theirs.
+    pub fn take(
+        &mut self,
+        service: &str,
+        session: &str,
+        operator: &str,
+        now_ms: i64,
+        expiry: Duration,
+        force: bool,
+    ) -> Result<Taken, LeaseError> {
+        let file = self.file.clone();
+        let wrap = |source| LeaseError {
+            file: file.clone(),
+            source,
+        };
+        let tx = self
+            .conn
+            .transaction_with_behavior(TransactionBehavior::Immediate)
+            .map_err(wrap)?;
+        let row: Option<(Holder, bool)> = tx
+            .query_row(
+                "SELECT session, operator, token, since_ms, heartbeat_ms, released FROM leases
+                 WHERE service = ?1",
+                params![service],
+                |r| {
+                    Ok((
+                        Holder {
+                            session: r.get(0)?,
+                            operator: r.get(1)?,
+                            token: r.get(2)?,
+                            since_ms: r.get(3)?,
+                            heartbeat_ms: r.get(4)?,
+                        },
+                        r.get::<_, i64>(5)? != 0,
+                    ))
+                },
+            )
+            .optional()
+            .map_err(wrap)?;
+        let lease = match row {
+            Some((h, false)) if h.session == session => {
+                // Ours already: a heartbeat.
+                tx.execute(
+                    "UPDATE leases SET heartbeat_ms = ?2 WHERE service = ?1",
+                    params![service, now_ms],
+                )
+                .map_err(wrap)?;
+                Lease {
+                    service: service.into(),
+                    session: session.into(),
+                    operator: h.operator,
+                    token: h.token,
+                    since_ms: h.since_ms,
+                }
+            }
+            Some((h, false)) if !force && !h.lost(now_ms, expiry) => {
+                return Ok(Taken::HeldBy(h));
+            }
+            previous => {
+                let token = previous.map_or(1, |(h, _)| h.token + 1);
+                tx.execute(
+                    "INSERT INTO leases (service, session, operator, token, since_ms, heartbeat_ms, released)
+                     VALUES (?1, ?2, ?3, ?4, ?5, ?5, 0)
+                     ON CONFLICT(service) DO UPDATE SET session = ?2, operator = ?3,
+                        token = ?4, since_ms = ?5, heartbeat_ms = ?5, released = 0",
+                    params![service, session, operator, token, now_ms],
+                )
+                .map_err(wrap)?;
+                Lease {
+                    service: service.into(),
+                    session: session.into(),
+                    operator: operator.into(),
+                    token,
+                    since_ms: now_ms,
+                }
+            }
+        };
+        tx.commit().map_err(wrap)?;
+        Ok(Taken::Granted(lease))
+    }
+
+    /// Heartbeat: `false` when the lease is no longer this one (taken over,
+    /// or released): the holder must stop acting at once.
+    pub fn renew(&self, lease: &Lease, now_ms: i64) -> Result<bool, LeaseError> {
+        let n = self
+            .conn
+            .execute(
+                "UPDATE leases SET heartbeat_ms = ?4
+                 WHERE service = ?1 AND session = ?2 AND token = ?3 AND released = 0",
+                params![lease.service, lease.session, lease.token, now_ms],
+            )
+            .map_err(|e| self.err(e))?;
+        Ok(n == 1)
+    }
+
+    /// Give the lease up (the token stays, so the next one is higher).
+    pub fn release(&self, lease: &Lease) -> Result<(), LeaseError> {
+        self.conn
+            .execute(
+                "UPDATE leases SET released = 1
+                 WHERE service = ?1 AND session = ?2 AND token = ?3",
+                params![lease.service, lease.session, lease.token],
+            )
+            .map_err(|e| self.err(e))?;
+        Ok(())
+    }
+
+    /// Whether `token` is the current, held lease of `service`: what an
+    /// action checks, as close to the change as it can.
+    pub fn current(&self, service: &str, token: i64) -> Result<bool, LeaseError> {
+        Ok(self.holder(service)?.is_some_and(|h| h.token == token))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    const EXPIRY: Duration = Duration::from_secs(30);
+
+    fn granted(t: Taken) -> Lease {
+        match t {
+            Taken::Granted(l) => l,
+            Taken::HeldBy(h) => panic!("held by {h:?}"),
+        }
+    }
+
+    #[test]
+    fn one_holder_a_growing_token_expiry_and_release() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("journal.sqlite");
+        let mut a = Leases::open(&path).unwrap();
+        let mut b = Leases::open(&path).unwrap();
+        let la = granted(
+            a.take("web", "A", "alice@bastion", 1_000, EXPIRY, false)
+                .unwrap(),
+        );
+        assert_eq!(la.token, 1);
+        // B is refused while A's heartbeat lives, and told who holds it.
+        match b
+            .take("web", "B", "bob@bastion", 20_000, EXPIRY, false)
+            .unwrap()
+        {
+            Taken::HeldBy(h) => assert_eq!((h.operator.as_str(), h.token), ("alice@bastion", 1)),
+            t => panic!("{t:?}"),
+        }
+        assert!(a.renew(&la, 25_000).unwrap());
+        assert!(matches!(
+            b.take("web", "B", "bob@bastion", 50_000, EXPIRY, false)
+                .unwrap(),
+            Taken::HeldBy(_)
+        ));
+        // A's heartbeat is gone 30 s and more: B takes it, with a new token.
+        let lb = granted(
+            b.take("web", "B", "bob@bastion", 55_001, EXPIRY, false)
+                .unwrap(),
+        );
+        assert_eq!(lb.token, 2);
+        assert!(!a.renew(&la, 56_000).unwrap(), "A has lost it");
+        assert!(!a.current("web", la.token).unwrap());
+        assert!(b.current("web", lb.token).unwrap());
+        // Released: the next taker gets the next token, never an old one.
+        b.release(&lb).unwrap();
+        assert_eq!(b.holder("web").unwrap(), None);
+        let la2 = granted(
+            a.take("web", "A", "alice@bastion", 57_000, EXPIRY, false)
+                .unwrap(),
+        );
+        assert_eq!(la2.token, 3);
+        // A forced take-over, confirmed by a person, whatever the heartbeat.
+        let lb2 = granted(
+            b.take("web", "B", "bob@bastion", 57_500, EXPIRY, true)
+                .unwrap(),
+        );
+        assert_eq!(lb2.token, 4);
+        // Services are independent.
+        assert_eq!(
+            granted(
+                a.take("api", "A", "alice@bastion", 58_000, EXPIRY, false)
+                    .unwrap()
+            )
+            .token,
+            1
+        );
+    }
+
+    #[test]
+    fn of_ten_asking_at_once_exactly_one_is_granted() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("journal.sqlite");
+        Leases::open(&path).unwrap();
+        let start = std::sync::Arc::new(std::sync::Barrier::new(10));
+        let handles: Vec<_> = (0..10)
+            .map(|i| {
+                let (path, start) = (path.clone(), start.clone());
+                std::thread::spawn(move || {
+                    let mut l = Leases::open(&path).unwrap();
+                    start.wait();
+                    l.take("web", &format!("S{i}"), "ci@runner", 1_000, EXPIRY, false)
+                        .unwrap()
+                })
+            })
+            .collect();
+        let answers: Vec<Taken> = handles.into_iter().map(|h| h.join().unwrap()).collect();
+        let granted = answers
+            .iter()
+            .filter(|t| matches!(t, Taken::Granted(_)))
+            .count();
+        assert_eq!(granted, 1, "{answers:?}");
+    }
+
+    #[derive(Clone, Debug)]
+    enum Op {
+        Take { who: usize, force: bool },
+        Renew { who: usize },
+        Release { who: usize },
+        Wait { secs: u32 },
+        Act { who: usize },
+    }
+
+    fn op() -> impl Strategy<Value = Op> {
+        prop_oneof![
+            (0usize..3, prop::bool::weighted(0.1)).prop_map(|(who, force)| Op::Take { who, force }),
+            (0usize..3).prop_map(|who| Op::Renew { who }),
+            (0usize..3).prop_map(|who| Op::Release { who }),
+            (0u32..40).prop_map(|secs| Op::Wait { secs }),
+            (0usize..3).prop_map(|who| Op::Act { who }),
+        ]
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig { cases: 64, failure_persistence: None, ..ProptestConfig::default() })]
+
+        /// Any interleaving of take, renew, expire, hand over, release and
+        /// act by three sessions: never two live holders, tokens only grow,
+        /// and an act with a stale token is refused.
+        #[test]
+        fn never_two_acting_holders(ops in prop::collection::vec(op(), 1..60)) {
+            let dir = tempfile::tempdir().unwrap();
+            let path = dir.path().join("journal.sqlite");
+            let mut sessions: Vec<Leases> = (0..3).map(|_| Leases::open(&path).unwrap()).collect();
+            let mut held: Vec<Option<Lease>> = vec![None, None, None];
+            let mut now = 1_000i64;
+            let mut last_token = 0;
+            for op in ops {
+                match op {
+                    Op::Take { who, force } => {
+                        let t = sessions[who].take("web", &format!("S{who}"), "op", now, EXPIRY, force).unwrap();
+                        if let Taken::Granted(l) = t {
+                            prop_assert!(l.token >= last_token, "tokens only grow");
+                            last_token = l.token;
+                            held[who] = Some(l);
+                        }
+                    }
+                    Op::Renew { who } => {
+                        if let Some(l) = held[who].clone() && !sessions[who].renew(&l, now).unwrap() {
+                            held[who] = None;
+                        }
+                    }
+                    Op::Release { who } => {
+                        if let Some(l) = held[who].take() {
+                            sessions[who].release(&l).unwrap();
+                        }
+                    }
+                    Op::Wait { secs } => now += i64::from(secs) * 1000,
+                    Op::Act { who } => {
+                        // The fencing check: only the current token acts.
+                        if let Some(l) = &held[who] {
+                            let ok = sessions[who].current("web", l.token).unwrap();
+                            let holder = sessions[who].holder("web").unwrap();
+                            prop_assert_eq!(ok, holder.is_some_and(|h| h.token == l.token && h.session == l.session));
+                        }
+                    }
+                }
+                // At most one session's token is the current one.
+                let current = (0..3)
+                    .filter(|i| held[*i].as_ref().is_some_and(|l| sessions[*i].current("web", l.token).unwrap()))
+                    .count();
+                prop_assert!(current <= 1, "{current} sessions hold a current token");
+            }
+        }
+    }
+}
