@@ -53,14 +53,7 @@ pub fn render(state: &State, view: &View<'_>, area: Rect, buf: &mut Buffer) {
         &[0, 1, 3, 6, 4, 2, 7, 8, 5],
         inner.width.saturating_sub(2),
     );
-    let pick = |cells: Vec<Cell<'static>>| -> Vec<Cell<'static>> {
-        cells
-            .into_iter()
-            .enumerate()
-            .filter(|(i, _)| kept.contains(i))
-            .map(|(_, c)| c)
-            .collect()
-    };
+    let pick = |cells| super::kept_cells(cells, &kept);
     let header = Row::new(pick(
         [
             "SERVICE", "ENV", "VERSION", "STATUS", "LATENCY", "TREND", "FAILS", "SINCE", fault,

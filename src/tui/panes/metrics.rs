@@ -70,14 +70,7 @@ pub fn render(state: &State, view: &View<'_>, area: Rect, buf: &mut Buffer) {
     ];
     // The environment, its error rate and p95 first; sparklines last.
     let kept = super::columns_that_fit(&all, &[0, 3, 5, 2, 6, 1, 4, 7, 8], inner.width);
-    let pick = |cells: Vec<Cell<'static>>| -> Vec<Cell<'static>> {
-        cells
-            .into_iter()
-            .enumerate()
-            .filter(|(i, _)| kept.contains(i))
-            .map(|(_, c)| c)
-            .collect()
-    };
+    let pick = |cells| super::kept_cells(cells, &kept);
     let rows: Vec<Row> = state
         .env_ids()
         .enumerate()

@@ -83,6 +83,19 @@ pub fn columns_that_fit(widths: &[u16], priority: &[usize], width: u16) -> Vec<u
     kept
 }
 
+/// The cells of the columns `columns_that_fit` kept.
+pub fn kept_cells<'a>(
+    cells: Vec<ratatui::widgets::Cell<'a>>,
+    kept: &[usize],
+) -> Vec<ratatui::widgets::Cell<'a>> {
+    cells
+        .into_iter()
+        .enumerate()
+        .filter(|(i, _)| kept.contains(i))
+        .map(|(_, c)| c)
+        .collect()
+}
+
 /// A text gauge, readable without colour: `██████░░░░` for 60 % in 10 cells.
 pub fn gauge(pct: f64, width: usize) -> String {
     let filled = ((pct.clamp(0.0, 100.0) / 100.0) * width as f64).round() as usize;
