@@ -9,7 +9,7 @@ use std::time::Duration;
 
 use anyhow::Result;
 
-use super::{EventLines, exit};
+use super::{EventLines, exit, out};
 use crate::core::drill::Scenario;
 use crate::core::model::Origin;
 use crate::engine::{Engine, Storage};
@@ -36,6 +36,7 @@ pub async fn run(
     let limit = scenario.ends.div_f64(o.speed) + GRACE;
     // Interrupted (Ctrl-C, SIGTERM): stop, and still put real weights back.
     let stop = Arc::new(AtomicBool::new(false));
+    let _reader = out::watch_reader();
     let signals = tokio::spawn({
         let stop = stop.clone();
         async move {
@@ -48,13 +49,29 @@ pub async fn run(
             if let Some(l) = lines.as_mut() {
                 l.print_new(s);
             }
-            stop.load(Ordering::SeqCst) || s.drill.as_ref().is_some_and(|d| d.report.is_some())
+            stop.load(Ordering::SeqCst)
+                || out::gone()
+                || s.drill.as_ref().is_some_and(|d| d.report.is_some())
         })
         .await;
     signals.abort();
+    // Nobody reads the drill any more: a rehearsal is stopped, not
+    // finished (real weights are still put back).
+    if out::gone() {
+        if let Some(note) = engine.finish_drill().await {
+            out::err_line(format_args!("backstop drill: {note}"));
+        }
+        engine
+            .note(&format!(
+                "drill {} stopped: standard output was closed (the reader went away)",
+                scenario.name
+            ))
+            .await;
+        return Ok(exit::READER_GONE);
+    }
     if stop.load(Ordering::SeqCst) {
         if let Some(note) = engine.finish_drill().await {
-            eprintln!("backstop drill: {note}");
+            out::err_line(format_args!("backstop drill: {note}"));
         }
         anyhow::bail!(
             "drill {} interrupted before its end: no score",
@@ -74,24 +91,25 @@ pub async fn run(
         );
     };
     if json {
-        println!("{}", serde_json::to_string_pretty(score)?);
+        out::line(&serde_json::to_string_pretty(score)?);
     } else {
-        println!();
-        print!(
-            "{}",
-            crate::report::drill_markdown(score, &d.title, &d.steps, d.started)
-        );
+        out::line("");
+        out::text(crate::report::drill_markdown(
+            score, &d.title, &d.steps, d.started,
+        ));
         match &d.report {
-            Some(Ok(path)) => println!("\nreport: {path}"),
-            Some(Err(e)) => eprintln!("backstop drill: the report could not be written: {e}"),
+            Some(Ok(path)) => out::line(format_args!("\nreport: {path}")),
+            Some(Err(e)) => out::err_line(format_args!(
+                "backstop drill: the report could not be written: {e}"
+            )),
             None => {}
         }
     }
     if let Some(note) = restored {
-        eprintln!("backstop drill: {note}");
+        out::err_line(format_args!("backstop drill: {note}"));
     }
     if !finished {
-        eprintln!("backstop drill: the report was not written in time");
+        out::err_line("backstop drill: the report was not written in time");
     }
     Ok(if score.held { exit::OK } else { exit::FAILING })
 }

@@ -2,6 +2,7 @@
 //! same prober and classifier as the console.
 
 pub mod drill;
+pub mod out;
 pub mod probe;
 pub mod rollback;
 pub mod session;
@@ -22,6 +23,11 @@ pub mod exit {
     pub const FAILING: u8 = 1;
     /// Bad usage or configuration.
     pub const USAGE: u8 = 2;
+    /// Standard output was closed before the command ended (the reader
+    /// went away): 141, what a shell reports for a program ended by
+    /// SIGPIPE, so pipelines (`set -o pipefail`) read it as they always
+    /// have. A change under way was finished first; the journal says so.
+    pub const READER_GONE: u8 = 141;
 }
 
 /// The exit code for a worst status.
@@ -96,12 +102,11 @@ impl EventLines {
 
     /// Print what was recorded since the last call.
     pub fn print_new(&mut self, state: &crate::core::model::State) {
-        use std::io::Write as _;
         let total = state.events.total();
         if total == self.seen {
             return;
         }
-        let mut out = std::io::stdout().lock();
+        let mut text = String::new();
         for e in state.events.since(self.seen) {
             let line = if self.json {
                 serde_json::json!({
@@ -126,9 +131,10 @@ impl EventLines {
                 Some(r) => r.apply(&line),
                 None => line,
             };
-            let _ = writeln!(out, "{line}");
+            text.push_str(&line);
+            text.push('\n');
         }
-        let _ = out.flush();
+        out::text(&text);
         self.seen = total;
     }
 }

@@ -14,7 +14,7 @@ use anyhow::Result;
 
 use super::session;
 use super::watch::{Ending, ending};
-use super::{EventLines, exit};
+use super::{EventLines, exit, out};
 use crate::config::Config;
 use crate::core::decision::Decision;
 use crate::core::model::{EnvId, Origin, State};
@@ -126,8 +126,8 @@ async fn prepare(config: &Config, storage: &Storage, a: &Args) -> Result<Prepare
         return Err((exit::FAILING, text));
     }
     if !session::settle(&mut engine, session::first_read_limit(config)).await {
-        eprintln!(
-            "backstop rollback: some sources have not answered yet; planning on what is known"
+        out::err_line(
+            "backstop rollback: some sources have not answered yet; planning on what is known",
         );
     }
     // A rule still pending (two failed probes of three) would make this
@@ -136,10 +136,10 @@ async fn prepare(config: &Config, storage: &Storage, a: &Args) -> Result<Prepare
         engine.state.services[0].rollback.decision,
         Decision::Watch { .. }
     ) {
-        eprintln!(
+        out::err_line(format_args!(
             "backstop rollback: a rule is pending; waiting up to {} for it to decide",
             crate::core::time::human(SETTLE_RULES)
-        );
+        ));
         engine
             .run_until(SETTLE_RULES, |s| {
                 !matches!(s.services[0].rollback.decision, Decision::Watch { .. })
@@ -193,20 +193,17 @@ async fn prepare(config: &Config, storage: &Storage, a: &Args) -> Result<Prepare
 /// happened), else the text (errors on stderr).
 fn end(a: &Args, code: u8, text: &str, plan: &[String]) -> u8 {
     if a.json {
-        println!(
-            "{}",
-            serde_json::json!({
-                "rolled_back": code == exit::OK && !a.dry_run,
-                "dry_run": a.dry_run,
-                "exit": code,
-                "text": text,
-                "plan": plan,
-            })
-        );
+        out::line(serde_json::json!({
+            "rolled_back": code == exit::OK && !a.dry_run,
+            "dry_run": a.dry_run,
+            "exit": code,
+            "text": text,
+            "plan": plan,
+        }));
     } else if code == exit::OK {
-        println!("{text}");
+        out::line(text);
     } else {
-        eprintln!("backstop rollback: {text}");
+        out::err_line(format_args!("backstop rollback: {text}"));
     }
     code
 }
@@ -230,9 +227,9 @@ pub async fn run(config: Config, storage: &Storage, a: Args) -> Result<u8> {
     // With --json the plan is in the result object; stderr shows it too.
     let say = |line: &str| {
         if a.json {
-            eprintln!("{line}");
+            out::err_line(line);
         } else {
-            println!("{line}");
+            out::line(line);
         }
     };
     for l in &p.plan {
@@ -242,7 +239,7 @@ pub async fn run(config: Config, storage: &Storage, a: Args) -> Result<u8> {
         return Ok(end(&a, exit::OK, "dry run: nothing was changed", &p.plan));
     }
     if !a.yes {
-        eprint!("Roll back now? [y/N] ");
+        out::err_text("Roll back now? [y/N] ");
         let _ = std::io::stderr().flush();
         let mut answer = String::new();
         let _ = std::io::stdin().lock().read_line(&mut answer);
@@ -301,6 +298,13 @@ pub async fn run(config: Config, storage: &Storage, a: Args) -> Result<u8> {
         })
         .await;
     lines.print_new(&engine.state);
+    // A rollback is never stopped for a closed pipe; it is finished, and
+    // the journal says nobody was reading.
+    if out::gone() {
+        engine
+            .note("backstop rollback: standard output was closed (the reader went away); the rollback went on to its end")
+            .await;
+    }
     let (code, text) = match ended {
         Some(Ending::RolledBack(t)) => (exit::OK, t),
         Some(Ending::Required(t)) => (exit::FAILING, t),

@@ -9,8 +9,8 @@ use std::time::Duration;
 use anyhow::Result;
 use serde::Serialize;
 
-use super::exit;
 use super::session::{self, wanted};
+use super::{exit, out};
 use crate::config::Config;
 use crate::core::model::Origin;
 use crate::engine::{Engine, Storage};
@@ -43,7 +43,7 @@ pub async fn run(config: Config, storage: &Storage, a: Args) -> Result<u8> {
     let config = match session::only(config, Some(&a.service)) {
         Ok(c) => c,
         Err(e) => {
-            eprintln!("backstop verify: {e}");
+            out::err_line(format_args!("backstop verify: {e}"));
             return Ok(exit::USAGE);
         }
     };
@@ -53,14 +53,18 @@ pub async fn run(config: Config, storage: &Storage, a: Args) -> Result<u8> {
     if let Some(env) = &a.env
         && !svc_cfg.environments.iter().any(|e| &e.name == env)
     {
-        eprintln!("backstop verify: {} has no environment {env:?}", a.service);
+        out::err_line(format_args!(
+            "backstop verify: {} has no environment {env:?}",
+            a.service
+        ));
         return Ok(exit::USAGE);
     }
     let origin = Origin::Config(config.file.clone());
     let mut engine = Engine::start_as(&config, origin, None, storage, "backstop verify")?;
+    let _reader = out::watch_reader();
     let say = |line: &str| {
         if !a.json {
-            println!("{line}");
+            out::line(line);
         }
     };
 
@@ -174,7 +178,8 @@ pub async fn run(config: Config, storage: &Storage, a: Args) -> Result<u8> {
         ));
         engine
             .run_until(a.watch, |s| {
-                wanted(&s.services[0].rollback.decision).is_some()
+                // Nobody reads the verdict any more: stop watching.
+                out::gone() || wanted(&s.services[0].rollback.decision).is_some()
             })
             .await;
     }
@@ -190,13 +195,13 @@ pub async fn run(config: Config, storage: &Storage, a: Args) -> Result<u8> {
             checks: &checks,
             reasons: &reasons,
         };
-        println!("{}", serde_json::to_string_pretty(&v)?);
+        out::line(&serde_json::to_string_pretty(&v)?);
     } else if verified {
-        println!("VERIFIED {} ({})", a.service, envs.join(", "));
+        out::line(format_args!("VERIFIED {} ({})", a.service, envs.join(", ")));
     } else {
-        println!("ROLLBACK REQUIRED {}:", a.service);
+        out::line(format_args!("ROLLBACK REQUIRED {}:", a.service));
         for r in &reasons {
-            println!("  - {r}");
+            out::line(format_args!("  - {r}"));
         }
     }
     Ok(if verified { exit::OK } else { exit::FAILING })

@@ -15,7 +15,7 @@ use std::time::Duration;
 use anyhow::Result;
 
 use super::session::{self, wanted};
-use super::{EventLines, exit};
+use super::{EventLines, exit, out};
 use crate::config::Config;
 use crate::core::decision::{Decision, Mode};
 use crate::core::model::{Origin, State};
@@ -107,11 +107,25 @@ pub fn ending(state: &State, auto: bool) -> Option<Ending> {
     None
 }
 
+/// The service whose rollback is under way, if one is.
+fn under_way(state: &State) -> Option<&str> {
+    state
+        .services
+        .iter()
+        .find(|s| {
+            s.rollback
+                .checklist
+                .as_ref()
+                .is_some_and(|c| c.ended.is_none())
+        })
+        .map(|s| s.name.as_str())
+}
+
 pub async fn run(config: Config, storage: &Storage, a: Args) -> Result<u8> {
     let mut config = match session::only(config, a.service.as_deref()) {
         Ok(c) => c,
         Err(e) => {
-            eprintln!("backstop watch: {e}");
+            out::err_line(format_args!("backstop watch: {e}"));
             return Ok(exit::USAGE);
         }
     };
@@ -138,9 +152,10 @@ pub async fn run(config: Config, storage: &Storage, a: Args) -> Result<u8> {
             || "until interrupted".to_string(),
             |w| format!("for {}", crate::core::time::human(w)),
         );
-        println!("watching {} {until}, {how}", names.join(", "));
+        out::line(format_args!("watching {} {until}, {how}", names.join(", ")));
     }
     let stop = Arc::new(AtomicBool::new(false));
+    let _reader = out::watch_reader();
     let signals = tokio::spawn({
         let stop = stop.clone();
         async move {
@@ -172,20 +187,22 @@ pub async fn run(config: Config, storage: &Storage, a: Args) -> Result<u8> {
         {
             break;
         }
+        // Nobody reads the watch any more: stop, but never in the middle
+        // of a rollback (it ends the loop itself when it is done).
+        if out::gone() && under_way(&engine.state).is_none() {
+            engine
+                .note("backstop watch stopped: standard output was closed (the reader went away)")
+                .await;
+            break;
+        }
     }
     signals.abort();
     // The window closed on a rollback under way: not calm.
     if end.is_none()
-        && let Some(s) = engine.state.services.iter().find(|s| {
-            s.rollback
-                .checklist
-                .as_ref()
-                .is_some_and(|c| c.ended.is_none())
-        })
+        && let Some(name) = under_way(&engine.state)
     {
         end = Some(Ending::Required(format!(
-            "{}: a rollback is under way and was not finished when the watch ended",
-            s.name
+            "{name}: a rollback is under way and was not finished when the watch ended"
         )));
     }
     let (code, outcome, text) = match end {
@@ -194,12 +211,9 @@ pub async fn run(config: Config, storage: &Storage, a: Args) -> Result<u8> {
         Some(Ending::Required(t)) => (exit::FAILING, "rollback-required", t),
     };
     if a.json {
-        println!(
-            "{}",
-            serde_json::json!({ "end": outcome, "exit": code, "text": text })
-        );
+        out::line(serde_json::json!({ "end": outcome, "exit": code, "text": text }));
     } else {
-        println!("watch ended: {text}");
+        out::line(format_args!("watch ended: {text}"));
     }
     Ok(code)
 }
