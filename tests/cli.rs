@@ -428,3 +428,33 @@ async fn status_probes_every_environment_and_the_worst_wins() {
         "{table}"
     );
 }
+
+/// Whatever the error, a password in a URL is not printed: a URL that does
+/// not parse (so it cannot be taken apart as a URL) as much as a good one.
+#[test]
+fn errors_never_show_a_password_from_a_url() {
+    let home = Home::new();
+    let out = probe(&home, &["http://user:secret@[::1/health"]);
+    assert_eq!(out.status.code(), Some(2));
+    let err = stderr(&out);
+    assert!(!err.contains("secret"), "{err}");
+    assert!(err.contains("http://user:***@[::1/health"), "{err}");
+
+    // A configuration with one: neither the message nor the quoted line shows it.
+    let config = home.path().join("backstop.toml");
+    std::fs::write(
+        &config,
+        "[services.web.environments.blue]\n\
+         url = \"ftp://deploy:secret@blue.example.com/\"\n\
+         endpoints = [{ url = \"http://ops:secret@[::1/health?access_token=secret\" }]\n",
+    )
+    .unwrap();
+    let mut c = home.command();
+    c.args(["config", "check", config.to_str().unwrap()]);
+    let out = run(c);
+    assert_eq!(out.status.code(), Some(2));
+    let err = stderr(&out);
+    assert!(!err.contains("secret"), "{err}");
+    assert!(err.contains("ops:******@[::1"), "{err}");
+    assert!(err.contains("access_token=***"), "{err}");
+}

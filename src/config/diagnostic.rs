@@ -28,7 +28,11 @@ impl Diagnostic {
         let line_end = src[start..].find('\n').map_or(src.len(), |i| start + i);
         let line = src[..start].matches('\n').count() + 1;
         let col = src[line_start..start].chars().count() + 1;
-        let source_line = src[line_start..line_end].trim_end_matches('\r').to_string();
+        // The file's own line, but an error may end up in a CI log: a
+        // password in a URL is masked (character for character, so the
+        // caret stays under the bad part).
+        let source_line =
+            super::redact::mask_urls(src[line_start..line_end].trim_end_matches('\r'));
         let width = src[start..end.min(line_end).max(start)]
             .chars()
             .count()
@@ -37,7 +41,7 @@ impl Diagnostic {
             file: file.to_string(),
             line,
             col,
-            message: message.into(),
+            message: super::redact_urls(&message.into()),
             source_line,
             width,
         }
@@ -49,7 +53,7 @@ impl Diagnostic {
             file: file.to_string(),
             line: 1,
             col: 1,
-            message: message.into(),
+            message: super::redact_urls(&message.into()),
             source_line: String::new(),
             width: 1,
         }

@@ -9,6 +9,7 @@ pub mod aws;
 pub mod diagnostic;
 pub mod drill;
 pub mod duration;
+pub mod redact;
 pub mod rollback;
 pub mod runbook;
 pub mod smoke;
@@ -153,6 +154,8 @@ impl fmt::Debug for Secret {
     }
 }
 
+pub use redact::redact_urls;
+
 /// A URL fit for display: password and token-like query values replaced by `***`.
 pub fn redact_url(url: &Url) -> String {
     let mut u = url.clone();
@@ -163,20 +166,7 @@ pub fn redact_url(url: &Url) -> String {
         let pairs: Vec<(String, String)> = u
             .query_pairs()
             .map(|(k, v)| {
-                let lower = k.to_ascii_lowercase();
-                let secret = [
-                    "token",
-                    "key",
-                    "secret",
-                    "password",
-                    "passwd",
-                    "signature",
-                    "sig",
-                    "auth",
-                    "credential",
-                ]
-                .iter()
-                .any(|s| lower.contains(s));
+                let secret = redact::is_secret_key(&k);
                 (
                     k.into_owned(),
                     if secret {

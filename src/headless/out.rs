@@ -11,6 +11,8 @@ use std::fmt::Display;
 use std::io::Write;
 use std::sync::atomic::{AtomicBool, Ordering};
 
+use crate::config::redact_urls;
+
 static STDOUT_GONE: AtomicBool = AtomicBool::new(false);
 
 /// Whether a write to standard output has failed (the reader went away).
@@ -37,14 +39,18 @@ pub fn line(line: impl Display) {
 }
 
 /// One line on standard error; a closed standard error is ignored (there
-/// is nobody left to tell), never a panic.
+/// is nobody left to tell), never a panic. Errors quote what they were
+/// given, and a URL given may carry a password: masked here, whatever the
+/// error path.
 pub fn err_line(line: impl Display) {
+    let line = redact_urls(&line.to_string());
     let mut err = std::io::stderr().lock();
     let _ = writeln!(err, "{line}").and_then(|()| err.flush());
 }
 
 /// Standard error without a newline (a question before its answer).
 pub fn err_text(text: impl Display) {
+    let text = redact_urls(&text.to_string());
     let mut err = std::io::stderr().lock();
     let _ = write!(err, "{text}").and_then(|()| err.flush());
 }

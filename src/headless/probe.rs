@@ -6,7 +6,7 @@ use std::time::Duration;
 use url::Url;
 
 use super::{ProbeJson, exit, exit_code, out};
-use crate::config::redact_url;
+use crate::config::{redact_url, redact_urls};
 use crate::core::time;
 use crate::sources::probe::{ProbeSpec, Prober};
 
@@ -21,7 +21,10 @@ pub async fn run(url: &str, json: bool, timeout: Duration) -> u8 {
             return exit::USAGE;
         }
         Err(e) => {
-            out::err_line(format_args!("backstop probe: invalid URL {url:?}: {e}"));
+            out::err_line(format_args!(
+                "backstop probe: invalid URL {:?}: {e}",
+                redact_urls(url)
+            ));
             return exit::USAGE;
         }
     };
