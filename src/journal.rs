@@ -244,6 +244,13 @@ fn connect(path: &Path) -> Result<Connection> {
     }
     let conn = Connection::open(path)
         .with_context(|| format!("cannot open the journal {}", path.display()))?;
+    // SQLite opens any file; the first statement finds out what it is
+    // (`file is not a database`): say which file.
+    set_up(&conn).with_context(|| format!("cannot use the journal {}", path.display()))?;
+    Ok(conn)
+}
+
+fn set_up(conn: &Connection) -> Result<()> {
     conn.busy_timeout(std::time::Duration::from_secs(5))?;
     let mode: String = conn.query_row("PRAGMA journal_mode=WAL", [], |r| r.get(0))?;
     if !mode.eq_ignore_ascii_case("wal") {
@@ -253,7 +260,7 @@ fn connect(path: &Path) -> Result<Connection> {
     conn.execute_batch("PRAGMA synchronous=FULL;")?;
     conn.execute_batch(SCHEMA)
         .context("cannot create the journal's table")?;
-    Ok(conn)
+    Ok(())
 }
 
 fn insert(conn: &Connection, e: &Entry) -> rusqlite::Result<i64> {

@@ -307,6 +307,7 @@ async fn probe_prints_json_and_exits_by_status() {
         [
             "url",
             "status",
+            "summary",
             "http_status",
             "latency_ms",
             "version",
@@ -332,6 +333,17 @@ async fn probe_prints_json_and_exits_by_status() {
         probe(&home, &[&degraded.url("/")]).status.code(),
         Some(0),
         "degraded passes, as in the runbooks"
+    );
+    // The reason the text gives under the status is in the JSON too.
+    let text = stdout(&probe(&home, &[&degraded.url("/")]));
+    let out = probe(&home, &[&degraded.url("/"), "--json"]);
+    let v: serde_json::Value = serde_json::from_str(&stdout(&out)).unwrap();
+    assert_eq!(v["status"], "degraded");
+    let summary = v["summary"].as_str().unwrap();
+    assert!(
+        !summary.is_empty() && text.contains(summary),
+        "{v}
+{text}"
     );
 
     let critical = TestServer::start(Reply::json(503, r#"{"status":"critical"}"#)).await;
@@ -457,4 +469,22 @@ fn errors_never_show_a_password_from_a_url() {
     assert!(!err.contains("secret"), "{err}");
     assert!(err.contains("ops:******@[::1"), "{err}");
     assert!(err.contains("access_token=***"), "{err}");
+}
+
+/// A journal that is not one (overwritten, truncated) is named in the error.
+#[test]
+fn a_corrupt_journal_is_named() {
+    let home = Home::new();
+    let journal = home.path().join("incidents.sqlite");
+    std::fs::write(&journal, vec![b'x'; 8192]).unwrap();
+    let mut c = home.command();
+    c.args(["--journal", journal.to_str().unwrap(), "report", "--list"]);
+    let out = run(c);
+    assert_eq!(out.status.code(), Some(1));
+    let err = stderr(&out);
+    assert!(
+        err.contains(&format!("cannot use the journal {}", journal.display()))
+            && err.contains("file is not a database"),
+        "{err}"
+    );
 }

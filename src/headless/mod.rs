@@ -44,6 +44,9 @@ pub fn exit_code(worst: Option<HealthStatus>) -> u8 {
 pub struct ProbeJson {
     pub url: String,
     pub status: HealthStatus,
+    /// Why this status, in words: what the text output prints under it
+    /// (a degraded answer has no `error`, but it has a reason).
+    pub summary: String,
     pub http_status: Option<u16>,
     pub latency_ms: f64,
     pub version: Option<String>,
@@ -56,6 +59,7 @@ impl ProbeJson {
         ProbeJson {
             url,
             status: p.report.status,
+            summary: p.report.summary.clone(),
             http_status: p.report.http_status,
             latency_ms: (p.latency_ms * 10.0).round() / 10.0,
             version: p.report.version.clone(),
