@@ -488,3 +488,36 @@ fn a_corrupt_journal_is_named() {
         "{err}"
     );
 }
+
+/// Files no one would commit as fixtures: a 10 MB unterminated string is
+/// quoted around the error only, and a file that is not UTF-8 is located
+/// at its bad byte.
+#[test]
+fn huge_and_non_utf8_configs_are_located_and_quoted_briefly() {
+    let home = Home::new();
+    let check = |name: &str, bytes: &[u8]| {
+        let path = home.path().join(name);
+        std::fs::write(&path, bytes).unwrap();
+        let mut c = home.command();
+        c.args(["config", "check", path.to_str().unwrap()]);
+        let out = run(c);
+        assert_eq!(out.status.code(), Some(2));
+        (path.display().to_string(), stderr(&out))
+    };
+    let mut big = b"title = \"".to_vec();
+    big.extend(std::iter::repeat_n(b'a', 10_000_000));
+    big.extend(b"\n[services.web.environments.blue]\nendpoints = [{ url = \"http://h/\" }]\n");
+    let (file, err) = check("big.toml", &big);
+    assert!(err.len() < 1000, "{} bytes of error", err.len());
+    assert!(err.starts_with(&format!("{file}:1:10000010: ")), "{err}");
+    assert!(err.contains(" | …aaa"), "{err}");
+
+    let (file, err) = check(
+        "latin1.toml",
+        b"[services.web.environments.blue]\nendpoints = [{ url = \"http://h/\" }]\ntitle = \"caf\xe9\"\n",
+    );
+    assert!(
+        err.starts_with(&format!("{file}:3:13: byte 0xE9 is not UTF-8")),
+        "{err}"
+    );
+}

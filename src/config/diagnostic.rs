@@ -13,11 +13,21 @@ pub struct Diagnostic {
     /// 1-based, in characters.
     pub col: usize,
     pub message: String,
-    /// The offending line, without its newline.
+    /// The offending line, without its newline; around the caret only
+    /// when the line is long (`…` where it was cut).
     pub source_line: String,
+    /// Where the caret goes in `source_line`, 1-based, in characters.
+    pub caret: usize,
     /// How many characters the caret underlines (at least 1).
     pub width: usize,
 }
+
+/// The most characters of a source line quoted in an error: a 10 MB
+/// unterminated string must not be echoed whole (twice, with the caret).
+pub const SNIPPET_WIDTH: usize = 100;
+
+/// The most characters of a message: it may quote a value.
+const MESSAGE_WIDTH: usize = 300;
 
 impl Diagnostic {
     /// An error at a byte span of `src`.
@@ -28,21 +38,22 @@ impl Diagnostic {
         let line_end = src[start..].find('\n').map_or(src.len(), |i| start + i);
         let line = src[..start].matches('\n').count() + 1;
         let col = src[line_start..start].chars().count() + 1;
-        // The file's own line, but an error may end up in a CI log: a
-        // password in a URL is masked (character for character, so the
-        // caret stays under the bad part).
-        let source_line =
-            super::redact::mask_urls(src[line_start..line_end].trim_end_matches('\r'));
         let width = src[start..end.min(line_end).max(start)]
             .chars()
             .count()
             .max(1);
+        let (source_line, caret, width) =
+            snippet(src[line_start..line_end].trim_end_matches('\r'), col, width);
+        // The file's own line, but an error may end up in a CI log: a
+        // password in a URL is masked (character for character, so the
+        // caret stays under the bad part).
         Diagnostic {
             file: file.to_string(),
             line,
             col,
-            message: super::redact_urls(&message.into()),
-            source_line,
+            message: clip(&super::redact_urls(&message.into()), MESSAGE_WIDTH),
+            source_line: super::redact::mask_urls(&source_line),
+            caret,
             width,
         }
     }
@@ -53,8 +64,9 @@ impl Diagnostic {
             file: file.to_string(),
             line: 1,
             col: 1,
-            message: super::redact_urls(&message.into()),
+            message: clip(&super::redact_urls(&message.into()), MESSAGE_WIDTH),
             source_line: String::new(),
+            caret: 1,
             width: 1,
         }
     }
@@ -73,7 +85,7 @@ impl fmt::Display for Diagnostic {
             let pad: String = self
                 .source_line
                 .chars()
-                .take(self.col - 1)
+                .take(self.caret - 1)
                 .map(|c| if c == '\t' { '\t' } else { ' ' })
                 .collect();
             write!(f, "\n{:>gutter$} | {}", self.line, self.source_line)?;
@@ -114,10 +126,22 @@ pub fn from_toml(file: &str, src: &str, e: &toml::de::Error) -> Diagnostic {
         return Diagnostic::whole_file(file, message);
     };
     let mut d = Diagnostic::at(file, src, span.clone(), message);
+    if d.message.starts_with("invalid unquoted key") {
+        d.message = explain_bare_key(src.get(span.start..).unwrap_or(""));
+    }
     if d.message == "duplicate key" {
         d.message = explain_duplicate(src, &d, src.get(span).unwrap_or(""));
     }
     d
+}
+
+/// toml says "expected letters": it means ASCII ones, and `ü` is a letter.
+fn explain_bare_key(at: &str) -> String {
+    let rule = "a key without quotes may only use ASCII letters, digits, `-` and `_`";
+    match at.chars().next() {
+        Some(c) if !c.is_whitespace() => format!("`{c}` is not allowed here: {rule}"),
+        _ => format!("invalid key: {rule}"),
+    }
 }
 
 /// toml says only "duplicate key"; say what is defined twice and where first.
@@ -150,6 +174,61 @@ fn explain_duplicate(src: &str, d: &Diagnostic, key: &str) -> String {
     format!("duplicate key: `{key}` is defined twice{at}")
 }
 
+/// At most [`SNIPPET_WIDTH`] characters of `line` around column `col`:
+/// the line, the caret's column in it and the caret's width.
+fn snippet(line: &str, col: usize, width: usize) -> (String, usize, usize) {
+    let len = line.chars().count();
+    if len <= SNIPPET_WIDTH {
+        return (line.to_string(), col, width);
+    }
+    // A little context before the caret, the rest after it.
+    let from = col.saturating_sub(1 + SNIPPET_WIDTH / 4);
+    let to = (from + SNIPPET_WIDTH).min(len);
+    let mut out: String = line.chars().skip(from).take(to - from).collect();
+    let mut caret = col - from;
+    if from > 0 {
+        out.insert(0, '…');
+        caret += 1;
+    }
+    if to < len {
+        out.push('…');
+    }
+    let width = width.min(to.saturating_sub(col - 1)).max(1);
+    (out, caret, width)
+}
+
+/// `text` cut to `max` characters, with `…` where it was cut.
+fn clip(text: &str, max: usize) -> String {
+    if text.chars().count() <= max {
+        return text.to_string();
+    }
+    let mut out: String = text.chars().take(max).collect();
+    out.push('…');
+    out
+}
+
+/// Read an operator's file as UTF-8. A file that is not is an error at the
+/// first bad byte (line and column), not at 1:1.
+pub fn read_source(path: &std::path::Path, what: &str) -> Result<String, Diagnostic> {
+    let file = path.display().to_string();
+    let bytes = std::fs::read(path)
+        .map_err(|e| Diagnostic::whole_file(&file, format!("cannot read the {what}: {e}")))?;
+    String::from_utf8(bytes).map_err(|e| {
+        let at = e.utf8_error().valid_up_to();
+        let bytes = e.as_bytes();
+        let bad = bytes.get(at).copied().unwrap_or_default();
+        let text = String::from_utf8_lossy(bytes);
+        // Up to `at` the lossy text is the file itself; the bad byte is
+        // the replacement character there.
+        Diagnostic::at(
+            &file,
+            &text,
+            at..at + 1,
+            format!("byte 0x{bad:02X} is not UTF-8: save the {what} as UTF-8"),
+        )
+    })
+}
+
 fn floor_char_boundary(s: &str, mut i: usize) -> usize {
     while i > 0 && !s.is_char_boundary(i) {
         i -= 1;
@@ -171,6 +250,20 @@ mod tests {
             d.to_string(),
             "f.toml:2:6: bad value\n2 | bb = \"oops\"\n  |      ^^^^^^"
         );
+    }
+
+    #[test]
+    fn a_long_line_is_quoted_around_the_caret() {
+        let src = format!("title = \"{}", "a".repeat(1_000_000));
+        let d = Diagnostic::at("f", &src, src.len()..src.len(), "unterminated");
+        assert_eq!((d.line, d.col), (1, 1_000_010));
+        let shown = d.to_string();
+        assert!(shown.len() < 1000, "{}", shown.len());
+        // The caret is still under the end of the line.
+        let lines: Vec<&str> = shown.lines().collect();
+        let caret_at = lines[2].chars().position(|c| c == '^');
+        let line_end = lines[1].chars().count();
+        assert_eq!(caret_at, Some(line_end), "{shown}");
     }
 
     #[test]

@@ -270,9 +270,7 @@ impl<'de, V: Deserialize<'de>> Deserialize<'de> for OrderedMap<V> {
 /// Read and validate a configuration file.
 pub fn load(path: &Path) -> Result<Config, Diagnostics> {
     let file = path.display().to_string();
-    let src = std::fs::read_to_string(path).map_err(|e| {
-        Diagnostic::whole_file(&file, format!("cannot read the configuration: {e}"))
-    })?;
+    let src = diagnostic::read_source(path, "configuration")?;
     parse(&src, &file, &|name| std::env::var(name).ok())
 }
 
@@ -301,9 +299,7 @@ pub fn parse_with(
 /// Read and validate a configuration file, choosing runbooks from `runbooks`.
 pub fn load_with(path: &Path, runbooks: &runbook::Catalog) -> Result<Config, Diagnostics> {
     let file = path.display().to_string();
-    let src = std::fs::read_to_string(path).map_err(|e| {
-        Diagnostic::whole_file(&file, format!("cannot read the configuration: {e}"))
-    })?;
+    let src = diagnostic::read_source(path, "configuration")?;
     parse_with(&src, &file, &|name| std::env::var(name).ok(), runbooks)
 }
 
@@ -622,7 +618,11 @@ fn check_name(
         err(
             name.span(),
             format!(
-                "{what} name {n:?} may only use letters, digits, `-`, `_` and `.` (it is used on the command line)"
+                "{what} name {n:?} may only use ASCII letters, digits, `-`, `_` and `.` (it is used on the command line){}",
+                n.chars()
+                    .find(|c| !c.is_ascii())
+                    .map(|c| format!("; `{c}` is not ASCII"))
+                    .unwrap_or_default()
             ),
         );
     }
@@ -796,15 +796,12 @@ pub fn read_toml_dir<T>(
     let (mut out, mut errors) = (Vec::new(), Vec::new());
     for f in files {
         let file = f.display().to_string();
-        match std::fs::read_to_string(&f) {
+        match diagnostic::read_source(&f, what) {
             Ok(src) => match parse(&src, &file) {
                 Ok(t) => out.push(t),
                 Err(d) => errors.extend(d.0),
             },
-            Err(e) => errors.push(Diagnostic::whole_file(
-                &file,
-                format!("cannot read the {what}: {e}"),
-            )),
+            Err(d) => errors.push(d),
         }
     }
     if errors.is_empty() {
