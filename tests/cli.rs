@@ -521,3 +521,31 @@ fn huge_and_non_utf8_configs_are_located_and_quoted_briefly() {
         "{err}"
     );
 }
+
+/// Unknown keys at every level and bad values, all in one run: a person
+/// fixes the file once, not once per error.
+#[test]
+fn every_unknown_key_is_reported_in_one_run() {
+    let home = Home::new();
+    let file = "tests/invalid_configs/unknown_keys_everywhere.toml";
+    let mut c = home.command();
+    c.current_dir(env!("CARGO_MANIFEST_DIR"))
+        .args(["config", "check", file]);
+    let out = run(c);
+    assert_eq!(out.status.code(), Some(2));
+    let err = stderr(&out);
+    let headlines: Vec<&str> = err.lines().filter(|l| l.starts_with(file)).collect();
+    let places: Vec<&str> = headlines
+        .iter()
+        .filter_map(|l| l.strip_prefix(file))
+        .map(|l| l.split(' ').next().unwrap_or(""))
+        .collect();
+    assert_eq!(
+        places,
+        [":2:1:", ":5:1:", ":8:65:", ":8:71:", ":8:92:", ":9:1:", ":"],
+        "{err}"
+    );
+    assert!(err.ends_with(&format!("{file}: 6 errors\n")), "{err}");
+    // Taking out a bad required value does not add a "missing field".
+    assert!(!err.contains("missing field"), "{err}");
+}

@@ -135,6 +135,86 @@ pub fn from_toml(file: &str, src: &str, e: &toml::de::Error) -> Diagnostic {
     d
 }
 
+/// The most errors one file reports before the rest is left for the next run.
+const MAX_ERRORS: usize = 50;
+
+/// Deserialize a whole TOML file, reporting every unknown key and every
+/// bad value in one run rather than the first alone: serde stops at its
+/// first error, so the key it names is taken out and the file read again.
+/// `Ok` carries the value and whether only unknown keys were taken out
+/// (then the errors are all there is, and validation can still run).
+pub fn deserialize_all<T: serde::de::DeserializeOwned>(
+    file: &str,
+    src: &str,
+) -> Result<(T, Vec<Diagnostic>), Diagnostics> {
+    let mut doc = toml::de::DeTable::parse(src).map_err(|e| from_toml(file, src, &e))?;
+    let mut errors = Vec::new();
+    // Spans of values taken out for being bad: the "missing field" that
+    // follows from taking a required one out is not another error.
+    let mut taken: Vec<Range<usize>> = Vec::new();
+    let mut values_taken = false;
+    loop {
+        let e = match T::deserialize(toml::de::Deserializer::from(doc.clone())) {
+            Ok(_) if values_taken => return Err(Diagnostics(errors)),
+            Ok(v) => return Ok((v, errors)),
+            Err(e) => e,
+        };
+        let Some(span) = e.span() else {
+            errors.push(from_toml(file, src, &e));
+            return Err(Diagnostics(errors));
+        };
+        let follows = e.message().starts_with("missing field")
+            && taken
+                .iter()
+                .any(|t| span.start <= t.start && t.end <= span.end);
+        if !follows {
+            errors.push(from_toml(file, src, &e));
+        }
+        let unknown = e.message().starts_with("unknown field");
+        if errors.len() >= MAX_ERRORS || !take_out(doc.get_mut(), &span) {
+            return Err(Diagnostics(errors));
+        }
+        if !unknown {
+            values_taken = true;
+            taken.push(span);
+        }
+    }
+}
+
+/// Take out of `table` the entry whose key or value is at `span` (or the
+/// array item there); false when nothing is.
+fn take_out(table: &mut toml::de::DeTable<'_>, span: &Range<usize>) -> bool {
+    let found = table
+        .iter()
+        .find(|(k, v)| k.span() == *span || v.span() == *span)
+        .map(|(k, _)| k.get_ref().to_string());
+    if let Some(key) = found {
+        return table.remove(key.as_str()).is_some();
+    }
+    table
+        .iter_mut()
+        .any(|(_, v)| take_out_of_value(v.get_mut(), span))
+}
+
+fn take_out_of_value(value: &mut toml::de::DeValue<'_>, span: &Range<usize>) -> bool {
+    match value {
+        toml::de::DeValue::Table(t) => take_out(t, span),
+        toml::de::DeValue::Array(a) if a.iter().any(|item| item.span() == *span) => {
+            // An array cannot drop an item in place: build it again without.
+            let mut rest = toml::de::DeArray::new();
+            for item in a.iter().filter(|item| item.span() != *span) {
+                rest.push(item.clone());
+            }
+            *a = rest;
+            true
+        }
+        toml::de::DeValue::Array(a) => a
+            .iter_mut()
+            .any(|item| take_out_of_value(item.get_mut(), span)),
+        _ => false,
+    }
+}
+
 /// toml says "expected letters": it means ASCII ones, and `ü` is a letter.
 fn explain_bare_key(at: &str) -> String {
     let rule = "a key without quotes may only use ASCII letters, digits, `-` and `_`";

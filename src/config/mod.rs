@@ -292,8 +292,16 @@ pub fn parse_with(
     env: &dyn Fn(&str) -> Option<String>,
     runbooks: &runbook::Catalog,
 ) -> Result<Config, Diagnostics> {
-    let raw: RawConfig = toml::from_str(src).map_err(|e| diagnostic::from_toml(file, src, &e))?;
-    validate(raw, src, file, env, runbooks)
+    // Unknown keys are all reported, with the validation's errors after them.
+    let (raw, mut errors) = diagnostic::deserialize_all::<RawConfig>(file, src)?;
+    match validate(raw, src, file, env, runbooks) {
+        Ok(config) if errors.is_empty() => Ok(config),
+        Ok(_) => Err(Diagnostics(errors)),
+        Err(more) => {
+            errors.extend(more.0);
+            Err(Diagnostics(errors))
+        }
+    }
 }
 
 /// Read and validate a configuration file, choosing runbooks from `runbooks`.
@@ -628,6 +636,12 @@ fn check_name(
     }
 }
 
+/// The longest time between two probes of an endpoint: an hour would
+/// already watch nothing during an incident.
+const MAX_INTERVAL: Duration = Duration::from_secs(3600);
+/// The longest a probe may wait for its answer.
+const MAX_TIMEOUT: Duration = Duration::from_secs(60);
+
 fn endpoint(
     raw: RawEndpoint,
     env: &dyn Fn(&str) -> Option<String>,
@@ -666,14 +680,26 @@ fn endpoint(
         .as_ref()
         .map_or(DEFAULT_TIMEOUT, |d| d.get_ref().0);
     if let Some(d) = &raw.interval
-        && d.get_ref().0 < Duration::from_millis(100)
+        && !(Duration::from_millis(100)..=MAX_INTERVAL).contains(&d.get_ref().0)
     {
-        err(d.span(), "interval must be at least 100ms".into());
+        err(
+            d.span(),
+            format!(
+                "interval must be between 100ms and {} (it is {})",
+                crate::core::time::human(MAX_INTERVAL),
+                crate::core::time::human(d.get_ref().0)
+            ),
+        );
     }
     if let Some(d) = &raw.timeout
         && d.get_ref().0.is_zero()
     {
         err(d.span(), "timeout must be more than zero".into());
+    }
+    if let Some(d) = &raw.timeout
+        && let Some(e) = duration::over(d.get_ref().0, MAX_TIMEOUT, "timeout")
+    {
+        err(d.span(), e);
     }
     if timeout >= interval {
         let span = raw
