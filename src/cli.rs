@@ -180,10 +180,27 @@ pub enum Command {
     /// Check or create the configuration
     #[command(subcommand)]
     Config(ConfigCommand),
+    /// The incident journal itself
+    #[command(subcommand)]
+    Journal(JournalCommand),
     /// Print the key bindings in force (defaults merged with yours)
     Keys,
     /// Print where backstop keeps its configuration, keymap, log and data
     Paths,
+}
+
+#[derive(Subcommand, Debug)]
+pub enum JournalCommand {
+    /// Recompute the journal's hash chain and name the first row that does not fit
+    /// (exit 0 it holds, 1 it is broken, 2 it cannot be read)
+    Verify {
+        /// Print one JSON object
+        #[arg(long)]
+        json: bool,
+        /// Verify the drills' journal instead of the incidents'
+        #[arg(long)]
+        drill: bool,
+    },
 }
 
 #[derive(Subcommand, Debug)]
@@ -378,6 +395,9 @@ fn run(cli: Cli, paths: &Paths) -> u8 {
         }
         Some(Command::Config(ConfigCommand::Check { file })) => {
             config_check(file.or(cli.config).as_deref(), paths)
+        }
+        Some(Command::Journal(JournalCommand::Verify { json, drill })) => {
+            journal_verify(&storage(drill).journal, json)
         }
         Some(Command::Config(ConfigCommand::Init { force, path })) => {
             config_init(path.as_deref().unwrap_or(&paths.config_file), force)
@@ -872,6 +892,32 @@ fn report(journal: &Path, incident: Option<i64>, format: &str, list: bool) -> u8
             exit::FAILING
         }
     }
+}
+
+/// `backstop journal verify`: 0 the chain holds, 1 broken, 2 unreadable.
+fn journal_verify(journal: &Path, json: bool) -> u8 {
+    let verdict = Reader::open(journal).and_then(|r| r.verify());
+    let v = match verdict {
+        Ok(v) => v,
+        Err(e) => {
+            out::err_line(format_args!("backstop journal verify: {e:#}"));
+            return exit::USAGE;
+        }
+    };
+    if json {
+        out::line(serde_json::json!({
+            "journal": journal.display().to_string(),
+            "holds": v.holds(),
+            "rows": v.rows,
+            "unchained": v.unchained,
+            "head": v.head.as_ref().map(|(id, hash)| serde_json::json!({ "id": id, "hash": hash })),
+            "broken": v.broken.as_ref().map(|(id, why)| serde_json::json!({ "id": id, "why": why })),
+            "text": v.text(),
+        }));
+    } else {
+        out::line(format_args!("{}: {}", journal.display(), v.text()));
+    }
+    if v.holds() { exit::OK } else { exit::FAILING }
 }
 
 fn config_init(path: &Path, force: bool) -> u8 {
