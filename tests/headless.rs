@@ -459,3 +459,85 @@ async fn looking_never_rolls_back_even_in_auto_mode() {
     assert_eq!(w.weight("green"), "100", "nothing moved");
     assert!(!journal_kinds(&w.journal()).contains(&"intent".to_string()));
 }
+
+/// SIGTERM in the middle of `rollback --yes --json`: the switch under way
+/// finishes (the provider is never cut off), then the rollback is closed as
+/// interrupted with who and why, the closing object is printed, and the
+/// exit code is 128 + 15.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sigterm_during_a_rollback_finishes_the_change_and_closes_the_incident() {
+    use std::io::{BufRead, BufReader};
+
+    let w = World::start().await;
+    // Each weight takes a second to set: the signal lands mid-change.
+    let slow = CTL.replace("  set)\n", "  set)\n    sleep 1\n");
+    std::fs::write(&w.ctl, slow).unwrap();
+    w.sandbox
+        .set_fault("web", "green", Some(Fault::Unhealthy))
+        .unwrap();
+    let mut c = w.home.command();
+    c.args(["rollback", "--service", "web", "--yes", "--json"])
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped());
+    let (code, lines) = tokio::task::spawn_blocking(move || {
+        let mut child = c.spawn().unwrap();
+        let mut out = BufReader::new(child.stdout.take().unwrap());
+        let mut lines = Vec::new();
+        let mut line = String::new();
+        // Until the switch is running.
+        while out.read_line(&mut line).unwrap() > 0 {
+            lines.push(std::mem::take(&mut line));
+            let last = lines.last().unwrap();
+            if last.contains("started by") && last.contains("Switch traffic") {
+                break;
+            }
+        }
+        let kill = Command::new("kill")
+            .args(["-TERM", &child.id().to_string()])
+            .status()
+            .unwrap();
+        assert!(kill.success());
+        while out.read_line(&mut line).unwrap() > 0 {
+            lines.push(std::mem::take(&mut line));
+        }
+        (child.wait().unwrap().code(), lines)
+    })
+    .await
+    .unwrap();
+    let last: Value = serde_json::from_str(lines.last().unwrap()).unwrap();
+    assert_eq!(code, Some(143), "{lines:#?}");
+    assert_eq!(last["interrupted"], true, "{last}");
+    assert_eq!(last["exit"], 143, "{last}");
+    assert!(
+        last["text"]
+            .as_str()
+            .unwrap()
+            .contains("interrupted by SIGTERM"),
+        "{last}"
+    );
+    // The change under way was finished, not cut off.
+    assert_eq!(
+        (w.weight("blue").as_str(), w.weight("green").as_str()),
+        ("100", "0")
+    );
+    // The incident is closed, as interrupted, by whom and why.
+    let conn = rusqlite::Connection::open(w.journal()).unwrap();
+    let (text, operator): (String, String) = conn
+        .query_row(
+            "SELECT text, operator FROM journal WHERE kind = 'closed' ORDER BY id DESC LIMIT 1",
+            [],
+            |r| Ok((r.get(0)?, r.get(1)?)),
+        )
+        .unwrap();
+    assert!(text.contains("aborted: interrupted by SIGTERM"), "{text}");
+    assert!(!operator.is_empty());
+    let outcomes: i64 = conn
+        .query_row(
+            "SELECT COUNT(*) FROM journal i WHERE kind = 'intent' AND NOT EXISTS \
+             (SELECT 1 FROM journal o WHERE o.kind = 'outcome' AND o.ref = i.id)",
+            [],
+            |r| r.get(0),
+        )
+        .unwrap();
+    assert_eq!(outcomes, 0, "every intent has its outcome");
+}

@@ -2,6 +2,7 @@
 //! same prober and classifier as the console.
 
 pub mod drill;
+pub mod interrupt;
 pub mod out;
 pub mod probe;
 pub mod rollback;
