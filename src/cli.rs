@@ -325,20 +325,22 @@ fn run(cli: Cli, paths: &Paths) -> u8 {
             }
         }
         Some(Command::Probe { url, json, timeout }) => {
-            runtime(|| headless::probe::run(&url, json, timeout))
+            runtime(|| until_signal("probe", headless::probe::run(&url, json, timeout)))
         }
         Some(Command::Status { json }) => {
             let config = match load_config(cli.config.as_deref(), paths) {
                 Ok(c) => c,
                 Err(code) => return code,
             };
-            runtime(|| async move {
-                headless::status::run(&config, json)
-                    .await
-                    .unwrap_or_else(|e| {
-                        out::err_line(format_args!("backstop status: {e:#}"));
-                        exit::FAILING
-                    })
+            runtime(|| {
+                until_signal("status", async move {
+                    headless::status::run(&config, json)
+                        .await
+                        .unwrap_or_else(|e| {
+                            out::err_line(format_args!("backstop status: {e:#}"));
+                            exit::FAILING
+                        })
+                })
             })
         }
         Some(Command::Verify {
@@ -428,6 +430,22 @@ where
                 "backstop: cannot start the async runtime: {e}"
             ));
             exit::FAILING
+        }
+    }
+}
+
+/// A one-shot command that changes nothing: a signal ends it at once, said
+/// on stderr, with exit 128 + the signal's number.
+async fn until_signal(name: &str, work: impl std::future::Future<Output = u8>) -> u8 {
+    let interrupt = headless::interrupt::Interrupt::listen();
+    tokio::select! {
+        code = work => code,
+        () = interrupt.wait() => {
+            out::err_line(format_args!(
+                "backstop {name}: interrupted by {} before the answer",
+                interrupt.received().unwrap_or("a signal")
+            ));
+            interrupt.code()
         }
     }
 }

@@ -34,19 +34,21 @@ pub struct Interrupt {
 }
 
 impl Interrupt {
-    /// Start listening. Needs a tokio runtime.
+    /// Start listening (the handlers are in place when this returns).
+    /// Needs a tokio runtime.
     pub fn listen() -> Self {
         let seen = Arc::new(Seen::default());
         let notify = Arc::new(tokio::sync::Notify::new());
+        let streams = (
+            signal(SignalKind::terminate()),
+            signal(SignalKind::hangup()),
+            signal(SignalKind::interrupt()),
+        );
         let task = tokio::spawn({
             let seen = seen.clone();
             let notify = notify.clone();
             async move {
-                let (Ok(mut term), Ok(mut hup), Ok(mut int)) = (
-                    signal(SignalKind::terminate()),
-                    signal(SignalKind::hangup()),
-                    signal(SignalKind::interrupt()),
-                ) else {
+                let (Ok(mut term), Ok(mut hup), Ok(mut int)) = streams else {
                     tracing::warn!("cannot listen for signals");
                     return;
                 };
