@@ -541,3 +541,48 @@ async fn sigterm_during_a_rollback_finishes_the_change_and_closes_the_incident()
         .unwrap();
     assert_eq!(outcomes, 0, "every intent has its outcome");
 }
+
+/// `rollback --yes --json | head -c0`: nobody reads, yet the rollback is a
+/// change under way: it runs to its end, the journal says nobody was
+/// reading, and the exit code is 141, without a panic.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_rollback_whose_reader_went_away_still_finishes() {
+    let w = World::start().await;
+    w.sandbox
+        .set_fault("web", "green", Some(Fault::Unhealthy))
+        .unwrap();
+    let mut c = w.home.command();
+    c.args(["rollback", "--service", "web", "--yes", "--json"])
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped());
+    let o = tokio::task::spawn_blocking(move || {
+        let mut child = c.spawn().unwrap();
+        drop(child.stdout.take());
+        child.wait_with_output().unwrap()
+    })
+    .await
+    .unwrap();
+    assert_eq!(o.status.code(), Some(141), "{}", stderr(&o));
+    assert!(!stderr(&o).contains("panicked"), "{}", stderr(&o));
+    assert_eq!(
+        (w.weight("blue").as_str(), w.weight("green").as_str()),
+        ("100", "0")
+    );
+    let conn = rusqlite::Connection::open(w.journal()).unwrap();
+    let noted: i64 = conn
+        .query_row(
+            "SELECT COUNT(*) FROM journal WHERE text LIKE '%standard output was closed%the rollback went on to its end%'",
+            [],
+            |r| r.get(0),
+        )
+        .unwrap();
+    assert_eq!(noted, 1);
+    let closed: String = conn
+        .query_row(
+            "SELECT text FROM journal WHERE kind = 'closed' ORDER BY id DESC LIMIT 1",
+            [],
+            |r| r.get(0),
+        )
+        .unwrap();
+    assert_eq!(closed, "incident completed");
+}

@@ -232,6 +232,11 @@ async fn checked(config: Config, storage: &Storage, a: Args) -> Result<u8> {
             })
             .await;
     }
+    if out::gone() {
+        engine
+            .note("backstop verify: standard output was closed (the reader went away); it stopped watching")
+            .await;
+    }
     if let Some(why) = wanted(&engine.state.services[0].rollback.decision) {
         reasons.extend(why);
     }
