@@ -586,3 +586,71 @@ async fn a_rollback_whose_reader_went_away_still_finishes() {
         .unwrap();
     assert_eq!(closed, "incident completed");
 }
+
+/// SIGTERM while `watch --auto` rolls back: the switch finishes, the
+/// rollback is closed as interrupted, the last object says so, 143.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sigterm_during_an_automatic_rollback_in_watch_closes_it_as_interrupted() {
+    use std::io::{BufRead, BufReader};
+
+    let w = World::start().await;
+    let slow = CTL.replace("  set)\n", "  set)\n    sleep 1\n");
+    std::fs::write(&w.ctl, slow).unwrap();
+    w.sandbox
+        .set_fault("web", "green", Some(Fault::Unhealthy))
+        .unwrap();
+    let mut c = w.home.command();
+    c.args([
+        "watch",
+        "--service",
+        "web",
+        "--auto",
+        "--json",
+        "--for",
+        "60s",
+    ])
+    .stdout(std::process::Stdio::piped())
+    .stderr(std::process::Stdio::piped());
+    let (code, lines) = tokio::task::spawn_blocking(move || {
+        let mut child = c.spawn().unwrap();
+        let mut out = BufReader::new(child.stdout.take().unwrap());
+        let (mut lines, mut line) = (Vec::new(), String::new());
+        while out.read_line(&mut line).unwrap() > 0 {
+            lines.push(std::mem::take(&mut line));
+            let last = lines.last().unwrap();
+            if last.contains("started by") && last.contains("Switch traffic") {
+                break;
+            }
+        }
+        let kill = Command::new("kill")
+            .args(["-TERM", &child.id().to_string()])
+            .status()
+            .unwrap();
+        assert!(kill.success());
+        while out.read_line(&mut line).unwrap() > 0 {
+            lines.push(std::mem::take(&mut line));
+        }
+        (child.wait().unwrap().code(), lines)
+    })
+    .await
+    .unwrap();
+    let last: Value = serde_json::from_str(lines.last().unwrap()).unwrap();
+    assert_eq!(code, Some(143), "{lines:#?}");
+    assert_eq!(last["end"], "interrupted", "{last}");
+    assert_eq!(
+        (w.weight("blue").as_str(), w.weight("green").as_str()),
+        ("100", "0")
+    );
+    let conn = rusqlite::Connection::open(w.journal()).unwrap();
+    let closed: String = conn
+        .query_row(
+            "SELECT text FROM journal WHERE kind = 'closed' ORDER BY id DESC LIMIT 1",
+            [],
+            |r| r.get(0),
+        )
+        .unwrap();
+    assert!(
+        closed.contains("aborted: interrupted by SIGTERM"),
+        "{closed}"
+    );
+}

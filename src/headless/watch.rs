@@ -168,7 +168,9 @@ pub async fn run(config: Config, storage: &Storage, a: Args) -> Result<u8> {
             .run_until(left, |s| {
                 lines.print_new(s);
                 found = ending(s, a.auto);
-                found.is_some() || interrupt.insists()
+                found.is_some()
+                    || interrupt.insists()
+                    || (interrupt.received().is_some() && !interrupt::change_under_way(s))
             })
             .await;
         lines.print_new(&engine.state);
