@@ -25,8 +25,9 @@ struct Seen {
     number: AtomicU8,
 }
 
-/// Listens while it is kept; dropped, the signals' default returns only
-/// with the process's end (tokio keeps its handler installed).
+/// Listens while it is kept. tokio's handlers stay installed for the life
+/// of the process, so after the drop a signal is ignored, not fatal: keep
+/// it for as long as the command runs.
 pub struct Interrupt {
     seen: Arc<Seen>,
     task: tokio::task::JoinHandle<()>,

@@ -13,6 +13,8 @@ use std::sync::atomic::{AtomicBool, Ordering};
 
 use crate::config::redact_urls;
 
+/// One flag for the process, as there is one standard output: every
+/// writer (events, the closing object, the exit code) must agree on it.
 static STDOUT_GONE: AtomicBool = AtomicBool::new(false);
 
 /// Whether a write to standard output has failed (the reader went away).
