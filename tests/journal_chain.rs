@@ -213,3 +213,36 @@ fn an_old_journal_is_upgraded_and_chained_from_where_the_chain_begins() {
     assert_eq!(code, Some(1), "{v}");
     assert_eq!(v["broken"]["id"], 5, "{v}");
 }
+
+/// Two backstops appending to one file at once (a console and a headless
+/// rollback): each row still chains to the one really before it.
+#[test]
+fn two_writers_at_once_keep_one_chain() {
+    let home = Home::new();
+    let path = written(&home);
+    let writers: Vec<_> = ["console", "ci"]
+        .into_iter()
+        .map(|who| {
+            let path = path.clone();
+            std::thread::spawn(move || {
+                let j = Journal::open(&path, Redactor::default()).unwrap();
+                for i in 0..40 {
+                    j.append_now(Entry::new(
+                        Ts(10_000 + i),
+                        "event",
+                        "web",
+                        format!("{who} {i}"),
+                        who,
+                    ))
+                    .unwrap();
+                }
+            })
+        })
+        .collect();
+    for w in writers {
+        w.join().unwrap();
+    }
+    let (code, v) = verify(&home, &path);
+    assert_eq!(code, Some(0), "{v}");
+    assert_eq!(v["rows"], 85);
+}
