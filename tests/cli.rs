@@ -549,3 +549,21 @@ fn every_unknown_key_is_reported_in_one_run() {
     // Taking out a bad required value does not add a "missing field".
     assert!(!err.contains("missing field"), "{err}");
 }
+
+/// A keymap that is not UTF-8 is located at its bad byte too.
+#[test]
+fn a_non_utf8_keymap_is_located_at_the_bad_byte() {
+    let home = Home::new();
+    let dir = home.config_dir();
+    std::fs::create_dir_all(&dir).unwrap();
+    std::fs::write(dir.join("keymap.toml"), b"[global]\n\"\xe9\" = \"quit\"\n").unwrap();
+    let mut c = home.command();
+    c.arg("keys");
+    let out = run(c);
+    assert_eq!(out.status.code(), Some(2));
+    let err = stderr(&out);
+    assert!(
+        err.contains("keymap.toml:2:2: byte 0xE9 is not UTF-8: save the keymap as UTF-8"),
+        "{err}"
+    );
+}
