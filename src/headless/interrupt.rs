@@ -135,7 +135,7 @@ pub fn change_under_way(state: &State) -> bool {
 /// (`closed`, "aborted: …", by the operator). Call at a safe point.
 pub async fn close_open_rollbacks(engine: &mut Engine, why: &str) -> Vec<String> {
     use crate::core::action::Action;
-    use crate::core::model::Pane;
+    use crate::core::model::{Overlay, Pane};
     use crate::core::msg::{Msg, TextKey};
 
     let mut closed = Vec::new();
@@ -154,6 +154,7 @@ pub async fn close_open_rollbacks(engine: &mut Engine, why: &str) -> Vec<String>
             engine.state.ui.selected = i;
         }
         engine.state.ui.focus = Pane::Checklist;
+        engine.state.ui.overlay = Overlay::None;
         engine.state.ui.input = None;
         let at = crate::sources::now();
         engine.apply(Msg::Action(Action::Abort, at));
@@ -161,7 +162,23 @@ pub async fn close_open_rollbacks(engine: &mut Engine, why: &str) -> Vec<String>
             engine.apply(Msg::Text(TextKey::Char(c), at));
         }
         engine.apply(Msg::Text(TextKey::Submit, at));
-        closed.push(engine.state.services[service].name.clone());
+        let name = engine.state.services[service].name.clone();
+        let ended = engine.state.services[service]
+            .rollback
+            .checklist
+            .as_ref()
+            .is_none_or(|c| c.ended.is_some());
+        if ended {
+            closed.push(name);
+        } else {
+            // Core refused (a change started after all): say so, never
+            // claim it closed.
+            engine
+                .note(&format!(
+                    "the rollback of {name} could not be closed as interrupted ({why}); the next start shows what it left"
+                ))
+                .await;
+        }
     }
     if !closed.is_empty() {
         engine

@@ -226,7 +226,14 @@ async fn interrupted(engine: &mut Engine, signal: &str) -> String {
         "interrupted by {signal} (backstop rollback, pid {}), stopped at a safe point",
         std::process::id()
     );
-    interrupt::close_open_rollbacks(engine, &why).await;
+    if interrupt::close_open_rollbacks(engine, &why)
+        .await
+        .is_empty()
+    {
+        return format!(
+            "rollback interrupted by {signal}, but it could not be closed as interrupted: look at it in the console"
+        );
+    }
     format!("rollback interrupted by {signal}: closed as abandoned by {who}: {why}")
 }
 

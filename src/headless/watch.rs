@@ -214,7 +214,13 @@ pub async fn run(config: Config, storage: &Storage, a: Args) -> Result<u8> {
         } else {
             let closed = interrupt::close_open_rollbacks(&mut engine, &why).await;
             lines.print_new(&engine.state);
-            interrupted = Some(format!("the rollback of {} was {why}", closed.join(", ")));
+            interrupted = Some(if closed.is_empty() {
+                format!(
+                    "{signal} ended the watch, but the rollback under way could not be closed as interrupted: look at it in the console"
+                )
+            } else {
+                format!("the rollback of {} was {why}", closed.join(", "))
+            });
         }
     }
     // The window closed on a rollback under way: not calm.
