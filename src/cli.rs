@@ -424,7 +424,13 @@ where
     Fut: std::future::Future<Output = u8>,
 {
     match tokio::runtime::Runtime::new() {
-        Ok(rt) => rt.block_on(f()),
+        Ok(rt) => {
+            let code = rt.block_on(f());
+            // A thread still blocked (a question on stdin a signal cut
+            // short) must not hold the exit: dropping would wait for it.
+            rt.shutdown_timeout(Duration::from_secs(1));
+            code
+        }
         Err(e) => {
             out::err_line(format_args!(
                 "backstop: cannot start the async runtime: {e}"

@@ -407,6 +407,26 @@ async fn on_a_terminal_rollback_asks_once() {
         assert_eq!(pty.wait_exit(Duration::from_secs(10)), 1);
         assert_eq!(w.weight("green"), "100");
 
+        // Ctrl-C at the question: heard at once, nothing changed.
+        let mut pty = Pty::spawn(&w.home, &["rollback", "--service", "web"], 100, 30, &[]);
+        pty.wait_for("the question", Duration::from_secs(20), |s| {
+            s.contains("Roll back now? [y/N]")
+        });
+        pty.signal("INT");
+        assert_eq!(
+            pty.wait_exit(Duration::from_secs(5)),
+            130,
+            "{}",
+            pty.screen()
+        );
+        assert!(
+            pty.screen()
+                .contains("interrupted by SIGINT before anything was changed"),
+            "{}",
+            pty.screen()
+        );
+        assert_eq!(w.weight("green"), "100");
+
         let mut pty = Pty::spawn(&w.home, &["rollback", "--service", "web"], 100, 30, &[]);
         pty.wait_for("the question", Duration::from_secs(20), |s| {
             s.contains("Roll back now? [y/N]")

@@ -303,7 +303,7 @@ pub async fn run(config: Config, storage: &Storage, a: Args) -> Result<u8> {
         })
         .await;
         let answer = match answer {
-            Ok(a) => a,
+            Ok(line) => line,
             Err((code, text)) => return Ok(end(&a, code, &text, &p.plan)),
         };
         if !matches!(answer.trim(), "y" | "Y" | "yes") {
