@@ -499,6 +499,7 @@ async fn sigterm_during_a_rollback_finishes_the_change_and_closes_the_incident()
     c.args(["rollback", "--service", "web", "--yes", "--json"])
         .stdout(std::process::Stdio::piped())
         .stderr(std::process::Stdio::piped());
+    let blue = w.ctl.parent().unwrap().join("blue");
     let (code, lines) = tokio::task::spawn_blocking(move || {
         let mut child = c.spawn().unwrap();
         let mut out = BufReader::new(child.stdout.take().unwrap());
@@ -511,6 +512,13 @@ async fn sigterm_during_a_rollback_finishes_the_change_and_closes_the_incident()
             if last.contains("started by") && last.contains("Switch traffic") {
                 break;
             }
+        }
+        // Half the switch is done (blue set, green still being set): the
+        // change is surely under way when the signal lands.
+        let start = std::time::Instant::now();
+        while std::fs::read_to_string(&blue).unwrap() != "100" {
+            assert!(start.elapsed() < std::time::Duration::from_secs(10));
+            std::thread::sleep(std::time::Duration::from_millis(10));
         }
         let kill = Command::new("kill")
             .args(["-TERM", &child.id().to_string()])
@@ -631,6 +639,7 @@ async fn sigterm_during_an_automatic_rollback_in_watch_closes_it_as_interrupted(
     ])
     .stdout(std::process::Stdio::piped())
     .stderr(std::process::Stdio::piped());
+    let blue = w.ctl.parent().unwrap().join("blue");
     let (code, lines) = tokio::task::spawn_blocking(move || {
         let mut child = c.spawn().unwrap();
         let mut out = BufReader::new(child.stdout.take().unwrap());
@@ -641,6 +650,13 @@ async fn sigterm_during_an_automatic_rollback_in_watch_closes_it_as_interrupted(
             if last.contains("started by") && last.contains("Switch traffic") {
                 break;
             }
+        }
+        // Half the switch is done (blue set, green still being set): the
+        // change is surely under way when the signal lands.
+        let start = std::time::Instant::now();
+        while std::fs::read_to_string(&blue).unwrap() != "100" {
+            assert!(start.elapsed() < std::time::Duration::from_secs(10));
+            std::thread::sleep(std::time::Duration::from_millis(10));
         }
         let kill = Command::new("kill")
             .args(["-TERM", &child.id().to_string()])
