@@ -174,7 +174,7 @@ pub async fn run_console(
     // drill found it can take seconds, and the screen would look frozen.
     drop(guard);
     if let Some(note) = engine.finish_drill().await {
-        eprintln!("backstop drill: {note}");
+        crate::headless::out::err_line(format_args!("backstop drill: {note}"));
     }
     drop(engine);
     tracing::info!("console stopped");

@@ -14,7 +14,7 @@ use crate::config::runbook::Catalog;
 use crate::config::{self, Config, HumanDuration, Source};
 use crate::core::model::Origin;
 use crate::engine::Storage;
-use crate::headless::{self, exit};
+use crate::headless::{self, exit, out};
 use crate::journal::Reader;
 use crate::keymap::Keymap;
 use crate::logging;
@@ -180,10 +180,27 @@ pub enum Command {
     /// Check or create the configuration
     #[command(subcommand)]
     Config(ConfigCommand),
+    /// The incident journal itself
+    #[command(subcommand)]
+    Journal(JournalCommand),
     /// Print the key bindings in force (defaults merged with yours)
     Keys,
     /// Print where backstop keeps its configuration, keymap, log and data
     Paths,
+}
+
+#[derive(Subcommand, Debug)]
+pub enum JournalCommand {
+    /// Recompute the journal's hash chain and name the first row that does not fit
+    /// (exit 0 it holds, 1 it is broken, 2 it cannot be read)
+    Verify {
+        /// Print one JSON object
+        #[arg(long)]
+        json: bool,
+        /// Verify the drills' journal instead of the incidents'
+        #[arg(long)]
+        drill: bool,
+    },
 }
 
 #[derive(Subcommand, Debug)]
@@ -227,18 +244,26 @@ pub fn main() -> ExitCode {
     let paths = match paths {
         Ok(p) => p,
         Err(e) => {
-            eprintln!("backstop: {e:#}");
+            out::err_line(format_args!("backstop: {e:#}"));
             return ExitCode::from(exit::USAGE);
         }
     };
     let _log = match logging::init(&paths.log_file) {
         Ok(g) => Some(g),
         Err(e) => {
-            eprintln!("backstop: logging is off: {e:#}");
+            out::err_line(format_args!("backstop: logging is off: {e:#}"));
             None
         }
     };
-    ExitCode::from(run(cli, &paths))
+    let code = run(cli, &paths);
+    if out::gone() {
+        tracing::info!(
+            "standard output was closed before the end; exit {}",
+            exit::READER_GONE
+        );
+        return ExitCode::from(exit::READER_GONE);
+    }
+    ExitCode::from(code)
 }
 
 fn run(cli: Cli, paths: &Paths) -> u8 {
@@ -300,20 +325,22 @@ fn run(cli: Cli, paths: &Paths) -> u8 {
             }
         }
         Some(Command::Probe { url, json, timeout }) => {
-            runtime(|| headless::probe::run(&url, json, timeout))
+            runtime(|| until_signal("probe", headless::probe::run(&url, json, timeout)))
         }
         Some(Command::Status { json }) => {
             let config = match load_config(cli.config.as_deref(), paths) {
                 Ok(c) => c,
                 Err(code) => return code,
             };
-            runtime(|| async move {
-                headless::status::run(&config, json)
-                    .await
-                    .unwrap_or_else(|e| {
-                        eprintln!("backstop status: {e:#}");
-                        exit::FAILING
-                    })
+            runtime(|| {
+                until_signal("status", async move {
+                    headless::status::run(&config, json)
+                        .await
+                        .unwrap_or_else(|e| {
+                            out::err_line(format_args!("backstop status: {e:#}"));
+                            exit::FAILING
+                        })
+                })
             })
         }
         Some(Command::Verify {
@@ -371,18 +398,21 @@ fn run(cli: Cli, paths: &Paths) -> u8 {
         Some(Command::Config(ConfigCommand::Check { file })) => {
             config_check(file.or(cli.config).as_deref(), paths)
         }
+        Some(Command::Journal(JournalCommand::Verify { json, drill })) => {
+            journal_verify(&storage(drill).journal, json)
+        }
         Some(Command::Config(ConfigCommand::Init { force, path })) => {
             config_init(path.as_deref().unwrap_or(&paths.config_file), force)
         }
         Some(Command::Keys) => match load_keymap(paths) {
             Ok(k) => {
-                print!("{}", k.describe());
+                out::text(k.describe());
                 exit::OK
             }
             Err(code) => code,
         },
         Some(Command::Paths) => {
-            print!("{}", paths.describe());
+            out::text(paths.describe());
             exit::OK
         }
     }
@@ -394,10 +424,34 @@ where
     Fut: std::future::Future<Output = u8>,
 {
     match tokio::runtime::Runtime::new() {
-        Ok(rt) => rt.block_on(f()),
+        Ok(rt) => {
+            let code = rt.block_on(f());
+            // A thread still blocked (a question on stdin a signal cut
+            // short) must not hold the exit: dropping would wait for it.
+            rt.shutdown_timeout(Duration::from_secs(1));
+            code
+        }
         Err(e) => {
-            eprintln!("backstop: cannot start the async runtime: {e}");
+            out::err_line(format_args!(
+                "backstop: cannot start the async runtime: {e}"
+            ));
             exit::FAILING
+        }
+    }
+}
+
+/// A one-shot command that changes nothing: a signal ends it at once, said
+/// on stderr, with exit 128 + the signal's number.
+async fn until_signal(name: &str, work: impl std::future::Future<Output = u8>) -> u8 {
+    let interrupt = headless::interrupt::Interrupt::listen();
+    tokio::select! {
+        code = work => code,
+        () = interrupt.wait() => {
+            out::err_line(format_args!(
+                "backstop {name}: interrupted by {} before the answer",
+                interrupt.received().unwrap_or("a signal")
+            ));
+            interrupt.code()
         }
     }
 }
@@ -414,7 +468,7 @@ where
     };
     runtime(|| async move {
         f(config).await.unwrap_or_else(|e| {
-            eprintln!("backstop {name}: {e:#}");
+            out::err_line(format_args!("backstop {name}: {e:#}"));
             exit::USAGE
         })
     })
@@ -422,8 +476,8 @@ where
 
 fn load_keymap(paths: &Paths) -> Result<Keymap, u8> {
     Keymap::load(&paths.keymap_file).map_err(|d| {
-        eprintln!("{d}");
-        eprintln!("backstop: the keymap has errors; fix them or move the file away");
+        out::err_line(&d);
+        out::err_line("backstop: the keymap has errors; fix them or move the file away");
         exit::USAGE
     })
 }
@@ -449,20 +503,20 @@ fn load_config(flag: Option<&Path>, paths: &Paths) -> Result<Config, u8> {
         &paths.config_file,
     )
     .map_err(|e| {
-        eprintln!("backstop: {e}");
+        out::err_line(format_args!("backstop: {e}"));
         exit::USAGE
     })?;
     let Some((path, _)) = found else {
-        eprint!("{}", no_config_help(paths));
+        out::err_text(no_config_help(paths));
         return Err(exit::USAGE);
     };
     let runbooks = load_runbooks(paths)?;
     config::load_with(&path, &runbooks).map_err(|d| {
-        eprintln!("{d}");
-        eprintln!(
+        out::err_line(&d);
+        out::err_line(format_args!(
             "backstop: {} has errors (`backstop config check` lists them)",
             path.display()
-        );
+        ));
         exit::USAGE
     })
 }
@@ -470,11 +524,11 @@ fn load_config(flag: Option<&Path>, paths: &Paths) -> Result<Config, u8> {
 /// The built-in runbooks and the user's.
 fn load_runbooks(paths: &Paths) -> Result<Catalog, u8> {
     Catalog::load(&paths.runbooks_dir).map_err(|d| {
-        eprintln!("{d}");
-        eprintln!(
+        out::err_line(&d);
+        out::err_line(format_args!(
             "backstop: runbooks in {} have errors (`backstop config check` lists them)",
             paths.runbooks_dir.display()
-        );
+        ));
         exit::USAGE
     })
 }
@@ -505,11 +559,11 @@ fn console(flag: Option<&Path>, paths: &Paths, storage: Storage) -> u8 {
 
 fn drill(paths: &Paths, interval: Duration, timeout: Duration, rate: f64, storage: Storage) -> u8 {
     if timeout >= interval {
-        eprintln!("backstop drill: --timeout must be shorter than --interval");
+        out::err_line("backstop drill: --timeout must be shorter than --interval");
         return exit::USAGE;
     }
     if !(0.0..=5000.0).contains(&rate) {
-        eprintln!("backstop drill: --rate must be between 0 and 5000 requests a second");
+        out::err_line("backstop drill: --rate must be between 0 and 5000 requests a second");
         return exit::USAGE;
     }
     let keymap = match load_keymap(paths) {
@@ -553,11 +607,11 @@ fn scenario_drill(paths: &Paths, p: Play, storage: Storage) -> u8 {
     let scenarios = match Scenarios::load(&paths.drills_dir) {
         Ok(s) => s,
         Err(d) => {
-            eprintln!("{d}");
-            eprintln!(
+            out::err_line(&d);
+            out::err_line(format_args!(
                 "backstop: drill scenarios in {} have errors",
                 paths.drills_dir.display()
-            );
+            ));
             return exit::USAGE;
         }
     };
@@ -570,36 +624,36 @@ fn scenario_drill(paths: &Paths, p: Play, storage: Storage) -> u8 {
             } else {
                 "no rollback expected"
             };
-            println!(
+            out::line(format_args!(
                 "{:<20} {} ({}, {expect})",
                 s.name,
                 s.title,
                 crate::core::time::human(s.ends)
-            );
+            ));
         }
         return exit::OK;
     }
     let name = p.scenario.unwrap_or_default();
     let Some(scenario) = scenarios.get(&name) else {
         let names: Vec<&str> = scenarios.0.iter().map(|s| s.name.as_str()).collect();
-        eprintln!(
+        out::err_line(format_args!(
             "backstop drill: no scenario {name:?}; there are: {}",
             names.join(", ")
-        );
+        ));
         return exit::USAGE;
     };
     if !(p.speed > 0.0 && p.speed <= 100.0) {
-        eprintln!("backstop drill: --speed must be more than 0 and at most 100");
+        out::err_line("backstop drill: --speed must be more than 0 and at most 100");
         return exit::USAGE;
     }
     let mut speed = p.speed;
     if let Some(max) = scenario.max_speed
         && speed > max
     {
-        eprintln!(
+        out::err_line(format_args!(
             "backstop drill: {} stays faithful up to {max}x; running it at {max}x",
             scenario.name
-        );
+        ));
         speed = max;
     }
     let seed = p.seed.unwrap_or_else(|| {
@@ -614,20 +668,20 @@ fn scenario_drill(paths: &Paths, p: Play, storage: Storage) -> u8 {
             Err(code) => return code,
         };
         let Some(svc) = config.services.iter().find(|s| s.name == scenario.service) else {
-            eprintln!(
+            out::err_line(format_args!(
                 "backstop drill: --target aws plays on service {} of {}, which has none",
                 scenario.service, config.file
-            );
+            ));
             return exit::USAGE;
         };
         if !matches!(
             svc.traffic.as_ref().map(|t| &t.kind),
             Some(crate::config::TrafficKind::Alb(_))
         ) {
-            eprintln!(
+            out::err_line(format_args!(
                 "backstop drill: --target aws needs {}'s traffic on an ALB (provider = \"alb\") in {}",
                 svc.name, config.file
-            );
+            ));
             return exit::USAGE;
         }
         // Real weights change: preview, then an explicit yes.
@@ -643,20 +697,20 @@ fn scenario_drill(paths: &Paths, p: Play, storage: Storage) -> u8 {
                 .map(|t| t.kind.clone())
                 .unwrap_or(crate::config::TrafficKind::Sandbox),
         );
-        eprintln!(
+        out::err_line(format_args!(
             "backstop drill: this drill changes real weights on {target} of {}: first to {start}, then as the scenario and the rollback go; at the end they are put back as found.",
             config.file
-        );
+        ));
         if !p.yes {
             if p.headless || !std::io::stdin().is_terminal() {
-                eprintln!("backstop drill: pass --yes to agree to that");
+                out::err_line("backstop drill: pass --yes to agree to that");
                 return exit::USAGE;
             }
-            eprint!("Go on? [y/N] ");
+            out::err_text("Go on? [y/N] ");
             let mut answer = String::new();
             let _ = std::io::stdin().read_line(&mut answer);
             if !matches!(answer.trim(), "y" | "Y" | "yes") {
-                eprintln!("not confirmed: nothing was changed");
+                out::err_line("not confirmed: nothing was changed");
                 return exit::FAILING;
             }
         }
@@ -669,7 +723,7 @@ fn scenario_drill(paths: &Paths, p: Play, storage: Storage) -> u8 {
             headless::drill::run(&scenario, o, &storage, p.json)
                 .await
                 .unwrap_or_else(|e| {
-                    eprintln!("backstop drill: {e:#}");
+                    out::err_line(format_args!("backstop drill: {e:#}"));
                     exit::USAGE
                 })
         });
@@ -699,20 +753,20 @@ fn drill_list(journal: &Path, format: &str) -> u8 {
     let reader = match Reader::open(journal) {
         Ok(r) => r,
         Err(e) => {
-            eprintln!("backstop report: {e:#}");
+            out::err_line(format_args!("backstop report: {e:#}"));
             return exit::FAILING;
         }
     };
     let rows = match reader.drills() {
         Ok(r) => r,
         Err(e) => {
-            eprintln!("backstop report: {e:#}");
+            out::err_line(format_args!("backstop report: {e:#}"));
             return exit::FAILING;
         }
     };
-    print!("{}", crate::report::drill_list(&rows, format == "json"));
+    out::text(crate::report::drill_list(&rows, format == "json"));
     if rows.is_empty() && format != "json" {
-        println!("no drill in {}", journal.display());
+        out::line(format_args!("no drill in {}", journal.display()));
     }
     exit::OK
 }
@@ -723,8 +777,8 @@ where
     Fut: std::future::Future<Output = anyhow::Result<()>>,
 {
     if !std::io::stdout().is_terminal() || !std::io::stdin().is_terminal() {
-        eprintln!(
-            "backstop: the console needs a terminal; for a one-shot view without one use `backstop status` (or `--json`)"
+        out::err_line(
+            "backstop: the console needs a terminal; for a one-shot view without one use `backstop status` (or `--json`)",
         );
         return exit::USAGE;
     }
@@ -732,7 +786,7 @@ where
         match f().await {
             Ok(()) => exit::OK,
             Err(e) => {
-                eprintln!("backstop: {e:#}");
+                out::err_line(format_args!("backstop: {e:#}"));
                 exit::FAILING
             }
         }
@@ -747,19 +801,19 @@ fn config_check(flag: Option<&Path>, paths: &Paths) -> u8 {
     ) {
         Ok(f) => f,
         Err(e) => {
-            eprintln!("backstop: {e}");
+            out::err_line(format_args!("backstop: {e}"));
             return exit::USAGE;
         }
     };
     let Some((path, source)) = found else {
-        eprint!("{}", no_config_help(paths));
+        out::err_text(no_config_help(paths));
         return exit::USAGE;
     };
     let mut code = exit::OK;
     let runbooks = match Catalog::load(&paths.runbooks_dir) {
         Ok(c) => c,
         Err(d) => {
-            eprintln!("{d}");
+            out::err_line(&d);
             code = exit::USAGE;
             Catalog::builtin()
         }
@@ -778,34 +832,34 @@ fn config_check(flag: Option<&Path>, paths: &Paths) -> u8 {
                 Source::EnvVar => " (from $BACKSTOP_CONFIG)",
                 Source::Default => " (default location)",
             };
-            println!(
+            out::line(format_args!(
                 "{}{how}: ok — {} services, {envs} environments, {eps} endpoints",
                 path.display(),
                 c.services.len()
-            );
+            ));
             let books: Vec<String> = c
                 .services
                 .iter()
                 .map(|s| format!("{} → {}", s.name, s.runbook.name))
                 .collect();
-            println!("runbooks: {}", books.join(", "));
+            out::line(format_args!("runbooks: {}", books.join(", ")));
         }
         Err(d) => {
-            eprintln!("{d}");
+            out::err_line(&d);
             let n = d.0.len();
-            eprintln!(
+            out::err_line(format_args!(
                 "{}: {n} error{}",
                 path.display(),
                 if n == 1 { "" } else { "s" }
-            );
+            ));
             code = exit::USAGE;
         }
     }
     if paths.keymap_file.exists() {
         match Keymap::load(&paths.keymap_file) {
-            Ok(_) => println!("{}: ok", paths.keymap_file.display()),
+            Ok(_) => out::line(format_args!("{}: ok", paths.keymap_file.display())),
             Err(d) => {
-                eprintln!("{d}");
+                out::err_line(&d);
                 code = exit::USAGE;
             }
         }
@@ -817,30 +871,30 @@ fn report(journal: &Path, incident: Option<i64>, format: &str, list: bool) -> u8
     let reader = match Reader::open(journal) {
         Ok(r) => r,
         Err(e) => {
-            eprintln!("backstop report: {e:#}");
+            out::err_line(format_args!("backstop report: {e:#}"));
             return exit::FAILING;
         }
     };
     if list {
         return match reader.incidents() {
             Ok(rows) if rows.is_empty() => {
-                println!("no incident in {}", journal.display());
+                out::line(format_args!("no incident in {}", journal.display()));
                 exit::OK
             }
             Ok(rows) => {
                 for r in rows {
-                    println!(
+                    out::line(format_args!(
                         "{:>5}  {}  {}  by {}",
                         r.id,
                         r.entry.at.rfc3339(),
                         r.entry.text,
                         r.entry.operator
-                    );
+                    ));
                 }
                 exit::OK
             }
             Err(e) => {
-                eprintln!("backstop report: {e:#}");
+                out::err_line(format_args!("backstop report: {e:#}"));
                 exit::FAILING
             }
         };
@@ -848,41 +902,76 @@ fn report(journal: &Path, incident: Option<i64>, format: &str, list: bool) -> u8
     match Report::load(&reader, incident) {
         Ok(r) => {
             if format == "json" {
-                println!("{}", r.json());
+                out::line(r.json());
             } else {
-                print!("{}", r.markdown());
+                out::text(r.markdown());
             }
             exit::OK
         }
         Err(e) => {
-            eprintln!("backstop report: {e:#} (in {})", journal.display());
+            out::err_line(format_args!(
+                "backstop report: {e:#} (in {})",
+                journal.display()
+            ));
             exit::FAILING
         }
     }
 }
 
+/// `backstop journal verify`: 0 the chain holds, 1 broken, 2 unreadable.
+fn journal_verify(journal: &Path, json: bool) -> u8 {
+    let verdict = Reader::open(journal).and_then(|r| r.verify());
+    let v = match verdict {
+        Ok(v) => v,
+        Err(e) => {
+            out::err_line(format_args!("backstop journal verify: {e:#}"));
+            return exit::USAGE;
+        }
+    };
+    if json {
+        out::line(serde_json::json!({
+            "journal": journal.display().to_string(),
+            "holds": v.holds(),
+            "rows": v.rows,
+            "unchained": v.unchained,
+            "head": v.head.as_ref().map(|(id, hash)| serde_json::json!({ "id": id, "hash": hash })),
+            "broken": v.broken.as_ref().map(|(id, why)| serde_json::json!({ "id": id, "why": why })),
+            "text": v.text(),
+        }));
+    } else {
+        out::line(format_args!("{}: {}", journal.display(), v.text()));
+    }
+    if v.holds() { exit::OK } else { exit::FAILING }
+}
+
 fn config_init(path: &Path, force: bool) -> u8 {
     if path.exists() && !force {
-        eprintln!(
+        out::err_line(format_args!(
             "backstop: {} already exists; use --force to overwrite it",
             path.display()
-        );
+        ));
         return exit::USAGE;
     }
     if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty())
         && let Err(e) = std::fs::create_dir_all(dir)
     {
-        eprintln!("backstop: cannot create {}: {e}", dir.display());
+        out::err_line(format_args!(
+            "backstop: cannot create {}: {e}",
+            dir.display()
+        ));
         return exit::FAILING;
     }
     match std::fs::write(path, config::EXAMPLE) {
         Ok(()) => {
-            println!("wrote {}", path.display());
-            println!("edit it for your services, then run: backstop config check");
+            out::line(format_args!("wrote {}", path.display()));
+            out::line("edit it for your services, then run: backstop config check");
             exit::OK
         }
         Err(e) => {
-            eprintln!("backstop: cannot write {}: {e}", path.display());
+            out::err_line(format_args!(
+                "backstop: cannot write {}: {e}",
+                path.display()
+            ));
             exit::FAILING
         }
     }

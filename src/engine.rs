@@ -396,6 +396,22 @@ impl Engine {
         }
     }
 
+    /// Journal a line about this run itself (why it ended early…), as
+    /// `backstop`'s, and wait until it is written.
+    pub async fn note(&self, text: &str) {
+        tracing::info!("{text}");
+        if let Some(j) = &self.journal {
+            j.append(Entry::new(
+                now(),
+                "event",
+                "backstop",
+                text,
+                &self.state.operator,
+            ));
+            j.flush().await;
+        }
+    }
+
     /// Hand the events recorded since the last call to the journal.
     fn journal_events(&mut self) {
         let total = self.state.events.total();

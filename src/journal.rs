@@ -17,6 +17,8 @@ use serde_json::Value;
 use crate::core::decision::RollbackRecord;
 use crate::core::time::Ts;
 
+pub mod chain;
+
 const SCHEMA: &str = "
 CREATE TABLE IF NOT EXISTS journal (
     id       INTEGER PRIMARY KEY,
@@ -28,13 +30,19 @@ CREATE TABLE IF NOT EXISTS journal (
     operator TEXT    NOT NULL,
     incident INTEGER,               -- the incident an intent, outcome or closing belongs to
     ref      INTEGER,               -- an outcome's intent
-    data     TEXT                   -- JSON
+    data     TEXT,                  -- JSON
+    hash     TEXT                   -- sha256(previous row's hash, this row), hex: see chain.rs
 );
 CREATE INDEX IF NOT EXISTS journal_kind ON journal(kind);
 CREATE INDEX IF NOT EXISTS journal_ref ON journal(ref);
 CREATE TRIGGER IF NOT EXISTS journal_append_only_update BEFORE UPDATE ON journal
     BEGIN SELECT RAISE(ABORT, 'the journal is append-only'); END;
 CREATE TRIGGER IF NOT EXISTS journal_append_only_delete BEFORE DELETE ON journal
+    BEGIN SELECT RAISE(ABORT, 'the journal is append-only'); END;
+-- `INSERT OR REPLACE` / `REPLACE INTO` on an existing id deletes the row
+-- without firing the delete trigger: refuse the insert before it can.
+CREATE TRIGGER IF NOT EXISTS journal_append_only_replace BEFORE INSERT ON journal
+    WHEN EXISTS (SELECT 1 FROM journal WHERE id = NEW.id)
     BEGIN SELECT RAISE(ABORT, 'the journal is append-only'); END;
 ";
 
@@ -212,10 +220,10 @@ fn writer(conn: &Connection, redactor: &Redactor, rx: &mpsc::Receiver<Cmd>) {
                 }
             }
             Cmd::Durable(e, done) => {
-                let _ = done.send(insert(conn, &redactor.entry(e)).map_err(|e| e.to_string()));
+                let _ = done.send(insert_one(conn, redactor, e));
             }
             Cmd::Now(e, done) => {
-                let _ = done.send(insert(conn, &redactor.entry(e)).map_err(|e| e.to_string()));
+                let _ = done.send(insert_one(conn, redactor, e));
             }
             Cmd::Flush(done) => {
                 let _ = done.send(());
@@ -227,15 +235,27 @@ fn writer(conn: &Connection, redactor: &Redactor, rx: &mpsc::Receiver<Cmd>) {
     }
 }
 
-fn insert_all(conn: &Connection, redactor: &Redactor, batch: Vec<Entry>) -> rusqlite::Result<()> {
-    conn.execute_batch("BEGIN")?;
+/// Append a batch in one transaction; the id of its last row. `IMMEDIATE`
+/// takes the write lock before the chain's last hash is read, so two
+/// backstops appending to one file cannot both chain to the same row.
+fn insert_all(conn: &Connection, redactor: &Redactor, batch: Vec<Entry>) -> rusqlite::Result<i64> {
+    conn.execute_batch("BEGIN IMMEDIATE")?;
+    let mut last = 0;
     for e in batch {
-        if let Err(err) = insert(conn, &redactor.entry(e)) {
-            conn.execute_batch("ROLLBACK")?;
-            return Err(err);
+        match insert(conn, &redactor.entry(e)) {
+            Ok(id) => last = id,
+            Err(err) => {
+                conn.execute_batch("ROLLBACK")?;
+                return Err(err);
+            }
         }
     }
-    conn.execute_batch("COMMIT")
+    conn.execute_batch("COMMIT")?;
+    Ok(last)
+}
+
+fn insert_one(conn: &Connection, redactor: &Redactor, e: Entry) -> Result<i64, String> {
+    insert_all(conn, redactor, vec![e]).map_err(|e| e.to_string())
 }
 
 fn connect(path: &Path) -> Result<Connection> {
@@ -244,6 +264,13 @@ fn connect(path: &Path) -> Result<Connection> {
     }
     let conn = Connection::open(path)
         .with_context(|| format!("cannot open the journal {}", path.display()))?;
+    // SQLite opens any file; the first statement finds out what it is
+    // (`file is not a database`): say which file.
+    set_up(&conn).with_context(|| format!("cannot use the journal {}", path.display()))?;
+    Ok(conn)
+}
+
+fn set_up(conn: &Connection) -> Result<()> {
     conn.busy_timeout(std::time::Duration::from_secs(5))?;
     let mode: String = conn.query_row("PRAGMA journal_mode=WAL", [], |r| r.get(0))?;
     if !mode.eq_ignore_ascii_case("wal") {
@@ -253,13 +280,58 @@ fn connect(path: &Path) -> Result<Connection> {
     conn.execute_batch("PRAGMA synchronous=FULL;")?;
     conn.execute_batch(SCHEMA)
         .context("cannot create the journal's table")?;
-    Ok(conn)
+    upgrade(conn)
 }
 
+/// Journals from before the hash chain have no `hash` column: add it. The
+/// rows already there stay unchained (they cannot be changed to add one);
+/// the chain begins with the next row, and `journal verify` says so.
+fn upgrade(conn: &Connection) -> Result<()> {
+    let has_hash: bool = conn.query_row(
+        "SELECT COUNT(*) > 0 FROM pragma_table_info('journal') WHERE name = 'hash'",
+        [],
+        |r| r.get(0),
+    )?;
+    if !has_hash {
+        conn.execute_batch("ALTER TABLE journal ADD COLUMN hash TEXT")
+            .context("cannot add the hash chain to the journal")?;
+        let rows: i64 = conn.query_row("SELECT COUNT(*) FROM journal", [], |r| r.get(0))?;
+        tracing::warn!(
+            "journal upgraded to a hash chain: its {rows} earlier rows are not chained; the chain begins with the next row"
+        );
+    }
+    Ok(())
+}
+
+/// Append one row, chained to the newest: inside a write transaction.
 fn insert(conn: &Connection, e: &Entry) -> rusqlite::Result<i64> {
+    let (last, prev): (i64, Option<String>) = conn
+        .query_row(
+            "SELECT id, hash FROM journal ORDER BY id DESC LIMIT 1",
+            [],
+            |r| Ok((r.get(0)?, r.get(1)?)),
+        )
+        .optional()?
+        .unwrap_or((0, None));
+    let id = last + 1;
+    let data = e.data.as_ref().map(Value::to_string);
+    let hash = chain::Stored {
+        id,
+        at: e.at.millis(),
+        kind: &e.kind,
+        scope: &e.scope,
+        level: &e.level,
+        text: &e.text,
+        operator: &e.operator,
+        incident: e.incident,
+        reference: e.reference,
+        data: data.as_deref(),
+    }
+    .hash(prev.as_deref().unwrap_or(""));
     conn.execute(
-        "INSERT INTO journal (at, kind, scope, level, text, operator, incident, ref, data) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
+        "INSERT INTO journal (id, at, kind, scope, level, text, operator, incident, ref, data, hash) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)",
         params![
+            id,
             e.at.millis(),
             e.kind,
             e.scope,
@@ -268,10 +340,11 @@ fn insert(conn: &Connection, e: &Entry) -> rusqlite::Result<i64> {
             e.operator,
             e.incident,
             e.reference,
-            e.data.as_ref().map(Value::to_string)
+            data,
+            hash
         ],
     )?;
-    Ok(conn.last_insert_rowid())
+    Ok(id)
 }
 
 /// Reading the journal: reports, and what was interrupted.
@@ -406,6 +479,11 @@ impl Reader {
         Ok(self
             .conn
             .query_row("PRAGMA integrity_check", [], |r| r.get(0))?)
+    }
+
+    /// Recompute the hash chain over every row.
+    pub fn verify(&self) -> Result<chain::Verdict> {
+        chain::verify(&self.conn)
     }
 
     pub fn count(&self) -> Result<i64> {

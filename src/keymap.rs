@@ -214,8 +214,7 @@ impl Keymap {
             return Ok(map);
         }
         let name = user_file.display().to_string();
-        let text = std::fs::read_to_string(user_file)
-            .map_err(|e| Diagnostic::whole_file(&name, format!("cannot read the keymap: {e}")))?;
+        let text = crate::config::diagnostic::read_source(user_file, "keymap")?;
         map.merge(&text, &name)?;
         Ok(map)
     }

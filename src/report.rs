@@ -47,6 +47,31 @@ pub struct Report {
     pub actions: Vec<Action>,
     pub messages: Vec<Message>,
     pub timeline: Vec<Line>,
+    /// Whether the journal this was read from holds together (its hash
+    /// chain): a report from an edited journal says so.
+    pub journal_chain: ChainNote,
+}
+
+/// The journal's hash chain as a report states it.
+#[derive(Clone, Debug, Serialize)]
+pub struct ChainNote {
+    pub holds: bool,
+    pub text: String,
+}
+
+impl ChainNote {
+    fn of(reader: &Reader) -> Self {
+        match reader.verify() {
+            Ok(v) => ChainNote {
+                holds: v.holds(),
+                text: v.text(),
+            },
+            Err(e) => ChainNote {
+                holds: false,
+                text: format!("the hash chain could not be checked: {e:#}"),
+            },
+        }
+    }
 }
 
 /// A change: its intent, and its outcome if it has one.
@@ -234,6 +259,7 @@ impl Report {
             actions,
             messages,
             timeline,
+            journal_chain: ChainNote::of(reader),
         })
     }
 
@@ -268,7 +294,8 @@ impl Report {
             (Some(e), Some(at)) => format!("{e} at {}", at.rfc3339()),
             _ => "not closed (still open, or backstop stopped before the end)".to_string(),
         };
-        let _ = writeln!(s, "- Ended: {ending}\n");
+        let _ = writeln!(s, "- Ended: {ending}");
+        let _ = writeln!(s, "- Journal: {}\n", self.journal_chain.text);
         let _ = writeln!(s, "| Measure | Value |\n|---|---|");
         let _ = writeln!(s, "| Failure began | {} |", hms(self.began));
         let _ = writeln!(s, "| Detected | {} |", self.detected.rfc3339());

@@ -307,6 +307,7 @@ async fn probe_prints_json_and_exits_by_status() {
         [
             "url",
             "status",
+            "summary",
             "http_status",
             "latency_ms",
             "version",
@@ -332,6 +333,17 @@ async fn probe_prints_json_and_exits_by_status() {
         probe(&home, &[&degraded.url("/")]).status.code(),
         Some(0),
         "degraded passes, as in the runbooks"
+    );
+    // The reason the text gives under the status is in the JSON too.
+    let text = stdout(&probe(&home, &[&degraded.url("/")]));
+    let out = probe(&home, &[&degraded.url("/"), "--json"]);
+    let v: serde_json::Value = serde_json::from_str(&stdout(&out)).unwrap();
+    assert_eq!(v["status"], "degraded");
+    let summary = v["summary"].as_str().unwrap();
+    assert!(
+        !summary.is_empty() && text.contains(summary),
+        "{v}
+{text}"
     );
 
     let critical = TestServer::start(Reply::json(503, r#"{"status":"critical"}"#)).await;
@@ -426,5 +438,132 @@ async fn status_probes_every_environment_and_the_worst_wins() {
         table.lines().filter(|l| l.starts_with("web")).count(),
         3,
         "{table}"
+    );
+}
+
+/// Whatever the error, a password in a URL is not printed: a URL that does
+/// not parse (so it cannot be taken apart as a URL) as much as a good one.
+#[test]
+fn errors_never_show_a_password_from_a_url() {
+    let home = Home::new();
+    let out = probe(&home, &["http://user:secret@[::1/health"]);
+    assert_eq!(out.status.code(), Some(2));
+    let err = stderr(&out);
+    assert!(!err.contains("secret"), "{err}");
+    assert!(err.contains("http://user:***@[::1/health"), "{err}");
+
+    // A configuration with one: neither the message nor the quoted line shows it.
+    let config = home.path().join("backstop.toml");
+    std::fs::write(
+        &config,
+        "[services.web.environments.blue]\n\
+         url = \"ftp://deploy:secret@blue.example.com/\"\n\
+         endpoints = [{ url = \"http://ops:secret@[::1/health?access_token=secret\" }]\n",
+    )
+    .unwrap();
+    let mut c = home.command();
+    c.args(["config", "check", config.to_str().unwrap()]);
+    let out = run(c);
+    assert_eq!(out.status.code(), Some(2));
+    let err = stderr(&out);
+    assert!(!err.contains("secret"), "{err}");
+    assert!(err.contains("ops:******@[::1"), "{err}");
+    assert!(err.contains("access_token=***"), "{err}");
+}
+
+/// A journal that is not one (overwritten, truncated) is named in the error.
+#[test]
+fn a_corrupt_journal_is_named() {
+    let home = Home::new();
+    let journal = home.path().join("incidents.sqlite");
+    std::fs::write(&journal, vec![b'x'; 8192]).unwrap();
+    let mut c = home.command();
+    c.args(["--journal", journal.to_str().unwrap(), "report", "--list"]);
+    let out = run(c);
+    assert_eq!(out.status.code(), Some(1));
+    let err = stderr(&out);
+    assert!(
+        err.contains(&format!("cannot use the journal {}", journal.display()))
+            && err.contains("file is not a database"),
+        "{err}"
+    );
+}
+
+/// Files no one would commit as fixtures: a 10 MB unterminated string is
+/// quoted around the error only, and a file that is not UTF-8 is located
+/// at its bad byte.
+#[test]
+fn huge_and_non_utf8_configs_are_located_and_quoted_briefly() {
+    let home = Home::new();
+    let check = |name: &str, bytes: &[u8]| {
+        let path = home.path().join(name);
+        std::fs::write(&path, bytes).unwrap();
+        let mut c = home.command();
+        c.args(["config", "check", path.to_str().unwrap()]);
+        let out = run(c);
+        assert_eq!(out.status.code(), Some(2));
+        (path.display().to_string(), stderr(&out))
+    };
+    let mut big = b"title = \"".to_vec();
+    big.extend(std::iter::repeat_n(b'a', 10_000_000));
+    big.extend(b"\n[services.web.environments.blue]\nendpoints = [{ url = \"http://h/\" }]\n");
+    let (file, err) = check("big.toml", &big);
+    assert!(err.len() < 1000, "{} bytes of error", err.len());
+    assert!(err.starts_with(&format!("{file}:1:10000010: ")), "{err}");
+    assert!(err.contains(" | …aaa"), "{err}");
+
+    let (file, err) = check(
+        "latin1.toml",
+        b"[services.web.environments.blue]\nendpoints = [{ url = \"http://h/\" }]\ntitle = \"caf\xe9\"\n",
+    );
+    assert!(
+        err.starts_with(&format!("{file}:3:13: byte 0xE9 is not UTF-8")),
+        "{err}"
+    );
+}
+
+/// Unknown keys at every level and bad values, all in one run: a person
+/// fixes the file once, not once per error.
+#[test]
+fn every_unknown_key_is_reported_in_one_run() {
+    let home = Home::new();
+    let file = "tests/invalid_configs/unknown_keys_everywhere.toml";
+    let mut c = home.command();
+    c.current_dir(env!("CARGO_MANIFEST_DIR"))
+        .args(["config", "check", file]);
+    let out = run(c);
+    assert_eq!(out.status.code(), Some(2));
+    let err = stderr(&out);
+    let headlines: Vec<&str> = err.lines().filter(|l| l.starts_with(file)).collect();
+    let places: Vec<&str> = headlines
+        .iter()
+        .filter_map(|l| l.strip_prefix(file))
+        .map(|l| l.split(' ').next().unwrap_or(""))
+        .collect();
+    assert_eq!(
+        places,
+        [":2:1:", ":5:1:", ":8:65:", ":8:71:", ":8:92:", ":9:1:", ":"],
+        "{err}"
+    );
+    assert!(err.ends_with(&format!("{file}: 6 errors\n")), "{err}");
+    // Taking out a bad required value does not add a "missing field".
+    assert!(!err.contains("missing field"), "{err}");
+}
+
+/// A keymap that is not UTF-8 is located at its bad byte too.
+#[test]
+fn a_non_utf8_keymap_is_located_at_the_bad_byte() {
+    let home = Home::new();
+    let dir = home.config_dir();
+    std::fs::create_dir_all(&dir).unwrap();
+    std::fs::write(dir.join("keymap.toml"), b"[global]\n\"\xe9\" = \"quit\"\n").unwrap();
+    let mut c = home.command();
+    c.arg("keys");
+    let out = run(c);
+    assert_eq!(out.status.code(), Some(2));
+    let err = stderr(&out);
+    assert!(
+        err.contains("keymap.toml:2:2: byte 0xE9 is not UTF-8: save the keymap as UTF-8"),
+        "{err}"
     );
 }

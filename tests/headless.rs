@@ -407,6 +407,26 @@ async fn on_a_terminal_rollback_asks_once() {
         assert_eq!(pty.wait_exit(Duration::from_secs(10)), 1);
         assert_eq!(w.weight("green"), "100");
 
+        // Ctrl-C at the question: heard at once, nothing changed.
+        let mut pty = Pty::spawn(&w.home, &["rollback", "--service", "web"], 100, 30, &[]);
+        pty.wait_for("the question", Duration::from_secs(20), |s| {
+            s.contains("Roll back now? [y/N]")
+        });
+        pty.signal("INT");
+        assert_eq!(
+            pty.wait_exit(Duration::from_secs(5)),
+            130,
+            "{}",
+            pty.screen()
+        );
+        assert!(
+            pty.screen()
+                .contains("interrupted by SIGINT before anything was changed"),
+            "{}",
+            pty.screen()
+        );
+        assert_eq!(w.weight("green"), "100");
+
         let mut pty = Pty::spawn(&w.home, &["rollback", "--service", "web"], 100, 30, &[]);
         pty.wait_for("the question", Duration::from_secs(20), |s| {
             s.contains("Roll back now? [y/N]")
@@ -458,4 +478,215 @@ async fn looking_never_rolls_back_even_in_auto_mode() {
     assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
     assert_eq!(w.weight("green"), "100", "nothing moved");
     assert!(!journal_kinds(&w.journal()).contains(&"intent".to_string()));
+}
+
+/// SIGTERM in the middle of `rollback --yes --json`: the switch under way
+/// finishes (the provider is never cut off), then the rollback is closed as
+/// interrupted with who and why, the closing object is printed, and the
+/// exit code is 128 + 15.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sigterm_during_a_rollback_finishes_the_change_and_closes_the_incident() {
+    use std::io::{BufRead, BufReader};
+
+    let w = World::start().await;
+    // Each weight takes a second to set: the signal lands mid-change.
+    let slow = CTL.replace("  set)\n", "  set)\n    sleep 1\n");
+    std::fs::write(&w.ctl, slow).unwrap();
+    w.sandbox
+        .set_fault("web", "green", Some(Fault::Unhealthy))
+        .unwrap();
+    let mut c = w.home.command();
+    c.args(["rollback", "--service", "web", "--yes", "--json"])
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped());
+    let blue = w.ctl.parent().unwrap().join("blue");
+    let (code, lines) = tokio::task::spawn_blocking(move || {
+        let mut child = c.spawn().unwrap();
+        let mut out = BufReader::new(child.stdout.take().unwrap());
+        let mut lines = Vec::new();
+        let mut line = String::new();
+        // Until the switch is running.
+        while out.read_line(&mut line).unwrap() > 0 {
+            lines.push(std::mem::take(&mut line));
+            let last = lines.last().unwrap();
+            if last.contains("started by") && last.contains("Switch traffic") {
+                break;
+            }
+        }
+        // Half the switch is done (blue set, green still being set): the
+        // change is surely under way when the signal lands.
+        let start = std::time::Instant::now();
+        while std::fs::read_to_string(&blue).unwrap() != "100" {
+            assert!(start.elapsed() < std::time::Duration::from_secs(10));
+            std::thread::sleep(std::time::Duration::from_millis(10));
+        }
+        let kill = Command::new("kill")
+            .args(["-TERM", &child.id().to_string()])
+            .status()
+            .unwrap();
+        assert!(kill.success());
+        while out.read_line(&mut line).unwrap() > 0 {
+            lines.push(std::mem::take(&mut line));
+        }
+        (child.wait().unwrap().code(), lines)
+    })
+    .await
+    .unwrap();
+    let last: Value = serde_json::from_str(lines.last().unwrap()).unwrap();
+    assert_eq!(code, Some(143), "{lines:#?}");
+    assert_eq!(last["interrupted"], true, "{last}");
+    assert_eq!(last["exit"], 143, "{last}");
+    assert!(
+        last["text"]
+            .as_str()
+            .unwrap()
+            .contains("interrupted by SIGTERM"),
+        "{last}"
+    );
+    // The change under way was finished, not cut off.
+    assert_eq!(
+        (w.weight("blue").as_str(), w.weight("green").as_str()),
+        ("100", "0")
+    );
+    // The incident is closed, as interrupted, by whom and why.
+    let conn = rusqlite::Connection::open(w.journal()).unwrap();
+    let (text, operator): (String, String) = conn
+        .query_row(
+            "SELECT text, operator FROM journal WHERE kind = 'closed' ORDER BY id DESC LIMIT 1",
+            [],
+            |r| Ok((r.get(0)?, r.get(1)?)),
+        )
+        .unwrap();
+    assert!(text.contains("aborted: interrupted by SIGTERM"), "{text}");
+    assert!(!operator.is_empty());
+    let outcomes: i64 = conn
+        .query_row(
+            "SELECT COUNT(*) FROM journal i WHERE kind = 'intent' AND NOT EXISTS \
+             (SELECT 1 FROM journal o WHERE o.kind = 'outcome' AND o.ref = i.id)",
+            [],
+            |r| r.get(0),
+        )
+        .unwrap();
+    assert_eq!(outcomes, 0, "every intent has its outcome");
+}
+
+/// `rollback --yes --json | head -c0`: nobody reads, yet the rollback is a
+/// change under way: it runs to its end, the journal says nobody was
+/// reading, and the exit code is 141, without a panic.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_rollback_whose_reader_went_away_still_finishes() {
+    let w = World::start().await;
+    w.sandbox
+        .set_fault("web", "green", Some(Fault::Unhealthy))
+        .unwrap();
+    let mut c = w.home.command();
+    c.args(["rollback", "--service", "web", "--yes", "--json"])
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped());
+    let o = tokio::task::spawn_blocking(move || {
+        let mut child = c.spawn().unwrap();
+        drop(child.stdout.take());
+        child.wait_with_output().unwrap()
+    })
+    .await
+    .unwrap();
+    assert_eq!(o.status.code(), Some(141), "{}", stderr(&o));
+    assert!(!stderr(&o).contains("panicked"), "{}", stderr(&o));
+    assert_eq!(
+        (w.weight("blue").as_str(), w.weight("green").as_str()),
+        ("100", "0")
+    );
+    let conn = rusqlite::Connection::open(w.journal()).unwrap();
+    let noted: i64 = conn
+        .query_row(
+            "SELECT COUNT(*) FROM journal WHERE text LIKE '%standard output was closed%the rollback went on to its end%'",
+            [],
+            |r| r.get(0),
+        )
+        .unwrap();
+    assert_eq!(noted, 1);
+    let closed: String = conn
+        .query_row(
+            "SELECT text FROM journal WHERE kind = 'closed' ORDER BY id DESC LIMIT 1",
+            [],
+            |r| r.get(0),
+        )
+        .unwrap();
+    assert_eq!(closed, "incident completed");
+}
+
+/// SIGTERM while `watch --auto` rolls back: the switch finishes, the
+/// rollback is closed as interrupted, the last object says so, 143.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sigterm_during_an_automatic_rollback_in_watch_closes_it_as_interrupted() {
+    use std::io::{BufRead, BufReader};
+
+    let w = World::start().await;
+    let slow = CTL.replace("  set)\n", "  set)\n    sleep 1\n");
+    std::fs::write(&w.ctl, slow).unwrap();
+    w.sandbox
+        .set_fault("web", "green", Some(Fault::Unhealthy))
+        .unwrap();
+    let mut c = w.home.command();
+    c.args([
+        "watch",
+        "--service",
+        "web",
+        "--auto",
+        "--json",
+        "--for",
+        "60s",
+    ])
+    .stdout(std::process::Stdio::piped())
+    .stderr(std::process::Stdio::piped());
+    let blue = w.ctl.parent().unwrap().join("blue");
+    let (code, lines) = tokio::task::spawn_blocking(move || {
+        let mut child = c.spawn().unwrap();
+        let mut out = BufReader::new(child.stdout.take().unwrap());
+        let (mut lines, mut line) = (Vec::new(), String::new());
+        while out.read_line(&mut line).unwrap() > 0 {
+            lines.push(std::mem::take(&mut line));
+            let last = lines.last().unwrap();
+            if last.contains("started by") && last.contains("Switch traffic") {
+                break;
+            }
+        }
+        // Half the switch is done (blue set, green still being set): the
+        // change is surely under way when the signal lands.
+        let start = std::time::Instant::now();
+        while std::fs::read_to_string(&blue).unwrap() != "100" {
+            assert!(start.elapsed() < std::time::Duration::from_secs(10));
+            std::thread::sleep(std::time::Duration::from_millis(10));
+        }
+        let kill = Command::new("kill")
+            .args(["-TERM", &child.id().to_string()])
+            .status()
+            .unwrap();
+        assert!(kill.success());
+        while out.read_line(&mut line).unwrap() > 0 {
+            lines.push(std::mem::take(&mut line));
+        }
+        (child.wait().unwrap().code(), lines)
+    })
+    .await
+    .unwrap();
+    let last: Value = serde_json::from_str(lines.last().unwrap()).unwrap();
+    assert_eq!(code, Some(143), "{lines:#?}");
+    assert_eq!(last["end"], "interrupted", "{last}");
+    assert_eq!(
+        (w.weight("blue").as_str(), w.weight("green").as_str()),
+        ("100", "0")
+    );
+    let conn = rusqlite::Connection::open(w.journal()).unwrap();
+    let closed: String = conn
+        .query_row(
+            "SELECT text FROM journal WHERE kind = 'closed' ORDER BY id DESC LIMIT 1",
+            [],
+            |r| r.get(0),
+        )
+        .unwrap();
+    assert!(
+        closed.contains("aborted: interrupted by SIGTERM"),
+        "{closed}"
+    );
 }

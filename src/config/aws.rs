@@ -203,6 +203,10 @@ pub(crate) fn top(raw: Option<RawAws>, err: &mut impl FnMut(Range<usize>, String
                         d.span(),
                         format!("polling AWS more often than every {min}s risks its rate limits"),
                     );
+                } else if let Some(e) =
+                    super::duration::over(d.get_ref().0, Duration::from_secs(3600), "an AWS poll")
+                {
+                    err(d.span(), e);
                 } else {
                     *slot = d.get_ref().0;
                 }

@@ -13,11 +13,21 @@ pub struct Diagnostic {
     /// 1-based, in characters.
     pub col: usize,
     pub message: String,
-    /// The offending line, without its newline.
+    /// The offending line, without its newline; around the caret only
+    /// when the line is long (`…` where it was cut).
     pub source_line: String,
+    /// Where the caret goes in `source_line`, 1-based, in characters.
+    pub caret: usize,
     /// How many characters the caret underlines (at least 1).
     pub width: usize,
 }
+
+/// The most characters of a source line quoted in an error: a 10 MB
+/// unterminated string must not be echoed whole (twice, with the caret).
+pub const SNIPPET_WIDTH: usize = 100;
+
+/// The most characters of a message: it may quote a value.
+const MESSAGE_WIDTH: usize = 300;
 
 impl Diagnostic {
     /// An error at a byte span of `src`.
@@ -28,17 +38,22 @@ impl Diagnostic {
         let line_end = src[start..].find('\n').map_or(src.len(), |i| start + i);
         let line = src[..start].matches('\n').count() + 1;
         let col = src[line_start..start].chars().count() + 1;
-        let source_line = src[line_start..line_end].trim_end_matches('\r').to_string();
         let width = src[start..end.min(line_end).max(start)]
             .chars()
             .count()
             .max(1);
+        let (source_line, caret, width) =
+            snippet(src[line_start..line_end].trim_end_matches('\r'), col, width);
+        // The file's own line, but an error may end up in a CI log: a
+        // password in a URL is masked (character for character, so the
+        // caret stays under the bad part).
         Diagnostic {
             file: file.to_string(),
             line,
             col,
-            message: message.into(),
-            source_line,
+            message: clip(&super::redact_urls(&message.into()), MESSAGE_WIDTH),
+            source_line: super::redact::mask_urls(&source_line),
+            caret,
             width,
         }
     }
@@ -49,8 +64,9 @@ impl Diagnostic {
             file: file.to_string(),
             line: 1,
             col: 1,
-            message: message.into(),
+            message: clip(&super::redact_urls(&message.into()), MESSAGE_WIDTH),
             source_line: String::new(),
+            caret: 1,
             width: 1,
         }
     }
@@ -69,7 +85,7 @@ impl fmt::Display for Diagnostic {
             let pad: String = self
                 .source_line
                 .chars()
-                .take(self.col - 1)
+                .take(self.caret - 1)
                 .map(|c| if c == '\t' { '\t' } else { ' ' })
                 .collect();
             write!(f, "\n{:>gutter$} | {}", self.line, self.source_line)?;
@@ -110,10 +126,102 @@ pub fn from_toml(file: &str, src: &str, e: &toml::de::Error) -> Diagnostic {
         return Diagnostic::whole_file(file, message);
     };
     let mut d = Diagnostic::at(file, src, span.clone(), message);
+    if d.message.starts_with("invalid unquoted key") {
+        d.message = explain_bare_key(src.get(span.start..).unwrap_or(""));
+    }
     if d.message == "duplicate key" {
         d.message = explain_duplicate(src, &d, src.get(span).unwrap_or(""));
     }
     d
+}
+
+/// The most errors one file reports before the rest is left for the next run.
+const MAX_ERRORS: usize = 50;
+
+/// Deserialize a whole TOML file, reporting every unknown key and every
+/// bad value in one run rather than the first alone: serde stops at its
+/// first error, so the key it names is taken out and the file read again.
+/// `Ok` carries the value and whether only unknown keys were taken out
+/// (then the errors are all there is, and validation can still run).
+pub fn deserialize_all<T: serde::de::DeserializeOwned>(
+    file: &str,
+    src: &str,
+) -> Result<(T, Vec<Diagnostic>), Diagnostics> {
+    let mut doc = toml::de::DeTable::parse(src).map_err(|e| from_toml(file, src, &e))?;
+    let mut errors = Vec::new();
+    // Spans of values taken out for being bad: the "missing field" that
+    // follows from taking a required one out is not another error.
+    let mut taken: Vec<Range<usize>> = Vec::new();
+    let mut values_taken = false;
+    loop {
+        let e = match T::deserialize(toml::de::Deserializer::from(doc.clone())) {
+            Ok(_) if values_taken => return Err(Diagnostics(errors)),
+            Ok(v) => return Ok((v, errors)),
+            Err(e) => e,
+        };
+        let Some(span) = e.span() else {
+            errors.push(from_toml(file, src, &e));
+            return Err(Diagnostics(errors));
+        };
+        let follows = e.message().starts_with("missing field")
+            && taken
+                .iter()
+                .any(|t| span.start <= t.start && t.end <= span.end);
+        if !follows {
+            errors.push(from_toml(file, src, &e));
+        }
+        let unknown = e.message().starts_with("unknown field");
+        if errors.len() >= MAX_ERRORS || !take_out(doc.get_mut(), &span) {
+            return Err(Diagnostics(errors));
+        }
+        if !unknown {
+            values_taken = true;
+            taken.push(span);
+        }
+    }
+}
+
+/// Take out of `table` the entry whose key or value is at `span` (or the
+/// array item there); false when nothing is.
+fn take_out(table: &mut toml::de::DeTable<'_>, span: &Range<usize>) -> bool {
+    let found = table
+        .iter()
+        .find(|(k, v)| k.span() == *span || v.span() == *span)
+        .map(|(k, _)| k.get_ref().to_string());
+    if let Some(key) = found {
+        return table.remove(key.as_str()).is_some();
+    }
+    table
+        .iter_mut()
+        .any(|(_, v)| take_out_of_value(v.get_mut(), span))
+}
+
+fn take_out_of_value(value: &mut toml::de::DeValue<'_>, span: &Range<usize>) -> bool {
+    match value {
+        toml::de::DeValue::Table(t) => take_out(t, span),
+        toml::de::DeValue::Array(a) if a.iter().any(|item| item.span() == *span) => {
+            // An array cannot drop an item in place: build it again without.
+            let mut rest = toml::de::DeArray::new();
+            for item in a.iter().filter(|item| item.span() != *span) {
+                rest.push(item.clone());
+            }
+            *a = rest;
+            true
+        }
+        toml::de::DeValue::Array(a) => a
+            .iter_mut()
+            .any(|item| take_out_of_value(item.get_mut(), span)),
+        _ => false,
+    }
+}
+
+/// toml says "expected letters": it means ASCII ones, and `ü` is a letter.
+fn explain_bare_key(at: &str) -> String {
+    let rule = "a key without quotes may only use ASCII letters, digits, `-` and `_`";
+    match at.chars().next() {
+        Some(c) if !c.is_whitespace() => format!("`{c}` is not allowed here: {rule}"),
+        _ => format!("invalid key: {rule}"),
+    }
 }
 
 /// toml says only "duplicate key"; say what is defined twice and where first.
@@ -146,6 +254,61 @@ fn explain_duplicate(src: &str, d: &Diagnostic, key: &str) -> String {
     format!("duplicate key: `{key}` is defined twice{at}")
 }
 
+/// At most [`SNIPPET_WIDTH`] characters of `line` around column `col`:
+/// the line, the caret's column in it and the caret's width.
+fn snippet(line: &str, col: usize, width: usize) -> (String, usize, usize) {
+    let len = line.chars().count();
+    if len <= SNIPPET_WIDTH {
+        return (line.to_string(), col, width);
+    }
+    // A little context before the caret, the rest after it.
+    let from = col.saturating_sub(1 + SNIPPET_WIDTH / 4);
+    let to = (from + SNIPPET_WIDTH).min(len);
+    let mut out: String = line.chars().skip(from).take(to - from).collect();
+    let mut caret = col - from;
+    if from > 0 {
+        out.insert(0, '…');
+        caret += 1;
+    }
+    if to < len {
+        out.push('…');
+    }
+    let width = width.min(to.saturating_sub(col - 1)).max(1);
+    (out, caret, width)
+}
+
+/// `text` cut to `max` characters, with `…` where it was cut.
+fn clip(text: &str, max: usize) -> String {
+    if text.chars().count() <= max {
+        return text.to_string();
+    }
+    let mut out: String = text.chars().take(max).collect();
+    out.push('…');
+    out
+}
+
+/// Read an operator's file as UTF-8. A file that is not is an error at the
+/// first bad byte (line and column), not at 1:1.
+pub fn read_source(path: &std::path::Path, what: &str) -> Result<String, Diagnostic> {
+    let file = path.display().to_string();
+    let bytes = std::fs::read(path)
+        .map_err(|e| Diagnostic::whole_file(&file, format!("cannot read the {what}: {e}")))?;
+    String::from_utf8(bytes).map_err(|e| {
+        let at = e.utf8_error().valid_up_to();
+        let bytes = e.as_bytes();
+        let bad = bytes.get(at).copied().unwrap_or_default();
+        let text = String::from_utf8_lossy(bytes);
+        // Up to `at` the lossy text is the file itself; the bad byte is
+        // the replacement character there.
+        Diagnostic::at(
+            &file,
+            &text,
+            at..at + 1,
+            format!("byte 0x{bad:02X} is not UTF-8: save the {what} as UTF-8"),
+        )
+    })
+}
+
 fn floor_char_boundary(s: &str, mut i: usize) -> usize {
     while i > 0 && !s.is_char_boundary(i) {
         i -= 1;
@@ -167,6 +330,20 @@ mod tests {
             d.to_string(),
             "f.toml:2:6: bad value\n2 | bb = \"oops\"\n  |      ^^^^^^"
         );
+    }
+
+    #[test]
+    fn a_long_line_is_quoted_around_the_caret() {
+        let src = format!("title = \"{}", "a".repeat(1_000_000));
+        let d = Diagnostic::at("f", &src, src.len()..src.len(), "unterminated");
+        assert_eq!((d.line, d.col), (1, 1_000_010));
+        let shown = d.to_string();
+        assert!(shown.len() < 1000, "{}", shown.len());
+        // The caret is still under the end of the line.
+        let lines: Vec<&str> = shown.lines().collect();
+        let caret_at = lines[2].chars().position(|c| c == '^');
+        let line_end = lines[1].chars().count();
+        assert_eq!(caret_at, Some(line_end), "{shown}");
     }
 
     #[test]

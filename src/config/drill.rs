@@ -177,9 +177,8 @@ fn fault(s: &RawStep, err: &mut impl FnMut(Range<usize>, String)) -> Option<Faul
 
 /// Parse and check one scenario file.
 pub fn parse(src: &str, file: &str) -> Result<Scenario, Diagnostics> {
-    let raw: RawScenario =
-        toml::from_str(src).map_err(|e| super::diagnostic::from_toml(file, src, &e))?;
-    let mut errors: Vec<Diagnostic> = Vec::new();
+    // Unknown keys all reported, with the checks' errors after them.
+    let (raw, mut errors) = super::diagnostic::deserialize_all::<RawScenario>(file, src)?;
     let mut err =
         |span: Range<usize>, msg: String| errors.push(Diagnostic::at(file, src, span, msg));
     let envs: Vec<String> = raw.world.iter().map(|w| w.env.clone()).collect();

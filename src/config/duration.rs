@@ -26,6 +26,33 @@ impl HumanDuration {
     }
 }
 
+/// The longest duration a configuration may give anything: a week. No
+/// interval, window or wait of an incident tool is longer, and `"1y"` is a
+/// typo to catch, not a setting. Fields have tighter bounds of their own.
+pub const LONGEST: Duration = Duration::from_secs(7 * 24 * 3600);
+
+/// A duration of a configuration file: humane, and at most [`LONGEST`].
+fn configured(s: &str) -> Result<HumanDuration, String> {
+    let d = HumanDuration::parse(s)?;
+    if d.0 > LONGEST {
+        return Err(format!(
+            "duration {s:?} is too long: nothing in a configuration takes more than 7d"
+        ));
+    }
+    Ok(d)
+}
+
+/// `what` must be at most `max`: the error says the bound, or `None`.
+pub fn over(d: Duration, max: Duration, what: &str) -> Option<String> {
+    (d > max).then(|| {
+        format!(
+            "{what} must be at most {} (it is {})",
+            crate::core::time::human(max),
+            crate::core::time::human(d)
+        )
+    })
+}
+
 impl<'de> Deserialize<'de> for HumanDuration {
     fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
         struct V;
@@ -35,7 +62,7 @@ impl<'de> Deserialize<'de> for HumanDuration {
                 f.write_str("a duration string such as \"2s\", \"500ms\" or \"1m30s\"")
             }
             fn visit_str<E: de::Error>(self, s: &str) -> Result<HumanDuration, E> {
-                HumanDuration::parse(s).map_err(E::custom)
+                configured(s).map_err(E::custom)
             }
             fn visit_i64<E: de::Error>(self, n: i64) -> Result<HumanDuration, E> {
                 Err(E::custom(format!(

@@ -9,6 +9,7 @@ pub mod aws;
 pub mod diagnostic;
 pub mod drill;
 pub mod duration;
+pub mod redact;
 pub mod rollback;
 pub mod runbook;
 pub mod smoke;
@@ -153,6 +154,8 @@ impl fmt::Debug for Secret {
     }
 }
 
+pub use redact::redact_urls;
+
 /// A URL fit for display: password and token-like query values replaced by `***`.
 pub fn redact_url(url: &Url) -> String {
     let mut u = url.clone();
@@ -163,20 +166,7 @@ pub fn redact_url(url: &Url) -> String {
         let pairs: Vec<(String, String)> = u
             .query_pairs()
             .map(|(k, v)| {
-                let lower = k.to_ascii_lowercase();
-                let secret = [
-                    "token",
-                    "key",
-                    "secret",
-                    "password",
-                    "passwd",
-                    "signature",
-                    "sig",
-                    "auth",
-                    "credential",
-                ]
-                .iter()
-                .any(|s| lower.contains(s));
+                let secret = redact::is_secret_key(&k);
                 (
                     k.into_owned(),
                     if secret {
@@ -280,9 +270,7 @@ impl<'de, V: Deserialize<'de>> Deserialize<'de> for OrderedMap<V> {
 /// Read and validate a configuration file.
 pub fn load(path: &Path) -> Result<Config, Diagnostics> {
     let file = path.display().to_string();
-    let src = std::fs::read_to_string(path).map_err(|e| {
-        Diagnostic::whole_file(&file, format!("cannot read the configuration: {e}"))
-    })?;
+    let src = diagnostic::read_source(path, "configuration")?;
     parse(&src, &file, &|name| std::env::var(name).ok())
 }
 
@@ -304,16 +292,22 @@ pub fn parse_with(
     env: &dyn Fn(&str) -> Option<String>,
     runbooks: &runbook::Catalog,
 ) -> Result<Config, Diagnostics> {
-    let raw: RawConfig = toml::from_str(src).map_err(|e| diagnostic::from_toml(file, src, &e))?;
-    validate(raw, src, file, env, runbooks)
+    // Unknown keys are all reported, with the validation's errors after them.
+    let (raw, mut errors) = diagnostic::deserialize_all::<RawConfig>(file, src)?;
+    match validate(raw, src, file, env, runbooks) {
+        Ok(config) if errors.is_empty() => Ok(config),
+        Ok(_) => Err(Diagnostics(errors)),
+        Err(more) => {
+            errors.extend(more.0);
+            Err(Diagnostics(errors))
+        }
+    }
 }
 
 /// Read and validate a configuration file, choosing runbooks from `runbooks`.
 pub fn load_with(path: &Path, runbooks: &runbook::Catalog) -> Result<Config, Diagnostics> {
     let file = path.display().to_string();
-    let src = std::fs::read_to_string(path).map_err(|e| {
-        Diagnostic::whole_file(&file, format!("cannot read the configuration: {e}"))
-    })?;
+    let src = diagnostic::read_source(path, "configuration")?;
     parse_with(&src, &file, &|name| std::env::var(name).ok(), runbooks)
 }
 
@@ -712,11 +706,21 @@ fn check_name(
         err(
             name.span(),
             format!(
-                "{what} name {n:?} may only use letters, digits, `-`, `_` and `.` (it is used on the command line)"
+                "{what} name {n:?} may only use ASCII letters, digits, `-`, `_` and `.` (it is used on the command line){}",
+                n.chars()
+                    .find(|c| !c.is_ascii())
+                    .map(|c| format!("; `{c}` is not ASCII"))
+                    .unwrap_or_default()
             ),
         );
     }
 }
+
+/// The longest time between two probes of an endpoint: an hour would
+/// already watch nothing during an incident.
+const MAX_INTERVAL: Duration = Duration::from_secs(3600);
+/// The longest a probe may wait for its answer.
+const MAX_TIMEOUT: Duration = Duration::from_secs(60);
 
 fn endpoint(
     raw: RawEndpoint,
@@ -756,14 +760,26 @@ fn endpoint(
         .as_ref()
         .map_or(DEFAULT_TIMEOUT, |d| d.get_ref().0);
     if let Some(d) = &raw.interval
-        && d.get_ref().0 < Duration::from_millis(100)
+        && !(Duration::from_millis(100)..=MAX_INTERVAL).contains(&d.get_ref().0)
     {
-        err(d.span(), "interval must be at least 100ms".into());
+        err(
+            d.span(),
+            format!(
+                "interval must be between 100ms and {} (it is {})",
+                crate::core::time::human(MAX_INTERVAL),
+                crate::core::time::human(d.get_ref().0)
+            ),
+        );
     }
     if let Some(d) = &raw.timeout
         && d.get_ref().0.is_zero()
     {
         err(d.span(), "timeout must be more than zero".into());
+    }
+    if let Some(d) = &raw.timeout
+        && let Some(e) = duration::over(d.get_ref().0, MAX_TIMEOUT, "timeout")
+    {
+        err(d.span(), e);
     }
     if timeout >= interval {
         let span = raw
@@ -886,15 +902,12 @@ pub fn read_toml_dir<T>(
     let (mut out, mut errors) = (Vec::new(), Vec::new());
     for f in files {
         let file = f.display().to_string();
-        match std::fs::read_to_string(&f) {
+        match diagnostic::read_source(&f, what) {
             Ok(src) => match parse(&src, &file) {
                 Ok(t) => out.push(t),
                 Err(d) => errors.extend(d.0),
             },
-            Err(e) => errors.push(Diagnostic::whole_file(
-                &file,
-                format!("cannot read the {what}: {e}"),
-            )),
+            Err(d) => errors.push(d),
         }
     }
     if errors.is_empty() {

@@ -59,6 +59,11 @@ pub(crate) fn policy(
         }
         if let Some(c) = &r.cooldown {
             p.cooldown = c.get_ref().0;
+            if let Some(e) =
+                super::duration::over(c.get_ref().0, Duration::from_secs(24 * 3600), "cooldown")
+            {
+                err(c.span(), e);
+            }
         }
         if let Some(m) = &r.max_rollbacks {
             if *m.get_ref() == 0 {

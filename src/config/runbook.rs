@@ -113,9 +113,8 @@ struct RawStep {
 
 /// Parse and check one runbook file.
 pub fn parse(src: &str, file: &str) -> Result<Loaded, Diagnostics> {
-    let raw: RawRunbook =
-        toml::from_str(src).map_err(|e| super::diagnostic::from_toml(file, src, &e))?;
-    let mut errors: Vec<Diagnostic> = Vec::new();
+    // Unknown keys all reported, with the checks' errors after them.
+    let (raw, mut errors) = super::diagnostic::deserialize_all::<RawRunbook>(file, src)?;
     let mut err =
         |span: Range<usize>, msg: String| errors.push(Diagnostic::at(file, src, span, msg));
     let mut ids: Vec<(String, Range<usize>)> = Vec::new();

@@ -79,6 +79,14 @@ pub(crate) fn smoke(
 ) -> Option<SmokeCheck> {
     let at = raw.name.span();
     let name = raw.name.into_inner();
+    // A smoke test runs inside a rollback a person waits on.
+    for (what, d) in [("max_time", &raw.max_time), ("timeout", &raw.timeout)] {
+        if let Some(d) = d
+            && let Some(e) = super::duration::over(d.get_ref().0, Duration::from_secs(600), what)
+        {
+            err(d.span(), e);
+        }
+    }
     match (raw.path, raw.command) {
         (Some(_), Some(c)) => {
             err(

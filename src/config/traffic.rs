@@ -167,9 +167,12 @@ pub(crate) fn validate(
         .as_ref()
         .map_or(Duration::from_secs(5), |d| d.get_ref().0);
     if let Some(d) = &raw.interval
-        && d.get_ref().0 < Duration::from_millis(500)
+        && !(Duration::from_millis(500)..=Duration::from_secs(3600)).contains(&d.get_ref().0)
     {
-        err(d.span(), "traffic interval must be at least 500ms".into());
+        err(
+            d.span(),
+            "traffic interval must be between 500ms and 1h".into(),
+        );
     }
     if provider == "alb" {
         if let Some(t) = &raw.timeout {

@@ -1,15 +1,15 @@
 //! `backstop drill --headless --auto`: a whole drill with no terminal. The
 //! scenario plays against its sandbox, the decision engine rolls back by
 //! itself, every event is printed as it happens, and the score closes it.
-//! Exit 0 when the expectation held, 1 when it did not, 2 on error.
+//! Exit 0 when the expectation held, 1 when it did not, 2 on error, 128 + n
+//! when signal n stopped it (no score; real weights are put back).
 
-use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
 use anyhow::Result;
 
-use super::{EventLines, exit};
+use super::interrupt::{self, Interrupt};
+use super::{EventLines, exit, out};
 use crate::core::drill::Scenario;
 use crate::core::model::Origin;
 use crate::engine::{Engine, Storage};
@@ -34,32 +34,59 @@ pub async fn run(
         .map_or(engine.state.now, |d| d.started);
     let mut lines = (!json).then(|| EventLines::drill(false, started, o.speed));
     let limit = scenario.ends.div_f64(o.speed) + GRACE;
-    // Interrupted (Ctrl-C, SIGTERM): stop, and still put real weights back.
-    let stop = Arc::new(AtomicBool::new(false));
-    let signals = tokio::spawn({
-        let stop = stop.clone();
-        async move {
-            crate::app::shutdown_signal().await;
-            stop.store(true, Ordering::SeqCst);
-        }
-    });
+    // Interrupted (Ctrl-C, SIGTERM): stop once no change is under way,
+    // and still put real weights back.
+    let interrupt = Interrupt::listen();
+    let _reader = out::watch_reader();
     let finished = engine
         .run_until(limit, |s| {
             if let Some(l) = lines.as_mut() {
                 l.print_new(s);
             }
-            stop.load(Ordering::SeqCst) || s.drill.as_ref().is_some_and(|d| d.report.is_some())
+            interrupt.insists()
+                || (interrupt.received().is_some() && !interrupt::change_under_way(s))
+                || out::gone()
+                || s.drill.as_ref().is_some_and(|d| d.report.is_some())
         })
         .await;
-    signals.abort();
-    if stop.load(Ordering::SeqCst) {
+    // Nobody reads the drill any more: a rehearsal is stopped, not
+    // finished (real weights are still put back).
+    if out::gone() {
         if let Some(note) = engine.finish_drill().await {
-            eprintln!("backstop drill: {note}");
+            out::err_line(format_args!("backstop drill: {note}"));
         }
-        anyhow::bail!(
-            "drill {} interrupted before its end: no score",
-            scenario.name
+        engine
+            .note(&format!(
+                "drill {} stopped: standard output was closed (the reader went away)",
+                scenario.name
+            ))
+            .await;
+        return Ok(exit::READER_GONE);
+    }
+    if let Some(signal) = interrupt.received() {
+        let why = format!(
+            "interrupted by {signal} (backstop drill, pid {})",
+            std::process::id()
         );
+        if !interrupt::change_under_way(&engine.state) {
+            interrupt::close_open_rollbacks(&mut engine, &why).await;
+        }
+        if let Some(note) = engine.finish_drill().await {
+            out::err_line(format_args!("backstop drill: {note}"));
+        }
+        let text = format!("drill {} {why} before its end: no score", scenario.name);
+        engine.note(&text).await;
+        if json {
+            out::line(serde_json::json!({
+                "scenario": scenario.name,
+                "interrupted": signal,
+                "exit": interrupt.code(),
+                "text": text,
+            }));
+        } else {
+            out::err_line(format_args!("backstop drill: {text}"));
+        }
+        return Ok(interrupt.code());
     }
     let restored = engine.finish_drill().await;
     let Some(d) = engine.state.drill.as_ref() else {
@@ -74,24 +101,25 @@ pub async fn run(
         );
     };
     if json {
-        println!("{}", serde_json::to_string_pretty(score)?);
+        out::line(&serde_json::to_string_pretty(score)?);
     } else {
-        println!();
-        print!(
-            "{}",
-            crate::report::drill_markdown(score, &d.title, &d.steps, d.started)
-        );
+        out::line("");
+        out::text(crate::report::drill_markdown(
+            score, &d.title, &d.steps, d.started,
+        ));
         match &d.report {
-            Some(Ok(path)) => println!("\nreport: {path}"),
-            Some(Err(e)) => eprintln!("backstop drill: the report could not be written: {e}"),
+            Some(Ok(path)) => out::line(format_args!("\nreport: {path}")),
+            Some(Err(e)) => out::err_line(format_args!(
+                "backstop drill: the report could not be written: {e}"
+            )),
             None => {}
         }
     }
     if let Some(note) = restored {
-        eprintln!("backstop drill: {note}");
+        out::err_line(format_args!("backstop drill: {note}"));
     }
     if !finished {
-        eprintln!("backstop drill: the report was not written in time");
+        out::err_line("backstop drill: the report was not written in time");
     }
     Ok(if score.held { exit::OK } else { exit::FAILING })
 }

@@ -2,6 +2,8 @@
 //! same prober and classifier as the console.
 
 pub mod drill;
+pub mod interrupt;
+pub mod out;
 pub mod probe;
 pub mod rollback;
 pub mod session;
@@ -22,6 +24,11 @@ pub mod exit {
     pub const FAILING: u8 = 1;
     /// Bad usage or configuration.
     pub const USAGE: u8 = 2;
+    /// Standard output was closed before the command ended (the reader
+    /// went away): 141, what a shell reports for a program ended by
+    /// SIGPIPE, so pipelines (`set -o pipefail`) read it as they always
+    /// have. A change under way was finished first; the journal says so.
+    pub const READER_GONE: u8 = 141;
 }
 
 /// The exit code for a worst status.
@@ -38,6 +45,9 @@ pub fn exit_code(worst: Option<HealthStatus>) -> u8 {
 pub struct ProbeJson {
     pub url: String,
     pub status: HealthStatus,
+    /// Why this status, in words: what the text output prints under it
+    /// (a degraded answer has no `error`, but it has a reason).
+    pub summary: String,
     pub http_status: Option<u16>,
     pub latency_ms: f64,
     pub version: Option<String>,
@@ -50,6 +60,7 @@ impl ProbeJson {
         ProbeJson {
             url,
             status: p.report.status,
+            summary: p.report.summary.clone(),
             http_status: p.report.http_status,
             latency_ms: (p.latency_ms * 10.0).round() / 10.0,
             version: p.report.version.clone(),
@@ -96,12 +107,11 @@ impl EventLines {
 
     /// Print what was recorded since the last call.
     pub fn print_new(&mut self, state: &crate::core::model::State) {
-        use std::io::Write as _;
         let total = state.events.total();
         if total == self.seen {
             return;
         }
-        let mut out = std::io::stdout().lock();
+        let mut text = String::new();
         for e in state.events.since(self.seen) {
             let line = if self.json {
                 serde_json::json!({
@@ -126,9 +136,10 @@ impl EventLines {
                 Some(r) => r.apply(&line),
                 None => line,
             };
-            let _ = writeln!(out, "{line}");
+            text.push_str(&line);
+            text.push('\n');
         }
-        let _ = out.flush();
+        out::text(&text);
         self.seen = total;
     }
 }

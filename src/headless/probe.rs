@@ -5,8 +5,8 @@ use std::time::Duration;
 
 use url::Url;
 
-use super::{ProbeJson, exit, exit_code};
-use crate::config::redact_url;
+use super::{ProbeJson, exit, exit_code, out};
+use crate::config::{redact_url, redact_urls};
 use crate::core::time;
 use crate::sources::probe::{ProbeSpec, Prober};
 
@@ -14,21 +14,26 @@ pub async fn run(url: &str, json: bool, timeout: Duration) -> u8 {
     let url = match Url::parse(url) {
         Ok(u) if matches!(u.scheme(), "http" | "https") => u,
         Ok(u) => {
-            eprintln!(
+            out::err_line(format_args!(
                 "backstop probe: URL scheme `{}` is not supported: use http:// or https://",
                 u.scheme()
-            );
+            ));
             return exit::USAGE;
         }
         Err(e) => {
-            eprintln!("backstop probe: invalid URL {url:?}: {e}");
+            out::err_line(format_args!(
+                "backstop probe: invalid URL {:?}: {e}",
+                redact_urls(url)
+            ));
             return exit::USAGE;
         }
     };
     let prober = match Prober::new() {
         Ok(p) => p,
         Err(e) => {
-            eprintln!("backstop probe: cannot create the HTTP client: {e}");
+            out::err_line(format_args!(
+                "backstop probe: cannot create the HTTP client: {e}"
+            ));
             return exit::USAGE;
         }
     };
@@ -36,12 +41,11 @@ pub async fn run(url: &str, json: bool, timeout: Duration) -> u8 {
     let shown = redact_url(&url);
     if json {
         let doc = ProbeJson::new(shown, &probed);
-        println!(
-            "{}",
-            serde_json::to_string_pretty(&doc).unwrap_or_else(|e| format!("{{\"error\":\"{e}\"}}"))
+        out::line(
+            serde_json::to_string_pretty(&doc).unwrap_or_else(|e| format!("{{\"error\":\"{e}\"}}")),
         );
     } else {
-        print!("{}", text(&shown, &probed));
+        out::text(text(&shown, &probed));
     }
     exit_code(Some(probed.report.status))
 }

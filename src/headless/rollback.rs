@@ -5,16 +5,19 @@
 //! would, journaled like the console: intent before, outcome after.
 //!
 //! Exit codes: 0 rolled back and verified, 1 it could not be (a guard, a
-//! failed step, not confirmed), 2 error.
+//! failed step, not confirmed), 2 error, 128 + n after signal n (see
+//! `interrupt.rs`: the rollback stops at a safe point and is closed as
+//! interrupted).
 
 use std::io::{BufRead, IsTerminal, Write};
 use std::time::Duration;
 
 use anyhow::Result;
 
+use super::interrupt::{self, Interrupt};
 use super::session;
 use super::watch::{Ending, ending};
-use super::{EventLines, exit};
+use super::{EventLines, exit, out};
 use crate::config::Config;
 use crate::core::decision::Decision;
 use crate::core::model::{EnvId, Origin, State};
@@ -126,8 +129,8 @@ async fn prepare(config: &Config, storage: &Storage, a: &Args) -> Result<Prepare
         return Err((exit::FAILING, text));
     }
     if !session::settle(&mut engine, session::first_read_limit(config)).await {
-        eprintln!(
-            "backstop rollback: some sources have not answered yet; planning on what is known"
+        out::err_line(
+            "backstop rollback: some sources have not answered yet; planning on what is known",
         );
     }
     // A rule still pending (two failed probes of three) would make this
@@ -136,10 +139,10 @@ async fn prepare(config: &Config, storage: &Storage, a: &Args) -> Result<Prepare
         engine.state.services[0].rollback.decision,
         Decision::Watch { .. }
     ) {
-        eprintln!(
+        out::err_line(format_args!(
             "backstop rollback: a rule is pending; waiting up to {} for it to decide",
             crate::core::time::human(SETTLE_RULES)
-        );
+        ));
         engine
             .run_until(SETTLE_RULES, |s| {
                 !matches!(s.services[0].rollback.decision, Decision::Watch { .. })
@@ -189,24 +192,67 @@ async fn prepare(config: &Config, storage: &Storage, a: &Args) -> Result<Prepare
     Ok(Prepared { engine, env, plan })
 }
 
+/// Run `work` unless a signal comes first: before any change, nothing is
+/// left to finish, so the command ends there and says so.
+async fn until_signal<T>(
+    interrupt: &Interrupt,
+    work: impl std::future::Future<Output = Result<T, (u8, String)>>,
+) -> Result<T, (u8, String)> {
+    tokio::select! {
+        r = work => r,
+        () = interrupt.wait() => Err((
+            interrupt.code(),
+            format!(
+                "interrupted by {} before anything was changed",
+                interrupt.received().unwrap_or("a signal")
+            ),
+        )),
+    }
+}
+
+/// The rollback stopped for `signal`: closed as interrupted at a safe
+/// point, or, after a second signal in the middle of a change, left for
+/// the next start to show as interrupted. What to say about it.
+async fn interrupted(engine: &mut Engine, signal: &str) -> String {
+    let who = engine.state.operator.clone();
+    if interrupt::change_under_way(&engine.state) {
+        let text = format!(
+            "{signal} twice while a change was under way: stopped without its outcome; the next backstop shows it as interrupted, check the real state there"
+        );
+        engine.note(&format!("backstop rollback: {text}")).await;
+        return text;
+    }
+    let why = format!(
+        "interrupted by {signal} (backstop rollback, pid {}), stopped at a safe point",
+        std::process::id()
+    );
+    if interrupt::close_open_rollbacks(engine, &why)
+        .await
+        .is_empty()
+    {
+        return format!(
+            "rollback interrupted by {signal}, but it could not be closed as interrupted: look at it in the console"
+        );
+    }
+    format!("rollback interrupted by {signal}: closed as abandoned by {who}: {why}")
+}
+
 /// The last word: one JSON object on stdout with `--json` (whatever
 /// happened), else the text (errors on stderr).
 fn end(a: &Args, code: u8, text: &str, plan: &[String]) -> u8 {
     if a.json {
-        println!(
-            "{}",
-            serde_json::json!({
-                "rolled_back": code == exit::OK && !a.dry_run,
-                "dry_run": a.dry_run,
-                "exit": code,
-                "text": text,
-                "plan": plan,
-            })
-        );
+        out::line(serde_json::json!({
+            "rolled_back": code == exit::OK && !a.dry_run,
+            "dry_run": a.dry_run,
+            "interrupted": code > 128,
+            "exit": code,
+            "text": text,
+            "plan": plan,
+        }));
     } else if code == exit::OK {
-        println!("{text}");
+        out::line(text);
     } else {
-        eprintln!("backstop rollback: {text}");
+        out::err_line(format_args!("backstop rollback: {text}"));
     }
     code
 }
@@ -223,16 +269,17 @@ pub async fn run(config: Config, storage: &Storage, a: Args) -> Result<u8> {
     }
     // This command's own request is the only rollback it makes.
     session::advise_only(&mut config);
-    let mut p = match prepare(&config, storage, &a).await {
+    let interrupt = Interrupt::listen();
+    let mut p = match until_signal(&interrupt, prepare(&config, storage, &a)).await {
         Ok(p) => p,
         Err((code, text)) => return Ok(end(&a, code, &text, &[])),
     };
     // With --json the plan is in the result object; stderr shows it too.
     let say = |line: &str| {
         if a.json {
-            eprintln!("{line}");
+            out::err_line(line);
         } else {
-            println!("{line}");
+            out::line(line);
         }
     };
     for l in &p.plan {
@@ -242,10 +289,23 @@ pub async fn run(config: Config, storage: &Storage, a: Args) -> Result<u8> {
         return Ok(end(&a, exit::OK, "dry run: nothing was changed", &p.plan));
     }
     if !a.yes {
-        eprint!("Roll back now? [y/N] ");
+        out::err_text("Roll back now? [y/N] ");
         let _ = std::io::stderr().flush();
-        let mut answer = String::new();
-        let _ = std::io::stdin().lock().read_line(&mut answer);
+        // Read on a thread: Ctrl-C at the question must still be heard.
+        let ask = tokio::task::spawn_blocking(|| {
+            let mut answer = String::new();
+            let _ = std::io::stdin().lock().read_line(&mut answer);
+            answer
+        });
+        let answer = until_signal(&interrupt, async {
+            ask.await
+                .map_err(|_| (exit::FAILING, "the question was not answered".to_string()))
+        })
+        .await;
+        let answer = match answer {
+            Ok(line) => line,
+            Err((code, text)) => return Ok(end(&a, code, &text, &p.plan)),
+        };
         if !matches!(answer.trim(), "y" | "Y" | "yes") {
             return Ok(end(
                 &a,
@@ -259,7 +319,7 @@ pub async fn run(config: Config, storage: &Storage, a: Args) -> Result<u8> {
         // only if the plan is still the one confirmed.
         let confirmed = std::mem::take(&mut p.plan);
         drop(p);
-        p = match prepare(&config, storage, &a).await {
+        p = match until_signal(&interrupt, prepare(&config, storage, &a)).await {
             Ok(p) => p,
             Err((code, text)) => return Ok(end(&a, code, &text, &confirmed)),
         };
@@ -297,10 +357,28 @@ pub async fn run(config: Config, storage: &Storage, a: Args) -> Result<u8> {
         .run_until(LIMIT, |s| {
             lines.print_new(s);
             ended = ending(s, true);
+            // A signal: the change under way finishes first (a second
+            // signal does not wait).
             ended.is_some()
+                || interrupt.insists()
+                || (interrupt.received().is_some() && !interrupt::change_under_way(s))
         })
         .await;
     lines.print_new(&engine.state);
+    if ended.is_none()
+        && let Some(signal) = interrupt.received()
+    {
+        let text = interrupted(&mut engine, signal).await;
+        lines.print_new(&engine.state);
+        return Ok(end(&a, interrupt.code(), &text, &plan));
+    }
+    // A rollback is never stopped for a closed pipe; it is finished, and
+    // the journal says nobody was reading.
+    if out::gone() {
+        engine
+            .note("backstop rollback: standard output was closed (the reader went away); the rollback went on to its end")
+            .await;
+    }
     let (code, text) = match ended {
         Some(Ending::RolledBack(t)) => (exit::OK, t),
         Some(Ending::Required(t)) => (exit::FAILING, t),

@@ -6,7 +6,7 @@ use std::fmt::Write as _;
 use serde_json::{Map, Value, json};
 use tokio::task::JoinSet;
 
-use super::{ProbeJson, exit_code};
+use super::{ProbeJson, exit_code, out};
 use crate::config::Config;
 use crate::core::deploy::EnvDeploy;
 use crate::core::health::HealthStatus;
@@ -75,13 +75,12 @@ pub async fn run(config: &Config, json_out: bool) -> anyhow::Result<u8> {
     rows.sort_by_key(order);
     let worst = rows.iter().map(|r| r.probed.report.status).max();
     if json_out {
-        println!(
-            "{}",
-            serde_json::to_string_pretty(&document(config, &rows, &deployed, worst))?
-        );
+        out::line(&serde_json::to_string_pretty(&document(
+            config, &rows, &deployed, worst,
+        ))?);
     } else {
-        print!("{}", table(config, &rows, worst));
-        print!("{}", deployments_table(config, &deployed));
+        out::text(table(config, &rows, worst));
+        out::text(deployments_table(config, &deployed));
     }
     Ok(exit_code(worst))
 }

@@ -2,15 +2,18 @@
 //! after a deploy. Wait for it to stabilise, check every environment's
 //! health, run the smoke tests, then (optionally) watch the rules for a
 //! window. Exit 0 verified, 1 rollback required (the reasons printed), 2
-//! error. The journal gets what the console would record.
+//! error, 128 + n when signal n stopped it (verify changes nothing, so it
+//! stops at once, with its verdict: not verified). The journal gets what
+//! the console would record.
 
 use std::time::Duration;
 
 use anyhow::Result;
 use serde::Serialize;
 
-use super::exit;
+use super::interrupt::Interrupt;
 use super::session::{self, wanted};
+use super::{exit, out};
 use crate::config::Config;
 use crate::core::model::Origin;
 use crate::engine::{Engine, Storage};
@@ -40,10 +43,56 @@ struct VerdictJson<'a> {
 }
 
 pub async fn run(config: Config, storage: &Storage, a: Args) -> Result<u8> {
+    let interrupt = Interrupt::listen();
+    let (service, json) = (a.service.clone(), a.json);
+    tokio::select! {
+        r = checked(config, storage, a) => r,
+        () = interrupt.wait() => {
+            let why = format!(
+                "interrupted by {} before the verdict",
+                interrupt.received().unwrap_or("a signal")
+            );
+            print_verdict(&service, &[], &[], &[why], json, "NOT VERIFIED")?;
+            Ok(interrupt.code())
+        }
+    }
+}
+
+/// The verdict, as the last thing printed.
+fn print_verdict(
+    service: &str,
+    envs: &[String],
+    checks: &[CheckJson],
+    reasons: &[String],
+    json: bool,
+    failed: &str,
+) -> Result<()> {
+    let verified = reasons.is_empty();
+    if json {
+        let v = VerdictJson {
+            service,
+            envs,
+            verified,
+            checks,
+            reasons,
+        };
+        out::line(serde_json::to_string_pretty(&v)?);
+    } else if verified {
+        out::line(format_args!("VERIFIED {service} ({})", envs.join(", ")));
+    } else {
+        out::line(format_args!("{failed} {service}:"));
+        for r in reasons {
+            out::line(format_args!("  - {r}"));
+        }
+    }
+    Ok(())
+}
+
+async fn checked(config: Config, storage: &Storage, a: Args) -> Result<u8> {
     let config = match session::only(config, Some(&a.service)) {
         Ok(c) => c,
         Err(e) => {
-            eprintln!("backstop verify: {e}");
+            out::err_line(format_args!("backstop verify: {e}"));
             return Ok(exit::USAGE);
         }
     };
@@ -53,14 +102,18 @@ pub async fn run(config: Config, storage: &Storage, a: Args) -> Result<u8> {
     if let Some(env) = &a.env
         && !svc_cfg.environments.iter().any(|e| &e.name == env)
     {
-        eprintln!("backstop verify: {} has no environment {env:?}", a.service);
+        out::err_line(format_args!(
+            "backstop verify: {} has no environment {env:?}",
+            a.service
+        ));
         return Ok(exit::USAGE);
     }
     let origin = Origin::Config(config.file.clone());
     let mut engine = Engine::start_as(&config, origin, None, storage, "backstop verify")?;
+    let _reader = out::watch_reader();
     let say = |line: &str| {
         if !a.json {
-            println!("{line}");
+            out::line(line);
         }
     };
 
@@ -174,30 +227,27 @@ pub async fn run(config: Config, storage: &Storage, a: Args) -> Result<u8> {
         ));
         engine
             .run_until(a.watch, |s| {
-                wanted(&s.services[0].rollback.decision).is_some()
+                // Nobody reads the verdict any more: stop watching.
+                out::gone() || wanted(&s.services[0].rollback.decision).is_some()
             })
+            .await;
+    }
+    if out::gone() {
+        engine
+            .note("backstop verify: standard output was closed (the reader went away); it stopped watching")
             .await;
     }
     if let Some(why) = wanted(&engine.state.services[0].rollback.decision) {
         reasons.extend(why);
     }
     let verified = reasons.is_empty();
-    if a.json {
-        let v = VerdictJson {
-            service: &a.service,
-            envs: &envs,
-            verified,
-            checks: &checks,
-            reasons: &reasons,
-        };
-        println!("{}", serde_json::to_string_pretty(&v)?);
-    } else if verified {
-        println!("VERIFIED {} ({})", a.service, envs.join(", "));
-    } else {
-        println!("ROLLBACK REQUIRED {}:", a.service);
-        for r in &reasons {
-            println!("  - {r}");
-        }
-    }
+    print_verdict(
+        &a.service,
+        &envs,
+        &checks,
+        &reasons,
+        a.json,
+        "ROLLBACK REQUIRED",
+    )?;
     Ok(if verified { exit::OK } else { exit::FAILING })
 }

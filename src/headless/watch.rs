@@ -3,19 +3,19 @@
 //! each, or JSON lines). With `--auto` the decision engine carries out the
 //! runbook's automatable path within the guards.
 //!
-//! Exit codes: 0 the window ended calm (or a signal ended it), 1 a rollback
-//! is required (recommended without --auto, blocked by a guard, or an
-//! automatic one that failed and needs a person), 2 error, 3 rolled back
-//! and verified.
+//! Exit codes: 0 the window ended calm (or a signal ended it, calm), 1 a
+//! rollback is required (recommended without --auto, blocked by a guard,
+//! or an automatic one that failed and needs a person), 2 error, 3 rolled
+//! back and verified, 128 + n when signal n interrupted a rollback (it is
+//! closed as interrupted once no change is under way).
 
-use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
 use anyhow::Result;
 
+use super::interrupt::{self, Interrupt};
 use super::session::{self, wanted};
-use super::{EventLines, exit};
+use super::{EventLines, exit, out};
 use crate::config::Config;
 use crate::core::decision::{Decision, Mode};
 use crate::core::model::{Origin, State};
@@ -113,11 +113,25 @@ pub fn ending(state: &State, auto: bool) -> Option<Ending> {
     None
 }
 
+/// The service whose rollback is under way, if one is.
+fn under_way(state: &State) -> Option<&str> {
+    state
+        .services
+        .iter()
+        .find(|s| {
+            s.rollback
+                .checklist
+                .as_ref()
+                .is_some_and(|c| c.ended.is_none())
+        })
+        .map(|s| s.name.as_str())
+}
+
 pub async fn run(config: Config, storage: &Storage, a: Args) -> Result<u8> {
     let mut config = match session::only(config, a.service.as_deref()) {
         Ok(c) => c,
         Err(e) => {
-            eprintln!("backstop watch: {e}");
+            out::err_line(format_args!("backstop watch: {e}"));
             return Ok(exit::USAGE);
         }
     };
@@ -133,6 +147,7 @@ pub async fn run(config: Config, storage: &Storage, a: Args) -> Result<u8> {
     let origin = Origin::Config(config.file.clone());
     let mut engine = Engine::start_as(&config, origin, None, storage, "backstop watch")?;
     let mut lines = EventLines::new(a.json).redacting(&config);
+    let interrupt = Interrupt::listen();
     if !a.json {
         let names: Vec<&str> = config.services.iter().map(|s| s.name.as_str()).collect();
         let how = if a.auto {
@@ -144,16 +159,9 @@ pub async fn run(config: Config, storage: &Storage, a: Args) -> Result<u8> {
             || "until interrupted".to_string(),
             |w| format!("for {}", crate::core::time::human(w)),
         );
-        println!("watching {} {until}, {how}", names.join(", "));
+        out::line(format_args!("watching {} {until}, {how}", names.join(", ")));
     }
-    let stop = Arc::new(AtomicBool::new(false));
-    let signals = tokio::spawn({
-        let stop = stop.clone();
-        async move {
-            crate::app::shutdown_signal().await;
-            stop.store(true, Ordering::SeqCst);
-        }
-    });
+    let _reader = out::watch_reader();
     let deadline = a.window.map(|w| tokio::time::Instant::now() + w);
     let mut end = None;
     loop {
@@ -167,6 +175,8 @@ pub async fn run(config: Config, storage: &Storage, a: Args) -> Result<u8> {
                 lines.print_new(s);
                 found = ending(s, a.auto);
                 found.is_some()
+                    || interrupt.insists()
+                    || (interrupt.received().is_some() && !interrupt::change_under_way(s))
             })
             .await;
         lines.print_new(&engine.state);
@@ -174,38 +184,78 @@ pub async fn run(config: Config, storage: &Storage, a: Args) -> Result<u8> {
             end = found;
             break;
         }
-        if stop.load(Ordering::SeqCst) || deadline.is_some_and(|d| tokio::time::Instant::now() >= d)
+        // A signal ends the watch, but never in the middle of a change
+        // (a second one does not wait).
+        if interrupt.insists()
+            || (interrupt.received().is_some() && !interrupt::change_under_way(&engine.state))
+            || deadline.is_some_and(|d| tokio::time::Instant::now() >= d)
         {
             break;
         }
+        // Nobody reads the watch any more: stop, but never in the middle
+        // of a rollback (it ends the loop itself when it is done).
+        if out::gone() && under_way(&engine.state).is_none() {
+            engine
+                .note("backstop watch stopped: standard output was closed (the reader went away)")
+                .await;
+            break;
+        }
     }
-    signals.abort();
+    // A signal with a rollback open: closed as interrupted, who and why.
+    let mut interrupted = None;
+    if end.is_none()
+        && let Some(signal) = interrupt.received()
+        && under_way(&engine.state).is_some()
+    {
+        let why = format!(
+            "interrupted by {signal} (backstop watch, pid {}), stopped at a safe point",
+            std::process::id()
+        );
+        if interrupt::change_under_way(&engine.state) {
+            let text = format!(
+                "{signal} twice while a change was under way: stopped without its outcome; the next backstop shows it as interrupted"
+            );
+            engine.note(&format!("backstop watch: {text}")).await;
+            interrupted = Some(text);
+        } else {
+            let closed = interrupt::close_open_rollbacks(&mut engine, &why).await;
+            lines.print_new(&engine.state);
+            interrupted = Some(if closed.is_empty() {
+                format!(
+                    "{signal} ended the watch, but the rollback under way could not be closed as interrupted: look at it in the console"
+                )
+            } else {
+                format!("the rollback of {} was {why}", closed.join(", "))
+            });
+        }
+    }
     // The window closed on a rollback under way: not calm.
     if end.is_none()
-        && let Some(s) = engine.state.services.iter().find(|s| {
-            s.rollback
-                .checklist
-                .as_ref()
-                .is_some_and(|c| c.ended.is_none())
-        })
+        && interrupted.is_none()
+        && let Some(name) = under_way(&engine.state)
     {
         end = Some(Ending::Required(format!(
-            "{}: a rollback is under way and was not finished when the watch ended",
-            s.name
+            "{name}: a rollback is under way and was not finished when the watch ended"
         )));
     }
-    let (code, outcome, text) = match end {
-        None => (exit::OK, "calm", "the window ended calm".to_string()),
-        Some(Ending::RolledBack(t)) => (ROLLED_BACK, "rolled-back", t),
-        Some(Ending::Required(t)) => (exit::FAILING, "rollback-required", t),
+    let (code, outcome, text) = match (end, interrupted) {
+        (Some(Ending::RolledBack(t)), _) => (ROLLED_BACK, "rolled-back", t),
+        (Some(Ending::Required(t)), _) => (exit::FAILING, "rollback-required", t),
+        (None, Some(t)) => (interrupt.code(), "interrupted", t),
+        (None, None) if interrupt.received().is_some() => (
+            exit::OK,
+            "calm",
+            format!(
+                "calm until {} ended the watch",
+                interrupt.received().unwrap_or("a signal")
+            ),
+        ),
+        (None, None) => (exit::OK, "calm", "the window ended calm".to_string()),
     };
     if a.json {
-        println!(
-            "{}",
-            serde_json::json!({ "end": outcome, "exit": code, "text": text })
-        );
+        out::line(serde_json::json!({ "end": outcome, "exit": code, "text": text }));
     } else {
-        println!("watch ended: {text}");
+        out::line(format_args!("watch ended: {text}"));
     }
     Ok(code)
 }

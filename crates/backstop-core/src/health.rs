@@ -7,7 +7,11 @@
 //! (`UP/DOWN/OUT_OF_SERVICE/UNKNOWN` + `components`), the IETF draft
 //! `application/health+json` (`pass/warn/fail` + `checks`), ASP.NET Core
 //! (plain `Healthy/Degraded/Unhealthy` and its JSON with `entries`), and
-//! Kubernetes `/healthz` and verbose `/readyz` text (`[+]name ok`).
+//! Kubernetes `/healthz` and verbose `/readyz` text (`[+]name ok`), and
+//! three libraries' own shapes: django-health-check (a map of check name
+//! to `"OK"` or `"<Kind>: message"`), py-healthcheck (`results[]` with
+//! `checker`, `passed`, `output`) and @cloudnative/health-connect
+//! (`checks[]` with `name` and `state`: `UP`, `DOWN`, `STARTING`, `STOPPING`).
 //!
 //! The HTTP status and the body both count, and the worse one wins: a 503 is
 //! never `ok`, and a 200 whose body says `DOWN` is not `ok` either.
@@ -292,8 +296,74 @@ fn read_json(json: &Value, mapping: Option<&StatusMapping>) -> BodyVerdict {
     } else if let Some(worst) = verdict.checks.iter().map(|c| c.status).max() {
         verdict.status = Some(worst);
         verdict.said = Some(format!("worst check {worst}"));
+    } else if let Some(checks) = django_checks(obj) {
+        let worst = checks
+            .iter()
+            .map(|c| c.status)
+            .max()
+            .unwrap_or(HealthStatus::Ok);
+        verdict.status = Some(worst);
+        verdict.said = Some(format!("worst check {worst}"));
+        verdict.checks = checks;
     }
     verdict
+}
+
+/// django-health-check's JSON: nothing but check names mapped to `"OK"`
+/// (`"working"` before 4.0) or its errors, one `"<Kind>: message"` a line
+/// (`Unavailable`, `Warning`, `Unexpected Result`, `Unknown Error`).
+/// Every value must read so, or the body is not one of these: a map of
+/// `{"app": "web", "version": "1.2"}` says nothing about health.
+fn django_checks(obj: &serde_json::Map<String, Value>) -> Option<Vec<Check>> {
+    if obj.is_empty() {
+        return None;
+    }
+    obj.iter()
+        .map(|(name, v)| {
+            let text = v.as_str()?;
+            let (status, detail) = django_status(text)?;
+            Some(Check {
+                name: name.clone(),
+                status,
+                detail,
+            })
+        })
+        .collect()
+}
+
+/// One django-health-check value: its status and what it said.
+fn django_status(text: &str) -> Option<(HealthStatus, String)> {
+    if text.eq_ignore_ascii_case("ok") || text.eq_ignore_ascii_case("working") {
+        return Some((HealthStatus::Ok, String::new()));
+    }
+    // Several errors of one check come one a line; the worst counts.
+    let mut worst = None;
+    for line in text.lines().filter(|l| !l.trim().is_empty()) {
+        let (kind, _) = line.split_once(": ")?;
+        let kind = kind.trim().to_ascii_lowercase();
+        if kind.is_empty()
+            || kind.len() > 40
+            || !kind.chars().all(|c| c.is_ascii_alphabetic() || c == ' ')
+        {
+            return None;
+        }
+        // A warning fails the view only with `warnings_as_errors`; it is
+        // something to look at, not an outage.
+        let status = if kind.contains("warning") {
+            HealthStatus::Degraded
+        } else {
+            HealthStatus::Critical
+        };
+        worst = worst.max(Some(status));
+    }
+    let detail: String = text
+        .lines()
+        .next()
+        .unwrap_or("")
+        .chars()
+        .take(120)
+        .collect();
+    worst.map(|w| (w, detail))
 }
 
 /// Plain-text bodies: Kubernetes verbose checks, or one word.
@@ -394,11 +464,14 @@ fn status_of_word(w: &str) -> Option<HealthStatus> {
         "ok" | "okay" | "healthy" | "up" | "pass" | "passed" | "passing" | "green" | "good"
         | "alive" | "ready" | "serving" | "success" | "running" | "online" | "available"
         | "true" => Ok,
+        // Starting: answering, not ready yet (health-connect's STARTING).
         "degraded" | "warn" | "warning" | "warnings" | "yellow" | "partial" | "unknown"
-        | "impaired" => Degraded,
+        | "impaired" | "starting" => Degraded,
         "critical" | "unhealthy" | "down" | "fail" | "failed" | "failing" | "failure" | "error"
         | "errors" | "red" | "bad" | "out_of_service" | "outofservice" | "not_serving"
-        | "unavailable" | "offline" | "false" | "dead" | "fatal" => Critical,
+        | "unavailable" | "offline" | "false" | "dead" | "fatal" | "stopping" | "stopped" => {
+            Critical
+        }
         _ => return None,
     })
 }
@@ -441,7 +514,14 @@ fn version_of(json: &Value) -> Option<String> {
 /// Checks under any of the keys the formats use, flattened to a list.
 fn checks_of(json: &Value) -> Vec<Check> {
     let mut out = Vec::new();
-    for key in ["checks", "components", "entries", "details", "dependencies"] {
+    for key in [
+        "checks",
+        "components",
+        "entries",
+        "details",
+        "dependencies",
+        "results",
+    ] {
         if let Some(v) = json.get(key) {
             collect_checks(v, "", &mut out);
         }
@@ -487,7 +567,7 @@ fn collect_checks(v: &Value, prefix: &str, out: &mut Vec<Check>) {
         // {ready, checks: [{name, healthy}]}
         Value::Array(items) => {
             for (i, entry) in items.iter().enumerate() {
-                let name = ["name", "component", "componentId", "id", "key"]
+                let name = ["name", "checker", "component", "componentId", "id", "key"]
                     .iter()
                     .find_map(|k| entry.get(*k).and_then(Value::as_str))
                     .map(str::to_string)
@@ -521,12 +601,13 @@ fn push_check(item: &Value, name: String, out: &mut Vec<Check>) {
             String::new(),
         ),
         Value::Object(obj) => {
-            let status = obj
-                .get("status")
-                .and_then(status_text)
+            // health-connect says `state`; py-healthcheck `passed`.
+            let status = ["status", "state"]
+                .iter()
+                .find_map(|k| obj.get(*k).and_then(status_text))
                 .and_then(|w| word_status(&w))
                 .or_else(|| {
-                    ["healthy", "ok", "alive", "ready", "up"]
+                    ["healthy", "ok", "alive", "ready", "up", "passed"]
                         .iter()
                         .find_map(|k| obj.get(*k).and_then(Value::as_bool))
                         .map(|b| {
@@ -559,6 +640,15 @@ fn check_detail(obj: &serde_json::Map<String, Value>) -> String {
         {
             parts.push(s.to_string());
         }
+    }
+    // health-connect: {"data": {"reason": "…"}}.
+    if let Some(s) = obj
+        .get("data")
+        .and_then(|d| d.get("reason"))
+        .and_then(Value::as_str)
+        .filter(|s| !s.is_empty())
+    {
+        parts.push(s.to_string());
     }
     for key in [
         "responseTime",
@@ -910,5 +1000,98 @@ mod tests {
         assert_eq!(word_status(" Healthy "), Some(Ok));
         assert_eq!(word_status("purple"), None);
         assert!(Unreachable > Critical && Critical > Degraded && Degraded > Ok);
+    }
+
+    #[test]
+    fn django_health_check_lists_each_check_with_its_own_status() {
+        // django-health-check 4: `?format=json`, one entry per check; the
+        // view answers 500 when a critical check has errors.
+        let r = json(
+            500,
+            r#"{"Cache(alias='default')": "OK", "Database(alias='default')": "Unavailable: Unable to connect to database", "Disk(path='/', max_disk_usage_percent=90.0)": "Warning: Disk usage exceeds 90.0%", "Storage(alias='default')": "OK"}"#,
+        );
+        assert_eq!(r.status, Critical);
+        assert_eq!(r.checks.len(), 4);
+        assert_eq!(check(&r, "Cache(alias='default')").status, Ok);
+        let db = check(&r, "Database(alias='default')");
+        assert_eq!(db.status, Critical);
+        assert_eq!(db.detail, "Unavailable: Unable to connect to database");
+        let disk = check(&r, "Disk(path='/', max_disk_usage_percent=90.0)");
+        assert_eq!(disk.status, Degraded);
+        assert!(
+            r.summary.contains("Database(alias='default') critical"),
+            "{}",
+            r.summary
+        );
+
+        // Before 4.0: "working", lower-case kinds, several errors a line each.
+        let r = json(
+            200,
+            r#"{"DatabaseBackend": "working", "CacheBackend": "service warning: slow\nunavailable: timeout", "DiskUsage": "working"}"#,
+        );
+        assert_eq!(r.status, Critical);
+        assert_eq!(check(&r, "DatabaseBackend").status, Ok);
+        assert_eq!(check(&r, "CacheBackend").status, Critical);
+        assert_eq!(check(&r, "CacheBackend").detail, "service warning: slow");
+
+        let r = json(
+            200,
+            r#"{"DatabaseBackend": "working", "MigrationsHealthCheck": "OK"}"#,
+        );
+        assert_eq!((r.status, r.checks.len()), (Ok, 2));
+        // A map that is not one of these says nothing about health.
+        let r = json(200, r#"{"app": "web", "version": "1.2.3"}"#);
+        assert!(r.checks.is_empty());
+        assert_eq!(r.status, Ok);
+    }
+
+    #[test]
+    fn py_healthcheck_results_are_checks() {
+        let ok = json(
+            200,
+            r#"{"hostname": "web-7f9c", "status": "success", "timestamp": 1764412800.12, "results": [{"checker": "redis_available", "output": "redis ok", "passed": true, "timestamp": 1764412800.1, "expires": 1764412827.1}, {"checker": "db_available", "output": "db ok", "passed": true, "timestamp": 1764412800.1, "expires": 1764412827.1}]}"#,
+        );
+        assert_eq!(ok.status, Ok);
+        assert_eq!(ok.checks.len(), 2);
+        assert_eq!(check(&ok, "redis_available").detail, "redis ok");
+        let bad = json(
+            500,
+            r#"{"hostname": "web-7f9c", "status": "failure", "timestamp": 1764412800.12, "results": [{"checker": "redis_available", "output": "redis ok", "passed": true, "timestamp": 1764412800.1, "expires": 1764412827.1}, {"checker": "db_available", "output": "could not connect to server: Connection refused", "passed": false, "timestamp": 1764412800.1, "expires": 1764412804.1}]}"#,
+        );
+        assert_eq!(bad.status, Critical);
+        assert_eq!(check(&bad, "redis_available").status, Ok);
+        let db = check(&bad, "db_available");
+        assert_eq!(db.status, Critical);
+        assert_eq!(db.detail, "could not connect to server: Connection refused");
+    }
+
+    #[test]
+    fn health_connect_checks_have_a_state() {
+        let r = json(
+            503,
+            r#"{"status":"DOWN","checks":[{"name":"PingCheck HEAD:https://db.internal:443/","state":"UP","data":{"reason":""}},{"name":"ShutdownCheck","state":"DOWN","data":{"reason":"queue broker unreachable"}}]}"#,
+        );
+        assert_eq!(r.status, Critical);
+        assert_eq!(
+            check(&r, "PingCheck HEAD:https://db.internal:443/").status,
+            Ok
+        );
+        let down = check(&r, "ShutdownCheck");
+        assert_eq!(down.status, Critical);
+        assert_eq!(down.detail, "queue broker unreachable");
+
+        // Starting: answering but not ready; stopping: on its way out.
+        let r = json(
+            200,
+            r#"{"status":"STARTING","checks":[{"name":"StartupCheck","state":"STARTING","data":{"reason":"warming caches"}}]}"#,
+        );
+        assert_eq!(r.status, Degraded);
+        assert_eq!(check(&r, "StartupCheck").status, Degraded);
+        let r = json(
+            503,
+            r#"{"status":"STOPPING","checks":[{"name":"ShutdownCheck","state":"STOPPING","data":{"reason":"SIGTERM received"}}]}"#,
+        );
+        assert_eq!(r.status, Critical);
+        assert_eq!(check(&r, "ShutdownCheck").status, Critical);
     }
 }
