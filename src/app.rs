@@ -14,11 +14,10 @@ use ratatui::crossterm::event::Event;
 use tokio::sync::mpsc;
 use tokio::time::{Instant, MissedTickBehavior};
 
-use crate::config::{Config, TrafficKind};
+use crate::config::Config;
 use crate::core::action::Action;
-use crate::core::model::{EndpointState, EnvState, Origin, ServiceState, State, TrafficState};
+use crate::core::model::{Origin, State};
 use crate::core::msg::Msg;
-use crate::core::time::Ts;
 use crate::engine::{Engine, Storage};
 use crate::keymap::Keymap;
 use crate::sandbox::Sandbox;
@@ -27,116 +26,6 @@ use crate::tui::{self, Theme, View};
 
 /// At most this many frames a second.
 const FRAME: Duration = Duration::from_millis(33);
-
-/// The initial state for a configuration: every endpoint known, none probed.
-pub fn initial_state(config: &Config, origin: Origin, at: Ts) -> State {
-    let services = config
-        .services
-        .iter()
-        .map(|s| {
-            let envs = s
-                .environments
-                .iter()
-                .map(|e| {
-                    let endpoints = e
-                        .endpoints
-                        .iter()
-                        .map(|ep| {
-                            EndpointState::new(ep.display_url(), ep.role, ep.interval, ep.timeout)
-                        })
-                        .collect();
-                    EnvState::new(e.name.clone(), endpoints)
-                })
-                .collect();
-            let traffic = s
-                .traffic
-                .as_ref()
-                .map(|t| TrafficState::new(t.kind.name(), traffic_target(&t.kind)));
-            ServiceState::new(
-                s.name.clone(),
-                envs,
-                traffic,
-                s.policy.clone(),
-                s.runbook.clone(),
-                at,
-            )
-        })
-        .collect();
-    let mut state = State::new(config.title.clone(), origin, services, at);
-    for (svc, cfg) in state.services.iter_mut().zip(&config.services) {
-        svc.deploy = cfg
-            .deploy
-            .as_ref()
-            .map(|d| crate::core::deploy::DeployState::new(d.kind(), ""));
-    }
-    state.notifiers = config
-        .notifiers
-        .iter()
-        .map(|n| match &n.url {
-            Some(_) => format!("{} (${})", n.kind.as_str(), n.url_env),
-            None => format!("{} (${}, NOT SET: will fail)", n.kind.as_str(), n.url_env),
-        })
-        .collect();
-    state
-}
-
-/// Where a provider holds the weights, as the configuration says.
-pub fn traffic_target(kind: &TrafficKind) -> String {
-    match kind {
-        TrafficKind::Sandbox => "sandbox router".into(),
-        TrafficKind::Nginx(n) => {
-            format!("upstream {} in {}", n.upstream, n.upstream_file.display())
-        }
-        TrafficKind::Command(c) => format!("`{}`", crate::providers::command::display(&c.read)),
-        TrafficKind::Alb(a) => match &a.rule {
-            Some(r) => format!("ALB rule {}", r.rsplit('/').next().unwrap_or(r)),
-            None => format!(
-                "ALB listener {}",
-                a.listener.rsplit('/').next().unwrap_or(&a.listener)
-            ),
-        },
-    }
-}
-
-/// The login name of this process's user, from /etc/passwd.
-fn user_from_uid() -> Option<String> {
-    let status = std::fs::read_to_string("/proc/self/status").ok()?;
-    let uid = status
-        .lines()
-        .find_map(|l| l.strip_prefix("Uid:"))?
-        .split_whitespace()
-        .next()?
-        .to_string();
-    let passwd = std::fs::read_to_string("/etc/passwd").ok()?;
-    passwd.lines().find_map(|l| {
-        let f: Vec<&str> = l.split(':').collect();
-        (f.len() > 2 && f[2] == uid).then(|| f[0].to_string())
-    })
-}
-
-/// Who is at the keyboard, for attributing changes: `user@host`, and the
-/// SSH client's address when there is one.
-pub fn operator() -> String {
-    let user = std::env::var("USER")
-        .or_else(|_| std::env::var("LOGNAME"))
-        .ok()
-        .filter(|u| !u.is_empty())
-        .or_else(user_from_uid)
-        .unwrap_or_else(|| "unknown".into());
-    let host = std::fs::read_to_string("/proc/sys/kernel/hostname")
-        .map(|h| h.trim().to_string())
-        .ok()
-        .filter(|h| !h.is_empty())
-        .or_else(|| std::env::var("HOSTNAME").ok())
-        .unwrap_or_else(|| "localhost".into());
-    match std::env::var("SSH_CONNECTION")
-        .ok()
-        .and_then(|c| c.split_whitespace().next().map(str::to_string))
-    {
-        Some(from) => format!("{user}@{host} from {from}"),
-        None => format!("{user}@{host}"),
-    }
-}
 
 /// Run the console on the real terminal until the operator quits or a signal arrives.
 pub async fn run_console(

@@ -691,12 +691,9 @@ fn scenario_drill(paths: &Paths, p: Play, storage: Storage) -> u8 {
             .map(|(e, _, _, w)| format!("{e} {w} %"))
             .collect::<Vec<_>>()
             .join(" · ");
-        let target = crate::app::traffic_target(
-            &svc.traffic
-                .as_ref()
-                .map(|t| t.kind.clone())
-                .unwrap_or(crate::config::TrafficKind::Sandbox),
-        );
+        // In the provider's own words, as its pane will say it.
+        let target = crate::providers::traffic::build(svc, None, &crate::aws::Registry::default())
+            .map_or_else(|| "its traffic provider".to_string(), |p| p.target());
         out::err_line(format_args!(
             "backstop drill: this drill changes real weights on {target} of {}: first to {start}, then as the scenario and the rollback go; at the end they are put back as found.",
             config.file

@@ -12,16 +12,21 @@ use tokio::sync::mpsc;
 use tokio::task::JoinHandle;
 use tokio::time::{Instant, MissedTickBehavior};
 
-use crate::app::{initial_state, operator};
 use crate::config::{Config, DeployConfig};
-use crate::core::model::{EndpointId, Interrupted, Origin, State};
+use crate::core::model::{
+    EndpointId, EndpointState, EnvState, Interrupted, Origin, ServiceState, State, TrafficState,
+};
 use crate::core::msg::Msg;
+use crate::core::time::Ts;
 use crate::core::update::update;
-use crate::exec::{Executor, TrafficHandle};
+use crate::exec::Executor;
+use crate::identity::operator;
 use crate::journal::{Entry, Journal, Reader, Redactor};
 use crate::providers::deploy::{DeployProvider, SandboxDeploy};
+use crate::providers::traffic::TrafficHandle;
 use crate::sandbox::Sandbox;
-use crate::sources::metrics::{MetricSource, SandboxMetrics};
+use crate::sandbox::metrics::SandboxMetrics;
+use crate::sources::metrics::MetricSource;
 use crate::sources::probe::{ProbeSpec, Prober};
 use crate::sources::{self, now};
 
@@ -469,6 +474,60 @@ impl Engine {
             }
         }
     }
+}
+
+/// The initial state for a configuration: every endpoint known, none probed.
+pub fn initial_state(config: &Config, origin: Origin, at: Ts) -> State {
+    let services = config
+        .services
+        .iter()
+        .map(|s| {
+            let envs = s
+                .environments
+                .iter()
+                .map(|e| {
+                    let endpoints = e
+                        .endpoints
+                        .iter()
+                        .map(|ep| {
+                            EndpointState::new(ep.display_url(), ep.role, ep.interval, ep.timeout)
+                        })
+                        .collect();
+                    EnvState::new(e.name.clone(), endpoints)
+                })
+                .collect();
+            let traffic = s
+                .traffic
+                .as_ref()
+                // Where the weights live is the provider's to say (`TrafficProvider::target`),
+                // once it is built.
+                .map(|t| TrafficState::new(t.kind.name(), String::new()));
+            ServiceState::new(
+                s.name.clone(),
+                envs,
+                traffic,
+                s.policy.clone(),
+                s.runbook.clone(),
+                at,
+            )
+        })
+        .collect();
+    let mut state = State::new(config.title.clone(), origin, services, at);
+    for (svc, cfg) in state.services.iter_mut().zip(&config.services) {
+        svc.deploy = cfg
+            .deploy
+            .as_ref()
+            .map(|d| crate::core::deploy::DeployState::new(d.kind(), ""));
+    }
+    state.notifiers = config
+        .notifiers
+        .iter()
+        .map(|n| match &n.url {
+            Some(_) => format!("{} (${})", n.kind.as_str(), n.url_env),
+            None => format!("{} (${}, NOT SET: will fail)", n.kind.as_str(), n.url_env),
+        })
+        .collect();
+    state
 }
 
 impl Drop for Engine {

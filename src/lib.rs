@@ -16,6 +16,7 @@ pub use backstop_core as core;
 pub mod engine;
 pub mod exec;
 pub mod headless;
+pub mod identity;
 pub mod journal;
 pub mod keymap;
 pub mod lease;

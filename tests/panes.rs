@@ -7,10 +7,9 @@
 
 mod screen;
 
-use backstop::app::initial_state;
 use backstop::config;
 use backstop::core::action::Action;
-use backstop::core::model::{Interrupted, Origin, SourceKind, State};
+use backstop::core::model::{Interrupted, SourceKind, State};
 use backstop::core::msg::{Msg, StepOutcome, TextKey};
 use backstop::core::update::update;
 use backstop::keymap::Keymap;
@@ -35,8 +34,7 @@ fn shot(s: &State, render: Render, w: u16, h: u16) -> String {
 
 /// The configuration of the scenario, nothing heard yet.
 fn empty() -> State {
-    let cfg = config::parse(CONFIG, "backstop.toml", &|_| None).unwrap();
-    initial_state(&cfg, Origin::Drill, at(0))
+    fresh()
 }
 
 /// The scenario with its sources failing: the traffic provider, CloudWatch

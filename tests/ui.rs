@@ -4,13 +4,14 @@
 
 use std::time::Duration;
 
-use backstop::app::{event_loop, initial_state};
+use backstop::app::event_loop;
 use backstop::config;
 use backstop::core::model::{EndpointId, Origin};
 use backstop::core::msg::Msg;
 use backstop::core::time::Ts;
 use backstop::core::update::update;
 use backstop::engine::Engine;
+use backstop::engine::initial_state;
 use backstop::exec::Executor;
 use backstop::keymap::{Key, KeyCode, Keymap};
 use backstop::tui::{self, Theme, View};

@@ -24,17 +24,10 @@ use crate::core::msg::{Effect, Msg};
 use crate::core::time::Ts;
 use crate::journal::{Entry, Journal};
 use crate::providers::deploy::DeployProvider;
-use crate::providers::traffic::TrafficProvider;
+use crate::providers::traffic::{TrafficHandle, TrafficProvider};
 use crate::sandbox::Sandbox;
 use crate::sources::now;
 use crate::sources::probe::{ProbeSpec, Prober};
-
-/// A service's traffic provider and its position in the configuration.
-#[derive(Clone)]
-pub struct TrafficHandle {
-    pub service: usize,
-    pub provider: Arc<dyn TrafficProvider>,
-}
 
 /// An incident's number in the journal, once its row is on disk (`None`
 /// until then; the sender dropped if it could not be written).

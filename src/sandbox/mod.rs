@@ -8,6 +8,7 @@
 //! `MetricSource`, and faults are effects the executor carries out.
 
 pub mod drill;
+pub mod metrics;
 pub mod router;
 pub mod server;
 pub mod service;

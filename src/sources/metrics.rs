@@ -15,7 +15,6 @@ use crate::core::metrics::WindowStats;
 use crate::core::msg::{EnvSnapshot, Msg};
 use crate::core::time::Ts;
 use crate::providers::BoxFuture;
-use crate::sandbox::Sandbox;
 
 /// One environment's figures, named as in the configuration.
 #[derive(Clone, Debug, PartialEq)]
@@ -32,23 +31,6 @@ pub trait MetricSource: Send + Sync {
     /// Shown beside the figures: `sandbox traffic`, `cloudwatch`.
     fn name(&self) -> &str;
     fn poll(&self, now: Ts) -> BoxFuture<'_, Result<Vec<NamedSnapshot>, String>>;
-}
-
-/// The sandbox's synthetic traffic, as observed by its generator.
-pub struct SandboxMetrics {
-    pub sandbox: Arc<Sandbox>,
-    /// Windows besides 1 and 5 minutes that rules ask for.
-    pub extra: Vec<Duration>,
-}
-
-impl MetricSource for SandboxMetrics {
-    fn name(&self) -> &str {
-        "sandbox traffic"
-    }
-
-    fn poll(&self, now: Ts) -> BoxFuture<'_, Result<Vec<NamedSnapshot>, String>> {
-        Box::pin(async move { Ok(self.sandbox.snapshots(now, &self.extra)) })
-    }
 }
 
 /// The windows, besides 1 and 5 minutes, that the rules of `config` read.

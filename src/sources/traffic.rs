@@ -8,7 +8,7 @@ use tokio::task::JoinHandle;
 use tokio::time::MissedTickBehavior;
 
 use crate::core::msg::Msg;
-use crate::exec::TrafficHandle;
+use crate::providers::traffic::TrafficHandle;
 
 pub fn spawn_reads(
     handle: TrafficHandle,

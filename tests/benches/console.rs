@@ -325,7 +325,8 @@ fn rules() {
         notifiers: vec![],
         aws: Default::default(),
     };
-    let mut s = backstop::app::initial_state(&config, Origin::Config("bench.toml".into()), Ts(0));
+    let mut s =
+        backstop::engine::initial_state(&config, Origin::Config("bench.toml".into()), Ts(0));
     let report = |status| HealthReport {
         status,
         http_status: Some(200),
@@ -535,7 +536,8 @@ fn big_state() -> State {
         notifiers: vec![],
         aws: Default::default(),
     };
-    let mut s = backstop::app::initial_state(&config, Origin::Config("bench.toml".into()), Ts(0));
+    let mut s =
+        backstop::engine::initial_state(&config, Origin::Config("bench.toml".into()), Ts(0));
     for round in 0..64i64 {
         for svc in 0..50 {
             for env in 0..3 {

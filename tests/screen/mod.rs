@@ -2,7 +2,6 @@
 //! would hold it, built from messages; and how they draw and read it.
 #![allow(dead_code, clippy::unwrap_used)]
 
-use backstop::app::initial_state;
 use backstop::config;
 use backstop::core::health::{Check, HealthReport, HealthStatus};
 use backstop::core::metrics::WindowStats;
@@ -11,6 +10,7 @@ use backstop::core::msg::{EnvSnapshot, Msg};
 use backstop::core::time::Ts;
 use backstop::core::traffic::Weights;
 use backstop::core::update::update;
+use backstop::engine::initial_state;
 use backstop::keymap::{Key, Keymap};
 use backstop::tui::{self, Theme, View};
 use ratatui::Terminal;
@@ -91,11 +91,27 @@ pub fn probe(
     );
 }
 
+/// The configuration, nothing heard yet; where the weights live in each
+/// traffic provider's own words, as the engine sets them.
+pub fn fresh() -> State {
+    let cfg = config::parse(CONFIG, "backstop.toml", &|_| None).unwrap();
+    let mut s = initial_state(&cfg, Origin::Drill, at(0));
+    let aws = backstop::aws::Registry::default();
+    for (svc, c) in s.services.iter_mut().zip(&cfg.services) {
+        if let (Some(t), Some(p)) = (
+            svc.traffic.as_mut(),
+            backstop::providers::traffic::build(c, None, &aws),
+        ) {
+            t.target = p.target();
+        }
+    }
+    s
+}
+
 /// A drill in progress: blue healthy, green failing after an injected fault,
 /// checkout healthy.
 pub fn scenario() -> State {
-    let cfg = config::parse(CONFIG, "backstop.toml", &|_| None).unwrap();
-    let mut s = initial_state(&cfg, Origin::Drill, at(0));
+    let mut s = fresh();
     let ok = |v: &str| {
         report(
             HealthStatus::Ok,

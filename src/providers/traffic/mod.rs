@@ -45,6 +45,14 @@ pub struct Applied {
     pub log: Vec<String>,
 }
 
+/// A service's traffic provider and its position in the configuration: what
+/// the traffic source reads through and the executor changes through.
+#[derive(Clone)]
+pub struct TrafficHandle {
+    pub service: usize,
+    pub provider: Arc<dyn TrafficProvider>,
+}
+
 /// Who holds a service's traffic split.
 pub trait TrafficProvider: Send + Sync {
     /// `sandbox`, `nginx`, `command`, `alb`.
