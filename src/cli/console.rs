@@ -1,0 +1,58 @@
+//! `backstop` (the console on your configuration) and `backstop drill`
+//! (free play in the sandbox).
+
+use super::*;
+
+pub(super) fn console(flag: Option<&Path>, paths: &Paths, storage: Storage) -> Done {
+    let config = load_config(flag, paths)?;
+    let keymap = load_keymap(paths)?;
+    let origin = Origin::Config(config.file.clone());
+    open_console(|| async move {
+        app::run_console(
+            config,
+            origin,
+            keymap,
+            Theme::from_env(),
+            None,
+            None,
+            &storage,
+        )
+        .await
+    })
+}
+
+pub(super) fn drill(
+    paths: &Paths,
+    interval: Duration,
+    timeout: Duration,
+    rate: f64,
+    storage: Storage,
+) -> Done {
+    if timeout >= interval {
+        return Err(Failure::Usage(
+            "backstop drill: --timeout must be shorter than --interval".into(),
+        ));
+    }
+    if !(0.0..=5000.0).contains(&rate) {
+        return Err(Failure::Usage(
+            "backstop drill: --rate must be between 0 and 5000 requests a second".into(),
+        ));
+    }
+    let keymap = load_keymap(paths)?;
+    open_console(|| async move {
+        let options = sandbox::Options { rate };
+        let sandbox =
+            std::sync::Arc::new(Sandbox::start(&sandbox::default_world(), &options).await?);
+        let config = sandbox.config(interval, timeout);
+        app::run_console(
+            config,
+            Origin::Drill,
+            keymap,
+            Theme::from_env(),
+            Some(sandbox),
+            None,
+            &storage,
+        )
+        .await
+    })
+}

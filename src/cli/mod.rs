@@ -1,0 +1,372 @@
+//! The command line. Exit codes: 0 healthy, 1 failing (or the console could
+//! not run), 2 bad usage or configuration.
+
+use std::io::IsTerminal;
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+use std::time::Duration;
+
+use clap::{CommandFactory, FromArgMatches};
+
+use crate::app;
+use crate::config::drill::Scenarios;
+use crate::config::runbook::Catalog;
+use crate::config::{self, Config, Source};
+use crate::core::model::Origin;
+use crate::engine::Storage;
+use crate::headless::{self, exit, out};
+use crate::journal::Reader;
+use crate::keymap::Keymap;
+use crate::logging;
+use crate::paths::Paths;
+use crate::report::Report;
+use crate::sandbox::drill::DrillOptions;
+use crate::sandbox::{self, Sandbox};
+use crate::tui::Theme;
+
+mod args;
+mod config_file;
+mod console;
+mod drill;
+mod journal;
+mod report;
+
+pub use args::{Cli, Command, ConfigCommand, Format, JournalCommand, Target};
+use config_file::{config_check, config_init};
+use console::{console, drill};
+use drill::{Play, scenario_drill};
+use journal::journal_verify;
+use report::{drill_list, report};
+
+pub fn main() -> ExitCode {
+    let paths = Paths::discover();
+    let files = match &paths {
+        Ok(p) => format!(
+            "Files:\n  config  {}\n  keymap  {}\n  log     {}",
+            p.config_file.display(),
+            p.keymap_file.display(),
+            p.log_file.display()
+        ),
+        Err(e) => format!("Files: {e:#}"),
+    };
+    let matches = Cli::command().after_help(files).get_matches();
+    let cli = match Cli::from_arg_matches(&matches) {
+        Ok(c) => c,
+        Err(e) => e.exit(),
+    };
+    let paths = match paths {
+        Ok(p) => p,
+        Err(e) => {
+            out::err_line(format_args!("backstop: {e:#}"));
+            return ExitCode::from(exit::USAGE);
+        }
+    };
+    let _log = match logging::init(&paths.log_file) {
+        Ok(g) => Some(g),
+        Err(e) => {
+            out::err_line(format_args!("backstop: logging is off: {e:#}"));
+            None
+        }
+    };
+    // The one place a command's failure is said.
+    let code = match run(cli, &paths) {
+        Ok(code) => code,
+        Err(failure) => {
+            out::err_line(&failure);
+            failure.code()
+        }
+    };
+    if out::gone() {
+        tracing::info!(
+            "standard output was closed before the end; exit {}",
+            exit::READER_GONE
+        );
+        return ExitCode::from(exit::READER_GONE);
+    }
+    ExitCode::from(code)
+}
+
+/// Why a command stopped before its work was done: what to tell the person
+/// on stderr, and so its exit code. Commands return their exit code or one
+/// of these; `main` is the one place that prints them.
+#[derive(Debug, thiserror::Error)]
+pub enum Failure {
+    /// Bad usage, a bad file, or a refusal before anything ran: exit 2.
+    #[error("{0}")]
+    Usage(String),
+    /// The work could not be done: exit 1.
+    #[error("{0}")]
+    Failing(String),
+}
+
+impl Failure {
+    pub fn code(&self) -> u8 {
+        match self {
+            Failure::Usage(_) => exit::USAGE,
+            Failure::Failing(_) => exit::FAILING,
+        }
+    }
+}
+
+/// A command's end: its exit code, or why it could not do its work.
+pub type Done = Result<u8, Failure>;
+
+fn run(cli: Cli, paths: &Paths) -> Done {
+    let journal = cli.journal.clone();
+    let storage = |drill: bool| Storage {
+        journal: journal.clone().unwrap_or_else(|| {
+            if drill {
+                paths.drill_journal_file.clone()
+            } else {
+                paths.journal_file.clone()
+            }
+        }),
+        reports: paths.reports_dir.clone(),
+    };
+    match cli.command {
+        None => console(cli.config.as_deref(), paths, storage(false)),
+        Some(Command::Drill {
+            list,
+            scenario,
+            speed,
+            seed,
+            auto,
+            headless,
+            json,
+            target,
+            yes,
+            interval,
+            timeout,
+            rate,
+        }) => {
+            if list || scenario.is_some() {
+                let play = Play {
+                    list,
+                    scenario,
+                    speed,
+                    seed,
+                    auto,
+                    headless,
+                    json,
+                    aws: (target == Target::Aws).then(|| cli.config.clone()),
+                    yes,
+                };
+                scenario_drill(paths, play, storage(true))
+            } else {
+                drill(paths, interval, timeout, rate, storage(true))
+            }
+        }
+        Some(Command::Report {
+            incident,
+            format,
+            drill,
+            drills,
+            list,
+        }) => {
+            if drills {
+                drill_list(&storage(true).journal, format)
+            } else {
+                report(&storage(drill).journal, incident, format, list)
+            }
+        }
+        Some(Command::Probe { url, json, timeout }) => runtime(|| {
+            until_signal("probe", async move {
+                Ok(headless::probe::run(&url, json, timeout).await)
+            })
+        }),
+        Some(Command::Status { json }) => {
+            let config = load_config(cli.config.as_deref(), paths)?;
+            runtime(|| {
+                until_signal("status", async move {
+                    headless::status::run(&config, json)
+                        .await
+                        .map_err(|e| Failure::Failing(format!("backstop status: {e:#}")))
+                })
+            })
+        }
+        Some(Command::Verify {
+            service,
+            env,
+            stabilize,
+            watch_for,
+            json,
+        }) => {
+            let args = headless::verify::Args {
+                service,
+                env,
+                stabilize,
+                watch: watch_for,
+                json,
+            };
+            pipeline(cli.config.as_deref(), paths, "verify", |c| async move {
+                headless::verify::run(c, &storage(false), args).await
+            })
+        }
+        Some(Command::Watch {
+            service,
+            auto,
+            window,
+            json,
+        }) => {
+            let args = headless::watch::Args {
+                service,
+                auto,
+                window,
+                json,
+            };
+            pipeline(cli.config.as_deref(), paths, "watch", |c| async move {
+                headless::watch::run(c, &storage(false), args).await
+            })
+        }
+        Some(Command::Rollback {
+            service,
+            env,
+            yes,
+            dry_run,
+            json,
+        }) => {
+            let args = headless::rollback::Args {
+                service,
+                env,
+                yes,
+                dry_run,
+                json,
+            };
+            pipeline(cli.config.as_deref(), paths, "rollback", |c| async move {
+                headless::rollback::run(c, &storage(false), args).await
+            })
+        }
+        Some(Command::Config(ConfigCommand::Check { file })) => {
+            config_check(file.or(cli.config).as_deref(), paths)
+        }
+        Some(Command::Journal(JournalCommand::Verify { json, drill })) => {
+            journal_verify(&storage(drill).journal, json)
+        }
+        Some(Command::Config(ConfigCommand::Init { force, path })) => {
+            config_init(path.as_deref().unwrap_or(&paths.config_file), force)
+        }
+        Some(Command::Keys) => {
+            out::text(load_keymap(paths)?.describe());
+            Ok(exit::OK)
+        }
+        Some(Command::Paths) => {
+            out::text(paths.describe());
+            Ok(exit::OK)
+        }
+    }
+}
+
+pub(super) fn runtime<F, Fut>(f: F) -> Done
+where
+    F: FnOnce() -> Fut,
+    Fut: std::future::Future<Output = Done>,
+{
+    let rt = tokio::runtime::Runtime::new()
+        .map_err(|e| Failure::Failing(format!("backstop: cannot start the async runtime: {e}")))?;
+    let done = rt.block_on(f());
+    // A thread still blocked (a question on stdin a signal cut short) must
+    // not hold the exit: dropping would wait for it.
+    rt.shutdown_timeout(Duration::from_secs(1));
+    done
+}
+
+/// A one-shot command that changes nothing: a signal ends it at once, said
+/// on stderr, with exit 128 + the signal's number.
+pub(super) async fn until_signal(
+    name: &str,
+    work: impl std::future::Future<Output = Done>,
+) -> Done {
+    let interrupt = headless::interrupt::Interrupt::listen();
+    tokio::select! {
+        done = work => done,
+        () = interrupt.wait() => {
+            out::err_line(format_args!(
+                "backstop {name}: interrupted by {} before the answer",
+                interrupt.received().unwrap_or("a signal")
+            ));
+            Ok(interrupt.code())
+        }
+    }
+}
+
+/// A headless command on the configuration: errors are exit 2.
+pub(super) fn pipeline<F, Fut>(flag: Option<&Path>, paths: &Paths, name: &str, f: F) -> Done
+where
+    F: FnOnce(Config) -> Fut,
+    Fut: std::future::Future<Output = anyhow::Result<u8>>,
+{
+    let config = load_config(flag, paths)?;
+    runtime(|| async move {
+        f(config)
+            .await
+            .map_err(|e| Failure::Usage(format!("backstop {name}: {e:#}")))
+    })
+}
+
+pub(super) fn load_keymap(paths: &Paths) -> Result<Keymap, Failure> {
+    Keymap::load(&paths.keymap_file).map_err(|d| {
+        Failure::Usage(format!(
+            "{d}\nbackstop: the keymap has errors; fix them or move the file away"
+        ))
+    })
+}
+
+pub(super) fn no_config_help(paths: &Paths) -> String {
+    format!(
+        "backstop: no configuration found.\n\
+         \x20 looked for: --config FILE, $BACKSTOP_CONFIG, {}\n\n\
+         To see backstop work right away, start the drill sandbox:\n\
+         \x20   backstop drill\n\n\
+         To watch your own services, write a configuration and edit it:\n\
+         \x20   backstop config init     (writes a documented example to {})\n\
+         \x20   backstop config check",
+        paths.config_file.display(),
+        paths.config_file.display()
+    )
+}
+
+pub(super) fn load_config(flag: Option<&Path>, paths: &Paths) -> Result<Config, Failure> {
+    let found = config::locate(
+        flag,
+        std::env::var("BACKSTOP_CONFIG").ok(),
+        &paths.config_file,
+    )
+    .map_err(|e| Failure::Usage(format!("backstop: {e}")))?;
+    let Some((path, _)) = found else {
+        return Err(Failure::Usage(no_config_help(paths)));
+    };
+    let runbooks = load_runbooks(paths)?;
+    config::load_with(&path, &runbooks).map_err(|d| {
+        Failure::Usage(format!(
+            "{d}\nbackstop: {} has errors (`backstop config check` lists them)",
+            path.display()
+        ))
+    })
+}
+
+/// The built-in runbooks and the user's.
+pub(super) fn load_runbooks(paths: &Paths) -> Result<Catalog, Failure> {
+    Catalog::load(&paths.runbooks_dir).map_err(|d| {
+        Failure::Usage(format!(
+            "{d}\nbackstop: runbooks in {} have errors (`backstop config check` lists them)",
+            paths.runbooks_dir.display()
+        ))
+    })
+}
+
+pub(super) fn open_console<F, Fut>(f: F) -> Done
+where
+    F: FnOnce() -> Fut,
+    Fut: std::future::Future<Output = anyhow::Result<()>>,
+{
+    if !std::io::stdout().is_terminal() || !std::io::stdin().is_terminal() {
+        return Err(Failure::Usage(
+            "backstop: the console needs a terminal; for a one-shot view without one use `backstop status` (or `--json`)".into(),
+        ));
+    }
+    runtime(|| async move {
+        f().await
+            .map(|()| exit::OK)
+            .map_err(|e| Failure::Failing(format!("backstop: {e:#}")))
+    })
+}

@@ -1,0 +1,52 @@
+//! `backstop report`: an incident from the journal, the list of incidents,
+//! or every drill's score.
+
+use super::*;
+
+fn reader(journal: &Path) -> Result<Reader, Failure> {
+    Reader::open(journal).map_err(|e| Failure::Failing(format!("backstop report: {e:#}")))
+}
+
+/// `backstop report [N] [--list]`: exit 1 when there is no such incident.
+pub(super) fn report(journal: &Path, incident: Option<i64>, format: Format, list: bool) -> Done {
+    let reader = reader(journal)?;
+    if list {
+        let rows = reader
+            .incidents()
+            .map_err(|e| Failure::Failing(format!("backstop report: {e:#}")))?;
+        if rows.is_empty() {
+            out::line(format_args!("no incident in {}", journal.display()));
+        }
+        for r in rows {
+            out::line(format_args!(
+                "{:>5}  {}  {}  by {}",
+                r.id,
+                r.entry.at.rfc3339(),
+                r.entry.text,
+                r.entry.operator
+            ));
+        }
+        return Ok(exit::OK);
+    }
+    let r = Report::load(&reader, incident).map_err(|e| {
+        Failure::Failing(format!("backstop report: {e:#} (in {})", journal.display()))
+    })?;
+    match format {
+        Format::Json => out::line(r.json()),
+        Format::Md => out::text(r.markdown()),
+    }
+    Ok(exit::OK)
+}
+
+/// `backstop report --drills`: every drill scored in the journal, so a
+/// team sees its MTTR month by month.
+pub(super) fn drill_list(journal: &Path, format: Format) -> Done {
+    let rows = reader(journal)?
+        .drills()
+        .map_err(|e| Failure::Failing(format!("backstop report: {e:#}")))?;
+    out::text(crate::report::drill_list(&rows, format == Format::Json));
+    if rows.is_empty() && format != Format::Json {
+        out::line(format_args!("no drill in {}", journal.display()));
+    }
+    Ok(exit::OK)
+}
