@@ -93,7 +93,7 @@ pub(super) fn scenario_drill(paths: &Paths, p: Play, storage: Storage) -> Done {
         let start = scenario
             .world
             .iter()
-            .map(|(e, _, _, w)| format!("{e} {w} %"))
+            .map(|w| format!("{} {} %", w.env, w.weight))
             .collect::<Vec<_>>()
             .join(" · ");
         // In the provider's own words, as its pane will say it.

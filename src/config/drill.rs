@@ -341,7 +341,12 @@ pub fn parse(src: &str, file: &str) -> Result<Scenario, Diagnostics> {
         world: raw
             .world
             .into_iter()
-            .map(|w| (w.env, w.version, w.previous, w.weight.into_inner()))
+            .map(|w| crate::core::drill::StartingEnv {
+                env: w.env,
+                version: w.version,
+                previous: w.previous,
+                weight: w.weight.into_inner(),
+            })
             .collect(),
         timeline,
         expect: Expectation {

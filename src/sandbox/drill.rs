@@ -65,12 +65,12 @@ impl DrillOptions {
 pub fn world(s: &Scenario) -> Vec<EnvSpec> {
     s.world
         .iter()
-        .map(|(env, version, previous, weight)| EnvSpec {
+        .map(|w| EnvSpec {
             service: s.service.clone(),
-            env: env.clone(),
-            version: version.clone(),
-            previous: previous.clone(),
-            weight: *weight,
+            env: w.env.clone(),
+            version: w.version.clone(),
+            previous: w.previous.clone(),
+            weight: w.weight,
         })
         .collect()
 }
@@ -153,7 +153,7 @@ pub fn play(
                 Err(e) => refused(&tx, "weights", e.message).await,
             }
             let w =
-                Weights::from_percents(scenario.world.iter().map(|(e, _, _, w)| (e.as_str(), *w)));
+                Weights::from_percents(scenario.world.iter().map(|w| (w.env.as_str(), w.weight)));
             set_real(p.as_ref(), journal.as_ref(), &service, &w, &tx).await;
             helpers.spawn(mirror(p.clone(), sandbox.clone(), service.clone()));
         }

@@ -92,6 +92,17 @@ pub struct Expectation {
 }
 
 /// A drill scenario.
+/// An environment as a scenario starts it.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct StartingEnv {
+    pub env: String,
+    pub version: String,
+    /// The revision before it (what a revert goes back to).
+    pub previous: Option<String>,
+    /// Its share of the traffic, in percent.
+    pub weight: u32,
+}
+
 /// One part of a drill's expectation, and whether it held.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(from = "HeldWire")]
@@ -133,8 +144,8 @@ pub struct Scenario {
     pub description: String,
     /// The sandbox service it plays on.
     pub service: String,
-    /// Versions and shares to start from: (env, version, previous, weight).
-    pub world: Vec<(String, String, Option<String>, u32)>,
+    /// Versions and shares to start from, one per environment.
+    pub world: Vec<StartingEnv>,
     pub timeline: Vec<Step>,
     pub expect: Expectation,
     /// When the drill ends, whatever happened.
