@@ -4,61 +4,7 @@
 
 mod common;
 
-use std::path::Path;
-
 use common::{Home, Reply, TestServer, run, stderr, stdout};
-
-/// Every file in a folder of bad inputs, with the message its first line expects.
-fn expectations(dir: &str) -> Vec<(String, String)> {
-    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
-    let mut out: Vec<(String, String)> = std::fs::read_dir(root.join(dir))
-        .unwrap()
-        .map(|e| e.unwrap().path())
-        .filter(|p| p.extension().is_some_and(|x| x == "toml"))
-        .map(|p| {
-            let text = std::fs::read_to_string(&p).unwrap();
-            let expect = text
-                .lines()
-                .next()
-                .and_then(|l| l.strip_prefix("# expect: "))
-                .unwrap_or_else(|| panic!("{} must start with `# expect: <message>`", p.display()));
-            (
-                p.strip_prefix(root).unwrap().display().to_string(),
-                expect.to_string(),
-            )
-        })
-        .collect();
-    out.sort();
-    assert!(out.len() >= 6, "too few cases in {dir}");
-    out
-}
-
-#[test]
-fn invalid_configs_are_reported_with_file_line_and_column() {
-    let home = Home::new();
-    for (file, expect) in expectations("tests/invalid_configs") {
-        let mut c = home.command();
-        c.current_dir(env!("CARGO_MANIFEST_DIR"))
-            .args(["config", "check", &file]);
-        let out = run(c);
-        let err = stderr(&out);
-        assert_eq!(out.status.code(), Some(2), "{file}: exit code\n{err}");
-        let want = expect.replace("{file}", &file);
-        assert!(
-            err.lines().any(|l| l.starts_with(&want)),
-            "{file}: expected a line starting with\n  {want}\ngot:\n{err}"
-        );
-        // The offending line is quoted, with a caret under it (unless the
-        // error is about the whole file).
-        if !want.contains(":1:1: ") {
-            assert!(
-                err.contains(" | ") && err.contains('^'),
-                "{file}: no source line and caret:\n{err}"
-            );
-        }
-        assert!(stdout(&out).is_empty(), "{file}: errors go to stderr");
-    }
-}
 
 #[test]
 fn the_console_refuses_an_invalid_config_with_the_same_message() {
@@ -73,39 +19,6 @@ fn the_console_refuses_an_invalid_config_with_the_same_message() {
         "{}",
         stderr(&out)
     );
-}
-
-#[test]
-fn invalid_keymaps_are_reported_with_file_line_and_column() {
-    for (file, expect) in expectations("tests/invalid_keymaps") {
-        let home = Home::new();
-        std::fs::create_dir_all(home.config_dir()).unwrap();
-        let target = home.config_dir().join("keymap.toml");
-        std::fs::copy(Path::new(env!("CARGO_MANIFEST_DIR")).join(&file), &target).unwrap();
-        let out = run({
-            let mut c = home.command();
-            c.arg("keys");
-            c
-        });
-        let err = stderr(&out);
-        assert_eq!(out.status.code(), Some(2), "{file}: exit code\n{err}");
-        let want = expect.replace("{file}", &target.display().to_string());
-        assert!(
-            err.lines().any(|l| l.starts_with(&want)),
-            "{file}: expected\n  {want}\ngot:\n{err}"
-        );
-        // The console refuses to start on it too, before touching the terminal.
-        let out = run({
-            let mut c = home.command();
-            c.arg("drill");
-            c
-        });
-        assert_eq!(
-            out.status.code(),
-            Some(2),
-            "{file}: drill must refuse a bad keymap"
-        );
-    }
 }
 
 #[test]
