@@ -39,7 +39,7 @@ impl CloudWatchAlarms {
         format!("cloudwatch alarms ({})", self.aws.describe())
     }
 
-    async fn client(&self) -> Result<&aws_sdk_cloudwatch::Client, String> {
+    async fn client(&self) -> Result<&aws_sdk_cloudwatch::Client, super::AwsError> {
         let conf = self.aws.config().await?;
         Ok(self
             .client
@@ -48,7 +48,7 @@ impl CloudWatchAlarms {
     }
 
     /// Every alarm wanted, for the services that want it.
-    pub async fn poll(&self) -> Result<Vec<(usize, ExternalAlarm)>, String> {
+    pub async fn poll(&self) -> Result<Vec<(usize, ExternalAlarm)>, super::AwsError> {
         let client = self.client().await?;
         // Metric and composite alarms alike: (name, state, reason, since).
         let mut found: Vec<ExternalAlarm> = Vec::new();
@@ -197,7 +197,7 @@ pub fn spawn(
                 Err(error) => Msg::SourceFailed {
                     source: name.clone(),
                     kind: crate::core::model::SourceKind::Alarms,
-                    error,
+                    error: error.to_string(),
                     at,
                 },
             };

@@ -20,6 +20,7 @@ use crate::config::aws::CloudWatchMetricsConfig;
 use crate::core::metrics::WindowStats;
 use crate::core::time::Ts;
 use crate::providers::BoxFuture;
+use crate::sources::metrics::SourceError;
 use crate::sources::metrics::{MetricSource, NamedSnapshot};
 
 const NAMESPACE: &str = "AWS/ApplicationELB";
@@ -69,7 +70,7 @@ impl CloudWatchMetrics {
             .collect()
     }
 
-    async fn client(&self) -> Result<&aws_sdk_cloudwatch::Client, String> {
+    async fn client(&self) -> Result<&aws_sdk_cloudwatch::Client, super::AwsError> {
         let conf = self.aws.config().await?;
         Ok(self
             .client
@@ -110,7 +111,7 @@ impl CloudWatchMetrics {
         queries: Vec<MetricDataQuery>,
         from: Ts,
         to: Ts,
-    ) -> Result<Vec<(String, Vec<(i64, f64)>)>, String> {
+    ) -> Result<Vec<(String, Vec<(i64, f64)>)>, super::AwsError> {
         let client = self.client().await?;
         let mut out: Vec<(String, Vec<(i64, f64)>)> = Vec::new();
         // GetMetricData takes 500 queries a call.
@@ -212,7 +213,7 @@ impl MetricSource for CloudWatchMetrics {
         &self.name
     }
 
-    fn poll(&self, now: Ts) -> BoxFuture<'_, Result<Vec<NamedSnapshot>, String>> {
+    fn poll(&self, now: Ts) -> BoxFuture<'_, Result<Vec<NamedSnapshot>, SourceError>> {
         Box::pin(async move {
             let longest = self
                 .extra

@@ -20,6 +20,40 @@ use tokio::sync::OnceCell;
 
 use crate::config::aws::AwsSettings;
 
+/// What went wrong asking AWS, in words an operator can act on, AWS's own
+/// error code first when it gave one. Panes and the journal get its text.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+pub enum AwsError {
+    /// The region or the credentials could not be resolved.
+    #[error("{0}")]
+    Setup(String),
+    /// AWS answered no: `ThrottlingException: Rate exceeded`.
+    #[error("{}", refusal(.call, .code.as_deref(), .message.as_deref()))]
+    Refused {
+        call: &'static str,
+        code: Option<String>,
+        message: Option<String>,
+    },
+    #[error("{call}: AWS did not answer in time")]
+    NoAnswer { call: &'static str },
+    #[error("{call}: timed out reaching AWS")]
+    ConnectTimeout { call: &'static str },
+    #[error("{call}: cannot reach AWS (connection refused or no network)")]
+    Unreachable { call: &'static str },
+    #[error("{call}: AWS's answer could not be read")]
+    Unreadable { call: &'static str },
+    #[error("{call}: {detail}")]
+    Other { call: &'static str, detail: String },
+}
+
+fn refusal(call: &str, code: Option<&str>, message: Option<&str>) -> String {
+    match (code, message) {
+        (Some(c), Some(m)) => format!("{c}: {m}"),
+        (Some(c), None) => c.to_string(),
+        _ => format!("AWS refused {call}"),
+    }
+}
+
 /// The whole setup (region, credentials) must resolve within this.
 const LOAD_TIMEOUT: Duration = Duration::from_secs(10);
 
@@ -37,15 +71,15 @@ impl Aws {
         })
     }
 
-    pub async fn config(&self) -> Result<&SdkConfig, String> {
+    pub async fn config(&self) -> Result<&SdkConfig, AwsError> {
         self.sdk
             .get_or_try_init(|| async {
                 match tokio::time::timeout(LOAD_TIMEOUT, load(&self.settings)).await {
                     Ok(r) => r,
-                    Err(_) => Err(format!(
+                    Err(_) => Err(AwsError::Setup(format!(
                         "AWS settings did not resolve within {}s (region and credentials: set `region` in [aws], AWS_REGION or the profile; credentials via the environment, AWS_PROFILE or SSO)",
                         LOAD_TIMEOUT.as_secs()
-                    )),
+                    ))),
                 }
             })
             .await
@@ -79,7 +113,7 @@ impl Registry {
     }
 }
 
-async fn load(s: &AwsSettings) -> Result<SdkConfig, String> {
+async fn load(s: &AwsSettings) -> Result<SdkConfig, AwsError> {
     // Instance metadata answers at once on EC2; elsewhere nothing answers,
     // so one short attempt instead of the SDK's patient default.
     let imds = aws_config::imds::Client::builder()
@@ -113,9 +147,9 @@ async fn load(s: &AwsSettings) -> Result<SdkConfig, String> {
         }
     };
     let Some(region) = region else {
-        return Err(
+        return Err(AwsError::Setup(
             "no AWS region: set `region` in [aws] (or AWS_REGION, or the profile's region)".into(),
-        );
+        ));
     };
     let mut loader = aws_config::defaults(BehaviorVersion::latest())
         .region(region.clone())
@@ -170,34 +204,30 @@ async fn load(s: &AwsSettings) -> Result<SdkConfig, String> {
 
 /// One line for a pane: `ThrottlingException: Rate exceeded`, `cannot
 /// reach AWS (connection refused)`. The whole chain goes to the log.
-pub fn describe<E, R>(what: &str, e: &SdkError<E, R>) -> String
+pub fn describe<E, R>(call: &'static str, e: &SdkError<E, R>) -> AwsError
 where
     E: ProvideErrorMetadata + std::error::Error + 'static,
     R: std::fmt::Debug,
 {
-    tracing::warn!("{what}: {}", DisplayErrorContext(e));
+    tracing::warn!("{call}: {}", DisplayErrorContext(e));
+    let other = || AwsError::Other {
+        call,
+        detail: first_cause(&DisplayErrorContext(e).to_string()),
+    };
     match e {
-        SdkError::ServiceError(_) => match (e.code(), e.message()) {
-            (Some(c), Some(m)) => format!("{c}: {m}"),
-            (Some(c), None) => c.to_string(),
-            _ => format!("AWS refused {what}"),
+        SdkError::ServiceError(_) => AwsError::Refused {
+            call,
+            code: e.code().map(str::to_string),
+            message: e.message().map(str::to_string),
         },
-        SdkError::TimeoutError(_) => format!("{what}: AWS did not answer in time"),
+        SdkError::TimeoutError(_) => AwsError::NoAnswer { call },
         SdkError::DispatchFailure(d) => match d.as_connector_error() {
-            Some(c) if c.is_timeout() => format!("{what}: timed out reaching AWS"),
-            Some(c) if c.is_io() => {
-                format!("{what}: cannot reach AWS (connection refused or no network)")
-            }
-            _ => format!(
-                "{what}: {}",
-                first_cause(&DisplayErrorContext(e).to_string())
-            ),
+            Some(c) if c.is_timeout() => AwsError::ConnectTimeout { call },
+            Some(c) if c.is_io() => AwsError::Unreachable { call },
+            _ => other(),
         },
-        SdkError::ResponseError(_) => format!("{what}: AWS's answer could not be read"),
-        _ => format!(
-            "{what}: {}",
-            first_cause(&DisplayErrorContext(e).to_string())
-        ),
+        SdkError::ResponseError(_) => AwsError::Unreadable { call },
+        _ => other(),
     }
 }
 

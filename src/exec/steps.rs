@@ -174,7 +174,7 @@ async fn change(b: &Backends, job: &Job, tx: &mpsc::Sender<Msg>) -> StepOutcome 
         StepWork::Revert { env, expect, to } => match b.deploy.get(&job.name) {
             Some(d) => match d.revert(env, expect.as_deref(), to.as_deref()).await {
                 Ok(lines) => StepOutcome::ok(lines),
-                Err(e) => StepOutcome::failed(e, vec![]),
+                Err(e) => StepOutcome::failed(e.to_string(), vec![]),
             },
             None => no_deploy(&job.name),
         },
@@ -292,7 +292,7 @@ pub(super) async fn preview_revert(
         .get(name)
         .ok_or_else(|| no_deploy(name).error().unwrap_or_default().to_string())?;
     if let Some(expect) = expect {
-        let now = d.read().await?;
+        let now = d.read().await.map_err(|e| e.to_string())?;
         let cur = now.iter().find(|e| e.env == env);
         let (c, p) = (
             cur.map(|e| e.current.as_str()),
@@ -307,7 +307,7 @@ pub(super) async fn preview_revert(
             ));
         }
     }
-    let mut lines = d.preview(env).await?;
+    let mut lines = d.preview(env).await.map_err(|e| e.to_string())?;
     lines.insert(0, format!("{name} via the {} deploy provider:", d.kind()));
     Ok(lines)
 }
@@ -536,6 +536,6 @@ async fn run_command(
             ),
             ran.log_lines(6),
         ),
-        Err(e) => StepOutcome::failed(e, vec![]),
+        Err(e) => StepOutcome::failed(e.to_string(), vec![]),
     }
 }

@@ -56,7 +56,11 @@ pub async fn run(config: &Config, json_out: bool) -> anyhow::Result<u8> {
                 // Bounded: status is for pipelines and must answer.
                 let read = tokio::time::timeout(std::time::Duration::from_secs(30), p.read())
                     .await
-                    .unwrap_or_else(|_| Err("AWS did not answer within 30s".into()));
+                    .unwrap_or(Err(crate::aws::AwsError::NoAnswer {
+                        call: "DescribeServices",
+                    }
+                    .into()))
+                    .map_err(|e| e.to_string());
                 (s, p.kind(), p.target(), read)
             });
         }

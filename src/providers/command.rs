@@ -60,9 +60,23 @@ impl Ran {
     }
 }
 
+/// What kept a command from running to an exit code (an exit code that is
+/// not 0 is a `Ran`, not an error: the caller decides what it means).
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+pub enum CommandError {
+    #[error("empty command")]
+    Empty,
+    #[error("cannot run `{program}`: {error}")]
+    Spawn { program: String, error: String },
+    #[error("`{program}` could not be waited for: {error}")]
+    Wait { program: String, error: String },
+    /// It overran its time and was killed.
+    #[error("`{command}` did not finish within {} and was killed", crate::core::time::human(*.after))]
+    Timeout { command: String, after: Duration },
+}
+
 /// Run `argv` and wait at most `timeout`; a command that overruns is killed.
-/// Errors are for what kept it from running to an exit code.
-pub async fn run(argv: &[String], timeout: Duration) -> Result<Ran, String> {
+pub async fn run(argv: &[String], timeout: Duration) -> Result<Ran, CommandError> {
     run_with_env(argv, timeout, &[]).await
 }
 
@@ -71,9 +85,9 @@ pub async fn run_with_env(
     argv: &[String],
     timeout: Duration,
     env: &[(&str, &str)],
-) -> Result<Ran, String> {
+) -> Result<Ran, CommandError> {
     let Some((program, args)) = argv.split_first() else {
-        return Err("empty command".into());
+        return Err(CommandError::Empty);
     };
     let mut child = Command::new(program)
         .args(args)
@@ -83,7 +97,10 @@ pub async fn run_with_env(
         .stderr(Stdio::piped())
         .kill_on_drop(true)
         .spawn()
-        .map_err(|e| format!("cannot run `{program}`: {e}"))?;
+        .map_err(|e| CommandError::Spawn {
+            program: program.clone(),
+            error: e.to_string(),
+        })?;
     let mut out = child.stdout.take();
     let mut err = child.stderr.take();
     let work = async {
@@ -97,13 +114,15 @@ pub async fn run_with_env(
             stdout,
             stderr,
         }),
-        Ok((_, _, Err(e))) => Err(format!("`{program}` could not be waited for: {e}")),
+        Ok((_, _, Err(e))) => Err(CommandError::Wait {
+            program: program.clone(),
+            error: e.to_string(),
+        }),
         // `child` is dropped here, and kill_on_drop ends it.
-        Err(_) => Err(format!(
-            "`{}` did not finish within {} and was killed",
-            display(argv),
-            crate::core::time::human(timeout)
-        )),
+        Err(_) => Err(CommandError::Timeout {
+            command: display(argv),
+            after: timeout,
+        }),
     }
 }
 
@@ -174,9 +193,10 @@ mod tests {
         let e = run(&v(&["sleep", "10"]), Duration::from_millis(300))
             .await
             .unwrap_err();
-        assert!(
-            e.contains("did not finish within 300ms and was killed"),
-            "{e}"
+        assert!(matches!(e, CommandError::Timeout { .. }), "{e:?}");
+        assert_eq!(
+            e.to_string(),
+            "`sleep 10` did not finish within 300ms and was killed"
         );
         assert!(started.elapsed() < Duration::from_secs(3));
 
@@ -193,6 +213,11 @@ mod tests {
         let e = run(&v(&["/definitely/not/here"]), Duration::from_secs(1))
             .await
             .unwrap_err();
-        assert!(e.starts_with("cannot run `/definitely/not/here`"), "{e}");
+        assert!(matches!(e, CommandError::Spawn { .. }), "{e:?}");
+        assert!(
+            e.to_string()
+                .starts_with("cannot run `/definitely/not/here`"),
+            "{e}"
+        );
     }
 }

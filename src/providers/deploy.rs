@@ -8,6 +8,30 @@ use super::BoxFuture;
 use crate::core::deploy::{EnvDeploy, Rollout, RolloutPhase};
 use crate::sandbox::Sandbox;
 
+/// Why a deployment could not be read or changed. Its text goes to the
+/// Deployments pane, the checklist's evidence and the journal.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+pub enum DeployError {
+    #[error(transparent)]
+    Aws(#[from] crate::aws::AwsError),
+    /// Another read of the cluster is slow to come back.
+    #[error("AWS is slow to answer DescribeServices: try again")]
+    Busy,
+    /// The service or environment is not there (ECS says MISSING, or the
+    /// configuration names no service for the environment).
+    #[error("{0}")]
+    NotFound(String),
+    /// The revisions moved since the preview: nothing was changed.
+    #[error("{0}")]
+    Moved(String),
+    /// Nothing to go back to, or the revision to leave is not known.
+    #[error("{0}")]
+    Refused(String),
+    /// The drill sandbox said no.
+    #[error("{0}")]
+    Sandbox(String),
+}
+
 pub trait DeployProvider: Send + Sync {
     /// `sandbox`, `ecs`.
     fn kind(&self) -> &'static str;
@@ -16,13 +40,13 @@ pub trait DeployProvider: Send + Sync {
     fn target(&self) -> String;
 
     /// Every environment it manages: revision, rollouts, history.
-    fn read(&self) -> BoxFuture<'_, Result<Vec<EnvDeploy>, String>>;
+    fn read(&self) -> BoxFuture<'_, Result<Vec<EnvDeploy>, DeployError>>;
 
     /// Exactly what `revert` would do, changing nothing.
-    fn preview<'a>(&'a self, env: &'a str) -> BoxFuture<'a, Result<Vec<String>, String>>;
+    fn preview<'a>(&'a self, env: &'a str) -> BoxFuture<'a, Result<Vec<String>, DeployError>>;
 
     /// What `env` runs now (for checking the real state after a crash).
-    fn state<'a>(&'a self, env: &'a str) -> BoxFuture<'a, Result<String, String>>;
+    fn state<'a>(&'a self, env: &'a str) -> BoxFuture<'a, Result<String, DeployError>>;
 
     /// Put `env` from revision `expect` back on `to`, the two the preview
     /// showed; what was done, line by line. Refused, changing nothing, if
@@ -34,7 +58,7 @@ pub trait DeployProvider: Send + Sync {
         env: &'a str,
         expect: Option<&'a str>,
         to: Option<&'a str>,
-    ) -> BoxFuture<'a, Result<Vec<String>, String>>;
+    ) -> BoxFuture<'a, Result<Vec<String>, DeployError>>;
 }
 
 /// The drill sandbox's environments, each with a short history of versions.
@@ -52,14 +76,14 @@ impl DeployProvider for SandboxDeploy {
         "drill sandbox".into()
     }
 
-    fn read(&self) -> BoxFuture<'_, Result<Vec<EnvDeploy>, String>> {
+    fn read(&self) -> BoxFuture<'_, Result<Vec<EnvDeploy>, DeployError>> {
         Box::pin(async move {
             let mut out = Vec::new();
             for env in self.sandbox.envs_of(&self.service) {
                 let (current, previous) = self
                     .sandbox
                     .revisions(&self.service, &env)
-                    .map_err(|e| e.to_string())?;
+                    .map_err(|e| DeployError::Sandbox(e.to_string()))?;
                 let v = |s: &str| format!("v{}", s.trim_start_matches('v'));
                 // The sandbox switches versions at once: one complete rollout.
                 out.push(EnvDeploy {
@@ -87,17 +111,17 @@ impl DeployProvider for SandboxDeploy {
         })
     }
 
-    fn preview<'a>(&'a self, env: &'a str) -> BoxFuture<'a, Result<Vec<String>, String>> {
+    fn preview<'a>(&'a self, env: &'a str) -> BoxFuture<'a, Result<Vec<String>, DeployError>> {
         Box::pin(async move {
             let (current, previous) = self
                 .sandbox
                 .revisions(&self.service, env)
-                .map_err(|e| e.to_string())?;
+                .map_err(|e| DeployError::Sandbox(e.to_string()))?;
             let previous = previous.ok_or_else(|| {
-                format!(
+                DeployError::Refused(format!(
                     "{}/{env} has no previous version to go back to",
                     self.service
-                )
+                ))
             })?;
             Ok(vec![
                 format!("sandbox {}/{env}: v{current} → v{previous}", self.service),
@@ -106,12 +130,12 @@ impl DeployProvider for SandboxDeploy {
         })
     }
 
-    fn state<'a>(&'a self, env: &'a str) -> BoxFuture<'a, Result<String, String>> {
+    fn state<'a>(&'a self, env: &'a str) -> BoxFuture<'a, Result<String, DeployError>> {
         Box::pin(async move {
             let (current, previous) = self
                 .sandbox
                 .revisions(&self.service, env)
-                .map_err(|e| e.to_string())?;
+                .map_err(|e| DeployError::Sandbox(e.to_string()))?;
             Ok(match previous {
                 Some(p) => format!("{}/{env} runs v{current} (previous v{p})", self.service),
                 None => format!("{}/{env} runs v{current}", self.service),
@@ -124,12 +148,12 @@ impl DeployProvider for SandboxDeploy {
         env: &'a str,
         expect: Option<&'a str>,
         to: Option<&'a str>,
-    ) -> BoxFuture<'a, Result<Vec<String>, String>> {
+    ) -> BoxFuture<'a, Result<Vec<String>, DeployError>> {
         Box::pin(async move {
             let (current, previous) = self
                 .sandbox
                 .revisions(&self.service, env)
-                .map_err(|e| e.to_string())?;
+                .map_err(|e| DeployError::Sandbox(e.to_string()))?;
             let bare = |s: &str| s.trim_start_matches('v').to_string();
             if let Some(t) = to
                 && bare(t) == bare(&current)
@@ -142,23 +166,23 @@ impl DeployProvider for SandboxDeploy {
             if let (Some(t), Some(p)) = (to, &previous)
                 && bare(t) != bare(p)
             {
-                return Err(format!(
+                return Err(DeployError::Moved(format!(
                     "{}/{env}'s previous version is v{p} now, not {t} as previewed: nothing changed; look again",
                     self.service
-                ));
+                )));
             }
             if let Some(e) = expect
                 && bare(e) != bare(&current)
             {
-                return Err(format!(
+                return Err(DeployError::Moved(format!(
                     "{}/{env} runs v{current} now, not {e} as previewed: nothing changed; look again",
                     self.service
-                ));
+                )));
             }
             let (from, to) = self
                 .sandbox
                 .revert(&self.service, env)
-                .map_err(|e| e.to_string())?;
+                .map_err(|e| DeployError::Sandbox(e.to_string()))?;
             Ok(vec![format!(
                 "{}/{env} reverted: v{from} → v{to}",
                 self.service

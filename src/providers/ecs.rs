@@ -17,7 +17,7 @@ use aws_sdk_ecs::types::{Deployment, DeploymentRolloutState, Service, TaskDefini
 use tokio::sync::OnceCell;
 
 use super::BoxFuture;
-use super::deploy::DeployProvider;
+use super::deploy::{DeployError, DeployProvider};
 use crate::aws::{Aws, describe};
 use crate::config::aws::EcsConfig;
 use crate::core::deploy::{EnvDeploy, Rollout, RolloutPhase, short_revision};
@@ -60,7 +60,7 @@ impl EcsCluster {
         })
     }
 
-    async fn client(&self) -> Result<&aws_sdk_ecs::Client, String> {
+    async fn client(&self) -> Result<&aws_sdk_ecs::Client, DeployError> {
         let conf = self.aws.config().await?;
         Ok(self
             .client
@@ -72,11 +72,11 @@ impl EcsCluster {
     /// Readers arriving while a call is out wait for it instead of calling;
     /// a change (`fresh`) reads anew, and does not wait behind slow polls
     /// for long.
-    async fn services(&self, fresh: bool) -> Result<Described, String> {
+    async fn services(&self, fresh: bool) -> Result<Described, DeployError> {
         let mut last = if fresh {
             tokio::time::timeout(Duration::from_secs(30), self.last.lock())
                 .await
-                .map_err(|_| "AWS is slow to answer DescribeServices: try again".to_string())?
+                .map_err(|_| DeployError::Busy)?
         } else {
             self.last.lock().await
         };
@@ -113,7 +113,7 @@ impl EcsCluster {
             {
                 Ok(r) => r,
                 Err(e) => {
-                    out.error = Some(describe("DescribeServices", &e));
+                    out.error = Some(describe("DescribeServices", &e).into());
                     return out;
                 }
             };
@@ -139,7 +139,7 @@ impl EcsCluster {
     }
 
     /// The family's revision numbers, oldest first.
-    async fn revisions(&self, family: &str, current: u32) -> Result<Vec<u32>, String> {
+    async fn revisions(&self, family: &str, current: u32) -> Result<Vec<u32>, DeployError> {
         if let Some((revs, at)) = self
             .history
             .lock()
@@ -197,22 +197,23 @@ struct Described {
     /// Services ECS reported as missing, by name.
     failures: HashMap<String, String>,
     /// The call itself failed.
-    error: Option<String>,
+    error: Option<DeployError>,
 }
 
 impl Described {
-    fn get(&self, name: &str, cluster: &str) -> Result<&Service, String> {
+    fn get(&self, name: &str, cluster: &str) -> Result<&Service, DeployError> {
         if let Some(e) = &self.error {
             return Err(e.clone());
         }
         if let Some(s) = self.services.get(name) {
             return Ok(s);
         }
-        Err(self
-            .failures
-            .get(short_name(name))
-            .cloned()
-            .unwrap_or_else(|| format!("ECS service {name} not found in cluster {cluster}")))
+        Err(DeployError::NotFound(
+            self.failures
+                .get(short_name(name))
+                .cloned()
+                .unwrap_or_else(|| format!("ECS service {name} not found in cluster {cluster}")),
+        ))
     }
 }
 
@@ -235,16 +236,20 @@ impl EcsDeploy {
         EcsDeploy { shared, cfg }
     }
 
-    fn service_of(&self, env: &str) -> Result<&str, String> {
+    fn service_of(&self, env: &str) -> Result<&str, DeployError> {
         self.cfg
             .services
             .iter()
             .find(|(e, _)| e == env)
             .map(|(_, s)| s.as_str())
-            .ok_or_else(|| format!("environment {env} has no ECS service in the configuration"))
+            .ok_or_else(|| {
+                DeployError::NotFound(format!(
+                    "environment {env} has no ECS service in the configuration"
+                ))
+            })
     }
 
-    async fn env_deploy(&self, env: &str, svc: &Service) -> Result<EnvDeploy, String> {
+    async fn env_deploy(&self, env: &str, svc: &Service) -> Result<EnvDeploy, DeployError> {
         let current = short_revision(svc.task_definition().unwrap_or_default());
         let (previous, history) = match split_revision(&current) {
             Some((family, rev)) => {
@@ -276,7 +281,7 @@ impl EcsDeploy {
     }
 
     /// One environment, read now (previews and changes never use an old answer).
-    async fn one(&self, env: &str) -> Result<EnvDeploy, String> {
+    async fn one(&self, env: &str) -> Result<EnvDeploy, DeployError> {
         let name = self.service_of(env)?;
         let services = self.shared.services(true).await?;
         let svc = services.get(name, &self.cfg.cluster)?;
@@ -338,7 +343,7 @@ impl DeployProvider for EcsDeploy {
         )
     }
 
-    fn read(&self) -> BoxFuture<'_, Result<Vec<EnvDeploy>, String>> {
+    fn read(&self) -> BoxFuture<'_, Result<Vec<EnvDeploy>, DeployError>> {
         Box::pin(async move {
             let services = self.shared.services(false).await?;
             let mut out = Vec::new();
@@ -350,14 +355,14 @@ impl DeployProvider for EcsDeploy {
         })
     }
 
-    fn preview<'a>(&'a self, env: &'a str) -> BoxFuture<'a, Result<Vec<String>, String>> {
+    fn preview<'a>(&'a self, env: &'a str) -> BoxFuture<'a, Result<Vec<String>, DeployError>> {
         Box::pin(async move {
             let d = self.one(env).await?;
             let Some(prev) = &d.previous else {
-                return Err(format!(
+                return Err(DeployError::Refused(format!(
                     "{} is the oldest active revision of its family: there is nothing to revert to",
                     d.current
-                ));
+                )));
             };
             Ok(vec![
                 format!(
@@ -377,7 +382,7 @@ impl DeployProvider for EcsDeploy {
         })
     }
 
-    fn state<'a>(&'a self, env: &'a str) -> BoxFuture<'a, Result<String, String>> {
+    fn state<'a>(&'a self, env: &'a str) -> BoxFuture<'a, Result<String, DeployError>> {
         Box::pin(async move {
             let d = self.one(env).await?;
             Ok(format!(
@@ -394,7 +399,7 @@ impl DeployProvider for EcsDeploy {
         env: &'a str,
         expect: Option<&'a str>,
         to: Option<&'a str>,
-    ) -> BoxFuture<'a, Result<Vec<String>, String>> {
+    ) -> BoxFuture<'a, Result<Vec<String>, DeployError>> {
         Box::pin(async move {
             let d = self.one(env).await?;
             if let Some(t) = to
@@ -406,27 +411,29 @@ impl DeployProvider for EcsDeploy {
                 )]);
             }
             let Some(e) = expect else {
-                return Err("the revision to revert from is not known: look again".into());
+                return Err(DeployError::Refused(
+                    "the revision to revert from is not known: look again".into(),
+                ));
             };
             if e != d.current {
-                return Err(format!(
+                return Err(DeployError::Moved(format!(
                     "ECS service {} points at {} now, not {e} as previewed: nothing changed; look again",
                     d.name, d.current
-                ));
+                )));
             }
             let Some(prev) = d.previous.clone() else {
-                return Err(format!(
+                return Err(DeployError::Refused(format!(
                     "{} has no earlier active revision to go back to",
                     d.current
-                ));
+                )));
             };
             if let Some(t) = to
                 && t != prev
             {
-                return Err(format!(
+                return Err(DeployError::Moved(format!(
                     "the revision before {} is {prev} now, not {t} as previewed: nothing changed; look again",
                     d.current
-                ));
+                )));
             }
             let resp = self
                 .shared

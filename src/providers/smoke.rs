@@ -153,7 +153,9 @@ async fn cmd(
     timeout: Duration,
     base: &Url,
 ) -> std::result::Result<String, String> {
-    let ran = command::run_with_env(argv, timeout, &[("TARGET_URL", base.as_str())]).await?;
+    let ran = command::run_with_env(argv, timeout, &[("TARGET_URL", base.as_str())])
+        .await
+        .map_err(|e| e.to_string())?;
     if ran.success() {
         Ok(format!("`{}` passed", command::display(argv)))
     } else {

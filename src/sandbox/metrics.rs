@@ -7,7 +7,7 @@ use std::time::Duration;
 use super::Sandbox;
 use crate::core::time::Ts;
 use crate::providers::BoxFuture;
-use crate::sources::metrics::{MetricSource, NamedSnapshot};
+use crate::sources::metrics::{MetricSource, NamedSnapshot, SourceError};
 
 /// The sandbox's synthetic traffic, as observed by its generator.
 pub struct SandboxMetrics {
@@ -21,7 +21,7 @@ impl MetricSource for SandboxMetrics {
         "sandbox traffic"
     }
 
-    fn poll(&self, now: Ts) -> BoxFuture<'_, Result<Vec<NamedSnapshot>, String>> {
+    fn poll(&self, now: Ts) -> BoxFuture<'_, Result<Vec<NamedSnapshot>, SourceError>> {
         Box::pin(async move { Ok(self.sandbox.snapshots(now, &self.extra)) })
     }
 }

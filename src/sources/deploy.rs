@@ -22,7 +22,8 @@ pub fn spawn_reads(
         ticker.set_missed_tick_behavior(MissedTickBehavior::Delay);
         loop {
             ticker.tick().await;
-            let result = provider.read().await;
+            // Core keeps the error's words: it shows them and decides nothing on them.
+            let result = provider.read().await.map_err(|e| e.to_string());
             let msg = Msg::DeployRead {
                 service,
                 result,

@@ -27,10 +27,18 @@ pub struct NamedSnapshot {
     pub extra: Vec<WindowStats>,
 }
 
+/// Why a metric source could not be read this round (shown in its pane,
+/// with the age of the data it still has).
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+pub enum SourceError {
+    #[error(transparent)]
+    Aws(#[from] crate::aws::AwsError),
+}
+
 pub trait MetricSource: Send + Sync {
     /// Shown beside the figures: `sandbox traffic`, `cloudwatch`.
     fn name(&self) -> &str;
-    fn poll(&self, now: Ts) -> BoxFuture<'_, Result<Vec<NamedSnapshot>, String>>;
+    fn poll(&self, now: Ts) -> BoxFuture<'_, Result<Vec<NamedSnapshot>, SourceError>>;
 }
 
 /// The windows, besides 1 and 5 minutes, that the rules of `config` read.
@@ -99,7 +107,7 @@ pub fn spawn_poll(
                 Err(error) => Msg::SourceFailed {
                     source: source.name().to_string(),
                     kind: crate::core::model::SourceKind::Metrics,
-                    error,
+                    error: error.to_string(),
                     at,
                 },
             };

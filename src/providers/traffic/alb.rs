@@ -42,7 +42,11 @@ impl AlbTraffic {
     }
 
     async fn client(&self) -> Result<&aws_sdk_elasticloadbalancingv2::Client, TrafficError> {
-        let conf = self.aws.config().await.map_err(TrafficError::new)?;
+        let conf = self
+            .aws
+            .config()
+            .await
+            .map_err(|e| TrafficError::new(e.to_string()))?;
         Ok(self
             .client
             .get_or_init(|| async { aws_sdk_elasticloadbalancingv2::Client::new(conf) })
@@ -66,7 +70,7 @@ impl AlbTraffic {
                     .rule_arns(rule)
                     .send()
                     .await
-                    .map_err(|e| TrafficError::new(describe("DescribeRules", &e)))?;
+                    .map_err(|e| TrafficError::new(describe("DescribeRules", &e).to_string()))?;
                 let r = resp
                     .rules()
                     .first()
@@ -79,7 +83,9 @@ impl AlbTraffic {
                     .listener_arns(&self.cfg.listener)
                     .send()
                     .await
-                    .map_err(|e| TrafficError::new(describe("DescribeListeners", &e)))?;
+                    .map_err(|e| {
+                        TrafficError::new(describe("DescribeListeners", &e).to_string())
+                    })?;
                 let l = resp.listeners().first().ok_or_else(|| {
                     TrafficError::new(format!("listener {} not found", tail(&self.cfg.listener)))
                 })?;
@@ -282,7 +288,7 @@ impl TrafficProvider for AlbTraffic {
                     .map_err(|e| describe("ModifyListener", &e)),
             };
             let log = self.change_lines(from, to);
-            call.map_err(|e| TrafficError::with_log(e, log.clone()))?;
+            call.map_err(|e| TrafficError::with_log(e.to_string(), log.clone()))?;
             // Read back: what the load balancer holds now, not what was asked.
             // The change was made either way: a failed read-back is a warning.
             match self.read().await {

@@ -52,7 +52,9 @@ impl CommandTraffic {
 
     async fn run_set(&self, argv: &[String], log: &mut Vec<String>) -> Result<(), String> {
         log.push(format!("$ {}", display(argv)));
-        let ran = command::run(argv, self.cfg.timeout).await?;
+        let ran = command::run(argv, self.cfg.timeout)
+            .await
+            .map_err(|e| e.to_string())?;
         log.extend(ran.log_lines(10));
         if ran.success() {
             Ok(())
@@ -127,7 +129,7 @@ impl TrafficProvider for CommandTraffic {
         Box::pin(async move {
             let ran = command::run(&self.cfg.read, self.cfg.timeout)
                 .await
-                .map_err(TrafficError::new)?;
+                .map_err(|e| TrafficError::new(e.to_string()))?;
             if !ran.success() {
                 return Err(TrafficError::with_log(
                     format!(

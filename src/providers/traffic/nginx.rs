@@ -205,7 +205,7 @@ impl TrafficProvider for Nginx {
                                 ran.last_words()
                             )
                         }
-                        Err(e) => e,
+                        Err(e) => e.to_string(),
                     };
                     self.restore(&old, &mut log).await;
                     return Err(TrafficError::with_log(
@@ -231,7 +231,7 @@ impl TrafficProvider for Nginx {
                                 ran.last_words()
                             )
                         }
-                        Err(e) => e,
+                        Err(e) => e.to_string(),
                     };
                     self.restore(&old, &mut log).await;
                     // nginx may have half-read the new file: reload the old one.
