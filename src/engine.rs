@@ -377,6 +377,12 @@ impl Engine {
         }
     }
 
+    /// Every change to `service` from now on is journaled only under this
+    /// lease token: the fence a lost lease cannot pass.
+    pub fn drive_under(&self, service: &str, token: Option<i64>) {
+        self.executor.drive_under(service, token);
+    }
+
     /// What a checklist step's work would change, from its provider.
     pub async fn preview(
         &self,

@@ -133,12 +133,17 @@ impl Redactor {
 
 enum Cmd {
     Append(Entry),
-    /// Append and answer with the row id once it is committed to disk.
-    Durable(Entry, tokio::sync::oneshot::Sender<Result<i64, String>>),
+    /// Append and answer with the row id once it is committed to disk;
+    /// with a fence, only if that lease is still the current one.
+    Durable(
+        Entry,
+        Option<Fence>,
+        tokio::sync::oneshot::Sender<Result<i64, String>>,
+    ),
+    /// Append and answer once committed, for a caller without a runtime.
+    Now(Entry, mpsc::Sender<Result<i64, String>>),
     /// Answer once everything sent before is written.
     Flush(tokio::sync::oneshot::Sender<()>),
-    /// The same, for a caller that waits without a runtime.
-    Now(Entry, mpsc::Sender<Result<i64, String>>),
 }
 
 /// Where writes go. Cheap to clone.
@@ -168,9 +173,8 @@ impl Journal {
         let _ = self.tx.send(Cmd::Append(e));
     }
 
-    /// Append and wait until it is on disk: for an intent, before the action runs.
-    /// Append and block until it is on disk: for the one row later work
-    /// must name (an incident), so its number is known before that work starts.
+    /// Append and block until it is on disk, for callers without a runtime
+    /// (tools and tests; never the render loop, which must not wait on a disk).
     pub fn append_now(&self, e: Entry) -> Result<i64, String> {
         let (done, wait) = mpsc::channel();
         self.tx
@@ -187,10 +191,19 @@ impl Journal {
         }
     }
 
+    /// Append and wait until it is on disk: for an intent, before the action runs.
     pub async fn append_durable(&self, e: Entry) -> Result<i64, String> {
+        self.append_fenced(e, None).await
+    }
+
+    /// An intent under a lease: written, and on disk, only if `fence` is
+    /// still the service's current lease — checked in the same transaction
+    /// that writes it, so a driver that lost its lease (stopped, asleep,
+    /// cut off) cannot act whatever its screen shows.
+    pub async fn append_fenced(&self, e: Entry, fence: Option<Fence>) -> Result<i64, String> {
         let (done, wait) = tokio::sync::oneshot::channel();
         self.tx
-            .send(Cmd::Durable(e, done))
+            .send(Cmd::Durable(e, fence, done))
             .map_err(|_| "the journal is closed".to_string())?;
         wait.await.map_err(|_| "the journal stopped".to_string())?
     }
@@ -219,11 +232,11 @@ fn writer(conn: &Connection, redactor: &Redactor, rx: &mpsc::Receiver<Cmd>) {
                     tracing::error!("journal: {err}");
                 }
             }
-            Cmd::Durable(e, done) => {
-                let _ = done.send(insert_one(conn, redactor, e));
+            Cmd::Durable(e, fence, done) => {
+                let _ = done.send(insert_fenced(conn, redactor, e, fence.as_ref()));
             }
             Cmd::Now(e, done) => {
-                let _ = done.send(insert_one(conn, redactor, e));
+                let _ = done.send(insert_fenced(conn, redactor, e, None));
             }
             Cmd::Flush(done) => {
                 let _ = done.send(());
@@ -254,8 +267,56 @@ fn insert_all(conn: &Connection, redactor: &Redactor, batch: Vec<Entry>) -> rusq
     Ok(last)
 }
 
-fn insert_one(conn: &Connection, redactor: &Redactor, e: Entry) -> Result<i64, String> {
-    insert_all(conn, redactor, vec![e]).map_err(|e| e.to_string())
+/// The lease an intent is written under: the service and the token its
+/// driver holds.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Fence {
+    pub service: String,
+    pub token: i64,
+}
+
+/// One row, durable; under a fence only if the lease is still `fence`'s.
+fn insert_fenced(
+    conn: &Connection,
+    redactor: &Redactor,
+    e: Entry,
+    fence: Option<&Fence>,
+) -> Result<i64, String> {
+    let Some(f) = fence else {
+        return insert_all(conn, redactor, vec![e]).map_err(|e| e.to_string());
+    };
+    let run = || -> rusqlite::Result<Result<i64, String>> {
+        conn.execute_batch("BEGIN IMMEDIATE")?;
+        let current: Option<(i64, String)> = conn
+            .query_row(
+                "SELECT token, operator FROM leases WHERE service = ?1 AND released = 0",
+                rusqlite::params![f.service],
+                |r| Ok((r.get(0)?, r.get(1)?)),
+            )
+            .optional()?;
+        if current.as_ref().map(|(t, _)| *t) != Some(f.token) {
+            conn.execute_batch("ROLLBACK")?;
+            let now = match current {
+                Some((t, who)) => format!("{who} drives it now (lease {t})"),
+                None => "nobody holds it now".to_string(),
+            };
+            return Ok(Err(format!(
+                "the lease of {} (token {}) is no longer this backstop's: {now}; nothing was changed",
+                f.service, f.token
+            )));
+        }
+        match insert(conn, &redactor.entry(e)) {
+            Ok(id) => {
+                conn.execute_batch("COMMIT")?;
+                Ok(Ok(id))
+            }
+            Err(err) => {
+                conn.execute_batch("ROLLBACK")?;
+                Err(err)
+            }
+        }
+    };
+    run().unwrap_or_else(|e| Err(e.to_string()))
 }
 
 fn connect(path: &Path) -> Result<Connection> {
@@ -280,6 +341,10 @@ fn set_up(conn: &Connection) -> Result<()> {
     conn.execute_batch("PRAGMA synchronous=FULL;")?;
     conn.execute_batch(SCHEMA)
         .context("cannot create the journal's table")?;
+    // The leases live beside the journal: an intent is checked against them
+    // in the transaction that writes it.
+    conn.execute_batch(crate::lease::SCHEMA)
+        .context("cannot create the journal's lease table")?;
     upgrade(conn)
 }
 

@@ -15,6 +15,18 @@ use std::time::Duration;
 
 use rusqlite::{Connection, OptionalExtension, TransactionBehavior, params};
 
+/// The lease table, in the journal's file (its own table: it changes, the
+/// journal never does).
+pub const SCHEMA: &str = "CREATE TABLE IF NOT EXISTS leases (
+    service      TEXT PRIMARY KEY,
+    session      TEXT NOT NULL,
+    operator     TEXT NOT NULL,
+    token        INTEGER NOT NULL,
+    since_ms     INTEGER NOT NULL,
+    heartbeat_ms INTEGER NOT NULL,
+    released     INTEGER NOT NULL DEFAULT 0
+)";
+
 /// A lease held: the fencing token is what an action carries.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Lease {
@@ -72,23 +84,17 @@ impl Leases {
             file: file.clone(),
             source,
         };
+        // The first backstop on a machine may ask for a lease before the
+        // journal exists.
+        if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+            let _ = std::fs::create_dir_all(dir);
+        }
         let conn = Connection::open(path).map_err(wrap)?;
         // Others write the same file: wait for them rather than fail.
         conn.busy_timeout(Duration::from_secs(10)).map_err(wrap)?;
         conn.query_row("PRAGMA journal_mode=WAL", [], |_| Ok(()))
             .map_err(wrap)?;
-        conn.execute_batch(
-            "CREATE TABLE IF NOT EXISTS leases (
-                service      TEXT PRIMARY KEY,
-                session      TEXT NOT NULL,
-                operator     TEXT NOT NULL,
-                token        INTEGER NOT NULL,
-                since_ms     INTEGER NOT NULL,
-                heartbeat_ms INTEGER NOT NULL,
-                released     INTEGER NOT NULL DEFAULT 0
-            )",
-        )
-        .map_err(wrap)?;
+        conn.execute_batch(SCHEMA).map_err(wrap)?;
         Ok(Leases { conn, file })
     }
 
@@ -234,6 +240,80 @@ impl Leases {
     /// action checks, as close to the change as it can.
     pub fn current(&self, service: &str, token: i64) -> Result<bool, LeaseError> {
         Ok(self.holder(service)?.is_some_and(|h| h.token == token))
+    }
+}
+
+/// A service this process drives: its lease taken, kept alive by a
+/// heartbeat, and given up when dropped (or left to expire if the process
+/// dies).
+pub struct Driving {
+    leases: std::sync::Arc<std::sync::Mutex<Leases>>,
+    pub lease: Lease,
+    heartbeat: tokio::task::JoinHandle<()>,
+}
+
+/// How long a lease lives without a heartbeat.
+pub const EXPIRY: Duration = Duration::from_secs(30);
+
+impl Driving {
+    /// Take the lease of `service` in the journal at `journal`, or say who
+    /// holds it and since when.
+    pub fn take(journal: &Path, service: &str, operator: &str) -> Result<Driving, String> {
+        let now = || crate::sources::now().millis();
+        let mut leases = Leases::open(journal).map_err(|e| e.to_string())?;
+        let session = format!("{operator}#{}-{}", std::process::id(), now());
+        let lease = match leases
+            .take(service, &session, operator, now(), EXPIRY, false)
+            .map_err(|e| e.to_string())?
+        {
+            Taken::Granted(l) => l,
+            Taken::HeldBy(h) => {
+                let since = crate::core::time::Ts(h.since_ms).hms();
+                let quiet = (now() - h.heartbeat_ms).max(0) / 1000;
+                return Err(format!(
+                    "{service} is driven by {} since {since} (lease {}, last heartbeat {quiet}s ago): nothing was changed",
+                    h.operator, h.token
+                ));
+            }
+        };
+        let leases = std::sync::Arc::new(std::sync::Mutex::new(leases));
+        let (beat, held) = (leases.clone(), lease.clone());
+        let heartbeat = tokio::spawn(async move {
+            let mut every = tokio::time::interval(EXPIRY / 6);
+            loop {
+                every.tick().await;
+                let (beat, lease) = (beat.clone(), held.clone());
+                let alive = tokio::task::spawn_blocking(move || {
+                    beat.lock()
+                        .unwrap_or_else(std::sync::PoisonError::into_inner)
+                        .renew(&lease, crate::sources::now().millis())
+                })
+                .await;
+                if !matches!(alive, Ok(Ok(true))) {
+                    // The fence refuses every intent from here on.
+                    tracing::warn!("the lease of {} was lost", held.service);
+                    break;
+                }
+            }
+        });
+        Ok(Driving {
+            leases,
+            lease,
+            heartbeat,
+        })
+    }
+}
+
+impl Drop for Driving {
+    fn drop(&mut self) {
+        self.heartbeat.abort();
+        let leases = self
+            .leases
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        if let Err(e) = leases.release(&self.lease) {
+            tracing::warn!("cannot give the lease of {} up: {e}", self.lease.service);
+        }
     }
 }
 
@@ -405,5 +485,56 @@ mod tests {
                 prop_assert!(current <= 1, "{current} sessions hold a current token");
             }
         }
+    }
+
+    /// The fence: a driver that lost its lease (stopped, asleep, cut off)
+    /// cannot write an intent, so it cannot act, whatever its screen says.
+    #[tokio::test]
+    async fn an_intent_under_a_lost_lease_is_refused() {
+        use crate::journal::{Entry, Fence, Journal, Redactor};
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("journal.sqlite");
+        let journal = Journal::open(&path, Redactor::default()).unwrap();
+        let mut a = Leases::open(&path).unwrap();
+        let la = granted(
+            a.take("web", "A", "alice@bastion", 1_000, EXPIRY, false)
+                .unwrap(),
+        );
+        let intent =
+            |text: &str| Entry::new(crate::core::time::Ts(2_000), "intent", "web", text, "alice");
+        let fence = |token| {
+            Some(Fence {
+                service: "web".into(),
+                token,
+            })
+        };
+        journal
+            .append_fenced(intent("switch web"), fence(la.token))
+            .await
+            .expect("the holder writes its intent");
+        // Bob takes over (A's heartbeat gone, or a confirmed take-over).
+        let mut b = Leases::open(&path).unwrap();
+        let lb = granted(
+            b.take("web", "B", "bob@bastion", 40_000, EXPIRY, false)
+                .unwrap(),
+        );
+        let refused = journal
+            .append_fenced(intent("switch web again"), fence(la.token))
+            .await
+            .unwrap_err();
+        assert!(refused.contains("bob@bastion drives it now"), "{refused}");
+        journal
+            .append_fenced(intent("switch web"), fence(lb.token))
+            .await
+            .expect("the new holder writes");
+        let rows: i64 = rusqlite::Connection::open(&path)
+            .unwrap()
+            .query_row(
+                "SELECT count(*) FROM journal WHERE kind = 'intent'",
+                [],
+                |r| r.get(0),
+            )
+            .unwrap();
+        assert_eq!(rows, 2, "the stale intent was never written");
     }
 }

@@ -22,6 +22,7 @@ case "$1" in
   read)
     printf '{"blue": %s, "green": %s}\n' "$(cat "$dir/blue")" "$(cat "$dir/green")" ;;
   set)
+    printf '%s %s\n' "$2" "$3" >> "$dir/calls"
     printf '%s' "$3" > "$dir/$2" ;;
 esac
 "#;
@@ -101,6 +102,15 @@ path = "/api/orders"
         tokio::task::spawn_blocking(move || c.output().unwrap())
             .await
             .unwrap()
+    }
+
+    /// Every `set` the platform CLI received, in order.
+    fn calls(&self) -> Vec<String> {
+        std::fs::read_to_string(self.ctl.parent().unwrap().join("calls"))
+            .unwrap_or_default()
+            .lines()
+            .map(str::to_string)
+            .collect()
     }
 
     fn journal(&self) -> PathBuf {
@@ -689,4 +699,58 @@ async fn sigterm_during_an_automatic_rollback_in_watch_closes_it_as_interrupted(
         closed.contains("aborted: interrupted by SIGTERM"),
         "{closed}"
     );
+}
+
+/// Ten pipelines roll the same service back at the same instant: one takes
+/// the service's lease and acts; the nine others say who drives and change
+/// nothing. The platform CLI hears one switch, and the journal holds one
+/// incident.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn ten_rollbacks_at_once_make_one_change() {
+    let w = World::start().await;
+    w.sandbox
+        .set_fault("web", "green", Some(Fault::Unhealthy))
+        .unwrap();
+    let runs: Vec<_> = (0..10)
+        .map(|_| {
+            let mut c: Command = w.home.command();
+            c.args(["rollback", "--service", "web", "--yes", "--json"]);
+            tokio::task::spawn_blocking(move || c.output().unwrap())
+        })
+        .collect();
+    let mut outs = Vec::new();
+    for r in runs {
+        outs.push(r.await.unwrap());
+    }
+    let codes: Vec<Option<i32>> = outs.iter().map(|o| o.status.code()).collect();
+    let acted = outs.iter().filter(|o| o.status.code() == Some(0)).count();
+    let said: Vec<String> = outs
+        .iter()
+        .map(|o| format!("{}{}", stdout(o), stderr(o)))
+        .collect();
+    assert_eq!(
+        acted,
+        1,
+        "exactly one acts: {codes:?}\n{}",
+        said.join("\n---\n")
+    );
+    for o in outs.iter().filter(|o| o.status.code() != Some(0)) {
+        assert_eq!(o.status.code(), Some(1), "{}", stderr(o));
+        let end = lines(o).last().cloned().unwrap();
+        let text = end["text"].as_str().unwrap();
+        assert!(
+            text.contains("web is driven by") && text.contains("nothing was changed"),
+            "{end}"
+        );
+    }
+    assert_eq!(
+        w.calls(),
+        ["blue 100", "green 0"],
+        "one switch, gaining side first"
+    );
+    let incidents = journal_kinds(&w.journal())
+        .iter()
+        .filter(|k| *k == "incident")
+        .count();
+    assert_eq!(incidents, 1);
 }

@@ -22,7 +22,7 @@ use crate::core::model::{EndpointId, ProbeResult};
 use crate::core::msg::StepWork;
 use crate::core::msg::{Effect, Msg};
 use crate::core::time::Ts;
-use crate::journal::{Entry, Journal};
+use crate::journal::{Entry, Fence, Journal};
 use crate::providers::deploy::DeployProvider;
 use crate::providers::traffic::{TrafficHandle, TrafficProvider};
 use crate::sandbox::Sandbox;
@@ -77,6 +77,24 @@ pub(crate) struct Backends {
     services: Arc<Vec<ServiceInfo>>,
     /// Where exported reports go.
     reports: Option<PathBuf>,
+    /// The leases this backstop drives services under: every intent for
+    /// such a service is written only if its lease is still current.
+    fences: Arc<Mutex<HashMap<String, i64>>>,
+}
+
+impl Backends {
+    /// The fence an intent about `scope` (`web` or `web/green`) is written under.
+    fn fence(&self, scope: &str) -> Option<Fence> {
+        let service = scope.split('/').next().unwrap_or(scope);
+        self.fences
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .get(service)
+            .map(|token| Fence {
+                service: service.to_string(),
+                token: *token,
+            })
+    }
 }
 
 pub struct Executor {
@@ -128,6 +146,20 @@ impl Executor {
         self.b.services = Arc::new(ServiceInfo::from_config(config));
         self.b.notifiers = Arc::new(config.notifiers.clone());
         self
+    }
+
+    /// From now on, write every intent for `service` only under this lease
+    /// token (`None`: the lease was given up).
+    pub fn drive_under(&self, service: &str, token: Option<i64>) {
+        let mut f = self
+            .b
+            .fences
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        match token {
+            Some(t) => f.insert(service.to_string(), t),
+            None => f.remove(service),
+        };
     }
 
     /// Write exported reports into `dir`.
@@ -236,9 +268,11 @@ impl Executor {
                     return;
                 };
                 let journal = self.b.journal.clone();
+                let fence = self.b.fence(&service);
                 tokio::spawn(async move {
                     let set = set_weights_journaled(
                         journal.as_ref(),
+                        fence,
                         h.provider.as_ref(),
                         &service,
                         &from,
@@ -520,8 +554,10 @@ fn failed(effect: String, error: impl Into<String>) -> Msg {
 /// first, with the exact weights before and after, then the change (which
 /// the provider refuses if the weights moved), then its outcome with the
 /// weights read back. No intent, no change.
+#[allow(clippy::too_many_arguments)]
 pub async fn set_weights_journaled(
     journal: Option<&Journal>,
+    fence: Option<Fence>,
     provider: &dyn TrafficProvider,
     service: &str,
     from: &crate::core::traffic::Weights,
@@ -546,7 +582,9 @@ pub async fn set_weights_journaled(
         "from": from,
         "to": to,
     }));
-    let intent = record_intent(journal, e).await.map_err(TrafficError::new)?;
+    let intent = record_intent(journal, e, fence)
+        .await
+        .map_err(TrafficError::new)?;
     let result = provider.set(from, to).await;
     let (ok, text, data) = match &result {
         Ok(applied) => {
@@ -576,11 +614,12 @@ pub async fn set_weights_journaled(
 pub(crate) async fn record_intent(
     journal: Option<&Journal>,
     e: Entry,
+    fence: Option<Fence>,
 ) -> Result<Option<i64>, String> {
     let Some(j) = journal else {
         return Ok(None);
     };
-    j.append_durable(e)
+    j.append_fenced(e, fence)
         .await
         .map(Some)
         .map_err(|e| format!("cannot record the intent in the journal ({e}); nothing was changed"))

@@ -23,6 +23,7 @@ use crate::core::decision::Decision;
 use crate::core::model::{EnvId, Origin, State};
 use crate::core::msg::Msg;
 use crate::engine::{Engine, Storage};
+use crate::lease::Driving;
 use crate::sources::now;
 
 /// The longest a pending rule is given to decide before planning.
@@ -270,6 +271,15 @@ pub async fn run(config: Config, storage: &Storage, a: Args) -> Result<u8> {
     // This command's own request is the only rollback it makes.
     session::advise_only(&mut config);
     let interrupt = Interrupt::listen();
+    // One driver per service: with --yes the lease comes first, so of many
+    // started at once exactly one plans and acts; the others say who drives.
+    let mut driving = None;
+    if a.yes && !a.dry_run {
+        match Driving::take(&storage.journal, &a.service, &crate::identity::operator()) {
+            Ok(d) => driving = Some(d),
+            Err(why) => return Ok(end(&a, exit::FAILING, &why, &[])),
+        }
+    }
     let mut p = match until_signal(&interrupt, prepare(&config, storage, &a)).await {
         Ok(p) => p,
         Err((code, text)) => return Ok(end(&a, code, &text, &[])),
@@ -314,11 +324,15 @@ pub async fn run(config: Config, storage: &Storage, a: Args) -> Result<u8> {
                 &p.plan,
             ));
         }
-        // The answer may have taken minutes: read the world and the
-        // journal again (another rollback, a change under way) and go on
-        // only if the plan is still the one confirmed.
+        // The answer may have taken minutes: take the lease, read the world
+        // and the journal again (another rollback, a change under way) and
+        // go on only if the plan is still the one confirmed.
         let confirmed = std::mem::take(&mut p.plan);
         drop(p);
+        match Driving::take(&storage.journal, &a.service, &crate::identity::operator()) {
+            Ok(d) => driving = Some(d),
+            Err(why) => return Ok(end(&a, exit::FAILING, &why, &confirmed)),
+        }
         p = match until_signal(&interrupt, prepare(&config, storage, &a)).await {
             Ok(p) => p,
             Err((code, text)) => return Ok(end(&a, code, &text, &confirmed)),
@@ -344,6 +358,9 @@ pub async fn run(config: Config, storage: &Storage, a: Args) -> Result<u8> {
         plan,
     } = p;
     let by = engine.state.operator.clone();
+    if let Some(d) = &driving {
+        engine.drive_under(&a.service, Some(d.lease.token));
+    }
     let mut lines = EventLines::new(a.json).redacting(&config);
     lines.print_new(&engine.state);
     engine.apply(Msg::Rollback {

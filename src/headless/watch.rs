@@ -144,8 +144,26 @@ pub async fn run(config: Config, storage: &Storage, a: Args) -> Result<u8> {
     } else {
         session::advise_only(&mut config);
     }
+    // Acting needs the lease of every service it may act on: one driver per
+    // service, whoever else watches.
+    let mut driving = Vec::new();
+    if a.auto {
+        let operator = crate::identity::operator();
+        for s in &config.services {
+            match crate::lease::Driving::take(&storage.journal, &s.name, &operator) {
+                Ok(d) => driving.push(d),
+                Err(why) => {
+                    out::err_line(format_args!("backstop watch: {why}"));
+                    return Ok(exit::FAILING);
+                }
+            }
+        }
+    }
     let origin = Origin::Config(config.file.clone());
     let mut engine = Engine::start_as(&config, origin, None, storage, "backstop watch")?;
+    for d in &driving {
+        engine.drive_under(&d.lease.service, Some(d.lease.token));
+    }
     let mut lines = EventLines::new(a.json).redacting(&config);
     let interrupt = Interrupt::listen();
     if !a.json {

@@ -242,6 +242,7 @@ pub fn play(
                 let change = Weights::describe_change(&now_w, &w);
                 let put_back = set_weights_journaled(
                     journal.as_ref(),
+                    None,
                     p.as_ref(),
                     &service,
                     &now_w,
@@ -282,7 +283,7 @@ async fn set_real(
 ) {
     let result = match p.read().await {
         Ok(from) if from.same_split(to) => Ok(()),
-        Ok(from) => set_weights_journaled(journal, p, service, &from, to, SCENARIO)
+        Ok(from) => set_weights_journaled(journal, None, p, service, &from, to, SCENARIO)
             .await
             .map(|_| ()),
         Err(e) => Err(e),
