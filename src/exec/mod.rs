@@ -80,20 +80,50 @@ pub(crate) struct Backends {
     /// The leases this backstop drives services under: every intent for
     /// such a service is written only if its lease is still current.
     fences: Arc<Mutex<HashMap<String, i64>>>,
+    /// The leases it took itself, at its first change of a service (kept
+    /// alive until the process ends).
+    driving: Arc<Mutex<HashMap<String, crate::lease::Driving>>>,
 }
 
 impl Backends {
-    /// The fence an intent about `scope` (`web` or `web/green`) is written under.
-    fn fence(&self, scope: &str) -> Option<Fence> {
-        let service = scope.split('/').next().unwrap_or(scope);
+    /// The fence an intent about `scope` (`web` or `web/green`) is written
+    /// under. The first change of a service takes its lease (one driver per
+    /// service: taking a free lease is implicit in the first acting key);
+    /// if someone else drives it, the answer says who, and nothing changes.
+    async fn fence(&self, scope: &str) -> Result<Option<Fence>, String> {
+        let service = scope.split('/').next().unwrap_or(scope).to_string();
+        let held = |token: i64| Fence {
+            service: service.clone(),
+            token,
+        };
+        if let Some(t) = self
+            .fences
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .get(&service)
+        {
+            return Ok(Some(held(*t)));
+        }
+        let Some(journal) = &self.journal else {
+            return Ok(None);
+        };
+        let path = journal.path.clone();
+        let name = service.clone();
+        let taken = tokio::task::spawn_blocking(move || {
+            crate::lease::Driving::take(&path, &name, &crate::identity::operator())
+        })
+        .await
+        .map_err(|e| format!("cannot take the lease of {service}: {e}"))??;
+        let token = taken.lease.token;
         self.fences
             .lock()
             .unwrap_or_else(std::sync::PoisonError::into_inner)
-            .get(service)
-            .map(|token| Fence {
-                service: service.to_string(),
-                token: *token,
-            })
+            .insert(service.clone(), token);
+        self.driving
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .insert(service.clone(), taken);
+        Ok(Some(held(token)))
     }
 }
 
@@ -268,8 +298,22 @@ impl Executor {
                     return;
                 };
                 let journal = self.b.journal.clone();
-                let fence = self.b.fence(&service);
+                let b = self.b.clone();
                 tokio::spawn(async move {
+                    let fence = match b.fence(&service).await {
+                        Ok(f) => f,
+                        Err(error) => {
+                            let _ = tx
+                                .send(Msg::WeightsFailed {
+                                    service: h.service,
+                                    error,
+                                    log: Vec::new(),
+                                    at: now(),
+                                })
+                                .await;
+                            return;
+                        }
+                    };
                     let set = set_weights_journaled(
                         journal.as_ref(),
                         fence,

@@ -118,7 +118,11 @@ pub(super) async fn run(b: Backends, job: Job, tx: mpsc::Sender<Msg>) {
                     "work": "smoke-commands",
                     "argv": smoke_argvs(&b, &job),
                 }));
-                match record_intent(b.journal.as_ref(), e, b.fence(&job.name)).await {
+                let fenced = match b.fence(&job.name).await {
+                    Ok(f) => record_intent(b.journal.as_ref(), e, f).await,
+                    Err(why) => Err(why),
+                };
+                match fenced {
                     Ok(id) => id,
                     Err(error) => {
                         let _ = tx.send(job.done(StepOutcome::failed(error, vec![]))).await;
@@ -165,7 +169,11 @@ async fn change(b: &Backends, job: &Job, tx: &mpsc::Sender<Msg>) -> StepOutcome 
     e.level = "warn".into();
     e.incident = job.incident;
     e.data = Some(data);
-    let intent = match record_intent(b.journal.as_ref(), e, b.fence(&job.name)).await {
+    let fenced = match b.fence(&job.name).await {
+        Ok(f) => record_intent(b.journal.as_ref(), e, f).await,
+        Err(why) => Err(why),
+    };
+    let intent = match fenced {
         Ok(id) => id,
         Err(error) => return StepOutcome::failed(error, vec![]),
     };
