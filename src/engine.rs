@@ -62,6 +62,8 @@ pub struct Engine {
     journal: Option<Journal>,
     /// A scenario's timeline, and the switch that stops it once scored.
     drill_play: Option<(JoinHandle<Option<String>>, tokio::sync::watch::Sender<bool>)>,
+    /// This process, present on the journal (`backstop who`) while it runs.
+    _here: Option<crate::presence::Here>,
     /// How often the clock ticks: a second, or the fastest probe interval
     /// when that is shorter (drills run faster than life).
     pub tick: Duration,
@@ -226,6 +228,12 @@ impl Engine {
             format!("{what} started on {} by {}", config.file, state.operator),
             &state.operator,
         ));
+        let services: Vec<String> = config.services.iter().map(|s| s.name.clone()).collect();
+        // Being seen is not worth failing over: a journal that cannot say
+        // who is here still records everything else.
+        let here = crate::presence::Here::announce(&storage.journal, what, &services)
+            .map_err(|e| tracing::warn!("{e}"))
+            .ok();
         let mut engine = Engine {
             state,
             rx,
@@ -236,6 +244,7 @@ impl Engine {
             journaled: 0,
             tick,
             drill_play: None,
+            _here: here,
         };
         if !interrupted.is_empty() {
             let actions = interrupted
@@ -280,6 +289,7 @@ impl Engine {
             journaled: 0,
             tick: Duration::from_secs(1),
             drill_play: None,
+            _here: None,
         }
     }
 

@@ -40,3 +40,17 @@ pub fn operator() -> String {
         None => format!("{user}@{host}"),
     }
 }
+
+/// This process on this machine: what its leases and its presence are
+/// recorded under. Two consoles of one person are two sessions.
+pub fn session() -> String {
+    static SESSION: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+    SESSION
+        .get_or_init(|| {
+            let started = std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .map_or(0, |d| d.as_millis());
+            format!("{}#{}-{started}", operator(), std::process::id())
+        })
+        .clone()
+}

@@ -27,6 +27,34 @@ pub const SCHEMA: &str = "CREATE TABLE IF NOT EXISTS leases (
     released     INTEGER NOT NULL DEFAULT 0
 )";
 
+/// A connection to the journal's file that other processes write too, with
+/// `schema` in place. Opening a file that another process is creating or
+/// switching to WAL can be refused at once, whatever the busy timeout:
+/// such refusals are retried for ten seconds rather than shown.
+pub fn shared(path: &Path, schema: &str) -> rusqlite::Result<Connection> {
+    let deadline = std::time::Instant::now() + Duration::from_secs(10);
+    loop {
+        let attempt = (|| {
+            let conn = Connection::open(path)?;
+            conn.busy_timeout(Duration::from_secs(10))?;
+            conn.query_row("PRAGMA journal_mode=WAL", [], |_| Ok(()))?;
+            conn.execute_batch(schema)?;
+            Ok(conn)
+        })();
+        match attempt {
+            Err(rusqlite::Error::SqliteFailure(e, _))
+                if matches!(
+                    e.code,
+                    rusqlite::ErrorCode::DatabaseBusy | rusqlite::ErrorCode::DatabaseLocked
+                ) && std::time::Instant::now() < deadline =>
+            {
+                std::thread::sleep(Duration::from_millis(20));
+            }
+            other => return other,
+        }
+    }
+}
+
 /// A lease held: the fencing token is what an action carries.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Lease {
@@ -89,12 +117,7 @@ impl Leases {
         if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
             let _ = std::fs::create_dir_all(dir);
         }
-        let conn = Connection::open(path).map_err(wrap)?;
-        // Others write the same file: wait for them rather than fail.
-        conn.busy_timeout(Duration::from_secs(10)).map_err(wrap)?;
-        conn.query_row("PRAGMA journal_mode=WAL", [], |_| Ok(()))
-            .map_err(wrap)?;
-        conn.execute_batch(SCHEMA).map_err(wrap)?;
+        let conn = shared(path, SCHEMA).map_err(wrap)?;
         Ok(Leases { conn, file })
     }
 
@@ -261,7 +284,7 @@ impl Driving {
     pub fn take(journal: &Path, service: &str, operator: &str) -> Result<Driving, String> {
         let now = || crate::sources::now().millis();
         let mut leases = Leases::open(journal).map_err(|e| e.to_string())?;
-        let session = format!("{operator}#{}-{}", std::process::id(), now());
+        let session = crate::identity::session();
         let lease = match leases
             .take(service, &session, operator, now(), EXPIRY, false)
             .map_err(|e| e.to_string())?

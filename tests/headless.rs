@@ -754,3 +754,51 @@ async fn ten_rollbacks_at_once_make_one_change() {
         .count();
     assert_eq!(incidents, 1);
 }
+
+/// `backstop who`: everyone on the journal now — a watcher, and a
+/// `watch --auto` that drives web (it holds web's lease) — and nobody once
+/// they have left.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn who_lists_the_watchers_and_the_driver() {
+    let w = World::start().await;
+    let spawn = |args: &[&str]| {
+        let mut c: Command = w.home.command();
+        c.args(args);
+        tokio::task::spawn_blocking(move || c.output().unwrap())
+    };
+    let watcher = spawn(&["watch", "--service", "web", "--for", "6s"]);
+    let driver = spawn(&["watch", "--service", "web", "--auto", "--for", "6s"]);
+    tokio::time::sleep(std::time::Duration::from_secs(3)).await;
+    let o = w.run(&["who", "--json"]).await;
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    let people = json(&o);
+    let people = people.as_array().unwrap().clone();
+    if people.len() != 2 {
+        let d = driver.await.unwrap();
+        panic!("{people:?}\ndriver: {}\n{}", stdout(&d), stderr(&d));
+    }
+    let roles: Vec<(&str, &str)> = people
+        .iter()
+        .map(|p| {
+            (
+                p["role"].as_str().unwrap(),
+                p["services"][0].as_str().unwrap(),
+            )
+        })
+        .collect();
+    assert!(roles.contains(&("driver", "web")), "{roles:?}");
+    assert!(roles.contains(&("observer", "web")), "{roles:?}");
+    for key in ["session", "operator", "since", "last_seen", "read_only"] {
+        assert!(people[0].get(key).is_some(), "{key} in {}", people[0]);
+    }
+    // While watch --auto drives web, a pipeline's rollback is refused.
+    let o = w.run(&["rollback", "--service", "web", "--yes"]).await;
+    assert_eq!(o.status.code(), Some(1));
+    assert!(stderr(&o).contains("web is driven by"), "{}", stderr(&o));
+    for h in [watcher, driver] {
+        let o = h.await.unwrap();
+        assert_eq!(o.status.code(), Some(0), "{}\n{}", stdout(&o), stderr(&o));
+    }
+    let o = w.run(&["who", "--json"]).await;
+    assert_eq!(json(&o), serde_json::json!([]), "gone when they left");
+}

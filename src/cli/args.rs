@@ -166,6 +166,16 @@ pub enum Command {
     /// The incident journal itself
     #[command(subcommand)]
     Journal(JournalCommand),
+    /// Who is on this journal now: every console and headless command, and
+    /// the services each drives (holds the lease of) or watches
+    Who {
+        /// One JSON array: [{"session", "operator", "role", "services", "since", "last_seen", "read_only"}]
+        #[arg(long)]
+        json: bool,
+        /// The drills' journal instead of the incidents'
+        #[arg(long)]
+        drill: bool,
+    },
     /// Print the key bindings in force (defaults merged with yours)
     Keys,
     /// Print where backstop keeps its configuration, keymap, log and data

@@ -30,6 +30,7 @@ mod console;
 mod drill;
 mod journal;
 mod report;
+mod who;
 
 pub use args::{Cli, Command, ConfigCommand, Format, JournalCommand, Target};
 use config_file::{config_check, config_init};
@@ -245,6 +246,7 @@ fn run(cli: Cli, paths: &Paths) -> Done {
         Some(Command::Config(ConfigCommand::Init { force, path })) => {
             config_init(path.as_deref().unwrap_or(&paths.config_file), force)
         }
+        Some(Command::Who { json, drill }) => who::who(&storage(drill).journal, json),
         Some(Command::Keys) => {
             out::text(load_keymap(paths)?.describe());
             Ok(exit::OK)

@@ -107,6 +107,18 @@ impl Backends {
         let Some(journal) = &self.journal else {
             return Ok(None);
         };
+        // A drill's sandbox is nobody's production: rehearsals on one
+        // machine do not take each other's leases (a drill against a real
+        // load balancer does).
+        let rehearsal = self
+            .traffic
+            .get(&service)
+            .map(|h| h.provider.kind() == "sandbox")
+            .or_else(|| self.deploy.get(&service).map(|d| d.kind() == "sandbox"))
+            .unwrap_or(false);
+        if rehearsal {
+            return Ok(None);
+        }
         let path = journal.path.clone();
         let name = service.clone();
         let taken = tokio::task::spawn_blocking(move || {

@@ -1,0 +1,29 @@
+//! `backstop who`: everyone on the journal now, and what each one drives.
+
+use super::*;
+
+pub(super) fn who(journal: &Path, json: bool) -> Done {
+    let now = crate::sources::now();
+    let people = crate::presence::who(journal, now.millis())
+        .map_err(|e| Failure::Failing(format!("backstop who: {e}")))?;
+    if json {
+        out::line(serde_json::to_string(&people).unwrap_or_else(|_| "[]".into()));
+        return Ok(exit::OK);
+    }
+    if people.is_empty() {
+        out::line(format_args!("nobody is on {}", journal.display()));
+    }
+    for p in &people {
+        let seen = now.since(crate::core::time::Ts(p.last_seen_ms));
+        out::line(format_args!(
+            "{:<9} {:<32} {:<18} {}  (since {}, seen {} ago)",
+            p.role.to_uppercase(),
+            p.operator,
+            p.what,
+            p.services.join(", "),
+            p.since,
+            crate::core::time::age(seen)
+        ));
+    }
+    Ok(exit::OK)
+}
