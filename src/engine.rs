@@ -229,6 +229,7 @@ impl Engine {
             &state.operator,
         ));
         let services: Vec<String> = config.services.iter().map(|s| s.name.clone()).collect();
+        tasks.push(spawn_people(storage.journal.clone(), tx.clone()));
         // Being seen is not worth failing over: a journal that cannot say
         // who is here still records everything else.
         let here = crate::presence::Here::announce(&storage.journal, what, &services)
@@ -490,6 +491,40 @@ impl Engine {
             }
         }
     }
+}
+
+/// Who is on the journal, every two seconds, for the header.
+fn spawn_people(journal: PathBuf, tx: mpsc::Sender<Msg>) -> JoinHandle<()> {
+    tokio::spawn(async move {
+        let mut every = tokio::time::interval(Duration::from_secs(2));
+        every.set_missed_tick_behavior(MissedTickBehavior::Delay);
+        let me = crate::identity::session();
+        loop {
+            every.tick().await;
+            let path = journal.clone();
+            let Ok(Ok(people)) =
+                tokio::task::spawn_blocking(move || crate::presence::who(&path, now().millis()))
+                    .await
+            else {
+                continue;
+            };
+            let people = people
+                .into_iter()
+                .map(|p| crate::core::model::Present {
+                    me: p.session == me,
+                    drives: if p.role == "driver" {
+                        p.services
+                    } else {
+                        Vec::new()
+                    },
+                    operator: p.operator,
+                })
+                .collect();
+            if tx.send(Msg::People { people, at: now() }).await.is_err() {
+                break;
+            }
+        }
+    })
 }
 
 /// The initial state for a configuration: every endpoint known, none probed.

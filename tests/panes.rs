@@ -99,6 +99,22 @@ fn header() {
     insta::assert_snapshot!("header_empty", shot(&empty(), r, 80, 1));
     insta::assert_snapshot!("header_normal", shot(&scenario(), r, 80, 1));
     insta::assert_snapshot!("header_narrow", shot(&scenario(), r, 40, 1));
+    // The war room: who drives the selected service, and how many watch.
+    let mut room = scenario();
+    let present = |who: &str, drives: &[&str], me: bool| backstop::core::model::Present {
+        operator: who.into(),
+        drives: drives.iter().map(|s| s.to_string()).collect(),
+        me,
+    };
+    room.people = vec![
+        present("alice@bastion from 10.0.0.7", &["web"], false),
+        present("ops@bastion", &[], true),
+        present("bob@bastion", &[], false),
+    ];
+    insta::assert_snapshot!("header_war_room", shot(&room, r, 120, 1));
+    room.people[0].me = true;
+    room.people[1].me = false;
+    insta::assert_snapshot!("header_war_room_driving", shot(&room, r, 120, 1));
 }
 
 #[test]

@@ -455,6 +455,16 @@ pub struct RollbackState {
     pub in_flight: Vec<InFlight>,
 }
 
+/// A session on the journal, as the header counts them.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Present {
+    pub operator: String,
+    /// The services whose lease it holds.
+    pub drives: Vec<String>,
+    /// This very console.
+    pub me: bool,
+}
+
 /// A change on its way: which checklist step sent it, and what it does.
 #[derive(Clone, Debug, PartialEq)]
 pub struct InFlight {
@@ -773,6 +783,9 @@ pub struct State {
     /// Preview requests made so far: each gets the next number, and an
     /// answer is shown only if it carries the latest one.
     pub preview_requests: u64,
+    /// Who else is on this journal (consoles and headless commands), as
+    /// last heard: the war room.
+    pub people: Vec<Present>,
     /// Polled sources (CloudWatch alarms, metrics): when each last answered.
     pub sources: Vec<SourceStatus>,
     /// The drill being run from a scenario, with its clock.
@@ -806,6 +819,7 @@ impl State {
             interrupted: Vec::new(),
             checklist_runs: 0,
             preview_requests: 0,
+            people: Vec::new(),
             sources: Vec::new(),
             drill: None,
             quit: false,

@@ -149,6 +149,11 @@ pub enum Msg {
     Interrupted { actions: Vec<Interrupted>, at: Ts },
     /// What the world looks like now, for an interrupted action.
     RealState { intent: i64, text: String, at: Ts },
+    /// Who is on the journal now.
+    People {
+        people: Vec<super::model::Present>,
+        at: Ts,
+    },
 }
 
 /// Keys that edit a line of text.
@@ -315,6 +320,7 @@ impl Msg {
             | Msg::IncidentOpened { at, .. }
             | Msg::Interrupted { at, .. }
             | Msg::RealState { at, .. }
+            | Msg::People { at, .. }
             | Msg::ReportWritten { at, .. } => *at,
         }
     }

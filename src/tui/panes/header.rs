@@ -8,6 +8,31 @@ use ratatui::widgets::Widget;
 use crate::core::model::{Origin, State};
 use crate::tui::View;
 
+/// Who drives the selected service and how many watch:
+/// `DRIVER alice@bastion · 3 watching`. Nothing when this console is alone.
+fn war_room(state: &State) -> Option<String> {
+    let service = &state.services.get(state.selected_env()?.service)?.name;
+    let driver = state.people.iter().find(|p| p.drives.contains(service));
+    let watching = state
+        .people
+        .iter()
+        .filter(|p| !p.drives.contains(service))
+        .count();
+    match driver {
+        Some(d) => {
+            // `alice@bastion`: the SSH client's address is for the journal.
+            let who = if d.me {
+                "you"
+            } else {
+                d.operator.split(" from ").next().unwrap_or(&d.operator)
+            };
+            Some(format!("DRIVER {who} · {watching} watching"))
+        }
+        None if state.people.len() > 1 => Some(format!("{watching} watching")),
+        None => None,
+    }
+}
+
 pub fn render(state: &State, view: &View<'_>, area: Rect, buf: &mut Buffer) {
     let t = view.theme;
     let mut left = vec![
@@ -55,6 +80,13 @@ pub fn render(state: &State, view: &View<'_>, area: Rect, buf: &mut Buffer) {
     // Minutes only: a ticking seconds counter would rewrite the line every
     // second for nobody (and cost bandwidth over SSH).
     let clock = format!("{} UTC ", state.now.hm());
+    if let Some(room) = war_room(state) {
+        let used = Line::from(left.clone()).width() + clock.len() + 2;
+        if used + super::width(&room) < area.width as usize {
+            left.push(Span::raw("  "));
+            left.push(Span::styled(room, t.bold()));
+        }
+    }
     let left = Line::from(left);
     let room = area.width as usize;
     if left.width() + clock.len() < room {

@@ -455,6 +455,10 @@ fn dispatch(state: &mut State, msg: Msg, now: super::time::Ts) -> Vec<Effect> {
             );
             Vec::new()
         }
+        Msg::People { people, .. } => {
+            state.people = people;
+            Vec::new()
+        }
         Msg::RealState { intent, text, .. } => {
             if let Some(i) = state.interrupted.iter_mut().find(|i| i.intent == intent) {
                 i.real = Some(text);
