@@ -93,7 +93,12 @@ impl Engine {
         what: &str,
     ) -> Result<Self> {
         // Before anything can change: no journal, no console.
-        let journal = Journal::open(&storage.journal, Redactor::new(config.secrets()))?;
+        let mut journal = Journal::open(&storage.journal, Redactor::new(config.secrets()))?;
+        // A console that only watches writes no intent, whatever asks it to.
+        let watching = !config.services.is_empty() && config.services.iter().all(|s| s.read_only);
+        if watching {
+            journal = journal.refusing_intents();
+        }
         let reader = Reader::open(&storage.journal)?;
         let interrupted = reader.interrupted()?;
         let (tx, rx) = mpsc::channel(1024);
@@ -232,7 +237,7 @@ impl Engine {
         tasks.push(spawn_people(storage.journal.clone(), tx.clone()));
         // Being seen is not worth failing over: a journal that cannot say
         // who is here still records everything else.
-        let here = crate::presence::Here::announce(&storage.journal, what, &services)
+        let here = crate::presence::Here::announce(&storage.journal, what, &services, watching)
             .map_err(|e| tracing::warn!("{e}"))
             .ok();
         let mut engine = Engine {
@@ -569,6 +574,9 @@ pub fn initial_state(config: &Config, origin: Origin, at: Ts) -> State {
             .deploy
             .as_ref()
             .map(|d| crate::core::deploy::DeployState::new(d.kind(), ""));
+    }
+    for (svc, cfg) in state.services.iter_mut().zip(&config.services) {
+        svc.read_only = cfg.read_only;
     }
     state.notifiers = config
         .notifiers

@@ -151,6 +151,9 @@ enum Cmd {
 pub struct Journal {
     tx: mpsc::Sender<Cmd>,
     pub path: PathBuf,
+    /// A read-only console's journal: it records what it sees, and no
+    /// intent, so nothing can change through it.
+    refuse_intents: bool,
 }
 
 impl Journal {
@@ -165,7 +168,14 @@ impl Journal {
         Ok(Journal {
             tx,
             path: path.to_path_buf(),
+            refuse_intents: false,
         })
+    }
+
+    /// This journal refuses every intent (a read-only console).
+    pub fn refusing_intents(mut self) -> Self {
+        self.refuse_intents = true;
+        self
     }
 
     /// Append, without waiting.
@@ -201,6 +211,11 @@ impl Journal {
     /// that writes it, so a driver that lost its lease (stopped, asleep,
     /// cut off) cannot act whatever its screen shows.
     pub async fn append_fenced(&self, e: Entry, fence: Option<Fence>) -> Result<i64, String> {
+        if self.refuse_intents && e.kind == "intent" {
+            return Err(
+                "this backstop is read-only: it writes no intent, so it changes nothing".into(),
+            );
+        }
         let (done, wait) = tokio::sync::oneshot::channel();
         self.tx
             .send(Cmd::Durable(e, fence, done))

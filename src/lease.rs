@@ -560,4 +560,26 @@ mod tests {
             .unwrap();
         assert_eq!(rows, 2, "the stale intent was never written");
     }
+
+    /// A read-only console's journal writes no intent, so nothing can
+    /// change through it whatever asks.
+    #[tokio::test]
+    async fn a_read_only_journal_refuses_every_intent() {
+        use crate::journal::{Entry, Journal, Redactor};
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("journal.sqlite");
+        let journal = Journal::open(&path, Redactor::default())
+            .unwrap()
+            .refusing_intents();
+        let at = crate::core::time::Ts(1_000);
+        let refused = journal
+            .append_fenced(Entry::new(at, "intent", "web", "switch web", "bob"), None)
+            .await
+            .unwrap_err();
+        assert!(refused.contains("read-only"), "{refused}");
+        journal
+            .append_fenced(Entry::new(at, "event", "web", "bob watches", "bob"), None)
+            .await
+            .expect("it records what it sees");
+    }
 }

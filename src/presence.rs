@@ -65,20 +65,26 @@ pub struct Here {
 
 impl Here {
     /// Announce this process on the journal at `path`, and keep saying so.
-    pub fn announce(path: &Path, what: &str, services: &[String]) -> Result<Here, String> {
+    pub fn announce(
+        path: &Path,
+        what: &str,
+        services: &[String],
+        read_only: bool,
+    ) -> Result<Here, String> {
         let session = crate::identity::session();
         let now = crate::sources::now().millis();
         let conn = open(path).map_err(|e| format!("presence in {}: {e}", path.display()))?;
         conn.execute(
             "INSERT INTO presence (session, operator, what, services, since_ms, last_seen_ms, read_only)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?5, 0)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?5, ?6)
              ON CONFLICT(session) DO UPDATE SET last_seen_ms = ?5",
             params![
                 session,
                 crate::identity::operator(),
                 what,
                 serde_json::to_string(services).unwrap_or_default(),
-                now
+                now,
+                read_only
             ],
         )
         .map_err(|e| format!("presence in {}: {e}", path.display()))?;
@@ -201,7 +207,7 @@ mod tests {
         let path = dir.path().join("journal.sqlite");
         let now = crate::sources::now().millis();
         assert_eq!(who(&path, now).unwrap(), vec![], "a journal nobody uses");
-        let here = Here::announce(&path, "console", &["web".into(), "api".into()]).unwrap();
+        let here = Here::announce(&path, "console", &["web".into(), "api".into()], false).unwrap();
         let people = who(&path, now + 1_000).unwrap();
         assert_eq!(people.len(), 1);
         assert_eq!(people[0].role, "observer");

@@ -25,6 +25,11 @@ pub struct Cli {
     #[arg(long, global = true, value_name = "FILE")]
     pub journal: Option<PathBuf>,
 
+    /// Only watch: the console shows everything and changes nothing (no key acts, and no
+    /// intent can be written from it); also `read_only = true` in the configuration
+    #[arg(long, global = true)]
+    pub read_only: bool,
+
     #[command(subcommand)]
     pub command: Option<Command>,
 }

@@ -3,8 +3,23 @@
 
 use super::*;
 
-pub(super) fn console(flag: Option<&Path>, paths: &Paths, storage: Storage) -> Done {
-    let config = load_config(flag, paths)?;
+/// Every service only watched, when asked (`--read-only`).
+fn watch_only(config: &mut Config, read_only: bool) {
+    if read_only {
+        for s in &mut config.services {
+            s.read_only = true;
+        }
+    }
+}
+
+pub(super) fn console(
+    flag: Option<&Path>,
+    paths: &Paths,
+    storage: Storage,
+    read_only: bool,
+) -> Done {
+    let mut config = load_config(flag, paths)?;
+    watch_only(&mut config, read_only);
     let keymap = load_keymap(paths)?;
     let origin = Origin::Config(config.file.clone());
     open_console(|| async move {
@@ -27,6 +42,7 @@ pub(super) fn drill(
     timeout: Duration,
     rate: f64,
     storage: Storage,
+    read_only: bool,
 ) -> Done {
     if timeout >= interval {
         return Err(Failure::Usage(
@@ -43,7 +59,8 @@ pub(super) fn drill(
         let options = sandbox::Options { rate };
         let sandbox =
             std::sync::Arc::new(Sandbox::start(&sandbox::default_world(), &options).await?);
-        let config = sandbox.config(interval, timeout);
+        let mut config = sandbox.config(interval, timeout);
+        watch_only(&mut config, read_only);
         app::run_console(
             config,
             Origin::Drill,

@@ -125,7 +125,7 @@ fn run(cli: Cli, paths: &Paths) -> Done {
         reports: paths.reports_dir.clone(),
     };
     match cli.command {
-        None => console(cli.config.as_deref(), paths, storage(false)),
+        None => console(cli.config.as_deref(), paths, storage(false), cli.read_only),
         Some(Command::Drill {
             list,
             scenario,
@@ -154,7 +154,7 @@ fn run(cli: Cli, paths: &Paths) -> Done {
                 };
                 scenario_drill(paths, play, storage(true))
             } else {
-                drill(paths, interval, timeout, rate, storage(true))
+                drill(paths, interval, timeout, rate, storage(true), cli.read_only)
             }
         }
         Some(Command::Report {

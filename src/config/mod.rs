@@ -88,6 +88,8 @@ pub struct ServiceConfig {
     pub alarms: Option<aws::AlarmsConfig>,
     /// Request metrics per environment (CloudWatch's ALB metrics).
     pub metrics: Option<aws::CloudWatchMetricsConfig>,
+    /// Consoles only watch it (`read_only`, for the service or the file).
+    pub read_only: bool,
 }
 
 /// A deploy provider: the drill sandbox's (ECS comes with its own section).
@@ -193,6 +195,8 @@ struct RawConfig {
     aws: Option<aws::RawAws>,
     #[serde(default)]
     services: Option<Spanned<OrderedMap<Spanned<RawService>>>>,
+    /// Every console on this file only watches.
+    read_only: Option<bool>,
 }
 
 #[derive(Deserialize)]
@@ -209,6 +213,8 @@ struct RawService {
     deploy: Option<Spanned<aws::RawDeploy>>,
     alarms: Option<aws::RawAlarms>,
     metrics: Option<aws::RawMetrics>,
+    /// Consoles on this file only watch this service.
+    read_only: Option<bool>,
 }
 
 #[derive(Deserialize)]
@@ -486,6 +492,7 @@ fn validate(
             &mut runbook_errors,
         );
         services.push(ServiceConfig {
+            read_only: svc.read_only.or(raw.read_only).unwrap_or(false),
             name: name.into_inner(),
             environments,
             traffic,

@@ -83,6 +83,8 @@ pub(crate) struct Backends {
     /// The leases it took itself, at its first change of a service (kept
     /// alive until the process ends).
     driving: Arc<Mutex<HashMap<String, crate::lease::Driving>>>,
+    /// Services this backstop only watches: it changes none of them.
+    read_only: Arc<std::collections::HashSet<String>>,
 }
 
 impl Backends {
@@ -92,6 +94,11 @@ impl Backends {
     /// if someone else drives it, the answer says who, and nothing changes.
     async fn fence(&self, scope: &str) -> Result<Option<Fence>, String> {
         let service = scope.split('/').next().unwrap_or(scope).to_string();
+        if self.read_only.contains(&service) {
+            return Err(format!(
+                "this backstop only watches {service} (read-only): nothing was changed"
+            ));
+        }
         let held = |token: i64| Fence {
             service: service.clone(),
             token,
@@ -186,6 +193,14 @@ impl Executor {
     /// Smoke checks, addresses and notifiers from the configuration.
     pub fn with_config(mut self, config: &Config) -> Self {
         self.b.services = Arc::new(ServiceInfo::from_config(config));
+        self.b.read_only = Arc::new(
+            config
+                .services
+                .iter()
+                .filter(|s| s.read_only)
+                .map(|s| s.name.clone())
+                .collect(),
+        );
         self.b.notifiers = Arc::new(config.notifiers.clone());
         self
     }
@@ -267,6 +282,10 @@ impl Executor {
                 }
                 .describe();
                 let outcome = match &self.b.sandbox {
+                    _ if self.b.read_only.contains(&service) => failed(
+                        described,
+                        format!("this backstop only watches {service} (read-only)"),
+                    ),
                     Some(sb) => match sb.set_fault(&service, &env, fault) {
                         Ok(()) => Msg::FaultSet {
                             service,

@@ -386,6 +386,7 @@ impl Sandbox {
                     smoke: drill_smoke(),
                     alarms: None,
                     metrics: None,
+                    read_only: false,
                 }),
             }
         }

@@ -316,6 +316,7 @@ fn rules() {
             smoke: vec![],
             alarms: None,
             metrics: None,
+            read_only: false,
         })
         .collect();
     let config = Config {
@@ -527,6 +528,7 @@ fn big_state() -> State {
             smoke: vec![],
             alarms: None,
             metrics: None,
+            read_only: false,
         })
         .collect();
     let config = Config {

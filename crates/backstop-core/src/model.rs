@@ -347,6 +347,9 @@ pub struct ServiceState {
     pub alarms: Vec<ExternalAlarm>,
     /// `None` when no deploy provider is configured for the service.
     pub deploy: Option<crate::deploy::DeployState>,
+    /// This console only watches this service: it shows everything and
+    /// acts on nothing.
+    pub read_only: bool,
 }
 
 impl ServiceState {
@@ -366,6 +369,7 @@ impl ServiceState {
             rollback,
             alarms: Vec::new(),
             deploy: None,
+            read_only: false,
         }
     }
 

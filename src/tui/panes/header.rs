@@ -80,6 +80,11 @@ pub fn render(state: &State, view: &View<'_>, area: Rect, buf: &mut Buffer) {
     // Minutes only: a ticking seconds counter would rewrite the line every
     // second for nobody (and cost bandwidth over SSH).
     let clock = format!("{} UTC ", state.now.hm());
+    if state.services.iter().any(|s| s.read_only) {
+        // Colour is a second channel: the word says it.
+        left.push(Span::raw("  "));
+        left.push(Span::styled(" READ-ONLY ", t.drill()));
+    }
     if let Some(room) = war_room(state) {
         let used = Line::from(left.clone()).width() + clock.len() + 2;
         if used + super::width(&room) < area.width as usize {

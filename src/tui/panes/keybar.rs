@@ -90,6 +90,18 @@ fn hints(state: &State) -> Vec<Hint> {
     }
 }
 
+/// The selected service (or the checklist's) is only watched from here.
+fn watching_only(state: &State) -> bool {
+    let service = if state.ui.focus == Pane::Checklist {
+        focused_checklist(state)
+    } else {
+        state.selected_env().map(|id| id.service)
+    };
+    service
+        .and_then(|s| state.services.get(s))
+        .is_some_and(|s| s.read_only)
+}
+
 /// Keys for the step in hand.
 fn checklist_hints(state: &State) -> Vec<Hint> {
     use Action::*;
@@ -153,7 +165,26 @@ pub fn render(state: &State, view: &View<'_>, area: Rect, buf: &mut Buffer) {
         }
         return;
     }
-    let mut items: Vec<(String, &str, u8)> = hints(state)
+    let mut hints = hints(state);
+    if watching_only(state) {
+        // The keys that would act are not offered (the header says READ-ONLY).
+        let on_checklist = state.ui.focus == Pane::Checklist && state.ui.overlay == Overlay::None;
+        hints.retain(|(actions, _, _)| {
+            !actions.iter().any(|a| {
+                matches!(
+                    a,
+                    Action::StartRollback
+                        | Action::SetWeights
+                        | Action::InjectFault
+                        | Action::ClearFaults
+                        | Action::Confirm
+                        | Action::Skip
+                        | Action::Abort
+                ) || (on_checklist && *a == Action::OpenDetail)
+            })
+        });
+    }
+    let mut items: Vec<(String, &str, u8)> = hints
         .into_iter()
         .filter_map(|(actions, label, prio)| {
             let keys: String = actions

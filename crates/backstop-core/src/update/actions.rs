@@ -69,6 +69,17 @@ pub(super) fn on_action(state: &mut State, action: Action, at: Ts) -> Vec<Effect
         }
         Overlay::None | Overlay::Detail => {}
     }
+    // A read-only console watches: the keys that act are refused here,
+    // and the executor and the journal refuse any change behind them.
+    if let Some(name) = read_only_target(state, action) {
+        state.events.push(
+            at,
+            name,
+            Level::Info,
+            format!("read-only: {action} is the driver's; this console watches"),
+        );
+        return Vec::new();
+    }
     // The checklist pane takes the keys that act on steps.
     if state.ui.focus == Pane::Checklist
         && state.ui.overlay == Overlay::None
@@ -120,6 +131,29 @@ pub(super) fn on_action(state: &mut State, action: Action, at: Ts) -> Vec<Effect
         Action::InjectFault | Action::ClearFaults => return fault_effect(state, action, at),
     }
     Vec::new()
+}
+
+/// The read-only service an acting key would act on, if it would.
+fn read_only_target(state: &State, action: Action) -> Option<String> {
+    let on_checklist = state.ui.focus == Pane::Checklist && state.ui.overlay == Overlay::None;
+    let acts = matches!(
+        action,
+        Action::StartRollback | Action::SetWeights | Action::InjectFault | Action::ClearFaults
+    ) || (on_checklist
+        && matches!(
+            action,
+            Action::OpenDetail | Action::Confirm | Action::Skip | Action::Abort
+        ));
+    if !acts {
+        return None;
+    }
+    let service = if on_checklist {
+        checklist::focused_checklist(state)?
+    } else {
+        state.selected_env()?.service
+    };
+    let svc = state.services.get(service)?;
+    svc.read_only.then(|| svc.name.clone())
 }
 
 /// The service with a checklist step changing the world right now.

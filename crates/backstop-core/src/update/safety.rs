@@ -1242,3 +1242,34 @@ fn pasted_text_is_text_never_keys() {
         Some("flaky probe y")
     );
 }
+
+#[test]
+fn a_read_only_console_never_acts() {
+    let mut walk = Walk::new(Mode::Advise, Mode::Advise);
+    for svc in &mut walk.s.services {
+        svc.read_only = true;
+    }
+    let mut ops = vec![probe(0, 0, HealthStatus::Ok)];
+    ops.extend(std::iter::repeat_n(probe(0, 1, HealthStatus::Critical), 3));
+    ops.extend([
+        key(Action::SelectNext),
+        key(Action::StartRollback),
+        key(Action::SetWeights),
+        key(Action::OpenDetail),
+        key(Action::Confirm),
+    ]);
+    let fx = walk.go(ops).expect("the promise holds");
+    assert!(fx.is_empty(), "{fx:?}");
+    assert!(walk.s.services[0].rollback.checklist.is_none());
+    assert_eq!(
+        walk.s.ui.overlay,
+        crate::model::Overlay::Detail,
+        "looking is allowed"
+    );
+    assert!(
+        walk.s
+            .events
+            .iter()
+            .any(|e| e.text == "read-only: start-rollback is the driver's; this console watches")
+    );
+}
