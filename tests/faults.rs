@@ -429,3 +429,42 @@ fn a_secret_echoed_by_an_endpoint_never_reaches_the_screen() {
         leaks.join("\n")
     );
 }
+
+/// Found by fuzzing (the keymap target, 2026-11-29; minimized to 127 bytes):
+/// a syntax error located past a long line's trailing carriage returns
+/// (which the quoted line drops) panicked with a subtraction overflow while
+/// cutting the snippet, in every parser's diagnostics. It is an error at its
+/// place, quoted briefly, with the caret no further than the line's end.
+#[test]
+fn an_error_past_trailing_carriage_returns_is_a_diagnostic_not_a_panic() {
+    let fuzzed = "\"\"\"\r\r\r\r\r\r\r\r\rs\0\0\0\r\r\r\r\r\r\r\r\r\r\r\r\r\r\r\r\r\r\r\r\r\r\r\r\
+                  \r\r\rclear-faults\r\r\r\r\r\r\r\r\r\r\r\r\r\r\r\r\r\r\r\r\r\r\r\r\r\r\r\r\r\r\r\
+                  \r\r\r\r\r\r\r\r\r\r\rs\0\0\0\r\r\r\r\r\r\r\r\r\r\r\r\r\r\r\r\r\r\r\r\r\r\r\r\r\
+                  \r";
+    assert_eq!(fuzzed.len(), 127);
+    let readable = format!("\"\"\"{}{}", "x".repeat(120), "\r".repeat(40));
+    let many = format!("\"\"\"{}{}", "x".repeat(120), "\r".repeat(100_000));
+    for text in [fuzzed, &readable, &many] {
+        let errors = [
+            backstop::keymap::Keymap::defaults()
+                .merge(text, "keymap.toml")
+                .unwrap_err()
+                .to_string(),
+            backstop::config::parse(text, "keymap.toml", &|_| None)
+                .unwrap_err()
+                .to_string(),
+            backstop::config::runbook::parse(text, "keymap.toml")
+                .err()
+                .unwrap()
+                .to_string(),
+            backstop::config::drill::parse(text, "keymap.toml")
+                .err()
+                .unwrap()
+                .to_string(),
+        ];
+        for err in errors {
+            assert!(err.starts_with("keymap.toml:1:"), "{err:?}");
+            assert!(err.len() < 1000, "{} bytes of error: {err:?}", err.len());
+        }
+    }
+}

@@ -258,6 +258,9 @@ fn explain_duplicate(src: &str, d: &Diagnostic, key: &str) -> String {
 /// the line, the caret's column in it and the caret's width.
 fn snippet(line: &str, col: usize, width: usize) -> (String, usize, usize) {
     let len = line.chars().count();
+    // The quoted line has lost its trailing `\r`s; an error among or after
+    // them puts the caret just past the line's end (found by fuzzing).
+    let col = col.min(len + 1);
     if len <= SNIPPET_WIDTH {
         return (line.to_string(), col, width);
     }
