@@ -64,6 +64,24 @@ pub struct Lease {
     /// Grows by one at every change of holder, never goes back.
     pub token: i64,
     pub since_ms: i64,
+    /// The holder it was taken from (its heartbeat lost, or a confirmed
+    /// take-over): journaled as such by whoever took it.
+    pub took_over: Option<Holder>,
+}
+
+impl Lease {
+    /// `lease of web taken over from alice@bastion (lease 3, no heartbeat for 42s)`.
+    pub fn take_over_text(&self, now_ms: i64) -> Option<String> {
+        self.took_over.as_ref().map(|h| {
+            format!(
+                "lease of {} taken over from {} (lease {}, no heartbeat for {}s)",
+                self.service,
+                h.operator,
+                h.token,
+                (now_ms - h.heartbeat_ms).max(0) / 1000
+            )
+        })
+    }
 }
 
 /// Who holds a service's lease, as another session sees it.
@@ -205,13 +223,16 @@ impl Leases {
                     operator: h.operator,
                     token: h.token,
                     since_ms: h.since_ms,
+                    took_over: None,
                 }
             }
             Some((h, false)) if !force && !h.lost(now_ms, expiry) => {
                 return Ok(Taken::HeldBy(h));
             }
             previous => {
-                let token = previous.map_or(1, |(h, _)| h.token + 1);
+                let token = previous.as_ref().map_or(1, |(h, _)| h.token + 1);
+                // A live holder's lease taken (lost or forced), not a free one.
+                let took_over = previous.filter(|(_, released)| !released).map(|(h, _)| h);
                 tx.execute(
                     "INSERT INTO leases (service, session, operator, token, since_ms, heartbeat_ms, released)
                      VALUES (?1, ?2, ?3, ?4, ?5, ?5, 0)
@@ -226,6 +247,7 @@ impl Leases {
                     operator: operator.into(),
                     token,
                     since_ms: now_ms,
+                    took_over,
                 }
             }
         };
@@ -385,6 +407,11 @@ mod tests {
                 .unwrap(),
         );
         assert_eq!(lb.token, 2);
+        assert_eq!(la.took_over, None, "a free lease is nobody's");
+        assert_eq!(
+            lb.take_over_text(55_001).as_deref(),
+            Some("lease of web taken over from alice@bastion (lease 1, no heartbeat for 30s)")
+        );
         assert!(!a.renew(&la, 56_000).unwrap(), "A has lost it");
         assert!(!a.current("web", la.token).unwrap());
         assert!(b.current("web", lb.token).unwrap());

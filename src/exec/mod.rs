@@ -134,6 +134,12 @@ impl Backends {
         .await
         .map_err(|e| format!("cannot take the lease of {service}: {e}"))??;
         let token = taken.lease.token;
+        // Taking a lost driver's lease is on the record, for the report.
+        if let Some(text) = taken.lease.take_over_text(now().millis()) {
+            let mut e = Entry::new(now(), "event", &service, text, &taken.lease.operator);
+            e.level = "warn".into();
+            journal.append(e);
+        }
         self.fences
             .lock()
             .unwrap_or_else(std::sync::PoisonError::into_inner)

@@ -360,6 +360,9 @@ pub async fn run(config: Config, storage: &Storage, a: Args) -> Result<u8> {
     let by = engine.state.operator.clone();
     if let Some(d) = &driving {
         engine.drive_under(&a.service, Some(d.lease.token));
+        if let Some(text) = d.lease.take_over_text(now().millis()) {
+            engine.note(&text).await;
+        }
     }
     let mut lines = EventLines::new(a.json).redacting(&config);
     lines.print_new(&engine.state);

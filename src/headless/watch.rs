@@ -163,6 +163,9 @@ pub async fn run(config: Config, storage: &Storage, a: Args) -> Result<u8> {
     let mut engine = Engine::start_as(&config, origin, None, storage, "backstop watch")?;
     for d in &driving {
         engine.drive_under(&d.lease.service, Some(d.lease.token));
+        if let Some(text) = d.lease.take_over_text(crate::sources::now().millis()) {
+            engine.note(&text).await;
+        }
     }
     let mut lines = EventLines::new(a.json).redacting(&config);
     let interrupt = Interrupt::listen();
