@@ -430,7 +430,8 @@ fn a_secret_echoed_by_an_endpoint_never_reaches_the_screen() {
     );
 }
 
-/// Found by fuzzing (the keymap target, 2026-11-29; minimized to 127 bytes):
+/// Found by fuzzing (the keymap target, 2026-11-29, minimized to 127 bytes;
+/// the drill target found it too):
 /// a syntax error located past a long line's trailing carriage returns
 /// (which the quoted line drops) panicked with a subtraction overflow while
 /// cutting the snippet, in every parser's diagnostics. It is an error at its
@@ -442,9 +443,15 @@ fn an_error_past_trailing_carriage_returns_is_a_diagnostic_not_a_panic() {
                   \r\r\r\r\r\r\r\r\r\r\rs\0\0\0\r\r\r\r\r\r\r\r\r\r\r\r\r\r\r\r\r\r\r\r\r\r\r\r\r\
                   \r";
     assert_eq!(fuzzed.len(), 127);
+    // The drill target found the same (153 bytes, not minimized).
+    let fuzzed_drill = "name =['''falna\r=\r\r\r\r\r\r\r\r\r\r\r\r(\r\r\r\r\r\r\r\r\r\r\r\r\r\r\r\r\r\r\
+                  \r\r\r\r\r\r\r\rtrue\r\r\r\r\r\r\r\r\r\r\r\r\r\r\r\r\r\r\r\r\r\r\r\r\r\r\r\r\r\r\
+                  \r\r\r\r\r\r\r\r\r\r\r\r\r\r\r\r\r\r\r\r\r\r\r\r\r\r\r\r\r\r\rN\r\r\r\r\r\r\r\r\
+                  \r\r\r\r\r\r\r\r\r\r\r\r\r\r\r\r\r\r\r\r\r\r\r";
+    assert_eq!(fuzzed_drill.len(), 153);
     let readable = format!("\"\"\"{}{}", "x".repeat(120), "\r".repeat(40));
     let many = format!("\"\"\"{}{}", "x".repeat(120), "\r".repeat(100_000));
-    for text in [fuzzed, &readable, &many] {
+    for text in [fuzzed, fuzzed_drill, &readable, &many] {
         let errors = [
             backstop::keymap::Keymap::defaults()
                 .merge(text, "keymap.toml")
