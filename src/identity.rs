@@ -17,9 +17,39 @@ fn user_from_uid() -> Option<String> {
     })
 }
 
+/// A name the person gave (`--operator NAME`), before the environment's.
+static DECLARED: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+
+/// The person says who they are (`--operator NAME`): on a bastion where
+/// everyone is `ec2-user`, the login does not name anyone.
+pub fn declare(name: &str) {
+    let name = name.trim();
+    if !name.is_empty() {
+        let _ = DECLARED.set(name.to_string());
+    }
+}
+
 /// Who is at the keyboard, for attributing changes: `user@host`, and the
-/// SSH client's address when there is one.
+/// SSH client's address when there is one. A name the person declared
+/// (`--operator NAME`, else `$BACKSTOP_OPERATOR`) comes first, recorded as
+/// self-declared, with the login it came from: `alice (self-declared;
+/// ec2-user@bastion from 10.0.0.7)`.
 pub fn operator() -> String {
+    let declared = DECLARED
+        .get()
+        .cloned()
+        .or_else(|| std::env::var("BACKSTOP_OPERATOR").ok())
+        .map(|n| n.trim().to_string())
+        .filter(|n| !n.is_empty());
+    let login = login();
+    match declared {
+        Some(name) => format!("{name} (self-declared; {login})"),
+        None => login,
+    }
+}
+
+/// `user@host`, and the SSH client's address when there is one.
+fn login() -> String {
     let user = std::env::var("USER")
         .or_else(|_| std::env::var("LOGNAME"))
         .ok()

@@ -802,3 +802,32 @@ async fn who_lists_the_watchers_and_the_driver() {
     let o = w.run(&["who", "--json"]).await;
     assert_eq!(json(&o), serde_json::json!([]), "gone when they left");
 }
+
+/// On a bastion where everyone is the same login, a person says who they
+/// are: `--operator` (or `$BACKSTOP_OPERATOR`), recorded as self-declared
+/// beside the login it came from.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_declared_name_is_recorded_as_self_declared() {
+    let w = World::start().await;
+    let o = w
+        .run(&[
+            "watch",
+            "--service",
+            "web",
+            "--for",
+            "1s",
+            "--operator",
+            "alice",
+        ])
+        .await;
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    let conn = rusqlite::Connection::open(w.journal()).unwrap();
+    let operator: String = conn
+        .query_row(
+            "SELECT operator FROM journal WHERE text LIKE 'backstop watch started%'",
+            [],
+            |r| r.get(0),
+        )
+        .unwrap();
+    assert!(operator.starts_with("alice (self-declared; "), "{operator}");
+}

@@ -25,6 +25,11 @@ pub struct Cli {
     #[arg(long, global = true, value_name = "FILE")]
     pub journal: Option<PathBuf>,
 
+    /// Your name, for the journal and the war room, when the login does not name you
+    /// (a shared `ec2-user`); recorded as self-declared [default: $BACKSTOP_OPERATOR]
+    #[arg(long, global = true, value_name = "NAME")]
+    pub operator: Option<String>,
+
     /// Only watch: the console shows everything and changes nothing (no key acts, and no
     /// intent can be written from it); also `read_only = true` in the configuration
     #[arg(long, global = true)]

@@ -113,6 +113,9 @@ impl Failure {
 pub type Done = Result<u8, Failure>;
 
 fn run(cli: Cli, paths: &Paths) -> Done {
+    if let Some(name) = &cli.operator {
+        crate::identity::declare(name);
+    }
     let journal = cli.journal.clone();
     let storage = |drill: bool| Storage {
         journal: journal.clone().unwrap_or_else(|| {

@@ -20,11 +20,12 @@ fn war_room(state: &State) -> Option<String> {
         .count();
     match driver {
         Some(d) => {
-            // `alice@bastion`: the SSH client's address is for the journal.
+            // `alice@bastion`, or the name declared: the rest is for the journal.
             let who = if d.me {
                 "you"
             } else {
-                d.operator.split(" from ").next().unwrap_or(&d.operator)
+                let name = d.operator.split(" (").next().unwrap_or(&d.operator);
+                name.split(" from ").next().unwrap_or(name)
             };
             Some(format!("DRIVER {who} · {watching} watching"))
         }
