@@ -338,12 +338,37 @@ fn connect(path: &Path) -> Result<Connection> {
     if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
         std::fs::create_dir_all(dir).with_context(|| format!("cannot create {}", dir.display()))?;
     }
-    let conn = Connection::open(path)
-        .with_context(|| format!("cannot open the journal {}", path.display()))?;
-    // SQLite opens any file; the first statement finds out what it is
-    // (`file is not a database`): say which file.
-    set_up(&conn).with_context(|| format!("cannot use the journal {}", path.display()))?;
-    Ok(conn)
+    // Two backstops creating one journal at the same instant may be told
+    // "database is locked" at once, whatever the busy timeout: try again
+    // for a while rather than refuse to start.
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    loop {
+        let conn = Connection::open(path)
+            .with_context(|| format!("cannot open the journal {}", path.display()))?;
+        // SQLite opens any file; the first statement finds out what it is
+        // (`file is not a database`): say which file.
+        match set_up(&conn) {
+            Ok(()) => return Ok(conn),
+            Err(e) if busy(&e) && std::time::Instant::now() < deadline => {
+                std::thread::sleep(std::time::Duration::from_millis(20));
+            }
+            Err(e) => {
+                return Err(e)
+                    .with_context(|| format!("cannot use the journal {}", path.display()));
+            }
+        }
+    }
+}
+
+/// SQLite's "busy" or "locked", somewhere in the chain.
+fn busy(e: &anyhow::Error) -> bool {
+    e.chain().any(|c| {
+        matches!(
+            c.downcast_ref::<rusqlite::Error>(),
+            Some(rusqlite::Error::SqliteFailure(f, _))
+                if matches!(f.code, rusqlite::ErrorCode::DatabaseBusy | rusqlite::ErrorCode::DatabaseLocked)
+        )
+    })
 }
 
 fn set_up(conn: &Connection) -> Result<()> {

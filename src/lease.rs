@@ -95,9 +95,26 @@ pub struct Holder {
 }
 
 impl Holder {
-    /// Its heartbeat has been gone longer than `expiry`.
+    /// Its heartbeat has been gone longer than `expiry`, or its process is
+    /// no longer running on this host (killed: the next driver need not
+    /// wait for the expiry to resolve what it left).
     pub fn lost(&self, now_ms: i64, expiry: Duration) -> bool {
-        now_ms.saturating_sub(self.heartbeat_ms) > expiry.as_millis() as i64
+        now_ms.saturating_sub(self.heartbeat_ms) > expiry.as_millis() as i64 || !self.running()
+    }
+
+    /// Whether the holder's process still runs, as far as this host can
+    /// tell: sessions are `operator#pid-started`; one that does not say
+    /// (or another host's) counts as running.
+    fn running(&self) -> bool {
+        let pid = self
+            .session
+            .rsplit_once('#')
+            .and_then(|(_, rest)| rest.split('-').next())
+            .and_then(|p| p.parse::<u32>().ok());
+        match pid {
+            Some(pid) => Path::new(&format!("/proc/{pid}")).exists(),
+            None => true,
+        }
     }
 }
 
@@ -608,5 +625,35 @@ mod tests {
             .append_fenced(Entry::new(at, "event", "web", "bob watches", "bob"), None)
             .await
             .expect("it records what it sees");
+    }
+
+    /// On one host a killed holder is known dead at once: its process is
+    /// gone, so the next driver need not wait out the heartbeat's expiry.
+    #[test]
+    fn a_holder_whose_process_is_gone_has_lost_its_lease() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("journal.sqlite");
+        let mut l = Leases::open(&path).unwrap();
+        // A pid that cannot run (above the kernel's limit).
+        let dead = "alice@bastion#4194999-1".to_string();
+        granted(
+            l.take("web", &dead, "alice@bastion", 1_000, EXPIRY, false)
+                .unwrap(),
+        );
+        let me = format!("bob@bastion#{}-2", std::process::id());
+        let lb = granted(
+            l.take("web", &me, "bob@bastion", 2_000, EXPIRY, false)
+                .unwrap(),
+        );
+        assert_eq!(lb.token, 2, "taken at once, not after 30 s");
+        assert!(lb.took_over.is_some(), "and journaled as a take-over");
+        // A running holder keeps it.
+        let mut other = Leases::open(&path).unwrap();
+        assert!(matches!(
+            other
+                .take("web", "carol@bastion#1-3", "carol", 3_000, EXPIRY, false)
+                .unwrap(),
+            Taken::HeldBy(_)
+        ));
     }
 }

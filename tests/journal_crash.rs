@@ -96,8 +96,12 @@ async fn a_kill_between_intent_and_outcome_shows_as_interrupted_on_restart() {
     let args = ["--config", config.as_str(), "--journal", journal.as_str()];
 
     let mut pty = Pty::spawn(&home, &args, 120, 36, &env);
+    // Both rows of the Health pane: the rules' pane says OK before any answer.
     pty.wait_for("both environments OK", Duration::from_secs(10), |s| {
-        s.matches(" OK ").count() >= 2
+        ["blue", "green"].iter().all(|env| {
+            s.lines()
+                .any(|l| l.starts_with('┃') && l.contains(env) && l.contains(" OK "))
+        })
     });
     pty.send("r");
     pty.wait_for("the checklist", Duration::from_secs(5), |s| {
