@@ -351,7 +351,6 @@ async fn a_secret_echoed_by_an_endpoint_stays_out_of_watch_the_journal_and_the_l
 
 /// `status` prints the endpoint's answer, never the token it echoed.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-#[ignore = "known leak (issue 12): the health report is not masked before `status` prints it"]
 async fn a_secret_echoed_by_an_endpoint_is_not_printed_by_status() {
     let home = Home::new();
     let server = echoing_server().await;
@@ -379,7 +378,6 @@ async fn a_secret_echoed_by_an_endpoint_is_not_printed_by_status() {
 /// On a terminal: the console shows the endpoint's answer, never the token
 /// it echoed, and its journal and log do not keep it either.
 #[test]
-#[ignore = "known leak (issue 12): the health report (version, summary, checks) reaches the screen unmasked"]
 fn a_secret_echoed_by_an_endpoint_never_reaches_the_screen() {
     let rt = tokio::runtime::Runtime::new().unwrap();
     let server = rt.block_on(echoing_server());

@@ -105,7 +105,10 @@ impl Prober {
                 )),
             },
         };
-        Probed { report, latency_ms }
+        Probed {
+            report: masked(report, &spec.headers),
+            latency_ms,
+        }
     }
 
     async fn fetch(
@@ -198,4 +201,46 @@ fn root_cause(e: &reqwest::Error) -> String {
     } else {
         cur.to_string()
     }
+}
+
+/// What this probe sent in its headers (a token, a password) never comes
+/// back out of it: an endpoint that echoes a header into its body would
+/// otherwise put the secret in the version, the summary or a check, and so on
+/// the screen and in `status`. The whole value is masked, and so is its
+/// last word (the token of `Bearer <token>`).
+fn masked(mut r: HealthReport, headers: &reqwest::header::HeaderMap) -> HealthReport {
+    let mut secrets: Vec<String> = Vec::new();
+    for v in headers.values() {
+        if let Ok(v) = v.to_str() {
+            secrets.push(v.to_string());
+            if let Some(last) = v.split_whitespace().last() {
+                secrets.push(last.to_string());
+            }
+        }
+    }
+    // Short values would mask ordinary words; longest first, whole.
+    secrets.retain(|s| s.len() >= 4);
+    secrets.sort_by_key(|s| std::cmp::Reverse(s.len()));
+    if secrets.is_empty() {
+        return r;
+    }
+    let mask = |text: &mut String| {
+        for secret in &secrets {
+            if text.contains(secret.as_str()) {
+                *text = text.replace(secret.as_str(), "***");
+            }
+        }
+    };
+    if let Some(v) = r.version.as_mut() {
+        mask(v);
+    }
+    mask(&mut r.summary);
+    if let Some(e) = r.error.as_mut() {
+        mask(e);
+    }
+    for c in &mut r.checks {
+        mask(&mut c.name);
+        mask(&mut c.detail);
+    }
+    r
 }
