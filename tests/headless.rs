@@ -496,52 +496,9 @@ async fn looking_never_rolls_back_even_in_auto_mode() {
 /// exit code is 128 + 15.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn sigterm_during_a_rollback_finishes_the_change_and_closes_the_incident() {
-    use std::io::{BufRead, BufReader};
-
     let w = World::start().await;
-    // Each weight takes a second to set: the signal lands mid-change.
-    let slow = CTL.replace("  set)\n", "  set)\n    sleep 1\n");
-    std::fs::write(&w.ctl, slow).unwrap();
-    w.sandbox
-        .set_fault("web", "green", Some(Fault::Unhealthy))
-        .unwrap();
-    let mut c = w.home.command();
-    c.args(["rollback", "--service", "web", "--yes", "--json"])
-        .stdout(std::process::Stdio::piped())
-        .stderr(std::process::Stdio::piped());
-    let blue = w.ctl.parent().unwrap().join("blue");
-    let (code, lines) = tokio::task::spawn_blocking(move || {
-        let mut child = c.spawn().unwrap();
-        let mut out = BufReader::new(child.stdout.take().unwrap());
-        let mut lines = Vec::new();
-        let mut line = String::new();
-        // Until the switch is running.
-        while out.read_line(&mut line).unwrap() > 0 {
-            lines.push(std::mem::take(&mut line));
-            let last = lines.last().unwrap();
-            if last.contains("started by") && last.contains("Switch traffic") {
-                break;
-            }
-        }
-        // Half the switch is done (blue set, green still being set): the
-        // change is surely under way when the signal lands.
-        let start = std::time::Instant::now();
-        while std::fs::read_to_string(&blue).unwrap() != "100" {
-            assert!(start.elapsed() < std::time::Duration::from_secs(10));
-            std::thread::sleep(std::time::Duration::from_millis(10));
-        }
-        let kill = Command::new("kill")
-            .args(["-TERM", &child.id().to_string()])
-            .status()
-            .unwrap();
-        assert!(kill.success());
-        while out.read_line(&mut line).unwrap() > 0 {
-            lines.push(std::mem::take(&mut line));
-        }
-        (child.wait().unwrap().code(), lines)
-    })
-    .await
-    .unwrap();
+    let (code, lines) =
+        sigterm_mid_switch(&w, &["rollback", "--service", "web", "--yes", "--json"]).await;
     let last: Value = serde_json::from_str(lines.last().unwrap()).unwrap();
     assert_eq!(code, Some(143), "{lines:#?}");
     assert_eq!(last["interrupted"], true, "{last}");
@@ -629,57 +586,20 @@ async fn a_rollback_whose_reader_went_away_still_finishes() {
 /// rollback is closed as interrupted, the last object says so, 143.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn sigterm_during_an_automatic_rollback_in_watch_closes_it_as_interrupted() {
-    use std::io::{BufRead, BufReader};
-
     let w = World::start().await;
-    let slow = CTL.replace("  set)\n", "  set)\n    sleep 1\n");
-    std::fs::write(&w.ctl, slow).unwrap();
-    w.sandbox
-        .set_fault("web", "green", Some(Fault::Unhealthy))
-        .unwrap();
-    let mut c = w.home.command();
-    c.args([
-        "watch",
-        "--service",
-        "web",
-        "--auto",
-        "--json",
-        "--for",
-        "60s",
-    ])
-    .stdout(std::process::Stdio::piped())
-    .stderr(std::process::Stdio::piped());
-    let blue = w.ctl.parent().unwrap().join("blue");
-    let (code, lines) = tokio::task::spawn_blocking(move || {
-        let mut child = c.spawn().unwrap();
-        let mut out = BufReader::new(child.stdout.take().unwrap());
-        let (mut lines, mut line) = (Vec::new(), String::new());
-        while out.read_line(&mut line).unwrap() > 0 {
-            lines.push(std::mem::take(&mut line));
-            let last = lines.last().unwrap();
-            if last.contains("started by") && last.contains("Switch traffic") {
-                break;
-            }
-        }
-        // Half the switch is done (blue set, green still being set): the
-        // change is surely under way when the signal lands.
-        let start = std::time::Instant::now();
-        while std::fs::read_to_string(&blue).unwrap() != "100" {
-            assert!(start.elapsed() < std::time::Duration::from_secs(10));
-            std::thread::sleep(std::time::Duration::from_millis(10));
-        }
-        let kill = Command::new("kill")
-            .args(["-TERM", &child.id().to_string()])
-            .status()
-            .unwrap();
-        assert!(kill.success());
-        while out.read_line(&mut line).unwrap() > 0 {
-            lines.push(std::mem::take(&mut line));
-        }
-        (child.wait().unwrap().code(), lines)
-    })
-    .await
-    .unwrap();
+    let (code, lines) = sigterm_mid_switch(
+        &w,
+        &[
+            "watch",
+            "--service",
+            "web",
+            "--auto",
+            "--json",
+            "--for",
+            "60s",
+        ],
+    )
+    .await;
     let last: Value = serde_json::from_str(lines.last().unwrap()).unwrap();
     assert_eq!(code, Some(143), "{lines:#?}");
     assert_eq!(last["end"], "interrupted", "{last}");
@@ -830,4 +750,51 @@ async fn a_declared_name_is_recorded_as_self_declared() {
         )
         .unwrap();
     assert!(operator.starts_with("alice (self-declared; "), "{operator}");
+}
+
+/// `args` run against a failing green with a platform CLI that takes a
+/// second per weight; SIGTERM lands once half the switch is done (blue set,
+/// green still being set). The exit code and every line printed.
+async fn sigterm_mid_switch(w: &World, args: &[&str]) -> (Option<i32>, Vec<String>) {
+    use std::io::{BufRead, BufReader};
+
+    let slow = CTL.replace("  set)\n", "  set)\n    sleep 1\n");
+    std::fs::write(&w.ctl, slow).unwrap();
+    w.sandbox
+        .set_fault("web", "green", Some(Fault::Unhealthy))
+        .unwrap();
+    let mut c = w.home.command();
+    c.args(args)
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped());
+    let blue = w.ctl.parent().unwrap().join("blue");
+    tokio::task::spawn_blocking(move || {
+        let mut child = c.spawn().unwrap();
+        let mut out = BufReader::new(child.stdout.take().unwrap());
+        let (mut lines, mut line) = (Vec::new(), String::new());
+        // Until the switch is running.
+        while out.read_line(&mut line).unwrap() > 0 {
+            lines.push(std::mem::take(&mut line));
+            let last = lines.last().unwrap();
+            if last.contains("started by") && last.contains("Switch traffic") {
+                break;
+            }
+        }
+        let start = std::time::Instant::now();
+        while std::fs::read_to_string(&blue).unwrap() != "100" {
+            assert!(start.elapsed() < std::time::Duration::from_secs(10));
+            std::thread::sleep(std::time::Duration::from_millis(10));
+        }
+        let kill = Command::new("kill")
+            .args(["-TERM", &child.id().to_string()])
+            .status()
+            .unwrap();
+        assert!(kill.success());
+        while out.read_line(&mut line).unwrap() > 0 {
+            lines.push(std::mem::take(&mut line));
+        }
+        (child.wait().unwrap().code(), lines)
+    })
+    .await
+    .unwrap()
 }
