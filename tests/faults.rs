@@ -326,15 +326,7 @@ async fn a_secret_echoed_by_an_endpoint_stays_out_of_watch_the_journal_and_the_l
         outputs.push_str(&text);
         leaks.extend(leak);
     }
-    assert!(
-        server
-            .heads
-            .lock()
-            .unwrap()
-            .iter()
-            .any(|h| h.contains(TOKEN)),
-        "the endpoint never got the token, so nothing was echoed"
-    );
+    assert_token_sent(&server);
     assert!(
         outputs.contains("***"),
         "the echo did not reach the output at all (masked):\n{outputs}"
@@ -359,15 +351,7 @@ async fn a_secret_echoed_by_an_endpoint_is_not_printed_by_status() {
     for args in [&["status", "--json"][..], &["status"]] {
         leaks.extend(run_echo(&home, &config, args).await.1);
     }
-    assert!(
-        server
-            .heads
-            .lock()
-            .unwrap()
-            .iter()
-            .any(|h| h.contains(TOKEN)),
-        "the endpoint never got the token, so nothing was echoed"
-    );
+    assert_token_sent(&server);
     assert!(
         leaks.is_empty(),
         "the echoed token leaked:\n{}",
@@ -472,4 +456,18 @@ fn an_error_past_trailing_carriage_returns_is_a_diagnostic_not_a_panic() {
             assert!(err.len() < 1000, "{} bytes of error: {err:?}", err.len());
         }
     }
+}
+
+/// The endpoint got the token: otherwise there was nothing to echo, and a
+/// test of the echo would pass for nothing.
+fn assert_token_sent(server: &RawServer) {
+    assert!(
+        server
+            .heads
+            .lock()
+            .unwrap()
+            .iter()
+            .any(|h| h.contains(TOKEN)),
+        "the endpoint never got the token, so nothing was echoed"
+    );
 }
