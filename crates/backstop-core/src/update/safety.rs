@@ -912,6 +912,24 @@ fn typed(text: &str) -> Vec<Op> {
         .collect()
 }
 
+/// The switch is a person's now: Enter asks its provider for the preview
+/// (and `y` would make it).
+fn enter_previews_the_switch(walk: &mut Walk) {
+    let fx = walk
+        .go(vec![key(Action::OpenDetail)])
+        .expect("the promise holds");
+    assert!(
+        matches!(
+            &fx[..],
+            [Effect::Step {
+                work: StepWork::PreviewSwitch { .. },
+                ..
+            }]
+        ),
+        "{fx:?}"
+    );
+}
+
 fn switches(fx: &[Effect]) -> usize {
     fx.iter()
         .filter(|e| {
@@ -967,19 +985,7 @@ fn auto_mode_stops_after_a_skip_and_asks_a_person() {
     assert_eq!(c.auto_stopped.as_deref(), Some("a person skipped a step"));
     assert_eq!(c.current().map(|s| &s.status), Some(&StepStatus::Current));
     // The switch is now a person's: previewed on Enter, made on y.
-    let fx = walk
-        .go(vec![key(Action::OpenDetail)])
-        .expect("the promise holds");
-    assert!(
-        matches!(
-            &fx[..],
-            [Effect::Step {
-                work: StepWork::PreviewSwitch { .. },
-                ..
-            }]
-        ),
-        "{fx:?}"
-    );
+    enter_previews_the_switch(&mut walk);
 }
 
 #[test]
@@ -997,19 +1003,7 @@ fn auto_mode_stops_after_a_retry_and_asks_a_person() {
     assert!(fx.is_empty(), "{fx:?}");
     let c = checklist(&walk, 0);
     assert_eq!(c.current().map(|s| &s.status), Some(&StepStatus::Current));
-    let fx = walk
-        .go(vec![key(Action::OpenDetail)])
-        .expect("the promise holds");
-    assert!(
-        matches!(
-            &fx[..],
-            [Effect::Step {
-                work: StepWork::PreviewSwitch { .. },
-                ..
-            }]
-        ),
-        "{fx:?}"
-    );
+    enter_previews_the_switch(&mut walk);
 }
 
 #[test]
