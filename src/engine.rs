@@ -69,7 +69,21 @@ pub struct Engine {
     pub tick: Duration,
     /// Events already handed to the journal (of all ever recorded).
     journaled: u64,
+    /// Each service's checklist as last published for the other consoles
+    /// (`None` in a drill's own world, which nobody else shares).
+    published: Option<Vec<Published>>,
 }
+
+/// A checklist as last published, and when.
+#[derive(Default)]
+struct Published {
+    checklist: Option<crate::core::runbook::Checklist>,
+    at: Option<Instant>,
+}
+
+/// A checklist's progress within a step (a wait's count, evidence) is
+/// published at most this often; a step that starts or ends, at once.
+const PUBLISH_PROGRESS: Duration = Duration::from_millis(1000);
 
 impl Engine {
     /// Start every source of `config` (probes, traffic reads, the sandbox's
@@ -106,6 +120,8 @@ impl Engine {
         let mut tasks = sources::spawn_probes(config, &prober, &tx);
         let mut state = initial_state(config, origin, now());
         state.operator = operator();
+        state.session = journal.session.clone();
+        state.person = crate::identity::person(&state.operator).0;
         let tick = tick_of(config);
         // The guards remember rollbacks across restarts: cooldown and limit
         // count what the journal holds.
@@ -214,6 +230,7 @@ impl Engine {
             ));
             deploy.insert(svc.name.clone(), provider);
         }
+        let shared_world = sandbox.is_none();
         let executor = Executor::new(sandbox, traffic, tx.clone())
             .with_probes(prober, specs)
             .with_deploy(deploy)
@@ -226,15 +243,38 @@ impl Engine {
             config.services.len(),
             storage.journal.display()
         );
-        journal.append(Entry::new(
+        let services: Vec<String> = config.services.iter().map(|s| s.name.clone()).collect();
+        // Who joined the journal, as what: the report's "who watched".
+        let mut joined = Entry::new(
             now(),
             "event",
             "backstop",
-            format!("{what} started on {} by {}", config.file, state.operator),
+            format!(
+                "{what} started on {} by {}{}",
+                config.file,
+                state.operator,
+                if watching { " (read-only)" } else { "" }
+            ),
             &state.operator,
-        ));
-        let services: Vec<String> = config.services.iter().map(|s| s.name.clone()).collect();
+        );
+        joined.data = Some(serde_json::json!({
+            "kind": "presence",
+            "action": "joined",
+            "role": what,
+            "services": services,
+            "read_only": watching,
+        }));
+        journal.append(joined);
         tasks.push(spawn_people(storage.journal.clone(), tx.clone()));
+        // The war room: what the other backstops on this journal do. A
+        // drill's sandbox is its own world, which no one else shares.
+        if shared_world {
+            tasks.push(crate::journal::tail::spawn(
+                storage.journal.clone(),
+                journal.session.clone(),
+                tx.clone(),
+            ));
+        }
         // Being seen is not worth failing over: a journal that cannot say
         // who is here still records everything else.
         let here = crate::presence::Here::announce(&storage.journal, what, &services, watching)
@@ -248,31 +288,17 @@ impl Engine {
             tasks,
             journal: Some(journal),
             journaled: 0,
+            published: shared_world.then(|| {
+                (0..config.services.len())
+                    .map(|_| Published::default())
+                    .collect()
+            }),
             tick,
             drill_play: None,
             _here: here,
         };
         if !interrupted.is_empty() {
-            let actions = interrupted
-                .into_iter()
-                .map(|r| Interrupted {
-                    intent: r.id,
-                    incident: r.entry.incident,
-                    work: r
-                        .entry
-                        .data
-                        .as_ref()
-                        .and_then(|d| d.get("work"))
-                        .and_then(|w| w.as_str())
-                        .unwrap_or("change")
-                        .to_string(),
-                    at: r.entry.at,
-                    scope: r.entry.scope,
-                    text: r.entry.text,
-                    operator: r.entry.operator,
-                    real: None,
-                })
-                .collect();
+            let actions = interrupted.into_iter().map(interrupted_of).collect();
             engine.apply(Msg::Interrupted { actions, at: now() });
         }
         Ok(engine)
@@ -293,6 +319,7 @@ impl Engine {
             tasks: Vec::new(),
             journal: None,
             journaled: 0,
+            published: None,
             tick: Duration::from_secs(1),
             drill_play: None,
             _here: None,
@@ -412,6 +439,7 @@ impl Engine {
     pub fn apply(&mut self, msg: Msg) {
         let effects = update(&mut self.state, msg);
         self.journal_events();
+        self.publish_checklists();
         for effect in effects {
             self.executor.run(effect);
         }
@@ -436,6 +464,66 @@ impl Engine {
                 &self.state.operator,
             ));
             j.flush().await;
+        }
+    }
+
+    /// Put each checklist that changed on the journal, for the consoles
+    /// that follow it (the war room): a step that starts or ends at once,
+    /// progress within a step at most every [`PUBLISH_PROGRESS`].
+    fn publish_checklists(&mut self) {
+        let (Some(published), Some(j)) = (self.published.as_mut(), &self.journal) else {
+            return;
+        };
+        for (svc, p) in self.state.services.iter().zip(published.iter_mut()) {
+            let Some(c) = &svc.rollback.checklist else {
+                p.checklist = None;
+                continue;
+            };
+            if p.checklist.as_ref() == Some(c) {
+                continue;
+            }
+            let shape = |c: &crate::core::runbook::Checklist| {
+                (
+                    c.cursor,
+                    c.ended.is_some(),
+                    c.incident,
+                    c.steps
+                        .iter()
+                        .map(|s| (std::mem::discriminant(&s.status), s.by.clone()))
+                        .collect::<Vec<_>>(),
+                )
+            };
+            let moved = p
+                .checklist
+                .as_ref()
+                .is_none_or(|old| shape(old) != shape(c));
+            if !moved && p.at.is_some_and(|at| at.elapsed() < PUBLISH_PROGRESS) {
+                continue;
+            }
+            let Ok(data) = serde_json::to_value(c) else {
+                continue;
+            };
+            let step = c.current().map_or(String::new(), |s| s.title.clone());
+            let text = match &c.ended {
+                Some((_, ending)) => format!("checklist {ending}"),
+                None => format!(
+                    "checklist at step {}/{}: {step}",
+                    c.cursor + 1,
+                    c.steps.len()
+                ),
+            };
+            let mut e = Entry::new(
+                self.state.now,
+                "checklist",
+                &svc.name,
+                text,
+                &self.state.operator,
+            );
+            e.incident = c.incident;
+            e.data = Some(serde_json::json!({ "checklist": data }));
+            j.append(e);
+            p.checklist = Some(c.clone());
+            p.at = Some(Instant::now());
         }
     }
 
@@ -498,6 +586,27 @@ impl Engine {
     }
 }
 
+/// An intent the journal holds without an outcome, for core.
+pub fn interrupted_of(r: crate::journal::Row) -> Interrupted {
+    Interrupted {
+        intent: r.id,
+        incident: r.entry.incident,
+        work: r
+            .entry
+            .data
+            .as_ref()
+            .and_then(|d| d.get("work"))
+            .and_then(|w| w.as_str())
+            .unwrap_or("change")
+            .to_string(),
+        at: r.entry.at,
+        scope: r.entry.scope,
+        text: r.entry.text,
+        operator: r.entry.operator,
+        real: None,
+    }
+}
+
 /// Who is on the journal, every two seconds, for the header.
 fn spawn_people(journal: PathBuf, tx: mpsc::Sender<Msg>) -> JoinHandle<()> {
     tokio::spawn(async move {
@@ -513,9 +622,30 @@ fn spawn_people(journal: PathBuf, tx: mpsc::Sender<Msg>) -> JoinHandle<()> {
             else {
                 continue;
             };
+            let path = journal.clone();
+            let at = now().millis();
+            let leases = tokio::task::spawn_blocking(move || {
+                crate::lease::Leases::open(&path).and_then(|l| l.all())
+            })
+            .await
+            .ok()
+            .and_then(Result::ok)
+            .unwrap_or_default()
+            .into_iter()
+            .map(|(service, h)| crate::core::model::LeaseView {
+                lost: h.lost(at, crate::lease::EXPIRY),
+                quiet_s: (at - h.heartbeat_ms).max(0) / 1000,
+                service,
+                operator: h.operator,
+                session: h.session,
+                token: h.token,
+                since: Ts(h.since_ms),
+            })
+            .collect();
             let people = people
                 .into_iter()
                 .map(|p| crate::core::model::Present {
+                    session: p.session.clone(),
                     me: p.session == me,
                     drives: if p.role == "driver" {
                         p.services
@@ -525,7 +655,15 @@ fn spawn_people(journal: PathBuf, tx: mpsc::Sender<Msg>) -> JoinHandle<()> {
                     operator: p.operator,
                 })
                 .collect();
-            if tx.send(Msg::People { people, at: now() }).await.is_err() {
+            if tx
+                .send(Msg::People {
+                    people,
+                    leases,
+                    at: now(),
+                })
+                .await
+                .is_err()
+            {
                 break;
             }
         }

@@ -84,3 +84,16 @@ pub fn session() -> String {
         })
         .clone()
 }
+
+/// Who an operator record names, to compare two people (the two-person
+/// rule), and whether it is more than their own word: `alice (self-declared;
+/// ec2-user@bastion from 10.0.0.7)` is `alice`, self-declared;
+/// `bob@bastion from 10.0.0.8` is `bob@bastion`, known to the machine.
+pub fn person(operator: &str) -> (String, bool) {
+    if let Some((name, _)) = operator.split_once(" (self-declared") {
+        return (name.trim().to_string(), false);
+    }
+    let login = operator.split(" (").next().unwrap_or(operator);
+    let login = login.split(" from ").next().unwrap_or(login);
+    (login.trim().to_string(), true)
+}

@@ -18,33 +18,10 @@ use crate::core::decision::RollbackRecord;
 use crate::core::time::Ts;
 
 pub mod chain;
+pub mod sqlite;
+pub mod tail;
 
-const SCHEMA: &str = "
-CREATE TABLE IF NOT EXISTS journal (
-    id       INTEGER PRIMARY KEY,
-    at       INTEGER NOT NULL,      -- ms since the epoch, UTC
-    kind     TEXT    NOT NULL,      -- event, incident, intent, outcome, closed
-    scope    TEXT    NOT NULL,      -- web, web/green, backstop
-    level    TEXT    NOT NULL,
-    text     TEXT    NOT NULL,
-    operator TEXT    NOT NULL,
-    incident INTEGER,               -- the incident an intent, outcome or closing belongs to
-    ref      INTEGER,               -- an outcome's intent
-    data     TEXT,                  -- JSON
-    hash     TEXT                   -- sha256(previous row's hash, this row), hex: see chain.rs
-);
-CREATE INDEX IF NOT EXISTS journal_kind ON journal(kind);
-CREATE INDEX IF NOT EXISTS journal_ref ON journal(ref);
-CREATE TRIGGER IF NOT EXISTS journal_append_only_update BEFORE UPDATE ON journal
-    BEGIN SELECT RAISE(ABORT, 'the journal is append-only'); END;
-CREATE TRIGGER IF NOT EXISTS journal_append_only_delete BEFORE DELETE ON journal
-    BEGIN SELECT RAISE(ABORT, 'the journal is append-only'); END;
--- `INSERT OR REPLACE` / `REPLACE INTO` on an existing id deletes the row
--- without firing the delete trigger: refuse the insert before it can.
-CREATE TRIGGER IF NOT EXISTS journal_append_only_replace BEFORE INSERT ON journal
-    WHEN EXISTS (SELECT 1 FROM journal WHERE id = NEW.id)
-    BEGIN SELECT RAISE(ABORT, 'the journal is append-only'); END;
-";
+use sqlite::{COLUMNS, row};
 
 /// One row to append.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -82,6 +59,34 @@ pub struct Row {
     pub id: i64,
     #[serde(flatten)]
     pub entry: Entry,
+    /// The backstop that wrote it (none for rows of older backstops).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub session: Option<String>,
+}
+
+/// The lease an intent is written under: the service and the token its
+/// driver holds.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Fence {
+    pub service: String,
+    pub token: i64,
+}
+
+/// Where the journal's rows live: this machine's SQLite file today, a
+/// database shared between hosts next. Every backend keeps the same
+/// promises: rows are only ever appended, in one order every reader sees
+/// (ids grow), each names the session that wrote it, and a fenced row is
+/// written only if its lease is current at the instant it is written.
+pub trait Store: Send {
+    /// Append `rows` as `session`'s, in order, all or none; the last row's id.
+    fn append(&mut self, session: &str, rows: &[Entry]) -> Result<i64, String>;
+    /// Append one row only if `fence` is still its service's current lease,
+    /// checked atomically with the write; otherwise say who holds it now.
+    fn append_fenced(&mut self, session: &str, row: &Entry, fence: &Fence) -> Result<i64, String>;
+    /// Rows after id `after`, oldest first, at most `limit`: the live tail.
+    fn since(&self, after: i64, limit: usize) -> Result<Vec<Row>, String>;
+    /// The newest row's id (0 for an empty journal).
+    fn head(&self) -> Result<i64, String>;
 }
 
 /// Replaces every known secret (header values, webhook URLs) with `***`
@@ -151,6 +156,8 @@ enum Cmd {
 pub struct Journal {
     tx: mpsc::Sender<Cmd>,
     pub path: PathBuf,
+    /// Who writes: every row names this session.
+    pub session: String,
     /// A read-only console's journal: it records what it sees, and no
     /// intent, so nothing can change through it.
     refuse_intents: bool,
@@ -159,15 +166,22 @@ pub struct Journal {
 impl Journal {
     /// Open (creating) the journal at `path` and start its writer thread.
     pub fn open(path: &Path, redactor: Redactor) -> Result<Self> {
-        let conn = connect(path)?;
+        Self::open_as(path, redactor, &crate::identity::session())
+    }
+
+    /// As `open`, writing as `session` (tests play several backstops in one process).
+    pub fn open_as(path: &Path, redactor: Redactor, session: &str) -> Result<Self> {
+        let mut store = sqlite::Sqlite::open(path)?;
         let (tx, rx) = mpsc::channel::<Cmd>();
+        let me = session.to_string();
         std::thread::Builder::new()
             .name("journal".into())
-            .spawn(move || writer(&conn, &redactor, &rx))
+            .spawn(move || writer(&mut store, &me, &redactor, &rx))
             .context("cannot start the journal's writer")?;
         Ok(Journal {
             tx,
             path: path.to_path_buf(),
+            session: session.to_string(),
             refuse_intents: false,
         })
     }
@@ -227,7 +241,7 @@ impl Journal {
 /// The writer thread. Plain appends that are waiting are committed together
 /// (one sync for a burst of events); a durable append commits on its own
 /// after them, so its answer means it and everything before it is on disk.
-fn writer(conn: &Connection, redactor: &Redactor, rx: &mpsc::Receiver<Cmd>) {
+fn writer(store: &mut dyn Store, me: &str, redactor: &Redactor, rx: &mpsc::Receiver<Cmd>) {
     let mut next = rx.recv().ok();
     while let Some(cmd) = next.take() {
         match cmd {
@@ -243,15 +257,20 @@ fn writer(conn: &Connection, redactor: &Redactor, rx: &mpsc::Receiver<Cmd>) {
                         Err(_) => break,
                     }
                 }
-                if let Err(err) = insert_all(conn, redactor, batch) {
+                let batch: Vec<Entry> = batch.into_iter().map(|e| redactor.entry(e)).collect();
+                if let Err(err) = store.append(me, &batch) {
                     tracing::error!("journal: {err}");
                 }
             }
             Cmd::Durable(e, fence, done) => {
-                let _ = done.send(insert_fenced(conn, redactor, e, fence.as_ref()));
+                let e = redactor.entry(e);
+                let _ = done.send(match fence {
+                    Some(f) => store.append_fenced(me, &e, &f),
+                    None => store.append(me, std::slice::from_ref(&e)),
+                });
             }
             Cmd::Now(e, done) => {
-                let _ = done.send(insert_fenced(conn, redactor, e, None));
+                let _ = done.send(store.append(me, &[redactor.entry(e)]));
             }
             Cmd::Flush(done) => {
                 let _ = done.send(());
@@ -263,219 +282,10 @@ fn writer(conn: &Connection, redactor: &Redactor, rx: &mpsc::Receiver<Cmd>) {
     }
 }
 
-/// Append a batch in one transaction; the id of its last row. `IMMEDIATE`
-/// takes the write lock before the chain's last hash is read, so two
-/// backstops appending to one file cannot both chain to the same row.
-fn insert_all(conn: &Connection, redactor: &Redactor, batch: Vec<Entry>) -> rusqlite::Result<i64> {
-    conn.execute_batch("BEGIN IMMEDIATE")?;
-    let mut last = 0;
-    for e in batch {
-        match insert(conn, &redactor.entry(e)) {
-            Ok(id) => last = id,
-            Err(err) => {
-                conn.execute_batch("ROLLBACK")?;
-                return Err(err);
-            }
-        }
-    }
-    conn.execute_batch("COMMIT")?;
-    Ok(last)
-}
-
-/// The lease an intent is written under: the service and the token its
-/// driver holds.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct Fence {
-    pub service: String,
-    pub token: i64,
-}
-
-/// One row, durable; under a fence only if the lease is still `fence`'s.
-fn insert_fenced(
-    conn: &Connection,
-    redactor: &Redactor,
-    e: Entry,
-    fence: Option<&Fence>,
-) -> Result<i64, String> {
-    let Some(f) = fence else {
-        return insert_all(conn, redactor, vec![e]).map_err(|e| e.to_string());
-    };
-    let run = || -> rusqlite::Result<Result<i64, String>> {
-        conn.execute_batch("BEGIN IMMEDIATE")?;
-        let current: Option<(i64, String)> = conn
-            .query_row(
-                "SELECT token, operator FROM leases WHERE service = ?1 AND released = 0",
-                rusqlite::params![f.service],
-                |r| Ok((r.get(0)?, r.get(1)?)),
-            )
-            .optional()?;
-        if current.as_ref().map(|(t, _)| *t) != Some(f.token) {
-            conn.execute_batch("ROLLBACK")?;
-            let now = match current {
-                Some((t, who)) => format!("{who} drives it now (lease {t})"),
-                None => "nobody holds it now".to_string(),
-            };
-            return Ok(Err(format!(
-                "the lease of {} (token {}) is no longer this backstop's: {now}; nothing was changed",
-                f.service, f.token
-            )));
-        }
-        match insert(conn, &redactor.entry(e)) {
-            Ok(id) => {
-                conn.execute_batch("COMMIT")?;
-                Ok(Ok(id))
-            }
-            Err(err) => {
-                conn.execute_batch("ROLLBACK")?;
-                Err(err)
-            }
-        }
-    };
-    run().unwrap_or_else(|e| Err(e.to_string()))
-}
-
-fn connect(path: &Path) -> Result<Connection> {
-    if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
-        std::fs::create_dir_all(dir).with_context(|| format!("cannot create {}", dir.display()))?;
-    }
-    // Two backstops creating one journal at the same instant may be told
-    // "database is locked" at once, whatever the busy timeout: try again
-    // for a while rather than refuse to start.
-    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
-    loop {
-        let conn = Connection::open(path)
-            .with_context(|| format!("cannot open the journal {}", path.display()))?;
-        // SQLite opens any file; the first statement finds out what it is
-        // (`file is not a database`): say which file.
-        match set_up(&conn) {
-            Ok(()) => return Ok(conn),
-            Err(e) if busy(&e) && std::time::Instant::now() < deadline => {
-                std::thread::sleep(std::time::Duration::from_millis(20));
-            }
-            Err(e) => {
-                return Err(e)
-                    .with_context(|| format!("cannot use the journal {}", path.display()));
-            }
-        }
-    }
-}
-
-/// SQLite's "busy" or "locked", somewhere in the chain.
-fn busy(e: &anyhow::Error) -> bool {
-    e.chain().any(|c| {
-        matches!(
-            c.downcast_ref::<rusqlite::Error>(),
-            Some(rusqlite::Error::SqliteFailure(f, _))
-                if matches!(f.code, rusqlite::ErrorCode::DatabaseBusy | rusqlite::ErrorCode::DatabaseLocked)
-        )
-    })
-}
-
-fn set_up(conn: &Connection) -> Result<()> {
-    conn.busy_timeout(std::time::Duration::from_secs(5))?;
-    let mode: String = conn.query_row("PRAGMA journal_mode=WAL", [], |r| r.get(0))?;
-    if !mode.eq_ignore_ascii_case("wal") {
-        tracing::warn!("journal: WAL mode refused ({mode})");
-    }
-    // An intent must survive a crash of the process and of the machine.
-    conn.execute_batch("PRAGMA synchronous=FULL;")?;
-    conn.execute_batch(SCHEMA)
-        .context("cannot create the journal's table")?;
-    // The leases live beside the journal: an intent is checked against them
-    // in the transaction that writes it.
-    conn.execute_batch(crate::lease::SCHEMA)
-        .context("cannot create the journal's lease table")?;
-    upgrade(conn)
-}
-
-/// Journals from before the hash chain have no `hash` column: add it. The
-/// rows already there stay unchained (they cannot be changed to add one);
-/// the chain begins with the next row, and `journal verify` says so.
-fn upgrade(conn: &Connection) -> Result<()> {
-    let has_hash: bool = conn.query_row(
-        "SELECT COUNT(*) > 0 FROM pragma_table_info('journal') WHERE name = 'hash'",
-        [],
-        |r| r.get(0),
-    )?;
-    if !has_hash {
-        conn.execute_batch("ALTER TABLE journal ADD COLUMN hash TEXT")
-            .context("cannot add the hash chain to the journal")?;
-        let rows: i64 = conn.query_row("SELECT COUNT(*) FROM journal", [], |r| r.get(0))?;
-        tracing::warn!(
-            "journal upgraded to a hash chain: its {rows} earlier rows are not chained; the chain begins with the next row"
-        );
-    }
-    Ok(())
-}
-
-/// Append one row, chained to the newest: inside a write transaction.
-fn insert(conn: &Connection, e: &Entry) -> rusqlite::Result<i64> {
-    let (last, prev): (i64, Option<String>) = conn
-        .query_row(
-            "SELECT id, hash FROM journal ORDER BY id DESC LIMIT 1",
-            [],
-            |r| Ok((r.get(0)?, r.get(1)?)),
-        )
-        .optional()?
-        .unwrap_or((0, None));
-    let id = last + 1;
-    let data = e.data.as_ref().map(Value::to_string);
-    let hash = chain::Stored {
-        id,
-        at: e.at.millis(),
-        kind: &e.kind,
-        scope: &e.scope,
-        level: &e.level,
-        text: &e.text,
-        operator: &e.operator,
-        incident: e.incident,
-        reference: e.reference,
-        data: data.as_deref(),
-    }
-    .hash(prev.as_deref().unwrap_or(""));
-    conn.execute(
-        "INSERT INTO journal (id, at, kind, scope, level, text, operator, incident, ref, data, hash) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)",
-        params![
-            id,
-            e.at.millis(),
-            e.kind,
-            e.scope,
-            e.level,
-            e.text,
-            e.operator,
-            e.incident,
-            e.reference,
-            data,
-            hash
-        ],
-    )?;
-    Ok(id)
-}
-
 /// Reading the journal: reports, and what was interrupted.
 pub struct Reader {
     conn: Connection,
 }
-
-fn row(r: &rusqlite::Row<'_>) -> rusqlite::Result<Row> {
-    let data: Option<String> = r.get(9)?;
-    Ok(Row {
-        id: r.get(0)?,
-        entry: Entry {
-            at: Ts(r.get(1)?),
-            kind: r.get(2)?,
-            scope: r.get(3)?,
-            level: r.get(4)?,
-            text: r.get(5)?,
-            operator: r.get(6)?,
-            incident: r.get(7)?,
-            reference: r.get(8)?,
-            data: data.and_then(|d| serde_json::from_str(&d).ok()),
-        },
-    })
-}
-
-const COLUMNS: &str = "id, at, kind, scope, level, text, operator, incident, ref, data";
 
 impl Reader {
     pub fn open(path: &Path) -> Result<Self> {
@@ -485,7 +295,7 @@ impl Reader {
                 path.display()
             );
         }
-        let conn = connect(path)?;
+        let conn = sqlite::connect(path)?;
         Ok(Reader { conn })
     }
 

@@ -298,6 +298,76 @@ impl Leases {
         Ok(())
     }
 
+    /// Every held lease, by service.
+    pub fn all(&self) -> Result<Vec<(String, Holder)>, LeaseError> {
+        let run = || -> rusqlite::Result<Vec<(String, Holder)>> {
+            let mut st = self.conn.prepare_cached(
+                "SELECT service, session, operator, token, since_ms, heartbeat_ms FROM leases
+                 WHERE released = 0 ORDER BY service",
+            )?;
+            st.query_map([], |r| {
+                Ok((
+                    r.get(0)?,
+                    Holder {
+                        session: r.get(1)?,
+                        operator: r.get(2)?,
+                        token: r.get(3)?,
+                        since_ms: r.get(4)?,
+                        heartbeat_ms: r.get(5)?,
+                    },
+                ))
+            })?
+            .collect()
+        };
+        run().map_err(|e| self.err(e))
+    }
+
+    /// Hand `lease` to session `to` (who asked for it): in one transaction,
+    /// only if `lease` is still the current one; the new holder gets the
+    /// next token, its heartbeat from now. `None` when the lease was no
+    /// longer ours to give.
+    pub fn hand(
+        &mut self,
+        lease: &Lease,
+        to: &str,
+        to_operator: &str,
+        now_ms: i64,
+    ) -> Result<Option<Lease>, LeaseError> {
+        let file = self.file.clone();
+        let wrap = |source| LeaseError {
+            file: file.clone(),
+            source,
+        };
+        let tx = self
+            .conn
+            .transaction_with_behavior(TransactionBehavior::Immediate)
+            .map_err(wrap)?;
+        let n = tx
+            .execute(
+                "UPDATE leases SET session = ?4, operator = ?5, token = token + 1,
+                    since_ms = ?6, heartbeat_ms = ?6
+                 WHERE service = ?1 AND session = ?2 AND token = ?3 AND released = 0",
+                params![
+                    lease.service,
+                    lease.session,
+                    lease.token,
+                    to,
+                    to_operator,
+                    now_ms
+                ],
+            )
+            .map_err(wrap)?;
+        tx.commit().map_err(wrap)?;
+        Ok((n == 1).then(|| Lease {
+            service: lease.service.clone(),
+            session: to.into(),
+            operator: to_operator.into(),
+            token: lease.token + 1,
+            since_ms: now_ms,
+            took_over: None,
+        }))
+    }
+
     /// Whether `token` is the current, held lease of `service`: what an
     /// action checks, as close to the change as it can.
     pub fn current(&self, service: &str, token: i64) -> Result<bool, LeaseError> {
@@ -363,6 +433,30 @@ impl Driving {
             lease,
             heartbeat,
         })
+    }
+}
+
+impl Driving {
+    /// Give the lease to session `to`: the heartbeat stops, and from the
+    /// handover on this backstop's token is stale.
+    pub fn hand(&self, to: &str, to_operator: &str) -> Result<Lease, String> {
+        let mut leases = self
+            .leases
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        match leases
+            .hand(&self.lease, to, to_operator, crate::sources::now().millis())
+            .map_err(|e| e.to_string())?
+        {
+            Some(l) => {
+                self.heartbeat.abort();
+                Ok(l)
+            }
+            None => Err(format!(
+                "the lease of {} is no longer this backstop's: nothing to hand over",
+                self.lease.service
+            )),
+        }
     }
 }
 

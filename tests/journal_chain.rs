@@ -120,11 +120,11 @@ fn an_edited_row_breaks_the_chain_there_and_the_report_says_so() {
 
     // Recomputing the edited row's hash does not hide it: the row after it
     // was chained to the old one.
-    let (prev, at, data): (String, i64, String) = conn
+    let (prev, at, data, session): (String, i64, String, String) = conn
         .query_row(
-            "SELECT (SELECT hash FROM journal WHERE id = 2), at, data FROM journal WHERE id = 3",
+            "SELECT (SELECT hash FROM journal WHERE id = 2), at, data, session FROM journal WHERE id = 3",
             [],
-            |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
+            |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)),
         )
         .unwrap();
     let forged = backstop::journal::chain::Stored {
@@ -138,6 +138,7 @@ fn an_edited_row_breaks_the_chain_there_and_the_report_says_so() {
         incident: None,
         reference: None,
         data: Some(&data),
+        session: Some(&session),
     }
     .hash(&prev);
     // (Opening the journal, backstop put its trigger back.)

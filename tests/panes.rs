@@ -102,6 +102,7 @@ fn header() {
     // The war room: who drives the selected service, and how many watch.
     let mut room = scenario();
     let present = |who: &str, drives: &[&str], me: bool| backstop::core::model::Present {
+        session: format!("{who}#1-1"),
         operator: who.into(),
         drives: drives.iter().map(|s| s.to_string()).collect(),
         me,

@@ -21,6 +21,10 @@ pub(crate) struct RawRollback {
     max_rollbacks_window: Option<Spanned<HumanDuration>>,
     stable: Option<Spanned<String>>,
     pub(crate) runbook: Option<Spanned<String>>,
+    approvals: Option<Spanned<u8>>,
+    approval_expiry: Option<Spanned<HumanDuration>>,
+    allow_override: Option<bool>,
+    verified_approvers: Option<bool>,
 }
 
 #[derive(Deserialize)]
@@ -93,6 +97,28 @@ pub(crate) fn policy(
             }
             p.stable = Some(s.get_ref().clone());
         }
+        if let Some(a) = &r.approvals {
+            if !(1..=2).contains(a.get_ref()) {
+                err(
+                    a.span(),
+                    "approvals must be 1 (the driver alone) or 2 (the two-person rule)".into(),
+                );
+            }
+            p.approvals = *a.get_ref();
+        }
+        if let Some(x) = &r.approval_expiry {
+            let d = x.get_ref().0;
+            if d.is_zero() {
+                err(x.span(), "approval_expiry must be more than zero".into());
+            } else if let Some(e) =
+                super::duration::over(d, Duration::from_secs(3600), "approval_expiry")
+            {
+                err(x.span(), e);
+            }
+            p.approval_expiry = d;
+        }
+        p.allow_override = r.allow_override.unwrap_or(false);
+        p.verified_approvers = r.verified_approvers.unwrap_or(false);
     }
     if let Some(rules) = rules {
         p.rules = rules

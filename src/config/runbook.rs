@@ -109,6 +109,9 @@ struct RawStep {
     argv: Option<Spanned<Vec<String>>>,
     /// `"traffic"`, `"no-traffic"`, `"deploy"`, `"no-deploy"`, or a list of them.
     when: Option<Spanned<toml::Value>>,
+    /// This step's change needs a second person's approval.
+    #[serde(default)]
+    approve: bool,
 }
 
 /// Parse and check one runbook file.
@@ -148,6 +151,7 @@ pub fn parse(src: &str, file: &str) -> Result<Loaded, Diagnostics> {
                         help: s.help,
                         kind,
                         when,
+                        approve: s.approve,
                     });
                 }
             }

@@ -7,6 +7,7 @@
 //! (some tests) the changes run unrecorded.
 
 mod incident;
+mod room;
 mod steps;
 
 use std::collections::HashMap;
@@ -111,9 +112,9 @@ impl Backends {
         {
             return Ok(Some(held(*t)));
         }
-        let Some(journal) = &self.journal else {
+        if self.journal.is_none() {
             return Ok(None);
-        };
+        }
         // A drill's sandbox is nobody's production: rehearsals on one
         // machine do not take each other's leases (a drill against a real
         // load balancer does).
@@ -126,8 +127,19 @@ impl Backends {
         if rehearsal {
             return Ok(None);
         }
+        let token = self.take_lease(&service).await?;
+        Ok(Some(held(token)))
+    }
+
+    /// Take the lease of `service` (free, ours already, handed to us, or
+    /// its driver lost), keep it alive, and write every intent under it
+    /// from now on. Its token, or who holds it.
+    async fn take_lease(&self, service: &str) -> Result<i64, String> {
+        let Some(journal) = &self.journal else {
+            return Err("no journal: there is no lease to take".into());
+        };
         let path = journal.path.clone();
-        let name = service.clone();
+        let name = service.to_string();
         let taken = tokio::task::spawn_blocking(move || {
             crate::lease::Driving::take(&path, &name, &crate::identity::operator())
         })
@@ -136,19 +148,66 @@ impl Backends {
         let token = taken.lease.token;
         // Taking a lost driver's lease is on the record, for the report.
         if let Some(text) = taken.lease.take_over_text(now().millis()) {
-            let mut e = Entry::new(now(), "event", &service, text, &taken.lease.operator);
+            let mut e = Entry::new(now(), "event", service, text, &taken.lease.operator);
             e.level = "warn".into();
+            e.data = Some(json!({
+                "kind": "lease",
+                "action": "takeover",
+                "service": service,
+                "from": taken.lease.took_over.as_ref().map(|h| h.operator.clone()),
+                "to": taken.lease.operator,
+            }));
             journal.append(e);
         }
         self.fences
             .lock()
             .unwrap_or_else(std::sync::PoisonError::into_inner)
-            .insert(service.clone(), token);
+            .insert(service.to_string(), token);
         self.driving
             .lock()
             .unwrap_or_else(std::sync::PoisonError::into_inner)
-            .insert(service.clone(), taken);
-        Ok(Some(held(token)))
+            .insert(service.to_string(), taken);
+        Ok(token)
+    }
+
+    /// Who holds the lease of `service` now.
+    async fn holder(&self, service: &str) -> Option<crate::lease::Holder> {
+        let path = self.journal.as_ref()?.path.clone();
+        let name = service.to_string();
+        tokio::task::spawn_blocking(move || {
+            crate::lease::Leases::open(&path)
+                .and_then(|l| l.holder(&name))
+                .ok()
+                .flatten()
+        })
+        .await
+        .ok()
+        .flatten()
+    }
+
+    /// Hand the lease of `service` this backstop drives to session `to`:
+    /// the new holder's token, after which this backstop's is stale.
+    async fn hand_over(&self, service: &str, to: &str, to_operator: &str) -> Result<i64, String> {
+        let driving = self
+            .driving
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .remove(service);
+        let Some(driving) = driving else {
+            return Err(format!(
+                "this console does not hold the lease of {service}: nothing to hand over"
+            ));
+        };
+        let (to, op) = (to.to_string(), to_operator.to_string());
+        let handed =
+            tokio::task::spawn_blocking(move || driving.hand(&to, &op).map(|l| (l, driving)))
+                .await
+                .map_err(|e| format!("cannot hand {service} over: {e}"))?;
+        self.fences
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .remove(service);
+        handed.map(|(l, _released)| l.token)
     }
 }
 
@@ -275,6 +334,29 @@ impl Executor {
         tracing::info!("effect: {}", effect.describe());
         let tx = self.tx.clone();
         match effect {
+            Effect::Lease { service, act } => {
+                // A checklist carried on from another driver belongs to its
+                // incident: the steps it journals say so.
+                if let crate::core::msg::LeaseAct::Take {
+                    incident: Some(id), ..
+                } = &act
+                    && let Some(i) = self.b.services.iter().position(|s| s.name == service)
+                {
+                    let (_, number) = tokio::sync::watch::channel(Some(*id));
+                    self.incidents
+                        .lock()
+                        .unwrap_or_else(std::sync::PoisonError::into_inner)
+                        .insert(i, number);
+                }
+                tokio::spawn(room::lease(self.b.clone(), service, act, tx));
+            }
+            Effect::Approval {
+                service,
+                incident,
+                driver,
+                request,
+                act,
+            } => room::approval(&self.b, &service, incident, &driver, request, &act),
             Effect::SetFault {
                 service,
                 env,

@@ -28,13 +28,16 @@ pub struct Stored<'a> {
     /// The JSON text exactly as stored (not re-serialised: key order and
     /// number formatting must not change the hash).
     pub data: Option<&'a str>,
+    /// The session that wrote it; rows of older backstops have none, and
+    /// their hash is computed without it.
+    pub session: Option<&'a str>,
 }
 
 impl Stored<'_> {
     /// A JSON array of every column: unambiguous (no separator can be
     /// forged inside a field) and the same wherever it is computed.
     fn canonical(&self) -> String {
-        serde_json::json!([
+        let mut columns = serde_json::json!([
             self.id,
             self.at,
             self.kind,
@@ -45,8 +48,11 @@ impl Stored<'_> {
             self.incident,
             self.reference,
             self.data
-        ])
-        .to_string()
+        ]);
+        if let (Some(session), Some(all)) = (self.session, columns.as_array_mut()) {
+            all.push(session.into());
+        }
+        columns.to_string()
     }
 
     /// This row's hash after `prev` (the row before's hash, `""` for the
@@ -101,7 +107,7 @@ impl Verdict {
 /// Read every row in order and recompute the chain.
 pub fn verify(conn: &Connection) -> Result<Verdict> {
     let mut st = conn.prepare(
-        "SELECT id, at, kind, scope, level, text, operator, incident, ref, data, hash \
+        "SELECT id, at, kind, scope, level, text, operator, incident, ref, data, hash, session \
          FROM journal ORDER BY id",
     )?;
     let mut rows = st.query([])?;
@@ -118,6 +124,7 @@ pub fn verify(conn: &Connection) -> Result<Verdict> {
         let (kind, scope, level, text, operator): (String, String, String, String, String) =
             (r.get(2)?, r.get(3)?, r.get(4)?, r.get(5)?, r.get(6)?);
         let data: Option<String> = r.get(9)?;
+        let session: Option<String> = r.get(11)?;
         let stored = Stored {
             id: r.get(0)?,
             at: r.get(1)?,
@@ -129,6 +136,7 @@ pub fn verify(conn: &Connection) -> Result<Verdict> {
             incident: r.get(7)?,
             reference: r.get(8)?,
             data: data.as_deref(),
+            session: session.as_deref(),
         };
         let hash: Option<String> = r.get(10)?;
         let id = stored.id;
@@ -170,6 +178,7 @@ mod tests {
             incident: None,
             reference: None,
             data: Some("{\"kind\":\"probe\"}"),
+            session: None,
         }
     }
 
@@ -186,5 +195,9 @@ mod tests {
         moved.scope = "weba";
         moved.text = "";
         assert_ne!(moved.hash(""), row(1, "a").hash(""));
+        // The session is part of a row that has one.
+        let mut signed = row(1, "a");
+        signed.session = Some("alice#1-2");
+        assert_ne!(signed.hash(""), first);
     }
 }

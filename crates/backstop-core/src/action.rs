@@ -60,6 +60,11 @@ actions! {
     Increase = "increase", "traffic", "in the weights dialog: more traffic to the selected environment";
     Decrease = "decrease", "traffic", "in the weights dialog: less traffic to the selected environment";
     Confirm = "confirm", "traffic", "apply what the preview shows (the second key of every change)";
+    Drive = "drive", "war room", "drive the selected service: take it if free, ask its driver, or take it over from a lost one";
+    HandOver = "hand-over", "war room", "hand the service you drive to the person who asked for it";
+    Approve = "approve", "war room", "approve the change another driver asks a second person for (two-person rule)";
+    Reject = "reject", "war room", "reject the change awaiting your approval (asks why)";
+    Override = "override", "war room", "run your change without its approval, where the configuration allows it (asks why)";
     InjectFault = "inject-fault", "drill sandbox", "inject the next fault into the selected environment";
     ClearFaults = "clear-faults", "drill sandbox", "heal the selected environment";
 }

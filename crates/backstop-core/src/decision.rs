@@ -46,6 +46,17 @@ pub struct Policy {
     /// The environment to roll back to; otherwise the healthiest other one.
     pub stable: Option<String>,
     pub rules: Vec<RuleKind>,
+    /// The two-person rule: with 2, every change a checklist makes waits
+    /// for a second person's approval from another console.
+    pub approvals: u8,
+    /// How long a change waits for its approval.
+    pub approval_expiry: Duration,
+    /// The driver may run a change without its approval, with a reason
+    /// (loud in the journal and the report).
+    pub allow_override: bool,
+    /// Approvals count only from people known by more than their own word
+    /// (not `--operator`/`$BACKSTOP_OPERATOR`).
+    pub verified_approvers: bool,
 }
 
 impl Default for Policy {
@@ -57,6 +68,10 @@ impl Default for Policy {
             rollback_window: Duration::from_secs(24 * 3600),
             stable: None,
             rules: RuleKind::defaults(),
+            approvals: 1,
+            approval_expiry: Duration::from_secs(120),
+            allow_override: false,
+            verified_approvers: false,
         }
     }
 }

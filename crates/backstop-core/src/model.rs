@@ -457,12 +457,51 @@ pub struct RollbackState {
     /// count for the guards as if done, and their outcome is recorded even
     /// if the checklist that sent them was abandoned meanwhile.
     pub in_flight: Vec<InFlight>,
+    /// The driver's checklist as another console publishes it: what this
+    /// console's checklist pane follows when it has none of its own.
+    pub followed: Option<Followed>,
+    /// Someone asked this console, which drives the service, to hand it over.
+    pub asked: Option<Asker>,
+}
+
+/// Another console's checklist for a service, as last published.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Followed {
+    pub operator: String,
+    pub session: String,
+    pub checklist: crate::runbook::Checklist,
+    /// When it was published (the journal's row).
+    pub at: Ts,
+}
+
+/// A person who asked to drive a service.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Asker {
+    pub operator: String,
+    pub session: String,
+    pub at: Ts,
+}
+
+/// Who holds a service's lease, as this console last read it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct LeaseView {
+    pub service: String,
+    pub operator: String,
+    pub session: String,
+    pub token: i64,
+    pub since: Ts,
+    /// The holder's heartbeat is gone (or its process): anyone may take
+    /// the lease over, after a confirmation naming it.
+    pub lost: bool,
+    /// Seconds since its last heartbeat.
+    pub quiet_s: i64,
 }
 
 /// A session on the journal, as the header counts them.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Present {
     pub operator: String,
+    pub session: String,
     /// The services whose lease it holds.
     pub drives: Vec<String>,
     /// This very console.
@@ -523,6 +562,8 @@ impl RollbackState {
             manual: None,
             timeline: VecDeque::new(),
             in_flight: Vec::new(),
+            followed: None,
+            asked: None,
         }
     }
 
@@ -708,6 +749,16 @@ pub enum InputPurpose {
     },
     /// Why the checklist is abandoned.
     AbortReason { service: usize },
+    /// Why a change another console's driver asked approval for is rejected.
+    RejectReason {
+        service: usize,
+        driver: String,
+        request: u64,
+    },
+    /// Why the driver runs a change without the second person's approval.
+    OverrideReason { service: usize, request: u64 },
+    /// `yes` takes the service over from a driver whose heartbeat is gone.
+    TakeOver { service: usize, from: String },
 }
 
 /// A polled source and how its reads go: the panes show the age of its
@@ -790,6 +841,14 @@ pub struct State {
     /// Who else is on this journal (consoles and headless commands), as
     /// last heard: the war room.
     pub people: Vec<Present>,
+    /// Who holds each service's lease (services nobody drives are absent).
+    pub leases: Vec<LeaseView>,
+    /// This console's session on the journal (`operator#pid-start`): rows
+    /// and leases name it.
+    pub session: String,
+    /// Who the operator is when two people are compared (the two-person
+    /// rule): their AWS name, else the name they declared, else `user@host`.
+    pub person: String,
     /// Polled sources (CloudWatch alarms, metrics): when each last answered.
     pub sources: Vec<SourceStatus>,
     /// The drill being run from a scenario, with its clock.
@@ -824,6 +883,9 @@ impl State {
             checklist_runs: 0,
             preview_requests: 0,
             people: Vec::new(),
+            leases: Vec::new(),
+            session: String::new(),
+            person: String::new(),
             sources: Vec::new(),
             drill: None,
             quit: false,
@@ -871,8 +933,9 @@ impl State {
     }
 
     /// A rollback checklist is open (in progress, or finished and not put away).
+    /// A checklist is on screen: this console's own, or one it follows.
     pub fn has_checklist(&self) -> bool {
-        self.services.iter().any(|s| s.rollback.checklist.is_some())
+        crate::update::shown_checklist(self).is_some()
     }
 }
 

@@ -149,11 +149,109 @@ pub enum Msg {
     Interrupted { actions: Vec<Interrupted>, at: Ts },
     /// What the world looks like now, for an interrupted action.
     RealState { intent: i64, text: String, at: Ts },
-    /// Who is on the journal now.
+    /// Who is on the journal now, and who holds each service's lease.
     People {
         people: Vec<super::model::Present>,
+        leases: Vec<super::model::LeaseView>,
         at: Ts,
     },
+    /// Rows other backstops wrote to the shared journal, in its order.
+    Shared { rows: Vec<Shared>, at: Ts },
+    /// A lease asked of the executor was taken, handed over or refused.
+    LeaseDone {
+        service: String,
+        act: LeaseAct,
+        result: Result<String, String>,
+        at: Ts,
+    },
+}
+
+/// A row another backstop wrote to the shared journal: what this console
+/// shows of the war room.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Shared {
+    pub id: i64,
+    pub at: Ts,
+    /// The service (or `service/env`, or `backstop`).
+    pub scope: String,
+    pub operator: String,
+    pub session: String,
+    /// Who the operator is, to compare two people (`identity::person`).
+    pub person: String,
+    /// The person is known by more than their own word (not self-declared).
+    pub verified: bool,
+    pub what: SharedWhat,
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub enum SharedWhat {
+    /// A line for the events log: a step, an intent, an outcome, a note…
+    Line {
+        level: crate::events::Level,
+        kind: crate::events::Kind,
+        text: String,
+    },
+    /// Its checklist for the service, as it stands now.
+    Checklist(Box<crate::runbook::Checklist>),
+    /// Asks whoever drives the service to hand it over.
+    AskToDrive,
+    /// The driver handed the service to this session.
+    HandedOver { session: String, operator: String },
+    /// The two-person rule: a change asked for approval, or a verdict on one.
+    Approval {
+        /// The driver's session, whose request it is.
+        driver: String,
+        request: u64,
+        act: ApprovalAct,
+    },
+}
+
+/// What a console does with a service's lease.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum LeaseAct {
+    /// Ask its driver to hand it over.
+    Ask,
+    /// Hand it to the session that asked.
+    HandOver { session: String, operator: String },
+    /// Take it: it was handed to us, or is free, or its driver is lost (a
+    /// person confirmed, the lost driver named: `from`). The checklist it
+    /// carries on belongs to `incident`.
+    Take {
+        from: Option<String>,
+        incident: Option<i64>,
+    },
+}
+
+/// The two-person rule's rows.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum ApprovalAct {
+    /// The driver asks a second person to approve exactly this change.
+    Ask {
+        step: String,
+        title: String,
+        lines: Vec<String>,
+    },
+    Approve,
+    Reject(String),
+    /// The driver ran it without a second person (allowed by configuration).
+    Override(String),
+    /// Nobody answered in time.
+    Expire,
+    /// The driver's console refused a verdict (the same person, not verified…).
+    Refuse(String),
+}
+
+impl ApprovalAct {
+    pub fn word(&self) -> &'static str {
+        match self {
+            ApprovalAct::Ask { .. } => "ask",
+            ApprovalAct::Approve => "approve",
+            ApprovalAct::Reject(_) => "reject",
+            ApprovalAct::Override(_) => "override",
+            ApprovalAct::Expire => "expire",
+            ApprovalAct::Refuse(_) => "refuse",
+        }
+    }
 }
 
 /// Keys that edit a line of text.
@@ -228,7 +326,7 @@ impl StepOutcome {
 }
 
 /// The work of one checklist step, for the executor.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub enum StepWork {
     /// Probe every endpoint of an environment `count` more times.
     Reprobe {
@@ -321,6 +419,8 @@ impl Msg {
             | Msg::Interrupted { at, .. }
             | Msg::RealState { at, .. }
             | Msg::People { at, .. }
+            | Msg::Shared { at, .. }
+            | Msg::LeaseDone { at, .. }
             | Msg::ReportWritten { at, .. } => *at,
         }
     }
@@ -412,6 +512,16 @@ pub enum Effect {
         steps: Vec<(Ts, String)>,
         started: Ts,
     },
+    /// Ask for, hand over or take a service's lease (journaled).
+    Lease { service: String, act: LeaseAct },
+    /// Journal a two-person-rule row: an ask, a verdict, an override.
+    Approval {
+        service: String,
+        incident: Option<i64>,
+        driver: String,
+        request: u64,
+        act: ApprovalAct,
+    },
 }
 
 impl Effect {
@@ -491,6 +601,18 @@ impl Effect {
                 format!("export the report of incident {incident}")
             }
             Effect::DrillReport { score, .. } => format!("report the drill {}", score.scenario),
+            Effect::Lease { service, act } => match act {
+                LeaseAct::Ask => format!("ask to drive {service}"),
+                LeaseAct::HandOver { operator, .. } => format!("hand {service} over to {operator}"),
+                LeaseAct::Take { from: Some(f), .. } => format!("take {service} over from {f}"),
+                LeaseAct::Take { from: None, .. } => format!("drive {service}"),
+            },
+            Effect::Approval {
+                service,
+                request,
+                act,
+                ..
+            } => format!("{} approval {request} of {service}", act.word()),
         }
     }
 }

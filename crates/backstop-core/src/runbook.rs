@@ -192,6 +192,10 @@ pub struct StepSpec {
     pub kind: StepKind,
     /// Every condition must hold for the step to be in a service's checklist.
     pub when: Vec<When>,
+    /// The two-person rule for this step alone: its change waits for a
+    /// second person's approval whatever the service's `approvals`.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub approve: bool,
 }
 
 impl StepSpec {
@@ -279,7 +283,7 @@ impl Runbook {
 }
 
 /// Where one step of a running checklist stands.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub enum StepStatus {
     /// Not reached yet.
     Waiting,
@@ -289,6 +293,13 @@ pub enum StepStatus {
     AwaitingPreview,
     /// The exact change is shown; the second key runs it.
     Previewing(Vec<String>),
+    /// The two-person rule: the change previewed (`lines`) waits for a
+    /// second person's approval, asked as `request` at `asked`.
+    AwaitingApproval {
+        lines: Vec<String>,
+        request: u64,
+        asked: Ts,
+    },
     Running {
         since: Ts,
     },
@@ -311,7 +322,10 @@ impl StepStatus {
     pub fn mark(&self) -> &'static str {
         match self {
             StepStatus::Waiting => "·",
-            StepStatus::Current | StepStatus::AwaitingPreview | StepStatus::Previewing(_) => "▶",
+            StepStatus::Current
+            | StepStatus::AwaitingPreview
+            | StepStatus::Previewing(_)
+            | StepStatus::AwaitingApproval { .. } => "▶",
             StepStatus::Running { .. } => "…",
             StepStatus::Done => "✓",
             StepStatus::Warned(_) => "!",
@@ -321,7 +335,7 @@ impl StepStatus {
     }
 }
 
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct StepRun {
     pub phase: Phase,
     pub spec: StepSpec,
@@ -359,7 +373,7 @@ pub struct StepSummary {
 }
 
 /// How a checklist ended.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub enum Ending {
     Completed,
     Aborted(String),
@@ -375,7 +389,7 @@ impl fmt::Display for Ending {
 }
 
 /// A runbook being followed for one service.
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct Checklist {
     /// The journal's number for this incident, once it has one.
     pub incident: Option<i64>,
@@ -561,6 +575,7 @@ impl Checklist {
                     | StepStatus::Current
                     | StepStatus::AwaitingPreview
                     | StepStatus::Previewing(_) => "not done".into(),
+                    StepStatus::AwaitingApproval { .. } => "not done (awaiting approval)".into(),
                 },
                 by: s.by.clone(),
                 started: s.started,
@@ -592,6 +607,7 @@ mod tests {
     fn book() -> Runbook {
         let step = |id: &str, kind| StepSpec {
             when: vec![],
+            approve: false,
             id: id.into(),
             title: format!("{id} {{target}}"),
             help: String::new(),

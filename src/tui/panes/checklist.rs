@@ -11,10 +11,10 @@ use ratatui::widgets::{Paragraph, Widget};
 use super::{fit, frame, gauge};
 use crate::core::action::Action;
 use crate::core::events::Level;
-use crate::core::model::{Pane, State};
+use crate::core::model::{Followed, Pane, State};
 use crate::core::runbook::{Check, Checklist, Phase, StepKind, StepRun, StepStatus};
 use crate::core::time;
-use crate::core::update::focused_checklist;
+use crate::core::update::shown_checklist;
 use crate::tui::View;
 
 /// Evidence lines shown under a finished step.
@@ -22,9 +22,7 @@ const EVIDENCE: usize = 3;
 
 /// Rows the pane wants: every step, the phase titles, the current step's details.
 pub fn height(state: &State) -> u16 {
-    let Some(c) =
-        focused_checklist(state).and_then(|s| state.services[s].rollback.checklist.as_ref())
-    else {
+    let Some((_, c, _)) = shown(state) else {
         return 3;
     };
     let steps: usize = c
@@ -40,7 +38,9 @@ fn step_rows(c: &Checklist, i: usize, s: &StepRun) -> usize {
     let current = i == c.cursor && c.ended.is_none();
     let extra = if current {
         2 + match &s.status {
-            StepStatus::Previewing(lines) => lines.len() + 1,
+            StepStatus::Previewing(lines) | StepStatus::AwaitingApproval { lines, .. } => {
+                lines.len() + 1
+            }
             _ => 1,
         } + s.evidence.len().min(6)
     } else {
@@ -56,17 +56,25 @@ fn keys(view: &View<'_>, a: Action) -> String {
         .map_or_else(|| "?".into(), |k| k.short())
 }
 
+/// The checklist shown: this console's own, or the one it follows (whose
+/// driver is named).
+fn shown(state: &State) -> Option<(usize, &Checklist, Option<&Followed>)> {
+    let (service, followed) = shown_checklist(state)?;
+    let c = match followed {
+        Some(f) => &f.checklist,
+        None => state.services[service].rollback.checklist.as_ref()?,
+    };
+    Some((service, c, followed))
+}
+
 pub fn render(state: &State, view: &View<'_>, area: Rect, buf: &mut Buffer) {
     let focused = state.ui.focus == Pane::Checklist;
-    let Some(service) = focused_checklist(state) else {
+    let Some((service, c, followed)) = shown(state) else {
         let inner = frame(view, "Rollback checklist", focused, area, buf);
         Line::styled(" No rollback in progress.", view.theme.dim()).render(inner, buf);
         return;
     };
     let svc = &state.services[service];
-    let Some(c) = svc.rollback.checklist.as_ref() else {
-        return;
-    };
     let (sn, tn) = (&svc.envs[c.suspect].name, &svc.envs[c.target].name);
     let (done, skipped, total) = c.counts();
     let position = match &c.ended {
@@ -78,8 +86,14 @@ pub fn render(state: &State, view: &View<'_>, area: Rect, buf: &mut Buffer) {
         (false, Some(_)) => " · AUTO STOPPED",
         (false, None) => "",
     };
+    let driver = followed.map_or(String::new(), |f| {
+        format!(
+            " · {} drives",
+            crate::core::update::room::short(&f.operator)
+        )
+    });
     let title = format!(
-        "Rollback {}: {} · runbook {} · {position}{mode}",
+        "Rollback {}: {} · runbook {} · {position}{mode}{driver}",
         svc.name,
         crate::core::decision::route(sn, tn),
         c.runbook
@@ -125,7 +139,10 @@ pub fn render(state: &State, view: &View<'_>, area: Rect, buf: &mut Buffer) {
         }
         lines.push(step_line(view, s, current, w));
         if current {
-            lines.extend(current_details(state, view, s, w));
+            lines.extend(match followed {
+                None => current_details(state, view, service, s, w),
+                Some(f) => followed_details(state, view, service, f, s, w),
+            });
         } else {
             for e in s.evidence.iter().take(EVIDENCE) {
                 lines.push(Line::styled(fit(&format!("       {e}"), w), t.dim()));
@@ -151,7 +168,7 @@ pub fn render(state: &State, view: &View<'_>, area: Rect, buf: &mut Buffer) {
             ),
             style,
         ));
-        let export = match c.incident {
+        let export = match c.incident.filter(|_| followed.is_none()) {
             Some(id) => format!(
                 " · {} export the report of incident {id}",
                 keys(view, Action::ExportReport)
@@ -225,7 +242,13 @@ fn step_line(view: &View<'_>, s: &StepRun, current: bool, w: usize) -> Line<'sta
 }
 
 /// Under the current step: what it is, then what it needs or shows now.
-fn current_details(state: &State, view: &View<'_>, s: &StepRun, w: usize) -> Vec<Line<'static>> {
+fn current_details(
+    state: &State,
+    view: &View<'_>,
+    service: usize,
+    s: &StepRun,
+    w: usize,
+) -> Vec<Line<'static>> {
     let t = view.theme;
     let k = |a| keys(view, a);
     let ind = "     ";
@@ -313,6 +336,105 @@ fn current_details(state: &State, view: &View<'_>, s: &StepRun, w: usize) -> Vec
                     w,
                 ),
                 t.key(),
+            ));
+        }
+        StepStatus::AwaitingApproval { lines, asked, .. } => {
+            for l in lines {
+                out.push(Line::raw(fit(&format!("{ind}│ {l}"), w)));
+            }
+            let policy = &state.services[service].rollback.policy;
+            let left = policy
+                .approval_expiry
+                .saturating_sub(state.now.since(*asked));
+            let over = if policy.allow_override {
+                format!(" · {} override (why)", k(Action::Override))
+            } else {
+                String::new()
+            };
+            out.push(Line::styled(
+                fit(
+                    &format!(
+                        "{ind}WAITING for a second person's approval ({} left) · {} withdraw{over}",
+                        time::human(std::time::Duration::from_secs(left.as_secs())),
+                        k(Action::Back)
+                    ),
+                    w,
+                ),
+                t.level(Level::Warn),
+            ));
+        }
+        _ => {}
+    }
+    for e in s.evidence.iter().rev().take(6).rev() {
+        out.push(Line::styled(fit(&format!("{ind}  {e}"), w), t.dim()));
+    }
+    out
+}
+
+/// Under the current step of a checklist another console drives: what it
+/// waits for, and — under the two-person rule — this console's keys.
+fn followed_details(
+    state: &State,
+    view: &View<'_>,
+    service: usize,
+    f: &Followed,
+    s: &StepRun,
+    w: usize,
+) -> Vec<Line<'static>> {
+    let t = view.theme;
+    let k = |a| keys(view, a);
+    let ind = "     ";
+    let who = crate::core::update::room::short(&f.operator);
+    let mut out = vec![Line::styled(
+        fit(
+            &format!("{ind}{} · {}", s.spec.kind.label(), s.spec.help),
+            w,
+        ),
+        t.dim(),
+    )];
+    let wait = |text: String| Line::styled(fit(&format!("{ind}{text}"), w), t.dim());
+    match &s.status {
+        StepStatus::Current | StepStatus::Failed(_) => {
+            if let StepStatus::Failed(e) = &s.status {
+                out.push(Line::styled(
+                    fit(&format!("{ind}FAILED: {e}"), w),
+                    t.level(Level::Bad),
+                ));
+            }
+            out.push(wait(format!("{who}'s turn")));
+        }
+        StepStatus::AwaitingPreview => out.push(wait(format!("{who} asks what will change…"))),
+        StepStatus::Previewing(lines) => {
+            for l in lines {
+                out.push(Line::raw(fit(&format!("{ind}│ {l}"), w)));
+            }
+            out.push(wait(format!("{who} decides")));
+        }
+        StepStatus::AwaitingApproval { lines, asked, .. } => {
+            for l in lines {
+                out.push(Line::raw(fit(&format!("{ind}│ {l}"), w)));
+            }
+            let expiry = state.services[service].rollback.policy.approval_expiry;
+            let left = expiry.saturating_sub(state.now.since(*asked));
+            let text = if crate::identity::person(&f.operator).0 == state.person {
+                format!("{ind}{who} (you, from another console) waits for a second person")
+            } else {
+                format!(
+                    "{ind}{who} asks YOUR approval ({} left): {} APPROVE · {} reject (why)",
+                    time::human(std::time::Duration::from_secs(left.as_secs())),
+                    k(Action::Approve),
+                    k(Action::Reject)
+                )
+            };
+            out.push(Line::styled(fit(&text, w), t.level(Level::Warn)));
+        }
+        StepStatus::Running { since } => {
+            let took = time::human(std::time::Duration::from_secs(
+                state.now.since(*since).as_secs(),
+            ));
+            out.push(Line::styled(
+                fit(&format!("{ind}running… {took} (by {who})"), w),
+                t.selected(),
             ));
         }
         _ => {}

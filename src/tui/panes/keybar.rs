@@ -7,10 +7,10 @@ use ratatui::text::{Line, Span};
 use ratatui::widgets::Widget;
 
 use crate::core::action::Action;
-use crate::core::model::{Overlay, Pane, State};
+use crate::core::model::{Followed, Overlay, Pane, State};
 use crate::core::runbook::StepStatus;
 use crate::core::traffic::EditStage;
-use crate::core::update::focused_checklist;
+use crate::core::update::{focused_checklist, room, shown_checklist};
 use crate::tui::View;
 
 /// A hint: the actions whose first keys are shown, the label, and how much
@@ -70,6 +70,12 @@ fn hints(state: &State) -> Vec<Hint> {
                 .services
                 .iter()
                 .any(|s| s.rollback.decision.is_alert());
+            let selected = state
+                .selected_env()
+                .and_then(|id| state.services.get(id.service));
+            let elsewhere =
+                selected.is_some_and(|s| room::driven_elsewhere(state, &s.name).is_some());
+            let asked = selected.is_some_and(|s| s.rollback.asked.is_some());
             let mut h = vec![
                 (vec![SelectPrev, SelectNext], "select", 6),
                 (vec![OpenDetail], "detail", 5),
@@ -82,6 +88,14 @@ fn hints(state: &State) -> Vec<Hint> {
             if state.is_drill() {
                 h.push((vec![InjectFault], "fault", 3));
                 h.push((vec![ClearFaults], "heal", 2));
+            }
+            if elsewhere {
+                // Another console drives it: acting keys are theirs.
+                h.retain(|(a, _, _)| !a.iter().any(|a| matches!(a, SetWeights | StartRollback)));
+                h.push((vec![Drive], "ask to drive", 8));
+            }
+            if asked {
+                h.push((vec![HandOver], "HAND OVER", 9));
             }
             h.push((vec![Help], "help", 9));
             h.push((vec![Quit], "quit", 10));
@@ -102,10 +116,36 @@ fn watching_only(state: &State) -> bool {
         .is_some_and(|s| s.read_only)
 }
 
+/// Keys for a checklist another console drives: approve or reject what
+/// it asks a second person for, or ask to drive.
+fn followed_hints(state: &State, f: &Followed) -> Vec<Hint> {
+    use Action::*;
+    let mut h = match f.checklist.current().map(|s| &s.status) {
+        Some(StepStatus::AwaitingApproval { .. })
+            if f.checklist.ended.is_none()
+                && crate::identity::person(&f.operator).0 != state.person =>
+        {
+            vec![(vec![Approve], "APPROVE", 10), (vec![Reject], "reject", 9)]
+        }
+        _ => vec![],
+    };
+    h.push((vec![Drive], "ask to drive", 6));
+    h.push((vec![NextPane], "live panes", 7));
+    h.push((vec![Explain], "why", 3));
+    h.push((vec![Help], "help", 4));
+    h.push((vec![Quit], "quit", 9));
+    h
+}
+
 /// Keys for the step in hand.
 fn checklist_hints(state: &State) -> Vec<Hint> {
     use Action::*;
-    let c = focused_checklist(state).and_then(|s| state.services[s].rollback.checklist.as_ref());
+    if let Some((_, Some(f))) = shown_checklist(state) {
+        return followed_hints(state, f);
+    }
+    let service = focused_checklist(state);
+    let c = service.and_then(|s| state.services[s].rollback.checklist.as_ref());
+    let allow_override = service.is_some_and(|s| state.services[s].rollback.policy.allow_override);
     let mut h = match c.map(|c| (c.ended.is_some(), c.current().map(|s| &s.status))) {
         Some((true, _)) => vec![
             (vec![OpenDetail], "put away", 8),
@@ -121,6 +161,13 @@ fn checklist_hints(state: &State) -> Vec<Hint> {
             (vec![Skip], "skip", 8),
             (vec![Abort], "abandon", 7),
         ],
+        Some((false, Some(StepStatus::AwaitingApproval { .. }))) => {
+            let mut h = vec![(vec![Back], "withdraw", 7), (vec![Abort], "abandon", 5)];
+            if allow_override {
+                h.push((vec![Override], "override", 6));
+            }
+            h
+        }
         Some((false, Some(StepStatus::Running { .. } | StepStatus::AwaitingPreview))) => {
             vec![(vec![Abort], "abandon", 5)]
         }
@@ -131,6 +178,9 @@ fn checklist_hints(state: &State) -> Vec<Hint> {
         ],
         _ => vec![],
     };
+    if service.is_some_and(|s| state.services[s].rollback.asked.is_some()) {
+        h.push((vec![HandOver], "HAND OVER", 9));
+    }
     h.push((vec![NextPane], "live panes", 7));
     h.push((vec![Explain], "why", 3));
     h.push((vec![Help], "help", 4));

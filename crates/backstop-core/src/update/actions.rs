@@ -69,16 +69,18 @@ pub(super) fn on_action(state: &mut State, action: Action, at: Ts) -> Vec<Effect
         }
         Overlay::None | Overlay::Detail => {}
     }
-    // A read-only console watches: the keys that act are refused here,
-    // and the executor and the journal refuse any change behind them.
-    if let Some(name) = read_only_target(state, action) {
-        state.events.push(
-            at,
-            name,
-            Level::Info,
-            format!("read-only: {action} is the driver's; this console watches"),
-        );
+    // A read-only console watches, and a service another console drives is
+    // theirs: the keys that act are refused here, and the executor and the
+    // journal (the lease's fence) refuse any change behind them.
+    if let Some((name, why)) = refused_target(state, action) {
+        state.events.push(at, name, Level::Info, why);
         return Vec::new();
+    }
+    if matches!(
+        action,
+        Action::Drive | Action::HandOver | Action::Approve | Action::Reject | Action::Override
+    ) {
+        return super::room::on_action(state, action, at);
     }
     // The checklist pane takes the keys that act on steps.
     if state.ui.focus == Pane::Checklist
@@ -129,12 +131,14 @@ pub(super) fn on_action(state: &mut State, action: Action, at: Ts) -> Vec<Effect
         // Outside the dialogs and the checklist these have nothing to act on.
         Action::Increase | Action::Decrease | Action::Confirm | Action::Skip | Action::Abort => {}
         Action::InjectFault | Action::ClearFaults => return fault_effect(state, action, at),
+        Action::Drive | Action::HandOver | Action::Approve | Action::Reject | Action::Override => {}
     }
     Vec::new()
 }
 
-/// The read-only service an acting key would act on, if it would.
-fn read_only_target(state: &State, action: Action) -> Option<String> {
+/// The service an acting key would act on and why it may not: this
+/// console is read-only, or another console drives the service.
+fn refused_target(state: &State, action: Action) -> Option<(String, String)> {
     let on_checklist = state.ui.focus == Pane::Checklist && state.ui.overlay == Overlay::None;
     let acts = matches!(
         action,
@@ -153,7 +157,13 @@ fn read_only_target(state: &State, action: Action) -> Option<String> {
         state.selected_env()?.service
     };
     let svc = state.services.get(service)?;
-    svc.read_only.then(|| svc.name.clone())
+    if svc.read_only {
+        return Some((
+            svc.name.clone(),
+            format!("read-only: {action} is the driver's; this console watches"),
+        ));
+    }
+    super::room::driven_elsewhere(state, &svc.name).map(|why| (svc.name.clone(), why))
 }
 
 /// The service with a checklist step changing the world right now.

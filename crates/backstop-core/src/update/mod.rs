@@ -7,13 +7,14 @@ mod checklist;
 mod decisions;
 mod deploy;
 mod probes;
+pub mod room;
 #[cfg(test)]
 mod safety;
 #[cfg(test)]
 mod testkit;
 mod traffic;
 
-pub use checklist::{focused_checklist, message, plan};
+pub use checklist::{focused_checklist, message, plan, shown_checklist};
 pub use decisions::describe as describe_decision;
 
 use super::events::Level;
@@ -196,6 +197,7 @@ fn dispatch(state: &mut State, msg: Msg, now: super::time::Ts) -> Vec<Effect> {
         Msg::Tick(_) => {
             let mut fx = decisions::refresh_all(state, now);
             fx.extend(checklist::on_tick(state, now));
+            fx.extend(room::on_tick(state, now));
             fx.extend(checklist::resume(state, now));
             fx
         }
@@ -455,10 +457,18 @@ fn dispatch(state: &mut State, msg: Msg, now: super::time::Ts) -> Vec<Effect> {
             );
             Vec::new()
         }
-        Msg::People { people, .. } => {
+        Msg::People { people, leases, .. } => {
             state.people = people;
+            room::on_people(state, leases);
             Vec::new()
         }
+        Msg::Shared { rows, .. } => room::on_shared(state, rows, now),
+        Msg::LeaseDone {
+            service,
+            act,
+            result,
+            ..
+        } => room::on_lease_done(state, service, act, result, now),
         Msg::RealState { intent, text, .. } => {
             if let Some(i) = state.interrupted.iter_mut().find(|i| i.intent == intent) {
                 i.real = Some(text);

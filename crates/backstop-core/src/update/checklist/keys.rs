@@ -43,6 +43,9 @@ pub(in crate::update) fn on_action(state: &mut State, action: Action, now: Ts) -
             }
             Vec::new()
         }
+        (Action::Back, Some(StepStatus::AwaitingApproval { request, .. })) => {
+            crate::update::room::withdraw(state, service, request, now)
+        }
         (Action::Back, _) => {
             state.ui.focus = Pane::Health;
             Vec::new()
@@ -250,5 +253,10 @@ pub(super) fn submitted(
             Vec::new()
         }
         InputPurpose::AbortReason { service } => abort(state, service, text, &by, now),
+        InputPurpose::RejectReason { .. }
+        | InputPurpose::OverrideReason { .. }
+        | InputPurpose::TakeOver { .. } => {
+            crate::update::room::submitted(state, purpose, text, now)
+        }
     }
 }

@@ -37,6 +37,7 @@ pub use message::message;
 pub(super) use settle::close_out;
 pub use start::plan;
 pub(super) use start::start;
+pub(super) use step::{Go, go};
 pub(super) use world::{
     on_deploy, on_done, on_incident, on_preview, on_probe, on_tick, on_traffic_read,
 };
@@ -145,4 +146,33 @@ pub fn focused_checklist(state: &State) -> Option<usize> {
         .services
         .iter()
         .position(|s| s.rollback.checklist.is_some())
+}
+
+/// How long another console's finished checklist stays on this one's screen.
+pub const FOLLOWED_ENDED_SHOWN: Duration = Duration::from_secs(600);
+
+/// The checklist the pane shows: this console's own (as `focused_checklist`),
+/// else the one it follows for the selected service (or any), published by
+/// the console that drives it. `Some(followed)` when it is another's.
+pub fn shown_checklist(state: &State) -> Option<(usize, Option<&crate::model::Followed>)> {
+    if let Some(s) = focused_checklist(state) {
+        return Some((s, None));
+    }
+    let shown = |s: usize| {
+        state.services[s]
+            .rollback
+            .followed
+            .as_ref()
+            .filter(|f| match &f.checklist.ended {
+                None => true,
+                Some((at, _)) => state.now.since(*at) < FOLLOWED_ENDED_SHOWN,
+            })
+    };
+    let selected = state.selected_env().map(|id| id.service);
+    if let Some(s) = selected
+        && let Some(f) = shown(s)
+    {
+        return Some((s, Some(f)));
+    }
+    (0..state.services.len()).find_map(|s| shown(s).map(|f| (s, Some(f))))
 }

@@ -402,6 +402,11 @@ pub(super) fn auto_refusal(
 ) -> Option<String> {
     let svc = state.services.get(service)?;
     let c = svc.rollback.checklist.as_ref()?;
+    if crate::update::room::needs_approval(state, service, work) {
+        return Some(
+            "the two-person rule: each change waits for a second person's approval".into(),
+        );
+    }
     if !state.interrupted.is_empty() {
         return Some("changes interrupted last time are not checked yet".into());
     }
@@ -465,9 +470,26 @@ pub(super) fn reverting(state: &mut State, service: usize, work: &StepWork) {
     }
 }
 
+/// Who lets a previewed change run: the driver's second key, or — under the
+/// two-person rule — a second person's approval, or the driver's override.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub(in crate::update) enum Go {
+    Key,
+    Approved(String),
+    Overridden(String),
+}
+
 /// The second key: run exactly what the preview showed. If the world
 /// moved since, the preview is made again instead.
 pub(super) fn confirm(state: &mut State, service: usize, now: Ts) -> Vec<Effect> {
+    go(state, service, now, Go::Key)
+}
+
+/// Run the previewed change of `service`'s current step, let by `gate`.
+/// Under the two-person rule the key asks for an approval instead; an
+/// approval (or an override) runs it, if the world has not moved since
+/// the preview — a moved world voids the approval and previews again.
+pub(in crate::update) fn go(state: &mut State, service: usize, now: Ts, gate: Go) -> Vec<Effect> {
     let by = state.operator.clone();
     let Some(c) = state.services[service].rollback.checklist.as_ref() else {
         return Vec::new();
@@ -475,10 +497,18 @@ pub(super) fn confirm(state: &mut State, service: usize, now: Ts) -> Vec<Effect>
     let Some(step) = c.current() else {
         return Vec::new();
     };
-    let (StepStatus::Previewing(_), Some(work)) = (&step.status, step.pending.clone()) else {
+    let lines = match (&step.status, &gate) {
+        (StepStatus::Previewing(lines), Go::Key)
+        | (StepStatus::AwaitingApproval { lines, .. }, Go::Approved(_) | Go::Overridden(_)) => {
+            lines.clone()
+        }
+        _ => return Vec::new(),
+    };
+    let Some(work) = step.pending.clone() else {
         return Vec::new();
     };
     let (title, idx, incident, run) = (step.title.clone(), c.cursor, c.incident, c.run);
+    let step_id = step.spec.id.clone();
     let name = state.services[service].name.clone();
     if let Some(other) = crate::update::change_on_its_way(state, service) {
         state.events.push(
@@ -500,10 +530,52 @@ pub(super) fn confirm(state: &mut State, service: usize, now: Ts) -> Vec<Effect>
         if let Some(s) = step_mut(state, service) {
             s.pending = None;
         }
+        if gate != Go::Key
+            && let Some(s) = step_mut(state, service)
+        {
+            s.evidence
+                .push("the approval is void: the world moved since the preview".into());
+        }
         return begin(state, service, now, true);
+    }
+    if gate == Go::Key && crate::update::room::needs_approval(state, service, &work) {
+        state.preview_requests += 1;
+        let request = state.preview_requests;
+        set_status(
+            state,
+            service,
+            StepStatus::AwaitingApproval {
+                lines: lines.clone(),
+                request,
+                asked: now,
+            },
+        );
+        state.events.push_kind(
+            now,
+            name.clone(),
+            Level::Warn,
+            Kind::Step,
+            format!("{title}: waits for a second person's approval (two-person rule)"),
+        );
+        return vec![Effect::Approval {
+            service: name,
+            incident,
+            driver: state.session.clone(),
+            request,
+            act: crate::msg::ApprovalAct::Ask {
+                step: step_id,
+                title,
+                lines,
+            },
+        }];
     }
     reverting(state, service, &work);
     set_status(state, service, StepStatus::Running { since: now });
+    let by = match &gate {
+        Go::Key => by,
+        Go::Approved(approver) => format!("{by}, approved by {approver}"),
+        Go::Overridden(_) => format!("{by}, two-person rule OVERRIDDEN"),
+    };
     state.events.push_kind(
         now,
         name.clone(),

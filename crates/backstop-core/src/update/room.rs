@@ -1,0 +1,763 @@
+//! The war room: what the other consoles on the journal do, who drives
+//! each service (its lease), handing a service over, and the two-person
+//! rule. Only the lease holder changes a service; the others follow its
+//! checklist as the driver publishes it, ask to drive, and approve.
+
+use crate::action::Action;
+use crate::events::{Kind, Level};
+use crate::model::{Asker, Followed, InputPurpose, LeaseView, Pane, State, TextInput};
+use crate::msg::{ApprovalAct, Effect, LeaseAct, Shared, SharedWhat, StepWork};
+use crate::runbook::StepStatus;
+use crate::time::Ts;
+
+use super::checklist::{self, Go};
+
+/// `alice` of `alice (self-declared; ec2-user@bastion)`, `bob@bastion` of
+/// `bob@bastion from 10.0.0.7`: a name that fits a line.
+pub fn short(operator: &str) -> &str {
+    let cut = operator.find(" (").or_else(|| operator.find(" from "));
+    cut.map_or(operator, |i| &operator[..i])
+}
+
+/// Whether this change must wait for a second person: the two-person rule
+/// holds for the service (`approvals = 2`) or the step (`approve = true`),
+/// and the change is one that it covers.
+pub fn needs_approval(state: &State, service: usize, work: &StepWork) -> bool {
+    let Some(svc) = state.services.get(service) else {
+        return false;
+    };
+    let covered = matches!(
+        work,
+        StepWork::Switch { .. } | StepWork::Revert { .. } | StepWork::Command { .. }
+    );
+    let step = svc
+        .rollback
+        .checklist
+        .as_ref()
+        .and_then(|c| c.current())
+        .is_some_and(|s| s.spec.approve);
+    covered && (svc.rollback.policy.approvals >= 2 || step)
+}
+
+/// The lease of `service`, if someone holds it.
+pub fn lease<'a>(state: &'a State, service: &str) -> Option<&'a LeaseView> {
+    state.leases.iter().find(|l| l.service == service)
+}
+
+/// Whether this console drives `service`.
+pub fn drives(state: &State, service: &str) -> bool {
+    lease(state, service).is_some_and(|l| l.session == state.session)
+}
+
+/// Why this console may not act on `service` now: another console drives it.
+pub fn driven_elsewhere(state: &State, service: &str) -> Option<String> {
+    let l = lease(state, service)?;
+    if l.session == state.session {
+        return None;
+    }
+    Some(if l.lost {
+        format!(
+            "{} drove {service} but is gone (no heartbeat for {}s): D takes it over",
+            short(&l.operator),
+            l.quiet_s
+        )
+    } else {
+        format!(
+            "{} drives {service} since {}: D asks to drive it",
+            short(&l.operator),
+            l.since.hms()
+        )
+    })
+}
+
+/// Rows the other backstops wrote, in the journal's order.
+pub(super) fn on_shared(state: &mut State, rows: Vec<Shared>, now: Ts) -> Vec<Effect> {
+    let mut fx = Vec::new();
+    for row in rows {
+        if row.session == state.session {
+            continue;
+        }
+        let name = row
+            .scope
+            .split('/')
+            .next()
+            .unwrap_or(&row.scope)
+            .to_string();
+        let service = state.services.iter().position(|s| s.name == name);
+        let who = short(&row.operator).to_string();
+        match row.what {
+            SharedWhat::Line { level, kind, text } => {
+                state
+                    .events
+                    .push_kind(row.at, row.scope, level, kind, format!("{who}: {text}"));
+            }
+            SharedWhat::Checklist(mut c) => {
+                let Some(service) = service else { continue };
+                let envs = state.services[service].envs.len();
+                // Another configuration's checklist cannot be drawn here.
+                if c.suspect >= envs || c.target >= envs {
+                    continue;
+                }
+                c.service = service;
+                state.services[service].rollback.followed = Some(Followed {
+                    operator: row.operator,
+                    session: row.session,
+                    checklist: *c,
+                    at: row.at,
+                });
+            }
+            SharedWhat::AskToDrive => {
+                let Some(service) = service else { continue };
+                if drives(state, &name) {
+                    state.services[service].rollback.asked = Some(Asker {
+                        operator: row.operator,
+                        session: row.session,
+                        at: row.at,
+                    });
+                    state.events.push_kind(
+                        now,
+                        name,
+                        Level::Warn,
+                        Kind::Incident,
+                        format!("{who} asks to drive: H hands it over"),
+                    );
+                } else {
+                    state.events.push_kind(
+                        now,
+                        name,
+                        Level::Info,
+                        Kind::Incident,
+                        format!("{who} asks to drive"),
+                    );
+                }
+            }
+            SharedWhat::HandedOver { session, operator } => {
+                let Some(service) = service else { continue };
+                if session == state.session {
+                    state.events.push_kind(
+                        now,
+                        name.clone(),
+                        Level::Good,
+                        Kind::Incident,
+                        format!("{who} handed {name} over: you drive it now"),
+                    );
+                    fx.extend(adopt(state, service, now, None));
+                } else {
+                    state.events.push_kind(
+                        now,
+                        name,
+                        Level::Info,
+                        Kind::Incident,
+                        format!("{who} handed it over to {}", short(&operator)),
+                    );
+                }
+            }
+            SharedWhat::Approval {
+                driver,
+                request,
+                act,
+            } => {
+                let Some(service) = service else { continue };
+                fx.extend(on_approval(
+                    state,
+                    service,
+                    &row.operator,
+                    &row.person,
+                    row.verified,
+                    &driver,
+                    request,
+                    act,
+                    now,
+                ));
+            }
+        }
+    }
+    fx
+}
+
+/// A two-person-rule row from another console.
+#[allow(clippy::too_many_arguments)]
+fn on_approval(
+    state: &mut State,
+    service: usize,
+    operator: &str,
+    person: &str,
+    verified: bool,
+    driver: &str,
+    request: u64,
+    act: ApprovalAct,
+    now: Ts,
+) -> Vec<Effect> {
+    let name = state.services[service].name.clone();
+    let who = short(operator).to_string();
+    let mine = driver == state.session;
+    match act {
+        ApprovalAct::Ask { title, .. } => {
+            let ask = if person == state.person {
+                "(you cannot approve your own change)".to_string()
+            } else {
+                "a approves, n rejects".to_string()
+            };
+            state.events.push_kind(
+                now,
+                name,
+                Level::Warn,
+                Kind::Step,
+                format!("{who} asks a second person to approve: {title} — {ask}"),
+            );
+            Vec::new()
+        }
+        ApprovalAct::Approve | ApprovalAct::Reject(_) if mine => {
+            let waiting = matches!(
+                current(state, service),
+                Some(StepStatus::AwaitingApproval { request: r, .. }) if r == request
+            );
+            if !waiting {
+                // Expired, withdrawn, or answered already: nothing waits on it.
+                state.events.push(
+                    now,
+                    name,
+                    Level::Info,
+                    format!("{who}'s answer came after the request was closed: nothing changed"),
+                );
+                return Vec::new();
+            }
+            let refusal = if person == state.person {
+                Some("the driver cannot approve their own change".to_string())
+            } else if !verified && state.services[service].rollback.policy.verified_approvers {
+                Some(format!(
+                    "{who} is self-declared, and {name} takes approvals only from verified identities"
+                ))
+            } else {
+                None
+            };
+            let incident = incident(state, service);
+            if let Some(why) = refusal {
+                state.events.push_kind(
+                    now,
+                    name.clone(),
+                    Level::Bad,
+                    Kind::Step,
+                    format!("approval from {who} refused: {why}"),
+                );
+                return vec![Effect::Approval {
+                    service: name,
+                    incident,
+                    driver: state.session.clone(),
+                    request,
+                    act: ApprovalAct::Refuse(why),
+                }];
+            }
+            if let ApprovalAct::Reject(why) = act {
+                reopen(
+                    state,
+                    service,
+                    format!("rejected by {who} at {}: {why}", now.hms()),
+                );
+                state.events.push_kind(
+                    now,
+                    name,
+                    Level::Warn,
+                    Kind::Step,
+                    format!("{who} rejected the change: {why}"),
+                );
+                return Vec::new();
+            }
+            state.events.push_kind(
+                now,
+                name,
+                Level::Good,
+                Kind::Step,
+                format!("{who} approved the change"),
+            );
+            checklist::go(state, service, now, Go::Approved(who))
+        }
+        other => {
+            let (level, text) = match &other {
+                ApprovalAct::Approve => (Level::Good, "approved the change".to_string()),
+                ApprovalAct::Reject(why) => (Level::Warn, format!("rejected the change: {why}")),
+                ApprovalAct::Override(why) => {
+                    (Level::Bad, format!("OVERRODE the two-person rule: {why}"))
+                }
+                ApprovalAct::Expire => (
+                    Level::Warn,
+                    "the change waited for an approval in vain: expired".into(),
+                ),
+                ApprovalAct::Refuse(why) => (Level::Warn, format!("refused an approval: {why}")),
+                ApprovalAct::Ask { .. } => return Vec::new(),
+            };
+            state
+                .events
+                .push_kind(now, name, level, Kind::Step, format!("{who} {text}"));
+            Vec::new()
+        }
+    }
+}
+
+/// The current step's status of `service`'s own checklist.
+fn current(state: &State, service: usize) -> Option<StepStatus> {
+    state.services[service]
+        .rollback
+        .checklist
+        .as_ref()
+        .filter(|c| c.ended.is_none())
+        .and_then(|c| c.current())
+        .map(|s| s.status.clone())
+}
+
+fn incident(state: &State, service: usize) -> Option<i64> {
+    state.services[service]
+        .rollback
+        .checklist
+        .as_ref()
+        .and_then(|c| c.incident)
+}
+
+/// The current step goes back to its turn, its preview dropped, saying why.
+fn reopen(state: &mut State, service: usize, why: String) {
+    let Some(c) = state.services[service].rollback.checklist.as_mut() else {
+        return;
+    };
+    let cursor = c.cursor;
+    if let Some(s) = c.steps.get_mut(cursor) {
+        s.status = StepStatus::Current;
+        s.pending = None;
+        s.evidence.push(why);
+    }
+}
+
+/// The driver takes back an approval request (Esc on the waiting step).
+pub(super) fn withdraw(state: &mut State, service: usize, request: u64, now: Ts) -> Vec<Effect> {
+    let name = state.services[service].name.clone();
+    reopen(
+        state,
+        service,
+        format!("approval request withdrawn at {}", now.hms()),
+    );
+    vec![Effect::Approval {
+        service: name,
+        incident: incident(state, service),
+        driver: state.session.clone(),
+        request,
+        act: ApprovalAct::Refuse("withdrawn by the driver".into()),
+    }]
+}
+
+/// Approvals nobody gave in time expire: the step goes back to its turn.
+pub(super) fn on_tick(state: &mut State, now: Ts) -> Vec<Effect> {
+    let mut fx = Vec::new();
+    for service in 0..state.services.len() {
+        let expiry = state.services[service].rollback.policy.approval_expiry;
+        let Some(StepStatus::AwaitingApproval { request, asked, .. }) = current(state, service)
+        else {
+            continue;
+        };
+        if now.since(asked) < expiry {
+            continue;
+        }
+        let name = state.services[service].name.clone();
+        reopen(
+            state,
+            service,
+            format!(
+                "no second person approved within {}: expired",
+                crate::time::human(expiry)
+            ),
+        );
+        state.events.push_kind(
+            now,
+            name.clone(),
+            Level::Warn,
+            Kind::Step,
+            "the approval request expired: nothing changed; preview again to ask again",
+        );
+        fx.push(Effect::Approval {
+            service: name,
+            incident: incident(state, service),
+            driver: state.session.clone(),
+            request,
+            act: ApprovalAct::Expire,
+        });
+    }
+    fx
+}
+
+/// Who is here, and who holds which lease.
+pub(super) fn on_people(state: &mut State, leases: Vec<LeaseView>) {
+    state.leases = leases;
+    // A request from someone who has since taken the lease, or left, is done.
+    for svc in &mut state.services {
+        let holder = state.leases.iter().find(|l| l.service == svc.name);
+        if holder.is_none_or(|l| l.session != state.session) {
+            svc.rollback.asked = None;
+        }
+    }
+}
+
+/// What the executor made of a lease asked for.
+pub(super) fn on_lease_done(
+    state: &mut State,
+    service: String,
+    act: LeaseAct,
+    result: Result<String, String>,
+    now: Ts,
+) -> Vec<Effect> {
+    let Some(i) = state.services.iter().position(|s| s.name == service) else {
+        return Vec::new();
+    };
+    let text = match result {
+        Err(e) => {
+            state
+                .events
+                .push_kind(now, service, Level::Bad, Kind::Incident, e);
+            return Vec::new();
+        }
+        Ok(text) => text,
+    };
+    match act {
+        LeaseAct::HandOver { session, operator } => {
+            // The checklist goes on under the new driver: from here this
+            // console follows it.
+            let rb = &mut state.services[i].rollback;
+            rb.asked = None;
+            if let Some(c) = rb.checklist.take() {
+                rb.in_progress = None;
+                rb.followed = Some(Followed {
+                    operator: operator.clone(),
+                    session: session.clone(),
+                    checklist: c,
+                    at: now,
+                });
+            }
+            state.leases.retain(|l| l.service != service);
+        }
+        LeaseAct::Take { .. } => {
+            state.leases.retain(|l| l.service != service);
+            state.leases.push(LeaseView {
+                service: service.clone(),
+                operator: state.operator.clone(),
+                session: state.session.clone(),
+                token: 0,
+                since: now,
+                lost: false,
+                quiet_s: 0,
+            });
+        }
+        LeaseAct::Ask => {}
+    }
+    state
+        .events
+        .push_kind(now, service, Level::Good, Kind::Incident, text);
+    Vec::new()
+}
+
+/// This console drives `service` from now on: the checklist the last driver
+/// published carries on here, each step from now attributed to this
+/// operator; a step that waited on the last driver's key starts again.
+fn adopt(state: &mut State, service: usize, now: Ts, from: Option<String>) -> Vec<Effect> {
+    let name = state.services[service].name.clone();
+    let runs = state.checklist_runs + 1;
+    let rb = &mut state.services[service].rollback;
+    let mut incident = None;
+    if rb.checklist.as_ref().is_none_or(|c| c.ended.is_some())
+        && let Some(f) = rb.followed.take_if(|f| f.checklist.ended.is_none())
+    {
+        let mut c = f.checklist;
+        c.run = runs;
+        c.service = service;
+        c.auto = false;
+        let cursor = c.cursor;
+        if let Some(s) = c.steps.get_mut(cursor)
+            && !matches!(s.status, StepStatus::Current | StepStatus::Waiting)
+            && !s.status.settled()
+        {
+            s.status = StepStatus::Current;
+            s.pending = None;
+            s.evidence.push(format!(
+                "handed over at {} from {}: preview it again",
+                now.hms(),
+                short(&f.operator)
+            ));
+        }
+        incident = c.incident;
+        rb.in_progress = Some(crate::decision::UnderWay {
+            suspect: c.suspect,
+            target: c.target,
+            since: c.started,
+            by: c.started_by.clone(),
+        });
+        rb.checklist = Some(c);
+        state.checklist_runs = runs;
+        state.ui.focus = Pane::Checklist;
+    }
+    vec![Effect::Lease {
+        service: name,
+        act: LeaseAct::Take { from, incident },
+    }]
+}
+
+/// The war room's keys.
+pub(super) fn on_action(state: &mut State, action: Action, now: Ts) -> Vec<Effect> {
+    let service = if state.ui.focus == Pane::Checklist {
+        checklist::shown_checklist(state).map(|(s, _)| s)
+    } else {
+        state.selected_env().map(|e| e.service)
+    };
+    let Some(service) = service else {
+        return Vec::new();
+    };
+    let name = state.services[service].name.clone();
+    let say = |state: &mut State, level, text: String| {
+        state
+            .events
+            .push_kind(now, name.clone(), level, Kind::Incident, text);
+    };
+    match action {
+        Action::Drive => {
+            if state.services[service].read_only {
+                say(
+                    state,
+                    Level::Info,
+                    "read-only: this console watches and never drives".into(),
+                );
+                return Vec::new();
+            }
+            match lease(state, &name).cloned() {
+                Some(l) if l.session == state.session => {
+                    say(state, Level::Info, format!("you drive {name} already"));
+                    Vec::new()
+                }
+                Some(l) if l.lost => {
+                    state.ui.input = Some(TextInput {
+                        purpose: InputPurpose::TakeOver {
+                            service,
+                            from: l.operator.clone(),
+                        },
+                        prompt: format!(
+                            "{} drove {name} but is gone (no heartbeat for {}s). Type yes to take it over: ",
+                            short(&l.operator),
+                            l.quiet_s
+                        ),
+                        text: String::new(),
+                    });
+                    Vec::new()
+                }
+                Some(l) => {
+                    say(
+                        state,
+                        Level::Info,
+                        format!("asked {} to hand {name} over", short(&l.operator)),
+                    );
+                    vec![Effect::Lease {
+                        service: name,
+                        act: LeaseAct::Ask,
+                    }]
+                }
+                None => adopt(state, service, now, None),
+            }
+        }
+        Action::HandOver => {
+            let Some(asker) = state.services[service].rollback.asked.clone() else {
+                say(
+                    state,
+                    Level::Info,
+                    "nobody asked to drive: nothing to hand over".into(),
+                );
+                return Vec::new();
+            };
+            if let Some(why) = busy(state, service) {
+                say(
+                    state,
+                    Level::Warn,
+                    format!("{why}: hand over when it settles"),
+                );
+                return Vec::new();
+            }
+            // A preview or an approval asked by this driver is theirs: the
+            // next driver previews again.
+            if matches!(
+                current(state, service),
+                Some(
+                    StepStatus::Previewing(_)
+                        | StepStatus::AwaitingPreview
+                        | StepStatus::AwaitingApproval { .. }
+                )
+            ) {
+                reopen(state, service, format!("handed over at {}", now.hms()));
+            }
+            vec![Effect::Lease {
+                service: name,
+                act: LeaseAct::HandOver {
+                    session: asker.session,
+                    operator: asker.operator,
+                },
+            }]
+        }
+        Action::Approve | Action::Reject => {
+            let waiting = state.services[service]
+                .rollback
+                .followed
+                .as_ref()
+                .filter(|f| f.checklist.ended.is_none())
+                .and_then(|f| {
+                    f.checklist.current().and_then(|s| match &s.status {
+                        StepStatus::AwaitingApproval { request, .. } => {
+                            Some((f.session.clone(), *request, f.checklist.incident))
+                        }
+                        _ => None,
+                    })
+                });
+            let Some((driver, request, incident)) = waiting else {
+                say(
+                    state,
+                    Level::Info,
+                    format!("no change of {name} waits for an approval"),
+                );
+                return Vec::new();
+            };
+            if state.services[service].read_only {
+                say(
+                    state,
+                    Level::Info,
+                    "read-only: this console watches; approving is for one that may act".into(),
+                );
+                return Vec::new();
+            }
+            if action == Action::Reject {
+                state.ui.input = Some(TextInput {
+                    purpose: InputPurpose::RejectReason {
+                        service,
+                        driver,
+                        request,
+                    },
+                    prompt: "Reject the change because: ".into(),
+                    text: String::new(),
+                });
+                return Vec::new();
+            }
+            say(state, Level::Info, "approval sent".into());
+            vec![Effect::Approval {
+                service: name,
+                incident,
+                driver,
+                request,
+                act: ApprovalAct::Approve,
+            }]
+        }
+        Action::Override => {
+            let Some(StepStatus::AwaitingApproval { request, .. }) = current(state, service) else {
+                say(
+                    state,
+                    Level::Info,
+                    "no change of yours waits for an approval".into(),
+                );
+                return Vec::new();
+            };
+            if !state.services[service].rollback.policy.allow_override {
+                say(
+                    state,
+                    Level::Warn,
+                    format!(
+                        "{name} does not allow overriding the two-person rule (allow_override = false): a second person approves"
+                    ),
+                );
+                return Vec::new();
+            }
+            state.ui.input = Some(TextInput {
+                purpose: InputPurpose::OverrideReason { service, request },
+                prompt: "OVERRIDE the two-person rule because: ".into(),
+                text: String::new(),
+            });
+            Vec::new()
+        }
+        _ => Vec::new(),
+    }
+}
+
+/// A change of `service` under way, which a handover must wait for.
+fn busy(state: &State, service: usize) -> Option<String> {
+    if let Some(what) = super::change_on_its_way(state, service) {
+        return Some(format!("{what} is on its way"));
+    }
+    matches!(current(state, service), Some(StepStatus::Running { .. }))
+        .then(|| "a step is running".to_string())
+}
+
+/// A typed line for the war room: a rejection's reason, an override's, a take-over's yes.
+pub(super) fn submitted(
+    state: &mut State,
+    purpose: InputPurpose,
+    text: String,
+    now: Ts,
+) -> Vec<Effect> {
+    match purpose {
+        InputPurpose::RejectReason {
+            service,
+            driver,
+            request,
+        } => {
+            let name = state.services[service].name.clone();
+            let incident = state.services[service]
+                .rollback
+                .followed
+                .as_ref()
+                .and_then(|f| f.checklist.incident);
+            vec![Effect::Approval {
+                service: name,
+                incident,
+                driver,
+                request,
+                act: ApprovalAct::Reject(text),
+            }]
+        }
+        InputPurpose::OverrideReason { service, request } => {
+            let waiting = matches!(
+                current(state, service),
+                Some(StepStatus::AwaitingApproval { request: r, .. }) if r == request
+            );
+            let name = state.services[service].name.clone();
+            if !waiting {
+                state.events.push(
+                    now,
+                    name,
+                    Level::Warn,
+                    "the request closed while you typed: nothing was overridden",
+                );
+                return Vec::new();
+            }
+            let mut fx = vec![Effect::Approval {
+                service: name.clone(),
+                incident: incident(state, service),
+                driver: state.session.clone(),
+                request,
+                act: ApprovalAct::Override(text.clone()),
+            }];
+            state.events.push_kind(
+                now,
+                name,
+                Level::Bad,
+                Kind::Step,
+                format!(
+                    "two-person rule OVERRIDDEN by {}: {text}",
+                    short(&state.operator)
+                ),
+            );
+            fx.extend(checklist::go(state, service, now, Go::Overridden(text)));
+            fx
+        }
+        InputPurpose::TakeOver { service, from } => {
+            let name = state.services[service].name.clone();
+            if !text.eq_ignore_ascii_case("yes") {
+                state.events.push(
+                    now,
+                    name,
+                    Level::Info,
+                    "not taken over (type yes to take it)",
+                );
+                return Vec::new();
+            }
+            adopt(state, service, now, Some(from))
+        }
+        _ => Vec::new(),
+    }
+}

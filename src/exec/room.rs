@@ -1,0 +1,171 @@
+//! The war room's effects: taking, asking for and handing over a
+//! service's lease, and the two-person rule's rows. Each is journaled, so
+//! every console on the journal sees it (the live tail) and the report
+//! keeps it.
+
+use serde_json::json;
+use tokio::sync::mpsc;
+
+use super::Backends;
+use crate::core::msg::{ApprovalAct, LeaseAct, Msg};
+use crate::journal::{Entry, Reader};
+use crate::sources::now;
+
+/// Carry out `act` on `service`'s lease and answer with `Msg::LeaseDone`.
+pub(super) async fn lease(b: Backends, service: String, act: LeaseAct, tx: mpsc::Sender<Msg>) {
+    let Some(journal) = b.journal.clone() else {
+        return;
+    };
+    let me = crate::identity::operator();
+    let row = |action: &str, text: String, data: serde_json::Value| {
+        let mut e = Entry::new(now(), "event", &service, text, &me);
+        let mut d = json!({ "kind": "lease", "action": action, "service": service });
+        if let (Some(d), Some(extra)) = (d.as_object_mut(), data.as_object()) {
+            d.extend(extra.clone());
+        }
+        e.data = Some(d);
+        e
+    };
+    let result = match &act {
+        LeaseAct::Ask => {
+            let holder = b.holder(&service).await;
+            let from = holder.as_ref().map(|h| h.operator.clone());
+            journal.append(row(
+                "request",
+                "asks to drive".into(),
+                json!({ "from": from, "to": me }),
+            ));
+            Ok(match from {
+                Some(f) => format!(
+                    "asked {} to hand {service} over",
+                    crate::core::update::room::short(&f)
+                ),
+                None => format!("nobody drives {service} now: D takes it"),
+            })
+        }
+        LeaseAct::HandOver { session, operator } => {
+            match b.hand_over(&service, session, operator).await {
+                Ok(token) => {
+                    let mut e = row(
+                        "handover",
+                        format!(
+                            "handed {service} over to {}",
+                            crate::core::update::room::short(operator)
+                        ),
+                        json!({ "from": me, "to": operator, "to_session": session, "token": token }),
+                    );
+                    e.level = "warn".into();
+                    journal.append(e);
+                    Ok(format!(
+                        "{service} handed over to {}: you watch it now",
+                        crate::core::update::room::short(operator)
+                    ))
+                }
+                Err(e) => Err(e),
+            }
+        }
+        LeaseAct::Take { from, .. } => match b.take_lease(&service).await {
+            Ok(token) => {
+                let (action, text) = match from {
+                    Some(f) => (
+                        "takeover",
+                        format!(
+                            "took {service} over from {} (lease {token}, confirmed by a person)",
+                            crate::core::update::room::short(f)
+                        ),
+                    ),
+                    None => ("take", format!("drives {service} (lease {token})")),
+                };
+                let mut e = row(action, text.clone(), json!({ "from": from, "to": me }));
+                if from.is_some() {
+                    e.level = "warn".into();
+                }
+                journal.append(e);
+                // A lost driver may have left a change half made: it is
+                // resolved before anything else, as at a start.
+                interrupted(&journal.path, &service, &tx).await;
+                Ok(format!("you drive {service} (lease {token})"))
+            }
+            Err(e) => Err(e),
+        },
+    };
+    let _ = tx
+        .send(Msg::LeaseDone {
+            service,
+            act,
+            result,
+            at: now(),
+        })
+        .await;
+}
+
+/// Changes of `service` the journal holds without an outcome.
+async fn interrupted(path: &std::path::Path, service: &str, tx: &mpsc::Sender<Msg>) {
+    let (path, name) = (path.to_path_buf(), service.to_string());
+    let found = tokio::task::spawn_blocking(move || {
+        Reader::open(&path)
+            .and_then(|r| r.interrupted())
+            .map(|rows| {
+                rows.into_iter()
+                    .filter(|r| r.entry.scope.split('/').next() == Some(name.as_str()))
+                    .collect::<Vec<_>>()
+            })
+    })
+    .await;
+    let Ok(Ok(rows)) = found else { return };
+    if rows.is_empty() {
+        return;
+    }
+    let actions = rows
+        .into_iter()
+        .map(crate::engine::interrupted_of)
+        .collect();
+    let _ = tx.send(Msg::Interrupted { actions, at: now() }).await;
+}
+
+/// Journal one two-person-rule row.
+pub(super) fn approval(
+    b: &Backends,
+    service: &str,
+    incident: Option<i64>,
+    driver: &str,
+    request: u64,
+    act: &ApprovalAct,
+) {
+    let Some(journal) = &b.journal else { return };
+    let me = crate::identity::operator();
+    let (level, text) = match act {
+        ApprovalAct::Ask { title, .. } => {
+            ("warn", format!("asks a second person to approve: {title}"))
+        }
+        ApprovalAct::Approve => ("good", "approved the change".to_string()),
+        ApprovalAct::Reject(why) => ("warn", format!("rejected the change: {why}")),
+        ApprovalAct::Override(why) => ("bad", format!("OVERRODE the two-person rule: {why}")),
+        ApprovalAct::Expire => ("warn", "the approval request expired".to_string()),
+        ApprovalAct::Refuse(why) => ("warn", format!("refused an approval: {why}")),
+    };
+    let mut data = json!({
+        "kind": "approval",
+        "action": act.word(),
+        "request": request,
+        "driver": driver,
+    });
+    if let Some(d) = data.as_object_mut() {
+        match act {
+            ApprovalAct::Ask { step, title, lines } => {
+                d.insert("step".into(), json!(step));
+                d.insert("title".into(), json!(title));
+                d.insert("lines".into(), json!(lines));
+            }
+            ApprovalAct::Reject(why) | ApprovalAct::Override(why) | ApprovalAct::Refuse(why) => {
+                d.insert("reason".into(), json!(why));
+            }
+            ApprovalAct::Approve | ApprovalAct::Expire => {}
+        }
+    }
+    let mut e = Entry::new(now(), "event", service, text, &me);
+    e.level = level.into();
+    e.incident = incident;
+    e.data = Some(data);
+    journal.append(e);
+}

@@ -1,0 +1,193 @@
+//! The live tail: every backstop on a journal reads the rows the others
+//! write, by id, a few times a second, and hands core what a war room
+//! shows — steps, intents and outcomes, notes, the driver's checklist,
+//! requests to drive, handovers, approvals. What every console sees for
+//! itself (probes, rules, decisions) is not repeated.
+//!
+//! Ordering comes from the journal's ids, never from the writers' clocks.
+
+use std::path::PathBuf;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use serde_json::Value;
+use tokio::sync::mpsc;
+use tokio::task::JoinHandle;
+
+use super::{Row, Store, sqlite::Sqlite};
+use crate::core::events::{Kind, Level};
+use crate::core::msg::{ApprovalAct, Msg, Shared, SharedWhat};
+
+/// How often the tail looks for new rows.
+pub const EVERY: Duration = Duration::from_millis(250);
+
+/// Rows read at most per look (a burst waits for the next).
+const BATCH: usize = 512;
+
+/// How far back a console that starts looks for a checklist in progress.
+const LOOK_BACK: i64 = 5_000;
+
+/// Tail `journal` as `me`: the others' rows, as `Msg::Shared`.
+pub fn spawn(journal: PathBuf, me: String, tx: mpsc::Sender<Msg>) -> JoinHandle<()> {
+    tokio::spawn(async move {
+        let store = match tokio::task::spawn_blocking(move || Sqlite::open(&journal)).await {
+            Ok(Ok(s)) => Arc::new(Mutex::new(s)),
+            Ok(Err(e)) => {
+                tracing::warn!("the journal's live tail cannot start: {e:#}");
+                return;
+            }
+            Err(_) => return,
+        };
+        let mut after: Option<i64> = None;
+        let mut every = tokio::time::interval(EVERY);
+        every.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        loop {
+            every.tick().await;
+            let (s, from) = (store.clone(), after);
+            let read = tokio::task::spawn_blocking(move || {
+                let s = s.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+                match from {
+                    Some(a) => s.since(a, BATCH).map(|rows| (rows, false)),
+                    // At start: only what is still in progress matters (a
+                    // checklist the driver keeps publishing); the history is
+                    // the report's.
+                    None => {
+                        let head = s.head()?;
+                        let mut rows = Vec::new();
+                        let mut at = (head - LOOK_BACK).max(0);
+                        while at < head {
+                            let got = s.since(at, BATCH)?;
+                            let Some(last) = got.last() else { break };
+                            at = last.id;
+                            rows.extend(got);
+                        }
+                        Ok((rows, true))
+                    }
+                }
+            })
+            .await;
+            let Ok(Ok((rows, first))) = read else {
+                // A locked or missing file now is not a reason to stop: look again.
+                continue;
+            };
+            if let Some(last) = rows.last() {
+                after = Some(last.id);
+            } else if after.is_none() {
+                after = Some(0);
+            }
+            let shared: Vec<Shared> = rows
+                .iter()
+                .filter(|r| r.session.as_deref().is_some_and(|s| s != me))
+                .filter_map(shared)
+                .filter(|s| !first || matches!(s.what, SharedWhat::Checklist(_)))
+                .collect();
+            let shared = if first {
+                latest_checklists(shared)
+            } else {
+                shared
+            };
+            if !shared.is_empty()
+                && tx
+                    .send(Msg::Shared {
+                        rows: shared,
+                        at: crate::sources::now(),
+                    })
+                    .await
+                    .is_err()
+            {
+                break;
+            }
+        }
+    })
+}
+
+/// The newest checklist row of each service.
+fn latest_checklists(rows: Vec<Shared>) -> Vec<Shared> {
+    let mut out: Vec<Shared> = Vec::new();
+    for r in rows.into_iter().rev() {
+        if !out.iter().any(|o| o.scope == r.scope) {
+            out.push(r);
+        }
+    }
+    out.reverse();
+    out
+}
+
+fn level(s: &str) -> Level {
+    match s {
+        "good" => Level::Good,
+        "warn" => Level::Warn,
+        "bad" => Level::Bad,
+        _ => Level::Info,
+    }
+}
+
+fn text_of(v: Option<&Value>) -> String {
+    v.and_then(Value::as_str).unwrap_or_default().to_string()
+}
+
+/// What a war room shows of one row, if anything.
+pub fn shared(r: &Row) -> Option<Shared> {
+    let e = &r.entry;
+    let data = e.data.as_ref();
+    let field = |k: &str| data.and_then(|d| d.get(k));
+    let line = |kind: Kind| SharedWhat::Line {
+        level: level(&e.level),
+        kind,
+        text: e.text.clone(),
+    };
+    let what = match e.kind.as_str() {
+        "checklist" => {
+            let c = serde_json::from_value(field("checklist")?.clone()).ok()?;
+            SharedWhat::Checklist(Box::new(c))
+        }
+        "intent" | "outcome" => line(Kind::Step),
+        "incident" | "closed" => line(Kind::Incident),
+        "event" => match field("kind").and_then(Value::as_str)? {
+            "lease" => match field("action").and_then(Value::as_str)? {
+                "request" => SharedWhat::AskToDrive,
+                "handover" => SharedWhat::HandedOver {
+                    session: text_of(field("to_session")),
+                    operator: text_of(field("to")),
+                },
+                _ => line(Kind::Incident),
+            },
+            "approval" => SharedWhat::Approval {
+                driver: text_of(field("driver")),
+                request: field("request").and_then(Value::as_u64)?,
+                act: match field("action").and_then(Value::as_str)? {
+                    "ask" => ApprovalAct::Ask {
+                        step: text_of(field("step")),
+                        title: text_of(field("title")),
+                        lines: serde_json::from_value(field("lines")?.clone()).ok()?,
+                    },
+                    "approve" => ApprovalAct::Approve,
+                    "reject" => ApprovalAct::Reject(text_of(field("reason"))),
+                    "override" => ApprovalAct::Override(text_of(field("reason"))),
+                    "expire" => ApprovalAct::Expire,
+                    _ => ApprovalAct::Refuse(text_of(field("reason"))),
+                },
+            },
+            "presence" => line(Kind::Info),
+            "step" => line(Kind::Step),
+            "note" => line(Kind::Note),
+            "message" => line(Kind::Message),
+            "incident" => line(Kind::Incident),
+            // Probes, rules, decisions, traffic, deploys: every console
+            // sees those for itself.
+            _ => return None,
+        },
+        _ => return None,
+    };
+    let (person, verified) = crate::identity::person(&e.operator);
+    Some(Shared {
+        id: r.id,
+        at: e.at,
+        scope: e.scope.clone(),
+        operator: e.operator.clone(),
+        session: r.session.clone().unwrap_or_default(),
+        person,
+        verified,
+        what,
+    })
+}
