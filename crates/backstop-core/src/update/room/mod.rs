@@ -761,3 +761,6 @@ pub(super) fn submitted(
         _ => Vec::new(),
     }
 }
+
+#[cfg(test)]
+mod tests;
