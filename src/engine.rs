@@ -534,7 +534,13 @@ impl Engine {
             return;
         }
         if let Some(j) = &self.journal {
-            for e in self.state.events.since(self.journaled) {
+            // What other consoles did is in the journal already.
+            for e in self
+                .state
+                .events
+                .since(self.journaled)
+                .filter(|e| e.kind != crate::core::events::Kind::Room)
+            {
                 let mut entry = Entry::new(
                     e.at,
                     "event",
@@ -633,7 +639,7 @@ fn spawn_people(journal: PathBuf, tx: mpsc::Sender<Msg>) -> JoinHandle<()> {
             .unwrap_or_default()
             .into_iter()
             .map(|(service, h)| crate::core::model::LeaseView {
-                lost: h.lost(at, crate::lease::EXPIRY),
+                lost: h.lost(at, crate::lease::expiry()),
                 quiet_s: (at - h.heartbeat_ms).max(0) / 1000,
                 service,
                 operator: h.operator,

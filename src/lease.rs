@@ -384,8 +384,22 @@ pub struct Driving {
     heartbeat: tokio::task::JoinHandle<()>,
 }
 
-/// How long a lease lives without a heartbeat.
+/// How long a lease lives without a heartbeat, unless configured
+/// (`lease_expiry`).
 pub const EXPIRY: Duration = Duration::from_secs(30);
+
+static CONFIGURED: std::sync::OnceLock<Duration> = std::sync::OnceLock::new();
+
+/// The configuration's `lease_expiry`, for every lease this process takes
+/// or judges (set once, when the configuration is loaded).
+pub fn set_expiry(expiry: Duration) {
+    let _ = CONFIGURED.set(expiry);
+}
+
+/// How long a lease lives without a heartbeat.
+pub fn expiry() -> Duration {
+    CONFIGURED.get().copied().unwrap_or(EXPIRY)
+}
 
 impl Driving {
     /// Take the lease of `service` in the journal at `journal`, or say who
@@ -395,7 +409,7 @@ impl Driving {
         let mut leases = Leases::open(journal).map_err(|e| e.to_string())?;
         let session = crate::identity::session();
         let lease = match leases
-            .take(service, &session, operator, now(), EXPIRY, false)
+            .take(service, &session, operator, now(), expiry(), false)
             .map_err(|e| e.to_string())?
         {
             Taken::Granted(l) => l,
@@ -411,7 +425,7 @@ impl Driving {
         let leases = std::sync::Arc::new(std::sync::Mutex::new(leases));
         let (beat, held) = (leases.clone(), lease.clone());
         let heartbeat = tokio::spawn(async move {
-            let mut every = tokio::time::interval(EXPIRY / 6);
+            let mut every = tokio::time::interval(expiry() / 6);
             loop {
                 every.tick().await;
                 let (beat, lease) = (beat.clone(), held.clone());

@@ -158,7 +158,7 @@ pub fn who(path: &Path, now_ms: i64) -> Result<Vec<Person>, String> {
         .map_err(err)?
         .collect::<rusqlite::Result<Vec<_>>>()
         .map_err(err)?;
-    let lease_expiry = crate::lease::EXPIRY.as_millis() as i64;
+    let lease_expiry = crate::lease::expiry().as_millis() as i64;
     let mut people = Vec::new();
     for (session, operator, what, services, since, seen, read_only) in rows {
         let mut driven = conn

@@ -5,118 +5,13 @@
 
 mod common;
 
-use std::os::unix::fs::PermissionsExt;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::{Command, Output};
 
 use backstop::core::model::Fault;
-use backstop::sandbox::{Options, Sandbox, default_world};
-use common::{Home, QUICK_RUNBOOK, stderr, stdout};
+use common::platform::{CTL, World};
+use common::{stderr, stdout};
 use serde_json::Value;
-
-/// A platform CLI: `read` prints the weights as JSON, `set ENV WEIGHT`
-/// stores one.
-const CTL: &str = r#"#!/bin/sh
-dir="$(dirname "$0")"
-case "$1" in
-  read)
-    printf '{"blue": %s, "green": %s}\n' "$(cat "$dir/blue")" "$(cat "$dir/green")" ;;
-  set)
-    printf '%s %s\n' "$2" "$3" >> "$dir/calls"
-    printf '%s' "$3" > "$dir/$2" ;;
-esac
-"#;
-
-struct World {
-    home: Home,
-    sandbox: Sandbox,
-    ctl: PathBuf,
-}
-
-impl World {
-    async fn start() -> World {
-        let sandbox = Sandbox::start(&default_world(), &Options { rate: 0.0 })
-            .await
-            .unwrap();
-        let home = Home::new();
-        let dir = home.path().join("platform");
-        std::fs::create_dir_all(&dir).unwrap();
-        let ctl = dir.join("ctl");
-        std::fs::write(&ctl, CTL).unwrap();
-        std::fs::set_permissions(&ctl, std::fs::Permissions::from_mode(0o755)).unwrap();
-        std::fs::write(dir.join("blue"), "0").unwrap();
-        std::fs::write(dir.join("green"), "100").unwrap();
-        let cfg = home.config_dir();
-        std::fs::create_dir_all(cfg.join("runbooks")).unwrap();
-        std::fs::write(cfg.join("runbooks/quick.toml"), QUICK_RUNBOOK).unwrap();
-        let (blue, green) = (
-            sandbox.base_url("web", "blue").unwrap(),
-            sandbox.base_url("web", "green").unwrap(),
-        );
-        let ctl_s = ctl.display();
-        std::fs::write(
-            cfg.join("backstop.toml"),
-            format!(
-                r#"title = "headless test"
-
-[services.web.environments.blue]
-endpoints = [{{ url = "{blue}/api/health", interval = "200ms", timeout = "150ms" }}]
-
-[services.web.environments.green]
-endpoints = [{{ url = "{green}/api/health", interval = "200ms", timeout = "150ms" }}]
-
-[services.web.traffic]
-provider = "command"
-read = ["{ctl_s}", "read"]
-set = ["{ctl_s}", "set", "{{env}}", "{{weight}}"]
-interval = "500ms"
-
-[services.web.rollback]
-runbook = "quick"
-
-[[services.web.rules]]
-kind = "health-failures"
-count = 3
-
-[[services.web.rules]]
-kind = "degraded-for"
-duration = "1s"
-
-[[services.web.smoke]]
-name = "orders answer"
-path = "/api/orders"
-"#
-            ),
-        )
-        .unwrap();
-        World { home, sandbox, ctl }
-    }
-
-    fn weight(&self, env: &str) -> String {
-        std::fs::read_to_string(self.ctl.parent().unwrap().join(env)).unwrap()
-    }
-
-    async fn run(&self, args: &[&str]) -> Output {
-        let mut c: Command = self.home.command();
-        c.args(args);
-        tokio::task::spawn_blocking(move || c.output().unwrap())
-            .await
-            .unwrap()
-    }
-
-    /// Every `set` the platform CLI received, in order.
-    fn calls(&self) -> Vec<String> {
-        std::fs::read_to_string(self.ctl.parent().unwrap().join("calls"))
-            .unwrap_or_default()
-            .lines()
-            .map(str::to_string)
-            .collect()
-    }
-
-    fn journal(&self) -> PathBuf {
-        self.home.path().join("data/backstop/journal.sqlite")
-    }
-}
 
 fn json(o: &Output) -> Value {
     serde_json::from_str(&stdout(o))

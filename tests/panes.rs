@@ -11,6 +11,7 @@ use backstop::config;
 use backstop::core::action::Action;
 use backstop::core::model::{Interrupted, SourceKind, State};
 use backstop::core::msg::{Msg, StepOutcome, TextKey};
+use backstop::core::runbook::StepStatus;
 use backstop::core::update::update;
 use backstop::keymap::Keymap;
 use backstop::tui::{Theme, View, panes};
@@ -112,10 +113,27 @@ fn header() {
         present("ops@bastion", &[], true),
         present("bob@bastion", &[], false),
     ];
+    // Alice holds web's lease.
+    room.session = "ops@bastion#1-1".into();
+    let lease = |session: &str| backstop::core::model::LeaseView {
+        service: "web".into(),
+        operator: "alice@bastion from 10.0.0.7".into(),
+        session: session.into(),
+        token: 3,
+        since: backstop::core::time::Ts(0),
+        lost: false,
+        quiet_s: 1,
+    };
+    room.leases = vec![lease("alice@bastion from 10.0.0.7#1-1")];
     insta::assert_snapshot!("header_war_room", shot(&room, r, 120, 1));
-    room.people[0].me = true;
-    room.people[1].me = false;
+    // This console drives it.
+    room.leases = vec![lease("ops@bastion#1-1")];
     insta::assert_snapshot!("header_war_room_driving", shot(&room, r, 120, 1));
+    // Its driver's heartbeat is gone.
+    let mut lost = lease("alice@bastion from 10.0.0.7#1-1");
+    lost.lost = true;
+    room.leases = vec![lost];
+    insta::assert_snapshot!("header_war_room_lost", shot(&room, r, 120, 1));
 }
 
 #[test]
@@ -222,6 +240,46 @@ fn checklist() {
     );
     insta::assert_snapshot!("checklist_error", shot(&failed, r, 80, 14));
     insta::assert_snapshot!("checklist_narrow", shot(&rolling_back(), r, 40, 14));
+
+    // The two-person rule: the driver's change waits for a second person.
+    let mut driver = rolling_back();
+    driver.services[0].rollback.policy.allow_override = true;
+    let waiting = StepStatus::AwaitingApproval {
+        lines: vec![
+            "web via the command traffic provider:".into(),
+            "    $ platform set blue 100    # blue 0 → 100 %".into(),
+        ],
+        request: 4,
+        asked: at(28),
+    };
+    if let Some(c) = driver.services[0].rollback.checklist.as_mut() {
+        let cursor = c.cursor;
+        c.steps[cursor].status = waiting;
+    }
+    insta::assert_snapshot!("checklist_awaiting_approval", shot(&driver, r, 80, 14));
+    // Bob's console follows it, and is asked for his approval.
+    let mut bob = scenario();
+    bob.person = "bob@bastion".into();
+    bob.services[0].rollback.followed = Some(backstop::core::model::Followed {
+        operator: "alice@bastion from 10.0.0.7".into(),
+        person: "alice@bastion".into(),
+        session: "alice#7-1".into(),
+        checklist: driver.services[0].rollback.checklist.clone().unwrap(),
+        at: at(28),
+    });
+    bob.leases = vec![backstop::core::model::LeaseView {
+        service: "web".into(),
+        operator: "alice@bastion from 10.0.0.7".into(),
+        session: "alice#7-1".into(),
+        token: 2,
+        since: at(20),
+        lost: false,
+        quiet_s: 1,
+    }];
+    insta::assert_snapshot!("checklist_followed_approval", shot(&bob, r, 80, 14));
+    // The same, its driver's lease lost.
+    bob.leases[0].lost = true;
+    insta::assert_snapshot!("checklist_followed_lost", shot(&bob, r, 80, 6));
 }
 
 #[test]

@@ -341,12 +341,15 @@ pub(super) fn load_config(flag: Option<&Path>, paths: &Paths) -> Result<Config, 
         return Err(Failure::Usage(no_config_help(paths)));
     };
     let runbooks = load_runbooks(paths)?;
-    config::load_with(&path, &runbooks).map_err(|d| {
+    let config = config::load_with(&path, &runbooks).map_err(|d| {
         Failure::Usage(format!(
             "{d}\nbackstop: {} has errors (`backstop config check` lists them)",
             path.display()
         ))
-    })
+    })?;
+    // Every lease this process takes or judges lives by the team's expiry.
+    crate::lease::set_expiry(config.lease_expiry);
+    Ok(config)
 }
 
 /// The built-in runbooks and the user's.

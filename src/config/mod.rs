@@ -50,6 +50,8 @@ pub struct Config {
     pub notifiers: Vec<NotifierConfig>,
     /// AWS defaults and the polling budget.
     pub aws: aws::AwsTop,
+    /// How long a driver's lease outlives its last heartbeat (`lease_expiry`).
+    pub lease_expiry: Duration,
 }
 
 impl Config {
@@ -197,6 +199,9 @@ struct RawConfig {
     services: Option<Spanned<OrderedMap<Spanned<RawService>>>>,
     /// Every console on this file only watches.
     read_only: Option<bool>,
+    /// How long a driver's lease outlives its last heartbeat before
+    /// anyone may take the service over.
+    lease_expiry: Option<Spanned<HumanDuration>>,
 }
 
 #[derive(Deserialize)]
@@ -513,6 +518,21 @@ fn validate(
         .into_iter()
         .filter_map(|n| smoke::notifier(n, env, &mut err))
         .collect();
+    let lease_expiry = match &raw.lease_expiry {
+        Some(x) => {
+            let d = x.get_ref().0;
+            if d < Duration::from_secs(2) {
+                err(
+                    x.span(),
+                    "lease_expiry must be at least 2s (heartbeats come every sixth of it)".into(),
+                );
+            } else if let Some(e) = duration::over(d, Duration::from_secs(3600), "lease_expiry") {
+                err(x.span(), e);
+            }
+            d
+        }
+        None => crate::lease::EXPIRY,
+    };
 
     errors.extend(runbook_errors);
     if !errors.is_empty() {
@@ -529,6 +549,7 @@ fn validate(
         services,
         notifiers,
         aws: aws_top,
+        lease_expiry,
     })
 }
 

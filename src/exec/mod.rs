@@ -115,29 +115,69 @@ impl Backends {
         if self.journal.is_none() {
             return Ok(None);
         }
-        // A drill's sandbox is nobody's production: rehearsals on one
-        // machine do not take each other's leases (a drill against a real
-        // load balancer does).
-        let rehearsal = self
-            .traffic
-            .get(&service)
-            .map(|h| h.provider.kind() == "sandbox")
-            .or_else(|| self.deploy.get(&service).map(|d| d.kind() == "sandbox"))
-            .unwrap_or(false);
-        if rehearsal {
+        if self.rehearsal(&service) {
             return Ok(None);
         }
-        let token = self.take_lease(&service).await?;
+        let (token, took_over) = self.take_lease(&service).await?;
+        // Taking a lost driver's lease is on the record, for the report.
+        if let (Some(from), Some(journal)) = (took_over, &self.journal) {
+            let mut e = Entry::new(
+                now(),
+                "event",
+                &service,
+                format!(
+                    "lease of {service} taken over from {} (lease {}, no heartbeat for {}s)",
+                    from.operator,
+                    from.token,
+                    (now().millis() - from.heartbeat_ms).max(0) / 1000
+                ),
+                &crate::identity::operator(),
+            );
+            e.level = "warn".into();
+            e.data = Some(json!({
+                "kind": "lease",
+                "action": "takeover",
+                "service": service,
+                "from": from.operator,
+                "to": crate::identity::operator(),
+            }));
+            journal.append(e);
+        }
         Ok(Some(held(token)))
+    }
+
+    /// A drill's sandbox is nobody's production: rehearsals on one machine
+    /// do not take each other's leases (a drill against a real load
+    /// balancer does).
+    fn rehearsal(&self, service: &str) -> bool {
+        self.traffic
+            .get(service)
+            .map(|h| h.provider.kind() == "sandbox")
+            .or_else(|| self.deploy.get(service).map(|d| d.kind() == "sandbox"))
+            .unwrap_or(false)
     }
 
     /// Take the lease of `service` (free, ours already, handed to us, or
     /// its driver lost), keep it alive, and write every intent under it
-    /// from now on. Its token, or who holds it.
-    async fn take_lease(&self, service: &str) -> Result<i64, String> {
+    /// from now on. Its token and the lost driver it was taken from, or
+    /// who holds it.
+    async fn take_lease(
+        &self,
+        service: &str,
+    ) -> Result<(i64, Option<crate::lease::Holder>), String> {
         let Some(journal) = &self.journal else {
             return Err("no journal: there is no lease to take".into());
         };
+        // Held already (taken here, or by a headless command before it
+        // planned): a second holder object would give it up when dropped.
+        if let Some(t) = self
+            .fences
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .get(service)
+        {
+            return Ok((*t, None));
+        }
         let path = journal.path.clone();
         let name = service.to_string();
         let taken = tokio::task::spawn_blocking(move || {
@@ -145,20 +185,7 @@ impl Backends {
         })
         .await
         .map_err(|e| format!("cannot take the lease of {service}: {e}"))??;
-        let token = taken.lease.token;
-        // Taking a lost driver's lease is on the record, for the report.
-        if let Some(text) = taken.lease.take_over_text(now().millis()) {
-            let mut e = Entry::new(now(), "event", service, text, &taken.lease.operator);
-            e.level = "warn".into();
-            e.data = Some(json!({
-                "kind": "lease",
-                "action": "takeover",
-                "service": service,
-                "from": taken.lease.took_over.as_ref().map(|h| h.operator.clone()),
-                "to": taken.lease.operator,
-            }));
-            journal.append(e);
-        }
+        let (token, took_over) = (taken.lease.token, taken.lease.took_over.clone());
         self.fences
             .lock()
             .unwrap_or_else(std::sync::PoisonError::into_inner)
@@ -167,7 +194,7 @@ impl Backends {
             .lock()
             .unwrap_or_else(std::sync::PoisonError::into_inner)
             .insert(service.to_string(), taken);
-        Ok(token)
+        Ok((token, took_over))
     }
 
     /// Who holds the lease of `service` now.

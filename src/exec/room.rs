@@ -64,9 +64,14 @@ pub(super) async fn lease(b: Backends, service: String, act: LeaseAct, tx: mpsc:
                 Err(e) => Err(e),
             }
         }
+        // Rehearsals take no lease (see `Backends::fence`).
+        LeaseAct::Take { .. } if b.rehearsal(&service) => return,
         LeaseAct::Take { from, .. } => match b.take_lease(&service).await {
-            Ok(token) => {
-                let (action, text) = match from {
+            Ok((token, lost)) => {
+                // A person confirmed the take-over (`from`), or the lease
+                // had just expired when it was taken: either way it is one.
+                let from = from.clone().or(lost.map(|h| h.operator));
+                let (action, text) = match &from {
                     Some(f) => (
                         "takeover",
                         format!(

@@ -15,7 +15,7 @@ use tokio::sync::mpsc;
 use tokio::task::JoinHandle;
 
 use super::{Row, Store, sqlite::Sqlite};
-use crate::core::events::{Kind, Level};
+use crate::core::events::Level;
 use crate::core::msg::{ApprovalAct, Msg, Shared, SharedWhat};
 
 /// How often the tail looks for new rows.
@@ -131,9 +131,8 @@ pub fn shared(r: &Row) -> Option<Shared> {
     let e = &r.entry;
     let data = e.data.as_ref();
     let field = |k: &str| data.and_then(|d| d.get(k));
-    let line = |kind: Kind| SharedWhat::Line {
+    let line = || SharedWhat::Line {
         level: level(&e.level),
-        kind,
         text: e.text.clone(),
     };
     let what = match e.kind.as_str() {
@@ -141,16 +140,19 @@ pub fn shared(r: &Row) -> Option<Shared> {
             let c = serde_json::from_value(field("checklist")?.clone()).ok()?;
             SharedWhat::Checklist(Box::new(c))
         }
-        "intent" | "outcome" => line(Kind::Step),
-        "incident" | "closed" => line(Kind::Incident),
+        "intent" | "outcome" => line(),
+        "incident" | "closed" => line(),
         "event" => match field("kind").and_then(Value::as_str)? {
             "lease" => match field("action").and_then(Value::as_str)? {
                 "request" => SharedWhat::AskToDrive,
+                "take" | "takeover" => SharedWhat::Drives {
+                    text: e.text.clone(),
+                },
                 "handover" => SharedWhat::HandedOver {
                     session: text_of(field("to_session")),
                     operator: text_of(field("to")),
                 },
-                _ => line(Kind::Incident),
+                _ => line(),
             },
             "approval" => SharedWhat::Approval {
                 driver: text_of(field("driver")),
@@ -168,11 +170,22 @@ pub fn shared(r: &Row) -> Option<Shared> {
                     _ => ApprovalAct::Refuse(text_of(field("reason"))),
                 },
             },
-            "presence" => line(Kind::Info),
-            "step" => line(Kind::Step),
-            "note" => line(Kind::Note),
-            "message" => line(Kind::Message),
-            "incident" => line(Kind::Incident),
+            "presence" => SharedWhat::Line {
+                level: Level::Info,
+                text: format!(
+                    "joined ({}{})",
+                    text_of(field("role")),
+                    if field("read_only").and_then(Value::as_bool) == Some(true) {
+                        ", read-only"
+                    } else {
+                        ""
+                    }
+                ),
+            },
+            "step" => line(),
+            "note" => line(),
+            "message" => line(),
+            "incident" => line(),
             // Probes, rules, decisions, traffic, deploys: every console
             // sees those for itself.
             _ => return None,

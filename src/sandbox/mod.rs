@@ -396,6 +396,7 @@ impl Sandbox {
             services,
             notifiers: Vec::new(),
             aws: Default::default(),
+            lease_expiry: crate::lease::EXPIRY,
         }
     }
 }

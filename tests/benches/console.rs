@@ -325,6 +325,7 @@ fn rules() {
         services,
         notifiers: vec![],
         aws: Default::default(),
+        lease_expiry: backstop::lease::EXPIRY,
     };
     let mut s =
         backstop::engine::initial_state(&config, Origin::Config("bench.toml".into()), Ts(0));
@@ -537,6 +538,7 @@ fn big_state() -> State {
         services,
         notifiers: vec![],
         aws: Default::default(),
+        lease_expiry: backstop::lease::EXPIRY,
     };
     let mut s =
         backstop::engine::initial_state(&config, Origin::Config("bench.toml".into()), Ts(0));

@@ -37,6 +37,9 @@ pub enum Kind {
     Message,
     /// A drill: a fault injected or cleared, a scenario's step.
     Drill,
+    /// What another console on the journal did (the war room): shown, and
+    /// never journaled again — it is in the journal already.
+    Room,
 }
 
 impl Kind {
@@ -53,6 +56,7 @@ impl Kind {
             Kind::Note => "note",
             Kind::Message => "message",
             Kind::Drill => "drill",
+            Kind::Room => "room",
         }
     }
 }

@@ -468,6 +468,8 @@ pub struct RollbackState {
 #[derive(Clone, Debug, PartialEq)]
 pub struct Followed {
     pub operator: String,
+    /// Who the operator is (`identity::person`), to compare with this console's.
+    pub person: String,
     pub session: String,
     pub checklist: crate::runbook::Checklist,
     /// When it was published (the journal's row).

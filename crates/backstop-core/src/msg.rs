@@ -188,13 +188,14 @@ pub enum SharedWhat {
     /// A line for the events log: a step, an intent, an outcome, a note…
     Line {
         level: crate::events::Level,
-        kind: crate::events::Kind,
         text: String,
     },
     /// Its checklist for the service, as it stands now.
     Checklist(Box<crate::runbook::Checklist>),
     /// Asks whoever drives the service to hand it over.
     AskToDrive,
+    /// It took the service's lease (free, or a lost driver's): it drives.
+    Drives { text: String },
     /// The driver handed the service to this session.
     HandedOver { session: String, operator: String },
     /// The two-person rule: a change asked for approval, or a verdict on one.

@@ -75,7 +75,16 @@ pub fn render(state: &State, view: &View<'_>, area: Rect, buf: &mut Buffer) {
         } else {
             String::new()
         };
+        // Another console drives it: say who, and offer to ask.
+        let driver = crate::core::update::room::lease(state, &svc.name)
+            .filter(|l| l.session != state.session);
         let hint = match d {
+            _ if driver.is_some() => format!(
+                "  {} drives · {} ask · {} why",
+                driver.map_or("", |l| crate::core::update::room::short(&l.operator)),
+                key(Action::Drive),
+                key(Action::Explain)
+            ),
             Decision::RollbackRecommended { .. } => format!(
                 "  {} roll back · {} why",
                 key(Action::StartRollback),

@@ -86,11 +86,17 @@ pub fn render(state: &State, view: &View<'_>, area: Rect, buf: &mut Buffer) {
         (false, Some(_)) => " · AUTO STOPPED",
         (false, None) => "",
     };
+    // Whose it is: its driver, or — the driver's lease lost (killed,
+    // asleep) — a checklist waiting for someone to take it over.
     let driver = followed.map_or(String::new(), |f| {
-        format!(
-            " · {} drives",
-            crate::core::update::room::short(&f.operator)
-        )
+        let who = crate::core::update::room::short(&f.operator);
+        let lost = crate::core::update::room::lease(state, &svc.name)
+            .is_none_or(|l| l.session != f.session || l.lost);
+        if lost && f.checklist.ended.is_none() {
+            format!(" · {who} LOST: D takes over")
+        } else {
+            format!(" · {who} drives")
+        }
     });
     let title = format!(
         "Rollback {}: {} · runbook {} · {position}{mode}{driver}",
@@ -416,7 +422,7 @@ fn followed_details(
             }
             let expiry = state.services[service].rollback.policy.approval_expiry;
             let left = expiry.saturating_sub(state.now.since(*asked));
-            let text = if crate::identity::person(&f.operator).0 == state.person {
+            let text = if f.person == state.person {
                 format!("{ind}{who} (you, from another console) waits for a second person")
             } else {
                 format!(

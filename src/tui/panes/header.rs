@@ -12,20 +12,22 @@ use crate::tui::View;
 /// `DRIVER alice@bastion · 3 watching`. Nothing when this console is alone.
 fn war_room(state: &State) -> Option<String> {
     let service = &state.services.get(state.selected_env()?.service)?.name;
-    let driver = state.people.iter().find(|p| p.drives.contains(service));
+    // The lease says who drives (a row on the journal updates it at once);
+    // presence says who else is here.
+    let driver = crate::core::update::room::lease(state, service);
     let watching = state
         .people
         .iter()
-        .filter(|p| !p.drives.contains(service))
+        .filter(|p| driver.is_none_or(|d| d.session != p.session))
         .count();
     match driver {
         Some(d) => {
-            // `alice@bastion`, or the name declared: the rest is for the journal.
-            let who = if d.me {
-                "you"
+            let who = if d.session == state.session {
+                "you".to_string()
+            } else if d.lost {
+                format!("{} (LOST)", crate::core::update::room::short(&d.operator))
             } else {
-                let name = d.operator.split(" (").next().unwrap_or(&d.operator);
-                name.split(" from ").next().unwrap_or(name)
+                crate::core::update::room::short(&d.operator).to_string()
             };
             Some(format!("DRIVER {who} · {watching} watching"))
         }
@@ -74,9 +76,7 @@ pub fn render(state: &State, view: &View<'_>, area: Rect, buf: &mut Buffer) {
                 left.push(Span::styled(c, t.bold()));
             }
         }
-        Origin::Config(path) => {
-            left.push(Span::styled(format!("  ({path})"), t.dim()));
-        }
+        Origin::Config(_) => {}
     }
     // Minutes only: a ticking seconds counter would rewrite the line every
     // second for nobody (and cost bandwidth over SSH).
@@ -86,11 +86,28 @@ pub fn render(state: &State, view: &View<'_>, area: Rect, buf: &mut Buffer) {
         left.push(Span::raw("  "));
         left.push(Span::styled(" READ-ONLY ", t.drill()));
     }
+    // Who drives matters more in a war room than which file this is.
+    let mut tail = Vec::new();
     if let Some(room) = war_room(state) {
+        tail.push(Span::raw("  "));
+        tail.push(Span::styled(room, t.bold()));
+    }
+    if let Origin::Config(path) = &state.origin {
+        let with_path: Vec<Span> = left
+            .iter()
+            .cloned()
+            .chain([Span::styled(format!("  ({path})"), t.dim())])
+            .chain(tail.iter().cloned())
+            .collect();
+        if Line::from(with_path.clone()).width() + clock.len() + 2 <= area.width as usize {
+            left = with_path;
+            tail.clear();
+        }
+    }
+    if !tail.is_empty() {
         let used = Line::from(left.clone()).width() + clock.len() + 2;
-        if used + super::width(&room) < area.width as usize {
-            left.push(Span::raw("  "));
-            left.push(Span::styled(room, t.bold()));
+        if used + Line::from(tail.clone()).width() <= area.width as usize {
+            left.extend(tail);
         }
     }
     let left = Line::from(left);

@@ -122,8 +122,7 @@ fn followed_hints(state: &State, f: &Followed) -> Vec<Hint> {
     use Action::*;
     let mut h = match f.checklist.current().map(|s| &s.status) {
         Some(StepStatus::AwaitingApproval { .. })
-            if f.checklist.ended.is_none()
-                && crate::identity::person(&f.operator).0 != state.person =>
+            if f.checklist.ended.is_none() && f.person != state.person =>
         {
             vec![(vec![Approve], "APPROVE", 10), (vec![Reject], "reject", 9)]
         }

@@ -152,7 +152,7 @@ fn refused_target(state: &State, action: Action) -> Option<(String, String)> {
         return None;
     }
     let service = if on_checklist {
-        checklist::focused_checklist(state)?
+        checklist::shown_checklist(state)?.0
     } else {
         state.selected_env()?.service
     };

@@ -34,7 +34,7 @@ use world::*;
 
 pub(super) use keys::{on_action, on_text, resume};
 pub use message::message;
-pub(super) use settle::close_out;
+pub(super) use settle::{abort, close_out};
 pub use start::plan;
 pub(super) use start::start;
 pub(super) use step::{Go, go};

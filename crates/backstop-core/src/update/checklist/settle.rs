@@ -167,7 +167,7 @@ pub(in crate::update) fn close_out(state: &mut State) -> Vec<Effect> {
     fx
 }
 
-pub(super) fn abort(
+pub(in crate::update) fn abort(
     state: &mut State,
     service: usize,
     why: String,

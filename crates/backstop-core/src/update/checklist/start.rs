@@ -102,6 +102,18 @@ pub(in crate::update) fn start(
         began,
         detected,
     }];
+    // Starting a rollback is the first acting key: it takes the lease, so
+    // nobody else starts one meanwhile (the fence stops any change anyway).
+    let name = &state.services[service].name;
+    if !state.session.is_empty() && !crate::update::room::drives(state, name) {
+        fx.push(Effect::Lease {
+            service: name.clone(),
+            act: crate::msg::LeaseAct::Take {
+                from: None,
+                incident: None,
+            },
+        });
+    }
     fx.extend(after_settle(state, service, now));
     fx
 }

@@ -7,7 +7,7 @@ use crate::action::Action;
 use crate::events::{Kind, Level};
 use crate::model::{Asker, Followed, InputPurpose, LeaseView, Pane, State, TextInput};
 use crate::msg::{ApprovalAct, Effect, LeaseAct, Shared, SharedWhat, StepWork};
-use crate::runbook::StepStatus;
+use crate::runbook::{StepKind, StepStatus};
 use crate::time::Ts;
 
 use super::checklist::{self, Go};
@@ -86,10 +86,14 @@ pub(super) fn on_shared(state: &mut State, rows: Vec<Shared>, now: Ts) -> Vec<Ef
         let service = state.services.iter().position(|s| s.name == name);
         let who = short(&row.operator).to_string();
         match row.what {
-            SharedWhat::Line { level, kind, text } => {
-                state
-                    .events
-                    .push_kind(row.at, row.scope, level, kind, format!("{who}: {text}"));
+            SharedWhat::Line { level, text } => {
+                state.events.push_kind(
+                    row.at,
+                    row.scope,
+                    level,
+                    Kind::Room,
+                    format!("{who}: {text}"),
+                );
             }
             SharedWhat::Checklist(mut c) => {
                 let Some(service) = service else { continue };
@@ -99,8 +103,24 @@ pub(super) fn on_shared(state: &mut State, rows: Vec<Shared>, now: Ts) -> Vec<Ef
                     continue;
                 }
                 c.service = service;
+                // A rollback another console starts comes to this screen,
+                // unless this console is busy with its own.
+                let new = state.services[service]
+                    .rollback
+                    .followed
+                    .as_ref()
+                    .is_none_or(|f| f.checklist.started != c.started);
+                if new
+                    && c.ended.is_none()
+                    && state.ui.overlay == crate::model::Overlay::None
+                    && state.ui.input.is_none()
+                    && checklist::focused_checklist(state).is_none()
+                {
+                    state.ui.focus = Pane::Checklist;
+                }
                 state.services[service].rollback.followed = Some(Followed {
                     operator: row.operator,
+                    person: row.person,
                     session: row.session,
                     checklist: *c,
                     at: row.at,
@@ -126,28 +146,40 @@ pub(super) fn on_shared(state: &mut State, rows: Vec<Shared>, now: Ts) -> Vec<Ef
                         now,
                         name,
                         Level::Info,
-                        Kind::Incident,
+                        Kind::Room,
                         format!("{who} asks to drive"),
                     );
                 }
             }
+            SharedWhat::Drives { text } => {
+                // Known at once, not at the next look at the lease table.
+                held_by(state, &name, &row.operator, &row.session, row.at);
+                state.events.push_kind(
+                    row.at,
+                    row.scope,
+                    Level::Info,
+                    Kind::Room,
+                    format!("{who}: {text}"),
+                );
+            }
             SharedWhat::HandedOver { session, operator } => {
                 let Some(service) = service else { continue };
+                held_by(state, &name, &operator, &session, row.at);
                 if session == state.session {
                     state.events.push_kind(
                         now,
                         name.clone(),
                         Level::Good,
-                        Kind::Incident,
+                        Kind::Room,
                         format!("{who} handed {name} over: you drive it now"),
                     );
-                    fx.extend(adopt(state, service, now, None));
+                    fx.extend(take(state, service, None));
                 } else {
                     state.events.push_kind(
                         now,
                         name,
                         Level::Info,
-                        Kind::Incident,
+                        Kind::Room,
                         format!("{who} handed it over to {}", short(&operator)),
                     );
                 }
@@ -173,6 +205,20 @@ pub(super) fn on_shared(state: &mut State, rows: Vec<Shared>, now: Ts) -> Vec<Ef
         }
     }
     fx
+}
+
+/// `service`'s lease is held by `session` since `at`, as a row said.
+fn held_by(state: &mut State, service: &str, operator: &str, session: &str, at: Ts) {
+    state.leases.retain(|l| l.service != service);
+    state.leases.push(LeaseView {
+        service: service.into(),
+        operator: operator.into(),
+        session: session.into(),
+        token: 0,
+        since: at,
+        lost: false,
+        quiet_s: 0,
+    });
 }
 
 /// A two-person-rule row from another console.
@@ -202,7 +248,7 @@ fn on_approval(
                 now,
                 name,
                 Level::Warn,
-                Kind::Step,
+                Kind::Room,
                 format!("{who} asks a second person to approve: {title} — {ask}"),
             );
             Vec::new()
@@ -237,7 +283,7 @@ fn on_approval(
                     now,
                     name.clone(),
                     Level::Bad,
-                    Kind::Step,
+                    Kind::Room,
                     format!("approval from {who} refused: {why}"),
                 );
                 return vec![Effect::Approval {
@@ -258,7 +304,7 @@ fn on_approval(
                     now,
                     name,
                     Level::Warn,
-                    Kind::Step,
+                    Kind::Room,
                     format!("{who} rejected the change: {why}"),
                 );
                 return Vec::new();
@@ -267,7 +313,7 @@ fn on_approval(
                 now,
                 name,
                 Level::Good,
-                Kind::Step,
+                Kind::Room,
                 format!("{who} approved the change"),
             );
             checklist::go(state, service, now, Go::Approved(who))
@@ -288,7 +334,7 @@ fn on_approval(
             };
             state
                 .events
-                .push_kind(now, name, level, Kind::Step, format!("{who} {text}"));
+                .push_kind(now, name, level, Kind::Room, format!("{who} {text}"));
             Vec::new()
         }
     }
@@ -409,8 +455,11 @@ pub(super) fn on_lease_done(
         Err(e) => {
             state
                 .events
-                .push_kind(now, service, Level::Bad, Kind::Incident, e);
-            return Vec::new();
+                .push_kind(now, service.clone(), Level::Bad, Kind::Room, e.clone());
+            return match act {
+                LeaseAct::Take { .. } => refused(state, i, &e, now),
+                _ => Vec::new(),
+            };
         }
         Ok(text) => text,
     };
@@ -423,15 +472,17 @@ pub(super) fn on_lease_done(
             if let Some(c) = rb.checklist.take() {
                 rb.in_progress = None;
                 rb.followed = Some(Followed {
+                    person: String::new(),
                     operator: operator.clone(),
                     session: session.clone(),
                     checklist: c,
                     at: now,
                 });
             }
-            state.leases.retain(|l| l.service != service);
+            held_by(state, &service, &operator, &session, now);
         }
         LeaseAct::Take { .. } => {
+            adopt(state, i, now);
             state.leases.retain(|l| l.service != service);
             state.leases.push(LeaseView {
                 service: service.clone(),
@@ -445,55 +496,94 @@ pub(super) fn on_lease_done(
         }
         LeaseAct::Ask => {}
     }
+    // The lease's own row is in the journal: this line is for this screen.
     state
         .events
-        .push_kind(now, service, Level::Good, Kind::Incident, text);
+        .push_kind(now, service, Level::Good, Kind::Room, text);
     Vec::new()
 }
 
-/// This console drives `service` from now on: the checklist the last driver
-/// published carries on here, each step from now attributed to this
-/// operator; a step that waited on the last driver's key starts again.
-fn adopt(state: &mut State, service: usize, now: Ts, from: Option<String>) -> Vec<Effect> {
-    let name = state.services[service].name.clone();
-    let runs = state.checklist_runs + 1;
-    let rb = &mut state.services[service].rollback;
-    let mut incident = None;
-    if rb.checklist.as_ref().is_none_or(|c| c.ended.is_some())
-        && let Some(f) = rb.followed.take_if(|f| f.checklist.ended.is_none())
-    {
-        let mut c = f.checklist;
-        c.run = runs;
-        c.service = service;
-        c.auto = false;
-        let cursor = c.cursor;
-        if let Some(s) = c.steps.get_mut(cursor)
-            && !matches!(s.status, StepStatus::Current | StepStatus::Waiting)
-            && !s.status.settled()
-        {
-            s.status = StepStatus::Current;
-            s.pending = None;
-            s.evidence.push(format!(
-                "handed over at {} from {}: preview it again",
-                now.hms(),
-                short(&f.operator)
-            ));
-        }
-        incident = c.incident;
-        rb.in_progress = Some(crate::decision::UnderWay {
-            suspect: c.suspect,
-            target: c.target,
-            since: c.started,
-            by: c.started_by.clone(),
-        });
-        rb.checklist = Some(c);
-        state.checklist_runs = runs;
-        state.ui.focus = Pane::Checklist;
-    }
+/// Ask for the lease of `service` (free, handed to this console, or a lost
+/// driver's): once granted, the checklist the last driver published
+/// carries on here (`adopt`).
+fn take(state: &State, service: usize, from: Option<String>) -> Vec<Effect> {
+    let rb = &state.services[service].rollback;
+    let incident = rb
+        .followed
+        .as_ref()
+        .filter(|f| f.checklist.ended.is_none() && rb.checklist.is_none())
+        .and_then(|f| f.checklist.incident);
     vec![Effect::Lease {
-        service: name,
+        service: state.services[service].name.clone(),
         act: LeaseAct::Take { from, incident },
     }]
+}
+
+/// This console drives `service` now: the checklist the last driver
+/// published carries on here, each step from now attributed to this
+/// operator; a step that waited on the last driver's key starts again.
+fn adopt(state: &mut State, service: usize, now: Ts) {
+    let runs = state.checklist_runs + 1;
+    let rb = &mut state.services[service].rollback;
+    if rb.checklist.as_ref().is_some_and(|c| c.ended.is_none()) {
+        return;
+    }
+    let Some(f) = rb.followed.take_if(|f| f.checklist.ended.is_none()) else {
+        return;
+    };
+    let mut c = f.checklist;
+    c.run = runs;
+    c.service = service;
+    c.auto = false;
+    let cursor = c.cursor;
+    if let Some(s) = c.steps.get_mut(cursor)
+        && !matches!(s.status, StepStatus::Current | StepStatus::Waiting)
+        && !s.status.settled()
+    {
+        s.status = StepStatus::Current;
+        s.pending = None;
+        s.evidence.push(format!(
+            "handed over at {} from {}: preview it again",
+            now.hms(),
+            short(&f.operator)
+        ));
+    }
+    rb.in_progress = Some(crate::decision::UnderWay {
+        suspect: c.suspect,
+        target: c.target,
+        since: c.started,
+        by: c.started_by.clone(),
+    });
+    rb.checklist = Some(c);
+    state.checklist_runs = runs;
+    state.ui.focus = Pane::Checklist;
+}
+
+/// The lease was refused (someone else took it first): a checklist this
+/// console just opened, which has changed nothing, is abandoned saying
+/// who drives; anything further is stopped by the lease's fence.
+fn refused(state: &mut State, service: usize, why: &str, now: Ts) -> Vec<Effect> {
+    let rb = &state.services[service].rollback;
+    let untouched = rb.in_flight.is_empty()
+        && rb.checklist.as_ref().is_some_and(|c| {
+            c.ended.is_none()
+                && c.steps.iter().all(|s| {
+                    let changes = matches!(&s.spec.kind, StepKind::Action(a) if a.mutates());
+                    let running = matches!(s.status, StepStatus::Running { .. });
+                    !(running || (changes && s.status.settled()))
+                })
+        });
+    if !untouched {
+        return Vec::new();
+    }
+    let by = state.operator.clone();
+    checklist::abort(
+        state,
+        service,
+        format!("not this console's to drive: {why}"),
+        &by,
+        now,
+    )
 }
 
 /// The war room's keys.
@@ -507,10 +597,11 @@ pub(super) fn on_action(state: &mut State, action: Action, now: Ts) -> Vec<Effec
         return Vec::new();
     };
     let name = state.services[service].name.clone();
+    // This console's own notices: the rows the effects write say the rest.
     let say = |state: &mut State, level, text: String| {
         state
             .events
-            .push_kind(now, name.clone(), level, Kind::Incident, text);
+            .push_kind(now, name.clone(), level, Kind::Room, text);
     };
     match action {
         Action::Drive => {
@@ -553,7 +644,7 @@ pub(super) fn on_action(state: &mut State, action: Action, now: Ts) -> Vec<Effec
                         act: LeaseAct::Ask,
                     }]
                 }
-                None => adopt(state, service, now, None),
+                None => take(state, service, None),
             }
         }
         Action::HandOver => {
@@ -607,6 +698,11 @@ pub(super) fn on_action(state: &mut State, action: Action, now: Ts) -> Vec<Effec
                         _ => None,
                     })
                 });
+            let own = state.services[service]
+                .rollback
+                .followed
+                .as_ref()
+                .is_some_and(|f| f.session != state.session && follows_person(state, f));
             let Some((driver, request, incident)) = waiting else {
                 say(
                     state,
@@ -620,6 +716,14 @@ pub(super) fn on_action(state: &mut State, action: Action, now: Ts) -> Vec<Effec
                     state,
                     Level::Info,
                     "read-only: this console watches; approving is for one that may act".into(),
+                );
+                return Vec::new();
+            }
+            if own && action == Action::Approve {
+                say(
+                    state,
+                    Level::Warn,
+                    "you drive it from another console: a second person approves".into(),
                 );
                 return Vec::new();
             }
@@ -672,6 +776,11 @@ pub(super) fn on_action(state: &mut State, action: Action, now: Ts) -> Vec<Effec
         }
         _ => Vec::new(),
     }
+}
+
+/// The followed checklist's driver is this console's person.
+fn follows_person(state: &State, f: &Followed) -> bool {
+    f.person == state.person
 }
 
 /// A change of `service` under way, which a handover must wait for.
@@ -756,7 +865,7 @@ pub(super) fn submitted(
                 );
                 return Vec::new();
             }
-            adopt(state, service, now, Some(from))
+            take(state, service, Some(from))
         }
         _ => Vec::new(),
     }

@@ -396,3 +396,16 @@ fn a_lost_driver_is_taken_over_only_after_a_yes_that_names_them() {
         "{fx:?}"
     );
 }
+
+#[test]
+fn a_published_checklist_reads_back_the_same() {
+    let s = recommended_and_started(Policy::default());
+    let c = s.services[0].rollback.checklist.clone().unwrap();
+    let text = serde_json::to_string(&c).unwrap();
+    let back: crate::runbook::Checklist = serde_json::from_str(&text).unwrap();
+    assert_eq!(back, c);
+    if let Ok(real) = std::fs::read_to_string("/tmp/c33.json") {
+        let r: Result<crate::runbook::Checklist, _> = serde_json::from_str(&real);
+        assert!(r.is_ok(), "{r:?}");
+    }
+}
