@@ -26,7 +26,8 @@ pub struct Cli {
     pub journal: Option<PathBuf>,
 
     /// Your name, for the journal and the war room, when the login does not name you
-    /// (a shared `ec2-user`); recorded as self-declared [default: $BACKSTOP_OPERATOR]
+    /// (a shared `ec2-user`); recorded as self-declared, beside the name AWS gives the caller
+    /// when the configuration uses AWS [default: $BACKSTOP_OPERATOR]
     #[arg(long, global = true, value_name = "NAME")]
     pub operator: Option<String>,
 

@@ -302,6 +302,8 @@ where
 {
     let config = load_config(flag, paths)?;
     runtime(|| async move {
+        // Before anything records who acts (the engine, presence, leases).
+        crate::identity::learn_aws(config.aws_in_use()).await;
         f(config)
             .await
             .map_err(|e| Failure::Usage(format!("backstop {name}: {e:#}")))
