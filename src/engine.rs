@@ -455,7 +455,7 @@ impl Engine {
                     &self.state.operator,
                 );
                 entry.level = e.level.as_str().into();
-                entry.data = Some(serde_json::json!({ "kind": e.kind.as_str() }));
+                entry.data = Some(event_data(e));
                 j.append(entry);
             }
         }
@@ -495,6 +495,19 @@ impl Engine {
                 _ = ticker.tick() => self.apply(Msg::Tick(now())),
             }
         }
+    }
+}
+
+/// An event's `data` in the journal: its kind, and what it states as data
+/// (`{"kind":"deploy","env":"green","from":"web:6","to":"web:7"}`), which
+/// `backstop report --stats` counts.
+fn event_data(e: &crate::core::events::Event) -> serde_json::Value {
+    use crate::core::events::Detail;
+    match &e.detail {
+        Some(Detail::Deploy { env, from, to }) => serde_json::json!({
+            "kind": e.kind.as_str(), "env": env, "from": from, "to": to,
+        }),
+        None => serde_json::json!({ "kind": e.kind.as_str() }),
     }
 }
 
