@@ -137,6 +137,45 @@ fn secs(later: Option<Ts>, earlier: Option<Ts>) -> Option<f64> {
     }
 }
 
+/// An incident's marks: when its failure began, when it was detected, when
+/// users were back on a good version (verified), and when it closed. MTTD
+/// and MTTR are measured between them, for one report and for the monthly
+/// figures (`stats`) alike.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Marks {
+    pub began: Option<Ts>,
+    pub detected: Ts,
+    pub recovered: Option<Ts>,
+    pub ended: Option<Ts>,
+}
+
+impl Marks {
+    /// From the incident's opening row and its closing row, if it closed.
+    pub fn of(incident: &Row, closed: Option<&Row>) -> Marks {
+        let d = incident.entry.data.as_ref().unwrap_or(&Value::Null);
+        let cd = closed
+            .and_then(|c| c.entry.data.as_ref())
+            .unwrap_or(&Value::Null);
+        Marks {
+            began: ts_of(d, "began"),
+            // Older rows have no detection time: the incident opened on it.
+            detected: ts_of(d, "detected").unwrap_or(incident.entry.at),
+            recovered: ts_of(cd, "recovered"),
+            ended: closed.map(|c| c.entry.at),
+        }
+    }
+
+    /// Detection − start of the failure, in seconds.
+    pub fn mttd_secs(&self) -> Option<f64> {
+        secs(Some(self.detected), self.began)
+    }
+
+    /// Recovery − detection, in seconds.
+    pub fn mttr_secs(&self) -> Option<f64> {
+        secs(self.recovered, Some(self.detected))
+    }
+}
+
 impl Report {
     /// The report of incident `id`, or of the newest incident.
     pub fn load(reader: &Reader, id: Option<i64>) -> Result<Report> {
@@ -160,10 +199,13 @@ impl Report {
         let cd = closed
             .and_then(|c| c.entry.data.clone())
             .unwrap_or(Value::Null);
-        let detected = ts_of(&d, "detected").unwrap_or(inc.entry.at);
-        let began = ts_of(&d, "began");
-        let recovered = ts_of(&cd, "recovered");
-        let ended = closed.map(|c| c.entry.at);
+        let marks = Marks::of(inc, closed);
+        let Marks {
+            began,
+            detected,
+            recovered,
+            ended,
+        } = marks;
         let steps: Vec<StepSummary> = cd
             .get("steps")
             .and_then(|s| serde_json::from_value(s.clone()).ok())
@@ -253,8 +295,8 @@ impl Report {
             recovered,
             ended,
             ending: closed.map(|_| str_of(&cd, "ending")),
-            mttd_secs: secs(Some(detected), began),
-            mttr_secs: secs(recovered, Some(detected)),
+            mttd_secs: marks.mttd_secs(),
+            mttr_secs: marks.mttr_secs(),
             steps,
             actions,
             messages,
