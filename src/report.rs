@@ -14,6 +14,9 @@ use crate::core::runbook::StepSummary;
 use crate::core::time::{self, Ts};
 use crate::journal::{Reader, Row};
 
+pub mod stats;
+pub mod war_room;
+
 /// Events before the failure began that still belong in the timeline.
 const LEAD_IN: Duration = Duration::from_secs(120);
 
