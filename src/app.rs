@@ -65,6 +65,7 @@ pub async fn run_console(
     if let Some(note) = engine.finish_drill().await {
         crate::headless::out::err_line(format_args!("backstop drill: {note}"));
     }
+    engine.leave().await;
     drop(engine);
     tracing::info!("console stopped");
     result

@@ -527,6 +527,23 @@ impl Engine {
         }
     }
 
+    /// This backstop leaves the journal: a row says so (the report's "who
+    /// watched" ends here), written before the process goes.
+    pub async fn leave(&self) {
+        if let Some(j) = &self.journal {
+            let mut e = Entry::new(
+                now(),
+                "event",
+                "backstop",
+                format!("{} left", self.state.operator),
+                &self.state.operator,
+            );
+            e.data = Some(serde_json::json!({ "kind": "presence", "action": "left" }));
+            j.append(e);
+            j.flush().await;
+        }
+    }
+
     /// Hand the events recorded since the last call to the journal.
     fn journal_events(&mut self) {
         let total = self.state.events.total();
@@ -549,7 +566,7 @@ impl Engine {
                     &self.state.operator,
                 );
                 entry.level = e.level.as_str().into();
-                entry.data = Some(serde_json::json!({ "kind": e.kind.as_str() }));
+                entry.data = Some(event_data(e));
                 j.append(entry);
             }
         }
@@ -610,6 +627,19 @@ pub fn interrupted_of(r: crate::journal::Row) -> Interrupted {
         text: r.entry.text,
         operator: r.entry.operator,
         real: None,
+    }
+}
+
+/// An event's `data` in the journal: its kind, and what it states as data
+/// (`{"kind":"deploy","env":"green","from":"web:6","to":"web:7"}`), which
+/// `backstop report --stats` counts.
+fn event_data(e: &crate::core::events::Event) -> serde_json::Value {
+    use crate::core::events::Detail;
+    match &e.detail {
+        Some(Detail::Deploy { env, from, to }) => serde_json::json!({
+            "kind": e.kind.as_str(), "env": env, "from": from, "to": to,
+        }),
+        None => serde_json::json!({ "kind": e.kind.as_str() }),
     }
 }
 

@@ -29,11 +29,17 @@ pub fn declare(name: &str) {
     }
 }
 
+/// The caller AWS vouches for (its ARN), once asked (`learn_aws`).
+static AWS: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+
 /// Who is at the keyboard, for attributing changes: `user@host`, and the
 /// SSH client's address when there is one. A name the person declared
 /// (`--operator NAME`, else `$BACKSTOP_OPERATOR`) comes first, recorded as
 /// self-declared, with the login it came from: `alice (self-declared;
-/// ec2-user@bastion from 10.0.0.7)`.
+/// ec2-user@bastion from 10.0.0.7)`. When AWS said who the caller is
+/// (`learn_aws`), its ARN is recorded too, and names the person unless a
+/// name was declared: `alice@example.com (aws arn:aws:sts::…:assumed-role/
+/// …/alice@example.com; ec2-user@bastion from 10.0.0.7)`.
 pub fn operator() -> String {
     let declared = DECLARED
         .get()
@@ -41,10 +47,104 @@ pub fn operator() -> String {
         .or_else(|| std::env::var("BACKSTOP_OPERATOR").ok())
         .map(|n| n.trim().to_string())
         .filter(|n| !n.is_empty());
-    let login = login();
-    match declared {
-        Some(name) => format!("{name} (self-declared; {login})"),
-        None => login,
+    compose(declared.as_deref(), AWS.get().map(String::as_str), &login())
+}
+
+/// The record of who acts, from its parts. `person` reads it back.
+fn compose(declared: Option<&str>, arn: Option<&str>, login: &str) -> String {
+    // Only an ARN that names someone is recorded (`learn_aws` keeps no other).
+    let aws = arn.and_then(|a| Some((aws_person(a)?, a)));
+    match (declared, aws) {
+        (Some(name), Some((_, arn))) => format!("{name} (self-declared; aws {arn}; {login})"),
+        (Some(name), None) => format!("{name} (self-declared; {login})"),
+        (None, Some((person, arn))) => format!("{person} (aws {arn}; {login})"),
+        (None, None) => login.to_string(),
+    }
+}
+
+/// The person an AWS caller ARN names: an assumed role's session (SSO
+/// names its sessions after the person: `…:assumed-role/AWSReservedSSO_
+/// Admin_x/alice@example.com` → `alice@example.com`), an IAM user (`…:user/
+/// ops/bob` → `bob`), a federated user, or the account's root. `None` for
+/// anything else: it names no one.
+pub fn aws_person(arn: &str) -> Option<String> {
+    let mut f = arn.trim().splitn(6, ':');
+    let (Some("arn"), Some(_partition), Some(service), Some(_region), Some(account), Some(res)) =
+        (f.next(), f.next(), f.next(), f.next(), f.next(), f.next())
+    else {
+        return None;
+    };
+    let name = match (service, res.split_once('/')) {
+        ("sts", Some(("assumed-role", rest))) => rest.split_once('/')?.1,
+        ("sts", Some(("federated-user", name))) => name,
+        // IAM paths (`user/ops/bob`): the name is the last part.
+        ("iam", Some(("user", rest))) => rest.rsplit('/').next()?,
+        ("iam", None) if res == "root" && !account.is_empty() => {
+            return Some(format!("root@{account}"));
+        }
+        _ => return None,
+    };
+    let name = name.trim();
+    (!name.is_empty() && !name.contains(char::is_whitespace)).then(|| name.to_string())
+}
+
+/// Who a recorded operator is, comparably: the key two records of one
+/// person share, and whether it is vouched for (not self-declared). The
+/// AWS name when the record has one (verified); else the declared name
+/// (not verified); else `user@host` (what the machine says, so verified,
+/// whatever address it came from). Keys compare without case: `Alice` and
+/// `alice` are one person, the safe side for a rule that wants two.
+pub fn person(operator: &str) -> (String, bool) {
+    let op = operator.trim();
+    // The last parenthesised group is backstop's own (a declared name may
+    // hold parentheses; it always comes before it).
+    let (name, notes) = match op.strip_suffix(')').and_then(|s| s.rsplit_once(" (")) {
+        Some((name, notes)) => (name.trim(), notes.split("; ").collect()),
+        None => (op, Vec::new()),
+    };
+    let declared = notes.first() == Some(&"self-declared");
+    let aws = notes
+        .iter()
+        .find_map(|n| n.strip_prefix("aws "))
+        .and_then(aws_person);
+    let (key, verified) = match (aws, declared) {
+        (Some(person), _) => (person, true),
+        (None, true) => (name.to_string(), false),
+        (None, false) => {
+            let login = name.split_once(" from ").map_or(name, |(l, _)| l);
+            (login.to_string(), true)
+        }
+    };
+    let key = key.to_lowercase();
+    let verified = verified && !key.is_empty();
+    (key, verified)
+}
+
+/// Ask AWS who the caller is, once, with the settings the configuration
+/// calls AWS with (`None`: it does not, and nothing is asked). Bounded by
+/// `aws::caller::CALLER_TIMEOUT`; whatever goes wrong, the operator is
+/// recorded as before, without an AWS name, and the log says why.
+pub async fn learn_aws(settings: Option<&crate::config::aws::AwsSettings>) {
+    let Some(settings) = settings else {
+        tracing::debug!("no AWS in the configuration: the operator has no AWS identity");
+        return;
+    };
+    if AWS.get().is_some() {
+        return;
+    }
+    let aws = crate::aws::Aws::new(settings.clone());
+    match crate::aws::caller::caller_arn(&aws).await {
+        Ok(arn) if aws_person(&arn).is_some() => {
+            tracing::info!("AWS says the operator is {arn}");
+            let _ = AWS.set(arn);
+        }
+        Ok(arn) => tracing::warn!(
+            "AWS's caller {arn} names no person: the operator is recorded without an AWS identity"
+        ),
+        Err(e) => tracing::warn!(
+            "no AWS identity for the operator (GetCallerIdentity via {}): {e}",
+            aws.describe()
+        ),
     }
 }
 
@@ -85,15 +185,98 @@ pub fn session() -> String {
         .clone()
 }
 
-/// Who an operator record names, to compare two people (the two-person
-/// rule), and whether it is more than their own word: `alice (self-declared;
-/// ec2-user@bastion from 10.0.0.7)` is `alice`, self-declared;
-/// `bob@bastion from 10.0.0.8` is `bob@bastion`, known to the machine.
-pub fn person(operator: &str) -> (String, bool) {
-    if let Some((name, _)) = operator.split_once(" (self-declared") {
-        return (name.trim().to_string(), false);
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const SSO: &str =
+        "arn:aws:sts::123456789012:assumed-role/AWSReservedSSO_Admin_0123abcd/alice@example.com";
+
+    #[test]
+    fn an_arn_names_the_person_behind_it() {
+        assert_eq!(aws_person(SSO).as_deref(), Some("alice@example.com"));
+        assert_eq!(
+            aws_person("arn:aws:iam::123456789012:user/bob").as_deref(),
+            Some("bob")
+        );
+        assert_eq!(
+            aws_person("arn:aws:iam::123456789012:user/ops/team/carol").as_deref(),
+            Some("carol")
+        );
+        assert_eq!(
+            aws_person("arn:aws-us-gov:sts::123456789012:federated-user/dave").as_deref(),
+            Some("dave")
+        );
+        assert_eq!(
+            aws_person("arn:aws:iam::123456789012:root").as_deref(),
+            Some("root@123456789012")
+        );
+        // What names no one: a role itself, other services, not an ARN,
+        // a session without a name.
+        for arn in [
+            "arn:aws:iam::123456789012:role/Deployer",
+            "arn:aws:sts::123456789012:assumed-role/Deployer",
+            "arn:aws:sts::123456789012:assumed-role/Deployer/",
+            "arn:aws:s3:::bucket/user/bob",
+            "alice@example.com",
+            "",
+        ] {
+            assert_eq!(aws_person(arn), None, "{arn}");
+        }
     }
-    let login = operator.split(" (").next().unwrap_or(operator);
-    let login = login.split(" from ").next().unwrap_or(login);
-    (login.trim().to_string(), true)
+
+    #[test]
+    fn the_record_says_who_declared_and_who_aws_vouches_for() {
+        let login = "ec2-user@bastion from 10.0.0.7";
+        assert_eq!(compose(None, None, login), login);
+        assert_eq!(
+            compose(Some("alice"), None, login),
+            "alice (self-declared; ec2-user@bastion from 10.0.0.7)"
+        );
+        assert_eq!(
+            compose(None, Some(SSO), login),
+            format!("alice@example.com (aws {SSO}; ec2-user@bastion from 10.0.0.7)")
+        );
+        assert_eq!(
+            compose(Some("mallory"), Some(SSO), login),
+            format!("mallory (self-declared; aws {SSO}; ec2-user@bastion from 10.0.0.7)")
+        );
+        // An ARN that names no one is left out rather than shown as a name.
+        assert_eq!(
+            compose(None, Some("arn:aws:iam::1:role/Deployer"), login),
+            login
+        );
+    }
+
+    #[test]
+    fn one_person_one_key_however_the_record_reads() {
+        fn key(declared: Option<&str>, arn: Option<&str>) -> (String, bool) {
+            person(&compose(declared, arn, "ec2-user@bastion from 10.0.0.7"))
+        }
+        let alice = ("alice@example.com".to_string(), true);
+        // AWS's name wins, declared or not, from any address.
+        assert_eq!(key(None, Some(SSO)), alice);
+        assert_eq!(key(Some("Al"), Some(SSO)), alice);
+        assert_eq!(
+            person(&compose(None, Some(SSO), "alice@laptop from 192.168.1.9")),
+            alice
+        );
+        // Declared only: the declared name, not vouched for, without case.
+        assert_eq!(key(Some("Alice"), None), ("alice".to_string(), false));
+        // A declared name with parentheses of its own stays whole and
+        // cannot pass for AWS's word.
+        assert_eq!(
+            key(Some(format!("bob (aws {SSO}").as_str()), None),
+            (format!("bob (aws {}", SSO.to_lowercase()), false)
+        );
+        // Nothing declared, no AWS: the login without the address.
+        assert_eq!(key(None, None), ("ec2-user@bastion".to_string(), true));
+        assert_eq!(person("ops@ci-runner"), ("ops@ci-runner".to_string(), true));
+        // IAM users compare as their name.
+        assert_eq!(
+            key(None, Some("arn:aws:iam::123456789012:user/bob")),
+            ("bob".to_string(), true)
+        );
+        assert_eq!(person("  "), (String::new(), false));
+    }
 }

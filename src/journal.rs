@@ -364,6 +364,33 @@ impl Reader {
         Ok(rows)
     }
 
+    /// Every row of these kinds (`incident`, `intent`, …), in time order.
+    pub fn of_kinds(&self, kinds: &[&str]) -> Result<Vec<Row>> {
+        let mut st = self.conn.prepare(&format!(
+            "SELECT {COLUMNS} FROM journal WHERE kind IN (SELECT value FROM json_each(?1)) \
+             ORDER BY at, id"
+        ))?;
+        let rows = st
+            .query_map([serde_json::to_string(kinds)?], row)?
+            .collect::<rusqlite::Result<Vec<_>>>()?;
+        Ok(rows)
+    }
+
+    /// Events of these kinds of data (`deploy`, `presence`, `lease`,
+    /// `approval`) up to `until`, in time order.
+    pub fn events_of(&self, kinds: &[&str], until: Ts) -> Result<Vec<Row>> {
+        let mut st = self.conn.prepare(&format!(
+            "SELECT {COLUMNS} FROM journal WHERE kind = 'event' AND at <= ?2 \
+             AND (CASE WHEN json_valid(data) THEN json_extract(data, '$.kind') END) \
+             IN (SELECT value FROM json_each(?1)) \
+             ORDER BY at, id"
+        ))?;
+        let rows = st
+            .query_map(params![serde_json::to_string(kinds)?, until.millis()], row)?
+            .collect::<rusqlite::Result<Vec<_>>>()?;
+        Ok(rows)
+    }
+
     /// Rollbacks done since `since` (a switch or revert whose outcome was
     /// good), by service name: the guards' memory across restarts.
     pub fn rollbacks_since(&self, since: Ts) -> Result<Vec<(String, RollbackRecord)>> {

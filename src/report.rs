@@ -14,6 +14,11 @@ use crate::core::runbook::StepSummary;
 use crate::core::time::{self, Ts};
 use crate::journal::{Reader, Row};
 
+pub mod stats;
+pub mod war_room;
+
+use war_room::{Approval, Presence, Watcher};
+
 /// Events before the failure began that still belong in the timeline.
 const LEAD_IN: Duration = Duration::from_secs(120);
 
@@ -46,6 +51,11 @@ pub struct Report {
     pub steps: Vec<StepSummary>,
     pub actions: Vec<Action>,
     pub messages: Vec<Message>,
+    /// Who was present on the journal for the service between the
+    /// incident's opening and its end.
+    pub watchers: Vec<Watcher>,
+    /// Approvals asked and given for its changes.
+    pub approvals: Vec<Approval>,
     pub timeline: Vec<Line>,
     /// Whether the journal this was read from holds together (its hash
     /// chain): a report from an edited journal says so.
@@ -137,6 +147,45 @@ fn secs(later: Option<Ts>, earlier: Option<Ts>) -> Option<f64> {
     }
 }
 
+/// An incident's marks: when its failure began, when it was detected, when
+/// users were back on a good version (verified), and when it closed. MTTD
+/// and MTTR are measured between them, for one report and for the monthly
+/// figures (`stats`) alike.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Marks {
+    pub began: Option<Ts>,
+    pub detected: Ts,
+    pub recovered: Option<Ts>,
+    pub ended: Option<Ts>,
+}
+
+impl Marks {
+    /// From the incident's opening row and its closing row, if it closed.
+    pub fn of(incident: &Row, closed: Option<&Row>) -> Marks {
+        let d = incident.entry.data.as_ref().unwrap_or(&Value::Null);
+        let cd = closed
+            .and_then(|c| c.entry.data.as_ref())
+            .unwrap_or(&Value::Null);
+        Marks {
+            began: ts_of(d, "began"),
+            // Older rows have no detection time: the incident opened on it.
+            detected: ts_of(d, "detected").unwrap_or(incident.entry.at),
+            recovered: ts_of(cd, "recovered"),
+            ended: closed.map(|c| c.entry.at),
+        }
+    }
+
+    /// Detection − start of the failure, in seconds.
+    pub fn mttd_secs(&self) -> Option<f64> {
+        secs(Some(self.detected), self.began)
+    }
+
+    /// Recovery − detection, in seconds.
+    pub fn mttr_secs(&self) -> Option<f64> {
+        secs(self.recovered, Some(self.detected))
+    }
+}
+
 impl Report {
     /// The report of incident `id`, or of the newest incident.
     pub fn load(reader: &Reader, id: Option<i64>) -> Result<Report> {
@@ -160,10 +209,13 @@ impl Report {
         let cd = closed
             .and_then(|c| c.entry.data.clone())
             .unwrap_or(Value::Null);
-        let detected = ts_of(&d, "detected").unwrap_or(inc.entry.at);
-        let began = ts_of(&d, "began");
-        let recovered = ts_of(&cd, "recovered");
-        let ended = closed.map(|c| c.entry.at);
+        let marks = Marks::of(inc, closed);
+        let Marks {
+            began,
+            detected,
+            recovered,
+            ended,
+        } = marks;
         let steps: Vec<StepSummary> = cd
             .get("steps")
             .and_then(|s| serde_json::from_value(s.clone()).ok())
@@ -209,10 +261,30 @@ impl Report {
         let service = str_of(&d, "service");
         let from = began.unwrap_or(detected).min(inc.entry.at).minus(LEAD_IN);
         let to = ended.unwrap_or(Ts(i64::MAX));
-        let mut timeline: Vec<Line> = reader
+        let around: Vec<Row> = reader
             .between(&service, from, to)?
             .into_iter()
             .filter(|r| r.entry.incident.is_none_or(|i| i == inc.id))
+            .collect();
+
+        // The war room, from its opening (or detection) to its end.
+        let opened = detected.min(inc.entry.at);
+        let presence: Vec<Presence> = reader
+            .events_of(&["presence"], to)?
+            .iter()
+            .filter_map(Presence::of)
+            .collect();
+        let watchers = war_room::watchers(&presence, &service, opened, to);
+        let mut approval_rows: Vec<&Row> = own
+            .iter()
+            .chain(around.iter().filter(|r| r.entry.at >= opened))
+            .collect();
+        approval_rows.sort_by_key(|r| (r.entry.at, r.id));
+        approval_rows.dedup_by_key(|r| r.id);
+        let approvals = approval_rows.into_iter().filter_map(Approval::of).collect();
+
+        let mut timeline: Vec<Line> = around
+            .into_iter()
             // Steps and changes have their own sections; the events say the same.
             .filter(|r| !matches!(&r.entry.kind[..], "step" | "intent" | "outcome"))
             .map(|r| Line {
@@ -253,11 +325,13 @@ impl Report {
             recovered,
             ended,
             ending: closed.map(|_| str_of(&cd, "ending")),
-            mttd_secs: secs(Some(detected), began),
-            mttr_secs: secs(recovered, Some(detected)),
+            mttd_secs: marks.mttd_secs(),
+            mttr_secs: marks.mttr_secs(),
             steps,
             actions,
             messages,
+            watchers,
+            approvals,
             timeline,
             journal_chain: ChainNote::of(reader),
         })
@@ -365,6 +439,54 @@ impl Report {
             for d in &m.delivery {
                 let _ = writeln!(s, "- {d}");
             }
+            let _ = writeln!(s);
+        }
+
+        let _ = writeln!(s, "## Who watched\n");
+        if self.watchers.is_empty() {
+            let _ = writeln!(s, "(none recorded)\n");
+        }
+        for w in &self.watchers {
+            let read_only = if w.read_only { ", read-only" } else { "" };
+            let joined = if w.joined < self.detected.min(self.opened) {
+                format!("there before it opened (joined {})", w.joined.rfc3339())
+            } else {
+                format!("joined {}", w.joined.hms())
+            };
+            let _ = writeln!(s, "- {} — {}{read_only}, {joined}", w.who, w.role);
+        }
+        if !self.watchers.is_empty() {
+            let _ = writeln!(s);
+        }
+
+        let _ = writeln!(s, "## Approvals\n");
+        if self.approvals.is_empty() {
+            let _ = writeln!(s, "(none recorded)\n");
+        }
+        for a in &self.approvals {
+            let request = a
+                .request
+                .map(|n| format!(" request {n}"))
+                .unwrap_or_default();
+            let step = a
+                .step
+                .as_ref()
+                .map(|st| format!(" ({st})"))
+                .unwrap_or_default();
+            let reason = a
+                .reason
+                .as_ref()
+                .map(|r| format!(": {r}"))
+                .unwrap_or_default();
+            let _ = writeln!(
+                s,
+                "- {} {}: {}{request}{step}{reason}",
+                a.at.hms(),
+                a.by,
+                a.action
+            );
+        }
+        if !self.approvals.is_empty() {
             let _ = writeln!(s);
         }
 
@@ -501,4 +623,61 @@ pub fn drill_list(rows: &[crate::journal::Row], json: bool) -> String {
         );
     }
     s
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use stats::tests::{Book, two_months};
+
+    #[test]
+    fn an_incident_report_says_who_watched_and_what_was_approved() {
+        let b = Book::new();
+        let [web1, _, web3, _] = two_months(&b);
+        let reader = Reader::open(&b.path).unwrap();
+
+        let r = Report::load(&reader, Some(web1)).unwrap();
+        // Alice was there before it opened (and came again as "al": one
+        // person, one line); Bob had left; Carol watched only api.
+        let who: Vec<(&str, bool)> = r
+            .watchers
+            .iter()
+            .map(|w| (w.person.as_str(), w.verified))
+            .collect();
+        assert_eq!(who, [("alice@example.com", true)]);
+        let asked: Vec<(&str, Option<i64>)> = r
+            .approvals
+            .iter()
+            .map(|a| (a.action.as_str(), a.request))
+            .collect();
+        assert_eq!(
+            asked,
+            [("ask", Some(1)), ("approve", Some(1)), ("reject", Some(2))]
+        );
+        let md = r.markdown();
+        assert!(
+            md.contains("## Who watched\n\n- alice@example.com (aws arn:aws:sts::123456789012:assumed-role/AWSReservedSSO_Admin_x/alice@example.com; ec2-user@bastion from 10.0.0.7) — console, there before it opened (joined 2026-10-03T09:00:00Z)\n"),
+            "{md}"
+        );
+        assert!(
+            md.contains("- 10:07:30 bob (self-declared; ec2-user@bastion from 10.0.0.9): approve request 1 (switch-traffic)\n"),
+            "{md}"
+        );
+        let doc: Value = serde_json::from_str(&r.json()).unwrap();
+        assert_eq!(doc["watchers"][0]["person"], "alice@example.com");
+        assert_eq!(doc["approvals"][2]["action"], "reject");
+        assert_eq!(doc["approvals"][2]["at"], "2026-10-03T10:07:40Z");
+
+        // Nobody on the journal, nothing asked: said so.
+        let r = Report::load(&reader, Some(web3)).unwrap();
+        assert!(r.watchers.is_empty() && r.approvals.is_empty());
+        let md = r.markdown();
+        assert!(
+            md.contains("## Who watched\n\n(none recorded)\n\n## Approvals\n\n(none recorded)\n"),
+            "{md}"
+        );
+        let doc: Value = serde_json::from_str(&r.json()).unwrap();
+        assert_eq!(doc["watchers"], serde_json::json!([]));
+        assert_eq!(doc["approvals"], serde_json::json!([]));
+    }
 }

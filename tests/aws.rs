@@ -1065,3 +1065,153 @@ async fn a_drill_rehearses_the_alb_path_on_the_emulator() {
     assert_eq!(o.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&o.stderr).contains("provider = \"alb\""));
 }
+
+/// `backstop verify` on a service with CloudWatch alarms on `endpoint`,
+/// as login `ops` with `keys` (id, secret, session token), the journal at
+/// `journal`; then the operator its start was journaled under.
+async fn verify_as(
+    home: &Home,
+    endpoint: &str,
+    keys: (&str, &str, &str),
+    declared: Option<&str>,
+    journal: &std::path::Path,
+) -> (String, std::process::Output) {
+    let health = TestServer::start(Reply::json(200, r#"{"status":"ok"}"#)).await;
+    let file = home.path().join("alarms.toml");
+    std::fs::write(
+        &file,
+        format!(
+            r#"
+[aws]
+region = "eu-west-1"
+endpoint_url = "{endpoint}"
+[services.web.environments.prod]
+endpoints = [{{ url = "{}" }}]
+[services.web.alarms]
+provider = "cloudwatch"
+names = ["web-5xx"]
+"#,
+            health.url("/health")
+        ),
+    )
+    .unwrap();
+    let mut c = home.command();
+    c.env("AWS_ACCESS_KEY_ID", keys.0)
+        .env("AWS_SECRET_ACCESS_KEY", keys.1)
+        .env("AWS_EC2_METADATA_DISABLED", "true")
+        .env("USER", "ops")
+        .env_remove("SSH_CONNECTION")
+        .env_remove("BACKSTOP_OPERATOR")
+        .arg("--journal")
+        .arg(journal)
+        .arg("--config")
+        .arg(&file);
+    if !keys.2.is_empty() {
+        c.env("AWS_SESSION_TOKEN", keys.2);
+    }
+    if let Some(name) = declared {
+        c.args(["--operator", name]);
+    }
+    c.args(["verify", "--service", "web", "--stabilize", "0s"]);
+    let o = output(c).await;
+    assert_eq!(
+        o.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+    let conn = rusqlite::Connection::open(journal).unwrap();
+    let operator: String = conn
+        .query_row(
+            "SELECT operator FROM journal WHERE text LIKE 'backstop verify started on %' ORDER BY id DESC LIMIT 1",
+            [],
+            |r| r.get(0),
+        )
+        .unwrap();
+    (operator, o)
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn the_operator_is_who_aws_says_the_caller_is_declared_or_not() {
+    let m = Moto::start();
+    // An SSO session, as IAM Identity Center makes them: the role's
+    // session is named after the person.
+    let role = "arn:aws:iam::123456789012:role/AWSReservedSSO_Admin_0123abcd";
+    let sso = aws_sdk_sts::Client::new(&m.sdk().await)
+        .assume_role()
+        .role_arn(role)
+        .role_session_name("alice@example.com")
+        .send()
+        .await
+        .unwrap();
+    let creds = sso.credentials().unwrap();
+    let keys = (
+        creds.access_key_id(),
+        creds.secret_access_key(),
+        creds.session_token(),
+    );
+    let arn =
+        "arn:aws:sts::123456789012:assumed-role/AWSReservedSSO_Admin_0123abcd/alice@example.com";
+    let home = Home::new();
+    let journal = home.path().join("journal.sqlite");
+
+    let (op, _) = verify_as(&home, &m.url(), keys, None, &journal).await;
+    assert!(
+        op.starts_with(&format!("alice@example.com (aws {arn}; ops@")),
+        "{op}"
+    );
+    assert_eq!(
+        backstop::identity::person(&op),
+        ("alice@example.com".to_string(), true)
+    );
+
+    // Declared: the declared name first and marked so, AWS's word beside
+    // it, and the person key is still AWS's.
+    let (op, _) = verify_as(&home, &m.url(), keys, Some("al"), &journal).await;
+    assert!(
+        op.starts_with(&format!("al (self-declared; aws {arn}; ops@")),
+        "{op}"
+    );
+    assert_eq!(
+        backstop::identity::person(&op),
+        ("alice@example.com".to_string(), true)
+    );
+
+    // moto's own keys: its default caller (`arn:aws:sts::…:user/moto`)
+    // is no shape AWS gives a person, so no AWS name is claimed.
+    let (op, _) = verify_as(&home, &m.url(), ("test", "test", ""), None, &journal).await;
+    assert!(!op.contains("aws "), "{op}");
+    assert!(op.starts_with("ops@"), "{op}");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn an_aws_that_never_answers_costs_startup_three_seconds_and_no_more() {
+    // AWS's endpoint accepts connections and never answers: without the
+    // bound, GetCallerIdentity would wait out the SDK's 25 s.
+    let silent = TestServer::start(Reply::Never).await;
+    let home = Home::new();
+    let journal = home.path().join("journal.sqlite");
+    let started = Instant::now();
+    let (op, _) = verify_as(
+        &home,
+        &silent.url(""),
+        ("test", "test", ""),
+        Some("bob"),
+        &journal,
+    )
+    .await;
+    let took = started.elapsed();
+    // verify itself takes well under a second here; the SDK alone would
+    // wait 10 s for one attempt.
+    assert!(took < Duration::from_secs(7), "verify took {took:?}");
+    assert!(op.starts_with("bob (self-declared; ops@"), "{op}");
+    assert!(!op.contains("aws "), "{op}");
+    assert_eq!(backstop::identity::person(&op), ("bob".to_string(), false));
+    // The log says why there is no AWS name.
+    let log = std::fs::read_to_string(home.path().join("state/backstop/backstop.log")).unwrap();
+    assert!(
+        log.contains("no AWS identity for the operator")
+            && log.contains("GetCallerIdentity: AWS did not answer in time"),
+        "{log}"
+    );
+}

@@ -5,6 +5,7 @@
 //! and transient errors. Errors become one line with AWS's error code.
 
 pub mod alarms;
+pub mod caller;
 pub mod metrics;
 
 use std::collections::HashMap;

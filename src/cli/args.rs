@@ -26,7 +26,8 @@ pub struct Cli {
     pub journal: Option<PathBuf>,
 
     /// Your name, for the journal and the war room, when the login does not name you
-    /// (a shared `ec2-user`); recorded as self-declared [default: $BACKSTOP_OPERATOR]
+    /// (a shared `ec2-user`); recorded as self-declared, beside the name AWS gives the caller
+    /// when the configuration uses AWS [default: $BACKSTOP_OPERATOR]
     #[arg(long, global = true, value_name = "NAME")]
     pub operator: Option<String>,
 
@@ -166,6 +167,19 @@ pub enum Command {
         /// List past drills with their scores (MTTD, MTTR, expectation), oldest first
         #[arg(long, conflicts_with_all = ["incident", "list"])]
         drills: bool,
+        /// Figures per service and month (UTC): deploys (each change once, however many
+        /// consoles saw it; reverts are rollbacks), rollbacks, change-failure rate
+        /// (rollbacks / deploys), incidents, MTTD and MTTR (median and worst), drivers
+        /// (distinct people), handovers and takeovers, approvals, watchers (distinct people).
+        /// A Markdown table, or with --json one object: {"services": [{"service", "month",
+        /// "deploys", "rollbacks", "change_failure_rate" (null without deploys), "incidents",
+        /// "mttd": {"median_s", "worst_s"}, "mttr": {…}, "drivers": [names], "handovers",
+        /// "takeovers", "approvals": {"approved", "rejected", "overridden"}, "watchers"}]}
+        #[arg(long, conflicts_with_all = ["incident", "list", "drills"])]
+        stats: bool,
+        /// The same as --format json
+        #[arg(long)]
+        json: bool,
         /// List the incidents in the journal instead
         #[arg(long, conflicts_with = "incident")]
         list: bool,

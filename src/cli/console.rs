@@ -23,6 +23,8 @@ pub(super) fn console(
     let keymap = load_keymap(paths)?;
     let origin = Origin::Config(config.file.clone());
     open_console(|| async move {
+        // Before anything records who acts (the engine, presence, leases).
+        crate::identity::learn_aws(config.aws_in_use()).await;
         app::run_console(
             config,
             origin,

@@ -124,6 +124,7 @@ pub(super) fn scenario_drill(paths: &Paths, p: Play, storage: Storage) -> Done {
     let scenario = scenario.clone();
     if p.headless {
         return runtime(|| async move {
+            crate::identity::learn_aws(o.real.as_ref().and_then(|s| s.aws())).await;
             headless::drill::run(&scenario, o, &storage, p.json)
                 .await
                 .map_err(|e| Failure::Usage(format!("backstop drill: {e:#}")))
@@ -131,6 +132,8 @@ pub(super) fn scenario_drill(paths: &Paths, p: Play, storage: Storage) -> Done {
     }
     let keymap = load_keymap(paths)?;
     open_console(|| async move {
+        // A drill on real AWS acts as the operator there.
+        crate::identity::learn_aws(o.real.as_ref().and_then(|s| s.aws())).await;
         let (sandbox, config) = crate::sandbox::drill::start(&scenario, &o).await?;
         app::run_console(
             config,

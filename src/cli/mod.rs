@@ -37,7 +37,7 @@ use config_file::{config_check, config_init};
 use console::{console, drill};
 use drill::{Play, scenario_drill};
 use journal::journal_verify;
-use report::{drill_list, report};
+use report::{drill_list, report, report_stats};
 
 pub fn main() -> ExitCode {
     let paths = Paths::discover();
@@ -165,9 +165,14 @@ fn run(cli: Cli, paths: &Paths) -> Done {
             format,
             drill,
             drills,
+            stats,
+            json,
             list,
         }) => {
-            if drills {
+            let format = if json { Format::Json } else { format };
+            if stats {
+                report_stats(&storage(drill).journal, format)
+            } else if drills {
                 drill_list(&storage(true).journal, format)
             } else {
                 report(&storage(drill).journal, incident, format, list)
@@ -302,6 +307,8 @@ where
 {
     let config = load_config(flag, paths)?;
     runtime(|| async move {
+        // Before anything records who acts (the engine, presence, leases).
+        crate::identity::learn_aws(config.aws_in_use()).await;
         f(config)
             .await
             .map_err(|e| Failure::Usage(format!("backstop {name}: {e:#}")))

@@ -1,5 +1,5 @@
 //! `backstop report`: an incident from the journal, the list of incidents,
-//! or every drill's score.
+//! every drill's score, or the figures per service and month.
 
 use super::*;
 
@@ -47,6 +47,23 @@ pub(super) fn drill_list(journal: &Path, format: Format) -> Done {
     out::text(crate::report::drill_list(&rows, format == Format::Json));
     if rows.is_empty() && format != Format::Json {
         out::line(format_args!("no drill in {}", journal.display()));
+    }
+    Ok(exit::OK)
+}
+
+/// `backstop report --stats`: deploys, rollbacks, recovery and the war
+/// room, per service and month.
+pub(super) fn report_stats(journal: &Path, format: Format) -> Done {
+    let stats = crate::report::stats::Stats::load(&reader(journal)?).map_err(|e| {
+        Failure::Failing(format!("backstop report: {e:#} (in {})", journal.display()))
+    })?;
+    match format {
+        Format::Json => out::line(stats.json()),
+        Format::Md if stats.services.is_empty() => out::line(format_args!(
+            "nothing to count in {}: no deploy, incident or war-room record yet",
+            journal.display()
+        )),
+        Format::Md => out::text(stats.markdown()),
     }
     Ok(exit::OK)
 }

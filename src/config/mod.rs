@@ -70,6 +70,12 @@ impl Config {
             .filter_map(|n| n.url.as_ref().map(|u| u.expose().to_string()));
         headers.chain(urls).collect()
     }
+
+    /// The AWS settings the configuration calls AWS with (the first
+    /// service's that uses AWS), or none when nothing here uses AWS.
+    pub fn aws_in_use(&self) -> Option<&aws::AwsSettings> {
+        self.services.iter().find_map(ServiceConfig::aws)
+    }
 }
 
 #[derive(Clone, Debug)]
@@ -92,6 +98,24 @@ pub struct ServiceConfig {
     pub metrics: Option<aws::CloudWatchMetricsConfig>,
     /// Consoles only watch it (`read_only`, for the service or the file).
     pub read_only: bool,
+}
+
+impl ServiceConfig {
+    /// The AWS settings of its first AWS backend (ALB traffic, ECS
+    /// deploys, CloudWatch alarms or metrics), if it has one.
+    pub fn aws(&self) -> Option<&aws::AwsSettings> {
+        let alb = match self.traffic.as_ref().map(|t| &t.kind) {
+            Some(TrafficKind::Alb(a)) => Some(&a.aws),
+            _ => None,
+        };
+        let ecs = match &self.deploy {
+            Some(DeployConfig::Ecs(e)) => Some(&e.aws),
+            _ => None,
+        };
+        alb.or(ecs)
+            .or(self.alarms.as_ref().map(|a| &a.aws))
+            .or(self.metrics.as_ref().map(|m| &m.aws))
+    }
 }
 
 /// A deploy provider: the drill sandbox's (ECS comes with its own section).

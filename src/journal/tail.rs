@@ -170,6 +170,12 @@ pub fn shared(r: &Row) -> Option<Shared> {
                     _ => ApprovalAct::Refuse(text_of(field("reason"))),
                 },
             },
+            "presence" if field("action").and_then(Value::as_str) == Some("left") => {
+                SharedWhat::Line {
+                    level: Level::Info,
+                    text: "left".into(),
+                }
+            }
             "presence" => SharedWhat::Line {
                 level: Level::Info,
                 text: format!(

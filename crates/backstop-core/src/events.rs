@@ -72,6 +72,19 @@ impl Level {
     }
 }
 
+/// What an event states as data beside its words, for the journal (reports
+/// count from it, never from the text).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Detail {
+    /// An environment's service now points at another revision (a deploy,
+    /// or a revert, as the deploy provider read it).
+    Deploy {
+        env: String,
+        from: String,
+        to: String,
+    },
+}
+
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Event {
     pub at: Ts,
@@ -80,6 +93,7 @@ pub struct Event {
     pub text: String,
     pub level: Level,
     pub kind: Kind,
+    pub detail: Option<Detail>,
 }
 
 /// The last [`EventLog::CAPACITY`] events. Older ones live in the journal,
@@ -112,16 +126,21 @@ impl EventLog {
         kind: Kind,
         text: impl Into<String>,
     ) {
-        if self.entries.len() == Self::CAPACITY {
-            self.entries.pop_front();
-        }
-        self.entries.push_back(Event {
+        self.push_event(Event {
             at,
             scope: scope.into(),
             text: text.into(),
             level,
             kind,
+            detail: None,
         });
+    }
+
+    pub fn push_event(&mut self, event: Event) {
+        if self.entries.len() == Self::CAPACITY {
+            self.entries.pop_front();
+        }
+        self.entries.push_back(event);
         self.total += 1;
     }
 

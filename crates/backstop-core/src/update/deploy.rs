@@ -3,7 +3,7 @@
 //! completes or fails); a wait-stable step follows them.
 
 use crate::deploy::{EnvDeploy, RolloutPhase};
-use crate::events::{Kind, Level};
+use crate::events::{Detail, Event, Kind, Level};
 use crate::model::State;
 use crate::time::Ts;
 
@@ -20,19 +20,21 @@ pub(super) fn on_read(
     let Some(d) = svc.deploy.as_mut() else {
         return;
     };
-    let mut events: Vec<(Level, String)> = Vec::new();
+    let mut events: Vec<(Level, String, Option<Detail>)> = Vec::new();
     match result {
         Ok(envs) => {
             if let Some((e, _)) = d.error.take() {
                 events.push((
                     Level::Good,
                     format!("deployments: {} readable again (was: {e})", d.provider),
+                    None,
                 ));
             }
             for new in &envs {
                 let old = d.env(&new.env);
                 let scope = format!("{}/{}", name, new.env);
                 match old {
+                    // The first read: what runs, not a change.
                     None => events.push((
                         Level::Info,
                         format!(
@@ -41,6 +43,7 @@ pub(super) fn on_read(
                             new.current,
                             new.summary()
                         ),
+                        None,
                     )),
                     Some(old) => {
                         if old.current != new.current {
@@ -50,6 +53,11 @@ pub(super) fn on_read(
                                     "{scope}: {} now points at {} (was {})",
                                     new.name, new.current, old.current
                                 ),
+                                Some(Detail::Deploy {
+                                    env: new.env.clone(),
+                                    from: old.current.clone(),
+                                    to: new.current.clone(),
+                                }),
                             ));
                         }
                         let (op, np) = (old.primary(), new.primary());
@@ -74,6 +82,7 @@ pub(super) fn on_read(
                                     np.revision,
                                     np.phase.word()
                                 ),
+                                None,
                             ));
                         }
                     }
@@ -87,16 +96,22 @@ pub(super) fn on_read(
                 events.push((
                     Level::Bad,
                     format!("deployments: cannot read {}: {e}", d.provider),
+                    None,
                 ));
                 let since = d.error.as_ref().map_or(at, |(_, s)| *s);
                 d.error = Some((e, since));
             }
         }
     }
-    for (level, text) in events {
-        state
-            .events
-            .push_kind(at, name.clone(), level, Kind::Deploy, text);
+    for (level, text, detail) in events {
+        state.events.push_event(Event {
+            at,
+            scope: name.clone(),
+            text,
+            level,
+            kind: Kind::Deploy,
+            detail,
+        });
     }
 }
 
@@ -111,4 +126,43 @@ pub(super) fn revisions(
     let name = &svc.envs.get(env)?.name;
     let d = svc.deploy.as_ref()?.env(name)?;
     Some((d.current.clone(), d.previous.clone()))
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::deploy::RolloutPhase::Completed;
+    use crate::events::{Detail, Kind};
+    use crate::update::testkit::*;
+
+    /// The deploy events' details since event number `seen`.
+    fn details(s: &crate::model::State, seen: u64) -> Vec<Option<Detail>> {
+        s.events
+            .since(seen)
+            .filter(|e| e.kind == Kind::Deploy)
+            .map(|e| e.detail.clone())
+            .collect()
+    }
+
+    #[test]
+    fn a_new_revision_carries_its_change_as_data_and_the_first_read_does_not() {
+        let mut s = ecs_state();
+        deployed(&mut s, 1_000, "web:1", &[("web:1", true, Completed, 2)]);
+        // What runs when backstop starts is no change.
+        assert_eq!(details(&s, 0), [None]);
+        let seen = s.events.total();
+        deployed(&mut s, 2_000, "web:2", &[("web:2", true, Completed, 2)]);
+        let d = details(&s, seen);
+        assert!(
+            d.contains(&Some(Detail::Deploy {
+                env: "prod".into(),
+                from: "web:1".into(),
+                to: "web:2".into(),
+            })),
+            "{d:?}"
+        );
+        // Read again unchanged: nothing more to count.
+        let seen = s.events.total();
+        deployed(&mut s, 3_000, "web:2", &[("web:2", true, Completed, 2)]);
+        assert!(details(&s, seen).iter().all(Option::is_none));
+    }
 }
