@@ -120,6 +120,7 @@ impl Engine {
         let mut tasks = sources::spawn_probes(config, &prober, &tx);
         let mut state = initial_state(config, origin, now());
         state.operator = operator();
+        state.approve_only = config.approve_only;
         state.session = journal.session.clone();
         state.person = crate::identity::person(&state.operator).0;
         let tick = tick_of(config);
@@ -230,7 +231,7 @@ impl Engine {
             ));
             deploy.insert(svc.name.clone(), provider);
         }
-        let shared_world = sandbox.is_none();
+        let shared_world = config.shared;
         let executor = Executor::new(sandbox, traffic, tx.clone())
             .with_probes(prober, specs)
             .with_deploy(deploy)
@@ -267,7 +268,7 @@ impl Engine {
         journal.append(joined);
         tasks.push(spawn_people(storage.journal.clone(), tx.clone()));
         // The war room: what the other backstops on this journal do. A
-        // drill's sandbox is its own world, which no one else shares.
+        // drill's sandbox is its own world, unless the drill is a team's.
         if shared_world {
             tasks.push(crate::journal::tail::spawn(
                 storage.journal.clone(),

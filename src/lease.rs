@@ -597,6 +597,7 @@ mod tests {
         Release { who: usize },
         Wait { secs: u32 },
         Act { who: usize },
+        Hand { from: usize, to: usize },
     }
 
     fn op() -> impl Strategy<Value = Op> {
@@ -606,6 +607,7 @@ mod tests {
             (0usize..3).prop_map(|who| Op::Release { who }),
             (0u32..40).prop_map(|secs| Op::Wait { secs }),
             (0usize..3).prop_map(|who| Op::Act { who }),
+            (0usize..3, 0usize..3).prop_map(|(from, to)| Op::Hand { from, to }),
         ]
     }
 
@@ -623,6 +625,8 @@ mod tests {
             let mut held: Vec<Option<Lease>> = vec![None, None, None];
             let mut now = 1_000i64;
             let mut last_token = 0;
+            // The token of the last act that passed the fence.
+            let mut last_act = 0;
             for op in ops {
                 match op {
                     Op::Take { who, force } => {
@@ -645,11 +649,34 @@ mod tests {
                     }
                     Op::Wait { secs } => now += i64::from(secs) * 1000,
                     Op::Act { who } => {
-                        // The fencing check: only the current token acts.
+                        // The fencing check: only the current token acts,
+                        // and no act ever passes with a token older than
+                        // one that acted before it.
                         if let Some(l) = &held[who] {
                             let ok = sessions[who].current("web", l.token).unwrap();
                             let holder = sessions[who].holder("web").unwrap();
                             prop_assert_eq!(ok, holder.is_some_and(|h| h.token == l.token && h.session == l.session));
+                            if ok {
+                                prop_assert!(l.token >= last_act, "a stale token acted");
+                                last_act = l.token;
+                            }
+                        }
+                    }
+                    Op::Hand { from, to } => {
+                        if let Some(l) = held[from].clone() {
+                            let handed = sessions[from].hand(&l, &format!("S{to}"), "op", now).unwrap();
+                            if let Some(n) = handed {
+                                prop_assert!(n.token > l.token, "a handover is a new token");
+                                last_token = n.token;
+                                // The receiver takes what was handed to it.
+                                let t = sessions[to].take("web", &format!("S{to}"), "op", now, EXPIRY, false).unwrap();
+                                prop_assert!(matches!(&t, Taken::Granted(g) if g.token == n.token), "{t:?}");
+                                // (The giver keeps its old token: acting
+                                // with it must now fail the fence.)
+                                if let Taken::Granted(g) = t {
+                                    held[to] = Some(g);
+                                }
+                            }
                         }
                     }
                 }

@@ -569,6 +569,23 @@ pub fn drill_markdown(
     for w in &score.wrong_actions {
         let _ = writeln!(s, "  - {w}");
     }
+    let crew = &score.crew;
+    let _ = writeln!(s, "\n## Crew\n");
+    let none = |v: &[String]| if v.is_empty() { "none" } else { "" };
+    let _ = writeln!(
+        s,
+        "- Drove: {}{}",
+        crew.drivers.join(", "),
+        none(&crew.drivers)
+    );
+    let _ = writeln!(s, "- Approvals: {}", none(&crew.approvals));
+    for a in &crew.approvals {
+        let _ = writeln!(s, "  - {a}");
+    }
+    let _ = writeln!(s, "- Handovers: {}", none(&crew.handovers));
+    for h in &crew.handovers {
+        let _ = writeln!(s, "  - {h}");
+    }
     let _ = writeln!(s, "\n## Scenario\n");
     for (at, text) in steps {
         let _ = writeln!(s, "- {} {text}", at.hms());

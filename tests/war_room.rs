@@ -208,3 +208,99 @@ async fn a_stopped_driver_loses_the_lease_and_cannot_act_when_resumed() {
         c.wait_exit(WAIT);
     }
 }
+
+/// A team drill on one machine: alice hosts it under the two-person rule
+/// and drives; bob joins from another terminal, follows her checklist,
+/// cannot act on the sandbox, and approves the switch. The score and the
+/// journal name both.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_team_drill_is_joined_followed_and_approved() {
+    let home = common::Home::new();
+    let env = |who| [("BACKSTOP_OPERATOR", who), ("NO_COLOR", "1")];
+    let mut alice = Pty::spawn(
+        &home,
+        &["drill", "--team", "--approvals", "2"],
+        100,
+        30,
+        &env("alice"),
+    );
+    alice.wait_for("the sandbox", WAIT, |s| s.contains(" OK "));
+    let mut bob = Pty::spawn(&home, &["drill", "--join"], 100, 30, &env("bob"));
+    bob.wait_for("the team drill", WAIT, |s| {
+        s.contains("team drill") && s.contains(" OK ")
+    });
+    // A second host on the same machine is refused.
+    let second = common::run({
+        let mut c = home.command();
+        c.args(["drill", "--team"]);
+        c
+    });
+    assert_eq!(second.status.code(), Some(1));
+    assert!(
+        common::stderr(&second).contains("already hosts a team drill"),
+        "{}",
+        common::stderr(&second)
+    );
+
+    // Green fails; alice rolls back and walks to the switch.
+    alice.send("j");
+    alice.send("f");
+    alice.wait_for("the recommendation", WAIT, |s| {
+        s.contains("ROLLBACK RECOMMENDED")
+    });
+    alice.send("r");
+    let start = std::time::Instant::now();
+    while !alice.screen().contains("WAITING for a second person") {
+        assert!(start.elapsed() < WAIT, "{}", alice.screen());
+        if alice.screen().contains("DO IT") {
+            alice.send("y");
+        } else if alice.screen().contains("›▶") {
+            alice.send("\r");
+        }
+        tokio::time::sleep(Duration::from_millis(600)).await;
+    }
+    // Bob follows it, cannot act on the sandbox, and approves.
+    bob.wait_for("the approval asked of bob", WAIT, |s| {
+        s.contains("alice drives") && s.contains("asks YOUR approval")
+    });
+    bob.send("\t");
+    bob.send("f");
+    bob.wait_for("bob's fault key refused", WAIT, |s| {
+        s.contains("joined to watch and approve")
+    });
+    bob.send("a");
+    alice.wait_for("the switch, approved", WAIT, |s| {
+        s.contains("approved by bob")
+    });
+    let rows = {
+        let conn =
+            rusqlite::Connection::open(home.path().join("data/backstop/drills.sqlite")).unwrap();
+        let mut st = conn
+            .prepare(
+                "SELECT operator FROM journal WHERE json_extract(data, '$.action') = 'approve'",
+            )
+            .unwrap();
+        st.query_map([], |r| r.get::<_, String>(0))
+            .unwrap()
+            .map(Result::unwrap)
+            .collect::<Vec<_>>()
+    };
+    assert_eq!(rows.len(), 1, "{rows:?}");
+    assert!(rows[0].starts_with("bob"), "{rows:?}");
+    for mut c in [bob, alice] {
+        c.send("q");
+        c.send("q");
+        c.wait_exit(WAIT);
+    }
+    // The host's files are gone with it: nothing left to join.
+    let join = common::run({
+        let mut c = home.command();
+        c.args(["drill", "--join"]);
+        c
+    });
+    assert!(
+        common::stderr(&join).contains("no team drill runs"),
+        "{}",
+        common::stderr(&join)
+    );
+}

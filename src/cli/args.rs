@@ -82,6 +82,16 @@ pub enum Command {
         /// Synthetic requests per second through each service's router (free play; 0: none)
         #[arg(long, default_value_t = 50.0, conflicts_with = "scenario")]
         rate: f64,
+        /// Host a team drill (free play): teammates on this machine follow it and approve its
+        /// changes with `backstop drill --join`; this console drives
+        #[arg(long, conflicts_with_all = ["scenario", "list", "join"])]
+        team: bool,
+        /// With --team: 2 for the two-person rule, each change approved from another console
+        #[arg(long, default_value_t = 1, value_parser = clap::value_parser!(u8).range(1..=2), requires = "team")]
+        approvals: u8,
+        /// Join the team drill running on this machine: follow its checklist, approve its changes
+        #[arg(long, conflicts_with_all = ["scenario", "list"])]
+        join: bool,
     },
     /// Probe one health endpoint once and print the verdict (exit 0 ok/degraded, 1 critical/unreachable)
     Probe {

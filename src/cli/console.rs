@@ -45,6 +45,7 @@ pub(super) fn drill(
     rate: f64,
     storage: Storage,
     read_only: bool,
+    team: Option<u8>,
 ) -> Done {
     if timeout >= interval {
         return Err(Failure::Usage(
@@ -56,6 +57,9 @@ pub(super) fn drill(
             "backstop drill: --rate must be between 0 and 5000 requests a second".into(),
         ));
     }
+    if team.is_some() {
+        super::team::alone(&storage)?;
+    }
     let keymap = load_keymap(paths)?;
     open_console(|| async move {
         let options = sandbox::Options { rate };
@@ -63,6 +67,14 @@ pub(super) fn drill(
             std::sync::Arc::new(Sandbox::start(&sandbox::default_world(), &options).await?);
         let mut config = sandbox.config(interval, timeout);
         watch_only(&mut config, read_only);
+        // A team drill: its world shared on the journal, joinable while it runs.
+        let _hosting = match team {
+            Some(approvals) => Some(
+                super::team::host(&mut config, approvals, &storage)
+                    .map_err(|e| anyhow::anyhow!("{e}"))?,
+            ),
+            None => None,
+        };
         app::run_console(
             config,
             Origin::Drill,

@@ -30,6 +30,7 @@ mod console;
 mod drill;
 mod journal;
 mod report;
+mod team;
 mod who;
 
 pub use args::{Cli, Command, ConfigCommand, Format, JournalCommand, Target};
@@ -142,8 +143,13 @@ fn run(cli: Cli, paths: &Paths) -> Done {
             interval,
             timeout,
             rate,
+            team,
+            approvals,
+            join,
         }) => {
-            if list || scenario.is_some() {
+            if join {
+                team::join(paths, storage(true))
+            } else if list || scenario.is_some() {
                 let play = Play {
                     list,
                     scenario,
@@ -157,7 +163,16 @@ fn run(cli: Cli, paths: &Paths) -> Done {
                 };
                 scenario_drill(paths, play, storage(true))
             } else {
-                drill(paths, interval, timeout, rate, storage(true), cli.read_only)
+                let team = team.then_some(approvals);
+                drill(
+                    paths,
+                    interval,
+                    timeout,
+                    rate,
+                    storage(true),
+                    cli.read_only,
+                    team,
+                )
             }
         }
         Some(Command::Report {

@@ -52,6 +52,13 @@ pub struct Config {
     pub aws: aws::AwsTop,
     /// How long a driver's lease outlives its last heartbeat (`lease_expiry`).
     pub lease_expiry: Duration,
+    /// Other backstops on the journal share this world: the live tail runs,
+    /// checklists are published and leases are taken. A configuration file's
+    /// services are shared; a drill's own sandbox only in a team drill.
+    pub shared: bool,
+    /// This console joined a team drill: it watches and approves, and the
+    /// drill is driven from the console that runs its sandbox.
+    pub approve_only: bool,
 }
 
 impl Config {
@@ -574,6 +581,8 @@ fn validate(
         notifiers,
         aws: aws_top,
         lease_expiry,
+        shared: true,
+        approve_only: false,
     })
 }
 

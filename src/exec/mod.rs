@@ -86,6 +86,8 @@ pub(crate) struct Backends {
     driving: Arc<Mutex<HashMap<String, crate::lease::Driving>>>,
     /// Services this backstop only watches: it changes none of them.
     read_only: Arc<std::collections::HashSet<String>>,
+    /// A world others on the journal share (a team drill's sandbox too).
+    shared: bool,
 }
 
 impl Backends {
@@ -150,11 +152,13 @@ impl Backends {
     /// do not take each other's leases (a drill against a real load
     /// balancer does).
     fn rehearsal(&self, service: &str) -> bool {
-        self.traffic
-            .get(service)
-            .map(|h| h.provider.kind() == "sandbox")
-            .or_else(|| self.deploy.get(service).map(|d| d.kind() == "sandbox"))
-            .unwrap_or(false)
+        !self.shared
+            && self
+                .traffic
+                .get(service)
+                .map(|h| h.provider.kind() == "sandbox")
+                .or_else(|| self.deploy.get(service).map(|d| d.kind() == "sandbox"))
+                .unwrap_or(false)
     }
 
     /// Take the lease of `service` (free, ours already, handed to us, or
@@ -294,6 +298,7 @@ impl Executor {
                 .collect(),
         );
         self.b.notifiers = Arc::new(config.notifiers.clone());
+        self.b.shared = config.shared;
         self
     }
 

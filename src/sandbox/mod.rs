@@ -397,6 +397,8 @@ impl Sandbox {
             notifiers: Vec::new(),
             aws: Default::default(),
             lease_expiry: crate::lease::EXPIRY,
+            shared: false,
+            approve_only: false,
         }
     }
 }

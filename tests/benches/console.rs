@@ -1,12 +1,15 @@
 //! Benchmarks, not timed tests: `cargo bench --bench console [-- NAME…]`
 //! with NAME among `render`, `classify`, `rules`, `window`, `router`,
-//! `detect`, `bandwidth`, `journal` (all by default).
+//! `detect`, `bandwidth`, `journal` (all by default); the war room's
+//! `propagation`, `observer` and `death` run only when named.
 //! `BENCH_SECONDS` shortens the bandwidth run (default 60).
 //! Figures and how to read them: docs/BENCHMARKS.md.
 #![allow(clippy::unwrap_used, clippy::print_stdout)]
 
 #[path = "../common/mod.rs"]
 mod common;
+#[path = "war_room.rs"]
+mod war_room;
 
 use std::hint::black_box;
 use std::sync::atomic::Ordering;
@@ -56,6 +59,16 @@ fn main() {
     }
     if run("aws") {
         aws();
+    }
+    // Real consoles in pseudo-terminals: minutes each, so only when named.
+    if wanted.iter().any(|w| w == "propagation") {
+        war_room::propagation();
+    }
+    if wanted.iter().any(|w| w == "observer") {
+        war_room::idle_observer();
+    }
+    if wanted.iter().any(|w| w == "death") {
+        war_room::driver_death();
     }
 }
 
@@ -326,6 +339,8 @@ fn rules() {
         notifiers: vec![],
         aws: Default::default(),
         lease_expiry: backstop::lease::EXPIRY,
+        shared: true,
+        approve_only: false,
     };
     let mut s =
         backstop::engine::initial_state(&config, Origin::Config("bench.toml".into()), Ts(0));
@@ -539,6 +554,8 @@ fn big_state() -> State {
         notifiers: vec![],
         aws: Default::default(),
         lease_expiry: backstop::lease::EXPIRY,
+        shared: true,
+        approve_only: false,
     };
     let mut s =
         backstop::engine::initial_state(&config, Origin::Config("bench.toml".into()), Ts(0));

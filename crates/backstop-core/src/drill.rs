@@ -252,6 +252,57 @@ pub struct Score {
     /// Each expectation and whether it held: `✓ error-rate fired first`.
     pub checks: Vec<Held>,
     pub held: bool,
+    /// Who did the steps, who approved their changes, and each handover.
+    #[serde(default)]
+    pub crew: Crew,
+}
+
+/// The people of a drill, read from its checklist: a team rehearses the
+/// handover and the two-person rule, not only the switch.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Crew {
+    /// Everyone who did a step, in the order they first did one.
+    pub drivers: Vec<String>,
+    /// `bob approved Switch traffic from green to blue`.
+    pub approvals: Vec<String>,
+    /// `alice → bob before Wait until blue is healthy`.
+    pub handovers: Vec<String>,
+}
+
+impl Crew {
+    /// From the steps' attributions, in order (`alice`, or `alice, approved
+    /// by bob`): a change of driver between two steps is a handover.
+    pub fn of(c: &crate::runbook::Checklist) -> Crew {
+        let mut crew = Crew::default();
+        let mut last: Option<String> = None;
+        for s in &c.steps {
+            let Some(by) = &s.by else { continue };
+            let (driver, approver) = match by.split_once(", approved by ") {
+                Some((d, a)) => (d.to_string(), Some(a.to_string())),
+                None => (
+                    by.split(", two-person rule")
+                        .next()
+                        .unwrap_or(by)
+                        .to_string(),
+                    None,
+                ),
+            };
+            if !crew.drivers.contains(&driver) {
+                crew.drivers.push(driver.clone());
+            }
+            if let Some(a) = approver {
+                crew.approvals.push(format!("{a} approved {}", s.title));
+            }
+            if let Some(l) = &last
+                && *l != driver
+            {
+                crew.handovers
+                    .push(format!("{l} → {driver} before {}", s.title));
+            }
+            last = Some(driver);
+        }
+        crew
+    }
 }
 
 /// Record what the drill clock can see in `state` now; called after every
@@ -308,7 +359,7 @@ pub fn observe(state: &mut State, now: Ts) {
 }
 
 /// The score, once the drill has ended.
-pub fn score(d: &DrillRun, steps_done: usize, steps_skipped: usize) -> Score {
+pub fn score(d: &DrillRun, steps_done: usize, steps_skipped: usize, crew: Crew) -> Score {
     let life = |later: Option<Ts>, earlier: Option<Ts>| match (later, earlier) {
         (Some(l), Some(e)) if l >= e => Some(l.since(e).as_secs_f64() * d.speed),
         _ => None,
@@ -378,6 +429,7 @@ pub fn score(d: &DrillRun, steps_done: usize, steps_skipped: usize) -> Score {
         wrong_actions: d.wrong_actions.clone(),
         checks,
         held,
+        crew,
     }
 }
 
@@ -419,7 +471,7 @@ mod tests {
         d.executed = Some(Ts(5_000));
         d.verified = Some(Ts(10_000));
         d.rollbacks = 1;
-        let s = score(&d, 9, 5);
+        let s = score(&d, 9, 5, Crew::default());
         // Wall seconds × speed 10.
         assert_eq!(s.mttd_secs, Some(30.0));
         assert_eq!(s.mttr_secs, Some(60.0));
@@ -428,7 +480,7 @@ mod tests {
         d.wrong_actions
             .push("traffic moved onto green while it was CRIT".into());
         d.detected = Some((Ts(4_000), "latency p95".into()));
-        let s = score(&d, 9, 5);
+        let s = score(&d, 9, 5, Crew::default());
         assert!(!s.held);
         assert_eq!(s.checks.iter().filter(|c| !c.held).count(), 2);
     }

@@ -851,6 +851,9 @@ pub struct State {
     /// Who the operator is when two people are compared (the two-person
     /// rule): their AWS name, else the name they declared, else `user@host`.
     pub person: String,
+    /// This console joined a team drill to watch and approve: the keys that
+    /// act are the drill's driver's.
+    pub approve_only: bool,
     /// Polled sources (CloudWatch alarms, metrics): when each last answered.
     pub sources: Vec<SourceStatus>,
     /// The drill being run from a scenario, with its clock.
@@ -888,6 +891,7 @@ impl State {
             leases: Vec::new(),
             session: String::new(),
             person: String::new(),
+            approve_only: false,
             sources: Vec::new(),
             drill: None,
             quit: false,

@@ -13,6 +13,24 @@ use crate::core::decision::Decision;
 use crate::core::model::State;
 use crate::tui::View;
 
+/// What the banner says of a service: its decision — or, while another
+/// console drives its rollback, that rollback (this console's own rules
+/// would still be recommending one, or be blocked without a provider).
+fn shown(state: &State, service: usize) -> std::borrow::Cow<'_, Decision> {
+    let rb = &state.services[service].rollback;
+    match rb.followed.as_ref().filter(|f| {
+        f.checklist.ended.is_none() && rb.checklist.as_ref().is_none_or(|c| c.ended.is_some())
+    }) {
+        Some(f) => std::borrow::Cow::Owned(Decision::RollingBack {
+            suspect: f.checklist.suspect,
+            target: f.checklist.target,
+            since: f.checklist.started,
+            by: f.checklist.started_by.clone(),
+        }),
+        None => std::borrow::Cow::Borrowed(&rb.decision),
+    }
+}
+
 /// Services to show, most urgent first.
 fn alerting(state: &State) -> Vec<usize> {
     let rank = |d: &Decision| match d {
@@ -22,9 +40,9 @@ fn alerting(state: &State) -> Vec<usize> {
         _ => 3,
     };
     let mut v: Vec<usize> = (0..state.services.len())
-        .filter(|i| state.services[*i].rollback.decision.is_alert())
+        .filter(|i| shown(state, *i).is_alert())
         .collect();
-    v.sort_by_key(|i| rank(&state.services[*i].rollback.decision));
+    v.sort_by_key(|i| rank(&shown(state, *i)));
     v
 }
 
@@ -46,7 +64,7 @@ pub fn render(state: &State, view: &View<'_>, area: Rect, buf: &mut Buffer) {
     let rows = area.height as usize;
     for (row, i) in list.iter().take(rows).enumerate() {
         let svc = &state.services[*i];
-        let d = &svc.rollback.decision;
+        let d = &*shown(state, *i);
         let route = match d {
             Decision::RollbackRecommended {
                 suspect, target, ..
@@ -79,6 +97,11 @@ pub fn render(state: &State, view: &View<'_>, area: Rect, buf: &mut Buffer) {
         let driver = crate::core::update::room::lease(state, &svc.name)
             .filter(|l| l.session != state.session);
         let hint = match d {
+            _ if driver.is_some() && state.approve_only => format!(
+                "  {} drives · {} why",
+                driver.map_or("", |l| crate::core::update::room::short(&l.operator)),
+                key(Action::Explain)
+            ),
             _ if driver.is_some() => format!(
                 "  {} drives · {} ask · {} why",
                 driver.map_or("", |l| crate::core::update::room::short(&l.operator)),

@@ -89,9 +89,15 @@ fn hints(state: &State) -> Vec<Hint> {
                 h.push((vec![InjectFault], "fault", 3));
                 h.push((vec![ClearFaults], "heal", 2));
             }
-            if elsewhere {
+            if elsewhere || state.approve_only {
                 // Another console drives it: acting keys are theirs.
-                h.retain(|(a, _, _)| !a.iter().any(|a| matches!(a, SetWeights | StartRollback)));
+                h.retain(|(a, _, _)| {
+                    !a.iter().any(|a| {
+                        matches!(a, SetWeights | StartRollback | InjectFault | ClearFaults)
+                    })
+                });
+            }
+            if elsewhere && !state.approve_only {
                 h.push((vec![Drive], "ask to drive", 8));
             }
             if asked {
@@ -128,7 +134,9 @@ fn followed_hints(state: &State, f: &Followed) -> Vec<Hint> {
         }
         _ => vec![],
     };
-    h.push((vec![Drive], "ask to drive", 6));
+    if !state.approve_only {
+        h.push((vec![Drive], "ask to drive", 6));
+    }
     h.push((vec![NextPane], "live panes", 7));
     h.push((vec![Explain], "why", 3));
     h.push((vec![Help], "help", 4));

@@ -20,7 +20,13 @@ pub fn height(state: &State) -> u16 {
         .drill
         .as_ref()
         .and_then(|d| d.score.as_ref())
-        .map_or(0, |s| s.checks.len() + s.wrong_actions.len());
+        .map_or(0, |s| {
+            s.checks.len()
+                + s.wrong_actions.len()
+                + usize::from(!s.crew.drivers.is_empty())
+                + s.crew.approvals.len()
+                + s.crew.handovers.len()
+        });
     (checks as u16).saturating_add(15)
 }
 
@@ -103,6 +109,13 @@ pub fn render(state: &State, view: &View<'_>, area: Rect, buf: &mut Buffer) {
     }
     for w in &s.wrong_actions {
         lines.push(Line::styled(format!("   {w}"), t.level(Level::Bad)));
+    }
+    // The team: who drove, who approved, each handover.
+    if !s.crew.drivers.is_empty() {
+        lines.push(Line::raw(format!(" Drove: {}", s.crew.drivers.join(", "))));
+    }
+    for a in s.crew.approvals.iter().chain(&s.crew.handovers) {
+        lines.push(Line::raw(format!("   {a}")));
     }
     lines.push(Line::raw(""));
     let report = match &d.report {

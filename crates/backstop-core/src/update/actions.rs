@@ -157,6 +157,12 @@ fn refused_target(state: &State, action: Action) -> Option<(String, String)> {
         state.selected_env()?.service
     };
     let svc = state.services.get(service)?;
+    if state.approve_only {
+        return Some((
+            svc.name.clone(),
+            format!("{action} is the drill driver's: this console joined to watch and approve"),
+        ));
+    }
     if svc.read_only {
         return Some((
             svc.name.clone(),

@@ -159,15 +159,16 @@ fn end_drill(state: &mut State, now: super::time::Ts) -> Vec<Effect> {
     if d.ended.is_some() {
         return Vec::new();
     }
-    let (done, skipped) = state
+    let checklist = state
         .services
         .get(d.service)
-        .and_then(|s| s.rollback.checklist.as_ref())
-        .map_or((0, 0), |c| {
-            let (done, skipped, _) = c.counts();
-            (done, skipped)
-        });
-    let score = crate::drill::score(d, done, skipped);
+        .and_then(|s| s.rollback.checklist.as_ref());
+    let (done, skipped) = checklist.map_or((0, 0), |c| {
+        let (done, skipped, _) = c.counts();
+        (done, skipped)
+    });
+    let crew = checklist.map(crate::drill::Crew::of).unwrap_or_default();
+    let score = crate::drill::score(d, done, skipped, crew);
     let verdict = if score.held {
         "expectation held"
     } else {

@@ -560,8 +560,8 @@ fn adopt(state: &mut State, service: usize, now: Ts) {
 }
 
 /// The lease was refused (someone else took it first): a checklist this
-/// console just opened, which has changed nothing, is abandoned saying
-/// who drives; anything further is stopped by the lease's fence.
+/// console just opened, which has changed nothing (a re-probe may run), is
+/// abandoned saying who drives; anything further is stopped by the fence.
 fn refused(state: &mut State, service: usize, why: &str, now: Ts) -> Vec<Effect> {
     let rb = &state.services[service].rollback;
     let untouched = rb.in_flight.is_empty()
@@ -569,8 +569,9 @@ fn refused(state: &mut State, service: usize, why: &str, now: Ts) -> Vec<Effect>
             c.ended.is_none()
                 && c.steps.iter().all(|s| {
                     let changes = matches!(&s.spec.kind, StepKind::Action(a) if a.mutates());
-                    let running = matches!(s.status, StepStatus::Running { .. });
-                    !(running || (changes && s.status.settled()))
+                    let begun =
+                        matches!(s.status, StepStatus::Running { .. }) || s.status.settled();
+                    !(changes && begun)
                 })
         });
     if !untouched {
@@ -605,6 +606,14 @@ pub(super) fn on_action(state: &mut State, action: Action, now: Ts) -> Vec<Effec
     };
     match action {
         Action::Drive => {
+            if state.approve_only {
+                say(
+                    state,
+                    Level::Info,
+                    "a team drill is driven from the console that runs its sandbox".into(),
+                );
+                return Vec::new();
+            }
             if state.services[service].read_only {
                 say(
                     state,

@@ -369,6 +369,22 @@ fn a_handover_by_request_carries_the_checklist_on_under_the_new_driver() {
         ),
         "{fx:?}"
     );
+    assert!(
+        bob.services[0].rollback.checklist.is_none(),
+        "nothing is adopted before the lease is granted"
+    );
+    let [Effect::Lease { act, .. }] = &fx[..] else {
+        unreachable!()
+    };
+    update(
+        &mut bob,
+        Msg::LeaseDone {
+            service: "web".into(),
+            act: act.clone(),
+            result: Ok("you drive web (lease 4)".into()),
+            at: Ts(6500),
+        },
+    );
     let c = bob.services[0].rollback.checklist.as_ref().unwrap();
     assert_eq!(c.cursor, published.cursor);
     assert_eq!(c.steps[0].by, published.steps[0].by);
@@ -398,6 +414,31 @@ fn a_lost_driver_is_taken_over_only_after_a_yes_that_names_them() {
 }
 
 #[test]
+fn a_checklist_opened_as_another_took_the_lease_is_abandoned_untouched() {
+    let mut s = recommended_and_started(Policy::default());
+    s.session = BOB.into();
+    let fx = update(
+        &mut s,
+        Msg::LeaseDone {
+            service: "web".into(),
+            act: LeaseAct::Take {
+                from: None,
+                incident: None,
+            },
+            result: Err("web is driven by alice since 14:02:11".into()),
+            at: Ts(5200),
+        },
+    );
+    assert!(
+        fx.iter()
+            .any(|e| matches!(e, Effect::CloseIncident { ending, .. } if ending.contains("alice"))),
+        "{fx:?}"
+    );
+    let c = s.services[0].rollback.checklist.as_ref().unwrap();
+    assert!(c.ended.is_some());
+}
+
+#[test]
 fn a_published_checklist_reads_back_the_same() {
     let s = recommended_and_started(Policy::default());
     let c = s.services[0].rollback.checklist.clone().unwrap();
@@ -408,4 +449,24 @@ fn a_published_checklist_reads_back_the_same() {
         let r: Result<crate::runbook::Checklist, _> = serde_json::from_str(&real);
         assert!(r.is_ok(), "{r:?}");
     }
+}
+
+#[test]
+fn a_drill_score_names_who_drove_who_approved_and_each_handover() {
+    let s = recommended_and_started(Policy::default());
+    let mut c = s.services[0].rollback.checklist.clone().unwrap();
+    c.steps[0].by = Some("alice".into());
+    c.steps[1].by = Some("alice, approved by bob".into());
+    c.steps[2].by = Some("bob".into());
+    c.steps[3].by = Some("bob, two-person rule OVERRIDDEN".into());
+    let crew = crate::drill::Crew::of(&c);
+    assert_eq!(crew.drivers, ["alice", "bob"]);
+    assert_eq!(
+        crew.approvals,
+        [format!("bob approved {}", c.steps[1].title)]
+    );
+    assert_eq!(
+        crew.handovers,
+        [format!("alice → bob before {}", c.steps[2].title)]
+    );
 }

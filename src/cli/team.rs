@@ -1,0 +1,152 @@
+//! Team drills on one machine: `backstop drill --team` runs the sandbox and
+//! drives; teammates `backstop drill --join` it to follow the checklist step
+//! by step and approve its changes (`--approvals 2`), so a team rehearses
+//! the two-person rule, not only the switch.
+//!
+//! The host leaves two files beside the drills' journal while it runs: a
+//! configuration that watches its sandbox (its health endpoints, its
+//! approvals) and who hosts it. A joiner loads that configuration, shares
+//! the journal, and drives nothing.
+
+use std::fmt::Write as _;
+
+use serde::{Deserialize, Serialize};
+
+use super::*;
+
+/// Who hosts the team drill.
+#[derive(Serialize, Deserialize)]
+struct Host {
+    pid: u32,
+    operator: String,
+    /// The configuration a joiner watches the sandbox with.
+    config: PathBuf,
+}
+
+fn host_file(storage: &Storage) -> PathBuf {
+    storage.journal.with_file_name("team-drill.json")
+}
+
+/// The host's files, removed when the drill ends.
+pub(super) struct Hosting(Vec<PathBuf>);
+
+impl Drop for Hosting {
+    fn drop(&mut self) {
+        for f in &self.0 {
+            let _ = std::fs::remove_file(f);
+        }
+    }
+}
+
+/// Make `config` (the sandbox's) a team's world and say so beside the
+/// journal for joiners. Refused while another team drill runs here.
+pub(super) fn host(
+    config: &mut Config,
+    approvals: u8,
+    storage: &Storage,
+) -> Result<Hosting, Failure> {
+    let file = host_file(storage);
+    alone(storage)?;
+    config.shared = true;
+    for s in &mut config.services {
+        s.policy.approvals = approvals;
+    }
+    let toml_path = storage.journal.with_file_name("team-drill.toml");
+    let mut toml = format!(
+        "# Written by `backstop drill --team` (pid {}) for `backstop drill --join`; removed when it ends.\ntitle = \"team drill\"\n",
+        std::process::id()
+    );
+    for s in &config.services {
+        for e in &s.environments {
+            let _ = writeln!(toml, "\n[services.{}.environments.{}]", s.name, e.name);
+            let eps: Vec<String> = e
+                .endpoints
+                .iter()
+                .map(|p| {
+                    format!(
+                        "{{ url = \"{}\", role = \"{}\", interval = \"{}ms\", timeout = \"{}ms\" }}",
+                        p.url,
+                        p.role.as_str(),
+                        p.interval.as_millis(),
+                        p.timeout.as_millis()
+                    )
+                })
+                .collect();
+            let _ = writeln!(toml, "endpoints = [{}]", eps.join(", "));
+        }
+        let _ = writeln!(
+            toml,
+            "\n[services.{}.rollback]\napprovals = {approvals}",
+            s.name
+        );
+    }
+    let write = |path: &Path, text: &str| {
+        if let Some(dir) = path.parent() {
+            let _ = std::fs::create_dir_all(dir);
+        }
+        std::fs::write(path, text).map_err(|e| {
+            Failure::Failing(format!(
+                "backstop drill: cannot write {}: {e}",
+                path.display()
+            ))
+        })
+    };
+    write(&toml_path, &toml)?;
+    let host = Host {
+        pid: std::process::id(),
+        operator: crate::identity::operator(),
+        config: toml_path.clone(),
+    };
+    write(
+        &file,
+        &serde_json::to_string_pretty(&host).unwrap_or_default(),
+    )?;
+    Ok(Hosting(vec![file, toml_path]))
+}
+
+/// One team drill per machine: a second host is refused, naming the first.
+pub(super) fn alone(storage: &Storage) -> Result<(), Failure> {
+    match running(&host_file(storage)) {
+        Some(h) => Err(Failure::Failing(format!(
+            "backstop drill: {} already hosts a team drill on this machine (pid {}): `backstop drill --join` joins it",
+            h.operator, h.pid
+        ))),
+        None => Ok(()),
+    }
+}
+
+/// The team drill hosted on this machine, if its host still runs.
+fn running(file: &Path) -> Option<Host> {
+    let h: Host = serde_json::from_str(&std::fs::read_to_string(file).ok()?).ok()?;
+    Path::new(&format!("/proc/{}", h.pid)).exists().then_some(h)
+}
+
+/// `backstop drill --join`: the console on the running team drill, to
+/// watch and approve.
+pub(super) fn join(paths: &Paths, storage: Storage) -> Done {
+    let Some(host) = running(&host_file(&storage)) else {
+        return Err(Failure::Failing(
+            "backstop drill --join: no team drill runs on this machine (start one with `backstop drill --team`)".into(),
+        ));
+    };
+    let runbooks = load_runbooks(paths)?;
+    let mut config = config::load_with(&host.config, &runbooks).map_err(|d| {
+        Failure::Failing(format!(
+            "backstop drill --join: the team drill's configuration: {d}"
+        ))
+    })?;
+    config.approve_only = true;
+    let keymap = load_keymap(paths)?;
+    open_console(|| async move {
+        app::run_console(
+            config,
+            Origin::Drill,
+            keymap,
+            Theme::from_env(),
+            None,
+            None,
+            &storage,
+        )
+        .await
+    })
+}
