@@ -106,21 +106,37 @@ impl Engine {
         storage: &Storage,
         what: &str,
     ) -> Result<Self> {
-        // Before anything can change: no journal, no console.
-        let mut journal = Journal::open(&storage.journal, Redactor::new(config.secrets()))?;
+        // A journal that cannot be opened (a read-only file system, a full
+        // disk) leaves the panes live and refuses every change, saying why.
+        let (mut journal, down) =
+            match Journal::open(&storage.journal, Redactor::new(config.secrets())) {
+                Ok(j) => (j, None),
+                Err(e) => {
+                    let why = format!("{e:#}");
+                    tracing::error!("journal unavailable, nothing can change: {why}");
+                    (Journal::unavailable(&storage.journal, &why), Some(why))
+                }
+            };
         // A console that only watches writes no intent, whatever asks it to.
         let watching = !config.services.is_empty() && config.services.iter().all(|s| s.read_only);
         if watching {
             journal = journal.refusing_intents();
         }
-        let reader = Reader::open(&storage.journal)?;
-        let interrupted = reader.interrupted()?;
+        let reader = match &down {
+            None => Some(Reader::open(&storage.journal)?),
+            Some(_) => None,
+        };
+        let interrupted = match &reader {
+            Some(r) => r.interrupted()?,
+            None => Vec::new(),
+        };
         let (tx, rx) = mpsc::channel(1024);
         let prober = Prober::new()?;
         let mut tasks = sources::spawn_probes(config, &prober, &tx);
         let mut state = initial_state(config, origin, now());
         state.operator = operator();
         state.approve_only = config.approve_only;
+        state.journal_down = down.clone();
         state.session = journal.session.clone();
         state.person = crate::identity::person(&state.operator).0;
         let tick = tick_of(config);
@@ -132,7 +148,11 @@ impl Engine {
             .map(|s| s.policy.rollback_window.max(s.policy.cooldown))
             .max()
             .unwrap_or_default();
-        for (name, record) in reader.rollbacks_since(now().minus(window))? {
+        let remembered = match &reader {
+            Some(r) => r.rollbacks_since(now().minus(window))?,
+            None => Vec::new(),
+        };
+        for (name, record) in remembered {
             if let Some(svc) = state.services.iter_mut().find(|s| s.name == name) {
                 svc.rollback.history.push(record);
             }

@@ -161,6 +161,9 @@ pub struct Journal {
     /// A read-only console's journal: it records what it sees, and no
     /// intent, so nothing can change through it.
     refuse_intents: bool,
+    /// Why nothing can be written (the file could not be opened: a
+    /// read-only file system, a full disk): every intent is refused.
+    down: Option<std::sync::Arc<str>>,
 }
 
 impl Journal {
@@ -183,7 +186,27 @@ impl Journal {
             path: path.to_path_buf(),
             session: session.to_string(),
             refuse_intents: false,
+            down: None,
         })
+    }
+
+    /// A journal that cannot be written (`why`): nothing it is handed is
+    /// kept, and every intent is refused with the reason, so nothing
+    /// changes unrecorded while the panes go on showing the world.
+    pub fn unavailable(path: &Path, why: &str) -> Self {
+        let (tx, _) = mpsc::channel::<Cmd>();
+        Journal {
+            tx,
+            path: path.to_path_buf(),
+            session: crate::identity::session(),
+            refuse_intents: true,
+            down: Some(why.into()),
+        }
+    }
+
+    /// Why this journal cannot be written, if it cannot.
+    pub fn down(&self) -> Option<&str> {
+        self.down.as_deref()
     }
 
     /// This journal refuses every intent (a read-only console).
@@ -200,6 +223,9 @@ impl Journal {
     /// Append and block until it is on disk, for callers without a runtime
     /// (tools and tests; never the render loop, which must not wait on a disk).
     pub fn append_now(&self, e: Entry) -> Result<i64, String> {
+        if let Some(why) = &self.down {
+            return Err(format!("the journal cannot be written ({why})"));
+        }
         let (done, wait) = mpsc::channel();
         self.tx
             .send(Cmd::Now(e, done))
@@ -225,6 +251,9 @@ impl Journal {
     /// that writes it, so a driver that lost its lease (stopped, asleep,
     /// cut off) cannot act whatever its screen shows.
     pub async fn append_fenced(&self, e: Entry, fence: Option<Fence>) -> Result<i64, String> {
+        if let Some(why) = &self.down {
+            return Err(format!("the journal cannot be written ({why})"));
+        }
         if self.refuse_intents && e.kind == "intent" {
             return Err(
                 "this backstop is read-only: it writes no intent, so it changes nothing".into(),

@@ -189,3 +189,39 @@ async fn a_kill_between_intent_and_outcome_shows_as_interrupted_on_restart() {
     assert!(!log.contains("s3cr3t"), "{log}");
     assert!(all.iter().all(|s| !s.contains("s3cr3t")));
 }
+
+/// A journal that cannot be opened (here its directory is a file, as a
+/// read-only file system or a full disk would refuse it): the console
+/// still shows the live panes, says the journal is down, and refuses every
+/// acting key with the reason — nothing may change unrecorded.
+#[tokio::test(flavor = "multi_thread")]
+async fn an_unwritable_journal_leaves_the_panes_live_and_refuses_to_act() {
+    let home = Home::new();
+    let health = TestServer::start(Reply::json(200, r#"{"status":"ok"}"#)).await;
+    let (config, _) = setup(&home, &health);
+    let blocker = home.path().join("not-a-directory");
+    std::fs::write(&blocker, "a file where the journal's directory should be").unwrap();
+    let journal = blocker.join("journal.sqlite");
+    let args = [
+        "--config",
+        config.as_str(),
+        "--journal",
+        journal.to_str().unwrap(),
+    ];
+    let mut pty = Pty::spawn(&home, &args, 120, 36, &[("NO_COLOR", "1")]);
+    pty.wait_for(
+        "live panes and the journal down",
+        Duration::from_secs(10),
+        |s| {
+            s.contains("JOURNAL DOWN")
+                && s.lines().any(|l| l.contains("blue") && l.contains(" OK "))
+        },
+    );
+    pty.send("r");
+    pty.wait_for("the rollback refused", Duration::from_secs(5), |s| {
+        s.contains("the journal cannot record anything")
+    });
+    assert!(!pty.screen().contains("Rollback pay"), "{}", pty.screen());
+    pty.send("q");
+    assert_eq!(pty.wait_exit(Duration::from_secs(5)), 0);
+}

@@ -854,6 +854,9 @@ pub struct State {
     /// This console joined a team drill to watch and approve: the keys that
     /// act are the drill's driver's.
     pub approve_only: bool,
+    /// Why the journal cannot be written, if it cannot: nothing may change
+    /// unrecorded, so every acting key is refused with this reason.
+    pub journal_down: Option<String>,
     /// Polled sources (CloudWatch alarms, metrics): when each last answered.
     pub sources: Vec<SourceStatus>,
     /// The drill being run from a scenario, with its clock.
@@ -892,6 +895,7 @@ impl State {
             session: String::new(),
             person: String::new(),
             approve_only: false,
+            journal_down: None,
             sources: Vec::new(),
             drill: None,
             quit: false,

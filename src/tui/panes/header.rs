@@ -81,6 +81,14 @@ pub fn render(state: &State, view: &View<'_>, area: Rect, buf: &mut Buffer) {
     // Minutes only: a ticking seconds counter would rewrite the line every
     // second for nobody (and cost bandwidth over SSH).
     let clock = format!("{} UTC ", state.now.hm());
+    if state.journal_down.is_some() {
+        // Nothing can change: say it where every screen looks first.
+        left.push(Span::raw("  "));
+        left.push(Span::styled(
+            " JOURNAL DOWN: nothing can change ",
+            t.drill(),
+        ));
+    }
     if state.services.iter().any(|s| s.read_only) {
         // Colour is a second channel: the word says it.
         left.push(Span::raw("  "));

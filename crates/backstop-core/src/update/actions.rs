@@ -157,6 +157,12 @@ fn refused_target(state: &State, action: Action) -> Option<(String, String)> {
         state.selected_env()?.service
     };
     let svc = state.services.get(service)?;
+    if let Some(why) = &state.journal_down {
+        return Some((
+            svc.name.clone(),
+            format!("the journal cannot record anything ({why}): nothing changes until it can"),
+        ));
+    }
     if state.approve_only {
         return Some((
             svc.name.clone(),
