@@ -322,8 +322,8 @@ impl Leases {
         run().map_err(|e| self.err(e))
     }
 
-    /// Hand `lease` to session `to` (who asked for it): in one transaction,
-    /// only if `lease` is still the current one; the new holder gets the
+    /// Hand `lease` to session `to` (who asked for it), only if `lease` is
+    /// still the current one; the new holder gets the
     /// next token, its heartbeat from now. `None` when the lease was no
     /// longer ours to give.
     pub fn hand(
@@ -333,16 +333,9 @@ impl Leases {
         to_operator: &str,
         now_ms: i64,
     ) -> Result<Option<Lease>, LeaseError> {
-        let file = self.file.clone();
-        let wrap = |source| LeaseError {
-            file: file.clone(),
-            source,
-        };
-        let tx = self
+        // One statement: the check (still ours) and the change are atomic.
+        let n = self
             .conn
-            .transaction_with_behavior(TransactionBehavior::Immediate)
-            .map_err(wrap)?;
-        let n = tx
             .execute(
                 "UPDATE leases SET session = ?4, operator = ?5, token = token + 1,
                     since_ms = ?6, heartbeat_ms = ?6
@@ -356,8 +349,7 @@ impl Leases {
                     now_ms
                 ],
             )
-            .map_err(wrap)?;
-        tx.commit().map_err(wrap)?;
+            .map_err(|e| self.err(e))?;
         Ok((n == 1).then(|| Lease {
             service: lease.service.clone(),
             session: to.into(),

@@ -291,9 +291,7 @@ fn current_details(
             t.dim(),
         )),
         StepStatus::Previewing(lines) => {
-            for l in lines {
-                out.push(Line::raw(fit(&format!("{ind}│ {l}"), w)));
-            }
+            out.extend(preview(lines, w));
             out.push(Line::styled(
                 fit(
                     &format!(
@@ -345,9 +343,7 @@ fn current_details(
             ));
         }
         StepStatus::AwaitingApproval { lines, asked, .. } => {
-            for l in lines {
-                out.push(Line::raw(fit(&format!("{ind}│ {l}"), w)));
-            }
+            out.extend(preview(lines, w));
             let policy = &state.services[service].rollback.policy;
             let left = policy
                 .approval_expiry
@@ -411,15 +407,11 @@ fn followed_details(
         }
         StepStatus::AwaitingPreview => out.push(wait(format!("{who} asks what will change…"))),
         StepStatus::Previewing(lines) => {
-            for l in lines {
-                out.push(Line::raw(fit(&format!("{ind}│ {l}"), w)));
-            }
+            out.extend(preview(lines, w));
             out.push(wait(format!("{who} decides")));
         }
         StepStatus::AwaitingApproval { lines, asked, .. } => {
-            for l in lines {
-                out.push(Line::raw(fit(&format!("{ind}│ {l}"), w)));
-            }
+            out.extend(preview(lines, w));
             let expiry = state.services[service].rollback.policy.approval_expiry;
             let left = expiry.saturating_sub(state.now.since(*asked));
             let text = if f.person == state.person {
@@ -449,4 +441,11 @@ fn followed_details(
         out.push(Line::styled(fit(&format!("{ind}  {e}"), w), t.dim()));
     }
     out
+}
+
+/// What a change will do, exactly as its provider described it.
+fn preview(lines: &[String], w: usize) -> impl Iterator<Item = Line<'static>> + '_ {
+    lines
+        .iter()
+        .map(move |l| Line::raw(fit(&format!("     │ {l}"), w)))
 }
