@@ -703,6 +703,9 @@ fn spawn_people(journal: PathBuf, tx: mpsc::Sender<Msg>) -> JoinHandle<()> {
                 .into_iter()
                 .map(|p| crate::core::model::Present {
                     session: p.session.clone(),
+                    what: p.what.clone(),
+                    since: Ts(p.since_ms),
+                    read_only: p.read_only,
                     me: p.session == me,
                     drives: if p.role == "driver" {
                         p.services

@@ -112,7 +112,14 @@ impl Holder {
             .and_then(|(_, rest)| rest.split('-').next())
             .and_then(|p| p.parse::<u32>().ok());
         match pid {
-            Some(pid) => Path::new(&format!("/proc/{pid}")).exists(),
+            // Killed but not yet reaped by its parent (a zombie) is gone too.
+            Some(pid) => std::fs::read_to_string(format!("/proc/{pid}/stat"))
+                .ok()
+                .and_then(|s| {
+                    let after = s.rsplit_once(") ")?.1;
+                    after.chars().next()
+                })
+                .is_some_and(|state| state != 'Z' && state != 'X'),
             None => true,
         }
     }

@@ -45,6 +45,9 @@ pub struct Person {
     /// `last_seen` in milliseconds, for ages.
     #[serde(skip)]
     pub last_seen_ms: i64,
+    /// `since` in milliseconds.
+    #[serde(skip)]
+    pub since_ms: i64,
 }
 
 fn open(path: &Path) -> rusqlite::Result<Connection> {
@@ -192,6 +195,7 @@ pub fn who(path: &Path, now_ms: i64) -> Result<Vec<Person>, String> {
             last_seen: crate::core::time::Ts(seen).rfc3339(),
             read_only,
             last_seen_ms: seen,
+            since_ms: since,
         });
     }
     Ok(people)

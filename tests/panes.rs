@@ -104,6 +104,9 @@ fn header() {
     let mut room = scenario();
     let present = |who: &str, drives: &[&str], me: bool| backstop::core::model::Present {
         session: format!("{who}#1-1"),
+        what: "console".into(),
+        since: at(0),
+        read_only: false,
         operator: who.into(),
         drives: drives.iter().map(|s| s.to_string()).collect(),
         me,
@@ -134,6 +137,12 @@ fn header() {
     lost.lost = true;
     room.leases = vec![lost];
     insta::assert_snapshot!("header_war_room_lost", shot(&room, r, 120, 1));
+    // The people view: who drives, who watches, and the lost driver.
+    let r: Render = panes::people::render;
+    insta::assert_snapshot!("people_lost_driver", shot(&room, r, 100, 10));
+    room.leases[0].lost = false;
+    room.people[2].read_only = true;
+    insta::assert_snapshot!("people_normal", shot(&room, r, 100, 10));
 }
 
 #[test]

@@ -90,6 +90,12 @@ pub fn render(state: &State, view: &View<'_>, area: Rect, buf: &mut Buffer) {
             buf,
         ),
         Overlay::Why => panes::why::render(state, view, overlay_area(body, 120, 40), buf),
+        Overlay::People => panes::people::render(
+            state,
+            view,
+            overlay_area(body, 100, panes::people::height(state)),
+            buf,
+        ),
         Overlay::DrillScore => panes::score::render(
             state,
             view,

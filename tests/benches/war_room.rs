@@ -12,23 +12,38 @@ use backstop::journal::{Entry, Journal, Redactor};
 use super::common::Home;
 use super::common::pty::Pty;
 
-/// Blue answers healthy (a real server on loopback), green refuses every
-/// connection: a rollback is recommended within seconds, so a driver has
-/// something to drive. The server lives as long as the runtime returned.
-fn home_with_config(extra: &str) -> (Home, tokio::runtime::Runtime) {
+/// Blue answers healthy (a real server on loopback); green too, or — when
+/// `failing` — refuses every connection, so a rollback is recommended
+/// within seconds and a driver has something to drive, through a traffic
+/// provider that is a real program keeping the weights in files. The
+/// server lives as long as the runtime returned.
+fn home_with_config(extra: &str, failing: bool) -> (Home, tokio::runtime::Runtime) {
     use super::common::{Reply, TestServer};
+    use std::os::unix::fs::PermissionsExt;
     let rt = tokio::runtime::Runtime::new().unwrap();
-    let blue = rt.block_on(TestServer::start(Reply::json(200, r#"{"status":"UP"}"#)));
-    let url = blue.url("/health");
-    std::mem::forget(blue);
+    let ok = rt.block_on(TestServer::start(Reply::json(200, r#"{"status":"UP"}"#)));
+    let blue = ok.url("/health");
+    let green = if failing {
+        format!("http://127.0.0.1:{}/health", super::common::refused_port())
+    } else {
+        ok.url("/health")
+    };
+    std::mem::forget(ok);
     let home = Home::new();
     let dir = home.config_dir();
     std::fs::create_dir_all(&dir).unwrap();
-    let port = super::common::refused_port();
+    let platform = home.path().join("platform");
+    std::fs::create_dir_all(&platform).unwrap();
+    let ctl = platform.join("ctl");
+    std::fs::write(&ctl, super::common::platform::CTL).unwrap();
+    std::fs::set_permissions(&ctl, std::fs::Permissions::from_mode(0o755)).unwrap();
+    std::fs::write(platform.join("blue"), "0").unwrap();
+    std::fs::write(platform.join("green"), "100").unwrap();
+    let ctl = ctl.display();
     std::fs::write(
         dir.join("backstop.toml"),
         format!(
-            "title = \"war room bench\"\n{extra}\n[services.web.environments.blue]\nendpoints = [{{ url = \"{url}\", interval = \"1s\", timeout = \"500ms\" }}]\n[services.web.environments.green]\nendpoints = [{{ url = \"http://127.0.0.1:{port}/health\", interval = \"1s\", timeout = \"500ms\" }}]\n"
+            "title = \"war room bench\"\n{extra}\n[services.web.environments.blue]\nendpoints = [{{ url = \"{blue}\", interval = \"1s\", timeout = \"500ms\" }}]\n[services.web.environments.green]\nendpoints = [{{ url = \"{green}\", interval = \"1s\", timeout = \"500ms\" }}]\n[services.web.traffic]\nprovider = \"command\"\nread = [\"{ctl}\", \"read\"]\nset = [\"{ctl}\", \"set\", \"{{env}}\", \"{{weight}}\"]\n"
         ),
     )
     .unwrap();
@@ -88,7 +103,7 @@ pub fn propagation() {
     );
     println!("  consoles  samples    p50 ms    p99 ms    max ms");
     for n in [2usize, 10, 30] {
-        let (home, _rt) = home_with_config("");
+        let (home, _rt) = home_with_config("", false);
         let screens = consoles(&home, n);
         let writer =
             Journal::open_as(&journal(&home), Redactor::default(), "bench-writer#1-1").unwrap();
@@ -143,7 +158,7 @@ pub fn idle_observer() {
         .ok()
         .and_then(|s| s.parse().ok())
         .unwrap_or(60);
-    let (home, _rt) = home_with_config("");
+    let (home, _rt) = home_with_config("", false);
     let mut v = consoles(&home, 2);
     // Past the first minute ages show minutes, as in any long watch.
     std::thread::sleep(Duration::from_secs(65));
@@ -158,7 +173,7 @@ pub fn idle_observer() {
         observer.bytes.load(Ordering::Relaxed),
     );
     println!(
-        "war room: an idle observer (another console on the journal, nothing happening), {secs}s at 100x30:"
+        "war room: an idle observer (another console on the journal, both environments healthy, nothing happening), {secs}s at 100x30:"
     );
     println!(
         "  CPU {:.2}% of one core ({:.2} s), {:.0} bytes/min to the terminal",
@@ -175,7 +190,7 @@ pub fn idle_observer() {
 /// The driver starts a rollback (it takes the lease), then dies; the
 /// observer presses D until it may take over, types yes, and drives.
 fn death(how: &str, extra: &str) -> f64 {
-    let (home, _rt) = home_with_config(extra);
+    let (home, _rt) = home_with_config(extra, true);
     let mut v = consoles(&home, 2);
     let (driver, observer) = v.split_at_mut(1);
     let (driver, observer) = (&mut driver[0], &mut observer[0]);

@@ -60,6 +60,7 @@ actions! {
     Increase = "increase", "traffic", "in the weights dialog: more traffic to the selected environment";
     Decrease = "decrease", "traffic", "in the weights dialog: less traffic to the selected environment";
     Confirm = "confirm", "traffic", "apply what the preview shows (the second key of every change)";
+    People = "people", "war room", "who is on the journal: every console and command, its role, what it drives";
     Drive = "drive", "war room", "drive the selected service: take it if free, ask its driver, or take it over from a lost one";
     HandOver = "hand-over", "war room", "hand the service you drive to the person who asked for it";
     Approve = "approve", "war room", "approve the change another driver asks a second person for (two-person rule)";

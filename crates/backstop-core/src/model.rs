@@ -504,6 +504,10 @@ pub struct LeaseView {
 pub struct Present {
     pub operator: String,
     pub session: String,
+    /// What it is: `console`, `backstop rollback`, …
+    pub what: String,
+    pub since: Ts,
+    pub read_only: bool,
     /// The services whose lease it holds.
     pub drives: Vec<String>,
     /// This very console.
@@ -723,6 +727,8 @@ pub enum Overlay {
     DrillScore,
     /// Actions a crash or a kill interrupted (from the journal), before anything else.
     Interrupted,
+    /// Who is on the journal: every console and headless command, and what each drives.
+    People,
 }
 
 /// What the operator is typing, and what for.

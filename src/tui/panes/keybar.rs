@@ -31,6 +31,11 @@ fn hints(state: &State) -> Vec<Hint> {
             }
         }
         Overlay::DrillScore => vec![(vec![Back], "close", 9), (vec![Quit], "quit", 10)],
+        Overlay::People => vec![
+            (vec![Back], "close", 9),
+            (vec![Drive], "ask to drive", 6),
+            (vec![Quit], "quit", 10),
+        ],
         Overlay::Help => vec![
             (vec![SelectPrev, SelectNext], "scroll", 5),
             (vec![Back], "close help", 9),
@@ -102,6 +107,9 @@ fn hints(state: &State) -> Vec<Hint> {
             }
             if asked {
                 h.push((vec![HandOver], "HAND OVER", 9));
+            }
+            if state.people.len() > 1 {
+                h.push((vec![People], "people", 3));
             }
             h.push((vec![Help], "help", 9));
             h.push((vec![Quit], "quit", 10));

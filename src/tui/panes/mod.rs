@@ -13,6 +13,7 @@ pub mod help;
 pub mod interrupted;
 pub mod keybar;
 pub mod metrics;
+pub mod people;
 pub mod score;
 pub mod traffic;
 pub mod weights;

@@ -52,6 +52,13 @@ pub(super) fn on_action(state: &mut State, action: Action, at: Ts) -> Vec<Effect
             }
             return Vec::new();
         }
+        // The people view closes on its key or back, like help.
+        Overlay::People => {
+            if matches!(action, Action::People | Action::Back) {
+                state.ui.overlay = Overlay::None;
+            }
+            return Vec::new();
+        }
         // The why view reads like help: it closes, or moves to the next service.
         Overlay::Why => {
             match action {
@@ -127,6 +134,7 @@ pub(super) fn on_action(state: &mut State, action: Action, at: Ts) -> Vec<Effect
         Action::SetWeights => open_weights_dialog(state, at),
         Action::StartRollback => return start_rollback(state, at),
         Action::Explain => state.ui.overlay = Overlay::Why,
+        Action::People => state.ui.overlay = Overlay::People,
         Action::ExportReport => return export(state, at),
         // Outside the dialogs and the checklist these have nothing to act on.
         Action::Increase | Action::Decrease | Action::Confirm | Action::Skip | Action::Abort => {}
@@ -267,6 +275,12 @@ fn open_weights_dialog(state: &mut State, at: Ts) {
     };
     let svc = &state.services[id.service];
     let why_not = match &svc.traffic {
+        // A weight set by hand would skip the second person: under the
+        // two-person rule traffic moves through the checklist's approved steps.
+        _ if svc.rollback.policy.approvals >= 2 => Some(format!(
+            "{} is under the two-person rule (approvals = 2): traffic moves through the rollback checklist, where a second person approves each change",
+            svc.name
+        )),
         None => Some(format!("{} has no traffic provider configured", svc.name)),
         Some(t) => match &t.weights {
             None => Some(format!(
