@@ -30,7 +30,7 @@ use crate::traffic::{EditStage, Weights};
 
 /// Service 0: blue/green behind a traffic provider. Service 1: one ECS
 /// environment, rolled back by a revert in place.
-fn world(web: Mode, api: Mode) -> State {
+fn world(web: Mode, api: Mode, two_person: bool) -> State {
     let ep = || {
         vec![EndpointState::new(
             "http://x/health".into(),
@@ -68,6 +68,11 @@ fn world(web: Mode, api: Mode) -> State {
         Ts(0),
     );
     s.operator = "ops@bastion".into();
+    s.person = "ops@bastion".into();
+    s.session = "ops#1-1".into();
+    if two_person {
+        s.services[0].rollback.policy.approvals = 2;
+    }
     s
 }
 
@@ -118,6 +123,14 @@ enum Op {
     Rollback {
         service: usize,
         auto: bool,
+    },
+    /// Another console answers the approval a change waits for (the
+    /// two-person rule): approves or rejects, as another person or as the
+    /// driver's own identity; `stale`: an answer to an older request.
+    Answer {
+        approve: bool,
+        same_person: bool,
+        stale: bool,
     },
 }
 
@@ -170,6 +183,8 @@ fn op() -> impl Strategy<Value = Op> {
         1 => Just(Op::Interrupted),
         1 => any::<usize>().prop_map(Op::Real),
         1 => (0usize..2, any::<bool>()).prop_map(|(service, auto)| Op::Rollback { service, auto }),
+        2 => (prop::bool::weighted(0.8), prop::bool::weighted(0.2), prop::bool::weighted(0.1))
+            .prop_map(|(approve, same_person, stale)| Op::Answer { approve, same_person, stale }),
     ]
 }
 
@@ -446,6 +461,48 @@ fn messages(op: Op, w: &mut Outside, s: &State) -> Vec<Msg> {
             }],
             None => vec![],
         },
+        Op::Answer {
+            approve,
+            same_person,
+            stale,
+        } => (0..s.services.len())
+            .filter_map(|i| {
+                let step = s.services[i].rollback.checklist.as_ref()?.current()?;
+                let StepStatus::AwaitingApproval { request, .. } = step.status else {
+                    return None;
+                };
+                let person = if same_person {
+                    s.person.clone()
+                } else {
+                    "bob@bastion".into()
+                };
+                Some(Msg::Shared {
+                    rows: vec![crate::msg::Shared {
+                        id: 1,
+                        at,
+                        scope: s.services[i].name.clone(),
+                        operator: person.clone(),
+                        session: "bob#2-2".into(),
+                        person,
+                        verified: true,
+                        what: crate::msg::SharedWhat::Approval {
+                            driver: s.session.clone(),
+                            request: if stale {
+                                request.saturating_sub(1)
+                            } else {
+                                request
+                            },
+                            act: if approve {
+                                crate::msg::ApprovalAct::Approve
+                            } else {
+                                crate::msg::ApprovalAct::Reject("no".into())
+                            },
+                        },
+                    }],
+                    at,
+                })
+            })
+            .collect(),
         Op::Rollback { service, auto } => {
             let env = if service == 0 { 1 } else { 0 };
             if s.services[service].envs.len() <= env {
@@ -520,7 +577,21 @@ fn shown(lines: &[String]) -> Option<u64> {
 
 /// Every rule of the promise, for one message and what it produced.
 fn check(b: &Before, msg: &Msg, s: &State, fx: &[Effect], w: &Outside) -> Result<(), String> {
-    let confirm = matches!(msg, Msg::Action(Action::Confirm, _));
+    let key = matches!(msg, Msg::Action(Action::Confirm, _));
+    // Under the two-person rule a change runs on another person's approval
+    // of the request it waits on, never on the driver's key alone.
+    let approval = match msg {
+        Msg::Shared { rows, .. } => rows.iter().find_map(|r| match &r.what {
+            crate::msg::SharedWhat::Approval {
+                request,
+                act: crate::msg::ApprovalAct::Approve,
+                ..
+            } if r.person != s.person => Some(*request),
+            _ => None,
+        }),
+        _ => None,
+    };
+    let confirm = key || approval.is_some();
     for e in fx.iter().filter(|e| e.mutates()) {
         if b.typing || s.ui.input.is_some() {
             return Err(format!("{e:?} while a line was typed"));
@@ -573,9 +644,28 @@ fn check(b: &Before, msg: &Msg, s: &State, fx: &[Effect], w: &Outside) -> Result
                     .filter(|c| c.run == *run)
                     .ok_or_else(|| format!("{e:?} of no checklist"))?;
                 if confirm {
-                    let Some((StepStatus::Previewing(lines), Some(pending))) = &b.current[*service]
-                    else {
-                        return Err(format!("{e:?} confirmed without a preview on screen"));
+                    let two_person = super::room::needs_approval(s, *service, work);
+                    let lines = match (&b.current[*service], approval) {
+                        (Some((StepStatus::Previewing(lines), Some(_))), None) if !two_person => {
+                            lines
+                        }
+                        (
+                            Some((StepStatus::AwaitingApproval { lines, request, .. }, Some(_))),
+                            Some(approved),
+                        ) if *request == approved => lines,
+                        (_, None) if two_person => {
+                            return Err(format!(
+                                "{e:?} on the driver's key alone under the two-person rule"
+                            ));
+                        }
+                        _ => {
+                            return Err(format!(
+                                "{e:?} confirmed without a preview on screen (or its approval)"
+                            ));
+                        }
+                    };
+                    let Some((_, Some(pending))) = &b.current[*service] else {
+                        return Err(format!("{e:?} without a pending change"));
                     };
                     if pending != work {
                         return Err(format!("{e:?} differs from the pending {pending:?}"));
@@ -621,9 +711,13 @@ fn check(b: &Before, msg: &Msg, s: &State, fx: &[Effect], w: &Outside) -> Result
                         _ => {}
                     }
                 } else {
-                    // Not a person's key: auto mode, inside its guards.
+                    // Not a person's key: auto mode, inside its guards, and
+                    // never a change the two-person rule covers.
                     if !c.auto {
                         return Err(format!("{e:?} sent by itself in a guided checklist"));
+                    }
+                    if super::room::needs_approval(s, *service, work) {
+                        return Err(format!("{e:?} by auto mode under the two-person rule"));
                     }
                     if !s.interrupted.is_empty() {
                         return Err(format!("{e:?} with interrupted changes unchecked"));
@@ -728,8 +822,13 @@ struct Walk {
 
 impl Walk {
     fn new(web: Mode, api: Mode) -> Self {
+        Self::with(web, api, false)
+    }
+
+    /// As `new`, with web under the two-person rule when `two_person`.
+    fn with(web: Mode, api: Mode, two_person: bool) -> Self {
         let mut walk = Walk {
-            s: world(web, api),
+            s: world(web, api, two_person),
             w: Outside {
                 now: 1_000,
                 ..Outside::default()
@@ -777,8 +876,8 @@ impl Walk {
     }
 }
 
-fn play(web: Mode, api: Mode, ops: Vec<Op>) -> Result<(), TestCaseError> {
-    Walk::new(web, api)
+fn play(web: Mode, api: Mode, two_person: bool, ops: Vec<Op>) -> Result<(), TestCaseError> {
+    Walk::with(web, api, two_person)
         .go(ops)
         .map(drop)
         .map_err(TestCaseError::fail)
@@ -854,6 +953,16 @@ fn racing_the_dialog() -> impl Strategy<Value = Op> {
     ]
 }
 
+/// What races an approval: the confirmation's races, and answers from
+/// other consoles.
+fn racing_an_approval() -> impl Strategy<Value = Op> {
+    prop_oneof![
+        4 => racing(),
+        2 => (any::<bool>(), prop::bool::weighted(0.3), prop::bool::weighted(0.2))
+            .prop_map(|(approve, same_person, stale)| Op::Answer { approve, same_person, stale }),
+    ]
+}
+
 fn modes() -> impl Strategy<Value = (Mode, Mode)> {
     let m = prop::sample::select(vec![Mode::Advise, Mode::Auto]);
     (m.clone(), m)
@@ -869,18 +978,28 @@ proptest! {
     #[test]
     fn a_confirmed_switch_is_the_one_previewed_last(ops in prop::collection::vec(racing(), 1..40)) {
         let walk = at_the_switch().into_iter().chain(ops).collect();
-        play(Mode::Advise, Mode::Advise, walk)?;
+        play(Mode::Advise, Mode::Advise, false, walk)?;
+    }
+
+    /// The two-person rule: the switch runs only on another person's
+    /// approval of the request it waits on, exactly as previewed, and never
+    /// after the world moved — whatever keys, answers (the driver's own,
+    /// stale ones, rejections) and moves race it.
+    #[test]
+    fn a_two_person_switch_runs_only_on_another_persons_approval(ops in prop::collection::vec(racing_an_approval(), 1..40)) {
+        let walk = at_the_switch().into_iter().chain(ops).collect();
+        play(Mode::Advise, Mode::Advise, true, walk)?;
     }
 
     #[test]
     fn a_confirmed_weight_change_is_the_one_previewed_last(ops in prop::collection::vec(racing_the_dialog(), 1..40)) {
         let walk = in_the_dialog().into_iter().chain(ops).collect();
-        play(Mode::Advise, Mode::Advise, walk)?;
+        play(Mode::Advise, Mode::Advise, false, walk)?;
     }
 
     #[test]
-    fn every_change_is_confirmed_or_guarded((web, api) in modes(), ops in prop::collection::vec(op(), 1..300)) {
-        play(web, api, ops)?;
+    fn every_change_is_confirmed_or_guarded((web, api) in modes(), two_person in prop::bool::weighted(0.3), ops in prop::collection::vec(op(), 1..300)) {
+        play(web, api, two_person, ops)?;
     }
 }
 
@@ -1265,5 +1384,59 @@ fn a_read_only_console_never_acts() {
             .events
             .iter()
             .any(|e| e.text == "read-only: start-rollback is the driver's; this console watches")
+    );
+}
+
+#[test]
+fn under_the_two_person_rule_the_switch_waits_for_another_person() {
+    let mut walk = Walk::with(Mode::Advise, Mode::Advise, true);
+    walk.go(at_the_switch()).expect("the promise holds");
+    let answer = |approve, same_person| Op::Answer {
+        approve,
+        same_person,
+        stale: false,
+    };
+    let preview = Op::Preview {
+        pick: 0,
+        ok: true,
+        keep: false,
+    };
+    // Walk on to the switch's preview, and confirm it: it waits.
+    let mut waiting = false;
+    for _ in 0..6 {
+        let fx = walk
+            .go(vec![
+                key(Action::OpenDetail),
+                preview.clone(),
+                key(Action::Confirm),
+            ])
+            .expect("the promise holds");
+        assert!(fx.iter().all(|e| !e.mutates()), "{fx:?}");
+        let status = checklist(&walk, 0).current().map(|s| s.status.clone());
+        if matches!(status, Some(StepStatus::AwaitingApproval { .. })) {
+            waiting = true;
+            break;
+        }
+        walk.go(vec![DONE]).expect("the promise holds");
+    }
+    assert!(waiting, "the switch waits for an approval");
+    // The driver's own identity from another console: nothing moves.
+    let fx = walk
+        .go(vec![answer(true, true)])
+        .expect("the promise holds");
+    assert!(fx.iter().all(|e| !e.mutates()), "{fx:?}");
+    // Another person: exactly the previewed switch runs.
+    let fx = walk
+        .go(vec![answer(true, false)])
+        .expect("the promise holds");
+    assert!(
+        fx.iter().any(|e| matches!(
+            e,
+            Effect::Step {
+                work: StepWork::Switch { .. },
+                ..
+            }
+        )),
+        "{fx:?}"
     );
 }
