@@ -53,13 +53,7 @@ pub fn height(state: &State) -> u16 {
 
 pub fn render(state: &State, view: &View<'_>, area: Rect, buf: &mut Buffer) {
     let t = view.theme;
-    let key = |a: Action| {
-        view.keymap
-            .keys_for(a)
-            .first()
-            .map(|k| k.short())
-            .unwrap_or_default()
-    };
+    let key = |a: Action| super::key(view, a);
     let list = alerting(state);
     let rows = area.height as usize;
     for (row, i) in list.iter().take(rows).enumerate() {

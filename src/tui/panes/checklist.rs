@@ -50,10 +50,7 @@ fn step_rows(c: &Checklist, i: usize, s: &StepRun) -> usize {
 }
 
 fn keys(view: &View<'_>, a: Action) -> String {
-    view.keymap
-        .keys_for(a)
-        .first()
-        .map_or_else(|| "?".into(), |k| k.short())
+    super::key(view, a)
 }
 
 /// The checklist shown: this console's own, or the one it follows (whose

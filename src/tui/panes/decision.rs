@@ -120,13 +120,7 @@ pub fn render(state: &State, view: &View<'_>, area: Rect, buf: &mut Buffer) {
     }
     let t = view.theme;
     let w = inner.width as usize;
-    let key = |a: Action| {
-        view.keymap
-            .keys_for(a)
-            .first()
-            .map(|k| k.short())
-            .unwrap_or_default()
-    };
+    let key = |a: Action| super::key(view, a);
     let selected = state.selected_env().map_or(0, |id| id.service);
     let name_w = state
         .services

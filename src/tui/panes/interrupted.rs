@@ -23,12 +23,7 @@ pub fn render(state: &State, view: &View<'_>, area: Rect, buf: &mut Buffer) {
     let title = format!("INTERRUPTED: {n} change(s) never finished");
     let inner = frame(view, &title, true, area, buf);
     let t = view.theme;
-    let key = |a| {
-        view.keymap
-            .keys_for(a)
-            .first()
-            .map_or_else(|| "?".into(), |k| k.short())
-    };
+    let key = |a: Action| super::key(view, a);
     let mut lines = vec![
         Line::raw(" backstop stopped while these changes were under way. Whether they"),
         Line::raw(" happened is unknown: check the real state before anything else."),

@@ -176,6 +176,15 @@ pub fn source_lines(
         .collect()
 }
 
+/// The first key bound to `a`, as the key bar writes it; unbound, the
+/// action's own name (what to bind in `keymap.toml`).
+pub fn key(view: &View<'_>, a: crate::core::action::Action) -> String {
+    view.keymap
+        .keys_for(a)
+        .first()
+        .map_or_else(|| a.name().to_string(), |k| k.short())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -85,13 +85,7 @@ pub fn render(state: &State, view: &View<'_>, area: Rect, buf: &mut Buffer) {
         ));
     }
     lines.push(Line::raw(""));
-    let key = |a: Action| {
-        view.keymap
-            .keys_for(a)
-            .first()
-            .map(|k| k.short())
-            .unwrap_or_default()
-    };
+    let key = |a: Action| super::key(view, a);
     lines.push(Line::styled(
         fit(
             &format!(

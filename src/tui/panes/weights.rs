@@ -43,13 +43,7 @@ pub fn render(state: &State, view: &View<'_>, area: Rect, buf: &mut Buffer) {
         buf,
     );
     let t = view.theme;
-    let key = |a: Action| {
-        view.keymap
-            .keys_for(a)
-            .first()
-            .map(|k| k.short())
-            .unwrap_or_else(|| a.name().to_string())
-    };
+    let key = |a: Action| super::key(view, a);
     let w = inner.width as usize;
     let env_w = ed
         .from

@@ -107,13 +107,7 @@ pub fn render(state: &State, view: &View<'_>, area: Rect, buf: &mut Buffer) {
     for l in live {
         lines.push(Line::styled(fit(&l, w), t.dim()));
     }
-    let key = |a: Action| {
-        view.keymap
-            .keys_for(a)
-            .first()
-            .map(|k| k.short())
-            .unwrap_or_default()
-    };
+    let key = |a: Action| super::key(view, a);
     lines.push(Line::styled(
         format!(
             " {} close  {}/{} other service",
