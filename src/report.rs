@@ -136,6 +136,19 @@ fn str_of(v: &Value, key: &str) -> String {
         .to_string()
 }
 
+/// The strings of an array field (`reasons`, `services`); none if absent.
+pub(crate) fn strings_of(v: &Value, key: &str) -> Vec<String> {
+    v.get(key)
+        .and_then(Value::as_array)
+        .map(|a| {
+            a.iter()
+                .filter_map(Value::as_str)
+                .map(str::to_string)
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
 fn ts_of(v: &Value, key: &str) -> Option<Ts> {
     v.get(key).and_then(Value::as_i64).map(Ts)
 }
@@ -308,16 +321,7 @@ impl Report {
             runbook: str_of(&d, "runbook"),
             auto: d.get("auto").and_then(Value::as_bool).unwrap_or(false),
             started_by: inc.entry.operator.clone(),
-            reasons: d
-                .get("reasons")
-                .and_then(Value::as_array)
-                .map(|a| {
-                    a.iter()
-                        .filter_map(Value::as_str)
-                        .map(str::to_string)
-                        .collect()
-                })
-                .unwrap_or_default(),
+            reasons: strings_of(&d, "reasons"),
             service,
             opened: inc.entry.at,
             began,

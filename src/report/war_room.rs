@@ -74,16 +74,7 @@ impl Presence {
             "left" => false,
             _ => return None,
         };
-        let services: Vec<String> = d
-            .get("services")
-            .and_then(Value::as_array)
-            .map(|a| {
-                a.iter()
-                    .filter_map(Value::as_str)
-                    .map(str::to_string)
-                    .collect()
-            })
-            .unwrap_or_default();
+        let services = super::strings_of(d, "services");
         Some(Presence {
             at: r.entry.at,
             operator: r.entry.operator.clone(),
