@@ -102,6 +102,13 @@ pub fn render(state: &State, view: &View<'_>, area: Rect, buf: &mut Buffer) {
                 key(Action::Drive),
                 key(Action::Explain)
             ),
+            // A team drill's joiner: its driver rolls back, not this console.
+            Decision::RollbackRecommended { .. } if state.approve_only => {
+                format!(
+                    "  the drill's driver rolls back · {} why",
+                    key(Action::Explain)
+                )
+            }
             Decision::RollbackRecommended { .. } => format!(
                 "  {} roll back · {} why",
                 key(Action::StartRollback),

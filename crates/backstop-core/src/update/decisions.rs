@@ -317,7 +317,9 @@ fn decide(state: &mut State, service: usize, now: Ts) -> Vec<Effect> {
         rules: &rules,
         rollbacks: &counted,
         in_progress: svc.rollback.in_progress.clone(),
-        can_shift: svc.traffic.as_ref().is_some_and(|t| t.weights.is_some()),
+        // A console that joined a team drill has no provider of its own:
+        // the drill's driver has, and its decision is the one shown.
+        can_shift: state.approve_only || svc.traffic.as_ref().is_some_and(|t| t.weights.is_some()),
         // A revert in place only where no traffic provider is configured: a
         // blue/green service whose weights are not read yet is not an ECS one.
         can_revert: svc.traffic.is_none() && svc.deploy.is_some(),
