@@ -248,6 +248,10 @@ async fn a_team_drill_is_joined_followed_and_approved() {
     alice.wait_for("the recommendation", WAIT, |s| {
         s.contains("ROLLBACK RECOMMENDED")
     });
+    // Bob's screen shows the same recommendation, as the driver's to act on.
+    bob.wait_for("the recommendation on bob's screen", WAIT, |s| {
+        s.contains("ROLLBACK RECOMMENDED") && s.contains("driver rolls back")
+    });
     alice.send("r");
     let start = std::time::Instant::now();
     while !alice.screen().contains("WAITING for a second person") {
