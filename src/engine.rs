@@ -36,10 +36,12 @@ pub const DRAIN_LIMIT: usize = 512;
 /// Where the engine keeps what outlives it.
 #[derive(Clone, Debug)]
 pub struct Storage {
-    /// The incident journal (SQLite).
+    /// The incident journal (SQLite): with a table, this host's replica of it.
     pub journal: PathBuf,
     /// Exported reports.
     pub reports: PathBuf,
+    /// The DynamoDB table the journal lives in, when it is shared between hosts.
+    pub table: Option<Arc<crate::journal::dynamo::Table>>,
 }
 
 impl Storage {
@@ -48,6 +50,15 @@ impl Storage {
         Storage {
             journal: dir.join("journal.sqlite"),
             reports: dir.join("reports"),
+            table: None,
+        }
+    }
+
+    /// Where the journal, its leases and its presence are.
+    pub fn place(&self) -> crate::journal::Place {
+        crate::journal::Place {
+            file: self.journal.clone(),
+            table: self.table.clone(),
         }
     }
 }
@@ -108,22 +119,26 @@ impl Engine {
     ) -> Result<Self> {
         // A journal that cannot be opened (a read-only file system, a full
         // disk) leaves the panes live and refuses every change, saying why.
-        let (mut journal, down) =
-            match Journal::open(&storage.journal, Redactor::new(config.secrets())) {
-                Ok(j) => (j, None),
-                Err(e) => {
-                    let why = format!("{e:#}");
-                    tracing::error!("journal unavailable, nothing can change: {why}");
-                    (Journal::unavailable(&storage.journal, &why), Some(why))
-                }
-            };
+        let place = storage.place();
+        let (mut journal, down) = match Journal::open_as(
+            &place,
+            Redactor::new(config.secrets()),
+            &crate::identity::session(),
+        ) {
+            Ok(j) => (j, None),
+            Err(e) => {
+                let why = format!("{e:#}");
+                tracing::error!("journal unavailable, nothing can change: {why}");
+                (Journal::unavailable(&storage.journal, &why), Some(why))
+            }
+        };
         // A console that only watches writes no intent, whatever asks it to.
         let watching = !config.services.is_empty() && config.services.iter().all(|s| s.read_only);
         if watching {
             journal = journal.refusing_intents();
         }
         let reader = match &down {
-            None => Some(Reader::open(&storage.journal)?),
+            None => Some(Reader::at(&place)?),
             Some(_) => None,
         };
         let interrupted = match &reader {
@@ -262,7 +277,7 @@ impl Engine {
             "engine started on {} ({} services), journal {}",
             config.file,
             config.services.len(),
-            storage.journal.display()
+            place.describe()
         );
         let services: Vec<String> = config.services.iter().map(|s| s.name.clone()).collect();
         // Who joined the journal, as what: the report's "who watched".
@@ -286,19 +301,19 @@ impl Engine {
             "read_only": watching,
         }));
         journal.append(joined);
-        tasks.push(spawn_people(storage.journal.clone(), tx.clone()));
+        tasks.push(spawn_people(place.clone(), tx.clone()));
         // The war room: what the other backstops on this journal do. A
         // drill's sandbox is its own world, unless the drill is a team's.
         if shared_world {
             tasks.push(crate::journal::tail::spawn(
-                storage.journal.clone(),
+                place.clone(),
                 journal.session.clone(),
                 tx.clone(),
             ));
         }
         // Being seen is not worth failing over: a journal that cannot say
         // who is here still records everything else.
-        let here = crate::presence::Here::announce(&storage.journal, what, &services, watching)
+        let here = crate::presence::Here::announce(&place, what, &services, watching)
             .map_err(|e| tracing::warn!("{e}"))
             .ok();
         let mut engine = Engine {
@@ -458,7 +473,11 @@ impl Engine {
 
     /// Apply one message, journal what it recorded, and start its effects.
     pub fn apply(&mut self, msg: Msg) {
+        let tick = matches!(msg, Msg::Tick(_));
         let effects = update(&mut self.state, msg);
+        if tick {
+            self.journal_health();
+        }
         self.journal_events();
         self.publish_checklists();
         for effect in effects {
@@ -469,6 +488,21 @@ impl Engine {
             && self.state.drill.as_ref().is_some_and(|d| d.ended.is_some())
         {
             let _ = stop.send(true);
+        }
+    }
+
+    /// A journal that stopped storing (a table that does not answer) or
+    /// stores again: core hears of it at the next tick, so the header says
+    /// it and nothing acts meanwhile. (A journal that could never be opened
+    /// stays down, whatever its writer says.)
+    fn journal_health(&mut self) {
+        let Some(j) = &self.journal else { return };
+        if j.down().is_some() {
+            return;
+        }
+        let down = j.trouble();
+        if down != self.state.journal_down {
+            self.apply(Msg::JournalHealth { down, at: now() });
         }
     }
 
@@ -665,7 +699,7 @@ fn event_data(e: &crate::core::events::Event) -> serde_json::Value {
 }
 
 /// Who is on the journal, every two seconds, for the header.
-fn spawn_people(journal: PathBuf, tx: mpsc::Sender<Msg>) -> JoinHandle<()> {
+fn spawn_people(journal: crate::journal::Place, tx: mpsc::Sender<Msg>) -> JoinHandle<()> {
     tokio::spawn(async move {
         let mut every = tokio::time::interval(Duration::from_secs(2));
         every.set_missed_tick_behavior(MissedTickBehavior::Delay);
@@ -674,7 +708,7 @@ fn spawn_people(journal: PathBuf, tx: mpsc::Sender<Msg>) -> JoinHandle<()> {
             every.tick().await;
             let path = journal.clone();
             let Ok(Ok(people)) =
-                tokio::task::spawn_blocking(move || crate::presence::who(&path, now().millis()))
+                tokio::task::spawn_blocking(move || crate::presence::who(path, now().millis()))
                     .await
             else {
                 continue;
@@ -682,7 +716,7 @@ fn spawn_people(journal: PathBuf, tx: mpsc::Sender<Msg>) -> JoinHandle<()> {
             let path = journal.clone();
             let at = now().millis();
             let leases = tokio::task::spawn_blocking(move || {
-                crate::lease::Leases::open(&path).and_then(|l| l.all())
+                crate::lease::Leases::open(path).and_then(|l| l.all())
             })
             .await
             .ok()

@@ -18,6 +18,7 @@ use crate::core::decision::RollbackRecord;
 use crate::core::time::Ts;
 
 pub mod chain;
+pub mod dynamo;
 pub mod sqlite;
 pub mod tail;
 
@@ -72,11 +73,131 @@ pub struct Fence {
     pub token: i64,
 }
 
-/// Where the journal's rows live: this machine's SQLite file today, a
-/// database shared between hosts next. Every backend keeps the same
+/// A row exactly as stored, its hash with it (the data as the JSON text
+/// that was hashed): what a replica or a copy moves between backends.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Raw {
+    pub id: i64,
+    pub at: i64,
+    pub kind: String,
+    pub scope: String,
+    pub level: String,
+    pub text: String,
+    pub operator: String,
+    pub incident: Option<i64>,
+    pub reference: Option<i64>,
+    pub data: Option<String>,
+    pub hash: Option<String>,
+    pub session: Option<String>,
+}
+
+impl Raw {
+    /// `e` as row `id` of `session`, chained after `prev` (the hash of the
+    /// row before, `""` for the first).
+    pub fn of(id: i64, e: &Entry, session: &str, prev: &str) -> Raw {
+        let mut raw = Raw {
+            id,
+            at: e.at.millis(),
+            kind: e.kind.clone(),
+            scope: e.scope.clone(),
+            level: e.level.clone(),
+            text: e.text.clone(),
+            operator: e.operator.clone(),
+            incident: e.incident,
+            reference: e.reference,
+            data: e.data.as_ref().map(Value::to_string),
+            hash: None,
+            session: Some(session.to_string()),
+        };
+        raw.hash = Some(raw.stored().hash(prev));
+        raw
+    }
+
+    /// The input of its hash.
+    pub fn stored(&self) -> chain::Stored<'_> {
+        chain::Stored {
+            id: self.id,
+            at: self.at,
+            kind: &self.kind,
+            scope: &self.scope,
+            level: &self.level,
+            text: &self.text,
+            operator: &self.operator,
+            incident: self.incident,
+            reference: self.reference,
+            data: self.data.as_deref(),
+            session: self.session.as_deref(),
+        }
+    }
+
+    pub fn row(&self) -> Row {
+        Row {
+            id: self.id,
+            entry: Entry {
+                at: Ts(self.at),
+                kind: self.kind.clone(),
+                scope: self.scope.clone(),
+                level: self.level.clone(),
+                text: self.text.clone(),
+                operator: self.operator.clone(),
+                incident: self.incident,
+                reference: self.reference,
+                data: self
+                    .data
+                    .as_deref()
+                    .and_then(|d| serde_json::from_str(d).ok()),
+            },
+            session: self.session.clone(),
+        }
+    }
+}
+
+/// Where the journal is: this machine's SQLite file, or a DynamoDB table
+/// shared between hosts — and then `file` is this host's replica of the
+/// table, which reports read (`dynamo::sync` brings it up to date).
+#[derive(Clone)]
+pub struct Place {
+    pub file: PathBuf,
+    pub table: Option<std::sync::Arc<dynamo::Table>>,
+}
+
+impl Place {
+    /// For messages: the file, or `DynamoDB table T`.
+    pub fn describe(&self) -> String {
+        match &self.table {
+            Some(t) => format!("DynamoDB table {}", t.name),
+            None => self.file.display().to_string(),
+        }
+    }
+}
+
+impl From<&Path> for Place {
+    fn from(file: &Path) -> Self {
+        Place {
+            file: file.to_path_buf(),
+            table: None,
+        }
+    }
+}
+
+impl From<&PathBuf> for Place {
+    fn from(file: &PathBuf) -> Self {
+        Place::from(file.as_path())
+    }
+}
+
+impl From<&Place> for Place {
+    fn from(p: &Place) -> Self {
+        p.clone()
+    }
+}
+
+/// Where the journal's rows live: this machine's SQLite file, or a
+/// DynamoDB table shared between hosts. Every backend keeps the same
 /// promises: rows are only ever appended, in one order every reader sees
-/// (ids grow), each names the session that wrote it, and a fenced row is
-/// written only if its lease is current at the instant it is written.
+/// (ids grow by one, without gaps), each names the session that wrote it,
+/// and a fenced row is written only if its lease is current at the instant
+/// it is written.
 pub trait Store: Send {
     /// Append `rows` as `session`'s, in order, all or none; the last row's id.
     fn append(&mut self, session: &str, rows: &[Entry]) -> Result<i64, String>;
@@ -87,6 +208,15 @@ pub trait Store: Send {
     fn since(&self, after: i64, limit: usize) -> Result<Vec<Row>, String>;
     /// The newest row's id (0 for an empty journal).
     fn head(&self) -> Result<i64, String>;
+    /// Rows appended but not yet stored (a backend that was unreachable
+    /// keeps them, in order, until it answers again).
+    fn pending(&self) -> usize {
+        0
+    }
+    /// Store what is pending, if anything.
+    fn flush(&mut self, _session: &str) -> Result<(), String> {
+        Ok(())
+    }
 }
 
 /// Replaces every known secret (header values, webhook URLs) with `***`
@@ -149,13 +279,18 @@ enum Cmd {
     Now(Entry, mpsc::Sender<Result<i64, String>>),
     /// Answer once everything sent before is written.
     Flush(tokio::sync::oneshot::Sender<()>),
+    /// Every sender is gone (the writer's own signal, never sent).
+    Stop,
 }
 
 /// Where writes go. Cheap to clone.
 #[derive(Clone)]
 pub struct Journal {
     tx: mpsc::Sender<Cmd>,
+    /// The journal's file (for a table: this host's replica of it).
     pub path: PathBuf,
+    /// Where its rows live: leases and presence are kept beside them.
+    pub place: Place,
     /// Who writes: every row names this session.
     pub session: String,
     /// A read-only console's journal: it records what it sees, and no
@@ -164,6 +299,9 @@ pub struct Journal {
     /// Why nothing can be written (the file could not be opened: a
     /// read-only file system, a full disk): every intent is refused.
     down: Option<std::sync::Arc<str>>,
+    /// Why the rows just handed over are not stored yet (a table that does
+    /// not answer), as the writer last found: the header says it.
+    trouble: std::sync::Arc<std::sync::Mutex<Option<String>>>,
 }
 
 impl Journal {
@@ -173,20 +311,28 @@ impl Journal {
     }
 
     /// As `open`, writing as `session` (tests play several backstops in one process).
-    pub fn open_as(path: &Path, redactor: Redactor, session: &str) -> Result<Self> {
-        let mut store = sqlite::Sqlite::open(path)?;
+    pub fn open_as(place: impl Into<Place>, redactor: Redactor, session: &str) -> Result<Self> {
+        let place = place.into();
+        let mut store: Box<dyn Store> = match &place.table {
+            Some(t) => Box::new(dynamo::Dynamo::new(t.clone())),
+            None => Box::new(sqlite::Sqlite::open(&place.file)?),
+        };
         let (tx, rx) = mpsc::channel::<Cmd>();
         let me = session.to_string();
+        let trouble = std::sync::Arc::new(std::sync::Mutex::new(None));
+        let said = trouble.clone();
         std::thread::Builder::new()
             .name("journal".into())
-            .spawn(move || writer(&mut store, &me, &redactor, &rx))
+            .spawn(move || writer(store.as_mut(), &me, &redactor, &rx, &said))
             .context("cannot start the journal's writer")?;
         Ok(Journal {
             tx,
-            path: path.to_path_buf(),
+            path: place.file.clone(),
+            place,
             session: session.to_string(),
             refuse_intents: false,
             down: None,
+            trouble,
         })
     }
 
@@ -198,10 +344,21 @@ impl Journal {
         Journal {
             tx,
             path: path.to_path_buf(),
+            place: Place::from(path),
             session: crate::identity::session(),
             refuse_intents: true,
             down: Some(why.into()),
+            trouble: Default::default(),
         }
+    }
+
+    /// Why what was written lately is not stored yet (the table does not
+    /// answer): kept in order, written when it answers again.
+    pub fn trouble(&self) -> Option<String> {
+        self.trouble
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .clone()
     }
 
     /// Why this journal cannot be written, if it cannot.
@@ -269,10 +426,58 @@ impl Journal {
 
 /// The writer thread. Plain appends that are waiting are committed together
 /// (one sync for a burst of events); a durable append commits on its own
-/// after them, so its answer means it and everything before it is on disk.
-fn writer(store: &mut dyn Store, me: &str, redactor: &Redactor, rx: &mpsc::Receiver<Cmd>) {
-    let mut next = rx.recv().ok();
-    while let Some(cmd) = next.take() {
+/// after them, so its answer means it and everything before it is stored.
+/// A backend that does not answer keeps what it was handed; the writer
+/// tries it again every second, and says why meanwhile (`trouble`).
+fn writer(
+    store: &mut dyn Store,
+    me: &str,
+    redactor: &Redactor,
+    rx: &mpsc::Receiver<Cmd>,
+    trouble: &std::sync::Mutex<Option<String>>,
+) {
+    let say = |why: Option<String>| {
+        let mut t = trouble
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        if *t != why {
+            match &why {
+                Some(w) => tracing::error!("journal: {w}"),
+                None => tracing::info!("journal: stored again"),
+            }
+            *t = why;
+        }
+    };
+    let said = |r: &Result<i64, String>, store: &dyn Store| match r {
+        Ok(_) if store.pending() == 0 => None,
+        Ok(_) => Some(format!("{} rows not stored yet", store.pending())),
+        Err(e) => Some(e.clone()),
+    };
+    let next_cmd = |store: &dyn Store| -> Option<Cmd> {
+        if store.pending() == 0 {
+            return rx.recv().ok();
+        }
+        match rx.recv_timeout(std::time::Duration::from_secs(1)) {
+            Ok(c) => Some(c),
+            Err(mpsc::RecvTimeoutError::Timeout) => None,
+            Err(mpsc::RecvTimeoutError::Disconnected) => Some(Cmd::Stop),
+        }
+    };
+    let mut next = None;
+    loop {
+        let cmd = match next.take() {
+            Some(c) => c,
+            None => match next_cmd(store) {
+                Some(c) => c,
+                None if store.pending() == 0 => break,
+                None => {
+                    // Idle with rows kept: try the backend again.
+                    let r = store.flush(me).map(|()| 0);
+                    say(said(&r, store));
+                    continue;
+                }
+            },
+        };
         match cmd {
             Cmd::Append(e) => {
                 let mut batch = vec![e];
@@ -287,26 +492,38 @@ fn writer(store: &mut dyn Store, me: &str, redactor: &Redactor, rx: &mpsc::Recei
                     }
                 }
                 let batch: Vec<Entry> = batch.into_iter().map(|e| redactor.entry(e)).collect();
-                if let Err(err) = store.append(me, &batch) {
-                    tracing::error!("journal: {err}");
-                }
+                let r = store.append(me, &batch);
+                say(said(&r, store));
             }
             Cmd::Durable(e, fence, done) => {
                 let e = redactor.entry(e);
-                let _ = done.send(match fence {
-                    Some(f) => store.append_fenced(me, &e, &f),
-                    None => store.append(me, std::slice::from_ref(&e)),
-                });
+                // No action without a durable intent: what is kept from
+                // before goes first, and if it cannot, the intent is refused.
+                let r = match store.flush(me) {
+                    Err(why) => Err(why),
+                    Ok(()) => match fence {
+                        Some(f) => store.append_fenced(me, &e, &f),
+                        None => store.append(me, std::slice::from_ref(&e)),
+                    },
+                };
+                say(said(&r, store));
+                let _ = done.send(r);
             }
             Cmd::Now(e, done) => {
-                let _ = done.send(store.append(me, &[redactor.entry(e)]));
+                let r = store.append(me, &[redactor.entry(e)]);
+                say(said(&r, store));
+                let _ = done.send(r);
             }
             Cmd::Flush(done) => {
                 let _ = done.send(());
             }
-        }
-        if next.is_none() {
-            next = rx.recv().ok();
+            Cmd::Stop => {
+                // Every sender is gone: one last try for what is kept.
+                if store.pending() > 0 {
+                    let _ = store.flush(me);
+                }
+                break;
+            }
         }
     }
 }
@@ -317,6 +534,21 @@ pub struct Reader {
 }
 
 impl Reader {
+    /// The journal at `place`. A table's rows are read from this host's
+    /// replica, brought up to date first; a table that does not answer
+    /// leaves the replica as it was, and the log says so.
+    pub fn at(place: &Place) -> Result<Self> {
+        if let Some(t) = &place.table
+            && let Err(e) = dynamo::sync(t, &place.file)
+        {
+            tracing::warn!(
+                "the journal's replica {} may be behind: {e:#}",
+                place.file.display()
+            );
+        }
+        Self::open(&place.file)
+    }
+
     pub fn open(path: &Path) -> Result<Self> {
         if !path.exists() {
             anyhow::bail!(

@@ -15,6 +15,8 @@ use std::time::Duration;
 
 use rusqlite::{Connection, OptionalExtension, TransactionBehavior, params};
 
+pub mod dynamo;
+
 /// The lease table, in the journal's file (its own table: it changes, the
 /// journal never does).
 pub const SCHEMA: &str = "CREATE TABLE IF NOT EXISTS leases (
@@ -91,7 +93,12 @@ pub struct Holder {
     pub operator: String,
     pub token: i64,
     pub since_ms: i64,
+    /// Its last heartbeat on this host's clock: for a table shared between
+    /// hosts, the instant this process last saw the lease's version move.
     pub heartbeat_ms: i64,
+    /// Its session runs on this host (a journal file), so a holder whose
+    /// process is gone is known dead at once.
+    pub local: bool,
 }
 
 impl Holder {
@@ -99,7 +106,8 @@ impl Holder {
     /// no longer running on this host (killed: the next driver need not
     /// wait for the expiry to resolve what it left).
     pub fn lost(&self, now_ms: i64, expiry: Duration) -> bool {
-        now_ms.saturating_sub(self.heartbeat_ms) > expiry.as_millis() as i64 || !self.running()
+        now_ms.saturating_sub(self.heartbeat_ms) > expiry.as_millis() as i64
+            || (self.local && !self.running())
     }
 
     /// Whether the holder's process still runs, as far as this host can
@@ -134,25 +142,133 @@ pub enum Taken {
 }
 
 #[derive(Debug, thiserror::Error)]
-#[error("the lease table in {file}: {source}")]
+#[error("the leases in {place}: {why}")]
 pub struct LeaseError {
-    file: String,
-    #[source]
-    source: rusqlite::Error,
+    place: String,
+    why: String,
+}
+
+/// The leases of one journal: beside a file's rows, or a table's.
+pub struct Leases {
+    inner: Inner,
+}
+
+enum Inner {
+    File(FileLeases),
+    Table(std::sync::Arc<crate::journal::dynamo::Table>),
+}
+
+impl Leases {
+    pub fn open(place: impl Into<crate::journal::Place>) -> Result<Self, LeaseError> {
+        let place = place.into();
+        Ok(Leases {
+            inner: match place.table {
+                Some(t) => Inner::Table(t),
+                None => Inner::File(FileLeases::open(&place.file)?),
+            },
+        })
+    }
+
+    /// Who holds `service` now (released leases are nobody's).
+    pub fn holder(&self, service: &str) -> Result<Option<Holder>, LeaseError> {
+        match &self.inner {
+            Inner::File(f) => f.holder(service),
+            Inner::Table(t) => dynamo::holder(t, service).map_err(|e| dynamo::err(t, e)),
+        }
+    }
+
+    /// Take the lease of `service` if it is free, already ours, or its
+    /// holder's heartbeat is gone longer than `expiry` — or whatever its
+    /// state when `force` (a take-over a person confirmed). A new holder
+    /// gets a new token; the one who holds it keeps theirs.
+    pub fn take(
+        &mut self,
+        service: &str,
+        session: &str,
+        operator: &str,
+        now_ms: i64,
+        expiry: Duration,
+        force: bool,
+    ) -> Result<Taken, LeaseError> {
+        match &mut self.inner {
+            Inner::File(f) => f.take(service, session, operator, now_ms, expiry, force),
+            Inner::Table(t) => dynamo::take(t, service, session, operator, now_ms, expiry, force)
+                .map_err(|e| dynamo::err(t, e)),
+        }
+    }
+
+    /// Heartbeat: `false` when the lease is no longer this one (taken over,
+    /// or released): the holder must stop acting at once.
+    pub fn renew(&self, lease: &Lease, now_ms: i64) -> Result<bool, LeaseError> {
+        match &self.inner {
+            Inner::File(f) => f.renew(lease, now_ms),
+            Inner::Table(t) => dynamo::renew(t, lease, now_ms).map_err(|e| dynamo::err(t, e)),
+        }
+    }
+
+    /// Give the lease up (the token stays, so the next one is higher).
+    pub fn release(&self, lease: &Lease) -> Result<(), LeaseError> {
+        match &self.inner {
+            Inner::File(f) => f.release(lease),
+            Inner::Table(t) => dynamo::release(t, lease).map_err(|e| dynamo::err(t, e)),
+        }
+    }
+
+    /// Every held lease, by service.
+    pub fn all(&self) -> Result<Vec<(String, Holder)>, LeaseError> {
+        match &self.inner {
+            Inner::File(f) => f.all(),
+            Inner::Table(t) => dynamo::all(t).map_err(|e| dynamo::err(t, e)),
+        }
+    }
+
+    /// Hand `lease` to session `to` (who asked for it), only if `lease` is
+    /// still the current one; the new holder gets the next token, its
+    /// heartbeat from now. `None` when the lease was no longer ours to give.
+    pub fn hand(
+        &mut self,
+        lease: &Lease,
+        to: &str,
+        to_operator: &str,
+        now_ms: i64,
+    ) -> Result<Option<Lease>, LeaseError> {
+        match &mut self.inner {
+            Inner::File(f) => f.hand(lease, to, to_operator, now_ms),
+            Inner::Table(t) => {
+                dynamo::hand(t, lease, to, to_operator, now_ms).map_err(|e| dynamo::err(t, e))
+            }
+        }
+    }
+
+    /// Whether `token` is the current, held lease of `service`: what an
+    /// action checks, as close to the change as it can.
+    pub fn current(&self, service: &str, token: i64) -> Result<bool, LeaseError> {
+        Ok(self.holder(service)?.is_some_and(|h| h.token == token))
+    }
+
+    /// Whether a holder seen now has been watched long enough to be judged
+    /// (a table's lease is judged by its version not moving for `expiry`
+    /// on this process's clock; a file's by its heartbeat, at once).
+    pub fn judged(&self, service: &str, expiry: Duration) -> bool {
+        match &self.inner {
+            Inner::File(_) => true,
+            Inner::Table(t) => dynamo::watched_for(t, service) >= expiry,
+        }
+    }
 }
 
 /// The leases of one journal file, on a connection of their own.
-pub struct Leases {
+struct FileLeases {
     conn: Connection,
     file: String,
 }
 
-impl Leases {
-    pub fn open(path: &Path) -> Result<Self, LeaseError> {
+impl FileLeases {
+    fn open(path: &Path) -> Result<Self, LeaseError> {
         let file = path.display().to_string();
-        let wrap = |source| LeaseError {
-            file: file.clone(),
-            source,
+        let wrap = |source: rusqlite::Error| LeaseError {
+            place: file.clone(),
+            why: source.to_string(),
         };
         // The first backstop on a machine may ask for a lease before the
         // journal exists.
@@ -160,13 +276,13 @@ impl Leases {
             let _ = std::fs::create_dir_all(dir);
         }
         let conn = shared(path, SCHEMA).map_err(wrap)?;
-        Ok(Leases { conn, file })
+        Ok(FileLeases { conn, file })
     }
 
     fn err(&self, source: rusqlite::Error) -> LeaseError {
         LeaseError {
-            file: self.file.clone(),
-            source,
+            place: self.file.clone(),
+            why: source.to_string(),
         }
     }
 
@@ -184,6 +300,7 @@ impl Leases {
                         token: r.get(2)?,
                         since_ms: r.get(3)?,
                         heartbeat_ms: r.get(4)?,
+                        local: true,
                     })
                 },
             )
@@ -205,9 +322,9 @@ impl Leases {
         force: bool,
     ) -> Result<Taken, LeaseError> {
         let file = self.file.clone();
-        let wrap = |source| LeaseError {
-            file: file.clone(),
-            source,
+        let wrap = |source: rusqlite::Error| LeaseError {
+            place: file.clone(),
+            why: source.to_string(),
         };
         let tx = self
             .conn
@@ -226,6 +343,7 @@ impl Leases {
                             token: r.get(2)?,
                             since_ms: r.get(3)?,
                             heartbeat_ms: r.get(4)?,
+                            local: true,
                         },
                         r.get::<_, i64>(5)? != 0,
                     ))
@@ -321,6 +439,7 @@ impl Leases {
                         token: r.get(3)?,
                         since_ms: r.get(4)?,
                         heartbeat_ms: r.get(5)?,
+                        local: true,
                     },
                 ))
             })?
@@ -366,12 +485,6 @@ impl Leases {
             took_over: None,
         }))
     }
-
-    /// Whether `token` is the current, held lease of `service`: what an
-    /// action checks, as close to the change as it can.
-    pub fn current(&self, service: &str, token: i64) -> Result<bool, LeaseError> {
-        Ok(self.holder(service)?.is_some_and(|h| h.token == token))
-    }
 }
 
 /// A service this process drives: its lease taken, kept alive by a
@@ -381,6 +494,7 @@ pub struct Driving {
     leases: std::sync::Arc<std::sync::Mutex<Leases>>,
     pub lease: Lease,
     heartbeat: tokio::task::JoinHandle<()>,
+    lost: std::sync::Arc<std::sync::atomic::AtomicBool>,
 }
 
 /// How long a lease lives without a heartbeat, unless configured
@@ -402,29 +516,55 @@ pub fn expiry() -> Duration {
 
 impl Driving {
     /// Take the lease of `service` in the journal at `journal`, or say who
-    /// holds it and since when.
-    pub fn take(journal: &Path, service: &str, operator: &str) -> Result<Driving, String> {
+    /// holds it and since when. On a table shared between hosts a holder
+    /// seen for the first time is watched until it is judged: its lease
+    /// moves (alive: refused) or stands still for the expiry (taken).
+    pub fn take(
+        journal: impl Into<crate::journal::Place>,
+        service: &str,
+        operator: &str,
+    ) -> Result<Driving, String> {
         let now = || crate::sources::now().millis();
         let mut leases = Leases::open(journal).map_err(|e| e.to_string())?;
         let session = crate::identity::session();
-        let lease = match leases
-            .take(service, &session, operator, now(), expiry(), false)
-            .map_err(|e| e.to_string())?
-        {
-            Taken::Granted(l) => l,
-            Taken::HeldBy(h) => {
-                let since = crate::core::time::Ts(h.since_ms).hms();
-                let quiet = (now() - h.heartbeat_ms).max(0) / 1000;
-                return Err(format!(
-                    "{service} is driven by {} since {since} (lease {}, last heartbeat {quiet}s ago): nothing was changed",
-                    h.operator, h.token
-                ));
+        let mut first: Option<Holder> = None;
+        let lease = loop {
+            match leases
+                .take(service, &session, operator, now(), expiry(), false)
+                .map_err(|e| e.to_string())?
+            {
+                Taken::Granted(l) => break l,
+                Taken::HeldBy(h) => {
+                    let moved = first
+                        .as_ref()
+                        .is_some_and(|f| (f.token, f.heartbeat_ms) != (h.token, h.heartbeat_ms));
+                    if !moved && !leases.judged(service, expiry()) {
+                        if first.is_none() {
+                            tracing::info!(
+                                "watching the lease of {service} (held by {}) for up to {}s to learn whether it is alive",
+                                h.operator,
+                                expiry().as_secs()
+                            );
+                            first = Some(h);
+                        }
+                        std::thread::sleep(Duration::from_millis(500));
+                        continue;
+                    }
+                    let since = crate::core::time::Ts(h.since_ms).hms();
+                    let quiet = (now() - h.heartbeat_ms).max(0) / 1000;
+                    return Err(format!(
+                        "{service} is driven by {} since {since} (lease {}, last heartbeat {quiet}s ago): nothing was changed",
+                        h.operator, h.token
+                    ));
+                }
             }
         };
         let leases = std::sync::Arc::new(std::sync::Mutex::new(leases));
-        let (beat, held) = (leases.clone(), lease.clone());
+        let lost = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+        let (beat, held, gone) = (leases.clone(), lease.clone(), lost.clone());
         let heartbeat = tokio::spawn(async move {
             let mut every = tokio::time::interval(expiry() / 6);
+            let mut answered = std::time::Instant::now();
             loop {
                 every.tick().await;
                 let (beat, lease) = (beat.clone(), held.clone());
@@ -434,10 +574,19 @@ impl Driving {
                         .renew(&lease, crate::sources::now().millis())
                 })
                 .await;
-                if !matches!(alive, Ok(Ok(true))) {
-                    // The fence refuses every intent from here on.
-                    tracing::warn!("the lease of {} was lost", held.service);
-                    break;
+                match alive {
+                    Ok(Ok(true)) => answered = std::time::Instant::now(),
+                    // The journal does not answer: the lease is ours until
+                    // the others may judge it dead, not a moment longer.
+                    Ok(Err(e)) if answered.elapsed() < expiry() => {
+                        tracing::warn!("the lease of {}: no heartbeat ({e})", held.service);
+                    }
+                    _ => {
+                        // The fence refuses every intent from here on.
+                        tracing::warn!("the lease of {} was lost", held.service);
+                        gone.store(true, std::sync::atomic::Ordering::SeqCst);
+                        break;
+                    }
                 }
             }
         });
@@ -445,7 +594,15 @@ impl Driving {
             leases,
             lease,
             heartbeat,
+            lost,
         })
+    }
+
+    /// The lease was lost: taken over, or no heartbeat reached the journal
+    /// for the expiry. Nothing is done under it any more, even if no one
+    /// else has taken it yet.
+    pub fn lost(&self) -> bool {
+        self.lost.load(std::sync::atomic::Ordering::SeqCst)
     }
 }
 

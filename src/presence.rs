@@ -1,8 +1,12 @@
 //! Who is here: every console and headless command on a journal announces
-//! itself in the journal's file and heartbeats; one that vanishes (its SSH
-//! session dropped, killed) drops out after `GONE` without a heartbeat.
-//! `backstop who` lists them, with the services each one drives (holds the
-//! lease of).
+//! itself beside the journal (its file, or its table) and heartbeats; one
+//! that vanishes (its SSH session dropped, killed) drops out after `GONE`
+//! without a heartbeat. `backstop who` lists them, with the services each
+//! one drives (holds the live lease of).
+//!
+//! Presence is for people to read: on a table shared between hosts it
+//! compares the writers' wall clocks (NTP keeps them within far less than
+//! `GONE`); nothing that decides who may act rests on it — leases do.
 
 use std::path::Path;
 use std::time::Duration;
@@ -10,7 +14,10 @@ use std::time::Duration;
 use rusqlite::{Connection, params};
 use serde::Serialize;
 
+use crate::journal::Place;
 use crate::lease::SCHEMA as LEASES;
+
+mod dynamo;
 
 /// Silent this long, a session is gone.
 pub const GONE: Duration = Duration::from_secs(15);
@@ -50,6 +57,18 @@ pub struct Person {
     pub since_ms: i64,
 }
 
+/// A session's presence, as stored.
+#[derive(Clone, Debug)]
+struct Present {
+    session: String,
+    operator: String,
+    what: String,
+    services: Vec<String>,
+    since_ms: i64,
+    last_seen_ms: i64,
+    read_only: bool,
+}
+
 fn open(path: &Path) -> rusqlite::Result<Connection> {
     if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
         let _ = std::fs::create_dir_all(dir);
@@ -59,58 +78,130 @@ fn open(path: &Path) -> rusqlite::Result<Connection> {
     Ok(conn)
 }
 
+/// Where presence is kept: beside a file's rows, or a table's.
+enum Beside {
+    File(std::sync::Mutex<Connection>, std::path::PathBuf),
+    Table(std::sync::Arc<crate::journal::dynamo::Table>),
+}
+
+impl Beside {
+    fn put(&self, p: &Present) -> Result<(), String> {
+        match self {
+            Beside::File(conn, path) => conn
+                .lock()
+                .unwrap_or_else(std::sync::PoisonError::into_inner)
+                .execute(
+                    "INSERT INTO presence (session, operator, what, services, since_ms, last_seen_ms, read_only)
+                     VALUES (?1, ?2, ?3, ?4, ?5, ?5, ?6)
+                     ON CONFLICT(session) DO UPDATE SET last_seen_ms = ?5",
+                    params![
+                        p.session,
+                        p.operator,
+                        p.what,
+                        serde_json::to_string(&p.services).unwrap_or_default(),
+                        p.since_ms,
+                        p.read_only
+                    ],
+                )
+                .map(|_| ())
+                .map_err(|e| format!("presence in {}: {e}", path.display())),
+            Beside::Table(t) => dynamo::put(t, p),
+        }
+    }
+
+    fn beat(&self, p: &Present, now_ms: i64) -> Result<(), String> {
+        match self {
+            Beside::File(conn, path) => conn
+                .lock()
+                .unwrap_or_else(std::sync::PoisonError::into_inner)
+                .execute(
+                    "UPDATE presence SET last_seen_ms = ?2 WHERE session = ?1",
+                    params![p.session, now_ms],
+                )
+                .map(|_| ())
+                .map_err(|e| format!("presence in {}: {e}", path.display())),
+            Beside::Table(t) => dynamo::put(
+                t,
+                &Present {
+                    last_seen_ms: now_ms,
+                    ..p.clone()
+                },
+            ),
+        }
+    }
+
+    fn remove(&self, session: &str) {
+        match self {
+            Beside::File(conn, _) => {
+                let _ = conn
+                    .lock()
+                    .unwrap_or_else(std::sync::PoisonError::into_inner)
+                    .execute("DELETE FROM presence WHERE session = ?1", params![session]);
+            }
+            Beside::Table(t) => {
+                if let Err(e) = dynamo::remove(t, session) {
+                    tracing::warn!("{e}");
+                }
+            }
+        }
+    }
+}
+
 /// This process, present on a journal until dropped.
 pub struct Here {
-    path: std::path::PathBuf,
+    beside: std::sync::Arc<Beside>,
     session: String,
     beat: tokio::task::JoinHandle<()>,
 }
 
 impl Here {
-    /// Announce this process on the journal at `path`, and keep saying so.
+    /// Announce this process on the journal at `place`, and keep saying so.
     pub fn announce(
-        path: &Path,
+        place: impl Into<Place>,
         what: &str,
         services: &[String],
         read_only: bool,
     ) -> Result<Here, String> {
+        let place = place.into();
         let session = crate::identity::session();
         let now = crate::sources::now().millis();
-        let conn = open(path).map_err(|e| format!("presence in {}: {e}", path.display()))?;
-        conn.execute(
-            "INSERT INTO presence (session, operator, what, services, since_ms, last_seen_ms, read_only)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?5, ?6)
-             ON CONFLICT(session) DO UPDATE SET last_seen_ms = ?5",
-            params![
-                session,
-                crate::identity::operator(),
-                what,
-                serde_json::to_string(services).unwrap_or_default(),
-                now,
-                read_only
-            ],
-        )
-        .map_err(|e| format!("presence in {}: {e}", path.display()))?;
-        let conn = std::sync::Arc::new(std::sync::Mutex::new(conn));
-        let id = session.clone();
+        let beside = match &place.table {
+            Some(t) => Beside::Table(t.clone()),
+            None => Beside::File(
+                std::sync::Mutex::new(
+                    open(&place.file)
+                        .map_err(|e| format!("presence in {}: {e}", place.file.display()))?,
+                ),
+                place.file.clone(),
+            ),
+        };
+        let me = Present {
+            session: session.clone(),
+            operator: crate::identity::operator(),
+            what: what.to_string(),
+            services: services.to_vec(),
+            since_ms: now,
+            last_seen_ms: now,
+            read_only,
+        };
+        beside.put(&me)?;
+        let beside = std::sync::Arc::new(beside);
+        let b = beside.clone();
         let beat = tokio::spawn(async move {
             let mut every = tokio::time::interval(BEAT);
             loop {
                 every.tick().await;
-                let (conn, id) = (conn.clone(), id.clone());
+                let (b, me) = (b.clone(), me.clone());
                 let _ = tokio::task::spawn_blocking(move || {
-                    conn.lock()
-                        .unwrap_or_else(std::sync::PoisonError::into_inner)
-                        .execute(
-                            "UPDATE presence SET last_seen_ms = ?2 WHERE session = ?1",
-                            params![id, crate::sources::now().millis()],
-                        )
+                    if let Err(e) = b.beat(&me, crate::sources::now().millis()) {
+                        tracing::debug!("{e}");
+                    }
                 })
                 .await;
             }
         });
         Ok(Here {
-            path: path.to_path_buf(),
+            beside,
             session,
             beat,
         })
@@ -121,81 +212,85 @@ impl Drop for Here {
     fn drop(&mut self) {
         self.beat.abort();
         // Leaving cleanly: gone at once, not after `GONE`.
-        if let Ok(conn) = open(&self.path) {
-            let _ = conn.execute(
-                "DELETE FROM presence WHERE session = ?1",
-                params![self.session],
-            );
-        }
+        self.beside.remove(&self.session);
     }
 }
 
-/// Everyone present on the journal at `path` now, oldest first: sessions
+/// Everyone present on the journal at `place` now, oldest first: sessions
 /// seen within `GONE`, each a driver of the services whose live lease it
 /// holds. A journal nobody uses has nobody.
-pub fn who(path: &Path, now_ms: i64) -> Result<Vec<Person>, String> {
-    if !path.exists() {
-        return Ok(Vec::new());
-    }
-    let err = |e: rusqlite::Error| format!("{}: {e}", path.display());
-    let conn = open(path).map_err(err)?;
+pub fn who(place: impl Into<Place>, now_ms: i64) -> Result<Vec<Person>, String> {
+    let place = place.into();
     let gone = GONE.as_millis() as i64;
-    let mut st = conn
-        .prepare(
-            "SELECT session, operator, what, services, since_ms, last_seen_ms, read_only
-             FROM presence WHERE last_seen_ms >= ?1 ORDER BY since_ms, session",
-        )
-        .map_err(err)?;
-    let rows = st
-        .query_map(params![now_ms - gone], |r| {
-            Ok((
-                r.get::<_, String>(0)?,
-                r.get::<_, String>(1)?,
-                r.get::<_, String>(2)?,
-                r.get::<_, String>(3)?,
-                r.get::<_, i64>(4)?,
-                r.get::<_, i64>(5)?,
-                r.get::<_, i64>(6)? != 0,
-            ))
-        })
-        .map_err(err)?
-        .collect::<rusqlite::Result<Vec<_>>>()
-        .map_err(err)?;
-    let lease_expiry = crate::lease::expiry().as_millis() as i64;
-    let mut people = Vec::new();
-    for (session, operator, what, services, since, seen, read_only) in rows {
-        let mut driven = conn
-            .prepare(
-                "SELECT service FROM leases
-                 WHERE session = ?1 AND released = 0 AND heartbeat_ms >= ?2 ORDER BY service",
-            )
-            .map_err(err)?
-            .query_map(params![session, now_ms - lease_expiry], |r| {
-                r.get::<_, String>(0)
+    let present = match &place.table {
+        Some(t) => dynamo::list(t)?,
+        None => {
+            if !place.file.exists() {
+                return Ok(Vec::new());
+            }
+            let path = &place.file;
+            let err = |e: rusqlite::Error| format!("{}: {e}", path.display());
+            let conn = open(path).map_err(err)?;
+            let mut st = conn
+                .prepare(
+                    "SELECT session, operator, what, services, since_ms, last_seen_ms, read_only
+                     FROM presence ORDER BY since_ms, session",
+                )
+                .map_err(err)?;
+            st.query_map([], |r| {
+                Ok(Present {
+                    session: r.get(0)?,
+                    operator: r.get(1)?,
+                    what: r.get(2)?,
+                    services: serde_json::from_str(&r.get::<_, String>(3)?).unwrap_or_default(),
+                    since_ms: r.get(4)?,
+                    last_seen_ms: r.get(5)?,
+                    read_only: r.get::<_, i64>(6)? != 0,
+                })
             })
             .map_err(err)?
-            .collect::<rusqlite::Result<Vec<String>>>()
-            .map_err(err)?;
-        let watched: Vec<String> = serde_json::from_str(&services).unwrap_or_default();
+            .collect::<rusqlite::Result<Vec<_>>>()
+            .map_err(err)?
+        }
+    };
+    let mut present: Vec<Present> = present
+        .into_iter()
+        .filter(|p| p.last_seen_ms >= now_ms - gone)
+        .collect();
+    if present.is_empty() {
+        return Ok(Vec::new());
+    }
+    present.sort_by(|a, b| (a.since_ms, &a.session).cmp(&(b.since_ms, &b.session)));
+    let leases = crate::lease::Leases::open(&place)
+        .and_then(|l| l.all())
+        .map_err(|e| e.to_string())?;
+    let expiry = crate::lease::expiry();
+    let mut people = Vec::new();
+    for p in present {
+        let mut driven: Vec<String> = leases
+            .iter()
+            .filter(|(_, h)| h.session == p.session && !h.lost(now_ms, expiry))
+            .map(|(s, _)| s.clone())
+            .collect();
         let role = if driven.is_empty() {
             "observer"
         } else {
             "driver"
         };
         if driven.is_empty() {
-            driven = watched;
+            driven = p.services;
         }
         people.push(Person {
-            session,
-            operator,
+            session: p.session,
+            operator: p.operator,
             role: role.into(),
-            what,
+            what: p.what,
             services: driven,
-            since: crate::core::time::Ts(since).rfc3339(),
-            last_seen: crate::core::time::Ts(seen).rfc3339(),
-            read_only,
-            last_seen_ms: seen,
-            since_ms: since,
+            since: crate::core::time::Ts(p.since_ms).rfc3339(),
+            last_seen: crate::core::time::Ts(p.last_seen_ms).rfc3339(),
+            read_only: p.read_only,
+            last_seen_ms: p.last_seen_ms,
+            since_ms: p.since_ms,
         });
     }
     Ok(people)

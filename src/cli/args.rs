@@ -228,6 +228,22 @@ pub enum JournalCommand {
         #[arg(long)]
         drill: bool,
     },
+    /// Create the DynamoDB table the configuration's `[journal]` names
+    /// (on-demand capacity, TTL on presence items), or print it as
+    /// CloudFormation and Terraform
+    Init {
+        /// Print the table's definition instead of creating it
+        #[arg(long)]
+        print: bool,
+    },
+    /// Copy a SQLite journal's history into the configuration's DynamoDB
+    /// table (empty, or holding an earlier part of this copy): ids, hashes
+    /// and sessions kept, so `journal verify` holds across the move
+    Copy {
+        /// The SQLite journal to copy [default: this host's incident journal]
+        #[arg(long, value_name = "FILE")]
+        from: Option<PathBuf>,
+    },
 }
 
 #[derive(Subcommand, Debug)]

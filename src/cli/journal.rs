@@ -1,15 +1,16 @@
-//! `backstop journal verify`: the journal's hash chain, recomputed.
+//! `backstop journal verify`: the journal's hash chain, recomputed;
+//! `journal init` and `journal copy`: a DynamoDB table for the journal.
 
 use super::*;
 
 /// 0 the chain holds, 1 it is broken, 2 the journal cannot be read.
-pub(super) fn journal_verify(journal: &Path, json: bool) -> Done {
-    let v = Reader::open(journal)
+pub(super) fn journal_verify(journal: &crate::journal::Place, json: bool) -> Done {
+    let v = Reader::at(journal)
         .and_then(|r| r.verify())
         .map_err(|e| Failure::Usage(format!("backstop journal verify: {e:#}")))?;
     if json {
         out::line(serde_json::json!({
-            "journal": journal.display().to_string(),
+            "journal": journal.describe(),
             "holds": v.holds(),
             "rows": v.rows,
             "unchained": v.unchained,
@@ -18,7 +19,52 @@ pub(super) fn journal_verify(journal: &Path, json: bool) -> Done {
             "text": v.text(),
         }));
     } else {
-        out::line(format_args!("{}: {}", journal.display(), v.text()));
+        out::line(format_args!("{}: {}", journal.describe(), v.text()));
     }
     Ok(if v.holds() { exit::OK } else { exit::FAILING })
+}
+
+/// The table the configuration's `[journal]` names, or why there is none.
+fn configured_table(
+    flag: Option<&Path>,
+    paths: &Paths,
+) -> Result<std::sync::Arc<crate::journal::dynamo::Table>, Failure> {
+    super::shared_table(flag, paths)?.ok_or_else(|| {
+        Failure::Usage(
+            "backstop journal: the configuration names no table: add\n  [journal]\n  backend = \"dynamodb\"\n  table = \"backstop-journal\"\n(and region or profile under [aws])".into(),
+        )
+    })
+}
+
+/// `backstop journal init [--print]`.
+pub(super) fn journal_init(flag: Option<&Path>, paths: &Paths, print: bool) -> Done {
+    if print {
+        let name = super::shared_table(flag, paths)?
+            .map_or_else(|| "backstop-journal".to_string(), |t| t.name.clone());
+        out::text(crate::journal::dynamo::template(&name));
+        return Ok(exit::OK);
+    }
+    let table = configured_table(flag, paths)?;
+    let said = crate::journal::dynamo::init(&table)
+        .map_err(|f| Failure::Failing(format!("backstop journal init: {f}")))?;
+    out::line(said);
+    Ok(exit::OK)
+}
+
+/// `backstop journal copy --from FILE`.
+pub(super) fn journal_copy(flag: Option<&Path>, paths: &Paths, from: &Path) -> Done {
+    let table = configured_table(flag, paths)?;
+    let (copied, there) = crate::journal::dynamo::copy(&table, from)
+        .map_err(|e| Failure::Failing(format!("backstop journal copy: {e:#}")))?;
+    out::line(format_args!(
+        "copied {copied} rows of {} into the DynamoDB table {}{}",
+        from.display(),
+        table.name,
+        if there > 0 {
+            format!(" ({there} were there already)")
+        } else {
+            String::new()
+        }
+    ));
+    Ok(exit::OK)
 }

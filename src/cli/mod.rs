@@ -118,18 +118,36 @@ fn run(cli: Cli, paths: &Paths) -> Done {
         crate::identity::declare(name);
     }
     let journal = cli.journal.clone();
-    let storage = |drill: bool| Storage {
-        journal: journal.clone().unwrap_or_else(|| {
-            if drill {
-                paths.drill_journal_file.clone()
-            } else {
-                paths.journal_file.clone()
+    // The incidents' journal is the configuration's table when it names
+    // one (found once, when a command first needs it); drills always
+    // rehearse on this host's file, and `--journal FILE` is that file.
+    let table = std::cell::OnceCell::new();
+    let config_flag = cli.config.clone();
+    let storage = |drill: bool| -> Result<Storage, Failure> {
+        let shared = if drill || journal.is_some() {
+            None
+        } else {
+            match table.get() {
+                Some(t) => t,
+                None => {
+                    let found = shared_table(config_flag.as_deref(), paths)?;
+                    table.get_or_init(|| found)
+                }
             }
-        }),
-        reports: paths.reports_dir.clone(),
+            .clone()
+        };
+        Ok(Storage {
+            journal: journal.clone().unwrap_or_else(|| match &shared {
+                Some(t) => paths.data_dir.join(format!("dynamodb-{}.sqlite", t.name)),
+                None if drill => paths.drill_journal_file.clone(),
+                None => paths.journal_file.clone(),
+            }),
+            reports: paths.reports_dir.clone(),
+            table: shared,
+        })
     };
     match cli.command {
-        None => console(cli.config.as_deref(), paths, storage(false), cli.read_only),
+        None => console(cli.config.as_deref(), paths, storage(false)?, cli.read_only),
         Some(Command::Drill {
             list,
             scenario,
@@ -148,7 +166,7 @@ fn run(cli: Cli, paths: &Paths) -> Done {
             join,
         }) => {
             if join {
-                team::join(paths, storage(true))
+                team::join(paths, storage(true)?)
             } else if list || scenario.is_some() {
                 let play = Play {
                     list,
@@ -161,7 +179,7 @@ fn run(cli: Cli, paths: &Paths) -> Done {
                     aws: (target == Target::Aws).then(|| cli.config.clone()),
                     yes,
                 };
-                scenario_drill(paths, play, storage(true))
+                scenario_drill(paths, play, storage(true)?)
             } else {
                 let team = team.then_some(approvals);
                 drill(
@@ -169,7 +187,7 @@ fn run(cli: Cli, paths: &Paths) -> Done {
                     interval,
                     timeout,
                     rate,
-                    storage(true),
+                    storage(true)?,
                     cli.read_only,
                     team,
                 )
@@ -186,11 +204,11 @@ fn run(cli: Cli, paths: &Paths) -> Done {
         }) => {
             let format = if json { Format::Json } else { format };
             if stats {
-                report_stats(&storage(drill).journal, format)
+                report_stats(&storage(drill)?.place(), format)
             } else if drills {
-                drill_list(&storage(true).journal, format)
+                drill_list(&storage(true)?.place(), format)
             } else {
-                report(&storage(drill).journal, incident, format, list)
+                report(&storage(drill)?.place(), incident, format, list)
             }
         }
         Some(Command::Probe { url, json, timeout }) => runtime(|| {
@@ -222,8 +240,9 @@ fn run(cli: Cli, paths: &Paths) -> Done {
                 watch: watch_for,
                 json,
             };
+            let storage = storage(false)?;
             pipeline(cli.config.as_deref(), paths, "verify", |c| async move {
-                headless::verify::run(c, &storage(false), args).await
+                headless::verify::run(c, &storage, args).await
             })
         }
         Some(Command::Watch {
@@ -238,8 +257,9 @@ fn run(cli: Cli, paths: &Paths) -> Done {
                 window,
                 json,
             };
+            let storage = storage(false)?;
             pipeline(cli.config.as_deref(), paths, "watch", |c| async move {
-                headless::watch::run(c, &storage(false), args).await
+                headless::watch::run(c, &storage, args).await
             })
         }
         Some(Command::Rollback {
@@ -256,20 +276,29 @@ fn run(cli: Cli, paths: &Paths) -> Done {
                 dry_run,
                 json,
             };
+            let storage = storage(false)?;
             pipeline(cli.config.as_deref(), paths, "rollback", |c| async move {
-                headless::rollback::run(c, &storage(false), args).await
+                headless::rollback::run(c, &storage, args).await
             })
         }
         Some(Command::Config(ConfigCommand::Check { file })) => {
             config_check(file.or(cli.config).as_deref(), paths)
         }
         Some(Command::Journal(JournalCommand::Verify { json, drill })) => {
-            journal_verify(&storage(drill).journal, json)
+            journal_verify(&storage(drill)?.place(), json)
         }
+        Some(Command::Journal(JournalCommand::Init { print })) => {
+            journal::journal_init(cli.config.as_deref(), paths, print)
+        }
+        Some(Command::Journal(JournalCommand::Copy { from })) => journal::journal_copy(
+            cli.config.as_deref(),
+            paths,
+            &from.unwrap_or_else(|| paths.journal_file.clone()),
+        ),
         Some(Command::Config(ConfigCommand::Init { force, path })) => {
             config_init(path.as_deref().unwrap_or(&paths.config_file), force)
         }
-        Some(Command::Who { json, drill }) => who::who(&storage(drill).journal, json),
+        Some(Command::Who { json, drill }) => who::who(&storage(drill)?.place(), json),
         Some(Command::Keys) => {
             out::text(load_keymap(paths)?.describe());
             Ok(exit::OK)
@@ -372,6 +401,30 @@ pub(super) fn load_config(flag: Option<&Path>, paths: &Paths) -> Result<Config, 
     // Every lease this process takes or judges lives by the team's expiry.
     crate::lease::set_expiry(config.lease_expiry);
     Ok(config)
+}
+
+/// The DynamoDB table the configuration keeps its journal in, if it names
+/// one (no configuration: none).
+pub(super) fn shared_table(
+    flag: Option<&Path>,
+    paths: &Paths,
+) -> Result<Option<std::sync::Arc<crate::journal::dynamo::Table>>, Failure> {
+    let found = config::locate(
+        flag,
+        std::env::var("BACKSTOP_CONFIG").ok(),
+        &paths.config_file,
+    )
+    .map_err(|e| Failure::Usage(format!("backstop: {e}")))?;
+    if found.is_none() {
+        return Ok(None);
+    }
+    let config = load_config(flag, paths)?;
+    Ok(match config.journal {
+        config::journal::JournalConfig::DynamoDb { table, aws } => {
+            Some(crate::journal::dynamo::Table::new(&table, aws))
+        }
+        config::journal::JournalConfig::File => None,
+    })
 }
 
 /// The built-in runbooks and the user's.

@@ -3,19 +3,21 @@
 
 use super::*;
 
-fn reader(journal: &Path) -> Result<Reader, Failure> {
-    Reader::open(journal).map_err(|e| Failure::Failing(format!("backstop report: {e:#}")))
+use crate::journal::Place;
+
+fn reader(journal: &Place) -> Result<Reader, Failure> {
+    Reader::at(journal).map_err(|e| Failure::Failing(format!("backstop report: {e:#}")))
 }
 
 /// `backstop report [N] [--list]`: exit 1 when there is no such incident.
-pub(super) fn report(journal: &Path, incident: Option<i64>, format: Format, list: bool) -> Done {
+pub(super) fn report(journal: &Place, incident: Option<i64>, format: Format, list: bool) -> Done {
     let reader = reader(journal)?;
     if list {
         let rows = reader
             .incidents()
             .map_err(|e| Failure::Failing(format!("backstop report: {e:#}")))?;
         if rows.is_empty() {
-            out::line(format_args!("no incident in {}", journal.display()));
+            out::line(format_args!("no incident in {}", journal.describe()));
         }
         for r in rows {
             out::line(format_args!(
@@ -29,7 +31,10 @@ pub(super) fn report(journal: &Path, incident: Option<i64>, format: Format, list
         return Ok(exit::OK);
     }
     let r = Report::load(&reader, incident).map_err(|e| {
-        Failure::Failing(format!("backstop report: {e:#} (in {})", journal.display()))
+        Failure::Failing(format!(
+            "backstop report: {e:#} (in {})",
+            journal.describe()
+        ))
     })?;
     match format {
         Format::Json => out::line(r.json()),
@@ -40,28 +45,31 @@ pub(super) fn report(journal: &Path, incident: Option<i64>, format: Format, list
 
 /// `backstop report --drills`: every drill scored in the journal, so a
 /// team sees its MTTR month by month.
-pub(super) fn drill_list(journal: &Path, format: Format) -> Done {
+pub(super) fn drill_list(journal: &Place, format: Format) -> Done {
     let rows = reader(journal)?
         .drills()
         .map_err(|e| Failure::Failing(format!("backstop report: {e:#}")))?;
     out::text(crate::report::drill_list(&rows, format == Format::Json));
     if rows.is_empty() && format != Format::Json {
-        out::line(format_args!("no drill in {}", journal.display()));
+        out::line(format_args!("no drill in {}", journal.describe()));
     }
     Ok(exit::OK)
 }
 
 /// `backstop report --stats`: deploys, rollbacks, recovery and the war
 /// room, per service and month.
-pub(super) fn report_stats(journal: &Path, format: Format) -> Done {
+pub(super) fn report_stats(journal: &Place, format: Format) -> Done {
     let stats = crate::report::stats::Stats::load(&reader(journal)?).map_err(|e| {
-        Failure::Failing(format!("backstop report: {e:#} (in {})", journal.display()))
+        Failure::Failing(format!(
+            "backstop report: {e:#} (in {})",
+            journal.describe()
+        ))
     })?;
     match format {
         Format::Json => out::line(stats.json()),
         Format::Md if stats.services.is_empty() => out::line(format_args!(
             "nothing to count in {}: no deploy, incident or war-room record yet",
-            journal.display()
+            journal.describe()
         )),
         Format::Md => out::text(stats.markdown()),
     }

@@ -2,7 +2,7 @@
 
 use super::*;
 
-pub(super) fn who(journal: &Path, json: bool) -> Done {
+pub(super) fn who(journal: &crate::journal::Place, json: bool) -> Done {
     let now = crate::sources::now();
     let people = crate::presence::who(journal, now.millis())
         .map_err(|e| Failure::Failing(format!("backstop who: {e}")))?;
@@ -11,7 +11,7 @@ pub(super) fn who(journal: &Path, json: bool) -> Done {
         return Ok(exit::OK);
     }
     if people.is_empty() {
-        out::line(format_args!("nobody is on {}", journal.display()));
+        out::line(format_args!("nobody is on {}", journal.describe()));
     }
     for p in &people {
         let seen = now.since(crate::core::time::Ts(p.last_seen_ms));

@@ -9,6 +9,7 @@ pub mod aws;
 pub mod diagnostic;
 pub mod drill;
 pub mod duration;
+pub mod journal;
 pub mod redact;
 pub mod rollback;
 pub mod runbook;
@@ -59,6 +60,8 @@ pub struct Config {
     /// This console joined a team drill: it watches and approves, and the
     /// drill is driven from the console that runs its sandbox.
     pub approve_only: bool,
+    /// Where the journal lives (`[journal]`).
+    pub journal: journal::JournalConfig,
 }
 
 impl Config {
@@ -81,7 +84,13 @@ impl Config {
     /// The AWS settings the configuration calls AWS with (the first
     /// service's that uses AWS), or none when nothing here uses AWS.
     pub fn aws_in_use(&self) -> Option<&aws::AwsSettings> {
-        self.services.iter().find_map(ServiceConfig::aws)
+        self.services
+            .iter()
+            .find_map(ServiceConfig::aws)
+            .or(match &self.journal {
+                journal::JournalConfig::DynamoDb { aws, .. } => Some(aws),
+                journal::JournalConfig::File => None,
+            })
     }
 }
 
@@ -233,6 +242,7 @@ struct RawConfig {
     /// How long a driver's lease outlives its last heartbeat before
     /// anyone may take the service over.
     lease_expiry: Option<Spanned<HumanDuration>>,
+    journal: Option<journal::RawJournal>,
 }
 
 #[derive(Deserialize)]
@@ -382,6 +392,7 @@ fn validate(
     }
 
     let aws_top = aws::top(raw.aws, &mut err);
+    let journal = journal::journal(raw.journal, &aws_top.settings, &mut err);
     let mut services = Vec::new();
     // What each service changes, and where it is written: none may be shared.
     let mut targets = Targets::default();
@@ -583,6 +594,7 @@ fn validate(
         lease_expiry,
         shared: true,
         approve_only: false,
+        journal,
     })
 }
 

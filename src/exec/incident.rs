@@ -106,7 +106,7 @@ pub(super) async fn export(b: Backends, id: i64, tx: mpsc::Sender<Msg>) {
     // Rows appended a moment ago must be in: wait for the writer first.
     journal.flush().await;
     let result = tokio::task::spawn_blocking(move || -> anyhow::Result<String> {
-        let reader = Reader::open(&journal.path)?;
+        let reader = Reader::at(&journal.place)?;
         let report = Report::load(&reader, Some(id))?;
         std::fs::create_dir_all(&dir)?;
         let path = dir.join(format!("incident-{id}.md"));

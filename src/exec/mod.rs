@@ -106,6 +106,30 @@ impl Backends {
             service: service.clone(),
             token,
         };
+        // A lease lost while held (taken over, or the journal out of reach
+        // for its expiry) is never acted under: it is taken again, or the
+        // answer names who drives now.
+        let lost = self
+            .driving
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .get(&service)
+            .is_some_and(crate::lease::Driving::lost);
+        if lost {
+            let gone = self
+                .driving
+                .lock()
+                .unwrap_or_else(std::sync::PoisonError::into_inner)
+                .remove(&service);
+            self.fences
+                .lock()
+                .unwrap_or_else(std::sync::PoisonError::into_inner)
+                .remove(&service);
+            // Dropping it gives up what may be left of it, off this thread.
+            if let Some(d) = gone {
+                let _ = tokio::task::spawn_blocking(move || drop(d)).await;
+            }
+        }
         if let Some(t) = self
             .fences
             .lock()
@@ -182,10 +206,10 @@ impl Backends {
         {
             return Ok((*t, None));
         }
-        let path = journal.path.clone();
+        let place = journal.place.clone();
         let name = service.to_string();
         let taken = tokio::task::spawn_blocking(move || {
-            crate::lease::Driving::take(&path, &name, &crate::identity::operator())
+            crate::lease::Driving::take(&place, &name, &crate::identity::operator())
         })
         .await
         .map_err(|e| format!("cannot take the lease of {service}: {e}"))??;
@@ -203,10 +227,10 @@ impl Backends {
 
     /// Who holds the lease of `service` now.
     async fn holder(&self, service: &str) -> Option<crate::lease::Holder> {
-        let path = self.journal.as_ref()?.path.clone();
+        let place = self.journal.as_ref()?.place.clone();
         let name = service.to_string();
         tokio::task::spawn_blocking(move || {
-            crate::lease::Leases::open(&path)
+            crate::lease::Leases::open(&place)
                 .and_then(|l| l.holder(&name))
                 .ok()
                 .flatten()

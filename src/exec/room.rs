@@ -88,7 +88,7 @@ pub(super) async fn lease(b: Backends, service: String, act: LeaseAct, tx: mpsc:
                 journal.append(e);
                 // A lost driver may have left a change half made: it is
                 // resolved before anything else, as at a start.
-                interrupted(&journal.path, &service, &tx).await;
+                interrupted(&journal.place, &service, &tx).await;
                 Ok(format!("you drive {service} (lease {token})"))
             }
             Err(e) => Err(e),
@@ -105,10 +105,10 @@ pub(super) async fn lease(b: Backends, service: String, act: LeaseAct, tx: mpsc:
 }
 
 /// Changes of `service` the journal holds without an outcome.
-async fn interrupted(path: &std::path::Path, service: &str, tx: &mpsc::Sender<Msg>) {
-    let (path, name) = (path.to_path_buf(), service.to_string());
+async fn interrupted(place: &crate::journal::Place, service: &str, tx: &mpsc::Sender<Msg>) {
+    let (place, name) = (place.clone(), service.to_string());
     let found = tokio::task::spawn_blocking(move || {
-        Reader::open(&path)
+        Reader::at(&place)
             .and_then(|r| r.interrupted())
             .map(|rows| {
                 rows.into_iter()

@@ -275,7 +275,7 @@ pub async fn run(config: Config, storage: &Storage, a: Args) -> Result<u8> {
     // started at once exactly one plans and acts; the others say who drives.
     let mut driving = None;
     if a.yes && !a.dry_run {
-        match Driving::take(&storage.journal, &a.service, &crate::identity::operator()) {
+        match Driving::take(storage.place(), &a.service, &crate::identity::operator()) {
             Ok(d) => driving = Some(d),
             Err(why) => return Ok(end(&a, exit::FAILING, &why, &[])),
         }
@@ -329,7 +329,7 @@ pub async fn run(config: Config, storage: &Storage, a: Args) -> Result<u8> {
         // go on only if the plan is still the one confirmed.
         let confirmed = std::mem::take(&mut p.plan);
         drop(p);
-        match Driving::take(&storage.journal, &a.service, &crate::identity::operator()) {
+        match Driving::take(storage.place(), &a.service, &crate::identity::operator()) {
             Ok(d) => driving = Some(d),
             Err(why) => return Ok(end(&a, exit::FAILING, &why, &confirmed)),
         }

@@ -8,9 +8,8 @@ use std::path::Path;
 
 use anyhow::{Context, Result};
 use rusqlite::{Connection, OptionalExtension, params};
-use serde_json::Value;
 
-use super::{Entry, Fence, Row, Store, chain};
+use super::{Entry, Fence, Raw, Row, Store};
 use crate::core::time::Ts;
 
 pub(super) const SCHEMA: &str = "
@@ -232,41 +231,85 @@ fn insert(conn: &Connection, session: &str, e: &Entry) -> rusqlite::Result<i64> 
         )
         .optional()?
         .unwrap_or((0, None));
-    let id = last + 1;
-    let data = e.data.as_ref().map(Value::to_string);
-    let hash = chain::Stored {
-        id,
-        at: e.at.millis(),
-        kind: &e.kind,
-        scope: &e.scope,
-        level: &e.level,
-        text: &e.text,
-        operator: &e.operator,
-        incident: e.incident,
-        reference: e.reference,
-        data: data.as_deref(),
-        session: Some(session),
-    }
-    .hash(prev.as_deref().unwrap_or(""));
+    let raw = Raw::of(last + 1, e, session, prev.as_deref().unwrap_or(""));
+    insert_raw(conn, &raw)?;
+    Ok(raw.id)
+}
+
+fn insert_raw(conn: &Connection, r: &Raw) -> rusqlite::Result<()> {
     conn.execute(
         "INSERT INTO journal (id, at, kind, scope, level, text, operator, incident, ref, data, hash, session) \
          VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)",
         params![
-            id,
-            e.at.millis(),
-            e.kind,
-            e.scope,
-            e.level,
-            e.text,
-            e.operator,
-            e.incident,
-            e.reference,
-            data,
-            hash,
-            session
+            r.id,
+            r.at,
+            r.kind,
+            r.scope,
+            r.level,
+            r.text,
+            r.operator,
+            r.incident,
+            r.reference,
+            r.data,
+            r.hash,
+            r.session
         ],
     )?;
-    Ok(id)
+    Ok(())
+}
+
+/// This host's replica of a shared journal: rows copied as they are (ids,
+/// hashes, sessions), those it has already skipped; the newest id it holds.
+pub(super) fn mirror(conn: &Connection, rows: &[Raw]) -> rusqlite::Result<i64> {
+    conn.execute_batch("BEGIN IMMEDIATE")?;
+    let copy = || -> rusqlite::Result<i64> {
+        for r in rows {
+            let known: bool = conn.query_row(
+                "SELECT EXISTS (SELECT 1 FROM journal WHERE id = ?1)",
+                [r.id],
+                |x| x.get(0),
+            )?;
+            if !known {
+                insert_raw(conn, r)?;
+            }
+        }
+        conn.query_row("SELECT COALESCE(MAX(id), 0) FROM journal", [], |r| r.get(0))
+    };
+    match copy() {
+        Ok(head) => {
+            conn.execute_batch("COMMIT")?;
+            Ok(head)
+        }
+        Err(e) => {
+            conn.execute_batch("ROLLBACK")?;
+            Err(e)
+        }
+    }
+}
+
+/// Rows after `after` exactly as stored, oldest first, at most `limit`.
+pub(super) fn raw_since(conn: &Connection, after: i64, limit: usize) -> rusqlite::Result<Vec<Raw>> {
+    let mut st = conn.prepare_cached(
+        "SELECT id, at, kind, scope, level, text, operator, incident, ref, data, hash, session \
+         FROM journal WHERE id > ?1 ORDER BY id LIMIT ?2",
+    )?;
+    st.query_map(params![after, limit as i64], |r| {
+        Ok(Raw {
+            id: r.get(0)?,
+            at: r.get(1)?,
+            kind: r.get(2)?,
+            scope: r.get(3)?,
+            level: r.get(4)?,
+            text: r.get(5)?,
+            operator: r.get(6)?,
+            incident: r.get(7)?,
+            reference: r.get(8)?,
+            data: r.get(9)?,
+            hash: r.get(10)?,
+            session: r.get(11)?,
+        })
+    })?
+    .collect()
 }
 
 pub(super) fn row(r: &rusqlite::Row<'_>) -> rusqlite::Result<Row> {

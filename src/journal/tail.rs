@@ -6,7 +6,6 @@
 //!
 //! Ordering comes from the journal's ids, never from the writers' clocks.
 
-use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -14,7 +13,7 @@ use serde_json::Value;
 use tokio::sync::mpsc;
 use tokio::task::JoinHandle;
 
-use super::{Row, Store, sqlite::Sqlite};
+use super::{Place, Row, Store, dynamo::Dynamo, sqlite::Sqlite};
 use crate::core::events::Level;
 use crate::core::msg::{ApprovalAct, Msg, Shared, SharedWhat};
 
@@ -27,10 +26,16 @@ const BATCH: usize = 512;
 /// How far back a console that starts looks for a checklist in progress.
 const LOOK_BACK: i64 = 5_000;
 
-/// Tail `journal` as `me`: the others' rows, as `Msg::Shared`.
-pub fn spawn(journal: PathBuf, me: String, tx: mpsc::Sender<Msg>) -> JoinHandle<()> {
+/// Tail the journal at `place` as `me`: the others' rows, as `Msg::Shared`.
+pub fn spawn(place: Place, me: String, tx: mpsc::Sender<Msg>) -> JoinHandle<()> {
     tokio::spawn(async move {
-        let store = match tokio::task::spawn_blocking(move || Sqlite::open(&journal)).await {
+        let open = move || -> anyhow::Result<Box<dyn Store>> {
+            Ok(match place.table {
+                Some(t) => Box::new(Dynamo::new(t)),
+                None => Box::new(Sqlite::open(&place.file)?),
+            })
+        };
+        let store = match tokio::task::spawn_blocking(open).await {
             Ok(Ok(s)) => Arc::new(Mutex::new(s)),
             Ok(Err(e)) => {
                 tracing::warn!("the journal's live tail cannot start: {e:#}");

@@ -399,6 +399,7 @@ impl Sandbox {
             lease_expiry: crate::lease::EXPIRY,
             shared: false,
             approve_only: false,
+            journal: Default::default(),
         }
     }
 }

@@ -341,6 +341,7 @@ fn rules() {
         lease_expiry: backstop::lease::EXPIRY,
         shared: true,
         approve_only: false,
+        journal: Default::default(),
     };
     let mut s =
         backstop::engine::initial_state(&config, Origin::Config("bench.toml".into()), Ts(0));
@@ -556,6 +557,7 @@ fn big_state() -> State {
         lease_expiry: backstop::lease::EXPIRY,
         shared: true,
         approve_only: false,
+        journal: Default::default(),
     };
     let mut s =
         backstop::engine::initial_state(&config, Origin::Config("bench.toml".into()), Ts(0));

@@ -157,6 +157,9 @@ pub enum Msg {
     },
     /// Rows other backstops wrote to the shared journal, in its order.
     Shared { rows: Vec<Shared>, at: Ts },
+    /// The journal stopped storing what it is handed (why), or stores it
+    /// again (`None`): nothing may change while it does not.
+    JournalHealth { down: Option<String>, at: Ts },
     /// A lease asked of the executor was taken, handed over or refused.
     LeaseDone {
         service: String,
@@ -421,6 +424,7 @@ impl Msg {
             | Msg::RealState { at, .. }
             | Msg::People { at, .. }
             | Msg::Shared { at, .. }
+            | Msg::JournalHealth { at, .. }
             | Msg::LeaseDone { at, .. }
             | Msg::ReportWritten { at, .. } => *at,
         }

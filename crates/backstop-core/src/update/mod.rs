@@ -464,6 +464,23 @@ fn dispatch(state: &mut State, msg: Msg, now: super::time::Ts) -> Vec<Effect> {
             Vec::new()
         }
         Msg::Shared { rows, .. } => room::on_shared(state, rows, now),
+        Msg::JournalHealth { down, at } => {
+            if state.journal_down != down {
+                let (level, text) = match &down {
+                    Some(why) => (
+                        Level::Bad,
+                        format!("journal down: {why}: nothing changes until it answers"),
+                    ),
+                    None => (
+                        Level::Good,
+                        "the journal answers again: everything kept meanwhile is stored".into(),
+                    ),
+                };
+                state.events.push(at, "backstop", level, text);
+                state.journal_down = down;
+            }
+            Vec::new()
+        }
         Msg::LeaseDone {
             service,
             act,

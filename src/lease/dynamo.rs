@@ -1,0 +1,366 @@
+//! Leases in a DynamoDB table shared between hosts: one item per service
+//! (`pk = "lease"`), changed only by conditional writes, so of any number
+//! of hosts asking at once exactly one is granted.
+//!
+//! Clocks are not trusted across hosts. A holder bumps the item's `beat`
+//! at every heartbeat; a waiter remembers when, on its own monotonic
+//! clock, it first saw the lease's current version (token and beat), and
+//! judges it dead only when that version has not moved for the expiry.
+//! It then takes it with a write conditioned on that very version: if the
+//! holder came back in between, the write is refused.
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex, OnceLock};
+use std::time::{Duration, Instant};
+
+use super::{Holder, Lease, LeaseError, Taken};
+use crate::journal::dynamo::{Fault, LEASES, Table, V, get_bool, get_n, get_s, key, key_of, n, s};
+
+/// When this process first saw each lease's current version.
+struct Seen {
+    token: i64,
+    beat: i64,
+    at: Instant,
+    /// The same instant on this host's wall clock (for `Holder::heartbeat_ms`).
+    wall_ms: i64,
+}
+
+fn seen() -> &'static Mutex<HashMap<(String, String), Seen>> {
+    static SEEN: OnceLock<Mutex<HashMap<(String, String), Seen>>> = OnceLock::new();
+    SEEN.get_or_init(Default::default)
+}
+
+/// Note the version seen now; when it was first seen (wall ms).
+fn observe(table: &Table, service: &str, token: i64, beat: i64) -> i64 {
+    let mut all = seen()
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner);
+    let k = (table.name.clone(), service.to_string());
+    match all.get(&k) {
+        Some(s) if s.token == token && s.beat == beat => s.wall_ms,
+        _ => {
+            let wall_ms = crate::sources::now().millis();
+            all.insert(
+                k,
+                Seen {
+                    token,
+                    beat,
+                    at: Instant::now(),
+                    wall_ms,
+                },
+            );
+            wall_ms
+        }
+    }
+}
+
+/// How long this process has seen `service`'s lease keep one version.
+pub fn watched_for(table: &Table, service: &str) -> Duration {
+    seen()
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner)
+        .get(&(table.name.clone(), service.to_string()))
+        .map_or(Duration::ZERO, |s| s.at.elapsed())
+}
+
+pub(super) fn err(t: &Table, f: Fault) -> LeaseError {
+    LeaseError {
+        place: format!("DynamoDB table {}", t.name),
+        why: f.to_string(),
+    }
+}
+
+/// A lease item, as read.
+struct Item {
+    holder: Holder,
+    beat: i64,
+    released: bool,
+}
+
+fn item_of(table: &Table, m: &HashMap<String, V>) -> Option<(String, Item)> {
+    let service = get_s(m, "service")?;
+    let token = get_n(m, "token")?;
+    let beat = get_n(m, "beat").unwrap_or(0);
+    let heartbeat_ms = observe(table, &service, token, beat);
+    Some((
+        service,
+        Item {
+            holder: Holder {
+                session: get_s(m, "session")?,
+                operator: get_s(m, "operator")?,
+                token,
+                since_ms: get_n(m, "since_ms").unwrap_or(0),
+                heartbeat_ms,
+                local: false,
+            },
+            beat,
+            released: get_bool(m, "released"),
+        },
+    ))
+}
+
+fn read(table: &Arc<Table>, service: &str) -> Result<Option<Item>, Fault> {
+    let k = key(LEASES, key_of(service));
+    let got = table.call(move |c, t| async move {
+        c.get_item()
+            .table_name(&t)
+            .set_key(Some(k))
+            .consistent_read(true)
+            .send()
+            .await
+            .map(|o| o.item().cloned())
+            .map_err(|e| crate::journal::dynamo::fault("GetItem", &e))
+    })?;
+    Ok(got.and_then(|m| item_of(table, &m)).map(|(_, i)| i))
+}
+
+pub fn holder(table: &Arc<Table>, service: &str) -> Result<Option<Holder>, Fault> {
+    Ok(read(table, service)?
+        .filter(|i| !i.released)
+        .map(|i| i.holder))
+}
+
+pub(super) fn all(table: &Arc<Table>) -> Result<Vec<(String, Holder)>, Fault> {
+    let items = table.call(|c, t| async move {
+        c.query()
+            .table_name(&t)
+            .key_condition_expression("pk = :p")
+            .expression_attribute_values(":p", s(LEASES))
+            .consistent_read(true)
+            .send()
+            .await
+            .map(|o| o.items().to_vec())
+            .map_err(|e| crate::journal::dynamo::fault("Query", &e))
+    })?;
+    let mut held: Vec<(String, Holder)> = items
+        .iter()
+        .filter_map(|m| item_of(table, m))
+        .filter(|(_, i)| !i.released)
+        .map(|(s, i)| (s, i.holder))
+        .collect();
+    held.sort_by(|a, b| a.0.cmp(&b.0));
+    Ok(held)
+}
+
+/// Write the lease item for a new holder, only if the item is still as it
+/// was read (`None`: there was none).
+fn put_holder(
+    table: &Arc<Table>,
+    service: &str,
+    holder: &Holder,
+    was: Option<(i64, i64)>,
+) -> Result<bool, Fault> {
+    let mut m = key(LEASES, key_of(service));
+    m.insert("service".into(), s(service));
+    m.insert("session".into(), s(&holder.session));
+    m.insert("operator".into(), s(&holder.operator));
+    m.insert("token".into(), n(holder.token));
+    m.insert("since_ms".into(), n(holder.since_ms));
+    m.insert("heartbeat_ms".into(), n(holder.since_ms));
+    m.insert("beat".into(), n(0));
+    m.insert("released".into(), V::Bool(false));
+    let answer = table.call(move |c, t| async move {
+        let put = c.put_item().table_name(&t).set_item(Some(m));
+        let put = match was {
+            None => put.condition_expression("attribute_not_exists(pk)"),
+            Some((token, beat)) => put
+                .condition_expression("#t = :t AND beat = :b")
+                .expression_attribute_names("#t", "token")
+                .expression_attribute_values(":t", n(token))
+                .expression_attribute_values(":b", n(beat)),
+        };
+        put.send()
+            .await
+            .map(|_| ())
+            .map_err(|e| crate::journal::dynamo::fault("PutItem", &e))
+    });
+    match answer {
+        Ok(()) => Ok(true),
+        Err(Fault::Refused(_)) => Ok(false),
+        Err(e) => Err(e),
+    }
+}
+
+pub(super) fn take(
+    table: &Arc<Table>,
+    service: &str,
+    session: &str,
+    operator: &str,
+    now_ms: i64,
+    expiry: Duration,
+    force: bool,
+) -> Result<Taken, Fault> {
+    // Two rounds: a write refused because the item moved under us is
+    // answered from what it became.
+    for _ in 0..2 {
+        let current = read(table, service)?;
+        let mine = |token| Holder {
+            session: session.into(),
+            operator: operator.into(),
+            token,
+            since_ms: now_ms,
+            heartbeat_ms: now_ms,
+            local: false,
+        };
+        let (next, was, took_over) = match current {
+            None => (1, None, None),
+            Some(i) if i.released => (i.holder.token + 1, Some((i.holder.token, i.beat)), None),
+            Some(i) if i.holder.session == session => {
+                let lease = Lease {
+                    service: service.into(),
+                    session: session.into(),
+                    operator: i.holder.operator.clone(),
+                    token: i.holder.token,
+                    since_ms: i.holder.since_ms,
+                    took_over: None,
+                };
+                if renew(table, &lease, now_ms)? {
+                    return Ok(Taken::Granted(lease));
+                }
+                continue;
+            }
+            Some(i) => {
+                // Dead only when its version has stood still for the
+                // expiry on this process's own clock.
+                let dead = watched_for(table, service) >= expiry;
+                if !force && !dead {
+                    return Ok(Taken::HeldBy(i.holder));
+                }
+                (
+                    i.holder.token + 1,
+                    Some((i.holder.token, i.beat)),
+                    Some(i.holder),
+                )
+            }
+        };
+        if put_holder(table, service, &mine(next), was)? {
+            return Ok(Taken::Granted(Lease {
+                service: service.into(),
+                session: session.into(),
+                operator: operator.into(),
+                token: next,
+                since_ms: now_ms,
+                took_over,
+            }));
+        }
+    }
+    match holder(table, service)? {
+        Some(h) => Ok(Taken::HeldBy(h)),
+        None => Err(Fault::Down(format!(
+            "the lease of {service} keeps changing: try again"
+        ))),
+    }
+}
+
+/// A heartbeat moves the lease's version: `false` when it is not ours any more.
+pub(super) fn renew(table: &Arc<Table>, lease: &Lease, now_ms: i64) -> Result<bool, Fault> {
+    let (k, session, token) = (
+        key(LEASES, key_of(&lease.service)),
+        lease.session.clone(),
+        lease.token,
+    );
+    let answer = table.call(move |c, t| async move {
+        c.update_item()
+            .table_name(&t)
+            .set_key(Some(k))
+            .update_expression("SET beat = beat + :one, heartbeat_ms = :now")
+            .condition_expression("#s = :s AND #t = :t AND released = :f")
+            .expression_attribute_names("#s", "session")
+            .expression_attribute_names("#t", "token")
+            .expression_attribute_values(":s", s(&session))
+            .expression_attribute_values(":t", n(token))
+            .expression_attribute_values(":f", V::Bool(false))
+            .expression_attribute_values(":one", n(1))
+            .expression_attribute_values(":now", n(now_ms))
+            .send()
+            .await
+            .map(|_| ())
+            .map_err(|e| crate::journal::dynamo::fault("UpdateItem", &e))
+    });
+    match answer {
+        Ok(()) => Ok(true),
+        Err(Fault::Refused(_)) => Ok(false),
+        Err(e) => Err(e),
+    }
+}
+
+pub(super) fn release(table: &Arc<Table>, lease: &Lease) -> Result<(), Fault> {
+    let (k, session, token) = (
+        key(LEASES, key_of(&lease.service)),
+        lease.session.clone(),
+        lease.token,
+    );
+    let answer = table.call(move |c, t| async move {
+        c.update_item()
+            .table_name(&t)
+            .set_key(Some(k))
+            .update_expression("SET released = :yes, beat = beat + :one")
+            .condition_expression("#s = :s AND #t = :t")
+            .expression_attribute_names("#s", "session")
+            .expression_attribute_names("#t", "token")
+            .expression_attribute_values(":s", s(&session))
+            .expression_attribute_values(":t", n(token))
+            .expression_attribute_values(":yes", V::Bool(true))
+            .expression_attribute_values(":one", n(1))
+            .send()
+            .await
+            .map(|_| ())
+            .map_err(|e| crate::journal::dynamo::fault("UpdateItem", &e))
+    });
+    match answer {
+        // Not ours any more: nothing to give up.
+        Ok(()) | Err(Fault::Refused(_)) => Ok(()),
+        Err(e) => Err(e),
+    }
+}
+
+pub(super) fn hand(
+    table: &Arc<Table>,
+    lease: &Lease,
+    to: &str,
+    to_operator: &str,
+    now_ms: i64,
+) -> Result<Option<Lease>, Fault> {
+    let (k, session, token) = (
+        key(LEASES, key_of(&lease.service)),
+        lease.session.clone(),
+        lease.token,
+    );
+    let (to_s, to_op) = (to.to_string(), to_operator.to_string());
+    let answer = table.call(move |c, t| async move {
+        c.update_item()
+            .table_name(&t)
+            .set_key(Some(k))
+            .update_expression(
+                "SET #s = :to, #o = :op, #t = :next, since_ms = :now, heartbeat_ms = :now, beat = :zero",
+            )
+            .condition_expression("#s = :s AND #t = :t AND released = :f")
+            .expression_attribute_names("#s", "session")
+            .expression_attribute_names("#t", "token")
+            .expression_attribute_names("#o", "operator")
+            .expression_attribute_values(":s", s(&session))
+            .expression_attribute_values(":t", n(token))
+            .expression_attribute_values(":f", V::Bool(false))
+            .expression_attribute_values(":to", s(&to_s))
+            .expression_attribute_values(":op", s(&to_op))
+            .expression_attribute_values(":next", n(token + 1))
+            .expression_attribute_values(":now", n(now_ms))
+            .expression_attribute_values(":zero", n(0))
+            .send()
+            .await
+            .map(|_| ())
+            .map_err(|e| crate::journal::dynamo::fault("UpdateItem", &e))
+    });
+    match answer {
+        Ok(()) => Ok(Some(Lease {
+            service: lease.service.clone(),
+            session: to.into(),
+            operator: to_operator.into(),
+            token: lease.token + 1,
+            since_ms: now_ms,
+            took_over: None,
+        })),
+        Err(Fault::Refused(_)) => Ok(None),
+        Err(e) => Err(e),
+    }
+}
