@@ -309,6 +309,7 @@ impl Engine {
                 place.clone(),
                 journal.session.clone(),
                 tx.clone(),
+                journal.reading(),
             ));
         }
         // Being seen is not worth failing over: a journal that cannot say

@@ -301,8 +301,13 @@ pub struct Journal {
     down: Option<std::sync::Arc<str>>,
     /// Why the rows just handed over are not stored yet (a table that does
     /// not answer), as the writer last found: the header says it.
-    trouble: std::sync::Arc<std::sync::Mutex<Option<String>>>,
+    trouble: Health,
+    /// Why the others' rows cannot be read, as the live tail last found.
+    reading: Health,
 }
+
+/// Why a journal does not answer, as the last one to try it found (`None`: it does).
+pub type Health = std::sync::Arc<std::sync::Mutex<Option<String>>>;
 
 impl Journal {
     /// Open (creating) the journal at `path` and start its writer thread.
@@ -333,6 +338,7 @@ impl Journal {
             refuse_intents: false,
             down: None,
             trouble,
+            reading: Health::default(),
         })
     }
 
@@ -348,17 +354,25 @@ impl Journal {
             session: crate::identity::session(),
             refuse_intents: true,
             down: Some(why.into()),
-            trouble: Default::default(),
+            trouble: Health::default(),
+            reading: Health::default(),
         }
     }
 
     /// Why what was written lately is not stored yet (the table does not
     /// answer): kept in order, written when it answers again.
     pub fn trouble(&self) -> Option<String> {
-        self.trouble
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner)
-            .clone()
+        let said = |h: &Health| {
+            h.lock()
+                .unwrap_or_else(std::sync::PoisonError::into_inner)
+                .clone()
+        };
+        said(&self.trouble).or_else(|| said(&self.reading))
+    }
+
+    /// Where the live tail says whether the others' rows can be read.
+    pub fn reading(&self) -> Health {
+        self.reading.clone()
     }
 
     /// Why this journal cannot be written, if it cannot.

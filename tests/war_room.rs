@@ -1,6 +1,8 @@
 //! The war room through the real binary: several consoles in pseudo-
-//! terminals and headless commands on one journal file, against the
-//! sandbox's services and a traffic provider that is a real program.
+//! terminals and headless commands on one journal — a file on one host,
+//! or a DynamoDB table (moto's server) shared by consoles with homes of
+//! their own — against the sandbox's services and a traffic provider that
+//! is a real program.
 #![allow(clippy::unwrap_used)]
 
 mod common;
@@ -8,25 +10,20 @@ mod common;
 use std::time::Duration;
 
 use backstop::core::model::Fault;
-use common::platform::World;
+use common::platform::{Backend, World};
+use common::proxy::{Mode, Proxy};
 use common::pty::Pty;
 
 const WAIT: Duration = Duration::from_secs(20);
 
 /// A console in a 100×30 terminal, as `name` (self-declared).
 fn console(w: &World, name: &str, args: &[&str]) -> Pty {
-    Pty::spawn(
-        &w.home,
-        args,
-        100,
-        30,
-        &[("BACKSTOP_OPERATOR", name), ("NO_COLOR", "1")],
-    )
+    w.console(name, args, None)
 }
 
 /// Green fails while it takes all the traffic: a rollback is recommended.
-async fn failing(top: &str, rollback: &str) -> World {
-    let w = World::start_with(top, rollback).await;
+async fn failing(b: Backend, top: &str, rollback: &str) -> World {
+    let w = World::start_on(b, top, rollback).await;
     w.sandbox
         .set_fault("web", "green", Some(Fault::Unhealthy))
         .unwrap();
@@ -53,7 +50,17 @@ fn rows(w: &World, sql_where: &str) -> Vec<(String, String, String)> {
 /// alice hands it over; from there alice's keys cannot act.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn three_consoles_follow_approve_and_hand_over() {
-    let w = failing("", "approvals = 2").await;
+    three_consoles(Backend::File).await;
+}
+
+/// The same, each console on a home of its own sharing only the table.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn three_consoles_follow_approve_and_hand_over_on_dynamodb() {
+    three_consoles(Backend::Table).await;
+}
+
+async fn three_consoles(b: Backend) {
+    let w = failing(b, "", "approvals = 2").await;
     let mut alice = console(&w, "alice", &[]);
     let mut bob = console(&w, "bob", &[]);
     let mut alice2 = console(&w, "alice", &[]);
@@ -158,7 +165,18 @@ async fn three_consoles_follow_approve_and_hand_over() {
 /// cannot write her intent whatever her screen shows.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_stopped_driver_loses_the_lease_and_cannot_act_when_resumed() {
-    let w = failing("lease_expiry = \"3s\"", "").await;
+    stopped_driver(Backend::File).await;
+}
+
+/// The same across hosts: bob judges alice's lease dead by its version
+/// standing still on his own clock, never by hers.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_stopped_driver_loses_the_lease_and_cannot_act_when_resumed_on_dynamodb() {
+    stopped_driver(Backend::Table).await;
+}
+
+async fn stopped_driver(b: Backend) {
+    let w = failing(b, "lease_expiry = \"3s\"", "").await;
     let mut alice = console(&w, "alice", &[]);
     let mut bob = console(&w, "bob", &[]);
     alice.wait_for("the recommendation", WAIT, |s| {
@@ -307,4 +325,168 @@ async fn a_team_drill_is_joined_followed_and_approved() {
         "{}",
         common::stderr(&join)
     );
+}
+
+/// Waits until `pty`'s screen says the journal does not answer, or answers again.
+fn journal_down(pty: &mut Pty, down: bool) {
+    pty.wait_for(
+        if down {
+            "the header: journal down"
+        } else {
+            "the header: journal back"
+        },
+        Duration::from_secs(40),
+        |s| s.contains("JOURNAL DOWN") == down,
+    );
+}
+
+/// A driver whose host loses the table loses its lease: bob takes the
+/// service over once alice's lease has stood still for its expiry on his
+/// clock; when alice's host reaches the table again her console shows bob
+/// driving, and her old token writes nothing.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_driver_cut_off_from_the_table_loses_the_lease_on_dynamodb() {
+    let w = failing(Backend::Table, "lease_expiry = \"3s\"", "").await;
+    let proxy = Proxy::start(&w.moto.as_ref().unwrap().url()).await;
+    let mut alice = w.console("alice", &[], Some(&proxy.url()));
+    let mut bob = console(&w, "bob", &[]);
+    alice.wait_for("the recommendation", WAIT, |s| {
+        s.contains("ROLLBACK RECOMMENDED")
+    });
+    alice.send("r");
+    alice.wait_for("the switch's turn", WAIT, |s| {
+        s.contains("›▶") && s.contains("Switch traffic")
+    });
+    bob.wait_for("alice drives", WAIT, |s| s.contains("alice drives"));
+    alice.send("\r");
+    alice.wait_for("the preview", WAIT, |s| s.contains("DO IT"));
+    // Alice's host loses the table.
+    proxy.set(Mode::Down);
+    journal_down(&mut alice, true);
+    // Nothing acts without a durable intent.
+    alice.send("y");
+    alice.wait_for("refused while down", WAIT, |s| {
+        s.contains("journal cannot record anything")
+    });
+    let taken = std::time::Instant::now();
+    'asking: loop {
+        bob.send("D");
+        for _ in 0..20 {
+            tokio::time::sleep(Duration::from_millis(100)).await;
+            if bob.screen().contains("Type yes") {
+                break 'asking;
+            }
+        }
+        assert!(taken.elapsed() < WAIT, "{}", bob.screen());
+    }
+    bob.send("yes\r");
+    bob.wait_for("bob drives", WAIT, |s| s.contains("you drive web"));
+    // Alice's host reaches the table again: she sees bob drive.
+    proxy.set(Mode::Pass);
+    journal_down(&mut alice, false);
+    alice.wait_for("alice sees bob drive", WAIT, |s| s.contains("bob drives"));
+    alice.send("\t");
+    alice.send("w");
+    alice.wait_for("alice refused", WAIT, |s| s.contains("bob drives web"));
+    tokio::time::sleep(Duration::from_secs(1)).await;
+    assert!(w.calls().is_empty(), "the cut-off driver changed nothing");
+    assert!(
+        rows(&w, "kind = 'intent'").is_empty(),
+        "no intent was written"
+    );
+    for mut c in [alice, bob] {
+        c.send("q");
+        c.wait_exit(WAIT);
+    }
+}
+
+/// In the middle of a rollback the table is throttled, then slow (3 s a
+/// call), then unreachable: each time the console keeps probing, says the
+/// journal is down and refuses to act; what it saw meanwhile is kept and
+/// written when the table answers — once, in order, on the hash chain —
+/// and the rollback then goes on.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_table_throttled_slow_or_unreachable_refuses_to_act_and_loses_nothing() {
+    let w = failing(Backend::Table, "", "").await;
+    let proxy = Proxy::start(&w.moto.as_ref().unwrap().url()).await;
+    let mut alice = w.console("alice", &[], Some(&proxy.url()));
+    alice.wait_for("the recommendation", WAIT, |s| {
+        s.contains("ROLLBACK RECOMMENDED")
+    });
+    alice.send("r");
+    alice.wait_for("the switch's turn", WAIT, |s| {
+        s.contains("›▶") && s.contains("Switch traffic")
+    });
+    let faults = [
+        (Mode::Throttle, Fault::Slow),
+        (Mode::Slow(Duration::from_secs(3)), Fault::Unhealthy),
+        (Mode::Down, Fault::Slow),
+    ];
+    let mut outages = Vec::new();
+    for (mode, blue) in faults {
+        alice.send("\r");
+        alice.wait_for("the preview", WAIT, |s| s.contains("DO IT"));
+        proxy.set(mode);
+        let from = backstop::sources::now().millis();
+        journal_down(&mut alice, true);
+        // The console still probes: blue's trouble is seen and journaled,
+        // into the outbox while the table does not answer.
+        w.sandbox.set_fault("web", "blue", Some(blue)).unwrap();
+        alice.wait_for("blue's trouble seen", WAIT, |s| s.contains("web/blue"));
+        alice.send("y");
+        alice.wait_for("refused", WAIT, |s| {
+            s.contains("journal cannot record anything")
+        });
+        assert!(w.calls().is_empty(), "{mode:?}: nothing moved");
+        w.sandbox.set_fault("web", "blue", None).unwrap();
+        tokio::time::sleep(Duration::from_secs(1)).await;
+        proxy.set(Mode::Pass);
+        journal_down(&mut alice, false);
+        outages.push((from, backstop::sources::now().millis()));
+        alice.send("\x1b");
+    }
+    // The table answers: the switch goes through.
+    alice.send("\r");
+    alice.wait_for("the preview", WAIT, |s| s.contains("DO IT"));
+    alice.send("y");
+    let start = std::time::Instant::now();
+    while w.calls().len() < 2 && start.elapsed() < WAIT {
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    assert_eq!(w.calls(), ["blue 100", "green 0"]);
+    alice.send("q");
+    alice.wait_exit(WAIT);
+    // Everything alice saw during each outage is in the table, once.
+    let journal = w.journal();
+    let conn = rusqlite::Connection::open(&journal).unwrap();
+    for (from, to) in outages {
+        let kept: i64 = conn
+            .query_row(
+                "SELECT count(*) FROM journal WHERE scope = 'web/blue' AND at BETWEEN ?1 AND ?2",
+                [from, to],
+                |r| r.get(0),
+            )
+            .unwrap();
+        assert!(
+            kept > 0,
+            "rows written during the outage {from}..{to} were kept"
+        );
+    }
+    let twice: i64 = conn
+        .query_row(
+            "SELECT count(*) FROM (SELECT 1 FROM journal GROUP BY session, at, kind, scope, text, \
+             COALESCE(data, '') HAVING count(*) > 1)",
+            [],
+            |r| r.get(0),
+        )
+        .unwrap();
+    assert_eq!(twice, 0, "no row was written twice");
+    let (rows, max): (i64, i64) = conn
+        .query_row("SELECT count(*), max(id) FROM journal", [], |r| {
+            Ok((r.get(0)?, r.get(1)?))
+        })
+        .unwrap();
+    assert_eq!(rows, max, "ids without gaps");
+    // The throttled calls did reach the proxy (the faults were real).
+    assert!(proxy.calls().len() > 10, "{:?}", proxy.calls());
 }

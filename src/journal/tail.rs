@@ -26,8 +26,18 @@ const BATCH: usize = 512;
 /// How far back a console that starts looks for a checklist in progress.
 const LOOK_BACK: i64 = 5_000;
 
-/// Tail the journal at `place` as `me`: the others' rows, as `Msg::Shared`.
-pub fn spawn(place: Place, me: String, tx: mpsc::Sender<Msg>) -> JoinHandle<()> {
+/// Reads that fail in a row before the journal is said not to answer (one
+/// locked read of a file is nothing; a table silent for a second is).
+const FAILURES: u32 = 3;
+
+/// Tail the journal at `place` as `me`: the others' rows, as `Msg::Shared`;
+/// whether they can be read goes to `health`.
+pub fn spawn(
+    place: Place,
+    me: String,
+    tx: mpsc::Sender<Msg>,
+    health: super::Health,
+) -> JoinHandle<()> {
     tokio::spawn(async move {
         let open = move || -> anyhow::Result<Box<dyn Store>> {
             Ok(match place.table {
@@ -44,6 +54,7 @@ pub fn spawn(place: Place, me: String, tx: mpsc::Sender<Msg>) -> JoinHandle<()> 
             Err(_) => return,
         };
         let mut after: Option<i64> = None;
+        let mut failures = 0;
         let mut every = tokio::time::interval(EVERY);
         every.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         loop {
@@ -71,9 +82,26 @@ pub fn spawn(place: Place, me: String, tx: mpsc::Sender<Msg>) -> JoinHandle<()> 
                 }
             })
             .await;
-            let Ok(Ok((rows, first))) = read else {
+            let say = |why: Option<String>| {
+                *health
+                    .lock()
+                    .unwrap_or_else(std::sync::PoisonError::into_inner) = why;
+            };
+            let (rows, first) = match read {
+                Ok(Ok(r)) => {
+                    failures = 0;
+                    say(None);
+                    r
+                }
                 // A locked or missing file now is not a reason to stop: look again.
-                continue;
+                Ok(Err(e)) => {
+                    failures += 1;
+                    if failures >= FAILURES {
+                        say(Some(format!("the others' rows cannot be read: {e}")));
+                    }
+                    continue;
+                }
+                Err(_) => continue,
             };
             if let Some(last) = rows.last() {
                 after = Some(last.id);

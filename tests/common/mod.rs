@@ -271,6 +271,7 @@ pub fn rss_bytes() -> u64 {
 
 pub mod moto;
 pub mod platform;
+pub mod proxy;
 pub mod pty;
 
 /// A loopback endpoint that records what is POSTed to it (a stand-in for a

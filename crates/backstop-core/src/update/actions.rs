@@ -168,7 +168,7 @@ fn refused_target(state: &State, action: Action) -> Option<(String, String)> {
     if let Some(why) = &state.journal_down {
         return Some((
             svc.name.clone(),
-            format!("the journal cannot record anything ({why}): nothing changes until it can"),
+            format!("the journal cannot record anything, so nothing changes: {why}"),
         ));
     }
     if state.approve_only {

@@ -465,20 +465,24 @@ fn dispatch(state: &mut State, msg: Msg, now: super::time::Ts) -> Vec<Effect> {
         }
         Msg::Shared { rows, .. } => room::on_shared(state, rows, now),
         Msg::JournalHealth { down, at } => {
-            if state.journal_down != down {
-                let (level, text) = match &down {
-                    Some(why) => (
-                        Level::Bad,
-                        format!("journal down: {why}: nothing changes until it answers"),
-                    ),
-                    None => (
-                        Level::Good,
-                        "the journal answers again: everything kept meanwhile is stored".into(),
-                    ),
-                };
-                state.events.push(at, "backstop", level, text);
-                state.journal_down = down;
+            // Said when it goes down and when it is back; a reason that
+            // changes meanwhile (a write's, a read's) only updates the header.
+            match (&state.journal_down, &down) {
+                (None, Some(why)) => state.events.push(
+                    at,
+                    "backstop",
+                    Level::Bad,
+                    format!("journal down, nothing changes until it answers: {why}"),
+                ),
+                (Some(_), None) => state.events.push(
+                    at,
+                    "backstop",
+                    Level::Good,
+                    "the journal answers again: what was kept meanwhile is stored",
+                ),
+                _ => {}
             }
+            state.journal_down = down;
             Vec::new()
         }
         Msg::LeaseDone {
