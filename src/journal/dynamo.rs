@@ -432,9 +432,15 @@ impl Dynamo {
 
     /// Write the outbox, in order; the id of the last row written.
     fn drain(&mut self, session: &str) -> Result<i64, Fault> {
-        self.settle(session)?;
         let mut collisions = 0;
-        while !self.outbox.is_empty() {
+        loop {
+            // A write refused or unanswered may have been this writer's own
+            // (an SDK retry after a lost answer is refused by its first
+            // attempt's row): what is there is not written again.
+            self.settle(session)?;
+            if self.outbox.is_empty() {
+                break;
+            }
             let (id, prev) = self.last()?;
             let take = self.outbox.len().min(BURST);
             let mut hash = prev;
@@ -453,6 +459,7 @@ impl Dynamo {
                 Err(Fault::Refused(_)) => {
                     // Another writer took the id: chain after its row.
                     self.last = None;
+                    self.unsure_after = Some(id);
                     collisions += 1;
                     if collisions > 100 {
                         return Err(Fault::Down(
@@ -468,6 +475,22 @@ impl Dynamo {
             }
         }
         Ok(self.last.as_ref().map_or(0, |l| l.0))
+    }
+
+    /// Whether row `id` is the one this writer tried to write as `uid`.
+    fn is_mine(&self, id: i64, uid: &str) -> Result<bool, Fault> {
+        let k = key(ROWS, id);
+        let got = self.table.call(move |c, t| async move {
+            c.get_item()
+                .table_name(&t)
+                .set_key(Some(k))
+                .consistent_read(true)
+                .send()
+                .await
+                .map(|o| o.item().and_then(|m| get_s(m, "uid")))
+                .map_err(|e| fault("GetItem", &e))
+        })?;
+        Ok(got.as_deref() == Some(uid))
     }
 
     fn unreachable(&self, why: &Fault) -> String {
@@ -496,10 +519,12 @@ impl Store for Dynamo {
 
     fn append_fenced(&mut self, session: &str, e: &Entry, f: &Fence) -> Result<i64, String> {
         self.drain(session).map_err(|x| self.unreachable(&x))?;
+        self.seq += 1;
+        let uid = format!("{session}/{}", self.seq);
         for _ in 0..100 {
             let (id, prev) = self.last().map_err(|x| self.unreachable(&x))?;
             let r = Raw::of(id + 1, e, session, &prev);
-            let row = item(&r, None, Some(f));
+            let row = item(&r, Some(&uid), Some(f));
             let (service, token) = (f.service.clone(), f.token);
             let answer = self.table.call(move |c, t| async move {
                 let check = ConditionCheck::builder()
@@ -543,7 +568,13 @@ impl Store for Dynamo {
                         f.service, f.token
                     ));
                 }
-                Err(Fault::Refused(_)) => self.last = None,
+                Err(Fault::Refused(_)) => {
+                    self.last = None;
+                    // Its own first attempt, its answer lost, refuses a retry.
+                    if self.is_mine(r.id, &uid).map_err(|x| self.unreachable(&x))? {
+                        return Ok(r.id);
+                    }
+                }
                 Err(down) => {
                     // Written or not, nobody acts on it: an intent without
                     // an outcome is shown as interrupted if it is there.
