@@ -1,13 +1,16 @@
 //! Benchmarks, not timed tests: `cargo bench --bench console [-- NAME…]`
 //! with NAME among `render`, `classify`, `rules`, `window`, `router`,
 //! `detect`, `bandwidth`, `journal` (all by default); the war room's
-//! `propagation`, `observer` and `death` run only when named.
+//! `propagation`, `observer` and `death`, and the DynamoDB journal's
+//! `table`, run only when named.
 //! `BENCH_SECONDS` shortens the bandwidth run (default 60).
 //! Figures and how to read them: docs/BENCHMARKS.md.
 #![allow(clippy::unwrap_used, clippy::print_stdout)]
 
 #[path = "../common/mod.rs"]
 mod common;
+#[path = "dynamodb.rs"]
+mod dynamodb;
 #[path = "war_room.rs"]
 mod war_room;
 
@@ -69,6 +72,9 @@ fn main() {
     }
     if wanted.iter().any(|w| w == "death") {
         war_room::driver_death();
+    }
+    if wanted.iter().any(|w| w == "table") {
+        dynamodb::table();
     }
 }
 
