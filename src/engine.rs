@@ -72,6 +72,9 @@ pub struct Engine {
     /// Each service's checklist as last published for the other consoles
     /// (`None` in a drill's own world, which nobody else shares).
     published: Option<Vec<Published>>,
+    /// This console's part in the room's AWS polling (a shared journal
+    /// that can be written): the poller's readings reach core through it.
+    poller: Option<crate::poller::Poller>,
 }
 
 /// A checklist as last published, and when.
@@ -131,6 +134,23 @@ impl Engine {
             None => Vec::new(),
         };
         let (tx, rx) = mpsc::channel(1024);
+        // One console polls AWS for all on a shared journal; the others
+        // follow its readings. Alone, or with a journal that cannot carry
+        // readings, a console polls for itself.
+        let poller = (config.shared && down.is_none()).then(|| {
+            crate::poller::Poller::new(
+                config
+                    .services
+                    .iter()
+                    .map(|s| {
+                        (
+                            s.name.clone(),
+                            s.environments.iter().map(|e| e.name.clone()).collect(),
+                        )
+                    })
+                    .collect(),
+            )
+        });
         let prober = Prober::new()?;
         let mut tasks = sources::spawn_probes(config, &prober, &tx);
         let mut state = initial_state(config, origin, now());
@@ -175,14 +195,22 @@ impl Engine {
                 service: i,
                 provider,
             };
+            // Load balancers are AWS: the room's poller reads them.
+            let gate = match (&t.kind, &poller) {
+                (crate::config::TrafficKind::Alb(alb), Some(p)) => Some(p.gate(
+                    crate::poller::key(&format!("traffic {}", svc.name), &(&svc.name, alb)),
+                )),
+                _ => None,
+            };
             tasks.push(sources::traffic::spawn_reads(
                 handle.clone(),
                 t.interval,
+                gate,
                 tx.clone(),
             ));
             traffic.insert(svc.name.clone(), handle);
         }
-        tasks.extend(spawn_cloudwatch(config, &aws, &tx));
+        tasks.extend(spawn_cloudwatch(config, &aws, poller.as_ref(), &tx));
         if let Some(sb) = &sandbox {
             let extra = sources::metrics::rule_windows(config);
             let source: Arc<dyn MetricSource> = Arc::new(SandboxMetrics {
@@ -193,6 +221,7 @@ impl Engine {
                 source,
                 tick,
                 config,
+                None,
                 tx.clone(),
             ));
         }
@@ -214,6 +243,7 @@ impl Engine {
         let mut deploy: HashMap<String, Arc<dyn DeployProvider>> = HashMap::new();
         let clusters = ecs_clusters(config, &aws);
         for (i, svc) in config.services.iter().enumerate() {
+            let mut gate = None;
             let (provider, every): (Arc<dyn DeployProvider>, Duration) =
                 match (&svc.deploy, &sandbox) {
                     (Some(DeployConfig::Sandbox), Some(sb)) => (
@@ -230,6 +260,13 @@ impl Engine {
                         else {
                             continue;
                         };
+                        // ECS is AWS: the room's poller reads it.
+                        gate = poller.as_ref().map(|p| {
+                            p.gate(crate::poller::key(
+                                &format!("deploy {}", svc.name),
+                                &(&svc.name, cfg),
+                            ))
+                        });
                         (
                             Arc::new(crate::providers::ecs::EcsDeploy::shared(
                                 shared.clone(),
@@ -247,6 +284,7 @@ impl Engine {
                 i,
                 provider.clone(),
                 every,
+                gate,
                 tx.clone(),
             ));
             deploy.insert(svc.name.clone(), provider);
@@ -287,6 +325,9 @@ impl Engine {
         }));
         journal.append(joined);
         tasks.push(spawn_people(storage.journal.clone(), tx.clone()));
+        if let Some(p) = &poller {
+            tasks.extend(p.spawn(journal.clone(), state.operator.clone()));
+        }
         // The war room: what the other backstops on this journal do. A
         // drill's sandbox is its own world, unless the drill is a team's.
         if shared_world {
@@ -317,6 +358,7 @@ impl Engine {
             tick,
             drill_play: None,
             _here: here,
+            poller,
         };
         if !interrupted.is_empty() {
             let actions = interrupted.into_iter().map(interrupted_of).collect();
@@ -344,6 +386,7 @@ impl Engine {
             tick: Duration::from_secs(1),
             drill_play: None,
             _here: None,
+            poller: None,
         }
     }
 
@@ -458,6 +501,27 @@ impl Engine {
 
     /// Apply one message, journal what it recorded, and start its effects.
     pub fn apply(&mut self, msg: Msg) {
+        // The room's AWS readings become the messages this console's own
+        // sources would have sent: core sees the same values either way.
+        let msg = match msg {
+            Msg::Shared { rows, at } if rows.iter().any(|r| is_readings(r)) => {
+                let (readings, rows): (Vec<_>, Vec<_>) = rows.into_iter().partition(is_readings);
+                for r in readings {
+                    if let (Some(p), crate::core::msg::SharedWhat::Readings(v)) =
+                        (&self.poller, &r.what)
+                    {
+                        for m in p.relayed(v, now()) {
+                            self.apply(m);
+                        }
+                    }
+                }
+                if rows.is_empty() {
+                    return;
+                }
+                Msg::Shared { rows, at }
+            }
+            other => other,
+        };
         let effects = update(&mut self.state, msg);
         self.journal_events();
         self.publish_checklists();
@@ -630,6 +694,18 @@ impl Engine {
     }
 }
 
+fn is_readings(r: &crate::core::msg::Shared) -> bool {
+    matches!(r.what, crate::core::msg::SharedWhat::Readings(_))
+}
+
+/// Whether this console polls AWS for the room (or follows the poller's
+/// readings); `None` when it polls for itself (no shared journal).
+impl Engine {
+    pub fn polls_aws(&self) -> Option<bool> {
+        self.poller.as_ref().map(crate::poller::Poller::polls)
+    }
+}
+
 /// An intent the journal holds without an outcome, for core.
 pub fn interrupted_of(r: crate::journal::Row) -> Interrupted {
     Interrupted {
@@ -689,6 +765,8 @@ fn spawn_people(journal: PathBuf, tx: mpsc::Sender<Msg>) -> JoinHandle<()> {
             .and_then(Result::ok)
             .unwrap_or_default()
             .into_iter()
+            // The AWS poller's election is no service's driver.
+            .filter(|(service, _)| service != crate::poller::LEASE)
             .map(|(service, h)| crate::core::model::LeaseView {
                 lost: h.lost(at, crate::lease::expiry()),
                 quiet_s: (at - h.heartbeat_ms).max(0) / 1000,
@@ -816,6 +894,7 @@ fn tick_of(config: &Config) -> Duration {
 fn spawn_cloudwatch(
     config: &Config,
     aws: &crate::aws::Registry,
+    poller: Option<&crate::poller::Poller>,
     tx: &mpsc::Sender<Msg>,
 ) -> Vec<JoinHandle<()>> {
     use crate::aws::alarms::CloudWatchAlarms;
@@ -840,15 +919,32 @@ fn spawn_cloudwatch(
         }
     }
     for (settings, wants) in alarms {
+        // CloudWatch is AWS: the room's poller reads it. The key names the
+        // services and alarms asked for, so a console that asks for other
+        // ones reads them itself.
+        let gate = poller.map(|p| {
+            let asked: Vec<(&str, &crate::config::aws::AlarmsConfig)> = wants
+                .iter()
+                .map(|(i, a)| (config.services[*i].name.as_str(), a))
+                .collect();
+            p.gate(crate::poller::key("alarms", &asked))
+        });
         let source = Arc::new(CloudWatchAlarms::new(aws.get(&settings), wants));
         tasks.push(crate::aws::alarms::spawn(
             source,
             config.aws.poll.alarms,
+            gate,
             tx.clone(),
         ));
     }
     let extra = sources::metrics::rule_windows(config);
     for (settings, targets) in metrics {
+        let gate = poller.map(|p| {
+            p.gate(crate::poller::key(
+                "metrics",
+                &(&settings, &targets, &extra, config.aws.poll.metrics),
+            ))
+        });
         let source: Arc<dyn MetricSource> = Arc::new(CloudWatchMetrics::new(
             aws.get(&settings),
             targets,
@@ -858,6 +954,7 @@ fn spawn_cloudwatch(
             source,
             config.aws.poll.metrics,
             config,
+            gate,
             tx.clone(),
         ));
     }

@@ -167,12 +167,15 @@ pub fn who(path: &Path, now_ms: i64) -> Result<Vec<Person>, String> {
         let mut driven = conn
             .prepare(
                 "SELECT service FROM leases
-                 WHERE session = ?1 AND released = 0 AND heartbeat_ms >= ?2 ORDER BY service",
+                 WHERE session = ?1 AND released = 0 AND heartbeat_ms >= ?2
+                 AND service != ?3 ORDER BY service",
             )
             .map_err(err)?
-            .query_map(params![session, now_ms - lease_expiry], |r| {
-                r.get::<_, String>(0)
-            })
+            // The AWS poller's lease makes nobody a driver.
+            .query_map(
+                params![session, now_ms - lease_expiry, crate::poller::LEASE],
+                |r| r.get::<_, String>(0),
+            )
             .map_err(err)?
             .collect::<rusqlite::Result<Vec<String>>>()
             .map_err(err)?;
