@@ -504,7 +504,7 @@ impl Engine {
         // The room's AWS readings become the messages this console's own
         // sources would have sent: core sees the same values either way.
         let msg = match msg {
-            Msg::Shared { rows, at } if rows.iter().any(|r| is_readings(r)) => {
+            Msg::Shared { rows, at } if rows.iter().any(is_readings) => {
                 let (readings, rows): (Vec<_>, Vec<_>) = rows.into_iter().partition(is_readings);
                 for r in readings {
                     if let (Some(p), crate::core::msg::SharedWhat::Readings(v)) =
@@ -698,9 +698,9 @@ fn is_readings(r: &crate::core::msg::Shared) -> bool {
     matches!(r.what, crate::core::msg::SharedWhat::Readings(_))
 }
 
-/// Whether this console polls AWS for the room (or follows the poller's
-/// readings); `None` when it polls for itself (no shared journal).
 impl Engine {
+    /// Whether this console polls AWS for the room (or follows the poller's
+    /// readings); `None` when it polls for itself (no shared journal).
     pub fn polls_aws(&self) -> Option<bool> {
         self.poller.as_ref().map(crate::poller::Poller::polls)
     }

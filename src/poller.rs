@@ -17,8 +17,9 @@
 //!   at once.
 //! - **Rows**: one row a second at most (`kind = "event"`, `data.kind =
 //!   "reading"`), each reading with its item, time and digest; the value
-//!   itself only when it differs from the item's previous publication (a
-//!   deployment or a split that has not moved costs a few bytes).
+//!   itself only when it differs from the item's previous publication, or
+//!   every 30 s (a deployment or a split that has not moved costs a few
+//!   bytes).
 //! - **Safety net**: a follower polls an item itself when no usable reading
 //!   of it came for its interval plus a grace (the lease table cannot be
 //!   read, a console watches services the poller does not), and at its own
@@ -64,6 +65,11 @@ pub const ELECTION: Duration = Duration::from_secs(1);
 
 /// Readings are published together, at most once per this.
 const FLUSH: Duration = Duration::from_secs(1);
+
+/// An unchanged value is published again in full this often: a follower
+/// that read the item itself and got another value (metrics read a moment
+/// apart) learns the poller's without polling again and again.
+const FULL_EVERY: Duration = Duration::from_secs(30);
 
 /// How often a gated source looks whether it is due.
 const CHECK: Duration = Duration::from_millis(250);
@@ -149,8 +155,10 @@ struct Item {
     fresh: Option<Instant>,
     digest: String,
     reading: Option<Reading>,
-    /// The digest last published (the poller's side).
+    /// The digest last published, and when it was last published in full
+    /// (the poller's side).
     published: Option<String>,
+    full_at: Option<Instant>,
 }
 
 struct Inner {
@@ -235,9 +243,13 @@ impl Poller {
             let item = items.entry(key.to_string()).or_default();
             item.digest = d.clone();
             item.reading = Some(reading.clone());
-            let changed = item.published.as_deref() != Some(d.as_str());
+            let changed = item.published.as_deref() != Some(d.as_str())
+                || item.full_at.is_none_or(|t| t.elapsed() >= FULL_EVERY);
             if polls {
                 item.published = Some(d.clone());
+                if changed {
+                    item.full_at = Some(Instant::now());
+                }
             }
             changed
         };
@@ -605,7 +617,7 @@ async fn publish(poller: Poller, journal: Journal, operator: String) {
         if batch.is_empty() {
             continue;
         }
-        let changed = batch.iter().filter(|p| p.reading.is_some()).count();
+        let full = batch.iter().filter(|p| p.reading.is_some()).count();
         let Ok(readings) = serde_json::to_value(&batch) else {
             continue;
         };
@@ -614,7 +626,7 @@ async fn publish(poller: Poller, journal: Journal, operator: String) {
             at,
             "event",
             SCOPE,
-            format!("{} AWS readings, {changed} changed", batch.len()),
+            format!("{} AWS readings ({full} in full)", batch.len()),
             &operator,
         );
         e.data = Some(serde_json::json!({ "kind": "reading", "readings": readings }));
