@@ -136,8 +136,17 @@ impl Engine {
         let (tx, rx) = mpsc::channel(1024);
         // One console polls AWS for all on a shared journal; the others
         // follow its readings. Alone, or with a journal that cannot carry
-        // readings, a console polls for itself.
-        let poller = (config.shared && down.is_none()).then(|| {
+        // readings, a console polls for itself; one that reads nothing
+        // from AWS takes no part (no election, no rows).
+        let reads_aws = config.services.iter().any(|s| {
+            s.alarms.is_some()
+                || s.metrics.is_some()
+                || matches!(s.deploy, Some(DeployConfig::Ecs(_)))
+                || s.traffic
+                    .as_ref()
+                    .is_some_and(|t| matches!(t.kind, crate::config::TrafficKind::Alb(_)))
+        });
+        let poller = (config.shared && down.is_none() && reads_aws).then(|| {
             crate::poller::Poller::new(
                 config
                     .services
