@@ -83,6 +83,9 @@ pub struct Engine {
     /// Each service's checklist as last published for the other consoles
     /// (`None` in a drill's own world, which nobody else shares).
     published: Option<Vec<Published>>,
+    /// This console's part in the room's AWS polling (a shared journal
+    /// that can be written): the poller's readings reach core through it.
+    poller: Option<crate::poller::Poller>,
 }
 
 /// A checklist as last published, and when.
@@ -146,6 +149,32 @@ impl Engine {
             None => Vec::new(),
         };
         let (tx, rx) = mpsc::channel(1024);
+        // One console polls AWS for all on a shared journal; the others
+        // follow its readings. Alone, or with a journal that cannot carry
+        // readings, a console polls for itself; one that reads nothing
+        // from AWS takes no part (no election, no rows).
+        let reads_aws = config.services.iter().any(|s| {
+            s.alarms.is_some()
+                || s.metrics.is_some()
+                || matches!(s.deploy, Some(DeployConfig::Ecs(_)))
+                || s.traffic
+                    .as_ref()
+                    .is_some_and(|t| matches!(t.kind, crate::config::TrafficKind::Alb(_)))
+        });
+        let poller = (config.shared && down.is_none() && reads_aws).then(|| {
+            crate::poller::Poller::new(
+                config
+                    .services
+                    .iter()
+                    .map(|s| {
+                        (
+                            s.name.clone(),
+                            s.environments.iter().map(|e| e.name.clone()).collect(),
+                        )
+                    })
+                    .collect(),
+            )
+        });
         let prober = Prober::new()?;
         let mut tasks = sources::spawn_probes(config, &prober, &tx);
         let mut state = initial_state(config, origin, now());
@@ -190,14 +219,22 @@ impl Engine {
                 service: i,
                 provider,
             };
+            // Load balancers are AWS: the room's poller reads them.
+            let gate = match (&t.kind, &poller) {
+                (crate::config::TrafficKind::Alb(alb), Some(p)) => Some(p.gate(
+                    crate::poller::key(&format!("traffic {}", svc.name), &(&svc.name, alb)),
+                )),
+                _ => None,
+            };
             tasks.push(sources::traffic::spawn_reads(
                 handle.clone(),
                 t.interval,
+                gate,
                 tx.clone(),
             ));
             traffic.insert(svc.name.clone(), handle);
         }
-        tasks.extend(spawn_cloudwatch(config, &aws, &tx));
+        tasks.extend(spawn_cloudwatch(config, &aws, poller.as_ref(), &tx));
         if let Some(sb) = &sandbox {
             let extra = sources::metrics::rule_windows(config);
             let source: Arc<dyn MetricSource> = Arc::new(SandboxMetrics {
@@ -208,6 +245,7 @@ impl Engine {
                 source,
                 tick,
                 config,
+                None,
                 tx.clone(),
             ));
         }
@@ -229,6 +267,7 @@ impl Engine {
         let mut deploy: HashMap<String, Arc<dyn DeployProvider>> = HashMap::new();
         let clusters = ecs_clusters(config, &aws);
         for (i, svc) in config.services.iter().enumerate() {
+            let mut gate = None;
             let (provider, every): (Arc<dyn DeployProvider>, Duration) =
                 match (&svc.deploy, &sandbox) {
                     (Some(DeployConfig::Sandbox), Some(sb)) => (
@@ -245,6 +284,13 @@ impl Engine {
                         else {
                             continue;
                         };
+                        // ECS is AWS: the room's poller reads it.
+                        gate = poller.as_ref().map(|p| {
+                            p.gate(crate::poller::key(
+                                &format!("deploy {}", svc.name),
+                                &(&svc.name, cfg),
+                            ))
+                        });
                         (
                             Arc::new(crate::providers::ecs::EcsDeploy::shared(
                                 shared.clone(),
@@ -262,6 +308,7 @@ impl Engine {
                 i,
                 provider.clone(),
                 every,
+                gate,
                 tx.clone(),
             ));
             deploy.insert(svc.name.clone(), provider);
@@ -302,6 +349,9 @@ impl Engine {
         }));
         journal.append(joined);
         tasks.push(spawn_people(place.clone(), tx.clone()));
+        if let Some(p) = &poller {
+            tasks.extend(p.spawn(journal.clone(), state.operator.clone()));
+        }
         // The war room: what the other backstops on this journal do. A
         // drill's sandbox is its own world, unless the drill is a team's.
         if shared_world {
@@ -333,6 +383,7 @@ impl Engine {
             tick,
             drill_play: None,
             _here: here,
+            poller,
         };
         if !interrupted.is_empty() {
             let actions = interrupted.into_iter().map(interrupted_of).collect();
@@ -360,6 +411,7 @@ impl Engine {
             tick: Duration::from_secs(1),
             drill_play: None,
             _here: None,
+            poller: None,
         }
     }
 
@@ -475,6 +527,27 @@ impl Engine {
     /// Apply one message, journal what it recorded, and start its effects.
     pub fn apply(&mut self, msg: Msg) {
         let tick = matches!(msg, Msg::Tick(_));
+        // The room's AWS readings become the messages this console's own
+        // sources would have sent: core sees the same values either way.
+        let msg = match msg {
+            Msg::Shared { rows, at } if rows.iter().any(is_readings) => {
+                let (readings, rows): (Vec<_>, Vec<_>) = rows.into_iter().partition(is_readings);
+                for r in readings {
+                    if let (Some(p), crate::core::msg::SharedWhat::Readings(v)) =
+                        (&self.poller, &r.what)
+                    {
+                        for m in p.relayed(v, now()) {
+                            self.apply(m);
+                        }
+                    }
+                }
+                if rows.is_empty() {
+                    return;
+                }
+                Msg::Shared { rows, at }
+            }
+            other => other,
+        };
         let effects = update(&mut self.state, msg);
         if tick {
             self.journal_health();
@@ -665,6 +738,18 @@ impl Engine {
     }
 }
 
+fn is_readings(r: &crate::core::msg::Shared) -> bool {
+    matches!(r.what, crate::core::msg::SharedWhat::Readings(_))
+}
+
+impl Engine {
+    /// Whether this console polls AWS for the room (or follows the poller's
+    /// readings); `None` when it polls for itself (no shared journal).
+    pub fn polls_aws(&self) -> Option<bool> {
+        self.poller.as_ref().map(crate::poller::Poller::polls)
+    }
+}
+
 /// An intent the journal holds without an outcome, for core.
 pub fn interrupted_of(r: crate::journal::Row) -> Interrupted {
     Interrupted {
@@ -724,6 +809,8 @@ fn spawn_people(journal: crate::journal::Place, tx: mpsc::Sender<Msg>) -> JoinHa
             .and_then(Result::ok)
             .unwrap_or_default()
             .into_iter()
+            // The AWS poller's election is no service's driver.
+            .filter(|(service, _)| service != crate::poller::LEASE)
             .map(|(service, h)| crate::core::model::LeaseView {
                 lost: h.lost(at, crate::lease::expiry()),
                 quiet_s: (at - h.heartbeat_ms).max(0) / 1000,
@@ -851,6 +938,7 @@ fn tick_of(config: &Config) -> Duration {
 fn spawn_cloudwatch(
     config: &Config,
     aws: &crate::aws::Registry,
+    poller: Option<&crate::poller::Poller>,
     tx: &mpsc::Sender<Msg>,
 ) -> Vec<JoinHandle<()>> {
     use crate::aws::alarms::CloudWatchAlarms;
@@ -875,15 +963,32 @@ fn spawn_cloudwatch(
         }
     }
     for (settings, wants) in alarms {
+        // CloudWatch is AWS: the room's poller reads it. The key names the
+        // services and alarms asked for, so a console that asks for other
+        // ones reads them itself.
+        let gate = poller.map(|p| {
+            let asked: Vec<(&str, &crate::config::aws::AlarmsConfig)> = wants
+                .iter()
+                .map(|(i, a)| (config.services[*i].name.as_str(), a))
+                .collect();
+            p.gate(crate::poller::key("alarms", &asked))
+        });
         let source = Arc::new(CloudWatchAlarms::new(aws.get(&settings), wants));
         tasks.push(crate::aws::alarms::spawn(
             source,
             config.aws.poll.alarms,
+            gate,
             tx.clone(),
         ));
     }
     let extra = sources::metrics::rule_windows(config);
     for (settings, targets) in metrics {
+        let gate = poller.map(|p| {
+            p.gate(crate::poller::key(
+                "metrics",
+                &(&settings, &targets, &extra, config.aws.poll.metrics),
+            ))
+        });
         let source: Arc<dyn MetricSource> = Arc::new(CloudWatchMetrics::new(
             aws.get(&settings),
             targets,
@@ -893,6 +998,7 @@ fn spawn_cloudwatch(
             source,
             config.aws.poll.metrics,
             config,
+            gate,
             tx.clone(),
         ));
     }

@@ -22,6 +22,7 @@ pub mod keymap;
 pub mod lease;
 pub mod logging;
 pub mod paths;
+pub mod poller;
 pub mod presence;
 pub mod providers;
 pub mod report;

@@ -269,6 +269,8 @@ pub fn who(place: impl Into<Place>, now_ms: i64) -> Result<Vec<Person>, String> 
     for p in present {
         let mut driven: Vec<String> = leases
             .iter()
+            // The AWS poller's lease makes nobody a driver.
+            .filter(|(s, _)| s != crate::poller::LEASE)
             .filter(|(_, h)| h.session == p.session && !h.lost(now_ms, expiry))
             .map(|(s, _)| s.clone())
             .collect();

@@ -173,10 +173,13 @@ fn answer(
     metric.chain(composite).collect()
 }
 
-/// Poll at `every`; each answer (or failure) becomes a message.
+/// Poll at `every`; each answer (or failure) becomes a message. With a
+/// `gate` (a war room), only when this console polls for the room or
+/// nobody else has.
 pub fn spawn(
     source: Arc<CloudWatchAlarms>,
     every: Duration,
+    gate: Option<crate::poller::Gate>,
     tx: mpsc::Sender<Msg>,
 ) -> JoinHandle<()> {
     tokio::spawn(async move {
@@ -185,7 +188,7 @@ pub fn spawn(
         let name = source.name();
         let covered: Vec<usize> = source.wants.iter().map(|(s, _)| *s).collect();
         loop {
-            ticker.tick().await;
+            crate::poller::next(gate.as_ref(), &mut ticker, every).await;
             let at = crate::sources::now();
             let msg = match source.poll().await {
                 Ok(alarms) => Msg::Alarms {
@@ -201,6 +204,9 @@ pub fn spawn(
                     at,
                 },
             };
+            if let Some(g) = &gate {
+                g.read(&msg);
+            }
             if tx.send(msg).await.is_err() {
                 break;
             }

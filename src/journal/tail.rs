@@ -221,6 +221,10 @@ pub fn shared(r: &Row) -> Option<Shared> {
                     }
                 ),
             },
+            // The room's AWS poller: what it read, for this console to
+            // show as if it had read it; and who polls, as a line.
+            "reading" => SharedWhat::Readings(field("readings")?.clone()),
+            "poller" => line(),
             "step" => line(),
             "note" => line(),
             "message" => line(),

@@ -59,11 +59,14 @@ pub fn rule_windows(config: &Config) -> Vec<Duration> {
     out
 }
 
-/// Poll `source` every `every` and send what it reports, named by position.
+/// Poll `source` every `every` and send what it reports, named by position;
+/// with a `gate` (CloudWatch in a war room), only when this console polls
+/// for the room or nobody else has.
 pub fn spawn_poll(
     source: Arc<dyn MetricSource>,
     every: Duration,
     config: &Config,
+    gate: Option<crate::poller::Gate>,
     tx: mpsc::Sender<Msg>,
 ) -> JoinHandle<()> {
     let names: Vec<(String, Vec<String>)> = config
@@ -80,7 +83,7 @@ pub fn spawn_poll(
         let mut ticker = tokio::time::interval(every);
         ticker.set_missed_tick_behavior(MissedTickBehavior::Delay);
         loop {
-            ticker.tick().await;
+            crate::poller::next(gate.as_ref(), &mut ticker, every).await;
             let at = super::now();
             let msg = match source.poll(at).await {
                 Ok(named) => {
@@ -111,6 +114,9 @@ pub fn spawn_poll(
                     at,
                 },
             };
+            if let Some(g) = &gate {
+                g.read(&msg);
+            }
             if tx.send(msg).await.is_err() {
                 break;
             }

@@ -394,7 +394,8 @@ impl ServiceState {
 }
 
 /// An alarm another system evaluates (CloudWatch: OK, ALARM, INSUFFICIENT_DATA).
-#[derive(Clone, Debug, PartialEq, Eq)]
+/// Serialisable: the war room's AWS poller publishes what it read.
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct ExternalAlarm {
     pub name: String,
     pub state: AlarmState,

@@ -208,6 +208,10 @@ pub enum SharedWhat {
         request: u64,
         act: ApprovalAct,
     },
+    /// AWS readings the room's poller published (the row's `readings`).
+    /// The engine turns them into the messages this console's own sources
+    /// would have sent before `update` sees them: core never reads these.
+    Readings(serde_json::Value),
 }
 
 /// What a console does with a service's lease.

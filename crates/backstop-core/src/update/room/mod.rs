@@ -202,6 +202,8 @@ pub(super) fn on_shared(state: &mut State, rows: Vec<Shared>, now: Ts) -> Vec<Ef
                     now,
                 ));
             }
+            // The engine relays readings as the sources' own messages.
+            SharedWhat::Readings(_) => {}
         }
     }
     fx
