@@ -181,6 +181,7 @@ impl Engine {
         state.operator = operator();
         state.approve_only = config.approve_only;
         state.journal_down = down.clone();
+        state.journal_at = place.table.as_ref().map(|_| place.describe());
         state.session = journal.session.clone();
         state.person = crate::identity::person(&state.operator).0;
         let tick = tick_of(config);

@@ -187,7 +187,7 @@ where
     {
         return Fault::Refused(vec!["ConditionalCheckFailed".into()]);
     }
-    Fault::Down(format!("DynamoDB {}", crate::aws::describe(call, e)))
+    Fault::Down(crate::aws::describe(call, e).to_string())
 }
 
 fn transact_fault(e: &SdkError<TransactWriteItemsError, impl std::fmt::Debug>) -> Fault {
@@ -206,7 +206,7 @@ fn transact_fault(e: &SdkError<TransactWriteItemsError, impl std::fmt::Debug>) -
             return Fault::Refused(reasons);
         }
         return Fault::Down(format!(
-            "DynamoDB TransactWriteItems cancelled ({})",
+            "TransactWriteItems cancelled ({})",
             reasons.join(", ")
         ));
     }
@@ -496,7 +496,7 @@ impl Dynamo {
     fn unreachable(&self, why: &Fault) -> String {
         let kept = self.outbox.len();
         format!(
-            "the journal (DynamoDB table {}) does not answer: {why}{}",
+            "DynamoDB table {} does not answer: {why}{}",
             self.table.name,
             if kept > 0 {
                 format!("; {kept} rows kept here until it does")
@@ -590,7 +590,7 @@ impl Store for Dynamo {
         let rows = self
             .table
             .call(move |c, t| async move { rows_after(&c, &t, after, limit).await })
-            .map_err(|f| f.to_string())?;
+            .map_err(|f| format!("DynamoDB table {}: {f}", self.table.name))?;
         Ok(rows.iter().map(Raw::row).collect())
     }
 
@@ -598,7 +598,7 @@ impl Store for Dynamo {
         self.table
             .call(|c, t| async move { newest(&c, &t).await })
             .map(|r| r.map_or(0, |r| r.id))
-            .map_err(|f| f.to_string())
+            .map_err(|f| format!("DynamoDB table {}: {f}", self.table.name))
     }
 
     fn pending(&self) -> usize {

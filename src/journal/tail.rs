@@ -97,7 +97,7 @@ pub fn spawn(
                 Ok(Err(e)) => {
                     failures += 1;
                     if failures >= FAILURES {
-                        say(Some(format!("the others' rows cannot be read: {e}")));
+                        say(Some(format!("the others' rows cannot be read ({e})")));
                     }
                     continue;
                 }

@@ -864,6 +864,9 @@ pub struct State {
     /// Why the journal cannot be written, if it cannot: nothing may change
     /// unrecorded, so every acting key is refused with this reason.
     pub journal_down: Option<String>,
+    /// Where the journal is shared between hosts (`DynamoDB table t`),
+    /// shown beside the configuration's file; `None` for this host's file.
+    pub journal_at: Option<String>,
     /// Polled sources (CloudWatch alarms, metrics): when each last answered.
     pub sources: Vec<SourceStatus>,
     /// The drill being run from a scenario, with its clock.
@@ -903,6 +906,7 @@ impl State {
             person: String::new(),
             approve_only: false,
             journal_down: None,
+            journal_at: None,
             sources: Vec::new(),
             drill: None,
             quit: false,

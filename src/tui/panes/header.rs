@@ -104,7 +104,13 @@ pub fn render(state: &State, view: &View<'_>, area: Rect, buf: &mut Buffer) {
         let with_path: Vec<Span> = left
             .iter()
             .cloned()
-            .chain([Span::styled(format!("  ({path})"), t.dim())])
+            .chain([Span::styled(
+                match &state.journal_at {
+                    Some(j) => format!("  ({path} · journal on {j})"),
+                    None => format!("  ({path})"),
+                },
+                t.dim(),
+            )])
             .chain(tail.iter().cloned())
             .collect();
         if Line::from(with_path.clone()).width() + clock.len() + 2 <= area.width as usize {

@@ -472,7 +472,7 @@ fn dispatch(state: &mut State, msg: Msg, now: super::time::Ts) -> Vec<Effect> {
                     at,
                     "backstop",
                     Level::Bad,
-                    format!("journal down, nothing changes until it answers: {why}"),
+                    format!("journal down: {why}; nothing changes until it answers"),
                 ),
                 (Some(_), None) => state.events.push(
                     at,
