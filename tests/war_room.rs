@@ -158,6 +158,16 @@ async fn three_consoles(b: Backend) {
         c.send("q");
         c.wait_exit(WAIT);
     }
+    // The figures, read from the world's own home (on a table: a host that
+    // took no part), count the handover and the approval.
+    let out = w.run(&["report", "--stats", "--json"]).await;
+    assert_eq!(out.status.code(), Some(0), "{}", common::stderr(&out));
+    let stats: serde_json::Value = serde_json::from_str(&common::stdout(&out)).unwrap();
+    let web = &stats["services"][0];
+    assert_eq!(web["service"], "web", "{stats}");
+    assert_eq!(web["handovers"], 1, "{stats}");
+    assert_eq!(web["approvals"]["approved"], 1, "{stats}");
+    assert!(web["watchers"].as_u64().unwrap() >= 2, "{stats}");
 }
 
 /// A driver stopped with SIGSTOP loses its lease after the expiry; bob
