@@ -411,7 +411,7 @@ async fn a_driver_cut_off_from_the_table_loses_the_lease_on_dynamodb() {
 }
 
 /// In the middle of a rollback the table is throttled, then slow (3 s a
-/// call), then unreachable: each time the console keeps probing, says the
+/// call), then unreachable, then the credentials expire: each time the console keeps probing, says the
 /// journal is down and refuses to act; what it saw meanwhile is kept and
 /// written when the table answers — once, in order, on the hash chain —
 /// and the rollback then goes on.
@@ -431,6 +431,7 @@ async fn a_table_throttled_slow_or_unreachable_refuses_to_act_and_loses_nothing(
         (Mode::Throttle, Fault::Slow),
         (Mode::Slow(Duration::from_secs(3)), Fault::Unhealthy),
         (Mode::Down, Fault::Slow),
+        (Mode::Expired, Fault::Unhealthy),
     ];
     let mut outages = Vec::new();
     for (mode, blue) in faults {
@@ -499,4 +500,69 @@ async fn a_table_throttled_slow_or_unreachable_refuses_to_act_and_loses_nothing(
     assert_eq!(rows, max, "ids without gaps");
     // The throttled calls did reach the proxy (the faults were real).
     assert!(proxy.calls().len() > 10, "{:?}", proxy.calls());
+}
+
+/// moto's server stopped in the middle of a rollback and started again
+/// (its state replayed from its own recording, as a table outlives an
+/// outage): the console refuses to act while it is gone, keeps what it
+/// saw, and once it is back stores it and goes on with the same lease.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn moto_stopped_and_restarted_mid_rollback_on_dynamodb() {
+    let mut w = failing(Backend::Table, "", "").await;
+    let mut alice = console(&w, "alice", &[]);
+    alice.wait_for("the recommendation", WAIT, |s| {
+        s.contains("ROLLBACK RECOMMENDED")
+    });
+    alice.send("r");
+    alice.wait_for("the switch's turn", WAIT, |s| {
+        s.contains("›▶") && s.contains("Switch traffic")
+    });
+    alice.send("\r");
+    alice.wait_for("the preview", WAIT, |s| s.contains("DO IT"));
+    w.moto.as_mut().unwrap().stop();
+    let from = backstop::sources::now().millis();
+    journal_down(&mut alice, true);
+    w.sandbox
+        .set_fault("web", "blue", Some(Fault::Slow))
+        .unwrap();
+    alice.wait_for("blue's trouble seen", WAIT, |s| s.contains("web/blue"));
+    alice.send("y");
+    alice.wait_for("refused", WAIT, |s| {
+        s.contains("journal cannot record anything")
+    });
+    w.sandbox.set_fault("web", "blue", None).unwrap();
+    tokio::time::sleep(Duration::from_secs(1)).await;
+    assert!(
+        w.calls().is_empty(),
+        "nothing moved while the table was gone"
+    );
+    w.moto.as_mut().unwrap().restart_keeping();
+    journal_down(&mut alice, false);
+    let to = backstop::sources::now().millis();
+    alice.send("\x1b");
+    alice.send("\r");
+    alice.wait_for("the preview again", WAIT, |s| s.contains("DO IT"));
+    alice.send("y");
+    let start = std::time::Instant::now();
+    while w.calls().len() < 2 && start.elapsed() < WAIT {
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    assert_eq!(w.calls(), ["blue 100", "green 0"]);
+    // The checklist goes on by itself to its note step; then quit.
+    alice.wait_for("the checklist settled", WAIT, |s| {
+        s.contains("›▶          Record the cause")
+    });
+    alice.send("q");
+    alice.wait_exit(WAIT);
+    let kept = rows(
+        &w,
+        &format!("scope = 'web/blue' AND at BETWEEN {from} AND {to}"),
+    );
+    assert!(
+        !kept.is_empty(),
+        "what alice saw while moto was gone is in the table"
+    );
+    // One incident, its intent under the lease taken before the outage.
+    assert_eq!(rows(&w, "kind = 'incident'").len(), 1);
+    assert_eq!(rows(&w, "kind = 'intent'").len(), 1);
 }

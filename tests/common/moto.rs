@@ -34,6 +34,9 @@ pub struct Moto {
     child: Option<Child>,
     /// Where its request log goes, when it is kept (benchmarks count calls).
     log: Option<PathBuf>,
+    /// moto's own recording of every request, so a restart can replay its
+    /// way back to the state it had (moto keeps nothing across restarts).
+    recording: Option<tempfile::NamedTempFile>,
 }
 
 impl Moto {
@@ -47,9 +50,48 @@ impl Moto {
             port,
             child: None,
             log: None,
+            recording: None,
         };
         m.spawn();
         m
+    }
+
+    /// Recording every request, so that `restart_keeping` can bring its
+    /// state back after a restart.
+    pub fn start_recorded() -> Moto {
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap()
+            .port();
+        let mut m = Moto {
+            port,
+            child: None,
+            log: None,
+            recording: Some(tempfile::NamedTempFile::new().unwrap()),
+        };
+        m.spawn();
+        m
+    }
+
+    /// Stopped, and back on the same port with the state it had: the
+    /// recorded requests replayed (by moto's recorder) before anything
+    /// else reaches it.
+    pub fn restart_keeping(&mut self) {
+        self.stop();
+        self.spawn();
+        // Through moto's own Python (beside moto_server), which has requests.
+        let replayed = Command::new(binary().with_file_name("python"))
+            .args([
+                "-c",
+                &format!(
+                    "import requests; requests.post('{}/moto-api/recorder/replay-recording').raise_for_status()",
+                    self.url()
+                ),
+            ])
+            .status()
+            .is_ok_and(|s| s.success());
+        assert!(replayed, "moto's recording was not replayed");
     }
 
     /// With its request log (one line per API call) kept in `log`.
@@ -63,6 +105,7 @@ impl Moto {
             port,
             child: None,
             log: Some(log),
+            recording: None,
         };
         m.spawn();
         m
@@ -77,7 +120,12 @@ impl Moto {
     }
 
     fn spawn(&mut self) {
-        let child = Command::new(binary())
+        let mut cmd = Command::new(binary());
+        if let Some(r) = &self.recording {
+            cmd.env("MOTO_ENABLE_RECORDING", "true")
+                .env("MOTO_RECORDER_FILEPATH", r.path());
+        }
+        let child = cmd
             .args(["-H", "127.0.0.1", "-p", &self.port.to_string()])
             // ECS reports a rollout COMPLETED once this many tasks run.
             .env("MOTO_ECS_SERVICE_RUNNING", "2")

@@ -84,7 +84,7 @@ impl World {
         std::fs::set_permissions(&ctl, std::fs::Permissions::from_mode(0o755)).unwrap();
         std::fs::write(dir.join("blue"), "0").unwrap();
         std::fs::write(dir.join("green"), "100").unwrap();
-        let moto = (backend == Backend::Table).then(Moto::start);
+        let moto = (backend == Backend::Table).then(Moto::start_recorded);
         let table = match &moto {
             Some(m) => format!(
                 "\n[aws]\nregion = \"{REGION}\"\nendpoint_url = \"{}\"\n\n[journal]\nbackend = \"dynamodb\"\ntable = \"{TABLE}\"\n",
@@ -198,7 +198,12 @@ path = "/api/orders"
         let mut c = self.home.command();
         c.args(["journal", "verify"]).envs(AWS_ENV);
         let out = c.output().unwrap();
-        assert!(out.status.success(), "{}", super::stderr(&out));
+        assert!(
+            out.status.success(),
+            "{}{}",
+            super::stdout(&out),
+            super::stderr(&out)
+        );
         self.home
             .path()
             .join(format!("data/backstop/dynamodb-{TABLE}.sqlite"))

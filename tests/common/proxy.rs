@@ -21,6 +21,8 @@ pub enum Mode {
     Pass,
     /// Every call refused as throttled.
     Throttle,
+    /// Every call refused: the caller's credentials expired.
+    Expired,
     /// Every call answered after this long.
     Slow(Duration),
     /// Connections cut, new ones closed at once.
@@ -131,6 +133,17 @@ async fn forward(State(s): State<Arc<Shared>>, req: Request) -> Response {
                     ("x-amzn-errortype", "ProvisionedThroughputExceededException"),
                 ],
                 r#"{"__type":"com.amazonaws.dynamodb.v20120810#ProvisionedThroughputExceededException","message":"The level of configured provisioned throughput for the table was exceeded."}"#,
+            )
+                .into_response();
+        }
+        Mode::Expired => {
+            return (
+                StatusCode::BAD_REQUEST,
+                [
+                    ("content-type", "application/x-amz-json-1.0"),
+                    ("x-amzn-errortype", "ExpiredTokenException"),
+                ],
+                r#"{"__type":"com.amazon.coral.service#ExpiredTokenException","message":"The security token included in the request is expired"}"#,
             )
                 .into_response();
         }
