@@ -331,3 +331,50 @@ fn a_sqlite_journal_is_copied_with_its_chain() {
     let e = dynamo::copy(&table, &other).unwrap_err().to_string();
     assert!(e.contains("not this journal's"), "{e}");
 }
+
+/// `journal init --print` gives the table to create by other means; with
+/// no table configured, `journal init` says what to add, exit 2.
+#[test]
+fn journal_init_prints_the_table_or_says_what_is_missing() {
+    let home = common::Home::new();
+    let cfg = home.config_dir();
+    std::fs::create_dir_all(&cfg).unwrap();
+    std::fs::write(
+        cfg.join("backstop.toml"),
+        "[aws]\nregion = \"eu-west-1\"\n[journal]\nbackend = \"dynamodb\"\ntable = \"team-journal\"\n\
+         [services.web.environments.prod]\nendpoints = [{ url = \"http://127.0.0.1:9/health\" }]\n",
+    )
+    .unwrap();
+    let out = common::run({
+        let mut c = home.command();
+        c.args(["journal", "init", "--print"]);
+        c
+    });
+    assert_eq!(out.status.code(), Some(0), "{}", common::stderr(&out));
+    let text = common::stdout(&out);
+    for want in [
+        "TableName: team-journal",
+        "BillingMode: PAY_PER_REQUEST",
+        "AttributeName: expires, Enabled: true",
+        "name                        = \"team-journal\"",
+        "hash_key                    = \"pk\"",
+    ] {
+        assert!(text.contains(want), "{want} in\n{text}");
+    }
+    std::fs::write(
+        cfg.join("backstop.toml"),
+        "[services.web.environments.prod]\nendpoints = [{ url = \"http://127.0.0.1:9/health\" }]\n",
+    )
+    .unwrap();
+    let out = common::run({
+        let mut c = home.command();
+        c.args(["journal", "init"]);
+        c
+    });
+    assert_eq!(out.status.code(), Some(2));
+    assert!(
+        common::stderr(&out).contains("backend = \"dynamodb\""),
+        "{}",
+        common::stderr(&out)
+    );
+}
