@@ -102,48 +102,37 @@ pub async fn event_loop<B: Backend>(
     tokio::pin!(shutdown);
     let mut screen = Screen::default();
     let mut dirty = true;
+    // A key was handled: its frame goes out at once, not at the next
+    // frame's slot (the frame rate bounds what the sources change).
+    let mut answer = false;
     loop {
-        let due = screen.last_draw.map_or_else(Instant::now, |t| t + FRAME);
+        let due = match screen.last_draw {
+            Some(t) if !answer => t + FRAME,
+            _ => Instant::now(),
+        };
         tokio::select! {
+            // In this order: a key, then its frame, never wait behind a
+            // flood of probe answers (drained in slices of `DRAIN_BUDGET`).
+            biased;
             () = &mut shutdown => break,
-            Some(ev) = terminal_events.recv() => match ev {
-                Event::Key(k) if engine.state.ui.input.is_some() => {
-                    if let Some(key) = sources::terminal::text_key_of(&k) {
-                        engine.apply(Msg::Text(key, now()));
-                        dirty = true;
-                    } else if sources::terminal::is_ctrl_c(&k) {
-                        engine.apply(Msg::Action(Action::Quit, now()));
-                    }
-                }
-                Event::Key(k) => {
-                    if let Some(action) = sources::terminal::key_of(&k).and_then(|key| view.keymap.action(key)) {
-                        engine.apply(Msg::Action(action, now()));
-                        dirty = true;
-                    }
-                }
-                // Pasted text is text: into a prompt if one is open, never keys.
-                Event::Paste(text) => {
-                    engine.apply(Msg::Text(crate::core::msg::TextKey::Paste(text), now()));
-                    dirty = true;
-                }
-                Event::Resize(..) => {
-                    screen.last = None;
-                    dirty = true;
-                }
-                _ => {}
+            Some(ev) = terminal_events.recv() => {
+                let changed = on_terminal(engine, view, &mut screen, ev);
+                answer |= changed;
+                dirty |= changed;
             },
-            Some(msg) = engine.rx.recv() => {
-                engine.apply(msg);
-                engine.drain();
-                dirty = true;
+            () = tokio::time::sleep_until(due), if dirty => {
+                screen.draw(terminal, &engine.state, view)?;
+                dirty = false;
+                answer = false;
             }
             _ = ticker.tick() => {
                 engine.apply(Msg::Tick(now()));
                 dirty = true;
             }
-            () = tokio::time::sleep_until(due), if dirty => {
-                screen.draw(terminal, &engine.state, view)?;
-                dirty = false;
+            Some(msg) = engine.rx.recv() => {
+                engine.apply(msg);
+                engine.drain();
+                dirty = true;
             }
         }
         if engine.state.quit {
@@ -151,6 +140,41 @@ pub async fn event_loop<B: Backend>(
         }
     }
     Ok(())
+}
+
+/// A terminal event: a key (an action, or text while a line is typed), a
+/// paste, a resize. Whether the screen may look different now.
+fn on_terminal(engine: &mut Engine, view: &View<'_>, screen: &mut Screen, ev: Event) -> bool {
+    let mut dirty = false;
+    match ev {
+        Event::Key(k) if engine.state.ui.input.is_some() => {
+            if let Some(key) = sources::terminal::text_key_of(&k) {
+                engine.apply(Msg::Text(key, now()));
+                dirty = true;
+            } else if sources::terminal::is_ctrl_c(&k) {
+                engine.apply(Msg::Action(Action::Quit, now()));
+            }
+        }
+        Event::Key(k) => {
+            if let Some(action) =
+                sources::terminal::key_of(&k).and_then(|key| view.keymap.action(key))
+            {
+                engine.apply(Msg::Action(action, now()));
+                dirty = true;
+            }
+        }
+        // Pasted text is text: into a prompt if one is open, never keys.
+        Event::Paste(text) => {
+            engine.apply(Msg::Text(crate::core::msg::TextKey::Paste(text), now()));
+            dirty = true;
+        }
+        Event::Resize(..) => {
+            screen.last = None;
+            dirty = true;
+        }
+        _ => {}
+    }
+    dirty
 }
 
 /// The last frame drawn, so an unchanged frame is not sent at all.

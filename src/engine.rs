@@ -31,7 +31,10 @@ use crate::sources::probe::{ProbeSpec, Prober};
 use crate::sources::{self, now};
 
 /// Messages applied before the loop looks at keys and the screen again.
-pub const DRAIN_LIMIT: usize = 512;
+pub const DRAIN_LIMIT: usize = 4096;
+
+/// Work done on messages before the loop looks at keys again.
+pub const DRAIN_BUDGET: Duration = Duration::from_millis(2);
 
 /// Where the engine keeps what outlives it.
 #[derive(Clone, Debug)]
@@ -703,12 +706,18 @@ impl Engine {
         self.journaled = total;
     }
 
-    /// Apply what is waiting, up to [`DRAIN_LIMIT`] messages.
+    /// Apply what is waiting, up to [`DRAIN_LIMIT`] messages or
+    /// [`DRAIN_BUDGET`] of work, whichever comes first, so a key pressed
+    /// meanwhile waits at most about that long.
     pub fn drain(&mut self) {
+        let start = Instant::now();
         for _ in 0..DRAIN_LIMIT {
             match self.rx.try_recv() {
                 Ok(m) => self.apply(m),
                 Err(_) => break,
+            }
+            if start.elapsed() > DRAIN_BUDGET {
+                break;
             }
         }
     }

@@ -1,8 +1,8 @@
 //! Benchmarks, not timed tests: `cargo bench --bench console [-- NAME…]`
 //! with NAME among `render`, `classify`, `rules`, `window`, `router`,
 //! `detect`, `bandwidth`, `journal` (all by default); the war room's
-//! `propagation`, `observer` and `death`, and the DynamoDB journal's
-//! `table`, run only when named.
+//! `propagation`, `observer` and `death`, the DynamoDB journal's `table`
+//! and the 2,000/10,000-endpoint `scale` run only when named.
 //! `BENCH_SECONDS` shortens the bandwidth run (default 60).
 //! Figures and how to read them: docs/BENCHMARKS.md.
 #![allow(clippy::unwrap_used, clippy::print_stdout)]
@@ -11,6 +11,8 @@
 mod common;
 #[path = "dynamodb.rs"]
 mod dynamodb;
+#[path = "scale.rs"]
+mod scale;
 #[path = "war_room.rs"]
 mod war_room;
 
@@ -75,6 +77,9 @@ fn main() {
     }
     if wanted.iter().any(|w| w == "table") {
         dynamodb::table();
+    }
+    if wanted.iter().any(|w| w == "scale") {
+        scale::scale();
     }
 }
 
