@@ -91,14 +91,14 @@ async fn three_consoles_follow_approve_and_hand_over() {
     alice2.wait_for("alice's other console", WAIT, |s| {
         s.contains("(you, from another console)")
     });
-    alice2.send("a");
+    alice2.send("ay");
     alice2.wait_for("self-approval refused", WAIT, |s| {
         s.contains("a second person approves")
     });
     tokio::time::sleep(Duration::from_millis(700)).await;
     assert!(w.calls().is_empty(), "a self-approval moved nothing");
 
-    bob.send("a");
+    bob.send("ay");
     alice.wait_for("the switch done", WAIT, |s| s.contains("approved by bob"));
     let start = std::time::Instant::now();
     while w.calls().len() < 2 && start.elapsed() < WAIT {
@@ -114,7 +114,9 @@ async fn three_consoles_follow_approve_and_hand_over() {
     alice.wait_for("the checklist settled", WAIT, |s| {
         s.contains("›▶          Record the cause")
     });
-    alice.send("H");
+    // The note's line opened by itself; Esc closes it, then `H` asks and `y` hands over.
+    alice.send("\x1b");
+    alice.send("Hy");
     bob.wait_for("bob drives", WAIT, |s| s.contains("you drive web"));
     // The checklist carries on on bob's screen, as his own.
     bob.wait_for("the checklist is bob's", WAIT, |s| {
@@ -244,7 +246,7 @@ async fn a_team_drill_is_joined_followed_and_approved() {
 
     // Green fails; alice rolls back and walks to the switch.
     alice.send("j");
-    alice.send("f");
+    alice.send("fy");
     alice.wait_for("the recommendation", WAIT, |s| {
         s.contains("ROLLBACK RECOMMENDED")
     });
@@ -272,7 +274,7 @@ async fn a_team_drill_is_joined_followed_and_approved() {
     bob.wait_for("bob's fault key refused", WAIT, |s| {
         s.contains("joined to watch and approve")
     });
-    bob.send("a");
+    bob.send("ay");
     alice.wait_for("the switch, approved", WAIT, |s| {
         s.contains("approved by bob")
     });

@@ -62,12 +62,12 @@ actions! {
     Confirm = "confirm", "traffic", "apply what the preview shows (the second key of every change)";
     People = "people", "war room", "who is on the journal: every console and command, its role, what it drives";
     Drive = "drive", "war room", "drive the selected service: take it if free, ask its driver, or take it over from a lost one";
-    HandOver = "hand-over", "war room", "hand the service you drive to the person who asked for it";
-    Approve = "approve", "war room", "approve the change another driver asks a second person for (two-person rule)";
+    HandOver = "hand-over", "war room", "hand the service you drive to the person who asked for it (asks, then y)";
+    Approve = "approve", "war room", "approve the change another driver asks a second person for (two-person rule; asks, then y)";
     Reject = "reject", "war room", "reject the change awaiting your approval (asks why)";
     Override = "override", "war room", "run your change without its approval, where the configuration allows it (asks why)";
-    InjectFault = "inject-fault", "drill sandbox", "inject the next fault into the selected environment";
-    ClearFaults = "clear-faults", "drill sandbox", "heal the selected environment";
+    InjectFault = "inject-fault", "drill sandbox", "inject the next fault into the selected environment (asks, then y; again: the next fault)";
+    ClearFaults = "clear-faults", "drill sandbox", "heal the selected environment (asks, then y)";
 }
 
 impl fmt::Display for Action {

@@ -6,6 +6,7 @@ use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
 
+use super::action::Action;
 use super::decision::{Decision, Policy, RollbackRecord};
 use super::events::EventLog;
 use super::health::{HealthReport, HealthStatus};
@@ -823,6 +824,23 @@ pub struct UiState {
     pub quit_armed: bool,
     /// Lines the help is scrolled by, on terminals too short for all of it.
     pub help_scroll: u16,
+    /// A one-key change waiting for its confirmation key (see [`Armed`]).
+    pub armed: Option<Armed>,
+}
+
+/// A key that would change the world at once, pressed: it waits for the
+/// confirm key, and any other key cancels it. A letter typed by mistake
+/// (a note typed before its prompt was open) only asks a question.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Armed {
+    pub action: Action,
+    /// The environment the key was pressed on.
+    pub env: EnvId,
+    /// The fault an inject-fault key will inject (a second press picks the next).
+    pub fault: Option<Fault>,
+    /// The question, as the key line asks it.
+    pub question: String,
+    pub at: Ts,
 }
 
 #[derive(Clone, Debug, PartialEq)]
@@ -892,6 +910,7 @@ impl State {
                 input: None,
                 quit_armed: false,
                 help_scroll: 0,
+                armed: None,
             },
             interrupted: Vec::new(),
             checklist_runs: 0,

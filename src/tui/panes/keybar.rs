@@ -230,6 +230,22 @@ pub fn render(state: &State, view: &View<'_>, area: Rect, buf: &mut Buffer) {
         }
         return;
     }
+    // A one-key change asks before it acts: the question is the line.
+    if let Some(armed) = &state.ui.armed {
+        let confirm = view
+            .keymap
+            .keys_for(Action::Confirm)
+            .first()
+            .map_or_else(|| "confirm".to_string(), |k| k.short());
+        Line::from(vec![
+            Span::styled(format!(" {} ", armed.question), view.theme.bold()),
+            Span::styled(confirm, view.theme.key()),
+            Span::raw(" do it · "),
+            Span::styled("any other key cancels", view.theme.dim()),
+        ])
+        .render(area, buf);
+        return;
+    }
     let mut hints = hints(state);
     if watching_only(state) {
         // The keys that would act are not offered (the header says READ-ONLY).

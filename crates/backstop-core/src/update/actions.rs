@@ -26,6 +26,11 @@ pub(super) fn on_action(state: &mut State, action: Action, at: Ts) -> Vec<Effect
         return Vec::new();
     }
     state.ui.quit_armed = false;
+    // A question is open (a one-key change asked for its second key): this
+    // key answers it, and does nothing else.
+    if let Some(fx) = super::armed::answer(state, action, at) {
+        return fx;
+    }
     match state.ui.overlay {
         // Help is modal: it closes on help or back and swallows everything else.
         Overlay::Help => {
@@ -81,6 +86,9 @@ pub(super) fn on_action(state: &mut State, action: Action, at: Ts) -> Vec<Effect
     // journal (the lease's fence) refuse any change behind them.
     if let Some((name, why)) = refused_target(state, action) {
         state.events.push(at, name, Level::Info, why);
+        return Vec::new();
+    }
+    if super::armed::needs_second_key(action) && super::armed::arm(state, action, at).is_some() {
         return Vec::new();
     }
     if matches!(
@@ -146,7 +154,7 @@ pub(super) fn on_action(state: &mut State, action: Action, at: Ts) -> Vec<Effect
 
 /// The service an acting key would act on and why it may not: this
 /// console is read-only, or another console drives the service.
-fn refused_target(state: &State, action: Action) -> Option<(String, String)> {
+pub(super) fn refused_target(state: &State, action: Action) -> Option<(String, String)> {
     let on_checklist = state.ui.focus == Pane::Checklist && state.ui.overlay == Overlay::None;
     let acts = matches!(
         action,
@@ -238,7 +246,7 @@ fn move_selection(state: &mut State, down: bool) {
     };
 }
 
-fn fault_effect(state: &mut State, action: Action, at: Ts) -> Vec<Effect> {
+pub(super) fn fault_effect(state: &mut State, action: Action, at: Ts) -> Vec<Effect> {
     if !state.is_drill() {
         state.events.push(
             at,

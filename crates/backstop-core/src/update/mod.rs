@@ -3,6 +3,7 @@
 //! rules and decisions they feed.
 
 mod actions;
+mod armed;
 mod checklist;
 mod decisions;
 mod deploy;
@@ -14,6 +15,7 @@ mod safety;
 mod testkit;
 mod traffic;
 
+pub use armed::{ARMED_FOR, needs_second_key};
 pub use checklist::{focused_checklist, message, plan, shown_checklist};
 pub use decisions::describe as describe_decision;
 
@@ -221,10 +223,15 @@ fn dispatch(state: &mut State, msg: Msg, now: super::time::Ts) -> Vec<Effect> {
             if state.ui.input.is_some() && action != super::action::Action::Quit =>
         {
             let _ = at;
+            state.ui.armed = None;
             Vec::new()
         }
         Msg::Action(action, at) => actions::on_action(state, action, at),
-        Msg::Text(key, at) => checklist::on_text(state, key, at),
+        // Typing answers no question: a `y` in a line is a letter.
+        Msg::Text(key, at) => {
+            state.ui.armed = None;
+            checklist::on_text(state, key, at)
+        }
         Msg::FaultSet {
             service,
             env,
@@ -669,7 +676,8 @@ mod tests {
     fn inject_fault_cycles_on_the_selected_environment() {
         let mut s = drill();
         update(&mut s, Msg::Action(Action::SelectNext, Ts(1)));
-        let fx = update(&mut s, Msg::Action(Action::InjectFault, Ts(2)));
+        update(&mut s, Msg::Action(Action::InjectFault, Ts(2)));
+        let fx = update(&mut s, Msg::Action(Action::Confirm, Ts(2)));
         assert_eq!(
             fx,
             vec![Effect::SetFault {
@@ -690,7 +698,8 @@ mod tests {
             },
         );
         assert_eq!(s.services[0].envs[1].fault, Some(Fault::Unhealthy));
-        let fx = update(&mut s, Msg::Action(Action::InjectFault, Ts(4)));
+        update(&mut s, Msg::Action(Action::InjectFault, Ts(4)));
+        let fx = update(&mut s, Msg::Action(Action::Confirm, Ts(4)));
         assert_eq!(
             fx,
             vec![Effect::SetFault {
@@ -700,7 +709,8 @@ mod tests {
             }]
         );
         // Pressed again before the sandbox answered: the cycle moves on.
-        let fx = update(&mut s, Msg::Action(Action::InjectFault, Ts(4)));
+        update(&mut s, Msg::Action(Action::InjectFault, Ts(4)));
+        let fx = update(&mut s, Msg::Action(Action::Confirm, Ts(4)));
         assert_eq!(
             fx,
             vec![Effect::SetFault {
@@ -709,7 +719,8 @@ mod tests {
                 fault: Some(Fault::Slow)
             }]
         );
-        let fx = update(&mut s, Msg::Action(Action::ClearFaults, Ts(5)));
+        update(&mut s, Msg::Action(Action::ClearFaults, Ts(5)));
+        let fx = update(&mut s, Msg::Action(Action::Confirm, Ts(5)));
         assert_eq!(
             fx,
             vec![Effect::SetFault {
