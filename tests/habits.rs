@@ -96,3 +96,63 @@ fn typing_a_note_never_acts() {
     pty.send("q");
     assert_eq!(pty.wait_exit(Duration::from_secs(5)), 0);
 }
+
+/// `:` with Tab completion runs an action through its key's question; a
+/// weights command opens the dialog and shows the provider's preview;
+/// `/crit` filters the health pane (title says so), Esc clears it.
+#[test]
+fn colon_runs_an_action_with_its_confirmation_and_slash_filters() {
+    let home = Home::new();
+    let mut pty = Pty::spawn(&home, &["drill"], 80, 24, &[("NO_COLOR", "1")]);
+    pty.wait_for("blue and green OK", Duration::from_secs(20), both_ok);
+    pty.send(":");
+    pty.wait_for("the command line", Duration::from_secs(3), |s| {
+        s.lines().last().is_some_and(|l| l.starts_with(" :▏"))
+    });
+    pty.send("fau\t");
+    pty.wait_for("completed", Duration::from_secs(3), |s| {
+        s.contains(":fault ▏")
+    });
+    pty.send("web gr\t\r");
+    pty.wait_for("the key's question", Duration::from_secs(3), |s| {
+        s.contains("Inject \"503 critical\" into web/green? y do it")
+    });
+    assert!(row_has(&pty.screen(), "green", " OK "), "nothing before y");
+    pty.send("y");
+    pty.wait_for("green CRIT", Duration::from_secs(10), |s| {
+        row_has(s, "green", "CRIT")
+    });
+
+    pty.send("/crit");
+    pty.wait_for("the filtered pane", Duration::from_secs(3), |s| {
+        s.contains("Health · /crit · 1 of 2") && !row_has(s, "blue", "OK")
+    });
+    pty.send("\r");
+    std::thread::sleep(Duration::from_millis(200));
+    pty.send("\x1b");
+    pty.wait_for("the filter cleared", Duration::from_secs(3), |s| {
+        !s.contains("/crit") && row_has(s, "blue", " OK ")
+    });
+
+    // History: ↑ brings the last command back.
+    pty.send(":");
+    std::thread::sleep(Duration::from_millis(200));
+    pty.send("\x1b[A");
+    pty.wait_for("the last command", Duration::from_secs(3), |s| {
+        s.contains(":fault web green▏")
+    });
+    for _ in 0.."fault web green".len() {
+        pty.send("\x7f");
+    }
+    pty.send("weights web green 0\r");
+    pty.wait_for("the weights preview", Duration::from_secs(5), |s| {
+        s.contains("blue 90 → 100 %, green 10 → 0 %") && s.contains("APPLY")
+    });
+    std::thread::sleep(Duration::from_millis(200));
+    pty.send("\x1b");
+    pty.wait_for("cancelled", Duration::from_secs(3), |s| {
+        !s.contains("APPLY")
+    });
+    pty.send("q");
+    assert_eq!(pty.wait_exit(Duration::from_secs(5)), 0);
+}

@@ -400,3 +400,75 @@ fn a_drill_header_shows_its_clock_and_what_is_real() {
     let narrow = text(draw(&s, 80, 24).buffer());
     assert!(narrow[0].contains(" DRILL on AWS "), "{}", narrow[0]);
 }
+
+/// Types a line into whatever prompt is open, as the terminal would.
+fn typed(s: &mut backstop::core::model::State, line: &str) {
+    use backstop::core::msg::TextKey;
+    for c in line.chars() {
+        let now = s.now;
+        update(s, Msg::Text(TextKey::Char(c), now));
+    }
+}
+
+#[test]
+fn command_line_with_its_completions() {
+    let mut s = scenario();
+    let keymap = Keymap::defaults();
+    press(&mut s, &keymap, Key::plain(KeyCode::Char(':')));
+    typed(&mut s, "rollback ");
+    insta::assert_snapshot!("command_line_80x24", draw(&s, 80, 24));
+    insta::assert_snapshot!("command_line_160x48", draw(&s, 160, 48));
+}
+
+#[test]
+fn health_filtered_by_state() {
+    let mut s = scenario();
+    let keymap = Keymap::defaults();
+    press(&mut s, &keymap, Key::plain(KeyCode::Char('/')));
+    typed(&mut s, "crit");
+    let now = s.now;
+    update(&mut s, Msg::Text(backstop::core::msg::TextKey::Submit, now));
+    let screen = text(draw(&s, 80, 24).buffer()).join("\n");
+    assert!(screen.contains("Health · /crit · 1 of 3"), "{screen}");
+    assert!(
+        !screen
+            .lines()
+            .any(|l| l.starts_with('┃') && l.contains(" blue ")),
+        "only the critical row:\n{screen}"
+    );
+    insta::assert_snapshot!("health_filtered_80x24", draw(&s, 80, 24));
+    insta::assert_snapshot!("health_filtered_160x48", draw(&s, 160, 48));
+}
+
+#[test]
+fn event_log_searched_with_matches_marked() {
+    let mut s = scenario();
+    let keymap = Keymap::defaults();
+    press(&mut s, &keymap, Key::plain(KeyCode::BackTab)); // the event log
+    press(&mut s, &keymap, Key::plain(KeyCode::Char('/')));
+    typed(&mut s, "green");
+    let now = s.now;
+    update(&mut s, Msg::Text(backstop::core::msg::TextKey::Submit, now));
+    let screen = text(draw(&s, 80, 24).buffer()).join("\n");
+    assert!(screen.contains("Events · /green · match 1 of"), "{screen}");
+    insta::assert_snapshot!("event_search_80x24", draw(&s, 80, 24));
+    press(&mut s, &keymap, Key::plain(KeyCode::Char('n')));
+    let screen = text(draw(&s, 160, 48).buffer()).join("\n");
+    assert!(screen.contains("/green · match 2 of"), "{screen}");
+    insta::assert_snapshot!("event_search_160x48", draw(&s, 160, 48));
+}
+
+#[test]
+fn a_one_key_change_asks_on_the_key_line() {
+    let mut s = scenario();
+    s.origin = backstop::core::model::Origin::Drill;
+    let keymap = Keymap::defaults();
+    press(&mut s, &keymap, Key::plain(KeyCode::Char('j')));
+    press(&mut s, &keymap, Key::plain(KeyCode::Char('c')));
+    let screen = text(draw(&s, 80, 24).buffer());
+    let last = screen.last().cloned().unwrap_or_default();
+    assert!(
+        last.contains("Heal web/green (clear its faults)? y do it · any other key cancels"),
+        "{last}"
+    );
+}

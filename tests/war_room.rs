@@ -111,8 +111,11 @@ async fn three_consoles_follow_approve_and_hand_over() {
     bob.send("D");
     alice.wait_for("bob's request", WAIT, |s| s.contains("HAND OVER"));
     // A step still running is not handed over: the last one is a note.
+    // Its line opens by itself, as soon as it is the current step.
     alice.wait_for("the checklist settled", WAIT, |s| {
-        s.contains("›▶          Record the cause")
+        s.lines()
+            .any(|l| l.contains("›▶") && l.contains("Record the cause"))
+            && s.contains("Record the cause: ▏")
     });
     // The note's line opened by itself; Esc closes it, then `H` asks and `y` hands over.
     alice.send("\x1b");

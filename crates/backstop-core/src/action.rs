@@ -51,6 +51,10 @@ actions! {
     OpenDetail = "open-detail", "navigate", "open the detail of the selected row";
         Back = "back", "navigate", "close the detail or help, cancel";
     CycleWindow = "cycle-window", "navigate", "show metrics over 1 minute or 5 minutes";
+    CommandLine = "command-line", "navigate", "run a command by name: `:rollback web`, `:weights web green 10`, `:why` (Tab completes, ↑↓ history)";
+    Filter = "filter", "navigate", "filter the focused list by name or state (`/crit`, `/firing`); Esc clears it";
+    NextMatch = "next-match", "navigate", "in the event log: the next (older) line the filter matches";
+    PrevMatch = "prev-match", "navigate", "in the event log: the previous (newer) line the filter matches";
             StartRollback = "start-rollback", "rollback", "open the rollback checklist for the selected service (asks for a rollback if no rule fired)";
     Explain = "explain", "rollback", "why: the evidence, rules and decision behind the selected service's state";
     Skip = "skip", "rollback", "in the checklist: skip the current step (asks why)";

@@ -10,10 +10,12 @@
 
 pub mod action;
 pub mod argv;
+pub mod command;
 pub mod decision;
 pub mod deploy;
 pub mod drill;
 pub mod events;
+pub mod filter;
 pub mod health;
 pub mod metrics;
 pub mod model;

@@ -264,6 +264,11 @@ pub enum TextKey {
     Backspace,
     Submit,
     Cancel,
+    /// Tab: complete the word (the command line).
+    Complete,
+    /// ↑ / ↓: the previous / next line of the history (the command line).
+    Older,
+    Newer,
 }
 
 /// How a step's work ended, and what was found or done on the way.

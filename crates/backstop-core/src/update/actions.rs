@@ -113,8 +113,26 @@ pub(super) fn on_action(state: &mut State, action: Action, at: Ts) -> Vec<Effect
         Action::Back => {
             if state.ui.overlay != Overlay::None {
                 state.ui.overlay = Overlay::None;
+            } else if state.ui.filter(state.ui.focus).is_some() {
+                // Esc clears the focused pane's filter first.
+                let pane = state.ui.focus;
+                super::command::set_filter(state, pane, "");
             } else {
                 state.ui.events_scroll = 0;
+            }
+        }
+        Action::CommandLine => super::command::open_command_line(state),
+        Action::Filter => super::command::open_filter(state, at),
+        Action::NextMatch | Action::PrevMatch => {
+            if state.ui.focus == Pane::Events {
+                super::command::jump(state, action == Action::NextMatch, at);
+            } else {
+                state.events.push(
+                    at,
+                    "backstop",
+                    Level::Info,
+                    format!("{action}: jumps between the matches of the event log's filter (Tab to the log, / to filter)"),
+                );
             }
         }
         Action::NextPane | Action::PrevPane => {
@@ -234,15 +252,26 @@ fn move_selection(state: &mut State, down: bool) {
         };
         return;
     }
-    let count = state.env_ids().count();
-    if count == 0 {
+    // Only the rows the Health filter shows are walked over.
+    let shown: Vec<usize> = state
+        .env_ids()
+        .enumerate()
+        .filter(|(_, id)| crate::filter::env_shown(state, *id))
+        .map(|(i, _)| i)
+        .collect();
+    let Some(&last) = shown.last() else {
         return;
-    }
-    let sel = state.ui.selected.min(count - 1);
+    };
+    let sel = state.ui.selected;
     state.ui.selected = if down {
-        (sel + 1).min(count - 1)
+        shown.iter().copied().find(|i| *i > sel).unwrap_or(last)
     } else {
-        sel.saturating_sub(1)
+        shown
+            .iter()
+            .rev()
+            .copied()
+            .find(|i| *i < sel)
+            .unwrap_or(shown[0])
     };
 }
 

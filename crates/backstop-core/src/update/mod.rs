@@ -5,6 +5,7 @@
 mod actions;
 mod armed;
 mod checklist;
+mod command;
 mod decisions;
 mod deploy;
 mod probes;
@@ -17,10 +18,11 @@ mod traffic;
 
 pub use armed::{ARMED_FOR, needs_second_key};
 pub use checklist::{focused_checklist, message, plan, shown_checklist};
+pub use command::{filterable, names as command_names};
 pub use decisions::describe as describe_decision;
 
 use super::events::Level;
-use super::model::{EnvId, FaultAsked, InFlight, Overlay, SourceKind, State};
+use super::model::{EnvId, FaultAsked, InFlight, InputPurpose, Overlay, SourceKind, State};
 use super::msg::{Effect, Msg};
 
 /// Apply one message; return what must be done in the world.
@@ -230,7 +232,12 @@ fn dispatch(state: &mut State, msg: Msg, now: super::time::Ts) -> Vec<Effect> {
         // Typing answers no question: a `y` in a line is a letter.
         Msg::Text(key, at) => {
             state.ui.armed = None;
-            checklist::on_text(state, key, at)
+            match state.ui.input.as_ref().map(|i| &i.purpose) {
+                Some(InputPurpose::Command | InputPurpose::Filter { .. }) => {
+                    command::on_text(state, key, at)
+                }
+                _ => checklist::on_text(state, key, at),
+            }
         }
         Msg::FaultSet {
             service,
