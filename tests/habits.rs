@@ -156,3 +156,172 @@ fn colon_runs_an_action_with_its_confirmation_and_slash_filters() {
     pty.send("q");
     assert_eq!(pty.wait_exit(Duration::from_secs(5)), 0);
 }
+
+/// `backstop completions bash` loads in a real bash, registers itself for
+/// `backstop`, and completes a command and a shell name.
+#[test]
+fn completions_load_in_bash() {
+    let bin = common::bin();
+    let script = format!(
+        r#"source <("{bin}" completions bash) || exit 9
+complete -p backstop
+COMP_WORDS=(backstop dr); COMP_CWORD=1; COMP_LINE='backstop dr'; COMP_POINT=11
+_backstop backstop dr backstop; echo "words: ${{COMPREPLY[*]}}"
+COMP_WORDS=(backstop completions f); COMP_CWORD=2
+_backstop backstop f completions; echo "shells: ${{COMPREPLY[*]}}""#,
+        bin = bin.display()
+    );
+    let out = std::process::Command::new("bash")
+        .args(["--norc", "-c", &script])
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success(), "{stdout}{}", common::stderr(&out));
+    assert!(
+        stdout.contains("-F _backstop backstop"),
+        "registered for backstop: {stdout}"
+    );
+    assert!(stdout.contains("words: drill"), "{stdout}");
+    assert!(stdout.contains("shells: fish"), "{stdout}");
+}
+
+/// Every shell clap knows gets a script that names the commands; the
+/// shells installed here also parse it.
+#[test]
+fn completions_for_zsh_fish_and_powershell() {
+    for (shell, checker) in [
+        ("zsh", Some(("zsh", "-n"))),
+        ("fish", Some(("fish", "--no-execute"))),
+        ("powershell", None),
+        ("elvish", None),
+    ] {
+        let out = common::run({
+            let mut c = common::Home::new().command();
+            c.args(["completions", shell]);
+            c
+        });
+        assert!(out.status.success(), "{shell}: {}", common::stderr(&out));
+        let script = String::from_utf8_lossy(&out.stdout).into_owned();
+        assert!(
+            script.contains("drill") && script.contains("rollback"),
+            "{shell}"
+        );
+        let Some((program, flag)) = checker else {
+            continue;
+        };
+        if std::process::Command::new(program)
+            .arg("--version")
+            .output()
+            .is_err()
+        {
+            eprintln!("{program} is not installed: its script is checked for its commands only");
+            continue;
+        }
+        let file = tempfile::NamedTempFile::new().unwrap();
+        std::fs::write(file.path(), &script).unwrap();
+        let check = std::process::Command::new(program)
+            .arg(flag)
+            .arg(file.path())
+            .output()
+            .unwrap();
+        assert!(
+            check.status.success(),
+            "{program} {flag}: {}",
+            common::stderr(&check)
+        );
+    }
+}
+
+/// The requests a man page may use (man(7) and what clap_mangen writes).
+const ROFF_REQUESTS: &[&str] = &[
+    "TH", "SH", "SS", "TP", "PP", "P", "LP", "IP", "RS", "RE", "B", "I", "BR", "IR", "RB", "RI",
+    "nf", "fi", "br", "sp", "ie", "el", "ds", "TQ",
+];
+
+/// `backstop man` is a well-formed man page: checked by a small parser of
+/// its requests everywhere, and rendered by `man -l` (and checked by groff's
+/// warnings) where those are installed.
+#[test]
+fn the_man_page_renders() {
+    let home = Home::new();
+    let out = common::run({
+        let mut c = home.command();
+        c.arg("man");
+        c
+    });
+    assert!(out.status.success(), "{}", common::stderr(&out));
+    let page = String::from_utf8(out.stdout).unwrap();
+    assert!(page.is_ascii(), "non-ASCII characters are escaped");
+    // The parser: every control line is a known request, fonts are closed,
+    // and the sections a reader looks for are there.
+    let mut sections = Vec::new();
+    for (n, line) in page.lines().enumerate() {
+        if let Some(req) = line.strip_prefix('.').or_else(|| line.strip_prefix('\'')) {
+            let name = req.split_whitespace().next().unwrap_or("");
+            assert!(
+                ROFF_REQUESTS.contains(&name),
+                "line {}: unknown request {line:?}",
+                n + 1
+            );
+            if name == "SH" {
+                sections.push(req[2..].trim().trim_matches('"').to_string());
+            }
+        }
+        let opened = line.matches("\\fB").count() + line.matches("\\fI").count();
+        let closed = line.matches("\\fR").count() + line.matches("\\fP").count();
+        assert!(
+            opened <= closed,
+            "line {}: a font left open: {line:?}",
+            n + 1
+        );
+    }
+    for s in [
+        "NAME",
+        "SYNOPSIS",
+        "DESCRIPTION",
+        "OPTIONS",
+        "COMMANDS IN DETAIL",
+        "CONSOLE KEYS",
+        "CONSOLE COMMANDS",
+        "ENVIRONMENT",
+        "FILES",
+        "EXIT STATUS",
+    ] {
+        assert!(
+            sections.iter().any(|x| x == s),
+            "section {s} in {sections:?}"
+        );
+    }
+    assert!(page.contains(".TH backstop 1"), "{}", &page[..200]);
+
+    let file = home.path().join("backstop.1");
+    std::fs::write(&file, &page).unwrap();
+    match std::process::Command::new("man")
+        .arg("-l")
+        .arg(&file)
+        .env("MANWIDTH", "80")
+        .env("MANPAGER", "cat")
+        .env("PAGER", "cat")
+        .output()
+    {
+        Err(_) => eprintln!("man is not installed: the page was checked by the parser only"),
+        Ok(man) => {
+            let text = String::from_utf8_lossy(&man.stdout);
+            assert!(man.status.success(), "man -l: {}", common::stderr(&man));
+            assert!(text.contains("backstop drill"), "{text}");
+            assert!(text.contains("--scenario NAME"), "{text}");
+            assert!(text.contains("CONSOLE KEYS"), "{text}");
+        }
+    }
+    if let Ok(groff) = std::process::Command::new("groff")
+        .args(["-man", "-Tutf8", "-ww", "-z"])
+        .arg(&file)
+        .output()
+    {
+        assert!(
+            groff.stderr.is_empty(),
+            "groff warns: {}",
+            String::from_utf8_lossy(&groff.stderr)
+        );
+    }
+}

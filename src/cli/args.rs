@@ -214,6 +214,16 @@ pub enum Command {
     Keys,
     /// Print where backstop keeps its configuration, keymap, log and data
     Paths,
+    /// Print the shell completion script: `source <(backstop completions bash)` (zsh, fish and
+    /// powershell alike; see the README for installing it for good)
+    Completions {
+        /// The shell to complete in
+        #[arg(value_enum)]
+        shell: clap_complete::Shell,
+    },
+    /// Print the manual page (roff): `backstop man | man -l -`, or
+    /// `backstop man > ~/.local/share/man/man1/backstop.1`
+    Man,
 }
 
 #[derive(Subcommand, Debug)]

@@ -29,6 +29,7 @@ mod config_file;
 mod console;
 mod drill;
 mod journal;
+mod manual;
 mod report;
 mod team;
 mod who;
@@ -276,6 +277,16 @@ fn run(cli: Cli, paths: &Paths) -> Done {
         }
         Some(Command::Paths) => {
             out::text(paths.describe());
+            Ok(exit::OK)
+        }
+        Some(Command::Completions { shell }) => {
+            out::text(manual::completions(shell));
+            Ok(exit::OK)
+        }
+        Some(Command::Man) => {
+            let page = manual::page(&load_keymap(paths)?)
+                .map_err(|e| Failure::Failing(format!("backstop man: {e}")))?;
+            out::text(page);
             Ok(exit::OK)
         }
     }
