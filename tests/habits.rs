@@ -325,3 +325,59 @@ fn the_man_page_renders() {
         );
     }
 }
+
+/// Two contexts side by side: `--context staging` names it in the header,
+/// `:context prod` switches in place and the header says PRODUCTION; an
+/// unknown context is a line in the log, and the console stays.
+#[test]
+fn a_context_switch_changes_the_header() {
+    let home = Home::new();
+    let dir = home.config_dir().join("contexts");
+    std::fs::create_dir_all(&dir).unwrap();
+    for name in ["prod", "staging"] {
+        std::fs::write(
+            dir.join(format!("{name}.toml")),
+            format!(
+                "title = \"shop-{name}\"\n[services.web.environments.blue]\nendpoints = [{{ url = \"http://127.0.0.1:9/health\" }}]\n"
+            ),
+        )
+        .unwrap();
+    }
+    let mut pty = Pty::spawn(&home, &["--context", "staging"], 100, 30, &[]);
+    pty.wait_for("the staging header", Duration::from_secs(10), |s| {
+        s.lines()
+            .next()
+            .is_some_and(|l| l.contains(" staging ") && l.contains("shop-staging"))
+    });
+    assert!(!pty.screen().contains("PRODUCTION"), "{}", pty.screen());
+    pty.send(":context nope\r");
+    pty.wait_for("the refusal", Duration::from_secs(3), |s| {
+        s.contains("unknown context `nope` (contexts: prod, staging)")
+    });
+    pty.send(":context prod\r");
+    pty.wait_for("the prod header", Duration::from_secs(10), |s| {
+        s.lines()
+            .next()
+            .is_some_and(|l| l.contains("prod · PRODUCTION") && l.contains("shop-prod"))
+    });
+    pty.send("q");
+    assert_eq!(pty.wait_exit(Duration::from_secs(5)), 0);
+    // Headless commands take the context too.
+    let out = common::run({
+        let mut c = home.command();
+        c.args(["--context", "prod", "status", "--json"]);
+        c
+    });
+    assert!(
+        String::from_utf8_lossy(&out.stdout).contains("\"web\""),
+        "{}",
+        common::stderr(&out)
+    );
+    let out = common::run({
+        let mut c = home.command();
+        c.args(["--context", "dev", "status"]);
+        c
+    });
+    assert_eq!(out.status.code(), Some(2));
+    assert!(common::stderr(&out).contains("unknown context `dev` (contexts: prod, staging)"));
+}

@@ -472,3 +472,33 @@ fn a_one_key_change_asks_on_the_key_line() {
         "{last}"
     );
 }
+
+#[test]
+fn the_header_names_the_context_and_says_production() {
+    use backstop::core::model::ContextView;
+    let mut s = scenario();
+    s.origin = backstop::core::model::Origin::Config("contexts/prod.toml".into());
+    s.context = Some(ContextView {
+        name: "prod".into(),
+        production: true,
+        color: None,
+    });
+    let top = text(draw(&s, 80, 24).buffer())[0].clone();
+    assert!(
+        top.starts_with(" backstop ─  prod · PRODUCTION  shop-prod-eu"),
+        "{top}"
+    );
+    insta::assert_snapshot!("context_production_80x24", draw(&s, 80, 24));
+    insta::assert_snapshot!("context_production_160x48", draw(&s, 160, 48));
+    s.context = Some(ContextView {
+        name: "staging".into(),
+        production: false,
+        color: Some("blue".into()),
+    });
+    let top = text(draw(&s, 80, 24).buffer())[0].clone();
+    assert!(
+        top.starts_with(" backstop ─  staging  shop-prod-eu"),
+        "{top}"
+    );
+    assert!(!top.contains("PRODUCTION"), "{top}");
+}

@@ -21,6 +21,11 @@ pub struct Cli {
     #[arg(long, short, global = true, value_name = "FILE")]
     pub config: Option<PathBuf>,
 
+    /// Open this context: contexts/NAME.toml in the config directory, or the file contexts.toml
+    /// names (see `backstop paths`) [default: $BACKSTOP_CONTEXT, then contexts.toml's default]
+    #[arg(long, global = true, value_name = "NAME", conflicts_with = "config")]
+    pub context: Option<String>,
+
     /// Incident journal (SQLite) [default: journal.sqlite, or drills.sqlite for drills, in the XDG data directory]
     #[arg(long, global = true, value_name = "FILE")]
     pub journal: Option<PathBuf>,

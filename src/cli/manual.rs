@@ -157,6 +157,9 @@ const TAIL: &str = r#".SH ENVIRONMENT
 \fBBACKSTOP_CONFIG\fR
 The configuration file, when \fB\-\-config\fR is not given.
 .TP
+\fBBACKSTOP_CONTEXT\fR
+The context to open, when \fB\-\-context\fR is not given.
+.TP
 \fBBACKSTOP_OPERATOR\fR
 Your name for the journal and the war room (self-declared).
 .TP
@@ -168,7 +171,8 @@ No colours: every state is a word anyway.
 .SH FILES
 .TP
 \fI$XDG_CONFIG_HOME/backstop/backstop.toml\fR
-The configuration; \fIkeymap.toml\fR beside it your keys,
+The configuration; \fIcontexts/*.toml\fR beside it are the contexts (\fIcontexts.toml\fR
+lists and flags them), \fIkeymap.toml\fR your keys,
 \fIrunbooks/\fR and \fIdrills/\fR your runbooks and drill scenarios.
 .TP
 \fI$XDG_DATA_HOME/backstop/\fR

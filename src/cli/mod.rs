@@ -129,6 +129,11 @@ fn run(cli: Cli, paths: &Paths) -> Done {
         }),
         reports: paths.reports_dir.clone(),
     };
+    // A context is a configuration file by name: from here on, as --config.
+    let mut cli = cli;
+    if let Some(file) = context_file(&cli, paths)? {
+        cli.config = Some(file);
+    }
     match cli.command {
         None => console(cli.config.as_deref(), paths, storage(false), cli.read_only),
         Some(Command::Drill {
@@ -383,6 +388,41 @@ pub(super) fn load_config(flag: Option<&Path>, paths: &Paths) -> Result<Config, 
     // Every lease this process takes or judges lives by the team's expiry.
     crate::lease::set_expiry(config.lease_expiry);
     Ok(config)
+}
+
+/// The configuration file of the context asked for (`--context`,
+/// `$BACKSTOP_CONTEXT`, else `contexts.toml`'s default when no configuration
+/// was named), if any.
+fn context_file(cli: &Cli, paths: &Paths) -> Result<Option<PathBuf>, Failure> {
+    let asked = cli.context.clone().or_else(|| {
+        std::env::var("BACKSTOP_CONTEXT")
+            .ok()
+            .filter(|v| !v.is_empty())
+    });
+    let named_config =
+        cli.config.is_some() || std::env::var("BACKSTOP_CONFIG").is_ok_and(|v| !v.is_empty());
+    if asked.is_none() && named_config {
+        return Ok(None);
+    }
+    let found = crate::contexts::Contexts::discover(&paths.config_dir);
+    let contexts = match (found, &asked) {
+        (Ok(c), _) => c,
+        (Err(d), Some(_)) => {
+            return Err(Failure::Usage(format!(
+                "{d}\nbackstop: the contexts in {} have errors",
+                paths.config_dir.display()
+            )));
+        }
+        // Only looking for a default: the console says what is wrong.
+        (Err(_), None) => return Ok(None),
+    };
+    let Some(name) = asked.or(contexts.default.clone()) else {
+        return Ok(None);
+    };
+    contexts
+        .get(&name)
+        .map(|c| Some(c.file.clone()))
+        .map_err(|e| Failure::Usage(format!("backstop: {e}")))
 }
 
 /// The built-in runbooks and the user's.

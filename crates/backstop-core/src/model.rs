@@ -932,6 +932,8 @@ pub struct State {
 pub struct ContextView {
     pub name: String,
     pub production: bool,
+    /// The header's colour for it, as configured (`red`, `#rrggbb`).
+    pub color: Option<String>,
 }
 
 impl State {
