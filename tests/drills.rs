@@ -172,8 +172,15 @@ rollback = true
     let out = run(c);
     let listing = stdout(&out);
     assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
-    let lines: Vec<&str> = listing.lines().collect();
+    // The table, then (after a blank line) the trend.
+    let lines: Vec<&str> = listing.lines().take_while(|l| !l.is_empty()).collect();
     assert_eq!(lines.len(), 3, "{listing}");
+    assert!(
+        listing.contains("## Trend: is the team getting faster?")
+            && listing.contains("### MTTD by scenario (median; ┆ the 5m target)")
+            && listing.contains("- MTTR: "),
+        "{listing}"
+    );
     assert!(
         lines[1].contains("calm") && lines[1].ends_with("NOT held"),
         "{listing}"

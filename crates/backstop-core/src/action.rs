@@ -70,6 +70,7 @@ actions! {
     Approve = "approve", "war room", "approve the change another driver asks a second person for (two-person rule; asks, then y)";
     Reject = "reject", "war room", "reject the change awaiting your approval (asks why)";
     Override = "override", "war room", "run your change without its approval, where the configuration allows it (asks why)";
+    DrillTrend = "drill-trend", "drill sandbox", "the drills' MTTD and MTTR by month and scenario against the targets: is the team getting faster?";
     InjectFault = "inject-fault", "drill sandbox", "inject the next fault into the selected environment (asks, then y; again: the next fault)";
     ClearFaults = "clear-faults", "drill sandbox", "heal the selected environment (asks, then y)";
 }

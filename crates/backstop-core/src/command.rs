@@ -13,6 +13,7 @@ pub const ALIASES: &[(&str, Action)] = &[
     ("report", Action::ExportReport),
     ("fault", Action::InjectFault),
     ("heal", Action::ClearFaults),
+    ("trend", Action::DrillTrend),
     ("q", Action::Quit),
 ];
 

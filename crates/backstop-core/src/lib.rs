@@ -24,6 +24,7 @@ pub mod rules;
 pub mod runbook;
 pub mod time;
 pub mod traffic;
+pub mod trend;
 pub mod update;
 
 #[cfg(any(test, feature = "testkit"))]

@@ -735,6 +735,17 @@ pub enum Overlay {
     Interrupted,
     /// Who is on the journal: every console and headless command, and what each drives.
     People,
+    /// The drills' MTTD and MTTR by month and scenario against the targets.
+    Trend,
+}
+
+/// What the trend view shows.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub enum TrendView {
+    #[default]
+    Loading,
+    Ready(crate::trend::Trend),
+    Failed(String),
 }
 
 /// What the operator is typing, and what for.
@@ -925,6 +936,8 @@ pub struct State {
     pub context: Option<ContextView>,
     /// `:context NAME` asked for another context: the console switches.
     pub switch_context: Option<String>,
+    /// The drills' trend, as last read for its view.
+    pub trend: TrendView,
 }
 
 /// The context the header names.
@@ -978,6 +991,7 @@ impl State {
             contexts: Vec::new(),
             context: None,
             switch_context: None,
+            trend: TrendView::Loading,
             quit: false,
             operator: "operator".into(),
             notifiers: Vec::new(),

@@ -32,6 +32,11 @@ fn hints(state: &State) -> Vec<Hint> {
             }
         }
         Overlay::DrillScore => vec![(vec![Back], "close", 9), (vec![Quit], "quit", 10)],
+        Overlay::Trend => vec![
+            (vec![SelectPrev, SelectNext], "scroll", 5),
+            (vec![Back], "close", 9),
+            (vec![Quit], "quit", 10),
+        ],
         Overlay::People => vec![
             (vec![Back], "close", 9),
             (vec![Drive], "ask to drive", 6),
@@ -94,6 +99,7 @@ fn hints(state: &State) -> Vec<Hint> {
             if state.is_drill() {
                 h.push((vec![InjectFault], "fault", 3));
                 h.push((vec![ClearFaults], "heal", 2));
+                h.push((vec![DrillTrend], "trend", 1));
             }
             if elsewhere || state.approve_only {
                 // Another console drives it: acting keys are theirs.

@@ -16,6 +16,7 @@ pub mod metrics;
 pub mod people;
 pub mod score;
 pub mod traffic;
+pub mod trend;
 pub mod weights;
 pub mod why;
 

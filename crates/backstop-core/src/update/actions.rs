@@ -57,6 +57,22 @@ pub(super) fn on_action(state: &mut State, action: Action, at: Ts) -> Vec<Effect
             }
             return Vec::new();
         }
+        // The trend view reads like help: it closes on its key or back.
+        Overlay::Trend => {
+            match action {
+                Action::DrillTrend | Action::Back => {
+                    state.ui.overlay = Overlay::None;
+                    state.ui.help_scroll = 0;
+                }
+                // The renderer stops at the end; this only says which way.
+                Action::SelectNext => {
+                    state.ui.help_scroll = state.ui.help_scroll.saturating_add(1).min(200)
+                }
+                Action::SelectPrev => state.ui.help_scroll = state.ui.help_scroll.saturating_sub(1),
+                _ => {}
+            }
+            return Vec::new();
+        }
         // The people view closes on its key or back, like help.
         Overlay::People => {
             if matches!(action, Action::People | Action::Back) {
@@ -161,6 +177,11 @@ pub(super) fn on_action(state: &mut State, action: Action, at: Ts) -> Vec<Effect
         Action::StartRollback => return start_rollback(state, at),
         Action::Explain => state.ui.overlay = Overlay::Why,
         Action::People => state.ui.overlay = Overlay::People,
+        Action::DrillTrend => {
+            state.ui.overlay = Overlay::Trend;
+            state.trend = crate::model::TrendView::Loading;
+            return vec![Effect::ReadDrills];
+        }
         Action::ExportReport => return export(state, at),
         // Outside the dialogs and the checklist these have nothing to act on.
         Action::Increase | Action::Decrease | Action::Confirm | Action::Skip | Action::Abort => {}

@@ -463,6 +463,13 @@ fn dispatch(state: &mut State, msg: Msg, now: super::time::Ts) -> Vec<Effect> {
             }
             Vec::new()
         }
+        Msg::DrillsRead { result, .. } => {
+            state.trend = match result {
+                Ok(points) => crate::model::TrendView::Ready(crate::trend::Trend::of(&points)),
+                Err(e) => crate::model::TrendView::Failed(e),
+            };
+            Vec::new()
+        }
         Msg::ReportWritten { incident, path, at } => {
             state.events.push(
                 at,
