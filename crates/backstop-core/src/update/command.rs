@@ -253,7 +253,11 @@ fn run(state: &mut State, cmd: Command, at: Ts) -> Vec<Effect> {
             fx
         }
         Command::Context(name) => {
-            state.switch_context = Some(name);
+            if let Some(why) = stays(state, &name) {
+                state.events.push(at, "backstop", Level::Warn, why);
+            } else {
+                state.switch_context = Some(name);
+            }
             Vec::new()
         }
         Command::Filter(text) => {
@@ -264,6 +268,34 @@ fn run(state: &mut State, cmd: Command, at: Ts) -> Vec<Effect> {
             Vec::new()
         }
     }
+}
+
+/// Why the console may not leave this context now: the sources of the old
+/// one stop at a switch, so a change on its way or a rollback still open
+/// would be left behind unwatched.
+fn stays(state: &State, name: &str) -> Option<String> {
+    if state.context.as_ref().is_some_and(|c| c.name == name) {
+        return Some(format!("already in context {name}"));
+    }
+    for (i, svc) in state.services.iter().enumerate() {
+        if let Some(what) = super::change_on_its_way(state, i) {
+            return Some(format!(
+                "{what} is on its way: wait for its outcome, then switch to {name}"
+            ));
+        }
+        if svc
+            .rollback
+            .checklist
+            .as_ref()
+            .is_some_and(|c| c.ended.is_none())
+        {
+            return Some(format!(
+                "the rollback of {} is open here: finish or abandon it (X) before switching to {name}",
+                svc.name
+            ));
+        }
+    }
+    None
 }
 
 /// Select `service`'s `env`, as `j`/`k` would; the detail and dialogs follow
@@ -396,6 +428,44 @@ mod tests {
         }
         update(&mut s, Msg::Text(TextKey::Complete, Ts(1)));
         assert_eq!(s.ui.input.as_ref().unwrap().text, "report ");
+    }
+
+    #[test]
+    fn a_context_switch_waits_for_an_open_rollback() {
+        let mut s = state(Policy::default());
+        s.contexts = vec!["prod".into(), "staging".into()];
+        s.context = Some(crate::model::ContextView {
+            name: "staging".into(),
+            production: false,
+            color: None,
+        });
+        typed(&mut s, Action::CommandLine, "context staging");
+        assert_eq!(s.switch_context, None);
+        assert!(
+            s.events
+                .last()
+                .unwrap()
+                .text
+                .contains("already in context staging")
+        );
+        probe(&mut s, 0, 1000, HealthStatus::Ok);
+        typed(&mut s, Action::CommandLine, "rollback web green");
+        assert!(s.services[0].rollback.checklist.is_some());
+        typed(&mut s, Action::CommandLine, "context prod");
+        assert_eq!(s.switch_context, None, "not away from an open rollback");
+        assert!(
+            s.events
+                .last()
+                .unwrap()
+                .text
+                .contains("finish or abandon it"),
+            "{}",
+            s.events.last().unwrap().text
+        );
+        // Abandoned: the switch goes ahead.
+        s.services[0].rollback.checklist = None;
+        typed(&mut s, Action::CommandLine, "context prod");
+        assert_eq!(s.switch_context.as_deref(), Some("prod"));
     }
 
     #[test]
