@@ -146,9 +146,12 @@ pub async fn run_console_in_contexts(
         };
         crate::identity::learn_aws(config.aws_in_use()).await;
         let origin = Origin::Config(config.file.clone());
+        // The person's command history is theirs, whatever the world.
+        let history = std::mem::take(&mut engine.state.ui.history);
         engine.leave().await;
         drop(engine);
         engine = Engine::start(&config, origin, None, storage)?;
+        engine.state.ui.history = history;
         switching.current = Some(next);
         show_contexts(&mut engine.state, &switching);
         say(

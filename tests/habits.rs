@@ -360,6 +360,16 @@ fn a_context_switch_changes_the_header() {
             .next()
             .is_some_and(|l| l.contains("prod · PRODUCTION") && l.contains("shop-prod"))
     });
+    // The command history came along.
+    pty.send(":");
+    std::thread::sleep(Duration::from_millis(200));
+    pty.send("\x1b[A");
+    pty.wait_for("the history", Duration::from_secs(3), |s| {
+        s.contains(":context prod▏")
+    });
+    std::thread::sleep(Duration::from_millis(200));
+    pty.send("\x1b");
+    std::thread::sleep(Duration::from_millis(200));
     pty.send("q");
     assert_eq!(pty.wait_exit(Duration::from_secs(5)), 0);
     // Headless commands take the context too.
