@@ -76,6 +76,16 @@ fn rolls_back(name: &str, first_rule: &str) {
         "{files:?}"
     );
     assert!(files.iter().any(|f| f.ends_with(".json")), "{files:?}");
+    // With the team's trend, this drill included.
+    let md = files
+        .iter()
+        .find(|f| f.starts_with(&format!("drill-{name}-")) && f.ends_with(".md"))
+        .map(|f| std::fs::read_to_string(reports.join(f)).unwrap())
+        .unwrap_or_default();
+    assert!(
+        md.contains("## Trend: is the team getting faster?") && md.contains(&format!("{name}  ")),
+        "{md}"
+    );
 }
 
 #[test]

@@ -187,7 +187,24 @@ pub(super) async fn drill_report(
             .await;
         return;
     };
-    let md = crate::report::drill_markdown(&score, &title, &steps, started);
+    let mut md = crate::report::drill_markdown(&score, &title, &steps, started);
+    // The team's trend, this drill included (it was journaled above): the
+    // report says whether the team is getting faster, not only this time.
+    if let Some(j) = b.journal.clone() {
+        let path = j.path.clone();
+        let trend = tokio::task::spawn_blocking(move || -> anyhow::Result<String> {
+            let rows = Reader::open(&path)?.drills()?;
+            Ok(crate::report::drill_trend_markdown(
+                &crate::report::drill_points(&rows),
+            ))
+        })
+        .await;
+        match trend {
+            Ok(Ok(t)) => md.push_str(&t),
+            Ok(Err(e)) => tracing::warn!("the drill report has no trend: {e:#}"),
+            Err(e) => tracing::warn!("the drill report has no trend: {e}"),
+        }
+    }
     let json = serde_json::to_string_pretty(&score).unwrap_or_default();
     let stem = format!(
         "drill-{}-{}",
