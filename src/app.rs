@@ -15,7 +15,9 @@ use tokio::sync::mpsc;
 use tokio::time::{Instant, MissedTickBehavior};
 
 use crate::config::Config;
+use crate::contexts::{Context, Contexts};
 use crate::core::action::Action;
+use crate::core::events::Level;
 use crate::core::model::{Origin, State};
 use crate::core::msg::Msg;
 use crate::engine::{Engine, Storage};
@@ -51,14 +53,21 @@ pub async fn run_console(
         keymap: &keymap,
         theme,
     };
-    let result = event_loop(
-        &mut guard.terminal,
-        &mut engine,
-        &view,
-        &mut key_rx,
-        shutdown_signal(),
-    )
-    .await;
+    let result = loop {
+        let result = event_loop(
+            &mut guard.terminal,
+            &mut engine,
+            &view,
+            &mut key_rx,
+            shutdown_signal(),
+        )
+        .await;
+        // No contexts here (a drill): core refuses `:context` before this.
+        if engine.state.switch_context.take().is_some() {
+            continue;
+        }
+        break result;
+    };
     // The terminal back first: putting a real load balancer back as the
     // drill found it can take seconds, and the screen would look frozen.
     drop(guard);
@@ -69,6 +78,104 @@ pub async fn run_console(
     drop(engine);
     tracing::info!("console stopped");
     result
+}
+
+/// Reads a context's configuration; file I/O, so it runs off the loop.
+pub type Loader = Arc<dyn Fn(&Context) -> Result<Config, String> + Send + Sync>;
+
+/// The contexts a console on a configuration can switch between (`:context`).
+pub struct Switching {
+    pub contexts: Contexts,
+    /// The context open now, if the configuration is one.
+    pub current: Option<Context>,
+    pub load: Loader,
+}
+
+/// The console on a configuration, switching contexts in place on
+/// `:context NAME`: the new configuration is read and checked first (its
+/// errors are a line in the event log, and the console stays where it
+/// is), then the engine on the old one leaves and one on the new starts.
+pub async fn run_console_in_contexts(
+    config: Config,
+    keymap: Keymap,
+    theme: Theme,
+    storage: &Storage,
+    mut switching: Switching,
+) -> Result<()> {
+    let origin = Origin::Config(config.file.clone());
+    let mut engine = Engine::start(&config, origin, None, storage)?;
+    show_contexts(&mut engine.state, &switching);
+    let mut guard = tui::terminal::enter()?;
+    let (key_tx, mut key_rx) = mpsc::channel(64);
+    sources::terminal::spawn_reader(key_tx);
+    let view = View {
+        keymap: &keymap,
+        theme,
+    };
+    let result = loop {
+        let result = event_loop(
+            &mut guard.terminal,
+            &mut engine,
+            &view,
+            &mut key_rx,
+            shutdown_signal(),
+        )
+        .await;
+        let Some(name) = engine.state.switch_context.take() else {
+            break result;
+        };
+        let next = match switching.contexts.get(&name) {
+            Ok(c) => c.clone(),
+            Err(e) => {
+                say(&mut engine.state, Level::Warn, format!(":context: {e}"));
+                continue;
+            }
+        };
+        let load = switching.load.clone();
+        let wanted = next.clone();
+        let loaded = tokio::task::spawn_blocking(move || load(&wanted))
+            .await
+            .unwrap_or_else(|e| Err(format!("reading it failed: {e}")));
+        let config = match loaded {
+            Ok(c) => c,
+            Err(e) => {
+                let text = format!("context {name} not opened: {e}");
+                say(&mut engine.state, Level::Bad, text);
+                continue;
+            }
+        };
+        crate::identity::learn_aws(config.aws_in_use()).await;
+        let origin = Origin::Config(config.file.clone());
+        // The person's command history is theirs, whatever the world.
+        let history = std::mem::take(&mut engine.state.ui.history);
+        engine.leave().await;
+        drop(engine);
+        engine = Engine::start(&config, origin, None, storage)?;
+        engine.state.ui.history = history;
+        switching.current = Some(next);
+        show_contexts(&mut engine.state, &switching);
+        say(
+            &mut engine.state,
+            Level::Info,
+            format!("context {name}: {}", config.file),
+        );
+        tracing::info!("switched to context {name} ({})", config.file);
+    };
+    drop(guard);
+    engine.leave().await;
+    drop(engine);
+    tracing::info!("console stopped");
+    result
+}
+
+fn show_contexts(state: &mut State, switching: &Switching) {
+    state.contexts = switching.contexts.names();
+    state.context = switching.current.as_ref().map(Context::view);
+}
+
+fn say(state: &mut State, level: Level, text: String) {
+    let now = state.now;
+    state.events.push(now, "backstop", level, text);
 }
 
 /// Resolves on SIGTERM, SIGHUP (the SSH session dropped) or SIGINT.
@@ -135,7 +242,8 @@ pub async fn event_loop<B: Backend>(
                 dirty = true;
             }
         }
-        if engine.state.quit {
+        // Quit, or another context asked for (the console switches).
+        if engine.state.quit || engine.state.switch_context.is_some() {
             break;
         }
     }

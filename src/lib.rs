@@ -10,6 +10,7 @@ pub mod app;
 pub mod aws;
 pub mod cli;
 pub mod config;
+pub mod contexts;
 /// The pure core lives in its own crate (`crates/backstop-core`); this name
 /// keeps `crate::core::…` the path everywhere in the binary.
 pub use backstop_core as core;

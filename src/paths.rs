@@ -57,11 +57,17 @@ impl Paths {
     /// The listing `backstop paths` prints.
     pub fn describe(&self) -> String {
         let mut s = String::new();
+        let contexts = self.config_dir.join("contexts");
         let rows = [
             (
                 "config",
                 &self.config_file,
                 "default configuration (--config / $BACKSTOP_CONFIG override)",
+            ),
+            (
+                "contexts",
+                &contexts,
+                "other configurations by name (*.toml; --context NAME), listed in contexts.toml beside it",
             ),
             (
                 "keymap",

@@ -599,6 +599,54 @@ pub fn drill_markdown(
 
 /// `backstop report --drills`: one line per drill (or a JSON array), oldest
 /// first, so the MTTR trend reads top to bottom.
+/// The scored drills of the journal's drill rows, for the trend.
+pub fn drill_points(rows: &[crate::journal::Row]) -> Vec<crate::core::trend::DrillPoint> {
+    rows.iter()
+        .filter_map(|r| {
+            let s: crate::core::drill::Score =
+                serde_json::from_value(r.entry.data.clone()?).ok()?;
+            Some(crate::core::trend::DrillPoint {
+                at: r.entry.at,
+                scenario: s.scenario,
+                mttd_secs: s.mttd_secs,
+                mttr_secs: s.mttr_secs,
+                held: s.held,
+            })
+        })
+        .collect()
+}
+
+/// The trend of `report --drills`: MTTD and MTTR by month and by scenario,
+/// as bars against the targets, with a sentence each; Markdown (the bars
+/// in a code block, so they line up wherever it is read).
+pub fn drill_trend_markdown(points: &[crate::core::trend::DrillPoint]) -> String {
+    use crate::core::trend::{Measure, Trend, chart};
+    let t = Trend::of(points);
+    let mut s = String::new();
+    if t.is_empty() {
+        return s;
+    }
+    let _ = writeln!(s, "\n## Trend: is the team getting faster?\n");
+    for m in [Measure::Mttd, Measure::Mttr] {
+        let _ = writeln!(s, "- {}", t.verdict(m));
+    }
+    for (what, groups) in [("month", &t.by_month), ("scenario", &t.by_scenario)] {
+        for m in [Measure::Mttd, Measure::Mttr] {
+            let _ = writeln!(
+                s,
+                "\n### {} by {what} (median; ┆ the {} target)\n\n```text",
+                m.name(),
+                time::human(m.target())
+            );
+            for line in chart(groups, m, 78) {
+                let _ = writeln!(s, "{}", line.trim_end());
+            }
+            let _ = writeln!(s, "```");
+        }
+    }
+    s
+}
+
 pub fn drill_list(rows: &[crate::journal::Row], json: bool) -> String {
     use crate::core::drill::Score;
     let scored: Vec<(&crate::journal::Row, Score)> = rows

@@ -161,6 +161,7 @@ async fn the_default_runbook_end_to_end_through_the_sandbox() {
     // The fault on green, the canary.
     engine.apply(Msg::Action(Action::SelectNext, now()));
     engine.apply(Msg::Action(Action::InjectFault, now()));
+    engine.apply(Msg::Action(Action::Confirm, now()));
     let recommended = engine
         .run_until(Duration::from_secs(20), |s| {
             matches!(
@@ -448,6 +449,7 @@ action = "revert-deployment"
     assert!(engine.run_until(Duration::from_secs(20), healthy).await);
     engine.apply(Msg::Action(Action::SelectNext, now()));
     engine.apply(Msg::Action(Action::InjectFault, now()));
+    engine.apply(Msg::Action(Action::Confirm, now()));
     assert!(
         engine
             .run_until(Duration::from_secs(10), |s| s.services[0].envs[1].status

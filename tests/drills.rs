@@ -76,6 +76,16 @@ fn rolls_back(name: &str, first_rule: &str) {
         "{files:?}"
     );
     assert!(files.iter().any(|f| f.ends_with(".json")), "{files:?}");
+    // With the team's trend, this drill included.
+    let md = files
+        .iter()
+        .find(|f| f.starts_with(&format!("drill-{name}-")) && f.ends_with(".md"))
+        .map(|f| std::fs::read_to_string(reports.join(f)).unwrap())
+        .unwrap_or_default();
+    assert!(
+        md.contains("## Trend: is the team getting faster?") && md.contains(&format!("{name}  ")),
+        "{md}"
+    );
 }
 
 #[test]
@@ -172,8 +182,15 @@ rollback = true
     let out = run(c);
     let listing = stdout(&out);
     assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
-    let lines: Vec<&str> = listing.lines().collect();
+    // The table, then (after a blank line) the trend.
+    let lines: Vec<&str> = listing.lines().take_while(|l| !l.is_empty()).collect();
     assert_eq!(lines.len(), 3, "{listing}");
+    assert!(
+        listing.contains("## Trend: is the team getting faster?")
+            && listing.contains("### MTTD by scenario (median; ┆ the 5m target)")
+            && listing.contains("- MTTR: "),
+        "{listing}"
+    );
     assert!(
         lines[1].contains("calm") && lines[1].ends_with("NOT held"),
         "{listing}"

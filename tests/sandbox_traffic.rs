@@ -161,3 +161,41 @@ async fn the_generator_reports_rate_split_and_errors() {
     );
     assert!(blue.p95_ms.is_some());
 }
+
+/// The drill's world answers like a real service: the traffic's latency is
+/// tens of milliseconds with a tail (not `<1ms`), and health endpoints a
+/// few milliseconds to tens, far inside a probe's timeout.
+#[tokio::test(flavor = "multi_thread")]
+async fn the_default_world_answers_like_a_real_service() {
+    let sb = Sandbox::start(
+        &backstop::sandbox::default_world(),
+        &Options { rate: 100.0 },
+    )
+    .await
+    .unwrap();
+    let base = sb.base_url("web", "blue").unwrap();
+    let client = reqwest::Client::new();
+    let mut health = Vec::new();
+    for _ in 0..30 {
+        let started = Instant::now();
+        let r = client
+            .get(format!("{base}/api/health"))
+            .send()
+            .await
+            .unwrap();
+        let _ = r.bytes().await;
+        health.push(started.elapsed());
+    }
+    health.sort();
+    let median = health[health.len() / 2];
+    assert!(
+        median >= Duration::from_millis(5) && median < Duration::from_millis(60),
+        "health median {median:?}"
+    );
+    tokio::time::sleep(Duration::from_secs(4)).await;
+    let snaps = sb.snapshots(now(), &[]);
+    let blue = snaps.iter().find(|s| s.env == "blue").unwrap().one_min;
+    let (p50, p99) = (blue.p50_ms.unwrap(), blue.p99_ms.unwrap());
+    assert!((20.0..90.0).contains(&p50), "p50 {p50} ms");
+    assert!(p99 > p50 * 2.0, "a tail: p99 {p99} ms over p50 {p50} ms");
+}

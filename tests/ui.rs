@@ -400,3 +400,182 @@ fn a_drill_header_shows_its_clock_and_what_is_real() {
     let narrow = text(draw(&s, 80, 24).buffer());
     assert!(narrow[0].contains(" DRILL on AWS "), "{}", narrow[0]);
 }
+
+/// Types a line into whatever prompt is open, as the terminal would.
+fn typed(s: &mut backstop::core::model::State, line: &str) {
+    use backstop::core::msg::TextKey;
+    for c in line.chars() {
+        let now = s.now;
+        update(s, Msg::Text(TextKey::Char(c), now));
+    }
+}
+
+#[test]
+fn command_line_with_its_completions() {
+    let mut s = scenario();
+    let keymap = Keymap::defaults();
+    press(&mut s, &keymap, Key::plain(KeyCode::Char(':')));
+    typed(&mut s, "rollback ");
+    insta::assert_snapshot!("command_line_80x24", draw(&s, 80, 24));
+    insta::assert_snapshot!("command_line_160x48", draw(&s, 160, 48));
+}
+
+#[test]
+fn health_filtered_by_state() {
+    let mut s = scenario();
+    let keymap = Keymap::defaults();
+    press(&mut s, &keymap, Key::plain(KeyCode::Char('/')));
+    typed(&mut s, "crit");
+    let now = s.now;
+    update(&mut s, Msg::Text(backstop::core::msg::TextKey::Submit, now));
+    let screen = text(draw(&s, 80, 24).buffer()).join("\n");
+    assert!(screen.contains("Health · /crit · 1 of 3"), "{screen}");
+    assert!(
+        !screen
+            .lines()
+            .any(|l| l.starts_with('┃') && l.contains(" blue ")),
+        "only the critical row:\n{screen}"
+    );
+    insta::assert_snapshot!("health_filtered_80x24", draw(&s, 80, 24));
+    insta::assert_snapshot!("health_filtered_160x48", draw(&s, 160, 48));
+}
+
+#[test]
+fn event_log_searched_with_matches_marked() {
+    let mut s = scenario();
+    let keymap = Keymap::defaults();
+    press(&mut s, &keymap, Key::plain(KeyCode::BackTab)); // the event log
+    press(&mut s, &keymap, Key::plain(KeyCode::Char('/')));
+    typed(&mut s, "green");
+    let now = s.now;
+    update(&mut s, Msg::Text(backstop::core::msg::TextKey::Submit, now));
+    let screen = text(draw(&s, 80, 24).buffer()).join("\n");
+    assert!(screen.contains("Events · /green · match 1 of"), "{screen}");
+    insta::assert_snapshot!("event_search_80x24", draw(&s, 80, 24));
+    press(&mut s, &keymap, Key::plain(KeyCode::Char('n')));
+    let screen = text(draw(&s, 160, 48).buffer()).join("\n");
+    assert!(screen.contains("/green · match 2 of"), "{screen}");
+    insta::assert_snapshot!("event_search_160x48", draw(&s, 160, 48));
+}
+
+#[test]
+fn a_one_key_change_asks_on_the_key_line() {
+    let mut s = scenario();
+    s.origin = backstop::core::model::Origin::Drill;
+    let keymap = Keymap::defaults();
+    press(&mut s, &keymap, Key::plain(KeyCode::Char('j')));
+    press(&mut s, &keymap, Key::plain(KeyCode::Char('c')));
+    let screen = text(draw(&s, 80, 24).buffer());
+    let last = screen.last().cloned().unwrap_or_default();
+    assert!(
+        last.contains("Heal web/green (clear its faults)? y do it · any other key cancels"),
+        "{last}"
+    );
+}
+
+#[test]
+fn the_header_names_the_context_and_says_production() {
+    use backstop::core::model::ContextView;
+    let mut s = scenario();
+    s.origin = backstop::core::model::Origin::Config("contexts/prod.toml".into());
+    s.context = Some(ContextView {
+        name: "prod".into(),
+        production: true,
+        color: None,
+    });
+    let top = text(draw(&s, 80, 24).buffer())[0].clone();
+    assert!(
+        top.starts_with(" backstop ─  prod · PRODUCTION  shop-prod-eu"),
+        "{top}"
+    );
+    insta::assert_snapshot!("context_production_80x24", draw(&s, 80, 24));
+    insta::assert_snapshot!("context_production_160x48", draw(&s, 160, 48));
+    s.context = Some(ContextView {
+        name: "staging".into(),
+        production: false,
+        color: Some("blue".into()),
+    });
+    let top = text(draw(&s, 80, 24).buffer())[0].clone();
+    assert!(
+        top.starts_with(" backstop ─  staging  shop-prod-eu"),
+        "{top}"
+    );
+    assert!(!top.contains("PRODUCTION"), "{top}");
+}
+
+/// Drills over three months: the trend view answers "are we faster?".
+fn drills_over_three_months() -> Vec<backstop::core::trend::DrillPoint> {
+    use backstop::core::trend::DrillPoint;
+    // 2026-09-12, 2026-10-12, 2026-11-11 (00:00 UTC).
+    let month = |m: i64| Ts((1_768_435_200 + (m - 1) * 30 * 86_400) * 1000);
+    let p = |m: i64, scenario: &str, mttd: f64, mttr: f64, held: bool| DrillPoint {
+        at: month(m),
+        scenario: scenario.into(),
+        mttd_secs: Some(mttd),
+        mttr_secs: Some(mttr),
+        held,
+    };
+    vec![
+        p(9, "bad-switch", 420.0, 1500.0, false),
+        p(9, "canary-errors", 200.0, 1080.0, true),
+        p(10, "bad-switch", 150.0, 700.0, true),
+        p(10, "slow-release", 130.0, 640.0, true),
+        p(11, "bad-switch", 60.0, 300.0, true),
+        p(11, "canary-errors", 90.0, 420.0, true),
+    ]
+}
+
+#[test]
+fn the_drill_trend_view() {
+    use backstop::core::model::{Overlay, TrendView};
+    use backstop::core::msg::Effect;
+    let mut s = scenario();
+    let keymap = Keymap::defaults();
+    let fx = update(
+        &mut s,
+        Msg::Action(
+            keymap.action(Key::plain(KeyCode::Char('T'))).unwrap(),
+            at(30),
+        ),
+    );
+    assert_eq!(fx, vec![Effect::ReadDrills]);
+    assert_eq!(s.ui.overlay, Overlay::Trend);
+    update(
+        &mut s,
+        Msg::DrillsRead {
+            result: Ok(drills_over_three_months()),
+            at: at(30),
+        },
+    );
+    assert!(matches!(s.trend, TrendView::Ready(_)));
+    let screen = text(draw(&s, 160, 48).buffer()).join("\n");
+    assert!(
+        screen.contains("MTTR: FASTER, 21m30s (2026-09) → 6m (2026-11); within the 15m target"),
+        "{screen}"
+    );
+    assert!(
+        screen.contains("OVER"),
+        "September is over the MTTR target:\n{screen}"
+    );
+    insta::assert_snapshot!("drill_trend_80x24", draw(&s, 80, 24));
+    insta::assert_snapshot!("drill_trend_160x48", draw(&s, 160, 48));
+    // Esc closes it.
+    press(&mut s, &keymap, Key::plain(KeyCode::Esc));
+    assert_eq!(s.ui.overlay, Overlay::None);
+}
+
+#[test]
+fn the_drill_trend_in_markdown() {
+    let md = backstop::report::drill_trend_markdown(&drills_over_three_months());
+    assert!(md.contains("## Trend: is the team getting faster?"), "{md}");
+    assert!(
+        md.contains("- MTTD: FASTER, 5m10s (2026-09) → 1m15s (2026-11); within the 5m target"),
+        "{md}"
+    );
+    assert!(
+        md.contains("### MTTR by month (median; ┆ the 15m target)"),
+        "{md}"
+    );
+    assert!(md.contains("### MTTD by scenario"), "{md}");
+    insta::assert_snapshot!("drill_trend_markdown", md);
+}

@@ -98,14 +98,14 @@ async fn three_consoles(b: Backend) {
     alice2.wait_for("alice's other console", WAIT, |s| {
         s.contains("(you, from another console)")
     });
-    alice2.send("a");
+    alice2.send("ay");
     alice2.wait_for("self-approval refused", WAIT, |s| {
         s.contains("a second person approves")
     });
     tokio::time::sleep(Duration::from_millis(700)).await;
     assert!(w.calls().is_empty(), "a self-approval moved nothing");
 
-    bob.send("a");
+    bob.send("ay");
     alice.wait_for("the switch done", WAIT, |s| s.contains("approved by bob"));
     let start = std::time::Instant::now();
     while w.calls().len() < 2 && start.elapsed() < WAIT {
@@ -118,10 +118,15 @@ async fn three_consoles(b: Backend) {
     bob.send("D");
     alice.wait_for("bob's request", WAIT, |s| s.contains("HAND OVER"));
     // A step still running is not handed over: the last one is a note.
+    // Its line opens by itself, as soon as it is the current step.
     alice.wait_for("the checklist settled", WAIT, |s| {
-        s.contains("›▶          Record the cause")
+        s.lines()
+            .any(|l| l.contains("›▶") && l.contains("Record the cause"))
+            && s.contains("Record the cause: ▏")
     });
-    alice.send("H");
+    // The note's line opened by itself; Esc closes it, then `H` asks and `y` hands over.
+    alice.send("\x1b");
+    alice.send("Hy");
     bob.wait_for("bob drives", WAIT, |s| s.contains("you drive web"));
     // The checklist carries on on bob's screen, as his own.
     bob.wait_for("the checklist is bob's", WAIT, |s| {
@@ -272,7 +277,7 @@ async fn a_team_drill_is_joined_followed_and_approved() {
 
     // Green fails; alice rolls back and walks to the switch.
     alice.send("j");
-    alice.send("f");
+    alice.send("fy");
     alice.wait_for("the recommendation", WAIT, |s| {
         s.contains("ROLLBACK RECOMMENDED")
     });
@@ -300,7 +305,7 @@ async fn a_team_drill_is_joined_followed_and_approved() {
     bob.wait_for("bob's fault key refused", WAIT, |s| {
         s.contains("joined to watch and approve")
     });
-    bob.send("a");
+    bob.send("ay");
     alice.wait_for("the switch, approved", WAIT, |s| {
         s.contains("approved by bob")
     });
@@ -335,6 +340,19 @@ async fn a_team_drill_is_joined_followed_and_approved() {
         "{}",
         common::stderr(&join)
     );
+}
+
+/// The checklist goes on by itself to its note step, whose line opens at
+/// once: close it (a pause after Esc, or the next key reads as Alt-key),
+/// then quit.
+async fn settle_and_quit(pty: &mut Pty) {
+    pty.wait_for("the note's line", WAIT, |s| {
+        s.contains("Record the cause: ▏")
+    });
+    pty.send("\x1b");
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    pty.send("q");
+    pty.wait_exit(WAIT);
 }
 
 /// Waits until `pty`'s screen says the journal does not answer, or answers again.
@@ -465,8 +483,7 @@ async fn a_table_throttled_slow_or_unreachable_refuses_to_act_and_loses_nothing(
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
     assert_eq!(w.calls(), ["blue 100", "green 0"]);
-    alice.send("q");
-    alice.wait_exit(WAIT);
+    settle_and_quit(&mut alice).await;
     // Everything alice saw during each outage is in the table, once.
     let journal = w.journal();
     let conn = rusqlite::Connection::open(&journal).unwrap();
@@ -548,12 +565,7 @@ async fn moto_stopped_and_restarted_mid_rollback_on_dynamodb() {
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
     assert_eq!(w.calls(), ["blue 100", "green 0"]);
-    // The checklist goes on by itself to its note step; then quit.
-    alice.wait_for("the checklist settled", WAIT, |s| {
-        s.contains("›▶          Record the cause")
-    });
-    alice.send("q");
-    alice.wait_exit(WAIT);
+    settle_and_quit(&mut alice).await;
     let kept = rows(
         &w,
         &format!("scope = 'web/blue' AND at BETWEEN {from} AND {to}"),

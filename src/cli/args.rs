@@ -21,6 +21,11 @@ pub struct Cli {
     #[arg(long, short, global = true, value_name = "FILE")]
     pub config: Option<PathBuf>,
 
+    /// Open this context: contexts/NAME.toml in the config directory, or the file contexts.toml
+    /// names (see `backstop paths`) [default: $BACKSTOP_CONTEXT, then contexts.toml's default]
+    #[arg(long, global = true, value_name = "NAME", conflicts_with = "config")]
+    pub context: Option<String>,
+
     /// Incident journal (SQLite) [default: journal.sqlite, or drills.sqlite for drills, in the XDG data directory]
     #[arg(long, global = true, value_name = "FILE")]
     pub journal: Option<PathBuf>,
@@ -214,6 +219,16 @@ pub enum Command {
     Keys,
     /// Print where backstop keeps its configuration, keymap, log and data
     Paths,
+    /// Print the shell completion script: `source <(backstop completions bash)` (zsh, fish and
+    /// powershell alike; see the README for installing it for good)
+    Completions {
+        /// The shell to complete in
+        #[arg(value_enum)]
+        shell: clap_complete::Shell,
+    },
+    /// Print the manual page (roff): `backstop man | man -l -`, or
+    /// `backstop man > ~/.local/share/man/man1/backstop.1`
+    Man,
 }
 
 #[derive(Subcommand, Debug)]

@@ -18,24 +18,55 @@ pub(super) fn console(
     storage: Storage,
     read_only: bool,
 ) -> Done {
-    let mut config = load_config(flag, paths)?;
+    let contexts = crate::contexts::Contexts::discover(&paths.config_dir).map_err(|d| {
+        Failure::Usage(format!(
+            "{d}\nbackstop: the contexts in {} have errors",
+            paths.config_dir.display()
+        ))
+    })?;
+    let mut config = load_config(flag, paths).map_err(|e| match e {
+        // Nothing to open by default, but contexts to choose from.
+        Failure::Usage(text) if flag.is_none() && !contexts.all.is_empty() => {
+            Failure::Usage(format!(
+                "{text}\nbackstop: or open a context: backstop --context NAME ({})",
+                contexts.names().join(", ")
+            ))
+        }
+        other => other,
+    })?;
     watch_only(&mut config, read_only);
     let keymap = load_keymap(paths)?;
-    let origin = Origin::Config(config.file.clone());
+    let current = contexts
+        .of_file(Path::new(&config.file))
+        .cloned()
+        .or_else(|| (!contexts.all.is_empty()).then(|| default_context(&config)));
+    let loader_paths = paths.clone();
+    let load: app::Loader = std::sync::Arc::new(move |c: &crate::contexts::Context| {
+        let mut config = load_config(Some(&c.file), &loader_paths).map_err(|e| e.to_string())?;
+        watch_only(&mut config, read_only);
+        Ok(config)
+    });
     open_console(|| async move {
         // Before anything records who acts (the engine, presence, leases).
         crate::identity::learn_aws(config.aws_in_use()).await;
-        app::run_console(
-            config,
-            origin,
-            keymap,
-            Theme::from_env(),
-            None,
-            None,
-            &storage,
-        )
-        .await
+        let switching = app::Switching {
+            contexts,
+            current,
+            load,
+        };
+        app::run_console_in_contexts(config, keymap, Theme::from_env(), &storage, switching).await
     })
+}
+
+/// The configuration opened without a context, when contexts exist: the
+/// header still names it, so no world goes unnamed.
+fn default_context(config: &Config) -> crate::contexts::Context {
+    crate::contexts::Context {
+        name: "default".into(),
+        file: config.file.clone().into(),
+        production: false,
+        color: None,
+    }
 }
 
 pub(super) fn drill(

@@ -29,6 +29,7 @@ mod config_file;
 mod console;
 mod drill;
 mod journal;
+mod manual;
 mod report;
 mod team;
 mod who;
@@ -116,6 +117,11 @@ pub type Done = Result<u8, Failure>;
 fn run(cli: Cli, paths: &Paths) -> Done {
     if let Some(name) = &cli.operator {
         crate::identity::declare(name);
+    }
+    // A context is a configuration file by name: from here on, as --config.
+    let mut cli = cli;
+    if let Some(file) = context_file(&cli, paths)? {
+        cli.config = Some(file);
     }
     let journal = cli.journal.clone();
     // The incidents' journal is the configuration's table when it names
@@ -307,6 +313,16 @@ fn run(cli: Cli, paths: &Paths) -> Done {
             out::text(paths.describe());
             Ok(exit::OK)
         }
+        Some(Command::Completions { shell }) => {
+            out::text(manual::completions(shell));
+            Ok(exit::OK)
+        }
+        Some(Command::Man) => {
+            let page = manual::page(&load_keymap(paths)?)
+                .map_err(|e| Failure::Failing(format!("backstop man: {e}")))?;
+            out::text(page);
+            Ok(exit::OK)
+        }
     }
 }
 
@@ -425,6 +441,41 @@ pub(super) fn shared_table(
         }
         config::journal::JournalConfig::File => None,
     })
+}
+
+/// The configuration file of the context asked for (`--context`,
+/// `$BACKSTOP_CONTEXT`, else `contexts.toml`'s default when no configuration
+/// was named), if any.
+fn context_file(cli: &Cli, paths: &Paths) -> Result<Option<PathBuf>, Failure> {
+    let asked = cli.context.clone().or_else(|| {
+        std::env::var("BACKSTOP_CONTEXT")
+            .ok()
+            .filter(|v| !v.is_empty())
+    });
+    let named_config =
+        cli.config.is_some() || std::env::var("BACKSTOP_CONFIG").is_ok_and(|v| !v.is_empty());
+    if asked.is_none() && named_config {
+        return Ok(None);
+    }
+    let found = crate::contexts::Contexts::discover(&paths.config_dir);
+    let contexts = match (found, &asked) {
+        (Ok(c), _) => c,
+        (Err(d), Some(_)) => {
+            return Err(Failure::Usage(format!(
+                "{d}\nbackstop: the contexts in {} have errors",
+                paths.config_dir.display()
+            )));
+        }
+        // Only looking for a default: the console says what is wrong.
+        (Err(_), None) => return Ok(None),
+    };
+    let Some(name) = asked.or(contexts.default.clone()) else {
+        return Ok(None);
+    };
+    contexts
+        .get(&name)
+        .map(|c| Some(c.file.clone()))
+        .map_err(|e| Failure::Usage(format!("backstop: {e}")))
 }
 
 /// The built-in runbooks and the user's.

@@ -53,6 +53,11 @@ pub(super) fn drill_list(journal: &Place, format: Format) -> Done {
     if rows.is_empty() && format != Format::Json {
         out::line(format_args!("no drill in {}", journal.describe()));
     }
+    if format != Format::Json {
+        out::text(crate::report::drill_trend_markdown(
+            &crate::report::drill_points(&rows),
+        ));
+    }
     Ok(exit::OK)
 }
 

@@ -129,6 +129,32 @@ pub(super) async fn export(b: Backends, id: i64, tx: mpsc::Sender<Msg>) {
     let _ = tx.send(msg).await;
 }
 
+/// Read the drills scored in the journal, for the console's trend view.
+pub(super) async fn read_drills(b: Backends, tx: mpsc::Sender<Msg>) {
+    let Some(journal) = b.journal.clone() else {
+        let _ = tx
+            .send(Msg::DrillsRead {
+                result: Err("no journal to read the drills from".into()),
+                at: now(),
+            })
+            .await;
+        return;
+    };
+    // A drill scored a moment ago must be in.
+    journal.flush().await;
+    let result = tokio::task::spawn_blocking(move || -> anyhow::Result<_> {
+        let reader = Reader::open(&journal.path)?;
+        Ok(crate::report::drill_points(&reader.drills()?))
+    })
+    .await;
+    let result = match result {
+        Ok(Ok(points)) => Ok(points),
+        Ok(Err(e)) => Err(format!("{e:#}")),
+        Err(e) => Err(e.to_string()),
+    };
+    let _ = tx.send(Msg::DrillsRead { result, at: now() }).await;
+}
+
 /// Journal a drill's score (`backstop report --drills` lists them) and write
 /// its report, Markdown and JSON, into the reports directory.
 pub(super) async fn drill_report(
@@ -161,7 +187,24 @@ pub(super) async fn drill_report(
             .await;
         return;
     };
-    let md = crate::report::drill_markdown(&score, &title, &steps, started);
+    let mut md = crate::report::drill_markdown(&score, &title, &steps, started);
+    // The team's trend, this drill included (it was journaled above): the
+    // report says whether the team is getting faster, not only this time.
+    if let Some(j) = b.journal.clone() {
+        let path = j.path.clone();
+        let trend = tokio::task::spawn_blocking(move || -> anyhow::Result<String> {
+            let rows = Reader::open(&path)?.drills()?;
+            Ok(crate::report::drill_trend_markdown(
+                &crate::report::drill_points(&rows),
+            ))
+        })
+        .await;
+        match trend {
+            Ok(Ok(t)) => md.push_str(&t),
+            Ok(Err(e)) => tracing::warn!("the drill report has no trend: {e:#}"),
+            Err(e) => tracing::warn!("the drill report has no trend: {e}"),
+        }
+    }
     let json = serde_json::to_string_pretty(&score).unwrap_or_default();
     let stem = format!(
         "drill-{}-{}",

@@ -611,6 +611,9 @@ impl Executor {
             Effect::ExportReport { incident } => {
                 tokio::spawn(incident::export(self.b.clone(), incident, tx));
             }
+            Effect::ReadDrills => {
+                tokio::spawn(incident::read_drills(self.b.clone(), tx));
+            }
             Effect::DrillReport {
                 score,
                 title,

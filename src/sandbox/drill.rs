@@ -71,6 +71,9 @@ pub fn world(s: &Scenario) -> Vec<EnvSpec> {
             version: w.version.clone(),
             previous: w.previous.clone(),
             weight: w.weight,
+            // Drills answer like real services: the panes and the score
+            // read as they would on production.
+            latency: crate::sandbox::latency::Latency::REQUESTS,
         })
         .collect()
 }

@@ -8,6 +8,7 @@
 //! `MetricSource`, and faults are effects the executor carries out.
 
 pub mod drill;
+pub mod latency;
 pub mod metrics;
 pub mod router;
 pub mod server;
@@ -51,6 +52,8 @@ pub struct EnvSpec {
     pub previous: Option<String>,
     /// Initial share of the service's traffic, in percent.
     pub weight: u32,
+    /// How long its ordinary requests take before any fault.
+    pub latency: latency::Latency,
 }
 
 impl EnvSpec {
@@ -61,16 +64,24 @@ impl EnvSpec {
             version: version.into(),
             previous: None,
             weight,
+            latency: latency::Latency::Instant,
         }
+    }
+
+    /// Answering like a real service (`Latency::REQUESTS`), as the drills do.
+    pub fn realistic(mut self) -> Self {
+        self.latency = latency::Latency::REQUESTS;
+        self
     }
 }
 
 /// The default world: service `web`, `blue` on v1.0.0 taking 90 % and
 /// `green` on v1.0.1 taking 10 % — a canary in progress.
+/// Its services answer like real ones: tens of milliseconds, with a tail.
 pub fn default_world() -> Vec<EnvSpec> {
-    let mut blue = EnvSpec::new("web", "blue", "1.0.0", 90);
+    let mut blue = EnvSpec::new("web", "blue", "1.0.0", 90).realistic();
     blue.previous = Some("0.9.9".into());
-    let mut green = EnvSpec::new("web", "green", "1.0.1", 10);
+    let mut green = EnvSpec::new("web", "green", "1.0.1", 10).realistic();
     green.previous = Some("1.0.0".into());
     vec![blue, green]
 }
@@ -129,6 +140,9 @@ impl Sandbox {
                 started,
                 fault: fault_rx,
                 served: Arc::new(AtomicU64::new(0)),
+                latency: spec.latency,
+                seed: latency::seed(&spec.service, &spec.env),
+                probed: Arc::new(AtomicU64::new(0)),
             };
             let task = tokio::spawn(server::serve(listener, service::router(app), closed_rx));
             let history = std::sync::Mutex::new(

@@ -20,6 +20,7 @@ use axum::{Json, Router};
 use serde_json::{Value, json};
 use tokio::sync::watch;
 
+use super::latency::Latency;
 use crate::core::model::Fault;
 
 /// How long a "slow" environment takes to answer: longer than the default
@@ -35,6 +36,13 @@ pub struct EnvApp {
     pub fault: watch::Receiver<Option<Fault>>,
     /// Ordinary requests served, to spread an error-rate fault evenly.
     pub served: Arc<AtomicU64>,
+    /// How long an ordinary request takes before any fault; health
+    /// endpoints answer in a few milliseconds when this is not instant.
+    pub latency: Latency,
+    /// This environment's draws (`latency::seed`).
+    pub seed: u64,
+    /// Health requests answered, numbering their draws.
+    pub probed: Arc<AtomicU64>,
 }
 
 impl EnvApp {
@@ -46,10 +54,24 @@ impl EnvApp {
         *self.fault.borrow()
     }
 
+    /// A health endpoint's wait: the slow fault's, else its ordinary few
+    /// milliseconds.
     async fn delay(&self) {
         if self.fault() == Some(Fault::Slow) {
             tokio::time::sleep(SLOW).await;
         }
+        let health = match self.latency {
+            Latency::Instant => Latency::Instant,
+            Latency::Realistic { .. } => Latency::HEALTH,
+        };
+        let n = self.probed.fetch_add(1, Ordering::Relaxed);
+        pause(health.draw(self.seed ^ 1, n)).await;
+    }
+}
+
+async fn pause(wait: Duration) {
+    if !wait.is_zero() {
+        tokio::time::sleep(wait).await;
     }
 }
 
@@ -70,8 +92,12 @@ fn now() -> String {
 
 /// An ordinary request: what synthetic traffic asks for.
 async fn index(State(app): State<EnvApp>) -> Response {
-    app.delay().await;
+    if app.fault() == Some(Fault::Slow) {
+        tokio::time::sleep(SLOW).await;
+    }
     let n = app.served.fetch_add(1, Ordering::Relaxed);
+    // The service's own time; a latency fault comes on top of it.
+    pause(app.latency.draw(app.seed, n)).await;
     match app.fault() {
         Some(Fault::Latency(ms)) => tokio::time::sleep(Duration::from_millis(u64::from(ms))).await,
         // The database is gone: every request fails, as its health says.

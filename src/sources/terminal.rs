@@ -75,6 +75,9 @@ pub fn text_key_of(ev: &KeyEvent) -> Option<crate::core::msg::TextKey> {
         CtCode::Backspace => TextKey::Backspace,
         CtCode::Enter => TextKey::Submit,
         CtCode::Esc => TextKey::Cancel,
+        CtCode::Tab => TextKey::Complete,
+        CtCode::Up => TextKey::Older,
+        CtCode::Down => TextKey::Newer,
         _ => return None,
     })
 }

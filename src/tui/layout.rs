@@ -96,6 +96,12 @@ pub fn render(state: &State, view: &View<'_>, area: Rect, buf: &mut Buffer) {
             overlay_area(body, 100, panes::people::height(state)),
             buf,
         ),
+        Overlay::Trend => panes::trend::render(
+            state,
+            view,
+            overlay_area(body, 110, panes::trend::height(state)),
+            buf,
+        ),
         Overlay::DrillScore => panes::score::render(
             state,
             view,

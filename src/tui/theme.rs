@@ -89,6 +89,34 @@ impl Theme {
         self.fg(Color::Cyan).add_modifier(Modifier::BOLD)
     }
 
+    /// The context's badge in the header: production stands out (red unless
+    /// configured), others quiet; without colour, production is reversed
+    /// and says PRODUCTION in words.
+    pub fn context(&self, production: bool, color: Option<&str>) -> Style {
+        if !self.color {
+            return if production {
+                Style::new().add_modifier(Modifier::BOLD | Modifier::REVERSED)
+            } else {
+                Style::new().add_modifier(Modifier::BOLD)
+            };
+        }
+        let named = color.and_then(|c| c.parse::<Color>().ok());
+        match (production, named) {
+            (_, Some(c)) => Style::new()
+                .fg(Color::Black)
+                .bg(c)
+                .add_modifier(Modifier::BOLD),
+            (true, None) => Style::new()
+                .fg(Color::White)
+                .bg(Color::Red)
+                .add_modifier(Modifier::BOLD),
+            (false, None) => Style::new()
+                .fg(Color::Black)
+                .bg(Color::Cyan)
+                .add_modifier(Modifier::BOLD),
+        }
+    }
+
     pub fn drill(&self) -> Style {
         if self.color {
             Style::new()

@@ -165,12 +165,7 @@ fn measure(nginx: &Nginx, pid: u32, warm: u64, secs: u64) -> (f64, f64, u64, u64
     let (c1, rss1) = usage(pid);
     let r1 = nginx.requests();
     let wall = t0.elapsed().as_secs_f64();
-    (
-        (r1 - r0) as f64 / wall,
-        (c1 - c0) / wall,
-        rss0,
-        rss1,
-    )
+    ((r1 - r0) as f64 / wall, (c1 - c0) / wall, rss0, rss1)
 }
 
 pub fn scale() {
@@ -184,7 +179,9 @@ pub fn scale() {
         .unwrap_or(30);
     let nginx = Nginx::start();
     let hang = hanging();
-    println!("scale: every endpoint probed each second (timeout 500 ms), nginx on loopback answering");
+    println!(
+        "scale: every endpoint probed each second (timeout 500 ms), nginx on loopback answering"
+    );
     for n in [2_000usize, 10_000] {
         // Headless.
         let home = Home::new();

@@ -51,6 +51,10 @@ actions! {
     OpenDetail = "open-detail", "navigate", "open the detail of the selected row";
         Back = "back", "navigate", "close the detail or help, cancel";
     CycleWindow = "cycle-window", "navigate", "show metrics over 1 minute or 5 minutes";
+    CommandLine = "command-line", "navigate", "run a command by name: `:rollback web`, `:weights web green 10`, `:why` (Tab completes, ↑↓ history)";
+    Filter = "filter", "navigate", "filter the focused list by name or state (`/crit`, `/firing`); Esc clears it";
+    NextMatch = "next-match", "navigate", "in the event log: the next (older) line the filter matches";
+    PrevMatch = "prev-match", "navigate", "in the event log: the previous (newer) line the filter matches";
             StartRollback = "start-rollback", "rollback", "open the rollback checklist for the selected service (asks for a rollback if no rule fired)";
     Explain = "explain", "rollback", "why: the evidence, rules and decision behind the selected service's state";
     Skip = "skip", "rollback", "in the checklist: skip the current step (asks why)";
@@ -62,12 +66,13 @@ actions! {
     Confirm = "confirm", "traffic", "apply what the preview shows (the second key of every change)";
     People = "people", "war room", "who is on the journal: every console and command, its role, what it drives";
     Drive = "drive", "war room", "drive the selected service: take it if free, ask its driver, or take it over from a lost one";
-    HandOver = "hand-over", "war room", "hand the service you drive to the person who asked for it";
-    Approve = "approve", "war room", "approve the change another driver asks a second person for (two-person rule)";
+    HandOver = "hand-over", "war room", "hand the service you drive to the person who asked for it (asks, then y)";
+    Approve = "approve", "war room", "approve the change another driver asks a second person for (two-person rule; asks, then y)";
     Reject = "reject", "war room", "reject the change awaiting your approval (asks why)";
     Override = "override", "war room", "run your change without its approval, where the configuration allows it (asks why)";
-    InjectFault = "inject-fault", "drill sandbox", "inject the next fault into the selected environment";
-    ClearFaults = "clear-faults", "drill sandbox", "heal the selected environment";
+    DrillTrend = "drill-trend", "drill sandbox", "the drills' MTTD and MTTR by month and scenario against the targets: is the team getting faster?";
+    InjectFault = "inject-fault", "drill sandbox", "inject the next fault into the selected environment (asks, then y; again: the next fault)";
+    ClearFaults = "clear-faults", "drill sandbox", "heal the selected environment (asks, then y)";
 }
 
 impl fmt::Display for Action {

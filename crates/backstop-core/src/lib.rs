@@ -10,10 +10,12 @@
 
 pub mod action;
 pub mod argv;
+pub mod command;
 pub mod decision;
 pub mod deploy;
 pub mod drill;
 pub mod events;
+pub mod filter;
 pub mod health;
 pub mod metrics;
 pub mod model;
@@ -22,6 +24,7 @@ pub mod rules;
 pub mod runbook;
 pub mod time;
 pub mod traffic;
+pub mod trend;
 pub mod update;
 
 #[cfg(any(test, feature = "testkit"))]

@@ -6,6 +6,7 @@ use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
 
+use super::action::Action;
 use super::decision::{Decision, Policy, RollbackRecord};
 use super::events::EventLog;
 use super::health::{HealthReport, HealthStatus};
@@ -463,6 +464,10 @@ pub struct RollbackState {
     pub followed: Option<Followed>,
     /// Someone asked this console, which drives the service, to hand it over.
     pub asked: Option<Asker>,
+    /// An approval that came while a line was being typed: (request, who).
+    /// Nothing changes behind a person typing, so it runs when the line
+    /// closes (the next tick), if the step still waits on that request.
+    pub approved_meanwhile: Option<(u64, String)>,
 }
 
 /// Another console's checklist for a service, as last published.
@@ -571,6 +576,7 @@ impl RollbackState {
             in_flight: Vec::new(),
             followed: None,
             asked: None,
+            approved_meanwhile: None,
         }
     }
 
@@ -730,6 +736,17 @@ pub enum Overlay {
     Interrupted,
     /// Who is on the journal: every console and headless command, and what each drives.
     People,
+    /// The drills' MTTD and MTTR by month and scenario against the targets.
+    Trend,
+}
+
+/// What the trend view shows.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub enum TrendView {
+    #[default]
+    Loading,
+    Ready(crate::trend::Trend),
+    Failed(String),
 }
 
 /// What the operator is typing, and what for.
@@ -768,6 +785,10 @@ pub enum InputPurpose {
     OverrideReason { service: usize, request: u64 },
     /// `yes` takes the service over from a driver whose heartbeat is gone.
     TakeOver { service: usize, from: String },
+    /// The `:` command line.
+    Command,
+    /// The `/` filter of a list pane, applied as it is typed.
+    Filter { pane: Pane },
 }
 
 /// A polled source and how its reads go: the panes show the age of its
@@ -824,6 +845,47 @@ pub struct UiState {
     pub quit_armed: bool,
     /// Lines the help is scrolled by, on terminals too short for all of it.
     pub help_scroll: u16,
+    /// A one-key change waiting for its confirmation key (see [`Armed`]).
+    pub armed: Option<Armed>,
+    /// Command lines run, oldest first (at most `command::HISTORY`).
+    pub history: Vec<String>,
+    /// The history line ↑/↓ shows in the command line, if any.
+    pub recall: Option<usize>,
+    /// The `/` filter of each list pane that has one.
+    pub filters: Vec<(Pane, String)>,
+}
+
+impl UiState {
+    /// The filter on `pane`, if one is set.
+    pub fn filter(&self, pane: Pane) -> Option<&str> {
+        self.filters
+            .iter()
+            .find(|(p, q)| *p == pane && !q.is_empty())
+            .map(|(_, q)| q.as_str())
+    }
+
+    /// Set (or, with an empty text, clear) the filter on `pane`.
+    pub fn set_filter(&mut self, pane: Pane, text: &str) {
+        self.filters.retain(|(p, _)| *p != pane);
+        if !text.trim().is_empty() {
+            self.filters.push((pane, text.trim().to_string()));
+        }
+    }
+}
+
+/// A key that would change the world at once, pressed: it waits for the
+/// confirm key, and any other key cancels it. A letter typed by mistake
+/// (a note typed before its prompt was open) only asks a question.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Armed {
+    pub action: Action,
+    /// The environment the key was pressed on.
+    pub env: EnvId,
+    /// The fault an inject-fault key will inject (a second press picks the next).
+    pub fault: Option<Fault>,
+    /// The question, as the key line asks it.
+    pub question: String,
+    pub at: Ts,
 }
 
 #[derive(Clone, Debug, PartialEq)]
@@ -871,6 +933,24 @@ pub struct State {
     pub sources: Vec<SourceStatus>,
     /// The drill being run from a scenario, with its clock.
     pub drill: Option<crate::drill::DrillRun>,
+    /// The contexts (configurations side by side) this console can switch to.
+    pub contexts: Vec<String>,
+    /// The context shown, if the configuration came from one, and whether
+    /// it is production (the header colours it so).
+    pub context: Option<ContextView>,
+    /// `:context NAME` asked for another context: the console switches.
+    pub switch_context: Option<String>,
+    /// The drills' trend, as last read for its view.
+    pub trend: TrendView,
+}
+
+/// The context the header names.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ContextView {
+    pub name: String,
+    pub production: bool,
+    /// The header's colour for it, as configured (`red`, `#rrggbb`).
+    pub color: Option<String>,
 }
 
 impl State {
@@ -896,6 +976,10 @@ impl State {
                 input: None,
                 quit_armed: false,
                 help_scroll: 0,
+                armed: None,
+                history: Vec::new(),
+                recall: None,
+                filters: Vec::new(),
             },
             interrupted: Vec::new(),
             checklist_runs: 0,
@@ -909,6 +993,10 @@ impl State {
             journal_at: None,
             sources: Vec::new(),
             drill: None,
+            contexts: Vec::new(),
+            context: None,
+            switch_context: None,
+            trend: TrendView::Loading,
             quit: false,
             operator: "operator".into(),
             notifiers: Vec::new(),

@@ -145,6 +145,11 @@ pub enum Msg {
     IncidentOpened { service: usize, id: i64, at: Ts },
     /// An incident's report was written.
     ReportWritten { incident: i64, path: String, at: Ts },
+    /// The drills scored in the journal, for the trend view (or why not).
+    DrillsRead {
+        result: Result<Vec<crate::trend::DrillPoint>, String>,
+        at: Ts,
+    },
     /// The journal holds actions that never finished (found at start).
     Interrupted { actions: Vec<Interrupted>, at: Ts },
     /// What the world looks like now, for an interrupted action.
@@ -271,6 +276,11 @@ pub enum TextKey {
     Backspace,
     Submit,
     Cancel,
+    /// Tab: complete the word (the command line).
+    Complete,
+    /// ↑ / ↓: the previous / next line of the history (the command line).
+    Older,
+    Newer,
 }
 
 /// How a step's work ended, and what was found or done on the way.
@@ -430,7 +440,8 @@ impl Msg {
             | Msg::Shared { at, .. }
             | Msg::JournalHealth { at, .. }
             | Msg::LeaseDone { at, .. }
-            | Msg::ReportWritten { at, .. } => *at,
+            | Msg::ReportWritten { at, .. }
+            | Msg::DrillsRead { at, .. } => *at,
         }
     }
 }
@@ -514,6 +525,8 @@ pub enum Effect {
     },
     /// Write an incident's report to the data directory.
     ExportReport { incident: i64 },
+    /// Read the drills scored in the journal (the trend view); changes nothing.
+    ReadDrills,
     /// Journal a drill's score and write its report (Markdown and JSON).
     DrillReport {
         score: crate::drill::Score,
@@ -610,6 +623,7 @@ impl Effect {
                 format!("export the report of incident {incident}")
             }
             Effect::DrillReport { score, .. } => format!("report the drill {}", score.scenario),
+            Effect::ReadDrills => "read the drills' scores".to_string(),
             Effect::Lease { service, act } => match act {
                 LeaseAct::Ask => format!("ask to drive {service}"),
                 LeaseAct::HandOver { operator, .. } => format!("hand {service} over to {operator}"),

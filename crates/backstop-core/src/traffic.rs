@@ -276,6 +276,14 @@ impl WeightEditor {
         self.set(self.cursor, next);
     }
 
+    /// The selected environment to exactly `pct` % (at most 100), the others
+    /// in proportion: what `:weights web green 10` asks for.
+    pub fn set_selected(&mut self, pct: u32) {
+        if self.to.len() >= 2 {
+            self.set(self.cursor, pct.min(100));
+        }
+    }
+
     fn set(&mut self, i: usize, pct: u32) {
         let rest = 100 - pct;
         let others: Vec<usize> = (0..self.to.len()).filter(|j| *j != i).collect();

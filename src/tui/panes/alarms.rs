@@ -15,6 +15,7 @@ use ratatui::widgets::{Cell, Row, Table, Widget};
 
 use super::{fit, frame};
 use crate::core::events::Level;
+use crate::core::filter;
 use crate::core::model::{EnvId, Overlay, Pane, SourceKind, State};
 use crate::core::rules::{AlarmState, RuleKind, RuleStatus};
 use crate::core::time;
@@ -167,8 +168,39 @@ pub fn height(state: &State) -> u16 {
 
 pub fn render(state: &State, view: &View<'_>, area: Rect, buf: &mut Buffer) {
     let focused = state.ui.focus == Pane::Alarms && state.ui.overlay == Overlay::None;
-    let inner = frame(view, "Alarms & rules", focused, area, buf);
+    let every = entries(state);
+    let count = every.len();
+    // The `/` filter: by state (`firing`), scope, rule, value or threshold.
+    let all: Vec<Entry> = match state.ui.filter(Pane::Alarms) {
+        Some(q) => every
+            .into_iter()
+            .filter(|e| {
+                let l = line(state, *e);
+                let idle = if l.idle { "idle" } else { "" };
+                filter::matches(
+                    q,
+                    &[
+                        l.status.word(),
+                        &l.scope,
+                        &l.name,
+                        &l.observed,
+                        &l.threshold,
+                        idle,
+                    ],
+                )
+            })
+            .collect(),
+        None => every,
+    };
+    let title = super::filtered_title(state, Pane::Alarms, "Alarms & rules", all.len(), count);
+    let inner = frame(view, &title, focused, area, buf);
     if inner.width == 0 || inner.height == 0 {
+        return;
+    }
+    if all.is_empty()
+        && let Some(none) = super::nothing_matches(state, Pane::Alarms)
+    {
+        ratatui::text::Line::styled(none, view.theme.dim()).render(inner, buf);
         return;
     }
     // Where the external alarms come from, and how fresh they are.
@@ -190,7 +222,6 @@ pub fn render(state: &State, view: &View<'_>, area: Rect, buf: &mut Buffer) {
         ..inner
     };
     let t = view.theme;
-    let all = entries(state);
     let firing = all
         .iter()
         .filter(|l| l.status == RuleStatus::Firing)

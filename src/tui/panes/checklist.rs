@@ -11,8 +11,8 @@ use ratatui::widgets::{Paragraph, Widget};
 use super::{fit, frame, gauge};
 use crate::core::action::Action;
 use crate::core::events::Level;
-use crate::core::model::{Followed, Pane, State};
-use crate::core::runbook::{Check, Checklist, Phase, StepKind, StepRun, StepStatus};
+use crate::core::model::{Followed, InputPurpose, Pane, State};
+use crate::core::runbook::{Act, Check, Checklist, Phase, StepKind, StepRun, StepStatus};
 use crate::core::time;
 use crate::core::update::shown_checklist;
 use crate::tui::View;
@@ -263,6 +263,23 @@ fn current_details(
         t.dim(),
     )];
     match &s.status {
+        // A note's line opens by itself: what is typed goes into it.
+        StepStatus::Current
+            if matches!(s.spec.kind, StepKind::Action(Act::Note))
+                && state.ui.input.as_ref().is_some_and(
+                    |i| matches!(i.purpose, InputPurpose::Note { service: n, .. } if n == service),
+                ) =>
+        {
+            out.push(Line::styled(
+                fit(
+                    &format!(
+                        "{ind}type the note on the bottom line · ⏎ records it · Esc closes it"
+                    ),
+                    w,
+                ),
+                t.key(),
+            ));
+        }
         StepStatus::Current => {
             let what = match &s.spec.kind {
                 StepKind::Manual => "when it is done",

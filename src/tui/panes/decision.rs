@@ -19,6 +19,7 @@ use super::{fit, frame};
 use crate::core::action::Action;
 use crate::core::decision::Decision;
 use crate::core::events::Level;
+use crate::core::filter;
 use crate::core::model::{Overlay, Pane, ServiceState, State};
 use crate::core::time;
 use crate::tui::{Theme, View};
@@ -114,7 +115,17 @@ pub fn reasons(d: &Decision, state: &State) -> Vec<String> {
 
 pub fn render(state: &State, view: &View<'_>, area: Rect, buf: &mut Buffer) {
     let focused = state.ui.focus == Pane::Decision && state.ui.overlay == Overlay::None;
-    let inner = frame(view, "Decision", focused, area, buf);
+    let shown = (0..state.services.len())
+        .filter(|i| filter::service_shown(state, Pane::Decision, *i))
+        .count();
+    let title = super::filtered_title(
+        state,
+        Pane::Decision,
+        "Decision",
+        shown,
+        state.services.len(),
+    );
+    let inner = frame(view, &title, focused, area, buf);
     if inner.width == 0 || inner.height == 0 {
         return;
     }
@@ -134,6 +145,9 @@ pub fn render(state: &State, view: &View<'_>, area: Rect, buf: &mut Buffer) {
         std::iter::once(selected).chain((0..state.services.len()).filter(|i| *i != selected));
     let mut lines = Vec::new();
     for i in order {
+        if !filter::service_shown(state, Pane::Decision, i) {
+            continue;
+        }
         let svc = &state.services[i];
         let d = &svc.rollback.decision;
         let age = if d.is_alert() {

@@ -14,13 +14,24 @@ use std::time::Duration;
 use super::{fit, frame};
 use crate::core::deploy::Stability;
 use crate::core::events::Level;
+use crate::core::filter;
 use crate::core::model::{Overlay, Pane, ServiceState, State};
 use crate::core::time::{self, Ts};
 use crate::tui::View;
 
 pub fn render(state: &State, view: &View<'_>, area: Rect, buf: &mut Buffer) {
     let focused = state.ui.focus == Pane::Deployments && state.ui.overlay == Overlay::None;
-    let inner = frame(view, "Deployments", focused, area, buf);
+    let shown = (0..state.services.len())
+        .filter(|i| filter::service_shown(state, Pane::Deployments, *i))
+        .count();
+    let title = super::filtered_title(
+        state,
+        Pane::Deployments,
+        "Deployments",
+        shown,
+        state.services.len(),
+    );
+    let inner = frame(view, &title, focused, area, buf);
     if inner.width == 0 || inner.height == 0 {
         return;
     }
@@ -37,9 +48,12 @@ pub fn render(state: &State, view: &View<'_>, area: Rect, buf: &mut Buffer) {
     let first = sel.saturating_sub(inner.height.saturating_sub(1) as usize);
     let width = inner.width as usize;
     let mut lines: Vec<Line> = Vec::new();
-    for s in state.services.iter().skip(first) {
+    for (i, s) in state.services.iter().enumerate().skip(first) {
         if lines.len() >= inner.height as usize {
             break;
+        }
+        if !filter::service_shown(state, Pane::Deployments, i) {
+            continue;
         }
         lines.push(line(s, view, name_w, width));
         lines.extend(deploy_lines(s, state, view, width));

@@ -6,6 +6,7 @@ use ratatui::text::{Line, Span};
 use ratatui::widgets::Widget;
 
 use super::{fit, frame};
+use crate::core::filter;
 use crate::core::model::{Overlay, Pane, State};
 use crate::tui::View;
 
@@ -15,11 +16,27 @@ pub fn render(state: &State, view: &View<'_>, area: Rect, buf: &mut Buffer) {
         .ui
         .events_scroll
         .min(state.events.len().saturating_sub(1));
-    let title = if scroll > 0 {
+    // The `/` filter searches the log: every line stays (the context of a
+    // match matters), matching lines are marked, `n`/`N` walk them.
+    let query = state.ui.filter(Pane::Events);
+    let matches = filter::event_matches_all(state);
+    let mut title = if scroll > 0 {
         format!("Events · {scroll} newer below · Esc follows")
     } else {
         "Events".to_string()
     };
+    if let Some(q) = query {
+        let bottom = state.events.len().saturating_sub(1 + scroll);
+        let at = matches.iter().filter(|i| **i >= bottom).count();
+        // Matches are counted from the newest, as `n` walks back in time.
+        title = match matches.len() {
+            0 => format!("Events · /{q} · no match · Esc clears"),
+            n if matches.contains(&bottom) => {
+                format!("Events · /{q} · match {at} of {n} · n older · N newer")
+            }
+            n => format!("Events · /{q} · {n} matches · n older · N newer"),
+        };
+    }
     let inner = frame(view, &title, focused, area, buf);
     if inner.height == 0 || inner.width == 0 {
         return;
@@ -46,8 +63,15 @@ pub fn render(state: &State, view: &View<'_>, area: Rect, buf: &mut Buffer) {
         .enumerate()
     {
         let text_w = (inner.width as usize).saturating_sub(10 + scope_w + 2);
+        let hit = query.is_some_and(|q| filter::event_matches(q, e));
+        // A match is marked in the margin (no colour needed) and bold.
+        let (mark, time_style) = if hit {
+            ("›", view.theme.key())
+        } else {
+            (" ", view.theme.dim())
+        };
         let line = Line::from(vec![
-            Span::styled(format!(" {} ", e.at.hms()), view.theme.dim()),
+            Span::styled(format!("{mark}{} ", e.at.hms()), time_style),
             Span::styled(
                 format!("{:<scope_w$}  ", fit(&e.scope, scope_w)),
                 view.theme.bold(),

@@ -38,11 +38,22 @@ fn war_room(state: &State) -> Option<String> {
 
 pub fn render(state: &State, view: &View<'_>, area: Rect, buf: &mut Buffer) {
     let t = view.theme;
-    let mut left = vec![
-        Span::styled(" backstop", t.bold()),
-        Span::raw(" ─ "),
-        Span::raw(state.title.clone()),
-    ];
+    let mut left = vec![Span::styled(" backstop", t.bold()), Span::raw(" ─ ")];
+    // The context first, always: nobody rolls back staging thinking it is
+    // prod, or the reverse. Production says so in words, not only in red.
+    if let Some(c) = &state.context {
+        let badge = if c.production {
+            format!(" {} · PRODUCTION ", c.name)
+        } else {
+            format!(" {} ", c.name)
+        };
+        left.push(Span::styled(
+            badge,
+            t.context(c.production, c.color.as_deref()),
+        ));
+        left.push(Span::raw(" "));
+    }
+    left.push(Span::raw(state.title.clone()));
     match &state.origin {
         Origin::Drill => {
             // A scenario's clock, in its own time: what the score measures.

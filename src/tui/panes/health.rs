@@ -10,16 +10,35 @@ use ratatui::buffer::Buffer;
 use ratatui::layout::{Constraint, Rect};
 use ratatui::style::Style;
 use ratatui::text::{Line, Span};
-use ratatui::widgets::{Cell, Row, StatefulWidget, Table, TableState};
+use ratatui::widgets::{Cell, Row, StatefulWidget, Table, TableState, Widget};
 
 use super::frame;
-use crate::core::model::{EnvState, LatencySample, Overlay, Pane, State};
+use crate::core::filter;
+use crate::core::model::{EnvId, EnvState, LatencySample, Overlay, Pane, State};
 use crate::core::time;
 use crate::tui::View;
 
 pub fn render(state: &State, view: &View<'_>, area: Rect, buf: &mut Buffer) {
     let focused = state.ui.focus == Pane::Health && state.ui.overlay == Overlay::None;
-    let inner = frame(view, "Health", focused, area, buf);
+    // The `/` filter: only the rows it shows (every row without one).
+    let ids: Vec<(usize, EnvId)> = if state.ui.filter(Pane::Health).is_some() {
+        state
+            .env_ids()
+            .enumerate()
+            .filter(|(_, id)| filter::env_shown(state, *id))
+            .collect()
+    } else {
+        state.env_ids().enumerate().collect()
+    };
+    let all = state.env_ids().count();
+    let title = super::filtered_title(state, Pane::Health, "Health", ids.len(), all);
+    let inner = frame(view, &title, focused, area, buf);
+    if ids.is_empty()
+        && let Some(none) = super::nothing_matches(state, Pane::Health)
+    {
+        Line::styled(none, view.theme.dim()).render(inner, buf);
+        return;
+    }
     if inner.width == 0 || inner.height == 0 {
         return;
     }
@@ -67,13 +86,17 @@ pub fn render(state: &State, view: &View<'_>, area: Rect, buf: &mut Buffer) {
     // invisible ones would cost most of the frame. The window keeps the
     // selection in view.
     let visible = inner.height.saturating_sub(1).max(1) as usize;
-    let offset = state.ui.selected.saturating_sub(visible - 1);
+    let selected = ids.iter().position(|(i, _)| *i == state.ui.selected);
+    let offset = selected.unwrap_or(0).saturating_sub(visible - 1);
     let mut rows = Vec::with_capacity(visible);
-    for (i, id) in state.env_ids().enumerate().skip(offset).take(visible) {
+    let mut last_service = None;
+    for (row, (_, id)) in ids.iter().enumerate().skip(offset).take(visible) {
         let svc = &state.services[id.service];
         let env = &svc.envs[id.env];
-        // The service name on its first row, and on the top row when scrolled into it.
-        let name = if id.env == 0 || i == offset {
+        // The service name on its first row shown, and on the top row when scrolled into it.
+        let first = last_service != Some(id.service);
+        last_service = Some(id.service);
+        let name = if first || row == offset {
             svc.name.clone()
         } else {
             String::new()
@@ -92,7 +115,7 @@ pub fn render(state: &State, view: &View<'_>, area: Rect, buf: &mut Buffer) {
         .column_spacing(1)
         .row_highlight_style(t.selected())
         .highlight_symbol("› ");
-    let mut ts = TableState::default().with_selected(Some(state.ui.selected - offset));
+    let mut ts = TableState::default().with_selected(selected.map(|p| p - offset));
     StatefulWidget::render(table, inner, buf, &mut ts);
 }
 

@@ -7,10 +7,11 @@ use ratatui::text::{Line, Span};
 use ratatui::widgets::Widget;
 
 use crate::core::action::Action;
-use crate::core::model::{Followed, Overlay, Pane, State};
+use crate::core::command;
+use crate::core::model::{Followed, InputPurpose, Overlay, Pane, State};
 use crate::core::runbook::StepStatus;
 use crate::core::traffic::EditStage;
-use crate::core::update::{focused_checklist, room, shown_checklist};
+use crate::core::update::{command_names, focused_checklist, room, shown_checklist};
 use crate::tui::View;
 
 /// A hint: the actions whose first keys are shown, the label, and how much
@@ -31,6 +32,11 @@ fn hints(state: &State) -> Vec<Hint> {
             }
         }
         Overlay::DrillScore => vec![(vec![Back], "close", 9), (vec![Quit], "quit", 10)],
+        Overlay::Trend => vec![
+            (vec![SelectPrev, SelectNext], "scroll", 5),
+            (vec![Back], "close", 9),
+            (vec![Quit], "quit", 10),
+        ],
         Overlay::People => vec![
             (vec![Back], "close", 9),
             (vec![Drive], "ask to drive", 6),
@@ -93,6 +99,7 @@ fn hints(state: &State) -> Vec<Hint> {
             if state.is_drill() {
                 h.push((vec![InjectFault], "fault", 3));
                 h.push((vec![ClearFaults], "heal", 2));
+                h.push((vec![DrillTrend], "trend", 1));
             }
             if elsewhere || state.approve_only {
                 // Another console drives it: acting keys are theirs.
@@ -204,13 +211,38 @@ fn checklist_hints(state: &State) -> Vec<Hint> {
 }
 
 pub fn render(state: &State, view: &View<'_>, area: Rect, buf: &mut Buffer) {
-    // Typing a reason or a note: the line is the prompt.
+    // Typing a reason, a note, a command or a filter: the line is the prompt.
     if let Some(input) = &state.ui.input {
+        let after = match input.purpose {
+            InputPurpose::Command => {
+                let mut found = command::candidates(&input.text, &command_names(state));
+                // A word typed whole needs no suggestion of itself.
+                let last = input.text.split_whitespace().last().unwrap_or_default();
+                if !input.text.ends_with(' ') && found.len() == 1 && found[0] == last {
+                    found.clear();
+                }
+                let shown: Vec<&str> = found.iter().take(6).map(String::as_str).collect();
+                let more = if found.len() > shown.len() {
+                    " …"
+                } else {
+                    ""
+                };
+                if shown.is_empty() || input.text.trim().is_empty() {
+                    "  Tab complete · ↑↓ history · ⏎ run · Esc cancel".to_string()
+                } else {
+                    format!("  {}{more} · Tab · ⏎ run · Esc", shown.join(" "))
+                }
+            }
+            InputPurpose::Filter { pane } => {
+                format!("  filters {} · ⏎ keep · Esc clear", pane.title())
+            }
+            _ => "  ⏎ done · Esc cancel".to_string(),
+        };
         let line = Line::from(vec![
             Span::styled(format!(" {}", input.prompt), view.theme.bold()),
             Span::raw(input.text.clone()),
             Span::styled("▏", view.theme.key()),
-            Span::styled("  ⏎ done · Esc cancel", view.theme.dim()),
+            Span::styled(after, view.theme.dim()),
         ]);
         // The end of the line (what is being typed) matters most: keep it in view.
         let width: usize = line.spans.iter().map(|s| super::width(&s.content)).sum();
@@ -228,6 +260,22 @@ pub fn render(state: &State, view: &View<'_>, area: Rect, buf: &mut Buffer) {
         } else {
             line.render(area, buf);
         }
+        return;
+    }
+    // A one-key change asks before it acts: the question is the line.
+    if let Some(armed) = &state.ui.armed {
+        let confirm = view
+            .keymap
+            .keys_for(Action::Confirm)
+            .first()
+            .map_or_else(|| "confirm".to_string(), |k| k.short());
+        Line::from(vec![
+            Span::styled(format!(" {} ", armed.question), view.theme.bold()),
+            Span::styled(confirm, view.theme.key()),
+            Span::raw(" do it · "),
+            Span::styled("any other key cancels", view.theme.dim()),
+        ])
+        .render(area, buf);
         return;
     }
     let mut hints = hints(state);

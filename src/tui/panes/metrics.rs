@@ -18,6 +18,7 @@ use ratatui::widgets::{Cell, Row, Table, Widget};
 
 use super::{fit, frame, percent, rate};
 use crate::core::events::Level;
+use crate::core::filter;
 use crate::core::metrics::{Series, WindowStats};
 use crate::core::model::{EnvState, MetricWindowChoice, Overlay, Pane, SourceKind, State};
 use crate::core::time;
@@ -25,7 +26,24 @@ use crate::tui::View;
 
 pub fn render(state: &State, view: &View<'_>, area: Rect, buf: &mut Buffer) {
     let focused = state.ui.focus == Pane::Metrics && state.ui.overlay == Overlay::None;
-    let title = format!("Metrics · {} window", state.ui.window.label());
+    // The `/` filter, on the environments' names and states.
+    let ids: Vec<(usize, crate::core::model::EnvId)> = state
+        .env_ids()
+        .enumerate()
+        .filter(|(_, id)| {
+            state
+                .ui
+                .filter(Pane::Metrics)
+                .is_none_or(|q| filter::matches(q, &filter::env_fields(state, *id)))
+        })
+        .collect();
+    let title = super::filtered_title(
+        state,
+        Pane::Metrics,
+        &format!("Metrics · {} window", state.ui.window.label()),
+        ids.len(),
+        state.env_ids().count(),
+    );
     let inner = frame(view, &title, focused, area, buf);
     if inner.width == 0 || inner.height == 0 {
         return;
@@ -56,7 +74,8 @@ pub fn render(state: &State, view: &View<'_>, area: Rect, buf: &mut Buffer) {
     let spark_w = (inner.width as usize).saturating_sub(label_w + 8 + 7 + 8 + 3 * 7 + 8) / 2;
     let spark_w = spark_w.min(40);
     let visible = inner.height.saturating_sub(1).max(1) as usize;
-    let offset = state.ui.selected.saturating_sub(visible - 1);
+    let selected = ids.iter().position(|(i, _)| *i == state.ui.selected);
+    let offset = selected.unwrap_or(0).saturating_sub(visible - 1);
     let all = [
         label_w as u16,
         7,
@@ -71,12 +90,11 @@ pub fn render(state: &State, view: &View<'_>, area: Rect, buf: &mut Buffer) {
     // The environment, its error rate and p95 first; sparklines last.
     let kept = super::columns_that_fit(&all, &[0, 3, 5, 2, 6, 1, 4, 7, 8], inner.width);
     let pick = |cells| super::kept_cells(cells, &kept);
-    let rows: Vec<Row> = state
-        .env_ids()
-        .enumerate()
+    let rows: Vec<Row> = ids
+        .iter()
         .skip(offset)
         .take(visible)
-        .filter_map(|(i, id)| {
+        .filter_map(|&(i, id)| {
             let env = state.env(id)?;
             let (cells, style) = row(state, view, state.env_label(id), env, spark_w);
             let mut r = Row::new(pick(cells)).style(style);

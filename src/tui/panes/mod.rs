@@ -16,6 +16,7 @@ pub mod metrics;
 pub mod people;
 pub mod score;
 pub mod traffic;
+pub mod trend;
 pub mod weights;
 pub mod why;
 
@@ -24,6 +25,7 @@ use ratatui::layout::Rect;
 use ratatui::widgets::{Block, Widget};
 
 use super::View;
+use crate::core::model::{Pane, State};
 
 /// A pane's frame: heavy border when focused, the title in it.
 pub fn frame(view: &View<'_>, title: &str, focused: bool, area: Rect, buf: &mut Buffer) -> Rect {
@@ -34,6 +36,23 @@ pub fn frame(view: &View<'_>, title: &str, focused: bool, area: Rect, buf: &mut 
     let inner = block.inner(area);
     block.render(area, buf);
     inner
+}
+
+/// A list pane's title with its `/` filter, so a filtered list never passes
+/// for the whole: `Health · /crit · 2 of 50`.
+pub fn filtered_title(state: &State, pane: Pane, title: &str, shown: usize, all: usize) -> String {
+    match state.ui.filter(pane) {
+        Some(q) => format!("{title} · /{q} · {shown} of {all}"),
+        None => title.to_string(),
+    }
+}
+
+/// What a list pane says when its filter hides every row.
+pub fn nothing_matches(state: &State, pane: Pane) -> Option<String> {
+    state
+        .ui
+        .filter(pane)
+        .map(|q| format!(" nothing matches /{q} · Esc clears the filter"))
 }
 
 /// The columns `s` takes on a terminal: a wide character (CJK, most

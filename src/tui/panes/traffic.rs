@@ -15,6 +15,7 @@ use ratatui::widgets::{Paragraph, Widget};
 
 use super::{fit, frame, gauge, percent, rate};
 use crate::core::events::Level;
+use crate::core::filter;
 use crate::core::model::{EnvState, MetricWindowChoice, Overlay, Pane, ServiceState, State};
 use crate::core::time;
 use crate::core::traffic::Server;
@@ -22,7 +23,11 @@ use crate::tui::View;
 
 pub fn render(state: &State, view: &View<'_>, area: Rect, buf: &mut Buffer) {
     let focused = state.ui.focus == Pane::Traffic && state.ui.overlay == Overlay::None;
-    let inner = frame(view, "Traffic", focused, area, buf);
+    let shown = (0..state.services.len())
+        .filter(|i| filter::service_shown(state, Pane::Traffic, *i))
+        .count();
+    let title = super::filtered_title(state, Pane::Traffic, "Traffic", shown, state.services.len());
+    let inner = frame(view, &title, focused, area, buf);
     if inner.width == 0 || inner.height == 0 {
         return;
     }
@@ -44,6 +49,9 @@ pub fn render(state: &State, view: &View<'_>, area: Rect, buf: &mut Buffer) {
     for (i, svc) in state.services.iter().enumerate().skip(first) {
         if lines.len() >= height {
             break;
+        }
+        if !filter::service_shown(state, Pane::Traffic, i) {
+            continue;
         }
         lines.extend(service_lines(
             state,

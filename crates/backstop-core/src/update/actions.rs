@@ -26,6 +26,11 @@ pub(super) fn on_action(state: &mut State, action: Action, at: Ts) -> Vec<Effect
         return Vec::new();
     }
     state.ui.quit_armed = false;
+    // A question is open (a one-key change asked for its second key): this
+    // key answers it, and does nothing else.
+    if let Some(fx) = super::armed::answer(state, action, at) {
+        return fx;
+    }
     match state.ui.overlay {
         // Help is modal: it closes on help or back and swallows everything else.
         Overlay::Help => {
@@ -49,6 +54,22 @@ pub(super) fn on_action(state: &mut State, action: Action, at: Ts) -> Vec<Effect
         Overlay::DrillScore => {
             if matches!(action, Action::Back | Action::OpenDetail) {
                 state.ui.overlay = Overlay::None;
+            }
+            return Vec::new();
+        }
+        // The trend view reads like help: it closes on its key or back.
+        Overlay::Trend => {
+            match action {
+                Action::DrillTrend | Action::Back => {
+                    state.ui.overlay = Overlay::None;
+                    state.ui.help_scroll = 0;
+                }
+                // The renderer stops at the end; this only says which way.
+                Action::SelectNext => {
+                    state.ui.help_scroll = state.ui.help_scroll.saturating_add(1).min(200)
+                }
+                Action::SelectPrev => state.ui.help_scroll = state.ui.help_scroll.saturating_sub(1),
+                _ => {}
             }
             return Vec::new();
         }
@@ -83,6 +104,9 @@ pub(super) fn on_action(state: &mut State, action: Action, at: Ts) -> Vec<Effect
         state.events.push(at, name, Level::Info, why);
         return Vec::new();
     }
+    if super::armed::needs_second_key(action) && super::armed::arm(state, action, at).is_some() {
+        return Vec::new();
+    }
     if matches!(
         action,
         Action::Drive | Action::HandOver | Action::Approve | Action::Reject | Action::Override
@@ -105,8 +129,26 @@ pub(super) fn on_action(state: &mut State, action: Action, at: Ts) -> Vec<Effect
         Action::Back => {
             if state.ui.overlay != Overlay::None {
                 state.ui.overlay = Overlay::None;
+            } else if state.ui.filter(state.ui.focus).is_some() {
+                // Esc clears the focused pane's filter first.
+                let pane = state.ui.focus;
+                super::command::set_filter(state, pane, "");
             } else {
                 state.ui.events_scroll = 0;
+            }
+        }
+        Action::CommandLine => super::command::open_command_line(state),
+        Action::Filter => super::command::open_filter(state, at),
+        Action::NextMatch | Action::PrevMatch => {
+            if state.ui.focus == Pane::Events {
+                super::command::jump(state, action == Action::NextMatch, at);
+            } else {
+                state.events.push(
+                    at,
+                    "backstop",
+                    Level::Info,
+                    format!("{action}: jumps between the matches of the event log's filter (Tab to the log, / to filter)"),
+                );
             }
         }
         Action::NextPane | Action::PrevPane => {
@@ -135,6 +177,11 @@ pub(super) fn on_action(state: &mut State, action: Action, at: Ts) -> Vec<Effect
         Action::StartRollback => return start_rollback(state, at),
         Action::Explain => state.ui.overlay = Overlay::Why,
         Action::People => state.ui.overlay = Overlay::People,
+        Action::DrillTrend => {
+            state.ui.overlay = Overlay::Trend;
+            state.trend = crate::model::TrendView::Loading;
+            return vec![Effect::ReadDrills];
+        }
         Action::ExportReport => return export(state, at),
         // Outside the dialogs and the checklist these have nothing to act on.
         Action::Increase | Action::Decrease | Action::Confirm | Action::Skip | Action::Abort => {}
@@ -146,7 +193,7 @@ pub(super) fn on_action(state: &mut State, action: Action, at: Ts) -> Vec<Effect
 
 /// The service an acting key would act on and why it may not: this
 /// console is read-only, or another console drives the service.
-fn refused_target(state: &State, action: Action) -> Option<(String, String)> {
+pub(super) fn refused_target(state: &State, action: Action) -> Option<(String, String)> {
     let on_checklist = state.ui.focus == Pane::Checklist && state.ui.overlay == Overlay::None;
     let acts = matches!(
         action,
@@ -226,19 +273,30 @@ fn move_selection(state: &mut State, down: bool) {
         };
         return;
     }
-    let count = state.env_ids().count();
-    if count == 0 {
+    // Only the rows the Health filter shows are walked over.
+    let shown: Vec<usize> = state
+        .env_ids()
+        .enumerate()
+        .filter(|(_, id)| crate::filter::env_shown(state, *id))
+        .map(|(i, _)| i)
+        .collect();
+    let Some(&last) = shown.last() else {
         return;
-    }
-    let sel = state.ui.selected.min(count - 1);
+    };
+    let sel = state.ui.selected;
     state.ui.selected = if down {
-        (sel + 1).min(count - 1)
+        shown.iter().copied().find(|i| *i > sel).unwrap_or(last)
     } else {
-        sel.saturating_sub(1)
+        shown
+            .iter()
+            .rev()
+            .copied()
+            .find(|i| *i < sel)
+            .unwrap_or(shown[0])
     };
 }
 
-fn fault_effect(state: &mut State, action: Action, at: Ts) -> Vec<Effect> {
+pub(super) fn fault_effect(state: &mut State, action: Action, at: Ts) -> Vec<Effect> {
     if !state.is_drill() {
         state.events.push(
             at,

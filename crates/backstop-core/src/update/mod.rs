@@ -3,7 +3,9 @@
 //! rules and decisions they feed.
 
 mod actions;
+mod armed;
 mod checklist;
+mod command;
 mod decisions;
 mod deploy;
 mod probes;
@@ -14,11 +16,13 @@ mod safety;
 mod testkit;
 mod traffic;
 
+pub use armed::{ARMED_FOR, needs_second_key};
 pub use checklist::{focused_checklist, message, plan, shown_checklist};
+pub use command::{filterable, names as command_names};
 pub use decisions::describe as describe_decision;
 
 use super::events::Level;
-use super::model::{EnvId, FaultAsked, InFlight, Overlay, SourceKind, State};
+use super::model::{EnvId, FaultAsked, InFlight, InputPurpose, Overlay, SourceKind, State};
 use super::msg::{Effect, Msg};
 
 /// Apply one message; return what must be done in the world.
@@ -221,10 +225,20 @@ fn dispatch(state: &mut State, msg: Msg, now: super::time::Ts) -> Vec<Effect> {
             if state.ui.input.is_some() && action != super::action::Action::Quit =>
         {
             let _ = at;
+            state.ui.armed = None;
             Vec::new()
         }
         Msg::Action(action, at) => actions::on_action(state, action, at),
-        Msg::Text(key, at) => checklist::on_text(state, key, at),
+        // Typing answers no question: a `y` in a line is a letter.
+        Msg::Text(key, at) => {
+            state.ui.armed = None;
+            match state.ui.input.as_ref().map(|i| &i.purpose) {
+                Some(InputPurpose::Command | InputPurpose::Filter { .. }) => {
+                    command::on_text(state, key, at)
+                }
+                _ => checklist::on_text(state, key, at),
+            }
+        }
         Msg::FaultSet {
             service,
             env,
@@ -447,6 +461,13 @@ fn dispatch(state: &mut State, msg: Msg, now: super::time::Ts) -> Vec<Effect> {
             if let Some(d) = state.drill.as_mut() {
                 d.report = Some(result);
             }
+            Vec::new()
+        }
+        Msg::DrillsRead { result, .. } => {
+            state.trend = match result {
+                Ok(points) => crate::model::TrendView::Ready(crate::trend::Trend::of(&points)),
+                Err(e) => crate::model::TrendView::Failed(e),
+            };
             Vec::new()
         }
         Msg::ReportWritten { incident, path, at } => {
@@ -690,7 +711,8 @@ mod tests {
     fn inject_fault_cycles_on_the_selected_environment() {
         let mut s = drill();
         update(&mut s, Msg::Action(Action::SelectNext, Ts(1)));
-        let fx = update(&mut s, Msg::Action(Action::InjectFault, Ts(2)));
+        update(&mut s, Msg::Action(Action::InjectFault, Ts(2)));
+        let fx = update(&mut s, Msg::Action(Action::Confirm, Ts(2)));
         assert_eq!(
             fx,
             vec![Effect::SetFault {
@@ -711,7 +733,8 @@ mod tests {
             },
         );
         assert_eq!(s.services[0].envs[1].fault, Some(Fault::Unhealthy));
-        let fx = update(&mut s, Msg::Action(Action::InjectFault, Ts(4)));
+        update(&mut s, Msg::Action(Action::InjectFault, Ts(4)));
+        let fx = update(&mut s, Msg::Action(Action::Confirm, Ts(4)));
         assert_eq!(
             fx,
             vec![Effect::SetFault {
@@ -721,7 +744,8 @@ mod tests {
             }]
         );
         // Pressed again before the sandbox answered: the cycle moves on.
-        let fx = update(&mut s, Msg::Action(Action::InjectFault, Ts(4)));
+        update(&mut s, Msg::Action(Action::InjectFault, Ts(4)));
+        let fx = update(&mut s, Msg::Action(Action::Confirm, Ts(4)));
         assert_eq!(
             fx,
             vec![Effect::SetFault {
@@ -730,7 +754,8 @@ mod tests {
                 fault: Some(Fault::Slow)
             }]
         );
-        let fx = update(&mut s, Msg::Action(Action::ClearFaults, Ts(5)));
+        update(&mut s, Msg::Action(Action::ClearFaults, Ts(5)));
+        let fx = update(&mut s, Msg::Action(Action::Confirm, Ts(5)));
         assert_eq!(
             fx,
             vec![Effect::SetFault {

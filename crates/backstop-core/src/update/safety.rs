@@ -220,6 +220,9 @@ struct Outside {
 /// What the promise is checked against: the state as it was before a message.
 struct Before {
     typing: bool,
+    /// Per service: another person's approval that came while a line was
+    /// typed, held until the line closes (`RollbackState::approved_meanwhile`).
+    approved_meanwhile: Vec<Option<u64>>,
     /// Per service: the current step's status and pending change.
     current: Vec<Option<(StepStatus, Option<StepWork>)>>,
     editor: Option<(usize, EditStage, Weights)>,
@@ -231,6 +234,11 @@ struct Before {
 fn before(s: &State) -> Before {
     Before {
         typing: s.ui.input.is_some(),
+        approved_meanwhile: s
+            .services
+            .iter()
+            .map(|svc| svc.rollback.approved_meanwhile.as_ref().map(|(r, _)| *r))
+            .collect(),
         current: s
             .services
             .iter()
@@ -643,6 +651,10 @@ fn check(b: &Before, msg: &Msg, s: &State, fx: &[Effect], w: &Outside) -> Result
                     .as_ref()
                     .filter(|c| c.run == *run)
                     .ok_or_else(|| format!("{e:?} of no checklist"))?;
+                // An approval held while a line was typed counts as the
+                // approval it is, when the line has closed.
+                let approval = approval.or(b.approved_meanwhile[*service]);
+                let confirm = key || approval.is_some();
                 if confirm {
                     let two_person = super::room::needs_approval(s, *service, work);
                     let lines = match (&b.current[*service], approval) {

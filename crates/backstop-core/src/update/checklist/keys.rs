@@ -140,6 +140,8 @@ pub(in crate::update) fn on_text(state: &mut State, key: TextKey, now: Ts) -> Ve
             state.ui.input = None;
             Vec::new()
         }
+        // Completion and history belong to the command line.
+        TextKey::Complete | TextKey::Older | TextKey::Newer => Vec::new(),
         TextKey::Submit => {
             let text = input.text.trim().to_string();
             if text.is_empty() {
@@ -161,6 +163,16 @@ pub(in crate::update) fn resume(state: &mut State, now: Ts) -> Vec<Effect> {
     for service in 0..state.services.len() {
         if state.ui.input.is_none() && next_starts_itself(state, service) {
             fx.extend(begin(state, service, now, false));
+        }
+        // An approval that came while the line was open.
+        if state.ui.input.is_none()
+            && let Some((request, who)) = state.services[service].rollback.approved_meanwhile.take()
+            && matches!(
+                current_status(state, service),
+                Some(StepStatus::AwaitingApproval { request: r, .. }) if r == request
+            )
+        {
+            fx.extend(go(state, service, now, Go::Approved(who)));
         }
     }
     fx
@@ -258,5 +270,7 @@ pub(super) fn submitted(
         | InputPurpose::TakeOver { .. } => {
             crate::update::room::submitted(state, purpose, text, now)
         }
+        // Run by `update::command`; never submitted here.
+        InputPurpose::Command | InputPurpose::Filter { .. } => Vec::new(),
     }
 }

@@ -70,14 +70,22 @@ fn runs_itself(kind: &StepKind) -> bool {
 }
 
 /// Whether the step whose turn it is now starts without a key.
+///
+/// A note step opens its line as soon as it is current (once: Esc closes it,
+/// Enter opens it again), so what the person types goes into the note and
+/// never to the keys; it waits while another line is being typed.
 fn next_starts_itself(state: &State, service: usize) -> bool {
+    let typing = state.ui.input.is_some();
     state.services[service]
         .rollback
         .checklist
         .as_ref()
         .and_then(|c| Some((c.auto, c.current()?)))
         .is_some_and(|(auto, s)| {
-            s.status == StepStatus::Current && (auto || runs_itself(&s.spec.kind))
+            let note = matches!(s.spec.kind, StepKind::Action(Act::Note))
+                && s.started.is_none()
+                && !typing;
+            s.status == StepStatus::Current && (auto || runs_itself(&s.spec.kind) || note)
         })
 }
 

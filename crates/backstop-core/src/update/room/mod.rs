@@ -311,6 +311,18 @@ fn on_approval(
                 );
                 return Vec::new();
             }
+            if state.ui.input.is_some() {
+                // Nothing changes behind a person typing: it runs when the line closes.
+                state.events.push_kind(
+                    now,
+                    name,
+                    Level::Good,
+                    Kind::Room,
+                    format!("{who} approved the change: it runs when your line is closed"),
+                );
+                state.services[service].rollback.approved_meanwhile = Some((request, who));
+                return Vec::new();
+            }
             state.events.push_kind(
                 now,
                 name,

@@ -120,6 +120,33 @@ fn a_second_person_approves_and_the_previewed_change_runs() {
     );
 }
 
+/// Once slipped (issue 17): the switch ran on an approval that arrived
+/// while the driver typed a line (now more likely: a note's line opens by
+/// itself). It waits for the line to close, then runs at the next tick.
+#[test]
+fn an_approval_while_a_line_is_typed_waits_for_the_line() {
+    let mut s = two_person(false);
+    let request = asked(&mut s);
+    update(&mut s, Msg::Action(Action::CommandLine, Ts(7200)));
+    let fx = update(
+        &mut s,
+        verdict(request, "bob@bastion", ApprovalAct::Approve),
+    );
+    assert!(!switches(&fx), "nothing behind the typist: {fx:?}");
+    assert!(update(&mut s, Msg::Tick(Ts(7400))).is_empty());
+    update(&mut s, Msg::Text(crate::msg::TextKey::Cancel, Ts(7500)));
+    let fx = update(&mut s, Msg::Tick(Ts(7600)));
+    assert!(
+        switches(&fx),
+        "the held approval runs once the line is closed: {fx:?}"
+    );
+    let c = s.services[0].rollback.checklist.as_ref().unwrap();
+    assert_eq!(
+        c.current().unwrap().by.as_deref(),
+        Some("ops@bastion, approved by bob@bastion")
+    );
+}
+
 #[test]
 fn an_approval_from_a_self_declared_name_counts_only_where_allowed() {
     let mut s = two_person(false);
@@ -320,7 +347,10 @@ fn a_handover_by_request_carries_the_checklist_on_under_the_new_driver() {
     );
     update(&mut alice, row(BOB, "bob", SharedWhat::AskToDrive));
     assert!(alice.services[0].rollback.asked.is_some());
-    let fx = update(&mut alice, Msg::Action(Action::HandOver, Ts(6300)));
+    // `H` asks first; `y` hands over.
+    assert!(update(&mut alice, Msg::Action(Action::HandOver, Ts(6300))).is_empty());
+    assert!(alice.ui.armed.is_some());
+    let fx = update(&mut alice, Msg::Action(Action::Confirm, Ts(6300)));
     let [
         Effect::Lease {
             act: act @ LeaseAct::HandOver { session, .. },

@@ -1,0 +1,298 @@
+//! One-key changes wait for a second key. `f`, `c`, `a` and `H` are letters
+//! that occur in any sentence: typed into the console by a person who thinks
+//! a prompt is open, they used to inject a fault, heal, approve a change or
+//! give the service away. Now such a key only asks; the confirm key (`y`)
+//! does it, and any other key cancels it (and does nothing else).
+
+use std::time::Duration;
+
+use crate::action::Action;
+use crate::events::Level;
+use crate::model::{Armed, Fault, FaultAsked, State};
+use crate::msg::Effect;
+use crate::time::Ts;
+
+/// A question left unanswered this long is not answered by a late `y`.
+pub const ARMED_FOR: Duration = Duration::from_secs(15);
+
+/// The keys that change the world (or the war room) in one press.
+pub fn needs_second_key(action: Action) -> bool {
+    matches!(
+        action,
+        Action::InjectFault | Action::ClearFaults | Action::Approve | Action::HandOver
+    )
+}
+
+/// A key pressed while a question is open: confirm it, cycle the fault it
+/// offers, or cancel it. `None` when nothing is armed.
+pub(super) fn answer(state: &mut State, action: Action, at: Ts) -> Option<Vec<Effect>> {
+    let armed = state.ui.armed.take()?;
+    let scope = state.env_label(armed.env);
+    if action == Action::InjectFault && armed.action == Action::InjectFault {
+        // `f` again: the next fault in the cycle, still only asked.
+        let fault = Fault::after(armed.fault);
+        state.ui.armed = Some(Armed {
+            fault: Some(fault),
+            question: fault_question(&scope, Some(fault)),
+            at,
+            ..armed
+        });
+        return Some(Vec::new());
+    }
+    if action != Action::Confirm {
+        state.events.push(
+            at,
+            scope,
+            Level::Info,
+            format!("{} cancelled: nothing changed", armed.action),
+        );
+        return Some(Vec::new());
+    }
+    if at.since(armed.at) > ARMED_FOR {
+        state.events.push(
+            at,
+            scope,
+            Level::Info,
+            format!(
+                "{} not done: its question waited more than {} s; press its key again",
+                armed.action,
+                ARMED_FOR.as_secs()
+            ),
+        );
+        return Some(Vec::new());
+    }
+    if let Some((name, why)) = super::actions::refused_target(state, armed.action) {
+        state.events.push(at, name, Level::Info, why);
+        return Some(Vec::new());
+    }
+    // The selection cannot have moved (any key would have cancelled), but
+    // the key acts on the environment it was asked about, whatever happens.
+    let index = state.env_ids().position(|id| id == armed.env);
+    if let Some(i) = index {
+        state.ui.selected = i;
+    }
+    Some(match armed.action {
+        Action::InjectFault | Action::ClearFaults => set_fault(state, &armed),
+        other => super::room::on_action(state, other, at),
+    })
+}
+
+/// Ask first, if the key would change anything: it runs on a copy, and only
+/// a key that would emit an effect is held back. A key that would only say
+/// why it cannot act says so at once.
+pub(super) fn arm(state: &mut State, action: Action, at: Ts) -> Option<()> {
+    let id = state.selected_env()?;
+    let mut trial = state.clone();
+    let fx = match action {
+        Action::InjectFault | Action::ClearFaults => {
+            super::actions::fault_effect(&mut trial, action, at)
+        }
+        _ => super::room::on_action(&mut trial, action, at),
+    };
+    if fx.is_empty() {
+        return None;
+    }
+    let scope = state.env_label(id);
+    let (fault, question) = match action {
+        Action::InjectFault => {
+            let current = state
+                .env(id)
+                .and_then(|e| e.fault_asked.map_or(e.fault, FaultAsked::fault));
+            let fault = Fault::after(current);
+            (Some(fault), fault_question(&scope, Some(fault)))
+        }
+        Action::ClearFaults => (None, fault_question(&scope, None)),
+        Action::Approve => (None, approve_question(&fx)),
+        _ => (None, handover_question(&fx)),
+    };
+    state.ui.armed = Some(Armed {
+        action,
+        env: id,
+        fault,
+        question,
+        at,
+    });
+    Some(())
+}
+
+fn fault_question(scope: &str, fault: Option<Fault>) -> String {
+    match fault {
+        Some(f) => format!("Inject \"{}\" into {scope}?", f.label()),
+        None => format!("Heal {scope} (clear its faults)?"),
+    }
+}
+
+fn approve_question(fx: &[Effect]) -> String {
+    match fx.first() {
+        Some(Effect::Approval {
+            service, driver, ..
+        }) => format!("Approve the change {driver} asks for on {service}?"),
+        _ => "Approve the change?".into(),
+    }
+}
+
+fn handover_question(fx: &[Effect]) -> String {
+    match fx.first() {
+        Some(Effect::Lease { service, act }) => match act {
+            crate::msg::LeaseAct::HandOver { operator, .. } => {
+                format!("Hand {service} over to {operator}?")
+            }
+            _ => format!("Hand {service} over?"),
+        },
+        _ => "Hand the service over?".into(),
+    }
+}
+
+/// The fault the question offered, exactly: not the one after whatever
+/// the sandbox reported meanwhile.
+fn set_fault(state: &mut State, armed: &Armed) -> Vec<Effect> {
+    if !state.is_drill() {
+        return Vec::new();
+    }
+    let service = state.services[armed.env.service].name.clone();
+    let env = state.services[armed.env.service].envs[armed.env.env]
+        .name
+        .clone();
+    let Some(e) = state.env_mut(armed.env) else {
+        return Vec::new();
+    };
+    e.fault_asked = Some(FaultAsked::new(armed.fault));
+    vec![Effect::SetFault {
+        service,
+        env,
+        fault: armed.fault,
+    }]
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+    use super::super::testkit::*;
+    use crate::action::Action;
+    use crate::decision::Policy;
+    use crate::model::{Fault, InputPurpose};
+    use crate::msg::{Effect, Msg, TextKey};
+    use crate::time::Ts;
+
+    fn on_green() -> crate::model::State {
+        let mut s = state(Policy::default());
+        update(&mut s, Msg::Action(Action::SelectNext, Ts(1)));
+        s
+    }
+
+    fn set_fault(fx: &[Effect]) -> Option<Option<Fault>> {
+        match fx {
+            [Effect::SetFault { fault, .. }] => Some(*fault),
+            _ => None,
+        }
+    }
+
+    #[test]
+    fn a_fault_key_asks_and_the_confirm_key_injects_what_it_asked() {
+        let mut s = on_green();
+        assert!(update(&mut s, Msg::Action(Action::InjectFault, Ts(2))).is_empty());
+        let q = s.ui.armed.as_ref().unwrap();
+        assert_eq!(q.question, "Inject \"503 critical\" into web/green?");
+        // A second `f` offers the next fault; `y` injects that one.
+        assert!(update(&mut s, Msg::Action(Action::InjectFault, Ts(3))).is_empty());
+        let fx = update(&mut s, Msg::Action(Action::Confirm, Ts(4)));
+        assert_eq!(set_fault(&fx), Some(Some(Fault::Degraded)));
+        assert!(s.ui.armed.is_none());
+    }
+
+    #[test]
+    fn any_other_key_cancels_and_does_nothing_else() {
+        let mut s = on_green();
+        update(&mut s, Msg::Action(Action::ClearFaults, Ts(2)));
+        assert!(s.ui.armed.is_some());
+        // `j` cancels: the selection stays where the question was asked.
+        assert!(update(&mut s, Msg::Action(Action::SelectNext, Ts(3))).is_empty());
+        assert!(s.ui.armed.is_none());
+        assert_eq!(s.ui.selected, 1);
+        assert!(s.events.last().unwrap().text.contains("cancelled"));
+        // And a `y` afterwards has nothing to confirm.
+        assert!(update(&mut s, Msg::Action(Action::Confirm, Ts(4))).is_empty());
+    }
+
+    #[test]
+    fn words_typed_at_the_keys_change_nothing() {
+        // A sentence typed where no line is open: every letter bound to a
+        // one-key change only asks, and the next letter cancels it.
+        let keymap_of = |c: char| match c {
+            'f' => Some(Action::InjectFault),
+            'c' => Some(Action::ClearFaults),
+            'a' => Some(Action::Approve),
+            'H' => Some(Action::HandOver),
+            'y' => Some(Action::Confirm),
+            _ => None,
+        };
+        let mut s = on_green();
+        for (i, c) in "a config flag caused it".chars().enumerate() {
+            if let Some(a) = keymap_of(c) {
+                let fx = update(&mut s, Msg::Action(a, Ts(10 + i as i64)));
+                assert!(fx.is_empty(), "{c:?} acted: {fx:?}");
+            }
+        }
+    }
+
+    #[test]
+    fn a_late_confirmation_does_not_act() {
+        let mut s = on_green();
+        update(&mut s, Msg::Action(Action::InjectFault, Ts(1000)));
+        let late = 1000 + super::ARMED_FOR.as_millis() as i64 + 1;
+        assert!(update(&mut s, Msg::Action(Action::Confirm, Ts(late))).is_empty());
+        assert!(s.events.last().unwrap().text.contains("waited more than"));
+    }
+
+    #[test]
+    fn typing_a_line_closes_the_question() {
+        let mut s = on_green();
+        update(&mut s, Msg::Action(Action::InjectFault, Ts(2)));
+        update(&mut s, Msg::Text(TextKey::Char('y'), Ts(3)));
+        assert!(s.ui.armed.is_none());
+        assert!(update(&mut s, Msg::Action(Action::Confirm, Ts(4))).is_empty());
+    }
+
+    #[test]
+    fn a_key_that_cannot_act_says_why_without_asking() {
+        let mut s = on_green();
+        s.origin = crate::model::Origin::Config("backstop.toml".into());
+        update(&mut s, Msg::Action(Action::InjectFault, Ts(2)));
+        assert!(s.ui.armed.is_none());
+        assert!(s.events.last().unwrap().text.contains("only in a drill"));
+        // Approve with nothing waiting: said, not asked.
+        update(&mut s, Msg::Action(Action::Approve, Ts(3)));
+        assert!(s.ui.armed.is_none());
+    }
+
+    #[test]
+    fn a_current_note_step_takes_the_typing_at_once() {
+        let mut s = recommended_and_started(Policy::default());
+        // Keep the review (manual) and the root cause (a note) only.
+        {
+            let c = s.services[0].rollback.checklist.as_mut().unwrap();
+            c.steps
+                .retain(|st| st.spec.id == "review-errors" || st.spec.id == "root-cause");
+            c.cursor = 0;
+            c.steps[0].status = crate::runbook::StepStatus::Current;
+        }
+        assert!(s.ui.input.is_none());
+        update(&mut s, Msg::Action(Action::OpenDetail, Ts(6000))); // reviewed
+        let input = s.ui.input.as_ref().expect("the note's line is open");
+        assert!(matches!(input.purpose, InputPurpose::Note { .. }));
+        // While it is open, no key acts.
+        assert!(update(&mut s, Msg::Action(Action::ClearFaults, Ts(6001))).is_empty());
+        assert!(update(&mut s, Msg::Action(Action::InjectFault, Ts(6001))).is_empty());
+        // Esc closes it for good (a tick does not reopen it); Enter does.
+        update(&mut s, Msg::Text(TextKey::Cancel, Ts(6002)));
+        update(&mut s, Msg::Tick(Ts(7000)));
+        assert!(s.ui.input.is_none());
+        update(&mut s, Msg::Action(Action::OpenDetail, Ts(7001)));
+        assert!(s.ui.input.is_some());
+        for ch in "cf".chars() {
+            update(&mut s, Msg::Text(TextKey::Char(ch), Ts(7002)));
+        }
+        update(&mut s, Msg::Text(TextKey::Submit, Ts(7003)));
+        assert!(s.events.iter().any(|e| e.text.ends_with(": cf")));
+    }
+}
