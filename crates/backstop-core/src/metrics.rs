@@ -84,6 +84,12 @@ pub struct MetricWindow {
     seconds: VecDeque<Second>,
     spans: VecDeque<Span>,
     first_sec: Option<i64>,
+    /// Grows with every sample: what the last figures were computed from.
+    version: u64,
+    /// The last figures asked for (version, second, window): one service's
+    /// rules ask for the same window of the same environment several times
+    /// per probe answer, and merging histograms is most of their cost.
+    last: std::cell::Cell<Option<(u64, i64, i64, WindowStats)>>,
 }
 
 impl MetricWindow {
@@ -95,6 +101,8 @@ impl MetricWindow {
             seconds: VecDeque::new(),
             spans: VecDeque::new(),
             first_sec: None,
+            version: 0,
+            last: std::cell::Cell::new(None),
         }
     }
 
@@ -106,6 +114,7 @@ impl MetricWindow {
         if sec <= newest - HORIZON.as_secs() as i64 {
             return;
         }
+        self.version += 1;
         self.first_sec = Some(self.first_sec.map_or(sec, |f| f.min(sec)));
 
         match self.seconds.iter_mut().rev().find(|s| s.sec == sec) {
@@ -173,6 +182,18 @@ impl MetricWindow {
         let window = window.min(HORIZON);
         let now_sec = now.millis().div_euclid(1000);
         let w = window.as_secs().max(1) as i64;
+        // The figures depend on the samples, the second and the window only.
+        if let Some((v, sec, win, stats)) = self.last.get()
+            && (v, sec, win) == (self.version, now_sec, w)
+        {
+            return stats;
+        }
+        let stats = self.compute(now_sec, w);
+        self.last.set(Some((self.version, now_sec, w, stats)));
+        stats
+    }
+
+    fn compute(&self, now_sec: i64, w: i64) -> WindowStats {
         let from = now_sec - w; // exclusive
         let (mut requests, mut errors, mut in_current) = (0u64, 0u64, 0u64);
         for s in self
@@ -271,6 +292,23 @@ mod tests {
 
     fn at(sec: i64) -> Ts {
         Ts(1_800_000_000_000 + sec * 1000)
+    }
+
+    /// Figures asked twice in one second are computed once; a sample
+    /// recorded in between is in the second answer, whatever the second.
+    #[test]
+    fn figures_asked_again_see_every_new_sample() {
+        let mut w = MetricWindow::new(Duration::from_secs(30));
+        w.record(at(10), 20.0, false);
+        let first = w.stats(at(10), MIN);
+        assert_eq!(first, w.stats(at(10), MIN));
+        w.record(at(10), 900.0, true);
+        let second = w.stats(at(10), MIN);
+        assert_eq!((second.requests, second.errors), (2, 1));
+        assert!(second.p99_ms > first.p99_ms, "{first:?} then {second:?}");
+        // Another window, or a later second, is its own question.
+        assert_eq!(w.stats(at(10), FIVE).requests, 2);
+        assert_eq!(w.stats(at(80), MIN).requests, 0);
     }
 
     #[test]

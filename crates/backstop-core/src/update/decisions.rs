@@ -83,38 +83,44 @@ fn evaluate_rules(state: &mut State, service: usize, now: Ts) {
     let trial = on_trial(state, service);
     let n = state.services[service].rollback.rules.len();
     for i in 0..n {
-        let (kind, mut env, prev_observed) = {
+        // Read in place (this runs for every rule at every probe answer).
+        let (verdict, env, evidence) = {
             let r = &state.services[service].rollback.rules[i];
-            (r.kind.clone(), r.env, r.observed.clone())
+            let env = match &r.kind {
+                RuleKind::Alarm {
+                    env: Some(named), ..
+                } => state.services[service]
+                    .envs
+                    .iter()
+                    .position(|e| &e.name == named)
+                    .unwrap_or(trial),
+                RuleKind::Alarm { env: None, .. } => trial,
+                _ => r.env,
+            };
+            let obs = observe(state, service, env, &r.kind, now);
+            let verdict = judge(&r.kind, &obs, now);
+            let evidence = (verdict.met && verdict.observed != r.observed)
+                .then(|| evidence(state, service, env, &r.kind, &verdict.observed, &obs));
+            (verdict, env, evidence)
         };
-        if let RuleKind::Alarm { env: named, .. } = &kind {
-            env = named
-                .as_ref()
-                .and_then(|n| {
-                    state.services[service]
-                        .envs
-                        .iter()
-                        .position(|e| &e.name == n)
-                })
-                .unwrap_or(trial);
-        }
-        let obs = observe(state, service, env, &kind, now);
-        let verdict = judge(&kind, &obs, now);
-        let label = state.env_label(crate::model::EnvId { service, env });
-        let evidence = (verdict.met && verdict.observed != prev_observed)
-            .then(|| evidence(state, service, env, &kind, &verdict.observed, &obs));
         let svc = &mut state.services[service];
         let rule = &mut svc.rollback.rules[i];
         rule.env = env;
         let Some(t) = rule.step(verdict, now, evidence) else {
             continue;
         };
+        // Only a transition is said: the label is made for it alone (this
+        // runs for every rule at every probe answer).
+        let label = svc
+            .envs
+            .get(env)
+            .map_or_else(|| "?".to_string(), |e| format!("{}/{}", svc.name, e.name));
         let text = match t.to {
             RuleStatus::Firing => format!(
                 "rule {} FIRING: {} {}",
-                kind.name(),
+                rule.kind.name(),
                 rule.observed,
-                kind.threshold()
+                rule.kind.threshold()
             ),
             RuleStatus::Pending => {
                 let when = rule
@@ -123,12 +129,12 @@ fn evaluate_rules(state: &mut State, service: usize, now: Ts) {
                     .unwrap_or_default();
                 format!(
                     "rule {} pending: {} {}{when}",
-                    kind.name(),
+                    rule.kind.name(),
                     rule.observed,
-                    kind.threshold()
+                    rule.kind.threshold()
                 )
             }
-            RuleStatus::Ok => format!("rule {} ok again ({})", kind.name(), rule.observed),
+            RuleStatus::Ok => format!("rule {} ok again ({})", rule.kind.name(), rule.observed),
         };
         // The sample that started the condition, and the one that made it fire.
         let first = rule.first_evidence.clone();
