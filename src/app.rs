@@ -104,6 +104,10 @@ pub async fn run_console_in_contexts(
 ) -> Result<()> {
     let origin = Origin::Config(config.file.clone());
     let mut engine = Engine::start(&config, origin, None, storage)?;
+    // Where the journal is was settled at start: a context that keeps it
+    // elsewhere (another DynamoDB table, or a table instead of this host's
+    // file) is started on its own, never switched into on this journal.
+    let journal = config.journal.clone();
     show_contexts(&mut engine.state, &switching);
     let mut guard = tui::terminal::enter()?;
     let (key_tx, mut key_rx) = mpsc::channel(64);
@@ -137,6 +141,14 @@ pub async fn run_console_in_contexts(
             .await
             .unwrap_or_else(|e| Err(format!("reading it failed: {e}")));
         let config = match loaded {
+            Ok(c) if c.journal != journal => {
+                let text = format!(
+                    "context {name} keeps its journal elsewhere ([journal] in {}): start `backstop --context {name}` for it",
+                    c.file
+                );
+                say(&mut engine.state, Level::Bad, text);
+                continue;
+            }
             Ok(c) => c,
             Err(e) => {
                 let text = format!("context {name} not opened: {e}");

@@ -52,14 +52,13 @@ pub fn render(state: &State, view: &View<'_>, area: Rect, buf: &mut Buffer) {
         )],
         TrendView::Ready(tr) if tr.is_empty() => vec![
             Line::raw(" No drill is scored in this journal yet."),
+            // Short lines: this must read whole at 80 columns.
+            Line::styled(" Run one: backstop drill --scenario bad-switch", t.dim()),
             Line::styled(
-                " Run one: backstop drill --scenario bad-switch (drills keep their own journal;",
+                " (drills keep their own journal; backstop report --drills",
                 t.dim(),
             ),
-            Line::styled(
-                " backstop report --drills shows it from anywhere).",
-                t.dim(),
-            ),
+            Line::styled(" shows them from anywhere).", t.dim()),
         ],
         TrendView::Ready(tr) => body(tr, view, w),
     };
