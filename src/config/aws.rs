@@ -77,6 +77,22 @@ pub struct EcsConfig {
     /// Environment → ECS service name.
     pub services: Vec<(String, String)>,
     pub aws: AwsSettings,
+    /// How a revert is done.
+    pub revert: RevertKind,
+}
+
+/// How an ECS revert is done (`revert = …` in `[services.<name>.deploy]`).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
+pub enum RevertKind {
+    /// ECS's native rollback while a service deployment is in progress,
+    /// the previous revision otherwise.
+    #[default]
+    Auto,
+    /// `UpdateService` to the previous task definition revision.
+    Revision,
+    /// `StopServiceDeployment` with `stopType = ROLLBACK` on the deployment
+    /// in progress: ECS returns to the last good service revision.
+    EcsRollback,
 }
 
 /// CloudWatch alarms about a service: named, or by prefix.
@@ -129,6 +145,7 @@ pub(crate) struct RawDeploy {
     cluster: Option<Spanned<String>>,
     service: Option<Spanned<String>>,
     services: Option<Spanned<OrderedMap<Spanned<String>>>>,
+    revert: Option<Spanned<String>>,
 }
 
 #[derive(Deserialize)]
@@ -313,10 +330,27 @@ pub(crate) fn deploy_ecs(
         return None;
     }
     services.sort_by_key(|(env, _)| envs.iter().position(|e| e == env));
+    let revert = match raw.revert.as_ref().map(|r| r.get_ref().as_str()) {
+        None | Some("auto") => RevertKind::Auto,
+        Some("revision") => RevertKind::Revision,
+        Some("ecs-rollback") => RevertKind::EcsRollback,
+        Some(other) => {
+            if let Some(r) = &raw.revert {
+                err(
+                    r.span(),
+                    format!(
+                        "unknown revert {other:?}: expected \"auto\", \"revision\" or \"ecs-rollback\""
+                    ),
+                );
+            }
+            return None;
+        }
+    };
     Some(EcsConfig {
         cluster: cluster.into_inner(),
         services,
         aws: AwsSettings::default(),
+        revert,
     })
 }
 

@@ -271,6 +271,11 @@ impl ServiceDeployment {
                 Some(Verdict::RollingBack(with("ECS is rolling back")))
             }
             "ROLLBACK_SUCCESSFUL" => Some(Verdict::RolledBack(with("ECS rolled back"))),
+            // The API reference's own example: a deployment the circuit
+            // breaker rolled back ends STOPPED with its rollback recorded.
+            "STOPPED" if self.rollback.is_some() => {
+                Some(Verdict::RolledBack(with("ECS rolled back")))
+            }
             "ROLLBACK_FAILED" => Some(Verdict::RollbackFailed(with("ECS's rollback failed"))),
             _ => {
                 let tripped = self

@@ -540,6 +540,25 @@ pub(super) fn rule_status(
         .map(|r| r.status)
 }
 
+/// ECS's verdict on each environment's newest service deployment, by
+/// environment index. A verdict on a deployment that finished before this
+/// console started reading is still shown (the pane), but only one that is
+/// not over yet (a rollback under way or failed, a breaker tripped on a
+/// deployment still listed as current) is evidence here.
+pub(super) fn ecs_verdicts(state: &State, service: usize) -> Vec<(usize, Verdict)> {
+    let Some(svc) = state.services.get(service) else {
+        return Vec::new();
+    };
+    let Some(d) = svc.deploy.as_ref() else {
+        return Vec::new();
+    };
+    svc.envs
+        .iter()
+        .enumerate()
+        .filter_map(|(i, e)| Some((i, d.env(&e.name)?.verdict()?)))
+        .collect()
+}
+
 #[cfg(test)]
 mod tests {
     use crate::update::testkit::*;
@@ -718,23 +737,4 @@ mod tests {
             "only the first failure asks"
         );
     }
-}
-
-/// ECS's verdict on each environment's newest service deployment, by
-/// environment index. A verdict on a deployment that finished before this
-/// console started reading is still shown (the pane), but only one that is
-/// not over yet (a rollback under way or failed, a breaker tripped on a
-/// deployment still listed as current) is evidence here.
-pub(super) fn ecs_verdicts(state: &State, service: usize) -> Vec<(usize, Verdict)> {
-    let Some(svc) = state.services.get(service) else {
-        return Vec::new();
-    };
-    let Some(d) = svc.deploy.as_ref() else {
-        return Vec::new();
-    };
-    svc.envs
-        .iter()
-        .enumerate()
-        .filter_map(|(i, e)| Some((i, d.env(&e.name)?.verdict()?)))
-        .collect()
 }
