@@ -160,6 +160,12 @@ fn deployments_table(config: &Config, deployed: &[Deployed]) -> String {
                         e.current,
                         e.summary()
                     );
+                    for d in &e.deployments {
+                        let _ = writeln!(s, "    ECS deployment {}: {}", d.id(), d.summary());
+                    }
+                    if let Some(err) = &e.deployments_error {
+                        let _ = writeln!(s, "    ECS deployments not readable: {err}");
+                    }
                 }
             }
             Err(err) => {

@@ -4,7 +4,7 @@
 
 use crate::deploy::{EnvDeploy, RolloutPhase};
 use crate::events::{Detail, Event, Kind, Level};
-use crate::model::State;
+use crate::model::{State, TimelineKind};
 use crate::time::Ts;
 
 pub(super) fn on_read(
@@ -21,6 +21,7 @@ pub(super) fn on_read(
         return;
     };
     let mut events: Vec<(Level, String, Option<Detail>)> = Vec::new();
+    let mut notes: Vec<String> = Vec::new();
     match result {
         Ok(envs) => {
             if let Some((e, _)) = d.error.take() {
@@ -75,11 +76,13 @@ pub(super) fn on_read(
                                 _ if nd.verdict().is_some() => Level::Bad,
                                 _ => Level::Info,
                             };
-                            events.push((
-                                level,
-                                format!("{scope}: ECS deployment {}: {}", nd.id(), nd.summary()),
-                                None,
-                            ));
+                            let text =
+                                format!("{scope}: ECS deployment {}: {}", nd.id(), nd.summary());
+                            // ECS's verdicts go to the why view as evidence.
+                            if let Some(v) = nd.verdict() {
+                                notes.push(format!("{}: {}", new.env, v.text()));
+                            }
+                            events.push((level, text, None));
                         }
                         let (op, np) = (old.primary(), new.primary());
                         if let Some(np) = np
@@ -122,6 +125,11 @@ pub(super) fn on_read(
                 let since = d.error.as_ref().map_or(at, |(_, s)| *s);
                 d.error = Some((e, since));
             }
+        }
+    }
+    if let Some(svc) = state.services.get_mut(service) {
+        for n in notes {
+            svc.rollback.note(at, TimelineKind::Evidence, n);
         }
     }
     for (level, text, detail) in events {
@@ -322,6 +330,21 @@ mod ecs_tests {
         assert!(
             log.iter().any(|t| t.contains("does not fight it")),
             "{log:?}"
+        );
+        // The why view: ECS's verdict as evidence, then the decision.
+        let why: Vec<(crate::model::TimelineKind, String)> = s.services[0]
+            .rollback
+            .timeline
+            .iter()
+            .map(|e| (e.kind, e.text.clone()))
+            .collect();
+        assert!(
+            why.iter()
+                .any(|(k, t)| *k == crate::model::TimelineKind::Evidence
+                    && t.starts_with(
+                        "prod: ECS is rolling back (Circuit breaker triggered rollback"
+                    )),
+            "{why:?}"
         );
     }
 
