@@ -691,6 +691,20 @@ impl Reader {
         Ok(rows)
     }
 
+    /// The last change of `service`'s weights that backstop made (the
+    /// weights dialog, a drill, or a checklist's switch): when, by whom,
+    /// and what, from its good outcome and the intent it answers.
+    pub fn last_weight_change(&self, service: &str) -> Result<Option<(Ts, String, String)>> {
+        let sql = "SELECT o.at, i.operator, o.text FROM journal o JOIN journal i ON o.ref = i.id \
+                   WHERE o.kind = 'outcome' AND o.level = 'good' AND i.kind = 'intent' \
+                   AND (i.scope = ?1 OR i.scope LIKE ?1 || '/%') \
+                   AND json_extract(i.data, '$.work') IN ('set-weights', 'switch-traffic') \
+                   ORDER BY o.id DESC LIMIT 1";
+        let mut st = self.conn.prepare(sql)?;
+        let mut rows = st.query_map([service], |r| Ok((Ts(r.get(0)?), r.get(1)?, r.get(2)?)))?;
+        Ok(rows.next().transpose()?)
+    }
+
     /// `PRAGMA integrity_check`: "ok" when the file is sound.
     pub fn integrity(&self) -> Result<String> {
         Ok(self
