@@ -1377,3 +1377,103 @@ service = "web"
         "{read:?}"
     );
 }
+
+/// The polling budget: every watched ALB listener of one AWS setup is read
+/// in one `DescribeListeners` call (twenty a call), not one per service;
+/// and a listener that disappears blinds only its own service.
+#[tokio::test(flavor = "multi_thread")]
+async fn many_alb_listeners_are_read_in_one_describe_listeners_call() {
+    let dir = tempfile::tempdir().unwrap();
+    let m = Moto::start_logged(dir.path().join("moto.log"));
+    let (elb, first, tgs) = alb(&m, [90, 10]).await;
+    let lb = elb
+        .describe_listeners()
+        .listener_arns(&first)
+        .send()
+        .await
+        .unwrap()
+        .listeners()[0]
+        .load_balancer_arn()
+        .unwrap()
+        .to_string();
+    let forward = |blue: i32| {
+        Action::builder()
+            .r#type(ActionTypeEnum::Forward)
+            .forward_config(
+                ForwardActionConfig::builder()
+                    .target_groups(
+                        TargetGroupTuple::builder()
+                            .target_group_arn(&tgs[0])
+                            .weight(blue)
+                            .build(),
+                    )
+                    .target_groups(
+                        TargetGroupTuple::builder()
+                            .target_group_arn(&tgs[1])
+                            .weight(100 - blue)
+                            .build(),
+                    )
+                    .build(),
+            )
+            .build()
+    };
+    let mut listeners = vec![first];
+    for (port, blue) in [(81, 50), (82, 0)] {
+        let l = elb
+            .create_listener()
+            .load_balancer_arn(&lb)
+            .protocol(aws_sdk_elasticloadbalancingv2::types::ProtocolEnum::Http)
+            .port(port)
+            .default_actions(forward(blue))
+            .send()
+            .await
+            .unwrap();
+        listeners.push(l.listeners()[0].listener_arn().unwrap().to_string());
+    }
+    let mut text = format!(
+        "[aws]\nregion = \"eu-west-1\"\nendpoint_url = \"{}\"\n",
+        m.url()
+    );
+    for (i, l) in listeners.iter().enumerate() {
+        text.push_str(&format!(
+            "[services.s{i}.environments.blue]\nendpoints = [{{ url = \"http://127.0.0.1:1/\" }}]\n\
+             [services.s{i}.environments.green]\nendpoints = [{{ url = \"http://127.0.0.1:1/\" }}]\n\
+             [services.s{i}.traffic]\nprovider = \"alb\"\nlistener = \"{l}\"\ninterval = \"2s\"\n\
+             target_groups = {{ blue = \"{}\", green = \"{}\" }}\n",
+            tgs[0], tgs[1]
+        ));
+    }
+    let cfg = parse(&text);
+    let aws = backstop::aws::Registry::default();
+    let providers: Vec<_> = cfg
+        .services
+        .iter()
+        .map(|s| backstop::providers::traffic::build(s, None, &aws).unwrap())
+        .collect();
+    let before = m.calls();
+    let mut blue = Vec::new();
+    for p in &providers {
+        blue.push(p.read().await.unwrap().percents()[0]);
+    }
+    assert_eq!(blue, [90, 50, 0]);
+    assert_eq!(
+        m.calls() - before,
+        1,
+        "three listeners, one DescribeListeners"
+    );
+
+    // One listener gone: the others still read, it says why.
+    elb.delete_listener()
+        .listener_arn(&listeners[1])
+        .send()
+        .await
+        .unwrap();
+    tokio::time::sleep(Duration::from_millis(1100)).await; // past the shared answer's life
+    assert_eq!(providers[0].read().await.unwrap().percents()[0], 90);
+    let gone = providers[1].read().await.unwrap_err().message;
+    assert!(
+        gone.contains("ListenerNotFound") || gone.contains("not found"),
+        "{gone}"
+    );
+    assert_eq!(providers[2].read().await.unwrap().percents()[0], 0);
+}
