@@ -69,6 +69,8 @@ struct Known {
     revisions: HashMap<String, String>,
     /// The last failure of these reads, if the last round failed.
     error: Option<String>,
+    /// Services whose list could not be read, until their next deployment.
+    list_errors: HashMap<String, String>,
 }
 
 /// How many of a service's deployments are shown: the current and the last few.
@@ -244,14 +246,18 @@ impl EcsCluster {
                     }
                     arns.truncate(DEPLOYMENTS_SHOWN);
                     known.lists.insert(name.clone(), (arn.clone(), arns));
+                    known.list_errors.remove(name);
                 }
                 Err(e) => {
-                    error = Some(describe("ListServiceDeployments", &e).to_string());
-                    // The current one alone, until the list can be read.
+                    // The current one alone, until its next deployment: a
+                    // policy without this action must not cost a call per
+                    // service every round. The error stays said till then.
+                    let why = describe("ListServiceDeployments", &e).to_string();
+                    known.list_errors.insert(name.clone(), why);
                     known
                         .lists
-                        .entry(name.clone())
-                        .or_insert_with(|| (String::new(), vec![arn.clone()]));
+                        .insert(name.clone(), (arn.clone(), vec![arn.clone()]));
+                    continue;
                 }
             }
         }
@@ -326,6 +332,7 @@ impl EcsCluster {
             deployments,
             revisions,
             error,
+            list_errors,
         } = &*known;
         for (name, _, _) in &current {
             let Some((_, arns)) = lists.get(name) else {
@@ -343,7 +350,9 @@ impl EcsCluster {
             list.sort_by_key(|d| std::cmp::Reverse(d.created));
             out.deployments.insert(name.clone(), list);
         }
-        out.deployments_error = error.clone();
+        out.deployments_error = error
+            .clone()
+            .or_else(|| list_errors.values().next().cloned());
     }
 
     /// The family's revision numbers, oldest first.
@@ -1056,6 +1065,8 @@ mod recorded {
         current: String,
         deployments: Vec<Value>,
         calls: Vec<String>,
+        /// ListServiceDeployments refused, as for a policy without it.
+        deny_list: bool,
     }
 
     type Shared = Arc<Mutex<World>>;
@@ -1112,6 +1123,7 @@ mod recorded {
             current,
             deployments,
             calls: Vec::new(),
+            deny_list: false,
         }))
     }
 
@@ -1147,6 +1159,16 @@ mod recorded {
             mock!(Client::list_service_deployments).then_compute_response(move |_| {
                 let mut w = lock(&w);
                 w.calls.push("ListServiceDeployments".into());
+                if w.deny_list {
+                    // An AWS JSON-protocol error body, as ECS sends it.
+                    return MockResponse::Http(HttpResponse::new(
+                        StatusCode::try_from(400).unwrap(),
+                        SdkBody::from(json!({
+                            "__type": "AccessDeniedException",
+                            "message": "User: arn:aws:sts::123456789012:assumed-role/oncall/ops is not authorized to perform: ecs:ListServiceDeployments"
+                        }).to_string()),
+                    ));
+                }
                 let briefs: Vec<Value> = w
                     .deployments
                     .iter()
@@ -1495,6 +1517,33 @@ mod recorded {
         assert_eq!(
             preview[1],
             "green and blue are one ECS service (web): reverting green reverts both"
+        );
+    }
+
+    #[tokio::test]
+    async fn a_policy_without_the_list_costs_one_call_per_deployment_not_per_round() {
+        let w = world(vec![deployment("cur", "IN_PROGRESS", json!({}))]);
+        lock(&w).deny_list = true;
+        let p = provider(&w, RevertKind::Auto, &[("prod", "web")]);
+        let e = p.read().await.unwrap().remove(0);
+        let why = e.deployments_error.clone().unwrap_or_default();
+        assert!(why.contains("AccessDeniedException"), "{why}");
+        // The current deployment is still read (DescribeServices names it).
+        assert_eq!(e.deployments.len(), 1);
+        assert_eq!(
+            calls(&w),
+            [
+                "DescribeServices",
+                "ListServiceDeployments",
+                "DescribeServiceDeployments 1",
+                "DescribeServiceRevisions"
+            ]
+        );
+        let e = p.read().await.unwrap().remove(0);
+        assert!(e.deployments_error.is_some(), "still said");
+        assert_eq!(
+            calls(&w),
+            ["DescribeServices", "DescribeServiceDeployments 1"]
         );
     }
 }
