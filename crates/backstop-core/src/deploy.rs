@@ -574,4 +574,35 @@ mod tests {
         );
         assert_eq!(short_revision("web:1"), "web:1");
     }
+
+    /// The war room's poller publishes deploy reads as JSON rows that the
+    /// other consoles read back: ECS's deployments must survive the trip,
+    /// and a reading from an older backstop (without them) must still read.
+    #[test]
+    fn service_deployments_survive_the_pollers_readings() {
+        let mut e = env("web:7", vec![rollout(true, "web:7", RolloutPhase::InProgress, 1)]);
+        e.deployments = vec![ServiceDeployment {
+            arn: "arn:aws:ecs:eu-west-1:123456789012:service-deployment/prod/web/abc".into(),
+            status: "ROLLBACK_IN_PROGRESS".into(),
+            strategy: Strategy {
+                kind: "CANARY".into(),
+                percent: Some("10".into()),
+                bake_minutes: Some(5),
+            },
+            breaker: Some(Breaker {
+                status: "TRIGGERED".into(),
+                failures: 3,
+                threshold: 3,
+            }),
+            ..ServiceDeployment::default()
+        }];
+        let text = serde_json::to_string(&e).unwrap();
+        let back: EnvDeploy = serde_json::from_str(&text).unwrap();
+        assert_eq!(back, e);
+        assert!(matches!(back.verdict(), Some(Verdict::RollingBack(_))));
+        let mut old: serde_json::Value = serde_json::from_str(&text).unwrap();
+        old.as_object_mut().unwrap().remove("deployments");
+        let back: EnvDeploy = serde_json::from_value(old).unwrap();
+        assert!(back.deployments.is_empty());
+    }
 }
