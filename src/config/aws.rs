@@ -523,4 +523,33 @@ mod tests {
         );
         assert_eq!(load_balancer_dimension("not an arn"), None);
     }
+
+    #[test]
+    fn revert_reads_auto_revision_or_ecs_rollback_and_nothing_else() {
+        let cfg = |revert: &str| {
+            crate::config::parse(
+                &format!(
+                    "[services.web.environments.prod]\nendpoints = [{{ url = \"http://127.0.0.1:1/\" }}]\n\
+                     [services.web.deploy]\nprovider = \"ecs\"\ncluster = \"prod\"\nservice = \"web\"\n{revert}"
+                ),
+                "backstop.toml",
+                &|_| None,
+            )
+        };
+        let kind = |revert: &str| match cfg(revert).unwrap().services[0].deploy.clone() {
+            Some(crate::config::DeployConfig::Ecs(e)) => e.revert,
+            other => panic!("{other:?}"),
+        };
+        assert_eq!(kind(""), RevertKind::Auto);
+        assert_eq!(kind("revert = \"revision\""), RevertKind::Revision);
+        assert_eq!(kind("revert = \"ecs-rollback\""), RevertKind::EcsRollback);
+        let err = cfg("revert = \"native\"").unwrap_err().to_string();
+        assert!(
+            err.contains(
+                "unknown revert \"native\": expected \"auto\", \"revision\" or \"ecs-rollback\""
+            ),
+            "{err}"
+        );
+        assert!(err.contains("backstop.toml:7:10:"), "{err}");
+    }
 }
