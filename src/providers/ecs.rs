@@ -816,8 +816,14 @@ impl DeployProvider for EcsDeploy {
     fn state<'a>(&'a self, env: &'a str) -> BoxFuture<'a, Result<String, DeployError>> {
         Box::pin(async move {
             let d = self.one(env).await?;
+            // After a crash, what ECS itself is doing matters as much as the
+            // revision: a rollback that was asked for may still be running.
+            let ecs = d
+                .current_deployment()
+                .map(|x| format!("; ECS deployment {}: {}", x.id(), x.summary()))
+                .unwrap_or_default();
             Ok(format!(
-                "ECS service {} points at {} ({})",
+                "ECS service {} points at {} ({}){ecs}",
                 d.name,
                 d.current,
                 d.summary()
@@ -1462,6 +1468,14 @@ mod recorded {
         let e = p.read().await.unwrap().remove(0);
         assert_eq!(e.current, "web:6");
         assert_eq!(e.stability(), Stability::Stable);
+        // What a restart after a crash reads as the real state.
+        let state = p.state("prod").await.unwrap();
+        assert!(
+            state.ends_with(
+                "; ECS deployment cur: ROLLBACK_SUCCESSFUL rolling web:6 → web:7 · breaker 1/3"
+            ),
+            "{state}"
+        );
     }
 
     #[tokio::test]
