@@ -327,6 +327,14 @@ impl EcsCluster {
             }
         }
         known.error = error;
+        // Only what is listed is kept: a console left running for weeks
+        // does not collect every deployment it ever saw.
+        let listed: std::collections::HashSet<String> = known
+            .lists
+            .values()
+            .flat_map(|(_, a)| a.iter().cloned())
+            .collect();
+        known.deployments.retain(|a, _| listed.contains(a));
         let Known {
             lists,
             deployments,
