@@ -1476,4 +1476,36 @@ async fn many_alb_listeners_are_read_in_one_describe_listeners_call() {
         "{gone}"
     );
     assert_eq!(providers[2].read().await.unwrap().percents()[0], 0);
+
+    // Mixed cadences: a service read every second does not drag one read
+    // every 20 s along; each listener is read about once per its interval.
+    let mut text = format!(
+        "[aws]\nregion = \"eu-west-1\"\nendpoint_url = \"{}\"\n",
+        m.url()
+    );
+    for (i, (l, every)) in [(&listeners[0], "1s"), (&listeners[2], "20s")]
+        .iter()
+        .enumerate()
+    {
+        text.push_str(&format!(
+            "[services.m{i}.environments.blue]\nendpoints = [{{ url = \"http://127.0.0.1:1/\" }}]\n\
+             [services.m{i}.environments.green]\nendpoints = [{{ url = \"http://127.0.0.1:1/\" }}]\n\
+             [services.m{i}.traffic]\nprovider = \"alb\"\nlistener = \"{l}\"\ninterval = \"{every}\"\n\
+             target_groups = {{ blue = \"{}\", green = \"{}\" }}\n",
+            tgs[0], tgs[1]
+        ));
+    }
+    let cfg = parse(&text);
+    let aws = backstop::aws::Registry::default();
+    let (fast, slow) = (
+        backstop::providers::traffic::build(&cfg.services[0], None, &aws).unwrap(),
+        backstop::providers::traffic::build(&cfg.services[1], None, &aws).unwrap(),
+    );
+    let before = m.calls();
+    fast.read().await.unwrap(); // both due: one call for the two
+    slow.read().await.unwrap(); // served
+    tokio::time::sleep(Duration::from_millis(600)).await;
+    fast.read().await.unwrap(); // the fast one alone
+    slow.read().await.unwrap(); // still young for a 20 s cadence
+    assert_eq!(m.calls() - before, 2);
 }

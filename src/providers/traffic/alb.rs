@@ -36,15 +36,15 @@ const BATCH: usize = 20;
 /// Every watched listener of one AWS setup, described together: fifty
 /// services on ALB listeners cost three calls a round instead of fifty
 /// (before: 300 of the 418 calls a minute of the 50-service benchmark).
-/// A read uses a shared answer younger than half the shortest reading
-/// interval; a change (`fresh`) reads its listener anew.
+/// A read uses a shared answer younger than half its reading interval; a
+/// change (`fresh`) reads its listener anew.
 pub struct Listeners {
     aws: Arc<Aws>,
     client: OnceCell<aws_sdk_elasticloadbalancingv2::Client>,
     /// Listener ARN → its reading interval.
     watched: Mutex<Vec<(String, Duration)>>,
     /// The last round: when, and each listener's default actions or error.
-    last: tokio::sync::Mutex<Option<(Instant, Found)>>,
+    last: tokio::sync::Mutex<Found>,
 }
 
 impl Listeners {
@@ -53,7 +53,7 @@ impl Listeners {
             aws,
             client: OnceCell::new(),
             watched: Mutex::new(Vec::new()),
-            last: tokio::sync::Mutex::new(None),
+            last: tokio::sync::Mutex::new(HashMap::new()),
         })
     }
 
@@ -79,31 +79,45 @@ impl Listeners {
             .await)
     }
 
-    /// The default actions of listener `arn`.
+    /// The default actions of listener `arn`. An answer younger than half
+    /// the listener's own reading interval serves; otherwise every watched
+    /// listener that is as due as it is read in the same calls, so each
+    /// listener is still read about once per its interval (a service read
+    /// every second does not drag the others along), and services on the
+    /// same cadence share one round.
     async fn actions(&self, arn: &str, fresh: bool) -> Result<Vec<Action>, TrafficError> {
-        let (all, keep) = {
-            let w = self
-                .watched
-                .lock()
-                .unwrap_or_else(std::sync::PoisonError::into_inner);
-            let keep = w.iter().map(|(_, d)| *d).min().unwrap_or_default() / 2;
-            (w.iter().map(|(a, _)| a.clone()).collect::<Vec<_>>(), keep)
+        let watched: Vec<(String, Duration)> = self
+            .watched
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .clone();
+        let keep = |a: &str| {
+            watched
+                .iter()
+                .find(|(w, _)| w == a)
+                .map_or(Duration::ZERO, |(_, every)| *every / 2)
         };
         let mut last = self.last.lock().await;
+        let young =
+            |a: &str, last: &Found| last.get(a).is_some_and(|(at, _)| at.elapsed() < keep(a));
         if !fresh
-            && let Some((at, found)) = last.as_ref()
-            && at.elapsed() < keep
-            && let Some(r) = found.get(arn)
+            && young(arn, &last)
+            && let Some((_, r)) = last.get(arn)
         {
             return r.clone().map_err(TrafficError::new);
         }
         let client = self.client().await?;
-        let asked: Vec<String> = if fresh || !all.iter().any(|a| a == arn) {
-            vec![arn.to_string()]
-        } else {
-            all
-        };
-        let mut found = HashMap::new();
+        let mut asked = vec![arn.to_string()];
+        if !fresh {
+            asked.extend(
+                watched
+                    .iter()
+                    .map(|(a, _)| a)
+                    .filter(|a| *a != arn && !young(a, &last))
+                    .cloned(),
+            );
+        }
+        let mut found: HashMap<String, Result<Vec<Action>, String>> = HashMap::new();
         for chunk in asked.chunks(BATCH) {
             match describe_listeners(client, chunk).await {
                 Ok(got) => found.extend(got),
@@ -126,33 +140,31 @@ impl Listeners {
                 }
             }
         }
-        for a in &asked {
-            found
-                .entry(a.clone())
-                .or_insert_with(|| Err(format!("listener {} not found", tail(a))));
+        let now = Instant::now();
+        for a in asked {
+            let r = found
+                .remove(&a)
+                .unwrap_or_else(|| Err(format!("listener {} not found", tail(&a))));
+            last.insert(a, (now, r));
         }
-        let mine = found
-            .get(arn)
-            .cloned()
-            .unwrap_or_else(|| Err(format!("listener {} not found", tail(arn))));
-        if asked.len() > 1 || last.is_none() {
-            *last = Some((Instant::now(), found));
-        } else if let Some((_, all)) = last.as_mut() {
-            // A change's fresh read keeps the round's other answers.
-            all.extend(found);
-        }
-        mine.map_err(TrafficError::new)
+        last.get(arn)
+            .map_or_else(
+                || Err(format!("listener {} not found", tail(arn))),
+                |(_, r)| r.clone(),
+            )
+            .map_err(TrafficError::new)
     }
 }
 
-/// Listener ARN → its default actions, or why they could not be read.
-type Found = HashMap<String, Result<Vec<Action>, String>>;
+/// Listener ARN → when it was read, and its default actions or why they
+/// could not be read.
+type Found = HashMap<String, (Instant, Result<Vec<Action>, String>)>;
 
 /// The listeners named, following pages.
 async fn describe_listeners(
     client: &aws_sdk_elasticloadbalancingv2::Client,
     arns: &[String],
-) -> Result<Found, String> {
+) -> Result<HashMap<String, Result<Vec<Action>, String>>, String> {
     let mut out = HashMap::new();
     let mut marker = None;
     loop {
