@@ -580,7 +580,10 @@ mod tests {
     /// and a reading from an older backstop (without them) must still read.
     #[test]
     fn service_deployments_survive_the_pollers_readings() {
-        let mut e = env("web:7", vec![rollout(true, "web:7", RolloutPhase::InProgress, 1)]);
+        let mut e = env(
+            "web:7",
+            vec![rollout(true, "web:7", RolloutPhase::InProgress, 1)],
+        );
         e.deployments = vec![ServiceDeployment {
             arn: "arn:aws:ecs:eu-west-1:123456789012:service-deployment/prod/web/abc".into(),
             status: "ROLLBACK_IN_PROGRESS".into(),
