@@ -48,7 +48,10 @@ pub struct EcsCluster {
     /// call a round, not one per service.
     last: tokio::sync::Mutex<Option<(Instant, Described)>>,
     /// Family → its revision numbers (sorted) and when they were read.
-    history: Mutex<HashMap<String, (Vec<u32>, Instant)>>,
+    /// Held across a read of the revisions, so that when a family's entry
+    /// expires the services on it wait for one `ListTaskDefinitions`
+    /// instead of each making its own (fifty services, fifty calls).
+    history: tokio::sync::Mutex<HashMap<String, (Vec<u32>, Instant)>>,
     /// ECS's service deployments, kept between rounds so the polling
     /// budget stays flat (see `deployments`).
     known: tokio::sync::Mutex<Known>,
@@ -95,7 +98,7 @@ impl EcsCluster {
             fresh,
             client: OnceCell::new(),
             last: tokio::sync::Mutex::new(None),
-            history: Mutex::new(HashMap::new()),
+            history: tokio::sync::Mutex::new(HashMap::new()),
             known: tokio::sync::Mutex::new(Known::default()),
         })
     }
@@ -365,11 +368,8 @@ impl EcsCluster {
 
     /// The family's revision numbers, oldest first.
     async fn revisions(&self, family: &str, current: u32) -> Result<Vec<u32>, DeployError> {
-        if let Some((revs, at)) = self
-            .history
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner)
-            .get(family)
+        let mut history = self.history.lock().await;
+        if let Some((revs, at)) = history.get(family)
             && at.elapsed() < HISTORY_TTL
             && revs.contains(&current)
         {
@@ -406,10 +406,7 @@ impl EcsCluster {
         }
         revs.sort_unstable();
         revs.dedup();
-        self.history
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner)
-            .insert(family.to_string(), (revs.clone(), Instant::now()));
+        history.insert(family.to_string(), (revs.clone(), Instant::now()));
         Ok(revs)
     }
 }
