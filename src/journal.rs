@@ -691,6 +691,20 @@ impl Reader {
         Ok(rows)
     }
 
+    /// The last change of `service`'s weights that backstop made (the
+    /// weights dialog, a drill, or a checklist's switch): when, by whom,
+    /// and what, from its good outcome and the intent it answers.
+    pub fn last_weight_change(&self, service: &str) -> Result<Option<(Ts, String, String)>> {
+        let sql = "SELECT o.at, i.operator, o.text FROM journal o JOIN journal i ON o.ref = i.id \
+                   WHERE o.kind = 'outcome' AND o.level = 'good' AND i.kind = 'intent' \
+                   AND (i.scope = ?1 OR i.scope LIKE ?1 || '/%') \
+                   AND json_extract(i.data, '$.work') IN ('set-weights', 'switch-traffic') \
+                   ORDER BY o.id DESC LIMIT 1";
+        let mut st = self.conn.prepare(sql)?;
+        let mut rows = st.query_map([service], |r| Ok((Ts(r.get(0)?), r.get(1)?, r.get(2)?)))?;
+        Ok(rows.next().transpose()?)
+    }
+
     /// `PRAGMA integrity_check`: "ok" when the file is sound.
     pub fn integrity(&self) -> Result<String> {
         Ok(self
@@ -771,5 +785,48 @@ mod tests {
         );
         let raw = std::fs::read(&path).unwrap();
         assert!(!String::from_utf8_lossy(&raw).contains("B0/secret"));
+    }
+
+    /// `status` says who changed a split last: the newest good outcome of a
+    /// weight change (the dialog's or a checklist's switch), not a failed
+    /// one, and not another service's.
+    #[tokio::test]
+    async fn the_last_weight_change_is_the_newest_that_succeeded() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("j.sqlite");
+        let j = Journal::open(&path, Redactor::new(Vec::<String>::new())).unwrap();
+        let change = |at: i64, scope: &str, work: &str, by: &str, good: bool| {
+            let j = &j;
+            let (scope, work, by) = (scope.to_string(), work.to_string(), by.to_string());
+            async move {
+                let mut i = Entry::new(Ts(at), "intent", &scope, "change", &by);
+                i.data = Some(serde_json::json!({ "work": work }));
+                let id = j.append_durable(i).await.unwrap();
+                let text = if good {
+                    format!("weights set at {at}")
+                } else {
+                    "failed".into()
+                };
+                let mut o = Entry::new(Ts(at + 1), "outcome", &scope, text, &by);
+                o.reference = Some(id);
+                o.level = if good { "good" } else { "bad" }.into();
+                j.append_durable(o).await.unwrap();
+            }
+        };
+        change(10, "web", "set-weights", "ana@laptop", true).await;
+        change(20, "web/green", "switch-traffic", "bo@bastion", true).await;
+        change(30, "web", "set-weights", "cy@laptop", false).await;
+        change(40, "api", "set-weights", "dee@laptop", true).await;
+        change(50, "web", "notify", "eve@laptop", true).await;
+        let r = Reader::open(&path).unwrap();
+        assert_eq!(
+            r.last_weight_change("web").unwrap(),
+            Some((
+                Ts(21),
+                "bo@bastion".to_string(),
+                "weights set at 20".to_string()
+            ))
+        );
+        assert_eq!(r.last_weight_change("we").unwrap(), None);
     }
 }

@@ -242,9 +242,8 @@ async fn ecs_deployments_show_and_the_default_runbook_reverts_to_the_previous_re
         unreachable!()
     };
     assert!(
-        lines
-            .iter()
-            .any(|l| l == "ECS service web (cluster prod): task definition web:2 → web:1"),
+        lines.iter().any(|l| l
+            == "ECS service web (cluster prod): task definition web:2 → web:1, revision revert"),
         "{lines:?}"
     );
     assert!(
@@ -1214,4 +1213,299 @@ async fn an_aws_that_never_answers_costs_startup_three_seconds_and_no_more() {
             && log.contains("GetCallerIdentity: AWS did not answer in time"),
         "{log}"
     );
+}
+
+/// `backstop status` is the whole picture: the ALB's split as the emulator
+/// holds it, and CloudWatch's alarms with the local rules, in the table and
+/// in the JSON; and a shared ECS service says so in its preview.
+#[tokio::test(flavor = "multi_thread")]
+async fn status_shows_the_traffic_split_and_the_alarms_table_and_json() {
+    let m = Moto::start();
+    let (_elb, listener, tgs) = alb(&m, [90, 10]).await;
+    let cw = aws_sdk_cloudwatch::Client::new(&m.sdk().await);
+    put_alarm(&cw, "web-5xx").await;
+    put_alarm(&cw, "web-p99").await;
+    cw.set_alarm_state()
+        .alarm_name("web-5xx")
+        .state_value(StateValue::Alarm)
+        .state_reason("Threshold Crossed: 1 datapoint [42.0] was greater than the threshold (10.0)")
+        .send()
+        .await
+        .unwrap();
+    let ok = TestServer::start(Reply::json(200, r#"{"status":"ok"}"#)).await;
+    let home = Home::new();
+    let file = alb_config_file(
+        &home,
+        &m,
+        &listener,
+        &tgs,
+        &ok.url("/health"),
+        &ok.url("/health"),
+        "[services.web.alarms]\nprovider = \"cloudwatch\"\nnames = [\"web-5xx\", \"web-p99\"]\n",
+    );
+    let run = |args: &[&str]| {
+        let mut c = aws_command(&home);
+        c.arg("--config").arg(&file).args(args);
+        output(c)
+    };
+    let o = run(&["status", "--json"]).await;
+    assert_eq!(
+        o.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+    let doc: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    let web = &doc["services"]["web"];
+    let t = &web["traffic"];
+    assert_eq!(t["provider"], "alb", "{doc:#}");
+    assert_eq!(t["live"], "blue");
+    let split: Vec<(String, u64)> = t["environments"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| {
+            (
+                e["env"].as_str().unwrap().to_string(),
+                e["percent"].as_u64().unwrap(),
+            )
+        })
+        .collect();
+    assert_eq!(split, [("blue".to_string(), 90), ("green".to_string(), 10)]);
+    assert_eq!(
+        t["last_change"],
+        serde_json::Value::Null,
+        "nothing journaled yet"
+    );
+    let cloudwatch = web["alarms"]["cloudwatch"].as_array().unwrap();
+    let state = |name: &str| {
+        cloudwatch
+            .iter()
+            .find(|a| a["name"] == name)
+            .map(|a| a["state"].as_str().unwrap().to_string())
+    };
+    assert_eq!(state("web-5xx").as_deref(), Some("ALARM"), "{doc:#}");
+    assert_eq!(state("web-p99").as_deref(), Some("OK"));
+    let rules = web["alarms"]["rules"].as_array().unwrap();
+    let rule = |name: &str, env: &str| {
+        rules
+            .iter()
+            .find(|r| r["rule"].as_str().unwrap().starts_with(name) && r["env"] == env)
+            .map(|r| r["state"].as_str().unwrap().to_string())
+    };
+    assert_eq!(
+        rule("health-failures", "blue").as_deref(),
+        Some("ok"),
+        "{doc:#}"
+    );
+    assert_eq!(
+        rule("alarm web-5xx", "-").as_deref(),
+        Some("firing"),
+        "{doc:#}"
+    );
+    assert_eq!(rule("alarm web-p99", "-").as_deref(), Some("ok"), "{doc:#}");
+
+    // The table says the same.
+    let o = run(&["status"]).await;
+    let text = String::from_utf8_lossy(&o.stdout);
+    assert!(text.contains("\nTRAFFIC\n"), "{text}");
+    assert!(text.contains("web  alb ALB listener app/web/"), "{text}");
+    assert!(
+        text.contains(": blue 90 % · green 10 % · no change by backstop journaled"),
+        "{text}"
+    );
+    assert!(text.contains("\nALARMS & RULES\n"), "{text}");
+    assert!(
+        text.contains("web  cloudwatch web-5xx  ALARM  since "),
+        "{text}"
+    );
+    assert!(text.contains("web  blue  rule health-failures"), "{text}");
+    assert!(
+        text.contains("web  -  rule alarm web-5xx in ALARM  firing: in ALARM"),
+        "{text}"
+    );
+}
+
+/// Blue and green on one ECS service: the preview of reverting one says it
+/// reverts both (moto: the revision revert; the native rollback's preview
+/// says the same, `providers::ecs` recorded tests).
+#[tokio::test(flavor = "multi_thread")]
+async fn a_shared_ecs_service_says_in_the_preview_that_reverting_one_reverts_both() {
+    use backstop::providers::deploy::DeployProvider;
+    let m = Moto::start();
+    let _client = ecs(&m).await;
+    let health = TestServer::start(Reply::json(200, r#"{"status":"ok"}"#)).await;
+    let text = format!(
+        r#"
+[aws]
+region = "eu-west-1"
+endpoint_url = "{}"
+[services.web.environments.blue]
+endpoints = [{{ url = "{}" }}]
+[services.web.environments.green]
+endpoints = [{{ url = "{}" }}]
+[services.web.deploy]
+provider = "ecs"
+cluster = "prod"
+service = "web"
+"#,
+        m.url(),
+        health.url("/blue"),
+        health.url("/green")
+    );
+    let cfg = parse(&text);
+    let Some(DeployConfig::Ecs(ecs_cfg)) = cfg.services[0].deploy.clone() else {
+        panic!("an ECS deploy");
+    };
+    let aws = backstop::aws::Registry::default();
+    let p = backstop::providers::ecs::EcsDeploy::new(aws.get(&ecs_cfg.aws), ecs_cfg);
+    let preview = p.preview("green").await.unwrap();
+    assert_eq!(
+        preview[1], "green and blue are one ECS service (web): reverting green reverts both",
+        "{preview:?}"
+    );
+    assert!(
+        preview[0].contains("task definition web:2 → web:1, revision revert"),
+        "{preview:?}"
+    );
+    // moto has no service deployments: none shown, and no error either
+    // (it reports no current deployment, so none is asked for).
+    let read = p.read().await.unwrap();
+    assert!(
+        read.iter()
+            .all(|e| e.deployments.is_empty() && e.deployments_error.is_none()),
+        "{read:?}"
+    );
+}
+
+/// The polling budget: every watched ALB listener of one AWS setup is read
+/// in one `DescribeListeners` call (twenty a call), not one per service;
+/// and a listener that disappears blinds only its own service.
+#[tokio::test(flavor = "multi_thread")]
+async fn many_alb_listeners_are_read_in_one_describe_listeners_call() {
+    let dir = tempfile::tempdir().unwrap();
+    let m = Moto::start_logged(dir.path().join("moto.log"));
+    let (elb, first, tgs) = alb(&m, [90, 10]).await;
+    let lb = elb
+        .describe_listeners()
+        .listener_arns(&first)
+        .send()
+        .await
+        .unwrap()
+        .listeners()[0]
+        .load_balancer_arn()
+        .unwrap()
+        .to_string();
+    let forward = |blue: i32| {
+        Action::builder()
+            .r#type(ActionTypeEnum::Forward)
+            .forward_config(
+                ForwardActionConfig::builder()
+                    .target_groups(
+                        TargetGroupTuple::builder()
+                            .target_group_arn(&tgs[0])
+                            .weight(blue)
+                            .build(),
+                    )
+                    .target_groups(
+                        TargetGroupTuple::builder()
+                            .target_group_arn(&tgs[1])
+                            .weight(100 - blue)
+                            .build(),
+                    )
+                    .build(),
+            )
+            .build()
+    };
+    let mut listeners = vec![first];
+    for (port, blue) in [(81, 50), (82, 0)] {
+        let l = elb
+            .create_listener()
+            .load_balancer_arn(&lb)
+            .protocol(aws_sdk_elasticloadbalancingv2::types::ProtocolEnum::Http)
+            .port(port)
+            .default_actions(forward(blue))
+            .send()
+            .await
+            .unwrap();
+        listeners.push(l.listeners()[0].listener_arn().unwrap().to_string());
+    }
+    let mut text = format!(
+        "[aws]\nregion = \"eu-west-1\"\nendpoint_url = \"{}\"\n",
+        m.url()
+    );
+    for (i, l) in listeners.iter().enumerate() {
+        text.push_str(&format!(
+            "[services.s{i}.environments.blue]\nendpoints = [{{ url = \"http://127.0.0.1:1/\" }}]\n\
+             [services.s{i}.environments.green]\nendpoints = [{{ url = \"http://127.0.0.1:1/\" }}]\n\
+             [services.s{i}.traffic]\nprovider = \"alb\"\nlistener = \"{l}\"\ninterval = \"2s\"\n\
+             target_groups = {{ blue = \"{}\", green = \"{}\" }}\n",
+            tgs[0], tgs[1]
+        ));
+    }
+    let cfg = parse(&text);
+    let aws = backstop::aws::Registry::default();
+    let providers: Vec<_> = cfg
+        .services
+        .iter()
+        .map(|s| backstop::providers::traffic::build(s, None, &aws).unwrap())
+        .collect();
+    let before = m.calls();
+    let mut blue = Vec::new();
+    for p in &providers {
+        blue.push(p.read().await.unwrap().percents()[0]);
+    }
+    assert_eq!(blue, [90, 50, 0]);
+    assert_eq!(
+        m.calls() - before,
+        1,
+        "three listeners, one DescribeListeners"
+    );
+
+    // One listener gone: the others still read, it says why.
+    elb.delete_listener()
+        .listener_arn(&listeners[1])
+        .send()
+        .await
+        .unwrap();
+    tokio::time::sleep(Duration::from_millis(1100)).await; // past the shared answer's life
+    assert_eq!(providers[0].read().await.unwrap().percents()[0], 90);
+    let gone = providers[1].read().await.unwrap_err().message;
+    assert!(
+        gone.contains("ListenerNotFound") || gone.contains("not found"),
+        "{gone}"
+    );
+    assert_eq!(providers[2].read().await.unwrap().percents()[0], 0);
+
+    // Mixed cadences: a service read every second does not drag one read
+    // every 20 s along; each listener is read about once per its interval.
+    let mut text = format!(
+        "[aws]\nregion = \"eu-west-1\"\nendpoint_url = \"{}\"\n",
+        m.url()
+    );
+    for (i, (l, every)) in [(&listeners[0], "1s"), (&listeners[2], "20s")]
+        .iter()
+        .enumerate()
+    {
+        text.push_str(&format!(
+            "[services.m{i}.environments.blue]\nendpoints = [{{ url = \"http://127.0.0.1:1/\" }}]\n\
+             [services.m{i}.environments.green]\nendpoints = [{{ url = \"http://127.0.0.1:1/\" }}]\n\
+             [services.m{i}.traffic]\nprovider = \"alb\"\nlistener = \"{l}\"\ninterval = \"{every}\"\n\
+             target_groups = {{ blue = \"{}\", green = \"{}\" }}\n",
+            tgs[0], tgs[1]
+        ));
+    }
+    let cfg = parse(&text);
+    let aws = backstop::aws::Registry::default();
+    let (fast, slow) = (
+        backstop::providers::traffic::build(&cfg.services[0], None, &aws).unwrap(),
+        backstop::providers::traffic::build(&cfg.services[1], None, &aws).unwrap(),
+    );
+    let before = m.calls();
+    fast.read().await.unwrap(); // both due: one call for the two
+    slow.read().await.unwrap(); // served
+    tokio::time::sleep(Duration::from_millis(600)).await;
+    fast.read().await.unwrap(); // the fast one alone
+    slow.read().await.unwrap(); // still young for a 20 s cadence
+    assert_eq!(m.calls() - before, 2);
 }

@@ -347,9 +347,17 @@ async fn status_probes_every_environment_and_the_worst_wins() {
     assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
     let table = stdout(&out);
     assert!(table.starts_with("SERVICE"), "{table}");
+    // The probes' table: one line per endpoint; then the rules, judged on
+    // this one round where one round can judge them.
+    let (probes, rest) = table.split_once("\n\n").unwrap();
     assert_eq!(
-        table.lines().filter(|l| l.starts_with("web")).count(),
+        probes.lines().filter(|l| l.starts_with("web")).count(),
         3,
+        "{table}"
+    );
+    assert!(rest.contains("\nALARMS & RULES\n"), "{table}");
+    assert!(
+        rest.contains("web  green  rule health-failures ≥ 3 in a row  ok: this probe passed"),
         "{table}"
     );
 }

@@ -206,6 +206,85 @@ fn deployments() {
     insta::assert_snapshot!("deployments_narrow", shot(&scenario(), r, 40, 6));
 }
 
+/// An ECS service in the middle of ECS's own rollback: its service
+/// deployments under it, the rollback in ECS's words.
+#[test]
+fn deployments_ecs_service_deployments() {
+    use backstop::core::deploy::{
+        Breaker, EnvDeploy, NativeRollback, Rollout, RolloutPhase, ServiceDeployment, Strategy,
+    };
+    let cfg = config::parse(
+        r#"
+[services.api.environments.prod]
+endpoints = [{ url = "http://127.0.0.1:1/health" }]
+[services.api.deploy]
+provider = "ecs"
+cluster = "prod"
+service = "api"
+"#,
+        "backstop.toml",
+        &|_| None,
+    )
+    .unwrap();
+    let mut s = backstop::engine::initial_state(&cfg, backstop::core::model::Origin::Drill, at(0));
+    let sd = |id: &str, status: &str| ServiceDeployment {
+        arn: format!("arn:aws:ecs:eu-west-1:123456789012:service-deployment/prod/api/{id}"),
+        status: status.into(),
+        strategy: Strategy {
+            kind: "ROLLING".into(),
+            ..Strategy::default()
+        },
+        source_task: Some("api:6".into()),
+        target_task: Some("api:7".into()),
+        ..ServiceDeployment::default()
+    };
+    let mut rolling = sd("r3Bt9k", "ROLLBACK_IN_PROGRESS");
+    rolling.breaker = Some(Breaker {
+        status: "TRIGGERED".into(),
+        failures: 3,
+        threshold: 3,
+    });
+    rolling.rollback = Some(NativeRollback {
+        reason: Some("circuit breaker threshold exceeded".into()),
+        ..NativeRollback::default()
+    });
+    update(
+        &mut s,
+        Msg::DeployRead {
+            service: 0,
+            result: Ok(vec![EnvDeploy {
+                env: "prod".into(),
+                name: "api".into(),
+                current: "api:7".into(),
+                rollouts: vec![Rollout {
+                    id: "ecs-svc/1".into(),
+                    primary: true,
+                    status: "PRIMARY".into(),
+                    phase: RolloutPhase::InProgress,
+                    revision: "api:7".into(),
+                    running: 1,
+                    desired: 2,
+                    pending: 1,
+                    failed: 3,
+                    reason: None,
+                    created: None,
+                }],
+                previous: Some("api:6".into()),
+                history: vec![],
+                deployments: vec![rolling, sd("Qx81", "SUCCESSFUL")],
+                deployments_error: None,
+            }]),
+            at: at(5),
+        },
+    );
+    let shot = shot(&s, panes::deployments::render, 140, 6);
+    assert!(shot.contains("ECS deployment r3Bt9k: ROLLBACK_IN_PROGRESS rolling api:6 → api:7 · breaker 3/3 · rollback: circuit breaker threshold exceeded"), "{shot}");
+    assert!(
+        shot.contains("earlier Qx81: SUCCESSFUL rolling api:6 → api:7"),
+        "{shot}"
+    );
+}
+
 #[test]
 fn events() {
     let r: Render = panes::events::render;

@@ -101,9 +101,27 @@ impl Aws {
 #[derive(Default)]
 pub struct Registry {
     setups: Mutex<HashMap<AwsSettings, Arc<Aws>>>,
+    /// The ALB listeners read with each setup, described together.
+    listeners: Mutex<HashMap<AwsSettings, Arc<crate::providers::traffic::alb::Listeners>>>,
 }
 
 impl Registry {
+    /// The listeners read with `settings`: every ALB provider with those
+    /// settings registers its listener here, and one `DescribeListeners`
+    /// serves twenty of them.
+    pub fn listeners(
+        &self,
+        settings: &AwsSettings,
+    ) -> Arc<crate::providers::traffic::alb::Listeners> {
+        let aws = self.get(settings);
+        self.listeners
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .entry(settings.clone())
+            .or_insert_with(|| crate::providers::traffic::alb::Listeners::new(aws))
+            .clone()
+    }
+
     pub fn get(&self, settings: &AwsSettings) -> Arc<Aws> {
         self.setups
             .lock()

@@ -224,9 +224,10 @@ fn run(cli: Cli, paths: &Paths) -> Done {
         }),
         Some(Command::Status { json }) => {
             let config = load_config(cli.config.as_deref(), paths)?;
+            let place = storage(false)?.place();
             runtime(|| {
                 until_signal("status", async move {
-                    headless::status::run(&config, json)
+                    headless::status::run(&config, json, Some(&place))
                         .await
                         .map_err(|e| Failure::Failing(format!("backstop status: {e:#}")))
                 })

@@ -77,6 +77,22 @@ pub struct EcsConfig {
     /// Environment → ECS service name.
     pub services: Vec<(String, String)>,
     pub aws: AwsSettings,
+    /// How a revert is done.
+    pub revert: RevertKind,
+}
+
+/// How an ECS revert is done (`revert = …` in `[services.<name>.deploy]`).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
+pub enum RevertKind {
+    /// ECS's native rollback while a service deployment is in progress,
+    /// the previous revision otherwise.
+    #[default]
+    Auto,
+    /// `UpdateService` to the previous task definition revision.
+    Revision,
+    /// `StopServiceDeployment` with `stopType = ROLLBACK` on the deployment
+    /// in progress: ECS returns to the last good service revision.
+    EcsRollback,
 }
 
 /// CloudWatch alarms about a service: named, or by prefix.
@@ -129,6 +145,7 @@ pub(crate) struct RawDeploy {
     cluster: Option<Spanned<String>>,
     service: Option<Spanned<String>>,
     services: Option<Spanned<OrderedMap<Spanned<String>>>>,
+    revert: Option<Spanned<String>>,
 }
 
 #[derive(Deserialize)]
@@ -313,10 +330,27 @@ pub(crate) fn deploy_ecs(
         return None;
     }
     services.sort_by_key(|(env, _)| envs.iter().position(|e| e == env));
+    let revert = match raw.revert.as_ref().map(|r| r.get_ref().as_str()) {
+        None | Some("auto") => RevertKind::Auto,
+        Some("revision") => RevertKind::Revision,
+        Some("ecs-rollback") => RevertKind::EcsRollback,
+        Some(other) => {
+            if let Some(r) = &raw.revert {
+                err(
+                    r.span(),
+                    format!(
+                        "unknown revert {other:?}: expected \"auto\", \"revision\" or \"ecs-rollback\""
+                    ),
+                );
+            }
+            return None;
+        }
+    };
     Some(EcsConfig {
         cluster: cluster.into_inner(),
         services,
         aws: AwsSettings::default(),
+        revert,
     })
 }
 
@@ -488,5 +522,34 @@ mod tests {
             Some("targetgroup/web-blue/6d0ecf831eec9f09")
         );
         assert_eq!(load_balancer_dimension("not an arn"), None);
+    }
+
+    #[test]
+    fn revert_reads_auto_revision_or_ecs_rollback_and_nothing_else() {
+        let cfg = |revert: &str| {
+            crate::config::parse(
+                &format!(
+                    "[services.web.environments.prod]\nendpoints = [{{ url = \"http://127.0.0.1:1/\" }}]\n\
+                     [services.web.deploy]\nprovider = \"ecs\"\ncluster = \"prod\"\nservice = \"web\"\n{revert}"
+                ),
+                "backstop.toml",
+                &|_| None,
+            )
+        };
+        let kind = |revert: &str| match cfg(revert).unwrap().services[0].deploy.clone() {
+            Some(crate::config::DeployConfig::Ecs(e)) => e.revert,
+            other => panic!("{other:?}"),
+        };
+        assert_eq!(kind(""), RevertKind::Auto);
+        assert_eq!(kind("revert = \"revision\""), RevertKind::Revision);
+        assert_eq!(kind("revert = \"ecs-rollback\""), RevertKind::EcsRollback);
+        let err = cfg("revert = \"native\"").unwrap_err().to_string();
+        assert!(
+            err.contains(
+                "unknown revert \"native\": expected \"auto\", \"revision\" or \"ecs-rollback\""
+            ),
+            "{err}"
+        );
+        assert!(err.contains("backstop.toml:7:10:"), "{err}");
     }
 }

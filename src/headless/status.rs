@@ -1,5 +1,6 @@
-//! `backstop status`: probe every configured endpoint once, print a table or
-//! one JSON document; the exit code is that of the worst status.
+//! `backstop status`: probe every configured endpoint once, read every
+//! deployment, traffic split and alarm once, print a table or one JSON
+//! document; the exit code is that of the worst health status.
 
 use std::fmt::Write as _;
 
@@ -10,7 +11,11 @@ use super::{ProbeJson, exit_code, out};
 use crate::config::Config;
 use crate::core::deploy::EnvDeploy;
 use crate::core::health::HealthStatus;
-use crate::core::time;
+use crate::core::model::ExternalAlarm;
+use crate::core::rules::{AlarmState, RuleKind};
+use crate::core::time::{self, Ts};
+use crate::core::traffic::Weights;
+use crate::journal::{Place, Reader};
 use crate::sources::probe::{ProbeSpec, Probed, Prober};
 
 /// One probed endpoint, in configuration order.
@@ -23,7 +28,20 @@ struct Row {
     probed: Probed,
 }
 
-pub async fn run(config: &Config, json_out: bool) -> anyhow::Result<u8> {
+/// Status is for pipelines and must answer: every read is bounded.
+const READ_LIMIT: std::time::Duration = std::time::Duration::from_secs(30);
+
+/// A service's traffic split, read now: (service, provider, target, the
+/// weights, the last change backstop journaled: when, by whom, what).
+struct Split {
+    service: usize,
+    provider: &'static str,
+    target: String,
+    weights: Result<Weights, String>,
+    last: Option<(Ts, String, String)>,
+}
+
+pub async fn run(config: &Config, json_out: bool, journal: Option<&Place>) -> anyhow::Result<u8> {
     let prober = Prober::new()?;
     let mut set = JoinSet::new();
     for (s, svc) in config.services.iter().enumerate() {
@@ -54,7 +72,7 @@ pub async fn run(config: &Config, json_out: bool) -> anyhow::Result<u8> {
             deploys.spawn(async move {
                 use crate::providers::deploy::DeployProvider;
                 // Bounded: status is for pipelines and must answer.
-                let read = tokio::time::timeout(std::time::Duration::from_secs(30), p.read())
+                let read = tokio::time::timeout(READ_LIMIT, p.read())
                     .await
                     .unwrap_or(Err(crate::aws::AwsError::NoAnswer {
                         call: "DescribeServices",
@@ -65,9 +83,76 @@ pub async fn run(config: &Config, json_out: bool) -> anyhow::Result<u8> {
             });
         }
     }
+    // Traffic splits, through the providers' own reads.
+    let mut splits = JoinSet::new();
+    for (s, svc) in config.services.iter().enumerate() {
+        if let Some(p) = crate::providers::traffic::build(svc, None, &aws) {
+            splits.spawn(async move {
+                let weights = tokio::time::timeout(READ_LIMIT, p.read())
+                    .await
+                    .map_err(|_| format!("no answer within {}s", READ_LIMIT.as_secs()))
+                    .and_then(|r| r.map_err(|e| e.message));
+                (s, p.kind(), p.target(), weights)
+            });
+        }
+    }
+    // CloudWatch alarms: one source per AWS setting, as the console polls them.
+    let mut wants: Vec<(
+        crate::config::aws::AwsSettings,
+        Vec<(usize, crate::config::aws::AlarmsConfig)>,
+    )> = Vec::new();
+    for (i, svc) in config.services.iter().enumerate() {
+        if let Some(a) = &svc.alarms {
+            match wants.iter_mut().find(|(s, _)| *s == a.aws) {
+                Some((_, v)) => v.push((i, a.clone())),
+                None => wants.push((a.aws.clone(), vec![(i, a.clone())])),
+            }
+        }
+    }
+    let mut polls = JoinSet::new();
+    for (settings, wanted) in wants {
+        let services: Vec<usize> = wanted.iter().map(|(i, _)| *i).collect();
+        let source = crate::aws::alarms::CloudWatchAlarms::new(aws.get(&settings), wanted);
+        polls.spawn(async move {
+            let r = tokio::time::timeout(READ_LIMIT, source.poll())
+                .await
+                .map_err(|_| format!("no answer within {}s", READ_LIMIT.as_secs()))
+                .and_then(|r| r.map_err(|e| e.to_string()));
+            (services, r)
+        });
+    }
     let mut rows = Vec::new();
     while let Some(r) = set.join_next().await {
         rows.push(r?);
+    }
+    // Who changed each split last: the journal's word, if there is one.
+    let reader = journal.and_then(|p| Reader::at(p).ok());
+    let mut split = Vec::new();
+    while let Some(r) = splits.join_next().await {
+        let (s, provider, target, weights) = r?;
+        let last = reader.as_ref().and_then(|r| {
+            r.last_weight_change(&config.services[s].name)
+                .ok()
+                .flatten()
+        });
+        split.push(Split {
+            service: s,
+            provider,
+            target,
+            weights,
+            last,
+        });
+    }
+    split.sort_by_key(|s| s.service);
+    let mut alarms = Alarms::default();
+    while let Some(r) = polls.join_next().await {
+        let (services, result) = r?;
+        match result {
+            Ok(found) => alarms.found.extend(found),
+            Err(e) => alarms
+                .failed
+                .extend(services.into_iter().map(|s| (s, e.clone()))),
+        }
     }
     let mut deployed = Vec::new();
     while let Some(d) = deploys.join_next().await {
@@ -79,12 +164,14 @@ pub async fn run(config: &Config, json_out: bool) -> anyhow::Result<u8> {
     rows.sort_by_key(order);
     let worst = rows.iter().map(|r| r.probed.report.status).max();
     if json_out {
-        out::line(&serde_json::to_string_pretty(&document(
-            config, &rows, &deployed, worst,
-        ))?);
+        let mut doc = document(config, &rows, &deployed, worst);
+        add_traffic_and_alarms(&mut doc, config, &rows, &split, &alarms);
+        out::line(&serde_json::to_string_pretty(&doc)?);
     } else {
         out::text(table(config, &rows, worst));
         out::text(deployments_table(config, &deployed));
+        out::text(traffic_table(config, &split));
+        out::text(alarms_table(config, &rows, &alarms));
     }
     Ok(exit_code(worst))
 }
@@ -160,6 +247,12 @@ fn deployments_table(config: &Config, deployed: &[Deployed]) -> String {
                         e.current,
                         e.summary()
                     );
+                    for d in &e.deployments {
+                        let _ = writeln!(s, "    ECS deployment {}: {}", d.id(), d.summary());
+                    }
+                    if let Some(err) = &e.deployments_error {
+                        let _ = writeln!(s, "    ECS deployments not readable: {err}");
+                    }
                 }
             }
             Err(err) => {
@@ -218,6 +311,235 @@ fn table(config: &Config, rows: &[Row], worst: Option<HealthStatus>) -> String {
     }
     if let Some(w) = worst {
         let _ = writeln!(s, "\nworst: {w}");
+    }
+    s
+}
+
+/// CloudWatch's alarms as read, and the services whose read failed.
+#[derive(Default)]
+struct Alarms {
+    found: Vec<(usize, ExternalAlarm)>,
+    failed: Vec<(usize, String)>,
+}
+
+/// A local rule's state from this one round of probes and alarms. Rules
+/// over a window (error rate, latency, degraded for) need time: `watch`
+/// and the console judge them; here they say so rather than guess.
+fn rule_state(
+    rule: &RuleKind,
+    env: usize,
+    service: usize,
+    rows: &[Row],
+    alarms: &Alarms,
+) -> (&'static str, String) {
+    let probed: Vec<&Row> = rows
+        .iter()
+        .filter(|r| r.service == service && r.env == env)
+        .collect();
+    let worst = probed.iter().map(|r| r.probed.report.status).max();
+    match rule {
+        RuleKind::HealthFailures { count, .. } => match worst {
+            Some(HealthStatus::Critical | HealthStatus::Unreachable) if *count <= 1 => {
+                ("firing", "failed this probe".into())
+            }
+            Some(HealthStatus::Critical | HealthStatus::Unreachable) => {
+                ("pending", format!("1 of {count} failures (this probe)"))
+            }
+            Some(_) => ("ok", "this probe passed".into()),
+            None => ("unknown", "no endpoint probed".into()),
+        },
+        RuleKind::Alarm { name, .. } => {
+            let matches = |a: &ExternalAlarm| match name.strip_suffix('*') {
+                Some(prefix) => a.name.starts_with(prefix),
+                None => &a.name == name,
+            };
+            let mine: Vec<&ExternalAlarm> = alarms
+                .found
+                .iter()
+                .filter(|(s, a)| *s == service && matches(a))
+                .map(|(_, a)| a)
+                .collect();
+            if mine.iter().any(|a| a.state == AlarmState::Alarm) {
+                ("firing", "in ALARM".into())
+            } else if mine.is_empty() {
+                ("unknown", "alarm not read".into())
+            } else {
+                ("ok", "not in ALARM".into())
+            }
+        }
+        RuleKind::Manual => ("ok", "nobody asked".into()),
+        _ => (
+            "not judged",
+            "needs its window: `backstop watch` or the console judges it".into(),
+        ),
+    }
+}
+
+/// Each rule with the environments it is judged on: an alarm rule that
+/// names no environment is one line for the service, not one per
+/// environment.
+fn judged<'a>(
+    svc: &'a crate::config::ServiceConfig,
+) -> impl Iterator<Item = (&'a RuleKind, usize, &'a str)> + 'a {
+    svc.policy.rules.iter().flat_map(move |r| {
+        let envs: Vec<(usize, &'a str)> = match r {
+            RuleKind::Alarm { env: None, .. } => vec![(0, "-")],
+            RuleKind::Alarm { env: Some(e), .. } => svc
+                .environments
+                .iter()
+                .enumerate()
+                .filter(|(_, x)| &x.name == e)
+                .map(|(i, x)| (i, x.name.as_str()))
+                .collect(),
+            _ => svc
+                .environments
+                .iter()
+                .enumerate()
+                .map(|(i, x)| (i, x.name.as_str()))
+                .collect(),
+        };
+        envs.into_iter().map(move |(i, n)| (r, i, n))
+    })
+}
+
+/// The traffic split and the alarms, into the document `document` made.
+fn add_traffic_and_alarms(
+    doc: &mut Value,
+    config: &Config,
+    rows: &[Row],
+    split: &[Split],
+    alarms: &Alarms,
+) {
+    for (s, svc) in config.services.iter().enumerate() {
+        let Some(entry) = doc["services"].get_mut(&svc.name) else {
+            continue;
+        };
+        if let Some(sp) = split.iter().find(|x| x.service == s) {
+            let mut t = json!({ "provider": sp.provider, "target": sp.target });
+            match &sp.weights {
+                Ok(w) => {
+                    let pct = w.percents();
+                    t["live"] = json!(w.live());
+                    t["environments"] = Value::Array(
+                        w.0.iter()
+                            .zip(pct)
+                            .map(|(e, p)| json!({ "env": e.env, "weight": e.weight, "percent": p }))
+                            .collect(),
+                    );
+                }
+                Err(e) => t["error"] = json!(e),
+            }
+            t["last_change"] = match &sp.last {
+                Some((at, by, what)) => json!({ "at": at.rfc3339(), "by": by, "change": what }),
+                None => Value::Null,
+            };
+            entry["traffic"] = t;
+        }
+        let external: Vec<Value> = alarms
+            .found
+            .iter()
+            .filter(|(i, _)| *i == s)
+            .map(|(_, a)| {
+                json!({
+                    "name": a.name,
+                    "source": a.source,
+                    "state": a.state.word(),
+                    "reason": a.reason,
+                    "since": a.since.rfc3339(),
+                })
+            })
+            .collect();
+        let rules: Vec<Value> = judged(svc)
+            .map(|(r, e, env)| {
+                let (state, why) = rule_state(r, e, s, rows, alarms);
+                json!({
+                    "env": env,
+                    "rule": r.name(),
+                    "threshold": r.threshold(),
+                    "state": state,
+                    "detail": why,
+                })
+            })
+            .collect();
+        let mut a = json!({ "cloudwatch": external, "rules": rules });
+        if let Some((_, e)) = alarms.failed.iter().find(|(i, _)| *i == s) {
+            a["error"] = json!(e);
+        }
+        entry["alarms"] = a;
+    }
+}
+
+fn traffic_table(config: &Config, split: &[Split]) -> String {
+    let mut s = String::new();
+    if split.is_empty() {
+        return s;
+    }
+    let _ = writeln!(s, "\nTRAFFIC");
+    for sp in split {
+        let name = &config.services[sp.service].name;
+        match &sp.weights {
+            Ok(w) => {
+                let pct = w.percents();
+                let parts: Vec<String> =
+                    w.0.iter()
+                        .zip(pct)
+                        .map(|(e, p)| format!("{} {p} %", e.env))
+                        .collect();
+                let last = match &sp.last {
+                    Some((at, by, what)) => {
+                        format!(" · last change {} by {by}: {what}", at.rfc3339())
+                    }
+                    None => " · no change by backstop journaled".into(),
+                };
+                let _ = writeln!(
+                    s,
+                    "{name}  {} {}: {}{last}",
+                    sp.provider,
+                    sp.target,
+                    parts.join(" · ")
+                );
+            }
+            Err(e) => {
+                let _ = writeln!(s, "{name}  {} {}: cannot read: {e}", sp.provider, sp.target);
+            }
+        }
+    }
+    s
+}
+
+fn alarms_table(config: &Config, rows: &[Row], alarms: &Alarms) -> String {
+    let mut s = String::new();
+    let any_rules = config.services.iter().any(|c| !c.policy.rules.is_empty());
+    if alarms.found.is_empty() && alarms.failed.is_empty() && !any_rules {
+        return s;
+    }
+    let _ = writeln!(s, "\nALARMS & RULES");
+    for (i, svc) in config.services.iter().enumerate() {
+        for (_, a) in alarms.found.iter().filter(|(x, _)| *x == i) {
+            let _ = writeln!(
+                s,
+                "{}  {} {}  {}  since {}: {}",
+                svc.name,
+                a.source,
+                a.name,
+                a.state.word(),
+                a.since.rfc3339(),
+                a.reason
+            );
+        }
+        for (_, e) in alarms.failed.iter().filter(|(x, _)| *x == i) {
+            let _ = writeln!(s, "{}  cloudwatch: cannot read: {e}", svc.name);
+        }
+        for (r, e, env) in judged(svc) {
+            let (state, why) = rule_state(r, e, i, rows, alarms);
+            let _ = writeln!(
+                s,
+                "{}  {env}  rule {} {}  {state}: {why}",
+                svc.name,
+                r.name(),
+                r.threshold()
+            );
+        }
     }
     s
 }

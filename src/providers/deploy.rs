@@ -104,6 +104,8 @@ impl DeployProvider for SandboxDeploy {
                     }],
                     history: previous.iter().map(|p| v(p)).chain([v(&current)]).collect(),
                     previous: previous.map(|p| v(&p)),
+                    deployments: Vec::new(),
+                    deployments_error: None,
                     env,
                 });
             }

@@ -13,14 +13,20 @@ use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use aws_sdk_ecs::types::{Deployment, DeploymentRolloutState, Service, TaskDefinitionStatus};
+use aws_sdk_ecs::types::{
+    Deployment, DeploymentRolloutState, Service, StopServiceDeploymentStopType,
+    TaskDefinitionStatus,
+};
 use tokio::sync::OnceCell;
 
 use super::BoxFuture;
 use super::deploy::{DeployError, DeployProvider};
 use crate::aws::{Aws, describe};
-use crate::config::aws::EcsConfig;
-use crate::core::deploy::{EnvDeploy, Rollout, RolloutPhase, short_revision};
+use crate::config::aws::{EcsConfig, RevertKind};
+use crate::core::deploy::{
+    Breaker, DeploymentAlarms, EnvDeploy, Hook, NativeRollback, Rollout, RolloutPhase,
+    ServiceDeployment, Strategy, short_revision,
+};
 use crate::core::time::Ts;
 
 /// Revisions of a family change rarely: read them again after this, or
@@ -42,7 +48,43 @@ pub struct EcsCluster {
     /// call a round, not one per service.
     last: tokio::sync::Mutex<Option<(Instant, Described)>>,
     /// Family → its revision numbers (sorted) and when they were read.
-    history: Mutex<HashMap<String, (Vec<u32>, Instant)>>,
+    /// Held across a read of the revisions, so that when a family's entry
+    /// expires the services on it wait for one `ListTaskDefinitions`
+    /// instead of each making its own (fifty services, fifty calls).
+    history: tokio::sync::Mutex<HashMap<String, (Vec<u32>, Instant)>>,
+    /// ECS's service deployments, kept between rounds so the polling
+    /// budget stays flat (see `deployments`).
+    known: tokio::sync::Mutex<Known>,
+}
+
+/// What is known of the clusters' service deployments. A deployment that
+/// reached a final status never changes again, nor does a service
+/// revision: both are read once. Only deployments still moving are
+/// described again, twenty a call, and a service's list of deployments is
+/// read again only when its current deployment changes.
+#[derive(Default)]
+struct Known {
+    /// Service name → (its current deployment's ARN, its newest deployments' ARNs).
+    lists: HashMap<String, (String, Vec<String>)>,
+    /// ARN → the deployment as last described.
+    deployments: HashMap<String, ServiceDeployment>,
+    /// Service revision ARN → its task definition (`web:6`).
+    revisions: HashMap<String, String>,
+    /// The last failure of these reads, if the last round failed.
+    error: Option<String>,
+    /// Services whose list could not be read, until their next deployment.
+    list_errors: HashMap<String, String>,
+}
+
+/// How many of a service's deployments are shown: the current and the last few.
+const DEPLOYMENTS_SHOWN: usize = 5;
+
+/// Statuses after which ECS never changes a deployment again.
+fn is_final(status: &str) -> bool {
+    matches!(
+        status,
+        "SUCCESSFUL" | "STOPPED" | "ROLLBACK_SUCCESSFUL" | "ROLLBACK_FAILED"
+    )
 }
 
 impl EcsCluster {
@@ -56,11 +98,32 @@ impl EcsCluster {
             fresh,
             client: OnceCell::new(),
             last: tokio::sync::Mutex::new(None),
-            history: Mutex::new(HashMap::new()),
+            history: tokio::sync::Mutex::new(HashMap::new()),
+            known: tokio::sync::Mutex::new(Known::default()),
         })
     }
 
+    /// With a client made elsewhere: the SDK's recorded responses in tests.
+    #[cfg(test)]
+    pub fn with_client(
+        client: aws_sdk_ecs::Client,
+        cluster: &str,
+        names: Vec<String>,
+    ) -> Arc<Self> {
+        let me = Self::new(
+            crate::aws::Aws::new(crate::config::aws::AwsSettings::default()),
+            cluster,
+            names,
+            Duration::from_millis(0),
+        );
+        let _ = me.client.set(client);
+        me
+    }
+
     async fn client(&self) -> Result<&aws_sdk_ecs::Client, DeployError> {
+        if let Some(c) = self.client.get() {
+            return Ok(c);
+        }
         let conf = self.aws.config().await?;
         Ok(self
             .client
@@ -135,16 +198,178 @@ impl EcsCluster {
                 }
             }
         }
+        self.deployments(client, &mut out).await;
         out
+    }
+
+    /// ECS's service deployments of every described service, within the
+    /// polling budget: nothing at all while no service has a current
+    /// deployment that is still moving or new, one
+    /// `DescribeServiceDeployments` per twenty moving ones a round, one
+    /// `ListServiceDeployments` per service whose current deployment
+    /// changed, and one `DescribeServiceRevisions` per twenty revisions
+    /// never seen. A failure here (an IAM policy without these actions, an
+    /// emulator without them) leaves the rest of the read intact and is
+    /// said beside the deployments.
+    async fn deployments(&self, client: &aws_sdk_ecs::Client, out: &mut Described) {
+        let mut known = self.known.lock().await;
+        let mut current: Vec<(String, String, String)> = Vec::new();
+        for (key, s) in &out.services {
+            // Each service is in the map under its name and its ARN: once.
+            if s.service_name() != Some(key.as_str()) {
+                continue;
+            }
+            if let (Some(arn), Some(svc_arn)) = (s.current_service_deployment(), s.service_arn()) {
+                current.push((key.clone(), svc_arn.to_string(), arn.to_string()));
+            }
+        }
+        current.sort();
+        let mut error = None;
+        // Lists first, for services whose current deployment is new.
+        for (name, svc_arn, arn) in &current {
+            if known.lists.get(name).is_some_and(|(c, _)| c == arn) {
+                continue;
+            }
+            match client
+                .list_service_deployments()
+                .cluster(&self.cluster)
+                .service(svc_arn)
+                .max_results(i32::try_from(DEPLOYMENTS_SHOWN).unwrap_or(5))
+                .send()
+                .await
+            {
+                Ok(r) => {
+                    let mut arns: Vec<String> = r
+                        .service_deployments()
+                        .iter()
+                        .filter_map(|b| b.service_deployment_arn().map(str::to_string))
+                        .collect();
+                    if !arns.contains(arn) {
+                        arns.insert(0, arn.clone());
+                    }
+                    arns.truncate(DEPLOYMENTS_SHOWN);
+                    known.lists.insert(name.clone(), (arn.clone(), arns));
+                    known.list_errors.remove(name);
+                }
+                Err(e) => {
+                    // The current one alone, until its next deployment: a
+                    // policy without this action must not cost a call per
+                    // service every round. The error stays said till then.
+                    let why = describe("ListServiceDeployments", &e).to_string();
+                    known.list_errors.insert(name.clone(), why);
+                    known
+                        .lists
+                        .insert(name.clone(), (arn.clone(), vec![arn.clone()]));
+                    continue;
+                }
+            }
+        }
+        // Describe what is not final yet.
+        let mut wanted: Vec<String> = Vec::new();
+        for (name, _, _) in &current {
+            if let Some((_, arns)) = known.lists.get(name) {
+                for a in arns {
+                    let done = known
+                        .deployments
+                        .get(a)
+                        .is_some_and(|d| is_final(&d.status));
+                    if !done && !wanted.contains(a) {
+                        wanted.push(a.clone());
+                    }
+                }
+            }
+        }
+        for chunk in wanted.chunks(20) {
+            match client
+                .describe_service_deployments()
+                .set_service_deployment_arns(Some(chunk.to_vec()))
+                .send()
+                .await
+            {
+                Ok(r) => {
+                    for sd in r.service_deployments() {
+                        let d = service_deployment(sd);
+                        known.deployments.insert(d.arn.clone(), d);
+                    }
+                }
+                Err(e) => {
+                    error = Some(describe("DescribeServiceDeployments", &e).to_string());
+                    break;
+                }
+            }
+        }
+        // The task definitions behind the revisions, read once each.
+        let mut revs: Vec<String> = Vec::new();
+        for d in known.deployments.values() {
+            for r in d.source.iter().chain(d.target.iter()) {
+                if !known.revisions.contains_key(r) && !revs.contains(r) {
+                    revs.push(r.clone());
+                }
+            }
+        }
+        for chunk in revs.chunks(20) {
+            match client
+                .describe_service_revisions()
+                .set_service_revision_arns(Some(chunk.to_vec()))
+                .send()
+                .await
+            {
+                Ok(r) => {
+                    for rev in r.service_revisions() {
+                        if let (Some(a), Some(td)) =
+                            (rev.service_revision_arn(), rev.task_definition())
+                        {
+                            known.revisions.insert(a.to_string(), short_revision(td));
+                        }
+                    }
+                }
+                Err(e) => {
+                    error = Some(describe("DescribeServiceRevisions", &e).to_string());
+                    break;
+                }
+            }
+        }
+        known.error = error;
+        // Only what is listed is kept: a console left running for weeks
+        // does not collect every deployment it ever saw.
+        let listed: std::collections::HashSet<String> = known
+            .lists
+            .values()
+            .flat_map(|(_, a)| a.iter().cloned())
+            .collect();
+        known.deployments.retain(|a, _| listed.contains(a));
+        let Known {
+            lists,
+            deployments,
+            revisions,
+            error,
+            list_errors,
+        } = &*known;
+        for (name, _, _) in &current {
+            let Some((_, arns)) = lists.get(name) else {
+                continue;
+            };
+            let mut list: Vec<ServiceDeployment> = arns
+                .iter()
+                .filter_map(|a| deployments.get(a).cloned())
+                .map(|mut d| {
+                    d.source_task = d.source.first().and_then(|r| revisions.get(r).cloned());
+                    d.target_task = d.target.as_ref().and_then(|r| revisions.get(r).cloned());
+                    d
+                })
+                .collect();
+            list.sort_by_key(|d| std::cmp::Reverse(d.created));
+            out.deployments.insert(name.clone(), list);
+        }
+        out.deployments_error = error
+            .clone()
+            .or_else(|| list_errors.values().next().cloned());
     }
 
     /// The family's revision numbers, oldest first.
     async fn revisions(&self, family: &str, current: u32) -> Result<Vec<u32>, DeployError> {
-        if let Some((revs, at)) = self
-            .history
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner)
-            .get(family)
+        let mut history = self.history.lock().await;
+        if let Some((revs, at)) = history.get(family)
             && at.elapsed() < HISTORY_TTL
             && revs.contains(&current)
         {
@@ -181,10 +406,7 @@ impl EcsCluster {
         }
         revs.sort_unstable();
         revs.dedup();
-        self.history
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner)
-            .insert(family.to_string(), (revs.clone(), Instant::now()));
+        history.insert(family.to_string(), (revs.clone(), Instant::now()));
         Ok(revs)
     }
 }
@@ -198,6 +420,10 @@ struct Described {
     failures: HashMap<String, String>,
     /// The call itself failed.
     error: Option<DeployError>,
+    /// Service name → its service deployments, newest first.
+    deployments: HashMap<String, Vec<ServiceDeployment>>,
+    /// Why the service deployments could not be read (the rest could).
+    deployments_error: Option<String>,
 }
 
 impl Described {
@@ -221,6 +447,9 @@ impl Described {
 pub struct EcsDeploy {
     shared: Arc<EcsCluster>,
     cfg: EcsConfig,
+    /// Environment → the deployment in progress its last preview showed
+    /// (None: none, a revision revert): a revert refuses if that moved.
+    previewed: Mutex<HashMap<String, Option<String>>>,
 }
 
 impl EcsDeploy {
@@ -228,12 +457,16 @@ impl EcsDeploy {
     pub fn new(aws: Arc<Aws>, cfg: EcsConfig) -> Self {
         let names = cfg.services.iter().map(|(_, s)| s.clone()).collect();
         let shared = EcsCluster::new(aws, &cfg.cluster, names, Duration::from_secs(1));
-        EcsDeploy { shared, cfg }
+        Self::shared(shared, cfg)
     }
 
     /// Sharing its cluster's reads with the other services on it.
     pub fn shared(shared: Arc<EcsCluster>, cfg: EcsConfig) -> Self {
-        EcsDeploy { shared, cfg }
+        EcsDeploy {
+            shared,
+            cfg,
+            previewed: Mutex::new(HashMap::new()),
+        }
     }
 
     fn service_of(&self, env: &str) -> Result<&str, DeployError> {
@@ -249,7 +482,12 @@ impl EcsDeploy {
             })
     }
 
-    async fn env_deploy(&self, env: &str, svc: &Service) -> Result<EnvDeploy, DeployError> {
+    async fn env_deploy(
+        &self,
+        env: &str,
+        svc: &Service,
+        described: &Described,
+    ) -> Result<EnvDeploy, DeployError> {
         let current = short_revision(svc.task_definition().unwrap_or_default());
         let (previous, history) = match split_revision(&current) {
             Some((family, rev)) => {
@@ -270,13 +508,29 @@ impl EcsDeploy {
             }
             None => (None, vec![current.clone()]),
         };
+        let name = svc.service_name().unwrap_or_default().to_string();
+        let deployments = described
+            .deployments
+            .get(&name)
+            .cloned()
+            .unwrap_or_default();
+        // A native rollback goes back to the deployment's source revision:
+        // that, not the revision before by number, is what a revert goes to.
+        let previous = match deployments.first() {
+            Some(d) if d.in_progress() && self.cfg.revert != RevertKind::Revision => {
+                d.source_task.clone().or(previous)
+            }
+            _ => previous,
+        };
         Ok(EnvDeploy {
             env: env.to_string(),
-            name: svc.service_name().unwrap_or_default().to_string(),
+            name,
             current,
             rollouts: svc.deployments().iter().map(rollout).collect(),
             previous,
             history,
+            deployments,
+            deployments_error: described.deployments_error.clone(),
         })
     }
 
@@ -285,7 +539,127 @@ impl EcsDeploy {
         let name = self.service_of(env)?;
         let services = self.shared.services(true).await?;
         let svc = services.get(name, &self.cfg.cluster)?;
-        self.env_deploy(env, svc).await
+        self.env_deploy(env, svc, &services).await
+    }
+
+    /// The other environments on the same ECS service as `env`.
+    fn sharing(&self, env: &str) -> Vec<&str> {
+        let Ok(name) = self.service_of(env) else {
+            return Vec::new();
+        };
+        self.cfg
+            .services
+            .iter()
+            .filter(|(e, s)| e != env && s == name)
+            .map(|(e, _)| e.as_str())
+            .collect()
+    }
+
+    /// Native rollback or revision revert, for this read of `env`.
+    fn how<'d>(&self, d: &'d EnvDeploy) -> Result<How<'d>, DeployError> {
+        match (self.cfg.revert, d.in_progress()) {
+            (RevertKind::Revision, _) | (RevertKind::Auto, None) => Ok(How::Revision),
+            (RevertKind::Auto | RevertKind::EcsRollback, Some(sd)) => Ok(How::Native(sd)),
+            (RevertKind::EcsRollback, None) => Err(DeployError::Refused(format!(
+                "ECS service {} has no service deployment in progress to roll back (revert = \"ecs-rollback\"){}",
+                d.name,
+                d.current_deployment()
+                    .map(|c| format!(": the newest is {} {}", c.id(), c.status))
+                    .unwrap_or_default()
+            ))),
+        }
+    }
+}
+
+/// How a revert is done this time.
+enum How<'d> {
+    Revision,
+    Native(&'d ServiceDeployment),
+}
+
+/// Seconds and milliseconds of an SDK time as core's.
+fn when(d: Option<&aws_sdk_ecs::primitives::DateTime>) -> Option<Ts> {
+    d.map(ts)
+}
+
+/// `10`, `2.5`: a percent as ECS wrote it.
+fn percent(p: f64) -> String {
+    let s = format!("{p:.1}");
+    s.strip_suffix(".0").unwrap_or(&s).to_string()
+}
+
+/// One service deployment as core sees it.
+pub fn service_deployment(sd: &aws_sdk_ecs::types::ServiceDeployment) -> ServiceDeployment {
+    let conf = sd.deployment_configuration();
+    let kind = conf
+        .and_then(|c| c.strategy())
+        .map_or("ROLLING", |s| s.as_str())
+        .to_string();
+    let (pct, bake) = match kind.as_str() {
+        "CANARY" => {
+            let c = conf.and_then(|c| c.canary_configuration());
+            (
+                c.and_then(|c| c.canary_percent()).map(percent),
+                c.and_then(|c| c.canary_bake_time_in_minutes()),
+            )
+        }
+        "LINEAR" => {
+            let c = conf.and_then(|c| c.linear_configuration());
+            (
+                c.and_then(|c| c.step_percent()).map(percent),
+                c.and_then(|c| c.step_bake_time_in_minutes()),
+            )
+        }
+        _ => (None, conf.and_then(|c| c.bake_time_in_minutes())),
+    };
+    let count = |n: i32| u32::try_from(n).unwrap_or(0);
+    ServiceDeployment {
+        arn: sd.service_deployment_arn().unwrap_or_default().to_string(),
+        status: sd.status().map_or("?", |s| s.as_str()).to_string(),
+        reason: sd.status_reason().map(str::to_string),
+        stage: sd.lifecycle_stage().map(|s| s.as_str().to_string()),
+        strategy: Strategy {
+            kind,
+            percent: pct,
+            bake_minutes: bake.and_then(|b| u32::try_from(b).ok()),
+        },
+        breaker: sd.deployment_circuit_breaker().map(|b| Breaker {
+            status: b.status().map_or("?", |s| s.as_str()).to_string(),
+            failures: count(b.failure_count()),
+            threshold: count(b.threshold()),
+        }),
+        alarms: sd.alarms().map(|a| DeploymentAlarms {
+            status: a.status().map_or("?", |s| s.as_str()).to_string(),
+            names: a.alarm_names().to_vec(),
+            triggered: a.triggered_alarm_names().to_vec(),
+        }),
+        rollback: sd.rollback().map(|r| NativeRollback {
+            reason: r.reason().map(str::to_string),
+            started: when(r.started_at()),
+            to: r.service_revision_arn().map(str::to_string),
+        }),
+        source: sd
+            .source_service_revisions()
+            .iter()
+            .filter_map(|r| r.arn().map(str::to_string))
+            .collect(),
+        target: sd
+            .target_service_revision()
+            .and_then(|r| r.arn())
+            .map(str::to_string),
+        source_task: None,
+        target_task: None,
+        hooks: sd
+            .lifecycle_hook_details()
+            .iter()
+            .map(|h| Hook {
+                id: h.hook_id().unwrap_or_default().to_string(),
+                status: h.status().map_or("?", |s| s.as_str()).to_string(),
+                expires: when(h.expires_at()),
+            })
+            .collect(),
+        created: when(sd.created_at()),
+        finished: when(sd.finished_at().or(sd.stopped_at())),
     }
 }
 
@@ -349,7 +723,7 @@ impl DeployProvider for EcsDeploy {
             let mut out = Vec::new();
             for (env, name) in &self.cfg.services {
                 let svc = services.get(name, &self.cfg.cluster)?;
-                out.push(self.env_deploy(env, svc).await?);
+                out.push(self.env_deploy(env, svc, &services).await?);
             }
             Ok(out)
         })
@@ -358,35 +732,103 @@ impl DeployProvider for EcsDeploy {
     fn preview<'a>(&'a self, env: &'a str) -> BoxFuture<'a, Result<Vec<String>, DeployError>> {
         Box::pin(async move {
             let d = self.one(env).await?;
-            let Some(prev) = &d.previous else {
-                return Err(DeployError::Refused(format!(
-                    "{} is the oldest active revision of its family: there is nothing to revert to",
-                    d.current
-                )));
+            let mut lines = match self.how(&d)? {
+                How::Native(sd) => {
+                    let to = d
+                        .previous
+                        .as_deref()
+                        .unwrap_or("its last good service revision");
+                    let why = match self.cfg.revert {
+                        RevertKind::Auto => {
+                            "native rollback: a service deployment is in progress (revert = \"auto\"; with none in progress the revert is UpdateService to the previous revision)"
+                        }
+                        _ => "native rollback (revert = \"ecs-rollback\")",
+                    };
+                    vec![
+                        format!(
+                            "ECS service {} (cluster {}): {why}",
+                            d.name, self.cfg.cluster
+                        ),
+                        format!("deployment {}: {}", sd.id(), sd.summary()),
+                        format!(
+                            "StopServiceDeployment serviceDeploymentArn={} stopType=ROLLBACK",
+                            sd.arn
+                        ),
+                        format!(
+                            "ECS stops the deployment and returns the service to {to}; wait-stable follows ECS's rollback to ROLLBACK_SUCCESSFUL or ROLLBACK_FAILED"
+                        ),
+                        format!("now: {}", d.summary()),
+                    ]
+                }
+                How::Revision => {
+                    let Some(prev) = &d.previous else {
+                        return Err(DeployError::Refused(format!(
+                            "{} is the oldest active revision of its family: there is nothing to revert to",
+                            d.current
+                        )));
+                    };
+                    let why = match (self.cfg.revert, d.current_deployment()) {
+                        (RevertKind::Auto, Some(c)) => format!(
+                            " (revert = \"auto\": no service deployment in progress, the newest is {} {})",
+                            c.id(),
+                            c.status
+                        ),
+                        _ => String::new(),
+                    };
+                    vec![
+                        format!(
+                            "ECS service {} (cluster {}): task definition {} → {prev}, revision revert{why}",
+                            d.name, self.cfg.cluster, d.current
+                        ),
+                        format!(
+                            "UpdateService cluster={} service={} taskDefinition={prev}",
+                            self.cfg.cluster, d.name
+                        ),
+                        format!(
+                            "ECS starts a deployment of {prev} and drains {} (wait-stable follows it)",
+                            d.current
+                        ),
+                        format!("now: {}", d.summary()),
+                    ]
+                }
             };
-            Ok(vec![
-                format!(
-                    "ECS service {} (cluster {}): task definition {} → {prev}",
-                    d.name, self.cfg.cluster, d.current
-                ),
-                format!(
-                    "UpdateService cluster={} service={} taskDefinition={prev}",
-                    self.cfg.cluster, d.name
-                ),
-                format!(
-                    "ECS starts a deployment of {prev} and drains {} (wait-stable follows it)",
-                    d.current
-                ),
-                format!("now: {}", d.summary()),
-            ])
+            // One ECS service behind several environments: reverting one
+            // reverts them all, and the person confirming must know.
+            let others = self.sharing(env);
+            if !others.is_empty() {
+                lines.insert(
+                    1,
+                    format!(
+                        "{env} and {} are one ECS service ({}): reverting {env} reverts {}",
+                        others.join(", "),
+                        d.name,
+                        if others.len() == 1 {
+                            "both"
+                        } else {
+                            "all of them"
+                        }
+                    ),
+                );
+            }
+            self.previewed
+                .lock()
+                .unwrap_or_else(std::sync::PoisonError::into_inner)
+                .insert(env.to_string(), d.in_progress().map(|sd| sd.arn.clone()));
+            Ok(lines)
         })
     }
 
     fn state<'a>(&'a self, env: &'a str) -> BoxFuture<'a, Result<String, DeployError>> {
         Box::pin(async move {
             let d = self.one(env).await?;
+            // After a crash, what ECS itself is doing matters as much as the
+            // revision: a rollback that was asked for may still be running.
+            let ecs = d
+                .current_deployment()
+                .map(|x| format!("; ECS deployment {}: {}", x.id(), x.summary()))
+                .unwrap_or_default();
             Ok(format!(
-                "ECS service {} points at {} ({})",
+                "ECS service {} points at {} ({}){ecs}",
                 d.name,
                 d.current,
                 d.summary()
@@ -421,6 +863,26 @@ impl DeployProvider for EcsDeploy {
                     d.name, d.current
                 )));
             }
+            // Stopped or finished since the preview: the preview described
+            // another change than this one would be.
+            let previewed = self
+                .previewed
+                .lock()
+                .unwrap_or_else(std::sync::PoisonError::into_inner)
+                .get(env)
+                .cloned();
+            let now_arn = d.in_progress().map(|sd| sd.arn.clone());
+            if let Some(p) = previewed
+                && p != now_arn
+                && self.cfg.revert != RevertKind::Revision
+            {
+                return Err(DeployError::Moved(format!(
+                    "ECS service {}'s deployment in progress is {} now, not {} as previewed: nothing changed; look again",
+                    d.name,
+                    now_arn.as_deref().map_or("none", short_name),
+                    p.as_deref().map_or("none", short_name)
+                )));
+            }
             let Some(prev) = d.previous.clone() else {
                 return Err(DeployError::Refused(format!(
                     "{} has no earlier active revision to go back to",
@@ -434,6 +896,27 @@ impl DeployProvider for EcsDeploy {
                     "the revision before {} is {prev} now, not {t} as previewed: nothing changed; look again",
                     d.current
                 )));
+            }
+            if let How::Native(sd) = self.how(&d)? {
+                let resp = self
+                    .shared
+                    .client()
+                    .await?
+                    .stop_service_deployment()
+                    .service_deployment_arn(&sd.arn)
+                    .stop_type(StopServiceDeploymentStopType::Rollback)
+                    .send()
+                    .await
+                    .map_err(|e| describe("StopServiceDeployment", &e))?;
+                return Ok(vec![format!(
+                    "StopServiceDeployment ROLLBACK accepted: ECS rolls service {} back from {} to {} (deployment {})",
+                    d.name,
+                    d.current,
+                    d.previous
+                        .as_deref()
+                        .unwrap_or("its last good service revision"),
+                    resp.service_deployment_arn().map_or(sd.id(), short_name)
+                )]);
             }
             let resp = self
                 .shared
@@ -502,6 +985,8 @@ mod tests {
             rollouts: deployments.iter().map(rollout).collect(),
             previous: None,
             history: vec![],
+            deployments: vec![],
+            deployments_error: None,
         }
     }
 
@@ -547,6 +1032,537 @@ mod tests {
         assert_eq!(
             short_name("arn:aws:ecs:eu-west-1:123456789012:service/prod/web"),
             "web"
+        );
+    }
+}
+
+/// ECS's service-deployment APIs against recorded responses. moto 5.2.5 —
+/// the newest moto on PyPI as of November 2026, pre-releases included —
+/// implements none of `ListServiceDeployments`,
+/// `DescribeServiceDeployments`, `DescribeServiceRevisions` or
+/// `StopServiceDeployment`, and never rolls a deployment out. So these
+/// tests serve JSON bodies shaped as the AWS API reference shows those
+/// actions' answers (field names, epoch-second timestamps, the example of a
+/// circuit breaker rollback) through the SDK's own test support,
+/// `aws-smithy-mocks`, as HTTP responses: the SDK's real deserializers read
+/// them. What moto can do (DescribeServices, UpdateService, a shared
+/// service's preview) is tested against moto in `tests/aws.rs`.
+#[cfg(test)]
+mod recorded {
+    use super::*;
+    use crate::core::deploy::Stability;
+    use aws_sdk_ecs::Client;
+    use aws_sdk_ecs::config::http::HttpResponse;
+    use aws_smithy_mocks::{MockResponse, RuleMode, mock, mock_client};
+    use aws_smithy_runtime_api::http::StatusCode;
+    use aws_smithy_types::body::SdkBody;
+    use serde_json::{Value, json};
+
+    const ARN: &str = "arn:aws:ecs:eu-west-1:123456789012";
+
+    fn sd_arn(id: &str) -> String {
+        format!("{ARN}:service-deployment/prod/web/{id}")
+    }
+
+    fn rev_arn(n: u32) -> String {
+        format!("{ARN}:service-revision/prod/web/49803064663735{n:02}")
+    }
+
+    /// The ECS the recorded answers describe: the service, its deployments
+    /// (as DescribeServiceDeployments shows them) and the calls made.
+    struct World {
+        task_definition: String,
+        rollout: &'static str,
+        current: String,
+        deployments: Vec<Value>,
+        calls: Vec<String>,
+        /// ListServiceDeployments refused, as for a policy without it.
+        deny_list: bool,
+    }
+
+    type Shared = Arc<Mutex<World>>;
+
+    fn lock(w: &Shared) -> std::sync::MutexGuard<'_, World> {
+        w.lock().unwrap()
+    }
+
+    fn http(v: Value) -> HttpResponse {
+        HttpResponse::new(
+            StatusCode::try_from(200).unwrap(),
+            SdkBody::from(v.to_string()),
+        )
+    }
+
+    /// A deployment from web:6 (revision 01) to web:7 (revision 02).
+    fn deployment(id: &str, status: &str, extra: Value) -> Value {
+        let mut d = json!({
+            "serviceDeploymentArn": sd_arn(id),
+            "serviceArn": format!("{ARN}:service/prod/web"),
+            "clusterArn": format!("{ARN}:cluster/prod"),
+            "createdAt": 1_795_269_600.5,
+            "startedAt": 1_795_269_601.0,
+            "updatedAt": 1_795_269_700.0,
+            "sourceServiceRevisions": [{"arn": rev_arn(1), "requestedTaskCount": 2, "runningTaskCount": 1, "pendingTaskCount": 0}],
+            "targetServiceRevision": {"arn": rev_arn(2), "requestedTaskCount": 2, "runningTaskCount": 1, "pendingTaskCount": 1},
+            "status": status,
+            "deploymentConfiguration": {
+                "deploymentCircuitBreaker": {"enable": true, "rollback": true},
+                "maximumPercent": 200,
+                "minimumHealthyPercent": 100,
+                "alarms": {"alarmNames": ["web-5xx"], "rollback": true, "enable": true}
+            },
+            "deploymentCircuitBreaker": {"status": "MONITORING", "failureCount": 1, "threshold": 3},
+            "alarms": {"status": "MONITORING", "alarmNames": ["web-5xx"], "triggeredAlarmNames": []}
+        });
+        if let (Some(d), Some(e)) = (d.as_object_mut(), extra.as_object()) {
+            for (k, v) in e {
+                d.insert(k.clone(), v.clone());
+            }
+        }
+        d
+    }
+
+    fn world(deployments: Vec<Value>) -> Shared {
+        let current = deployments
+            .first()
+            .and_then(|d| d["serviceDeploymentArn"].as_str())
+            .unwrap_or_default()
+            .to_string();
+        Arc::new(Mutex::new(World {
+            task_definition: "web:7".into(),
+            rollout: "IN_PROGRESS",
+            current,
+            deployments,
+            calls: Vec::new(),
+            deny_list: false,
+        }))
+    }
+
+    fn client(w: &Shared) -> Client {
+        let services = {
+            let w = w.clone();
+            mock!(Client::describe_services).then_compute_response(move |_| {
+                let mut w = lock(&w);
+                w.calls.push("DescribeServices".into());
+                let td = format!("{ARN}:task-definition/{}", w.task_definition);
+                MockResponse::Http(http(json!({
+                    "services": [{
+                        "serviceArn": format!("{ARN}:service/prod/web"),
+                        "serviceName": "web",
+                        "clusterArn": format!("{ARN}:cluster/prod"),
+                        "status": "ACTIVE",
+                        "desiredCount": 2, "runningCount": 2, "pendingCount": 0,
+                        "taskDefinition": td,
+                        "deployments": [{
+                            "id": "ecs-svc/9876543210", "status": "PRIMARY", "taskDefinition": td,
+                            "desiredCount": 2, "runningCount": 1, "pendingCount": 1, "failedTasks": 0,
+                            "rolloutState": w.rollout, "rolloutStateReason": "ECS deployment ecs-svc/9876543210 in progress.",
+                            "createdAt": 1_795_269_600.0
+                        }],
+                        "currentServiceDeployment": w.current,
+                    }],
+                    "failures": []
+                })))
+            })
+        };
+        let list = {
+            let w = w.clone();
+            mock!(Client::list_service_deployments).then_compute_response(move |_| {
+                let mut w = lock(&w);
+                w.calls.push("ListServiceDeployments".into());
+                if w.deny_list {
+                    // An AWS JSON-protocol error body, as ECS sends it.
+                    return MockResponse::Http(HttpResponse::new(
+                        StatusCode::try_from(400).unwrap(),
+                        SdkBody::from(json!({
+                            "__type": "AccessDeniedException",
+                            "message": "User: arn:aws:sts::123456789012:assumed-role/oncall/ops is not authorized to perform: ecs:ListServiceDeployments"
+                        }).to_string()),
+                    ));
+                }
+                let briefs: Vec<Value> = w
+                    .deployments
+                    .iter()
+                    .map(|d| {
+                        json!({
+                            "serviceDeploymentArn": d["serviceDeploymentArn"],
+                            "serviceArn": d["serviceArn"],
+                            "clusterArn": d["clusterArn"],
+                            "createdAt": d["createdAt"],
+                            "status": d["status"],
+                            "targetServiceRevisionArn": d["targetServiceRevision"]["arn"],
+                        })
+                    })
+                    .collect();
+                MockResponse::Http(http(json!({ "serviceDeployments": briefs })))
+            })
+        };
+        let describe = {
+            let w = w.clone();
+            mock!(Client::describe_service_deployments).then_compute_response(move |req| {
+                let mut w = lock(&w);
+                let asked = req.service_deployment_arns().to_vec();
+                w.calls
+                    .push(format!("DescribeServiceDeployments {}", asked.len()));
+                let found: Vec<Value> = w
+                    .deployments
+                    .iter()
+                    .filter(|d| {
+                        asked
+                            .iter()
+                            .any(|a| d["serviceDeploymentArn"] == a.as_str())
+                    })
+                    .cloned()
+                    .collect();
+                MockResponse::Http(http(json!({ "serviceDeployments": found, "failures": [] })))
+            })
+        };
+        let revisions = {
+            let w = w.clone();
+            mock!(Client::describe_service_revisions).then_compute_response(move |req| {
+                let mut w = lock(&w);
+                w.calls.push("DescribeServiceRevisions".into());
+                let found: Vec<Value> = req
+                    .service_revision_arns()
+                    .iter()
+                    .map(|a| {
+                        let td = if a.ends_with("01") { "web:6" } else { "web:7" };
+                        json!({
+                            "serviceRevisionArn": a,
+                            "serviceArn": format!("{ARN}:service/prod/web"),
+                            "clusterArn": format!("{ARN}:cluster/prod"),
+                            "taskDefinition": format!("{ARN}:task-definition/{td}"),
+                            "launchType": "FARGATE",
+                            "createdAt": 1_795_269_000.0
+                        })
+                    })
+                    .collect();
+                MockResponse::Http(http(json!({ "serviceRevisions": found, "failures": [] })))
+            })
+        };
+        let families = mock!(Client::list_task_definitions).then_compute_response(|_| {
+            MockResponse::Http(http(json!({ "taskDefinitionArns": [
+                format!("{ARN}:task-definition/web:7"),
+                format!("{ARN}:task-definition/web:6"),
+                format!("{ARN}:task-definition/web:5"),
+            ]})))
+        });
+        let stop = {
+            let w = w.clone();
+            mock!(Client::stop_service_deployment).then_compute_response(move |req| {
+                let mut w = lock(&w);
+                w.calls.push(format!(
+                    "StopServiceDeployment {} {}",
+                    req.service_deployment_arn().unwrap_or_default(),
+                    req.stop_type().map_or("-", |t| t.as_str())
+                ));
+                MockResponse::Http(http(
+                    json!({ "serviceDeploymentArn": req.service_deployment_arn() }),
+                ))
+            })
+        };
+        let update = {
+            let w = w.clone();
+            mock!(Client::update_service).then_compute_response(move |req| {
+                let mut w = lock(&w);
+                w.calls.push(format!(
+                    "UpdateService {}",
+                    req.task_definition().unwrap_or_default()
+                ));
+                MockResponse::Http(http(json!({ "service": {
+                    "serviceName": "web",
+                    "taskDefinition": format!("{ARN}:task-definition/{}", req.task_definition().unwrap_or_default())
+                }})))
+            })
+        };
+        mock_client!(
+            aws_sdk_ecs,
+            RuleMode::MatchAny,
+            [
+                &services, &list, &describe, &revisions, &families, &stop, &update
+            ]
+        )
+    }
+
+    fn provider(w: &Shared, revert: RevertKind, services: &[(&str, &str)]) -> EcsDeploy {
+        let cluster = EcsCluster::with_client(client(w), "prod", vec!["web".into()]);
+        EcsDeploy::shared(
+            cluster,
+            EcsConfig {
+                cluster: "prod".into(),
+                services: services
+                    .iter()
+                    .map(|(e, s)| (e.to_string(), s.to_string()))
+                    .collect(),
+                aws: Default::default(),
+                revert,
+            },
+        )
+    }
+
+    fn calls(w: &Shared) -> Vec<String> {
+        std::mem::take(&mut lock(w).calls)
+    }
+
+    #[tokio::test]
+    async fn deployments_in_each_status_are_read_with_strategy_breaker_alarms_and_rollback() {
+        let w = world(vec![
+            deployment(
+                "cur",
+                "IN_PROGRESS",
+                json!({
+                    "lifecycleStage": "BAKE_TIME",
+                    "deploymentConfiguration": {
+                        "strategy": "CANARY",
+                        "canaryConfiguration": {"canaryPercent": 10.0, "canaryBakeTimeInMinutes": 5},
+                        "lifecycleHooks": []
+                    },
+                    "lifecycleHookDetails": [{"hookId": "approve-canary", "targetType": "LAMBDA_FUNCTION", "status": "AWAITING_ACTION", "expiresAt": 1_795_270_000.0}]
+                }),
+            ),
+            deployment(
+                "rolled",
+                "STOPPED",
+                json!({
+                    "createdAt": 1_795_260_000.0,
+                    "statusReason": "Service deployment rolled back because the circuit breaker threshold was exceeded.",
+                    "rollback": {"reason": "Service deployment rolled back because the circuit breaker threshold was exceeded.", "startedAt": 1_795_260_300.0, "serviceRevisionArn": rev_arn(1)},
+                    "deploymentCircuitBreaker": {"status": "TRIGGERED", "failureCount": 3, "threshold": 3}
+                }),
+            ),
+            deployment(
+                "ok",
+                "SUCCESSFUL",
+                json!({"createdAt": 1_795_250_000.0, "finishedAt": 1_795_250_400.0,
+                       "deploymentConfiguration": {"strategy": "LINEAR", "linearConfiguration": {"stepPercent": 2.5, "stepBakeTimeInMinutes": 1}},
+                       "deploymentCircuitBreaker": {"status": "MONITORING_COMPLETE", "failureCount": 0, "threshold": 3}}),
+            ),
+            deployment(
+                "bg",
+                "ROLLBACK_FAILED",
+                json!({"createdAt": 1_795_240_000.0,
+                       "deploymentConfiguration": {"strategy": "BLUE_GREEN", "bakeTimeInMinutes": 15},
+                       "rollback": {"reason": "Alarm web-5xx in ALARM: rollback requested", "serviceRevisionArn": rev_arn(1)},
+                       "statusReason": "ECS could not place tasks of web:6: RESOURCE:MEMORY",
+                       "alarms": {"status": "TRIGGERED", "alarmNames": ["web-5xx"], "triggeredAlarmNames": ["web-5xx"]}}),
+            ),
+        ]);
+        let p = provider(&w, RevertKind::Auto, &[("prod", "web")]);
+        let envs = p.read().await.unwrap();
+        let e = &envs[0];
+        assert_eq!(e.deployments_error, None);
+        let ids: Vec<&str> = e.deployments.iter().map(|d| d.id()).collect();
+        assert_eq!(ids, ["cur", "rolled", "ok", "bg"], "newest first");
+        let cur = &e.deployments[0];
+        assert_eq!(cur.strategy.label(), "canary 10 % bake 5m");
+        assert_eq!(cur.stage.as_deref(), Some("BAKE_TIME"));
+        assert_eq!(
+            (cur.source_task.as_deref(), cur.target_task.as_deref()),
+            (Some("web:6"), Some("web:7"))
+        );
+        assert_eq!(
+            cur.summary(),
+            "IN_PROGRESS canary 10 % bake 5m BAKE_TIME web:6 → web:7 · breaker 1/3 · hook approve-canary awaiting action"
+        );
+        assert_eq!(cur.verdict(), None);
+        // The rollback goes to the deployment's source revision.
+        assert_eq!(e.previous.as_deref(), Some("web:6"));
+        let rolled = &e.deployments[1];
+        assert_eq!(
+            rolled.verdict().map(|v| v.text().to_string()).as_deref(),
+            Some(
+                "ECS rolled back (Service deployment rolled back because the circuit breaker threshold was exceeded.; circuit breaker tripped: 3 of 3 tasks failed)"
+            )
+        );
+        assert_eq!(e.deployments[2].strategy.label(), "linear 2.5 % bake 1m");
+        assert_eq!(e.deployments[2].finished, Some(Ts(1_795_250_400_000)));
+        let bg = &e.deployments[3];
+        assert_eq!(bg.strategy.label(), "blue/green bake 15m");
+        assert!(
+            matches!(bg.verdict(), Some(crate::core::deploy::Verdict::RollbackFailed(t)) if t.contains("Alarm web-5xx in ALARM") && t.contains("alarms web-5xx"))
+        );
+
+        // The polling budget: the first round lists and describes all;
+        // later rounds describe only what still moves, in one call.
+        assert_eq!(
+            calls(&w),
+            [
+                "DescribeServices",
+                "ListServiceDeployments",
+                "DescribeServiceDeployments 4",
+                "DescribeServiceRevisions"
+            ]
+        );
+        p.read().await.unwrap();
+        assert_eq!(
+            calls(&w),
+            ["DescribeServices", "DescribeServiceDeployments 1"]
+        );
+        // Once it is over, nothing but DescribeServices.
+        lock(&w).deployments[0]["status"] = json!("SUCCESSFUL");
+        p.read().await.unwrap();
+        assert_eq!(
+            calls(&w),
+            ["DescribeServices", "DescribeServiceDeployments 1"]
+        );
+        p.read().await.unwrap();
+        assert_eq!(calls(&w), ["DescribeServices"]);
+    }
+
+    #[tokio::test]
+    async fn the_native_rollback_stops_the_deployment_and_is_followed_to_rollback_failed() {
+        let w = world(vec![deployment("cur", "IN_PROGRESS", json!({}))]);
+        let p = provider(&w, RevertKind::Auto, &[("prod", "web")]);
+        let preview = p.preview("prod").await.unwrap();
+        assert!(
+            preview[0].contains(
+                "native rollback: a service deployment is in progress (revert = \"auto\""
+            ),
+            "{preview:?}"
+        );
+        assert!(
+            preview.contains(&format!(
+                "StopServiceDeployment serviceDeploymentArn={} stopType=ROLLBACK",
+                sd_arn("cur")
+            )),
+            "{preview:?}"
+        );
+        calls(&w);
+        let done = p
+            .revert("prod", Some("web:7"), Some("web:6"))
+            .await
+            .unwrap();
+        assert!(done[0].starts_with("StopServiceDeployment ROLLBACK accepted: ECS rolls service web back from web:7 to web:6"), "{done:?}");
+        assert!(
+            calls(&w).contains(&format!("StopServiceDeployment {} ROLLBACK", sd_arn("cur"))),
+            "the call names the deployment and the stop type"
+        );
+        // ECS rolls back: wait-stable follows ECS's own status.
+        lock(&w).deployments[0]["status"] = json!("ROLLBACK_IN_PROGRESS");
+        let e = p.read().await.unwrap().remove(0);
+        assert!(matches!(e.stability(), Stability::Rolling { .. }));
+        {
+            let mut w = lock(&w);
+            w.deployments[0]["status"] = json!("ROLLBACK_FAILED");
+            w.deployments[0]["rollback"] = json!({"reason": "Rollback failed: tasks of web:6 failed to start: CannotPullContainerError", "startedAt": 1_795_269_900.0, "serviceRevisionArn": rev_arn(1)});
+        }
+        let e = p.read().await.unwrap().remove(0);
+        assert_eq!(
+            e.stability(),
+            Stability::Failed(
+                "ECS's rollback failed: Rollback failed: tasks of web:6 failed to start: CannotPullContainerError"
+                    .into()
+            )
+        );
+    }
+
+    #[tokio::test]
+    async fn a_rollback_that_succeeds_is_stable_once_ecs_says_so() {
+        let w = world(vec![deployment("cur", "IN_PROGRESS", json!({}))]);
+        let p = provider(&w, RevertKind::EcsRollback, &[("prod", "web")]);
+        p.preview("prod").await.unwrap();
+        p.revert("prod", Some("web:7"), Some("web:6"))
+            .await
+            .unwrap();
+        {
+            let mut w = lock(&w);
+            w.deployments[0]["status"] = json!("ROLLBACK_SUCCESSFUL");
+            w.task_definition = "web:6".into();
+            w.rollout = "COMPLETED";
+        }
+        let e = p.read().await.unwrap().remove(0);
+        assert_eq!(e.current, "web:6");
+        assert_eq!(e.stability(), Stability::Stable);
+        // What a restart after a crash reads as the real state.
+        let state = p.state("prod").await.unwrap();
+        assert!(
+            state.ends_with(
+                "; ECS deployment cur: ROLLBACK_SUCCESSFUL rolling web:6 → web:7 · breaker 1/3"
+            ),
+            "{state}"
+        );
+    }
+
+    #[tokio::test]
+    async fn auto_reverts_by_revision_when_nothing_is_in_progress_and_ecs_rollback_refuses() {
+        let w = world(vec![deployment("done", "SUCCESSFUL", json!({}))]);
+        let p = provider(&w, RevertKind::Auto, &[("prod", "web")]);
+        let preview = p.preview("prod").await.unwrap();
+        assert!(
+            preview[0].ends_with("task definition web:7 → web:6, revision revert (revert = \"auto\": no service deployment in progress, the newest is done SUCCESSFUL)"),
+            "{preview:?}"
+        );
+        assert!(
+            preview.contains(
+                &"UpdateService cluster=prod service=web taskDefinition=web:6".to_string()
+            )
+        );
+        p.revert("prod", Some("web:7"), Some("web:6"))
+            .await
+            .unwrap();
+        assert!(calls(&w).contains(&"UpdateService web:6".to_string()));
+
+        let p = provider(&w, RevertKind::EcsRollback, &[("prod", "web")]);
+        let e = p.preview("prod").await.unwrap_err().to_string();
+        assert!(
+            e.contains("no service deployment in progress to roll back"),
+            "{e}"
+        );
+    }
+
+    #[tokio::test]
+    async fn a_deployment_that_finished_since_the_preview_is_not_rolled_back() {
+        let w = world(vec![deployment("cur", "IN_PROGRESS", json!({}))]);
+        let p = provider(&w, RevertKind::Auto, &[("prod", "web")]);
+        p.preview("prod").await.unwrap();
+        lock(&w).deployments[0]["status"] = json!("SUCCESSFUL");
+        let e = p
+            .revert("prod", Some("web:7"), Some("web:6"))
+            .await
+            .unwrap_err();
+        assert!(matches!(e, DeployError::Moved(_)), "{e}");
+        assert!(
+            !calls(&w)
+                .iter()
+                .any(|c| c.starts_with("StopServiceDeployment") || c.starts_with("UpdateService"))
+        );
+    }
+
+    #[tokio::test]
+    async fn a_shared_ecs_service_says_so_in_the_native_preview() {
+        let w = world(vec![deployment("cur", "IN_PROGRESS", json!({}))]);
+        let p = provider(&w, RevertKind::Auto, &[("blue", "web"), ("green", "web")]);
+        let preview = p.preview("green").await.unwrap();
+        assert_eq!(
+            preview[1],
+            "green and blue are one ECS service (web): reverting green reverts both"
+        );
+    }
+
+    #[tokio::test]
+    async fn a_policy_without_the_list_costs_one_call_per_deployment_not_per_round() {
+        let w = world(vec![deployment("cur", "IN_PROGRESS", json!({}))]);
+        lock(&w).deny_list = true;
+        let p = provider(&w, RevertKind::Auto, &[("prod", "web")]);
+        let e = p.read().await.unwrap().remove(0);
+        let why = e.deployments_error.clone().unwrap_or_default();
+        assert!(why.contains("AccessDeniedException"), "{why}");
+        // The current deployment is still read (DescribeServices names it).
+        assert_eq!(e.deployments.len(), 1);
+        assert_eq!(
+            calls(&w),
+            [
+                "DescribeServices",
+                "ListServiceDeployments",
+                "DescribeServiceDeployments 1",
+                "DescribeServiceRevisions"
+            ]
+        );
+        let e = p.read().await.unwrap().remove(0);
+        assert!(e.deployments_error.is_some(), "still said");
+        assert_eq!(
+            calls(&w),
+            ["DescribeServices", "DescribeServiceDeployments 1"]
         );
     }
 }

@@ -165,6 +165,12 @@ pub enum Block {
     NoTarget,
     /// Nothing configured can move the traffic.
     NoMeans,
+    /// The platform is rolling the suspect back on its own verdict (an ECS
+    /// circuit breaker or deployment alarm): a second rollback on top of
+    /// it would fight it, so backstop waits and says so.
+    PlatformActing {
+        what: String,
+    },
 }
 
 impl Block {
@@ -186,6 +192,9 @@ impl Block {
             ),
             Block::NoTarget => "no other environment to roll back to; escalate".into(),
             Block::NoMeans => "no traffic or deploy provider configured: roll back by hand".into(),
+            Block::PlatformActing { what } => {
+                format!("{what}: ECS acts on its own verdict; backstop waits and does not fight it")
+            }
         }
     }
 }
@@ -330,6 +339,9 @@ pub struct Facts<'a> {
     pub can_shift: bool,
     /// A deploy provider can put an environment back on its previous revision.
     pub can_revert: bool,
+    /// Environments the platform is rolling back itself (ECS's own
+    /// rollback under way), with ECS's words.
+    pub platform_acting: &'a [(usize, String)],
 }
 
 /// Decide. Pure: the same facts give the same decision.
@@ -441,6 +453,9 @@ pub fn route(suspect: &str, target: &str) -> String {
 /// a deploy provider, the rollback is a revert in place: the target is the
 /// suspect itself, on its previous revision.
 fn guard(f: &Facts<'_>, suspect: usize, now: Ts) -> Result<usize, Block> {
+    if let Some((_, what)) = f.platform_acting.iter().find(|(e, _)| *e == suspect) {
+        return Err(Block::PlatformActing { what: what.clone() });
+    }
     count_guard(f.policy, f.rollbacks, now)?;
     if !f.can_shift && f.can_revert {
         return Ok(suspect);
@@ -536,6 +551,7 @@ mod tests {
             in_progress: None,
             can_shift: true,
             can_revert: false,
+            platform_acting: &[],
         }
     }
 
@@ -835,7 +851,7 @@ mod properties {
                 } else {
                     Vec::new()
                 };
-                let f = Facts { policy: &policy, envs: &envs, rules: &rules, rollbacks: &history, in_progress: None, can_shift: true, can_revert: false };
+                let f = Facts { policy: &policy, envs: &envs, rules: &rules, rollbacks: &history, in_progress: None, can_shift: true, can_revert: false, platform_acting: &[] };
                 if let Decision::RollbackRecommended { suspect, target, .. } = decide(&f, Ts(t)) {
                     prop_assert!(envs[target].safe(), "rolled back onto a failing environment");
                     prop_assert_ne!(suspect, target);

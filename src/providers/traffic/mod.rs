@@ -6,6 +6,7 @@ pub mod nginx;
 pub mod sandbox;
 
 use std::sync::Arc;
+use std::time::Duration;
 
 use super::BoxFuture;
 use crate::config::{ServiceConfig, TrafficKind};
@@ -110,9 +111,12 @@ pub fn build(
         TrafficKind::Command(cfg) => {
             Some(Arc::new(command::CommandTraffic::new(cfg.clone(), envs)))
         }
-        TrafficKind::Alb(cfg) => Some(Arc::new(alb::AlbTraffic::new(
-            aws.get(&cfg.aws),
+        TrafficKind::Alb(cfg) => Some(Arc::new(alb::AlbTraffic::shared(
+            aws.listeners(&cfg.aws),
             cfg.clone(),
+            svc.traffic
+                .as_ref()
+                .map_or(Duration::from_secs(5), |t| t.interval),
         ))),
     }
 }

@@ -12,7 +12,7 @@ use ratatui::widgets::{Paragraph, Widget};
 use std::time::Duration;
 
 use super::{fit, frame};
-use crate::core::deploy::Stability;
+use crate::core::deploy::{EnvDeploy, Stability, Verdict};
 use crate::core::events::Level;
 use crate::core::filter;
 use crate::core::model::{Overlay, Pane, ServiceState, State};
@@ -139,6 +139,45 @@ fn deploy_lines<'a>(
                 style,
             ),
         ]));
+        out.extend(service_deployments(e, view, width));
+    }
+    out
+}
+
+/// ECS's own deployments under the environment: the current one and the
+/// two before it (the pane is small; `status` lists five), each in ECS's
+/// words, its verdict in the colour of what it means.
+fn service_deployments<'a>(e: &EnvDeploy, view: &View<'_>, width: usize) -> Vec<Line<'a>> {
+    let t = view.theme;
+    let mut out = Vec::new();
+    for (i, d) in e.deployments.iter().take(3).enumerate() {
+        let style = match d.verdict() {
+            Some(Verdict::RollingBack(_)) => t.level(Level::Warn),
+            Some(Verdict::RollbackFailed(_) | Verdict::Tripped(_)) => t.level(Level::Bad),
+            _ if i == 0 && d.in_progress() => t.level(Level::Warn),
+            _ => t.dim(),
+        };
+        let label = if i == 0 {
+            "ECS deployment"
+        } else {
+            "  earlier"
+        };
+        out.push(Line::styled(
+            fit(
+                &format!("         {label} {}: {}", d.id(), d.summary()),
+                width,
+            ),
+            style,
+        ));
+    }
+    if let Some(err) = &e.deployments_error {
+        out.push(Line::styled(
+            fit(
+                &format!("         ECS deployments not readable: {err}"),
+                width,
+            ),
+            t.level(Level::Warn),
+        ));
     }
     out
 }

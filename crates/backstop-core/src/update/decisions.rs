@@ -5,6 +5,7 @@
 use std::time::Duration;
 
 use crate::decision::{self, Decision, EnvFacts, Facts, Mode, RuleFacts};
+use crate::deploy::Verdict;
 use crate::events::Level;
 use crate::health::HealthStatus;
 use crate::metrics::WindowStats;
@@ -191,6 +192,7 @@ fn observe(state: &State, service: usize, env: usize, kind: &RuleKind, now: Ts) 
             in_progress: None,
             can_shift: true,
             can_revert: false,
+            platform_acting: &[],
         };
         if let Some(stable) = decision::target(&f, env) {
             o.baseline = stats(state, service, stable, window, now);
@@ -316,6 +318,27 @@ fn decide(state: &mut State, service: usize, now: Ts) -> Vec<Effect> {
             },
         })
         .collect();
+    // ECS's own verdicts are evidence like an alarm: a tripped circuit
+    // breaker or a failed ECS rollback fires; an ECS rollback under way
+    // fires too but blocks backstop's own (never two rollbacks at once).
+    let mut rules = rules;
+    let mut platform_acting = Vec::new();
+    for (env, verdict) in ecs_verdicts(state, service) {
+        let text = format!("{}: {}", envs[env].name, verdict.text());
+        if matches!(verdict, Verdict::RollingBack(_)) {
+            platform_acting.push((env, text.clone()));
+        }
+        if verdict.fires() {
+            rules.push(RuleFacts {
+                env,
+                status: RuleStatus::Firing,
+                always_relevant: true,
+                fires_at: None,
+                reason: text,
+            });
+        }
+    }
+    let svc = &state.services[service];
     let counted = svc.rollback.counted();
     let f = Facts {
         policy: &svc.rollback.policy,
@@ -329,6 +352,7 @@ fn decide(state: &mut State, service: usize, now: Ts) -> Vec<Effect> {
         // A revert in place only where no traffic provider is configured: a
         // blue/green service whose weights are not read yet is not an ECS one.
         can_revert: svc.traffic.is_none() && svc.deploy.is_some(),
+        platform_acting: &platform_acting,
     };
     let d = decision::decide(&f, now);
     let before = svc.rollback.decision.clone();
@@ -502,6 +526,7 @@ pub(super) fn target_of(state: &State, service: usize, suspect: usize) -> Option
         in_progress: None,
         can_shift: true,
         can_revert: false,
+        platform_acting: &[],
     };
     decision::target(&f, suspect)
 }
@@ -519,6 +544,25 @@ pub(super) fn rule_status(
         .iter()
         .find(|r| r.env == env && r.kind.name() == name)
         .map(|r| r.status)
+}
+
+/// ECS's verdict on each environment's newest service deployment, by
+/// environment index. A verdict on a deployment that finished before this
+/// console started reading is still shown (the pane), but only one that is
+/// not over yet (a rollback under way or failed, a breaker tripped on a
+/// deployment still listed as current) is evidence here.
+pub(super) fn ecs_verdicts(state: &State, service: usize) -> Vec<(usize, Verdict)> {
+    let Some(svc) = state.services.get(service) else {
+        return Vec::new();
+    };
+    let Some(d) = svc.deploy.as_ref() else {
+        return Vec::new();
+    };
+    svc.envs
+        .iter()
+        .enumerate()
+        .filter_map(|(i, e)| Some((i, d.env(&e.name)?.verdict()?)))
+        .collect()
 }
 
 #[cfg(test)]

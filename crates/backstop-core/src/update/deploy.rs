@@ -4,7 +4,7 @@
 
 use crate::deploy::{EnvDeploy, RolloutPhase};
 use crate::events::{Detail, Event, Kind, Level};
-use crate::model::State;
+use crate::model::{State, TimelineKind};
 use crate::time::Ts;
 
 pub(super) fn on_read(
@@ -21,6 +21,7 @@ pub(super) fn on_read(
         return;
     };
     let mut events: Vec<(Level, String, Option<Detail>)> = Vec::new();
+    let mut notes: Vec<String> = Vec::new();
     match result {
         Ok(envs) => {
             if let Some((e, _)) = d.error.take() {
@@ -59,6 +60,29 @@ pub(super) fn on_read(
                                     to: new.current.clone(),
                                 }),
                             ));
+                        }
+                        // ECS's own deployment objects: each status it
+                        // reaches is logged in its words (the why view
+                        // shows an ECS rollback as ECS's, not ours).
+                        if let Some(nd) = new.current_deployment()
+                            && old.current_deployment().is_none_or(|od| {
+                                od.arn != nd.arn || od.status != nd.status || od.stage != nd.stage
+                            })
+                        {
+                            let level = match nd.status.as_str() {
+                                "ROLLBACK_FAILED" | "STOPPED" => Level::Bad,
+                                "ROLLBACK_REQUESTED" | "ROLLBACK_IN_PROGRESS" => Level::Warn,
+                                "SUCCESSFUL" | "ROLLBACK_SUCCESSFUL" => Level::Good,
+                                _ if nd.verdict().is_some() => Level::Bad,
+                                _ => Level::Info,
+                            };
+                            let text =
+                                format!("{scope}: ECS deployment {}: {}", nd.id(), nd.summary());
+                            // ECS's verdicts go to the why view as evidence.
+                            if let Some(v) = nd.verdict() {
+                                notes.push(format!("{}: {}", new.env, v.text()));
+                            }
+                            events.push((level, text, None));
                         }
                         let (op, np) = (old.primary(), new.primary());
                         if let Some(np) = np
@@ -101,6 +125,11 @@ pub(super) fn on_read(
                 let since = d.error.as_ref().map_or(at, |(_, s)| *s);
                 d.error = Some((e, since));
             }
+        }
+    }
+    if let Some(svc) = state.services.get_mut(service) {
+        for n in notes {
+            svc.rollback.note(at, TimelineKind::Evidence, n);
         }
     }
     for (level, text, detail) in events {
@@ -164,5 +193,231 @@ mod tests {
         let seen = s.events.total();
         deployed(&mut s, 3_000, "web:2", &[("web:2", true, Completed, 2)]);
         assert!(details(&s, seen).iter().all(Option::is_none));
+    }
+}
+
+#[cfg(test)]
+mod ecs_tests {
+    use crate::decision::{Block, Decision};
+    use crate::deploy::{
+        Breaker, EnvDeploy, NativeRollback, Rollout, RolloutPhase, ServiceDeployment, Stability,
+        Strategy,
+    };
+    use crate::msg::Msg;
+    use crate::time::Ts;
+    use crate::update::testkit::ecs_state;
+    use crate::update::update;
+
+    /// A service deployment in `status`, shaped as DescribeServiceDeployments
+    /// reports one (AWS API reference), web:6 → web:7.
+    fn deployment(status: &str, breaker: (&str, u32), reason: Option<&str>) -> ServiceDeployment {
+        ServiceDeployment {
+            arn: "arn:aws:ecs:eu-west-1:123456789012:service-deployment/prod/web/r3Bt9kYEnKbRkyODxGeXz".into(),
+            status: status.into(),
+            reason: reason.map(str::to_string),
+            stage: Some("SCALE_UP".into()),
+            strategy: Strategy {
+                kind: "ROLLING".into(),
+                ..Strategy::default()
+            },
+            breaker: Some(Breaker {
+                status: breaker.0.into(),
+                failures: breaker.1,
+                threshold: 3,
+            }),
+            rollback: reason
+                .filter(|_| status.starts_with("ROLLBACK"))
+                .map(|r| NativeRollback {
+                    reason: Some(r.into()),
+                    started: Some(Ts(1000)),
+                    to: Some("4021356612845431".into()),
+                }),
+            source_task: Some("web:6".into()),
+            target_task: Some("web:7".into()),
+            ..ServiceDeployment::default()
+        }
+    }
+
+    fn read(s: &mut crate::model::State, at: i64, current: &str, d: ServiceDeployment) {
+        let env = EnvDeploy {
+            env: "prod".into(),
+            name: "web".into(),
+            current: current.into(),
+            rollouts: vec![Rollout {
+                id: "ecs-svc/1".into(),
+                primary: true,
+                status: "PRIMARY".into(),
+                phase: RolloutPhase::InProgress,
+                revision: current.into(),
+                running: 1,
+                desired: 2,
+                pending: 1,
+                failed: 0,
+                reason: None,
+                created: None,
+            }],
+            previous: Some("web:6".into()),
+            history: vec!["web:6".into(), "web:7".into()],
+            deployments: vec![d],
+            deployments_error: None,
+        };
+        update(
+            s,
+            Msg::DeployRead {
+                service: 0,
+                result: Ok(vec![env]),
+                at: Ts(at),
+            },
+        );
+    }
+
+    fn reasons(d: &Decision) -> Vec<String> {
+        match d {
+            Decision::RollbackRecommended { reasons, .. } | Decision::Blocked { reasons, .. } => {
+                reasons.clone()
+            }
+            _ => vec![],
+        }
+    }
+
+    #[test]
+    fn an_ecs_rollback_under_way_is_shown_as_ecs_and_never_fought() {
+        let mut s = ecs_state();
+        read(
+            &mut s,
+            1000,
+            "web:7",
+            deployment("IN_PROGRESS", ("MONITORING", 1), None),
+        );
+        assert_eq!(s.services[0].rollback.decision, Decision::Healthy);
+        read(
+            &mut s,
+            2000,
+            "web:7",
+            deployment(
+                "ROLLBACK_IN_PROGRESS",
+                ("TRIGGERED", 3),
+                Some("Circuit breaker triggered rollback"),
+            ),
+        );
+        let d = s.services[0].rollback.decision.clone();
+        let Decision::Blocked {
+            block: Block::PlatformActing { what },
+            ..
+        } = &d
+        else {
+            panic!("expected ECS's rollback to block ours, got {d:?}");
+        };
+        assert!(what.contains("ECS is rolling back"), "{what}");
+        assert!(what.contains("3 of 3 tasks failed"), "{what}");
+        // The operator's request is refused while ECS acts.
+        update(
+            &mut s,
+            Msg::Rollback {
+                env: crate::model::EnvId { service: 0, env: 0 },
+                by: "ops@bastion".into(),
+                auto: false,
+                at: Ts(2100),
+            },
+        );
+        assert!(s.services[0].rollback.checklist.is_none());
+        let log: Vec<String> = s.events.iter().map(|e| e.text.clone()).collect();
+        assert!(
+            log.iter()
+                .any(|t| t.contains("ECS deployment r3Bt9kYEnKbRkyODxGeXz: ROLLBACK_IN_PROGRESS")),
+            "{log:?}"
+        );
+        assert!(
+            log.iter().any(|t| t.contains("does not fight it")),
+            "{log:?}"
+        );
+        // The why view: ECS's verdict as evidence, then the decision.
+        let why: Vec<(crate::model::TimelineKind, String)> = s.services[0]
+            .rollback
+            .timeline
+            .iter()
+            .map(|e| (e.kind, e.text.clone()))
+            .collect();
+        assert!(
+            why.iter()
+                .any(|(k, t)| *k == crate::model::TimelineKind::Evidence
+                    && t.starts_with(
+                        "prod: ECS is rolling back (Circuit breaker triggered rollback"
+                    )),
+            "{why:?}"
+        );
+    }
+
+    #[test]
+    fn a_tripped_breaker_or_a_failed_ecs_rollback_is_evidence_that_fires() {
+        let mut s = ecs_state();
+        read(
+            &mut s,
+            1000,
+            "web:7",
+            deployment("IN_PROGRESS", ("TRIGGERED", 3), None),
+        );
+        let d = s.services[0].rollback.decision.clone();
+        assert!(matches!(d, Decision::RollbackRecommended { .. }), "{d:?}");
+        assert!(
+            reasons(&d)[0].starts_with(
+                "prod: ECS deployment verdict: failed (circuit breaker tripped: 3 of 3"
+            ),
+            "{d:?}"
+        );
+
+        let mut s = ecs_state();
+        read(
+            &mut s,
+            1000,
+            "web:7",
+            deployment(
+                "ROLLBACK_FAILED",
+                ("TRIGGERED", 3),
+                Some("Service deployment rollback failed: tasks of web:6 failed to start"),
+            ),
+        );
+        let d = s.services[0].rollback.decision.clone();
+        assert!(matches!(d, Decision::RollbackRecommended { .. }), "{d:?}");
+        assert!(
+            reasons(&d)[0].contains("ECS's rollback failed (Service deployment rollback failed")
+        );
+    }
+
+    #[test]
+    fn a_finished_ecs_rollback_is_stable_and_calls_for_nothing() {
+        let mut s = ecs_state();
+        let done = deployment(
+            "ROLLBACK_SUCCESSFUL",
+            ("TRIGGERED", 3),
+            Some("Circuit breaker triggered rollback"),
+        );
+        read(&mut s, 1000, "web:6", done.clone());
+        assert_eq!(s.services[0].rollback.decision, Decision::Healthy);
+        let env = s.services[0]
+            .deploy
+            .as_ref()
+            .and_then(|d| d.env("prod"))
+            .cloned();
+        assert_eq!(env.map(|e| e.stability()), Some(Stability::Stable));
+        let mut failed = done;
+        failed.status = "ROLLBACK_FAILED".into();
+        let e = EnvDeploy {
+            env: "prod".into(),
+            name: "web".into(),
+            current: "web:7".into(),
+            rollouts: vec![],
+            previous: None,
+            history: vec![],
+            deployments: vec![failed],
+            deployments_error: None,
+        };
+        assert_eq!(
+            e.stability(),
+            Stability::Failed(
+                "ECS's rollback failed: Circuit breaker triggered rollback; circuit breaker tripped: 3 of 3 tasks failed"
+                    .into()
+            )
+        );
     }
 }

@@ -308,7 +308,10 @@ fn dispatch(state: &mut State, msg: Msg, now: super::time::Ts) -> Vec<Effect> {
             at,
         } => {
             deploy::on_read(state, service, result, at);
-            checklist::on_deploy(state, service, now)
+            // ECS's own verdicts (a breaker tripped, its rollback) are evidence.
+            let mut fx = decisions::refresh(state, service, now);
+            fx.extend(checklist::on_deploy(state, service, now));
+            fx
         }
         Msg::Metrics {
             source,

@@ -307,6 +307,8 @@ fn deploy_read(i: usize, at: i64) -> Msg {
             }],
             previous: previous.map(str::to_string),
             history: vec![],
+            deployments: vec![],
+            deployments_error: None,
         }]),
         at: Ts(at),
     }

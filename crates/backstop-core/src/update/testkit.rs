@@ -266,6 +266,8 @@ pub(in crate::update) fn deployed(
             .collect(),
         previous: Some("web:1".into()),
         history: vec!["web:1".into(), "web:2".into()],
+        deployments: vec![],
+        deployments_error: None,
     };
     update(
         s,

@@ -594,3 +594,112 @@ fn a_revert_before_the_deployment_was_read_refuses() {
         current(&s)
     );
 }
+
+/// A deploy read with ECS's service deployment in `status`: from web:2 to
+/// web:1 is the rollback's way (the deployment's source is web:1).
+fn native(s: &mut crate::model::State, at: i64, current: &str, status: &str) {
+    use crate::deploy::{EnvDeploy, NativeRollback, Rollout, RolloutPhase, ServiceDeployment};
+    let rolling_back = status.starts_with("ROLLBACK");
+    let env = EnvDeploy {
+        env: "prod".into(),
+        name: "web".into(),
+        current: current.into(),
+        rollouts: vec![Rollout {
+            id: "ecs-svc/1".into(),
+            primary: true,
+            status: "PRIMARY".into(),
+            phase: RolloutPhase::InProgress,
+            revision: current.into(),
+            running: 1,
+            desired: 2,
+            pending: 1,
+            failed: 0,
+            reason: None,
+            created: None,
+        }],
+        previous: Some("web:1".into()),
+        history: vec!["web:1".into(), "web:2".into()],
+        deployments: vec![ServiceDeployment {
+            arn: "arn:aws:ecs:eu-west-1:123456789012:service-deployment/prod/web/d1".into(),
+            status: status.into(),
+            rollback: rolling_back.then(|| NativeRollback {
+                reason: Some("StopServiceDeployment ROLLBACK requested by ops@bastion".into()),
+                started: Some(Ts(at)),
+                to: None,
+            }),
+            reason: (status == "ROLLBACK_FAILED")
+                .then(|| "tasks of web:1 failed to start: CannotPullContainerError".into()),
+            source_task: Some("web:1".into()),
+            target_task: Some("web:2".into()),
+            finished: (status == "ROLLBACK_FAILED" || status == "ROLLBACK_SUCCESSFUL")
+                .then_some(Ts(at)),
+            ..ServiceDeployment::default()
+        }],
+        deployments_error: None,
+    };
+    update(
+        s,
+        Msg::DeployRead {
+            service: 0,
+            result: Ok(vec![env]),
+            at: Ts(at),
+        },
+    );
+}
+
+/// Up to the revert, confirmed: from web:2 back to web:1.
+fn native_reverted(s: &mut crate::model::State) {
+    native(s, 500, "web:2", "IN_PROGRESS");
+    for t in [1000, 3000, 5000] {
+        probe(s, 0, t, HealthStatus::Critical);
+    }
+    let fx = update(s, Msg::Action(Action::StartRollback, Ts(5100)));
+    answer(s, fx, 5100);
+    for at in [6000, 6001] {
+        update(s, Msg::Action(Action::Skip, Ts(at)));
+        typed(s, "later", at);
+    }
+    update(s, Msg::Action(Action::OpenDetail, Ts(7000)));
+    preview_answer(s, 3, vec![], 7100);
+    let fx = update(s, Msg::Action(Action::Confirm, Ts(7200)));
+    assert!(
+        matches!(&fx[..], [Effect::Step { work: StepWork::Revert { expect: Some(e), to: Some(t), .. }, .. }] if e == "web:2" && t == "web:1"),
+        "{fx:?}"
+    );
+    answer(s, fx, 7300);
+    assert_eq!(current(s).0, 4, "wait-stable");
+}
+
+#[test]
+fn wait_stable_follows_an_ecs_rollback_to_rollback_successful() {
+    let mut s = ecs_state();
+    native_reverted(&mut s);
+    native(&mut s, 9000, "web:2", "ROLLBACK_IN_PROGRESS");
+    assert!(
+        matches!(current(&s), (4, StepStatus::Running { .. })),
+        "{:?}",
+        current(&s)
+    );
+    // Our own rollback under way is not blocked by its own ECS rollback.
+    assert!(
+        matches!(decision(&s), Decision::RollingBack { .. }),
+        "{:?}",
+        decision(&s)
+    );
+    native(&mut s, 12_000, "web:1", "ROLLBACK_SUCCESSFUL");
+    let c = s.services[0].rollback.checklist.as_ref().unwrap();
+    assert_eq!(c.steps[4].status, StepStatus::Done, "{:?}", c.steps[4]);
+}
+
+#[test]
+fn wait_stable_fails_with_ecs_reason_when_ecs_rollback_fails() {
+    let mut s = ecs_state();
+    native_reverted(&mut s);
+    native(&mut s, 9000, "web:2", "ROLLBACK_IN_PROGRESS");
+    native(&mut s, 12_000, "web:2", "ROLLBACK_FAILED");
+    assert!(
+        matches!(current(&s), (4, StepStatus::Failed(e)) if e.contains("ECS's rollback failed: StopServiceDeployment ROLLBACK requested by ops@bastion")),
+        "{:?}",
+        current(&s)
+    );
+}

@@ -415,7 +415,16 @@ pub(in crate::update) fn on_deploy(state: &mut State, service: usize, now: Ts) -
         (None, Some(from)) => *from != d.current,
         (None, None) => true,
     };
-    let stability = if pointed {
+    // ECS's own rollback that failed leaves the service where it was (not
+    // on the revision reverted to): its failure, once it ended after this
+    // step began, is the answer, in ECS's words.
+    let native_failed = d.current_deployment().is_some_and(|x| {
+        x.status == "ROLLBACK_FAILED"
+            && x.finished
+                .or(x.rollback.as_ref().and_then(|r| r.started))
+                .is_some_and(|t| t >= since)
+    });
+    let stability = if pointed || native_failed {
         d.stability()
     } else {
         Stability::Rolling {
