@@ -30,6 +30,34 @@ async fn failing(b: Backend, top: &str, rollback: &str) -> World {
     w
 }
 
+/// Alice's console recommends the rollback; `r` opens the checklist, and
+/// its first steps run by themselves up to the switch.
+fn to_the_switch(alice: &mut Pty) {
+    alice.wait_for("the recommendation", WAIT, |s| {
+        s.contains("ROLLBACK RECOMMENDED")
+    });
+    alice.send("r");
+    alice.wait_for("the switch's turn", WAIT, |s| {
+        s.contains("›▶") && s.contains("Switch traffic")
+    });
+}
+
+/// Until the driver's lease is judged lost, `D` only asks the driver;
+/// then it offers the take-over, asking for a typed `yes`.
+async fn offered_the_take_over(bob: &mut Pty) {
+    let asked = std::time::Instant::now();
+    loop {
+        bob.send("D");
+        for _ in 0..20 {
+            tokio::time::sleep(Duration::from_millis(100)).await;
+            if bob.screen().contains("Type yes") {
+                return;
+            }
+        }
+        assert!(asked.elapsed() < WAIT, "{}", bob.screen());
+    }
+}
+
 /// Rows of `kind` in the journal, as `(operator, text, data)`.
 fn rows(w: &World, sql_where: &str) -> Vec<(String, String, String)> {
     let conn = rusqlite::Connection::open(w.journal()).unwrap();
@@ -194,13 +222,7 @@ async fn stopped_driver(b: Backend) {
     let w = failing(b, "lease_expiry = \"3s\"", "").await;
     let mut alice = console(&w, "alice", &[]);
     let mut bob = console(&w, "bob", &[]);
-    alice.wait_for("the recommendation", WAIT, |s| {
-        s.contains("ROLLBACK RECOMMENDED")
-    });
-    alice.send("r");
-    alice.wait_for("the switch's turn", WAIT, |s| {
-        s.contains("›▶") && s.contains("Switch traffic")
-    });
+    to_the_switch(&mut alice);
     bob.wait_for("alice drives", WAIT, |s| s.contains("alice drives"));
     // Alice previews, then her laptop sleeps.
     alice.send("\r");
@@ -208,17 +230,7 @@ async fn stopped_driver(b: Backend) {
     alice.signal("STOP");
     // Bob sees her lease lost, and takes it over after naming her.
     // Until her lease expires, D only asks her; then it offers the take-over.
-    let taken = std::time::Instant::now();
-    'asking: loop {
-        bob.send("D");
-        for _ in 0..20 {
-            tokio::time::sleep(Duration::from_millis(100)).await;
-            if bob.screen().contains("Type yes") {
-                break 'asking;
-            }
-        }
-        assert!(taken.elapsed() < WAIT, "{}", bob.screen());
-    }
+    offered_the_take_over(&mut bob).await;
     assert!(bob.screen().contains("alice drove web but is gone"));
     bob.send("yes\r");
     bob.wait_for("bob drives", WAIT, |s| s.contains("you drive web"));
@@ -378,13 +390,7 @@ async fn a_driver_cut_off_from_the_table_loses_the_lease_on_dynamodb() {
     let proxy = Proxy::start(&w.moto.as_ref().unwrap().url()).await;
     let mut alice = w.console("alice", &[], Some(&proxy.url()));
     let mut bob = console(&w, "bob", &[]);
-    alice.wait_for("the recommendation", WAIT, |s| {
-        s.contains("ROLLBACK RECOMMENDED")
-    });
-    alice.send("r");
-    alice.wait_for("the switch's turn", WAIT, |s| {
-        s.contains("›▶") && s.contains("Switch traffic")
-    });
+    to_the_switch(&mut alice);
     bob.wait_for("alice drives", WAIT, |s| s.contains("alice drives"));
     alice.send("\r");
     alice.wait_for("the preview", WAIT, |s| s.contains("DO IT"));
@@ -396,17 +402,7 @@ async fn a_driver_cut_off_from_the_table_loses_the_lease_on_dynamodb() {
     alice.wait_for("refused while down", WAIT, |s| {
         s.contains("journal cannot record anything")
     });
-    let taken = std::time::Instant::now();
-    'asking: loop {
-        bob.send("D");
-        for _ in 0..20 {
-            tokio::time::sleep(Duration::from_millis(100)).await;
-            if bob.screen().contains("Type yes") {
-                break 'asking;
-            }
-        }
-        assert!(taken.elapsed() < WAIT, "{}", bob.screen());
-    }
+    offered_the_take_over(&mut bob).await;
     bob.send("yes\r");
     bob.wait_for("bob drives", WAIT, |s| s.contains("you drive web"));
     // Alice's host reaches the table again: she sees bob drive.
@@ -438,13 +434,7 @@ async fn a_table_throttled_slow_or_unreachable_refuses_to_act_and_loses_nothing(
     let w = failing(Backend::Table, "", "").await;
     let proxy = Proxy::start(&w.moto.as_ref().unwrap().url()).await;
     let mut alice = w.console("alice", &[], Some(&proxy.url()));
-    alice.wait_for("the recommendation", WAIT, |s| {
-        s.contains("ROLLBACK RECOMMENDED")
-    });
-    alice.send("r");
-    alice.wait_for("the switch's turn", WAIT, |s| {
-        s.contains("›▶") && s.contains("Switch traffic")
-    });
+    to_the_switch(&mut alice);
     let faults = [
         (Mode::Throttle, Fault::Slow),
         (Mode::Slow(Duration::from_secs(3)), Fault::Unhealthy),
@@ -527,13 +517,7 @@ async fn a_table_throttled_slow_or_unreachable_refuses_to_act_and_loses_nothing(
 async fn moto_stopped_and_restarted_mid_rollback_on_dynamodb() {
     let mut w = failing(Backend::Table, "", "").await;
     let mut alice = console(&w, "alice", &[]);
-    alice.wait_for("the recommendation", WAIT, |s| {
-        s.contains("ROLLBACK RECOMMENDED")
-    });
-    alice.send("r");
-    alice.wait_for("the switch's turn", WAIT, |s| {
-        s.contains("›▶") && s.contains("Switch traffic")
-    });
+    to_the_switch(&mut alice);
     alice.send("\r");
     alice.wait_for("the preview", WAIT, |s| s.contains("DO IT"));
     w.moto.as_mut().unwrap().stop();
