@@ -563,6 +563,20 @@ impl Reader {
         Self::open(&place.file)
     }
 
+    /// As `at`, but a table that does not answer is an error: a report or a
+    /// verification must not be read from a replica that may be behind.
+    pub fn at_current(place: &Place) -> Result<Self> {
+        if let Some(t) = &place.table {
+            dynamo::sync(t, &place.file).with_context(|| {
+                format!(
+                    "cannot bring this host's replica ({}) up to date",
+                    place.file.display()
+                )
+            })?;
+        }
+        Self::open(&place.file)
+    }
+
     pub fn open(path: &Path) -> Result<Self> {
         if !path.exists() {
             anyhow::bail!(

@@ -378,3 +378,37 @@ fn journal_init_prints_the_table_or_says_what_is_missing() {
         common::stderr(&out)
     );
 }
+
+/// A report or a verification is never read from a replica that may be
+/// behind: a table that does not answer (here: not created yet) is an
+/// error that says what to do.
+#[test]
+fn a_report_of_a_table_that_does_not_answer_is_an_error() {
+    let moto = Moto::start();
+    let home = common::Home::new();
+    let cfg = home.config_dir();
+    std::fs::create_dir_all(&cfg).unwrap();
+    std::fs::write(
+        cfg.join("backstop.toml"),
+        format!(
+            "[aws]\nregion = \"{REGION}\"\nendpoint_url = \"{}\"\n[journal]\nbackend = \"dynamodb\"\n\
+             table = \"never-made\"\n[services.web.environments.prod]\n\
+             endpoints = [{{ url = \"http://127.0.0.1:9/health\" }}]\n",
+            moto.url()
+        ),
+    )
+    .unwrap();
+    for args in [&["report", "--list"][..], &["journal", "verify"][..]] {
+        let out = common::run({
+            let mut c = home.command();
+            c.args(args).envs(common::platform::AWS_ENV);
+            c
+        });
+        assert_ne!(out.status.code(), Some(0), "{args:?}");
+        assert!(
+            common::stderr(&out).contains("`backstop journal init` creates it"),
+            "{args:?}: {}",
+            common::stderr(&out)
+        );
+    }
+}

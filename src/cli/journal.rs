@@ -5,7 +5,7 @@ use super::*;
 
 /// 0 the chain holds, 1 it is broken, 2 the journal cannot be read.
 pub(super) fn journal_verify(journal: &crate::journal::Place, json: bool) -> Done {
-    let v = Reader::at(journal)
+    let v = Reader::at_current(journal)
         .and_then(|r| r.verify())
         .map_err(|e| Failure::Usage(format!("backstop journal verify: {e:#}")))?;
     if json {

@@ -6,7 +6,7 @@ use super::*;
 use crate::journal::Place;
 
 fn reader(journal: &Place) -> Result<Reader, Failure> {
-    Reader::at(journal).map_err(|e| Failure::Failing(format!("backstop report: {e:#}")))
+    Reader::at_current(journal).map_err(|e| Failure::Failing(format!("backstop report: {e:#}")))
 }
 
 /// `backstop report [N] [--list]`: exit 1 when there is no such incident.

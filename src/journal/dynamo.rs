@@ -187,7 +187,16 @@ where
     {
         return Fault::Refused(vec!["ConditionalCheckFailed".into()]);
     }
-    Fault::Down(crate::aws::describe(call, e).to_string())
+    let said = crate::aws::describe(call, e).to_string();
+    // The one fault whose remedy is ours to say.
+    if let SdkError::ServiceError(s) = e
+        && s.err().code() == Some("ResourceNotFoundException")
+    {
+        return Fault::Down(format!(
+            "{said} (no such table here: `backstop journal init` creates it)"
+        ));
+    }
+    Fault::Down(said)
 }
 
 fn transact_fault(e: &SdkError<TransactWriteItemsError, impl std::fmt::Debug>) -> Fault {
