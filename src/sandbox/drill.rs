@@ -82,7 +82,14 @@ pub fn world(s: &Scenario) -> Vec<EnvSpec> {
 /// `o.speed`.
 pub async fn start(s: &Scenario, o: &DrillOptions) -> Result<(Arc<Sandbox>, Config)> {
     let rate = (BASE_RATE * o.speed).min(MAX_RATE);
-    let sandbox = Sandbox::start(&world(s), &Options { rate })
+    let envs: Vec<EnvSpec> = world(s)
+        .into_iter()
+        .map(|mut e| {
+            e.latency = e.latency.faster(o.speed);
+            e
+        })
+        .collect();
+    let sandbox = Sandbox::start(&envs, &Options { rate })
         .await
         .with_context(|| format!("starting the sandbox of drill {}", s.name))?;
     let interval = BASE_INTERVAL.div_f64(o.speed);

@@ -47,6 +47,31 @@ impl Latency {
         max_ms: 45.0,
     };
 
+    /// The same service in a drill run `speed` times faster than life:
+    /// every duration of the world shrinks alike, its answer times too (at
+    /// 10× a one-second tail would stretch a five-second blip by ten).
+    pub fn faster(self, speed: f64) -> Latency {
+        match self {
+            Latency::Instant => Latency::Instant,
+            Latency::Realistic {
+                median_ms,
+                sigma,
+                tail_every,
+                tail_ms,
+                max_ms,
+            } => {
+                let s = speed.max(1.0);
+                Latency::Realistic {
+                    median_ms: median_ms / s,
+                    sigma,
+                    tail_every,
+                    tail_ms: tail_ms / s,
+                    max_ms: max_ms / s,
+                }
+            }
+        }
+    }
+
     /// The wait for request number `n` of the environment seeded `seed`.
     pub fn draw(&self, seed: u64, n: u64) -> Duration {
         let Latency::Realistic {
@@ -102,6 +127,24 @@ impl SplitMix {
 
 #[cfg(test)]
 mod tests {
+    /// A drill at 10× answers ten times sooner, draw for draw: durations of
+    /// the world shrink alike, so a blip stays a blip.
+    #[test]
+    fn a_faster_drill_answers_sooner_in_proportion() {
+        let fast = Latency::REQUESTS.faster(10.0);
+        for n in 0..500 {
+            let (a, b) = (Latency::REQUESTS.draw(7, n), fast.draw(7, n));
+            let ratio = a.as_secs_f64() / b.as_secs_f64();
+            assert!((ratio - 10.0).abs() < 0.01, "request {n}: {a:?} then {b:?}");
+        }
+        assert_eq!(
+            Latency::REQUESTS.faster(0.5),
+            Latency::REQUESTS,
+            "never slower"
+        );
+        assert_eq!(Latency::Instant.faster(10.0), Latency::Instant);
+    }
+
     use super::*;
 
     fn percentile(mut v: Vec<f64>, p: f64) -> f64 {
