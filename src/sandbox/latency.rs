@@ -107,11 +107,12 @@ pub fn seed(service: &str, env: &str) -> u64 {
     h
 }
 
-/// splitmix64: a small, good, deterministic generator.
-struct SplitMix(u64);
+/// splitmix64: a small, good, deterministic generator (the drills' jitter
+/// uses it too: reproducible without a dependency).
+pub(crate) struct SplitMix(pub(crate) u64);
 
 impl SplitMix {
-    fn next(&mut self) -> u64 {
+    pub(crate) fn next(&mut self) -> u64 {
         self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
         let mut z = self.0;
         z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
@@ -120,7 +121,7 @@ impl SplitMix {
     }
 
     /// Uniform in [0, 1).
-    fn unit(&mut self) -> f64 {
+    pub(crate) fn unit(&mut self) -> f64 {
         (self.next() >> 11) as f64 / (1u64 << 53) as f64
     }
 }
