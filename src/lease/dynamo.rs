@@ -252,27 +252,43 @@ pub(super) fn take(
     }
 }
 
-/// A heartbeat moves the lease's version: `false` when it is not ours any more.
-pub(super) fn renew(table: &Arc<Table>, lease: &Lease, now_ms: i64) -> Result<bool, Fault> {
+/// Change `lease`'s item with `set` (values named in `values`), only while
+/// it is still this holder's — and, when `held`, not given up: whether it was.
+fn update_own(
+    table: &Arc<Table>,
+    lease: &Lease,
+    set: &'static str,
+    held: bool,
+    values: Vec<(&'static str, V)>,
+) -> Result<bool, Fault> {
     let (k, session, token) = (
         key(LEASES, key_of(&lease.service)),
         lease.session.clone(),
         lease.token,
     );
     let answer = table.call(move |c, t| async move {
-        c.update_item()
+        let mut u = c
+            .update_item()
             .table_name(&t)
             .set_key(Some(k))
-            .update_expression("SET beat = beat + :one, heartbeat_ms = :now")
-            .condition_expression("#s = :s AND #t = :t AND released = :f")
+            .update_expression(set)
             .expression_attribute_names("#s", "session")
             .expression_attribute_names("#t", "token")
             .expression_attribute_values(":s", s(&session))
-            .expression_attribute_values(":t", n(token))
-            .expression_attribute_values(":f", V::Bool(false))
-            .expression_attribute_values(":one", n(1))
-            .expression_attribute_values(":now", n(now_ms))
-            .send()
+            .expression_attribute_values(":t", n(token));
+        u = if held {
+            u.condition_expression("#s = :s AND #t = :t AND released = :f")
+                .expression_attribute_values(":f", V::Bool(false))
+        } else {
+            u.condition_expression("#s = :s AND #t = :t")
+        };
+        if set.contains("#o") {
+            u = u.expression_attribute_names("#o", "operator");
+        }
+        for (name, v) in values {
+            u = u.expression_attribute_values(name, v);
+        }
+        u.send()
             .await
             .map(|_| ())
             .map_err(|e| crate::journal::dynamo::fault("UpdateItem", &e))
@@ -284,34 +300,27 @@ pub(super) fn renew(table: &Arc<Table>, lease: &Lease, now_ms: i64) -> Result<bo
     }
 }
 
+/// A heartbeat moves the lease's version: `false` when it is not ours any more.
+pub(super) fn renew(table: &Arc<Table>, lease: &Lease, now_ms: i64) -> Result<bool, Fault> {
+    update_own(
+        table,
+        lease,
+        "SET beat = beat + :one, heartbeat_ms = :now",
+        true,
+        vec![(":one", n(1)), (":now", n(now_ms))],
+    )
+}
+
+/// Give it up (not ours any more: nothing to give up).
 pub(super) fn release(table: &Arc<Table>, lease: &Lease) -> Result<(), Fault> {
-    let (k, session, token) = (
-        key(LEASES, key_of(&lease.service)),
-        lease.session.clone(),
-        lease.token,
-    );
-    let answer = table.call(move |c, t| async move {
-        c.update_item()
-            .table_name(&t)
-            .set_key(Some(k))
-            .update_expression("SET released = :yes, beat = beat + :one")
-            .condition_expression("#s = :s AND #t = :t")
-            .expression_attribute_names("#s", "session")
-            .expression_attribute_names("#t", "token")
-            .expression_attribute_values(":s", s(&session))
-            .expression_attribute_values(":t", n(token))
-            .expression_attribute_values(":yes", V::Bool(true))
-            .expression_attribute_values(":one", n(1))
-            .send()
-            .await
-            .map(|_| ())
-            .map_err(|e| crate::journal::dynamo::fault("UpdateItem", &e))
-    });
-    match answer {
-        // Not ours any more: nothing to give up.
-        Ok(()) | Err(Fault::Refused(_)) => Ok(()),
-        Err(e) => Err(e),
-    }
+    update_own(
+        table,
+        lease,
+        "SET released = :yes, beat = beat + :one",
+        false,
+        vec![(":yes", V::Bool(true)), (":one", n(1))],
+    )
+    .map(|_| ())
 }
 
 pub(super) fn hand(
@@ -321,46 +330,25 @@ pub(super) fn hand(
     to_operator: &str,
     now_ms: i64,
 ) -> Result<Option<Lease>, Fault> {
-    let (k, session, token) = (
-        key(LEASES, key_of(&lease.service)),
-        lease.session.clone(),
-        lease.token,
-    );
-    let (to_s, to_op) = (to.to_string(), to_operator.to_string());
-    let answer = table.call(move |c, t| async move {
-        c.update_item()
-            .table_name(&t)
-            .set_key(Some(k))
-            .update_expression(
-                "SET #s = :to, #o = :op, #t = :next, since_ms = :now, heartbeat_ms = :now, beat = :zero",
-            )
-            .condition_expression("#s = :s AND #t = :t AND released = :f")
-            .expression_attribute_names("#s", "session")
-            .expression_attribute_names("#t", "token")
-            .expression_attribute_names("#o", "operator")
-            .expression_attribute_values(":s", s(&session))
-            .expression_attribute_values(":t", n(token))
-            .expression_attribute_values(":f", V::Bool(false))
-            .expression_attribute_values(":to", s(&to_s))
-            .expression_attribute_values(":op", s(&to_op))
-            .expression_attribute_values(":next", n(token + 1))
-            .expression_attribute_values(":now", n(now_ms))
-            .expression_attribute_values(":zero", n(0))
-            .send()
-            .await
-            .map(|_| ())
-            .map_err(|e| crate::journal::dynamo::fault("UpdateItem", &e))
-    });
-    match answer {
-        Ok(()) => Ok(Some(Lease {
-            service: lease.service.clone(),
-            session: to.into(),
-            operator: to_operator.into(),
-            token: lease.token + 1,
-            since_ms: now_ms,
-            took_over: None,
-        })),
-        Err(Fault::Refused(_)) => Ok(None),
-        Err(e) => Err(e),
-    }
+    let handed = update_own(
+        table,
+        lease,
+        "SET #s = :to, #o = :op, #t = :next, since_ms = :now, heartbeat_ms = :now, beat = :zero",
+        true,
+        vec![
+            (":to", s(to)),
+            (":op", s(to_operator)),
+            (":next", n(lease.token + 1)),
+            (":now", n(now_ms)),
+            (":zero", n(0)),
+        ],
+    )?;
+    Ok(handed.then(|| Lease {
+        service: lease.service.clone(),
+        session: to.into(),
+        operator: to_operator.into(),
+        token: lease.token + 1,
+        since_ms: now_ms,
+        took_over: None,
+    }))
 }
