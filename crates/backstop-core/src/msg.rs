@@ -28,6 +28,10 @@ pub enum Msg {
         endpoint: EndpointId,
         result: ProbeResult,
     },
+    /// Several answers, in the order they came: the same as that many
+    /// `Probed`, one after the other. (Thousands of endpoints would
+    /// otherwise wake the console thousands of times a second.)
+    ProbedMany(Vec<(EndpointId, ProbeResult)>),
     /// The operator gave a command.
     Action(Action, Ts),
     /// The sandbox applied (or cleared, `None`) a fault.
@@ -416,6 +420,7 @@ impl Msg {
         match self {
             Msg::Tick(at) | Msg::Action(_, at) => *at,
             Msg::Probed { result, .. } => result.at,
+            Msg::ProbedMany(answers) => answers.last().map_or(Ts(0), |(_, r)| r.at),
             Msg::FaultSet { at, .. }
             | Msg::EffectFailed { at, .. }
             | Msg::TrafficRead { at, .. }

@@ -27,6 +27,12 @@ use super::msg::{Effect, Msg};
 
 /// Apply one message; return what must be done in the world.
 pub fn update(state: &mut State, msg: Msg) -> Vec<Effect> {
+    if let Msg::ProbedMany(answers) = msg {
+        return answers
+            .into_iter()
+            .flat_map(|(endpoint, result)| update(state, Msg::Probed { endpoint, result }))
+            .collect();
+    }
     // Clocks of different sources may disagree slightly; never go back.
     state.now = state.now.max(msg.at());
     let now = state.now;
@@ -219,6 +225,8 @@ fn dispatch(state: &mut State, msg: Msg, now: super::time::Ts) -> Vec<Effect> {
             fx.extend(checklist::on_probe(state, env, primary, now));
             fx
         }
+        // `update` hands each answer here as a `Probed` of its own.
+        Msg::ProbedMany(_) => Vec::new(),
         // While a line is typed, keys are text (the terminal sends Msg::Text);
         // an action still arriving is ignored rather than acting behind it.
         Msg::Action(action, at)
@@ -700,6 +708,71 @@ mod tests {
             s.services[0].envs[0].endpoints[0].last_success,
             Some(Ts(4000))
         );
+    }
+
+    /// A batch of answers is exactly those answers one by one: the same
+    /// events (the evidence of each failure, the instants conditions were
+    /// first met), the same rule states, decision and effects.
+    #[test]
+    fn answers_in_a_batch_are_the_same_answers_one_by_one() {
+        // Blue answers well; then green, whose health endpoint fails from
+        // the seventh answer on, four times in a row.
+        let answers: Vec<(EndpointId, ProbeResult)> = (0..16)
+            .map(|i| {
+                let env = usize::from(i >= 4);
+                let endpoint = i % 2;
+                let status = if env == 1 && endpoint == 0 && i >= 6 {
+                    HealthStatus::Unreachable
+                } else {
+                    HealthStatus::Ok
+                };
+                let result = ProbeResult {
+                    at: Ts(1000 + 400 * i as i64),
+                    latency_ms: 3.0 + i as f64,
+                    report: report(status, Some("1.0.1")),
+                };
+                let id = EndpointId {
+                    service: 0,
+                    env,
+                    endpoint,
+                };
+                (id, result)
+            })
+            .collect();
+        let mut one = drill();
+        let mut fx_one = Vec::new();
+        for (endpoint, result) in answers.clone() {
+            fx_one.extend(update(&mut one, Msg::Probed { endpoint, result }));
+        }
+        let mut many = drill();
+        let fx_many = update(&mut many, Msg::ProbedMany(answers));
+        // Something happened worth comparing: a rule fired, a rollback is
+        // wanted (blocked here: this state has no traffic to switch).
+        assert!(
+            one.events.iter().any(|e| e.text.contains("FIRING")),
+            "{:?}",
+            one.events
+        );
+        assert!(
+            matches!(
+                one.services[0].rollback.decision,
+                crate::decision::Decision::Blocked { .. }
+            ),
+            "{:?}",
+            one.services[0].rollback.decision
+        );
+        assert_eq!(fx_many, fx_one);
+        assert_eq!(many.events, one.events);
+        assert_eq!(many.now, one.now);
+        let rules = |s: &State| format!("{:?}", s.services[0].rollback.rules);
+        assert_eq!(rules(&many), rules(&one));
+        let decision = |s: &State| format!("{:?}", s.services[0].rollback.decision);
+        assert_eq!(decision(&many), decision(&one));
+        for (a, b) in many.services[0].envs.iter().zip(&one.services[0].envs) {
+            assert_eq!(a.status, b.status);
+            assert_eq!(a.consecutive_failures(), b.consecutive_failures());
+            assert_eq!(a.degraded_since, b.degraded_since);
+        }
     }
 
     #[test]
