@@ -178,8 +178,11 @@ impl Engine {
                     .collect(),
             )
         });
+        // The probes' connections live on their own thread's runtime; the
+        // executor's waits and smoke probes keep a client of their own.
+        sources::spawn_probes(config, &Prober::new()?, &tx)?;
+        let mut tasks = Vec::new();
         let prober = Prober::new()?;
-        let mut tasks = sources::spawn_probes(config, &prober, &tx);
         let mut state = initial_state(config, origin, now());
         state.operator = operator();
         state.approve_only = config.approve_only;
@@ -530,6 +533,14 @@ impl Engine {
 
     /// Apply one message, journal what it recorded, and start its effects.
     pub fn apply(&mut self, msg: Msg) {
+        // A batch of answers is applied answer by answer, as if each had
+        // come alone: the journal, the checklists and the effects see each.
+        if let Msg::ProbedMany(answers) = msg {
+            for (endpoint, result) in answers {
+                self.apply(Msg::Probed { endpoint, result });
+            }
+            return;
+        }
         let tick = matches!(msg, Msg::Tick(_));
         // The room's AWS readings become the messages this console's own
         // sources would have sent: core sees the same values either way.
