@@ -78,6 +78,33 @@ pub fn spawn_probes(
 /// endpoints that was 18,000 sockets and 400 MB within 20 seconds.
 const IN_FLIGHT: usize = 1024;
 
+/// Probes start on a grid of this step: a wake of the probes' thread then
+/// serves a few probes (at 2,000 endpoints, twenty) rather than one each.
+const STEP: Duration = Duration::from_millis(10);
+
+/// The first answers come within this, whatever the interval.
+const FIRST_ROUND: Duration = Duration::from_secs(1);
+
+/// When the `k`th of `n` endpoints probes, from the start: first, and then
+/// again every `interval` from the second time on.
+/// Endpoints are spread evenly over their interval, on the grid of `STEP`:
+/// all at the same instant, 10,000 probes would need thousands of
+/// connections at once and answer in one burst a second. The first round is
+/// spread over a second at most, so a long interval does not keep the
+/// screen empty.
+fn place(k: usize, n: usize, interval: Duration) -> (Duration, Duration) {
+    let at = |span: Duration| {
+        let nanos = span.as_nanos() * k as u128 / n.max(1) as u128;
+        let step = STEP.as_nanos();
+        Duration::from_nanos(u64::try_from(nanos / step * step).unwrap_or(u64::MAX))
+    };
+    let (first, slot) = (at(interval.min(FIRST_ROUND)), at(interval));
+    // Its slot in the rounds, or the next one: never more than an interval
+    // after the first probe.
+    let then = if slot > first { slot } else { slot + interval };
+    (first, then)
+}
+
 /// The probes' thread: every endpoint's task, until the receiver has gone
 /// (dropping the runtime then ends them all).
 async fn run_probes(
@@ -90,26 +117,22 @@ async fn run_probes(
     let to = tx.clone();
     tokio::spawn(async move { forward.forward(to).await });
     let turns = Arc::new(Semaphore::new(IN_FLIGHT));
-    // The first probes are spread evenly over the first interval, and so
-    // every later round: all at the same instant, 10,000 probes would need
-    // thousands of connections at once and answer in one burst per second.
-    // (From when this thread runs, not when it was asked for.)
     let start = tokio::time::Instant::now();
-    let n = u32::try_from(specs.len()).unwrap_or(u32::MAX);
-    for (k, (id, spec, interval)) in (0u32..).zip(specs) {
+    let n = specs.len();
+    for (k, (id, spec, interval)) in specs.into_iter().enumerate() {
         let prober = prober.clone();
         let answers = answers.clone();
         let turns = turns.clone();
-        let first = start + interval / n * k;
+        let (first, then) = place(k, n, interval);
         tokio::spawn(async move {
-            let mut ticker = tokio::time::interval_at(first, interval);
+            tokio::time::sleep_until(start + first).await;
+            let mut ticker = tokio::time::interval_at(start + then, interval);
             // A round missed (a probe that took its whole interval, results
             // that waited for a busy console) is skipped, and the endpoint
             // keeps its place in the spread; delayed, every late probe would
             // restart at the same instant and the rounds bunch up again.
             ticker.set_missed_tick_behavior(MissedTickBehavior::Skip);
             loop {
-                ticker.tick().await;
                 let Ok(turn) = turns.acquire().await else {
                     return;
                 };
@@ -121,8 +144,51 @@ async fn run_probes(
                     report: probed.report,
                 };
                 answers.put((id, result)).await;
+                ticker.tick().await;
             }
         });
     }
     tx.closed().await;
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn endpoints_are_spread_over_their_interval_on_a_grid() {
+        let second = Duration::from_secs(1);
+        let places: Vec<_> = (0..2000).map(|k| place(k, 2000, second)).collect();
+        // Every tenth of the endpoints a tenth of the way further.
+        assert_eq!(places[0], (Duration::ZERO, second));
+        assert_eq!(places[200].0, Duration::from_millis(100));
+        assert_eq!(places[1999].0, Duration::from_millis(990));
+        // On the grid, twenty to a step, all within the interval, and
+        // every round in the same place.
+        for (k, (first, then)) in places.iter().enumerate() {
+            assert_eq!(first.as_nanos() % STEP.as_nanos(), 0);
+            assert!(*first < second);
+            assert_eq!(first.as_millis() as usize / 10, k / 20);
+            assert_eq!(*then, *first + second);
+        }
+    }
+
+    #[test]
+    fn a_long_interval_still_answers_within_the_first_second() {
+        let minute = Duration::from_secs(60);
+        // First within the second, then at its place in the minute.
+        assert_eq!(
+            place(3, 4, minute),
+            (Duration::from_millis(750), Duration::from_secs(45))
+        );
+        // The first of all has its place at the start: next a minute on.
+        assert_eq!(place(0, 4, minute), (Duration::ZERO, minute));
+        // A fast interval: every round within it.
+        let fast = Duration::from_millis(50);
+        for k in 0..7 {
+            let (first, then) = place(k, 7, fast);
+            assert!(first < fast);
+            assert_eq!(then, first + fast);
+        }
+    }
 }
