@@ -84,20 +84,42 @@ impl Drop for Nginx {
 }
 
 /// A port that accepts connections and never answers: endpoints that hang.
-fn hanging() -> u16 {
-    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-    let port = listener.local_addr().unwrap().port();
-    std::thread::spawn(move || {
-        let mut held = Vec::new();
-        for s in listener.incoming().flatten() {
-            // Probers give up after their timeout: only the newest matter.
-            held.push(s);
-            if held.len() > 4_000 {
-                held.drain(..2_000);
+/// Dropped, it closes what it holds, so one phase's sockets do not weigh on
+/// the next.
+struct Hanging {
+    port: u16,
+    stop: std::sync::Arc<std::sync::atomic::AtomicBool>,
+}
+
+impl Hanging {
+    fn start() -> Hanging {
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let port = listener.local_addr().unwrap().port();
+        let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+        let stopped = stop.clone();
+        std::thread::spawn(move || {
+            let mut held = Vec::new();
+            for s in listener.incoming().flatten() {
+                if stopped.load(std::sync::atomic::Ordering::SeqCst) {
+                    break;
+                }
+                // Probers give up after their timeout: only the newest matter.
+                held.push(s);
+                if held.len() > 4_000 {
+                    held.drain(..2_000);
+                }
             }
-        }
-    });
-    port
+        });
+        Hanging { port, stop }
+    }
+}
+
+impl Drop for Hanging {
+    fn drop(&mut self) {
+        self.stop.store(true, std::sync::atomic::Ordering::SeqCst);
+        // Wakes the accept loop, which sees the flag and lets go.
+        let _ = std::net::TcpStream::connect(("127.0.0.1", self.port));
+    }
 }
 
 /// `n` endpoints in services of two environments; every tenth endpoint on
@@ -156,16 +178,22 @@ fn pct(sorted: &[f64], p: f64) -> f64 {
 }
 
 /// Checks a second and CPU over `secs`, after `warm` seconds.
-fn measure(nginx: &Nginx, pid: u32, warm: u64, secs: u64) -> (f64, f64, u64, u64) {
+/// Also the open files at the end (the sockets, mostly).
+fn measure(nginx: &Nginx, pid: u32, warm: u64, secs: u64) -> (f64, f64, u64, u64, usize) {
     std::thread::sleep(Duration::from_secs(warm));
     let (c0, rss0) = usage(pid);
     let r0 = nginx.requests();
     let t0 = Instant::now();
     std::thread::sleep(Duration::from_secs(secs));
+    // A figure from a process that ended (a watch that judged its
+    // endpoints failing, say) would be no figure at all.
+    let fds = std::fs::read_dir(format!("/proc/{pid}/fd"))
+        .unwrap_or_else(|e| panic!("backstop ({pid}) ended during the measurement: {e}"))
+        .count();
     let (c1, rss1) = usage(pid);
     let r1 = nginx.requests();
     let wall = t0.elapsed().as_secs_f64();
-    ((r1 - r0) as f64 / wall, (c1 - c0) / wall, rss0, rss1)
+    ((r1 - r0) as f64 / wall, (c1 - c0) / wall, rss0, rss1, fds)
 }
 
 pub fn scale() {
@@ -178,7 +206,6 @@ pub fn scale() {
         .and_then(|s| s.parse().ok())
         .unwrap_or(30);
     let nginx = Nginx::start();
-    let hang = hanging();
     println!(
         "scale: every endpoint probed each second (timeout 500 ms), nginx on loopback answering"
     );
@@ -193,25 +220,26 @@ pub fn scale() {
             .stderr(std::process::Stdio::null())
             .spawn()
             .unwrap();
-        let (rate, cores, rss0, rss1) = measure(&nginx, child.id(), warm, secs);
+        let (rate, cores, rss0, rss1, fds) = measure(&nginx, child.id(), warm, secs);
         let _ = child.kill();
         let _ = child.wait();
         println!(
-            "  {n:>6} endpoints, headless watch: {rate:>7.0} checks/s, {cores:.3} core, {:>6.0} checks per CPU-second, RSS {} MB after {warm}s, {} MB after {}s",
+            "  {n:>6} endpoints, headless watch: {rate:>7.0} checks/s, {cores:.3} core, {:>6.0} checks per CPU-second, RSS {} MB after {warm}s, {} MB after {}s, {fds} open files",
             rate / cores,
             rss0 / 1024,
             rss1 / 1024,
             warm + secs
         );
         // The console, a tenth of the endpoints hanging.
+        let hang = Hanging::start();
         let home = Home::new();
-        config(&home, n, nginx.port, Some(hang));
+        config(&home, n, nginx.port, Some(hang.port));
         let mut pty = Pty::spawn(&home, &[], 120, 40, &[("NO_COLOR", "1")]);
         pty.wait_for("the console", Duration::from_secs(60), |s| {
             s.contains("scale")
         });
         let pid = pty.pid();
-        let (rate, cores, rss0, rss1) = measure(&nginx, pid, warm, secs);
+        let (rate, cores, rss0, rss1, fds) = measure(&nginx, pid, warm, secs);
         // Keys: down and up the health table, every 150 ms; the time
         // until the first byte of the frame that answers.
         let mut lat = Vec::new();
@@ -230,7 +258,7 @@ pub fn scale() {
         }
         lat.sort_by(f64::total_cmp);
         println!(
-            "  {n:>6} endpoints, console 120×40, a tenth hanging: {rate:>7.0} answered checks/s, {cores:.3} core, RSS {} MB → {} MB; key → frame p50 {:.1} ms, p99 {:.1} ms, max {:.1} ms ({} keys)",
+            "  {n:>6} endpoints, console 120×40, a tenth hanging: {rate:>7.0} answered checks/s, {cores:.3} core, RSS {} MB → {} MB, {fds} open files; key → frame p50 {:.1} ms, p99 {:.1} ms, max {:.1} ms ({} keys)",
             rss0 / 1024,
             rss1 / 1024,
             pct(&lat, 0.5),
@@ -240,6 +268,7 @@ pub fn scale() {
         );
         pty.send("q");
         pty.wait_exit(Duration::from_secs(20));
+        drop(hang);
         // The baseline: a bash loop of curl over the same URLs, 10 s.
         if n == 2_000 {
             let list = home.path().join("urls");
