@@ -41,24 +41,16 @@ pub struct Moto {
 
 impl Moto {
     pub fn start() -> Moto {
-        let port = std::net::TcpListener::bind("127.0.0.1:0")
-            .unwrap()
-            .local_addr()
-            .unwrap()
-            .port();
-        let mut m = Moto {
-            port,
-            child: None,
-            log: None,
-            recording: None,
-        };
-        m.spawn();
-        m
+        Moto::on_a_free_port(None)
     }
 
     /// Recording every request, so that `restart_keeping` can bring its
     /// state back after a restart.
     pub fn start_recorded() -> Moto {
+        Moto::on_a_free_port(Some(tempfile::NamedTempFile::new().unwrap()))
+    }
+
+    fn on_a_free_port(recording: Option<tempfile::NamedTempFile>) -> Moto {
         let port = std::net::TcpListener::bind("127.0.0.1:0")
             .unwrap()
             .local_addr()
@@ -68,7 +60,7 @@ impl Moto {
             port,
             child: None,
             log: None,
-            recording: Some(tempfile::NamedTempFile::new().unwrap()),
+            recording,
         };
         m.spawn();
         m
