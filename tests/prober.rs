@@ -1,5 +1,7 @@
 //! The prober against real HTTP servers on loopback: every dialect, and every
-//! way an endpoint misbehaves in an incident.
+//! way an endpoint misbehaves in an incident. Plain HTTP goes through the
+//! probes' own client (`http1`); reqwest (`Prober::general`) is the reference
+//! it is held to, answer for answer.
 #![allow(clippy::unwrap_used)]
 
 mod common;
@@ -141,10 +143,189 @@ async fn every_dialect_over_real_http() {
     ];
     for (reply, want, version) in cases {
         let label = format!("{reply:?}");
-        let p = probe(reply).await;
+        let server = TestServer::start(reply).await;
+        let p = probe_url(&server.url("/health")).await;
         assert_eq!(p.report.status, want, "{label}: {:?}", p.report);
         assert_eq!(p.report.version.as_deref(), version, "{label}");
+        let reference = general(&server.url("/health")).await;
+        assert_eq!(p.report, reference.report, "{label}");
     }
+}
+
+/// The same probe through reqwest alone.
+async fn general(url: &str) -> Probed {
+    Prober::general()
+        .unwrap()
+        .probe(&ProbeSpec::new(Url::parse(url).unwrap(), TIMEOUT))
+        .await
+}
+
+/// A raw reply's bytes, as text.
+fn said(reply: &Reply) -> String {
+    match reply {
+        Reply::Raw { bytes, .. } => String::from_utf8_lossy(bytes).into_owned(),
+        other => format!("{other:?}"),
+    }
+}
+
+fn raw(bytes: &str, close: bool) -> Reply {
+    Reply::Raw {
+        bytes: bytes.as_bytes().to_vec(),
+        close,
+    }
+}
+
+/// Every way HTTP/1 frames an answer, read as reqwest reads it.
+#[tokio::test]
+async fn every_framing_of_an_answer_reads_as_reqwest_reads_it() {
+    let cases = [
+        // Chunked, with an extension and a trailer.
+        (
+            raw(
+                "HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ntransfer-encoding: chunked\r\n\r\n\
+                 a;name=x\r\n{\"status\":\r\n15\r\n\"UP\",\"version\":\"4.2\"}\r\n0\r\nx-trailer: y\r\n\r\n",
+                false,
+            ),
+            HealthStatus::Ok,
+        ),
+        // HTTP/1.0, no length: the body is what comes until the close.
+        (
+            raw(
+                "HTTP/1.0 200 OK\r\ncontent-type: text/plain\r\n\r\nHealthy",
+                true,
+            ),
+            HealthStatus::Ok,
+        ),
+        // An interim 100 Continue, then the answer.
+        (
+            raw(
+                "HTTP/1.1 100 Continue\r\n\r\nHTTP/1.1 503 Service Unavailable\r\ncontent-type: text/plain\r\ncontent-length: 9\r\n\r\nUnhealthy",
+                false,
+            ),
+            HealthStatus::Critical,
+        ),
+        // No content at all.
+        (
+            raw("HTTP/1.1 204 No Content\r\n\r\n", false),
+            HealthStatus::Ok,
+        ),
+        // Connection: close, said and done.
+        (
+            raw(
+                "HTTP/1.1 200 OK\r\nconnection: close\r\ncontent-type: application/json\r\ncontent-length: 15\r\n\r\n{\"status\":\"UP\"}",
+                true,
+            ),
+            HealthStatus::Ok,
+        ),
+    ];
+    for (reply, want) in cases {
+        let label = said(&reply);
+        let server = TestServer::start(reply).await;
+        let lean = probe_url(&server.url("/health")).await;
+        let reference = general(&server.url("/health")).await;
+        assert_eq!(lean.report.status, want, "{label}: {:?}", lean.report);
+        assert_eq!(lean.report, reference.report, "{label}");
+    }
+}
+
+/// What comes back is not HTTP, or stops short: said, not misread.
+#[tokio::test]
+async fn broken_answers_are_named() {
+    let cases = [
+        (
+            raw("hello there\r\n\r\n", true),
+            HealthStatus::Critical,
+            "not an HTTP answer",
+        ),
+        (
+            raw(
+                "HTTP/1.1 200 OK\r\ncontent-length: 100\r\n\r\n{\"status\"",
+                true,
+            ),
+            HealthStatus::Unreachable,
+            "answer cut off: connection closed",
+        ),
+        (
+            raw(
+                "HTTP/1.1 200 OK\r\ntransfer-encoding: chunked\r\n\r\nzz\r\n",
+                true,
+            ),
+            HealthStatus::Critical,
+            "not an HTTP answer: a chunk size that is not one",
+        ),
+        (
+            raw("", true),
+            HealthStatus::Unreachable,
+            "no answer: connection closed before an answer",
+        ),
+    ];
+    for (reply, want, words) in cases {
+        let label = said(&reply);
+        let p = probe(reply).await;
+        assert_eq!(p.report.status, want, "{label}: {:?}", p.report);
+        let error = p.report.error.unwrap_or_default();
+        assert!(error.starts_with(words), "{label}: {error}");
+    }
+}
+
+/// The request carries the endpoint's headers, and what every probe says of
+/// itself; a header the endpoint sets is not sent twice.
+#[tokio::test]
+async fn the_request_says_what_reqwest_said() {
+    let server = TestServer::start(Reply::json(200, r#"{"status":"ok"}"#)).await;
+    let mut spec = ProbeSpec::new(
+        Url::parse(&server.url("/health?deep=1#frag")).unwrap(),
+        TIMEOUT,
+    );
+    spec.headers.insert(
+        "authorization",
+        reqwest::header::HeaderValue::from_static("Bearer t0ken"),
+    );
+    spec.headers.insert(
+        "accept",
+        reqwest::header::HeaderValue::from_static("application/json"),
+    );
+    let p = Prober::new().unwrap().probe(&spec).await;
+    assert_eq!(p.report.status, HealthStatus::Ok);
+    let head = server.heads.lock().unwrap()[0].to_ascii_lowercase();
+    assert!(
+        head.starts_with("get /health?deep=1 http/1.1\r\n"),
+        "{head}"
+    );
+    assert!(
+        head.contains(&format!("\r\nhost: {}\r\n", server.addr)),
+        "{head}"
+    );
+    assert!(
+        head.contains("\r\nauthorization: bearer t0ken\r\n"),
+        "{head}"
+    );
+    assert!(head.contains("\r\nuser-agent: backstop/"), "{head}");
+    assert_eq!(head.matches("\r\naccept:").count(), 1, "{head}");
+    assert!(head.contains("\r\naccept: application/json\r\n"), "{head}");
+}
+
+/// A server that closes a kept connection without saying so: the next probe
+/// finds it closed before any answer, and asks again on a new one.
+#[tokio::test]
+async fn a_kept_connection_closed_by_the_server_is_replaced() {
+    let server = TestServer::start(raw(
+        "HTTP/1.1 200 OK\r\ncontent-type: text/plain\r\ncontent-length: 2\r\n\r\nok",
+        true,
+    ))
+    .await;
+    let prober = Prober::new().unwrap();
+    let spec = ProbeSpec::new(Url::parse(&server.url("/health")).unwrap(), TIMEOUT);
+    for _ in 0..3 {
+        let p = prober.probe(&spec).await;
+        assert_eq!(p.report.status, HealthStatus::Ok, "{:?}", p.report);
+    }
+    // Three answers; the first connection, and one new each time after.
+    assert_eq!(
+        server.accepted.load(std::sync::atomic::Ordering::Relaxed),
+        3
+    );
+    assert_eq!(server.heads.lock().unwrap().len(), 3);
 }
 
 #[tokio::test]
@@ -278,5 +459,24 @@ async fn connections_are_reused() {
         server.accepted.load(std::sync::atomic::Ordering::Relaxed),
         1,
         "five probes, one connection"
+    );
+    assert_eq!(prober.kept(), 1);
+}
+
+/// A proxy set in the environment is honoured, as reqwest honours it: the
+/// probe goes to the proxy, naming the whole URL.
+#[tokio::test]
+async fn a_proxy_in_the_environment_is_honoured() {
+    let proxy = TestServer::start(Reply::json(200, r#"{"status":"ok"}"#)).await;
+    let home = common::Home::new();
+    let mut c = home.command();
+    c.args(["probe", "http://health.invalid:9/health"])
+        .env("HTTP_PROXY", proxy.url(""));
+    let out = tokio::process::Command::from(c).output().await.unwrap();
+    assert!(out.status.success(), "{}", common::stderr(&out));
+    let head = proxy.heads.lock().unwrap()[0].clone();
+    assert!(
+        head.starts_with("GET http://health.invalid:9/health HTTP/1.1\r\n"),
+        "{head}"
     );
 }

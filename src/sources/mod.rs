@@ -2,6 +2,7 @@
 
 pub mod answers;
 pub mod deploy;
+pub mod http1;
 pub mod metrics;
 pub mod probe;
 pub mod terminal;

@@ -1,13 +1,18 @@
 //! HTTP health probes: one shared client (connections are reused), every probe
 //! bounded in time and in the bytes it reads, and classified by core.
 
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use reqwest::header::{HeaderMap, HeaderName, HeaderValue};
 use url::Url;
 
+use super::http1;
 use crate::config::EndpointConfig;
 use crate::core::health::{self, HealthReport, HttpAnswer, StatusMapping};
+
+const USER_AGENT: &str = concat!("backstop/", env!("CARGO_PKG_VERSION"), " (health probe)");
+const ACCEPT: &str = "application/health+json, application/json;q=0.9, */*;q=0.5";
 
 /// Bytes of a health answer we read; the rest is dropped unread. Health
 /// documents are small; a 64 MiB answer must not cost 64 MiB.
@@ -63,25 +68,45 @@ pub struct Probed {
     pub latency_ms: f64,
 }
 
-/// Probes health endpoints. Cheap to clone; clones share the connection pool.
+/// Probes health endpoints. Cheap to clone; clones share their connections.
+///
+/// Plain-HTTP endpoints go through `http1`, the probes' own lean client;
+/// everything else through reqwest: TLS, credentials in the URL, a redirect
+/// (the probe is made again by reqwest, which follows it), and every URL
+/// when a proxy is set in the environment (reqwest honours it).
 #[derive(Clone, Debug)]
 pub struct Prober {
     client: reqwest::Client,
+    own: Option<Arc<http1::Pool>>,
 }
 
 impl Prober {
     pub fn new() -> anyhow::Result<Self> {
+        let proxied = ["http_proxy", "HTTP_PROXY", "all_proxy", "ALL_PROXY"]
+            .iter()
+            .any(|v| std::env::var_os(v).is_some_and(|v| !v.is_empty()));
+        let mut prober = Prober::general()?;
+        if !proxied {
+            prober.own = Some(Arc::default());
+        }
+        Ok(prober)
+    }
+
+    /// Every probe through reqwest: what `new` does behind a proxy, and in
+    /// tests the reference the lean client is held to.
+    pub fn general() -> anyhow::Result<Self> {
         let client = reqwest::Client::builder()
-            .user_agent(concat!(
-                "backstop/",
-                env!("CARGO_PKG_VERSION"),
-                " (health probe)"
-            ))
+            .user_agent(USER_AGENT)
             .redirect(reqwest::redirect::Policy::limited(MAX_REDIRECTS))
             .pool_idle_timeout(Duration::from_secs(30))
             .tcp_nodelay(true)
             .build()?;
-        Ok(Prober { client })
+        Ok(Prober { client, own: None })
+    }
+
+    /// Connections the lean client keeps open now.
+    pub fn kept(&self) -> usize {
+        self.own.as_ref().map_or(0, |pool| pool.kept())
     }
 
     /// Probe once. Never fails: every problem becomes a report, and the whole
@@ -92,8 +117,7 @@ impl Prober {
         let outcome = tokio::time::timeout(spec.timeout, self.fetch(spec, &mut got_headers)).await;
         let latency_ms = started.elapsed().as_secs_f64() * 1000.0;
         let report = match outcome {
-            Ok(Ok(report)) => report,
-            Ok(Err(e)) => describe_error(&e),
+            Ok(report) => report,
             Err(_) => match got_headers {
                 Some(code) => HealthReport::unreachable(format!(
                     "HTTP {code}, but the body did not finish within {}",
@@ -111,7 +135,31 @@ impl Prober {
         }
     }
 
-    async fn fetch(
+    async fn fetch(&self, spec: &ProbeSpec, got_headers: &mut Option<u16>) -> HealthReport {
+        let defaults = [("user-agent", USER_AGENT), ("accept", ACCEPT)];
+        if let Some(pool) = &self.own
+            && let Some(request) = http1::Request::new(&spec.url, &spec.headers, &defaults)
+        {
+            match http1::get(pool, &request, BODY_CAP, got_headers).await {
+                Ok(answer) if !answer.redirect => {
+                    let answer = HttpAnswer {
+                        status: answer.status,
+                        content_type: answer.content_type.as_deref(),
+                        body: &answer.body,
+                        truncated: answer.truncated,
+                    };
+                    return health::classify(&answer, spec.mapping.as_ref());
+                }
+                Ok(_) => *got_headers = None,
+                Err(failure) => return describe_failure(failure),
+            }
+        }
+        self.fetch_general(spec, got_headers)
+            .await
+            .unwrap_or_else(|e| describe_error(&e))
+    }
+
+    async fn fetch_general(
         &self,
         spec: &ProbeSpec,
         got_headers: &mut Option<u16>,
@@ -120,10 +168,7 @@ impl Prober {
             .client
             .get(spec.url.clone())
             .headers(spec.headers.clone())
-            .header(
-                reqwest::header::ACCEPT,
-                "application/health+json, application/json;q=0.9, */*;q=0.5",
-            )
+            .header(reqwest::header::ACCEPT, ACCEPT)
             .send()
             .await?;
         let status = resp.status().as_u16();
@@ -151,6 +196,22 @@ impl Prober {
             truncated,
         };
         Ok(health::classify(&answer, spec.mapping.as_ref()))
+    }
+}
+
+/// The lean client's failures, in the words reqwest's get (`describe_error`).
+fn describe_failure(f: http1::Failure) -> HealthReport {
+    match f {
+        http1::Failure::Dns(e) => HealthReport::unreachable(format!("DNS lookup failed: {e}")),
+        http1::Failure::Connect(e) if e.kind() == std::io::ErrorKind::ConnectionRefused => {
+            HealthReport::unreachable("connection refused")
+        }
+        http1::Failure::Connect(e) => HealthReport::unreachable(format!("cannot connect: {e}")),
+        http1::Failure::Unanswered(why) => HealthReport::unreachable(format!("no answer: {why}")),
+        http1::Failure::Cut(why) => HealthReport::unreachable(format!("answer cut off: {why}")),
+        http1::Failure::Invalid(why) => {
+            HealthReport::protocol_error(format!("not an HTTP answer: {why}"))
+        }
     }
 }
 

@@ -30,6 +30,9 @@ pub enum Reply {
     Huge { size: u64 },
     /// 302 to the same path, forever.
     RedirectLoop,
+    /// These bytes exactly, whatever they say; then the connection is
+    /// closed when `close`.
+    Raw { bytes: Vec<u8>, close: bool },
 }
 
 impl Reply {
@@ -57,6 +60,8 @@ pub struct TestServer {
     pub written: Arc<AtomicU64>,
     /// Connections accepted.
     pub accepted: Arc<AtomicU64>,
+    /// The requests' heads, in the order they came.
+    pub heads: Arc<std::sync::Mutex<Vec<String>>>,
     task: tokio::task::JoinHandle<()>,
 }
 
@@ -68,19 +73,22 @@ impl TestServer {
         let w = written.clone();
         let accepted = Arc::new(AtomicU64::new(0));
         let a = accepted.clone();
+        let heads = Arc::new(std::sync::Mutex::new(Vec::new()));
+        let h = heads.clone();
         let task = tokio::spawn(async move {
             loop {
                 let Ok((stream, _)) = listener.accept().await else {
                     return;
                 };
                 a.fetch_add(1, Ordering::Relaxed);
-                tokio::spawn(answer(stream, reply.clone(), w.clone()));
+                tokio::spawn(answer(stream, reply.clone(), w.clone(), h.clone()));
             }
         });
         TestServer {
             addr,
             written,
             accepted,
+            heads,
             task,
         }
     }
@@ -109,9 +117,15 @@ async fn read_head(stream: &mut TcpStream) -> Option<String> {
     Some(String::from_utf8_lossy(&buf).into_owned())
 }
 
-async fn answer(mut stream: TcpStream, reply: Reply, written: Arc<AtomicU64>) {
+async fn answer(
+    mut stream: TcpStream,
+    reply: Reply,
+    written: Arc<AtomicU64>,
+    heads: Arc<std::sync::Mutex<Vec<String>>>,
+) {
     // Keep-alive: answer requests on this connection until it closes.
     while let Some(head) = read_head(&mut stream).await {
+        heads.lock().unwrap().push(head.clone());
         let path = head.split_whitespace().nth(1).unwrap_or("/").to_string();
         let ok = match &reply {
             Reply::Full {
@@ -172,6 +186,10 @@ async fn answer(mut stream: TcpStream, reply: Reply, written: Arc<AtomicU64>) {
                 let head =
                     format!("HTTP/1.1 302 Found\r\nlocation: {path}\r\ncontent-length: 0\r\n\r\n");
                 stream.write_all(head.as_bytes()).await.is_ok()
+            }
+            Reply::Raw { bytes, close } => {
+                written.fetch_add(bytes.len() as u64, Ordering::Relaxed);
+                stream.write_all(bytes).await.is_ok() && !close
             }
         };
         if !ok {
