@@ -533,14 +533,6 @@ impl Engine {
 
     /// Apply one message, journal what it recorded, and start its effects.
     pub fn apply(&mut self, msg: Msg) {
-        // A batch of answers is applied answer by answer, as if each had
-        // come alone: the journal, the checklists and the effects see each.
-        if let Msg::ProbedMany(answers) = msg {
-            for (endpoint, result) in answers {
-                self.apply(Msg::Probed { endpoint, result });
-            }
-            return;
-        }
         let tick = matches!(msg, Msg::Tick(_));
         // The room's AWS readings become the messages this console's own
         // sources would have sent: core sees the same values either way.

@@ -5,9 +5,9 @@
 //! every answer: at 10,000 endpoints that was 3,000–10,000 wake-ups a
 //! second, each a futex call and a context switch on both sides. Answers
 //! are gathered for `GATHER` after the first one and sent as one
-//! `Msg::ProbedMany`, which core and the engine apply exactly as that many
-//! `Msg::Probed` in the same order. A human sees no difference: probes run
-//! about once a second, and their answers arrive 5 ms later at most.
+//! `Msg::ProbedMany`: core records each answer in its turn and judges each
+//! service once per batch. A human sees no difference: probes run about
+//! once a second, and their answers arrive 5 ms later at most.
 
 use std::sync::Mutex;
 use std::time::Duration;

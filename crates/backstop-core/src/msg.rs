@@ -28,9 +28,11 @@ pub enum Msg {
         endpoint: EndpointId,
         result: ProbeResult,
     },
-    /// Several answers, in the order they came: the same as that many
-    /// `Probed`, one after the other. (Thousands of endpoints would
-    /// otherwise wake the console thousands of times a second.)
+    /// Several answers, in the order they came. Each is recorded as a
+    /// `Probed` would be, in its turn; the rules and decision of each
+    /// service they touch are judged once, when all are in. (Thousands of
+    /// endpoints would otherwise wake the console, and judge, thousands of
+    /// times a second.)
     ProbedMany(Vec<(EndpointId, ProbeResult)>),
     /// The operator gave a command.
     Action(Action, Ts),
@@ -420,7 +422,7 @@ impl Msg {
         match self {
             Msg::Tick(at) | Msg::Action(_, at) => *at,
             Msg::Probed { result, .. } => result.at,
-            Msg::ProbedMany(answers) => answers.last().map_or(Ts(0), |(_, r)| r.at),
+            Msg::ProbedMany(answers) => answers.iter().map(|(_, r)| r.at).max().unwrap_or(Ts(0)),
             Msg::FaultSet { at, .. }
             | Msg::EffectFailed { at, .. }
             | Msg::TrafficRead { at, .. }
