@@ -221,8 +221,21 @@ fn dispatch(state: &mut State, msg: Msg, now: super::time::Ts) -> Vec<Effect> {
         }
         Msg::ProbedMany(answers) => {
             let mut fx = Vec::new();
+            // Services answered for since they were last judged, and the
+            // endpoints whose answers those were.
             let mut touched = Vec::new();
+            let mut answered = Vec::new();
             for (endpoint, result) in answers {
+                // An endpoint's second answer in one batch (a short interval,
+                // a console that fell behind): what came before it is judged
+                // first, so every answer of an endpoint is judged, and its
+                // failures in a row each leave their evidence.
+                if answered.contains(&endpoint) {
+                    for service in touched.drain(..) {
+                        fx.extend(decisions::refresh(state, service, now));
+                    }
+                    answered.clear();
+                }
                 let env = EnvId {
                     service: endpoint.service,
                     env: endpoint.env,
@@ -234,14 +247,15 @@ fn dispatch(state: &mut State, msg: Msg, now: super::time::Ts) -> Vec<Effect> {
                 // environment in its turn: the step counts answers in a row.
                 fx.extend(probes::on_probe(state, endpoint, result));
                 fx.extend(checklist::on_probe(state, env, primary, now));
+                answered.push(endpoint);
                 if !touched.contains(&endpoint.service) {
                     touched.push(endpoint.service);
                 }
             }
-            // The rules and the decision of each service once, when all its
-            // answers are in: a few milliseconds' worth judged together, not
-            // one judgement per answer (which at 10,000 endpoints was most
-            // of the console's time).
+            // The rules and the decision of each service once, when its
+            // answers are in: a few milliseconds' worth judged together, at
+            // the batch's last instant, not once per answer (which at 10,000
+            // endpoints was most of the console's time).
             for service in touched {
                 fx.extend(decisions::refresh(state, service, now));
             }
@@ -732,12 +746,14 @@ mod tests {
 
     /// A batch of answers (a few milliseconds' worth) ends where the same
     /// answers one by one end: the same health events, each at its own
-    /// instant, the same rule states and decision. The rules are judged
-    /// once, when the whole batch is in.
+    /// instant; the same rule states, with the evidence of every failing
+    /// answer; the same decision. The rules are judged when the batch is
+    /// in, and before an endpoint's second answer in it.
     #[test]
     fn a_batch_of_answers_is_judged_once_when_all_are_in() {
         // Blue answers well; then green, whose health endpoint fails from
-        // the seventh answer on, five times in a row.
+        // the seventh answer on, five times in a row. Four endpoints, each
+        // answering four times: a batch of a console that fell behind.
         let answers: Vec<(EndpointId, ProbeResult)> = (0..16)
             .map(|i| {
                 let env = usize::from(i >= 4);
@@ -794,29 +810,33 @@ mod tests {
                 .collect()
         };
         assert_eq!(health(&many), health(&one));
-        // Judged once: one decision, where the same answers one by one
-        // went through more than one on the way.
-        let said = |s: &State, kind| s.events.iter().filter(|e| e.kind == kind).count();
-        assert_eq!(
-            said(&many, crate::events::Kind::Decision),
-            1,
+        // Judged at the batch's last instant.
+        assert!(
+            many.events
+                .iter()
+                .filter(|e| e.kind != crate::events::Kind::Health)
+                .all(|e| e.at == many.now),
             "{:?}",
             many.events
         );
-        assert!(
-            said(&one, crate::events::Kind::Decision) > 1,
-            "{:?}",
-            one.events
-        );
-        let statuses = |s: &State| -> Vec<_> {
+        // Every failing answer's evidence, in both.
+        let rules = |s: &State| -> Vec<_> {
             s.services[0]
                 .rollback
                 .rules
                 .iter()
-                .map(|r| (r.env, r.status, r.observed.clone()))
+                .map(|r| {
+                    let evidence: Vec<_> = r.evidence.iter().map(|e| e.text.clone()).collect();
+                    (r.env, r.status, r.observed.clone(), evidence)
+                })
                 .collect()
         };
-        assert_eq!(statuses(&many), statuses(&one));
+        assert_eq!(rules(&many), rules(&one));
+        assert!(
+            format!("{:?}", rules(&many)).contains("(2/3)"),
+            "{:?}",
+            rules(&many)
+        );
         let decision = |s: &State| s.services[0].rollback.decision.clone();
         assert_eq!(decision(&many), decision(&one));
         for (a, b) in many.services[0].envs.iter().zip(&one.services[0].envs) {
