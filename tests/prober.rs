@@ -303,6 +303,15 @@ async fn the_request_says_what_reqwest_said() {
     assert!(head.contains("\r\nuser-agent: backstop/"), "{head}");
     assert_eq!(head.matches("\r\naccept:").count(), 1, "{head}");
     assert!(head.contains("\r\naccept: application/json\r\n"), "{head}");
+    // The same lines reqwest sends, in whatever order.
+    Prober::general().unwrap().probe(&spec).await;
+    let lines = |head: &str| {
+        let mut lines: Vec<String> = head.lines().map(str::to_ascii_lowercase).collect();
+        lines.sort();
+        lines
+    };
+    let heads = server.heads.lock().unwrap();
+    assert_eq!(lines(&heads[0]), lines(&heads[1]));
 }
 
 /// A server that closes a kept connection without saying so: the next probe
@@ -461,6 +470,31 @@ async fn connections_are_reused() {
         "five probes, one connection"
     );
     assert_eq!(prober.kept(), 1);
+}
+
+/// A server that says 408 to an idle connection before it closes it: that
+/// is not the next probe's answer.
+#[tokio::test]
+async fn a_goodbye_on_an_idle_connection_is_not_an_answer() {
+    let server = TestServer::start(Reply::Goodbye {
+        answer: b"HTTP/1.1 200 OK\r\ncontent-type: text/plain\r\ncontent-length: 7\r\n\r\nHealthy"
+            .to_vec(),
+        after: Duration::from_millis(50),
+        goodbye: b"HTTP/1.1 408 Request Timeout\r\ncontent-length: 0\r\nconnection: close\r\n\r\n"
+            .to_vec(),
+    })
+    .await;
+    let prober = Prober::new().unwrap();
+    let spec = ProbeSpec::new(Url::parse(&server.url("/health")).unwrap(), TIMEOUT);
+    for _ in 0..2 {
+        let p = prober.probe(&spec).await;
+        assert_eq!(p.report.status, HealthStatus::Ok, "{:?}", p.report);
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    assert_eq!(
+        server.accepted.load(std::sync::atomic::Ordering::Relaxed),
+        2
+    );
 }
 
 /// A proxy set in the environment is honoured, as reqwest honours it: the

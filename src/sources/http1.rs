@@ -136,13 +136,17 @@ impl Pool {
     fn take(&self, key: &str) -> Option<TcpStream> {
         let mut idle = self.idle.lock().unwrap_or_else(|e| e.into_inner());
         let kept = idle.get_mut(key)?;
-        let (stream, since) = kept.pop_back()?;
-        // The newest is the freshest: when it is stale, they all are.
-        if since.elapsed() >= IDLE {
-            kept.clear();
-            return None;
+        while let Some((stream, since)) = kept.pop_back() {
+            // The newest is the freshest: when it is stale, they all are.
+            if since.elapsed() >= IDLE {
+                kept.clear();
+                return None;
+            }
+            if idle_and_open(&stream) {
+                return Some(stream);
+            }
         }
-        Some(stream)
+        None
     }
 
     fn put(&self, key: &str, stream: TcpStream) {
@@ -167,6 +171,16 @@ impl Pool {
         let idle = self.idle.lock().unwrap_or_else(|e| e.into_inner());
         idle.values().map(VecDeque::len).sum()
     }
+}
+
+/// A kept connection the server has neither closed nor written to since
+/// its last answer. Some servers say "408" before they close an idle
+/// connection: read as the next probe's answer, that would be a failure
+/// the endpoint never had. Free while the connection is quiet (tokio knows
+/// it has had nothing to read, and makes no call).
+fn idle_and_open(stream: &TcpStream) -> bool {
+    let mut byte = [0u8; 1];
+    matches!(stream.try_read(&mut byte), Err(e) if e.kind() == io::ErrorKind::WouldBlock)
 }
 
 /// Send `request` and read the answer, its body up to `cap` bytes. `head`

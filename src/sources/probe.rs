@@ -164,13 +164,15 @@ impl Prober {
         spec: &ProbeSpec,
         got_headers: &mut Option<u16>,
     ) -> Result<HealthReport, reqwest::Error> {
-        let mut resp = self
+        let mut request = self
             .client
             .get(spec.url.clone())
-            .headers(spec.headers.clone())
-            .header(reqwest::header::ACCEPT, ACCEPT)
-            .send()
-            .await?;
+            .headers(spec.headers.clone());
+        // An endpoint's own Accept replaces ours (`header` would add a second).
+        if !spec.headers.contains_key(reqwest::header::ACCEPT) {
+            request = request.header(reqwest::header::ACCEPT, ACCEPT);
+        }
+        let mut resp = request.send().await?;
         let status = resp.status().as_u16();
         *got_headers = Some(status);
         let content_type = resp

@@ -33,6 +33,13 @@ pub enum Reply {
     /// These bytes exactly, whatever they say; then the connection is
     /// closed when `close`.
     Raw { bytes: Vec<u8>, close: bool },
+    /// A full answer; then, `after` it, `goodbye` unasked, and the close
+    /// (as servers that say 408 to an idle connection do).
+    Goodbye {
+        answer: Vec<u8>,
+        after: Duration,
+        goodbye: Vec<u8>,
+    },
 }
 
 impl Reply {
@@ -190,6 +197,17 @@ async fn answer(
             Reply::Raw { bytes, close } => {
                 written.fetch_add(bytes.len() as u64, Ordering::Relaxed);
                 stream.write_all(bytes).await.is_ok() && !close
+            }
+            Reply::Goodbye {
+                answer,
+                after,
+                goodbye,
+            } => {
+                if stream.write_all(answer).await.is_ok() {
+                    tokio::time::sleep(*after).await;
+                    let _ = stream.write_all(goodbye).await;
+                }
+                false
             }
         };
         if !ok {
