@@ -68,7 +68,7 @@ pub fn spawn_probes(
     let tx = tx.clone();
     std::thread::Builder::new()
         .name("probes".into())
-        .spawn(move || rt.block_on(run_probes(specs, prober, tx)))?;
+        .spawn(move || rt.block_on(run_probes(specs, prober, tx, IN_FLIGHT)))?;
     Ok(())
 }
 
@@ -107,17 +107,18 @@ fn place(k: usize, n: usize, interval: Duration) -> (Duration, Duration) {
 }
 
 /// The probes' thread: every endpoint's task, until the receiver has gone
-/// (dropping the runtime then ends them all).
+/// (dropping the runtime then ends them all); `in_flight` probes at most.
 async fn run_probes(
     specs: Vec<(EndpointId, ProbeSpec, Duration)>,
     prober: Prober,
     tx: mpsc::Sender<Msg>,
+    in_flight: usize,
 ) {
     let answers = Arc::new(Answers::default());
     let forward = answers.clone();
     let to = tx.clone();
     tokio::spawn(async move { forward.forward(to).await });
-    let turns = Arc::new(Semaphore::new(IN_FLIGHT));
+    let turns = Arc::new(Semaphore::new(in_flight));
     let start = tokio::time::Instant::now();
     let n = specs.len();
     for (k, (id, spec, interval)) in specs.into_iter().enumerate() {
@@ -155,6 +156,62 @@ async fn run_probes(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Endpoints that all hang never hold more than their share of
+    /// connections: a probe waits its turn, and its own timeout starts
+    /// when it goes.
+    #[tokio::test]
+    async fn probes_in_flight_are_bounded() {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+            .await
+            .expect("a port on loopback");
+        let port = listener.local_addr().expect("its address").port();
+        let open = Arc::new(std::sync::atomic::AtomicUsize::new(0));
+        let most = Arc::new(std::sync::atomic::AtomicUsize::new(0));
+        let (o, m) = (open.clone(), most.clone());
+        tokio::spawn(async move {
+            // Every connection held, unanswered, until the prober drops it.
+            while let Ok((mut stream, _)) = listener.accept().await {
+                let now = o.fetch_add(1, std::sync::atomic::Ordering::SeqCst) + 1;
+                m.fetch_max(now, std::sync::atomic::Ordering::SeqCst);
+                let o = o.clone();
+                tokio::spawn(async move {
+                    let mut sink = [0u8; 1024];
+                    while tokio::io::AsyncReadExt::read(&mut stream, &mut sink)
+                        .await
+                        .is_ok_and(|n| n > 0)
+                    {}
+                    o.fetch_sub(1, std::sync::atomic::Ordering::SeqCst);
+                });
+            }
+        });
+        let url = url::Url::parse(&format!("http://127.0.0.1:{port}/health")).expect("a URL");
+        let specs = (0..12)
+            .map(|endpoint| {
+                let id = EndpointId {
+                    service: 0,
+                    env: 0,
+                    endpoint,
+                };
+                let spec = ProbeSpec::new(url.clone(), Duration::from_millis(300));
+                (id, spec, Duration::from_secs(1))
+            })
+            .collect();
+        let (tx, mut rx) = mpsc::channel(64);
+        let prober = Prober::new().expect("a prober");
+        let probes = tokio::spawn(run_probes(specs, prober, tx, 3));
+        // All twelve answer, three at a time: each times out after 300 ms.
+        let mut answered = 0;
+        while answered < 12 {
+            match tokio::time::timeout(Duration::from_secs(5), rx.recv()).await {
+                Ok(Some(Msg::ProbedMany(v))) => answered += v.len(),
+                other => panic!("answers stopped at {answered}: {other:?}"),
+            }
+        }
+        assert_eq!(most.load(std::sync::atomic::Ordering::SeqCst), 3);
+        drop(rx);
+        let _ = probes.await;
+    }
 
     #[test]
     fn endpoints_are_spread_over_their_interval_on_a_grid() {
