@@ -1,9 +1,9 @@
 //! Many endpoints, side by side in one run: a private nginx on loopback
 //! answers every health URL (its `stub_status` counts the checks done);
 //! backstop probes 2,000 and then 10,000 endpoints every second with a
-//! 500 ms timeout — headless (`watch`), then the console in a 120×40 pty
-//! with a tenth of the endpoints hanging past their timeout, where a key's
-//! way to the next frame is timed; CPU and memory from the process's own
+//! 500 ms timeout — headless (`watch`), the console in a 120×40 pty with
+//! every endpoint answering, then the console with a tenth of the endpoints
+//! hanging past their timeout, where a key's way to the next frame is timed; CPU and memory from the process's own
 //! accounting (/proc); and a bash loop of curl over the same URLs as the
 //! baseline.
 
@@ -230,6 +230,22 @@ pub fn scale() {
             rss1 / 1024,
             warm + secs
         );
+        // The console, every endpoint answering.
+        let home = Home::new();
+        config(&home, n, nginx.port, None);
+        let mut pty = Pty::spawn(&home, &[], 120, 40, &[("NO_COLOR", "1")]);
+        pty.wait_for("the console", Duration::from_secs(60), |s| {
+            s.contains("scale")
+        });
+        let (rate, cores, rss0, rss1, fds) = measure(&nginx, pty.pid(), warm, secs);
+        println!(
+            "  {n:>6} endpoints, console 120×40, all answering: {rate:>7.0} checks/s, {cores:.3} core, {:>6.0} checks per CPU-second, RSS {} MB → {} MB, {fds} open files",
+            rate / cores,
+            rss0 / 1024,
+            rss1 / 1024,
+        );
+        pty.send("q");
+        pty.wait_exit(Duration::from_secs(20));
         // The console, a tenth of the endpoints hanging.
         let hang = Hanging::start();
         let home = Home::new();
