@@ -209,6 +209,14 @@ async fn every_framing_of_an_answer_reads_as_reqwest_reads_it() {
             raw("HTTP/1.1 204 No Content\r\n\r\n", false),
             HealthStatus::Ok,
         ),
+        // The same length twice.
+        (
+            raw(
+                "HTTP/1.1 200 OK\r\ncontent-type: text/plain\r\ncontent-length: 7, 7\r\ncontent-length: 7\r\n\r\nHealthy",
+                false,
+            ),
+            HealthStatus::Ok,
+        ),
         // Connection: close, said and done.
         (
             raw(
@@ -252,6 +260,14 @@ async fn broken_answers_are_named() {
             ),
             HealthStatus::Critical,
             "not an HTTP answer: a chunk size that is not one",
+        ),
+        (
+            raw(
+                "HTTP/1.1 200 OK\r\ncontent-length: 7\r\ncontent-length: 8\r\n\r\nHealthy!",
+                true,
+            ),
+            HealthStatus::Critical,
+            "not an HTTP answer: two different Content-Lengths",
         ),
         (
             raw("", true),

@@ -288,13 +288,18 @@ impl Head {
             if name.eq_ignore_ascii_case("content-type") {
                 head.content_type = Some(value.to_string());
             } else if name.eq_ignore_ascii_case("content-length") {
-                let n: u64 = value
-                    .parse()
-                    .map_err(|_| Failure::Invalid(format!("Content-Length {value:?}")))?;
-                if head.content_length.is_some_and(|m| m != n) {
-                    return Err(Failure::Invalid("two different Content-Lengths".into()));
+                // Some servers repeat it, in one header or in several; the
+                // same length any number of times is one length.
+                for part in value.split(',') {
+                    let n: u64 = part
+                        .trim()
+                        .parse()
+                        .map_err(|_| Failure::Invalid(format!("Content-Length {value:?}")))?;
+                    if head.content_length.is_some_and(|m| m != n) {
+                        return Err(Failure::Invalid("two different Content-Lengths".into()));
+                    }
+                    head.content_length = Some(n);
                 }
-                head.content_length = Some(n);
             } else if name.eq_ignore_ascii_case("transfer-encoding") {
                 let last = value.rsplit(',').next().unwrap_or("").trim();
                 head.transfer = Some(last.eq_ignore_ascii_case("chunked"));

@@ -219,48 +219,7 @@ fn dispatch(state: &mut State, msg: Msg, now: super::time::Ts) -> Vec<Effect> {
             fx.extend(checklist::on_probe(state, env, primary, now));
             fx
         }
-        Msg::ProbedMany(answers) => {
-            let mut fx = Vec::new();
-            // Services answered for since they were last judged, and the
-            // endpoints whose answers those were.
-            let mut touched = Vec::new();
-            let mut answered = Vec::new();
-            for (endpoint, result) in answers {
-                // An endpoint's second answer in one batch (a short interval,
-                // a console that fell behind): what came before it is judged
-                // first, so every answer of an endpoint is judged, and its
-                // failures in a row each leave their evidence.
-                if answered.contains(&endpoint) {
-                    for service in touched.drain(..) {
-                        fx.extend(decisions::refresh(state, service, now));
-                    }
-                    answered.clear();
-                }
-                let env = EnvId {
-                    service: endpoint.service,
-                    env: endpoint.env,
-                };
-                let primary = state
-                    .env(env)
-                    .is_some_and(|e| e.primary_endpoint() == endpoint.endpoint);
-                // Each answer counts for a checklist waiting on its
-                // environment in its turn: the step counts answers in a row.
-                fx.extend(probes::on_probe(state, endpoint, result));
-                fx.extend(checklist::on_probe(state, env, primary, now));
-                answered.push(endpoint);
-                if !touched.contains(&endpoint.service) {
-                    touched.push(endpoint.service);
-                }
-            }
-            // The rules and the decision of each service once, when its
-            // answers are in: a few milliseconds' worth judged together, at
-            // the batch's last instant, not once per answer (which at 10,000
-            // endpoints was most of the console's time).
-            for service in touched {
-                fx.extend(decisions::refresh(state, service, now));
-            }
-            fx
-        }
+        Msg::ProbedMany(answers) => probes::on_answers(state, answers, now),
         // While a line is typed, keys are text (the terminal sends Msg::Text);
         // an action still arriving is ignored rather than acting behind it.
         Msg::Action(action, at)

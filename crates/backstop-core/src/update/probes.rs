@@ -1,10 +1,58 @@
 //! Health probe results: endpoint → environment status, transitions logged.
 
+use super::{checklist, decisions};
 use crate::events::Level;
 use crate::health::HealthStatus;
 use crate::model::{EndpointId, EnvId, ProbeResult, State};
 use crate::msg::Effect;
 use crate::rules::RuleKind;
+use crate::time::Ts;
+
+/// Answers that came together (a few milliseconds' worth). Each is recorded,
+/// and counted by a checklist waiting on its environment, in its turn (the
+/// step counts answers in a row). The rules and decision of each service
+/// they touch are judged once, when its answers are in, at the batch's last
+/// instant: judged once per answer, they were most of the console's time at
+/// 10,000 endpoints. And before an endpoint's second answer in the batch (a
+/// short interval, a console that fell behind), what came before it is
+/// judged, so every answer of an endpoint is judged and its failures in a
+/// row each leave their evidence.
+pub(super) fn on_answers(
+    state: &mut State,
+    answers: Vec<(EndpointId, ProbeResult)>,
+    now: Ts,
+) -> Vec<Effect> {
+    let mut fx = Vec::new();
+    // Services answered for since they were last judged, and the endpoints
+    // whose answers those were.
+    let mut touched = Vec::new();
+    let mut answered = Vec::new();
+    for (endpoint, result) in answers {
+        if answered.contains(&endpoint) {
+            for service in touched.drain(..) {
+                fx.extend(decisions::refresh(state, service, now));
+            }
+            answered.clear();
+        }
+        let env = EnvId {
+            service: endpoint.service,
+            env: endpoint.env,
+        };
+        let primary = state
+            .env(env)
+            .is_some_and(|e| e.primary_endpoint() == endpoint.endpoint);
+        fx.extend(on_probe(state, endpoint, result));
+        fx.extend(checklist::on_probe(state, env, primary, now));
+        answered.push(endpoint);
+        if !touched.contains(&endpoint.service) {
+            touched.push(endpoint.service);
+        }
+    }
+    for service in touched {
+        fx.extend(decisions::refresh(state, service, now));
+    }
+    fx
+}
 
 /// Record a probe; ask for confirming re-probes when a health-failures rule
 /// wants them and this is an endpoint's first failure.
