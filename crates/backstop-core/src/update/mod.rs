@@ -22,7 +22,7 @@ pub use command::{filterable, names as command_names};
 pub use decisions::describe as describe_decision;
 
 use super::events::Level;
-use super::model::{EnvId, FaultAsked, InFlight, InputPurpose, Overlay, SourceKind, State};
+use super::model::{FaultAsked, InFlight, InputPurpose, Overlay, SourceKind, State};
 use super::msg::{Effect, Msg};
 
 /// Apply one message; return what must be done in the world.
@@ -206,18 +206,9 @@ fn dispatch(state: &mut State, msg: Msg, now: super::time::Ts) -> Vec<Effect> {
             fx.extend(checklist::resume(state, now));
             fx
         }
+        // One answer is a batch of one.
         Msg::Probed { endpoint, result } => {
-            let env = EnvId {
-                service: endpoint.service,
-                env: endpoint.env,
-            };
-            let primary = state
-                .env(env)
-                .is_some_and(|e| e.primary_endpoint() == endpoint.endpoint);
-            let mut fx = probes::on_probe(state, endpoint, result);
-            fx.extend(decisions::refresh(state, endpoint.service, now));
-            fx.extend(checklist::on_probe(state, env, primary, now));
-            fx
+            probes::on_answers(state, vec![(endpoint, result)], now)
         }
         Msg::ProbedMany(answers) => probes::on_answers(state, answers, now),
         // While a line is typed, keys are text (the terminal sends Msg::Text);
