@@ -330,26 +330,31 @@ async fn the_request_says_what_reqwest_said() {
     assert_eq!(lines(&heads[0]), lines(&heads[1]));
 }
 
-/// A server that closes a kept connection without saying so: the next probe
-/// finds it closed before any answer, and asks again on a new one.
-#[tokio::test]
-async fn a_kept_connection_closed_by_the_server_is_replaced() {
-    let server = TestServer::start(raw(
-        "HTTP/1.1 200 OK\r\ncontent-type: text/plain\r\ncontent-length: 2\r\n\r\nok",
-        true,
-    ))
-    .await;
+/// Probe `server` `times` times with one prober, `pause` after each, every
+/// answer OK; the prober, and the connections the server accepted.
+async fn ok_times(server: &TestServer, times: usize, pause: Duration) -> (Prober, u64) {
     let prober = Prober::new().unwrap();
     let spec = ProbeSpec::new(Url::parse(&server.url("/health")).unwrap(), TIMEOUT);
-    for _ in 0..3 {
+    for _ in 0..times {
         let p = prober.probe(&spec).await;
         assert_eq!(p.report.status, HealthStatus::Ok, "{:?}", p.report);
+        tokio::time::sleep(pause).await;
     }
-    // Three answers; the first connection, and one new each time after.
-    assert_eq!(
-        server.accepted.load(std::sync::atomic::Ordering::Relaxed),
-        3
-    );
+    let accepted = server.accepted.load(std::sync::atomic::Ordering::Relaxed);
+    (prober, accepted)
+}
+
+/// A server that closes a kept connection just as the next request comes,
+/// unanswered: the request is sent once more, on a new connection.
+#[tokio::test]
+async fn a_kept_connection_closed_by_the_server_is_replaced() {
+    let server = TestServer::start(Reply::FirstOnly(
+        b"HTTP/1.1 200 OK\r\ncontent-type: text/plain\r\ncontent-length: 2\r\n\r\nok".to_vec(),
+    ))
+    .await;
+    let (_, accepted) = ok_times(&server, 2, Duration::from_millis(50)).await;
+    // The second probe asked twice: on the kept connection, then a new one.
+    assert_eq!(accepted, 2);
     assert_eq!(server.heads.lock().unwrap().len(), 3);
 }
 
@@ -475,16 +480,8 @@ async fn errors_never_echo_the_url() {
 #[tokio::test]
 async fn connections_are_reused() {
     let server = TestServer::start(Reply::json(200, r#"{"status":"ok"}"#)).await;
-    let prober = Prober::new().unwrap();
-    let spec = ProbeSpec::new(Url::parse(&server.url("/health")).unwrap(), TIMEOUT);
-    for _ in 0..5 {
-        assert_eq!(prober.probe(&spec).await.report.status, HealthStatus::Ok);
-    }
-    assert_eq!(
-        server.accepted.load(std::sync::atomic::Ordering::Relaxed),
-        1,
-        "five probes, one connection"
-    );
+    let (prober, accepted) = ok_times(&server, 5, Duration::ZERO).await;
+    assert_eq!(accepted, 1, "five probes, one connection");
     assert_eq!(prober.kept(), 1);
 }
 
@@ -500,17 +497,8 @@ async fn a_goodbye_on_an_idle_connection_is_not_an_answer() {
             .to_vec(),
     })
     .await;
-    let prober = Prober::new().unwrap();
-    let spec = ProbeSpec::new(Url::parse(&server.url("/health")).unwrap(), TIMEOUT);
-    for _ in 0..2 {
-        let p = prober.probe(&spec).await;
-        assert_eq!(p.report.status, HealthStatus::Ok, "{:?}", p.report);
-        tokio::time::sleep(Duration::from_millis(200)).await;
-    }
-    assert_eq!(
-        server.accepted.load(std::sync::atomic::Ordering::Relaxed),
-        2
-    );
+    let (_, accepted) = ok_times(&server, 2, Duration::from_millis(200)).await;
+    assert_eq!(accepted, 2);
 }
 
 /// A proxy set in the environment is honoured, as reqwest honours it: the

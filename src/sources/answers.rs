@@ -109,12 +109,18 @@ mod tests {
         }
     }
 
-    #[tokio::test(start_paused = true)]
-    async fn answers_go_in_order_in_batches_of_at_most_a_message() {
+    /// Answers, forwarding into a channel of `capacity`.
+    fn forwarding(capacity: usize) -> (std::sync::Arc<Answers>, mpsc::Receiver<Msg>) {
         let answers = std::sync::Arc::new(Answers::default());
-        let (tx, mut rx) = mpsc::channel(16);
+        let (tx, rx) = mpsc::channel(capacity);
         let f = answers.clone();
         tokio::spawn(async move { f.forward(tx).await });
+        (answers, rx)
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn answers_go_in_order_in_batches_of_at_most_a_message() {
+        let (answers, mut rx) = forwarding(16);
         for i in 0..300 {
             answers.put(answer(i)).await;
         }
@@ -137,10 +143,7 @@ mod tests {
 
     #[tokio::test(start_paused = true)]
     async fn a_console_that_takes_nothing_holds_the_probes_back() {
-        let answers = std::sync::Arc::new(Answers::default());
-        let (tx, mut rx) = mpsc::channel(1);
-        let f = answers.clone();
-        tokio::spawn(async move { f.forward(tx).await });
+        let (answers, mut rx) = forwarding(1);
         let p = answers.clone();
         let putter = tokio::spawn(async move {
             for i in 0..3 * HELD {

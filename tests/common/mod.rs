@@ -33,6 +33,10 @@ pub enum Reply {
     /// These bytes exactly, whatever they say; then the connection is
     /// closed when `close`.
     Raw { bytes: Vec<u8>, close: bool },
+    /// These bytes to a connection's first request; its second is read
+    /// and left unanswered, the connection closed (a server that closed a
+    /// kept connection just as the next request came).
+    FirstOnly(Vec<u8>),
     /// A full answer; then, `after` it, `goodbye` unasked, and the close
     /// (as servers that say 408 to an idle connection do).
     Goodbye {
@@ -131,7 +135,9 @@ async fn answer(
     heads: Arc<std::sync::Mutex<Vec<String>>>,
 ) {
     // Keep-alive: answer requests on this connection until it closes.
+    let mut asked = 0;
     while let Some(head) = read_head(&mut stream).await {
+        asked += 1;
         heads.lock().unwrap().push(head.clone());
         let path = head.split_whitespace().nth(1).unwrap_or("/").to_string();
         let ok = match &reply {
@@ -198,6 +204,7 @@ async fn answer(
                 written.fetch_add(bytes.len() as u64, Ordering::Relaxed);
                 stream.write_all(bytes).await.is_ok() && !close
             }
+            Reply::FirstOnly(bytes) => asked == 1 && stream.write_all(bytes).await.is_ok(),
             Reply::Goodbye {
                 answer,
                 after,
