@@ -21,9 +21,9 @@ use crate::core::time::Ts;
 use crate::core::update::update;
 use crate::exec::Executor;
 use crate::identity::operator;
-use crate::journal::{Entry, Journal, Reader, Redactor};
 use crate::providers::deploy::{DeployProvider, SandboxDeploy};
 use crate::providers::traffic::TrafficHandle;
+use crate::room::{Entry, Journal, Reader, Redactor};
 use crate::sandbox::Sandbox;
 use crate::sandbox::metrics::SandboxMetrics;
 use crate::sources::metrics::MetricSource;
@@ -44,7 +44,7 @@ pub struct Storage {
     /// Exported reports.
     pub reports: PathBuf,
     /// The DynamoDB table the journal lives in, when it is shared between hosts.
-    pub table: Option<Arc<crate::journal::dynamo::Table>>,
+    pub table: Option<Arc<crate::room::dynamo::Table>>,
 }
 
 impl Storage {
@@ -58,8 +58,8 @@ impl Storage {
     }
 
     /// Where the journal, its leases and its presence are.
-    pub fn place(&self) -> crate::journal::Place {
-        crate::journal::Place {
+    pub fn place(&self) -> crate::room::Place {
+        crate::room::Place {
             file: self.journal.clone(),
             table: self.table.clone(),
         }
@@ -77,7 +77,7 @@ pub struct Engine {
     /// A scenario's timeline, and the switch that stops it once scored.
     drill_play: Option<(JoinHandle<Option<String>>, tokio::sync::watch::Sender<bool>)>,
     /// This process, present on the journal (`backstop who`) while it runs.
-    _here: Option<crate::presence::Here>,
+    _here: Option<crate::room::presence::Here>,
     /// How often the clock ticks: a second, or the fastest probe interval
     /// when that is shorter (drills run faster than life).
     pub tick: Duration,
@@ -362,7 +362,7 @@ impl Engine {
         // The war room: what the other backstops on this journal do. A
         // drill's sandbox is its own world, unless the drill is a team's.
         if shared_world {
-            tasks.push(crate::journal::tail::spawn(
+            tasks.push(crate::room::tail::spawn(
                 place.clone(),
                 journal.session.clone(),
                 tx.clone(),
@@ -371,7 +371,7 @@ impl Engine {
         }
         // Being seen is not worth failing over: a journal that cannot say
         // who is here still records everything else.
-        let here = crate::presence::Here::announce(&place, what, &services, watching)
+        let here = crate::room::presence::Here::announce(&place, what, &services, watching)
             .map_err(|e| tracing::warn!("{e}"))
             .ok();
         let mut engine = Engine {
@@ -764,7 +764,7 @@ impl Engine {
 }
 
 /// An intent the journal holds without an outcome, for core.
-pub fn interrupted_of(r: crate::journal::Row) -> Interrupted {
+pub fn interrupted_of(r: crate::room::Row) -> Interrupted {
     Interrupted {
         intent: r.id,
         incident: r.entry.incident,
@@ -798,7 +798,7 @@ fn event_data(e: &crate::core::events::Event) -> serde_json::Value {
 }
 
 /// Who is on the journal, every two seconds, for the header.
-fn spawn_people(journal: crate::journal::Place, tx: mpsc::Sender<Msg>) -> JoinHandle<()> {
+fn spawn_people(journal: crate::room::Place, tx: mpsc::Sender<Msg>) -> JoinHandle<()> {
     tokio::spawn(async move {
         let mut every = tokio::time::interval(Duration::from_secs(2));
         every.set_missed_tick_behavior(MissedTickBehavior::Delay);
@@ -806,16 +806,17 @@ fn spawn_people(journal: crate::journal::Place, tx: mpsc::Sender<Msg>) -> JoinHa
         loop {
             every.tick().await;
             let path = journal.clone();
-            let Ok(Ok(people)) =
-                tokio::task::spawn_blocking(move || crate::presence::who(path, now().millis()))
-                    .await
+            let Ok(Ok(people)) = tokio::task::spawn_blocking(move || {
+                crate::room::presence::who(path, now().millis())
+            })
+            .await
             else {
                 continue;
             };
             let path = journal.clone();
             let at = now().millis();
             let leases = tokio::task::spawn_blocking(move || {
-                crate::lease::Leases::open(path).and_then(|l| l.all())
+                crate::room::lease::Leases::open(path).and_then(|l| l.all())
             })
             .await
             .ok()
@@ -825,7 +826,7 @@ fn spawn_people(journal: crate::journal::Place, tx: mpsc::Sender<Msg>) -> JoinHa
             // The AWS poller's election is no service's driver.
             .filter(|(service, _)| service != crate::poller::LEASE)
             .map(|(service, h)| crate::core::model::LeaseView {
-                lost: h.lost(at, crate::lease::expiry()),
+                lost: h.lost(at, crate::room::lease::expiry()),
                 quiet_s: (at - h.heartbeat_ms).max(0) / 1000,
                 service,
                 operator: h.operator,

@@ -45,7 +45,7 @@ use crate::core::model::{ExternalAlarm, SourceKind};
 use crate::core::msg::{EnvSnapshot, Msg};
 use crate::core::time::Ts;
 use crate::core::traffic::Weights;
-use crate::journal::{Entry, Journal};
+use crate::room::{Entry, Journal};
 
 /// The lease that elects the poller (not a service: `@` keeps it apart from
 /// every service name in the panes and `backstop who`).
@@ -486,8 +486,8 @@ pub fn to_msg(r: &Reading, names: &Names, at: Ts) -> Option<Msg> {
 /// Gives the poller's lease up when the election ends (the engine stops):
 /// a follower takes it within a second instead of waiting for expiry.
 struct Held {
-    leases: Arc<Mutex<crate::lease::Leases>>,
-    lease: Option<crate::lease::Lease>,
+    leases: Arc<Mutex<crate::room::lease::Leases>>,
+    lease: Option<crate::room::lease::Lease>,
 }
 
 impl Drop for Held {
@@ -504,7 +504,8 @@ impl Drop for Held {
 /// The election: hold the lease (renew it) or watch it, every second.
 async fn elect(poller: Poller, journal: Journal, operator: String) {
     let place = journal.place.clone();
-    let opened = tokio::task::spawn_blocking(move || crate::lease::Leases::open(&place)).await;
+    let opened =
+        tokio::task::spawn_blocking(move || crate::room::lease::Leases::open(&place)).await;
     let leases = match opened {
         Ok(Ok(l)) => Arc::new(Mutex::new(l)),
         other => {
@@ -555,8 +556,8 @@ async fn elect(poller: Poller, journal: Journal, operator: String) {
                         .take(LEASE, &me, &who, now, EXPIRY, false)
                         .map_err(|e| e.to_string())?
                     {
-                        crate::lease::Taken::Granted(lease) => Ok(Some(lease)),
-                        crate::lease::Taken::HeldBy(_) => Ok(None),
+                        crate::room::lease::Taken::Granted(lease) => Ok(Some(lease)),
+                        crate::room::lease::Taken::HeldBy(_) => Ok(None),
                     }
                 }
             }

@@ -12,7 +12,7 @@ use serde_json::Value;
 
 use crate::core::runbook::StepSummary;
 use crate::core::time::{self, Ts};
-use crate::journal::{Reader, Row};
+use crate::room::{Reader, Row};
 
 pub mod stats;
 pub mod war_room;
@@ -600,7 +600,7 @@ pub fn drill_markdown(
 /// `backstop report --drills`: one line per drill (or a JSON array), oldest
 /// first, so the MTTR trend reads top to bottom.
 /// The scored drills of the journal's drill rows, for the trend.
-pub fn drill_points(rows: &[crate::journal::Row]) -> Vec<crate::core::trend::DrillPoint> {
+pub fn drill_points(rows: &[crate::room::Row]) -> Vec<crate::core::trend::DrillPoint> {
     rows.iter()
         .filter_map(|r| {
             let s: crate::core::drill::Score =
@@ -647,9 +647,9 @@ pub fn drill_trend_markdown(points: &[crate::core::trend::DrillPoint]) -> String
     s
 }
 
-pub fn drill_list(rows: &[crate::journal::Row], json: bool) -> String {
+pub fn drill_list(rows: &[crate::room::Row], json: bool) -> String {
     use crate::core::drill::Score;
-    let scored: Vec<(&crate::journal::Row, Score)> = rows
+    let scored: Vec<(&crate::room::Row, Score)> = rows
         .iter()
         .filter_map(|r| {
             let s = serde_json::from_value(r.entry.data.clone()?).ok()?;

@@ -321,7 +321,7 @@ async fn ecs_deployments_show_and_the_default_runbook_reverts_to_the_previous_re
         .incident
         .unwrap();
     drop(engine);
-    let r = backstop::journal::Reader::open(&dir.path().join("journal.sqlite")).unwrap();
+    let r = backstop::room::Reader::open(&dir.path().join("journal.sqlite")).unwrap();
     let deadline = Instant::now() + Duration::from_secs(5);
     loop {
         let rows = r.of_incident(incident).unwrap();

@@ -244,12 +244,12 @@ async fn a_drill_killed_mid_change_does_not_hold_back_the_next() {
     let path = home.path().join("data/backstop/drills.sqlite");
     std::fs::create_dir_all(path.parent().unwrap()).unwrap();
     {
-        let j = backstop::journal::Journal::open(
+        let j = backstop::room::Journal::open(
             &path,
-            backstop::journal::Redactor::new(Vec::<String>::new()),
+            backstop::room::Redactor::new(Vec::<String>::new()),
         )
         .unwrap();
-        let mut e = backstop::journal::Entry::new(
+        let mut e = backstop::room::Entry::new(
             backstop::sources::now(),
             "intent",
             "web",

@@ -13,9 +13,9 @@ use std::time::Duration;
 use backstop::config::Secret;
 use backstop::config::aws::AwsSettings;
 use backstop::core::time::Ts;
-use backstop::journal::dynamo::{self, Table};
-use backstop::journal::{Entry, Fence, Journal, Place, Reader, Redactor};
-use backstop::lease::{Leases, Taken};
+use backstop::room::dynamo::{self, Table};
+use backstop::room::lease::{Leases, Taken};
+use backstop::room::{Entry, Fence, Journal, Place, Reader, Redactor};
 use common::moto::{Moto, REGION};
 use common::proxy::{Mode, Proxy};
 
@@ -45,7 +45,7 @@ fn entry(text: &str) -> Entry {
     Entry::new(backstop::sources::now(), "event", "web", text, "tester")
 }
 
-fn granted(t: Taken) -> backstop::lease::Lease {
+fn granted(t: Taken) -> backstop::room::lease::Lease {
     match t {
         Taken::Granted(l) => l,
         Taken::HeldBy(h) => panic!("held by {h:?}"),

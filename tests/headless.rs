@@ -240,12 +240,12 @@ async fn rollback_previews_on_dry_run_refuses_without_yes_and_runs_with_it() {
     // A switch whose outcome never came (another backstop mid-change, or
     // one killed): no headless rollback until a person has looked.
     {
-        let j = backstop::journal::Journal::open(
+        let j = backstop::room::Journal::open(
             &w.journal(),
-            backstop::journal::Redactor::new(Vec::<String>::new()),
+            backstop::room::Redactor::new(Vec::<String>::new()),
         )
         .unwrap();
-        let mut e = backstop::journal::Entry::new(
+        let mut e = backstop::room::Entry::new(
             backstop::sources::now(),
             "intent",
             "web",

@@ -9,7 +9,7 @@ mod common;
 use std::path::{Path, PathBuf};
 
 use backstop::core::time::Ts;
-use backstop::journal::{Entry, Journal, Redactor};
+use backstop::room::{Entry, Journal, Redactor};
 use common::{Home, run, stderr, stdout};
 use rusqlite::Connection;
 use serde_json::Value;
@@ -127,7 +127,7 @@ fn an_edited_row_breaks_the_chain_there_and_the_report_says_so() {
             |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)),
         )
         .unwrap();
-    let forged = backstop::journal::chain::Stored {
+    let forged = backstop::room::chain::Stored {
         id: 3,
         at,
         kind: "event",

@@ -10,7 +10,7 @@ mod common;
 use std::path::Path;
 use std::time::{Duration, Instant};
 
-use backstop::journal::Reader;
+use backstop::room::Reader;
 use common::pty::Pty;
 use common::{Home, Receiver, Reply, TestServer};
 

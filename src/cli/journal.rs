@@ -4,7 +4,7 @@
 use super::*;
 
 /// 0 the chain holds, 1 it is broken, 2 the journal cannot be read.
-pub(super) fn journal_verify(journal: &crate::journal::Place, json: bool) -> Done {
+pub(super) fn journal_verify(journal: &crate::room::Place, json: bool) -> Done {
     let v = Reader::at_current(journal)
         .and_then(|r| r.verify())
         .map_err(|e| Failure::Usage(format!("backstop journal verify: {e:#}")))?;
@@ -28,7 +28,7 @@ pub(super) fn journal_verify(journal: &crate::journal::Place, json: bool) -> Don
 fn configured_table(
     flag: Option<&Path>,
     paths: &Paths,
-) -> Result<std::sync::Arc<crate::journal::dynamo::Table>, Failure> {
+) -> Result<std::sync::Arc<crate::room::dynamo::Table>, Failure> {
     super::shared_table(flag, paths)?.ok_or_else(|| {
         Failure::Usage(
             "backstop journal: the configuration names no table: add\n  [journal]\n  backend = \"dynamodb\"\n  table = \"backstop-journal\"\n(and region or profile under [aws])".into(),
@@ -41,11 +41,11 @@ pub(super) fn journal_init(flag: Option<&Path>, paths: &Paths, print: bool) -> D
     if print {
         let name = super::shared_table(flag, paths)?
             .map_or_else(|| "backstop-journal".to_string(), |t| t.name.clone());
-        out::text(crate::journal::dynamo::template(&name));
+        out::text(crate::room::dynamo::template(&name));
         return Ok(exit::OK);
     }
     let table = configured_table(flag, paths)?;
-    let said = crate::journal::dynamo::init(&table)
+    let said = crate::room::dynamo::init(&table)
         .map_err(|f| Failure::Failing(format!("backstop journal init: {f}")))?;
     out::line(said);
     Ok(exit::OK)
@@ -54,7 +54,7 @@ pub(super) fn journal_init(flag: Option<&Path>, paths: &Paths, print: bool) -> D
 /// `backstop journal copy --from FILE`.
 pub(super) fn journal_copy(flag: Option<&Path>, paths: &Paths, from: &Path) -> Done {
     let table = configured_table(flag, paths)?;
-    let (copied, there) = crate::journal::dynamo::copy(&table, from)
+    let (copied, there) = crate::room::dynamo::copy(&table, from)
         .map_err(|e| Failure::Failing(format!("backstop journal copy: {e:#}")))?;
     out::line(format_args!(
         "copied {copied} rows of {} into the DynamoDB table {}{}",

@@ -15,11 +15,11 @@ use crate::config::{self, Config, Source};
 use crate::core::model::Origin;
 use crate::engine::Storage;
 use crate::headless::{self, exit, out};
-use crate::journal::Reader;
 use crate::keymap::Keymap;
 use crate::logging;
 use crate::paths::Paths;
 use crate::report::Report;
+use crate::room::Reader;
 use crate::sandbox::drill::DrillOptions;
 use crate::sandbox::{self, Sandbox};
 use crate::tui::Theme;
@@ -416,7 +416,7 @@ pub(super) fn load_config(flag: Option<&Path>, paths: &Paths) -> Result<Config, 
         ))
     })?;
     // Every lease this process takes or judges lives by the team's expiry.
-    crate::lease::set_expiry(config.lease_expiry);
+    crate::room::lease::set_expiry(config.lease_expiry);
     Ok(config)
 }
 
@@ -425,7 +425,7 @@ pub(super) fn load_config(flag: Option<&Path>, paths: &Paths) -> Result<Config, 
 pub(super) fn shared_table(
     flag: Option<&Path>,
     paths: &Paths,
-) -> Result<Option<std::sync::Arc<crate::journal::dynamo::Table>>, Failure> {
+) -> Result<Option<std::sync::Arc<crate::room::dynamo::Table>>, Failure> {
     let found = config::locate(
         flag,
         std::env::var("BACKSTOP_CONFIG").ok(),
@@ -438,7 +438,7 @@ pub(super) fn shared_table(
     let config = load_config(flag, paths)?;
     Ok(match config.journal {
         config::journal::JournalConfig::DynamoDb { table, aws } => {
-            Some(crate::journal::dynamo::Table::new(&table, aws))
+            Some(crate::room::dynamo::Table::new(&table, aws))
         }
         config::journal::JournalConfig::File => None,
     })

@@ -3,7 +3,7 @@
 
 use super::*;
 
-use crate::journal::Place;
+use crate::room::Place;
 
 fn reader(journal: &Place) -> Result<Reader, Failure> {
     Reader::at_current(journal).map_err(|e| Failure::Failing(format!("backstop report: {e:#}")))

@@ -2,9 +2,9 @@
 
 use super::*;
 
-pub(super) fn who(journal: &crate::journal::Place, json: bool) -> Done {
+pub(super) fn who(journal: &crate::room::Place, json: bool) -> Done {
     let now = crate::sources::now();
-    let people = crate::presence::who(journal, now.millis())
+    let people = crate::room::presence::who(journal, now.millis())
         .map_err(|e| Failure::Failing(format!("backstop who: {e}")))?;
     if json {
         out::line(serde_json::to_string(&people).unwrap_or_else(|_| "[]".into()));

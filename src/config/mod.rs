@@ -573,7 +573,7 @@ fn validate(
             }
             d
         }
-        None => crate::lease::EXPIRY,
+        None => crate::room::lease::EXPIRY,
     };
 
     errors.extend(runbook_errors);

@@ -4,8 +4,8 @@ use tokio::sync::mpsc;
 
 use super::Backends;
 use crate::core::msg::Msg;
-use crate::journal::Reader;
 use crate::report::Report;
+use crate::room::Reader;
 use crate::sources::now;
 
 /// Read what an interrupted action may have changed: the service's traffic
@@ -167,7 +167,7 @@ pub(super) async fn drill_report(
 ) {
     let verdict = if score.held { "held" } else { "NOT held" };
     if let Some(j) = &b.journal {
-        let mut e = crate::journal::Entry::new(
+        let mut e = crate::room::Entry::new(
             now(),
             "drill",
             &score.scenario,

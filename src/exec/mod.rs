@@ -23,9 +23,9 @@ use crate::core::model::{EndpointId, ProbeResult};
 use crate::core::msg::StepWork;
 use crate::core::msg::{Effect, Msg};
 use crate::core::time::Ts;
-use crate::journal::{Entry, Fence, Journal};
 use crate::providers::deploy::DeployProvider;
 use crate::providers::traffic::{TrafficHandle, TrafficProvider};
+use crate::room::{Entry, Fence, Journal};
 use crate::sandbox::Sandbox;
 use crate::sources::now;
 use crate::sources::probe::{ProbeSpec, Prober};
@@ -83,7 +83,7 @@ pub(crate) struct Backends {
     fences: Arc<Mutex<HashMap<String, i64>>>,
     /// The leases it took itself, at its first change of a service (kept
     /// alive until the process ends).
-    driving: Arc<Mutex<HashMap<String, crate::lease::Driving>>>,
+    driving: Arc<Mutex<HashMap<String, crate::room::lease::Driving>>>,
     /// Services this backstop only watches: it changes none of them.
     read_only: Arc<std::collections::HashSet<String>>,
     /// A world others on the journal share (a team drill's sandbox too).
@@ -114,7 +114,7 @@ impl Backends {
             .lock()
             .unwrap_or_else(std::sync::PoisonError::into_inner)
             .get(&service)
-            .is_some_and(crate::lease::Driving::lost);
+            .is_some_and(crate::room::lease::Driving::lost);
         if lost {
             let gone = self
                 .driving
@@ -192,7 +192,7 @@ impl Backends {
     async fn take_lease(
         &self,
         service: &str,
-    ) -> Result<(i64, Option<crate::lease::Holder>), String> {
+    ) -> Result<(i64, Option<crate::room::lease::Holder>), String> {
         let Some(journal) = &self.journal else {
             return Err("no journal: there is no lease to take".into());
         };
@@ -209,7 +209,7 @@ impl Backends {
         let place = journal.place.clone();
         let name = service.to_string();
         let taken = tokio::task::spawn_blocking(move || {
-            crate::lease::Driving::take(&place, &name, &crate::identity::operator())
+            crate::room::lease::Driving::take(&place, &name, &crate::identity::operator())
         })
         .await
         .map_err(|e| format!("cannot take the lease of {service}: {e}"))??;
@@ -226,11 +226,11 @@ impl Backends {
     }
 
     /// Who holds the lease of `service` now.
-    async fn holder(&self, service: &str) -> Option<crate::lease::Holder> {
+    async fn holder(&self, service: &str) -> Option<crate::room::lease::Holder> {
         let place = self.journal.as_ref()?.place.clone();
         let name = service.to_string();
         tokio::task::spawn_blocking(move || {
-            crate::lease::Leases::open(&place)
+            crate::room::lease::Leases::open(&place)
                 .and_then(|l| l.holder(&name))
                 .ok()
                 .flatten()

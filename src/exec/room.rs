@@ -8,7 +8,7 @@ use tokio::sync::mpsc;
 
 use super::Backends;
 use crate::core::msg::{ApprovalAct, LeaseAct, Msg};
-use crate::journal::{Entry, Reader};
+use crate::room::{Entry, Reader};
 use crate::sources::now;
 
 /// Carry out `act` on `service`'s lease and answer with `Msg::LeaseDone`.
@@ -105,7 +105,7 @@ pub(super) async fn lease(b: Backends, service: String, act: LeaseAct, tx: mpsc:
 }
 
 /// Changes of `service` the journal holds without an outcome.
-async fn interrupted(place: &crate::journal::Place, service: &str, tx: &mpsc::Sender<Msg>) {
+async fn interrupted(place: &crate::room::Place, service: &str, tx: &mpsc::Sender<Msg>) {
     let (place, name) = (place.clone(), service.to_string());
     let found = tokio::task::spawn_blocking(move || {
         Reader::at(&place)

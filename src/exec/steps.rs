@@ -12,8 +12,8 @@ use crate::core::health::HealthStatus;
 use crate::core::model::{EndpointId, ProbeResult};
 use crate::core::msg::{Msg, StepOutcome, StepWork};
 use crate::core::traffic::Weights;
-use crate::journal::Entry;
 use crate::providers::{command, notify, smoke};
+use crate::room::Entry;
 use crate::sources::now;
 
 pub(super) struct Job {

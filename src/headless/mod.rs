@@ -77,7 +77,7 @@ pub struct EventLines {
     seen: u64,
     json: bool,
     /// The configuration's secrets, kept out of CI logs as out of the journal.
-    redactor: Option<crate::journal::Redactor>,
+    redactor: Option<crate::room::Redactor>,
     /// A drill's start and speed: times are printed as scenario time.
     drill: Option<(crate::core::time::Ts, f64)>,
 }
@@ -94,7 +94,7 @@ impl EventLines {
 
     /// Replace every secret of `config` with `***` in what is printed.
     pub fn redacting(mut self, config: &crate::config::Config) -> Self {
-        self.redactor = Some(crate::journal::Redactor::new(config.secrets()));
+        self.redactor = Some(crate::room::Redactor::new(config.secrets()));
         self
     }
 

@@ -23,7 +23,7 @@ use crate::core::decision::Decision;
 use crate::core::model::{EnvId, Origin, State};
 use crate::core::msg::Msg;
 use crate::engine::{Engine, Storage};
-use crate::lease::Driving;
+use crate::room::lease::Driving;
 use crate::sources::now;
 
 /// The longest a pending rule is given to decide before planning.

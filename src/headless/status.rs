@@ -15,7 +15,7 @@ use crate::core::model::ExternalAlarm;
 use crate::core::rules::{AlarmState, RuleKind};
 use crate::core::time::{self, Ts};
 use crate::core::traffic::Weights;
-use crate::journal::{Place, Reader};
+use crate::room::{Place, Reader};
 use crate::sources::probe::{ProbeSpec, Probed, Prober};
 
 /// One probed endpoint, in configuration order.

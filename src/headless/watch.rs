@@ -150,7 +150,7 @@ pub async fn run(config: Config, storage: &Storage, a: Args) -> Result<u8> {
     if a.auto {
         let operator = crate::identity::operator();
         for s in &config.services {
-            match crate::lease::Driving::take(storage.place(), &s.name, &operator) {
+            match crate::room::lease::Driving::take(storage.place(), &s.name, &operator) {
                 Ok(d) => driving.push(d),
                 Err(why) => {
                     out::err_line(format_args!("backstop watch: {why}"));

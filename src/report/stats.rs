@@ -15,7 +15,7 @@ use super::Marks;
 use super::war_room::{self, Approval, Lease, Presence, person_key, service_of};
 use crate::core::decision::RollbackRecord;
 use crate::core::time::{self, Ts};
-use crate::journal::{Reader, Row};
+use crate::room::{Reader, Row};
 
 /// Every service's months, service by service, oldest month first.
 #[derive(Clone, Debug, Default, PartialEq, Serialize)]
@@ -370,7 +370,7 @@ pub(crate) mod tests {
     use serde_json::json;
 
     use super::*;
-    use crate::journal::{Entry, Journal, Redactor};
+    use crate::room::{Entry, Journal, Redactor};
 
     const SSO: &str =
         "arn:aws:sts::123456789012:assumed-role/AWSReservedSSO_Admin_x/alice@example.com";

@@ -7,7 +7,7 @@ use serde::Serialize;
 use serde_json::Value;
 
 use crate::core::time::Ts;
-use crate::journal::Row;
+use crate::room::Row;
 
 /// The `data.kind`s of the war room's rows.
 pub const KINDS: [&str; 3] = ["presence", "lease", "approval"];

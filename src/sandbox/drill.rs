@@ -24,8 +24,8 @@ use crate::core::drill::{DrillAction, Scenario};
 use crate::core::msg::Msg;
 use crate::core::traffic::Weights;
 use crate::exec::set_weights_journaled;
-use crate::journal::Journal;
 use crate::providers::traffic::TrafficProvider;
+use crate::room::Journal;
 use crate::sources::now;
 
 /// Requests per second of synthetic traffic at 1×.

@@ -410,7 +410,7 @@ impl Sandbox {
             services,
             notifiers: Vec::new(),
             aws: Default::default(),
-            lease_expiry: crate::lease::EXPIRY,
+            lease_expiry: crate::room::lease::EXPIRY,
             shared: false,
             approve_only: false,
             journal: Default::default(),

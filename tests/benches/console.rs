@@ -241,7 +241,7 @@ fn aws() {
 /// every update), and intents that wait until they are on disk (before
 /// every change).
 fn journal() {
-    use backstop::journal::{Entry, Journal, Reader, Redactor};
+    use backstop::room::{Entry, Journal, Reader, Redactor};
     let rt = tokio::runtime::Runtime::new().unwrap();
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("bench.sqlite");
@@ -349,7 +349,7 @@ fn rules() {
         services,
         notifiers: vec![],
         aws: Default::default(),
-        lease_expiry: backstop::lease::EXPIRY,
+        lease_expiry: backstop::room::lease::EXPIRY,
         shared: true,
         approve_only: false,
         journal: Default::default(),
@@ -565,7 +565,7 @@ fn big_state() -> State {
         services,
         notifiers: vec![],
         aws: Default::default(),
-        lease_expiry: backstop::lease::EXPIRY,
+        lease_expiry: backstop::room::lease::EXPIRY,
         shared: true,
         approve_only: false,
         journal: Default::default(),

@@ -5,7 +5,7 @@
 
 use std::time::{Duration, Instant};
 
-use backstop::journal::{Journal, Place, Redactor};
+use backstop::room::{Journal, Place, Redactor};
 
 use super::common::moto::Moto;
 use super::common::platform::{AWS_ENV, Backend, TABLE, World};
@@ -46,7 +46,7 @@ pub fn table() {
     let writer = Journal::open_as(
         &Place {
             file: w.home.path().join("bench-writer.sqlite"),
-            table: Some(backstop::journal::dynamo::Table::new(
+            table: Some(backstop::room::dynamo::Table::new(
                 TABLE,
                 backstop::config::aws::AwsSettings {
                     region: Some(super::common::moto::REGION.into()),
@@ -77,7 +77,7 @@ pub fn table() {
         for k in 0..samples {
             let text = format!("bench step {n}-{k} done");
             let t0 = Instant::now();
-            let mut e = backstop::journal::Entry::new(
+            let mut e = backstop::room::Entry::new(
                 backstop::sources::now(),
                 "event",
                 "web",

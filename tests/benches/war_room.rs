@@ -7,7 +7,7 @@ use std::sync::atomic::Ordering;
 use std::time::{Duration, Instant};
 
 use backstop::core::time::Ts;
-use backstop::journal::{Entry, Journal, Redactor};
+use backstop::room::{Entry, Journal, Redactor};
 
 use super::common::Home;
 use super::common::pty::Pty;

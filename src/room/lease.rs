@@ -15,7 +15,7 @@ use std::time::Duration;
 
 use rusqlite::{Connection, OptionalExtension, TransactionBehavior, params};
 
-pub mod dynamo;
+pub(crate) use super::dynamo::lease as dynamo;
 
 /// The lease table, in the journal's file (its own table: it changes, the
 /// journal never does).
@@ -144,8 +144,8 @@ pub enum Taken {
 #[derive(Debug, thiserror::Error)]
 #[error("the leases in {place}: {why}")]
 pub struct LeaseError {
-    place: String,
-    why: String,
+    pub(crate) place: String,
+    pub(crate) why: String,
 }
 
 /// The leases of one journal: beside a file's rows, or a table's.
@@ -155,11 +155,11 @@ pub struct Leases {
 
 enum Inner {
     File(FileLeases),
-    Table(std::sync::Arc<crate::journal::dynamo::Table>),
+    Table(std::sync::Arc<crate::room::dynamo::Table>),
 }
 
 impl Leases {
-    pub fn open(place: impl Into<crate::journal::Place>) -> Result<Self, LeaseError> {
+    pub fn open(place: impl Into<crate::room::Place>) -> Result<Self, LeaseError> {
         let place = place.into();
         Ok(Leases {
             inner: match place.table {
@@ -520,7 +520,7 @@ impl Driving {
     /// seen for the first time is watched until it is judged: its lease
     /// moves (alive: refused) or stands still for the expiry (taken).
     pub fn take(
-        journal: impl Into<crate::journal::Place>,
+        journal: impl Into<crate::room::Place>,
         service: &str,
         operator: &str,
     ) -> Result<Driving, String> {
@@ -849,7 +849,7 @@ mod tests {
     /// cannot write an intent, so it cannot act, whatever its screen says.
     #[tokio::test]
     async fn an_intent_under_a_lost_lease_is_refused() {
-        use crate::journal::{Entry, Fence, Journal, Redactor};
+        use crate::room::{Entry, Fence, Journal, Redactor};
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("journal.sqlite");
         let journal = Journal::open(&path, Redactor::default()).unwrap();
@@ -900,7 +900,7 @@ mod tests {
     /// change through it whatever asks.
     #[tokio::test]
     async fn a_read_only_journal_refuses_every_intent() {
-        use crate::journal::{Entry, Journal, Redactor};
+        use crate::room::{Entry, Journal, Redactor};
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("journal.sqlite");
         let journal = Journal::open(&path, Redactor::default())

@@ -36,6 +36,9 @@ use aws_sdk_dynamodb::types::{
 };
 
 use super::{Entry, Fence, Raw, Row, Store};
+
+pub mod lease;
+pub mod presence;
 use crate::aws::Aws;
 use crate::config::aws::AwsSettings;
 
@@ -567,7 +570,7 @@ impl Store for Dynamo {
                 Err(Fault::Refused(why))
                     if why.first().map(String::as_str) == Some("ConditionalCheckFailed") =>
                 {
-                    let now = match crate::lease::dynamo::holder(&self.table, &f.service) {
+                    let now = match crate::room::lease::dynamo::holder(&self.table, &f.service) {
                         Ok(Some(h)) => format!("{} drives it now (lease {})", h.operator, h.token),
                         Ok(None) => "nobody holds it now".to_string(),
                         Err(e) => format!("who holds it cannot be read ({e})"),

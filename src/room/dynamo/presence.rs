@@ -5,12 +5,10 @@
 
 use std::sync::Arc;
 
-use super::{GONE, Present};
-use crate::journal::dynamo::{
-    PRESENCE, TTL_ATTRIBUTE, Table, V, fault, get_bool, get_n, get_s, key, key_of, n, s,
-};
+use super::{PRESENCE, TTL_ATTRIBUTE, Table, V, fault, get_bool, get_n, get_s, key, key_of, n, s};
+use crate::room::presence::{GONE, Present};
 
-pub(super) fn put(table: &Arc<Table>, p: &Present) -> Result<(), String> {
+pub(crate) fn put(table: &Arc<Table>, p: &Present) -> Result<(), String> {
     let mut m = key(PRESENCE, key_of(&p.session));
     m.insert("session".into(), s(&p.session));
     m.insert("operator".into(), s(&p.operator));
@@ -40,7 +38,7 @@ pub(super) fn put(table: &Arc<Table>, p: &Present) -> Result<(), String> {
         .map_err(|f| format!("presence in DynamoDB table {}: {f}", table.name))
 }
 
-pub(super) fn remove(table: &Arc<Table>, session: &str) -> Result<(), String> {
+pub(crate) fn remove(table: &Arc<Table>, session: &str) -> Result<(), String> {
     let k = key(PRESENCE, key_of(session));
     table
         .call(move |c, t| async move {
@@ -55,7 +53,7 @@ pub(super) fn remove(table: &Arc<Table>, session: &str) -> Result<(), String> {
         .map_err(|f| format!("presence in DynamoDB table {}: {f}", table.name))
 }
 
-pub(super) fn list(table: &Arc<Table>) -> Result<Vec<Present>, String> {
+pub(crate) fn list(table: &Arc<Table>) -> Result<Vec<Present>, String> {
     let items = table
         .call(|c, t| async move {
             c.query()

@@ -14,10 +14,10 @@ use std::time::Duration;
 use rusqlite::{Connection, params};
 use serde::Serialize;
 
-use crate::journal::Place;
-use crate::lease::SCHEMA as LEASES;
+use super::Place;
+use super::lease::SCHEMA as LEASES;
 
-mod dynamo;
+use super::dynamo::presence as dynamo;
 
 /// Silent this long, a session is gone.
 pub const GONE: Duration = Duration::from_secs(15);
@@ -59,21 +59,21 @@ pub struct Person {
 
 /// A session's presence, as stored.
 #[derive(Clone, Debug)]
-struct Present {
-    session: String,
-    operator: String,
-    what: String,
-    services: Vec<String>,
-    since_ms: i64,
-    last_seen_ms: i64,
-    read_only: bool,
+pub(crate) struct Present {
+    pub session: String,
+    pub operator: String,
+    pub what: String,
+    pub services: Vec<String>,
+    pub since_ms: i64,
+    pub last_seen_ms: i64,
+    pub read_only: bool,
 }
 
 fn open(path: &Path) -> rusqlite::Result<Connection> {
     if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
         let _ = std::fs::create_dir_all(dir);
     }
-    let conn = crate::lease::shared(path, SCHEMA)?;
+    let conn = crate::room::lease::shared(path, SCHEMA)?;
     conn.execute_batch(LEASES)?;
     Ok(conn)
 }
@@ -81,7 +81,7 @@ fn open(path: &Path) -> rusqlite::Result<Connection> {
 /// Where presence is kept: beside a file's rows, or a table's.
 enum Beside {
     File(std::sync::Mutex<Connection>, std::path::PathBuf),
-    Table(std::sync::Arc<crate::journal::dynamo::Table>),
+    Table(std::sync::Arc<crate::room::dynamo::Table>),
 }
 
 impl Beside {
@@ -261,10 +261,10 @@ pub fn who(place: impl Into<Place>, now_ms: i64) -> Result<Vec<Person>, String> 
         return Ok(Vec::new());
     }
     present.sort_by(|a, b| (a.since_ms, &a.session).cmp(&(b.since_ms, &b.session)));
-    let leases = crate::lease::Leases::open(&place)
+    let leases = crate::room::lease::Leases::open(&place)
         .and_then(|l| l.all())
         .map_err(|e| e.to_string())?;
-    let expiry = crate::lease::expiry();
+    let expiry = crate::room::lease::expiry();
     let mut people = Vec::new();
     for p in present {
         let mut driven: Vec<String> = leases
@@ -315,7 +315,7 @@ mod tests {
         assert_eq!(people[0].services, ["web", "api"]);
         // It takes the lease of web: it drives web.
         let driving =
-            crate::lease::Driving::take(&path, "web", &crate::identity::operator()).unwrap();
+            crate::room::lease::Driving::take(&path, "web", &crate::identity::operator()).unwrap();
         let people = who(&path, now + 2_000).unwrap();
         assert_eq!(
             (people[0].role.as_str(), people[0].services.clone()),

@@ -13,8 +13,8 @@ use std::collections::HashMap;
 use std::sync::{Arc, Mutex, OnceLock};
 use std::time::{Duration, Instant};
 
-use super::{Holder, Lease, LeaseError, Taken};
-use crate::journal::dynamo::{Fault, LEASES, Table, V, get_bool, get_n, get_s, key, key_of, n, s};
+use super::{Fault, LEASES, Table, V, get_bool, get_n, get_s, key, key_of, n, s};
+use crate::room::lease::{Holder, Lease, LeaseError, Taken};
 
 /// When this process first saw each lease's current version.
 struct Seen {
@@ -63,7 +63,7 @@ pub fn watched_for(table: &Table, service: &str) -> Duration {
         .map_or(Duration::ZERO, |s| s.at.elapsed())
 }
 
-pub(super) fn err(t: &Table, f: Fault) -> LeaseError {
+pub(crate) fn err(t: &Table, f: Fault) -> LeaseError {
     LeaseError {
         place: format!("DynamoDB table {}", t.name),
         why: f.to_string(),
@@ -109,7 +109,7 @@ fn read(table: &Arc<Table>, service: &str) -> Result<Option<Item>, Fault> {
             .send()
             .await
             .map(|o| o.item().cloned())
-            .map_err(|e| crate::journal::dynamo::fault("GetItem", &e))
+            .map_err(|e| crate::room::dynamo::fault("GetItem", &e))
     })?;
     Ok(got.and_then(|m| item_of(table, &m)).map(|(_, i)| i))
 }
@@ -120,7 +120,7 @@ pub fn holder(table: &Arc<Table>, service: &str) -> Result<Option<Holder>, Fault
         .map(|i| i.holder))
 }
 
-pub(super) fn all(table: &Arc<Table>) -> Result<Vec<(String, Holder)>, Fault> {
+pub(crate) fn all(table: &Arc<Table>) -> Result<Vec<(String, Holder)>, Fault> {
     let items = table.call(|c, t| async move {
         c.query()
             .table_name(&t)
@@ -130,7 +130,7 @@ pub(super) fn all(table: &Arc<Table>) -> Result<Vec<(String, Holder)>, Fault> {
             .send()
             .await
             .map(|o| o.items().to_vec())
-            .map_err(|e| crate::journal::dynamo::fault("Query", &e))
+            .map_err(|e| crate::room::dynamo::fault("Query", &e))
     })?;
     let mut held: Vec<(String, Holder)> = items
         .iter()
@@ -172,7 +172,7 @@ fn put_holder(
         put.send()
             .await
             .map(|_| ())
-            .map_err(|e| crate::journal::dynamo::fault("PutItem", &e))
+            .map_err(|e| crate::room::dynamo::fault("PutItem", &e))
     });
     match answer {
         Ok(()) => Ok(true),
@@ -181,7 +181,7 @@ fn put_holder(
     }
 }
 
-pub(super) fn take(
+pub(crate) fn take(
     table: &Arc<Table>,
     service: &str,
     session: &str,
@@ -291,7 +291,7 @@ fn update_own(
         u.send()
             .await
             .map(|_| ())
-            .map_err(|e| crate::journal::dynamo::fault("UpdateItem", &e))
+            .map_err(|e| crate::room::dynamo::fault("UpdateItem", &e))
     });
     match answer {
         Ok(()) => Ok(true),
@@ -301,7 +301,7 @@ fn update_own(
 }
 
 /// A heartbeat moves the lease's version: `false` when it is not ours any more.
-pub(super) fn renew(table: &Arc<Table>, lease: &Lease, now_ms: i64) -> Result<bool, Fault> {
+pub(crate) fn renew(table: &Arc<Table>, lease: &Lease, now_ms: i64) -> Result<bool, Fault> {
     update_own(
         table,
         lease,
@@ -312,7 +312,7 @@ pub(super) fn renew(table: &Arc<Table>, lease: &Lease, now_ms: i64) -> Result<bo
 }
 
 /// Give it up (not ours any more: nothing to give up).
-pub(super) fn release(table: &Arc<Table>, lease: &Lease) -> Result<(), Fault> {
+pub(crate) fn release(table: &Arc<Table>, lease: &Lease) -> Result<(), Fault> {
     update_own(
         table,
         lease,
@@ -323,7 +323,7 @@ pub(super) fn release(table: &Arc<Table>, lease: &Lease) -> Result<(), Fault> {
     .map(|_| ())
 }
 
-pub(super) fn hand(
+pub(crate) fn hand(
     table: &Arc<Table>,
     lease: &Lease,
     to: &str,

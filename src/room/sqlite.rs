@@ -185,7 +185,7 @@ fn set_up(conn: &Connection) -> Result<()> {
         .context("cannot create the journal's table")?;
     // The leases live beside the journal: an intent is checked against them
     // in the transaction that writes it.
-    conn.execute_batch(crate::lease::SCHEMA)
+    conn.execute_batch(crate::room::lease::SCHEMA)
         .context("cannot create the journal's lease table")?;
     upgrade(conn)
 }
