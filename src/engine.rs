@@ -62,6 +62,7 @@ impl Storage {
         crate::room::Place {
             file: self.journal.clone(),
             table: self.table.clone(),
+            room: String::new(),
         }
     }
 }
@@ -125,7 +126,7 @@ impl Engine {
     ) -> Result<Self> {
         // A journal that cannot be opened (a read-only file system, a full
         // disk) leaves the panes live and refuses every change, saying why.
-        let place = storage.place();
+        let place = storage.place().in_room(&config.room);
         let (mut journal, down) = match Journal::open_as(
             &place,
             Redactor::new(config.secrets()),
@@ -141,7 +142,7 @@ impl Engine {
         // A console that only watches writes no intent, whatever asks it to.
         let watching = !config.services.is_empty() && config.services.iter().all(|s| s.read_only);
         if watching {
-            journal = journal.refusing_intents();
+            journal = journal.read_only();
         }
         let reader = match &down {
             None => Some(Reader::at(&place)?),
@@ -190,6 +191,7 @@ impl Engine {
         state.journal_at = place.table.as_ref().map(|_| place.describe());
         state.session = journal.session.clone();
         state.person = crate::identity::person(&state.operator).0;
+        state.vouched = crate::identity::vouched(place.table.is_some());
         let tick = tick_of(config);
         // The guards remember rollbacks across restarts: cooldown and limit
         // count what the journal holds.
@@ -392,6 +394,23 @@ impl Engine {
             _here: here,
             poller,
         };
+        // A change without an outcome is in flight on the console that
+        // made it while that console holds the service's lease: the room
+        // waits for its outcome. Only a change whose driver is gone is
+        // interrupted, for the next driver to resolve.
+        let (in_flight, interrupted) = in_flight_elsewhere(
+            &place,
+            interrupted,
+            &engine.state.session,
+            config.lease_expiry,
+        );
+        if !in_flight.is_empty() {
+            let rows = in_flight
+                .iter()
+                .filter_map(crate::room::tail::shared)
+                .collect();
+            engine.apply(Msg::Shared { rows, at: now() });
+        }
         if !interrupted.is_empty() {
             let actions = interrupted.into_iter().map(interrupted_of).collect();
             engine.apply(Msg::Interrupted { actions, at: now() });
@@ -761,6 +780,33 @@ impl Engine {
     pub fn polls_aws(&self) -> Option<bool> {
         self.poller.as_ref().map(crate::poller::Poller::polls)
     }
+}
+
+/// Changes without an outcome, split: those whose session holds its
+/// service's live lease in the room (in flight there), and the others
+/// (interrupted).
+fn in_flight_elsewhere(
+    place: &crate::room::Place,
+    open: Vec<crate::room::Row>,
+    me: &str,
+    expiry: Duration,
+) -> (Vec<crate::room::Row>, Vec<crate::room::Row>) {
+    if open.is_empty() {
+        return (Vec::new(), Vec::new());
+    }
+    let held = crate::room::lease::Leases::open(place)
+        .and_then(|l| l.all())
+        .unwrap_or_default();
+    let now_ms = now().millis();
+    open.into_iter().partition(|r| {
+        let service = r.entry.scope.split('/').next().unwrap_or(&r.entry.scope);
+        r.session.as_deref().is_some_and(|s| s != me)
+            && held.iter().any(|(svc, h)| {
+                svc == service
+                    && Some(h.session.as_str()) == r.session.as_deref()
+                    && !h.lost(now_ms, expiry)
+            })
+    })
 }
 
 /// An intent the journal holds without an outcome, for core.

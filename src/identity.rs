@@ -1,20 +1,51 @@
 //! Who is at the keyboard, for attributing every step and change: the
 //! person's login and host, and the SSH client's address when there is one.
 
-/// The login name of this process's user, from /etc/passwd.
-fn user_from_uid() -> Option<String> {
+/// This process's real user id, as the kernel keeps it (`/proc/self/
+/// status`): not `$USER` or `$LOGNAME`, which anyone can set.
+pub fn real_uid() -> Option<u32> {
     let status = std::fs::read_to_string("/proc/self/status").ok()?;
-    let uid = status
+    status
         .lines()
         .find_map(|l| l.strip_prefix("Uid:"))?
         .split_whitespace()
         .next()?
-        .to_string();
-    let passwd = std::fs::read_to_string("/etc/passwd").ok()?;
-    passwd.lines().find_map(|l| {
+        .parse()
+        .ok()
+}
+
+/// A field of the line of `/etc/passwd` or `/etc/group` whose field
+/// `key_at` is `key`.
+fn lookup(file: &str, key_at: usize, key: &str, want: usize) -> Option<String> {
+    let text = std::fs::read_to_string(file).ok()?;
+    text.lines().find_map(|l| {
         let f: Vec<&str> = l.split(':').collect();
-        (f.len() > 2 && f[2] == uid).then(|| f[0].to_string())
+        (f.len() > key_at.max(want) && f[key_at] == key).then(|| f[want].to_string())
     })
+}
+
+/// The login name of user `uid` on this host.
+pub fn user_name(uid: u32) -> Option<String> {
+    lookup("/etc/passwd", 2, &uid.to_string(), 0)
+}
+
+/// The name of group `gid` on this host.
+pub fn group_name(gid: u32) -> Option<String> {
+    lookup("/etc/group", 2, &gid.to_string(), 0)
+}
+
+/// The id of group `name` on this host.
+pub fn group_id(name: &str) -> Option<u32> {
+    lookup("/etc/group", 0, name, 2)?.parse().ok()
+}
+
+/// The login name the kernel knows this process by (its real uid's), or
+/// the uid itself when `/etc/passwd` does not name it.
+pub fn login_name() -> String {
+    match real_uid() {
+        Some(uid) => user_name(uid).unwrap_or_else(|| format!("uid {uid}")),
+        None => "unknown".into(),
+    }
 }
 
 /// A name the person gave (`--operator NAME`), before the environment's.
@@ -31,6 +62,53 @@ pub fn declare(name: &str) {
 
 /// The caller AWS vouches for (its ARN), once asked (`learn_aws`).
 static AWS: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+
+/// The caller's AWS user id (`${aws:userid}`), once asked.
+static AWS_USERID: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+
+/// The caller's AWS user id, if AWS said it (`learn_aws`).
+pub fn aws_userid() -> Option<String> {
+    AWS_USERID.get().cloned()
+}
+
+/// Who something other than the person says this process's person is:
+/// on a table shared between hosts, AWS's principal (`aws:` and its user
+/// id); on this host's file, the kernel's account (`user@host`). `None`
+/// when nothing can say (a table, and AWS did not answer).
+pub fn vouched(on_table: bool) -> Option<String> {
+    if on_table {
+        aws_userid().map(|id| format!("aws:{id}"))
+    } else {
+        Some(format!("{}@{}", login_name(), host()))
+    }
+}
+
+/// This host's name.
+pub fn host() -> String {
+    std::fs::read_to_string("/proc/sys/kernel/hostname")
+        .map(|h| h.trim().to_string())
+        .ok()
+        .filter(|h| !h.is_empty())
+        .or_else(|| std::env::var("HOSTNAME").ok())
+        .unwrap_or_else(|| "localhost".into())
+}
+
+/// The account a record's machine part names — its AWS person, else its
+/// `user@host` without the address — as the writer's machine reported it
+/// (not proof: an approval is proven by the room's vouch, `room::vouch`).
+pub fn machine_of(operator: &str) -> Option<String> {
+    let op = operator.trim();
+    let notes: Vec<&str> = match op.strip_suffix(')').and_then(|s| s.rsplit_once(" (")) {
+        Some((_, notes)) => notes.split("; ").collect(),
+        None => vec![op],
+    };
+    let login = notes
+        .iter()
+        .rev()
+        .find(|n| !n.starts_with("aws ") && *n != &"self-declared")?;
+    let login = login.split_once(" from ").map_or(*login, |(l, _)| l);
+    (!login.is_empty()).then(|| login.to_string())
+}
 
 /// Who is at the keyboard, for attributing changes: `user@host`, and the
 /// SSH client's address when there is one. A name the person declared
@@ -129,18 +207,25 @@ pub async fn learn_aws(settings: Option<&crate::config::aws::AwsSettings>) {
         tracing::debug!("no AWS in the configuration: the operator has no AWS identity");
         return;
     };
-    if AWS.get().is_some() {
+    if AWS_USERID.get().is_some() {
         return;
     }
     let aws = crate::aws::Aws::new(settings.clone());
-    match crate::aws::caller::caller_arn(&aws).await {
-        Ok(arn) if aws_person(&arn).is_some() => {
-            tracing::info!("AWS says the operator is {arn}");
-            let _ = AWS.set(arn);
+    match crate::aws::caller::caller(&aws).await {
+        Ok(c) if aws_person(&c.arn).is_some() => {
+            tracing::info!("AWS says the operator is {} ({})", c.arn, c.userid);
+            let _ = AWS_USERID.set(c.userid);
+            let _ = AWS.set(c.arn);
         }
-        Ok(arn) => tracing::warn!(
-            "AWS's caller {arn} names no person: the operator is recorded without an AWS identity"
-        ),
+        Ok(c) => {
+            // It names no person, but is a principal: approvals can still
+            // be vouched for under its user id.
+            let _ = AWS_USERID.set(c.userid);
+            tracing::warn!(
+                "AWS's caller {} names no person: the operator is recorded without an AWS identity",
+                c.arn
+            );
+        }
         Err(e) => tracing::warn!(
             "no AWS identity for the operator (GetCallerIdentity via {}): {e}",
             aws.describe()
@@ -148,20 +233,12 @@ pub async fn learn_aws(settings: Option<&crate::config::aws::AwsSettings>) {
     }
 }
 
-/// `user@host`, and the SSH client's address when there is one.
+/// `user@host`, and the SSH client's address when there is one. The user
+/// is the one the kernel runs this process as, never `$USER`: a person
+/// who sets it does not become someone else.
 fn login() -> String {
-    let user = std::env::var("USER")
-        .or_else(|_| std::env::var("LOGNAME"))
-        .ok()
-        .filter(|u| !u.is_empty())
-        .or_else(user_from_uid)
-        .unwrap_or_else(|| "unknown".into());
-    let host = std::fs::read_to_string("/proc/sys/kernel/hostname")
-        .map(|h| h.trim().to_string())
-        .ok()
-        .filter(|h| !h.is_empty())
-        .or_else(|| std::env::var("HOSTNAME").ok())
-        .unwrap_or_else(|| "localhost".into());
+    let user = login_name();
+    let host = host();
     match std::env::var("SSH_CONNECTION")
         .ok()
         .and_then(|c| c.split_whitespace().next().map(str::to_string))

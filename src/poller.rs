@@ -553,7 +553,8 @@ async fn elect(poller: Poller, journal: Journal, operator: String) {
                         return Ok(None);
                     }
                     match l
-                        .take(LEASE, &me, &who, now, EXPIRY, false)
+                        // Not a driver: the next console polls as soon as one is gone.
+                        .take(LEASE, &me, &who, now, EXPIRY, crate::room::Claim::TakeOver)
                         .map_err(|e| e.to_string())?
                     {
                         crate::room::lease::Taken::Granted(lease) => Ok(Some(lease)),

@@ -14,7 +14,7 @@ use backstop::config::Secret;
 use backstop::config::aws::AwsSettings;
 use backstop::core::time::Ts;
 use backstop::room::dynamo::{self, Table};
-use backstop::room::lease::{Leases, Taken};
+use backstop::room::lease::{Claim, Leases, Taken};
 use backstop::room::{Entry, Fence, Journal, Place, Reader, Redactor};
 use common::moto::{Moto, REGION};
 use common::proxy::{Mode, Proxy};
@@ -38,6 +38,7 @@ fn place(moto: &Moto, dir: &Path, name: &str) -> Place {
     Place {
         file: dir.join(format!("{name}.sqlite")),
         table: Some(t),
+        room: String::new(),
     }
 }
 
@@ -105,6 +106,7 @@ async fn a_write_whose_answer_was_lost_is_not_written_twice() {
     let via = Place {
         file: dir.path().join("via.sqlite"),
         table: Some(table(&proxy.url(), "journal-lost")),
+        room: String::new(),
     };
     let j = Journal::open_as(&via, Redactor::default(), "alice").unwrap();
     let jj = j.clone();
@@ -166,10 +168,13 @@ fn leases_on_a_table() {
     let mut a = Leases::open(&place).unwrap();
     let mut b = Leases::open(&place).unwrap();
     // Clocks are not compared: the hosts' "now" may disagree wildly.
-    let la = granted(a.take("web", "A", "alice", 1_000, expiry, false).unwrap());
+    let la = granted(
+        a.take("web", "A", "alice", 1_000, expiry, Claim::TakeOver)
+            .unwrap(),
+    );
     assert_eq!(la.token, 1);
     assert!(matches!(
-        b.take("web", "B", "bob", 999_999_999, expiry, false).unwrap(),
+        b.take("web", "B", "bob", 999_999_999, expiry, Claim::TakeOver).unwrap(),
         Taken::HeldBy(h) if h.operator == "alice"
     ));
     // Alice heartbeats: however long bob waits, her lease moves.
@@ -177,14 +182,18 @@ fn leases_on_a_table() {
         std::thread::sleep(Duration::from_millis(500));
         assert!(a.renew(&la, 0).unwrap());
         assert!(matches!(
-            b.take("web", "B", "bob", 0, expiry, false).unwrap(),
+            b.take("web", "B", "bob", 0, expiry, Claim::TakeOver)
+                .unwrap(),
             Taken::HeldBy(_)
         ));
     }
     // She stops: once her version stood still for the expiry on bob's
     // clock, he takes it, with the next token.
     std::thread::sleep(expiry + Duration::from_millis(200));
-    let lb = granted(b.take("web", "B", "bob", 0, expiry, false).unwrap());
+    let lb = granted(
+        b.take("web", "B", "bob", 0, expiry, Claim::TakeOver)
+            .unwrap(),
+    );
     assert_eq!(lb.token, 2);
     assert_eq!(
         lb.took_over.as_ref().map(|h| h.operator.as_str()),
@@ -193,7 +202,10 @@ fn leases_on_a_table() {
     assert!(!a.renew(&la, 0).unwrap(), "alice has lost it");
     assert!(!a.current("web", la.token).unwrap());
     // A take-over a person confirmed does not wait.
-    let la2 = granted(a.take("web", "A", "alice", 0, expiry, true).unwrap());
+    let la2 = granted(
+        a.take("web", "A", "alice", 0, expiry, Claim::Force)
+            .unwrap(),
+    );
     assert_eq!(la2.token, 3);
     // Handed to bob: the next token is his, alice's is stale.
     let handed = a.hand(&la2, "B", "bob", 0).unwrap().unwrap();
@@ -202,13 +214,20 @@ fn leases_on_a_table() {
         a.hand(&la2, "B", "bob", 0).unwrap().is_none(),
         "not hers to give twice"
     );
-    let lb2 = granted(b.take("web", "B", "bob", 0, expiry, false).unwrap());
+    let lb2 = granted(
+        b.take("web", "B", "bob", 0, expiry, Claim::TakeOver)
+            .unwrap(),
+    );
     assert_eq!(lb2.token, 4);
     // Released: free at once, and the next token is higher still.
     b.release(&lb2).unwrap();
     assert_eq!(b.holder("web").unwrap(), None);
     assert_eq!(
-        granted(a.take("web", "A", "alice", 0, expiry, false).unwrap()).token,
+        granted(
+            a.take("web", "A", "alice", 0, expiry, Claim::TakeOver)
+                .unwrap()
+        )
+        .token,
         5
     );
     // Ten asking at once for another service: exactly one.
@@ -219,7 +238,7 @@ fn leases_on_a_table() {
             std::thread::spawn(move || {
                 let mut l = Leases::open(&place).unwrap();
                 start.wait();
-                l.take("api", &format!("S{i}"), "ci", 0, expiry, false)
+                l.take("api", &format!("S{i}"), "ci", 0, expiry, Claim::TakeOver)
                     .unwrap()
             })
         })
@@ -245,8 +264,15 @@ async fn an_intent_under_a_stale_token_is_refused_on_a_table() {
     let (la, lb) = tokio::task::spawn_blocking(move || {
         let mut a = Leases::open(&p).unwrap();
         let la = granted(
-            a.take("web", "A", "alice", 0, Duration::from_secs(30), false)
-                .unwrap(),
+            a.take(
+                "web",
+                "A",
+                "alice",
+                0,
+                Duration::from_secs(30),
+                Claim::TakeOver,
+            )
+            .unwrap(),
         );
         let j = Journal::open_as(&p, Redactor::default(), "A").unwrap();
         (la, (a, j))
@@ -261,12 +287,13 @@ async fn an_intent_under_a_stale_token_is_refused_on_a_table() {
         })
     };
     let intent = || Entry::new(Ts(1), "intent", "web", "switch web", "alice");
-    j.append_fenced(intent(), fence(la.token))
+    let first = j
+        .append_fenced(intent(), fence(la.token))
         .await
         .expect("the holder writes its intent");
     let lb = tokio::task::spawn_blocking(move || {
         granted(
-            a.take("web", "B", "bob", 0, Duration::from_secs(30), true)
+            a.take("web", "B", "bob", 0, Duration::from_secs(30), Claim::Force)
                 .unwrap(),
         )
     })
@@ -276,7 +303,30 @@ async fn an_intent_under_a_stale_token_is_refused_on_a_table() {
         .append_fenced(intent(), fence(la.token))
         .await
         .unwrap_err();
-    assert!(refused.contains("bob drives it now"), "{refused}");
+    assert!(
+        refused.to_string().contains("bob drives it now"),
+        "{refused}"
+    );
+    // The room takes no change of web while alice's has no outcome; bob
+    // resolves it (once: an intent has one outcome), then acts.
+    let open = j
+        .append_fenced(intent(), fence(lb.token))
+        .await
+        .unwrap_err();
+    assert!(matches!(open, backstop::room::Error::Guarded(_)), "{open}");
+    let mut resolved = Entry::new(Ts(2), "outcome", "web", "resolved", "bob");
+    resolved.reference = Some(first);
+    j.append_fenced(resolved.clone(), fence(lb.token))
+        .await
+        .expect("the new driver resolves it");
+    let twice = j
+        .append_fenced(resolved, fence(lb.token))
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(twice, backstop::room::Error::Answered { intent, .. } if intent == first),
+        "{twice}"
+    );
     j.append_fenced(intent(), fence(lb.token))
         .await
         .expect("the new holder's token writes");

@@ -120,11 +120,11 @@ fn an_edited_row_breaks_the_chain_there_and_the_report_says_so() {
 
     // Recomputing the edited row's hash does not hide it: the row after it
     // was chained to the old one.
-    let (prev, at, data, session): (String, i64, String, String) = conn
+    let (prev, at, data, session, room): (String, i64, String, String, Option<String>) = conn
         .query_row(
-            "SELECT (SELECT hash FROM journal WHERE id = 2), at, data, session FROM journal WHERE id = 3",
+            "SELECT (SELECT hash FROM journal WHERE id = 2), at, data, session, room FROM journal WHERE id = 3",
             [],
-            |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)),
+            |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?)),
         )
         .unwrap();
     let forged = backstop::room::chain::Stored {
@@ -139,6 +139,7 @@ fn an_edited_row_breaks_the_chain_there_and_the_report_says_so() {
         reference: None,
         data: Some(&data),
         session: Some(&session),
+        room: room.as_deref(),
     }
     .hash(&prev);
     // (Opening the journal, backstop put its trigger back.)

@@ -152,6 +152,18 @@ async fn a_kill_between_intent_and_outcome_shows_as_interrupted_on_restart() {
     pty.wait_for("the real state", Duration::from_secs(10), |s| {
         s.contains("now: backstop cannot tell whether the command finished")
     });
+    // Its driver (the killed console) is gone: resolving it is the next
+    // driver's, and taking over asks for a typed yes.
+    pty.send("y");
+    pty.wait_for("the take-over asked", Duration::from_secs(5), |s| {
+        s.contains("Type yes to take it over and resolve these changes")
+    });
+    pty.send("yes\r");
+    pty.wait_for(
+        "driving, the change still to resolve",
+        Duration::from_secs(10),
+        |s| s.contains("INTERRUPTED") && s.contains("acknowledge (journaled as the outcome)"),
+    );
     pty.send("y");
     pty.wait_for("the overlay gone", Duration::from_secs(5), |s| {
         !s.contains("INTERRUPTED")

@@ -349,6 +349,7 @@ fn checklist() {
     let mut bob = scenario();
     bob.person = "bob@bastion".into();
     bob.services[0].rollback.followed = Some(backstop::core::model::Followed {
+        vouched: None,
         operator: "alice@bastion from 10.0.0.7".into(),
         person: "alice@bastion".into(),
         session: "alice#7-1".into(),

@@ -88,7 +88,8 @@ async fn three_consoles_follow_approve_and_hand_over_on_dynamodb() {
 }
 
 async fn three_consoles(b: Backend) {
-    let w = failing(b, "", "approvals = 2").await;
+    // Three names on one login: the team opts in to self-declared approvers.
+    let w = failing(b, "", "approvals = 2\nself_declared_approvers = true").await;
     let mut alice = console(&w, "alice", &[]);
     let mut bob = console(&w, "bob", &[]);
     let mut alice2 = console(&w, "alice", &[]);
@@ -264,7 +265,13 @@ async fn a_team_drill_is_joined_followed_and_approved() {
     let env = |who| [("BACKSTOP_OPERATOR", who), ("NO_COLOR", "1")];
     let mut alice = Pty::spawn(
         &home,
-        &["drill", "--team", "--approvals", "2"],
+        &[
+            "drill",
+            "--team",
+            "--approvals",
+            "2",
+            "--self-declared-approvers",
+        ],
         100,
         30,
         &env("alice"),

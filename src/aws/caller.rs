@@ -10,10 +10,21 @@ use super::{Aws, AwsError, describe};
 /// even when AWS is slow or unreachable (it then records no AWS identity).
 pub const CALLER_TIMEOUT: Duration = Duration::from_secs(3);
 
-/// The caller's ARN: `arn:aws:sts::123456789012:assumed-role/…/alice@example.com`.
-/// The setup's own load (region, credentials) counts against the same
-/// bound, since an unreachable credential source stalls as long as AWS.
-pub async fn caller_arn(aws: &Aws) -> Result<String, AwsError> {
+/// Who AWS says the caller is.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Caller {
+    /// `arn:aws:sts::123456789012:assumed-role/…/alice@example.com`.
+    pub arn: String,
+    /// `AROAEXAMPLEID:alice@example.com`: what IAM policies call
+    /// `${aws:userid}`, and so what a table can be told to let only this
+    /// principal write under.
+    pub userid: String,
+}
+
+/// The caller's ARN and user id. The setup's own load (region,
+/// credentials) counts against the same bound, since an unreachable
+/// credential source stalls as long as AWS.
+pub async fn caller(aws: &Aws) -> Result<Caller, AwsError> {
     let ask = async {
         let conf = aws.config().await?;
         let resp = aws_sdk_sts::Client::new(conf)
@@ -21,10 +32,16 @@ pub async fn caller_arn(aws: &Aws) -> Result<String, AwsError> {
             .send()
             .await
             .map_err(|e| describe("GetCallerIdentity", &e))?;
-        resp.arn().map(str::to_string).ok_or(AwsError::Other {
-            call: "GetCallerIdentity",
-            detail: "AWS answered without an ARN".into(),
-        })
+        match (resp.arn(), resp.user_id()) {
+            (Some(arn), Some(userid)) => Ok(Caller {
+                arn: arn.to_string(),
+                userid: userid.to_string(),
+            }),
+            _ => Err(AwsError::Other {
+                call: "GetCallerIdentity",
+                detail: "AWS answered without an ARN or a user id".into(),
+            }),
+        }
     };
     tokio::time::timeout(CALLER_TIMEOUT, ask)
         .await

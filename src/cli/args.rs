@@ -94,6 +94,10 @@ pub enum Command {
         /// With --team: 2 for the two-person rule, each change approved from another console
         #[arg(long, default_value_t = 1, value_parser = clap::value_parser!(u8).range(1..=2), requires = "team")]
         approvals: u8,
+        /// With --team: approvals count from the names people declare (--operator), for a team
+        /// on one shared login; otherwise (the default) only from a second account
+        #[arg(long, requires = "team")]
+        self_declared_approvers: bool,
         /// Join the team drill running on this machine: follow its checklist, approve its changes
         #[arg(long, conflicts_with_all = ["scenario", "list"])]
         join: bool,

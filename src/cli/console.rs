@@ -76,7 +76,7 @@ pub(super) fn drill(
     rate: f64,
     storage: Storage,
     read_only: bool,
-    team: Option<u8>,
+    team: Option<super::team::Team>,
 ) -> Done {
     if timeout >= interval {
         return Err(Failure::Usage(
@@ -100,8 +100,8 @@ pub(super) fn drill(
         watch_only(&mut config, read_only);
         // A team drill: its world shared on the journal, joinable while it runs.
         let _hosting = match team {
-            Some(approvals) => Some(
-                super::team::host(&mut config, approvals, &storage)
+            Some(team) => Some(
+                super::team::host(&mut config, team, &storage)
                     .map_err(|e| anyhow::anyhow!("{e}"))?,
             ),
             None => None,

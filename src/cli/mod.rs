@@ -124,32 +124,54 @@ fn run(cli: Cli, paths: &Paths) -> Done {
         cli.config = Some(file);
     }
     let journal = cli.journal.clone();
-    // The incidents' journal is the configuration's table when it names
-    // one (found once, when a command first needs it); drills always
-    // rehearse on this host's file, and `--journal FILE` is that file.
-    let table = std::cell::OnceCell::new();
+    // The incidents' journal is where the configuration keeps it (a table,
+    // or a file shared on this host), found once, when a command first
+    // needs it; else this user's file, or `--journal FILE`. Drills always
+    // rehearse on this host's file.
+    let configured = std::cell::OnceCell::new();
     let config_flag = cli.config.clone();
     let storage = |drill: bool| -> Result<Storage, Failure> {
-        let shared = if drill || journal.is_some() {
+        let found = if drill {
             None
         } else {
-            match table.get() {
-                Some(t) => t,
+            match configured.get() {
+                Some(c) => c,
                 None => {
-                    let found = shared_table(config_flag.as_deref(), paths)?;
-                    table.get_or_init(|| found)
+                    let found = configured_journal(config_flag.as_deref(), paths)?;
+                    configured.get_or_init(|| found)
                 }
             }
             .clone()
         };
-        Ok(Storage {
-            journal: journal.clone().unwrap_or_else(|| match &shared {
-                Some(t) => paths.data_dir.join(format!("dynamodb-{}.sqlite", t.name)),
-                None if drill => paths.drill_journal_file.clone(),
-                None => paths.journal_file.clone(),
-            }),
-            reports: paths.reports_dir.clone(),
-            table: shared,
+        if let (Some(flag), Some(c)) = (&journal, &found) {
+            return Err(Failure::Usage(format!(
+                "backstop: --journal {} is refused: the configuration keeps its journal in {}, where the rest of its room meets; leave --journal out (or use a configuration without [journal])",
+                flag.display(),
+                c.describe()
+            )));
+        }
+        Ok(match found {
+            Some(Configured::Table(t)) => Storage {
+                journal: paths.data_dir.join(format!("dynamodb-{}.sqlite", t.name)),
+                reports: paths.reports_dir.clone(),
+                table: Some(t),
+            },
+            Some(Configured::File(f)) => Storage {
+                journal: f,
+                reports: paths.reports_dir.clone(),
+                table: None,
+            },
+            None => Storage {
+                journal: journal.clone().unwrap_or_else(|| {
+                    if drill {
+                        paths.drill_journal_file.clone()
+                    } else {
+                        paths.journal_file.clone()
+                    }
+                }),
+                reports: paths.reports_dir.clone(),
+                table: None,
+            },
         })
     };
     match cli.command {
@@ -169,6 +191,7 @@ fn run(cli: Cli, paths: &Paths) -> Done {
             rate,
             team,
             approvals,
+            self_declared_approvers,
             join,
         }) => {
             if join {
@@ -187,7 +210,10 @@ fn run(cli: Cli, paths: &Paths) -> Done {
                 };
                 scenario_drill(paths, play, storage(true)?)
             } else {
-                let team = team.then_some(approvals);
+                let team = team.then_some(team::Team {
+                    approvals,
+                    self_declared: self_declared_approvers,
+                });
                 drill(
                     paths,
                     interval,
@@ -420,12 +446,30 @@ pub(super) fn load_config(flag: Option<&Path>, paths: &Paths) -> Result<Config, 
     Ok(config)
 }
 
-/// The DynamoDB table the configuration keeps its journal in, if it names
-/// one (no configuration: none).
-pub(super) fn shared_table(
+/// Where a configuration keeps its journal, when it says.
+#[derive(Clone)]
+pub(super) enum Configured {
+    /// A DynamoDB table shared between hosts.
+    Table(std::sync::Arc<crate::room::dynamo::Table>),
+    /// A file several accounts on this host share.
+    File(PathBuf),
+}
+
+impl Configured {
+    fn describe(&self) -> String {
+        match self {
+            Configured::Table(t) => format!("DynamoDB table {}", t.name),
+            Configured::File(f) => f.display().to_string(),
+        }
+    }
+}
+
+/// Where the configuration keeps its journal, if it names a place (no
+/// configuration, or none named: this user's file).
+pub(super) fn configured_journal(
     flag: Option<&Path>,
     paths: &Paths,
-) -> Result<Option<std::sync::Arc<crate::room::dynamo::Table>>, Failure> {
+) -> Result<Option<Configured>, Failure> {
     let found = config::locate(
         flag,
         std::env::var("BACKSTOP_CONFIG").ok(),
@@ -437,10 +481,23 @@ pub(super) fn shared_table(
     }
     let config = load_config(flag, paths)?;
     Ok(match config.journal {
-        config::journal::JournalConfig::DynamoDb { table, aws } => {
-            Some(crate::room::dynamo::Table::new(&table, aws))
-        }
+        config::journal::JournalConfig::DynamoDb { table, aws } => Some(Configured::Table(
+            crate::room::dynamo::Table::new(&table, aws),
+        )),
+        config::journal::JournalConfig::Path(p) => Some(Configured::File(p)),
         config::journal::JournalConfig::File => None,
+    })
+}
+
+/// The DynamoDB table the configuration keeps its journal in, if it names
+/// one (no configuration: none).
+pub(super) fn shared_table(
+    flag: Option<&Path>,
+    paths: &Paths,
+) -> Result<Option<std::sync::Arc<crate::room::dynamo::Table>>, Failure> {
+    Ok(match configured_journal(flag, paths)? {
+        Some(Configured::Table(t)) => Some(t),
+        _ => None,
     })
 }
 

@@ -38,22 +38,33 @@ impl Drop for Hosting {
     }
 }
 
+/// How a team drill takes its approvals.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct Team {
+    /// 2: the two-person rule.
+    pub approvals: u8,
+    /// From the names people declare (one shared login), not accounts.
+    pub self_declared: bool,
+}
+
 /// Make `config` (the sandbox's) a team's world and say so beside the
 /// journal for joiners. Refused while another team drill runs here.
-pub(super) fn host(
-    config: &mut Config,
-    approvals: u8,
-    storage: &Storage,
-) -> Result<Hosting, Failure> {
+pub(super) fn host(config: &mut Config, team: Team, storage: &Storage) -> Result<Hosting, Failure> {
+    let Team {
+        approvals,
+        self_declared,
+    } = team;
     let file = host_file(storage);
     alone(storage)?;
     config.shared = true;
+    config.room = "team drill".into();
     for s in &mut config.services {
         s.policy.approvals = approvals;
+        s.policy.self_declared_approvers = self_declared;
     }
     let toml_path = storage.journal.with_file_name("team-drill.toml");
     let mut toml = format!(
-        "# Written by `backstop drill --team` (pid {}) for `backstop drill --join`; removed when it ends.\ntitle = \"team drill\"\n",
+        "# Written by `backstop drill --team` (pid {}) for `backstop drill --join`; removed when it ends.\ntitle = \"team drill\"\n\n[journal]\nroom = \"team drill\"\n",
         std::process::id()
     );
     for s in &config.services {
@@ -76,7 +87,7 @@ pub(super) fn host(
         }
         let _ = writeln!(
             toml,
-            "\n[services.{}.rollback]\napprovals = {approvals}",
+            "\n[services.{}.rollback]\napprovals = {approvals}\nself_declared_approvers = {self_declared}",
             s.name
         );
     }

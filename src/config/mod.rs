@@ -62,6 +62,10 @@ pub struct Config {
     pub approve_only: bool,
     /// Where the journal lives (`[journal]`).
     pub journal: journal::JournalConfig,
+    /// The war room this configuration's consoles and commands meet in
+    /// (`[journal] room`, else the file's name): its leases, checklists,
+    /// approvals and people are the room's alone.
+    pub room: String,
 }
 
 impl Config {
@@ -89,7 +93,7 @@ impl Config {
             .find_map(ServiceConfig::aws)
             .or(match &self.journal {
                 journal::JournalConfig::DynamoDb { aws, .. } => Some(aws),
-                journal::JournalConfig::File => None,
+                journal::JournalConfig::File | journal::JournalConfig::Path(_) => None,
             })
     }
 }
@@ -392,6 +396,7 @@ fn validate(
     }
 
     let aws_top = aws::top(raw.aws, &mut err);
+    let room = journal::room(raw.journal.as_ref(), &mut err);
     let journal = journal::journal(raw.journal, &aws_top.settings, &mut err);
     let mut services = Vec::new();
     // What each service changes, and where it is written: none may be shared.
@@ -585,6 +590,13 @@ fn validate(
             .file_stem()
             .map_or_else(|| "backstop".into(), |s| s.to_string_lossy().into_owned())
     });
+    // The room is the file's name unless one is given: two people with
+    // one configuration meet; staging.toml and production.toml do not.
+    let room = room.unwrap_or_else(|| {
+        Path::new(file)
+            .file_stem()
+            .map_or_else(|| "backstop".into(), |s| s.to_string_lossy().into_owned())
+    });
     Ok(Config {
         file: file.to_string(),
         title,
@@ -595,6 +607,7 @@ fn validate(
         shared: true,
         approve_only: false,
         journal,
+        room,
     })
 }
 

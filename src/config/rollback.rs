@@ -24,7 +24,8 @@ pub(crate) struct RawRollback {
     approvals: Option<Spanned<u8>>,
     approval_expiry: Option<Spanned<HumanDuration>>,
     allow_override: Option<bool>,
-    verified_approvers: Option<bool>,
+    verified_approvers: Option<Spanned<bool>>,
+    self_declared_approvers: Option<bool>,
 }
 
 #[derive(Deserialize)]
@@ -118,7 +119,17 @@ pub(crate) fn policy(
             p.approval_expiry = d;
         }
         p.allow_override = r.allow_override.unwrap_or(false);
-        p.verified_approvers = r.verified_approvers.unwrap_or(false);
+        // Approvals from a second vouched account are the default now; the
+        // old key may only say so.
+        if let Some(v) = &r.verified_approvers
+            && !*v.get_ref()
+        {
+            err(
+                v.span(),
+                "approvals come from a second vouched account by default; a team on one shared login opts in to names instead with self_declared_approvers = true".into(),
+            );
+        }
+        p.self_declared_approvers = r.self_declared_approvers.unwrap_or(false);
     }
     if let Some(rules) = rules {
         p.rules = rules

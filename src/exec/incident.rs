@@ -8,6 +8,50 @@ use crate::report::Report;
 use crate::room::Reader;
 use crate::sources::now;
 
+/// The outcome a person gives an interrupted change, after checking the
+/// real state.
+pub(super) struct Resolution {
+    pub intent: i64,
+    pub scope: String,
+    pub incident: Option<i64>,
+    pub by: String,
+    pub text: String,
+}
+
+/// Record how an interrupted change ended, as its service's driver: under
+/// the lease's fence (a free lease is taken; a driver that is gone is
+/// taken over only by a person's `yes`), and once — an intent has one
+/// outcome, and one already written (by whoever resolved it first) stands.
+/// Refused: the changes come back, still unresolved, with the reason.
+pub(super) async fn acknowledge(b: Backends, r: Resolution, tx: mpsc::Sender<Msg>) {
+    let Some(journal) = b.journal.clone() else {
+        return;
+    };
+    let service = r.scope.split('/').next().unwrap_or(&r.scope).to_string();
+    let written = match b.fence(&service).await {
+        Ok(fence) => {
+            let mut e = crate::room::Entry::new(now(), "outcome", &r.scope, r.text.clone(), &r.by);
+            e.level = "good".into();
+            e.reference = Some(r.intent);
+            e.incident = r.incident;
+            journal
+                .append_fenced(e, fence)
+                .await
+                .map_err(|e| e.to_string())
+        }
+        Err(why) => Err(why),
+    };
+    if let Err(why) = written {
+        let _ = tx
+            .send(super::failed(
+                format!("resolve interrupted change {}", r.intent),
+                why,
+            ))
+            .await;
+        super::room::interrupted(&journal.place, &service, &tx).await;
+    }
+}
+
 /// Read what an interrupted action may have changed: the service's traffic
 /// split and, for an environment, the revision it runs. A message or a
 /// command cannot be read back: the operator is told what to ask instead.

@@ -25,7 +25,7 @@ use crate::core::msg::{Effect, Msg};
 use crate::core::time::Ts;
 use crate::providers::deploy::DeployProvider;
 use crate::providers::traffic::{TrafficHandle, TrafficProvider};
-use crate::room::{Entry, Fence, Journal};
+use crate::room::{Claim, Entry, Fence, Journal};
 use crate::sandbox::Sandbox;
 use crate::sources::now;
 use crate::sources::probe::{ProbeSpec, Prober};
@@ -41,6 +41,8 @@ pub struct ServiceInfo {
     /// Each environment's name and address (smoke tests, `TARGET_URL`).
     pub envs: Vec<(String, Url)>,
     pub smoke: Vec<SmokeCheck>,
+    /// Its rollback policy: the guards the room judges its rollbacks by.
+    pub policy: crate::core::decision::Policy,
 }
 
 impl ServiceInfo {
@@ -56,6 +58,7 @@ impl ServiceInfo {
                     .map(|e| (e.name.clone(), e.url.clone()))
                     .collect(),
                 smoke: s.smoke.clone(),
+                policy: s.policy.clone(),
             })
             .collect()
     }
@@ -86,6 +89,8 @@ pub(crate) struct Backends {
     driving: Arc<Mutex<HashMap<String, crate::room::lease::Driving>>>,
     /// Services this backstop only watches: it changes none of them.
     read_only: Arc<std::collections::HashSet<String>>,
+    /// How long a lease outlives its last heartbeat (`lease_expiry`).
+    expiry: std::time::Duration,
     /// A world others on the journal share (a team drill's sandbox too).
     shared: bool,
 }
@@ -144,31 +149,9 @@ impl Backends {
         if self.rehearsal(&service) {
             return Ok(None);
         }
-        let (token, took_over) = self.take_lease(&service).await?;
-        // Taking a lost driver's lease is on the record, for the report.
-        if let (Some(from), Some(journal)) = (took_over, &self.journal) {
-            let mut e = Entry::new(
-                now(),
-                "event",
-                &service,
-                format!(
-                    "lease of {service} taken over from {} (lease {}, no heartbeat for {}s)",
-                    from.operator,
-                    from.token,
-                    (now().millis() - from.heartbeat_ms).max(0) / 1000
-                ),
-                &crate::identity::operator(),
-            );
-            e.level = "warn".into();
-            e.data = Some(json!({
-                "kind": "lease",
-                "action": "takeover",
-                "service": service,
-                "from": from.operator,
-                "to": crate::identity::operator(),
-            }));
-            journal.append(e);
-        }
+        // Only a free lease is taken here: a driver that is gone is taken
+        // over by a person, explicitly (`LeaseAct::Take` with `from`).
+        let (token, _) = self.take_lease(&service, Claim::Free).await?;
         Ok(Some(held(token)))
     }
 
@@ -192,6 +175,7 @@ impl Backends {
     async fn take_lease(
         &self,
         service: &str,
+        claim: Claim,
     ) -> Result<(i64, Option<crate::room::lease::Holder>), String> {
         let Some(journal) = &self.journal else {
             return Err("no journal: there is no lease to take".into());
@@ -208,11 +192,19 @@ impl Backends {
         }
         let place = journal.place.clone();
         let name = service.to_string();
+        let expiry = self.expiry;
         let taken = tokio::task::spawn_blocking(move || {
-            crate::room::lease::Driving::take(&place, &name, &crate::identity::operator())
+            crate::room::lease::Driving::take(
+                &place,
+                &name,
+                &crate::identity::operator(),
+                claim,
+                expiry,
+            )
         })
         .await
-        .map_err(|e| format!("cannot take the lease of {service}: {e}"))??;
+        .map_err(|e| format!("cannot take the lease of {service}: {e}"))?
+        .map_err(|e| e.to_string())?;
         let (token, took_over) = (taken.lease.token, taken.lease.took_over.clone());
         self.fences
             .lock()
@@ -262,7 +254,9 @@ impl Backends {
             .lock()
             .unwrap_or_else(std::sync::PoisonError::into_inner)
             .remove(service);
-        handed.map(|(l, _released)| l.token)
+        handed
+            .map(|(l, _released)| l.token)
+            .map_err(|e| e.to_string())
     }
 }
 
@@ -323,6 +317,7 @@ impl Executor {
         );
         self.b.notifiers = Arc::new(config.notifiers.clone());
         self.b.shared = config.shared;
+        self.b.expiry = config.lease_expiry;
         self
     }
 
@@ -412,7 +407,27 @@ impl Executor {
                 driver,
                 request,
                 act,
-            } => room::approval(&self.b, &service, incident, &driver, request, &act),
+            } => {
+                let answer = matches!(
+                    act,
+                    crate::core::msg::ApprovalAct::Approve
+                        | crate::core::msg::ApprovalAct::Reject(_)
+                );
+                let row = room::Approval {
+                    service,
+                    incident,
+                    driver,
+                    request,
+                    act,
+                };
+                if answer {
+                    // Its proof first, on a task: then the row.
+                    tokio::spawn(room::answer(self.b.clone(), row, tx));
+                } else {
+                    // In order with what the same update asked for.
+                    room::approval(&self.b, &row);
+                }
+            }
             Effect::SetFault {
                 service,
                 env,
@@ -593,20 +608,19 @@ impl Executor {
             }
             Effect::AckInterrupted {
                 intent,
+                scope,
                 incident,
                 by,
                 text,
             } => {
-                record_outcome(
-                    self.b.journal.as_ref(),
-                    Some(intent),
+                let outcome = incident::Resolution {
+                    intent,
+                    scope,
                     incident,
-                    "backstop",
-                    &by,
-                    true,
+                    by,
                     text,
-                    None,
-                );
+                };
+                tokio::spawn(incident::acknowledge(self.b.clone(), outcome, tx));
             }
             Effect::ExportReport { incident } => {
                 tokio::spawn(incident::export(self.b.clone(), incident, tx));

@@ -66,7 +66,19 @@ pub(super) async fn lease(b: Backends, service: String, act: LeaseAct, tx: mpsc:
         }
         // Rehearsals take no lease (see `Backends::fence`).
         LeaseAct::Take { .. } if b.rehearsal(&service) => return,
-        LeaseAct::Take { from, .. } => match b.take_lease(&service).await {
+        // Taking a driver's that is gone only on a person's confirmation
+        // (`from`): a free lease, or one handed to this console, otherwise.
+        LeaseAct::Take { from, .. } => match b
+            .take_lease(
+                &service,
+                if from.is_some() {
+                    crate::room::Claim::TakeOver
+                } else {
+                    crate::room::Claim::Free
+                },
+            )
+            .await
+        {
             Ok((token, lost)) => {
                 // A person confirmed the take-over (`from`), or the lease
                 // had just expired when it was taken: either way it is one.
@@ -105,7 +117,7 @@ pub(super) async fn lease(b: Backends, service: String, act: LeaseAct, tx: mpsc:
 }
 
 /// Changes of `service` the journal holds without an outcome.
-async fn interrupted(place: &crate::room::Place, service: &str, tx: &mpsc::Sender<Msg>) {
+pub(super) async fn interrupted(place: &crate::room::Place, service: &str, tx: &mpsc::Sender<Msg>) {
     let (place, name) = (place.clone(), service.to_string());
     let found = tokio::task::spawn_blocking(move || {
         Reader::at(&place)
@@ -128,18 +140,51 @@ async fn interrupted(place: &crate::room::Place, service: &str, tx: &mpsc::Sende
     let _ = tx.send(Msg::Interrupted { actions, at: now() }).await;
 }
 
+/// A two-person-rule row to journal.
+pub(super) struct Approval {
+    pub service: String,
+    pub incident: Option<i64>,
+    pub driver: String,
+    pub request: u64,
+    pub act: ApprovalAct,
+}
+
+/// An answer (approve, reject): its proof first, where only this account
+/// can leave it (`room::vouch`) — the driver's console counts the answer
+/// only by that proof —, then its row.
+pub(super) async fn answer(b: Backends, a: Approval, tx: mpsc::Sender<Msg>) {
+    let Some(journal) = &b.journal else { return };
+    let what = format!("{} approval of {}", a.act.word(), a.service);
+    if b.read_only.contains(&a.service) {
+        let why = format!(
+            "this backstop only watches {} (read-only): it answers nothing",
+            a.service
+        );
+        let _ = tx.send(super::failed(what, why)).await;
+        return;
+    }
+    let token = crate::room::vouch::token(&a.driver, a.request, &journal.session, a.act.word());
+    let place = journal.place.clone();
+    let proof = tokio::task::spawn_blocking(move || {
+        crate::room::open(&place).and_then(|r| r.vouch(&token))
+    })
+    .await
+    .unwrap_or_else(|e| Err(crate::room::Error::Unusable(e.to_string())));
+    if let Err(e) = proof {
+        let why = format!(
+            "your answer cannot be vouched for, so the driver's console would not count it: {e}"
+        );
+        let _ = tx.send(super::failed(what, why)).await;
+        return;
+    }
+    approval(&b, &a);
+}
+
 /// Journal one two-person-rule row.
-pub(super) fn approval(
-    b: &Backends,
-    service: &str,
-    incident: Option<i64>,
-    driver: &str,
-    request: u64,
-    act: &ApprovalAct,
-) {
+pub(super) fn approval(b: &Backends, a: &Approval) {
     let Some(journal) = &b.journal else { return };
     let me = crate::identity::operator();
-    let (level, text) = match act {
+    let (level, text) = match &a.act {
         ApprovalAct::Ask { title, .. } => {
             ("warn", format!("asks a second person to approve: {title}"))
         }
@@ -151,12 +196,18 @@ pub(super) fn approval(
     };
     let mut data = json!({
         "kind": "approval",
-        "action": act.word(),
-        "request": request,
-        "driver": driver,
+        "action": a.act.word(),
+        "request": a.request,
+        "driver": a.driver,
     });
     if let Some(d) = data.as_object_mut() {
-        match act {
+        // On a table, where this principal left its proof.
+        if journal.place.table.is_some()
+            && let Some(id) = crate::identity::aws_userid()
+        {
+            d.insert("userid".into(), json!(id));
+        }
+        match &a.act {
             ApprovalAct::Ask { step, title, lines } => {
                 d.insert("step".into(), json!(step));
                 d.insert("title".into(), json!(title));
@@ -168,9 +219,9 @@ pub(super) fn approval(
             ApprovalAct::Approve | ApprovalAct::Expire => {}
         }
     }
-    let mut e = Entry::new(now(), "event", service, text, &me);
+    let mut e = Entry::new(now(), "event", &a.service, text, &me);
     e.level = level.into();
-    e.incident = incident;
+    e.incident = a.incident;
     e.data = Some(data);
     journal.append(e);
 }

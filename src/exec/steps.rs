@@ -164,7 +164,7 @@ pub(super) async fn run(b: Backends, job: Job, tx: mpsc::Sender<Msg>) {
 /// A step that changes the world: intent (on disk) → the change → outcome.
 async fn change(b: &Backends, job: &Job, tx: &mpsc::Sender<Msg>) -> StepOutcome {
     let scope = job.scope();
-    let (text, data) = intent_of(job);
+    let (text, data) = intent_of(b, job);
     let mut e = Entry::new(now(), "intent", &scope, text, &job.by);
     e.level = "warn".into();
     e.incident = job.incident;
@@ -212,15 +212,38 @@ async fn change(b: &Backends, job: &Job, tx: &mpsc::Sender<Msg>) -> StepOutcome 
     outcome
 }
 
-/// What the intent row says, and its data (the message itself for a notification).
-fn intent_of(job: &Job) -> (String, serde_json::Value) {
+/// The environment a switch takes users from and the one it takes them
+/// to: the share that falls most, and the one that grows most.
+fn route(from: &Weights, to: &Weights) -> (String, String) {
+    let moved = |w: &crate::core::traffic::EnvWeight| to.share(&w.env) - from.share(&w.env);
+    let by = |a: &&crate::core::traffic::EnvWeight, b: &&crate::core::traffic::EnvWeight| {
+        moved(a).total_cmp(&moved(b))
+    };
+    let suspect = from.0.iter().min_by(by).map(|w| w.env.clone());
+    let target = from.0.iter().max_by(by).map(|w| w.env.clone());
+    (suspect.unwrap_or_default(), target.unwrap_or_default())
+}
+
+/// What the intent row says, and its data (the message itself for a
+/// notification). A rollback — a switch or a revert — names where users
+/// go from and to, and carries the guards the room judges it by.
+fn intent_of(b: &Backends, job: &Job) -> (String, serde_json::Value) {
     let base = |work: &str| json!({ "step": job.step, "title": job.title, "work": work });
+    let guard = b
+        .services
+        .iter()
+        .find(|s| s.name == job.name)
+        .map(|s| json!(crate::core::room::Guard::of(&s.policy)));
     match &job.work {
         StepWork::Switch { from, to } => {
             let mut d = base("switch-traffic");
+            let (suspect, target) = route(from, to);
             d["change"] = json!(Weights::describe_change(from, to));
             d["from"] = json!(from);
             d["to"] = json!(to);
+            d["suspect"] = json!(suspect);
+            d["target"] = json!(target);
+            d["guard"] = json!(guard);
             (
                 format!(
                     "switch traffic of {}: {}",
@@ -234,6 +257,9 @@ fn intent_of(job: &Job) -> (String, serde_json::Value) {
             let mut d = base("revert-deployment");
             d["from"] = json!(expect);
             d["to"] = json!(to);
+            d["suspect"] = json!(env);
+            d["target"] = json!(env);
+            d["guard"] = json!(guard);
             (
                 format!(
                     "revert {}/{env}: {} → {}",

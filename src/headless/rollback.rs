@@ -240,6 +240,18 @@ async fn interrupted(engine: &mut Engine, signal: &str) -> String {
 
 /// The last word: one JSON object on stdout with `--json` (whatever
 /// happened), else the text (errors on stderr).
+/// The lease of `service` in the configuration's room: a free one, never
+/// a driver's that is gone (a person takes that over, from a console).
+fn take(storage: &Storage, config: &Config, service: &str) -> Result<Driving, crate::room::Error> {
+    Driving::take(
+        storage.place().in_room(&config.room),
+        service,
+        &crate::identity::operator(),
+        crate::room::Claim::Free,
+        config.lease_expiry,
+    )
+}
+
 fn end(a: &Args, code: u8, text: &str, plan: &[String]) -> u8 {
     if a.json {
         out::line(serde_json::json!({
@@ -275,9 +287,9 @@ pub async fn run(config: Config, storage: &Storage, a: Args) -> Result<u8> {
     // started at once exactly one plans and acts; the others say who drives.
     let mut driving = None;
     if a.yes && !a.dry_run {
-        match Driving::take(storage.place(), &a.service, &crate::identity::operator()) {
+        match take(storage, &config, &a.service) {
             Ok(d) => driving = Some(d),
-            Err(why) => return Ok(end(&a, exit::FAILING, &why, &[])),
+            Err(why) => return Ok(end(&a, exit::FAILING, &why.to_string(), &[])),
         }
     }
     let mut p = match until_signal(&interrupt, prepare(&config, storage, &a)).await {
@@ -329,9 +341,9 @@ pub async fn run(config: Config, storage: &Storage, a: Args) -> Result<u8> {
         // go on only if the plan is still the one confirmed.
         let confirmed = std::mem::take(&mut p.plan);
         drop(p);
-        match Driving::take(storage.place(), &a.service, &crate::identity::operator()) {
+        match take(storage, &config, &a.service) {
             Ok(d) => driving = Some(d),
-            Err(why) => return Ok(end(&a, exit::FAILING, &why, &confirmed)),
+            Err(why) => return Ok(end(&a, exit::FAILING, &why.to_string(), &confirmed)),
         }
         p = match until_signal(&interrupt, prepare(&config, storage, &a)).await {
             Ok(p) => p,

@@ -150,7 +150,13 @@ pub async fn run(config: Config, storage: &Storage, a: Args) -> Result<u8> {
     if a.auto {
         let operator = crate::identity::operator();
         for s in &config.services {
-            match crate::room::lease::Driving::take(storage.place(), &s.name, &operator) {
+            match crate::room::lease::Driving::take(
+                storage.place().in_room(&config.room),
+                &s.name,
+                &operator,
+                crate::room::Claim::Free,
+                config.lease_expiry,
+            ) {
                 Ok(d) => driving.push(d),
                 Err(why) => {
                     out::err_line(format_args!("backstop watch: {why}"));

@@ -31,6 +31,9 @@ pub struct Stored<'a> {
     /// The session that wrote it; rows of older backstops have none, and
     /// their hash is computed without it.
     pub session: Option<&'a str>,
+    /// The room it belongs to; rows written before rooms have none, and
+    /// their hash is computed without it.
+    pub room: Option<&'a str>,
 }
 
 impl Stored<'_> {
@@ -51,6 +54,9 @@ impl Stored<'_> {
         ]);
         if let (Some(session), Some(all)) = (self.session, columns.as_array_mut()) {
             all.push(session.into());
+            if let Some(room) = self.room {
+                all.push(room.into());
+            }
         }
         columns.to_string()
     }
@@ -107,7 +113,7 @@ impl Verdict {
 /// Read every row in order and recompute the chain.
 pub fn verify(conn: &Connection) -> Result<Verdict> {
     let mut st = conn.prepare(
-        "SELECT id, at, kind, scope, level, text, operator, incident, ref, data, hash, session \
+        "SELECT id, at, kind, scope, level, text, operator, incident, ref, data, hash, session, room \
          FROM journal ORDER BY id",
     )?;
     let mut rows = st.query([])?;
@@ -125,6 +131,7 @@ pub fn verify(conn: &Connection) -> Result<Verdict> {
             (r.get(2)?, r.get(3)?, r.get(4)?, r.get(5)?, r.get(6)?);
         let data: Option<String> = r.get(9)?;
         let session: Option<String> = r.get(11)?;
+        let room: Option<String> = r.get(12)?;
         let stored = Stored {
             id: r.get(0)?,
             at: r.get(1)?,
@@ -137,6 +144,7 @@ pub fn verify(conn: &Connection) -> Result<Verdict> {
             reference: r.get(8)?,
             data: data.as_deref(),
             session: session.as_deref(),
+            room: room.as_deref(),
         };
         let hash: Option<String> = r.get(10)?;
         let id = stored.id;
@@ -179,6 +187,7 @@ mod tests {
             reference: None,
             data: Some("{\"kind\":\"probe\"}"),
             session: None,
+            room: None,
         }
     }
 

@@ -9,13 +9,12 @@
 use std::path::{Path, PathBuf};
 use std::sync::mpsc;
 
-use anyhow::{Context, Result};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
 use crate::core::time::Ts;
 
-use super::{Place, chain, dynamo, sqlite};
+use super::{Backend, Error, Place, chain};
 
 /// One row to append.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -56,6 +55,9 @@ pub struct Row {
     /// The backstop that wrote it (none for rows of older backstops).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub session: Option<String>,
+    /// The room it belongs to (none for rows written before rooms).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub room: Option<String>,
 }
 
 /// The lease an intent is written under: the service and the token its
@@ -82,12 +84,13 @@ pub struct Raw {
     pub data: Option<String>,
     pub hash: Option<String>,
     pub session: Option<String>,
+    pub room: Option<String>,
 }
 
 impl Raw {
-    /// `e` as row `id` of `session`, chained after `prev` (the hash of the
-    /// row before, `""` for the first).
-    pub fn of(id: i64, e: &Entry, session: &str, prev: &str) -> Raw {
+    /// `e` as row `id` of `session` in `room` (`""`: none), chained after
+    /// `prev` (the hash of the row before, `""` for the first).
+    pub fn of(id: i64, e: &Entry, session: &str, room: &str, prev: &str) -> Raw {
         let mut raw = Raw {
             id,
             at: e.at.millis(),
@@ -101,6 +104,7 @@ impl Raw {
             data: e.data.as_ref().map(Value::to_string),
             hash: None,
             session: Some(session.to_string()),
+            room: (!room.is_empty()).then(|| room.to_string()),
         };
         raw.hash = Some(raw.stored().hash(prev));
         raw
@@ -120,6 +124,7 @@ impl Raw {
             reference: self.reference,
             data: self.data.as_deref(),
             session: self.session.as_deref(),
+            room: self.room.as_deref(),
         }
     }
 
@@ -141,34 +146,8 @@ impl Raw {
                     .and_then(|d| serde_json::from_str(d).ok()),
             },
             session: self.session.clone(),
+            room: self.room.clone(),
         }
-    }
-}
-
-/// Where the journal's rows live: this machine's SQLite file, or a
-/// DynamoDB table shared between hosts. Every backend keeps the same
-/// promises: rows are only ever appended, in one order every reader sees
-/// (ids grow by one, without gaps), each names the session that wrote it,
-/// and a fenced row is written only if its lease is current at the instant
-/// it is written.
-pub trait Store: Send {
-    /// Append `rows` as `session`'s, in order, all or none; the last row's id.
-    fn append(&mut self, session: &str, rows: &[Entry]) -> Result<i64, String>;
-    /// Append one row only if `fence` is still its service's current lease,
-    /// checked atomically with the write; otherwise say who holds it now.
-    fn append_fenced(&mut self, session: &str, row: &Entry, fence: &Fence) -> Result<i64, String>;
-    /// Rows after id `after`, oldest first, at most `limit`: the live tail.
-    fn since(&self, after: i64, limit: usize) -> Result<Vec<Row>, String>;
-    /// The newest row's id (0 for an empty journal).
-    fn head(&self) -> Result<i64, String>;
-    /// Rows appended but not yet stored (a backend that was unreachable
-    /// keeps them, in order, until it answers again).
-    fn pending(&self) -> usize {
-        0
-    }
-    /// Store what is pending, if anything.
-    fn flush(&mut self, _session: &str) -> Result<(), String> {
-        Ok(())
     }
 }
 
@@ -226,10 +205,10 @@ enum Cmd {
     Durable(
         Entry,
         Option<Fence>,
-        tokio::sync::oneshot::Sender<Result<i64, String>>,
+        tokio::sync::oneshot::Sender<Result<i64, Error>>,
     ),
     /// Append and answer once committed, for a caller without a runtime.
-    Now(Entry, mpsc::Sender<Result<i64, String>>),
+    Now(Entry, mpsc::Sender<Result<i64, Error>>),
     /// Answer once everything sent before is written.
     Flush(tokio::sync::oneshot::Sender<()>),
     /// Every sender is gone (the writer's own signal, never sent).
@@ -247,8 +226,9 @@ pub struct Journal {
     /// Who writes: every row names this session.
     pub session: String,
     /// A read-only console's journal: it records what it sees, and no
-    /// intent, so nothing can change through it.
-    refuse_intents: bool,
+    /// intent, incident, outcome, lease or approval — nothing through it
+    /// can change the world or the room.
+    read_only: bool,
     /// Why nothing can be written (the file could not be opened: a
     /// read-only file system, a full disk): every intent is refused.
     down: Option<std::sync::Arc<str>>,
@@ -264,17 +244,18 @@ pub type Health = std::sync::Arc<std::sync::Mutex<Option<String>>>;
 
 impl Journal {
     /// Open (creating) the journal at `path` and start its writer thread.
-    pub fn open(path: &Path, redactor: Redactor) -> Result<Self> {
+    pub fn open(path: &Path, redactor: Redactor) -> Result<Self, Error> {
         Self::open_as(path, redactor, &crate::identity::session())
     }
 
     /// As `open`, writing as `session` (tests play several backstops in one process).
-    pub fn open_as(place: impl Into<Place>, redactor: Redactor, session: &str) -> Result<Self> {
+    pub fn open_as(
+        place: impl Into<Place>,
+        redactor: Redactor,
+        session: &str,
+    ) -> Result<Self, Error> {
         let place = place.into();
-        let mut store: Box<dyn Store> = match &place.table {
-            Some(t) => Box::new(dynamo::Dynamo::new(t.clone())),
-            None => Box::new(sqlite::Sqlite::open(&place.file)?),
-        };
+        let mut store = super::open(&place)?;
         let (tx, rx) = mpsc::channel::<Cmd>();
         let me = session.to_string();
         let trouble = std::sync::Arc::new(std::sync::Mutex::new(None));
@@ -282,13 +263,13 @@ impl Journal {
         std::thread::Builder::new()
             .name("journal".into())
             .spawn(move || writer(store.as_mut(), &me, &redactor, &rx, &said))
-            .context("cannot start the journal's writer")?;
+            .map_err(|e| Error::Unusable(format!("cannot start the journal's writer: {e}")))?;
         Ok(Journal {
             tx,
             path: place.file.clone(),
             place,
             session: session.to_string(),
-            refuse_intents: false,
+            read_only: false,
             down: None,
             trouble,
             reading: Health::default(),
@@ -305,7 +286,7 @@ impl Journal {
             path: path.to_path_buf(),
             place: Place::from(path),
             session: crate::identity::session(),
-            refuse_intents: true,
+            read_only: true,
             down: Some(why.into()),
             trouble: Health::default(),
             reading: Health::default(),
@@ -333,28 +314,45 @@ impl Journal {
         self.down.as_deref()
     }
 
-    /// This journal refuses every intent (a read-only console).
-    pub fn refusing_intents(mut self) -> Self {
-        self.refuse_intents = true;
+    /// This journal only records what its console sees (a read-only
+    /// console): see `acting`.
+    pub fn read_only(mut self) -> Self {
+        self.read_only = true;
         self
+    }
+
+    /// What a read-only backstop may not write, if `e` is that: a row
+    /// that acts on the world or the room.
+    fn refused(&self, e: &Entry) -> Option<Error> {
+        if !self.read_only {
+            return None;
+        }
+        acting(e).map(Error::ReadOnly)
     }
 
     /// Append, without waiting.
     pub fn append(&self, e: Entry) {
+        if let Some(why) = self.refused(&e) {
+            tracing::error!("journal: not recorded ({why}): {}", e.text);
+            return;
+        }
         let _ = self.tx.send(Cmd::Append(e));
     }
 
     /// Append and block until it is on disk, for callers without a runtime
     /// (tools and tests; never the render loop, which must not wait on a disk).
-    pub fn append_now(&self, e: Entry) -> Result<i64, String> {
+    pub fn append_now(&self, e: Entry) -> Result<i64, Error> {
         if let Some(why) = &self.down {
-            return Err(format!("the journal cannot be written ({why})"));
+            return Err(Error::Unusable(format!(
+                "the journal cannot be written ({why})"
+            )));
+        }
+        if let Some(why) = self.refused(&e) {
+            return Err(why);
         }
         let (done, wait) = mpsc::channel();
-        self.tx
-            .send(Cmd::Now(e, done))
-            .map_err(|_| "the journal is closed".to_string())?;
-        wait.recv().map_err(|_| "the journal stopped".to_string())?
+        self.tx.send(Cmd::Now(e, done)).map_err(|_| Error::Closed)?;
+        wait.recv().map_err(|_| Error::Closed)?
     }
 
     /// Wait until every row appended before is written (readers see them).
@@ -366,7 +364,7 @@ impl Journal {
     }
 
     /// Append and wait until it is on disk: for an intent, before the action runs.
-    pub async fn append_durable(&self, e: Entry) -> Result<i64, String> {
+    pub async fn append_durable(&self, e: Entry) -> Result<i64, Error> {
         self.append_fenced(e, None).await
     }
 
@@ -374,20 +372,40 @@ impl Journal {
     /// still the service's current lease — checked in the same transaction
     /// that writes it, so a driver that lost its lease (stopped, asleep,
     /// cut off) cannot act whatever its screen shows.
-    pub async fn append_fenced(&self, e: Entry, fence: Option<Fence>) -> Result<i64, String> {
+    pub async fn append_fenced(&self, e: Entry, fence: Option<Fence>) -> Result<i64, Error> {
         if let Some(why) = &self.down {
-            return Err(format!("the journal cannot be written ({why})"));
+            return Err(Error::Unusable(format!(
+                "the journal cannot be written ({why})"
+            )));
         }
-        if self.refuse_intents && e.kind == "intent" {
-            return Err(
-                "this backstop is read-only: it writes no intent, so it changes nothing".into(),
-            );
+        if let Some(why) = self.refused(&e) {
+            return Err(why);
         }
         let (done, wait) = tokio::sync::oneshot::channel();
         self.tx
             .send(Cmd::Durable(e, fence, done))
-            .map_err(|_| "the journal is closed".to_string())?;
-        wait.await.map_err(|_| "the journal stopped".to_string())?
+            .map_err(|_| Error::Closed)?;
+        wait.await.map_err(|_| Error::Closed)?
+    }
+}
+
+/// What a row does that a read-only backstop may not, if anything: an
+/// intent (a change), an incident, an outcome (resolving a change), a
+/// checklist of its own, a lease or an approval.
+pub fn acting(e: &Entry) -> Option<&'static str> {
+    let data_kind = e
+        .data
+        .as_ref()
+        .and_then(|d| d.get("kind"))
+        .and_then(Value::as_str);
+    match (e.kind.as_str(), data_kind) {
+        ("intent", _) => Some("writes no intent"),
+        ("incident" | "closed", _) => Some("opens no incident"),
+        ("outcome", _) => Some("resolves no change"),
+        ("checklist", _) => Some("follows no checklist of its own"),
+        ("event", Some("lease")) => Some("takes no lease"),
+        ("event", Some("approval")) => Some("approves nothing"),
+        _ => None,
     }
 }
 
@@ -397,7 +415,7 @@ impl Journal {
 /// A backend that does not answer keeps what it was handed; the writer
 /// tries it again every second, and says why meanwhile (`trouble`).
 fn writer(
-    store: &mut dyn Store,
+    store: &mut dyn Backend,
     me: &str,
     redactor: &Redactor,
     rx: &mpsc::Receiver<Cmd>,
@@ -415,12 +433,14 @@ fn writer(
             *t = why;
         }
     };
-    let said = |r: &Result<i64, String>, store: &dyn Store| match r {
+    let said = |r: &Result<i64, Error>, store: &dyn Backend| match r {
         Ok(_) if store.pending() == 0 => None,
         Ok(_) => Some(format!("{} rows not stored yet", store.pending())),
-        Err(e) => Some(e.clone()),
+        // A refusal is the room's rule holding, not a journal in trouble.
+        Err(e) if e.is_refusal() => None,
+        Err(e) => Some(e.to_string()),
     };
-    let next_cmd = |store: &dyn Store| -> Option<Cmd> {
+    let next_cmd = |store: &dyn Backend| -> Option<Cmd> {
         if store.pending() == 0 {
             return rx.recv().ok();
         }

@@ -1,8 +1,9 @@
-//! One driver per service: a lease, in the journal's SQLite file, with a
-//! fencing token that only grows. Whoever holds a service's lease may change
-//! it; everyone else watches. Every take and release happens in one
-//! `BEGIN IMMEDIATE` transaction, so of any number of consoles and headless
-//! commands asking at the same instant exactly one is granted.
+//! One driver per service of a room: a lease beside the journal's rows,
+//! with a fencing token that only grows. Whoever holds a service's lease
+//! may change it; everyone else watches. Every take and release is one
+//! atomic write (a `BEGIN IMMEDIATE` transaction in a file, a conditional
+//! write in a table), so of any number of consoles and headless commands
+//! asking at the same instant exactly one is granted.
 //!
 //! Expiry: a holder heartbeats; a lease whose heartbeat is older than the
 //! expiry is dead and the next taker gets it (with a new token, so the old
@@ -10,52 +11,9 @@
 //! heartbeat's wall-clock time is comparable between processes — it is the
 //! same clock; a backend shared between hosts must not trust clocks.
 
-use std::path::Path;
 use std::time::Duration;
 
-use rusqlite::{Connection, OptionalExtension, TransactionBehavior, params};
-
-pub(crate) use super::dynamo::lease as dynamo;
-
-/// The lease table, in the journal's file (its own table: it changes, the
-/// journal never does).
-pub const SCHEMA: &str = "CREATE TABLE IF NOT EXISTS leases (
-    service      TEXT PRIMARY KEY,
-    session      TEXT NOT NULL,
-    operator     TEXT NOT NULL,
-    token        INTEGER NOT NULL,
-    since_ms     INTEGER NOT NULL,
-    heartbeat_ms INTEGER NOT NULL,
-    released     INTEGER NOT NULL DEFAULT 0
-)";
-
-/// A connection to the journal's file that other processes write too, with
-/// `schema` in place. Opening a file that another process is creating or
-/// switching to WAL can be refused at once, whatever the busy timeout:
-/// such refusals are retried for ten seconds rather than shown.
-pub fn shared(path: &Path, schema: &str) -> rusqlite::Result<Connection> {
-    let deadline = std::time::Instant::now() + Duration::from_secs(10);
-    loop {
-        let attempt = (|| {
-            let conn = Connection::open(path)?;
-            conn.busy_timeout(Duration::from_secs(10))?;
-            conn.query_row("PRAGMA journal_mode=WAL", [], |_| Ok(()))?;
-            conn.execute_batch(schema)?;
-            Ok(conn)
-        })();
-        match attempt {
-            Err(rusqlite::Error::SqliteFailure(e, _))
-                if matches!(
-                    e.code,
-                    rusqlite::ErrorCode::DatabaseBusy | rusqlite::ErrorCode::DatabaseLocked
-                ) && std::time::Instant::now() < deadline =>
-            {
-                std::thread::sleep(Duration::from_millis(20));
-            }
-            other => return other,
-        }
-    }
-}
+use super::{Backend, Error, Place};
 
 /// A lease held: the fencing token is what an action carries.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -133,6 +91,19 @@ impl Holder {
     }
 }
 
+/// What a request for a lease may take.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Claim {
+    /// A free lease, or this session's own (handed to it): never another
+    /// driver's, not even one that is gone.
+    Free,
+    /// Also a driver's that is gone (no heartbeat for the expiry, or its
+    /// process ended): a person confirmed taking it over.
+    TakeOver,
+    /// Whatever its state.
+    Force,
+}
+
 /// The answer to a request for the lease.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Taken {
@@ -141,46 +112,25 @@ pub enum Taken {
     HeldBy(Holder),
 }
 
-#[derive(Debug, thiserror::Error)]
-#[error("the leases in {place}: {why}")]
-pub struct LeaseError {
-    pub(crate) place: String,
-    pub(crate) why: String,
-}
-
-/// The leases of one journal: beside a file's rows, or a table's.
+/// The leases of one room: the lease half of its backend (a file's, or a
+/// table's).
 pub struct Leases {
-    inner: Inner,
-}
-
-enum Inner {
-    File(FileLeases),
-    Table(std::sync::Arc<crate::room::dynamo::Table>),
+    backend: Box<dyn Backend>,
 }
 
 impl Leases {
-    pub fn open(place: impl Into<crate::room::Place>) -> Result<Self, LeaseError> {
-        let place = place.into();
+    pub fn open(place: impl Into<Place>) -> Result<Self, Error> {
         Ok(Leases {
-            inner: match place.table {
-                Some(t) => Inner::Table(t),
-                None => Inner::File(FileLeases::open(&place.file)?),
-            },
+            backend: super::open(&place.into())?,
         })
     }
 
     /// Who holds `service` now (released leases are nobody's).
-    pub fn holder(&self, service: &str) -> Result<Option<Holder>, LeaseError> {
-        match &self.inner {
-            Inner::File(f) => f.holder(service),
-            Inner::Table(t) => dynamo::holder(t, service).map_err(|e| dynamo::err(t, e)),
-        }
+    pub fn holder(&self, service: &str) -> Result<Option<Holder>, Error> {
+        self.backend.holder(service)
     }
 
-    /// Take the lease of `service` if it is free, already ours, or its
-    /// holder's heartbeat is gone longer than `expiry` — or whatever its
-    /// state when `force` (a take-over a person confirmed). A new holder
-    /// gets a new token; the one who holds it keeps theirs.
+    /// See `Backend::take`.
     pub fn take(
         &mut self,
         service: &str,
@@ -188,302 +138,48 @@ impl Leases {
         operator: &str,
         now_ms: i64,
         expiry: Duration,
-        force: bool,
-    ) -> Result<Taken, LeaseError> {
-        match &mut self.inner {
-            Inner::File(f) => f.take(service, session, operator, now_ms, expiry, force),
-            Inner::Table(t) => dynamo::take(t, service, session, operator, now_ms, expiry, force)
-                .map_err(|e| dynamo::err(t, e)),
-        }
+        claim: Claim,
+    ) -> Result<Taken, Error> {
+        self.backend
+            .take(service, session, operator, now_ms, expiry, claim)
     }
 
     /// Heartbeat: `false` when the lease is no longer this one (taken over,
     /// or released): the holder must stop acting at once.
-    pub fn renew(&self, lease: &Lease, now_ms: i64) -> Result<bool, LeaseError> {
-        match &self.inner {
-            Inner::File(f) => f.renew(lease, now_ms),
-            Inner::Table(t) => dynamo::renew(t, lease, now_ms).map_err(|e| dynamo::err(t, e)),
-        }
+    pub fn renew(&self, lease: &Lease, now_ms: i64) -> Result<bool, Error> {
+        self.backend.renew(lease, now_ms)
     }
 
     /// Give the lease up (the token stays, so the next one is higher).
-    pub fn release(&self, lease: &Lease) -> Result<(), LeaseError> {
-        match &self.inner {
-            Inner::File(f) => f.release(lease),
-            Inner::Table(t) => dynamo::release(t, lease).map_err(|e| dynamo::err(t, e)),
-        }
+    pub fn release(&self, lease: &Lease) -> Result<(), Error> {
+        self.backend.release(lease)
     }
 
-    /// Every held lease, by service.
-    pub fn all(&self) -> Result<Vec<(String, Holder)>, LeaseError> {
-        match &self.inner {
-            Inner::File(f) => f.all(),
-            Inner::Table(t) => dynamo::all(t).map_err(|e| dynamo::err(t, e)),
-        }
+    /// Every held lease of the room, by service.
+    pub fn all(&self) -> Result<Vec<(String, Holder)>, Error> {
+        self.backend.leases()
     }
 
-    /// Hand `lease` to session `to` (who asked for it), only if `lease` is
-    /// still the current one; the new holder gets the next token, its
-    /// heartbeat from now. `None` when the lease was no longer ours to give.
+    /// See `Backend::hand`.
     pub fn hand(
         &mut self,
         lease: &Lease,
         to: &str,
         to_operator: &str,
         now_ms: i64,
-    ) -> Result<Option<Lease>, LeaseError> {
-        match &mut self.inner {
-            Inner::File(f) => f.hand(lease, to, to_operator, now_ms),
-            Inner::Table(t) => {
-                dynamo::hand(t, lease, to, to_operator, now_ms).map_err(|e| dynamo::err(t, e))
-            }
-        }
+    ) -> Result<Option<Lease>, Error> {
+        self.backend.hand(lease, to, to_operator, now_ms)
     }
 
     /// Whether `token` is the current, held lease of `service`: what an
     /// action checks, as close to the change as it can.
-    pub fn current(&self, service: &str, token: i64) -> Result<bool, LeaseError> {
+    pub fn current(&self, service: &str, token: i64) -> Result<bool, Error> {
         Ok(self.holder(service)?.is_some_and(|h| h.token == token))
     }
 
-    /// Whether a holder seen now has been watched long enough to be judged
-    /// (a table's lease is judged by its version not moving for `expiry`
-    /// on this process's clock; a file's by its heartbeat, at once).
+    /// See `Backend::judged`.
     pub fn judged(&self, service: &str, expiry: Duration) -> bool {
-        match &self.inner {
-            Inner::File(_) => true,
-            Inner::Table(t) => dynamo::watched_for(t, service) >= expiry,
-        }
-    }
-}
-
-/// The leases of one journal file, on a connection of their own.
-struct FileLeases {
-    conn: Connection,
-    file: String,
-}
-
-impl FileLeases {
-    fn open(path: &Path) -> Result<Self, LeaseError> {
-        let file = path.display().to_string();
-        let wrap = |source: rusqlite::Error| LeaseError {
-            place: file.clone(),
-            why: source.to_string(),
-        };
-        // The first backstop on a machine may ask for a lease before the
-        // journal exists.
-        if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
-            let _ = std::fs::create_dir_all(dir);
-        }
-        let conn = shared(path, SCHEMA).map_err(wrap)?;
-        Ok(FileLeases { conn, file })
-    }
-
-    fn err(&self, source: rusqlite::Error) -> LeaseError {
-        LeaseError {
-            place: self.file.clone(),
-            why: source.to_string(),
-        }
-    }
-
-    /// Who holds `service` now (released leases are nobody's).
-    pub fn holder(&self, service: &str) -> Result<Option<Holder>, LeaseError> {
-        self.conn
-            .query_row(
-                "SELECT session, operator, token, since_ms, heartbeat_ms FROM leases
-                 WHERE service = ?1 AND released = 0",
-                params![service],
-                |r| {
-                    Ok(Holder {
-                        session: r.get(0)?,
-                        operator: r.get(1)?,
-                        token: r.get(2)?,
-                        since_ms: r.get(3)?,
-                        heartbeat_ms: r.get(4)?,
-                        local: true,
-                    })
-                },
-            )
-            .optional()
-            .map_err(|e| self.err(e))
-    }
-
-    /// Take the lease of `service` if it is free, already ours, or its
-    /// holder's heartbeat is gone longer than `expiry` — or whatever its
-    /// state when `force` (a take-over a person confirmed). A new holder
-    /// gets a new token; the one who holds it keeps theirs.
-    pub fn take(
-        &mut self,
-        service: &str,
-        session: &str,
-        operator: &str,
-        now_ms: i64,
-        expiry: Duration,
-        force: bool,
-    ) -> Result<Taken, LeaseError> {
-        let file = self.file.clone();
-        let wrap = |source: rusqlite::Error| LeaseError {
-            place: file.clone(),
-            why: source.to_string(),
-        };
-        let tx = self
-            .conn
-            .transaction_with_behavior(TransactionBehavior::Immediate)
-            .map_err(wrap)?;
-        let row: Option<(Holder, bool)> = tx
-            .query_row(
-                "SELECT session, operator, token, since_ms, heartbeat_ms, released FROM leases
-                 WHERE service = ?1",
-                params![service],
-                |r| {
-                    Ok((
-                        Holder {
-                            session: r.get(0)?,
-                            operator: r.get(1)?,
-                            token: r.get(2)?,
-                            since_ms: r.get(3)?,
-                            heartbeat_ms: r.get(4)?,
-                            local: true,
-                        },
-                        r.get::<_, i64>(5)? != 0,
-                    ))
-                },
-            )
-            .optional()
-            .map_err(wrap)?;
-        let lease = match row {
-            Some((h, false)) if h.session == session => {
-                // Ours already: a heartbeat.
-                tx.execute(
-                    "UPDATE leases SET heartbeat_ms = ?2 WHERE service = ?1",
-                    params![service, now_ms],
-                )
-                .map_err(wrap)?;
-                Lease {
-                    service: service.into(),
-                    session: session.into(),
-                    operator: h.operator,
-                    token: h.token,
-                    since_ms: h.since_ms,
-                    took_over: None,
-                }
-            }
-            Some((h, false)) if !force && !h.lost(now_ms, expiry) => {
-                return Ok(Taken::HeldBy(h));
-            }
-            previous => {
-                let token = previous.as_ref().map_or(1, |(h, _)| h.token + 1);
-                // A live holder's lease taken (lost or forced), not a free one.
-                let took_over = previous.filter(|(_, released)| !released).map(|(h, _)| h);
-                tx.execute(
-                    "INSERT INTO leases (service, session, operator, token, since_ms, heartbeat_ms, released)
-                     VALUES (?1, ?2, ?3, ?4, ?5, ?5, 0)
-                     ON CONFLICT(service) DO UPDATE SET session = ?2, operator = ?3,
-                        token = ?4, since_ms = ?5, heartbeat_ms = ?5, released = 0",
-                    params![service, session, operator, token, now_ms],
-                )
-                .map_err(wrap)?;
-                Lease {
-                    service: service.into(),
-                    session: session.into(),
-                    operator: operator.into(),
-                    token,
-                    since_ms: now_ms,
-                    took_over,
-                }
-            }
-        };
-        tx.commit().map_err(wrap)?;
-        Ok(Taken::Granted(lease))
-    }
-
-    /// Heartbeat: `false` when the lease is no longer this one (taken over,
-    /// or released): the holder must stop acting at once.
-    pub fn renew(&self, lease: &Lease, now_ms: i64) -> Result<bool, LeaseError> {
-        let n = self
-            .conn
-            .execute(
-                "UPDATE leases SET heartbeat_ms = ?4
-                 WHERE service = ?1 AND session = ?2 AND token = ?3 AND released = 0",
-                params![lease.service, lease.session, lease.token, now_ms],
-            )
-            .map_err(|e| self.err(e))?;
-        Ok(n == 1)
-    }
-
-    /// Give the lease up (the token stays, so the next one is higher).
-    pub fn release(&self, lease: &Lease) -> Result<(), LeaseError> {
-        self.conn
-            .execute(
-                "UPDATE leases SET released = 1
-                 WHERE service = ?1 AND session = ?2 AND token = ?3",
-                params![lease.service, lease.session, lease.token],
-            )
-            .map_err(|e| self.err(e))?;
-        Ok(())
-    }
-
-    /// Every held lease, by service.
-    pub fn all(&self) -> Result<Vec<(String, Holder)>, LeaseError> {
-        let run = || -> rusqlite::Result<Vec<(String, Holder)>> {
-            let mut st = self.conn.prepare_cached(
-                "SELECT service, session, operator, token, since_ms, heartbeat_ms FROM leases
-                 WHERE released = 0 ORDER BY service",
-            )?;
-            st.query_map([], |r| {
-                Ok((
-                    r.get(0)?,
-                    Holder {
-                        session: r.get(1)?,
-                        operator: r.get(2)?,
-                        token: r.get(3)?,
-                        since_ms: r.get(4)?,
-                        heartbeat_ms: r.get(5)?,
-                        local: true,
-                    },
-                ))
-            })?
-            .collect()
-        };
-        run().map_err(|e| self.err(e))
-    }
-
-    /// Hand `lease` to session `to` (who asked for it), only if `lease` is
-    /// still the current one; the new holder gets the
-    /// next token, its heartbeat from now. `None` when the lease was no
-    /// longer ours to give.
-    pub fn hand(
-        &mut self,
-        lease: &Lease,
-        to: &str,
-        to_operator: &str,
-        now_ms: i64,
-    ) -> Result<Option<Lease>, LeaseError> {
-        // One statement: the check (still ours) and the change are atomic.
-        let n = self
-            .conn
-            .execute(
-                "UPDATE leases SET session = ?4, operator = ?5, token = token + 1,
-                    since_ms = ?6, heartbeat_ms = ?6
-                 WHERE service = ?1 AND session = ?2 AND token = ?3 AND released = 0",
-                params![
-                    lease.service,
-                    lease.session,
-                    lease.token,
-                    to,
-                    to_operator,
-                    now_ms
-                ],
-            )
-            .map_err(|e| self.err(e))?;
-        Ok((n == 1).then(|| Lease {
-            service: lease.service.clone(),
-            session: to.into(),
-            operator: to_operator.into(),
-            token: lease.token + 1,
-            since_ms: now_ms,
-            took_over: None,
-        }))
+        self.backend.judged(service, expiry)
     }
 }
 
@@ -514,48 +210,61 @@ pub fn expiry() -> Duration {
     CONFIGURED.get().copied().unwrap_or(EXPIRY)
 }
 
+/// Who holds `service`, and what the person asking may do about it.
+pub fn held_by(service: &str, h: &Holder, now_ms: i64, expiry: Duration) -> String {
+    let since = crate::core::time::Ts(h.since_ms).hms();
+    let quiet = (now_ms - h.heartbeat_ms).max(0) / 1000;
+    if h.lost(now_ms, expiry) {
+        format!(
+            "{} drove {service} but is gone (lease {}, no heartbeat for {quiet}s): a person takes it over from a console (D, then type yes); nothing was changed",
+            h.operator, h.token
+        )
+    } else {
+        format!(
+            "{service} is driven by {} since {since} (lease {}, last heartbeat {quiet}s ago): nothing was changed",
+            h.operator, h.token
+        )
+    }
+}
+
 impl Driving {
-    /// Take the lease of `service` in the journal at `journal`, or say who
-    /// holds it and since when. On a table shared between hosts a holder
-    /// seen for the first time is watched until it is judged: its lease
-    /// moves (alive: refused) or stands still for the expiry (taken).
+    /// Take the lease of `service` in the room at `place` as `claim`
+    /// allows, or say who holds it and since when. A driver that is gone
+    /// is taken over only when a person confirmed it (`Claim::TakeOver`):
+    /// on a table shared between hosts such a holder, seen for the first
+    /// time, is watched until it is judged — its lease moves (alive:
+    /// refused) or stands still for the expiry (taken).
     pub fn take(
-        journal: impl Into<crate::room::Place>,
+        place: impl Into<crate::room::Place>,
         service: &str,
         operator: &str,
-    ) -> Result<Driving, String> {
+        claim: Claim,
+        expiry: Duration,
+    ) -> Result<Driving, Error> {
         let now = || crate::sources::now().millis();
-        let mut leases = Leases::open(journal).map_err(|e| e.to_string())?;
+        let mut leases = Leases::open(place)?;
         let session = crate::identity::session();
         let mut first: Option<Holder> = None;
         let lease = loop {
-            match leases
-                .take(service, &session, operator, now(), expiry(), false)
-                .map_err(|e| e.to_string())?
-            {
+            match leases.take(service, &session, operator, now(), expiry, claim)? {
                 Taken::Granted(l) => break l,
                 Taken::HeldBy(h) => {
                     let moved = first
                         .as_ref()
                         .is_some_and(|f| (f.token, f.heartbeat_ms) != (h.token, h.heartbeat_ms));
-                    if !moved && !leases.judged(service, expiry()) {
+                    if claim == Claim::TakeOver && !moved && !leases.judged(service, expiry) {
                         if first.is_none() {
                             tracing::info!(
                                 "watching the lease of {service} (held by {}) for up to {}s to learn whether it is alive",
                                 h.operator,
-                                expiry().as_secs()
+                                expiry.as_secs()
                             );
                             first = Some(h);
                         }
                         std::thread::sleep(Duration::from_millis(500));
                         continue;
                     }
-                    let since = crate::core::time::Ts(h.since_ms).hms();
-                    let quiet = (now() - h.heartbeat_ms).max(0) / 1000;
-                    return Err(format!(
-                        "{service} is driven by {} since {since} (lease {}, last heartbeat {quiet}s ago): nothing was changed",
-                        h.operator, h.token
-                    ));
+                    return Err(Error::Refused(held_by(service, &h, now(), expiry)));
                 }
             }
         };
@@ -563,7 +272,7 @@ impl Driving {
         let lost = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
         let (beat, held, gone) = (leases.clone(), lease.clone(), lost.clone());
         let heartbeat = tokio::spawn(async move {
-            let mut every = tokio::time::interval(expiry() / 6);
+            let mut every = tokio::time::interval(expiry / 6);
             let mut answered = std::time::Instant::now();
             loop {
                 every.tick().await;
@@ -578,7 +287,7 @@ impl Driving {
                     Ok(Ok(true)) => answered = std::time::Instant::now(),
                     // The journal does not answer: the lease is ours until
                     // the others may judge it dead, not a moment longer.
-                    Ok(Err(e)) if answered.elapsed() < expiry() => {
+                    Ok(Err(e)) if answered.elapsed() < expiry => {
                         tracing::warn!("the lease of {}: no heartbeat ({e})", held.service);
                     }
                     _ => {
@@ -609,23 +318,20 @@ impl Driving {
 impl Driving {
     /// Give the lease to session `to`: the heartbeat stops, and from the
     /// handover on this backstop's token is stale.
-    pub fn hand(&self, to: &str, to_operator: &str) -> Result<Lease, String> {
+    pub fn hand(&self, to: &str, to_operator: &str) -> Result<Lease, Error> {
         let mut leases = self
             .leases
             .lock()
             .unwrap_or_else(std::sync::PoisonError::into_inner);
-        match leases
-            .hand(&self.lease, to, to_operator, crate::sources::now().millis())
-            .map_err(|e| e.to_string())?
-        {
+        match leases.hand(&self.lease, to, to_operator, crate::sources::now().millis())? {
             Some(l) => {
                 self.heartbeat.abort();
                 Ok(l)
             }
-            None => Err(format!(
+            None => Err(Error::Refused(format!(
                 "the lease of {} is no longer this backstop's: nothing to hand over",
                 self.lease.service
-            )),
+            ))),
         }
     }
 }
@@ -664,13 +370,13 @@ mod tests {
         let mut a = Leases::open(&path).unwrap();
         let mut b = Leases::open(&path).unwrap();
         let la = granted(
-            a.take("web", "A", "alice@bastion", 1_000, EXPIRY, false)
+            a.take("web", "A", "alice@bastion", 1_000, EXPIRY, Claim::TakeOver)
                 .unwrap(),
         );
         assert_eq!(la.token, 1);
         // B is refused while A's heartbeat lives, and told who holds it.
         match b
-            .take("web", "B", "bob@bastion", 20_000, EXPIRY, false)
+            .take("web", "B", "bob@bastion", 20_000, EXPIRY, Claim::TakeOver)
             .unwrap()
         {
             Taken::HeldBy(h) => assert_eq!((h.operator.as_str(), h.token), ("alice@bastion", 1)),
@@ -678,13 +384,13 @@ mod tests {
         }
         assert!(a.renew(&la, 25_000).unwrap());
         assert!(matches!(
-            b.take("web", "B", "bob@bastion", 50_000, EXPIRY, false)
+            b.take("web", "B", "bob@bastion", 50_000, EXPIRY, Claim::TakeOver)
                 .unwrap(),
             Taken::HeldBy(_)
         ));
         // A's heartbeat is gone 30 s and more: B takes it, with a new token.
         let lb = granted(
-            b.take("web", "B", "bob@bastion", 55_001, EXPIRY, false)
+            b.take("web", "B", "bob@bastion", 55_001, EXPIRY, Claim::TakeOver)
                 .unwrap(),
         );
         assert_eq!(lb.token, 2);
@@ -700,20 +406,20 @@ mod tests {
         b.release(&lb).unwrap();
         assert_eq!(b.holder("web").unwrap(), None);
         let la2 = granted(
-            a.take("web", "A", "alice@bastion", 57_000, EXPIRY, false)
+            a.take("web", "A", "alice@bastion", 57_000, EXPIRY, Claim::TakeOver)
                 .unwrap(),
         );
         assert_eq!(la2.token, 3);
         // A forced take-over, confirmed by a person, whatever the heartbeat.
         let lb2 = granted(
-            b.take("web", "B", "bob@bastion", 57_500, EXPIRY, true)
+            b.take("web", "B", "bob@bastion", 57_500, EXPIRY, Claim::Force)
                 .unwrap(),
         );
         assert_eq!(lb2.token, 4);
         // Services are independent.
         assert_eq!(
             granted(
-                a.take("api", "A", "alice@bastion", 58_000, EXPIRY, false)
+                a.take("api", "A", "alice@bastion", 58_000, EXPIRY, Claim::TakeOver)
                     .unwrap()
             )
             .token,
@@ -733,8 +439,15 @@ mod tests {
                 std::thread::spawn(move || {
                     let mut l = Leases::open(&path).unwrap();
                     start.wait();
-                    l.take("web", &format!("S{i}"), "ci@runner", 1_000, EXPIRY, false)
-                        .unwrap()
+                    l.take(
+                        "web",
+                        &format!("S{i}"),
+                        "ci@runner",
+                        1_000,
+                        EXPIRY,
+                        Claim::TakeOver,
+                    )
+                    .unwrap()
                 })
             })
             .collect();
@@ -786,7 +499,8 @@ mod tests {
             for op in ops {
                 match op {
                     Op::Take { who, force } => {
-                        let t = sessions[who].take("web", &format!("S{who}"), "op", now, EXPIRY, force).unwrap();
+                        let claim = if force { Claim::Force } else { Claim::TakeOver };
+                        let t = sessions[who].take("web", &format!("S{who}"), "op", now, EXPIRY, claim).unwrap();
                         if let Taken::Granted(l) = t {
                             prop_assert!(l.token >= last_token, "tokens only grow");
                             last_token = l.token;
@@ -825,7 +539,7 @@ mod tests {
                                 prop_assert!(n.token > l.token, "a handover is a new token");
                                 last_token = n.token;
                                 // The receiver takes what was handed to it.
-                                let t = sessions[to].take("web", &format!("S{to}"), "op", now, EXPIRY, false).unwrap();
+                                let t = sessions[to].take("web", &format!("S{to}"), "op", now, EXPIRY, Claim::TakeOver).unwrap();
                                 prop_assert!(matches!(&t, Taken::Granted(g) if g.token == n.token), "{t:?}");
                                 // (The giver keeps its old token: acting
                                 // with it must now fail the fence.)
@@ -855,7 +569,7 @@ mod tests {
         let journal = Journal::open(&path, Redactor::default()).unwrap();
         let mut a = Leases::open(&path).unwrap();
         let la = granted(
-            a.take("web", "A", "alice@bastion", 1_000, EXPIRY, false)
+            a.take("web", "A", "alice@bastion", 1_000, EXPIRY, Claim::TakeOver)
                 .unwrap(),
         );
         let intent =
@@ -866,21 +580,53 @@ mod tests {
                 token,
             })
         };
-        journal
+        let first = journal
             .append_fenced(intent("switch web"), fence(la.token))
             .await
             .expect("the holder writes its intent");
-        // Bob takes over (A's heartbeat gone, or a confirmed take-over).
         let mut b = Leases::open(&path).unwrap();
         let lb = granted(
-            b.take("web", "B", "bob@bastion", 40_000, EXPIRY, false)
+            b.take("web", "B", "bob@bastion", 40_000, EXPIRY, Claim::TakeOver)
                 .unwrap(),
         );
         let refused = journal
             .append_fenced(intent("switch web again"), fence(la.token))
             .await
             .unwrap_err();
-        assert!(refused.contains("bob@bastion drives it now"), "{refused}");
+        assert!(
+            refused.to_string().contains("bob@bastion drives it now"),
+            "{refused}"
+        );
+        // The new driver resolves what the old one left, under its own
+        // lease; only then does the room take a change of its.
+        let refused = journal
+            .append_fenced(intent("switch web"), fence(lb.token))
+            .await
+            .unwrap_err();
+        assert!(
+            matches!(refused, crate::room::Error::Guarded(_)),
+            "{refused}"
+        );
+        let mut resolved = Entry::new(
+            crate::core::time::Ts(41_000),
+            "outcome",
+            "web",
+            "resolved",
+            "bob",
+        );
+        resolved.reference = Some(first);
+        journal
+            .append_fenced(resolved.clone(), fence(lb.token))
+            .await
+            .expect("the new driver resolves it");
+        let twice = journal
+            .append_fenced(resolved, fence(lb.token))
+            .await
+            .unwrap_err();
+        assert!(
+            matches!(twice, crate::room::Error::Answered { intent, .. } if intent == first),
+            "{twice}"
+        );
         journal
             .append_fenced(intent("switch web"), fence(lb.token))
             .await
@@ -896,22 +642,36 @@ mod tests {
         assert_eq!(rows, 2, "the stale intent was never written");
     }
 
-    /// A read-only console's journal writes no intent, so nothing can
-    /// change through it whatever asks.
+    /// A read-only console's journal writes no intent, incident, outcome,
+    /// lease or approval, so nothing can change through it whatever asks.
     #[tokio::test]
-    async fn a_read_only_journal_refuses_every_intent() {
+    async fn a_read_only_journal_refuses_every_row_that_acts() {
         use crate::room::{Entry, Journal, Redactor};
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("journal.sqlite");
         let journal = Journal::open(&path, Redactor::default())
             .unwrap()
-            .refusing_intents();
+            .read_only();
         let at = crate::core::time::Ts(1_000);
-        let refused = journal
-            .append_fenced(Entry::new(at, "intent", "web", "switch web", "bob"), None)
-            .await
-            .unwrap_err();
-        assert!(refused.contains("read-only"), "{refused}");
+        let acting = |kind: &str, data: Option<serde_json::Value>| {
+            let mut e = Entry::new(at, kind, "web", "bob acts", "bob");
+            e.data = data;
+            e
+        };
+        for e in [
+            acting("intent", None),
+            acting("incident", None),
+            acting("outcome", None),
+            acting("event", Some(serde_json::json!({ "kind": "lease" }))),
+            acting("event", Some(serde_json::json!({ "kind": "approval" }))),
+        ] {
+            let refused = journal.append_fenced(e.clone(), None).await.unwrap_err();
+            assert!(
+                refused.to_string().contains("read-only"),
+                "{e:?}: {refused}"
+            );
+            assert!(matches!(refused, crate::room::Error::ReadOnly(_)));
+        }
         journal
             .append_fenced(Entry::new(at, "event", "web", "bob watches", "bob"), None)
             .await
@@ -928,12 +688,19 @@ mod tests {
         // A pid that cannot run (above the kernel's limit).
         let dead = "alice@bastion#4194999-1".to_string();
         granted(
-            l.take("web", &dead, "alice@bastion", 1_000, EXPIRY, false)
-                .unwrap(),
+            l.take(
+                "web",
+                &dead,
+                "alice@bastion",
+                1_000,
+                EXPIRY,
+                Claim::TakeOver,
+            )
+            .unwrap(),
         );
         let me = format!("bob@bastion#{}-2", std::process::id());
         let lb = granted(
-            l.take("web", &me, "bob@bastion", 2_000, EXPIRY, false)
+            l.take("web", &me, "bob@bastion", 2_000, EXPIRY, Claim::TakeOver)
                 .unwrap(),
         );
         assert_eq!(lb.token, 2, "taken at once, not after 30 s");
@@ -942,7 +709,14 @@ mod tests {
         let mut other = Leases::open(&path).unwrap();
         assert!(matches!(
             other
-                .take("web", "carol@bastion#1-3", "carol", 3_000, EXPIRY, false)
+                .take(
+                    "web",
+                    "carol@bastion#1-3",
+                    "carol",
+                    3_000,
+                    EXPIRY,
+                    Claim::TakeOver
+                )
                 .unwrap(),
             Taken::HeldBy(_)
         ));

@@ -15,6 +15,9 @@ use crate::core::time::Ts;
 /// Reading the journal: reports, and what was interrupted.
 pub struct Reader {
     conn: Connection,
+    /// The room it reads for (`""`: every room): what was interrupted and
+    /// the guards' memory are a room's.
+    room: String,
 }
 
 impl Reader {
@@ -30,7 +33,7 @@ impl Reader {
                 place.file.display()
             );
         }
-        Self::open(&place.file)
+        Ok(Self::open(&place.file)?.in_room(&place.room))
     }
 
     /// As `at`, but a table that does not answer is an error: a report or a
@@ -44,7 +47,7 @@ impl Reader {
                 )
             })?;
         }
-        Self::open(&place.file)
+        Ok(Self::open(&place.file)?.in_room(&place.room))
     }
 
     pub fn open(path: &Path) -> Result<Self> {
@@ -55,18 +58,29 @@ impl Reader {
             );
         }
         let conn = sqlite::connect(path)?;
-        Ok(Reader { conn })
+        Ok(Reader {
+            conn,
+            room: String::new(),
+        })
+    }
+
+    /// The same reader, for `room` only (rows written before rooms count in
+    /// every room).
+    pub fn in_room(mut self, room: &str) -> Self {
+        self.room = room.to_string();
+        self
     }
 
     /// Intents with no outcome: actions interrupted by a crash or a kill.
     pub fn interrupted(&self) -> Result<Vec<Row>> {
         let sql = format!(
-            "SELECT {COLUMNS} FROM journal i WHERE kind = 'intent' AND NOT EXISTS \
+            "SELECT {COLUMNS} FROM journal i WHERE kind = 'intent' \
+             AND (?1 = '' OR room = ?1 OR room IS NULL) AND NOT EXISTS \
              (SELECT 1 FROM journal o WHERE o.kind = 'outcome' AND o.ref = i.id) ORDER BY id"
         );
         let mut st = self.conn.prepare(&sql)?;
         let rows = st
-            .query_map([], row)?
+            .query_map([&self.room], row)?
             .collect::<rusqlite::Result<Vec<_>>>()?;
         Ok(rows)
     }
@@ -156,11 +170,12 @@ impl Reader {
         let sql = "SELECT inc.scope, o.at, o.operator, json_extract(inc.data, '$.suspect'), json_extract(inc.data, '$.target') \
                    FROM journal o JOIN journal i ON o.ref = i.id JOIN journal inc ON inc.id = i.incident \
                    WHERE o.kind = 'outcome' AND o.level = 'good' AND o.at >= ?1 AND i.kind = 'intent' \
-                   AND inc.kind = 'incident' \
+                   AND inc.kind = 'incident' AND (?2 = '' OR i.room = ?2 OR i.room IS NULL) \
+                   AND COALESCE(json_extract(i.data, '$.drill'), 0) = 0 \
                    AND json_extract(i.data, '$.work') IN ('switch-traffic', 'revert-deployment') ORDER BY o.id";
         let mut st = self.conn.prepare(sql)?;
         let rows = st
-            .query_map([since.millis()], |r| {
+            .query_map(params![since.millis(), self.room], |r| {
                 Ok((
                     r.get::<_, String>(0)?,
                     RollbackRecord {

@@ -13,7 +13,7 @@ use serde_json::Value;
 use tokio::sync::mpsc;
 use tokio::task::JoinHandle;
 
-use super::{Place, Row, Store, dynamo::Dynamo, sqlite::Sqlite};
+use super::{Backend, Place, Row};
 use crate::core::events::Level;
 use crate::core::msg::{ApprovalAct, Msg, Shared, SharedWhat};
 
@@ -39,16 +39,12 @@ pub fn spawn(
     health: super::Health,
 ) -> JoinHandle<()> {
     tokio::spawn(async move {
-        let open = move || -> anyhow::Result<Box<dyn Store>> {
-            Ok(match place.table {
-                Some(t) => Box::new(Dynamo::new(t)),
-                None => Box::new(Sqlite::open(&place.file)?),
-            })
-        };
+        let room = place.room.clone();
+        let open = move || -> Result<Box<dyn Backend>, super::Error> { super::open(&place) };
         let store = match tokio::task::spawn_blocking(open).await {
             Ok(Ok(s)) => Arc::new(Mutex::new(s)),
             Ok(Err(e)) => {
-                tracing::warn!("the journal's live tail cannot start: {e:#}");
+                tracing::warn!("the journal's live tail cannot start: {e}");
                 return;
             }
             Err(_) => return,
@@ -108,12 +104,39 @@ pub fn spawn(
             } else if after.is_none() {
                 after = Some(0);
             }
-            let shared: Vec<Shared> = rows
+            let mut shared: Vec<Shared> = rows
                 .iter()
+                // Another room's rows are not this room's business (rows
+                // written before rooms are every room's).
+                .filter(|r| r.room.as_deref().is_none_or(|x| x == room))
                 .filter(|r| r.session.as_deref().is_some_and(|s| s != me))
                 .filter_map(shared)
                 .filter(|s| !first || matches!(s.what, SharedWhat::Checklist(_)))
                 .collect();
+            // Who answered an approval request, as the room's proof says.
+            let answers: Vec<(usize, String, Option<String>)> = shared
+                .iter()
+                .enumerate()
+                .filter_map(|(i, s)| answer_token(s).map(|t| (i, t, claimed_userid(&rows, s.id))))
+                .collect();
+            if !answers.is_empty() {
+                let s = store.clone();
+                let proofs = tokio::task::spawn_blocking(move || {
+                    let s = s.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+                    answers
+                        .into_iter()
+                        .map(|(i, token, claimed)| (i, s.vouched(&token, claimed.as_deref())))
+                        .collect::<Vec<_>>()
+                })
+                .await
+                .unwrap_or_default();
+                for (i, proof) in proofs {
+                    match proof {
+                        Ok(v) => shared[i].vouched = v,
+                        Err(e) => tracing::warn!("who answered cannot be read: {e}"),
+                    }
+                }
+            }
             let shared = if first {
                 latest_checklists(shared)
             } else {
@@ -132,6 +155,37 @@ pub fn spawn(
             }
         }
     })
+}
+
+/// The name of the proof an answer to an approval request leaves, if the
+/// row is one (`vouch::token`).
+fn answer_token(s: &Shared) -> Option<String> {
+    match &s.what {
+        SharedWhat::Approval {
+            driver,
+            request,
+            act: act @ (ApprovalAct::Approve | ApprovalAct::Reject(_)),
+        } => Some(super::vouch::token(
+            driver,
+            *request,
+            &s.session,
+            act.word(),
+        )),
+        _ => None,
+    }
+}
+
+/// The AWS user id row `id` says its writer is (where it left its proof
+/// on a table).
+fn claimed_userid(rows: &[Row], id: i64) -> Option<String> {
+    rows.iter()
+        .find(|r| r.id == id)?
+        .entry
+        .data
+        .as_ref()?
+        .get("userid")?
+        .as_str()
+        .map(str::to_string)
 }
 
 /// The newest checklist row of each service.
@@ -173,7 +227,35 @@ pub fn shared(r: &Row) -> Option<Shared> {
             let c = serde_json::from_value(field("checklist")?.clone()).ok()?;
             SharedWhat::Checklist(Box::new(c))
         }
-        "intent" | "outcome" => line(),
+        // A change in flight, and how it ended: the room's guards count
+        // them on every console.
+        "intent" => SharedWhat::Change {
+            work: text_of(field("work")),
+            text: e.text.clone(),
+            route: match (
+                field("suspect").and_then(Value::as_str),
+                field("target").and_then(Value::as_str),
+            ) {
+                (Some(from), Some(to))
+                    if matches!(
+                        field("work").and_then(Value::as_str),
+                        Some("switch-traffic" | "revert-deployment")
+                    ) && field("drill").and_then(Value::as_bool) != Some(true) =>
+                {
+                    Some((from.to_string(), to.to_string()))
+                }
+                _ => None,
+            },
+        },
+        "outcome" => match e.reference {
+            Some(intent) => SharedWhat::Resolved {
+                intent,
+                good: e.level == "good",
+                level: level(&e.level),
+                text: e.text.clone(),
+            },
+            None => line(),
+        },
         "incident" | "closed" => line(),
         "event" => match field("kind").and_then(Value::as_str)? {
             "lease" => match field("action").and_then(Value::as_str)? {
@@ -235,7 +317,16 @@ pub fn shared(r: &Row) -> Option<Shared> {
         },
         _ => return None,
     };
-    let (person, verified) = crate::identity::person(&e.operator);
+    let (person, _) = crate::identity::person(&e.operator);
+    // An answer to an approval request is vouched for by its proof alone
+    // (`vouch`, looked up by the tail); other rows by the writer's word.
+    let vouched = match &what {
+        SharedWhat::Approval {
+            act: ApprovalAct::Approve | ApprovalAct::Reject(_),
+            ..
+        } => None,
+        _ => crate::identity::machine_of(&e.operator),
+    };
     Some(Shared {
         id: r.id,
         at: e.at,
@@ -243,7 +334,7 @@ pub fn shared(r: &Row) -> Option<Shared> {
         operator: e.operator.clone(),
         session: r.session.clone().unwrap_or_default(),
         person,
-        verified,
+        vouched,
         what,
     })
 }

@@ -413,6 +413,7 @@ impl Sandbox {
             lease_expiry: crate::room::lease::EXPIRY,
             shared: false,
             approve_only: false,
+            room: "drill".into(),
             journal: Default::default(),
         }
     }

@@ -353,6 +353,7 @@ fn rules() {
         shared: true,
         approve_only: false,
         journal: Default::default(),
+        room: "bench".into(),
     };
     let mut s =
         backstop::engine::initial_state(&config, Origin::Config("bench.toml".into()), Ts(0));
@@ -569,6 +570,7 @@ fn big_state() -> State {
         shared: true,
         approve_only: false,
         journal: Default::default(),
+        room: "bench".into(),
     };
     let mut s =
         backstop::engine::initial_state(&config, Origin::Config("bench.toml".into()), Ts(0));

@@ -55,6 +55,7 @@ pub fn table() {
                     credentials: Some(("test".into(), backstop::config::Secret::new("test"))),
                 },
             )),
+            room: String::new(),
         },
         Redactor::default(),
         "bench-writer#1-1",

@@ -54,9 +54,11 @@ pub struct Policy {
     /// The driver may run a change without its approval, with a reason
     /// (loud in the journal and the report).
     pub allow_override: bool,
-    /// Approvals count only from people known by more than their own word
-    /// (not `--operator`/`$BACKSTOP_OPERATOR`).
-    pub verified_approvers: bool,
+    /// A team on one shared login takes approvals from self-declared names
+    /// (`--operator`): compared, and said so in the preview, the journal
+    /// and the report. Otherwise (the default) an approval counts only
+    /// from a second account the room vouches for.
+    pub self_declared_approvers: bool,
 }
 
 impl Default for Policy {
@@ -71,7 +73,7 @@ impl Default for Policy {
             approvals: 1,
             approval_expiry: Duration::from_secs(120),
             allow_override: false,
-            verified_approvers: false,
+            self_declared_approvers: false,
         }
     }
 }

@@ -20,6 +20,7 @@ pub mod health;
 pub mod metrics;
 pub mod model;
 pub mod msg;
+pub mod room;
 pub mod rules;
 pub mod runbook;
 pub mod time;

@@ -459,6 +459,10 @@ pub struct RollbackState {
     /// count for the guards as if done, and their outcome is recorded even
     /// if the checklist that sent them was abandoned meanwhile.
     pub in_flight: Vec<InFlight>,
+    /// Changes of this service other backstops of the room sent and whose
+    /// outcome has not come yet (from the journal): they count for the
+    /// guards as if done, and no change is made here until they land.
+    pub elsewhere: Vec<Elsewhere>,
     /// The driver's checklist as another console publishes it: what this
     /// console's checklist pane follows when it has none of its own.
     pub followed: Option<Followed>,
@@ -476,10 +480,28 @@ pub struct Followed {
     pub operator: String,
     /// Who the operator is (`identity::person`), to compare with this console's.
     pub person: String,
+    /// The account its machine reported (see `Shared::vouched`).
+    pub vouched: Option<String>,
     pub session: String,
     pub checklist: crate::runbook::Checklist,
     /// When it was published (the journal's row).
     pub at: Ts,
+}
+
+/// A change another backstop of the room made, whose outcome is not in
+/// the journal yet.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Elsewhere {
+    /// The intent's row.
+    pub intent: i64,
+    pub operator: String,
+    pub session: String,
+    /// `switch-traffic`, `revert-deployment`, `notify`, …
+    pub work: String,
+    pub text: String,
+    pub at: Ts,
+    /// A rollback's suspect and target, by environment name.
+    pub route: Option<(String, String)>,
 }
 
 /// A person who asked to drive a service.
@@ -574,14 +596,16 @@ impl RollbackState {
             manual: None,
             timeline: VecDeque::new(),
             in_flight: Vec::new(),
+            elsewhere: Vec::new(),
             followed: None,
             asked: None,
             approved_meanwhile: None,
         }
     }
 
-    /// The rollbacks the guards count: those done, and those sent whose
-    /// outcome is not back yet (a switch on its way is a switch).
+    /// The rollbacks the guards count: those done — by any backstop of
+    /// the room —, and those sent whose outcome is not back yet, here or
+    /// elsewhere (a switch on its way is a switch).
     pub fn counted(&self) -> Vec<RollbackRecord> {
         let mut all = self.history.clone();
         all.extend(
@@ -595,8 +619,44 @@ impl RollbackState {
                     by: f.by.clone(),
                 }),
         );
+        all.extend(self.elsewhere.iter().filter_map(|e| {
+            let (from, to) = e.route.clone()?;
+            Some(RollbackRecord {
+                at: e.at,
+                from,
+                to,
+                by: e.operator.clone(),
+            })
+        }));
         all.sort_by_key(|r| r.at);
         all
+    }
+
+    /// A rollback of this service under way in another backstop of the
+    /// room: the checklist its driver publishes, or a switch or revert of
+    /// theirs whose outcome has not come.
+    pub fn under_way_elsewhere(&self, envs: &[EnvState]) -> Option<crate::decision::UnderWay> {
+        if let Some(f) = self
+            .followed
+            .as_ref()
+            .filter(|f| f.checklist.ended.is_none())
+        {
+            return Some(crate::decision::UnderWay {
+                suspect: f.checklist.suspect,
+                target: f.checklist.target,
+                since: f.checklist.started,
+                by: f.operator.clone(),
+            });
+        }
+        let e = self.elsewhere.iter().find(|e| e.route.is_some())?;
+        let (from, to) = e.route.as_ref()?;
+        let idx = |name: &str| envs.iter().position(|x| x.name == name);
+        Some(crate::decision::UnderWay {
+            suspect: idx(from)?,
+            target: idx(to)?,
+            since: e.at,
+            by: e.operator.clone(),
+        })
     }
 
     pub fn note(&mut self, at: Ts, kind: TimelineKind, text: impl Into<String>) {
@@ -920,6 +980,10 @@ pub struct State {
     /// Who the operator is when two people are compared (the two-person
     /// rule): their AWS name, else the name they declared, else `user@host`.
     pub person: String,
+    /// The account something other than the person vouches this console
+    /// runs under (the kernel's on this host's file, AWS's principal on a
+    /// shared table): what the two-person rule compares by default.
+    pub vouched: Option<String>,
     /// This console joined a team drill to watch and approve: the keys that
     /// act are the drill's driver's.
     pub approve_only: bool,
@@ -988,6 +1052,7 @@ impl State {
             leases: Vec::new(),
             session: String::new(),
             person: String::new(),
+            vouched: None,
             approve_only: false,
             journal_down: None,
             journal_at: None,

@@ -192,8 +192,11 @@ pub struct Shared {
     pub session: String,
     /// Who the operator is, to compare two people (`identity::person`).
     pub person: String,
-    /// The person is known by more than their own word (not self-declared).
-    pub verified: bool,
+    /// The account something other than the person vouches wrote it: for
+    /// an approval, the proof the room holds (the owner of its file on
+    /// this host, its AWS principal on a table; `None` without proof); for
+    /// other rows, the account the writer's machine reported.
+    pub vouched: Option<String>,
     pub what: SharedWhat,
 }
 
@@ -201,6 +204,21 @@ pub struct Shared {
 pub enum SharedWhat {
     /// A line for the events log: a step, an intent, an outcome, a note…
     Line {
+        level: crate::events::Level,
+        text: String,
+    },
+    /// The intent of a change it makes (row `Shared::id`): in flight until
+    /// its outcome comes. `route`: where a rollback (a switch or a revert)
+    /// takes users from and to.
+    Change {
+        work: String,
+        text: String,
+        route: Option<(String, String)>,
+    },
+    /// The outcome of change `intent`: it landed (`good`), or not.
+    Resolved {
+        intent: i64,
+        good: bool,
         level: crate::events::Level,
         text: String,
     },
@@ -526,6 +544,8 @@ pub enum Effect {
     /// Record that an operator saw an interrupted action and its real state.
     AckInterrupted {
         intent: i64,
+        /// Where the change was made (`web`, `web/green`): its driver resolves it.
+        scope: String,
         incident: Option<i64>,
         by: String,
         text: String,

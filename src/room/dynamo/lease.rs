@@ -1,6 +1,6 @@
 //! Leases in a DynamoDB table shared between hosts: one item per service
-//! (`pk = "lease"`), changed only by conditional writes, so of any number
-//! of hosts asking at once exactly one is granted.
+//! of a room (`pk = "lease"`), changed only by conditional writes, so of
+//! any number of hosts asking at once exactly one is granted.
 //!
 //! Clocks are not trusted across hosts. A holder bumps the item's `beat`
 //! at every heartbeat; a waiter remembers when, on its own monotonic
@@ -14,7 +14,7 @@ use std::sync::{Arc, Mutex, OnceLock};
 use std::time::{Duration, Instant};
 
 use super::{Fault, LEASES, Table, V, get_bool, get_n, get_s, key, key_of, n, s};
-use crate::room::lease::{Holder, Lease, LeaseError, Taken};
+use crate::room::lease::{Claim, Holder, Lease, Taken};
 
 /// When this process first saw each lease's current version.
 struct Seen {
@@ -30,12 +30,27 @@ fn seen() -> &'static Mutex<HashMap<(String, String), Seen>> {
     SEEN.get_or_init(Default::default)
 }
 
+/// The sort key of `service`'s lease in `room` (a room of no name: the
+/// leases of before rooms).
+pub fn key_of_service(room: &str, service: &str) -> i64 {
+    if room.is_empty() {
+        key_of(service)
+    } else {
+        key_of(&format!("{room}\n{service}"))
+    }
+}
+
+/// What a lease is remembered by in this process.
+fn seen_key(table: &Table, room: &str, service: &str) -> (String, String) {
+    (table.name.clone(), format!("{room}\n{service}"))
+}
+
 /// Note the version seen now; when it was first seen (wall ms).
-fn observe(table: &Table, service: &str, token: i64, beat: i64) -> i64 {
+fn observe(table: &Table, room: &str, service: &str, token: i64, beat: i64) -> i64 {
     let mut all = seen()
         .lock()
         .unwrap_or_else(std::sync::PoisonError::into_inner);
-    let k = (table.name.clone(), service.to_string());
+    let k = seen_key(table, room, service);
     match all.get(&k) {
         Some(s) if s.token == token && s.beat == beat => s.wall_ms,
         _ => {
@@ -55,19 +70,12 @@ fn observe(table: &Table, service: &str, token: i64, beat: i64) -> i64 {
 }
 
 /// How long this process has seen `service`'s lease keep one version.
-pub fn watched_for(table: &Table, service: &str) -> Duration {
+pub fn watched_for(table: &Table, room: &str, service: &str) -> Duration {
     seen()
         .lock()
         .unwrap_or_else(std::sync::PoisonError::into_inner)
-        .get(&(table.name.clone(), service.to_string()))
+        .get(&seen_key(table, room, service))
         .map_or(Duration::ZERO, |s| s.at.elapsed())
-}
-
-pub(crate) fn err(t: &Table, f: Fault) -> LeaseError {
-    LeaseError {
-        place: format!("DynamoDB table {}", t.name),
-        why: f.to_string(),
-    }
 }
 
 /// A lease item, as read.
@@ -77,11 +85,15 @@ struct Item {
     released: bool,
 }
 
-fn item_of(table: &Table, m: &HashMap<String, V>) -> Option<(String, Item)> {
+/// A lease item of `room`, as read (one of another room: `None`).
+fn item_of(table: &Table, room: &str, m: &HashMap<String, V>) -> Option<(String, Item)> {
+    if get_s(m, "room").unwrap_or_default() != room {
+        return None;
+    }
     let service = get_s(m, "service")?;
     let token = get_n(m, "token")?;
     let beat = get_n(m, "beat").unwrap_or(0);
-    let heartbeat_ms = observe(table, &service, token, beat);
+    let heartbeat_ms = observe(table, room, &service, token, beat);
     Some((
         service,
         Item {
@@ -99,8 +111,8 @@ fn item_of(table: &Table, m: &HashMap<String, V>) -> Option<(String, Item)> {
     ))
 }
 
-fn read(table: &Arc<Table>, service: &str) -> Result<Option<Item>, Fault> {
-    let k = key(LEASES, key_of(service));
+fn read(table: &Arc<Table>, room: &str, service: &str) -> Result<Option<Item>, Fault> {
+    let k = key(LEASES, key_of_service(room, service));
     let got = table.call(move |c, t| async move {
         c.get_item()
             .table_name(&t)
@@ -111,16 +123,16 @@ fn read(table: &Arc<Table>, service: &str) -> Result<Option<Item>, Fault> {
             .map(|o| o.item().cloned())
             .map_err(|e| crate::room::dynamo::fault("GetItem", &e))
     })?;
-    Ok(got.and_then(|m| item_of(table, &m)).map(|(_, i)| i))
+    Ok(got.and_then(|m| item_of(table, room, &m)).map(|(_, i)| i))
 }
 
-pub fn holder(table: &Arc<Table>, service: &str) -> Result<Option<Holder>, Fault> {
-    Ok(read(table, service)?
+pub fn holder(table: &Arc<Table>, room: &str, service: &str) -> Result<Option<Holder>, Fault> {
+    Ok(read(table, room, service)?
         .filter(|i| !i.released)
         .map(|i| i.holder))
 }
 
-pub(crate) fn all(table: &Arc<Table>) -> Result<Vec<(String, Holder)>, Fault> {
+pub(crate) fn all(table: &Arc<Table>, room: &str) -> Result<Vec<(String, Holder)>, Fault> {
     let items = table.call(|c, t| async move {
         c.query()
             .table_name(&t)
@@ -134,7 +146,7 @@ pub(crate) fn all(table: &Arc<Table>) -> Result<Vec<(String, Holder)>, Fault> {
     })?;
     let mut held: Vec<(String, Holder)> = items
         .iter()
-        .filter_map(|m| item_of(table, m))
+        .filter_map(|m| item_of(table, room, m))
         .filter(|(_, i)| !i.released)
         .map(|(s, i)| (s, i.holder))
         .collect();
@@ -146,12 +158,16 @@ pub(crate) fn all(table: &Arc<Table>) -> Result<Vec<(String, Holder)>, Fault> {
 /// was read (`None`: there was none).
 fn put_holder(
     table: &Arc<Table>,
+    room: &str,
     service: &str,
     holder: &Holder,
     was: Option<(i64, i64)>,
 ) -> Result<bool, Fault> {
-    let mut m = key(LEASES, key_of(service));
+    let mut m = key(LEASES, key_of_service(room, service));
     m.insert("service".into(), s(service));
+    if !room.is_empty() {
+        m.insert("room".into(), s(room));
+    }
     m.insert("session".into(), s(&holder.session));
     m.insert("operator".into(), s(&holder.operator));
     m.insert("token".into(), n(holder.token));
@@ -181,19 +197,21 @@ fn put_holder(
     }
 }
 
+#[allow(clippy::too_many_arguments)]
 pub(crate) fn take(
     table: &Arc<Table>,
+    room: &str,
     service: &str,
     session: &str,
     operator: &str,
     now_ms: i64,
     expiry: Duration,
-    force: bool,
+    claim: Claim,
 ) -> Result<Taken, Fault> {
     // Two rounds: a write refused because the item moved under us is
     // answered from what it became.
     for _ in 0..2 {
-        let current = read(table, service)?;
+        let current = read(table, room, service)?;
         let mine = |token| Holder {
             session: session.into(),
             operator: operator.into(),
@@ -214,7 +232,7 @@ pub(crate) fn take(
                     since_ms: i.holder.since_ms,
                     took_over: None,
                 };
-                if renew(table, &lease, now_ms)? {
+                if renew(table, room, &lease, now_ms)? {
                     return Ok(Taken::Granted(lease));
                 }
                 continue;
@@ -222,8 +240,13 @@ pub(crate) fn take(
             Some(i) => {
                 // Dead only when its version has stood still for the
                 // expiry on this process's own clock.
-                let dead = watched_for(table, service) >= expiry;
-                if !force && !dead {
+                let dead = watched_for(table, room, service) >= expiry;
+                let may = match claim {
+                    Claim::Free => false,
+                    Claim::TakeOver => dead,
+                    Claim::Force => true,
+                };
+                if !may {
                     return Ok(Taken::HeldBy(i.holder));
                 }
                 (
@@ -233,7 +256,7 @@ pub(crate) fn take(
                 )
             }
         };
-        if put_holder(table, service, &mine(next), was)? {
+        if put_holder(table, room, service, &mine(next), was)? {
             return Ok(Taken::Granted(Lease {
                 service: service.into(),
                 session: session.into(),
@@ -244,7 +267,7 @@ pub(crate) fn take(
             }));
         }
     }
-    match holder(table, service)? {
+    match holder(table, room, service)? {
         Some(h) => Ok(Taken::HeldBy(h)),
         None => Err(Fault::Down(format!(
             "the lease of {service} keeps changing: try again"
@@ -256,13 +279,14 @@ pub(crate) fn take(
 /// it is still this holder's — and, when `held`, not given up: whether it was.
 fn update_own(
     table: &Arc<Table>,
+    room: &str,
     lease: &Lease,
     set: &'static str,
     held: bool,
     values: Vec<(&'static str, V)>,
 ) -> Result<bool, Fault> {
     let (k, session, token) = (
-        key(LEASES, key_of(&lease.service)),
+        key(LEASES, key_of_service(room, &lease.service)),
         lease.session.clone(),
         lease.token,
     );
@@ -301,9 +325,15 @@ fn update_own(
 }
 
 /// A heartbeat moves the lease's version: `false` when it is not ours any more.
-pub(crate) fn renew(table: &Arc<Table>, lease: &Lease, now_ms: i64) -> Result<bool, Fault> {
+pub(crate) fn renew(
+    table: &Arc<Table>,
+    room: &str,
+    lease: &Lease,
+    now_ms: i64,
+) -> Result<bool, Fault> {
     update_own(
         table,
+        room,
         lease,
         "SET beat = beat + :one, heartbeat_ms = :now",
         true,
@@ -312,9 +342,10 @@ pub(crate) fn renew(table: &Arc<Table>, lease: &Lease, now_ms: i64) -> Result<bo
 }
 
 /// Give it up (not ours any more: nothing to give up).
-pub(crate) fn release(table: &Arc<Table>, lease: &Lease) -> Result<(), Fault> {
+pub(crate) fn release(table: &Arc<Table>, room: &str, lease: &Lease) -> Result<(), Fault> {
     update_own(
         table,
+        room,
         lease,
         "SET released = :yes, beat = beat + :one",
         false,
@@ -325,6 +356,7 @@ pub(crate) fn release(table: &Arc<Table>, lease: &Lease) -> Result<(), Fault> {
 
 pub(crate) fn hand(
     table: &Arc<Table>,
+    room: &str,
     lease: &Lease,
     to: &str,
     to_operator: &str,
@@ -332,6 +364,7 @@ pub(crate) fn hand(
 ) -> Result<Option<Lease>, Fault> {
     let handed = update_own(
         table,
+        room,
         lease,
         "SET #s = :to, #o = :op, #t = :next, since_ms = :now, heartbeat_ms = :now, beat = :zero",
         true,

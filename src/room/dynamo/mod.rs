@@ -35,7 +35,7 @@ use aws_sdk_dynamodb::types::{
     ScalarAttributeType, TimeToLiveSpecification, TransactWriteItem,
 };
 
-use super::{Entry, Fence, Raw, Row, Store};
+use super::{Backend, Claim, Entry, Error, Fence, Holder, Lease, Present, Raw, Row, Taken};
 
 pub mod lease;
 pub mod presence;
@@ -50,6 +50,15 @@ pub const ROWS: &str = "journal";
 pub const LEASES: &str = "lease";
 /// The partition of who is here, one item per session.
 pub const PRESENCE: &str = "presence";
+/// The partitions of the proofs of who answered an approval: one per AWS
+/// principal, `vouch#` and its user id, which IAM lets only that
+/// principal write (`${aws:userid}` in the printed policies).
+pub const VOUCH: &str = "vouch#";
+
+/// The partition that keeps each intent to one outcome: an item per
+/// intent answered (`sk` = the intent's id), put with the outcome's row in
+/// one transaction, only if it is not there.
+pub const ANSWERED: &str = "outcome";
 /// Presence items carry their end of life here (DynamoDB's TTL removes
 /// them, lazily: it tidies up and decides nothing).
 pub const TTL_ATTRIBUTE: &str = "expires";
@@ -80,6 +89,15 @@ impl std::fmt::Display for Fault {
         match self {
             Fault::Refused(why) => write!(f, "refused ({})", why.join(", ")),
             Fault::Down(why) => f.write_str(why),
+        }
+    }
+}
+
+impl From<Fault> for Error {
+    fn from(f: Fault) -> Self {
+        match f {
+            Fault::Refused(why) => Error::Refused(why.join(", ")),
+            Fault::Down(why) => Error::Down(why),
         }
     }
 }
@@ -279,6 +297,7 @@ fn item(r: &Raw, uid: Option<&str>, fence: Option<&Fence>) -> HashMap<String, V>
     put("data", r.data.as_deref().map(s));
     put("hash", r.hash.as_deref().map(s));
     put("session", r.session.as_deref().map(s));
+    put("room", r.room.as_deref().map(s));
     put("uid", uid.map(s));
     put(
         "fence",
@@ -302,6 +321,7 @@ fn raw(m: &HashMap<String, V>) -> Option<Raw> {
         data: get_s(m, "data"),
         hash: get_s(m, "hash"),
         session: get_s(m, "session"),
+        room: get_s(m, "room"),
     })
 }
 
@@ -342,6 +362,21 @@ async fn newest(c: &Client, table: &str) -> Result<Option<Raw>, Fault> {
     Ok(out.items().first().and_then(raw))
 }
 
+/// The item that keeps intent `intent` to one outcome (row `row`).
+fn answered_item(intent: i64, row: i64) -> HashMap<String, V> {
+    let mut m = key(ANSWERED, intent);
+    m.insert("row".into(), n(row));
+    m
+}
+
+/// The items of an outcome's row: the marker of its intent first.
+fn with_marker(r: &Raw, row: HashMap<String, V>) -> Vec<HashMap<String, V>> {
+    match (r.kind.as_str(), r.reference) {
+        ("outcome", Some(intent)) => vec![answered_item(intent, r.id), row],
+        _ => vec![row],
+    }
+}
+
 /// Write rows (already numbered and chained): each only if its id is free.
 async fn put_rows(c: &Client, table: &str, items: Vec<HashMap<String, V>>) -> Result<(), Fault> {
     if let [one] = items.as_slice() {
@@ -368,9 +403,15 @@ async fn put_rows(c: &Client, table: &str, items: Vec<HashMap<String, V>>) -> Re
     tx.send().await.map(|_| ()).map_err(|e| transact_fault(&e))
 }
 
-/// The journal's rows in a table: the writer's store.
+/// A room in a table: its rows (the writer's store), its leases and its
+/// people.
 pub struct Dynamo {
     table: Arc<Table>,
+    /// The room this instance belongs to: rows name it, leases are its.
+    room: String,
+    /// This host's replica of the table: the room's rules judge an intent
+    /// from every row up to the one before it, read there.
+    replica: std::path::PathBuf,
     /// The newest row this writer knows, and its hash: the next row's id
     /// and chain. Refreshed whenever another writer got there first.
     last: Option<(i64, String)>,
@@ -384,9 +425,11 @@ pub struct Dynamo {
 }
 
 impl Dynamo {
-    pub fn new(table: Arc<Table>) -> Self {
+    pub fn new(table: Arc<Table>, replica: &Path, room: &str) -> Self {
         Dynamo {
             table,
+            room: room.to_string(),
+            replica: replica.to_path_buf(),
             last: None,
             outbox: VecDeque::new(),
             seq: 0,
@@ -457,10 +500,20 @@ impl Dynamo {
             let take = self.outbox.len().min(BURST);
             let mut hash = prev;
             let mut items = Vec::with_capacity(take);
+            // Which outbox row each item writes, and whether it is the
+            // marker that keeps an intent to one outcome.
+            let mut of = Vec::with_capacity(take);
             for (i, (uid, e)) in self.outbox.iter().take(take).enumerate() {
-                let r = Raw::of(id + 1 + i as i64, e, session, &hash);
+                let r = Raw::of(id + 1 + i as i64, e, session, &self.room, &hash);
                 hash = r.hash.clone().unwrap_or_default();
-                items.push(item(&r, Some(uid), None));
+                for it in with_marker(&r, item(&r, Some(uid), None)) {
+                    of.push((
+                        i,
+                        it.get("pk").and_then(|v| v.as_s().ok()).map(String::as_str)
+                            == Some(ANSWERED),
+                    ));
+                    items.push(it);
+                }
             }
             let table = self.table.clone();
             match table.call(move |c, t| async move { put_rows(&c, &t, items).await }) {
@@ -468,7 +521,29 @@ impl Dynamo {
                     self.outbox.drain(..take);
                     self.last = Some((id + take as i64, hash));
                 }
-                Err(Fault::Refused(_)) => {
+                Err(Fault::Refused(reasons)) => {
+                    // An outcome for an intent answered already is not
+                    // written: nothing of the batch was; the rest goes again.
+                    let twice: Vec<usize> = reasons
+                        .iter()
+                        .enumerate()
+                        .filter(|(k, r)| {
+                            *r == "ConditionalCheckFailed" && of.get(*k).is_some_and(|(_, m)| *m)
+                        })
+                        .filter_map(|(k, _)| of.get(k).map(|(i, _)| *i))
+                        .collect();
+                    if !twice.is_empty() {
+                        for i in twice.into_iter().rev() {
+                            if let Some((_, e)) = self.outbox.remove(i) {
+                                tracing::warn!(
+                                    "journal: a second outcome for change {} was not recorded: {}",
+                                    e.reference.unwrap_or_default(),
+                                    e.text
+                                );
+                            }
+                        }
+                        continue;
+                    }
                     // Another writer took the id: chain after its row.
                     self.last = None;
                     self.unsure_after = Some(id);
@@ -519,48 +594,92 @@ impl Dynamo {
     }
 }
 
-impl Store for Dynamo {
-    fn append(&mut self, session: &str, rows: &[Entry]) -> Result<i64, String> {
+impl Dynamo {
+    /// The room's rules for intent `e`, judged from every row of the table
+    /// up to its newest, read into this host's replica: the newest row
+    /// (id and hash) they were judged up to. The intent is then put at the
+    /// next id only if that id is still free, so no row can slip in
+    /// between the judgement and the write.
+    fn judged(&mut self, service: &str, e: &Entry) -> Result<(i64, String), Error> {
+        sync(&self.table, &self.replica).map_err(|x| Error::Down(format!("{x:#}")))?;
+        let conn =
+            super::sqlite::connect(&self.replica).map_err(|x| Error::Unusable(format!("{x:#}")))?;
+        if e.kind == "intent" {
+            super::sqlite::rules(&conn, &self.room, service, e).map_err(Error::Guarded)?;
+        }
+        let head: Option<(i64, Option<String>)> = conn
+            .query_row(
+                "SELECT id, hash FROM journal ORDER BY id DESC LIMIT 1",
+                [],
+                |r| Ok((r.get(0)?, r.get(1)?)),
+            )
+            .ok();
+        let head = head.map_or((0, String::new()), |(id, h)| (id, h.unwrap_or_default()));
+        self.last = Some(head.clone());
+        Ok(head)
+    }
+}
+
+impl Backend for Dynamo {
+    fn append(&mut self, session: &str, rows: &[Entry]) -> Result<i64, Error> {
         for e in rows {
             self.seq += 1;
             self.outbox
                 .push_back((format!("{session}/{}", self.seq), e.clone()));
         }
-        self.drain(session).map_err(|f| self.unreachable(&f))
+        self.drain(session)
+            .map_err(|f| Error::Down(self.unreachable(&f)))
     }
 
-    fn append_fenced(&mut self, session: &str, e: &Entry, f: &Fence) -> Result<i64, String> {
-        self.drain(session).map_err(|x| self.unreachable(&x))?;
+    fn append_fenced(&mut self, session: &str, e: &Entry, f: &Fence) -> Result<i64, Error> {
+        self.drain(session)
+            .map_err(|x| Error::Down(self.unreachable(&x)))?;
         self.seq += 1;
         let uid = format!("{session}/{}", self.seq);
+        // A stale token is refused as such, before the rows are read (the
+        // transaction below checks it again, atomically with the write).
+        let holder =
+            lease::holder(&self.table, &self.room, &f.service).map_err(|x| self.said(x))?;
+        if holder.as_ref().map(|h| h.token) != Some(f.token) {
+            return Err(Error::Fenced {
+                service: f.service.clone(),
+                token: f.token,
+                now: match holder {
+                    Some(h) => format!("{} drives it now (lease {})", h.operator, h.token),
+                    None => "nobody holds it now".to_string(),
+                },
+            });
+        }
         for _ in 0..100 {
-            let (id, prev) = self.last().map_err(|x| self.unreachable(&x))?;
-            let r = Raw::of(id + 1, e, session, &prev);
-            let row = item(&r, Some(&uid), Some(f));
-            let (service, token) = (f.service.clone(), f.token);
+            let (id, prev) = self.judged(&f.service, e)?;
+            let r = Raw::of(id + 1, e, session, &self.room, &prev);
+            let items = with_marker(&r, item(&r, Some(&uid), Some(f)));
+            let marked = items.len() > 1;
+            let lease = key(LEASES, lease::key_of_service(&self.room, &f.service));
+            let token = f.token;
             let answer = self.table.call(move |c, t| async move {
                 let check = ConditionCheck::builder()
                     .table_name(&t)
-                    .set_key(Some(key(LEASES, key_of(&service))))
+                    .set_key(Some(lease))
                     .condition_expression("#t = :t AND released = :f")
                     .expression_attribute_names("#t", "token")
                     .expression_attribute_values(":t", n(token))
                     .expression_attribute_values(":f", V::Bool(false))
                     .build()
                     .map_err(|e| Fault::Down(format!("cannot build a check: {e}")))?;
-                let put = Put::builder()
-                    .table_name(&t)
-                    .set_item(Some(row))
-                    .condition_expression("attribute_not_exists(pk)")
-                    .build()
-                    .map_err(|e| Fault::Down(format!("cannot build a put: {e}")))?;
-                c.transact_write_items()
-                    .transact_items(TransactWriteItem::builder().condition_check(check).build())
-                    .transact_items(TransactWriteItem::builder().put(put).build())
-                    .send()
-                    .await
-                    .map(|_| ())
-                    .map_err(|e| transact_fault(&e))
+                let mut tx = c
+                    .transact_write_items()
+                    .transact_items(TransactWriteItem::builder().condition_check(check).build());
+                for it in items {
+                    let put = Put::builder()
+                        .table_name(&t)
+                        .set_item(Some(it))
+                        .condition_expression("attribute_not_exists(pk)")
+                        .build()
+                        .map_err(|e| Fault::Down(format!("cannot build a put: {e}")))?;
+                    tx = tx.transact_items(TransactWriteItem::builder().put(put).build());
+                }
+                tx.send().await.map(|_| ()).map_err(|e| transact_fault(&e))
             });
             match answer {
                 Ok(()) => {
@@ -570,20 +689,33 @@ impl Store for Dynamo {
                 Err(Fault::Refused(why))
                     if why.first().map(String::as_str) == Some("ConditionalCheckFailed") =>
                 {
-                    let now = match crate::room::lease::dynamo::holder(&self.table, &f.service) {
+                    let now = match lease::holder(&self.table, &self.room, &f.service) {
                         Ok(Some(h)) => format!("{} drives it now (lease {})", h.operator, h.token),
                         Ok(None) => "nobody holds it now".to_string(),
                         Err(e) => format!("who holds it cannot be read ({e})"),
                     };
-                    return Err(format!(
-                        "the lease of {} (token {}) is no longer this backstop's: {now}; nothing was changed",
-                        f.service, f.token
-                    ));
+                    return Err(Error::Fenced {
+                        service: f.service.clone(),
+                        token: f.token,
+                        now,
+                    });
+                }
+                Err(Fault::Refused(why))
+                    if marked
+                        && why.get(1).map(String::as_str) == Some("ConditionalCheckFailed") =>
+                {
+                    return Err(Error::Answered {
+                        intent: e.reference.unwrap_or_default(),
+                        by: "another backstop".into(),
+                    });
                 }
                 Err(Fault::Refused(_)) => {
                     self.last = None;
                     // Its own first attempt, its answer lost, refuses a retry.
-                    if self.is_mine(r.id, &uid).map_err(|x| self.unreachable(&x))? {
+                    if self
+                        .is_mine(r.id, &uid)
+                        .map_err(|x| Error::Down(self.unreachable(&x)))?
+                    {
                         return Ok(r.id);
                     }
                 }
@@ -591,39 +723,169 @@ impl Store for Dynamo {
                     // Written or not, nobody acts on it: an intent without
                     // an outcome is shown as interrupted if it is there.
                     self.last = None;
-                    return Err(self.unreachable(&down));
+                    return Err(Error::Down(self.unreachable(&down)));
                 }
             }
         }
-        Err("the table's newest row keeps moving: the intent was not written".into())
+        Err(Error::Down(
+            "the table's newest row keeps moving: the intent was not written".into(),
+        ))
     }
 
-    fn since(&self, after: i64, limit: usize) -> Result<Vec<Row>, String> {
+    fn since(&self, after: i64, limit: usize) -> Result<Vec<Row>, Error> {
         let rows = self
             .table
             .call(move |c, t| async move { rows_after(&c, &t, after, limit).await })
-            .map_err(|f| format!("DynamoDB table {}: {f}", self.table.name))?;
+            .map_err(|f| Error::Down(format!("DynamoDB table {}: {f}", self.table.name)))?;
         Ok(rows.iter().map(Raw::row).collect())
     }
 
-    fn head(&self) -> Result<i64, String> {
+    fn head(&self) -> Result<i64, Error> {
         self.table
             .call(|c, t| async move { newest(&c, &t).await })
             .map(|r| r.map_or(0, |r| r.id))
-            .map_err(|f| format!("DynamoDB table {}: {f}", self.table.name))
+            .map_err(|f| Error::Down(format!("DynamoDB table {}: {f}", self.table.name)))
     }
 
     fn pending(&self) -> usize {
         self.outbox.len()
     }
 
-    fn flush(&mut self, session: &str) -> Result<(), String> {
+    fn flush(&mut self, session: &str) -> Result<(), Error> {
         if self.outbox.is_empty() && self.unsure_after.is_none() {
             return Ok(());
         }
         self.drain(session)
             .map(|_| ())
-            .map_err(|f| self.unreachable(&f))
+            .map_err(|f| Error::Down(self.unreachable(&f)))
+    }
+
+    fn holder(&self, service: &str) -> Result<Option<Holder>, Error> {
+        lease::holder(&self.table, &self.room, service).map_err(|f| self.said(f))
+    }
+
+    fn take(
+        &mut self,
+        service: &str,
+        session: &str,
+        operator: &str,
+        now_ms: i64,
+        expiry: Duration,
+        claim: Claim,
+    ) -> Result<Taken, Error> {
+        lease::take(
+            &self.table,
+            &self.room,
+            service,
+            session,
+            operator,
+            now_ms,
+            expiry,
+            claim,
+        )
+        .map_err(|f| self.said(f))
+    }
+
+    fn renew(&self, l: &Lease, now_ms: i64) -> Result<bool, Error> {
+        lease::renew(&self.table, &self.room, l, now_ms).map_err(|f| self.said(f))
+    }
+
+    fn release(&self, l: &Lease) -> Result<(), Error> {
+        lease::release(&self.table, &self.room, l).map_err(|f| self.said(f))
+    }
+
+    fn hand(
+        &mut self,
+        l: &Lease,
+        to: &str,
+        to_operator: &str,
+        now_ms: i64,
+    ) -> Result<Option<Lease>, Error> {
+        lease::hand(&self.table, &self.room, l, to, to_operator, now_ms).map_err(|f| self.said(f))
+    }
+
+    fn leases(&self) -> Result<Vec<(String, Holder)>, Error> {
+        lease::all(&self.table, &self.room).map_err(|f| self.said(f))
+    }
+
+    fn judged(&self, service: &str, expiry: Duration) -> bool {
+        lease::watched_for(&self.table, &self.room, service) >= expiry
+    }
+
+    fn present(&self, p: &Present) -> Result<(), Error> {
+        presence::put(&self.table, p).map_err(|f| self.said(f))
+    }
+
+    fn beat(&self, p: &Present, now_ms: i64) -> Result<(), Error> {
+        presence::put(
+            &self.table,
+            &Present {
+                last_seen_ms: now_ms,
+                ..p.clone()
+            },
+        )
+        .map_err(|f| self.said(f))
+    }
+
+    fn leave(&self, session: &str) -> Result<(), Error> {
+        presence::remove(&self.table, session).map_err(|f| self.said(f))
+    }
+
+    fn people(&self) -> Result<Vec<Present>, Error> {
+        presence::list(&self.table).map_err(|f| self.said(f))
+    }
+
+    fn vouch(&self, token: &str) -> Result<(), Error> {
+        let Some(userid) = crate::identity::aws_userid() else {
+            return Err(Error::Unusable(
+                "AWS did not say who this console's principal is (GetCallerIdentity): an answer cannot be vouched for on the table".into(),
+            ));
+        };
+        let mut m = key(&format!("{VOUCH}{userid}"), key_of(token));
+        m.insert("token".into(), s(token));
+        self.table
+            .call(move |c, t| async move {
+                c.put_item()
+                    .table_name(&t)
+                    .set_item(Some(m))
+                    .send()
+                    .await
+                    .map(|_| ())
+                    .map_err(|e| fault("PutItem", &e))
+            })
+            .map_err(|f| self.said(f))
+    }
+
+    fn vouched(&self, token: &str, claimed: Option<&str>) -> Result<Option<String>, Error> {
+        let Some(userid) = claimed.filter(|u| !u.is_empty()) else {
+            return Ok(None);
+        };
+        let k = key(&format!("{VOUCH}{userid}"), key_of(token));
+        let token = token.to_string();
+        let found = self
+            .table
+            .call(move |c, t| async move {
+                c.get_item()
+                    .table_name(&t)
+                    .set_key(Some(k))
+                    .consistent_read(true)
+                    .send()
+                    .await
+                    .map(|o| o.item().and_then(|m| get_s(m, "token")))
+                    .map_err(|e| fault("GetItem", &e))
+            })
+            .map_err(|f| self.said(f))?;
+        Ok((found.as_deref() == Some(token.as_str())).then(|| format!("aws:{userid}")))
+    }
+}
+
+impl Dynamo {
+    /// A fault of the table's, saying which table.
+    fn said(&self, f: Fault) -> Error {
+        match f {
+            Fault::Refused(why) => Error::Refused(why.join(", ")),
+            Fault::Down(why) => Error::Down(format!("DynamoDB table {}: {why}", self.table.name)),
+        }
     }
 }
 

@@ -47,7 +47,20 @@ pub fn render(state: &State, view: &View<'_>, area: Rect, buf: &mut Buffer) {
         lines.push(Line::raw(""));
     }
     let all_checked = state.interrupted.iter().all(|i| i.real.is_some());
-    let hint = if all_checked {
+    // Resolving them is the driver's: one that is gone is taken over first.
+    let gone = state.interrupted.iter().find_map(|i| {
+        let service = i.scope.split('/').next().unwrap_or(&i.scope);
+        crate::core::update::room::lease(state, service)
+            .filter(|l| l.lost && l.session != state.session)
+    });
+    let hint = if let (true, Some(l)) = (all_checked, gone) {
+        format!(
+            " {} take it over from {} (you type yes), then resolve them · {} quit",
+            key(Action::Confirm),
+            crate::core::update::room::short(&l.operator),
+            key(Action::Quit)
+        )
+    } else if all_checked {
         format!(
             " {} acknowledge (journaled as the outcome) · {} quit",
             key(Action::Confirm),

@@ -31,6 +31,15 @@ pub(super) fn on_action(state: &mut State, action: Action, at: Ts) -> Vec<Effect
     if let Some(fx) = super::armed::answer(state, action, at) {
         return fx;
     }
+    // A read-only console watches, and a service another console drives is
+    // theirs: the keys that act are refused here — in every view, the why
+    // view's `r` and the interrupted changes' acknowledgement too — and the
+    // executor and the journal (the lease's fence) refuse any change behind
+    // them.
+    if let Some((name, why)) = refused_target(state, action) {
+        state.events.push(at, name, Level::Info, why);
+        return Vec::new();
+    }
     match state.ui.overlay {
         // Help is modal: it closes on help or back and swallows everything else.
         Overlay::Help => {
@@ -96,13 +105,6 @@ pub(super) fn on_action(state: &mut State, action: Action, at: Ts) -> Vec<Effect
             return Vec::new();
         }
         Overlay::None | Overlay::Detail => {}
-    }
-    // A read-only console watches, and a service another console drives is
-    // theirs: the keys that act are refused here, and the executor and the
-    // journal (the lease's fence) refuse any change behind them.
-    if let Some((name, why)) = refused_target(state, action) {
-        state.events.push(at, name, Level::Info, why);
-        return Vec::new();
     }
     if super::armed::needs_second_key(action) && super::armed::arm(state, action, at).is_some() {
         return Vec::new();
@@ -191,46 +193,26 @@ pub(super) fn on_action(state: &mut State, action: Action, at: Ts) -> Vec<Effect
     Vec::new()
 }
 
-/// The service an acting key would act on and why it may not: this
-/// console is read-only, or another console drives the service.
+/// The service an acting key would act on and why it may not (see
+/// `update::may_act`), whatever view it is pressed in.
 pub(super) fn refused_target(state: &State, action: Action) -> Option<(String, String)> {
-    let on_checklist = state.ui.focus == Pane::Checklist && state.ui.overlay == Overlay::None;
-    let acts = matches!(
-        action,
-        Action::StartRollback | Action::SetWeights | Action::InjectFault | Action::ClearFaults
-    ) || (on_checklist
-        && matches!(
-            action,
-            Action::OpenDetail | Action::Confirm | Action::Skip | Action::Abort
-        ));
-    if !acts {
-        return None;
-    }
-    let service = if on_checklist {
-        checklist::shown_checklist(state)?.0
-    } else {
-        state.selected_env()?.service
+    let overlay = state.ui.overlay;
+    let on_checklist = state.ui.focus == Pane::Checklist && overlay == Overlay::None;
+    let service = match (overlay, action) {
+        (Overlay::Weights, Action::Confirm) => state.ui.editor.as_ref()?.service,
+        (
+            Overlay::None | Overlay::Detail | Overlay::Why,
+            Action::StartRollback | Action::SetWeights | Action::InjectFault | Action::ClearFaults,
+        ) => state.selected_env()?.service,
+        (Overlay::None, Action::OpenDetail | Action::Confirm | Action::Skip | Action::Abort)
+            if on_checklist =>
+        {
+            checklist::shown_checklist(state)?.0
+        }
+        _ => return None,
     };
-    let svc = state.services.get(service)?;
-    if let Some(why) = &state.journal_down {
-        return Some((
-            svc.name.clone(),
-            format!("the journal cannot record anything, so nothing changes: {why}"),
-        ));
-    }
-    if state.approve_only {
-        return Some((
-            svc.name.clone(),
-            format!("{action} is the drill driver's: this console joined to watch and approve"),
-        ));
-    }
-    if svc.read_only {
-        return Some((
-            svc.name.clone(),
-            format!("read-only: {action} is the driver's; this console watches"),
-        ));
-    }
-    super::room::driven_elsewhere(state, &svc.name).map(|why| (svc.name.clone(), why))
+    let name = state.services.get(service)?.name.clone();
+    super::may_act(state, service).err().map(|why| (name, why))
 }
 
 /// The service with a checklist step changing the world right now.
@@ -524,6 +506,12 @@ pub(super) fn request_rollback(
 ) -> Vec<Effect> {
     let s = id.service;
     let name = state.services[s].name.clone();
+    // Every way to ask (a key, the why view, `:`, `backstop rollback`)
+    // meets the same question first.
+    if let Err(why) = super::may_act(state, s) {
+        state.events.push(at, name, Level::Info, why);
+        return Vec::new();
+    }
     if let Some(c) = &state.services[s].rollback.checklist
         && c.ended.is_none()
     {
@@ -622,12 +610,45 @@ fn interrupted(state: &mut State, action: Action) -> Vec<Effect> {
             })
             .collect(),
         Action::Confirm if state.interrupted.iter().all(|i| i.real.is_some()) => {
+            // Resolving them is the driver's: a driver that is gone is taken
+            // over first, on a typed `yes`; another refusal is said.
+            for i in &state.interrupted {
+                let name = i.scope.split('/').next().unwrap_or(&i.scope).to_string();
+                let Some(s) = state.services.iter().position(|x| x.name == name) else {
+                    continue;
+                };
+                let lost = super::room::lease(state, &name)
+                    .filter(|l| l.lost && l.session != state.session);
+                let watching = state.journal_down.is_some()
+                    || state.approve_only
+                    || state.services[s].read_only;
+                if let (Some(l), false) = (lost, watching) {
+                    let (from, quiet) = (l.operator.clone(), l.quiet_s);
+                    state.ui.input = Some(crate::model::TextInput {
+                        purpose: crate::model::InputPurpose::TakeOver {
+                            service: s,
+                            from: from.clone(),
+                        },
+                        prompt: format!(
+                            "{} drove {name} and is gone (no heartbeat for {quiet}s). Type yes to take it over and resolve these changes: ",
+                            super::room::short(&from)
+                        ),
+                        text: String::new(),
+                    });
+                    return Vec::new();
+                }
+                if let Err(why) = super::may_act(state, s) {
+                    state.events.push(state.now, name, Level::Info, why);
+                    return Vec::new();
+                }
+            }
             let by = state.operator.clone();
             let fx = state
                 .interrupted
                 .drain(..)
                 .map(|i| Effect::AckInterrupted {
                     intent: i.intent,
+                    scope: i.scope.clone(),
                     incident: i.incident,
                     by: by.clone(),
                     text: format!(

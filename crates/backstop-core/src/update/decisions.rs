@@ -345,7 +345,12 @@ fn decide(state: &mut State, service: usize, now: Ts) -> Vec<Effect> {
         envs: &envs,
         rules: &rules,
         rollbacks: &counted,
-        in_progress: svc.rollback.in_progress.clone(),
+        // A rollback under way is one whichever backstop of the room runs it.
+        in_progress: svc
+            .rollback
+            .in_progress
+            .clone()
+            .or_else(|| svc.rollback.under_way_elsewhere(&svc.envs)),
         // A console that joined a team drill has no provider of its own:
         // the drill's driver has, and its decision is the one shown.
         can_shift: state.approve_only || svc.traffic.as_ref().is_some_and(|t| t.weights.is_some()),
@@ -479,6 +484,12 @@ fn auto_rollback(state: &mut State, service: usize, now: Ts) -> Vec<Effect> {
     }
     // Changes whose outcome is unknown come first: a person checks them.
     if !state.interrupted.is_empty() {
+        return Vec::new();
+    }
+    // Auto mode is the driver's: never a console that only watches, nor one
+    // another backstop of the room drives for, nor while a change of the
+    // service is in flight anywhere in the room.
+    if super::may_act(state, service).is_err() || !svc.rollback.elsewhere.is_empty() {
         return Vec::new();
     }
     if svc

@@ -31,6 +31,7 @@ pub fn update(state: &mut State, msg: Msg) -> Vec<Effect> {
     state.now = state.now.max(msg.at());
     let now = state.now;
     let mut fx = dispatch(state, msg, now);
+    watch_only(state, &mut fx, now);
     on_their_way(state, &fx, now);
     fx.extend(checklist::close_out(state));
     if state.drill.is_some() {
@@ -40,6 +41,72 @@ pub fn update(state: &mut State, msg: Msg) -> Vec<Effect> {
         }
     }
     fx
+}
+
+/// Whether this session may cause effects on `service` now — the one
+/// question every key, command, view and auto mode meets before it acts:
+/// the journal records, this console may act at all (not read-only, not a
+/// team drill's joiner), and no other backstop of the room drives it.
+pub fn may_act(state: &State, service: usize) -> Result<(), String> {
+    let Some(svc) = state.services.get(service) else {
+        return Err("no such service".into());
+    };
+    if let Some(why) = &state.journal_down {
+        return Err(format!(
+            "the journal cannot record anything, so nothing changes: {why}"
+        ));
+    }
+    if state.approve_only {
+        return Err(
+            "this console joined to watch and approve: the team drill's driver acts".into(),
+        );
+    }
+    if svc.read_only {
+        return Err(format!(
+            "read-only: this console watches {} and acts on nothing",
+            svc.name
+        ));
+    }
+    match room::driven_elsewhere(state, &svc.name) {
+        Some(why) => Err(why),
+        None => Ok(()),
+    }
+}
+
+/// The effects that act on the world or the room: a change, an incident,
+/// a lease, an approval, an acknowledgement.
+fn acts(e: &Effect) -> Option<&str> {
+    match e {
+        Effect::SetFault { service, .. }
+        | Effect::SetWeights { service, .. }
+        | Effect::Lease { service, .. }
+        | Effect::Approval { service, .. } => Some(service),
+        Effect::Step { name, work, .. } if work.mutates() => Some(name),
+        Effect::OpenIncident { name, .. } | Effect::CloseIncident { name, .. } => Some(name),
+        Effect::AckInterrupted { scope, .. } => Some(scope.split('/').next().unwrap_or(scope)),
+        _ => None,
+    }
+}
+
+/// The room's promise at the root: whatever path a key, a command, a view
+/// or auto mode took, nothing that acts leaves a console that only
+/// watches. (Every path is refused before it gets here; this is where a
+/// path that slipped would be stopped, and said.)
+fn watch_only(state: &mut State, fx: &mut Vec<Effect>, now: super::time::Ts) {
+    let all = !state.services.is_empty() && state.services.iter().all(|s| s.read_only);
+    let watching = |name: &str| all || state.services.iter().any(|s| s.name == name && s.read_only);
+    let (kept, refused): (Vec<Effect>, Vec<Effect>) = std::mem::take(fx)
+        .into_iter()
+        .partition(|e| acts(e).is_none_or(|name| !watching(name)));
+    *fx = kept;
+    for e in refused {
+        state.events.push(
+            now,
+            "backstop",
+            Level::Bad,
+            format!("refused at the root (read-only): {}", e.describe()),
+        );
+    }
 }
 
 /// Every change sent is on its way until its outcome comes back: the guards
@@ -93,6 +160,14 @@ pub(super) fn change_on_its_way(state: &State, service: usize) -> Option<String>
     let svc = state.services.get(service)?;
     if let Some(f) = svc.rollback.in_flight.first() {
         return Some(format!("a change to {} ({})", svc.name, f.work.name()));
+    }
+    if let Some(e) = svc.rollback.elsewhere.first() {
+        return Some(format!(
+            "a change to {} ({}) in flight on {}'s console",
+            svc.name,
+            e.work.replace('-', " "),
+            room::short(&e.operator)
+        ));
     }
     state
         .ui
@@ -408,9 +483,23 @@ fn dispatch(state: &mut State, msg: Msg, now: super::time::Ts) -> Vec<Effect> {
             Vec::new()
         }
         Msg::Interrupted { actions, at } => {
+            // A change of a driver that is gone is not in flight any more:
+            // it is interrupted, for this console to resolve.
+            for svc in &mut state.services {
+                svc.rollback
+                    .elsewhere
+                    .retain(|e| !actions.iter().any(|a| a.intent == e.intent));
+            }
             if !actions.is_empty() {
                 let n = actions.len();
                 state.events.push(at, "backstop", Level::Bad, format!("{n} action(s) were interrupted last time: check the real state before anything else"));
+                // What was already checked of them stays checked.
+                let mut actions = actions;
+                for a in &mut actions {
+                    if let Some(seen) = state.interrupted.iter().find(|i| i.intent == a.intent) {
+                        a.real = a.real.take().or_else(|| seen.real.clone());
+                    }
+                }
                 state.interrupted = actions;
                 state.ui.overlay = Overlay::Interrupted;
             }

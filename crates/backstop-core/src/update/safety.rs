@@ -69,6 +69,7 @@ fn world(web: Mode, api: Mode, two_person: bool) -> State {
     );
     s.operator = "ops@bastion".into();
     s.person = "ops@bastion".into();
+    s.vouched = Some("ops@bastion".into());
     s.session = "ops#1-1".into();
     if two_person {
         s.services[0].rollback.policy.approvals = 2;
@@ -493,8 +494,8 @@ fn messages(op: Op, w: &mut Outside, s: &State) -> Vec<Msg> {
                         scope: s.services[i].name.clone(),
                         operator: person.clone(),
                         session: "bob#2-2".into(),
+                        vouched: Some(person.clone()),
                         person,
-                        verified: true,
                         what: crate::msg::SharedWhat::Approval {
                             driver: s.session.clone(),
                             request: if stale {
@@ -1413,7 +1414,7 @@ fn a_read_only_console_never_acts() {
         walk.s
             .events
             .iter()
-            .any(|e| e.text == "read-only: start-rollback is the driver's; this console watches")
+            .any(|e| e.text == "read-only: this console watches web and acts on nothing")
     );
 }
 

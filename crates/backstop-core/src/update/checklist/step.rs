@@ -402,6 +402,16 @@ pub(super) fn auto_refusal(
 ) -> Option<String> {
     let svc = state.services.get(service)?;
     let c = svc.rollback.checklist.as_ref()?;
+    if let Err(why) = crate::update::may_act(state, service) {
+        return Some(why);
+    }
+    if let Some(e) = svc.rollback.elsewhere.first() {
+        return Some(format!(
+            "a change of {} is in flight on {}'s console",
+            svc.name,
+            crate::update::room::short(&e.operator)
+        ));
+    }
     if crate::update::room::needs_approval(state, service, work) {
         return Some(
             "the two-person rule: each change waits for a second person's approval".into(),
@@ -510,6 +520,14 @@ pub(in crate::update) fn go(state: &mut State, service: usize, now: Ts, gate: Go
     let (title, idx, incident, run) = (step.title.clone(), c.cursor, c.incident, c.run);
     let step_id = step.spec.id.clone();
     let name = state.services[service].name.clone();
+    // The key, an approval that arrives, an override: each meets the
+    // room's question again at the instant it would act.
+    if let Err(why) = crate::update::may_act(state, service) {
+        state
+            .events
+            .push(now, name, Level::Warn, format!("{why}: nothing changed"));
+        return Vec::new();
+    }
     if let Some(other) = crate::update::change_on_its_way(state, service) {
         state.events.push(
             now,

@@ -95,6 +95,59 @@ pub(super) fn on_shared(state: &mut State, rows: Vec<Shared>, now: Ts) -> Vec<Ef
                     format!("{who}: {text}"),
                 );
             }
+            SharedWhat::Change { work, text, route } => {
+                if let Some(service) = service {
+                    let rb = &mut state.services[service].rollback;
+                    if !rb.elsewhere.iter().any(|e| e.intent == row.id) {
+                        rb.elsewhere.push(crate::model::Elsewhere {
+                            intent: row.id,
+                            operator: row.operator.clone(),
+                            session: row.session.clone(),
+                            work,
+                            text: text.clone(),
+                            at: row.at,
+                            route,
+                        });
+                    }
+                }
+                state.events.push_kind(
+                    row.at,
+                    row.scope,
+                    Level::Warn,
+                    Kind::Room,
+                    format!("{who}: {text}"),
+                );
+            }
+            SharedWhat::Resolved {
+                intent,
+                good,
+                level,
+                text,
+            } => {
+                // The change landed (or not): a rollback that did counts for
+                // the guards here as where it was made.
+                for svc in &mut state.services {
+                    let rb = &mut svc.rollback;
+                    if let Some(i) = rb.elsewhere.iter().position(|e| e.intent == intent) {
+                        let e = rb.elsewhere.remove(i);
+                        if let (true, Some((from, to))) = (good, e.route) {
+                            rb.history.push(crate::decision::RollbackRecord {
+                                at: row.at,
+                                from,
+                                to,
+                                by: e.operator,
+                            });
+                        }
+                    }
+                }
+                state.events.push_kind(
+                    row.at,
+                    row.scope,
+                    level,
+                    Kind::Room,
+                    format!("{who}: {text}"),
+                );
+            }
             SharedWhat::Checklist(mut c) => {
                 let Some(service) = service else { continue };
                 let envs = state.services[service].envs.len();
@@ -121,6 +174,7 @@ pub(super) fn on_shared(state: &mut State, rows: Vec<Shared>, now: Ts) -> Vec<Ef
                 state.services[service].rollback.followed = Some(Followed {
                     operator: row.operator,
                     person: row.person,
+                    vouched: row.vouched,
                     session: row.session,
                     checklist: *c,
                     at: row.at,
@@ -190,16 +244,13 @@ pub(super) fn on_shared(state: &mut State, rows: Vec<Shared>, now: Ts) -> Vec<Ef
                 act,
             } => {
                 let Some(service) = service else { continue };
+                let from = Answerer {
+                    operator: &row.operator,
+                    person: &row.person,
+                    vouched: row.vouched.as_deref(),
+                };
                 fx.extend(on_approval(
-                    state,
-                    service,
-                    &row.operator,
-                    &row.person,
-                    row.verified,
-                    &driver,
-                    request,
-                    act,
-                    now,
+                    state, service, &from, &driver, request, act, now,
                 ));
             }
             // The engine relays readings as the sources' own messages.
@@ -223,28 +274,77 @@ fn held_by(state: &mut State, service: &str, operator: &str, session: &str, at: 
     });
 }
 
+/// Who sent a two-person-rule row: the name on it, the person it says,
+/// and who the room vouches sent it (an approval's proof), if anyone.
+struct Answerer<'a> {
+    operator: &'a str,
+    person: &'a str,
+    vouched: Option<&'a str>,
+}
+
+/// Why an answer from `from` may not count as the second person's, if it
+/// may not. By default the room must vouch for who answered (their own
+/// account on this host, their AWS principal) and it must not be the
+/// driver's; a team on one shared login opts in to self-declared names
+/// (`self_declared_approvers`), which are then compared — and said so.
+pub fn approval_refused(
+    state: &State,
+    service: usize,
+    person: &str,
+    vouched: Option<&str>,
+) -> Option<String> {
+    let name = &state.services.get(service)?.name;
+    if person == state.person {
+        return Some("the driver cannot approve their own change".into());
+    }
+    if state.services[service]
+        .rollback
+        .policy
+        .self_declared_approvers
+    {
+        return None;
+    }
+    match (vouched, state.vouched.as_deref()) {
+        (None, _) => Some(format!(
+            "nothing vouches for who sent it (a name typed at a keyboard proves nothing): {name} takes approvals from a second account — its own login on this host, or its own AWS principal on a shared table"
+        )),
+        (Some(_), None) => Some(
+            "this console cannot tell whose account it runs under, so no approval can be checked against it".into(),
+        ),
+        (Some(v), Some(me)) if v == me => Some(format!(
+            "it came from the driver's own account ({v}): a second person approves from their own login"
+        )),
+        _ => None,
+    }
+}
+
 /// A two-person-rule row from another console.
-#[allow(clippy::too_many_arguments)]
 fn on_approval(
     state: &mut State,
     service: usize,
-    operator: &str,
-    person: &str,
-    verified: bool,
+    from: &Answerer<'_>,
     driver: &str,
     request: u64,
     act: ApprovalAct,
     now: Ts,
 ) -> Vec<Effect> {
     let name = state.services[service].name.clone();
-    let who = short(operator).to_string();
+    let who = short(from.operator).to_string();
     let mine = driver == state.session;
     match act {
         ApprovalAct::Ask { title, .. } => {
-            let ask = if person == state.person {
+            let self_declared = state.services[service]
+                .rollback
+                .policy
+                .self_declared_approvers;
+            let ask = if from.person == state.person
+                || (!self_declared
+                    && from.vouched.is_some()
+                    && from.vouched == state.vouched.as_deref())
+            {
                 "(you cannot approve your own change)".to_string()
             } else {
-                "a approves, n rejects".to_string()
+                "a approves, R rejects".to_string()
             };
             state.events.push_kind(
                 now,
@@ -270,15 +370,7 @@ fn on_approval(
                 );
                 return Vec::new();
             }
-            let refusal = if person == state.person {
-                Some("the driver cannot approve their own change".to_string())
-            } else if !verified && state.services[service].rollback.policy.verified_approvers {
-                Some(format!(
-                    "{who} is self-declared, and {name} takes approvals only from verified identities"
-                ))
-            } else {
-                None
-            };
+            let refusal = approval_refused(state, service, from.person, from.vouched);
             let incident = incident(state, service);
             if let Some(why) = refusal {
                 state.events.push_kind(
@@ -311,6 +403,20 @@ fn on_approval(
                 );
                 return Vec::new();
             }
+            // Who approved, as the room knows them: their vouched account,
+            // or their name marked self-declared where a team allows that.
+            let label = match from.vouched {
+                _ if state.services[service]
+                    .rollback
+                    .policy
+                    .self_declared_approvers =>
+                {
+                    format!("{who} (self-declared)")
+                }
+                Some(v) if v == who || v.split('@').next() == Some(who.as_str()) => v.to_string(),
+                Some(v) => format!("{who} ({v})"),
+                None => who.clone(),
+            };
             if state.ui.input.is_some() {
                 // Nothing changes behind a person typing: it runs when the line closes.
                 state.events.push_kind(
@@ -318,9 +424,9 @@ fn on_approval(
                     name,
                     Level::Good,
                     Kind::Room,
-                    format!("{who} approved the change: it runs when your line is closed"),
+                    format!("{label} approved the change: it runs when your line is closed"),
                 );
-                state.services[service].rollback.approved_meanwhile = Some((request, who));
+                state.services[service].rollback.approved_meanwhile = Some((request, label));
                 return Vec::new();
             }
             state.events.push_kind(
@@ -328,9 +434,9 @@ fn on_approval(
                 name,
                 Level::Good,
                 Kind::Room,
-                format!("{who} approved the change"),
+                format!("{label} approved the change"),
             );
-            checklist::go(state, service, now, Go::Approved(who))
+            checklist::go(state, service, now, Go::Approved(label))
         }
         other => {
             let (level, text) = match &other {
@@ -487,6 +593,7 @@ pub(super) fn on_lease_done(
                 rb.in_progress = None;
                 rb.followed = Some(Followed {
                     person: String::new(),
+                    vouched: None,
                     operator: operator.clone(),
                     session: session.clone(),
                     checklist: c,
@@ -725,7 +832,7 @@ pub(super) fn on_action(state: &mut State, action: Action, now: Ts) -> Vec<Effec
                 .rollback
                 .followed
                 .as_ref()
-                .is_some_and(|f| f.session != state.session && follows_person(state, f));
+                .is_some_and(|f| f.session != state.session && follows_person(state, f, service));
             let Some((driver, request, incident)) = waiting else {
                 say(
                     state,
@@ -801,9 +908,16 @@ pub(super) fn on_action(state: &mut State, action: Action, now: Ts) -> Vec<Effec
     }
 }
 
-/// The followed checklist's driver is this console's person.
-fn follows_person(state: &State, f: &Followed) -> bool {
-    f.person == state.person
+/// The followed checklist's driver is this console's person — by name,
+/// or, where approvals must come from a second account, by account.
+fn follows_person(state: &State, f: &Followed, service: usize) -> bool {
+    let by_account = !state.services[service]
+        .rollback
+        .policy
+        .self_declared_approvers
+        && f.vouched.is_some()
+        && f.vouched == state.vouched;
+    f.person == state.person || by_account
 }
 
 /// A change of `service` under way, which a handover must wait for.

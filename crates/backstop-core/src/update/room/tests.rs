@@ -22,6 +22,7 @@ fn two_person(allow_override: bool) -> State {
     });
     s.session = ALICE.into();
     s.person = "ops@bastion".into();
+    s.vouched = Some("ops@bastion".into());
     reprobed(&mut s);
     s
 }
@@ -36,7 +37,7 @@ fn row(session: &str, person: &str, what: SharedWhat) -> Msg {
             operator: format!("{person} from 10.0.0.9"),
             session: session.into(),
             person: person.into(),
-            verified: true,
+            vouched: Some(person.into()),
             what,
         }],
         at: Ts(7300),
@@ -148,20 +149,48 @@ fn an_approval_while_a_line_is_typed_waits_for_the_line() {
 }
 
 #[test]
-fn an_approval_from_a_self_declared_name_counts_only_where_allowed() {
+fn an_approval_counts_only_from_a_second_account_the_room_vouches_for() {
+    // A name typed at the keyboard, nothing vouching for it: refused.
     let mut s = two_person(false);
-    s.services[0].rollback.policy.verified_approvers = true;
     let request = asked(&mut s);
     let Msg::Shared { mut rows, at } =
         verdict(request, "bob (self-declared)", ApprovalAct::Approve)
     else {
         unreachable!()
     };
-    rows[0].verified = false;
+    rows[0].vouched = None;
     let fx = update(&mut s, Msg::Shared { rows, at });
     assert!(
-        matches!(&fx[..], [Effect::Approval { act: ApprovalAct::Refuse(why), .. }] if why.contains("self-declared")),
+        matches!(&fx[..], [Effect::Approval { act: ApprovalAct::Refuse(why), .. }] if why.contains("nothing vouches")),
         "{fx:?}"
+    );
+    // Another name, but the driver's own account (`USER=bob`, a second
+    // console of the same login): refused.
+    let Msg::Shared { mut rows, at } = verdict(request, "bob", ApprovalAct::Approve) else {
+        unreachable!()
+    };
+    rows[0].vouched = Some("ops@bastion".into());
+    let fx = update(&mut s, Msg::Shared { rows, at });
+    assert!(
+        matches!(&fx[..], [Effect::Approval { act: ApprovalAct::Refuse(why), .. }] if why.contains("driver's own account")),
+        "{fx:?}"
+    );
+    assert!(matches!(current(&s).1, StepStatus::AwaitingApproval { .. }));
+
+    // A team on one shared login opts in: the name counts, and says so.
+    let mut s = two_person(false);
+    s.services[0].rollback.policy.self_declared_approvers = true;
+    let request = asked(&mut s);
+    let Msg::Shared { mut rows, at } = verdict(request, "bob", ApprovalAct::Approve) else {
+        unreachable!()
+    };
+    rows[0].vouched = Some("ops@bastion".into());
+    let fx = update(&mut s, Msg::Shared { rows, at });
+    assert!(switches(&fx), "{fx:?}");
+    let c = s.services[0].rollback.checklist.as_ref().unwrap();
+    assert_eq!(
+        c.current().unwrap().by.as_deref(),
+        Some("ops@bastion, approved by bob (self-declared)")
     );
 }
 
