@@ -79,6 +79,8 @@ pub struct Engine {
     drill_play: Option<(JoinHandle<Option<String>>, tokio::sync::watch::Sender<bool>)>,
     /// This process, present on the journal (`backstop who`) while it runs.
     _here: Option<crate::room::presence::Here>,
+    /// A drill on real providers, present in their room too while it plays.
+    _here_real: Option<crate::room::presence::Here>,
     /// How often the clock ticks: a second, or the fastest probe interval
     /// when that is shorter (drills run faster than life).
     pub tick: Duration,
@@ -392,6 +394,7 @@ impl Engine {
             tick,
             drill_play: None,
             _here: here,
+            _here_real: None,
             poller,
         };
         // A change without an outcome is in flight on the console that
@@ -437,6 +440,7 @@ impl Engine {
             tick: Duration::from_secs(1),
             drill_play: None,
             _here: None,
+            _here_real: None,
             poller: None,
         }
     }
@@ -463,9 +467,58 @@ impl Engine {
             })?;
         let at = now();
         // A scenario is a rehearsal of its own: the rollbacks of earlier
-        // drills in the journal do not hold this one back (cooldown, limit).
+        // drills in the drills' journal do not hold this one back
+        // (cooldown, limit). Production's guards are production's: a drill
+        // on real providers is judged there, and counted nowhere.
         for s in &mut self.state.services {
             s.rollback.history.clear();
+        }
+        // On real providers the drill takes the service's lease in their
+        // room, for as long as it plays: production's consoles see a drill
+        // drive it and cannot act meanwhile; every change to the real
+        // provider is journaled there, under that lease's fence.
+        if let (Some(_), Some(room)) = (&o.real, &o.real_room) {
+            let world = Journal::open_as(
+                &room.place,
+                Redactor::new(room.secrets.clone()),
+                &crate::identity::session(),
+            )
+            .map_err(|e| {
+                anyhow::anyhow!("the drill cannot write in {}: {e}", room.place.describe())
+            })?
+            .for_drill();
+            let driving = crate::room::lease::Driving::take(
+                &room.place,
+                &scenario.service,
+                &self.state.operator,
+                crate::room::Claim::Free,
+                room.expiry,
+            )
+            .map_err(|e| anyhow::anyhow!("the drill cannot drive {}: {e}", scenario.service))?;
+            let mut took = Entry::new(
+                at,
+                "event",
+                &scenario.service,
+                format!(
+                    "a DRILL ({}) drives {} on its real providers (lease {})",
+                    scenario.name, scenario.service, driving.lease.token
+                ),
+                &self.state.operator,
+            );
+            took.level = "warn".into();
+            took.data = Some(serde_json::json!({
+                "kind": "lease", "action": "take", "service": scenario.service, "to": self.state.operator,
+            }));
+            world.append(took);
+            self._here_real = crate::room::presence::Here::announce(
+                &room.place,
+                "drill",
+                std::slice::from_ref(&scenario.service),
+                false,
+            )
+            .map_err(|e| tracing::warn!("{e}"))
+            .ok();
+            self.executor.with_world(world, driving);
         }
         // Changes an earlier drill left without an outcome were made on a
         // sandbox that ended with its process: there is nothing to check.
@@ -509,13 +562,21 @@ impl Engine {
         if let (Some(p), Some(d)) = (&real, self.state.drill.as_mut()) {
             d.real_target = Some(p.target());
         }
+        let real = real.map(|provider| {
+            let (journal, fence, holding) = self.executor.holding_of(&scenario.service);
+            crate::sandbox::drill::Real {
+                provider,
+                journal,
+                fence,
+                holding,
+            }
+        });
         let (stop, stopped) = tokio::sync::watch::channel(false);
         let play = crate::sandbox::drill::play(
             sandbox,
             scenario.scaled(o.speed),
             o.seed,
             real,
-            self.journal.clone(),
             stopped,
             self.tx.clone(),
         );
@@ -539,6 +600,17 @@ impl Engine {
     /// lease token: the fence a lost lease cannot pass.
     pub fn drive_under(&self, service: &str, token: Option<i64>) {
         self.executor.drive_under(service, token);
+    }
+
+    /// The smoke tests of `service` against `env` (see `Executor::smoke`).
+    pub async fn smoke(
+        &self,
+        service: usize,
+        env: &str,
+    ) -> Result<Vec<crate::providers::smoke::Result>, String> {
+        self.executor
+            .smoke(service, env, &self.state.operator)
+            .await
     }
 
     /// What a checklist step's work would change, from its provider.

@@ -29,6 +29,7 @@ use backstop::core::model::{Origin, State};
 use backstop::core::msg::{Msg, TextKey};
 use backstop::core::runbook::StepStatus;
 use backstop::engine::{Engine, Storage};
+use backstop::providers::LeaseCheck;
 use backstop::providers::traffic::TrafficProvider;
 use backstop::sources::now;
 use common::moto::{Moto, xml};
@@ -685,9 +686,15 @@ interval = "1s"
     assert!(lines[2].ends_with("(green): weight 0 → 100"), "{lines:?}");
     // A stale preview is refused, and changes nothing.
     let stale = backstop::core::traffic::Weights::from_percents([("blue", 90), ("green", 10)]);
-    let e = provider.set(&stale, &to).await.unwrap_err();
+    let e = provider
+        .set(&stale, &to, &LeaseCheck::none())
+        .await
+        .unwrap_err();
     assert!(e.message.contains("moved since the preview"), "{e:?}");
-    let applied = provider.set(&before, &to).await.unwrap();
+    let applied = provider
+        .set(&before, &to, &LeaseCheck::none())
+        .await
+        .unwrap();
     assert_eq!(applied.weights.percents(), [0, 100]);
     // AWS itself, and the console's reads, say 0/100.
     let l = elb
@@ -1041,6 +1048,50 @@ async fn a_drill_rehearses_the_alb_path_on_the_emulator() {
         "{text}"
     );
     assert_eq!(alb_weights(&elb, &listener).await, [50, 50]);
+    // The real listener's changes are production's record: journaled in
+    // the configuration's room (not the drills' file), each intent under
+    // the lease the drill took there, marked as a drill's (the guards leave
+    // them out), each with its outcome.
+    let prod =
+        rusqlite::Connection::open(home.path().join("data/backstop/journal.sqlite")).unwrap();
+    let took: String = prod
+        .query_row(
+            "SELECT text FROM journal WHERE text LIKE 'a DRILL (bad-switch) drives web%'",
+            [],
+            |r| r.get(0),
+        )
+        .unwrap();
+    assert!(took.contains("(lease 1)"), "{took}");
+    let intents: Vec<(i64, String, String)> = {
+        let mut st = prod
+            .prepare("SELECT id, room, data FROM journal WHERE kind = 'intent' ORDER BY id")
+            .unwrap();
+        st.query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))
+            .unwrap()
+            .map(Result::unwrap)
+            .collect()
+    };
+    assert!(intents.len() >= 3, "start, scenario, rollback: {intents:?}");
+    for (id, room, data) in &intents {
+        assert_eq!(room, "aws", "the configuration's room (its file's name)");
+        assert!(data.contains("\"drill\":true"), "{data}");
+        let answered: i64 = prod
+            .query_row(
+                "SELECT COUNT(*) FROM journal WHERE kind = 'outcome' AND ref = ?1",
+                [id],
+                |r| r.get(0),
+            )
+            .unwrap();
+        assert_eq!(answered, 1, "intent {id} has its one outcome");
+    }
+    let released: i64 = prod
+        .query_row(
+            "SELECT released FROM leases WHERE room = 'aws' AND service = 'web'",
+            [],
+            |r| r.get(0),
+        )
+        .unwrap();
+    assert_eq!(released, 1, "the drill gave the lease back when it ended");
 
     // A configuration without an ALB for the service is refused up front.
     let plain = home.config_dir().join("plain.toml");

@@ -9,6 +9,7 @@ use std::time::Duration;
 
 use backstop::config::CommandConfig;
 use backstop::core::traffic::Weights;
+use backstop::providers::LeaseCheck;
 use backstop::providers::traffic::TrafficProvider;
 use backstop::providers::traffic::command::CommandTraffic;
 
@@ -95,7 +96,7 @@ async fn reads_previews_and_sets_through_the_cli() {
         preview[2],
         format!("  $ {} set blue 0    # blue 90 → 0 %", fake.ctl())
     );
-    let applied = p.set(&now, &to).await.unwrap();
+    let applied = p.set(&now, &to, &LeaseCheck::none()).await.unwrap();
     assert_eq!(applied.weights.percents(), [0, 100]);
     assert!(
         applied
@@ -130,7 +131,7 @@ async fn hostile_environment_names_are_data_not_commands() {
     let from = p.read().await.unwrap();
     assert_eq!(from.percents(), [100, 0]);
     let to = Weights::from_percents([("blue", 50), (hostile, 50)]);
-    p.set(&from, &to).await.unwrap();
+    p.set(&from, &to, &LeaseCheck::none()).await.unwrap();
     // Two runs (the gaining environment first); every argument arrived whole.
     let log = read(&fake.path("argv.log"));
     assert_eq!(
@@ -155,6 +156,7 @@ async fn a_failing_step_is_reported_and_earlier_steps_reverted() {
         .set(
             &from,
             &Weights::from_percents([("blue", 0), ("green", 100)]),
+            &LeaseCheck::none(),
         )
         .await
         .unwrap_err();
@@ -179,6 +181,52 @@ async fn a_failing_step_is_reported_and_earlier_steps_reverted() {
     );
 }
 
+/// The lease is looked at between the commands of one change: a driver
+/// taken over midway stops there, undoes nothing (that would be a change
+/// without the lease) and says what was done and what was not.
+#[tokio::test]
+async fn a_lease_lost_between_two_commands_stops_the_change_there() {
+    let fake = Fake::new(&[("blue", 90), ("green", 10)]);
+    let p = fake.provider(&["blue", "green"], Duration::from_secs(5));
+    let from = p.read().await.unwrap();
+    let asked = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    let seen = asked.clone();
+    let lease = LeaseCheck::new(move || {
+        let n = seen.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+        Box::pin(async move {
+            if n == 0 {
+                Ok(())
+            } else {
+                Err("the lease of web (token 3) is no longer this backstop's: bob drives it now (lease 4)".to_string())
+            }
+        })
+    });
+    let e = p
+        .set(
+            &from,
+            &Weights::from_percents([("blue", 0), ("green", 100)]),
+            &lease,
+        )
+        .await
+        .unwrap_err();
+    assert!(e.message.contains("bob drives it now"), "{}", e.message);
+    assert!(
+        e.message.contains("stopped midway: green set to 100 %; `")
+            && e.message.contains("set blue 0` and what follows not run"),
+        "{}",
+        e.message
+    );
+    assert_eq!(asked.load(std::sync::atomic::Ordering::SeqCst), 2);
+    // Green moved (gaining first); blue was never touched, nothing undone.
+    assert_eq!(read(&fake.path("weights/green")), "100");
+    assert_eq!(read(&fake.path("weights/blue")), "90");
+    assert!(
+        !e.log.iter().any(|l| l.starts_with("reverted")),
+        "{:#?}",
+        e.log
+    );
+}
+
 #[tokio::test]
 async fn a_hanging_command_is_killed_at_its_timeout() {
     let fake = Fake::new(&[("blue", 90), ("green", 10)]);
@@ -190,6 +238,7 @@ async fn a_hanging_command_is_killed_at_its_timeout() {
         .set(
             &from,
             &Weights::from_percents([("blue", 50), ("green", 50)]),
+            &LeaseCheck::none(),
         )
         .await
         .unwrap_err();

@@ -12,6 +12,7 @@ use std::time::Duration;
 
 use backstop::config::NginxConfig;
 use backstop::core::traffic::Weights;
+use backstop::providers::LeaseCheck;
 use backstop::providers::traffic::TrafficProvider;
 use backstop::providers::traffic::nginx::Nginx;
 use common::{Reply, TestServer};
@@ -179,7 +180,7 @@ async fn set_read_back_and_real_requests_follow() {
     // The preview changed nothing.
     assert_eq!(p.read().await.unwrap().percents(), [90, 10]);
 
-    let applied = p.set(&now, &to).await.unwrap();
+    let applied = p.set(&now, &to, &LeaseCheck::none()).await.unwrap();
     assert_eq!(applied.weights.percents(), [0, 100]);
     assert!(
         applied
@@ -197,10 +198,10 @@ async fn set_read_back_and_real_requests_follow() {
 
     // And back to a canary.
     let canary = Weights::from_percents([("blue", 75), ("green", 25)]);
-    p.set(&to, &canary).await.unwrap();
+    p.set(&to, &canary, &LeaseCheck::none()).await.unwrap();
     ngx.wait_for_split(25, 100).await;
     // A stale `from` (someone changed it since the preview) changes nothing.
-    let e = p.set(&now, &to).await.unwrap_err();
+    let e = p.set(&now, &to, &LeaseCheck::none()).await.unwrap_err();
     assert!(
         e.message.contains("moved since the preview"),
         "{}",
@@ -222,7 +223,7 @@ async fn a_failing_check_or_reload_restores_the_previous_file() {
     // Someone left the main configuration broken: `nginx -t` fails.
     let good_conf = read(&ngx.conf());
     std::fs::write(ngx.conf(), format!("{good_conf}\nthis is not nginx;\n")).unwrap();
-    let e = p.set(&from, &to).await.unwrap_err();
+    let e = p.set(&from, &to, &LeaseCheck::none()).await.unwrap_err();
     assert!(e.message.contains("failed"), "{}", e.message);
     assert!(
         e.message
@@ -257,7 +258,10 @@ async fn a_failing_check_or_reload_restores_the_previous_file() {
         },
         vec!["blue".into(), "green".into()],
     );
-    let e = broken.set(&from, &to).await.unwrap_err();
+    let e = broken
+        .set(&from, &to, &LeaseCheck::none())
+        .await
+        .unwrap_err();
     assert!(
         e.message.contains("reload") && e.message.contains("the previous file was restored"),
         "{}",

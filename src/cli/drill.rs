@@ -120,6 +120,22 @@ pub(super) fn scenario_drill(paths: &Paths, p: Play, storage: Storage) -> Done {
         }
         o.real = Some(svc.clone());
         o.real_aws = Some(config.aws.clone());
+        // The drill drives the real service in production's room: where
+        // the configuration keeps its journal, and its room's name.
+        let place = match super::configured_journal(flag.as_deref(), paths)? {
+            Some(super::Configured::Table(t)) => crate::room::Place {
+                file: paths.data_dir.join(format!("dynamodb-{}.sqlite", t.name)),
+                table: Some(t),
+                room: String::new(),
+            },
+            Some(super::Configured::File(f)) => crate::room::Place::from(&f),
+            None => crate::room::Place::from(&paths.journal_file),
+        };
+        o.real_room = Some(crate::sandbox::drill::RealRoom {
+            place: place.in_room(&config.room),
+            expiry: config.lease_expiry,
+            secrets: config.secrets(),
+        });
     }
     let scenario = scenario.clone();
     if p.headless {

@@ -93,9 +93,22 @@ pub(crate) struct Backends {
     expiry: std::time::Duration,
     /// A world others on the journal share (a team drill's sandbox too).
     shared: bool,
+    /// A drill on real providers: the production journal, where its
+    /// changes to them are journaled under the lease it holds there.
+    world: Arc<Mutex<Option<Journal>>>,
 }
 
 impl Backends {
+    /// Where changes are journaled: this engine's journal, or — a drill on
+    /// real providers — the production room's.
+    fn changes(&self) -> Option<Journal> {
+        self.world
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .clone()
+            .or_else(|| self.journal.clone())
+    }
+
     /// The fence an intent about `scope` (`web` or `web/green`) is written
     /// under. The first change of a service takes its lease (one driver per
     /// service: taking a free lease is implicit in the first acting key);
@@ -155,6 +168,43 @@ impl Backends {
         Ok(Some(held(token)))
     }
 
+    /// The lease `fence` names, to look at again right before each write
+    /// a provider makes: still this backstop's token, and not lost.
+    pub(crate) fn holding(&self, fence: Option<&Fence>) -> crate::providers::LeaseCheck {
+        let (Some(f), Some(journal)) = (fence.cloned(), self.changes()) else {
+            return crate::providers::LeaseCheck::none();
+        };
+        let driving = self.driving.clone();
+        crate::providers::LeaseCheck::new(move || {
+            let (f, place, driving) = (f.clone(), journal.place.clone(), driving.clone());
+            Box::pin(async move {
+                let lost = driving
+                    .lock()
+                    .unwrap_or_else(std::sync::PoisonError::into_inner)
+                    .get(&f.service)
+                    .is_some_and(crate::room::lease::Driving::lost);
+                let service = f.service.clone();
+                let now = tokio::task::spawn_blocking(move || {
+                    crate::room::lease::Leases::open(&place).and_then(|l| l.holder(&service))
+                })
+                .await
+                .map_err(|e| e.to_string())?
+                .map_err(|e| format!("the lease of {} cannot be read ({e})", f.service))?;
+                match now {
+                    Some(h) if h.token == f.token && !lost => Ok(()),
+                    Some(h) => Err(format!(
+                        "the lease of {} (token {}) is no longer this backstop's: {} drives it now (lease {})",
+                        f.service, f.token, h.operator, h.token
+                    )),
+                    None => Err(format!(
+                        "the lease of {} (token {}) is no longer this backstop's: nobody holds it now",
+                        f.service, f.token
+                    )),
+                }
+            })
+        })
+    }
+
     /// A drill's sandbox is nobody's production: rehearsals on one machine
     /// do not take each other's leases (a drill against a real load
     /// balancer does).
@@ -177,7 +227,7 @@ impl Backends {
         service: &str,
         claim: Claim,
     ) -> Result<(i64, Option<crate::room::lease::Holder>), String> {
-        let Some(journal) = &self.journal else {
+        let Some(journal) = self.changes() else {
             return Err("no journal: there is no lease to take".into());
         };
         // Held already (taken here, or by a headless command before it
@@ -219,7 +269,7 @@ impl Backends {
 
     /// Who holds the lease of `service` now.
     async fn holder(&self, service: &str) -> Option<crate::room::lease::Holder> {
-        let place = self.journal.as_ref()?.place.clone();
+        let place = self.changes()?.place.clone();
         let name = service.to_string();
         tokio::task::spawn_blocking(move || {
             crate::room::lease::Leases::open(&place)
@@ -335,6 +385,44 @@ impl Executor {
         };
     }
 
+    /// A drill on real providers: its changes are journaled in `world`
+    /// (production's room), under the lease `driving` it took there.
+    pub fn with_world(&self, world: Journal, driving: crate::room::lease::Driving) {
+        let service = driving.lease.service.clone();
+        self.drive_under(&service, Some(driving.lease.token));
+        self.b
+            .driving
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .insert(service, driving);
+        *self
+            .b
+            .world
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner) = Some(world);
+    }
+
+    /// The lease check a drill's own changes to a real provider are made under.
+    pub fn holding_of(
+        &self,
+        service: &str,
+    ) -> (Option<Journal>, Option<Fence>, crate::providers::LeaseCheck) {
+        let world = self.b.changes();
+        let token = self
+            .b
+            .fences
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .get(service)
+            .copied();
+        let fence = token.map(|token| Fence {
+            service: service.to_string(),
+            token,
+        });
+        let holding = self.b.holding(fence.as_ref());
+        (world, fence, holding)
+    }
+
     /// Write exported reports into `dir`.
     pub fn with_reports(mut self, dir: PathBuf) -> Self {
         self.b.reports = Some(dir);
@@ -378,6 +466,38 @@ impl Executor {
                 crate::core::time::human(*timeout)
             )]),
             StepWork::Reprobe { .. } | StepWork::Smoke { .. } => Ok(Vec::new()),
+        }
+    }
+
+    /// The smoke tests of `service` against `env`, as `backstop verify`
+    /// runs them: those that may change something journaled and fenced like
+    /// any change (see `steps::smoke_journaled`). Each check's result, or
+    /// why none ran.
+    pub async fn smoke(
+        &self,
+        service: usize,
+        env: &str,
+        by: &str,
+    ) -> Result<Vec<crate::providers::smoke::Result>, String> {
+        let name = self
+            .b
+            .services
+            .get(service)
+            .map(|s| s.name.clone())
+            .unwrap_or_default();
+        let run = steps::Smoke {
+            service,
+            name,
+            env: env.to_string(),
+            incident: None,
+            by: by.to_string(),
+            title: format!("smoke tests against {env}"),
+            step: None,
+        };
+        let ran = steps::smoke_journaled(&self.b, &run).await;
+        match (ran.results.is_empty(), ran.outcome.error()) {
+            (true, Some(why)) => Err(why.to_string()),
+            _ => Ok(ran.results),
         }
     }
 
@@ -487,7 +607,7 @@ impl Executor {
                 let Some(h) = self.traffic_handle(&service, &tx) else {
                     return;
                 };
-                let journal = self.b.journal.clone();
+                let journal = self.b.changes();
                 let b = self.b.clone();
                 tokio::spawn(async move {
                     let fence = match b.fence(&service).await {
@@ -504,9 +624,11 @@ impl Executor {
                             return;
                         }
                     };
+                    let holding = b.holding(fence.as_ref());
                     let set = set_weights_journaled(
                         journal.as_ref(),
                         fence,
+                        holding,
                         h.provider.as_ref(),
                         &service,
                         &from,
@@ -794,6 +916,7 @@ fn failed(effect: String, error: impl Into<String>) -> Msg {
 pub async fn set_weights_journaled(
     journal: Option<&Journal>,
     fence: Option<Fence>,
+    holding: crate::providers::LeaseCheck,
     provider: &dyn TrafficProvider,
     service: &str,
     from: &crate::core::traffic::Weights,
@@ -818,10 +941,10 @@ pub async fn set_weights_journaled(
         "from": from,
         "to": to,
     }));
-    let intent = record_intent(journal, e, fence)
+    let intent = record_intent(journal, e, fence.clone())
         .await
         .map_err(TrafficError::new)?;
-    let result = provider.set(from, to).await;
+    let result = provider.set(from, to, &holding).await;
     let (ok, text, data) = match &result {
         Ok(applied) => {
             let change = Weights::describe_change(from, &applied.weights);

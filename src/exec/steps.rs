@@ -93,63 +93,20 @@ pub(super) async fn run(b: Backends, job: Job, tx: mpsc::Sender<Msg>) {
             let _ = tx.send(job.done(outcome)).await;
         }
         StepWork::Smoke { env } => {
-            // Smoke checks that are programs may do anything: like every
-            // change, they are journaled before they run, and not run unrecorded.
-            let commands = smoke_commands(&b, &job);
-            let intent = if commands.is_empty() {
-                None
-            } else {
-                let mut e = Entry::new(
-                    now(),
-                    "intent",
-                    &job.scope(),
-                    format!(
-                        "run the smoke commands of {}: {}",
-                        job.name,
-                        commands.join("; ")
-                    ),
-                    &job.by,
-                );
-                e.level = "warn".into();
-                e.incident = job.incident;
-                e.data = Some(json!({
-                    "step": job.step,
-                    "title": job.title,
-                    "work": "smoke-commands",
-                    "argv": smoke_argvs(&b, &job),
-                }));
-                let fenced = match b.fence(&job.name).await {
-                    Ok(f) => record_intent(b.journal.as_ref(), e, f).await,
-                    Err(why) => Err(why),
-                };
-                match fenced {
-                    Ok(id) => id,
-                    Err(error) => {
-                        let _ = tx.send(job.done(StepOutcome::failed(error, vec![]))).await;
-                        return;
-                    }
-                }
+            let run = Smoke {
+                service: job.service,
+                name: job.name.clone(),
+                env: env.clone(),
+                incident: job.incident,
+                by: job.by.clone(),
+                title: job.title.clone(),
+                step: Some(job.step),
             };
-            let outcome = smoke_tests(&b, &job, env).await;
-            if commands.is_empty() {
-                journal_step(&b, &job, &outcome);
-            } else {
-                let text = match outcome.error() {
-                    Some(e) => format!("failed: {}: {e}", job.title),
-                    None => format!("passed: {}", job.title),
-                };
-                record_outcome(
-                    b.journal.as_ref(),
-                    intent,
-                    job.incident,
-                    &job.scope(),
-                    &job.by,
-                    outcome.is_ok(),
-                    text,
-                    Some(json!({ "step": job.step, "evidence": outcome.evidence })),
-                );
+            let ran = smoke_journaled(&b, &run).await;
+            if !ran.journaled {
+                journal_step(&b, &job, &ran.outcome);
             }
-            let _ = tx.send(job.done(outcome)).await;
+            let _ = tx.send(job.done(ran.outcome)).await;
         }
         StepWork::Switch { .. }
         | StepWork::Revert { .. }
@@ -169,30 +126,39 @@ async fn change(b: &Backends, job: &Job, tx: &mpsc::Sender<Msg>) -> StepOutcome 
     e.level = "warn".into();
     e.incident = job.incident;
     e.data = Some(data);
-    let fenced = match b.fence(&job.name).await {
-        Ok(f) => record_intent(b.journal.as_ref(), e, f).await,
-        Err(why) => Err(why),
+    let (fence, fenced) = match b.fence(&job.name).await {
+        Ok(f) => (f.clone(), record_intent(b.changes().as_ref(), e, f).await),
+        Err(why) => (None, Err(why)),
     };
     let intent = match fenced {
         Ok(id) => id,
         Err(error) => return StepOutcome::failed(error, vec![]),
     };
-    let outcome = match &job.work {
-        StepWork::Switch { from, to } => switch(b, job, from, to, tx).await,
-        StepWork::Revert { env, expect, to } => match b.deploy.get(&job.name) {
-            Some(d) => match d.revert(env, expect.as_deref(), to.as_deref()).await {
-                Ok(lines) => StepOutcome::ok(lines),
-                Err(e) => StepOutcome::failed(e.to_string(), vec![]),
+    // The lease again, right before the world is touched: a driver stopped
+    // between its intent and here, and taken over meanwhile, does nothing.
+    let holding = b.holding(fence.as_ref());
+    let outcome = match holding.holds().await {
+        Err(why) => StepOutcome::failed(format!("{why}; nothing was changed"), vec![]),
+        Ok(()) => match &job.work {
+            StepWork::Switch { from, to } => switch(b, job, from, to, &holding, tx).await,
+            StepWork::Revert { env, expect, to } => match b.deploy.get(&job.name) {
+                Some(d) => match d.revert(env, expect.as_deref(), to.as_deref()).await {
+                    Ok(lines) => StepOutcome::ok(lines),
+                    Err(e) => StepOutcome::failed(e.to_string(), vec![]),
+                },
+                None => no_deploy(&job.name),
             },
-            None => no_deploy(&job.name),
+            StepWork::Notify { template, text } => {
+                let sent =
+                    notify::send_all(&b.notifiers, *template, &job.name, text, &job.by, now())
+                        .await;
+                notified(&sent)
+            }
+            StepWork::Command { argv, timeout, env } => {
+                run_command(b, job, argv, *timeout, env).await
+            }
+            _ => StepOutcome::failed("not a change", vec![]),
         },
-        StepWork::Notify { template, text } => {
-            let sent =
-                notify::send_all(&b.notifiers, *template, &job.name, text, &job.by, now()).await;
-            notified(&sent)
-        }
-        StepWork::Command { argv, timeout, env } => run_command(b, job, argv, *timeout, env).await,
-        _ => StepOutcome::failed("not a change", vec![]),
     };
     let text = match (outcome.error(), outcome.warning()) {
         (Some(e), _) => format!("failed: {}: {e}", job.title),
@@ -200,7 +166,7 @@ async fn change(b: &Backends, job: &Job, tx: &mpsc::Sender<Msg>) -> StepOutcome 
         (None, None) => format!("done: {}", job.title),
     };
     record_outcome(
-        b.journal.as_ref(),
+        b.changes().as_ref(),
         intent,
         job.incident,
         &scope,
@@ -371,12 +337,13 @@ async fn switch(
     job: &Job,
     from: &Weights,
     to: &Weights,
+    holding: &crate::providers::LeaseCheck,
     tx: &mpsc::Sender<Msg>,
 ) -> StepOutcome {
     let Some(h) = b.traffic.get(&job.name) else {
         return StepOutcome::failed(format!("{} has no traffic provider", job.name), vec![]);
     };
-    match h.provider.set(from, to).await {
+    match h.provider.set(from, to, holding).await {
         Ok(applied) => {
             let mut evidence = vec![format!(
                 "{} via {}: {}",
@@ -469,15 +436,28 @@ async fn reprobe(
     }
 }
 
-/// The argument vectors of a service's smoke checks that are programs.
-fn smoke_argvs(b: &Backends, job: &Job) -> Vec<Vec<String>> {
+/// The smoke checks of a service that may change something where they
+/// run: programs (they may do anything) and requests that are not reads
+/// (a POST). As people read them: `` `./smoke.sh --fast` ``, `POST /api/orders`.
+fn acting_checks(b: &Backends, service: usize) -> Vec<(String, serde_json::Value)> {
     b.services
-        .get(job.service)
+        .get(service)
         .map(|info| {
             info.smoke
                 .iter()
                 .filter_map(|c| match &c.kind {
-                    crate::config::SmokeKind::Command { argv, .. } => Some(argv.clone()),
+                    crate::config::SmokeKind::Command { argv, .. } => Some((
+                        format!("`{}`", command::display(argv)),
+                        json!({ "argv": argv }),
+                    )),
+                    crate::config::SmokeKind::Http { method, path, .. }
+                        if !matches!(method.as_str(), "GET" | "HEAD" | "OPTIONS") =>
+                    {
+                        Some((
+                            format!("{method} {path}"),
+                            json!({ "method": method, "path": path }),
+                        ))
+                    }
                     crate::config::SmokeKind::Http { .. } => None,
                 })
                 .collect()
@@ -485,40 +465,143 @@ fn smoke_argvs(b: &Backends, job: &Job) -> Vec<Vec<String>> {
         .unwrap_or_default()
 }
 
-/// The same, as people read them: `` `./smoke.sh --fast` ``.
-fn smoke_commands(b: &Backends, job: &Job) -> Vec<String> {
-    smoke_argvs(b, job)
-        .iter()
-        .map(|argv| format!("`{}`", command::display(argv)))
-        .collect()
+/// A service's smoke tests against one environment, as a checklist step
+/// or `backstop verify` runs them.
+pub(crate) struct Smoke {
+    pub service: usize,
+    pub name: String,
+    pub env: String,
+    pub incident: Option<i64>,
+    pub by: String,
+    pub title: String,
+    /// The checklist step it is, if it is one.
+    pub step: Option<usize>,
 }
 
-async fn smoke_tests(b: &Backends, job: &Job, env: &str) -> StepOutcome {
-    let Some(info) = b.services.get(job.service) else {
-        return StepOutcome::failed("unknown service", vec![]);
+/// Run the smoke tests of `s`. Those that may change something (programs,
+/// a POST) are a change like any other: never from a backstop that only
+/// watches the service, and journaled first — an intent under the lease's
+/// fence, nothing run unrecorded — and their outcome after. Whether the
+/// journal holds the run (its outcome written here).
+pub(crate) async fn smoke_journaled(b: &Backends, s: &Smoke) -> Ran {
+    let acting = acting_checks(b, s.service);
+    if acting.is_empty() {
+        return smoke_tests(b, s.service, &s.name, &s.env).await;
+    }
+    if b.read_only.contains(&s.name) {
+        return Ran::refused(format!(
+            "this backstop only watches {} (read-only): its smoke checks {} may change something, so they are not run here",
+            s.name,
+            acting
+                .iter()
+                .map(|(t, _)| t.as_str())
+                .collect::<Vec<_>>()
+                .join(", ")
+        ));
+    }
+    let scope = format!("{}/{}", s.name, s.env);
+    let listed: Vec<&str> = acting.iter().map(|(t, _)| t.as_str()).collect();
+    let mut e = Entry::new(
+        now(),
+        "intent",
+        &scope,
+        format!(
+            "run the smoke checks of {} that may change something: {}",
+            s.name,
+            listed.join("; ")
+        ),
+        &s.by,
+    );
+    e.level = "warn".into();
+    e.incident = s.incident;
+    e.data = Some(json!({
+        "step": s.step,
+        "title": s.title,
+        "work": "smoke-checks",
+        "checks": acting.iter().map(|(_, d)| d.clone()).collect::<Vec<_>>(),
+    }));
+    let (fence, fenced) = match b.fence(&s.name).await {
+        Ok(f) => (f.clone(), record_intent(b.changes().as_ref(), e, f).await),
+        Err(why) => (None, Err(why)),
+    };
+    let intent = match fenced {
+        Ok(id) => id,
+        Err(error) => return Ran::refused(error),
+    };
+    let mut ran = match b.holding(fence.as_ref()).holds().await {
+        Err(why) => Ran::refused(format!("{why}; nothing was run")),
+        Ok(()) => smoke_tests(b, s.service, &s.name, &s.env).await,
+    };
+    let outcome = &ran.outcome;
+    let text = match outcome.error() {
+        Some(e) => format!("failed: {}: {e}", s.title),
+        None => format!("passed: {}", s.title),
+    };
+    record_outcome(
+        b.changes().as_ref(),
+        intent,
+        s.incident,
+        &scope,
+        &s.by,
+        outcome.is_ok(),
+        text,
+        Some(json!({ "step": s.step, "evidence": outcome.evidence })),
+    );
+    ran.journaled = true;
+    ran
+}
+
+/// A smoke run: the step's outcome, and each check's result.
+pub(crate) struct Ran {
+    pub outcome: StepOutcome,
+    pub results: Vec<smoke::Result>,
+    /// Its intent and outcome are in the journal (checks that may change
+    /// something ran); otherwise the caller records it as a step.
+    pub journaled: bool,
+}
+
+impl Ran {
+    fn refused(why: String) -> Ran {
+        Ran {
+            outcome: StepOutcome::failed(why, vec![]),
+            results: Vec::new(),
+            journaled: false,
+        }
+    }
+}
+
+async fn smoke_tests(b: &Backends, service: usize, name: &str, env: &str) -> Ran {
+    let Some(info) = b.services.get(service) else {
+        return Ran::refused("unknown service".into());
     };
     if info.smoke.is_empty() {
-        return StepOutcome::warned(
-            format!(
-                "{} has no smoke tests configured: nothing was checked",
-                job.name
+        return Ran {
+            outcome: StepOutcome::warned(
+                format!("{name} has no smoke tests configured: nothing was checked"),
+                vec![],
             ),
-            vec![],
-        );
+            results: Vec::new(),
+            journaled: false,
+        };
     }
     let Some(url) = info.url(env) else {
-        return StepOutcome::failed(format!("{env} has no address"), vec![]);
+        return Ran::refused(format!("{env} has no address"));
     };
     let results = smoke::run(&info.smoke, url).await;
     let failed = results.iter().filter(|r| !r.ok).count();
     let evidence = results.iter().map(smoke::Result::line).collect();
-    if failed == 0 {
+    let outcome = if failed == 0 {
         StepOutcome::ok(evidence)
     } else {
         StepOutcome::failed(
             format!("{failed} of {} smoke checks failed", results.len()),
             evidence,
         )
+    };
+    Ran {
+        outcome,
+        results,
+        journaled: false,
     }
 }
 

@@ -193,15 +193,22 @@ async fn checked(config: Config, storage: &Storage, a: Args) -> Result<u8> {
     let healthy = checks.iter().all(|c| c.ok);
     if healthy {
         for name in &envs {
-            let Some(env) = svc_cfg.environments.iter().find(|e| &e.name == name) else {
+            if !svc_cfg.environments.iter().any(|e| &e.name == name) {
                 continue;
-            };
-            for r in crate::providers::smoke::run(&svc_cfg.smoke, &env.url).await {
-                checks.push(CheckJson {
+            }
+            // Through the executor: checks that may change something (a
+            // program, a POST) are journaled and fenced like any change.
+            match engine.smoke(0, name).await {
+                Ok(results) => checks.extend(results.into_iter().map(|r| CheckJson {
                     check: format!("smoke {name}: {}", r.name),
                     ok: r.ok,
                     detail: r.detail,
-                });
+                })),
+                Err(why) => checks.push(CheckJson {
+                    check: format!("smoke {name}"),
+                    ok: false,
+                    detail: why,
+                }),
             }
         }
     }

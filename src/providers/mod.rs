@@ -13,3 +13,34 @@ use std::pin::Pin;
 
 /// A boxed future, so providers can sit behind `dyn` traits.
 pub type BoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
+
+/// The lease a change is made under, looked at again right before each
+/// write a provider makes (and between the commands of one change): a
+/// driver stopped between its intent and the call — Ctrl-Z, a laptop
+/// asleep — and taken over meanwhile writes nothing more when it resumes.
+#[derive(Clone, Default)]
+pub struct LeaseCheck(Option<std::sync::Arc<Check>>);
+
+/// What `LeaseCheck::holds` asks: `Err` says who holds the lease now.
+type Check = dyn Fn() -> BoxFuture<'static, Result<(), String>> + Send + Sync;
+
+impl LeaseCheck {
+    /// No lease to look at (no journal, a drill's own sandbox).
+    pub fn none() -> Self {
+        LeaseCheck(None)
+    }
+
+    pub fn new(
+        check: impl Fn() -> BoxFuture<'static, Result<(), String>> + Send + Sync + 'static,
+    ) -> Self {
+        LeaseCheck(Some(std::sync::Arc::new(check)))
+    }
+
+    /// Whether the lease is still this backstop's, now.
+    pub async fn holds(&self) -> Result<(), String> {
+        match &self.0 {
+            Some(check) => check().await,
+            None => Ok(()),
+        }
+    }
+}

@@ -237,6 +237,10 @@ pub struct Journal {
     trouble: Health,
     /// Why the others' rows cannot be read, as the live tail last found.
     reading: Health,
+    /// A drill writes here about the real providers it changes: its rows
+    /// say so (`data.drill`, which the guards leave out), and the drill's
+    /// incident number is its own journal's, kept as `data.drill_incident`.
+    drill: bool,
 }
 
 /// Why a journal does not answer, as the last one to try it found (`None`: it does).
@@ -273,6 +277,7 @@ impl Journal {
             down: None,
             trouble,
             reading: Health::default(),
+            drill: false,
         })
     }
 
@@ -290,6 +295,7 @@ impl Journal {
             down: Some(why.into()),
             trouble: Health::default(),
             reading: Health::default(),
+            drill: false,
         }
     }
 
@@ -321,6 +327,35 @@ impl Journal {
         self
     }
 
+    /// This journal is a drill's record in the room of the real providers
+    /// it changes: see `drill`.
+    pub fn for_drill(mut self) -> Self {
+        self.drill = true;
+        self
+    }
+
+    /// A drill's row, marked as one.
+    fn marked(&self, mut e: Entry) -> Entry {
+        if !self.drill {
+            return e;
+        }
+        let mut data = match e.data.take() {
+            Some(Value::Object(m)) => m,
+            Some(other) => {
+                let mut m = serde_json::Map::new();
+                m.insert("value".into(), other);
+                m
+            }
+            None => serde_json::Map::new(),
+        };
+        data.insert("drill".into(), Value::Bool(true));
+        if let Some(i) = e.incident.take() {
+            data.insert("drill_incident".into(), Value::from(i));
+        }
+        e.data = Some(Value::Object(data));
+        e
+    }
+
     /// What a read-only backstop may not write, if `e` is that: a row
     /// that acts on the world or the room.
     fn refused(&self, e: &Entry) -> Option<Error> {
@@ -336,7 +371,7 @@ impl Journal {
             tracing::error!("journal: not recorded ({why}): {}", e.text);
             return;
         }
-        let _ = self.tx.send(Cmd::Append(e));
+        let _ = self.tx.send(Cmd::Append(self.marked(e)));
     }
 
     /// Append and block until it is on disk, for callers without a runtime
@@ -351,7 +386,9 @@ impl Journal {
             return Err(why);
         }
         let (done, wait) = mpsc::channel();
-        self.tx.send(Cmd::Now(e, done)).map_err(|_| Error::Closed)?;
+        self.tx
+            .send(Cmd::Now(self.marked(e), done))
+            .map_err(|_| Error::Closed)?;
         wait.recv().map_err(|_| Error::Closed)?
     }
 
@@ -383,7 +420,7 @@ impl Journal {
         }
         let (done, wait) = tokio::sync::oneshot::channel();
         self.tx
-            .send(Cmd::Durable(e, fence, done))
+            .send(Cmd::Durable(self.marked(e), fence, done))
             .map_err(|_| Error::Closed)?;
         wait.await.map_err(|_| Error::Closed)?
     }

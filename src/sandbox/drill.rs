@@ -49,6 +49,26 @@ pub struct DrillOptions {
     pub real: Option<crate::config::ServiceConfig>,
     /// The real configuration's AWS settings.
     pub real_aws: Option<crate::config::aws::AwsTop>,
+    /// Where the real configuration's room is (its journal and room name),
+    /// its lease expiry and its secrets: the drill takes the service's
+    /// lease there for as long as it plays, and journals every change to
+    /// the real provider there, under that lease's fence — production's
+    /// consoles see the drill and cannot act meanwhile.
+    pub real_room: Option<RealRoom>,
+}
+
+/// The room a drill on real providers changes things in.
+#[derive(Clone)]
+pub struct RealRoom {
+    pub place: crate::room::Place,
+    pub expiry: Duration,
+    pub secrets: Vec<String>,
+}
+
+impl std::fmt::Debug for RealRoom {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "room {} in {}", self.place.room, self.place.describe())
+    }
 }
 
 impl DrillOptions {
@@ -59,6 +79,7 @@ impl DrillOptions {
             auto,
             real: None,
             real_aws: None,
+            real_room: None,
         }
     }
 }
@@ -145,8 +166,7 @@ pub fn play(
     sandbox: Arc<Sandbox>,
     scenario: Scenario,
     seed: u64,
-    real: Option<Arc<dyn TrafficProvider>>,
-    journal: Option<Journal>,
+    real: Option<Real>,
     mut stop: watch::Receiver<bool>,
     tx: mpsc::Sender<Msg>,
 ) -> JoinHandle<Option<String>> {
@@ -159,15 +179,15 @@ pub fn play(
         // and the sandbox router mirrors it so the synthetic traffic goes
         // where the real weights say.
         let mut found = None;
-        if let Some(p) = &real {
-            match p.read().await {
+        if let Some(r) = &real {
+            match r.provider.read().await {
                 Ok(w) => found = Some(w),
                 Err(e) => refused(&tx, "weights", e.message).await,
             }
             let w =
                 Weights::from_percents(scenario.world.iter().map(|w| (w.env.as_str(), w.weight)));
-            set_real(p.as_ref(), journal.as_ref(), &service, &w, &tx).await;
-            helpers.spawn(mirror(p.clone(), sandbox.clone(), service.clone()));
+            set_real(r, &service, &w, &tx).await;
+            helpers.spawn(mirror(r.provider.clone(), sandbox.clone(), service.clone()));
         }
         let mut rng = SplitMix(seed);
         let timeline = async {
@@ -185,9 +205,7 @@ pub fn play(
                         let w =
                             Weights::from_percents(weights.iter().map(|(e, p)| (e.as_str(), *p)));
                         match &real {
-                            Some(p) => {
-                                set_real(p.as_ref(), journal.as_ref(), &service, &w, &tx).await
-                            }
+                            Some(r) => set_real(r, &service, &w, &tx).await,
                             None => {
                                 if let Err(e) = sandbox.set_weights(&service, &w) {
                                     refused(&tx, "weights", e.to_string()).await;
@@ -247,14 +265,16 @@ pub fn play(
         }
         helpers.shutdown().await;
         // Leave the real provider as the drill found it.
-        let (p, w) = (real?, found?);
+        let (r, w) = (real?, found?);
+        let p = &r.provider;
         match p.read().await {
             Ok(now_w) if now_w.same_split(&w) => None,
             Ok(now_w) => {
                 let change = Weights::describe_change(&now_w, &w);
                 let put_back = set_weights_journaled(
-                    journal.as_ref(),
-                    None,
+                    r.journal.as_ref(),
+                    r.fence.clone(),
+                    r.holding.clone(),
                     p.as_ref(),
                     &service,
                     &now_w,
@@ -280,24 +300,37 @@ pub fn play(
     })
 }
 
+/// A real provider a drill changes, and the room it journals in: the
+/// production journal, under the lease the drill holds there.
+pub struct Real {
+    pub provider: Arc<dyn TrafficProvider>,
+    pub journal: Option<Journal>,
+    pub fence: Option<crate::room::Fence>,
+    pub holding: crate::providers::LeaseCheck,
+}
+
 /// Who the journal says made a drill's own changes to a real provider.
 const SCENARIO: &str = "drill scenario";
 const RESTORER: &str = "drill (putting back what it found)";
 
 /// The scenario's own weight change on a real provider (as a deploy
 /// pipeline would make it): read, then set, journaled.
-async fn set_real(
-    p: &dyn TrafficProvider,
-    journal: Option<&Journal>,
-    service: &str,
-    to: &Weights,
-    tx: &mpsc::Sender<Msg>,
-) {
+async fn set_real(r: &Real, service: &str, to: &Weights, tx: &mpsc::Sender<Msg>) {
+    let p = r.provider.as_ref();
     let result = match p.read().await {
         Ok(from) if from.same_split(to) => Ok(()),
-        Ok(from) => set_weights_journaled(journal, None, p, service, &from, to, SCENARIO)
-            .await
-            .map(|_| ()),
+        Ok(from) => set_weights_journaled(
+            r.journal.as_ref(),
+            r.fence.clone(),
+            r.holding.clone(),
+            p,
+            service,
+            &from,
+            to,
+            SCENARIO,
+        )
+        .await
+        .map(|_| ()),
         Err(e) => Err(e),
     };
     if let Err(e) = result {

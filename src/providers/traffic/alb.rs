@@ -401,6 +401,7 @@ impl TrafficProvider for AlbTraffic {
         &'a self,
         from: &'a Weights,
         to: &'a Weights,
+        fence: &'a crate::providers::LeaseCheck,
     ) -> BoxFuture<'a, Result<Applied, TrafficError>> {
         Box::pin(async move {
             let actions = self.actions(true).await?;
@@ -449,6 +450,10 @@ impl TrafficProvider for AlbTraffic {
                 })
                 .collect();
             let client = self.client().await?;
+            fence
+                .holds()
+                .await
+                .map_err(|e| TrafficError::new(format!("{e}; nothing was changed")))?;
             let call = match &self.cfg.rule {
                 Some(rule) => client
                     .modify_rule()

@@ -172,16 +172,37 @@ impl TrafficProvider for CommandTraffic {
         &'a self,
         from: &'a Weights,
         to: &'a Weights,
+        fence: &'a crate::providers::LeaseCheck,
     ) -> BoxFuture<'a, Result<Applied, TrafficError>> {
         Box::pin(async move {
             super::unmoved(&self.read().await?, from)?;
             let mut log = Vec::new();
-            let mut done: Vec<(String, u32)> = Vec::new();
-            for (env, before, _after, argv) in self.plan(from, to) {
+            let mut done: Vec<(String, u32, u32)> = Vec::new();
+            for (env, before, after, argv) in self.plan(from, to) {
+                // Between two commands of one change too: a driver taken
+                // over midway stops, and says what was done and what not —
+                // undoing it would be a change made without the lease.
+                if let Err(e) = fence.holds().await {
+                    let made: Vec<String> = done
+                        .iter()
+                        .map(|(env, _, after)| format!("{env} set to {after} %"))
+                        .collect();
+                    let said = if made.is_empty() {
+                        "nothing was changed".to_string()
+                    } else {
+                        format!(
+                            "stopped midway: {}; `{}` and what follows not run",
+                            made.join(", "),
+                            display(&argv)
+                        )
+                    };
+                    log.push(format!("not run: `{}`", display(&argv)));
+                    return Err(TrafficError::with_log(format!("{e}; {said}"), log));
+                }
                 if let Err(e) = self.run_set(&argv, &mut log).await {
                     // Put back what already ran, newest first, so the split is
                     // not left somewhere nobody chose.
-                    for (env, before) in done.iter().rev() {
+                    for (env, before, _) in done.iter().rev() {
                         let undo = substitute(&self.cfg.set, env, *before);
                         match self.run_set(&undo, &mut log).await {
                             Ok(()) => log.push(format!("reverted {env} to {before} %")),
@@ -197,7 +218,7 @@ impl TrafficProvider for CommandTraffic {
                     };
                     return Err(TrafficError::with_log(format!("{e}; {reverted}"), log));
                 }
-                done.push((env, before));
+                done.push((env, before, after));
             }
             let weights = self.read().await?;
             Ok(Applied { weights, log })

@@ -72,12 +72,15 @@ pub trait TrafficProvider: Send + Sync {
         to: &'a Weights,
     ) -> BoxFuture<'a, Result<Vec<String>, TrafficError>>;
 
-    /// Change the weights from `from` to `to`. On failure nothing is left
-    /// half-applied where the backend allows it (and the error says so where it does not).
+    /// Change the weights from `from` to `to`, each write only while
+    /// `fence` holds. On failure nothing is left half-applied where the
+    /// backend allows it (and the error says so where it does not); a
+    /// fence that stopped holding midway stops it, saying what was done.
     fn set<'a>(
         &'a self,
         from: &'a Weights,
         to: &'a Weights,
+        fence: &'a crate::providers::LeaseCheck,
     ) -> BoxFuture<'a, Result<Applied, TrafficError>>;
 }
 

@@ -171,12 +171,17 @@ impl TrafficProvider for Nginx {
         &'a self,
         from: &'a Weights,
         to: &'a Weights,
+        fence: &'a crate::providers::LeaseCheck,
     ) -> BoxFuture<'a, Result<Applied, TrafficError>> {
         Box::pin(async move {
             let (old, servers) = self.load().await?;
             super::unmoved(&self.weights_of(&servers)?, from)?;
             let (new, _) = self.plan(&old, &servers, to)?;
             let mut log = Vec::new();
+            fence
+                .holds()
+                .await
+                .map_err(|e| TrafficError::new(format!("{e}; nothing was changed")))?;
             write_atomic(&self.cfg.upstream_file, &new)
                 .await
                 .map_err(|e| {

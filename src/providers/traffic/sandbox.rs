@@ -56,10 +56,15 @@ impl TrafficProvider for SandboxTraffic {
         &'a self,
         from: &'a Weights,
         to: &'a Weights,
+        fence: &'a crate::providers::LeaseCheck,
     ) -> BoxFuture<'a, Result<Applied, TrafficError>> {
         Box::pin(async move {
             // A drill's timeline moves weights too, as a pipeline would.
             super::unmoved(&self.read().await?, from)?;
+            fence
+                .holds()
+                .await
+                .map_err(|e| TrafficError::new(format!("{e}; nothing was changed")))?;
             let weights = self
                 .sandbox
                 .set_weights(&self.service, to)

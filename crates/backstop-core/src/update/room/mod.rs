@@ -55,7 +55,17 @@ pub fn driven_elsewhere(state: &State, service: &str) -> Option<String> {
     if l.session == state.session {
         return None;
     }
-    Some(if l.lost {
+    let drill = state
+        .people
+        .iter()
+        .any(|p| p.session == l.session && p.what == "drill");
+    Some(if drill && !l.lost {
+        format!(
+            "a DRILL on {service} by {} holds it since {}: nothing here acts on it until the drill ends",
+            short(&l.operator),
+            l.since.hms()
+        )
+    } else if l.lost {
         format!(
             "{} drove {service} but is gone (no heartbeat for {}s): D takes it over",
             short(&l.operator),
