@@ -183,8 +183,11 @@ impl Engine {
         });
         // The probes' connections live on their own thread's runtime; the
         // executor's waits and smoke probes keep a client of their own.
-        sources::spawn_probes(config, &Prober::new()?, &tx)?;
-        let mut tasks = Vec::new();
+        // backstop's own lateness: the probes' thread and this runtime each
+        // tick, and core hears when it falls late and is on time again.
+        let lateness = sources::lateness::Lateness::default();
+        sources::spawn_probes(config, &Prober::new()?, &lateness, &tx)?;
+        let mut tasks = vec![lateness.spawn_ticker(), lateness.spawn_reports(tx.clone())];
         let prober = Prober::new()?;
         let mut state = initial_state(config, origin, now());
         state.operator = operator();
@@ -192,6 +195,11 @@ impl Engine {
         state.journal_down = down.clone();
         state.journal_at = place.table.as_ref().map(|_| place.describe());
         state.session = journal.session.clone();
+        state.room = if config.shared {
+            config.room.clone()
+        } else {
+            String::new()
+        };
         state.person = crate::identity::person(&state.operator).0;
         state.vouched = crate::identity::vouched(place.table.is_some());
         let tick = tick_of(config);
@@ -326,7 +334,7 @@ impl Engine {
         }
         let shared_world = config.shared;
         let executor = Executor::new(sandbox, traffic, tx.clone())
-            .with_probes(prober, specs)
+            .with_probes(prober, specs, lateness)
             .with_deploy(deploy)
             .with_config(config)
             .with_journal(journal.clone())

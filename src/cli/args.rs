@@ -249,11 +249,17 @@ pub enum JournalCommand {
     },
     /// Create the DynamoDB table the configuration's `[journal]` names
     /// (on-demand capacity, TTL on presence items), or print it as
-    /// CloudFormation and Terraform
+    /// CloudFormation and Terraform; or make the shared file its `path`
+    /// names (with its -wal and -shm) for a Unix group
     Init {
         /// Print the table's definition instead of creating it
         #[arg(long)]
         print: bool,
+        /// The Unix group whose members share the journal file (`path`):
+        /// group-owned, mode 660, in a setgid directory [default: the
+        /// directory's group]
+        #[arg(long, value_name = "GROUP")]
+        group: Option<String>,
     },
     /// Copy a SQLite journal's history into the configuration's DynamoDB
     /// table (empty, or holding an earlier part of this copy): ids, hashes

@@ -36,19 +36,59 @@ fn configured_table(
     })
 }
 
-/// `backstop journal init [--print]`.
-pub(super) fn journal_init(flag: Option<&Path>, paths: &Paths, print: bool) -> Done {
+/// `backstop journal init [--print] [--group GROUP]`.
+pub(super) fn journal_init(
+    flag: Option<&Path>,
+    paths: &Paths,
+    print: bool,
+    group: Option<&str>,
+) -> Done {
     if print {
         let name = super::shared_table(flag, paths)?
             .map_or_else(|| "backstop-journal".to_string(), |t| t.name.clone());
         out::text(crate::room::dynamo::template(&name));
         return Ok(exit::OK);
     }
+    // A file several accounts on this host share: made theirs.
+    if let Some(super::Configured::File(file)) = super::configured_journal(flag, paths)? {
+        let group = match group {
+            Some(g) => g.to_string(),
+            None => dir_group(&file).ok_or_else(|| {
+                Failure::Usage(format!(
+                    "backstop journal init: name the Unix group that shares {} (--group ops)",
+                    file.display()
+                ))
+            })?,
+        };
+        let done = crate::room::access::share(&file, &group)
+            .map_err(|e| Failure::Failing(format!("backstop journal init: {e}")))?;
+        for line in done {
+            out::line(line);
+        }
+        out::line(format_args!(
+            "{}: ready for the members of group {group} (each needs its own login on this host)",
+            file.display()
+        ));
+        return Ok(exit::OK);
+    }
+    if group.is_some() {
+        return Err(Failure::Usage(
+            "backstop journal init: --group is for a shared file: name it with [journal] path = \"/srv/backstop/<name>.sqlite\"".into(),
+        ));
+    }
     let table = configured_table(flag, paths)?;
     let said = crate::room::dynamo::init(&table)
         .map_err(|f| Failure::Failing(format!("backstop journal init: {f}")))?;
     out::line(said);
     Ok(exit::OK)
+}
+
+/// The group of the directory `file` is (to be) in, when it exists.
+fn dir_group(file: &Path) -> Option<String> {
+    use std::os::unix::fs::MetadataExt;
+    let dir = file.parent()?;
+    let gid = std::fs::metadata(dir).ok()?.gid();
+    crate::identity::group_name(gid)
 }
 
 /// `backstop journal copy --from FILE`.

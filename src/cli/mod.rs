@@ -320,8 +320,8 @@ fn run(cli: Cli, paths: &Paths) -> Done {
         Some(Command::Journal(JournalCommand::Verify { json, drill })) => {
             journal_verify(&storage(drill)?.place(), json)
         }
-        Some(Command::Journal(JournalCommand::Init { print })) => {
-            journal::journal_init(cli.config.as_deref(), paths, print)
+        Some(Command::Journal(JournalCommand::Init { print, group })) => {
+            journal::journal_init(cli.config.as_deref(), paths, print, group.as_deref())
         }
         Some(Command::Journal(JournalCommand::Copy { from })) => journal::journal_copy(
             cli.config.as_deref(),

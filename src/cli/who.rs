@@ -16,9 +16,10 @@ pub(super) fn who(journal: &crate::room::Place, json: bool) -> Done {
     for p in &people {
         let seen = now.since(crate::core::time::Ts(p.last_seen_ms));
         out::line(format_args!(
-            "{:<9} {:<32} {:<18} {}  (since {}, seen {} ago)",
+            "{:<9} {:<32} {:<16} {:<18} {}  (since {}, seen {} ago)",
             p.role.to_uppercase(),
             p.operator,
+            format!("room {}", p.room),
             p.what,
             p.services.join(", "),
             p.since,

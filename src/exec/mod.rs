@@ -96,6 +96,8 @@ pub(crate) struct Backends {
     /// A drill on real providers: the production journal, where its
     /// changes to them are journaled under the lease it holds there.
     world: Arc<Mutex<Option<Journal>>>,
+    /// How late backstop itself is: re-probes are marked with it.
+    lateness: crate::sources::lateness::Lateness,
 }
 
 impl Backends {
@@ -336,9 +338,16 @@ impl Executor {
         }
     }
 
-    /// Let the executor re-probe endpoints (rule confirmations, checklist checks).
-    pub fn with_probes(mut self, prober: Prober, specs: HashMap<EndpointId, ProbeSpec>) -> Self {
+    /// Let the executor re-probe endpoints (rule confirmations, checklist
+    /// checks), each answer marked with backstop's own lateness.
+    pub fn with_probes(
+        mut self,
+        prober: Prober,
+        specs: HashMap<EndpointId, ProbeSpec>,
+        lateness: crate::sources::lateness::Lateness,
+    ) -> Self {
         self.b.probes = Some((prober, Arc::new(specs)));
+        self.b.lateness = lateness;
         self
     }
 
@@ -664,15 +673,18 @@ impl Executor {
                 else {
                     return;
                 };
+                let lateness = self.b.lateness.clone();
                 tokio::spawn(async move {
                     for _ in 0..times {
                         // A short pause: a confirmation, not a flood.
                         tokio::time::sleep(std::time::Duration::from_millis(250)).await;
+                        let started = std::time::Instant::now();
                         let probed = prober.probe(&spec).await;
                         let result = ProbeResult {
                             at: now(),
                             latency_ms: probed.latency_ms,
                             report: probed.report,
+                            late: lateness.mark(started),
                         };
                         if tx.send(Msg::Probed { endpoint, result }).await.is_err() {
                             break;

@@ -396,6 +396,7 @@ async fn reprobe(
         tokio::time::sleep(Duration::from_millis(300)).await;
         let mut worst: Option<(HealthStatus, String)> = None;
         for (id, spec) in &endpoints {
+            let started = std::time::Instant::now();
             let probed = prober.probe(spec).await;
             let status = probed.report.status;
             let summary = probed.report.summary.clone();
@@ -406,6 +407,7 @@ async fn reprobe(
                         at: now(),
                         latency_ms: probed.latency_ms,
                         report: probed.report,
+                        late: b.lateness.mark(started),
                     },
                 })
                 .await;

@@ -93,8 +93,9 @@ pub fn share(path: &Path, group: &str) -> Result<Vec<String>, String> {
         "{}: group {group}, mode 2770 (new files take its group)",
         dir.display()
     ));
-    // The file, its tables and its WAL files exist once it is opened.
-    super::sqlite::Sqlite::open(path, "").map_err(|e| e.to_string())?;
+    // The file, its tables and its WAL files exist while it is open (SQLite
+    // makes later ones with the file's mode; the directory gives the group).
+    let open = super::sqlite::Sqlite::open(path, "").map_err(|e| e.to_string())?;
     for f in files(path) {
         if f.exists() {
             chown(&f)?;
@@ -102,5 +103,17 @@ pub fn share(path: &Path, group: &str) -> Result<Vec<String>, String> {
             done.push(format!("{}: group {group}, mode 660", f.display()));
         }
     }
+    drop(open);
+    // Where approvals leave their proof: anyone in the group may leave one,
+    // nobody may remove another's (sticky), new ones take the group.
+    let vouch = super::vouch::dir(path);
+    std::fs::create_dir_all(&vouch)
+        .map_err(|e| format!("cannot create {}: {e}", vouch.display()))?;
+    chown(&vouch)?;
+    chmod(&vouch, 0o3770)?;
+    done.push(format!(
+        "{}: group {group}, mode 3770 (who approved what, vouched by the kernel)",
+        vouch.display()
+    ));
     Ok(done)
 }

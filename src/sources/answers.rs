@@ -98,6 +98,7 @@ mod tests {
             at: Ts(i as i64),
             latency_ms: 1.0,
             report: HealthReport::unreachable("x"),
+            late: None,
         };
         (id, result)
     }

@@ -3,6 +3,7 @@
 pub mod answers;
 pub mod deploy;
 pub mod http1;
+pub mod lateness;
 pub mod metrics;
 pub mod probe;
 pub mod terminal;
@@ -43,6 +44,7 @@ pub fn now() -> Ts {
 pub fn spawn_probes(
     config: &Config,
     prober: &Prober,
+    lateness: &lateness::Lateness,
     tx: &mpsc::Sender<Msg>,
 ) -> std::io::Result<()> {
     let mut specs = Vec::new();
@@ -66,9 +68,16 @@ pub fn spawn_probes(
         .build()?;
     let prober = prober.clone();
     let tx = tx.clone();
+    let lateness = lateness.clone();
     std::thread::Builder::new()
         .name("probes".into())
-        .spawn(move || rt.block_on(run_probes(specs, prober, tx, IN_FLIGHT)))?;
+        .spawn(move || {
+            rt.block_on(async move {
+                // This thread's own lateness: its probes wait on it.
+                let _ticker = lateness.spawn_ticker();
+                run_probes(specs, prober, lateness, tx, IN_FLIGHT).await
+            })
+        })?;
     Ok(())
 }
 
@@ -111,6 +120,7 @@ fn place(k: usize, n: usize, interval: Duration) -> (Duration, Duration) {
 async fn run_probes(
     specs: Vec<(EndpointId, ProbeSpec, Duration)>,
     prober: Prober,
+    lateness: lateness::Lateness,
     tx: mpsc::Sender<Msg>,
     in_flight: usize,
 ) {
@@ -125,6 +135,7 @@ async fn run_probes(
         let prober = prober.clone();
         let answers = answers.clone();
         let turns = turns.clone();
+        let lateness = lateness.clone();
         let (first, then) = place(k, n, interval);
         tokio::spawn(async move {
             tokio::time::sleep_until(start + first).await;
@@ -138,12 +149,14 @@ async fn run_probes(
                 let Ok(turn) = turns.acquire().await else {
                     return;
                 };
+                let started = std::time::Instant::now();
                 let probed = prober.probe(&spec).await;
                 drop(turn);
                 let result = ProbeResult {
                     at: now(),
                     latency_ms: probed.latency_ms,
                     report: probed.report,
+                    late: lateness.mark(started),
                 };
                 answers.put((id, result)).await;
                 ticker.tick().await;
@@ -199,7 +212,13 @@ mod tests {
             .collect();
         let (tx, mut rx) = mpsc::channel(64);
         let prober = Prober::new().expect("a prober");
-        let probes = tokio::spawn(run_probes(specs, prober, tx, 3));
+        let probes = tokio::spawn(run_probes(
+            specs,
+            prober,
+            lateness::Lateness::default(),
+            tx,
+            3,
+        ));
         // All twelve answer, three at a time: each times out after 300 ms.
         let mut answered = 0;
         while answered < 12 {

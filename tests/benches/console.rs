@@ -373,6 +373,7 @@ fn rules() {
                     at: Ts(round * 2000),
                     latency_ms: 3.0 + (round % 7) as f64,
                     report: report(HealthStatus::Ok),
+                    late: None,
                 };
                 update(
                     &mut s,
@@ -405,6 +406,7 @@ fn rules() {
             at: Ts(t),
             latency_ms: 3.0,
             report: report(HealthStatus::Ok),
+            late: None,
         };
         let svc = (i % 200) as usize;
         black_box(update(
@@ -599,6 +601,7 @@ fn big_state() -> State {
                         at: Ts(round * 2000),
                         latency_ms: 3.0 + (round % 40) as f64 * 7.0,
                         report,
+                        late: None,
                     };
                     update(
                         &mut s,

@@ -77,6 +77,7 @@ pub fn probe(
         at: at(secs),
         latency_ms: ms,
         report: r,
+        late: None,
     };
     update(
         s,

@@ -146,6 +146,10 @@ pub struct ProbeResult {
     pub at: Ts,
     pub latency_ms: f64,
     pub report: HealthReport,
+    /// backstop itself was this late (ms) while it waited for the answer
+    /// (starved of CPU, stopped, asleep): a timeout then is its own, not
+    /// the endpoint's, and the latency includes its delay.
+    pub late: Option<u64>,
 }
 
 #[derive(Clone, Debug, PartialEq)]
@@ -977,6 +981,9 @@ pub struct State {
     /// This console's session on the journal (`operator#pid-start`): rows
     /// and leases name it.
     pub session: String,
+    /// The war room it is in (`[journal] room`, else the configuration's
+    /// name): its leases, checklists, approvals and people.
+    pub room: String,
     /// Who the operator is when two people are compared (the two-person
     /// rule): their AWS name, else the name they declared, else `user@host`.
     pub person: String,
@@ -990,6 +997,10 @@ pub struct State {
     /// Why the journal cannot be written, if it cannot: nothing may change
     /// unrecorded, so every acting key is refused with this reason.
     pub journal_down: Option<String>,
+    /// backstop itself is late (starved of CPU, stopped, asleep): by how
+    /// much at worst (ms), and since when. Meanwhile auto mode holds, and
+    /// a probe that timed out across it counts as unknown.
+    pub late: Option<(u64, Ts)>,
     /// Where the journal is shared between hosts (`DynamoDB table t`),
     /// shown beside the configuration's file; `None` for this host's file.
     pub journal_at: Option<String>,
@@ -1051,10 +1062,12 @@ impl State {
             people: Vec::new(),
             leases: Vec::new(),
             session: String::new(),
+            room: String::new(),
             person: String::new(),
             vouched: None,
             approve_only: false,
             journal_down: None,
+            late: None,
             journal_at: None,
             sources: Vec::new(),
             drill: None,

@@ -171,6 +171,9 @@ pub enum Msg {
     /// The journal stopped storing what it is handed (why), or stores it
     /// again (`None`): nothing may change while it does not.
     JournalHealth { down: Option<String>, at: Ts },
+    /// backstop itself is late by this much (ms) — starved of CPU, stopped,
+    /// asleep — or on time again (`None`).
+    Late { by_ms: Option<u64>, at: Ts },
     /// A lease asked of the executor was taken, handed over or refused.
     LeaseDone {
         service: String,
@@ -464,6 +467,7 @@ impl Msg {
             | Msg::People { at, .. }
             | Msg::Shared { at, .. }
             | Msg::JournalHealth { at, .. }
+            | Msg::Late { at, .. }
             | Msg::LeaseDone { at, .. }
             | Msg::ReportWritten { at, .. }
             | Msg::DrillsRead { at, .. } => *at,

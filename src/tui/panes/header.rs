@@ -29,10 +29,19 @@ fn war_room(state: &State) -> Option<String> {
             } else {
                 crate::core::update::room::short(&d.operator).to_string()
             };
-            Some(format!("DRIVER {who} · {watching} watching"))
+            Some(format!("{}DRIVER {who} · {watching} watching", room(state)))
         }
-        None if state.people.len() > 1 => Some(format!("{watching} watching")),
+        None if state.people.len() > 1 => Some(format!("{}{watching} watching", room(state))),
         None => None,
+    }
+}
+
+/// `room payments · `: the war room these people share (none for a
+/// drill's own world).
+fn room(state: &State) -> String {
+    match state.room.as_str() {
+        "" => String::new(),
+        r => format!("room {r} · "),
     }
 }
 
@@ -97,6 +106,17 @@ pub fn render(state: &State, view: &View<'_>, area: Rect, buf: &mut Buffer) {
         left.push(Span::raw("  "));
         left.push(Span::styled(
             " JOURNAL DOWN: nothing can change ",
+            t.drill(),
+        ));
+    }
+    if let Some((ms, _)) = state.late {
+        // backstop's own delay: what it sees meanwhile may be its own.
+        left.push(Span::raw("  "));
+        left.push(Span::styled(
+            format!(
+                " backstop is late by {} ",
+                crate::core::time::human(std::time::Duration::from_millis(ms))
+            ),
             t.drill(),
         ));
     }

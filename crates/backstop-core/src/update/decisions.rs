@@ -492,6 +492,11 @@ fn auto_rollback(state: &mut State, service: usize, now: Ts) -> Vec<Effect> {
     if super::may_act(state, service).is_err() || !svc.rollback.elsewhere.is_empty() {
         return Vec::new();
     }
+    // Nor while backstop itself is late: what it saw meanwhile may be its
+    // own delay. It acts when it is on time again, if the rules still fire.
+    if state.late.is_some() {
+        return Vec::new();
+    }
     if svc
         .rollback
         .checklist

@@ -482,6 +482,39 @@ fn dispatch(state: &mut State, msg: Msg, now: super::time::Ts) -> Vec<Effect> {
             checklist::on_incident(state, service, id);
             Vec::new()
         }
+        Msg::Late { by_ms, at } => {
+            let was = state.late;
+            match (by_ms, was) {
+                (Some(ms), _) => {
+                    let since = was.map_or(at, |(_, s)| s);
+                    state.late = Some((ms.max(was.map_or(0, |(w, _)| w)), since));
+                    state.events.push(
+                        at,
+                        "backstop",
+                        Level::Warn,
+                        format!(
+                            "backstop itself is late by {}: its own delay (CPU starved, stopped or asleep), not the endpoints' — probes that timed out meanwhile count as unknown, and auto mode holds",
+                            super::time::human(std::time::Duration::from_millis(ms))
+                        ),
+                    );
+                }
+                (None, Some((worst, since))) => {
+                    state.late = None;
+                    state.events.push(
+                        at,
+                        "backstop",
+                        Level::Good,
+                        format!(
+                            "backstop is on time again (it was late by up to {} since {})",
+                            super::time::human(std::time::Duration::from_millis(worst)),
+                            since.hms()
+                        ),
+                    );
+                }
+                (None, None) => {}
+            }
+            Vec::new()
+        }
         Msg::Interrupted { actions, at } => {
             // A change of a driver that is gone is not in flight any more:
             // it is interrupted, for this console to resolve.
@@ -703,6 +736,7 @@ mod tests {
             at: Ts(at),
             latency_ms: 3.0,
             report: report(status, Some("1.0.1")),
+            late: None,
         };
         update(
             s,
@@ -806,6 +840,7 @@ mod tests {
                     at: Ts(1000 + 3 * i as i64),
                     latency_ms: 3.0 + i as f64,
                     report: report(status, Some("1.0.1")),
+                    late: None,
                 };
                 let id = EndpointId {
                     service: 0,

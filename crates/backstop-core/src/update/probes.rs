@@ -94,6 +94,19 @@ fn record(state: &mut State, id: EndpointId, result: ProbeResult) -> bool {
 
     let status = result.report.status;
     let at = result.at;
+    // backstop itself was late across this probe: a failure then may be
+    // its own delay (the request never sent in time), so it is unknown —
+    // not counted, said once; an answer still counts, its latency does not.
+    if let (Some(late), true) = (result.late, status.is_failure()) {
+        let text = format!(
+            "{} probe unknown: backstop itself was late by {} while it waited ({}), not counted",
+            ep.role,
+            crate::time::human(std::time::Duration::from_millis(late)),
+            result.report.summary
+        );
+        state.events.push(at, label, Level::Warn, text);
+        return false;
+    }
     if status.is_failure() {
         ep.consecutive_failures += 1;
     } else {
@@ -103,11 +116,14 @@ fn record(state: &mut State, id: EndpointId, result: ProbeResult) -> bool {
     let first_failure = status.is_failure() && ep.consecutive_failures == 1;
     let role = ep.role;
     let summary = result.report.summary.clone();
-    env.metrics
-        .probes
-        .record(at, result.latency_ms, status.is_failure());
-    if id.endpoint == primary {
-        env.latency.push(result.latency_ms, status.is_failure());
+    // A latency measured across backstop's own delay is not the endpoint's.
+    if result.late.is_none() {
+        env.metrics
+            .probes
+            .record(at, result.latency_ms, status.is_failure());
+        if id.endpoint == primary {
+            env.latency.push(result.latency_ms, status.is_failure());
+        }
     }
     if let Some(v) = &result.report.version {
         env.version = Some(v.clone());

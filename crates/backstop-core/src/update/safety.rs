@@ -282,6 +282,7 @@ fn probe_result(status: HealthStatus, at: i64) -> ProbeResult {
             summary: format!("status {status}"),
             error: None,
         },
+        late: None,
     }
 }
 

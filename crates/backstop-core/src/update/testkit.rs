@@ -72,6 +72,7 @@ pub(in crate::update) fn probe(
         at: Ts(at),
         latency_ms: 2.0,
         report,
+        late: None,
     };
     update(
         s,

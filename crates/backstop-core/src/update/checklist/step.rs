@@ -405,6 +405,12 @@ pub(super) fn auto_refusal(
     if let Err(why) = crate::update::may_act(state, service) {
         return Some(why);
     }
+    if let Some((ms, _)) = state.late {
+        return Some(format!(
+            "backstop itself is late (by up to {}): auto mode holds until it is on time",
+            crate::time::human(std::time::Duration::from_millis(ms))
+        ));
+    }
     if let Some(e) = svc.rollback.elsewhere.first() {
         return Some(format!(
             "a change of {} is in flight on {}'s console",
