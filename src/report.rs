@@ -116,6 +116,47 @@ pub struct Line {
     pub level: String,
     pub text: String,
     pub by: String,
+    /// How many backstops recorded this same observation (each console
+    /// sees the world for itself): one line for one fact.
+    #[serde(skip_serializing_if = "is_one")]
+    pub seen_by: usize,
+}
+
+fn is_one(n: &usize) -> bool {
+    *n == 1
+}
+
+/// What every console observes for itself — a probe's answer, a rule, a
+/// decision, a traffic or deploy read: recorded once per console watching.
+const OBSERVED: [&str; 6] = ["health", "rule", "decision", "traffic", "deploy", "info"];
+
+/// Observations of one fact by several consoles, one line: the same
+/// scope, kind and words from another session within a few seconds.
+fn one_line_per_fact(rows: Vec<(Line, Option<String>)>) -> Vec<Line> {
+    const NEAR: i64 = 10_000;
+    let mut out: Vec<(Line, Vec<Option<String>>)> = Vec::new();
+    for (line, session) in rows {
+        let same = OBSERVED
+            .contains(&line.kind.as_str())
+            .then(|| {
+                out.iter_mut().rev().take(64).find(|(l, sessions)| {
+                    l.scope == line.scope
+                        && l.kind == line.kind
+                        && l.text == line.text
+                        && (line.at.millis() - l.at.millis()).abs() <= NEAR
+                        && !sessions.contains(&session)
+                })
+            })
+            .flatten();
+        match same {
+            Some((l, sessions)) => {
+                sessions.push(session);
+                l.seen_by = sessions.len();
+            }
+            None => out.push((line, vec![session])),
+        }
+    }
+    out.into_iter().map(|(l, _)| l).collect()
 }
 
 fn rfc3339<S: Serializer>(t: &Ts, s: S) -> Result<S::Ok, S::Error> {
@@ -173,17 +214,28 @@ pub struct Marks {
 }
 
 impl Marks {
-    /// From the incident's opening row and its closing row, if it closed.
-    pub fn of(incident: &Row, closed: Option<&Row>) -> Marks {
+    /// From the incident's opening row and its closing row, if it closed
+    /// — else, for the recovery, the last checklist its driver published
+    /// (users back on a good version and verified, while the after-steps
+    /// are still open).
+    pub fn of(incident: &Row, closed: Option<&Row>, last_checklist: Option<&Row>) -> Marks {
         let d = incident.entry.data.as_ref().unwrap_or(&Value::Null);
         let cd = closed
             .and_then(|c| c.entry.data.as_ref())
+            .unwrap_or(&Value::Null);
+        let published = last_checklist
+            .and_then(|c| c.entry.data.as_ref())
+            .and_then(|d| d.get("checklist"))
             .unwrap_or(&Value::Null);
         Marks {
             began: ts_of(d, "began"),
             // Older rows have no detection time: the incident opened on it.
             detected: ts_of(d, "detected").unwrap_or(incident.entry.at),
-            recovered: ts_of(cd, "recovered"),
+            recovered: ts_of(cd, "recovered").or_else(|| {
+                published
+                    .get("recovered")
+                    .and_then(|v| serde_json::from_value::<Ts>(v.clone()).ok())
+            }),
             ended: closed.map(|c| c.entry.at),
         }
     }
@@ -222,7 +274,8 @@ impl Report {
         let cd = closed
             .and_then(|c| c.entry.data.clone())
             .unwrap_or(Value::Null);
-        let marks = Marks::of(inc, closed);
+        let published = own.iter().rev().find(|r| r.entry.kind == "checklist");
+        let marks = Marks::of(inc, closed, published);
         let Marks {
             began,
             detected,
@@ -296,23 +349,28 @@ impl Report {
         approval_rows.dedup_by_key(|r| r.id);
         let approvals = approval_rows.into_iter().filter_map(Approval::of).collect();
 
-        let mut timeline: Vec<Line> = around
+        let mut lines: Vec<(Line, Option<String>)> = around
             .into_iter()
             // Steps and changes have their own sections; the events say the same.
             .filter(|r| !matches!(&r.entry.kind[..], "step" | "intent" | "outcome"))
-            .map(|r| Line {
-                at: r.entry.at,
-                scope: r.entry.scope.clone(),
-                kind: match (&r.entry.kind[..], &r.entry.data) {
-                    ("event", Some(data)) => str_of(data, "kind"),
-                    (k, _) => k.to_string(),
-                },
-                level: r.entry.level.clone(),
-                text: r.entry.text.clone(),
-                by: r.entry.operator.clone(),
+            .map(|r| {
+                let line = Line {
+                    at: r.entry.at,
+                    scope: r.entry.scope.clone(),
+                    kind: match (&r.entry.kind[..], &r.entry.data) {
+                        ("event", Some(data)) => str_of(data, "kind"),
+                        (k, _) => k.to_string(),
+                    },
+                    level: r.entry.level.clone(),
+                    text: r.entry.text.clone(),
+                    by: r.entry.operator.clone(),
+                    seen_by: 1,
+                };
+                (line, r.session)
             })
             .collect();
-        timeline.sort_by_key(|l| l.at);
+        lines.sort_by_key(|(l, _)| l.at);
+        let timeline = one_line_per_fact(lines);
 
         Ok(Report {
             incident: inc.id,
@@ -496,7 +554,19 @@ impl Report {
 
         let _ = writeln!(s, "## Timeline\n");
         for l in &self.timeline {
-            let _ = writeln!(s, "- {} {} [{}] {}", l.at.hms(), l.scope, l.kind, l.text);
+            let seen = if l.seen_by > 1 {
+                format!(" (seen by {} consoles)", l.seen_by)
+            } else {
+                String::new()
+            };
+            let _ = writeln!(
+                s,
+                "- {} {} [{}] {}{seen}",
+                l.at.hms(),
+                l.scope,
+                l.kind,
+                l.text
+            );
         }
         s
     }

@@ -123,7 +123,7 @@ fn work(r: &Row) -> Option<&str> {
 impl Stats {
     /// Everything the journal holds, counted.
     pub fn load(reader: &Reader) -> Result<Stats> {
-        let rows = reader.of_kinds(&["incident", "closed", "intent", "outcome"])?;
+        let rows = reader.of_kinds(&["incident", "closed", "intent", "outcome", "checklist"])?;
         let mut kinds = vec!["deploy"];
         kinds.extend(war_room::KINDS);
         let events = reader.events_of(&kinds, Ts(i64::MAX))?;
@@ -143,10 +143,20 @@ impl Stats {
             .filter(|r| r.entry.kind == "closed")
             .filter_map(|r| Some((r.entry.incident?, r)))
             .collect();
+        // The last checklist published for each incident (rows in order).
+        let published: HashMap<i64, &Row> = rows
+            .iter()
+            .filter(|r| r.entry.kind == "checklist")
+            .filter_map(|r| Some((r.entry.incident?, r)))
+            .collect();
         for inc in rows.iter().filter(|r| r.entry.kind == "incident") {
             let d = inc.entry.data.as_ref().unwrap_or(&Value::Null);
             let service = str_of(d, "service").unwrap_or(&inc.entry.scope);
-            let marks = Marks::of(inc, closed.get(&inc.id).copied());
+            let marks = Marks::of(
+                inc,
+                closed.get(&inc.id).copied(),
+                published.get(&inc.id).copied(),
+            );
             let a = slot(&mut acc, service, inc.entry.at);
             a.incidents += 1;
             a.mttd.extend(marks.mttd_secs());

@@ -15,8 +15,18 @@ pub const KINDS: [&str; 3] = ["presence", "lease", "approval"];
 /// The person a recorded operator (or a session, `operator#pid-started`)
 /// names, as `identity::person` compares people; `None` for an empty one.
 pub fn person_key(recorded: &str) -> Option<String> {
-    let key = crate::identity::person(without_session(recorded)).0;
+    let key = crate::identity::person(without_approver(without_session(recorded))).0;
     (!key.is_empty()).then_some(key)
+}
+
+/// `alice (…), approved by carol` → `alice (…)`: who made a change, not
+/// who approved it (counted apart), nor an override's mark.
+fn without_approver(s: &str) -> &str {
+    [", approved by ", ", two-person rule OVERRIDDEN"]
+        .iter()
+        .filter_map(|m| s.find(m))
+        .min()
+        .map_or(s, |i| &s[..i])
 }
 
 /// `alice (…)#4242-1764400000000` → `alice (…)`: a session is its operator,

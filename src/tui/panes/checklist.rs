@@ -428,7 +428,10 @@ fn followed_details(
             out.extend(preview(lines, w));
             let expiry = state.services[service].rollback.policy.approval_expiry;
             let left = expiry.saturating_sub(state.now.since(*asked));
-            let text = if f.person == state.person {
+            let watching = state.services[service].read_only || state.journal_down.is_some();
+            let text = if watching {
+                format!("{ind}{who} waits for a second person (this console only watches)")
+            } else if !crate::core::update::room::may_answer(state, service, f) {
                 format!("{ind}{who} (you, from another console) waits for a second person")
             } else {
                 format!(

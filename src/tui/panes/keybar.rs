@@ -86,6 +86,12 @@ fn hints(state: &State) -> Vec<Hint> {
                 .and_then(|id| state.services.get(id.service));
             let elsewhere =
                 selected.is_some_and(|s| room::driven_elsewhere(state, &s.name).is_some());
+            // The keys that act are offered only where they would: the same
+            // question every acting key meets (`update::may_act`).
+            let may_act = state
+                .selected_env()
+                .is_some_and(|id| crate::core::update::may_act(state, id.service).is_ok());
+            let watching = selected.is_some_and(|s| s.read_only);
             let asked = selected.is_some_and(|s| s.rollback.asked.is_some());
             let mut h = vec![
                 (vec![SelectPrev, SelectNext], "select", 6),
@@ -101,15 +107,15 @@ fn hints(state: &State) -> Vec<Hint> {
                 h.push((vec![ClearFaults], "heal", 2));
                 h.push((vec![DrillTrend], "trend", 1));
             }
-            if elsewhere || state.approve_only {
-                // Another console drives it: acting keys are theirs.
+            if !may_act {
+                // Another console drives it, or this one only watches.
                 h.retain(|(a, _, _)| {
                     !a.iter().any(|a| {
                         matches!(a, SetWeights | StartRollback | InjectFault | ClearFaults)
                     })
                 });
             }
-            if elsewhere && !state.approve_only {
+            if elsewhere && !state.approve_only && !watching && state.journal_down.is_none() {
                 h.push((vec![Drive], "ask to drive", 8));
             }
             if asked {
@@ -139,17 +145,18 @@ fn watching_only(state: &State) -> bool {
 
 /// Keys for a checklist another console drives: approve or reject what
 /// it asks a second person for, or ask to drive.
-fn followed_hints(state: &State, f: &Followed) -> Vec<Hint> {
+fn followed_hints(state: &State, service: usize, f: &Followed) -> Vec<Hint> {
     use Action::*;
     let mut h = match f.checklist.current().map(|s| &s.status) {
         Some(StepStatus::AwaitingApproval { .. })
-            if f.checklist.ended.is_none() && f.person != state.person =>
+            if f.checklist.ended.is_none() && room::may_answer(state, service, f) =>
         {
             vec![(vec![Approve], "APPROVE", 10), (vec![Reject], "reject", 9)]
         }
         _ => vec![],
     };
-    if !state.approve_only {
+    let watching = state.services.get(service).is_some_and(|s| s.read_only);
+    if !state.approve_only && !watching && state.journal_down.is_none() {
         h.push((vec![Drive], "ask to drive", 6));
     }
     h.push((vec![NextPane], "live panes", 7));
@@ -162,8 +169,8 @@ fn followed_hints(state: &State, f: &Followed) -> Vec<Hint> {
 /// Keys for the step in hand.
 fn checklist_hints(state: &State) -> Vec<Hint> {
     use Action::*;
-    if let Some((_, Some(f))) = shown_checklist(state) {
-        return followed_hints(state, f);
+    if let Some((service, Some(f))) = shown_checklist(state) {
+        return followed_hints(state, service, f);
     }
     let service = focused_checklist(state);
     let c = service.and_then(|s| state.services[s].rollback.checklist.as_ref());

@@ -102,7 +102,7 @@ pub(super) fn arm(state: &mut State, action: Action, at: Ts) -> Option<()> {
             (Some(fault), fault_question(&scope, Some(fault)))
         }
         Action::ClearFaults => (None, fault_question(&scope, None)),
-        Action::Approve => (None, approve_question(&fx)),
+        Action::Approve => (None, approve_question(state, &fx)),
         _ => (None, handover_question(&fx)),
     };
     state.ui.armed = Some(Armed {
@@ -122,12 +122,28 @@ fn fault_question(scope: &str, fault: Option<Fault>) -> String {
     }
 }
 
-fn approve_question(fx: &[Effect]) -> String {
-    match fx.first() {
-        Some(Effect::Approval {
-            service, driver, ..
-        }) => format!("Approve the change {driver} asks for on {service}?"),
-        _ => "Approve the change?".into(),
+/// `Approve "Switch traffic from green to blue" that alice asks for on
+/// web?`: the person and the change, never a session's id.
+fn approve_question(state: &State, fx: &[Effect]) -> String {
+    let Some(Effect::Approval {
+        service, driver, ..
+    }) = fx.first()
+    else {
+        return "Approve the change?".into();
+    };
+    let followed = state
+        .services
+        .iter()
+        .find(|s| &s.name == service)
+        .and_then(|s| s.rollback.followed.as_ref())
+        .filter(|f| &f.session == driver);
+    let who = followed.map_or("its driver", |f| crate::update::room::short(&f.operator));
+    match followed.and_then(|f| f.checklist.current()) {
+        Some(step) => format!(
+            "Approve \"{}\" that {who} asks for on {service}?",
+            step.title
+        ),
+        None => format!("Approve the change {who} asks for on {service}?"),
     }
 }
 

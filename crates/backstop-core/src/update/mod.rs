@@ -598,8 +598,7 @@ fn dispatch(state: &mut State, msg: Msg, now: super::time::Ts) -> Vec<Effect> {
         }
         Msg::People { people, leases, .. } => {
             state.people = people;
-            room::on_people(state, leases);
-            Vec::new()
+            room::on_people(state, leases, now)
         }
         Msg::Shared { rows, .. } => room::on_shared(state, rows, now),
         Msg::JournalHealth { down, at } => {

@@ -218,6 +218,7 @@ pub(super) fn on_shared(state: &mut State, rows: Vec<Shared>, now: Ts) -> Vec<Ef
             SharedWhat::Drives { text } => {
                 // Known at once, not at the next look at the lease table.
                 held_by(state, &name, &row.operator, &row.session, row.at);
+                fx.extend(yield_to(state, &name, &row.operator, &row.session, now));
                 state.events.push_kind(
                     row.at,
                     row.scope,
@@ -559,7 +560,7 @@ pub(super) fn on_tick(state: &mut State, now: Ts) -> Vec<Effect> {
 }
 
 /// Who is here, and who holds which lease.
-pub(super) fn on_people(state: &mut State, leases: Vec<LeaseView>) {
+pub(super) fn on_people(state: &mut State, leases: Vec<LeaseView>, now: Ts) -> Vec<Effect> {
     state.leases = leases;
     // A request from someone who has since taken the lease, or left, is done.
     for svc in &mut state.services {
@@ -568,6 +569,75 @@ pub(super) fn on_people(state: &mut State, leases: Vec<LeaseView>) {
             svc.rollback.asked = None;
         }
     }
+    // A service another backstop drives now is theirs: a checklist of this
+    // console's (stopped and taken over, or beaten to the lease) follows it.
+    let others: Vec<(String, String, String)> = state
+        .leases
+        .iter()
+        .filter(|l| l.session != state.session && !l.lost)
+        .map(|l| (l.service.clone(), l.operator.clone(), l.session.clone()))
+        .collect();
+    let mut fx = Vec::new();
+    for (service, operator, session) in others {
+        fx.extend(yield_to(state, &service, &operator, &session, now));
+    }
+    fx
+}
+
+/// `service` is driven by another backstop (`operator`, `session`): this
+/// console's own checklist of it, if one is open, is theirs now — shown as
+/// followed, its next steps theirs to take.
+fn yield_to(
+    state: &mut State,
+    service: &str,
+    operator: &str,
+    session: &str,
+    now: Ts,
+) -> Vec<Effect> {
+    let Some(i) = state.services.iter().position(|s| s.name == service) else {
+        return Vec::new();
+    };
+    if state.services[i]
+        .rollback
+        .checklist
+        .as_ref()
+        .is_none_or(|c| c.ended.is_some())
+    {
+        return Vec::new();
+    }
+    // One that changed nothing yet is put away, saying whose it is.
+    if untouched(state, i) {
+        return refused(
+            state,
+            i,
+            &format!("{} drives {service}", short(operator)),
+            now,
+        );
+    }
+    let rb = &mut state.services[i].rollback;
+    let Some(c) = rb.checklist.take() else {
+        return Vec::new();
+    };
+    rb.in_progress = None;
+    rb.followed = Some(Followed {
+        operator: operator.to_string(),
+        person: String::new(),
+        vouched: None,
+        session: session.to_string(),
+        checklist: c,
+        at: now,
+    });
+    state.events.push_kind(
+        now,
+        service.to_string(),
+        Level::Warn,
+        Kind::Room,
+        format!(
+            "{} drives {service} now: this console follows their checklist (D asks to drive)",
+            short(operator)
+        ),
+    );
+    Vec::new()
 }
 
 /// What the executor made of a lease asked for.
@@ -694,18 +764,7 @@ fn adopt(state: &mut State, service: usize, now: Ts) {
 /// console just opened, which has changed nothing (a re-probe may run), is
 /// abandoned saying who drives; anything further is stopped by the fence.
 fn refused(state: &mut State, service: usize, why: &str, now: Ts) -> Vec<Effect> {
-    let rb = &state.services[service].rollback;
-    let untouched = rb.in_flight.is_empty()
-        && rb.checklist.as_ref().is_some_and(|c| {
-            c.ended.is_none()
-                && c.steps.iter().all(|s| {
-                    let changes = matches!(&s.spec.kind, StepKind::Action(a) if a.mutates());
-                    let begun =
-                        matches!(s.status, StepStatus::Running { .. }) || s.status.settled();
-                    !(changes && begun)
-                })
-        });
-    if !untouched {
+    if !untouched(state, service) {
         return Vec::new();
     }
     let by = state.operator.clone();
@@ -716,6 +775,22 @@ fn refused(state: &mut State, service: usize, why: &str, now: Ts) -> Vec<Effect>
         &by,
         now,
     )
+}
+
+/// This console's checklist of `service` is open and has changed nothing
+/// yet (a re-probe may run).
+fn untouched(state: &State, service: usize) -> bool {
+    let rb = &state.services[service].rollback;
+    rb.in_flight.is_empty()
+        && rb.checklist.as_ref().is_some_and(|c| {
+            c.ended.is_none()
+                && c.steps.iter().all(|s| {
+                    let changes = matches!(&s.spec.kind, StepKind::Action(a) if a.mutates());
+                    let begun =
+                        matches!(s.status, StepStatus::Running { .. }) || s.status.settled();
+                    !(changes && begun)
+                })
+        })
 }
 
 /// The war room's keys.
@@ -916,6 +991,18 @@ pub(super) fn on_action(state: &mut State, action: Action, now: Ts) -> Vec<Effec
         }
         _ => Vec::new(),
     }
+}
+
+/// Whether this console may answer the approval `f`'s driver asks for on
+/// `service`: it may act on the room at all, and it is not the driver.
+pub fn may_answer(state: &State, service: usize, f: &Followed) -> bool {
+    let Some(svc) = state.services.get(service) else {
+        return false;
+    };
+    !svc.read_only
+        && state.journal_down.is_none()
+        && f.session != state.session
+        && !follows_person(state, f, service)
 }
 
 /// The followed checklist's driver is this console's person — by name,
