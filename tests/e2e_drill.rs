@@ -37,7 +37,7 @@ fn drill_shows_health_injects_and_clears_a_fault_and_quits_cleanly() {
 
     // Select green (second row) and inject the first fault: 503 critical.
     pty.send("j");
-    pty.send("fy");
+    pty.confirm("f");
     let took = pty.wait_for("green CRIT", INTERVAL + TIMEOUT + SLACK, |s| {
         row_has(s, "green", "CRIT")
     });
@@ -58,7 +58,7 @@ fn drill_shows_health_injects_and_clears_a_fault_and_quits_cleanly() {
     pty.send("\x1b");
 
     // Heal.
-    pty.send("cy");
+    pty.confirm("c");
     pty.wait_for("green OK again", INTERVAL + TIMEOUT + SLACK, |s| {
         row_has(s, "green", " OK ")
     });
@@ -92,14 +92,14 @@ fn every_fault_shows_as_its_status() {
         ("slow", "DOWN"),
         ("refused", "DOWN"),
     ] {
-        pty.send("fy");
+        pty.confirm("f");
         pty.wait_for(
             &format!("green {badge} under fault {fault}"),
             INTERVAL * 2 + TIMEOUT + SLACK,
             |s| row_has(s, "green", fault) && row_has(s, "green", badge),
         );
     }
-    pty.send("cy");
+    pty.confirm("c");
     pty.wait_for(
         "green OK after refused",
         INTERVAL * 2 + TIMEOUT + SLACK,
@@ -228,7 +228,7 @@ fn an_error_fault_shows_in_the_traffic_figures() {
     pty.wait_for("blue and green OK", Duration::from_secs(20), both_ok);
     pty.send("j");
     // The cycle reaches "8 % of requests fail" at its fifth step.
-    pty.send("fffffy");
+    pty.confirm("fffff");
     pty.wait_for("the error fault", Duration::from_secs(5), |s| {
         row_has(s, "green", "8% 5xx")
     });
@@ -250,7 +250,7 @@ fn a_failing_canary_is_recommended_explained_and_rolled_back_by_the_checklist() 
     let mut pty = Pty::spawn(&home, &["drill"], 140, 45, &[("USER", "oncall")]);
     pty.wait_for("blue and green OK", Duration::from_secs(20), both_ok);
     pty.send("j");
-    pty.send("fy"); // 503: every request fails and health says critical
+    pty.confirm("f"); // 503: every request fails and health says critical
     // Three failed probes, two seconds apart.
     pty.wait_for("the recommendation", Duration::from_secs(15), |s| {
         s.lines()

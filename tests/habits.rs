@@ -33,6 +33,8 @@ fn typing_a_note_never_acts() {
     pty.wait_for("the fault's question", Duration::from_secs(3), |s| {
         s.contains("Inject \"503 critical\" into web/green?")
     });
+    // Read, then answered (a `y` at once would be typing).
+    std::thread::sleep(Duration::from_millis(400));
     pty.send("y");
     pty.wait_for("green CRIT", Duration::from_secs(10), |s| {
         row_has(s, "green", "CRIT")
@@ -118,6 +120,7 @@ fn colon_runs_an_action_with_its_confirmation_and_slash_filters() {
         s.contains("Inject \"503 critical\" into web/green? y do it")
     });
     assert!(row_has(&pty.screen(), "green", " OK "), "nothing before y");
+    std::thread::sleep(Duration::from_millis(400));
     pty.send("y");
     pty.wait_for("green CRIT", Duration::from_secs(10), |s| {
         row_has(s, "green", "CRIT")

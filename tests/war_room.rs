@@ -127,14 +127,14 @@ async fn three_consoles(b: Backend) {
     alice2.wait_for("alice's other console", WAIT, |s| {
         s.contains("(you, from another console)")
     });
-    alice2.send("ay");
+    alice2.confirm("a");
     alice2.wait_for("self-approval refused", WAIT, |s| {
         s.contains("a second person approves")
     });
     tokio::time::sleep(Duration::from_millis(700)).await;
     assert!(w.calls().is_empty(), "a self-approval moved nothing");
 
-    bob.send("ay");
+    bob.confirm("a");
     alice.wait_for("the switch done", WAIT, |s| s.contains("approved by bob"));
     let start = std::time::Instant::now();
     while w.calls().len() < 2 && start.elapsed() < WAIT {
@@ -155,7 +155,7 @@ async fn three_consoles(b: Backend) {
     });
     // The note's line opened by itself; Esc closes it, then `H` asks and `y` hands over.
     alice.send("\x1b");
-    alice.send("Hy");
+    alice.confirm("H");
     bob.wait_for("bob drives", WAIT, |s| s.contains("you drive web"));
     // The checklist carries on on bob's screen, as his own.
     bob.wait_for("the checklist is bob's", WAIT, |s| {
@@ -296,7 +296,7 @@ async fn a_team_drill_is_joined_followed_and_approved() {
 
     // Green fails; alice rolls back and walks to the switch.
     alice.send("j");
-    alice.send("fy");
+    alice.confirm("f");
     alice.wait_for("the recommendation", WAIT, |s| {
         s.contains("ROLLBACK RECOMMENDED")
     });
@@ -324,7 +324,7 @@ async fn a_team_drill_is_joined_followed_and_approved() {
     bob.wait_for("bob's fault key refused", WAIT, |s| {
         s.contains("joined to watch and approve")
     });
-    bob.send("ay");
+    bob.confirm("a");
     alice.wait_for("the switch, approved", WAIT, |s| {
         s.contains("approved by bob")
     });

@@ -134,6 +134,15 @@ impl Pty {
         }
     }
 
+    /// A one-key change and its confirmation as a person gives them: the
+    /// key, a pause to read the question, then `y` (a `y` within a moment
+    /// of its key is typing, and cancels the question).
+    pub fn confirm(&mut self, key: &str) {
+        self.send(key);
+        std::thread::sleep(Duration::from_millis(500));
+        self.send("y");
+    }
+
     pub fn send(&mut self, keys: &str) {
         self.writer
             .write_all(keys.as_bytes())

@@ -15,6 +15,12 @@ use crate::time::Ts;
 /// A question left unanswered this long is not answered by a late `y`.
 pub const ARMED_FOR: Duration = Duration::from_secs(15);
 
+/// A `y` sooner than this after its question was not an answer to it: a
+/// person reads a question before answering it, and a word typed at the
+/// keys ("okay", "say") brings its `y` within a tenth of a second of its
+/// `a`. The question is cancelled, and says so.
+pub const ARMED_READ: Duration = Duration::from_millis(300);
+
 /// The keys that change the world (or the war room) in one press.
 pub fn needs_second_key(action: Action) -> bool {
     matches!(
@@ -45,6 +51,18 @@ pub(super) fn answer(state: &mut State, action: Action, at: Ts) -> Option<Vec<Ef
             scope,
             Level::Info,
             format!("{} cancelled: nothing changed", armed.action),
+        );
+        return Some(Vec::new());
+    }
+    if at.since(armed.at) < ARMED_READ {
+        state.events.push(
+            at,
+            scope,
+            Level::Info,
+            format!(
+                "{} not done: its y came before the question could be read (typing?); press its key again",
+                armed.action
+            ),
         );
         return Some(Vec::new());
     }
@@ -211,7 +229,7 @@ mod tests {
         assert_eq!(q.question, "Inject \"503 critical\" into web/green?");
         // A second `f` offers the next fault; `y` injects that one.
         assert!(update(&mut s, Msg::Action(Action::InjectFault, Ts(3))).is_empty());
-        let fx = update(&mut s, Msg::Action(Action::Confirm, Ts(4)));
+        let fx = update(&mut s, Msg::Action(Action::Confirm, Ts(1004)));
         assert_eq!(set_fault(&fx), Some(Some(Fault::Degraded)));
         assert!(s.ui.armed.is_none());
     }
@@ -232,8 +250,10 @@ mod tests {
 
     #[test]
     fn words_typed_at_the_keys_change_nothing() {
-        // A sentence typed where no line is open: every letter bound to a
-        // one-key change only asks, and the next letter cancels it.
+        // A sentence typed where no line is open, as fast as people type
+        // (80 ms a key), with every pair a one-key change and its confirm
+        // key make: `fy`, `cy`, `ay`, `Hy`. Every letter bound to such a
+        // change only asks, and its `y` comes too soon to answer it.
         let keymap_of = |c: char| match c {
             'f' => Some(Action::InjectFault),
             'c' => Some(Action::ClearFaults),
@@ -243,12 +263,16 @@ mod tests {
             _ => None,
         };
         let mut s = on_green();
-        for (i, c) in "a config flag caused it".chars().enumerate() {
+        for (i, c) in "okay, say yes: the fy cy and Hy flags".chars().enumerate() {
             if let Some(a) = keymap_of(c) {
-                let fx = update(&mut s, Msg::Action(a, Ts(10 + i as i64)));
+                let fx = update(&mut s, Msg::Action(a, Ts(1000 + 80 * i as i64)));
                 assert!(fx.is_empty(), "{c:?} acted: {fx:?}");
             }
         }
+        // Read, then answered: the same two keys do it.
+        update(&mut s, Msg::Action(Action::InjectFault, Ts(10_000)));
+        let fx = update(&mut s, Msg::Action(Action::Confirm, Ts(10_900)));
+        assert!(set_fault(&fx).is_some(), "{fx:?}");
     }
 
     #[test]

@@ -358,7 +358,7 @@ mod tests {
         assert_eq!(s.ui.selected, 1, "the command selected web/green");
         let q = s.ui.armed.as_ref().expect("asked, as the key asks");
         assert_eq!(q.question, "Inject \"503 critical\" into web/green?");
-        let fx = update(&mut s, Msg::Action(Action::Confirm, Ts(101)));
+        let fx = update(&mut s, Msg::Action(Action::Confirm, Ts(900)));
         assert!(
             matches!(&fx[..], [Effect::SetFault { env, .. }] if env == "green"),
             "{fx:?}"

@@ -930,9 +930,9 @@ mod tests {
     #[test]
     fn inject_fault_cycles_on_the_selected_environment() {
         let mut s = drill();
-        update(&mut s, Msg::Action(Action::SelectNext, Ts(1)));
-        update(&mut s, Msg::Action(Action::InjectFault, Ts(2)));
-        let fx = update(&mut s, Msg::Action(Action::Confirm, Ts(2)));
+        update(&mut s, Msg::Action(Action::SelectNext, Ts(1000)));
+        update(&mut s, Msg::Action(Action::InjectFault, Ts(2000)));
+        let fx = update(&mut s, Msg::Action(Action::Confirm, Ts(2500)));
         assert_eq!(
             fx,
             vec![Effect::SetFault {
@@ -949,12 +949,12 @@ mod tests {
                 service: "web".into(),
                 env: "green".into(),
                 fault: Some(Fault::Unhealthy),
-                at: Ts(3),
+                at: Ts(3000),
             },
         );
         assert_eq!(s.services[0].envs[1].fault, Some(Fault::Unhealthy));
-        update(&mut s, Msg::Action(Action::InjectFault, Ts(4)));
-        let fx = update(&mut s, Msg::Action(Action::Confirm, Ts(4)));
+        update(&mut s, Msg::Action(Action::InjectFault, Ts(4000)));
+        let fx = update(&mut s, Msg::Action(Action::Confirm, Ts(4500)));
         assert_eq!(
             fx,
             vec![Effect::SetFault {
@@ -964,8 +964,8 @@ mod tests {
             }]
         );
         // Pressed again before the sandbox answered: the cycle moves on.
-        update(&mut s, Msg::Action(Action::InjectFault, Ts(4)));
-        let fx = update(&mut s, Msg::Action(Action::Confirm, Ts(4)));
+        update(&mut s, Msg::Action(Action::InjectFault, Ts(4000)));
+        let fx = update(&mut s, Msg::Action(Action::Confirm, Ts(4500)));
         assert_eq!(
             fx,
             vec![Effect::SetFault {
@@ -974,8 +974,8 @@ mod tests {
                 fault: Some(Fault::Slow)
             }]
         );
-        update(&mut s, Msg::Action(Action::ClearFaults, Ts(5)));
-        let fx = update(&mut s, Msg::Action(Action::Confirm, Ts(5)));
+        update(&mut s, Msg::Action(Action::ClearFaults, Ts(5000)));
+        let fx = update(&mut s, Msg::Action(Action::Confirm, Ts(5500)));
         assert_eq!(
             fx,
             vec![Effect::SetFault {

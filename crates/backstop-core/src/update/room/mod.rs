@@ -83,8 +83,16 @@ pub fn driven_elsewhere(state: &State, service: &str) -> Option<String> {
 /// Rows the other backstops wrote, in the journal's order.
 pub(super) fn on_shared(state: &mut State, rows: Vec<Shared>, now: Ts) -> Vec<Effect> {
     let mut fx = Vec::new();
+    // Answers to approval requests act (a change may run on one): they are
+    // weighed once the whole batch is read, against what it says now — a
+    // later row may say someone else drives by then.
+    let mut answers = Vec::new();
     for row in rows {
         if row.session == state.session {
+            continue;
+        }
+        if matches!(row.what, SharedWhat::Approval { .. }) {
+            answers.push(row);
             continue;
         }
         let name = row
@@ -249,24 +257,33 @@ pub(super) fn on_shared(state: &mut State, rows: Vec<Shared>, now: Ts) -> Vec<Ef
                     );
                 }
             }
-            SharedWhat::Approval {
-                driver,
-                request,
-                act,
-            } => {
-                let Some(service) = service else { continue };
-                let from = Answerer {
-                    operator: &row.operator,
-                    person: &row.person,
-                    vouched: row.vouched.as_deref(),
-                };
-                fx.extend(on_approval(
-                    state, service, &from, &driver, request, act, now,
-                ));
-            }
+            // Weighed after the batch (above).
+            SharedWhat::Approval { .. } => {}
             // The engine relays readings as the sources' own messages.
             SharedWhat::Readings(_) => {}
         }
+    }
+    for row in answers {
+        let SharedWhat::Approval {
+            driver,
+            request,
+            act,
+        } = row.what
+        else {
+            continue;
+        };
+        let name = row.scope.split('/').next().unwrap_or(&row.scope);
+        let Some(service) = state.services.iter().position(|s| s.name == name) else {
+            continue;
+        };
+        let from = Answerer {
+            operator: &row.operator,
+            person: &row.person,
+            vouched: row.vouched.as_deref(),
+        };
+        fx.extend(on_approval(
+            state, service, &from, &driver, request, act, now,
+        ));
     }
     fx
 }
@@ -1105,5 +1122,7 @@ pub(super) fn submitted(
     }
 }
 
+#[cfg(test)]
+mod sim;
 #[cfg(test)]
 mod tests;

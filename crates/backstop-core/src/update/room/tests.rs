@@ -379,7 +379,7 @@ fn a_handover_by_request_carries_the_checklist_on_under_the_new_driver() {
     // `H` asks first; `y` hands over.
     assert!(update(&mut alice, Msg::Action(Action::HandOver, Ts(6300))).is_empty());
     assert!(alice.ui.armed.is_some());
-    let fx = update(&mut alice, Msg::Action(Action::Confirm, Ts(6300)));
+    let fx = update(&mut alice, Msg::Action(Action::Confirm, Ts(6700)));
     let [
         Effect::Lease {
             act: act @ LeaseAct::HandOver { session, .. },
