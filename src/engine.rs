@@ -874,18 +874,30 @@ fn in_flight_elsewhere(
     if open.is_empty() {
         return (Vec::new(), Vec::new());
     }
-    let held = crate::room::lease::Leases::open(place)
-        .and_then(|l| l.all())
-        .unwrap_or_default();
+    // Who holds what; a lease table that cannot be read now leaves every
+    // other session's change in flight (nothing here offers to resolve
+    // what a live driver may still be doing: a take-over would show it).
+    let held = crate::room::lease::Leases::open(place).and_then(|l| l.all());
+    if let Err(e) = &held {
+        tracing::warn!(
+            "the leases cannot be read at start ({e}): other sessions' changes count as in flight"
+        );
+    }
     let now_ms = now().millis();
     open.into_iter().partition(|r| {
         let service = r.entry.scope.split('/').next().unwrap_or(&r.entry.scope);
-        r.session.as_deref().is_some_and(|s| s != me)
-            && held.iter().any(|(svc, h)| {
-                svc == service
-                    && Some(h.session.as_str()) == r.session.as_deref()
-                    && !h.lost(now_ms, expiry)
-            })
+        let theirs = r.session.as_deref().is_some_and(|s| s != me);
+        match &held {
+            Err(_) => theirs,
+            Ok(held) => {
+                theirs
+                    && held.iter().any(|(svc, h)| {
+                        svc == service
+                            && Some(h.session.as_str()) == r.session.as_deref()
+                            && !h.lost(now_ms, expiry)
+                    })
+            }
+        }
     })
 }
 

@@ -90,7 +90,10 @@ pub fn render(state: &State, view: &View<'_>, area: Rect, buf: &mut Buffer) {
         // Another console drives it: say who, and offer to ask.
         let driver = crate::core::update::room::lease(state, &svc.name)
             .filter(|l| l.session != state.session);
+        let watching = svc.read_only || state.journal_down.is_some();
         let hint = match d {
+            // This console only watches: its keys act on nothing.
+            _ if watching => format!("  watching only · {} why", key(Action::Explain)),
             _ if driver.is_some() && state.approve_only => format!(
                 "  {} drives · {} why",
                 driver.map_or("", |l| crate::core::update::room::short(&l.operator)),
