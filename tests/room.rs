@@ -352,7 +352,7 @@ async fn a_driver_stopped_midway_runs_no_further_command() {
     // The first command (blue gains first) takes a while.
     let ctl = std::fs::read_to_string(&w.ctl).unwrap().replace(
         "    printf '%s %s\\n' \"$2\" \"$3\" >> \"$dir/calls\"",
-        "    [ \"$2\" = blue ] && sleep 3\n    printf '%s %s\\n' \"$2\" \"$3\" >> \"$dir/calls\"",
+        "    [ \"$2\" = blue ] && touch \"$dir/started\" && sleep 3\n    printf '%s %s\\n' \"$2\" \"$3\" >> \"$dir/calls\"",
     );
     std::fs::write(&w.ctl, ctl).unwrap();
     w.sandbox
@@ -365,6 +365,12 @@ async fn a_driver_stopped_midway_runs_no_further_command() {
     alice.wait_for("the preview", WAIT, |s| s.contains("DO IT"));
     alice.send("y");
     alice.wait_for("running", WAIT, |s| s.contains("running…"));
+    // Stopped while the first command runs (its own process goes on).
+    let started = w.ctl.parent().unwrap().join("started");
+    let t = std::time::Instant::now();
+    while !started.exists() && t.elapsed() < WAIT {
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
     alice.signal("STOP");
     // Alice is silent past the expiry: bob takes the service over.
     let start = std::time::Instant::now();
@@ -428,4 +434,301 @@ async fn a_stopped_console_blames_nothing_on_the_endpoints() {
     assert_eq!(late.len(), 1, "journaled once: {late:?}");
     c.send("q");
     c.wait_exit(WAIT);
+}
+
+/// Run `cmd args`, as root, for the test's setup; its output when it fails.
+fn sh(cmd: &str, args: &[&str]) -> std::process::Output {
+    std::process::Command::new(cmd).args(args).output().unwrap()
+}
+
+/// Two Unix users of the test's own making, in one group.
+fn unix_users() -> (String, String, String) {
+    let root = std::fs::read_to_string("/proc/self/status")
+        .unwrap()
+        .lines()
+        .any(|l| l.starts_with("Uid:") && l.split_whitespace().nth(1) == Some("0"));
+    assert!(
+        root,
+        "this test makes two Unix users (useradd) to share one journal: run it as root"
+    );
+    let group = "bsroom".to_string();
+    let _ = sh("groupadd", &["-f", &group]);
+    let users = ("bsalice".to_string(), "bsbob".to_string());
+    for u in [&users.0, &users.1] {
+        let exists = sh("id", &[u]).status.success();
+        if !exists {
+            let out = sh("useradd", &["-M", "-N", "-g", &group, "-s", "/bin/sh", u]);
+            assert!(
+                out.status.success(),
+                "useradd {u}: {}",
+                common::stderr(&out)
+            );
+        }
+    }
+    (users.0, users.1, group)
+}
+
+/// Two people, two Unix accounts, one journal file on one bastion made
+/// theirs by `journal init --group`: bob's approval counts because the
+/// kernel says which account left its proof; alice's second console is
+/// told the change is her own; an account the file does not admit gets an
+/// error naming the file, its owner and its mode.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn two_unix_users_share_one_journal_and_the_kernel_says_who_approved() {
+    use std::os::unix::fs::PermissionsExt;
+    let (alice_u, bob_u, group) = unix_users();
+    let sandbox = backstop::sandbox::Sandbox::start(
+        &backstop::sandbox::default_world(),
+        &backstop::sandbox::Options { rate: 0.0 },
+    )
+    .await
+    .unwrap();
+    sandbox
+        .set_fault("web", "green", Some(Fault::Unhealthy))
+        .unwrap();
+    // A directory everyone may enter: the platform's CLI and weights, the
+    // shared journal's directory, each person's home.
+    let base = tempfile::Builder::new().prefix("bsroom").tempdir().unwrap();
+    std::fs::set_permissions(base.path(), std::fs::Permissions::from_mode(0o755)).unwrap();
+    let platform = base.path().join("platform");
+    std::fs::create_dir(&platform).unwrap();
+    let ctl = platform.join("ctl");
+    std::fs::write(&ctl, common::platform::CTL).unwrap();
+    std::fs::write(platform.join("blue"), "0").unwrap();
+    std::fs::write(platform.join("green"), "100").unwrap();
+    std::fs::write(platform.join("calls"), "").unwrap();
+    for f in ["blue", "green", "calls"] {
+        std::fs::set_permissions(platform.join(f), std::fs::Permissions::from_mode(0o666)).unwrap();
+    }
+    std::fs::set_permissions(&ctl, std::fs::Permissions::from_mode(0o755)).unwrap();
+    std::fs::set_permissions(&platform, std::fs::Permissions::from_mode(0o777)).unwrap();
+    let journal = base.path().join("srv/payments.sqlite");
+    let config = format!(
+        r#"title = "payments"
+[journal]
+path = "{journal}"
+
+[services.web.environments.blue]
+endpoints = [{{ url = "{blue}/api/health", interval = "200ms", timeout = "150ms" }}]
+
+[services.web.environments.green]
+endpoints = [{{ url = "{green}/api/health", interval = "200ms", timeout = "150ms" }}]
+
+[services.web.traffic]
+provider = "command"
+read = ["{ctl}", "read"]
+set = ["{ctl}", "set", "{{env}}", "{{weight}}"]
+interval = "500ms"
+
+[services.web.rollback]
+runbook = "quick"
+approvals = 2
+
+[[services.web.rules]]
+kind = "health-failures"
+count = 3
+"#,
+        journal = journal.display(),
+        blue = sandbox.base_url("web", "blue").unwrap(),
+        green = sandbox.base_url("web", "green").unwrap(),
+        ctl = ctl.display(),
+    );
+    // A home for each account, its own.
+    let home_of = |user: &str| {
+        let home = common::Home {
+            dir: tempfile::Builder::new()
+                .prefix(user)
+                .tempdir_in(base.path())
+                .unwrap(),
+        };
+        let cfg = home.config_dir();
+        std::fs::create_dir_all(cfg.join("runbooks")).unwrap();
+        std::fs::write(cfg.join("runbooks/quick.toml"), common::QUICK_RUNBOOK).unwrap();
+        std::fs::write(cfg.join("backstop.toml"), &config).unwrap();
+        let out = sh(
+            "chown",
+            &[
+                "-R",
+                &format!("{user}:{group}"),
+                home.path().to_str().unwrap(),
+            ],
+        );
+        assert!(out.status.success(), "{}", common::stderr(&out));
+        home
+    };
+    // root makes the journal the group's.
+    let admin = home_of("root");
+    let out = admin
+        .command()
+        .args(["journal", "init", "--group", &group])
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}{}",
+        common::stdout(&out),
+        common::stderr(&out)
+    );
+    assert!(
+        common::stdout(&out).contains("mode 660"),
+        "{}",
+        common::stdout(&out)
+    );
+    let (alice_home, bob_home) = (home_of(&alice_u), home_of(&bob_u));
+    let env = [("NO_COLOR", "1")];
+    let mut alice = Pty::spawn_as(&alice_home, &alice_u, &[], 100, 30, &env);
+    let alice2 = Pty::spawn_as(
+        &alice_home,
+        &alice_u,
+        &[],
+        100,
+        30,
+        &[("NO_COLOR", "1"), ("USER", "bsbob")],
+    );
+    let mut bob = Pty::spawn_as(&bob_home, &bob_u, &[], 100, 30, &env);
+    to_the_switch(&mut alice);
+    alice.send("\r");
+    alice.wait_for("the preview", WAIT, |s| s.contains("DO IT"));
+    alice.send("y");
+    alice.wait_for("waiting for approval", WAIT, |s| {
+        s.contains("WAITING for a second person's approval")
+    });
+    alice2.wait_for("alice's own change, from her second console", WAIT, |s| {
+        s.contains("(you, from another console) waits for a second person")
+    });
+    bob.wait_for("bob asked", WAIT, |s| s.contains("asks YOUR approval"));
+    bob.confirm("a");
+    alice.wait_for("approved by bob's account", WAIT, |s| {
+        s.contains(&format!("approved by {bob_u}@"))
+    });
+    let calls = || std::fs::read_to_string(platform.join("calls")).unwrap();
+    let start = std::time::Instant::now();
+    while calls().lines().count() < 2 && start.elapsed() < WAIT {
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    assert_eq!(calls(), "blue 100\ngreen 0\n");
+    // The proof is a file bob's account made, which nobody else may remove.
+    let vouch = backstop::room::vouch::dir(&journal);
+    let proofs: Vec<_> = std::fs::read_dir(&vouch).unwrap().collect();
+    assert_eq!(proofs.len(), 1);
+    use std::os::unix::fs::MetadataExt;
+    let owner = proofs[0].as_ref().unwrap().metadata().unwrap().uid();
+    assert_eq!(
+        backstop::identity::user_name(owner).as_deref(),
+        Some(bob_u.as_str())
+    );
+    assert_eq!(std::fs::metadata(&vouch).unwrap().mode() & 0o7777, 0o3770);
+    for mut c in [alice, alice2, bob] {
+        c.send("\x1b");
+        c.send("q");
+        c.send("q");
+        c.wait_exit(WAIT);
+    }
+    // A journal the group may not write: said, with its owner and mode.
+    let private = base.path().join("private.sqlite");
+    std::fs::write(&private, "").unwrap();
+    std::fs::set_permissions(&private, std::fs::Permissions::from_mode(0o600)).unwrap();
+    std::fs::write(
+        bob_home.config_dir().join("backstop.toml"),
+        config.replace(
+            &journal.display().to_string(),
+            &private.display().to_string(),
+        ),
+    )
+    .unwrap();
+    let mut who = std::process::Command::new("runuser");
+    who.args(["-p", "-u", &bob_u, "--"])
+        .arg(common::bin())
+        .arg("who");
+    bob_home.isolate(&mut who);
+    let out = who.output().unwrap();
+    let said = common::stderr(&out);
+    assert_ne!(out.status.code(), Some(0), "{said}");
+    assert!(
+        said.contains(&format!(
+            "{} cannot be written by {bob_u}: it belongs to root (group root, mode 600)",
+            private.display()
+        )),
+        "{said}"
+    );
+}
+
+/// Temporary keys of an assumed role's session named `who` on `moto`:
+/// a principal of its own (`${aws:userid}` = the role's id and `who`).
+async fn principal(moto: &common::moto::Moto, who: &str) -> (String, String, String) {
+    let sts = aws_sdk_sts::Client::new(&moto.sdk().await);
+    let out = sts
+        .assume_role()
+        .role_arn("arn:aws:iam::123456789012:role/OnCall")
+        .role_session_name(who)
+        .send()
+        .await
+        .unwrap();
+    let c = out.credentials().unwrap();
+    (
+        c.access_key_id().to_string(),
+        c.secret_access_key().to_string(),
+        c.session_token().to_string(),
+    )
+}
+
+/// On a table shared between hosts the proof of who approved is an item
+/// only that principal may write (IAM: `vouch#${aws:userid}`): bob's
+/// session approves alice's change; alice's own principal, from a second
+/// console with another declared name, cannot.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn on_a_table_aws_says_who_approved() {
+    let w = World::start_on(common::platform::Backend::Table, "", "approvals = 2").await;
+    w.sandbox
+        .set_fault("web", "green", Some(Fault::Unhealthy))
+        .unwrap();
+    let moto = w.moto.as_ref().unwrap();
+    let a = principal(moto, "alice@example.com").await;
+    let b = principal(moto, "bob@example.com").await;
+    let keys = |k: &(String, String, String)| (k.0.clone(), k.1.clone(), k.2.clone());
+    let (ka, kb) = (keys(&a), keys(&b));
+    let mut alice = w.console_with_keys("alice", (&ka.0, &ka.1, &ka.2));
+    let mallory = w.console_with_keys("mallory", (&ka.0, &ka.1, &ka.2));
+    let mut bob = w.console_with_keys("bob", (&kb.0, &kb.1, &kb.2));
+    to_the_switch(&mut alice);
+    alice.send("\r");
+    alice.wait_for("the preview", WAIT, |s| s.contains("DO IT"));
+    alice.send("y");
+    alice.wait_for("waiting for approval", WAIT, |s| {
+        s.contains("WAITING for a second person's approval")
+    });
+    // Alice's principal under another name: its own change.
+    mallory.wait_for("alice's principal sees its own change", WAIT, |s| {
+        s.contains("(you, from another console) waits for a second person")
+    });
+    assert!(w.calls().is_empty());
+    bob.wait_for("bob asked", WAIT, |s| s.contains("asks YOUR approval"));
+    bob.confirm("a");
+    alice.wait_for("approved by bob", WAIT, |s| s.contains("approved by bob"));
+    let start = std::time::Instant::now();
+    while w.calls().len() < 2 && start.elapsed() < WAIT {
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    assert_eq!(w.calls(), ["blue 100", "green 0"]);
+    // The record says which principal AWS vouched approved it.
+    let conn = rusqlite::Connection::open(w.journal()).unwrap();
+    let by: String = conn
+        .query_row(
+            "SELECT operator FROM journal WHERE kind = 'intent' AND json_extract(data, '$.work') = 'switch-traffic'",
+            [],
+            |r| r.get(0),
+        )
+        .unwrap();
+    assert!(
+        by.contains(", approved by bob (aws:") && by.contains(":bob@example.com)"),
+        "{by}"
+    );
+    for (who, mut c) in [("alice", alice), ("mallory", mallory), ("bob", bob)] {
+        // (Alice's note line is open: Esc closes it first.)
+        c.send("\x1b");
+        c.send("q");
+        c.send("q");
+        eprintln!("quitting {who}");
+        c.wait_exit(WAIT);
+    }
 }

@@ -112,13 +112,19 @@ impl Moto {
     }
 
     fn spawn(&mut self) {
-        let mut cmd = Command::new(binary());
+        // moto's own server, one request at a time: its DynamoDB checks a
+        // condition and writes without a lock, so two writers at once
+        // could both win where DynamoDB lets exactly one (a table's chain
+        // would then break on the emulator alone). Connections stay
+        // threaded; requests take turns, as DynamoDB's writes to one item do.
+        let mut cmd = Command::new(binary().with_file_name("python"));
+        cmd.args(["-c", SERIALIZED]);
         if let Some(r) = &self.recording {
             cmd.env("MOTO_ENABLE_RECORDING", "true")
                 .env("MOTO_RECORDER_FILEPATH", r.path());
         }
         let child = cmd
-            .args(["-H", "127.0.0.1", "-p", &self.port.to_string()])
+            .args(["127.0.0.1", &self.port.to_string()])
             // ECS reports a rollout COMPLETED once this many tasks run.
             .env("MOTO_ECS_SERVICE_RUNNING", "2")
             .stdout(Stdio::null())
@@ -210,3 +216,26 @@ pub fn xml(body: &str, tag: &str) -> String {
     let end = body[start..].find(&format!("</{tag}>")).unwrap() + start;
     body[start..end].to_string()
 }
+
+/// moto's server (as `moto_server` starts it) with its requests taking turns.
+const SERIALIZED: &str = r#"
+import os, sys, threading
+from werkzeug.serving import run_simple
+from moto.moto_server.werkzeug_app import (
+    DomainDispatcherApplication, MotoRequestHandler, create_backend_app,
+)
+host, port = sys.argv[1], int(sys.argv[2])
+os.environ.setdefault("MOTO_PORT", str(port))
+app = DomainDispatcherApplication(create_backend_app)
+app.debug = True
+turn = threading.Lock()
+def one_at_a_time(environ, start_response):
+    # moto's own API (a recording replayed) calls this server back: not
+    # under the turn it would wait for.
+    if environ.get("PATH_INFO", "").startswith("/moto-api"):
+        return app(environ, start_response)
+    with turn:
+        return list(app(environ, start_response))
+run_simple(host, port, one_at_a_time, threaded=True, use_reloader=False,
+           request_handler=MotoRequestHandler)
+"#;

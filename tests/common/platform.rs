@@ -168,6 +168,25 @@ path = "/api/orders"
         pty
     }
 
+    /// As `console`, with AWS credentials of its own (a principal of its
+    /// own on the table): (key id, secret, session token).
+    pub fn console_with_keys(&self, name: &str, keys: (&str, &str, &str)) -> Pty {
+        assert_eq!(self.backend, Backend::Table, "keys are for a table's world");
+        let env = vec![
+            ("BACKSTOP_OPERATOR", name),
+            ("NO_COLOR", "1"),
+            ("AWS_ACCESS_KEY_ID", keys.0),
+            ("AWS_SECRET_ACCESS_KEY", keys.1),
+            ("AWS_SESSION_TOKEN", keys.2),
+            ("AWS_EC2_METADATA_DISABLED", "true"),
+        ];
+        let home = Home::new();
+        furnish(&home, &self.config);
+        let pty = Pty::spawn(&home, &[], 100, 30, &env);
+        self.homes.lock().unwrap().push(home);
+        pty
+    }
+
     pub fn weight(&self, env: &str) -> String {
         std::fs::read_to_string(self.ctl.parent().unwrap().join(env)).unwrap()
     }

@@ -32,6 +32,29 @@ impl Pty {
         Self::start(home, super::bin().as_os_str(), args, cols, rows, extra_env)
     }
 
+    /// `backstop ARGS` run by Unix user `user` (through `runuser`, its
+    /// environment kept: `home`'s directories, which that user must own).
+    pub fn spawn_as(
+        home: &Home,
+        user: &str,
+        args: &[&str],
+        cols: u16,
+        rows: u16,
+        extra_env: &[(&str, &str)],
+    ) -> Pty {
+        let bin = super::bin().display().to_string();
+        let mut all = vec!["-p", "-u", user, "--", bin.as_str()];
+        all.extend(args);
+        Self::start(
+            home,
+            std::ffi::OsStr::new("runuser"),
+            &all,
+            cols,
+            rows,
+            extra_env,
+        )
+    }
+
     /// Any program, for comparisons.
     pub fn spawn_program(home: &Home, program: &str, args: &[&str], cols: u16, rows: u16) -> Pty {
         Self::start(home, std::ffi::OsStr::new(program), args, cols, rows, &[])

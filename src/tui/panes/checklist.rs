@@ -224,7 +224,7 @@ fn step_line(view: &View<'_>, s: &StepRun, current: bool, w: usize) -> Line<'sta
     };
     let by = match (&s.status, &s.by) {
         (StepStatus::Waiting, _) | (_, None) => String::new(),
-        (_, Some(b)) => format!("  {b}"),
+        (_, Some(b)) => format!("  {}", crate::core::update::room::names(b)),
     };
     let note = match &s.status {
         StepStatus::Skipped(why) => format!(" — skipped: {why}"),

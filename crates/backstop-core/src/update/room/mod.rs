@@ -19,6 +19,19 @@ pub fn short(operator: &str) -> &str {
     cut.map_or(operator, |i| &operator[..i])
 }
 
+/// Who did a step, in short: `alice, approved by bob` for `alice
+/// (self-declared; ec2-user@bastion), approved by bob (aws:AROA…:bob)`.
+pub fn names(by: &str) -> String {
+    let (who, rest) = match by.split_once(", approved by ") {
+        Some((who, approver)) => (who, format!(", approved by {}", short(approver))),
+        None => match by.split_once(", two-person rule OVERRIDDEN") {
+            Some((who, _)) => (who, ", two-person rule OVERRIDDEN".to_string()),
+            None => (by, String::new()),
+        },
+    };
+    format!("{}{rest}", short(who))
+}
+
 /// Whether this change must wait for a second person: the two-person rule
 /// holds for the service (`approvals = 2`) or the step (`approve = true`),
 /// and the change is one that it covers.
