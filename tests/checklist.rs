@@ -29,6 +29,17 @@ use common::Receiver;
 use ratatui::buffer::Buffer;
 use ratatui::layout::Rect;
 
+/// `f` on the selected environment and, a person's reading time later, `y`
+/// (a `y` sooner than `ARMED_READ` is typing, not an answer).
+fn inject_fault(engine: &mut Engine) {
+    let asked = now();
+    engine.apply(Msg::Action(Action::InjectFault, asked));
+    engine.apply(Msg::Action(
+        Action::Confirm,
+        asked.plus(backstop::core::update::ARMED_READ * 2),
+    ));
+}
+
 const SPEED: f64 = 4.0;
 /// The secret parts of the two webhook URLs.
 const SLACK_PATH: &str = "/services/T0DRILL/B0DRILL/s3cr3t-slack-token";
@@ -160,8 +171,7 @@ async fn the_default_runbook_end_to_end_through_the_sandbox() {
 
     // The fault on green, the canary.
     engine.apply(Msg::Action(Action::SelectNext, now()));
-    engine.apply(Msg::Action(Action::InjectFault, now()));
-    engine.apply(Msg::Action(Action::Confirm, now()));
+    inject_fault(&mut engine);
     let recommended = engine
         .run_until(Duration::from_secs(20), |s| {
             matches!(
@@ -448,8 +458,7 @@ action = "revert-deployment"
     .unwrap();
     assert!(engine.run_until(Duration::from_secs(20), healthy).await);
     engine.apply(Msg::Action(Action::SelectNext, now()));
-    engine.apply(Msg::Action(Action::InjectFault, now()));
-    engine.apply(Msg::Action(Action::Confirm, now()));
+    inject_fault(&mut engine);
     assert!(
         engine
             .run_until(Duration::from_secs(10), |s| s.services[0].envs[1].status

@@ -292,6 +292,66 @@ fn journal() {
         times[times.len() - 1],
         times.len()
     );
+    // A rollback's intent as a driver writes it: under its lease's fence,
+    // judged by the journal over every row of the room (the fence, no
+    // change open, the cooldown and the limit), then its outcome.
+    let session = backstop::identity::session();
+    let mut leases = backstop::room::lease::Leases::open(&path).unwrap();
+    let token = match leases
+        .take(
+            "api",
+            &session,
+            "ops@bastion",
+            0,
+            Duration::from_secs(30),
+            backstop::room::Claim::Free,
+        )
+        .unwrap()
+    {
+        backstop::room::Taken::Granted(l) => l.token,
+        other => panic!("the lease was not granted: {other:?}"),
+    };
+    let guard = backstop::core::room::Guard {
+        cooldown_ms: 1,
+        max_rollbacks: 1_000_000,
+        window_ms: 3_600_000,
+    };
+    let mut times = Vec::new();
+    for i in 0..300 {
+        let mut e = Entry::new(
+            Ts(n + i * 10),
+            "intent",
+            "api",
+            "switch traffic of api: blue 0 → 100 %, green 100 → 0 %",
+            "ops@bastion",
+        );
+        e.data = Some(serde_json::json!({ "kind": "switch-traffic", "guard": guard }));
+        let fence = backstop::room::Fence {
+            service: "api".into(),
+            token,
+        };
+        let started = Instant::now();
+        let id = rt.block_on(j.append_fenced(e, Some(fence))).unwrap();
+        times.push(started.elapsed());
+        let mut o = Entry::new(
+            Ts(n + i * 10 + 5),
+            "outcome",
+            "api",
+            "switched",
+            "ops@bastion",
+        );
+        o.reference = Some(id);
+        o.data = Some(serde_json::json!({ "kind": "switch-traffic", "ok": true }));
+        rt.block_on(j.append_durable(o)).unwrap();
+    }
+    times.sort();
+    println!(
+        "journal: fenced rollback intent, judged over the room (p50 {:?}  p99 {:?}  max {:?}  (n={}))",
+        percentile(&times, 0.5),
+        percentile(&times, 0.99),
+        times[times.len() - 1],
+        times.len()
+    );
     let r = Reader::open(&path).unwrap();
     let started = Instant::now();
     let open = r.interrupted().unwrap();

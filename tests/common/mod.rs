@@ -229,9 +229,14 @@ pub fn refused_port() -> u16 {
     l.local_addr().unwrap().port()
 }
 
-/// The binary under test.
+/// The binary under test: cargo's build of this test's profile, or the one
+/// `$BACKSTOP_TEST_BIN` names (scripts/test runs the war room's
+/// reproductions again against the release binary, the one people run:
+/// its timings are theirs).
 pub fn bin() -> PathBuf {
-    PathBuf::from(env!("CARGO_BIN_EXE_backstop"))
+    std::env::var_os("BACKSTOP_TEST_BIN")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| PathBuf::from(env!("CARGO_BIN_EXE_backstop")))
 }
 
 /// Private XDG directories for one test.

@@ -136,7 +136,14 @@ impl Moto {
             .expect("start moto_server");
         self.child = Some(child);
         let deadline = Instant::now() + Duration::from_secs(30);
-        while TcpStream::connect(("127.0.0.1", self.port)).is_err() {
+        // A connection to a port nobody listens on yet can meet itself: the
+        // kernel may pick that very port as its source, and the handshake
+        // then succeeds (a TCP self-connect). Only moto's answer counts.
+        let listening = |port: u16| {
+            TcpStream::connect(("127.0.0.1", port))
+                .is_ok_and(|s| s.local_addr().ok() != s.peer_addr().ok())
+        };
+        while !listening(self.port) {
             assert!(
                 Instant::now() < deadline,
                 "moto_server did not listen on {}",

@@ -16,7 +16,7 @@ mod safety;
 mod testkit;
 mod traffic;
 
-pub use armed::{ARMED_FOR, needs_second_key};
+pub use armed::{ARMED_FOR, ARMED_READ, needs_second_key};
 pub use checklist::{focused_checklist, message, plan, shown_checklist};
 pub use command::{filterable, names as command_names};
 pub use decisions::describe as describe_decision;
