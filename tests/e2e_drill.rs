@@ -154,6 +154,31 @@ fn it_fits_80x24_and_survives_resizing_to_tiny() {
     assert_eq!(pty.wait_exit(Duration::from_secs(5)), 0);
 }
 
+/// The first screen a newcomer sees, at the size their terminal opens at:
+/// both weights, the rules' state and the decision, without a key.
+#[test]
+fn the_first_screen_at_80x24_shows_health_weights_rules_and_the_decision() {
+    let home = Home::new();
+    let mut pty = Pty::spawn(&home, &["drill"], 80, 24, &[("NO_COLOR", "1")]);
+    pty.wait_for("blue and green OK", Duration::from_secs(20), both_ok);
+    let weights = |s: &str| row_has(s, "blue", " 90 % ") && row_has(s, "green", " 10 % ");
+    pty.wait_for(
+        "both weights in the health table",
+        Duration::from_secs(10),
+        weights,
+    );
+    let screen = pty.screen();
+    assert!(screen.contains("Rules & alarms · web"), "{screen}");
+    assert!(screen.contains("rules OK"), "the rules' state:\n{screen}");
+    assert!(screen.contains("HEALTHY"), "the decision:\n{screen}");
+    assert!(
+        screen.contains("┌ Events"),
+        "the events under them:\n{screen}"
+    );
+    pty.send("q");
+    assert_eq!(pty.wait_exit(Duration::from_secs(5)), 0);
+}
+
 #[test]
 fn the_operator_shifts_traffic_with_a_preview_and_a_second_key() {
     let home = Home::new();

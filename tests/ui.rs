@@ -126,10 +126,10 @@ fn health_pane_buffer() {
         lines,
         [
             "┏ Health ━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━┓",
-            "┃  SERVICE  ENV   VERSION  STATUS LATENCY TREND          FAILS SINCE FAULT   ┃",
-            "┃› web      blue  v1.0.0   OK         4ms ▁▁▁▁▁▁▁▁▁▁▁▁       0 25s           ┃",
-            "┃           green v1.0.1   CRIT       2ms ▁▁▁▁▁▁▁▁××××       4 9s    503     ┃",
-            "┃  checkout blue  v3.4.1   OK       120ms ▅▅▅▅▅▅▅▅▅▅▅▅       0 25s           ┃",
+            "┃  SERVICE  ENV   VERSION  STATUS TRAFFIC FIRING          LATENCY FAILS SINCE┃",
+            "┃› web      blue  v1.0.0   OK        90 %                     4ms     0 20s  ┃",
+            "┃           green v1.0.1   CRIT      10 % health-failures     2ms     4 9s   ┃",
+            "┃  checkout blue  v3.4.1   OK                               120ms     0 20s  ┃",
             "┗━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━┛",
         ]
     );

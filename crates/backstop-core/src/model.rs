@@ -193,16 +193,48 @@ pub struct LatencySample {
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct LatencyHistory {
     samples: VecDeque<LatencySample>,
+    /// Samples ever pushed: where the groups of `bars` begin.
+    pushed: u64,
 }
 
 impl LatencyHistory {
     pub const CAPACITY: usize = 64;
+    /// Probes per bar of the trend.
+    pub const GROUP: usize = 4;
 
     pub fn push(&mut self, ms: f64, failed: bool) {
         if self.samples.len() == Self::CAPACITY {
             self.samples.pop_front();
         }
         self.samples.push_back(LatencySample { ms, failed });
+        self.pushed += 1;
+    }
+
+    /// The trend, oldest first: one bar per `GROUP` probes, groups counted
+    /// from the first probe ever, so the bars move once per group rather
+    /// than with every probe, and a bar (its group's median) does not
+    /// repaint with jitter. A group with a failed probe is failed: that is
+    /// the news. The newest group is shown before it is whole; the oldest
+    /// is left out when the buffer has cut it.
+    pub fn bars(&self) -> Vec<LatencySample> {
+        let first = self.pushed - self.samples.len() as u64;
+        let cut = (Self::GROUP as u64 - first % Self::GROUP as u64) % Self::GROUP as u64;
+        let kept: Vec<LatencySample> = self.samples.iter().skip(cut as usize).copied().collect();
+        kept.chunks(Self::GROUP)
+            .map(|group| {
+                let failed = group.iter().any(|s| s.failed);
+                let mut ms: Vec<f64> = group
+                    .iter()
+                    .filter(|s| s.failed == failed)
+                    .map(|s| s.ms)
+                    .collect();
+                ms.sort_by(f64::total_cmp);
+                LatencySample {
+                    ms: ms[ms.len() / 2],
+                    failed,
+                }
+            })
+            .collect()
     }
 
     pub fn samples(
@@ -1129,6 +1161,44 @@ impl State {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_trend_moves_once_per_group_and_a_failure_shows_at_once() {
+        let mut h = LatencyHistory::default();
+        let ms = |h: &LatencyHistory| h.bars().iter().map(|b| b.ms).collect::<Vec<_>>();
+        for v in [10.0, 30.0, 20.0, 12.0] {
+            h.push(v, false);
+        }
+        assert_eq!(
+            ms(&h),
+            [20.0],
+            "the median of the group, not its last probe"
+        );
+        h.push(50.0, false);
+        assert_eq!(
+            ms(&h),
+            [20.0, 50.0],
+            "the newest group shows before it is whole"
+        );
+        h.push(5.0, true);
+        let bars = h.bars();
+        assert!(bars[1].failed && !bars[0].failed, "{bars:?}");
+        // Past the capacity the oldest, cut group is left out: the bars
+        // stay aligned to the groups they had.
+        for _ in 0..LatencyHistory::CAPACITY {
+            h.push(7.0, false);
+        }
+        assert_eq!(
+            h.bars().len(),
+            LatencyHistory::CAPACITY / LatencyHistory::GROUP
+        );
+        h.push(7.0, false);
+        assert_eq!(
+            h.bars().len(),
+            LatencyHistory::CAPACITY / LatencyHistory::GROUP
+        );
+        assert!(h.bars().iter().all(|b| b.ms == 7.0 && !b.failed));
+    }
 
     #[test]
     fn fault_cycle_wraps() {

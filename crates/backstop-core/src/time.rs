@@ -80,12 +80,14 @@ fn civil_from_days(z: i64) -> (i64, u32, u32) {
     (y, m, d)
 }
 
-/// A short, coarse age: `12s`, `3m`, `5h`, `2d`. Coarse on purpose: past a
-/// minute it changes once a minute, so the screen is not rewritten every second.
+/// A short, coarse age: `7s`, `20s`, `3m`, `5h`, `2d`. Coarse on purpose:
+/// seconds only while they are the news (under ten), then tens of seconds,
+/// then minutes, so a screen full of ages is not rewritten every second.
 pub fn age(d: Duration) -> String {
     let s = d.as_secs();
     match s {
-        0..=59 => format!("{s}s"),
+        0..=9 => format!("{s}s"),
+        10..=59 => format!("{}s", s / 10 * 10),
         60..=3599 => format!("{}m", s / 60),
         3600..=172_799 => format!("{}h", s / 3600),
         _ => format!("{}d", s / 86_400),
@@ -141,7 +143,8 @@ mod tests {
 
     #[test]
     fn ages_are_coarse() {
-        assert_eq!(age(Duration::from_secs(59)), "59s");
+        assert_eq!(age(Duration::from_secs(9)), "9s");
+        assert_eq!(age(Duration::from_secs(59)), "50s");
         assert_eq!(age(Duration::from_secs(61)), "1m");
         assert_eq!(age(Duration::from_secs(7200)), "2h");
         assert_eq!(age(Duration::from_secs(3 * 86_400)), "3d");

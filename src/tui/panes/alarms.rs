@@ -23,24 +23,24 @@ use crate::tui::View;
 
 /// What a row shows, found cheaply; formatted only if it is on screen.
 #[derive(Clone, Copy)]
-enum Source {
+pub(super) enum Source {
     Rule(usize),
     Alarm(usize),
 }
 
 #[derive(Clone, Copy)]
-struct Entry {
-    status: RuleStatus,
+pub(super) struct Entry {
+    pub status: RuleStatus,
     /// On an environment that takes no traffic: shown, not acted on.
-    idle: bool,
-    service: usize,
+    pub idle: bool,
+    pub service: usize,
     source: Source,
     /// Sort key within a status: environment, rule position.
     order: (usize, usize),
 }
 
 /// Every row, sorted: acted-on before idle, firing, then pending, then ok.
-fn entries(state: &State) -> Vec<Entry> {
+pub(super) fn entries(state: &State) -> Vec<Entry> {
     let mut out = Vec::new();
     for (s, svc) in state.services.iter().enumerate() {
         let shares = svc.shares();
@@ -88,17 +88,17 @@ fn entries(state: &State) -> Vec<Entry> {
 }
 
 /// The words of one row.
-struct Line {
-    status: RuleStatus,
-    idle: bool,
-    scope: String,
-    name: String,
-    observed: String,
-    threshold: String,
-    when: String,
+pub(super) struct Line {
+    pub status: RuleStatus,
+    pub idle: bool,
+    pub scope: String,
+    pub name: String,
+    pub observed: String,
+    pub threshold: String,
+    pub when: String,
 }
 
-fn line(state: &State, e: Entry) -> Line {
+pub(super) fn line(state: &State, e: Entry) -> Line {
     let svc = &state.services[e.service];
     match e.source {
         Source::Rule(i) => {

@@ -1,10 +1,16 @@
-//! Environment health: one row per environment of every service.
+//! Environment health: one row per environment of every service, with the
+//! share of traffic it takes and the rule firing on it — the three things an
+//! on-call engineer reads first, on one line, at any terminal size.
 //!
 //! ```text
-//!   SERVICE ENV    VERSION STATUS LATENCY TREND          FAILS SINCE
-//! › web     blue   v1.0.0  OK       2ms   ▁▁▁▁▁▁▁▁▁▁▁▁       0 12m
-//!           green  v1.0.1  CRIT     2ms   ▁▁▁▁▁▁▁▁××××       4 8s    503
+//!   SERVICE ENV   VERSION STATUS TRAFFIC FIRING          LATENCY TREND  FAILS SINCE
+//! › web     blue  v1.0.0  OK        90 %                     2ms ▁▁▁▁▁▁     0 12m
+//!           green v1.0.1  CRIT      10 % health-failures     2ms ▁▁××××     4 8s
 //! ```
+//!
+//! A narrow terminal loses whole columns, the trend and the times first;
+//! the status, the traffic and the firing rule last. With more rows than
+//! room, the title says how many are out of view and whether any is failing.
 
 use ratatui::buffer::Buffer;
 use ratatui::layout::{Constraint, Rect};
@@ -14,7 +20,8 @@ use ratatui::widgets::{Cell, Row, StatefulWidget, Table, TableState, Widget};
 
 use super::frame;
 use crate::core::filter;
-use crate::core::model::{EnvId, EnvState, LatencySample, Overlay, Pane, State};
+use crate::core::model::{EnvId, EnvState, LatencyHistory, LatencySample, Overlay, Pane, State};
+use crate::core::rules::RuleStatus;
 use crate::core::time;
 use crate::tui::View;
 
@@ -31,7 +38,14 @@ pub fn render(state: &State, view: &View<'_>, area: Rect, buf: &mut Buffer) {
         state.env_ids().enumerate().collect()
     };
     let all = state.env_ids().count();
-    let title = super::filtered_title(state, Pane::Health, "Health", ids.len(), all);
+    let inner_h = area.height.saturating_sub(2);
+    // Build only the rows that fit: with hundreds of environments the
+    // invisible ones would cost most of the frame. The window keeps the
+    // selection in view.
+    let visible = inner_h.saturating_sub(1).max(1) as usize;
+    let selected = ids.iter().position(|(i, _)| *i == state.ui.selected);
+    let offset = selected.unwrap_or(0).saturating_sub(visible - 1);
+    let title = title(state, &ids, all, offset, visible);
     let inner = frame(view, &title, focused, area, buf);
     if ids.is_empty()
         && let Some(none) = super::nothing_matches(state, Pane::Health)
@@ -43,6 +57,12 @@ pub fn render(state: &State, view: &View<'_>, area: Rect, buf: &mut Buffer) {
         return;
     }
     let t = view.theme;
+    let shown: Vec<EnvId> = ids
+        .iter()
+        .skip(offset)
+        .take(visible)
+        .map(|(_, id)| *id)
+        .collect();
 
     let svc_w = state
         .services
@@ -60,51 +80,78 @@ pub fn render(state: &State, view: &View<'_>, area: Rect, buf: &mut Buffer) {
         .unwrap_or(0)
         .clamp(3, 10) as u16;
     let note_w: u16 = if state.is_drill() { 8 } else { 0 };
-    // marker, service, env, version, status, latency, fails, since + spacing
-    let fixed = 2 + svc_w + env_w + 8 + 6 + 7 + 5 + 5 + 8 + note_w;
-    let trend_w = inner.width.saturating_sub(fixed).min(32);
+    // The traffic column where any service knows its split; the firing
+    // column only while something on screen fires (calm, it is no news).
+    let traffic_w: u16 = if state.services.iter().any(|s| s.traffic.is_some()) {
+        7
+    } else {
+        0
+    };
+    let firing: Vec<String> = shown.iter().map(|id| firing_rules(state, *id)).collect();
+    let firing_w = firing
+        .iter()
+        .map(|f| super::width(f))
+        .max()
+        .filter(|w| *w > 0)
+        .map_or(0, |w| w.clamp(6, 24) as u16);
+    // marker, service, env, version, status, traffic, firing, latency,
+    // fails, since, note + spacing
+    let fixed = 2 + svc_w + env_w + 8 + 6 + traffic_w + firing_w + 7 + 5 + 5 + note_w + 10;
+    // A trend of fewer than six bars says nothing: then no column at all.
+    let most = (LatencyHistory::CAPACITY / LatencyHistory::GROUP) as u16;
+    let trend_w = Some(inner.width.saturating_sub(fixed).min(most))
+        .filter(|w| *w >= 6)
+        .unwrap_or(0);
 
     let fault = if state.is_drill() { "FAULT" } else { "" };
-    let all = [svc_w, env_w, 8, 6, 7, trend_w, 5, 5, note_w];
-    // Where and how it is first; the trend and the drill's fault last.
+    let all = [
+        svc_w, env_w, 8, 6, traffic_w, firing_w, 7, trend_w, 5, 5, note_w,
+    ];
+    // Where and how it is first, then what it takes and what fires on it;
+    // the drill's fault, the times and the trend last.
     let kept = super::columns_that_fit(
         &all,
-        &[0, 1, 3, 6, 4, 2, 7, 8, 5],
+        &[0, 1, 3, 4, 5, 8, 6, 2, 10, 9, 7],
         inner.width.saturating_sub(2),
     );
     let pick = |cells| super::kept_cells(cells, &kept);
     let header = Row::new(pick(
         [
-            "SERVICE", "ENV", "VERSION", "STATUS", "LATENCY", "TREND", "FAILS", "SINCE", fault,
+            "SERVICE", "ENV", "VERSION", "STATUS", "TRAFFIC", "FIRING", "LATENCY", "TREND",
+            "FAILS", "SINCE", fault,
         ]
         .into_iter()
         .map(Cell::from)
         .collect(),
     ))
     .style(t.dim());
-    // Build only the rows that fit: with hundreds of environments the
-    // invisible ones would cost most of the frame. The window keeps the
-    // selection in view.
-    let visible = inner.height.saturating_sub(1).max(1) as usize;
-    let selected = ids.iter().position(|(i, _)| *i == state.ui.selected);
-    let offset = selected.unwrap_or(0).saturating_sub(visible - 1);
     let mut rows = Vec::with_capacity(visible);
     let mut last_service = None;
-    for (row, (_, id)) in ids.iter().enumerate().skip(offset).take(visible) {
+    for (row, (id, firing)) in shown.iter().zip(firing).enumerate() {
         let svc = &state.services[id.service];
         let env = &svc.envs[id.env];
         // The service name on its first row shown, and on the top row when scrolled into it.
         let first = last_service != Some(id.service);
         last_service = Some(id.service);
-        let name = if first || row == offset {
+        let name = if first || row == 0 {
             svc.name.clone()
         } else {
             String::new()
         };
+        let traffic = match svc.traffic {
+            Some(_) => svc
+                .share(id.env)
+                .map_or_else(|| "—".to_string(), |p| format!("{p} %")),
+            None => String::new(),
+        };
         rows.push(Row::new(pick(cells(
             state,
             view,
-            name,
+            Names {
+                service: name,
+                traffic,
+                firing,
+            },
             env,
             trend_w as usize,
         ))));
@@ -119,11 +166,68 @@ pub fn render(state: &State, view: &View<'_>, area: Rect, buf: &mut Buffer) {
     StatefulWidget::render(table, inner, buf, &mut ts);
 }
 
+/// The title: the filter, and what is out of view when the rows do not
+/// fit — `Health · 9 of 20 · ↓ 1 CRIT` — so nothing failing hides below.
+fn title(
+    state: &State,
+    ids: &[(usize, EnvId)],
+    all: usize,
+    offset: usize,
+    visible: usize,
+) -> String {
+    let title = super::filtered_title(state, Pane::Health, "Health", ids.len(), all);
+    if ids.len() <= visible {
+        return title;
+    }
+    let failing = |range: &[(usize, EnvId)]| {
+        range
+            .iter()
+            .filter(|(_, id)| {
+                let env = &state.services[id.service].envs[id.env];
+                env.status.is_some_and(|s| s.is_failure())
+            })
+            .count()
+    };
+    let above = &ids[..offset.min(ids.len())];
+    let below = &ids[(offset + visible).min(ids.len())..];
+    let mut out = format!("{title} · {} of {} envs", visible.min(ids.len()), ids.len());
+    for (arrow, range) in [("↑", above), ("↓", below)] {
+        match failing(range) {
+            0 if range.is_empty() => {}
+            0 => out.push_str(&format!(" · {arrow} {}", range.len())),
+            n => out.push_str(&format!(" · {arrow} {} ({n} failing)", range.len())),
+        }
+    }
+    out
+}
+
+/// The rules firing on an environment, by name: `health-failures +1`.
+fn firing_rules(state: &State, id: EnvId) -> String {
+    let mut firing = state.services[id.service]
+        .rollback
+        .rules
+        .iter()
+        .filter(|r| r.env == id.env && r.status == RuleStatus::Firing)
+        .map(|r| r.kind.name());
+    match (firing.next(), firing.count()) {
+        (None, _) => String::new(),
+        (Some(first), 0) => first,
+        (Some(first), more) => format!("{first} +{more}"),
+    }
+}
+
+/// The words of a row that are not the environment's own.
+struct Names {
+    service: String,
+    traffic: String,
+    firing: String,
+}
+
 /// One environment's cells, every column.
 fn cells(
     state: &State,
     view: &View<'_>,
-    service: String,
+    names: Names,
     env: &EnvState,
     trend_w: usize,
 ) -> Vec<Cell<'static>> {
@@ -150,12 +254,14 @@ fn cells(
     let fails = env.consecutive_failures();
     let note = env.fault.map(|f| f.short()).unwrap_or_default();
     vec![
-        Cell::from(service).style(t.bold()),
+        Cell::from(names.service).style(t.bold()),
         Cell::from(env.name.clone()),
         Cell::from(version),
         Cell::from(badge).style(t.status(status)),
+        Cell::from(Line::raw(names.traffic).right_aligned()),
+        Cell::from(names.firing).style(t.level(crate::core::events::Level::Bad)),
         Cell::from(Line::raw(latency).right_aligned()),
-        Cell::from(sparkline(env.latency.samples(), trend_w, view)),
+        Cell::from(sparkline(env.latency.bars().into_iter(), trend_w, view)),
         Cell::from(
             Line::styled(
                 fails.to_string(),

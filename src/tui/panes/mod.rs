@@ -15,6 +15,8 @@ pub mod keybar;
 pub mod metrics;
 pub mod people;
 pub mod score;
+pub mod strip;
+pub mod summary;
 pub mod traffic;
 pub mod trend;
 pub mod weights;
