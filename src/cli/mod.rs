@@ -364,6 +364,9 @@ where
     // A thread still blocked (a question on stdin a signal cut short) must
     // not hold the exit: dropping would wait for it.
     rt.shutdown_timeout(Duration::from_secs(1));
+    // The journal's last rows (a headless command queues them just before
+    // it returns) are written before the process goes.
+    crate::room::journal::written_before_exit(Duration::from_secs(3));
     done
 }
 

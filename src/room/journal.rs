@@ -246,6 +246,32 @@ pub struct Journal {
 /// Why a journal does not answer, as the last one to try it found (`None`: it does).
 pub type Health = std::sync::Arc<std::sync::Mutex<Option<String>>>;
 
+/// Every writer thread started, so the process can wait for the rows it
+/// handed over before it exits: a headless command ends right after its
+/// last row is queued, and a thread is not waited for by itself.
+static WRITERS: std::sync::Mutex<Vec<std::thread::JoinHandle<()>>> =
+    std::sync::Mutex::new(Vec::new());
+
+/// Wait, at most `limit` in all, for the writers of journals that are gone
+/// (every handle dropped) to write what they were handed. Called once the
+/// runtime is shut down, so no task still holds a journal.
+pub fn written_before_exit(limit: std::time::Duration) {
+    let deadline = std::time::Instant::now() + limit;
+    let writers = std::mem::take(
+        &mut *WRITERS
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner),
+    );
+    for w in writers {
+        while !w.is_finished() && std::time::Instant::now() < deadline {
+            std::thread::sleep(std::time::Duration::from_millis(5));
+        }
+        if w.is_finished() {
+            let _ = w.join();
+        }
+    }
+}
+
 impl Journal {
     /// Open (creating) the journal at `path` and start its writer thread.
     pub fn open(path: &Path, redactor: Redactor) -> Result<Self, Error> {
@@ -264,10 +290,14 @@ impl Journal {
         let me = session.to_string();
         let trouble = std::sync::Arc::new(std::sync::Mutex::new(None));
         let said = trouble.clone();
-        std::thread::Builder::new()
+        let thread = std::thread::Builder::new()
             .name("journal".into())
             .spawn(move || writer(store.as_mut(), &me, &redactor, &rx, &said))
             .map_err(|e| Error::Unusable(format!("cannot start the journal's writer: {e}")))?;
+        WRITERS
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .push(thread);
         Ok(Journal {
             tx,
             path: place.file.clone(),
