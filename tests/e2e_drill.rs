@@ -232,8 +232,10 @@ fn the_operator_shifts_traffic_with_a_preview_and_a_second_key() {
     });
     // Real requests follow: green's share of the synthetic traffic grows.
     pty.wait_for("green's traffic share", Duration::from_secs(30), |s| {
+        // The traffic pane's row (the health table beside it has a share too).
         s.lines()
-            .find(|l| l.contains("│  green") && l.contains("25 %"))
+            .filter_map(|l| l.find("│  green").map(|at| &l[at..]))
+            .find(|l| l.contains("25 %"))
             .is_some_and(|l| {
                 l.split_whitespace()
                     .skip_while(|w| *w != "%")

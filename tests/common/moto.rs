@@ -37,6 +37,8 @@ pub struct Moto {
     /// moto's own recording of every request, so a restart can replay its
     /// way back to the state it had (moto keeps nothing across restarts).
     recording: Option<tempfile::NamedTempFile>,
+    /// The next start replays the recording before it listens.
+    replay_first: bool,
 }
 
 impl Moto {
@@ -61,6 +63,7 @@ impl Moto {
             child: None,
             log: None,
             recording,
+            replay_first: false,
         };
         m.spawn();
         m
@@ -71,19 +74,13 @@ impl Moto {
     /// else reaches it.
     pub fn restart_keeping(&mut self) {
         self.stop();
+        // The recording is replayed inside the new server before it
+        // listens: a client that calls during the replay would otherwise
+        // meet half a table (and write where a replayed row then cannot),
+        // which no restart of DynamoDB shows.
+        self.replay_first = true;
         self.spawn();
-        // Through moto's own Python (beside moto_server), which has requests.
-        let replayed = Command::new(binary().with_file_name("python"))
-            .args([
-                "-c",
-                &format!(
-                    "import requests; requests.post('{}/moto-api/recorder/replay-recording').raise_for_status()",
-                    self.url()
-                ),
-            ])
-            .status()
-            .is_ok_and(|s| s.success());
-        assert!(replayed, "moto's recording was not replayed");
+        self.replay_first = false;
     }
 
     /// With its request log (one line per API call) kept in `log`.
@@ -98,6 +95,7 @@ impl Moto {
             child: None,
             log: Some(log),
             recording: None,
+            replay_first: false,
         };
         m.spawn();
         m
@@ -122,6 +120,9 @@ impl Moto {
         if let Some(r) = &self.recording {
             cmd.env("MOTO_ENABLE_RECORDING", "true")
                 .env("MOTO_RECORDER_FILEPATH", r.path());
+            if self.replay_first {
+                cmd.env("BACKSTOP_MOTO_REPLAY_FIRST", "1");
+            }
         }
         let child = cmd
             .args(["127.0.0.1", &self.port.to_string()])
@@ -235,6 +236,24 @@ host, port = sys.argv[1], int(sys.argv[2])
 os.environ.setdefault("MOTO_PORT", str(port))
 app = DomainDispatcherApplication(create_backend_app)
 app.debug = True
+if os.environ.get("BACKSTOP_MOTO_REPLAY_FIRST"):
+    # The recording, replayed into the app itself before the port is
+    # bound (not recorded again): no client sees the state half restored.
+    import base64, json
+    from werkzeug.test import Client
+    from moto.moto_api import recorder
+    recorder.stop_recording()
+    client = Client(app)
+    with open(os.environ["MOTO_RECORDER_FILEPATH"]) as f:
+        for line in f:
+            row = json.loads(line)
+            body = row.get("body", "{}")
+            if row.get("body_encoded"):
+                body = base64.b64decode(body)
+            headers = {k: v for k, v in row.get("headers", {}).items()
+                       if k.lower() not in ("transfer-encoding", "content-length")}
+            client.open(row["url"], method=row["method"], headers=headers, data=body)
+    recorder.start_recording()
 turn = threading.Lock()
 def one_at_a_time(environ, start_response):
     # moto's own API (a recording replayed) calls this server back: not

@@ -167,7 +167,8 @@ pub fn render(state: &State, view: &View<'_>, area: Rect, buf: &mut Buffer) {
 }
 
 /// The title: the filter, and what is out of view when the rows do not
-/// fit — `Health · 9 of 20 · ↓ 1 CRIT` — so nothing failing hides below.
+/// fit — `Health · 7 of 20 envs · ↓ 13 (1 failing)` — so nothing failing
+/// hides below.
 fn title(
     state: &State,
     ids: &[(usize, EnvId)],
@@ -202,7 +203,9 @@ fn title(
 }
 
 /// The rules firing on an environment, by name: `health-failures +1`.
-fn firing_rules(state: &State, id: EnvId) -> String {
+/// The rules firing on an environment, as the health table and the strip
+/// name them: `health-failures`, or `health-failures +1` for more.
+pub(super) fn firing_rules(state: &State, id: EnvId) -> String {
     let mut firing = state.services[id.service]
         .rollback
         .rules

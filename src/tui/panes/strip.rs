@@ -13,14 +13,13 @@ use ratatui::text::{Line, Span};
 use ratatui::widgets::Widget;
 
 use crate::core::events::Level;
-use crate::core::model::State;
-use crate::core::rules::RuleStatus;
+use crate::core::model::{EnvId, State};
 use crate::tui::View;
 
 pub fn render(state: &State, view: &View<'_>, area: Rect, buf: &mut Buffer) {
-    let Some(svc) = state
+    let Some((id, svc)) = state
         .selected_env()
-        .and_then(|id| state.services.get(id.service))
+        .and_then(|id| Some((id, state.services.get(id.service)?)))
     else {
         return;
     };
@@ -41,18 +40,15 @@ pub fn render(state: &State, view: &View<'_>, area: Rect, buf: &mut Buffer) {
                 .map_or_else(|| "—".into(), |p| format!("{p} %"));
             spans.push(Span::raw(format!(" {share}")));
         }
-        let firing: Vec<String> = svc
-            .rollback
-            .rules
-            .iter()
-            .filter(|r| r.env == i && r.status == RuleStatus::Firing)
-            .map(|r| r.kind.name())
-            .collect();
+        let firing = super::health::firing_rules(
+            state,
+            EnvId {
+                service: id.service,
+                env: i,
+            },
+        );
         if !firing.is_empty() {
-            spans.push(Span::styled(
-                format!(" {}", firing.join(", ")),
-                t.level(Level::Bad),
-            ));
+            spans.push(Span::styled(format!(" {firing}"), t.level(Level::Bad)));
         }
     }
     Line::from(spans).render(area, buf);
