@@ -9,9 +9,9 @@ use std::time::Duration;
 
 use backstop::config::CommandConfig;
 use backstop::core::traffic::Weights;
-use backstop::providers::LeaseCheck;
 use backstop::providers::traffic::TrafficProvider;
 use backstop::providers::traffic::command::CommandTraffic;
+use backstop::providers::{LeaseCheck, LeaseLost};
 
 /// A fake `platformctl`: `read` prints the weights as JSON; `set ENV WEIGHT`
 /// stores one, logging every argument on its own line. `FAIL_ON` names an
@@ -197,7 +197,12 @@ async fn a_lease_lost_between_two_commands_stops_the_change_there() {
             if n == 0 {
                 Ok(())
             } else {
-                Err("the lease of web (token 3) is no longer this backstop's: bob drives it now (lease 4)".to_string())
+                Err(LeaseLost::TakenOver {
+                    service: "web".into(),
+                    token: 3,
+                    holder: "bob".into(),
+                    now: 4,
+                })
             }
         })
     });

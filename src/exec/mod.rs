@@ -173,6 +173,7 @@ impl Backends {
     /// The lease `fence` names, to look at again right before each write
     /// a provider makes: still this backstop's token, and not lost.
     pub(crate) fn holding(&self, fence: Option<&Fence>) -> crate::providers::LeaseCheck {
+        use crate::providers::LeaseLost;
         let (Some(f), Some(journal)) = (fence.cloned(), self.changes()) else {
             return crate::providers::LeaseCheck::none();
         };
@@ -186,22 +187,28 @@ impl Backends {
                     .get(&f.service)
                     .is_some_and(crate::room::lease::Driving::lost);
                 let service = f.service.clone();
+                let unreadable = |source| LeaseLost::Unreadable {
+                    service: f.service.clone(),
+                    source,
+                };
                 let now = tokio::task::spawn_blocking(move || {
                     crate::room::lease::Leases::open(&place).and_then(|l| l.holder(&service))
                 })
                 .await
-                .map_err(|e| e.to_string())?
-                .map_err(|e| format!("the lease of {} cannot be read ({e})", f.service))?;
+                .map_err(|e| unreadable(crate::room::Error::Unusable(e.to_string())))?
+                .map_err(unreadable)?;
                 match now {
                     Some(h) if h.token == f.token && !lost => Ok(()),
-                    Some(h) => Err(format!(
-                        "the lease of {} (token {}) is no longer this backstop's: {} drives it now (lease {})",
-                        f.service, f.token, h.operator, h.token
-                    )),
-                    None => Err(format!(
-                        "the lease of {} (token {}) is no longer this backstop's: nobody holds it now",
-                        f.service, f.token
-                    )),
+                    Some(h) => Err(LeaseLost::TakenOver {
+                        service: f.service.clone(),
+                        token: f.token,
+                        holder: h.operator,
+                        now: h.token,
+                    }),
+                    None => Err(LeaseLost::Released {
+                        service: f.service.clone(),
+                        token: f.token,
+                    }),
                 }
             })
         })

@@ -22,7 +22,33 @@ pub type BoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
 pub struct LeaseCheck(Option<std::sync::Arc<Check>>);
 
 /// What `LeaseCheck::holds` asks: `Err` says who holds the lease now.
-type Check = dyn Fn() -> BoxFuture<'static, Result<(), String>> + Send + Sync;
+type Check = dyn Fn() -> BoxFuture<'static, Result<(), LeaseLost>> + Send + Sync;
+
+/// Why a change stops before a provider's write: the lease it was made
+/// under is not this backstop's any more, or cannot be looked at (then
+/// nothing is written either: a change is made under a lease known held).
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+pub enum LeaseLost {
+    #[error(
+        "the lease of {service} (token {token}) is no longer this backstop's: {holder} drives it now (lease {now})"
+    )]
+    TakenOver {
+        service: String,
+        token: i64,
+        holder: String,
+        now: i64,
+    },
+    /// Given up (a handover, or lost and not yet taken by anyone).
+    #[error(
+        "the lease of {service} (token {token}) is no longer this backstop's: nobody holds it now"
+    )]
+    Released { service: String, token: i64 },
+    #[error("the lease of {service} cannot be read ({source})")]
+    Unreadable {
+        service: String,
+        source: crate::room::Error,
+    },
+}
 
 impl LeaseCheck {
     /// No lease to look at (no journal, a drill's own sandbox).
@@ -31,13 +57,13 @@ impl LeaseCheck {
     }
 
     pub fn new(
-        check: impl Fn() -> BoxFuture<'static, Result<(), String>> + Send + Sync + 'static,
+        check: impl Fn() -> BoxFuture<'static, Result<(), LeaseLost>> + Send + Sync + 'static,
     ) -> Self {
         LeaseCheck(Some(std::sync::Arc::new(check)))
     }
 
     /// Whether the lease is still this backstop's, now.
-    pub async fn holds(&self) -> Result<(), String> {
+    pub async fn holds(&self) -> Result<(), LeaseLost> {
         match &self.0 {
             Some(check) => check().await,
             None => Ok(()),

@@ -204,6 +204,81 @@ struct Room {
     allow_override: bool,
 }
 
+/// What the simulated journal answers a console it will not serve: the
+/// real room's refusals (`room::Error`), as far as the walks meet them.
+/// Consoles get them in words, as the engine hands them on.
+#[derive(Clone, Debug, PartialEq, thiserror::Error)]
+enum Refused {
+    #[error("read-only: no {0}")]
+    ReadOnly(&'static str),
+    #[error("{0} drives web")]
+    Held(String),
+    #[error("the journal does not answer: nothing was changed")]
+    Down,
+    #[error("not this console's to hand over")]
+    NotYours,
+    #[error("the lease is no longer this console's")]
+    Fenced,
+    /// The room's rules (`core::room::judge`), in its words.
+    #[error("{0}")]
+    Guarded(String),
+}
+
+/// A promise of the room a walk broke: the property's failure, one kind
+/// per promise.
+#[derive(Debug, thiserror::Error)]
+enum Broken {
+    #[error(
+        "console {console}: an acting effect reached the root's last check by a path that skipped the question"
+    )]
+    SkippedQuestion { console: usize },
+    #[error("read-only console {console} emitted {effect}")]
+    ReadOnlyActed { console: usize, effect: String },
+    #[error("the executor of read-only console {console} asked to approve")]
+    ReadOnlyApproves { console: usize },
+    #[error("read-only console {console} wrote intent {intent}")]
+    ReadOnlyWrote { console: usize, intent: i64 },
+    #[error("console {console} sent {work} while {driver} drives web")]
+    BesideTheDriver {
+        console: usize,
+        work: String,
+        driver: String,
+    },
+    #[error(
+        "console {console} sent {work} under the two-person rule without a second account's approval (request {request:?}, msg {msg})"
+    )]
+    Unapproved {
+        console: usize,
+        work: String,
+        request: Option<u64>,
+        msg: String,
+    },
+    #[error(
+        "console {console}, caught up with the journal, sent {work} that the room refuses: {why}"
+    )]
+    RoomRefuses {
+        console: usize,
+        work: String,
+        why: Refused,
+    },
+    #[error("intent {intent} under token {token} after one under {newest}")]
+    OlderToken {
+        intent: i64,
+        token: i64,
+        newest: i64,
+    },
+    #[error("intent {intent} has {outcomes} outcomes")]
+    Outcomes { intent: i64, outcomes: usize },
+    #[error("{open} changes of web without an outcome at once")]
+    OpenAtOnce { open: usize },
+    #[error("words typed at console {console}'s keys ({words:?}) acted: {acted}")]
+    TypingActed {
+        console: usize,
+        words: &'static str,
+        acted: String,
+    },
+}
+
 /// What the walks reached, over all of them.
 static COUNT: [AtomicUsize; 9] = [const { AtomicUsize::new(0) }; 9];
 const CHANGES: usize = 0;
@@ -510,7 +585,7 @@ impl Room {
     }
 
     /// The journal's own judgement of an intent, a rollback or not, now.
-    fn judged(&self, rollback: bool) -> Result<(), String> {
+    fn judged(&self, rollback: bool) -> Result<(), Refused> {
         let g = Guard::of(&self.seats[0].s.services[0].rollback.policy);
         judge(
             "web",
@@ -519,6 +594,7 @@ impl Room {
             rollback.then_some(&g),
             Ts(self.now),
         )
+        .map_err(Refused::Guarded)
     }
 
     /// Rows another console wrote, as the tail hands them to `i`.
@@ -631,7 +707,7 @@ impl Room {
     }
 
     /// Hand `msg` to console `i`, check the promise, keep what it asked for.
-    fn deliver(&mut self, i: usize, msg: Msg) -> Result<(), String> {
+    fn deliver(&mut self, i: usize, msg: Msg) -> Result<(), Broken> {
         if !self.seats[i].alive || self.seats[i].paused {
             return Ok(());
         }
@@ -699,16 +775,14 @@ impl Room {
         before: Option<StepStatus>,
         overriding: bool,
         meanwhile: Option<(u64, String)>,
-    ) -> Result<(), String> {
+    ) -> Result<(), Broken> {
         let s = &self.seats[i].s;
         let read_only = s.services[0].read_only;
         if s.events
             .iter()
             .any(|e| e.text.starts_with("refused at the root"))
         {
-            return Err(format!(
-                "console {i}: an acting effect reached the root's last check by a path that skipped the question"
-            ));
+            return Err(Broken::SkippedQuestion { console: i });
         }
         for e in fx {
             let acting = matches!(
@@ -721,7 +795,10 @@ impl Room {
                     | Effect::SetWeights { .. }
             ) || matches!(e, Effect::Step { work, .. } if work.mutates());
             if read_only && acting {
-                return Err(format!("read-only console {i} emitted {e:?}"));
+                return Err(Broken::ReadOnlyActed {
+                    console: i,
+                    effect: format!("{e:?}"),
+                });
             }
             let Effect::Step { work, .. } = e else {
                 continue;
@@ -734,10 +811,11 @@ impl Room {
                 && l.session != s.session
                 && !l.lost
             {
-                return Err(format!(
-                    "console {i} sent {work:?} while {} drives web",
-                    l.operator
-                ));
+                return Err(Broken::BesideTheDriver {
+                    console: i,
+                    work: format!("{work:?}"),
+                    driver: l.operator.clone(),
+                });
             }
             // The two-person rule: a second vouched account's approval.
             let covered = matches!(
@@ -755,9 +833,12 @@ impl Room {
                 });
                 let overridden = overriding && self.allow_override;
                 if !(approved || overridden) {
-                    return Err(format!(
-                        "console {i} sent {work:?} under the two-person rule without a second account's approval (request {request:?}, msg {msg:?})"
-                    ));
+                    return Err(Broken::Unapproved {
+                        console: i,
+                        work: format!("{work:?}"),
+                        request,
+                        msg: format!("{msg:?}"),
+                    });
                 }
             }
             // The room's rules, judged by a console that has seen every row.
@@ -765,9 +846,11 @@ impl Room {
                 && self.seats[i].cursor == self.head()
                 && let Err(why) = self.judged(true)
             {
-                return Err(format!(
-                    "console {i}, caught up with the journal, sent {work:?} that the room refuses: {why}"
-                ));
+                return Err(Broken::RoomRefuses {
+                    console: i,
+                    work: format!("{work:?}"),
+                    why,
+                });
             }
         }
         Ok(())
@@ -788,9 +871,9 @@ impl Room {
 
     /// The lease for console `i`'s executor: its own, or a free one
     /// (`take_over`: also a lost driver's, a person having confirmed).
-    fn take(&mut self, i: usize, take_over: bool) -> Result<i64, String> {
+    fn take(&mut self, i: usize, take_over: bool) -> Result<i64, Refused> {
         if self.seats[i].s.services[0].read_only {
-            return Err("read-only: no lease".into());
+            return Err(Refused::ReadOnly("lease"));
         }
         let now = self.now;
         match self.lease.clone() {
@@ -803,7 +886,7 @@ impl Room {
                 Ok(l.token)
             }
             Some(l) if l.holder != i && !(take_over && self.lost(&l)) => {
-                Err(format!("{} drives web", self.seats[l.holder].s.operator))
+                Err(Refused::Held(self.seats[l.holder].s.operator.clone()))
             }
             previous => {
                 if previous.as_ref().is_some_and(|l| l.holder != i) {
@@ -830,7 +913,7 @@ impl Room {
     }
 
     /// Console `i`'s executor takes up effect `k` of its inbox.
-    fn exec(&mut self, i: usize, k: usize) -> Result<(), String> {
+    fn exec(&mut self, i: usize, k: usize) -> Result<(), Broken> {
         if self.seats[i].inbox.is_empty() || !self.seats[i].alive || self.seats[i].paused {
             return Ok(());
         }
@@ -887,7 +970,7 @@ impl Room {
                             });
                             Vec::new()
                         }
-                        Err(why) => vec![failed(why)],
+                        Err(why) => vec![failed(why.to_string())],
                     }
                 }
             },
@@ -925,7 +1008,7 @@ impl Room {
                     }
                     Err(why) => vec![Msg::WeightsFailed {
                         service: 0,
-                        error: why,
+                        error: why.to_string(),
                         log: vec![],
                         at,
                     }],
@@ -947,7 +1030,7 @@ impl Room {
             }
             Effect::Lease { act, .. } => {
                 let result = if !up {
-                    Err("the journal does not answer".to_string())
+                    Err(Refused::Down)
                 } else {
                     match &act {
                         LeaseAct::Take { from, .. } => self
@@ -982,7 +1065,7 @@ impl Room {
                                     );
                                     Ok("handed over".into())
                                 }
-                                _ => Err("not this console's to hand over".into()),
+                                _ => Err(Refused::NotYours),
                             }
                         }
                     }
@@ -990,7 +1073,8 @@ impl Room {
                 vec![Msg::LeaseDone {
                     service: "web".into(),
                     act,
-                    result,
+                    // As the engine hands a console the room's answer: in words.
+                    result: result.map_err(|e| e.to_string()),
                     at,
                 }]
             }
@@ -1001,9 +1085,7 @@ impl Room {
                 ..
             } => {
                 if self.seats[i].s.services[0].read_only {
-                    return Err(format!(
-                        "the executor of read-only console {i} asked to approve"
-                    ));
+                    return Err(Broken::ReadOnlyApproves { console: i });
                 }
                 if up {
                     self.write(
@@ -1053,19 +1135,19 @@ impl Room {
         work: &str,
         rollback: bool,
         up: bool,
-    ) -> Result<(i64, i64), String> {
+    ) -> Result<(i64, i64), Refused> {
         if !up {
-            return Err("the journal does not answer: nothing was changed".into());
+            return Err(Refused::Down);
         }
         if self.seats[i].s.services[0].read_only {
-            return Err("read-only: no intent".into());
+            return Err(Refused::ReadOnly("intent"));
         }
         let token = match self.seats[i].token {
             Some(t) if self.current(t) => t,
             Some(_) => {
                 count(FENCED);
                 self.seats[i].token = None;
-                return Err("the lease is no longer this console's".into());
+                return Err(Refused::Fenced);
             }
             None => self.take(i, false)?,
         };
@@ -1087,7 +1169,7 @@ impl Room {
     }
 
     /// A provider call of change `k` in flight: only while its lease holds.
-    fn provider(&mut self, k: usize, ok: bool) -> Result<(), String> {
+    fn provider(&mut self, k: usize, ok: bool) -> Result<(), Broken> {
         if self.running.is_empty() {
             return Ok(());
         }
@@ -1150,7 +1232,7 @@ impl Room {
     }
 
     /// The journal's own promises, always.
-    fn journal_holds(&self) -> Result<(), String> {
+    fn journal_holds(&self) -> Result<(), Broken> {
         let mut open = 0;
         let mut newest_token = 0;
         for r in &self.rows {
@@ -1158,34 +1240,38 @@ impl Room {
                 // Fencing tokens only grow: no intent under an older lease
                 // after one under a newer.
                 if token < newest_token {
-                    return Err(format!(
-                        "intent {} under token {token} after one under {newest_token}",
-                        r.id
-                    ));
+                    return Err(Broken::OlderToken {
+                        intent: r.id,
+                        token,
+                        newest: newest_token,
+                    });
                 }
                 newest_token = token;
                 let outcomes = self.outcomes.get(&r.id).copied().unwrap_or(0);
                 if outcomes > 1 {
-                    return Err(format!("intent {} has {outcomes} outcomes", r.id));
+                    return Err(Broken::Outcomes {
+                        intent: r.id,
+                        outcomes,
+                    });
                 }
                 if outcomes == 0 {
                     open += 1;
                 }
                 if self.seats[r.console].s.services[0].read_only {
-                    return Err(format!(
-                        "read-only console {} wrote intent {}",
-                        r.console, r.id
-                    ));
+                    return Err(Broken::ReadOnlyWrote {
+                        console: r.console,
+                        intent: r.id,
+                    });
                 }
             }
         }
         if open > 1 {
-            return Err(format!("{open} changes of web without an outcome at once"));
+            return Err(Broken::OpenAtOnce { open });
         }
         Ok(())
     }
 
-    fn play(&mut self, op: Op) -> Result<(), String> {
+    fn play(&mut self, op: Op) -> Result<(), Broken> {
         let at = Ts(self.now);
         match op {
             Op::Key(i, a) => self.deliver(i, Msg::Action(a, at))?,
@@ -1311,9 +1397,11 @@ impl Room {
                     })
                     .collect();
                 if !acted.is_empty() {
-                    return Err(format!(
-                        "words typed at console {i}'s keys ({words:?}) acted: {acted:?}"
-                    ));
+                    return Err(Broken::TypingActed {
+                        console: i,
+                        words,
+                        acted: format!("{acted:?}"),
+                    });
                 }
             }
             Op::TakeOver(i) => {
@@ -1377,7 +1465,7 @@ impl Room {
     }
 
     /// Console `i`'s executor does all it was asked, providers aside.
-    fn execute(&mut self, i: usize) -> Result<(), String> {
+    fn execute(&mut self, i: usize) -> Result<(), Broken> {
         while !self.seats[i].inbox.is_empty() && self.seats[i].alive && !self.seats[i].paused {
             self.exec(i, 0)?;
         }
@@ -1387,7 +1475,7 @@ impl Room {
     /// The executors do all they were asked (of console `only`, or all),
     /// and the providers answer, in order: a few rounds, as answers ask
     /// for more.
-    fn settle(&mut self, only: Option<usize>) -> Result<(), String> {
+    fn settle(&mut self, only: Option<usize>) -> Result<(), Broken> {
         for _ in 0..4 {
             for i in 0..self.seats.len() {
                 if only.is_some_and(|o| o != i) {
@@ -1415,7 +1503,7 @@ impl Room {
         Ok(())
     }
 
-    fn probe(&mut self, i: usize, env: usize) -> Result<(), String> {
+    fn probe(&mut self, i: usize, env: usize) -> Result<(), Broken> {
         let result = probe(self.health[env], self.now);
         self.deliver(
             i,
