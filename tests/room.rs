@@ -29,6 +29,15 @@ fn to_the_switch(p: &mut Pty) {
     });
 }
 
+/// Every console quits (a second `q` in case the first closed a view).
+fn quit<const N: usize>(consoles: [Pty; N]) {
+    for mut c in consoles {
+        c.send("q");
+        c.send("q");
+        c.wait_exit(WAIT);
+    }
+}
+
 /// Rows of the world's journal matching `sql_where`: (session, kind, text, data).
 fn rows(w: &World, sql_where: &str) -> Vec<(String, String, String, String)> {
     let conn = rusqlite::Connection::open(w.journal()).unwrap();
@@ -108,11 +117,7 @@ async fn one_account_cannot_approve_its_own_change() {
     });
     tokio::time::sleep(Duration::from_millis(500)).await;
     assert!(w.calls().is_empty(), "nothing moved: {:?}", w.calls());
-    for mut c in [alice, bob] {
-        c.send("q");
-        c.send("q");
-        c.wait_exit(WAIT);
-    }
+    quit([alice, bob]);
 }
 
 /// A rollback another backstop made holds this console's auto mode back
@@ -256,11 +261,7 @@ action = "switch-traffic"
     assert_eq!(outcomes.len(), 1, "one outcome, the driver's: {outcomes:?}");
     assert_eq!(outcomes[0].0, intents[0].0, "written by alice's session");
     assert!(!ro.screen().contains("INTERRUPTED"), "{}", ro.screen());
-    for mut c in [alice, ro] {
-        c.send("q");
-        c.send("q");
-        c.wait_exit(WAIT);
-    }
+    quit([alice, ro]);
 }
 
 /// Two rooms on one journal never see each other's leases: staging's and
@@ -401,11 +402,7 @@ async fn a_driver_stopped_midway_runs_no_further_command() {
             && outcome[0].2.contains("bob"),
         "{outcome:?}"
     );
-    for mut c in [alice, bob] {
-        c.send("q");
-        c.send("q");
-        c.wait_exit(WAIT);
-    }
+    quit([alice, bob]);
 }
 
 /// backstop's own lateness is not the endpoints': a console in auto mode
@@ -503,23 +500,17 @@ async fn two_unix_users_share_one_journal_and_the_kernel_says_who_approved() {
     std::fs::set_permissions(&ctl, std::fs::Permissions::from_mode(0o755)).unwrap();
     std::fs::set_permissions(&platform, std::fs::Permissions::from_mode(0o777)).unwrap();
     let journal = base.path().join("srv/payments.sqlite");
+    let web = common::platform::web_service(
+        &sandbox.base_url("web", "blue").unwrap(),
+        &sandbox.base_url("web", "green").unwrap(),
+        &ctl,
+    );
     let config = format!(
         r#"title = "payments"
 [journal]
 path = "{journal}"
 
-[services.web.environments.blue]
-endpoints = [{{ url = "{blue}/api/health", interval = "200ms", timeout = "150ms" }}]
-
-[services.web.environments.green]
-endpoints = [{{ url = "{green}/api/health", interval = "200ms", timeout = "150ms" }}]
-
-[services.web.traffic]
-provider = "command"
-read = ["{ctl}", "read"]
-set = ["{ctl}", "set", "{{env}}", "{{weight}}"]
-interval = "500ms"
-
+{web}
 [services.web.rollback]
 runbook = "quick"
 approvals = 2
@@ -529,9 +520,6 @@ kind = "health-failures"
 count = 3
 "#,
         journal = journal.display(),
-        blue = sandbox.base_url("web", "blue").unwrap(),
-        green = sandbox.base_url("web", "green").unwrap(),
-        ctl = ctl.display(),
     );
     // A home for each account, its own.
     let home_of = |user: &str| {

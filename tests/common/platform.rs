@@ -96,24 +96,13 @@ impl World {
             sandbox.base_url("web", "blue").unwrap(),
             sandbox.base_url("web", "green").unwrap(),
         );
-        let ctl_s = ctl.display();
+        let web = web_service(&blue, &green, &ctl);
         let config = format!(
             r#"title = "headless test"
 {top}
 {table}
 
-[services.web.environments.blue]
-endpoints = [{{ url = "{blue}/api/health", interval = "200ms", timeout = "150ms" }}]
-
-[services.web.environments.green]
-endpoints = [{{ url = "{green}/api/health", interval = "200ms", timeout = "150ms" }}]
-
-[services.web.traffic]
-provider = "command"
-read = ["{ctl_s}", "read"]
-set = ["{ctl_s}", "set", "{{env}}", "{{weight}}"]
-interval = "500ms"
-
+{web}
 [services.web.rollback]
 runbook = "quick"
 {rollback}
@@ -235,4 +224,25 @@ fn furnish(home: &Home, config: &str) {
     std::fs::create_dir_all(cfg.join("runbooks")).unwrap();
     std::fs::write(cfg.join("runbooks/quick.toml"), QUICK_RUNBOOK).unwrap();
     std::fs::write(cfg.join("backstop.toml"), config).unwrap();
+}
+
+/// The `web` service a platform world watches: blue and green on the
+/// sandbox, probed every 200 ms, their weights moved by the platform's CLI
+/// (`ctl`, a copy of [`CTL`]).
+pub fn web_service(blue: &str, green: &str, ctl: &std::path::Path) -> String {
+    let ctl = ctl.display();
+    format!(
+        r#"[services.web.environments.blue]
+endpoints = [{{ url = "{blue}/api/health", interval = "200ms", timeout = "150ms" }}]
+
+[services.web.environments.green]
+endpoints = [{{ url = "{green}/api/health", interval = "200ms", timeout = "150ms" }}]
+
+[services.web.traffic]
+provider = "command"
+read = ["{ctl}", "read"]
+set = ["{ctl}", "set", "{{env}}", "{{weight}}"]
+interval = "500ms"
+"#
+    )
 }
