@@ -410,6 +410,53 @@ fn a_corrupt_journal_is_named() {
     );
 }
 
+/// The headless commands are run for their record: told to write a journal
+/// that is not one, or a directory, they do not run without it — exit 2,
+/// the file named — where the console would keep its panes live.
+#[test]
+fn headless_commands_refuse_a_journal_they_cannot_write() {
+    let home = Home::new();
+    let config = home.path().join("backstop.toml");
+    std::fs::write(
+        &config,
+        "[services.web.environments.blue]\nendpoints = [{ url = \"http://127.0.0.1:9/health\" }]\n",
+    )
+    .unwrap();
+    let corrupt = home.path().join("corrupt.sqlite");
+    std::fs::write(&corrupt, vec![b'x'; 8192]).unwrap();
+    let dir = home.path().join("a-directory");
+    std::fs::create_dir(&dir).unwrap();
+    for journal in [&corrupt, &dir] {
+        for args in [
+            &["watch", "--service", "web", "--for", "1s"][..],
+            &["watch", "--service", "web", "--for", "1s", "--auto"],
+            &["verify", "--service", "web", "--stabilize", "0s"],
+            &["rollback", "--service", "web", "--dry-run"],
+        ] {
+            let mut c = home.command();
+            c.arg("--config").arg(&config).arg("--journal").arg(journal);
+            c.args(args);
+            let out = run(c);
+            let err = stderr(&out);
+            assert_eq!(out.status.code(), Some(2), "{args:?} on {journal:?}: {err}");
+            assert!(
+                err.contains(&journal.display().to_string()),
+                "{args:?}: {err}"
+            );
+            if journal == &dir {
+                assert!(
+                    err.contains("is a directory, not a journal"),
+                    "{args:?}: {err}"
+                );
+            }
+            assert!(
+                !String::from_utf8_lossy(&out.stdout).contains("watching web"),
+                "{args:?} ran without its journal"
+            );
+        }
+    }
+}
+
 /// Files no one would commit as fixtures: a 10 MB unterminated string is
 /// quoted around the error only, and a file that is not UTF-8 is located
 /// at its bad byte.

@@ -20,7 +20,7 @@ use super::watch::{Ending, ending};
 use super::{EventLines, exit, out};
 use crate::config::Config;
 use crate::core::decision::Decision;
-use crate::core::model::{EnvId, Origin, State};
+use crate::core::model::{EnvId, State};
 use crate::core::msg::Msg;
 use crate::engine::{Engine, Storage};
 use crate::room::lease::Driving;
@@ -102,14 +102,12 @@ struct Prepared {
 
 /// Read everything once and work out the plan; `Err` is an exit code and why.
 async fn prepare(config: &Config, storage: &Storage, a: &Args) -> Result<Prepared, (u8, String)> {
-    let origin = Origin::Config(config.file.clone());
     let what = if a.dry_run {
         "backstop rollback --dry-run"
     } else {
         "backstop rollback"
     };
-    let mut engine = Engine::start_as(config, origin, None, storage, what)
-        .map_err(|e| (exit::USAGE, format!("{e:#}")))?;
+    let mut engine = session::start(config, storage, what).map_err(|e| (exit::USAGE, e))?;
     // A change with an intent and no outcome is either interrupted or
     // under way in another backstop right now: a person looks first.
     if !engine.state.interrupted.is_empty() {

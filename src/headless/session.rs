@@ -5,8 +5,9 @@ use std::time::Duration;
 
 use crate::config::Config;
 use crate::core::decision::{Decision, Mode};
+use crate::core::model::Origin;
 use crate::core::model::State;
-use crate::engine::Engine;
+use crate::engine::{Engine, Storage};
 
 /// Keep only `service` (all services when `None`); `Err` names the ones there are.
 pub fn only(mut config: Config, service: Option<&str>) -> Result<Config, String> {
@@ -76,5 +77,22 @@ pub fn wanted(d: &Decision) -> Option<Vec<String>> {
             Some(reasons.clone())
         }
         _ => None,
+    }
+}
+
+/// The engine a headless command runs on, on the journal it was told to
+/// write. The console keeps its panes live on a journal it cannot use (and
+/// refuses every change, saying why); a headless command is run for its
+/// record, so it does not run without one. `Err` names the journal and why.
+pub fn start(config: &Config, storage: &Storage, what: &str) -> Result<Engine, String> {
+    let origin = Origin::Config(config.file.clone());
+    let engine =
+        Engine::start_as(config, origin, None, storage, what).map_err(|e| format!("{e:#}"))?;
+    match &engine.state.journal_down {
+        None => Ok(engine),
+        Some(why) => Err(format!(
+            "the journal {} cannot be used, so nothing would be recorded: {why}",
+            storage.place().describe()
+        )),
     }
 }

@@ -15,8 +15,7 @@ use super::interrupt::Interrupt;
 use super::session::{self, wanted};
 use super::{exit, out};
 use crate::config::Config;
-use crate::core::model::Origin;
-use crate::engine::{Engine, Storage};
+use crate::engine::Storage;
 
 pub struct Args {
     pub service: String,
@@ -108,8 +107,13 @@ async fn checked(config: Config, storage: &Storage, a: Args) -> Result<u8> {
         ));
         return Ok(exit::USAGE);
     }
-    let origin = Origin::Config(config.file.clone());
-    let mut engine = Engine::start_as(&config, origin, None, storage, "backstop verify")?;
+    let mut engine = match session::start(&config, storage, "backstop verify") {
+        Ok(e) => e,
+        Err(e) => {
+            out::err_line(format_args!("backstop verify: {e}"));
+            return Ok(exit::USAGE);
+        }
+    };
     let _reader = out::watch_reader();
     let say = |line: &str| {
         if !a.json {

@@ -18,9 +18,9 @@ use super::session::{self, wanted};
 use super::{EventLines, exit, out};
 use crate::config::Config;
 use crate::core::decision::{Decision, Mode};
-use crate::core::model::{Origin, State};
+use crate::core::model::State;
 use crate::core::runbook::StepStatus;
-use crate::engine::{Engine, Storage};
+use crate::engine::Storage;
 
 /// Exit code: a rollback was carried out and verified.
 pub const ROLLED_BACK: u8 = 3;
@@ -158,15 +158,26 @@ pub async fn run(config: Config, storage: &Storage, a: Args) -> Result<u8> {
                 config.lease_expiry,
             ) {
                 Ok(d) => driving.push(d),
+                // Someone else drives it: the room said no (1). The journal
+                // cannot be used at all: nothing would be recorded (2).
                 Err(why) => {
                     out::err_line(format_args!("backstop watch: {why}"));
-                    return Ok(exit::FAILING);
+                    return Ok(if why.is_refusal() {
+                        exit::FAILING
+                    } else {
+                        exit::USAGE
+                    });
                 }
             }
         }
     }
-    let origin = Origin::Config(config.file.clone());
-    let mut engine = Engine::start_as(&config, origin, None, storage, "backstop watch")?;
+    let mut engine = match session::start(&config, storage, "backstop watch") {
+        Ok(e) => e,
+        Err(e) => {
+            out::err_line(format_args!("backstop watch: {e}"));
+            return Ok(exit::USAGE);
+        }
+    };
     for d in &driving {
         engine.drive_under(&d.lease.service, Some(d.lease.token));
         if let Some(text) = d.lease.take_over_text(crate::sources::now().millis()) {

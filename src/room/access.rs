@@ -20,13 +20,21 @@ pub fn files(journal: &Path) -> [PathBuf; 3] {
 
 /// Why this account cannot write the journal at `path`, if that is why it
 /// could not be opened: the file (or its `-wal`/`-shm`, or the directory
-/// they are made in), its owner, group and mode.
+/// they are made in), its owner, group and mode — or a directory where the
+/// file should be.
 pub fn denied(path: &Path) -> Option<Error> {
     let user = crate::identity::login_name();
     for f in files(path) {
         let Ok(meta) = std::fs::metadata(&f) else {
             continue;
         };
+        if meta.is_dir() {
+            return Some(Error::Unusable(format!(
+                "{} is a directory, not a journal: name a file, such as {}",
+                f.display(),
+                f.join("journal.sqlite").display()
+            )));
+        }
         let writable = std::fs::OpenOptions::new().append(true).open(&f).is_ok();
         if !writable {
             return Some(permission(&f, &meta, &user));
