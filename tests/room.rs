@@ -606,6 +606,10 @@ count = 3
         Some(bob_u.as_str())
     );
     assert_eq!(std::fs::metadata(&vouch).unwrap().mode() & 0o7777, 0o3770);
+    // Esc closes the note's line, once open (before, the `q`s would be typed into it).
+    alice.wait_for("the note's line", WAIT, |s| {
+        s.contains("Record the cause: ▏")
+    });
     for mut c in [alice, alice2, bob] {
         c.send("\x1b");
         c.send("q");
@@ -711,8 +715,12 @@ async fn on_a_table_aws_says_who_approved() {
         by.contains(", approved by bob (aws:") && by.contains(":bob@example.com)"),
         "{by}"
     );
+    // The checklist ends at its note: Esc closes the line once it is open
+    // (an Esc before it would leave the `q`s to be typed into it).
+    alice.wait_for("the note's line", WAIT, |s| {
+        s.contains("Record the cause: ▏")
+    });
     for (who, mut c) in [("alice", alice), ("mallory", mallory), ("bob", bob)] {
-        // (Alice's note line is open: Esc closes it first.)
         c.send("\x1b");
         c.send("q");
         c.send("q");
