@@ -543,6 +543,21 @@ pub(in crate::update) fn go(state: &mut State, service: usize, now: Ts, gate: Go
         );
         return Vec::new();
     }
+    // A rollback meets the guards at the instant it would act, as the
+    // journal judges it: a take-over may find the switch it was about to
+    // redo already made by the driver before, its cooldown running.
+    if matches!(work, StepWork::Switch { .. } | StepWork::Revert { .. }) {
+        let rb = &state.services[service].rollback;
+        if let Err(block) = crate::decision::count_guard(&rb.policy, &rb.counted(), now) {
+            state.events.push(
+                now,
+                name,
+                Level::Warn,
+                format!("{}: nothing changed", block.describe(now)),
+            );
+            return Vec::new();
+        }
+    }
     if let Some(moved) = crate::update::moved_since_preview(state, service, &work) {
         state.events.push(
             now,
