@@ -943,6 +943,9 @@ pub struct UiState {
     pub help_scroll: u16,
     /// A one-key change waiting for its confirmation key (see [`Armed`]).
     pub armed: Option<Armed>,
+    /// The key pressed last, and when: a `y` hard on the heels of another
+    /// letter is typing, not an answer (`update::armed::is_typing`).
+    pub last_key: Option<(crate::action::Action, Ts)>,
     /// Command lines run, oldest first (at most `command::HISTORY`).
     pub history: Vec<String>,
     /// The history line ↑/↓ shows in the command line, if any.
@@ -1084,6 +1087,7 @@ impl State {
                 quit_armed: false,
                 help_scroll: 0,
                 armed: None,
+                last_key: None,
                 history: Vec::new(),
                 recall: None,
                 filters: Vec::new(),

@@ -21,6 +21,21 @@ pub const ARMED_FOR: Duration = Duration::from_secs(15);
 /// `a`. The question is cancelled, and says so.
 pub const ARMED_READ: Duration = Duration::from_millis(300);
 
+/// Whether a `y` at `at` is typing rather than an answer: it came within
+/// [`ARMED_READ`] of the key before it, and that key did not put the question
+/// (⏎ opens a preview, arrows choose in it) or answer one (a `y` pressed
+/// again because the first came too early). A word typed at a checklist's
+/// preview ("okay") would otherwise confirm the step with its last letter.
+pub(super) fn is_typing(before: Option<(Action, Ts)>, at: Ts) -> bool {
+    before.is_some_and(|(key, when)| {
+        at.since(when) < ARMED_READ
+            && !matches!(
+                key,
+                Action::OpenDetail | Action::Increase | Action::Decrease | Action::Confirm
+            )
+    })
+}
+
 /// The keys that change the world (or the war room) in one press.
 pub fn needs_second_key(action: Action) -> bool {
     matches!(
@@ -282,6 +297,28 @@ mod tests {
         let late = 1000 + super::ARMED_FOR.as_millis() as i64 + 1;
         assert!(update(&mut s, Msg::Action(Action::Confirm, Ts(late))).is_empty());
         assert!(s.events.last().unwrap().text.contains("waited more than"));
+    }
+
+    #[test]
+    fn a_y_on_the_heels_of_a_letter_is_typing_but_not_after_the_key_that_asked() {
+        let t = |ms: i64| Ts(10_000 + ms);
+        assert!(
+            super::is_typing(Some((Action::Approve, t(0))), t(80)),
+            "\"ay\""
+        );
+        assert!(
+            super::is_typing(Some((Action::Skip, t(0))), t(120)),
+            "\"sy\""
+        );
+        assert!(
+            !super::is_typing(Some((Action::Approve, t(0))), t(400)),
+            "a pause, then y"
+        );
+        assert!(
+            !super::is_typing(Some((Action::OpenDetail, t(0))), t(80)),
+            "⏎ put the question"
+        );
+        assert!(!super::is_typing(None, t(0)));
     }
 
     #[test]

@@ -295,7 +295,30 @@ fn dispatch(state: &mut State, msg: Msg, now: super::time::Ts) -> Vec<Effect> {
             state.ui.armed = None;
             Vec::new()
         }
-        Msg::Action(action, at) => actions::on_action(state, action, at),
+        Msg::Action(action, at) => {
+            let before = state.ui.last_key.replace((action, at));
+            // A question open is answered by its own rule (`armed::answer`).
+            if action == super::action::Action::Confirm
+                && state.ui.armed.is_none()
+                && armed::is_typing(before, at)
+            {
+                let scope = state
+                    .selected_env()
+                    .and_then(|id| state.services.get(id.service))
+                    .map_or_else(|| "backstop".to_string(), |s| s.name.clone());
+                state.events.push(
+                    at,
+                    scope,
+                    Level::Info,
+                    format!(
+                        "y not taken: it came within {} ms of the key before it (typing?); press y again",
+                        ARMED_READ.as_millis()
+                    ),
+                );
+                return Vec::new();
+            }
+            actions::on_action(state, action, at)
+        }
         // Typing answers no question: a `y` in a line is a letter.
         Msg::Text(key, at) => {
             state.ui.armed = None;
