@@ -332,6 +332,17 @@ impl Engine {
             ));
             deploy.insert(svc.name.clone(), provider);
         }
+        // Each database's migrations, every half minute: a read, never a write.
+        for (i, svc) in config.services.iter().enumerate() {
+            if let Some(db) = &svc.database {
+                tasks.push(sources::database::spawn_reads(
+                    i,
+                    db.clone(),
+                    sources::database::EVERY,
+                    tx.clone(),
+                ));
+            }
+        }
         let shared_world = config.shared;
         let executor = Executor::new(sandbox, traffic, tx.clone())
             .with_probes(prober, specs, lateness)

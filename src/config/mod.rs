@@ -6,6 +6,7 @@
 //! environment variables) and reports every problem it finds, each with its place.
 
 pub mod aws;
+pub mod database;
 pub mod diagnostic;
 pub mod drill;
 pub mod duration;
@@ -82,7 +83,20 @@ impl Config {
             .notifiers
             .iter()
             .filter_map(|n| n.url.as_ref().map(|u| u.expose().to_string()));
-        headers.chain(urls).collect()
+        // A database URL, and its password alone (an error may quote
+        // the password without the rest of the URL).
+        let databases = self
+            .services
+            .iter()
+            .filter_map(|s| s.database.as_ref()?.url.as_ref())
+            .flat_map(|u| {
+                let pass = url::Url::parse(u.expose())
+                    .ok()
+                    .and_then(|p| p.password().map(str::to_string))
+                    .filter(|p| !p.is_empty());
+                std::iter::once(u.expose().to_string()).chain(pass)
+            });
+        headers.chain(urls).chain(databases).collect()
     }
 
     /// The AWS settings the configuration calls AWS with (the first
@@ -118,6 +132,8 @@ pub struct ServiceConfig {
     pub metrics: Option<aws::CloudWatchMetricsConfig>,
     /// Consoles only watch it (`read_only`, for the service or the file).
     pub read_only: bool,
+    /// The database its releases migrate, and the migration tool.
+    pub database: Option<database::DatabaseConfig>,
 }
 
 impl ServiceConfig {
@@ -263,6 +279,7 @@ struct RawService {
     deploy: Option<Spanned<aws::RawDeploy>>,
     alarms: Option<aws::RawAlarms>,
     metrics: Option<aws::RawMetrics>,
+    database: Option<Spanned<database::RawDatabase>>,
     /// Consoles on this file only watch this service.
     read_only: Option<bool>,
 }
@@ -553,6 +570,9 @@ fn validate(
             deploy,
             alarms,
             metrics,
+            database: svc
+                .database
+                .and_then(|d| database::database(d, file, env, &mut err)),
             smoke: svc
                 .smoke
                 .into_iter()

@@ -96,6 +96,18 @@ pub async fn run(config: &Config, json_out: bool, journal: Option<&Place>) -> an
             });
         }
     }
+    // Databases: each service's migration table, read once.
+    let mut databases = JoinSet::new();
+    for (s, svc) in config.services.iter().enumerate() {
+        if let Some(db) = svc.database.clone() {
+            databases.spawn(async move {
+                let read = crate::sources::database::read(&db)
+                    .await
+                    .map_err(|e| e.to_string());
+                (s, read)
+            });
+        }
+    }
     // CloudWatch alarms: one source per AWS setting, as the console polls them.
     let mut wants: Vec<(
         crate::config::aws::AwsSettings,
@@ -159,6 +171,11 @@ pub async fn run(config: &Config, json_out: bool, journal: Option<&Place>) -> an
         deployed.push(d?);
     }
     deployed.sort_by_key(|d| d.0);
+    let mut schemas: Vec<Schemas> = Vec::new();
+    while let Some(d) = databases.join_next().await {
+        schemas.push(d?);
+    }
+    schemas.sort_by_key(|d| d.0);
     // Stable order: configuration order, then the order endpoints were listed.
     let order = |r: &Row| (r.service, r.env, r.endpoint);
     rows.sort_by_key(order);
@@ -166,10 +183,12 @@ pub async fn run(config: &Config, json_out: bool, journal: Option<&Place>) -> an
     if json_out {
         let mut doc = document(config, &rows, &deployed, worst);
         add_traffic_and_alarms(&mut doc, config, &rows, &split, &alarms);
+        add_databases(&mut doc, config, &schemas);
         out::line(&serde_json::to_string_pretty(&doc)?);
     } else {
         out::text(table(config, &rows, worst));
         out::text(deployments_table(config, &deployed));
+        out::text(databases_table(config, &schemas));
         out::text(traffic_table(config, &split));
         out::text(alarms_table(config, &rows, &alarms));
     }
@@ -221,6 +240,90 @@ fn document(
         services.insert(svc.name.clone(), doc);
     }
     json!({ "status": worst, "services": services })
+}
+
+/// A service's database read: (service, the schema or why not).
+type Schemas = (usize, Result<crate::core::migration::Schema, String>);
+
+fn add_databases(doc: &mut Value, config: &Config, schemas: &[Schemas]) {
+    for (i, read) in schemas {
+        let name = &config.services[*i].name;
+        doc["services"][name]["database"] = match read {
+            Ok(schema) => {
+                let applied: Vec<Value> = schema
+                    .applied
+                    .iter()
+                    .map(|m| {
+                        json!({
+                            "version": m.version,
+                            "name": m.name,
+                            "applied_at": m.applied_at.map(Ts::rfc3339),
+                            "file": m.file,
+                            "up": m.up,
+                            "unsafe_for_old_code": m.breaks_old_code(),
+                            "down": m.down,
+                            "down_destroys": m.down_destroys(),
+                        })
+                    })
+                    .collect();
+                json!({
+                    "tool": schema.tool,
+                    "current": schema.current().map(|m| &m.version),
+                    "dirty": schema.dirty,
+                    "applied": applied,
+                })
+            }
+            Err(e) => json!({ "error": e }),
+        };
+    }
+}
+
+fn databases_table(config: &Config, schemas: &[Schemas]) -> String {
+    let mut s = String::new();
+    if schemas.is_empty() {
+        return s;
+    }
+    let _ = writeln!(s, "\nDATABASES");
+    for (i, read) in schemas {
+        let name = &config.services[*i].name;
+        match read {
+            Ok(schema) => {
+                let _ = writeln!(s, "{name}  {}", schema.summary(None));
+                // The last few, newest first: what a rollback would meet.
+                for m in schema.applied.iter().rev().take(5) {
+                    let at = m
+                        .applied_at
+                        .map(|t| format!(" applied {}", t.rfc3339()))
+                        .unwrap_or_default();
+                    let unsafe_for_old: Vec<&str> =
+                        m.breaks_old_code().iter().map(|r| r.as_str()).collect();
+                    let risk = if unsafe_for_old.is_empty() {
+                        String::new()
+                    } else {
+                        format!(" · UNSAFE for the old code ({})", unsafe_for_old.join(", "))
+                    };
+                    let down = match &m.down {
+                        crate::core::migration::Down::Present { .. } => {
+                            let lost: Vec<&str> =
+                                m.down_destroys().iter().map(|r| r.as_str()).collect();
+                            if lost.is_empty() {
+                                "down: yes".to_string()
+                            } else {
+                                format!("down: yes, DESTROYS DATA ({})", lost.join(", "))
+                            }
+                        }
+                        crate::core::migration::Down::Missing => "down: NONE".to_string(),
+                        crate::core::migration::Down::Unknown => "down: unknown".to_string(),
+                    };
+                    let _ = writeln!(s, "    {}{at} · {down}{risk}", m.label());
+                }
+            }
+            Err(err) => {
+                let _ = writeln!(s, "{name}  database: cannot read: {err}");
+            }
+        }
+    }
+    s
 }
 
 fn deployments_table(config: &Config, deployed: &[Deployed]) -> String {

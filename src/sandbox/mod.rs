@@ -401,6 +401,7 @@ impl Sandbox {
                     alarms: None,
                     metrics: None,
                     read_only: false,
+                    database: None,
                 }),
             }
         }

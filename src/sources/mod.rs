@@ -1,6 +1,7 @@
 //! Sources observe the world and send `Msg`s to core. They never change it.
 
 pub mod answers;
+pub mod database;
 pub mod deploy;
 pub mod http1;
 pub mod lateness;

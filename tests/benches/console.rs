@@ -401,6 +401,7 @@ fn rules() {
             alarms: None,
             metrics: None,
             read_only: false,
+            database: None,
         })
         .collect();
     let config = Config {
@@ -620,6 +621,7 @@ fn big_state() -> State {
             alarms: None,
             metrics: None,
             read_only: false,
+            database: None,
         })
         .collect();
     let config = Config {

@@ -319,6 +319,7 @@ pub fn rss_bytes() -> u64 {
 
 pub mod moto;
 pub mod platform;
+pub mod postgres;
 pub mod proxy;
 pub mod pty;
 

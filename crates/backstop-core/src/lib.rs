@@ -18,6 +18,7 @@ pub mod events;
 pub mod filter;
 pub mod health;
 pub mod metrics;
+pub mod migration;
 pub mod model;
 pub mod msg;
 pub mod room;

@@ -384,6 +384,8 @@ pub struct ServiceState {
     pub alarms: Vec<ExternalAlarm>,
     /// `None` when no deploy provider is configured for the service.
     pub deploy: Option<crate::deploy::DeployState>,
+    /// Its database's migrations, once read (`[services.x.database]`).
+    pub database: Option<crate::migration::Read>,
     /// This console only watches this service: it shows everything and
     /// acts on nothing.
     pub read_only: bool,
@@ -406,6 +408,7 @@ impl ServiceState {
             rollback,
             alarms: Vec::new(),
             deploy: None,
+            database: None,
             read_only: false,
         }
     }

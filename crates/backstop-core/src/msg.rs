@@ -100,6 +100,12 @@ pub enum Msg {
         result: Result<Vec<crate::deploy::EnvDeploy>, String>,
         at: Ts,
     },
+    /// A service's database was read: its migration tool's table.
+    DatabaseRead {
+        service: usize,
+        result: Result<crate::migration::Schema, String>,
+        at: Ts,
+    },
     /// A polled source (alarms, metrics) could not be read.
     SourceFailed {
         source: String,
@@ -454,6 +460,7 @@ impl Msg {
             | Msg::Alarms { at, .. }
             | Msg::Text(_, at)
             | Msg::DeployRead { at, .. }
+            | Msg::DatabaseRead { at, .. }
             | Msg::SourceFailed { at, .. }
             | Msg::DrillStep { at, .. }
             | Msg::DrillReported { at, .. }

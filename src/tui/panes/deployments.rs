@@ -57,6 +57,7 @@ pub fn render(state: &State, view: &View<'_>, area: Rect, buf: &mut Buffer) {
         }
         lines.push(line(s, view, name_w, width));
         lines.extend(deploy_lines(s, state, view, width));
+        lines.extend(database_line(s, view, width));
     }
     Paragraph::new(lines).render(inner, buf);
 }
@@ -66,9 +67,31 @@ pub fn height(state: &State) -> u16 {
     let rows: usize = state
         .services
         .iter()
-        .map(|s| 1 + s.deploy.as_ref().map_or(0, |d| d.envs.len().max(1)))
+        .map(|s| {
+            1 + s.deploy.as_ref().map_or(0, |d| d.envs.len().max(1))
+                + usize::from(s.database.is_some())
+        })
         .sum();
     (rows as u16).saturating_add(2)
+}
+
+/// The database's migrations: the current one, and in red what the old
+/// code would meet on a rollback.
+fn database_line<'a>(svc: &ServiceState, view: &View<'_>, width: usize) -> Option<Line<'a>> {
+    let t = view.theme;
+    let read = svc.database.as_ref()?;
+    let (text, style) = match &read.result {
+        Ok(schema) => {
+            let text = schema.summary(None);
+            let bad = !read.warning().is_empty();
+            (text, if bad { t.level(Level::Bad) } else { t.dim() })
+        }
+        Err(e) => (format!("cannot read: {e}"), t.level(Level::Bad)),
+    };
+    Some(Line::from(vec![
+        Span::raw("  db     "),
+        Span::styled(fit(&text, width.saturating_sub(9)), style),
+    ]))
 }
 
 fn deploy_lines<'a>(

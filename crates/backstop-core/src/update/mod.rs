@@ -403,6 +403,16 @@ fn dispatch(state: &mut State, msg: Msg, now: super::time::Ts) -> Vec<Effect> {
             fx.extend(checklist::on_deploy(state, service, now));
             fx
         }
+        Msg::DatabaseRead {
+            service,
+            result,
+            at,
+        } => {
+            if let Some(svc) = state.services.get_mut(service) {
+                svc.database = Some(crate::migration::Read { result, at });
+            }
+            Vec::new()
+        }
         Msg::Metrics {
             source,
             snapshots,

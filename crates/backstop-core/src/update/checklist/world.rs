@@ -169,6 +169,15 @@ pub(in crate::update) fn on_preview(
     result: Result<Vec<String>, String>,
     now: Ts,
 ) -> Vec<Effect> {
+    // What the database says of going back, said before the change is
+    // confirmed (and to whoever approves it): the old code meets the
+    // schema the new release left.
+    let schema_warning = state
+        .services
+        .get(service)
+        .and_then(|s| s.database.as_ref())
+        .map(crate::migration::Read::warning)
+        .unwrap_or_default();
     let Some(c) = state
         .services
         .get_mut(service)
@@ -186,7 +195,14 @@ pub(in crate::update) fn on_preview(
         return Vec::new();
     }
     match result {
-        Ok(lines) => {
+        Ok(mut lines) => {
+            let rollback = matches!(
+                s.pending,
+                Some(crate::msg::StepWork::Switch { .. } | crate::msg::StepWork::Revert { .. })
+            );
+            if rollback {
+                lines.extend(schema_warning);
+            }
             s.status = StepStatus::Previewing(lines);
             Vec::new()
         }
