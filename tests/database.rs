@@ -487,3 +487,153 @@ async fn a_rollback_preview_warns_that_the_old_code_meets_a_dropped_column() {
     alice.send("q");
     alice.wait_exit(wait);
 }
+
+/// The runbook's database step after the switch: previewed (the team's
+/// tool, what it undoes, what the table must show after), confirmed, run
+/// with `DATABASE_URL`, and checked against the table itself.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_migration_that_breaks_the_old_code_is_undone_after_a_confirmation() {
+    let pg = Postgres::start();
+    let url = pg.database("web", PASSWORD).await;
+    let files = tempfile::tempdir().unwrap();
+    let migrations = files.path().join("migrations");
+    write(
+        &migrations,
+        "20240101000000_create_users.sql",
+        "-- migrate:up\nCREATE TABLE users (id serial PRIMARY KEY, email text);\n-- migrate:down\nDROP TABLE users;\n",
+    );
+    write(
+        &migrations,
+        "20240102000000_rename_email.sql",
+        "-- migrate:up\nALTER TABLE users RENAME COLUMN email TO mail;\n-- migrate:down\nALTER TABLE users RENAME COLUMN mail TO email;\n",
+    );
+    let url = format!("{url}?sslmode=disable");
+    let mut c = Command::new(dbmate());
+    c.arg("--url")
+        .arg(&url)
+        .arg("--migrations-dir")
+        .arg(&migrations)
+        .args(["--no-dump-schema", "up"]);
+    ok(c);
+    let secret = files.path().join("web-db-url");
+    std::fs::write(&secret, &url).unwrap();
+    let database = format!(
+        "\n[services.web.database]\nurl_file = \"{}\"\nmigrations = \"{}\"\n",
+        secret.display(),
+        migrations.display()
+    );
+    let w = common::platform::World::start_with("", &database).await;
+    std::fs::write(
+        w.home.config_dir().join("runbooks/quick.toml"),
+        format!(
+            r#"
+name = "quick"
+description = "switch, then the database"
+
+[[during]]
+id = "switch"
+title = "Switch traffic from {{suspect}} to {{target}}"
+kind = "action"
+action = "switch-traffic"
+
+[[during]]
+id = "db"
+title = "Roll back the database migration"
+kind = "action"
+action = "migrate-down"
+argv = ["{}", "--migrations-dir", "{}", "--no-dump-schema", "rollback"]
+"#,
+            dbmate().display(),
+            migrations.display()
+        ),
+    )
+    .unwrap();
+    w.sandbox
+        .set_fault(
+            "web",
+            "green",
+            Some(backstop::core::model::Fault::Unhealthy),
+        )
+        .unwrap();
+    let wait = std::time::Duration::from_secs(20);
+    let mut alice = w.console("alice", &[], None);
+    alice.resize(140, 45);
+    alice.wait_for("the database read", wait, |s| {
+        s.contains("db     dbmate: 20240102000000 rename_email · UNSAFE")
+    });
+    alice.wait_for("the recommendation", wait, |s| {
+        s.contains("ROLLBACK RECOMMENDED")
+    });
+    alice.send("r");
+    alice.wait_for("the switch's turn", wait, |s| {
+        s.contains("›▶") && s.contains("Switch traffic")
+    });
+    alice.send("\r");
+    alice.wait_for("the switch's preview", wait, |s| {
+        s.contains("DO IT") && s.contains("its down migration undoes it")
+    });
+    std::thread::sleep(std::time::Duration::from_millis(400));
+    alice.send("y");
+    alice.wait_for("the database's turn", wait, |s| {
+        s.lines()
+            .any(|l| l.contains("›▶") && l.contains("Roll back the database migration"))
+    });
+    assert_eq!(w.calls(), ["blue 100", "green 0"]);
+    alice.send("\r");
+    alice.wait_for("the database step's preview", wait, |s| {
+        s.contains("DO IT")
+            && s.contains("undoes 20240102000000 rename_email (renames a column)")
+            && s.contains("then the migration table must show 20240101000000 as current")
+    });
+    // Nothing ran before y: the table still has both.
+    let before = status_of(&url).await;
+    assert_eq!(before, ["20240101000000", "20240102000000"]);
+    std::thread::sleep(std::time::Duration::from_millis(400));
+    alice.send("y");
+    alice.wait_for("the table checked", wait, |s| {
+        s.contains("the migration table shows 20240101000000 as current")
+    });
+    assert_eq!(status_of(&url).await, ["20240101000000"]);
+    assert!(!alice.screen().contains(PASSWORD));
+    // The journal has its intent and its outcome, without the password.
+    let conn = rusqlite::Connection::open(w.journal()).unwrap();
+    let rows: Vec<String> = conn
+        .prepare("SELECT kind || ' ' || text || ' ' || COALESCE(data, '') FROM journal ORDER BY id")
+        .unwrap()
+        .query_map([], |r| r.get(0))
+        .unwrap()
+        .map(Result::unwrap)
+        .collect();
+    assert!(
+        rows.iter()
+            .any(|r| r.starts_with("intent undo migration 20240102000000 of web")),
+        "{rows:#?}"
+    );
+    assert!(
+        rows.iter()
+            .any(|r| r.starts_with("outcome done: Roll back the database migration")),
+        "{rows:#?}"
+    );
+    assert!(rows.iter().all(|r| !r.contains(PASSWORD)), "{rows:#?}");
+    alice.send("q");
+    alice.send("q");
+    alice.wait_exit(wait);
+}
+
+/// The versions dbmate's table holds, read directly.
+async fn status_of(url: &str) -> Vec<String> {
+    let (client, conn) = tokio_postgres::connect(url, tokio_postgres::NoTls)
+        .await
+        .unwrap();
+    let task = tokio::spawn(conn);
+    let rows = client
+        .query(
+            "SELECT version::text FROM schema_migrations ORDER BY version",
+            &[],
+        )
+        .await
+        .unwrap();
+    drop(client);
+    let _ = task.await;
+    rows.iter().map(|r| r.get(0)).collect()
+}

@@ -219,7 +219,7 @@ fn conditions(
 
 const CHECKS: &str =
     "\"reprobe\", \"target-healthy\", \"traffic-on-target\" or \"error-rate-below\"";
-const ACTIONS: &str = "\"switch-traffic\", \"revert-deployment\", \"wait-healthy\", \"wait-stable\", \"smoke\", \"notify\", \"command\" or \"note\"";
+const ACTIONS: &str = "\"switch-traffic\", \"revert-deployment\", \"wait-healthy\", \"wait-stable\", \"smoke\", \"notify\", \"command\", \"migrate-down\" or \"note\"";
 
 fn step_kind(s: &RawStep, err: &mut dyn FnMut(Range<usize>, String)) -> Option<StepKind> {
     let kind = s.kind.get_ref().as_str();
@@ -337,6 +337,21 @@ fn step_kind(s: &RawStep, err: &mut dyn FnMut(Range<usize>, String)) -> Option<S
                         }
                         None => {
                             err(action.span(), "a \"command\" action needs `argv`: [\"program\", \"arg\", …] (no shell)".into());
+                            return None;
+                        }
+                    }
+                }
+                "migrate-down" => {
+                    allowed.extend(["argv", "timeout"]);
+                    match &s.argv {
+                        Some(a) if a.get_ref().first().is_some_and(|p| !p.trim().is_empty()) => {
+                            Some(StepKind::Action(Act::MigrateDown {
+                                argv: a.get_ref().clone(),
+                                timeout: timeout(120),
+                            }))
+                        }
+                        _ => {
+                            err(action.span(), "a \"migrate-down\" action needs `argv`: the team's own tool, such as [\"dbmate\", \"rollback\"] or [\"alembic\", \"downgrade\", \"-1\"] (it runs with DATABASE_URL set; backstop runs no SQL of its own)".into());
                             return None;
                         }
                     }
@@ -539,6 +554,26 @@ mod tests {
         assert_eq!(
             headline("name = \"x\"\n"),
             "rb.toml:1:8: the runbook has no steps: add [[before]], [[during]] or [[after]] tables"
+        );
+        assert!(
+            headline(&format!(
+                "{head}kind = \"action\"\naction = \"migrate-down\"\n"
+            ))
+            .starts_with(
+                "rb.toml:6:10: a \"migrate-down\" action needs `argv`: the team's own tool"
+            )
+        );
+        let ok = parse(
+            "name = \"x\"\n[[during]]\nid = \"a\"\ntitle = \"A\"\nkind = \"action\"\naction = \"migrate-down\"\nargv = [\"dbmate\", \"rollback\"]\ntimeout = \"30s\"\n",
+            "rb.toml",
+        )
+        .unwrap();
+        assert_eq!(
+            ok.runbook.during[0].kind,
+            StepKind::Action(Act::MigrateDown {
+                argv: vec!["dbmate".into(), "rollback".into()],
+                timeout: Duration::from_secs(30),
+            })
         );
     }
 

@@ -43,6 +43,8 @@ pub struct ServiceInfo {
     pub smoke: Vec<SmokeCheck>,
     /// Its rollback policy: the guards the room judges its rollbacks by.
     pub policy: crate::core::decision::Policy,
+    /// Its database (a migrate-down step runs with its URL, then reads it).
+    pub database: Option<crate::config::database::DatabaseConfig>,
 }
 
 impl ServiceInfo {
@@ -59,6 +61,7 @@ impl ServiceInfo {
                     .collect(),
                 smoke: s.smoke.clone(),
                 policy: s.policy.clone(),
+                database: s.database.clone(),
             })
             .collect()
     }
@@ -480,6 +483,17 @@ impl Executor {
                 "run `{}` (TARGET_URL of {env}, at most {})",
                 crate::providers::command::display(argv),
                 crate::core::time::human(*timeout)
+            )]),
+            StepWork::MigrateDown {
+                argv,
+                timeout,
+                from,
+                to,
+            } => Ok(vec![format!(
+                "run `{}` (DATABASE_URL of {service}, at most {}): undoes {from}, leaving {}",
+                crate::providers::command::display(argv),
+                crate::core::time::human(*timeout),
+                to.as_deref().unwrap_or("no migration")
             )]),
             StepWork::Reprobe { .. } | StepWork::Smoke { .. } => Ok(Vec::new()),
         }

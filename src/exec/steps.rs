@@ -111,7 +111,8 @@ pub(super) async fn run(b: Backends, job: Job, tx: mpsc::Sender<Msg>) {
         StepWork::Switch { .. }
         | StepWork::Revert { .. }
         | StepWork::Notify { .. }
-        | StepWork::Command { .. } => {
+        | StepWork::Command { .. }
+        | StepWork::MigrateDown { .. } => {
             let outcome = change(&b, &job, &tx).await;
             let _ = tx.send(job.done(outcome)).await;
         }
@@ -157,6 +158,12 @@ async fn change(b: &Backends, job: &Job, tx: &mpsc::Sender<Msg>) -> StepOutcome 
             StepWork::Command { argv, timeout, env } => {
                 run_command(b, job, argv, *timeout, env).await
             }
+            StepWork::MigrateDown {
+                argv,
+                timeout,
+                from,
+                to,
+            } => migrate_down(b, job, argv, *timeout, from, to.as_deref()).await,
             _ => StepOutcome::failed("not a change", vec![]),
         },
     };
@@ -249,6 +256,20 @@ fn intent_of(b: &Backends, job: &Job) -> (String, serde_json::Value) {
             let mut d = base("command");
             d["argv"] = json!(argv);
             (format!("run `{}`", command::display(argv)), d)
+        }
+        StepWork::MigrateDown { argv, from, to, .. } => {
+            let mut d = base("migrate-down");
+            d["argv"] = json!(argv);
+            d["from"] = json!(from);
+            d["to"] = json!(to);
+            (
+                format!(
+                    "undo migration {from} of {} with `{}`",
+                    job.name,
+                    command::display(argv)
+                ),
+                d,
+            )
         }
         _ => (job.title.clone(), base("other")),
     }
@@ -628,6 +649,103 @@ fn notified(sent: &[notify::Sent]) -> StepOutcome {
                 sent.len()
             ),
             evidence,
+        ),
+    }
+}
+
+/// Undo migration `from` with the team's tool, `DATABASE_URL` set, if the
+/// table still shows it as current; then the table must show `to`.
+async fn migrate_down(
+    b: &Backends,
+    job: &Job,
+    argv: &[String],
+    timeout: Duration,
+    from: &str,
+    to: Option<&str>,
+) -> StepOutcome {
+    use crate::core::migration::same_version;
+    use crate::sources::database;
+    let Some(db) = b
+        .services
+        .get(job.service)
+        .and_then(|s| s.database.as_ref())
+    else {
+        return StepOutcome::failed(
+            format!(
+                "{} has no [services.{0}.database]: nothing was run",
+                job.name
+            ),
+            vec![],
+        );
+    };
+    let current = |s: &crate::core::migration::Schema| s.current().map(|m| m.version.clone());
+    // The table once more: a database that moved since the preview is not touched.
+    match database::read(db).await {
+        Err(e) => return StepOutcome::failed(format!("{e}; nothing was run"), vec![]),
+        Ok(s) if !current(&s).is_some_and(|c| same_version(&c, from)) => {
+            return StepOutcome::failed(
+                format!(
+                    "the database moved since the preview: its current migration is {}, not {from}; nothing was run",
+                    current(&s).unwrap_or_else(|| "none".into())
+                ),
+                vec![],
+            );
+        }
+        Ok(_) => {}
+    }
+    let url = match database::url_of(db).await {
+        Ok(u) => u,
+        Err(e) => return StepOutcome::failed(format!("{e}; nothing was run"), vec![]),
+    };
+    let hide = |t: String| database::hide_password(&t, &url);
+    let log = match command::run_with_env(argv, timeout, &[("DATABASE_URL", &url)]).await {
+        Ok(ran) if ran.success() => ran.log_lines(6).into_iter().map(hide).collect::<Vec<_>>(),
+        Ok(ran) => {
+            return StepOutcome::failed(
+                format!(
+                    "`{}` exited with {}: the table is read again to see where it stands",
+                    command::display(argv),
+                    ran.code.map_or("a signal".into(), |c| c.to_string())
+                ),
+                ran.log_lines(6).into_iter().map(hide).collect(),
+            );
+        }
+        Err(e) => return StepOutcome::failed(hide(e.to_string()), vec![]),
+    };
+    // The table says whether it was undone, not the tool's exit code.
+    match database::read(db).await {
+        Ok(s) => {
+            let now = current(&s);
+            let undone = match (&now, to) {
+                (Some(n), Some(t)) => same_version(n, t),
+                (None, None) => true,
+                _ => false,
+            };
+            if undone {
+                let mut evidence = log;
+                evidence.push(format!(
+                    "the migration table shows {} as current",
+                    now.as_deref().unwrap_or("no migration")
+                ));
+                StepOutcome::ok(evidence)
+            } else {
+                StepOutcome::failed(
+                    format!(
+                        "`{}` ran, but the table shows {} as current, not {}",
+                        command::display(argv),
+                        now.as_deref().unwrap_or("no migration"),
+                        to.unwrap_or("no migration")
+                    ),
+                    log,
+                )
+            }
+        }
+        Err(e) => StepOutcome::failed(
+            format!(
+                "`{}` ran, but the table cannot be read to check it: {e}",
+                command::display(argv)
+            ),
+            log,
         ),
     }
 }

@@ -109,7 +109,8 @@ pub async fn read(cfg: &DatabaseConfig) -> Result<Schema, DatabaseError> {
     })
 }
 
-async fn url_of(cfg: &DatabaseConfig) -> Result<String, DatabaseError> {
+/// The URL, from its variable or its file.
+pub async fn url_of(cfg: &DatabaseConfig) -> Result<String, DatabaseError> {
     if let Some(u) = &cfg.url {
         return Ok(u.expose().to_string());
     }
@@ -160,7 +161,9 @@ pub fn shown(url: &str) -> String {
     }
 }
 
-fn hide_password(text: &str, url: &str) -> String {
+/// `text` with `url` shown without its password, and the password itself
+/// masked wherever else it appears.
+pub fn hide_password(text: &str, url: &str) -> String {
     let password = url::Url::parse(url)
         .ok()
         .and_then(|u| u.password().map(str::to_string))

@@ -476,6 +476,50 @@ impl Read {
     }
 }
 
+/// What a rollback's database step would undo: the last migration, when
+/// it breaks the old code, and the version the table must show after.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Undo {
+    pub migration: Migration,
+    pub to: Option<String>,
+}
+
+/// Why the database step cannot plan an undo (a person decides).
+pub fn plan_undo(read: Option<&Read>) -> Result<Option<Undo>, String> {
+    let schema = match read.map(|r| &r.result) {
+        None => {
+            return Err("the service has no [services.x.database], or it was not read yet: nothing is known of its migrations".into());
+        }
+        Some(Err(e)) => return Err(format!("the database cannot be read ({e})")),
+        Some(Ok(s)) => s,
+    };
+    let Some(m) = schema.current().filter(|m| !m.breaks_old_code().is_empty()) else {
+        return Ok(None);
+    };
+    let breaks: Vec<&str> = m.breaks_old_code().iter().map(|r| r.as_str()).collect();
+    if let Some(d) = &schema.dirty {
+        return Err(format!(
+            "the schema is DIRTY ({d}): its tool must be repaired by a person first"
+        ));
+    }
+    if m.down == Down::Missing {
+        return Err(format!(
+            "{} {} and has NO down migration: skip (s) to leave the schema if the old code copes, restore from a backup with the team's command, or stop and escalate",
+            m.label(),
+            breaks.join(", ")
+        ));
+    }
+    Ok(Some(Undo {
+        migration: m.clone(),
+        to: schema
+            .applied
+            .iter()
+            .rev()
+            .nth(1)
+            .map(|p| p.version.clone()),
+    }))
+}
+
 /// Whether the version in a tool's table and one in a file's name are the
 /// same migration: equal, or equal numbers (`001` and `1`).
 pub fn same_version(table: &str, file: &str) -> bool {

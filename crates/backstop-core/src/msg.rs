@@ -424,6 +424,14 @@ pub enum StepWork {
         timeout: std::time::Duration,
         env: String,
     },
+    /// Undo migration `from` with the team's tool; the table must then
+    /// show `to` as current (`None`: no migration left).
+    MigrateDown {
+        argv: Vec<String>,
+        timeout: std::time::Duration,
+        from: String,
+        to: Option<String>,
+    },
 }
 
 impl StepWork {
@@ -440,6 +448,7 @@ impl StepWork {
                 | StepWork::Revert { .. }
                 | StepWork::Notify { .. }
                 | StepWork::Command { .. }
+                | StepWork::MigrateDown { .. }
         )
     }
 }
@@ -688,5 +697,6 @@ fn work_name(w: &StepWork) -> &'static str {
         StepWork::Smoke { .. } => "smoke tests",
         StepWork::Notify { .. } => "notify",
         StepWork::Command { .. } => "command",
+        StepWork::MigrateDown { .. } => "migrate down",
     }
 }

@@ -73,6 +73,13 @@ pub enum Act {
         argv: Vec<String>,
         timeout: Duration,
     },
+    /// Undo the database migration that breaks the old code, with the
+    /// team's own tool (`["dbmate", "rollback"]`), `DATABASE_URL` set; then
+    /// the migration table must show the one before it.
+    MigrateDown {
+        argv: Vec<String>,
+        timeout: Duration,
+    },
     /// The operator writes a line into the journal.
     Note,
 }
@@ -93,7 +100,11 @@ impl Act {
     pub fn mutates(&self) -> bool {
         matches!(
             self,
-            Act::SwitchTraffic | Act::RevertDeployment | Act::Notify { .. } | Act::Command { .. }
+            Act::SwitchTraffic
+                | Act::RevertDeployment
+                | Act::Notify { .. }
+                | Act::Command { .. }
+                | Act::MigrateDown { .. }
         )
     }
 
@@ -106,6 +117,7 @@ impl Act {
             Act::Smoke => "smoke",
             Act::Notify { .. } => "notify",
             Act::Command { .. } => "command",
+            Act::MigrateDown { .. } => "migrate-down",
             Act::Note => "note",
         }
     }
@@ -138,9 +150,13 @@ impl StepKind {
         }
     }
 
-    /// Auto mode runs these without a person; the rest are left for one.
+    /// Auto mode runs these without a person; the rest are left for one
+    /// (the database is never changed by auto mode).
     pub fn automatable(&self) -> bool {
-        !matches!(self, StepKind::Manual | StepKind::Action(Act::Note))
+        !matches!(
+            self,
+            StepKind::Manual | StepKind::Action(Act::Note | Act::MigrateDown { .. })
+        )
     }
 }
 

@@ -175,6 +175,17 @@ pub fn plan(
                 timeout: *timeout,
                 env: tname.clone(),
             }),
+            StepKind::Action(Act::MigrateDown { argv, timeout }) => {
+                crate::migration::plan_undo(s.services[env.service].database.as_ref())
+                    .ok()
+                    .flatten()
+                    .map(|u| StepWork::MigrateDown {
+                        argv: argv.clone(),
+                        timeout: *timeout,
+                        from: u.migration.version,
+                        to: u.to,
+                    })
+            }
             _ => None,
         };
         if let Some(w) = work {

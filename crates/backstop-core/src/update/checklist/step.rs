@@ -224,6 +224,9 @@ pub(super) fn do_step(state: &mut State, service: usize, now: Ts, person: bool) 
         StepKind::Action(Act::RevertDeployment) => revert(state, &t),
         StepKind::Action(Act::Notify { template }) => notify(state, &t, template),
         StepKind::Action(Act::Command { argv, timeout }) => command(state, &t, argv, timeout),
+        StepKind::Action(Act::MigrateDown { argv, timeout }) => {
+            migrate_down(state, &t, argv, timeout)
+        }
     }
 }
 
@@ -363,6 +366,59 @@ fn command(state: &mut State, t: &Turn, argv: Vec<String>, timeout: Duration) ->
         argv,
         timeout,
         env: t.tname.clone(),
+    };
+    t.described(state, work, lines)
+}
+
+/// The database's last migration undone, when it breaks the old code and
+/// can be undone; settled at once when there is nothing to undo, failed
+/// (a person skips, restores or escalates) when it cannot be.
+fn migrate_down(state: &mut State, t: &Turn, argv: Vec<String>, timeout: Duration) -> Started {
+    use crate::migration::Down;
+    let undo = match crate::migration::plan_undo(state.services[t.service].database.as_ref()) {
+        Err(why) => {
+            let why = format!("{why}; nothing was run");
+            return t.finish(state, StepOutcome::failed(why, vec![]));
+        }
+        Ok(None) => {
+            let why =
+                "nothing to undo: the last migration is safe for the old code (forward-compatible)";
+            return t.finish(state, StepOutcome::ok(vec![why.into()]));
+        }
+        Ok(Some(u)) => u,
+    };
+    let (m, to) = (undo.migration, undo.to);
+    let breaks: Vec<&str> = m.breaks_old_code().iter().map(|r| r.as_str()).collect();
+    let mut lines = vec![
+        format!("$ {}", crate::argv::display(&argv)),
+        format!(
+            "with DATABASE_URL set to {}'s database; killed after {}",
+            t.name,
+            time::human(timeout)
+        ),
+        format!("undoes {} ({})", m.label(), breaks.join(", ")),
+    ];
+    let lost: Vec<&str> = m.down_destroys().iter().map(|r| r.as_str()).collect();
+    match &m.down {
+        Down::Present { .. } if !lost.is_empty() => lines.push(format!(
+            "⚠ its down migration DESTROYS DATA ({}): what was written since is lost",
+            lost.join(", ")
+        )),
+        Down::Unknown => lines.push(
+            "⚠ its down migration was not read (no migrations folder): what it does is unknown"
+                .into(),
+        ),
+        _ => {}
+    }
+    lines.push(format!(
+        "then the migration table must show {} as current",
+        to.as_deref().unwrap_or("no migration")
+    ));
+    let work = StepWork::MigrateDown {
+        argv,
+        timeout,
+        from: m.version.clone(),
+        to,
     };
     t.described(state, work, lines)
 }

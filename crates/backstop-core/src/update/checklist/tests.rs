@@ -703,3 +703,141 @@ fn wait_stable_fails_with_ecs_reason_when_ecs_rollback_fails() {
         current(&s)
     );
 }
+
+/// A checklist of one database step, on a database read as `schema`.
+fn database_step(
+    schema: Option<Result<crate::migration::Schema, String>>,
+) -> (crate::model::State, Vec<Effect>) {
+    use crate::runbook::{Act, Runbook, StepKind, StepSpec};
+    let mut s = state(Policy::default());
+    s.services[0].rollback.runbook = Runbook {
+        name: "db".into(),
+        description: String::new(),
+        before: vec![],
+        during: vec![StepSpec {
+            id: "db".into(),
+            title: "Roll back the database migration".into(),
+            help: String::new(),
+            kind: StepKind::Action(Act::MigrateDown {
+                argv: vec!["dbmate".into(), "rollback".into()],
+                timeout: std::time::Duration::from_secs(60),
+            }),
+            when: vec![],
+            approve: false,
+        }],
+        after: vec![],
+    };
+    if let Some(result) = schema {
+        update(
+            &mut s,
+            Msg::DatabaseRead {
+                service: 0,
+                result,
+                at: Ts(500),
+            },
+        );
+    }
+    probe(&mut s, 0, 1000, HealthStatus::Ok);
+    probe(&mut s, 1, 1000, HealthStatus::Ok);
+    update(&mut s, Msg::Action(Action::SelectNext, Ts(2000)));
+    update(&mut s, Msg::Action(Action::StartRollback, Ts(2000)));
+    let fx = update(&mut s, Msg::Action(Action::OpenDetail, Ts(3000)));
+    (s, fx)
+}
+
+fn schema(
+    up: Vec<crate::migration::Risk>,
+    down: crate::migration::Down,
+) -> crate::migration::Schema {
+    use crate::migration::{Migration, Schema, Tool};
+    let m = |v: &str, up, down| Migration {
+        version: v.into(),
+        name: Some(format!("m{v}")),
+        applied_at: None,
+        up,
+        down,
+        file: true,
+    };
+    Schema {
+        tool: Tool::Dbmate,
+        applied: vec![
+            m("1", vec![], crate::migration::Down::Unknown),
+            m("2", up, down),
+        ],
+        dirty: None,
+    }
+}
+
+#[test]
+fn the_database_step_undoes_only_what_breaks_the_old_code_and_says_what_it_runs() {
+    use crate::migration::{Down, Risk};
+    // A dropped column with its down migration: previewed, then run.
+    let (mut s, _) = database_step(Some(Ok(schema(
+        vec![Risk::RenamesColumn],
+        Down::Present { risks: vec![] },
+    ))));
+    let (_, status) = current(&s);
+    let StepStatus::Previewing(lines) = status else {
+        panic!("{status:?}");
+    };
+    assert_eq!(lines[0], "$ dbmate rollback");
+    assert!(
+        lines.contains(&"undoes 2 m2 (renames a column)".to_string()),
+        "{lines:?}"
+    );
+    assert!(
+        lines.contains(&"then the migration table must show 1 as current".to_string()),
+        "{lines:?}"
+    );
+    let fx = update(&mut s, Msg::Action(Action::Confirm, Ts(4000)));
+    assert!(
+        matches!(
+            &fx[..],
+            [Effect::Step { work: StepWork::MigrateDown { from, to: Some(to), .. }, .. }]
+                if from == "2" && to == "1"
+        ),
+        "{fx:?}"
+    );
+    // Forward-compatible: nothing to undo, done at once.
+    let (s, fx) = database_step(Some(Ok(schema(vec![], Down::Missing))));
+    assert!(
+        fx.iter().all(|e| !matches!(e, Effect::Step { .. })),
+        "{fx:?}"
+    );
+    let c = s.services[0].rollback.checklist.as_ref().unwrap();
+    assert!(c.steps[0].status == StepStatus::Done, "{:?}", c.steps[0]);
+    // No down migration, a dirty schema, no database read: it fails and
+    // says why; nothing runs.
+    for (read, why) in [
+        (
+            Some(Ok(schema(vec![Risk::DropsColumn], Down::Missing))),
+            "has NO down migration",
+        ),
+        (None, "nothing is known of its migrations"),
+        (
+            Some(Err("no answer".to_string())),
+            "cannot be read (no answer)",
+        ),
+    ] {
+        let (s, fx) = database_step(read);
+        assert!(
+            fx.iter().all(|e| !matches!(e, Effect::Step { .. })),
+            "{fx:?}"
+        );
+        let c = s.services[0].rollback.checklist.as_ref().unwrap();
+        assert!(
+            matches!(&c.steps[0].status, StepStatus::Failed(e) if e.contains(why) && e.contains("nothing was run")),
+            "{:?}",
+            c.steps[0].status
+        );
+    }
+    let mut dirty = schema(vec![Risk::DropsColumn], Down::Present { risks: vec![] });
+    dirty.dirty = Some("version 2 is marked dirty".into());
+    let (s, _) = database_step(Some(Ok(dirty)));
+    let c = s.services[0].rollback.checklist.as_ref().unwrap();
+    assert!(
+        matches!(&c.steps[0].status, StepStatus::Failed(e) if e.contains("DIRTY")),
+        "{:?}",
+        c.steps[0].status
+    );
+}

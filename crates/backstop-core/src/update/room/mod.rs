@@ -41,7 +41,10 @@ pub fn needs_approval(state: &State, service: usize, work: &StepWork) -> bool {
     };
     let covered = matches!(
         work,
-        StepWork::Switch { .. } | StepWork::Revert { .. } | StepWork::Command { .. }
+        StepWork::Switch { .. }
+            | StepWork::Revert { .. }
+            | StepWork::Command { .. }
+            | StepWork::MigrateDown { .. }
     );
     let step = svc
         .rollback
