@@ -38,10 +38,23 @@ fn empty() -> State {
     fresh()
 }
 
-/// The scenario with its sources failing: the traffic provider, CloudWatch
-/// alarms and metrics, and an effect that could not be carried out.
+/// The scenario with its sources failing: an endpoint that refuses, the
+/// traffic provider, CloudWatch alarms and metrics, and an effect that
+/// could not be carried out.
 fn failing() -> State {
     let mut s = scenario();
+    // Checkout stops answering: refused, three times in a row.
+    for t in [24, 25, 26] {
+        let refused = backstop::core::health::HealthReport {
+            status: backstop::core::health::HealthStatus::Unreachable,
+            http_status: None,
+            version: None,
+            checks: vec![],
+            summary: "connection refused".into(),
+            error: Some("connection refused".into()),
+        };
+        probe(&mut s, 1, 0, 0, t, 0.4, refused);
+    }
     update(
         &mut s,
         Msg::TrafficRead {
@@ -50,11 +63,16 @@ fn failing() -> State {
             at: at(26),
         },
     );
-    for kind in [SourceKind::Alarms, SourceKind::Metrics] {
+    // Two sources, named as the engine names them: one failing must not
+    // hide the other.
+    for (kind, source) in [
+        (SourceKind::Alarms, "cloudwatch alarms (eu-west-1)"),
+        (SourceKind::Metrics, "cloudwatch metrics (eu-west-1)"),
+    ] {
         update(
             &mut s,
             Msg::SourceFailed {
-                source: "cloudwatch".into(),
+                source: source.into(),
                 kind,
                 error: "ThrottlingException: Rate exceeded".into(),
                 at: at(26),
