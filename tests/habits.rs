@@ -188,8 +188,8 @@ _backstop backstop f completions; echo "shells: ${{COMPREPLY[*]}}""#,
     assert!(stdout.contains("shells: fish"), "{stdout}");
 }
 
-/// Every shell clap knows gets a script that names the commands; the
-/// shells installed here also parse it.
+/// Every shell clap knows gets a script that names the commands; zsh and
+/// fish (scripts/test installs them) also parse theirs.
 #[test]
 fn completions_for_zsh_fish_and_powershell() {
     for (shell, checker) in [
@@ -212,14 +212,13 @@ fn completions_for_zsh_fish_and_powershell() {
         let Some((program, flag)) = checker else {
             continue;
         };
-        if std::process::Command::new(program)
-            .arg("--version")
-            .output()
-            .is_err()
-        {
-            eprintln!("{program} is not installed: its script is checked for its commands only");
-            continue;
-        }
+        assert!(
+            std::process::Command::new(program)
+                .arg("--version")
+                .output()
+                .is_ok(),
+            "{program} is missing: scripts/test installs it (it checks its completion script)"
+        );
         let file = tempfile::NamedTempFile::new().unwrap();
         std::fs::write(file.path(), &script).unwrap();
         let check = std::process::Command::new(program)
@@ -242,8 +241,8 @@ const ROFF_REQUESTS: &[&str] = &[
 ];
 
 /// `backstop man` is a well-formed man page: checked by a small parser of
-/// its requests everywhere, and rendered by `man -l` (and checked by groff's
-/// warnings) where those are installed.
+/// its requests, rendered by `man -l` and checked by groff's warnings
+/// (scripts/test installs both).
 #[test]
 fn the_man_page_renders() {
     let home = Home::new();
@@ -307,7 +306,7 @@ fn the_man_page_renders() {
         .env("PAGER", "cat")
         .output()
     {
-        Err(_) => eprintln!("man is not installed: the page was checked by the parser only"),
+        Err(e) => panic!("man cannot run ({e}): scripts/test installs man-db"),
         Ok(man) => {
             let text = String::from_utf8_lossy(&man.stdout);
             assert!(man.status.success(), "man -l: {}", common::stderr(&man));
@@ -316,17 +315,16 @@ fn the_man_page_renders() {
             assert!(text.contains("CONSOLE KEYS"), "{text}");
         }
     }
-    if let Ok(groff) = std::process::Command::new("groff")
+    let groff = std::process::Command::new("groff")
         .args(["-man", "-Tutf8", "-ww", "-z"])
         .arg(&file)
         .output()
-    {
-        assert!(
-            groff.stderr.is_empty(),
-            "groff warns: {}",
-            String::from_utf8_lossy(&groff.stderr)
-        );
-    }
+        .unwrap_or_else(|e| panic!("groff cannot run ({e}): scripts/test installs groff-base"));
+    assert!(
+        groff.stderr.is_empty(),
+        "groff warns: {}",
+        String::from_utf8_lossy(&groff.stderr)
+    );
 }
 
 /// Two contexts side by side: `--context staging` names it in the header,
