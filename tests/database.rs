@@ -460,6 +460,10 @@ async fn a_rollback_preview_warns_that_the_old_code_meets_a_dropped_column() {
         .unwrap();
     let wait = std::time::Duration::from_secs(20);
     let mut alice = w.console("alice", &[], None);
+    // The small screen's glance says it too.
+    alice.wait_for("the database on the glance", wait, |s| {
+        s.contains(" DB      dbmate: 20240102000000 drop_email drops a column")
+    });
     // Wide enough for every pane, the Deployments pane among them.
     alice.resize(140, 45);
     alice.wait_for("the database's line", wait, |s| {

@@ -74,7 +74,8 @@ pub fn height(state: &State) -> u16 {
     let g = glance(state);
     let awake = g.awake.len().min(MOST + 1);
     let counts = usize::from(!g.awake.is_empty() || !g.elsewhere.is_empty());
-    (2 + 1 + awake + counts) as u16
+    let db = usize::from(!database_warning(state, g.service).is_empty());
+    (2 + 1 + awake + db + counts) as u16
 }
 
 pub fn render(state: &State, view: &View<'_>, area: Rect, buf: &mut Buffer) {
@@ -135,6 +136,21 @@ pub fn render(state: &State, view: &View<'_>, area: Rect, buf: &mut Buffer) {
             w,
         ));
     }
+    // What a rollback would meet in the database, on the small screen too.
+    let db = database_warning(state, g.service);
+    if let Some(first) = db.first() {
+        // "⚠ the database (dbmate): …" reads "dbmate: …" after its label.
+        let text = first.trim_start_matches("⚠ the database ");
+        let text = match text.strip_prefix('(') {
+            Some(rest) => rest.replacen(')', "", 1),
+            None => text.to_string(),
+        };
+        let text = text.as_str();
+        lines.push(Line::from(vec![
+            Span::styled(" DB      ", t.level(Level::Bad)),
+            Span::styled(fit(text, w.saturating_sub(9)), t.level(Level::Bad)),
+        ]));
+    }
     let mut counts = Vec::new();
     if g.awake.len() > show {
         counts.push(format!("… {} more", g.awake.len() - show));
@@ -162,6 +178,16 @@ pub fn render(state: &State, view: &View<'_>, area: Rect, buf: &mut Buffer) {
         ));
     }
     Paragraph::new(lines).render(inner, buf);
+}
+
+/// The selected service's database warning (empty when none is known).
+fn database_warning(state: &State, service: usize) -> Vec<String> {
+    state
+        .services
+        .get(service)
+        .and_then(|s| s.database.as_ref())
+        .map(crate::core::migration::Read::warning)
+        .unwrap_or_default()
 }
 
 /// `line` cut to `w` columns, its styles kept.
