@@ -349,6 +349,9 @@ impl Migration {
     }
 }
 
+/// Migrations applied this close to the newest are one run of the tool.
+pub const RUN: std::time::Duration = std::time::Duration::from_secs(600);
+
 /// A service's database as its migration tool recorded it.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
 pub struct Schema {
@@ -364,6 +367,27 @@ impl Schema {
     /// The migration applied last.
     pub fn current(&self) -> Option<&Migration> {
         self.applied.last()
+    }
+
+    /// The last run of the tool, oldest first: the migrations applied
+    /// within [`RUN`] of the newest (a deploy applies its release's
+    /// together); the current one alone where the table keeps no times.
+    pub fn last_run(&self) -> Vec<&Migration> {
+        let Some(newest) = self.current() else {
+            return Vec::new();
+        };
+        let Some(end) = newest.applied_at else {
+            return vec![newest];
+        };
+        let start = end.minus(RUN);
+        let mut run: Vec<&Migration> = self
+            .applied
+            .iter()
+            .rev()
+            .take_while(|m| m.applied_at.is_some_and(|t| t >= start))
+            .collect();
+        run.reverse();
+        run
     }
 
     /// Migrations applied at or after `since` (oldest first). Without
@@ -401,7 +425,7 @@ impl Schema {
                 ));
                 recent
             }
-            None => self.current().into_iter().collect(),
+            None => self.last_run(),
         };
         let unsafe_ones: Vec<String> = recent
             .iter()
@@ -452,25 +476,26 @@ impl Read {
         if let Some(d) = &schema.dirty {
             said.push(format!("⚠ the database ({tool}) is DIRTY: {d}"));
         }
-        // The last applied: what the release being left behind brought.
-        if let Some(m) = schema.current() {
+        // The last run: what the release being left behind brought.
+        for m in schema.last_run() {
             let breaks: Vec<&str> = m.breaks_old_code().iter().map(|r| r.as_str()).collect();
-            if !breaks.is_empty() {
-                let down = match &m.down {
-                    Down::Present { .. } if m.down_destroys().is_empty() => {
-                        "its down migration undoes it"
-                    }
-                    Down::Present { .. } => "its down migration DESTROYS DATA",
-                    Down::Missing => "it has NO down migration",
-                    Down::Unknown => "whether it can be undone is unknown",
-                };
-                said.push(format!(
-                    "⚠ the database ({tool}): {} {}",
-                    m.label(),
-                    breaks.join(", ")
-                ));
-                said.push(format!("  the old code may fail on it; {down}"));
+            if breaks.is_empty() {
+                continue;
             }
+            let down = match &m.down {
+                Down::Present { .. } if m.down_destroys().is_empty() => {
+                    "its down migration undoes it"
+                }
+                Down::Present { .. } => "its down migration DESTROYS DATA",
+                Down::Missing => "it has NO down migration",
+                Down::Unknown => "whether it can be undone is unknown",
+            };
+            said.push(format!(
+                "⚠ the database ({tool}): {} {}",
+                m.label(),
+                breaks.join(", ")
+            ));
+            said.push(format!("  the old code may fail on it; {down}"));
         }
         said
     }
@@ -494,6 +519,20 @@ pub fn plan_undo(read: Option<&Read>) -> Result<Option<Undo>, String> {
         Some(Ok(s)) => s,
     };
     let Some(m) = schema.current().filter(|m| !m.breaks_old_code().is_empty()) else {
+        // The last run may hold one deeper down: going back meets it, and
+        // one step of the tool would undo a harmless one first.
+        if let Some(deep) = schema
+            .last_run()
+            .into_iter()
+            .find(|m| !m.breaks_old_code().is_empty())
+        {
+            let breaks: Vec<&str> = deep.breaks_old_code().iter().map(|r| r.as_str()).collect();
+            return Err(format!(
+                "{} {}, under later migrations of the same run: undo them in order by hand, restore from a backup, or stop and escalate",
+                deep.label(),
+                breaks.join(", ")
+            ));
+        }
         return Ok(None);
     };
     let breaks: Vec<&str> = m.breaks_old_code().iter().map(|r| r.as_str()).collect();
@@ -699,6 +738,54 @@ def upgrade():
             ["⚠ the database (knex) is DIRTY: migration 7 failed"]
         );
         assert_eq!(read(Err("no answer".into())).warning()[1], "  (no answer)");
+    }
+
+    #[test]
+    fn the_last_run_is_what_the_release_brought() {
+        let min = 60_000;
+        let schema = Schema {
+            tool: Tool::Sqlx,
+            applied: vec![
+                applied("1", Some(0), &[Risk::DropsTable], Down::Missing),
+                applied(
+                    "2",
+                    Some(100 * min),
+                    &[Risk::DropsColumn],
+                    Down::Present { risks: vec![] },
+                ),
+                applied("3", Some(101 * min), &[], Down::Present { risks: vec![] }),
+            ],
+            dirty: None,
+        };
+        let run: Vec<&str> = schema
+            .last_run()
+            .iter()
+            .map(|m| m.version.as_str())
+            .collect();
+        assert_eq!(
+            run,
+            ["2", "3"],
+            "a month-old migration is not this release's"
+        );
+        let read = Read {
+            result: Ok(schema.clone()),
+            at: Ts(0),
+        };
+        assert_eq!(
+            read.warning()[0],
+            "⚠ the database (sqlx): 2 m2 drops a column",
+            "the unsafe one under a safe one is still said"
+        );
+        let e = plan_undo(Some(&read)).unwrap_err();
+        assert!(
+            e.starts_with("2 m2 drops a column, under later migrations"),
+            "{e}"
+        );
+        assert!(
+            schema
+                .summary(None)
+                .contains("UNSAFE for the old code: 2 (drops a column)")
+        );
     }
 
     #[test]
