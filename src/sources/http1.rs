@@ -17,7 +17,7 @@ use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
 use reqwest::header::HeaderMap;
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::io::{AsyncRead, AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 use url::{Host, Url};
 
@@ -334,14 +334,15 @@ enum Framing {
     Close,
 }
 
-/// A connection and the bytes read from it but not yet used.
-struct Wire {
-    stream: TcpStream,
+/// A connection (any reader, in tests) and the bytes read from it but not
+/// yet used.
+struct Wire<S> {
+    stream: S,
     buf: Vec<u8>,
     at: usize,
 }
 
-impl Wire {
+impl<S: AsyncRead + Unpin> Wire<S> {
     fn unread(&self) -> &[u8] {
         &self.buf[self.at..]
     }
@@ -386,6 +387,62 @@ async fn exchange(
         buf: Vec::with_capacity(READ),
         at: 0,
     };
+    let (answer, reusable) = answer(&mut wire, cap, got).await?;
+    Ok((answer, reusable.then_some(wire.stream)))
+}
+
+/// The answer read from `stream` (what a server sent, however it is cut
+/// into reads), its body up to `cap`: what the probes' answer parsing makes
+/// of any bytes. For the tests and the fuzz target (`scripts/fuzz http1`).
+pub async fn read_answer<S: AsyncRead + Unpin>(stream: S, cap: usize) -> Result<Answer, Failure> {
+    let mut wire = Wire {
+        stream,
+        buf: Vec::with_capacity(READ),
+        at: 0,
+    };
+    match answer(&mut wire, cap, &mut None).await {
+        Ok((a, _)) => Ok(a),
+        Err(Exchange::Unanswered(why)) => Err(Failure::Unanswered(why)),
+        Err(Exchange::Failed(f)) => Err(f),
+    }
+}
+
+/// Bytes handed out `step` at a time, as a slow or fragmenting network
+/// would (tests and the fuzz target: each read ends at a new place).
+pub struct Pieces<'a> {
+    bytes: &'a [u8],
+    step: usize,
+}
+
+impl<'a> Pieces<'a> {
+    pub fn new(bytes: &'a [u8], step: usize) -> Self {
+        Pieces {
+            bytes,
+            step: step.max(1),
+        }
+    }
+}
+
+impl AsyncRead for Pieces<'_> {
+    fn poll_read(
+        mut self: std::pin::Pin<&mut Self>,
+        _: &mut std::task::Context<'_>,
+        buf: &mut tokio::io::ReadBuf<'_>,
+    ) -> std::task::Poll<io::Result<()>> {
+        let n = self.step.min(self.bytes.len()).min(buf.remaining());
+        let (now, later) = self.bytes.split_at(n);
+        buf.put_slice(now);
+        self.bytes = later;
+        std::task::Poll::Ready(Ok(()))
+    }
+}
+
+/// The answer on `wire`, and whether the connection can carry another.
+async fn answer<S: AsyncRead + Unpin>(
+    wire: &mut Wire<S>,
+    cap: usize,
+    got: &mut Option<u16>,
+) -> Result<(Answer, bool), Exchange> {
     let head = loop {
         if !wire.unread().is_empty() {
             let mut headers = [httparse::EMPTY_HEADER; HEADERS];
@@ -424,9 +481,9 @@ async fn exchange(
     let framing = head.framing();
     let mut body = Vec::new();
     let whole = match framing {
-        Framing::Length(n) => length(&mut wire, n, cap, &mut body).await?,
-        Framing::Chunked => chunked(&mut wire, cap, &mut body).await?,
-        Framing::Close => until_closed(&mut wire, cap, &mut body).await?,
+        Framing::Length(n) => length(wire, n, cap, &mut body).await?,
+        Framing::Chunked => chunked(wire, cap, &mut body).await?,
+        Framing::Close => until_closed(wire, cap, &mut body).await?,
     };
     let reusable = whole
         && framing != Framing::Close
@@ -440,7 +497,7 @@ async fn exchange(
         truncated: !whole,
         redirect: head.location && matches!(head.status, 301 | 302 | 303 | 307 | 308),
     };
-    Ok((answer, reusable.then_some(wire.stream)))
+    Ok((answer, reusable))
 }
 
 /// Add `bytes` to the body within the cap; false when they did not fit.
@@ -451,7 +508,12 @@ fn take(body: &mut Vec<u8>, bytes: &[u8], cap: usize) -> bool {
 }
 
 /// A body of `n` bytes. Ok(false) when it passed the cap (the rest unread).
-async fn length(wire: &mut Wire, n: u64, cap: usize, body: &mut Vec<u8>) -> Result<bool, Failure> {
+async fn length<S: AsyncRead + Unpin>(
+    wire: &mut Wire<S>,
+    n: u64,
+    cap: usize,
+    body: &mut Vec<u8>,
+) -> Result<bool, Failure> {
     let mut left = n;
     while left > 0 {
         if wire.unread().is_empty() {
@@ -471,7 +533,11 @@ async fn length(wire: &mut Wire, n: u64, cap: usize, body: &mut Vec<u8>) -> Resu
 }
 
 /// A chunked body, its trailers skipped.
-async fn chunked(wire: &mut Wire, cap: usize, body: &mut Vec<u8>) -> Result<bool, Failure> {
+async fn chunked<S: AsyncRead + Unpin>(
+    wire: &mut Wire<S>,
+    cap: usize,
+    body: &mut Vec<u8>,
+) -> Result<bool, Failure> {
     loop {
         let size = loop {
             match httparse::parse_chunk_size(wire.unread()) {
@@ -520,7 +586,11 @@ async fn chunked(wire: &mut Wire, cap: usize, body: &mut Vec<u8>) -> Result<bool
 }
 
 /// A body that ends when the server closes.
-async fn until_closed(wire: &mut Wire, cap: usize, body: &mut Vec<u8>) -> Result<bool, Failure> {
+async fn until_closed<S: AsyncRead + Unpin>(
+    wire: &mut Wire<S>,
+    cap: usize,
+    body: &mut Vec<u8>,
+) -> Result<bool, Failure> {
     loop {
         let here = wire.unread().len();
         if !take(body, wire.unread(), cap) {
@@ -532,5 +602,182 @@ async fn until_closed(wire: &mut Wire, cap: usize, body: &mut Vec<u8>) -> Result
             Ok(_) => {}
             Err(e) => return Err(Failure::Cut(e.to_string())),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// `raw` read whole, and cut into reads of 1, 2, 3 and 7 bytes: every
+    /// cut gives the same result.
+    async fn read(raw: &[u8], cap: usize) -> Result<Answer, Failure> {
+        let whole = read_answer(raw, cap).await;
+        for step in [1, 2, 3, 7] {
+            let cut = read_answer(Pieces::new(raw, step), cap).await;
+            assert_eq!(
+                format!("{cut:?}"),
+                format!("{whole:?}"),
+                "read {step} bytes at a time"
+            );
+        }
+        whole
+    }
+
+    fn invalid(r: Result<Answer, Failure>) -> String {
+        match r {
+            Err(Failure::Invalid(why)) => why,
+            other => panic!("not refused as invalid: {other:?}"),
+        }
+    }
+
+    #[tokio::test]
+    async fn a_body_by_its_length_and_its_type() {
+        let a = read(
+            b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: 15\r\n\r\n{\"status\":\"ok\"}",
+            1024,
+        )
+        .await
+        .unwrap();
+        assert_eq!(a.status, 200);
+        assert_eq!(a.content_type.as_deref(), Some("application/json"));
+        assert_eq!(a.body, b"{\"status\":\"ok\"}");
+        assert!(!a.truncated && !a.redirect);
+        // The same length repeated is one length; two lengths are a lie.
+        let a = read(
+            b"HTTP/1.1 200 OK\r\nContent-Length: 2, 2\r\nContent-Length: 2\r\n\r\nok",
+            64,
+        )
+        .await
+        .unwrap();
+        assert_eq!(a.body, b"ok");
+        let why = invalid(
+            read(
+                b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\nContent-Length: 3\r\n\r\nok!",
+                64,
+            )
+            .await,
+        );
+        assert_eq!(why, "two different Content-Lengths");
+        assert!(
+            invalid(read(b"HTTP/1.1 200 OK\r\nContent-Length: -1\r\n\r\n", 64).await)
+                .contains("Content-Length")
+        );
+    }
+
+    #[tokio::test]
+    async fn chunks_with_extensions_and_trailers() {
+        let a = read(
+            b"HTTP/1.1 200 OK\r\nTransfer-Encoding: gzip, chunked\r\n\r\n4\r\nWiki\r\n5;ext=1\r\npedia\r\n0\r\nX-Checked: yes\r\nX-More: 2\r\n\r\n",
+            1024,
+        )
+        .await
+        .unwrap();
+        assert_eq!(a.body, b"Wikipedia");
+        assert!(!a.truncated);
+        assert_eq!(
+            invalid(
+                read(
+                    b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n2\r\nabc\r\n0\r\n\r\n",
+                    64
+                )
+                .await
+            ),
+            "a chunk longer than its size"
+        );
+        assert_eq!(
+            invalid(
+                read(
+                    b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\n",
+                    64
+                )
+                .await
+            ),
+            "a chunk size that is not one"
+        );
+        let long_size = [
+            b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n5;".as_slice(),
+            &[b'x'; 2000],
+        ]
+        .concat();
+        assert_eq!(
+            invalid(read(&long_size, 64).await),
+            "a chunk size line of over 1 KiB"
+        );
+        let trailers = [
+            b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n".as_slice(),
+            &b"X-Pad: ".repeat(10_000),
+        ]
+        .concat();
+        assert_eq!(
+            invalid(read_answer(trailers.as_slice(), 64).await),
+            "trailers of over 64 KiB"
+        );
+    }
+
+    #[tokio::test]
+    async fn the_cap_keeps_what_fits_and_says_there_was_more() {
+        let a = read(
+            b"HTTP/1.1 200 OK\r\nContent-Length: 10\r\n\r\n0123456789",
+            4,
+        )
+        .await
+        .unwrap();
+        assert_eq!(a.body, b"0123");
+        assert!(a.truncated);
+        let a = read(
+            b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n6\r\n012345\r\n0\r\n\r\n",
+            4,
+        )
+        .await
+        .unwrap();
+        assert_eq!(a.body, b"0123");
+        assert!(a.truncated);
+    }
+
+    #[tokio::test]
+    async fn interim_answers_no_body_and_bodies_until_close() {
+        let a = read(b"HTTP/1.1 100 Continue\r\n\r\nHTTP/1.1 103 Early Hints\r\nLink: </a>\r\n\r\nHTTP/1.1 503 Service Unavailable\r\nContent-Length: 4\r\n\r\ndown", 64)
+            .await
+            .unwrap();
+        assert_eq!((a.status, a.body.as_slice()), (503, b"down".as_slice()));
+        let a = read(b"HTTP/1.1 204 No Content\r\nContent-Length: 99\r\n\r\n", 64)
+            .await
+            .unwrap();
+        assert!(a.body.is_empty() && !a.truncated);
+        let a = read(b"HTTP/1.0 200 OK\r\n\r\nuntil the end", 64)
+            .await
+            .unwrap();
+        assert_eq!(a.body, b"until the end");
+        let a = read(
+            b"HTTP/1.1 302 Found\r\nLocation: /health/\r\nContent-Length: 0\r\n\r\n",
+            64,
+        )
+        .await
+        .unwrap();
+        assert!(a.redirect);
+    }
+
+    #[tokio::test]
+    async fn what_is_not_an_answer_says_so() {
+        assert!(matches!(read(b"", 64).await, Err(Failure::Unanswered(_))));
+        assert!(matches!(
+            read(b"HTTP/1.1 200 OK\r\nContent-Le", 64).await,
+            Err(Failure::Cut(why)) if why == "connection closed in the head"
+        ));
+        assert!(matches!(
+            read(b"HTTP/1.1 200 OK\r\nContent-Length: 10\r\n\r\nshort", 64).await,
+            Err(Failure::Cut(_))
+        ));
+        assert!(!invalid(read(b"SSH-2.0-OpenSSH_9.6\r\n", 64).await).is_empty());
+        let big = [
+            b"HTTP/1.1 200 OK\r\nX-Pad: ".as_slice(),
+            &b"a".repeat(70_000),
+        ]
+        .concat();
+        assert_eq!(
+            invalid(read_answer(big.as_slice(), 64).await),
+            "a head of over 64 KiB"
+        );
     }
 }
