@@ -371,8 +371,9 @@ fn command(state: &mut State, t: &Turn, argv: Vec<String>, timeout: Duration) ->
 }
 
 /// The database's last migration undone, when it breaks the old code and
-/// can be undone; settled at once when there is nothing to undo, failed
-/// (a person skips, restores or escalates) when it cannot be.
+/// can be undone; settled at once when the last run has nothing the old
+/// code cannot live with, failed (a person skips, restores or escalates)
+/// when it cannot be undone here.
 fn migrate_down(state: &mut State, t: &Turn, argv: Vec<String>, timeout: Duration) -> Started {
     use crate::migration::Down;
     let undo = match crate::migration::plan_undo(state.services[t.service].database.as_ref()) {
@@ -381,8 +382,7 @@ fn migrate_down(state: &mut State, t: &Turn, argv: Vec<String>, timeout: Duratio
             return t.finish(state, StepOutcome::failed(why, vec![]));
         }
         Ok(None) => {
-            let why =
-                "nothing to undo: the last migration is safe for the old code (forward-compatible)";
+            let why = "nothing to undo: the last run of migrations is safe for the old code (forward-compatible)";
             return t.finish(state, StepOutcome::ok(vec![why.into()]));
         }
         Ok(Some(u)) => u,

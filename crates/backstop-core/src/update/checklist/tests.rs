@@ -771,7 +771,7 @@ fn schema(
 #[test]
 fn the_database_step_undoes_only_what_breaks_the_old_code_and_says_what_it_runs() {
     use crate::migration::{Down, Risk};
-    // A dropped column with its down migration: previewed, then run.
+    // A renamed column with its down migration: previewed, then run.
     let (mut s, _) = database_step(Some(Ok(schema(
         vec![Risk::RenamesColumn],
         Down::Present { risks: vec![] },
