@@ -98,8 +98,11 @@ pub async fn read(cfg: &DatabaseConfig) -> Result<Schema, DatabaseError> {
                 at: at.clone(),
                 why: format!("no answer within {}s", (READ_LIMIT * 2).as_secs()),
             })??;
-    if let Some(dir) = &cfg.migrations {
-        let files = folder(dir);
+    if let Some(dir) = cfg.migrations.clone() {
+        // Files, read off the runtime's workers.
+        let files = tokio::task::spawn_blocking(move || folder(&dir))
+            .await
+            .unwrap_or_default();
         applied = with_files(tool, applied, &files);
     }
     Ok(Schema {
