@@ -599,25 +599,35 @@ argv = ["{}", "--migrations-dir", "{}", "--no-dump-schema", "rollback"]
     });
     assert_eq!(status_of(&url).await, ["20240101000000"]);
     assert!(!alice.screen().contains(PASSWORD));
-    // The journal has its intent and its outcome, without the password.
-    let conn = rusqlite::Connection::open(w.journal()).unwrap();
-    let rows: Vec<String> = conn
-        .prepare("SELECT kind || ' ' || text || ' ' || COALESCE(data, '') FROM journal ORDER BY id")
+    // The journal has its intent and its outcome, without the password
+    // (the outcome row is written just after the screen shows it).
+    let read_rows = || -> Vec<String> {
+        let conn = rusqlite::Connection::open(w.journal()).unwrap();
+        conn.prepare(
+            "SELECT kind || ' ' || text || ' ' || COALESCE(data, '') FROM journal ORDER BY id",
+        )
         .unwrap()
         .query_map([], |r| r.get(0))
         .unwrap()
         .map(Result::unwrap)
-        .collect();
+        .collect()
+    };
+    let start = std::time::Instant::now();
+    let undone = |rows: &[String]| {
+        rows.iter()
+            .any(|r| r.starts_with("outcome done: Roll back the database migration"))
+    };
+    let mut rows = read_rows();
+    while !undone(&rows) && start.elapsed() < wait {
+        std::thread::sleep(std::time::Duration::from_millis(50));
+        rows = read_rows();
+    }
     assert!(
         rows.iter()
             .any(|r| r.starts_with("intent undo migration 20240102000000 of web")),
         "{rows:#?}"
     );
-    assert!(
-        rows.iter()
-            .any(|r| r.starts_with("outcome done: Roll back the database migration")),
-        "{rows:#?}"
-    );
+    assert!(undone(&rows), "{rows:#?}");
     assert!(rows.iter().all(|r| !r.contains(PASSWORD)), "{rows:#?}");
     alice.send("q");
     alice.send("q");
