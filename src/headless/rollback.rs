@@ -107,7 +107,8 @@ async fn prepare(config: &Config, storage: &Storage, a: &Args) -> Result<Prepare
     } else {
         "backstop rollback"
     };
-    let mut engine = session::start(config, storage, what).map_err(|e| (exit::USAGE, e))?;
+    let mut engine =
+        session::start(config, storage, what).map_err(|e| (exit::USAGE, e.to_string()))?;
     // A change with an intent and no outcome is either interrupted or
     // under way in another backstop right now: a person looks first.
     if !engine.state.interrupted.is_empty() {

@@ -80,19 +80,30 @@ pub fn wanted(d: &Decision) -> Option<Vec<String>> {
     }
 }
 
+/// Why a headless command does not start.
+#[derive(Debug, thiserror::Error)]
+pub enum StartError {
+    /// The engine could not start (its sources, its journal's place).
+    #[error("{0:#}")]
+    Engine(anyhow::Error),
+    /// It started, on a journal it cannot write: nothing would be recorded.
+    #[error("the journal {place} cannot be used, so nothing would be recorded: {why}")]
+    NoJournal { place: String, why: String },
+}
+
 /// The engine a headless command runs on, on the journal it was told to
 /// write. The console keeps its panes live on a journal it cannot use (and
 /// refuses every change, saying why); a headless command is run for its
-/// record, so it does not run without one. `Err` names the journal and why.
-pub fn start(config: &Config, storage: &Storage, what: &str) -> Result<Engine, String> {
+/// record, so it does not run without one.
+pub fn start(config: &Config, storage: &Storage, what: &str) -> Result<Engine, StartError> {
     let origin = Origin::Config(config.file.clone());
     let engine =
-        Engine::start_as(config, origin, None, storage, what).map_err(|e| format!("{e:#}"))?;
+        Engine::start_as(config, origin, None, storage, what).map_err(StartError::Engine)?;
     match &engine.state.journal_down {
         None => Ok(engine),
-        Some(why) => Err(format!(
-            "the journal {} cannot be used, so nothing would be recorded: {why}",
-            storage.place().describe()
-        )),
+        Some(why) => Err(StartError::NoJournal {
+            place: storage.place().describe(),
+            why: why.clone(),
+        }),
     }
 }

@@ -100,12 +100,7 @@ pub async fn run(config: &Config, json_out: bool, journal: Option<&Place>) -> an
     let mut databases = JoinSet::new();
     for (s, svc) in config.services.iter().enumerate() {
         if let Some(db) = svc.database.clone() {
-            databases.spawn(async move {
-                let read = crate::sources::database::read(&db)
-                    .await
-                    .map_err(|e| e.to_string());
-                (s, read)
-            });
+            databases.spawn(async move { (s, crate::sources::database::read(&db).await) });
         }
     }
     // CloudWatch alarms: one source per AWS setting, as the console polls them.
@@ -243,7 +238,10 @@ fn document(
 }
 
 /// A service's database read: (service, the schema or why not).
-type Schemas = (usize, Result<crate::core::migration::Schema, String>);
+type Schemas = (
+    usize,
+    Result<crate::core::migration::Schema, crate::core::migration::ReadError>,
+);
 
 fn add_databases(doc: &mut Value, config: &Config, schemas: &[Schemas]) {
     for (i, read) in schemas {
@@ -273,7 +271,7 @@ fn add_databases(doc: &mut Value, config: &Config, schemas: &[Schemas]) {
                     "applied": applied,
                 })
             }
-            Err(e) => json!({ "error": e }),
+            Err(e) => json!({ "error": e.to_string() }),
         };
     }
 }

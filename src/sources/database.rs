@@ -6,33 +6,11 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use crate::config::database::DatabaseConfig;
-use crate::core::migration::{self, Down, Lang, Migration, Schema, Tool};
+use crate::core::migration::{self, Down, Lang, Migration, ReadError, Schema, Tool};
 use crate::core::time::Ts;
 
 /// A read answers within this, or the database is said not to.
 pub const READ_LIMIT: Duration = Duration::from_secs(5);
-
-#[derive(Debug, thiserror::Error)]
-pub enum DatabaseError {
-    #[error("{from} is not set: it holds the database URL")]
-    NoUrl { from: String },
-    #[error("cannot read the database URL from {from}: {why}")]
-    UrlFile { from: String, why: String },
-    #[error("the database URL from {from} is not one PostgreSQL takes ({why})")]
-    BadUrl { from: String, why: String },
-    #[error("the database {at} does not answer: {why}")]
-    Unreachable { at: String, why: String },
-    #[error(
-        "the database {at} has no migration table backstop knows ({known}): name the tool (`tool = …`) or check the database"
-    )]
-    NoTable { at: String, known: String },
-    #[error("the database {at}: reading {table} failed: {why}")]
-    Query {
-        at: String,
-        table: &'static str,
-        why: String,
-    },
-}
 
 /// How often the console reads a database's migrations.
 pub const EVERY: Duration = Duration::from_secs(30);
@@ -49,8 +27,8 @@ pub fn spawn_reads(
         ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         loop {
             ticker.tick().await;
-            // Core keeps the error's words (the password already out of them).
-            let result = read(&cfg).await.map_err(|e| e.to_string());
+            // The password is already out of the error's words.
+            let result = read(&cfg).await;
             let msg = crate::core::msg::Msg::DatabaseRead {
                 service,
                 result,
@@ -64,13 +42,13 @@ pub fn spawn_reads(
 }
 
 /// The database of `cfg`, read now.
-pub async fn read(cfg: &DatabaseConfig) -> Result<Schema, DatabaseError> {
+pub async fn read(cfg: &DatabaseConfig) -> Result<Schema, ReadError> {
     let url = url_of(cfg).await?;
     let at = shown(&url);
     let hide = |s: String| hide_password(&s, &url);
     let mut pg: tokio_postgres::Config =
         url.parse()
-            .map_err(|e: tokio_postgres::Error| DatabaseError::BadUrl {
+            .map_err(|e: tokio_postgres::Error| ReadError::BadUrl {
                 from: cfg.url_from.clone(),
                 why: hide(e.to_string()),
             })?;
@@ -80,7 +58,7 @@ pub async fn read(cfg: &DatabaseConfig) -> Result<Schema, DatabaseError> {
         let (client, connection) =
             pg.connect(tokio_postgres::NoTls)
                 .await
-                .map_err(|e| DatabaseError::Unreachable {
+                .map_err(|e| ReadError::Unreachable {
                     at: at.clone(),
                     why: hide(cause(&e)),
                 })?;
@@ -94,7 +72,7 @@ pub async fn read(cfg: &DatabaseConfig) -> Result<Schema, DatabaseError> {
     let (tool, mut applied, dirty) =
         tokio::time::timeout(READ_LIMIT * 2, work)
             .await
-            .map_err(|_| DatabaseError::Unreachable {
+            .map_err(|_| ReadError::Unreachable {
                 at: at.clone(),
                 why: format!("no answer within {}s", (READ_LIMIT * 2).as_secs()),
             })??;
@@ -113,23 +91,23 @@ pub async fn read(cfg: &DatabaseConfig) -> Result<Schema, DatabaseError> {
 }
 
 /// The URL, from its variable or its file.
-pub async fn url_of(cfg: &DatabaseConfig) -> Result<String, DatabaseError> {
+pub async fn url_of(cfg: &DatabaseConfig) -> Result<String, ReadError> {
     if let Some(u) = &cfg.url {
         return Ok(u.expose().to_string());
     }
     let Some(path) = &cfg.url_file else {
-        return Err(DatabaseError::NoUrl {
+        return Err(ReadError::NoUrl {
             from: cfg.url_from.clone(),
         });
     };
     let text = tokio::fs::read_to_string(path)
         .await
-        .map_err(|e| DatabaseError::UrlFile {
+        .map_err(|e| ReadError::UrlFile {
             from: cfg.url_from.clone(),
             why: e.to_string(),
         })?;
     match text.trim() {
-        "" => Err(DatabaseError::NoUrl {
+        "" => Err(ReadError::EmptyUrlFile {
             from: cfg.url_from.clone(),
         }),
         t => Ok(t.to_string()),
@@ -196,12 +174,12 @@ async fn read_tables(
     client: &tokio_postgres::Client,
     tool: Option<Tool>,
     at: &str,
-) -> Result<Tables, DatabaseError> {
+) -> Result<Tables, ReadError> {
     let tool = match tool {
         Some(t) => t,
         None => find_tool(client, at).await?,
     };
-    let query = |why: tokio_postgres::Error| DatabaseError::Query {
+    let query = |why: tokio_postgres::Error| ReadError::Query {
         at: at.to_string(),
         table: tool.table(),
         why: why
@@ -259,7 +237,7 @@ async fn read_tables(
 
 /// The tool whose table the database has; more than one is a question
 /// only a person can answer.
-async fn find_tool(client: &tokio_postgres::Client, at: &str) -> Result<Tool, DatabaseError> {
+async fn find_tool(client: &tokio_postgres::Client, at: &str) -> Result<Tool, ReadError> {
     let names: Vec<&str> = Tool::ALL.iter().map(|t| t.table()).collect();
     let rows = client
         .query(
@@ -267,7 +245,7 @@ async fn find_tool(client: &tokio_postgres::Client, at: &str) -> Result<Tool, Da
             &[&names],
         )
         .await
-        .map_err(|e| DatabaseError::Query {
+        .map_err(|e| ReadError::Query {
             at: at.to_string(),
             table: "information_schema.columns",
             why: e.to_string(),
@@ -289,7 +267,7 @@ async fn find_tool(client: &tokio_postgres::Client, at: &str) -> Result<Tool, Da
     }
     match found.as_slice() {
         [one] => Ok(*one),
-        _ => Err(DatabaseError::NoTable {
+        _ => Err(ReadError::NoTable {
             at: at.to_string(),
             known: if found.is_empty() {
                 names.join(", ")
@@ -600,6 +578,36 @@ mod tests {
             hide_password("password authentication failed (s3cret)", url),
             "password authentication failed (***)"
         );
+    }
+
+    #[tokio::test]
+    async fn a_url_file_that_is_empty_or_missing_says_which() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("shop-db");
+        std::fs::write(&file, "\n").unwrap();
+        let cfg = |path: &Path| DatabaseConfig {
+            url_from: path.display().to_string(),
+            url: None,
+            url_file: Some(path.to_path_buf()),
+            tool: None,
+            migrations: None,
+        };
+        let e = read(&cfg(&file)).await.unwrap_err();
+        assert_eq!(
+            e,
+            ReadError::EmptyUrlFile {
+                from: file.display().to_string()
+            }
+        );
+        assert!(
+            e.to_string()
+                .ends_with("is empty: it should hold the database URL")
+        );
+        let gone = dir.path().join("gone");
+        assert!(matches!(
+            read(&cfg(&gone)).await,
+            Err(ReadError::UrlFile { .. })
+        ));
     }
 
     #[test]

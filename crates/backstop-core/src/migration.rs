@@ -449,10 +449,36 @@ impl Schema {
     }
 }
 
+/// Why a service's database could not be read. Every text in it is
+/// already without the URL's password (the reader cleans them).
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+pub enum ReadError {
+    #[error("{from} is not set: it holds the database URL")]
+    NoUrl { from: String },
+    #[error("{from} is empty: it should hold the database URL")]
+    EmptyUrlFile { from: String },
+    #[error("cannot read the database URL from {from}: {why}")]
+    UrlFile { from: String, why: String },
+    #[error("the database URL from {from} is not one PostgreSQL takes ({why})")]
+    BadUrl { from: String, why: String },
+    #[error("the database {at} does not answer: {why}")]
+    Unreachable { at: String, why: String },
+    #[error(
+        "the database {at} has no migration table backstop knows ({known}): name the tool (`tool = …`) or check the database"
+    )]
+    NoTable { at: String, known: String },
+    #[error("the database {at}: reading {table} failed: {why}")]
+    Query {
+        at: String,
+        table: &'static str,
+        why: String,
+    },
+}
+
 /// A service's database as last read.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Read {
-    pub result: Result<Schema, String>,
+    pub result: Result<Schema, ReadError>,
     pub at: Ts,
 }
 
@@ -737,7 +763,14 @@ def upgrade():
             read(Ok(schema)).warning(),
             ["⚠ the database (knex) is DIRTY: migration 7 failed"]
         );
-        assert_eq!(read(Err("no answer".into())).warning()[1], "  (no answer)");
+        let down = ReadError::Unreachable {
+            at: "postgres://app@db/shop".into(),
+            why: "no answer".into(),
+        };
+        assert_eq!(
+            read(Err(down)).warning()[1],
+            "  (the database postgres://app@db/shop does not answer: no answer)"
+        );
     }
 
     #[test]

@@ -103,7 +103,7 @@ pub enum Msg {
     /// A service's database was read: its migration tool's table.
     DatabaseRead {
         service: usize,
-        result: Result<crate::migration::Schema, String>,
+        result: Result<crate::migration::Schema, crate::migration::ReadError>,
         at: Ts,
     },
     /// A polled source (alarms, metrics) could not be read.

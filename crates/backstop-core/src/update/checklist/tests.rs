@@ -706,7 +706,7 @@ fn wait_stable_fails_with_ecs_reason_when_ecs_rollback_fails() {
 
 /// A checklist of one database step, on a database read as `schema`.
 fn database_step(
-    schema: Option<Result<crate::migration::Schema, String>>,
+    schema: Option<Result<crate::migration::Schema, crate::migration::ReadError>>,
 ) -> (crate::model::State, Vec<Effect>) {
     use crate::runbook::{Act, Runbook, StepKind, StepSpec};
     let mut s = state(Policy::default());
@@ -815,8 +815,11 @@ fn the_database_step_undoes_only_what_breaks_the_old_code_and_says_what_it_runs(
         ),
         (None, "nothing is known of its migrations"),
         (
-            Some(Err("no answer".to_string())),
-            "cannot be read (no answer)",
+            Some(Err(crate::migration::ReadError::Unreachable {
+                at: "postgres://app@db/shop".into(),
+                why: "no answer".into(),
+            })),
+            "cannot be read (the database postgres://app@db/shop does not answer: no answer)",
         ),
     ] {
         let (s, fx) = database_step(read);
