@@ -107,32 +107,70 @@ fn write(dir: &Path, name: &str, text: &str) {
     std::fs::write(dir.join(name), text).unwrap();
 }
 
+/// dbmate's migrations in `dir`: a users table (its down drops it), then
+/// `second` (a file name and its dbmate text).
+fn dbmate_files(dir: &Path, second: (&str, &str)) {
+    write(
+        dir,
+        "20240101000000_create_users.sql",
+        "-- migrate:up\nCREATE TABLE users (id serial PRIMARY KEY, email text);\n\n-- migrate:down\nDROP TABLE users;\n",
+    );
+    write(dir, second.0, second.1);
+}
+
+/// dbmate `args` on the database at `url` with the migrations in `dir`.
+fn dbmate_on(url: &str, dir: &Path, args: &[&str]) -> Output {
+    let url = if url.contains('?') {
+        url.to_string()
+    } else {
+        format!("{url}?sslmode=disable")
+    };
+    let mut c = Command::new(dbmate());
+    c.arg("--url")
+        .arg(url)
+        .arg("--migrations-dir")
+        .arg(dir)
+        .arg("--no-dump-schema")
+        .args(args);
+    ok(c)
+}
+
+/// The platform's world (web, blue and green, green failing) with its
+/// database at `url` (the URL in a file beside `migrations`, as a mounted
+/// secret, the password in it).
+async fn world_on(url: &str, migrations: &Path) -> common::platform::World {
+    let secret = migrations.parent().unwrap().join("web-db-url");
+    std::fs::write(&secret, format!("{url}\n")).unwrap();
+    let database = format!(
+        "\n[services.web.database]\nurl_file = \"{}\"\nmigrations = \"{}\"\n",
+        secret.display(),
+        migrations.display()
+    );
+    let w = common::platform::World::start_with("", &database).await;
+    w.sandbox
+        .set_fault(
+            "web",
+            "green",
+            Some(backstop::core::model::Fault::Unhealthy),
+        )
+        .unwrap();
+    w
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn dbmate_migrations_that_break_the_old_code_are_named() {
     let pg = Postgres::start();
     let url = pg.database("shop", PASSWORD).await;
     let home = Home::new();
     let migrations = home.config_dir().join("db/migrations");
-    write(
+    dbmate_files(
         &migrations,
-        "20240101000000_create_users.sql",
-        "-- migrate:up\nCREATE TABLE users (id serial PRIMARY KEY, email text);\n\n-- migrate:down\nDROP TABLE users;\n",
+        (
+            "20240102000000_drop_email.sql",
+            "-- migrate:up\nALTER TABLE users DROP COLUMN email;\n\n-- migrate:down\n",
+        ),
     );
-    write(
-        &migrations,
-        "20240102000000_drop_email.sql",
-        "-- migrate:up\nALTER TABLE users DROP COLUMN email;\n\n-- migrate:down\n",
-    );
-    let dbmate = |args: &[&str]| {
-        let mut c = Command::new(dbmate());
-        c.arg("--url")
-            .arg(format!("{url}?sslmode=disable"))
-            .arg("--migrations-dir")
-            .arg(&migrations)
-            .arg("--no-dump-schema")
-            .args(args);
-        ok(c)
-    };
+    let dbmate = |args: &[&str]| dbmate_on(&url, &migrations, args);
     dbmate(&["up"]);
     configure(
         &home,
@@ -425,39 +463,15 @@ async fn a_rollback_preview_warns_that_the_old_code_meets_a_dropped_column() {
     let url = pg.database("web", PASSWORD).await;
     let files = tempfile::tempdir().unwrap();
     let migrations = files.path().join("migrations");
-    write(
+    dbmate_files(
         &migrations,
-        "20240101000000_create_users.sql",
-        "-- migrate:up\nCREATE TABLE users (id serial PRIMARY KEY, email text);\n-- migrate:down\nDROP TABLE users;\n",
+        (
+            "20240102000000_drop_email.sql",
+            "-- migrate:up\nALTER TABLE users DROP COLUMN email;\n-- migrate:down\n",
+        ),
     );
-    write(
-        &migrations,
-        "20240102000000_drop_email.sql",
-        "-- migrate:up\nALTER TABLE users DROP COLUMN email;\n-- migrate:down\n",
-    );
-    let mut c = Command::new(dbmate());
-    c.arg("--url")
-        .arg(format!("{url}?sslmode=disable"))
-        .arg("--migrations-dir")
-        .arg(&migrations)
-        .args(["--no-dump-schema", "up"]);
-    ok(c);
-    // The URL from a file (a mounted secret), the password in it.
-    let secret = files.path().join("web-db-url");
-    std::fs::write(&secret, format!("{url}\n")).unwrap();
-    let database = format!(
-        "\n[services.web.database]\nurl_file = \"{}\"\nmigrations = \"{}\"\n",
-        secret.display(),
-        migrations.display()
-    );
-    let w = common::platform::World::start_with("", &database).await;
-    w.sandbox
-        .set_fault(
-            "web",
-            "green",
-            Some(backstop::core::model::Fault::Unhealthy),
-        )
-        .unwrap();
+    dbmate_on(&url, &migrations, &["up"]);
+    let w = world_on(&url, &migrations).await;
     let wait = std::time::Duration::from_secs(20);
     let mut alice = w.console("alice", &[], None);
     // The small screen's glance says it too.
@@ -501,32 +515,16 @@ async fn a_migration_that_breaks_the_old_code_is_undone_after_a_confirmation() {
     let url = pg.database("web", PASSWORD).await;
     let files = tempfile::tempdir().unwrap();
     let migrations = files.path().join("migrations");
-    write(
+    dbmate_files(
         &migrations,
-        "20240101000000_create_users.sql",
-        "-- migrate:up\nCREATE TABLE users (id serial PRIMARY KEY, email text);\n-- migrate:down\nDROP TABLE users;\n",
-    );
-    write(
-        &migrations,
-        "20240102000000_rename_email.sql",
-        "-- migrate:up\nALTER TABLE users RENAME COLUMN email TO mail;\n-- migrate:down\nALTER TABLE users RENAME COLUMN mail TO email;\n",
+        (
+            "20240102000000_rename_email.sql",
+            "-- migrate:up\nALTER TABLE users RENAME COLUMN email TO mail;\n-- migrate:down\nALTER TABLE users RENAME COLUMN mail TO email;\n",
+        ),
     );
     let url = format!("{url}?sslmode=disable");
-    let mut c = Command::new(dbmate());
-    c.arg("--url")
-        .arg(&url)
-        .arg("--migrations-dir")
-        .arg(&migrations)
-        .args(["--no-dump-schema", "up"]);
-    ok(c);
-    let secret = files.path().join("web-db-url");
-    std::fs::write(&secret, &url).unwrap();
-    let database = format!(
-        "\n[services.web.database]\nurl_file = \"{}\"\nmigrations = \"{}\"\n",
-        secret.display(),
-        migrations.display()
-    );
-    let w = common::platform::World::start_with("", &database).await;
+    dbmate_on(&url, &migrations, &["up"]);
+    let w = world_on(&url, &migrations).await;
     std::fs::write(
         w.home.config_dir().join("runbooks/quick.toml"),
         format!(
@@ -552,13 +550,6 @@ argv = ["{}", "--migrations-dir", "{}", "--no-dump-schema", "rollback"]
         ),
     )
     .unwrap();
-    w.sandbox
-        .set_fault(
-            "web",
-            "green",
-            Some(backstop::core::model::Fault::Unhealthy),
-        )
-        .unwrap();
     let wait = std::time::Duration::from_secs(20);
     let mut alice = w.console("alice", &[], None);
     alice.resize(140, 45);
