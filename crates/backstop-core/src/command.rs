@@ -20,6 +20,7 @@ pub const ALIASES: &[(&str, Action)] = &[
 /// Commands that are not actions.
 pub const CONTEXT: &str = "context";
 pub const FILTER: &str = "filter";
+pub const TYPE: &str = "type";
 
 /// How many lines the history keeps.
 pub const HISTORY: usize = 100;
@@ -43,6 +44,12 @@ pub enum Command {
     Context(String),
     /// `filter TEXT`: as `/` on the focused pane (empty clears it).
     Filter(String),
+    /// `type KIND [SERVICE]`: the open checklist follows another rollback
+    /// type (before its first change).
+    Type {
+        kind: crate::runbook::RollbackType,
+        service: Option<String>,
+    },
 }
 
 /// What completion and parsing may name.
@@ -65,7 +72,7 @@ pub fn action_named(word: &str) -> Option<Action> {
 /// Every command word, aliases first, for completion and the help.
 pub fn words() -> Vec<&'static str> {
     let mut w: Vec<&'static str> = ALIASES.iter().map(|(a, _)| *a).collect();
-    w.extend([CONTEXT, FILTER]);
+    w.extend([CONTEXT, FILTER, TYPE]);
     w.extend(Action::ALL.iter().map(|a| a.name()));
     w
 }
@@ -92,6 +99,27 @@ pub fn parse(line: &str, names: &Names) -> Result<Command, String> {
     }
     if word == FILTER {
         return Ok(Command::Filter(args.join(" ")));
+    }
+    if word == TYPE {
+        use crate::runbook::RollbackType;
+        let usage = || "type immediate|standard|emergency [SERVICE]".to_string();
+        let kind = |w: &str| {
+            RollbackType::parse(w).ok_or_else(|| {
+                format!("`{w}` is not a rollback type (immediate, standard, emergency)")
+            })
+        };
+        return match args[..] {
+            [k] => Ok(Command::Type {
+                kind: kind(k)?,
+                service: None,
+            }),
+            [k, service] if names.services.iter().any(|(s, _)| s == service) => Ok(Command::Type {
+                kind: kind(k)?,
+                service: Some(service.into()),
+            }),
+            [_, service] => Err(format!("unknown service `{service}`")),
+            _ => Err(usage()),
+        };
     }
     let Some(action) = action_named(word) else {
         let mut e = format!("unknown command `{word}`");

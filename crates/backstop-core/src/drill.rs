@@ -243,6 +243,13 @@ pub struct Score {
     pub mttr_secs: Option<f64>,
     /// Executed − decided: how long the switch took to happen.
     pub switch_secs: Option<f64>,
+    /// Executed − fault: users back on the good version ("time to safe").
+    #[serde(default)]
+    pub safe_secs: Option<f64>,
+    /// The checklist's time targets (its rollback type's), scored in the
+    /// scenario's own time.
+    #[serde(default)]
+    pub targets: Vec<crate::runbook::TargetScore>,
     pub first_rule: Option<String>,
     pub rollbacks: u32,
     pub escalated: bool,
@@ -359,7 +366,13 @@ pub fn observe(state: &mut State, now: Ts) {
 }
 
 /// The score, once the drill has ended.
-pub fn score(d: &DrillRun, steps_done: usize, steps_skipped: usize, crew: Crew) -> Score {
+pub fn score(
+    d: &DrillRun,
+    steps_done: usize,
+    steps_skipped: usize,
+    crew: Crew,
+    targets: Vec<crate::runbook::TargetScore>,
+) -> Score {
     let life = |later: Option<Ts>, earlier: Option<Ts>| match (later, earlier) {
         (Some(l), Some(e)) if l >= e => Some(l.since(e).as_secs_f64() * d.speed),
         _ => None,
@@ -421,6 +434,16 @@ pub fn score(d: &DrillRun, steps_done: usize, steps_skipped: usize, crew: Crew) 
         mttd_secs: life(detected, d.fault_at),
         mttr_secs: life(d.verified, detected),
         switch_secs: life(d.executed, d.decided),
+        safe_secs: life(d.executed, d.fault_at),
+        // The checklist counts wall time; the scenario's is `speed` times it.
+        targets: targets
+            .into_iter()
+            .map(|t| crate::runbook::TargetScore {
+                within_secs: (t.within_secs as f64 * d.speed).round() as u64,
+                took_secs: t.took_secs.map(|x| (x as f64 * d.speed).round() as u64),
+                ..t
+            })
+            .collect(),
         first_rule: first,
         rollbacks: d.rollbacks,
         escalated: d.escalated.is_some(),
@@ -471,7 +494,7 @@ mod tests {
         d.executed = Some(Ts(5_000));
         d.verified = Some(Ts(10_000));
         d.rollbacks = 1;
-        let s = score(&d, 9, 5, Crew::default());
+        let s = score(&d, 9, 5, Crew::default(), vec![]);
         // Wall seconds × speed 10.
         assert_eq!(s.mttd_secs, Some(30.0));
         assert_eq!(s.mttr_secs, Some(60.0));
@@ -480,7 +503,7 @@ mod tests {
         d.wrong_actions
             .push("traffic moved onto green while it was CRIT".into());
         d.detected = Some((Ts(4_000), "latency p95".into()));
-        let s = score(&d, 9, 5, Crew::default());
+        let s = score(&d, 9, 5, Crew::default(), vec![]);
         assert!(!s.held);
         assert_eq!(s.checks.iter().filter(|c| !c.held).count(), 2);
     }

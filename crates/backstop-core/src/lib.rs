@@ -21,6 +21,7 @@ pub mod metrics;
 pub mod migration;
 pub mod model;
 pub mod msg;
+pub mod rollback_type;
 pub mod room;
 pub mod rules;
 pub mod runbook;

@@ -12,7 +12,7 @@ use super::events::EventLog;
 use super::health::{HealthReport, HealthStatus};
 use super::metrics::{MetricWindow, Series, WindowStats};
 use super::rules::{AlarmState, RuleKind, RuleState};
-use super::runbook::{Checklist, Runbook};
+use super::runbook::{Checklist, Runbooks};
 use super::time::Ts;
 use super::traffic::{WeightEditor, Weights};
 
@@ -397,10 +397,10 @@ impl ServiceState {
         envs: Vec<EnvState>,
         traffic: Option<TrafficState>,
         policy: Policy,
-        runbook: Runbook,
+        runbook: impl Into<Runbooks>,
         now: Ts,
     ) -> Self {
-        let rollback = RollbackState::new(policy, runbook, envs.len(), now);
+        let rollback = RollbackState::new(policy, runbook.into(), envs.len(), now);
         ServiceState {
             name: name.into(),
             envs,
@@ -470,8 +470,9 @@ pub enum TimelineKind {
 #[derive(Clone, Debug, PartialEq)]
 pub struct RollbackState {
     pub policy: Policy,
-    /// The runbook a rollback of this service follows.
-    pub runbook: Runbook,
+    /// The runbook a rollback of this service follows (or, typed, the three
+    /// a rule chooses from).
+    pub runbook: Runbooks,
     /// The checklist being followed (or just finished), if any.
     pub checklist: Option<Checklist>,
     /// Every rule on every environment it applies to.
@@ -511,6 +512,26 @@ pub struct RollbackState {
     /// Nothing changes behind a person typing, so it runs when the line
     /// closes (the next tick), if the step still waits on that request.
     pub approved_meanwhile: Option<(u64, String)>,
+    /// Production is down and the emergency rollback's switch is ready:
+    /// previewed by the provider as soon as the rule fired, shown in the
+    /// banner, one `y` away (`update::emergency`).
+    pub ready: Option<Ready>,
+}
+
+/// An emergency switch previewed before any key (see `RollbackState::ready`).
+#[derive(Clone, Debug, PartialEq)]
+pub struct Ready {
+    pub suspect: usize,
+    pub target: usize,
+    pub from: crate::traffic::Weights,
+    pub to: crate::traffic::Weights,
+    pub request: u64,
+    /// The provider's description, once it answered (`None`: asked).
+    pub lines: Option<Vec<String>>,
+    /// When it was shown: a `y` sooner than `ARMED_READ` after is typing.
+    pub shown: Option<Ts>,
+    /// The rule's reason for the emergency.
+    pub why: String,
 }
 
 /// Another console's checklist for a service, as last published.
@@ -607,7 +628,7 @@ impl InFlight {
 impl RollbackState {
     pub const TIMELINE: usize = 200;
 
-    pub fn new(policy: Policy, runbook: Runbook, envs: usize, now: Ts) -> Self {
+    pub fn new(policy: Policy, runbook: Runbooks, envs: usize, now: Ts) -> Self {
         let mut rules = Vec::new();
         for kind in policy
             .rules
@@ -639,6 +660,7 @@ impl RollbackState {
             followed: None,
             asked: None,
             approved_meanwhile: None,
+            ready: None,
         }
     }
 

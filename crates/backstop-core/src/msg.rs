@@ -526,11 +526,23 @@ pub enum Effect {
         suspect: String,
         target: String,
         runbook: String,
+        /// The rollback type and the rule's reason, when the service's rollbacks are typed.
+        typed: Option<crate::runbook::Typed>,
         by: String,
         auto: bool,
         reasons: Vec<String>,
         began: Option<Ts>,
         detected: Ts,
+    },
+    /// Journal that a person changed the rollback type before the first change.
+    Retype {
+        service: usize,
+        name: String,
+        incident: Option<i64>,
+        from: crate::runbook::RollbackType,
+        to: crate::runbook::RollbackType,
+        runbook: String,
+        by: String,
     },
     /// Record how an incident ended, with its steps.
     CloseIncident {
@@ -541,6 +553,8 @@ pub enum Effect {
         by: String,
         recovered: Option<Ts>,
         steps: Vec<StepSummary>,
+        /// Its runbook's time targets, scored.
+        targets: Vec<crate::runbook::TargetScore>,
     },
     /// Do a checklist step's work; the answer is `StepPreview` or `StepDone`.
     Step {
@@ -659,6 +673,9 @@ impl Effect {
             Effect::CloseIncident { name, ending, .. } => {
                 format!("close incident of {name}: {ending}")
             }
+            Effect::Retype {
+                name, from, to, by, ..
+            } => format!("rollback type of {name}: {from} → {to} (by {by})"),
             Effect::Step {
                 name, title, work, ..
             } => format!("{name}: {title} ({})", work_name(work)),

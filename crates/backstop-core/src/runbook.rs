@@ -75,8 +75,24 @@ pub enum Act {
     },
     /// Undo the database migration that breaks the old code, with the
     /// team's own tool (`["dbmate", "rollback"]`), `DATABASE_URL` set; then
-    /// the migration table must show the one before it.
+    /// the migration table must show the one before it. An empty `argv` is
+    /// the service's `[services.x.database] revert` (see `with_commands`).
     MigrateDown {
+        argv: Vec<String>,
+        timeout: Duration,
+    },
+    /// Restart the services of the target (`["supervisorctl", "restart",
+    /// "all"]`), then wait until it answers healthy `probes` times in a row
+    /// within `timeout`. An empty `argv` is the service's `restart`.
+    Restart {
+        argv: Vec<String>,
+        probes: u32,
+        timeout: Duration,
+    },
+    /// Stop the bad environment (`["docker", "compose", "stop", "green"]`),
+    /// then wait until its probes find it stopped (refused, no answer)
+    /// within `timeout`. An empty `argv` is the service's `stop`.
+    Stop {
         argv: Vec<String>,
         timeout: Duration,
     },
@@ -105,6 +121,8 @@ impl Act {
                 | Act::Notify { .. }
                 | Act::Command { .. }
                 | Act::MigrateDown { .. }
+                | Act::Restart { .. }
+                | Act::Stop { .. }
         )
     }
 
@@ -118,6 +136,8 @@ impl Act {
             Act::Notify { .. } => "notify",
             Act::Command { .. } => "command",
             Act::MigrateDown { .. } => "migrate-down",
+            Act::Restart { .. } => "restart",
+            Act::Stop { .. } => "stop",
             Act::Note => "note",
         }
     }
@@ -192,6 +212,15 @@ impl When {
     }
 }
 
+/// A service's own commands, for the steps that name none.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Commands {
+    pub restart: Option<Vec<String>>,
+    pub stop: Option<Vec<String>>,
+    /// `[services.x.database] revert`.
+    pub migrate_down: Option<Vec<String>>,
+}
+
 /// What a service has: a traffic provider, a deploy provider.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct Caps {
@@ -227,6 +256,179 @@ pub struct Runbook {
     pub before: Vec<StepSpec>,
     pub during: Vec<StepSpec>,
     pub after: Vec<StepSpec>,
+    /// Its time targets ("immediate actions in under 2 minutes"), counted
+    /// from the checklist's start.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub targets: Vec<Target>,
+}
+
+/// A time target of a runbook: `title` done within `within` of the
+/// checklist's start. It is met when every step it `ends` with that the
+/// service's checklist has is settled (a phase's name stands for its steps).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Target {
+    pub title: String,
+    pub within: Duration,
+    pub ends: Vec<String>,
+}
+
+/// The three rollbacks of reference 003: immediate (< 5 minutes, the
+/// failure is found right away), standard (< 30 minutes: the database and
+/// the services too) and emergency (production is down: act in 2 minutes).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum RollbackType {
+    Immediate,
+    Standard,
+    Emergency,
+}
+
+impl RollbackType {
+    pub const ALL: [RollbackType; 3] = [Self::Immediate, Self::Standard, Self::Emergency];
+
+    pub fn name(self) -> &'static str {
+        match self {
+            Self::Immediate => "immediate",
+            Self::Standard => "standard",
+            Self::Emergency => "emergency",
+        }
+    }
+
+    pub fn parse(word: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|t| t.name() == word)
+    }
+}
+
+impl fmt::Display for RollbackType {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+/// What a service's rollbacks follow: the runbook its team named, or one of
+/// the three types, chosen for each rollback by `rollback_type::choose`.
+// One per service, built once: the variants' sizes do not matter.
+#[allow(clippy::large_enum_variant)]
+#[derive(Clone, Debug, PartialEq)]
+pub enum Runbooks {
+    Named(Runbook),
+    Typed {
+        immediate: Runbook,
+        standard: Runbook,
+        emergency: Runbook,
+    },
+}
+
+/// A runbook alone is the one every rollback follows.
+impl From<Runbook> for Runbooks {
+    fn from(r: Runbook) -> Self {
+        Runbooks::Named(r)
+    }
+}
+
+impl Runbooks {
+    pub fn is_typed(&self) -> bool {
+        matches!(self, Runbooks::Typed { .. })
+    }
+
+    /// The runbook a rollback of type `t` follows (the named one, whatever `t`).
+    pub fn of(&self, t: RollbackType) -> &Runbook {
+        match self {
+            Runbooks::Named(r) => r,
+            Runbooks::Typed {
+                immediate,
+                standard,
+                emergency,
+            } => match t {
+                RollbackType::Immediate => immediate,
+                RollbackType::Standard => standard,
+                RollbackType::Emergency => emergency,
+            },
+        }
+    }
+
+    /// As people read it: `default`, or `immediate / standard / emergency (by rule)`.
+    pub fn describe(&self) -> String {
+        match self {
+            Runbooks::Named(r) => r.name.clone(),
+            Runbooks::Typed {
+                immediate,
+                standard,
+                emergency,
+            } => format!(
+                "{} / {} / {} (a rule chooses)",
+                immediate.name, standard.name, emergency.name
+            ),
+        }
+    }
+
+    /// Waits and holds `speed` times shorter (see `Runbook::scaled`).
+    pub fn scaled(&self, speed: f64) -> Runbooks {
+        self.map(|r| r.scaled(speed))
+    }
+
+    /// Every runbook, each changed by `f` (drills' `scaled`).
+    pub fn map(&self, f: impl Fn(&Runbook) -> Runbook) -> Runbooks {
+        match self {
+            Runbooks::Named(r) => Runbooks::Named(f(r)),
+            Runbooks::Typed {
+                immediate,
+                standard,
+                emergency,
+            } => Runbooks::Typed {
+                immediate: f(immediate),
+                standard: f(standard),
+                emergency: f(emergency),
+            },
+        }
+    }
+}
+
+/// Which type a checklist follows, and why.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Typed {
+    pub kind: RollbackType,
+    /// The rule's reason, or who changed it and from what.
+    pub why: String,
+}
+
+/// A target as a checklist meets it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct TargetRun<'a> {
+    pub target: &'a Target,
+    /// Time from the checklist's start to when its steps settled, if they have.
+    pub took: Option<Duration>,
+}
+
+impl TargetRun<'_> {
+    pub fn met(&self) -> Option<bool> {
+        self.took.map(|t| t <= self.target.within)
+    }
+}
+
+/// A target as the journal keeps it and the report scores it.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TargetScore {
+    pub title: String,
+    pub within_secs: u64,
+    /// From the checklist's start to the target's last step; `None`: not reached.
+    pub took_secs: Option<u64>,
+}
+
+impl TargetScore {
+    pub fn met(&self) -> Option<bool> {
+        self.took_secs.map(|t| t <= self.within_secs)
+    }
+}
+
+/// `1m12s`, `45s`, `2m`: a countdown's figures.
+pub fn short(d: Duration) -> String {
+    let s = d.as_secs();
+    match (s / 60, s % 60) {
+        (0, s) => format!("{s}s"),
+        (m, 0) => format!("{m}m"),
+        (m, s) => format!("{m}m{s:02}s"),
+    }
 }
 
 impl Runbook {
@@ -260,6 +462,21 @@ impl Runbook {
                                 timeout: s(timeout),
                             })
                         }
+                        StepKind::Action(Act::Restart {
+                            argv,
+                            probes,
+                            timeout,
+                        }) => StepKind::Action(Act::Restart {
+                            argv,
+                            probes,
+                            timeout: s(timeout),
+                        }),
+                        StepKind::Action(Act::Stop { argv, timeout }) => {
+                            StepKind::Action(Act::Stop {
+                                argv,
+                                timeout: s(timeout),
+                            })
+                        }
                         other => other,
                     };
                     st
@@ -272,13 +489,68 @@ impl Runbook {
             before: scale(&self.before),
             during: scale(&self.during),
             after: scale(&self.after),
+            targets: self
+                .targets
+                .iter()
+                .cloned()
+                .map(|t| Target {
+                    within: s(t.within),
+                    ..t
+                })
+                .collect(),
+        }
+    }
+
+    /// The runbook with the service's own commands in the steps that name
+    /// none (`restart`, `stop`, `migrate-down` without `argv`); such a step
+    /// is left out for a service without that command.
+    pub fn with_commands(&self, cmds: &Commands) -> Runbook {
+        let fill = |steps: &[StepSpec]| -> Vec<StepSpec> {
+            steps
+                .iter()
+                .cloned()
+                .filter_map(|mut st| {
+                    let (argv, own) = match &mut st.kind {
+                        StepKind::Action(Act::Restart { argv, .. }) => (argv, &cmds.restart),
+                        StepKind::Action(Act::Stop { argv, .. }) => (argv, &cmds.stop),
+                        StepKind::Action(Act::MigrateDown { argv, .. }) => {
+                            (argv, &cmds.migrate_down)
+                        }
+                        _ => return Some(st),
+                    };
+                    if argv.is_empty() {
+                        *argv = own.clone()?;
+                    }
+                    Some(st)
+                })
+                .collect()
+        };
+        Runbook {
+            before: fill(&self.before),
+            during: fill(&self.during),
+            after: fill(&self.after),
+            ..self.clone()
         }
     }
 
     /// The steps that apply to a service with `caps`.
     pub fn for_caps(&self, caps: Caps) -> Runbook {
+        // A step that runs the service's own command, and none was given
+        // (`with_commands`), cannot be in a checklist.
+        let runnable = |s: &StepSpec| {
+            !matches!(
+                &s.kind,
+                StepKind::Action(
+                    Act::Restart { argv, .. } | Act::Stop { argv, .. } | Act::MigrateDown { argv, .. }
+                ) if argv.is_empty()
+            )
+        };
         let keep = |steps: &[StepSpec]| -> Vec<StepSpec> {
-            steps.iter().filter(|s| s.applies(caps)).cloned().collect()
+            steps
+                .iter()
+                .filter(|s| s.applies(caps) && runnable(s))
+                .cloned()
+                .collect()
         };
         Runbook {
             name: self.name.clone(),
@@ -286,6 +558,7 @@ impl Runbook {
             before: keep(&self.before),
             during: keep(&self.during),
             after: keep(&self.after),
+            targets: self.targets.clone(),
         }
     }
 
@@ -443,6 +716,13 @@ pub struct Checklist {
     pub reverted_to: Option<String>,
     /// Why auto mode stopped and handed this checklist to a person, if it did.
     pub auto_stopped: Option<String>,
+    /// The rollback type it follows, when the service's rollbacks are typed.
+    #[serde(default)]
+    pub typed: Option<Typed>,
+    /// Its runbook's time targets, each with the ids of the steps it ends
+    /// with that this checklist has (targets ending with none are left out).
+    #[serde(default)]
+    pub targets: Vec<Target>,
 }
 
 /// Values for a runbook's titles.
@@ -495,6 +775,32 @@ impl Checklist {
                 pending: None,
                 request: 0,
             })
+            .collect::<Vec<StepRun>>();
+        let phase_of = |word: &str| {
+            Phase::ALL
+                .into_iter()
+                .find(|p| p.title().eq_ignore_ascii_case(word))
+        };
+        let targets = runbook
+            .targets
+            .iter()
+            .map(|t| Target {
+                ends: t
+                    .ends
+                    .iter()
+                    .flat_map(|e| match phase_of(e) {
+                        Some(p) => runbook
+                            .steps()
+                            .filter(|(q, _)| *q == p)
+                            .map(|(_, s)| s.id.clone())
+                            .collect::<Vec<_>>(),
+                        None => vec![e.clone()],
+                    })
+                    .filter(|id| steps.iter().any(|s| &s.spec.id == id))
+                    .collect(),
+                ..t.clone()
+            })
+            .filter(|t| !t.ends.is_empty())
             .collect();
         let mut c = Checklist {
             incident: None,
@@ -518,6 +824,8 @@ impl Checklist {
             reverted_from: None,
             reverted_to: None,
             auto_stopped: None,
+            typed: None,
+            targets,
         };
         if let Some(first) = c.steps.first_mut() {
             first.status = StepStatus::Current;
@@ -601,6 +909,62 @@ impl Checklist {
             .collect()
     }
 
+    /// Each time target and how long its steps took, if they have settled.
+    pub fn target_runs(&self) -> Vec<TargetRun<'_>> {
+        self.targets
+            .iter()
+            .map(|t| {
+                let ends: Vec<&StepRun> = self
+                    .steps
+                    .iter()
+                    .filter(|s| t.ends.contains(&s.spec.id))
+                    .collect();
+                let took = if ends.iter().all(|s| s.status.settled()) {
+                    ends.iter()
+                        .filter_map(|s| s.finished)
+                        .max()
+                        .map(|at| at.since(self.started))
+                } else {
+                    None
+                };
+                TargetRun { target: t, took }
+            })
+            .collect()
+    }
+
+    /// The targets as the journal keeps them.
+    pub fn target_scores(&self) -> Vec<TargetScore> {
+        self.target_runs()
+            .into_iter()
+            .map(|r| TargetScore {
+                title: r.target.title.clone(),
+                within_secs: r.target.within.as_secs(),
+                took_secs: r.took.map(|d| d.as_secs()),
+            })
+            .collect()
+    }
+
+    /// The countdown of the first target not met yet: `immediate actions:
+    /// 1m12s left of 2m`, or `… 40s over 2m` once missed.
+    pub fn countdown(&self, now: Ts) -> Option<(String, bool)> {
+        if self.ended.is_some() {
+            return None;
+        }
+        let run = self.target_runs().into_iter().find(|r| r.took.is_none())?;
+        let (title, within) = (&run.target.title, run.target.within);
+        let spent = now.since(self.started);
+        Some(match within.checked_sub(spent) {
+            Some(left) => (
+                format!("{title}: {} left of {}", short(left), short(within)),
+                false,
+            ),
+            None => (
+                format!("{title}: {} over {}", short(spent - within), short(within)),
+                true,
+            ),
+        })
+    }
+
     pub fn counts(&self) -> (usize, usize, usize) {
         let done = self
             .steps
@@ -635,6 +999,7 @@ mod tests {
             before: vec![step("a", StepKind::Manual)],
             during: vec![step("b", StepKind::Action(Act::SwitchTraffic))],
             after: vec![step("c", StepKind::Action(Act::Note))],
+            targets: vec![],
         }
     }
 

@@ -185,8 +185,10 @@ pub(super) fn on_action(state: &mut State, action: Action, at: Ts) -> Vec<Effect
             return vec![Effect::ReadDrills];
         }
         Action::ExportReport => return export(state, at),
+        // An emergency switch on the banner: `y` makes it.
+        Action::Confirm => return super::emergency::confirm(state, at).unwrap_or_default(),
         // Outside the dialogs and the checklist these have nothing to act on.
-        Action::Increase | Action::Decrease | Action::Confirm | Action::Skip | Action::Abort => {}
+        Action::Increase | Action::Decrease | Action::Skip | Action::Abort => {}
         Action::InjectFault | Action::ClearFaults => return fault_effect(state, action, at),
         Action::Drive | Action::HandOver | Action::Approve | Action::Reject | Action::Override => {}
     }

@@ -260,6 +260,25 @@ fn run(state: &mut State, cmd: Command, at: Ts) -> Vec<Effect> {
             }
             Vec::new()
         }
+        Command::Type { kind, service } => {
+            let i = match service {
+                Some(name) => state.services.iter().position(|s| s.name == name),
+                None => super::checklist::focused_checklist(state),
+            };
+            let result = match i {
+                None => Err("no rollback checklist is open".to_string()),
+                Some(i) => super::may_act(state, i).and_then(|()| {
+                    let by = state.operator.clone();
+                    super::checklist::retype(state, i, kind, &by, at)
+                }),
+            };
+            result.unwrap_or_else(|why| {
+                state
+                    .events
+                    .push(at, "backstop", Level::Warn, format!(":type {kind}: {why}"));
+                Vec::new()
+            })
+        }
         Command::Filter(text) => {
             let pane = state.ui.focus;
             if filterable(pane) {

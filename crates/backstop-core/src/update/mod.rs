@@ -8,6 +8,7 @@ mod checklist;
 mod command;
 mod decisions;
 mod deploy;
+mod emergency;
 mod probes;
 pub mod room;
 #[cfg(test)]
@@ -20,6 +21,7 @@ pub use armed::{ARMED_FOR, ARMED_READ, needs_second_key};
 pub use checklist::{focused_checklist, message, plan, shown_checklist};
 pub use command::{filterable, names as command_names};
 pub use decisions::describe as describe_decision;
+pub use emergency::ready_service;
 
 use super::events::Level;
 use super::model::{FaultAsked, InFlight, InputPurpose, Overlay, SourceKind, State};
@@ -31,6 +33,7 @@ pub fn update(state: &mut State, msg: Msg) -> Vec<Effect> {
     state.now = state.now.max(msg.at());
     let now = state.now;
     let mut fx = dispatch(state, msg, now);
+    fx.extend(emergency::refresh(state));
     watch_only(state, &mut fx, now);
     on_their_way(state, &fx, now);
     fx.extend(checklist::close_out(state));
@@ -82,7 +85,9 @@ fn acts(e: &Effect) -> Option<&str> {
         | Effect::Lease { service, .. }
         | Effect::Approval { service, .. } => Some(service),
         Effect::Step { name, work, .. } if work.mutates() => Some(name),
-        Effect::OpenIncident { name, .. } | Effect::CloseIncident { name, .. } => Some(name),
+        Effect::OpenIncident { name, .. }
+        | Effect::CloseIncident { name, .. }
+        | Effect::Retype { name, .. } => Some(name),
         Effect::AckInterrupted { scope, .. } => Some(scope.split('/').next().unwrap_or(scope)),
         _ => None,
     }
@@ -247,7 +252,10 @@ fn end_drill(state: &mut State, now: super::time::Ts) -> Vec<Effect> {
         (done, skipped)
     });
     let crew = checklist.map(crate::drill::Crew::of).unwrap_or_default();
-    let score = crate::drill::score(d, done, skipped, crew);
+    let targets = checklist
+        .map(crate::runbook::Checklist::target_scores)
+        .unwrap_or_default();
+    let score = crate::drill::score(d, done, skipped, crew, targets);
     let verdict = if score.held {
         "expectation held"
     } else {
@@ -433,7 +441,9 @@ fn dispatch(state: &mut State, msg: Msg, now: super::time::Ts) -> Vec<Effect> {
             result,
             at,
         } => {
-            traffic::on_preview(state, service, request, result, at);
+            if !emergency::on_preview(state, service, request, &result, at) {
+                traffic::on_preview(state, service, request, result, at);
+            }
             Vec::new()
         }
         Msg::WeightsSet {

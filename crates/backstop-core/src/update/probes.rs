@@ -68,6 +68,22 @@ pub(super) fn on_probe(state: &mut State, id: EndpointId, result: ProbeResult) -
         })
         .unwrap_or(0);
     let first_failure = record(state, id, result);
+    // Where users are and rollbacks are typed, a first failure is confirmed
+    // at once, as many times as the rule counts: production down is an
+    // emergency, found in a second rather than at the probes' pace.
+    let confirm = match confirm {
+        0 if first_failure && live_and_typed(state, id) => state.services[id.service]
+            .rollback
+            .policy
+            .rules
+            .iter()
+            .find_map(|r| match r {
+                RuleKind::HealthFailures { count, .. } => Some(count.saturating_sub(1)),
+                _ => None,
+            })
+            .unwrap_or(0),
+        c => c,
+    };
     if first_failure && confirm > 0 {
         return vec![Effect::Reprobe {
             endpoint: id,
@@ -75,6 +91,20 @@ pub(super) fn on_probe(state: &mut State, id: EndpointId, result: ProbeResult) -
         }];
     }
     Vec::new()
+}
+
+/// The endpoint's environment is where users are (half the traffic or
+/// more, or the only environment without a traffic provider), and its
+/// service's rollbacks are typed.
+fn live_and_typed(state: &State, id: EndpointId) -> bool {
+    let Some(svc) = state.services.get(id.service) else {
+        return false;
+    };
+    let live = match svc.share(id.env) {
+        Some(p) => p >= 50,
+        None => svc.traffic.is_none() && svc.envs.len() == 1,
+    };
+    live && svc.rollback.runbook.is_typed()
 }
 
 /// Returns whether this probe was the endpoint's first failure in a row.

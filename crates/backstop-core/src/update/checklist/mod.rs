@@ -13,7 +13,10 @@ use crate::events::{Kind, Level};
 use crate::health::HealthStatus;
 use crate::model::{EnvId, InputPurpose, Pane, State, TextInput, TimelineKind};
 use crate::msg::{Effect, StepOutcome, StepWork, TextKey, Verdict};
-use crate::runbook::{Act, Check, Checklist, Ending, Names, Phase, StepKind, StepStatus, Template};
+use crate::runbook::{
+    Act, Check, Checklist, Ending, Names, Phase, RollbackType, StepKind, StepStatus, Template,
+    Typed,
+};
 
 use crate::time::{self, Ts};
 use crate::traffic::rollback_weights;
@@ -25,6 +28,8 @@ mod start;
 mod step;
 #[cfg(test)]
 mod tests;
+#[cfg(test)]
+mod typed_tests;
 mod world;
 
 // The rooms see each other through these.
@@ -36,7 +41,7 @@ pub(super) use keys::{on_action, on_text, resume};
 pub use message::message;
 pub(super) use settle::{abort, close_out};
 pub use start::plan;
-pub(super) use start::start;
+pub(super) use start::{retype, start};
 pub(super) use step::{Go, go};
 pub(super) use world::{
     on_deploy, on_done, on_incident, on_preview, on_probe, on_tick, on_traffic_read,

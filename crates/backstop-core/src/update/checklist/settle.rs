@@ -162,6 +162,7 @@ pub(in crate::update) fn close_out(state: &mut State) -> Vec<Effect> {
             by,
             recovered,
             steps,
+            targets: c.target_scores(),
         });
     }
     fx

@@ -30,12 +30,17 @@ pub(in crate::update) fn start(
         suspect_version: &sv,
         target_version: &tv,
     };
+    // Typed rollbacks: the rule chooses immediate, standard or emergency.
+    let typed = svc
+        .rollback
+        .runbook
+        .is_typed()
+        .then(|| crate::rollback_type::choose(svc, suspect));
+    let kind = typed.as_ref().map_or(RollbackType::Immediate, |t| t.kind);
     // The steps for what this service has (a traffic provider, a deploy provider).
-    let runbook = svc.rollback.runbook.for_caps(crate::runbook::Caps {
-        traffic: svc.traffic.is_some(),
-        deploy: svc.deploy.is_some(),
-    });
+    let runbook = svc.rollback.runbook.of(kind).for_caps(caps(svc));
     let mut c = Checklist::new(&runbook, &names, service, suspect, target, &by, auto, now);
+    c.typed = typed.clone();
     c.reasons = reasons.clone();
     // Detection: the first rule that fired in this incident (not the latest
     // change of wording), or now, for an operator's own request.
@@ -77,6 +82,13 @@ pub(in crate::update) fn start(
             runbook.name
         ),
     );
+    if let Some(t) = &typed {
+        svc.rollback.note(
+            now,
+            TimelineKind::Decision,
+            format!("rollback type {}: {}", t.kind, t.why),
+        );
+    }
     let mode = if auto { " in auto mode" } else { "" };
     state.events.push_kind(
         now,
@@ -96,6 +108,7 @@ pub(in crate::update) fn start(
         suspect: sn,
         target: tn,
         runbook: runbook.name,
+        typed,
         by,
         auto,
         reasons,
@@ -116,6 +129,167 @@ pub(in crate::update) fn start(
     }
     fx.extend(after_settle(state, service, now));
     fx
+}
+
+/// What a service has, for the steps of its runbook.
+fn caps(svc: &crate::model::ServiceState) -> crate::runbook::Caps {
+    crate::runbook::Caps {
+        traffic: svc.traffic.is_some(),
+        deploy: svc.deploy.is_some(),
+    }
+}
+
+/// `:type KIND`: the checklist of `service` follows another rollback type.
+/// Only before its first change (nothing sent, nothing changed), so what
+/// was done stays under the runbook that did it; the steps already settled
+/// that the new runbook has too are kept as they are.
+pub(in crate::update) fn retype(
+    state: &mut State,
+    service: usize,
+    kind: RollbackType,
+    by: &str,
+    now: Ts,
+) -> Result<Vec<Effect>, String> {
+    let svc = &state.services[service];
+    if !svc.rollback.runbook.is_typed() {
+        return Err(format!(
+            "{} follows the runbook its configuration names: it has no rollback types",
+            svc.name
+        ));
+    }
+    let Some(c) = svc
+        .rollback
+        .checklist
+        .as_ref()
+        .filter(|c| c.ended.is_none())
+    else {
+        return Err(format!("{} has no rollback checklist under way", svc.name));
+    };
+    let from = c.typed.as_ref().map_or(RollbackType::Immediate, |t| t.kind);
+    if from == kind {
+        return Err(format!("the checklist already follows the {kind} rollback"));
+    }
+    // A message sent stays sent; a switch, a revert or a migration started
+    // is the rollback's first change.
+    let changed = c.steps.iter().any(|s| {
+        matches!(
+            s.spec.kind,
+            StepKind::Action(
+                Act::SwitchTraffic
+                    | Act::RevertDeployment
+                    | Act::MigrateDown { .. }
+                    | Act::Command { .. }
+            )
+        ) && matches!(
+            s.status,
+            StepStatus::Running { .. }
+                | StepStatus::Done
+                | StepStatus::Warned(_)
+                | StepStatus::Failed(_)
+        )
+    }) || svc
+        .rollback
+        .in_flight
+        .iter()
+        .any(|f| f.work.mutates() && !matches!(f.work, StepWork::Notify { .. }));
+    if changed {
+        return Err(format!(
+            "the {from} rollback has made (or is making) its first change: the type is kept; abandon the checklist to start another"
+        ));
+    }
+    let (sn, tn) = (
+        svc.envs[c.suspect].name.clone(),
+        svc.envs[c.target].name.clone(),
+    );
+    let (sv, tv) = (
+        version(state, service, c.suspect),
+        version(state, service, c.target),
+    );
+    let names = Names {
+        service: &svc.name,
+        suspect: &sn,
+        target: &tn,
+        suspect_version: &sv,
+        target_version: &tv,
+    };
+    let runbook = svc.rollback.runbook.of(kind).for_caps(caps(svc));
+    let fresh = Checklist::new(
+        &runbook,
+        &names,
+        service,
+        c.suspect,
+        c.target,
+        &c.started_by,
+        c.auto,
+        c.started,
+    );
+    let why = format!(
+        "changed by {by} from {from} ({})",
+        c.typed.as_ref().map_or("", |t| t.why.as_str())
+    );
+    let name = svc.name.clone();
+    let svc = &mut state.services[service];
+    let Some(c) = svc.rollback.checklist.as_mut() else {
+        return Ok(Vec::new());
+    };
+    // Keep what is settled where the new runbook has the same step.
+    let mut steps = fresh.steps;
+    for s in &mut steps {
+        if let Some(old) = c
+            .steps
+            .iter()
+            .find(|o| o.spec.id == s.spec.id && o.status.settled())
+        {
+            *s = old.clone();
+        } else {
+            s.status = StepStatus::Waiting;
+        }
+    }
+    c.cursor = steps
+        .iter()
+        .position(|s| !s.status.settled())
+        .unwrap_or(steps.len());
+    if let Some(cur) = steps.get_mut(c.cursor) {
+        cur.status = StepStatus::Current;
+    }
+    c.steps = steps;
+    c.targets = fresh.targets;
+    c.runbook = runbook.name.clone();
+    c.typed = Some(Typed {
+        kind,
+        why: why.clone(),
+    });
+    svc.rollback.note(
+        now,
+        TimelineKind::Decision,
+        format!("rollback type {kind}: {why}"),
+    );
+    state.events.push_kind(
+        now,
+        name.clone(),
+        Level::Warn,
+        Kind::Incident,
+        format!(
+            "rollback type changed by {by}: {from} → {kind} (runbook {})",
+            runbook.name
+        ),
+    );
+    let incident = state.services[service]
+        .rollback
+        .checklist
+        .as_ref()
+        .and_then(|c| c.incident);
+    let mut fx = vec![Effect::Retype {
+        service,
+        name,
+        incident,
+        from,
+        to: kind,
+        runbook: runbook.name,
+        by: by.to_string(),
+    }];
+    fx.extend(after_settle(state, service, now));
+    Ok(fx)
 }
 
 /// A rollback of `env`'s service as it would go, changing nothing: the

@@ -227,7 +227,93 @@ pub(super) fn do_step(state: &mut State, service: usize, now: Ts, person: bool) 
         StepKind::Action(Act::MigrateDown { argv, timeout }) => {
             migrate_down(state, &t, argv, timeout)
         }
+        StepKind::Action(Act::Restart {
+            argv,
+            probes,
+            timeout,
+        }) => restart(state, &t, argv, probes, timeout),
+        StepKind::Action(Act::Stop { argv, timeout }) => stop(state, &t, argv, timeout),
     }
+}
+
+/// Restart the target's services; once the command has succeeded, the
+/// step waits for the target healthy (`on_done`, then `on_probe`).
+fn restart(
+    state: &mut State,
+    t: &Turn,
+    argv: Vec<String>,
+    probes: u32,
+    timeout: Duration,
+) -> Started {
+    let lines = vec![
+        format!("$ {}", crate::argv::display(&argv)),
+        format!(
+            "with BACKSTOP_ENV={} and TARGET_URL its address; killed after {}",
+            t.tname,
+            time::human(timeout)
+        ),
+        format!(
+            "then {} must answer healthy {probes} probes in a row within {}",
+            t.tname,
+            time::human(timeout)
+        ),
+    ];
+    let work = StepWork::Command {
+        argv,
+        timeout,
+        env: t.tname.clone(),
+    };
+    t.described(state, work, lines)
+}
+
+/// Stop the bad environment — never one users are still on; once the
+/// command has succeeded, the step waits until its probes find it stopped.
+fn stop(state: &mut State, t: &Turn, argv: Vec<String>, timeout: Duration) -> Started {
+    let svc = &state.services[t.service];
+    let refusal = match svc.share(t.suspect) {
+        _ if t.suspect == t.target => Some(format!(
+            "{} is the rollback's target too: it is not stopped",
+            t.sname
+        )),
+        None if svc.traffic.is_none() => Some(format!(
+            "{} has no traffic provider: {} is where its users are, and is not stopped",
+            t.name, t.sname
+        )),
+        None => Some(format!(
+            "the traffic split is not known: {} may still take users, and is not stopped",
+            t.sname
+        )),
+        Some(p) if p > 0 => Some(format!(
+            "{} still takes {p} % of traffic: stop it only once users are off it",
+            t.sname
+        )),
+        Some(_) => None,
+    };
+    if let Some(why) = refusal {
+        return t.finish(
+            state,
+            StepOutcome::failed(format!("{why}; nothing was run"), vec![]),
+        );
+    }
+    let lines = vec![
+        format!("$ {}", crate::argv::display(&argv)),
+        format!(
+            "with BACKSTOP_ENV={} and TARGET_URL its address; killed after {}",
+            t.sname,
+            time::human(timeout)
+        ),
+        format!(
+            "{} takes 0 % of traffic; then its probes must find it stopped (refused, no answer) within {}",
+            t.sname,
+            time::human(timeout)
+        ),
+    ];
+    let work = StepWork::Command {
+        argv,
+        timeout,
+        env: t.sname.clone(),
+    };
+    t.described(state, work, lines)
 }
 
 /// A note: the line opens at once for the person to type.

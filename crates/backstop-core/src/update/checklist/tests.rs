@@ -726,7 +726,9 @@ fn database_step(
             approve: false,
         }],
         after: vec![],
-    };
+        targets: vec![],
+    }
+    .into();
     if let Some(result) = schema {
         update(
             &mut s,

@@ -106,11 +106,32 @@ pub(in crate::update) fn on_done(
     }
     let by = current_by(state, service);
     let outcome = confirmed_elsewhere(state, service, outcome);
+    if outcome.is_ok() && verify_after_command(state, service, &outcome.evidence, now) {
+        return Vec::new();
+    }
     let mut fx = Vec::new();
     if finish(state, service, outcome, &by, now) {
         fx.extend(after_settle(state, service, now));
     }
     fx
+}
+
+/// A restart or a stop whose command succeeded is verified by health: the
+/// step keeps running, from now, until the probes say so (`on_probe`) or
+/// its time is up (`on_tick`). Whether it waits now.
+fn verify_after_command(state: &mut State, service: usize, said: &[String], now: Ts) -> bool {
+    let Some(step) = step_mut(state, service) else {
+        return false;
+    };
+    let wanted = match step.spec.kind {
+        StepKind::Action(Act::Restart { probes, .. }) => probes,
+        StepKind::Action(Act::Stop { .. }) => 1,
+        _ => return false,
+    };
+    step.evidence = said.to_vec();
+    step.status = StepStatus::Running { since: now };
+    step.progress = Some((0, wanted));
+    true
 }
 
 /// A re-probe that finds the health endpoint fine does not make an error
@@ -243,18 +264,22 @@ pub(in crate::update) fn on_probe(
     else {
         return Vec::new();
     };
-    if c.target != env.env {
-        return Vec::new();
-    }
+    let (target, suspect) = (c.target, c.suspect);
     let Some(step) = c.current_mut() else {
         return Vec::new();
     };
-    let (StepKind::Action(Act::WaitHealthy { probes, .. }), StepStatus::Running { .. }) =
-        (&step.spec.kind, &step.status)
-    else {
+    if !matches!(step.status, StepStatus::Running { .. }) {
         return Vec::new();
+    }
+    let probes = match (&step.spec.kind, step.progress) {
+        (StepKind::Action(Act::WaitHealthy { probes, .. }), _) if env.env == target => *probes,
+        // A restart waits once its command has succeeded (progress set).
+        (StepKind::Action(Act::Restart { probes, .. }), Some(_)) if env.env == target => *probes,
+        (StepKind::Action(Act::Stop { .. }), Some(_)) if env.env == suspect => {
+            return stopped(state, env, now);
+        }
+        _ => return Vec::new(),
     };
-    let probes = *probes;
     let (n, _) = step.progress.unwrap_or((0, probes));
     let n = if status == Some(HealthStatus::Ok) {
         n + 1
@@ -282,6 +307,26 @@ pub(in crate::update) fn on_probe(
         &by,
         now,
     );
+    after_settle(state, env.service, now)
+}
+
+/// A stop verified: every endpoint of the stopped environment unreachable.
+fn stopped(state: &mut State, env: EnvId, now: Ts) -> Vec<Effect> {
+    let e = &state.services[env.service].envs[env.env];
+    let all_down = !e.endpoints.is_empty()
+        && e.endpoints
+            .iter()
+            .all(|ep| ep.status() == Some(HealthStatus::Unreachable));
+    if !all_down {
+        return Vec::new();
+    }
+    let said = format!(
+        "{} stopped: its {} endpoint(s) no longer answer",
+        e.name,
+        e.endpoints.len()
+    );
+    let by = current_by(state, env.service);
+    finish(state, env.service, StepOutcome::ok(vec![said]), &by, now);
     after_settle(state, env.service, now)
 }
 
@@ -316,6 +361,29 @@ pub(in crate::update) fn on_tick(state: &mut State, now: Ts) -> Vec<Effect> {
                 hold,
                 timeout,
             }) => error_rate_below(state, service, target, threshold, hold, timeout, since, now),
+            StepKind::Action(Act::Restart {
+                probes, timeout, ..
+            }) if step.progress.is_some() && now.since(since) >= timeout => {
+                let n = step.progress.map_or(0, |p| p.0);
+                Some(StepOutcome::failed(
+                    format!(
+                        "restarted, but not healthy {probes} probes in a row within {} ({n} so far)",
+                        time::human(timeout)
+                    ),
+                    step.evidence.clone(),
+                ))
+            }
+            StepKind::Action(Act::Stop { timeout, .. })
+                if step.progress.is_some() && now.since(since) >= timeout =>
+            {
+                Some(StepOutcome::failed(
+                    format!(
+                        "the stop command succeeded, but its probes still get answers after {}",
+                        time::human(timeout)
+                    ),
+                    step.evidence.clone(),
+                ))
+            }
             StepKind::Action(Act::WaitStable { timeout }) if now.since(since) >= timeout => {
                 Some(StepOutcome::failed(
                     format!("not stable within {}", time::human(timeout)),
