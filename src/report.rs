@@ -29,6 +29,13 @@ pub struct Report {
     pub suspect: String,
     pub target: String,
     pub runbook: String,
+    /// `immediate`, `standard` or `emergency` when the rollback was typed:
+    /// the last a person chose, else the rule's.
+    pub rollback_type: Option<String>,
+    /// The rule's reason, and each change of type (who, from, to).
+    pub type_why: Vec<String>,
+    /// The runbook's time targets, scored.
+    pub targets: Vec<crate::core::runbook::TargetScore>,
     pub auto: bool,
     pub started_by: String,
     pub reasons: Vec<String>,
@@ -372,11 +379,33 @@ impl Report {
         lines.sort_by_key(|(l, _)| l.at);
         let timeline = one_line_per_fact(lines);
 
+        // The rule's type, then each change a person made before the first change.
+        let mut rollback_type = d.get("type").and_then(Value::as_str).map(str::to_string);
+        let mut type_why: Vec<String> = d
+            .get("type_why")
+            .and_then(Value::as_str)
+            .map(str::to_string)
+            .into_iter()
+            .collect();
+        let mut runbook = str_of(&d, "runbook");
+        for r in own.iter().filter(|r| r.entry.kind == "retyped") {
+            let rd = r.entry.data.clone().unwrap_or(Value::Null);
+            rollback_type = Some(str_of(&rd, "to"));
+            runbook = str_of(&rd, "runbook");
+            type_why.push(format!("{} by {}", r.entry.text, r.entry.operator));
+        }
+        let targets = cd
+            .get("targets")
+            .and_then(|t| serde_json::from_value(t.clone()).ok())
+            .unwrap_or_default();
         Ok(Report {
             incident: inc.id,
             suspect: str_of(&d, "suspect"),
             target: str_of(&d, "target"),
-            runbook: str_of(&d, "runbook"),
+            runbook,
+            rollback_type,
+            type_why,
+            targets,
             auto: d.get("auto").and_then(Value::as_bool).unwrap_or(false),
             started_by: inc.entry.operator.clone(),
             reasons: strings_of(&d, "reasons"),
@@ -423,6 +452,13 @@ impl Report {
             "- Runbook: {} ({mode}), started by {}",
             self.runbook, self.started_by
         );
+        if let Some(ty) = &self.rollback_type {
+            let _ = writeln!(
+                s,
+                "- Rollback type: {ty} ({})",
+                self.type_why.join("; then ")
+            );
+        }
         if !self.reasons.is_empty() {
             let _ = writeln!(s, "- Why: {}", self.reasons.join("; "));
         }
@@ -448,6 +484,28 @@ impl Report {
             dur(self.mttr_secs)
         );
 
+        if !self.targets.is_empty() {
+            let _ = writeln!(s, "## Time targets\n");
+            let _ = writeln!(s, "| Target | Within | Took | Met |\n|---|---|---|---|");
+            for t in &self.targets {
+                let took = t.took_secs.map_or_else(
+                    || "not reached".to_string(),
+                    |x| time::human(Duration::from_secs(x)),
+                );
+                let met = match t.met() {
+                    Some(true) => "yes",
+                    Some(false) => "**no**",
+                    None => "no (not reached)",
+                };
+                let _ = writeln!(
+                    s,
+                    "| {} | {} | {took} | {met} |",
+                    cell(&t.title),
+                    time::human(Duration::from_secs(t.within_secs))
+                );
+            }
+            let _ = writeln!(s);
+        }
         let _ = writeln!(s, "## Steps\n");
         if self.steps.is_empty() {
             let _ = writeln!(

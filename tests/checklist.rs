@@ -448,7 +448,7 @@ action = "revert-deployment"
         "revert.toml",
     )
     .unwrap();
-    config.services[0].runbook = book.runbook;
+    config.services[0].runbook = backstop::core::runbook::Runbooks::Named(book.runbook);
     let mut engine = Engine::start(
         &config,
         Origin::Drill,

@@ -45,7 +45,7 @@ pub(super) fn config_check(flag: Option<&Path>, paths: &Paths) -> Done {
             let books: Vec<String> = c
                 .services
                 .iter()
-                .map(|s| format!("{} → {}", s.name, s.runbook.name))
+                .map(|s| format!("{} → {}", s.name, s.runbook.describe()))
                 .collect();
             out::line(format_args!("runbooks: {}", books.join(", ")));
         }

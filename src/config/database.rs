@@ -24,6 +24,9 @@ pub struct DatabaseConfig {
     pub tool: Option<Tool>,
     /// The migrations folder, resolved against the configuration's folder.
     pub migrations: Option<PathBuf>,
+    /// The team's command that undoes the last migration (`["dbmate",
+    /// "rollback"]`): the built-in runbooks' "roll back database migrations".
+    pub revert: Option<Vec<String>>,
 }
 
 #[derive(Deserialize)]
@@ -33,6 +36,7 @@ pub(crate) struct RawDatabase {
     url_file: Option<Spanned<String>>,
     tool: Option<Spanned<String>>,
     migrations: Option<Spanned<String>>,
+    revert: Option<Spanned<Vec<String>>>,
     /// `url = "postgres://…"` is refused with the reason (a password).
     url: Option<Spanned<toml::Value>>,
 }
@@ -72,6 +76,13 @@ pub(crate) fn database(
     };
     let base = Path::new(file).parent().unwrap_or(Path::new("."));
     let migrations = raw.migrations.map(|m| base.join(m.into_inner()));
+    let revert = match raw.revert {
+        Some(r) if r.get_ref().first().is_none_or(|p| p.trim().is_empty()) => {
+            err(r.span(), "`revert` is the team's command that undoes the last migration, such as [\"dbmate\", \"rollback\"] or [\"npm\", \"run\", \"db:rollback\"]".into());
+            return None;
+        }
+        r => r.map(Spanned::into_inner),
+    };
     match (raw.url_env, raw.url_file) {
         (Some(var), None) => {
             let name = var.get_ref();
@@ -88,6 +99,7 @@ pub(crate) fn database(
                 url_file: None,
                 tool,
                 migrations,
+                revert,
             })
         }
         (None, Some(path)) => {
@@ -98,6 +110,7 @@ pub(crate) fn database(
                 url_file: Some(path),
                 tool,
                 migrations,
+                revert,
             })
         }
         (Some(var), Some(_)) => {

@@ -120,8 +120,9 @@ pub struct ServiceConfig {
     pub traffic: Option<TrafficConfig>,
     /// Rules, mode and guards of rollback decisions.
     pub policy: crate::core::decision::Policy,
-    /// The runbook its rollback checklist follows.
-    pub runbook: crate::core::runbook::Runbook,
+    /// The runbook its rollback checklist follows, or the three rollback
+    /// types a rule chooses from (no `runbook` named).
+    pub runbook: crate::core::runbook::Runbooks,
     /// Who can put an environment back on its previous revision.
     pub deploy: Option<DeployConfig>,
     /// What the rollback's smoke step checks.
@@ -551,11 +552,35 @@ fn validate(
             targets.claim(name.get_ref(), ecs_targets(e), span, &mut err);
         }
         let chosen = svc.rollback.as_ref().and_then(|r| r.runbook.clone());
+        let database = svc
+            .database
+            .and_then(|d| database::database(d, file, env, &mut err));
+        let mut command = |c: Option<&Spanned<Vec<String>>>, what: &str| {
+            let c = c?;
+            if c.get_ref().first().is_none_or(|p| p.trim().is_empty()) {
+                err(
+                    c.span(),
+                    format!(
+                        "`{what}` is a command, such as [\"supervisorctl\", \"restart\", \"all\"]: it names no program"
+                    ),
+                );
+                return None;
+            }
+            Some(c.get_ref().clone())
+        };
+        let commands = crate::core::runbook::Commands {
+            restart: command(
+                svc.rollback.as_ref().and_then(|r| r.restart.as_ref()),
+                "restart",
+            ),
+            stop: command(svc.rollback.as_ref().and_then(|r| r.stop.as_ref()), "stop"),
+            migrate_down: database.as_ref().and_then(|d| d.revert.clone()),
+        };
         let book = choose_runbook(
             chosen,
             name.get_ref(),
-            traffic.is_some(),
-            deploy.is_some(),
+            (traffic.is_some(), deploy.is_some()),
+            &commands,
             runbooks,
             &mut err,
             &mut runbook_errors,
@@ -570,9 +595,7 @@ fn validate(
             deploy,
             alarms,
             metrics,
-            database: svc
-                .database
-                .and_then(|d| database::database(d, file, env, &mut err)),
+            database,
             smoke: svc
                 .smoke
                 .into_iter()
@@ -701,64 +724,105 @@ fn ecs_targets(e: &aws::EcsConfig) -> Vec<String> {
     v
 }
 
-/// The runbook a service follows: the one named, else the default for what
-/// it has (`default` with a traffic provider, `manual` without). A named one
-/// must exist, and every step of it must be possible for the service.
+/// The runbooks a service follows: the one named; else, for a service
+/// backstop can roll back (a traffic or a deploy provider), the three
+/// rollback types (`immediate`, `standard`, `emergency`) a rule chooses
+/// from; else `manual`. A named one must exist, and every step of it must
+/// be possible for the service. The service's own commands fill the steps
+/// that name none.
 #[allow(clippy::too_many_arguments)]
 fn choose_runbook(
     chosen: Option<Spanned<String>>,
     service: &str,
-    has_traffic: bool,
-    has_deploy: bool,
+    (has_traffic, has_deploy): (bool, bool),
+    commands: &crate::core::runbook::Commands,
     runbooks: &runbook::Catalog,
     err: &mut impl FnMut(std::ops::Range<usize>, String),
     runbook_errors: &mut Vec<Diagnostic>,
-) -> crate::core::runbook::Runbook {
-    let fallback = if has_traffic || has_deploy {
-        "default"
-    } else {
-        "manual"
+) -> crate::core::runbook::Runbooks {
+    use crate::core::runbook::{RollbackType, Runbook, Runbooks};
+    let empty = |name: &str| Runbook {
+        name: name.into(),
+        description: String::new(),
+        before: vec![],
+        during: vec![],
+        after: vec![],
+        targets: vec![],
     };
-    let name = chosen
-        .as_ref()
-        .map_or(fallback.to_string(), |c| c.get_ref().clone());
-    let Some(loaded) = runbooks.get(&name) else {
-        if let Some(c) = &chosen {
-            err(
-                c.span(),
-                format!(
-                    "unknown runbook `{name}`: known are {}",
-                    runbooks.names().join(", ")
-                ),
+    let Some(c) = chosen else {
+        if !(has_traffic || has_deploy) {
+            return Runbooks::Named(
+                runbooks
+                    .get("manual")
+                    .map_or_else(|| empty("manual"), |l| l.runbook.clone()),
             );
         }
-        return runbooks
-            .get(fallback)
-            .map(|l| l.runbook.clone())
-            .unwrap_or_else(|| crate::core::runbook::Runbook {
-                name: fallback.into(),
-                description: String::new(),
-                before: vec![],
-                during: vec![],
-                after: vec![],
-            });
+        // A team's file of the same name replaces a built-in type; its
+        // mistakes are its own file's errors.
+        let [immediate, standard, emergency] = RollbackType::ALL.map(|t| {
+            let Some(loaded) = runbooks.get(t.name()) else {
+                return empty(t.name());
+            };
+            check_steps(loaded, service, has_traffic, has_deploy, runbook_errors);
+            loaded.runbook.with_commands(commands)
+        });
+        return Runbooks::Typed {
+            immediate,
+            standard,
+            emergency,
+        };
     };
-    let mut impossible = 0;
+    let name = c.get_ref().clone();
+    let Some(loaded) = runbooks.get(&name) else {
+        err(
+            c.span(),
+            format!(
+                "unknown runbook `{name}`: known are {}",
+                runbooks.names().join(", ")
+            ),
+        );
+        return Runbooks::Named(empty(&name));
+    };
+    let impossible = check_steps(loaded, service, has_traffic, has_deploy, runbook_errors);
     let caps = crate::core::runbook::Caps {
         traffic: has_traffic,
         deploy: has_deploy,
     };
-    for ((_, step), span) in loaded.runbook.steps().zip(&loaded.kind_spans) {
-        if !step.applies(caps) {
-            continue;
-        }
-        if let Some(why) = runbook::unavailable(&step.kind, service, has_traffic, has_deploy) {
-            impossible += 1;
-            let d = Diagnostic::at(&loaded.file, &loaded.src, span.clone(), why);
-            if !runbook_errors.contains(&d) {
-                runbook_errors.push(d);
+    // A step that runs the service's own command, and the service has none.
+    let missing: Vec<&str> = loaded
+        .runbook
+        .steps()
+        .filter(|(_, s)| s.applies(caps))
+        .filter_map(|(_, s)| {
+            use crate::core::runbook::{Act, StepKind};
+            match &s.kind {
+                StepKind::Action(Act::Restart { argv, .. })
+                    if argv.is_empty() && commands.restart.is_none() =>
+                {
+                    Some("`restart` in [services.{service}.rollback]")
+                }
+                StepKind::Action(Act::Stop { argv, .. })
+                    if argv.is_empty() && commands.stop.is_none() =>
+                {
+                    Some("`stop` in [services.{service}.rollback]")
+                }
+                StepKind::Action(Act::MigrateDown { argv, .. })
+                    if argv.is_empty() && commands.migrate_down.is_none() =>
+                {
+                    Some("`revert` in [services.{service}.database]")
+                }
+                _ => None,
             }
-        }
+        })
+        .collect();
+    if let Some(what) = missing.first() {
+        err(
+            c.span(),
+            format!(
+                "runbook `{name}` has a step that runs the service's own command, and service `{service}` has none: add {} (or give the step its `argv`)",
+                what.replace("{service}", service)
+            ),
+        );
     }
     // The during phase must still roll back once the steps this service
     // cannot have are left out: a switch, a revert, or a person's step.
@@ -777,7 +841,7 @@ fn choose_runbook(
                     )
             )
         });
-    if !rolls_back && let Some(c) = &chosen {
+    if !rolls_back {
         err(
             c.span(),
             format!(
@@ -785,9 +849,7 @@ fn choose_runbook(
             ),
         );
     }
-    if impossible > 0
-        && let Some(c) = &chosen
-    {
+    if impossible > 0 {
         err(
             c.span(),
             format!(
@@ -796,7 +858,36 @@ fn choose_runbook(
             ),
         );
     }
-    loaded.runbook.clone()
+    Runbooks::Named(loaded.runbook.with_commands(commands))
+}
+
+/// The steps of a runbook a service cannot do, each an error in the
+/// runbook's own file (once); how many.
+fn check_steps(
+    loaded: &runbook::Loaded,
+    service: &str,
+    has_traffic: bool,
+    has_deploy: bool,
+    runbook_errors: &mut Vec<Diagnostic>,
+) -> usize {
+    let caps = crate::core::runbook::Caps {
+        traffic: has_traffic,
+        deploy: has_deploy,
+    };
+    let mut impossible = 0;
+    for ((_, step), span) in loaded.runbook.steps().zip(&loaded.kind_spans) {
+        if !step.applies(caps) {
+            continue;
+        }
+        if let Some(why) = runbook::unavailable(&step.kind, service, has_traffic, has_deploy) {
+            impossible += 1;
+            let d = Diagnostic::at(&loaded.file, &loaded.src, span.clone(), why);
+            if !runbook_errors.contains(&d) {
+                runbook_errors.push(d);
+            }
+        }
+    }
+    impossible
 }
 
 fn check_name(

@@ -21,6 +21,9 @@ pub(crate) struct RawRollback {
     max_rollbacks_window: Option<Spanned<HumanDuration>>,
     stable: Option<Spanned<String>>,
     pub(crate) runbook: Option<Spanned<String>>,
+    /// The service's own commands for the runbooks' `restart` and `stop` steps.
+    pub(crate) restart: Option<Spanned<Vec<String>>>,
+    pub(crate) stop: Option<Spanned<Vec<String>>>,
     approvals: Option<Spanned<u8>>,
     approval_expiry: Option<Spanned<HumanDuration>>,
     allow_override: Option<bool>,

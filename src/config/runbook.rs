@@ -10,15 +10,27 @@ use serde::Deserialize;
 use toml::Spanned;
 
 use super::{Diagnostic, Diagnostics, HumanDuration};
-use crate::core::runbook::{Act, Check, Runbook, StepKind, StepSpec, Template, When};
+use crate::core::runbook::{Act, Check, Runbook, StepKind, StepSpec, Target, Template, When};
 
 /// The runbooks that ship inside the binary.
-pub const BUILT_IN: [(&str, &str); 2] = [
+pub const BUILT_IN: [(&str, &str); 5] = [
     (
         "default",
         include_str!("../../assets/runbooks/default.toml"),
     ),
     ("manual", include_str!("../../assets/runbooks/manual.toml")),
+    (
+        "immediate",
+        include_str!("../../assets/runbooks/immediate.toml"),
+    ),
+    (
+        "standard",
+        include_str!("../../assets/runbooks/standard.toml"),
+    ),
+    (
+        "emergency",
+        include_str!("../../assets/runbooks/emergency.toml"),
+    ),
 ];
 
 /// A parsed runbook and where its text came from (for later errors).
@@ -87,6 +99,18 @@ struct RawRunbook {
     during: Vec<RawStep>,
     #[serde(default)]
     after: Vec<RawStep>,
+    /// Time targets: `[[target]] title = "immediate actions", within = "2m", ends = ["switch-traffic"]`.
+    #[serde(default)]
+    target: Vec<RawTarget>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawTarget {
+    title: Spanned<String>,
+    within: Spanned<HumanDuration>,
+    /// Step ids, or a phase's name (`"during"`): the target is met when they have settled.
+    ends: Spanned<toml::Value>,
 }
 
 #[derive(Deserialize)]
@@ -173,6 +197,43 @@ pub fn parse(src: &str, file: &str) -> Result<Loaded, Diagnostics> {
             "the runbook has no [[during]] step: the during phase is the rollback itself".into(),
         );
     }
+    let mut targets = Vec::new();
+    for t in raw.target {
+        let words: Vec<Option<&str>> = match t.ends.get_ref() {
+            toml::Value::Array(a) => a.iter().map(toml::Value::as_str).collect(),
+            one => vec![one.as_str()],
+        };
+        let known = |w: &str| {
+            ["before", "during", "after"].contains(&w) || ids.iter().any(|(id, _)| id == w)
+        };
+        match words.iter().copied().collect::<Option<Vec<&str>>>() {
+            Some(ends) if !ends.is_empty() => {
+                if let Some(bad) = ends.iter().find(|w| !known(w)) {
+                    err(
+                        t.ends.span(),
+                        format!(
+                            "`ends` names {bad:?}, which is neither a step id of this runbook nor a phase (before, during, after)"
+                        ),
+                    );
+                }
+                if t.within.get_ref().0.is_zero() {
+                    err(
+                        t.within.span(),
+                        "a target's `within` must be longer than 0".into(),
+                    );
+                }
+                targets.push(Target {
+                    title: t.title.into_inner(),
+                    within: t.within.get_ref().0,
+                    ends: ends.into_iter().map(str::to_string).collect(),
+                });
+            }
+            _ => err(
+                t.ends.span(),
+                "`ends` takes a step id or a phase (\"during\"), or a list of them".into(),
+            ),
+        }
+    }
     if !errors.is_empty() {
         return Err(Diagnostics(errors));
     }
@@ -182,6 +243,7 @@ pub fn parse(src: &str, file: &str) -> Result<Loaded, Diagnostics> {
         before,
         during,
         after,
+        targets,
     };
     Ok(Loaded {
         runbook,
@@ -217,9 +279,34 @@ fn conditions(
     Some(out)
 }
 
+/// A `restart`, `stop` or `migrate-down` step's `argv`: its own, or (left
+/// out) the service's command, filled in by `Runbook::with_commands`.
+fn own_argv(
+    s: &RawStep,
+    action: &Spanned<String>,
+    err: &mut dyn FnMut(Range<usize>, String),
+) -> Option<Vec<String>> {
+    match &s.argv {
+        None => Some(Vec::new()),
+        Some(a) if a.get_ref().first().is_some_and(|p| !p.trim().is_empty()) => {
+            Some(a.get_ref().clone())
+        }
+        Some(a) => {
+            err(
+                a.span(),
+                format!(
+                    "`argv` of a {:?} action names no program: give the command (such as [\"dbmate\", \"rollback\"]), or leave `argv` out to use the service's own",
+                    action.get_ref()
+                ),
+            );
+            None
+        }
+    }
+}
+
 const CHECKS: &str =
     "\"reprobe\", \"target-healthy\", \"traffic-on-target\" or \"error-rate-below\"";
-const ACTIONS: &str = "\"switch-traffic\", \"revert-deployment\", \"wait-healthy\", \"wait-stable\", \"smoke\", \"notify\", \"command\", \"migrate-down\" or \"note\"";
+const ACTIONS: &str = "\"switch-traffic\", \"revert-deployment\", \"wait-healthy\", \"wait-stable\", \"smoke\", \"notify\", \"command\", \"migrate-down\", \"restart\", \"stop\" or \"note\"";
 
 fn step_kind(s: &RawStep, err: &mut dyn FnMut(Range<usize>, String)) -> Option<StepKind> {
     let kind = s.kind.get_ref().as_str();
@@ -343,18 +430,25 @@ fn step_kind(s: &RawStep, err: &mut dyn FnMut(Range<usize>, String)) -> Option<S
                 }
                 "migrate-down" => {
                     allowed.extend(["argv", "timeout"]);
-                    match &s.argv {
-                        Some(a) if a.get_ref().first().is_some_and(|p| !p.trim().is_empty()) => {
-                            Some(StepKind::Action(Act::MigrateDown {
-                                argv: a.get_ref().clone(),
-                                timeout: timeout(120),
-                            }))
-                        }
-                        _ => {
-                            err(action.span(), "a \"migrate-down\" action needs `argv`: the team's own tool, such as [\"dbmate\", \"rollback\"] or [\"alembic\", \"downgrade\", \"-1\"] (it runs with DATABASE_URL set; backstop runs no SQL of its own)".into());
-                            return None;
-                        }
-                    }
+                    Some(StepKind::Action(Act::MigrateDown {
+                        argv: own_argv(s, action, err)?,
+                        timeout: timeout(120),
+                    }))
+                }
+                "restart" => {
+                    allowed.extend(["argv", "probes", "timeout"]);
+                    Some(StepKind::Action(Act::Restart {
+                        argv: own_argv(s, action, err)?,
+                        probes: s.probes.as_ref().map_or(3, |p| *p.get_ref()).max(1),
+                        timeout: timeout(180),
+                    }))
+                }
+                "stop" => {
+                    allowed.extend(["argv", "timeout"]);
+                    Some(StepKind::Action(Act::Stop {
+                        argv: own_argv(s, action, err)?,
+                        timeout: timeout(120),
+                    }))
                 }
                 "note" => Some(StepKind::Action(Act::Note)),
                 other => {
@@ -454,7 +548,10 @@ mod tests {
     #[test]
     fn the_built_in_runbooks_parse() {
         let c = Catalog::builtin();
-        assert_eq!(c.names(), ["default", "manual"]);
+        assert_eq!(
+            c.names(),
+            ["default", "manual", "immediate", "standard", "emergency"]
+        );
         let d = &c.get("default").unwrap().runbook;
         assert_eq!((d.before.len(), d.during.len(), d.after.len()), (4, 7, 5));
         assert!(matches!(
@@ -463,6 +560,84 @@ mod tests {
         ));
         assert!(
             matches!(d.during[6].kind, StepKind::Check(Check::ErrorRateBelow { threshold, .. }) if (threshold - 0.01).abs() < 1e-12)
+        );
+    }
+
+    /// Reference 003's three rollbacks: their steps for a blue/green
+    /// service, their targets, and the steps that run the service's own
+    /// commands (left out without them).
+    #[test]
+    fn the_three_rollback_types_follow_reference_003() {
+        use crate::core::runbook::{Caps, Commands};
+        let c = Catalog::builtin();
+        let caps = Caps {
+            traffic: true,
+            deploy: false,
+        };
+        let ids = |name: &str, cmds: &Commands| -> Vec<String> {
+            c.get(name)
+                .unwrap()
+                .runbook
+                .with_commands(cmds)
+                .for_caps(caps)
+                .steps()
+                .map(|(_, s)| s.id.clone())
+                .collect()
+        };
+        let none = Commands::default();
+        let all = Commands {
+            restart: Some(vec!["supervisorctl".into(), "restart".into(), "all".into()]),
+            stop: Some(vec!["docker".into(), "compose".into(), "stop".into()]),
+            migrate_down: Some(vec!["dbmate".into(), "rollback".into()]),
+        };
+        // Emergency acts first: no re-probe, the switch is the first change.
+        let e = ids("emergency", &all);
+        assert_eq!(&e[..3], ["rollback-ready", "switch-traffic", "restart"]);
+        assert!(e.contains(&"migrate-down".to_string()));
+        assert!(
+            !ids("emergency", &none)
+                .iter()
+                .any(|i| i == "restart" || i == "migrate-down")
+        );
+        let s = ids("standard", &all);
+        let at = |id: &str| s.iter().position(|x| x == id).unwrap();
+        assert!(at("switch-traffic") < at("migrate-down") && at("migrate-down") < at("restart"));
+        assert!(at("smoke") < at("monitor"));
+        assert!(ids("immediate", &all).contains(&"stop-suspect".to_string()));
+        assert!(!ids("immediate", &none).contains(&"stop-suspect".to_string()));
+        let restart = c
+            .get("standard")
+            .unwrap()
+            .runbook
+            .with_commands(&all)
+            .during
+            .into_iter()
+            .find(|s| s.id == "restart")
+            .unwrap();
+        assert_eq!(
+            restart.kind,
+            StepKind::Action(Act::Restart {
+                argv: vec!["supervisorctl".into(), "restart".into(), "all".into()],
+                probes: 3,
+                timeout: Duration::from_secs(180),
+            })
+        );
+        let targets: Vec<(String, u64)> = c
+            .get("emergency")
+            .unwrap()
+            .runbook
+            .targets
+            .iter()
+            .map(|t| (t.title.clone(), t.within.as_secs()))
+            .collect();
+        assert_eq!(
+            targets,
+            [
+                ("immediate actions".to_string(), 120),
+                ("verify".to_string(), 180),
+                ("communicate".to_string(), 300),
+                ("monitor".to_string(), 2100)
+            ]
         );
     }
 
@@ -557,11 +732,16 @@ mod tests {
         );
         assert!(
             headline(&format!(
-                "{head}kind = \"action\"\naction = \"migrate-down\"\n"
+                "{head}kind = \"action\"\naction = \"migrate-down\"\nargv = []\n"
             ))
-            .starts_with(
-                "rb.toml:6:10: a \"migrate-down\" action needs `argv`: the team's own tool"
-            )
+            .starts_with("rb.toml:7:8: `argv` of a \"migrate-down\" action names no program")
+        );
+        // Targets name steps or phases of their runbook.
+        assert_eq!(
+            headline(
+                "name = \"x\"\n[[during]]\nid = \"a\"\ntitle = \"A\"\nkind = \"manual\"\n[[target]]\ntitle = \"t\"\nwithin = \"2m\"\nends = [\"during\", \"nope\"]\n"
+            ),
+            "rb.toml:9:8: `ends` names \"nope\", which is neither a step id of this runbook nor a phase (before, during, after)"
         );
         let ok = parse(
             "name = \"x\"\n[[during]]\nid = \"a\"\ntitle = \"A\"\nkind = \"action\"\naction = \"migrate-down\"\nargv = [\"dbmate\", \"rollback\"]\ntimeout = \"30s\"\n",

@@ -715,6 +715,7 @@ impl Executor {
             }
             Effect::OpenIncident { .. } => self.open_incident(effect),
             Effect::CloseIncident { .. } => self.close_incident(effect),
+            Effect::Retype { .. } => self.retype(effect),
             Effect::Step {
                 service,
                 name,
@@ -818,6 +819,7 @@ impl Executor {
             ref suspect,
             ref target,
             ref runbook,
+            ref typed,
             ref by,
             auto,
             ref reasons,
@@ -843,6 +845,8 @@ impl Executor {
             "suspect": suspect,
             "target": target,
             "runbook": runbook,
+            "type": typed.as_ref().map(|t| t.kind),
+            "type_why": typed.as_ref().map(|t| &t.why),
             "auto": auto,
             "reasons": reasons,
             "began": began.map(Ts::millis),
@@ -875,6 +879,45 @@ impl Executor {
         });
     }
 
+    /// Journal a change of rollback type, under the incident once it has its number.
+    fn retype(&self, effect: Effect) {
+        let Effect::Retype {
+            service,
+            name,
+            incident,
+            from,
+            to,
+            runbook,
+            by,
+        } = effect
+        else {
+            return;
+        };
+        let Some(journal) = self.b.journal.clone() else {
+            return;
+        };
+        let opening = match incident {
+            Some(_) => None,
+            None => self.incident_of(service),
+        };
+        let mut e = Entry::new(
+            now(),
+            "retyped",
+            &name,
+            format!("rollback type {from} → {to} (runbook {runbook})"),
+            &by,
+        );
+        e.level = "warn".into();
+        e.data = Some(json!({ "from": from, "to": to, "runbook": runbook }));
+        tokio::spawn(async move {
+            e.incident = match opening {
+                Some(number) => steps::incident_number(number).await,
+                None => incident,
+            };
+            journal.append(e);
+        });
+    }
+
     fn close_incident(&self, effect: Effect) {
         let Effect::CloseIncident {
             incident,
@@ -884,6 +927,7 @@ impl Executor {
             by,
             recovered,
             steps,
+            targets,
         } = effect
         else {
             return;
@@ -902,6 +946,7 @@ impl Executor {
             "ending": ending,
             "recovered": recovered.map(Ts::millis),
             "steps": steps,
+            "targets": targets,
         }));
         match (incident, opening) {
             (None, Some(number)) => {

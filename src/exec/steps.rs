@@ -763,7 +763,8 @@ async fn run_command(
         .and_then(|s| s.url(env))
         .map(|u| u.to_string())
         .unwrap_or_default();
-    match command::run_with_env(argv, timeout, &[("TARGET_URL", &url)]).await {
+    let vars = [("TARGET_URL", url.as_str()), ("BACKSTOP_ENV", env)];
+    match command::run_with_env(argv, timeout, &vars).await {
         Ok(ran) if ran.success() => StepOutcome::ok(ran.log_lines(6)),
         Ok(ran) => StepOutcome::failed(
             format!(

@@ -166,8 +166,18 @@ async fn prepare(config: &Config, storage: &Storage, a: &Args) -> Result<Prepare
         ),
         checklist.runbook
     ));
+    if let Some(ty) = &checklist.typed {
+        plan.push(format!("  a {} rollback: {}", ty.kind, ty.why));
+    }
     for r in &checklist.reasons {
         plan.push(format!("  because {r}"));
+    }
+    for t in &checklist.targets {
+        plan.push(format!(
+            "  target: {} within {}",
+            t.title,
+            crate::core::time::human(t.within)
+        ));
     }
     let name = svc.name.clone();
     for (i, step) in checklist.steps.iter().enumerate() {

@@ -386,16 +386,7 @@ impl Sandbox {
                         interval: Duration::from_secs(1),
                     }),
                     policy: crate::core::decision::Policy::default(),
-                    runbook: crate::config::runbook::Catalog::builtin()
-                        .get("default")
-                        .map(|l| l.runbook.clone())
-                        .unwrap_or_else(|| crate::core::runbook::Runbook {
-                            name: "default".into(),
-                            description: String::new(),
-                            before: vec![],
-                            during: vec![],
-                            after: vec![],
-                        }),
+                    runbook: typed_runbooks(),
                     deploy: Some(crate::config::DeployConfig::Sandbox),
                     smoke: drill_smoke(),
                     alarms: None,
@@ -465,5 +456,24 @@ impl Drop for Sandbox {
         for e in &self.envs {
             e.task.abort();
         }
+    }
+}
+
+/// The drills rehearse what production gets: the three rollback types, a
+/// rule choosing among them. The sandbox has no restart, stop or database
+/// command, so those steps are left out.
+fn typed_runbooks() -> crate::core::runbook::Runbooks {
+    use crate::core::runbook::{Commands, RollbackType};
+    let catalog = crate::config::runbook::Catalog::builtin();
+    let [immediate, standard, emergency] = RollbackType::ALL.map(|t| {
+        catalog
+            .get(t.name())
+            .map(|l| l.runbook.with_commands(&Commands::default()))
+            .unwrap_or_else(|| panic!("the {t} runbook is built in"))
+    });
+    crate::core::runbook::Runbooks::Typed {
+        immediate,
+        standard,
+        emergency,
     }
 }

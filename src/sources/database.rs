@@ -591,6 +591,7 @@ mod tests {
             url_file: Some(path.to_path_buf()),
             tool: None,
             migrations: None,
+            revert: None,
         };
         let e = read(&cfg(&file)).await.unwrap_err();
         assert_eq!(

@@ -863,10 +863,12 @@ fn bandwidth() {
     drop(sandbox);
 }
 
-fn manual_runbook() -> backstop::core::runbook::Runbook {
-    backstop::config::runbook::Catalog::builtin()
-        .get("manual")
-        .unwrap()
-        .runbook
-        .clone()
+fn manual_runbook() -> backstop::core::runbook::Runbooks {
+    backstop::core::runbook::Runbooks::Named(
+        backstop::config::runbook::Catalog::builtin()
+            .get("manual")
+            .unwrap()
+            .runbook
+            .clone(),
+    )
 }

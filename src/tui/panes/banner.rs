@@ -78,10 +78,22 @@ pub fn render(state: &State, view: &View<'_>, area: Rect, buf: &mut Buffer) {
             Decision::Blocked { suspect, .. } => format!(" {}", svc.envs[*suspect].name),
             _ => String::new(),
         };
-        let why = super::decision::reasons(d, state)
-            .into_iter()
-            .next()
-            .unwrap_or_default();
+        // Production is down and the switch is previewed: the banner is
+        // the preview, and `y` makes it.
+        let ready = svc
+            .rollback
+            .ready
+            .as_ref()
+            .filter(|r| r.lines.is_some() && matches!(d, Decision::RollbackRecommended { .. }));
+        let why = match ready {
+            // The change itself, in the fewest words (the provider's whole
+            // preview is the checklist's, once it opens).
+            Some(r) => crate::core::traffic::Weights::describe_change(&r.from, &r.to),
+            None => super::decision::reasons(d, state)
+                .into_iter()
+                .next()
+                .unwrap_or_default(),
+        };
         let more = if row + 1 == rows && list.len() > rows {
             format!("  (+{} more)", list.len() - rows)
         } else {
@@ -112,6 +124,11 @@ pub fn render(state: &State, view: &View<'_>, area: Rect, buf: &mut Buffer) {
                     key(Action::Explain)
                 )
             }
+            Decision::RollbackRecommended { .. } if ready.is_some() => format!(
+                "  {} switch · {} why",
+                key(Action::Confirm),
+                key(Action::Explain)
+            ),
             Decision::RollbackRecommended { .. } => format!(
                 "  {} roll back · {} why",
                 key(Action::StartRollback),
@@ -120,7 +137,16 @@ pub fn render(state: &State, view: &View<'_>, area: Rect, buf: &mut Buffer) {
             _ => format!("  {} why", key(Action::Explain)),
         };
         let head = format!(" {} ", svc.name);
-        let label = format!(" {} ", d.label());
+        // The change names both environments: the route would repeat it.
+        let route = if ready.is_some() {
+            String::new()
+        } else {
+            route
+        };
+        let label = match ready {
+            Some(_) => " EMERGENCY ".to_string(),
+            None => format!(" {} ", d.label()),
+        };
         let used = super::width(&head)
             + super::width(&label)
             + super::width(&route)

@@ -31,7 +31,12 @@ pub fn height(state: &State) -> u16 {
         .enumerate()
         .map(|(i, s)| step_rows(c, i, s))
         .sum();
-    (steps + 3 + 2 + 2) as u16
+    (steps + 3 + 2 + 2 + head_rows(c)) as u16
+}
+
+/// The type's line and the countdown's, above the phases.
+fn head_rows(c: &Checklist) -> usize {
+    usize::from(c.typed.is_some()) + usize::from(!c.targets.is_empty())
 }
 
 fn step_rows(c: &Checklist, i: usize, s: &StepRun) -> usize {
@@ -95,17 +100,22 @@ pub fn render(state: &State, view: &View<'_>, area: Rect, buf: &mut Buffer) {
             format!(" · {who} drives")
         }
     });
+    // A typed rollback is named by its type (the runbook of that name).
+    let book = match &c.typed {
+        Some(ty) if ty.kind.name() == c.runbook => format!("{} rollback", ty.kind),
+        Some(ty) => format!("{} rollback, runbook {}", ty.kind, c.runbook),
+        None => format!("runbook {}", c.runbook),
+    };
     let title = format!(
-        "Rollback {}: {} · runbook {} · {position}{mode}{driver}",
+        "Rollback {}: {} · {book} · {position}{mode}{driver}",
         svc.name,
         crate::core::decision::route(sn, tn),
-        c.runbook
     );
     let inner = frame(view, &title, focused, area, buf);
     let t = view.theme;
     let w = inner.width as usize;
 
-    let mut lines: Vec<Line> = Vec::new();
+    let mut lines: Vec<Line> = head_lines(state, view, c, followed.is_none(), w);
     // The line of the current step, so it can be kept in view.
     let mut current_at = 0;
     let mut phase = None;
@@ -197,6 +207,75 @@ pub fn render(state: &State, view: &View<'_>, area: Rect, buf: &mut Buffer) {
     Paragraph::new(lines)
         .scroll((scroll as u16, 0))
         .render(inner, buf);
+}
+
+/// Why this type (and how to change it, before the first change), and the
+/// countdown of the first target not met — or, at the end, each target's score.
+fn head_lines(
+    state: &State,
+    view: &View<'_>,
+    c: &Checklist,
+    own: bool,
+    w: usize,
+) -> Vec<Line<'static>> {
+    let t = view.theme;
+    let mut lines = Vec::new();
+    if let Some(ty) = &c.typed {
+        let change = if own && c.ended.is_none() {
+            " · :type changes it before the first change"
+        } else {
+            ""
+        };
+        let style = match ty.kind {
+            crate::core::runbook::RollbackType::Emergency => t.level(Level::Bad),
+            _ => t.dim(),
+        };
+        lines.push(Line::styled(
+            fit(
+                &format!(" {} — {}{change}", ty.kind.name().to_uppercase(), ty.why),
+                w,
+            ),
+            style,
+        ));
+    }
+    if c.targets.is_empty() {
+        return lines;
+    }
+    let line = match c.countdown(state.now) {
+        Some((text, over)) => {
+            let style = if over {
+                t.level(Level::Bad)
+            } else {
+                t.level(Level::Warn)
+            };
+            Line::styled(fit(&format!(" ⏱ {text}"), w), style)
+        }
+        None => {
+            let scores: Vec<String> = c
+                .target_runs()
+                .iter()
+                .map(|r| {
+                    let within = crate::core::runbook::short(r.target.within);
+                    match r.took {
+                        Some(took) if took <= r.target.within => format!(
+                            "{} ✓ {} of {within}",
+                            r.target.title,
+                            crate::core::runbook::short(took)
+                        ),
+                        Some(took) => format!(
+                            "{} ✗ {} of {within}",
+                            r.target.title,
+                            crate::core::runbook::short(took)
+                        ),
+                        None => format!("{} — not reached", r.target.title),
+                    }
+                })
+                .collect();
+            Line::styled(fit(&format!(" ⏱ {}", scores.join(" · ")), w), t.dim())
+        }
+    };
+    lines.push(line);
+    lines
 }
 
 fn phase_hint(p: Phase) -> &'static str {
