@@ -484,28 +484,7 @@ impl Report {
             dur(self.mttr_secs)
         );
 
-        if !self.targets.is_empty() {
-            let _ = writeln!(s, "## Time targets\n");
-            let _ = writeln!(s, "| Target | Within | Took | Met |\n|---|---|---|---|");
-            for t in &self.targets {
-                let took = t.took_secs.map_or_else(
-                    || "not reached".to_string(),
-                    |x| time::human(Duration::from_secs(x)),
-                );
-                let met = match t.met() {
-                    Some(true) => "yes",
-                    Some(false) => "**no**",
-                    None => "no (not reached)",
-                };
-                let _ = writeln!(
-                    s,
-                    "| {} | {} | {took} | {met} |",
-                    cell(&t.title),
-                    time::human(Duration::from_secs(t.within_secs))
-                );
-            }
-            let _ = writeln!(s);
-        }
+        targets_table(&mut s, &self.targets);
         let _ = writeln!(s, "## Steps\n");
         if self.steps.is_empty() {
             let _ = writeln!(
@@ -642,7 +621,7 @@ pub fn drill_markdown(
     steps: &[(Ts, String)],
     started: Ts,
 ) -> String {
-    use crate::core::drill::{TARGET_MTTD, TARGET_MTTR, TARGET_SWITCH};
+    use crate::core::drill::{TARGET_MTTD, TARGET_MTTR, TARGET_SAFE, TARGET_SWITCH};
     let mut s = String::new();
     let verdict = if score.held { "held" } else { "NOT held" };
     let _ = writeln!(s, "# Drill {}: expectation {verdict}\n", score.scenario);
@@ -690,10 +669,17 @@ pub fn drill_markdown(
     );
     let _ = writeln!(
         s,
-        "| Switch (done − decided) | {} | < {} |\n",
+        "| Switch (done − decided) | {} | < {} |",
         fmt(score.switch_secs),
         time::human(TARGET_SWITCH)
     );
+    let _ = writeln!(
+        s,
+        "| Time to safe (switch − fault) | {} | < {} |\n",
+        fmt(score.safe_secs),
+        time::human(TARGET_SAFE)
+    );
+    targets_table(&mut s, &score.targets);
     let _ = writeln!(s, "## Expectation\n");
     for c in &score.checks {
         let _ = writeln!(s, "- {} {}", if c.held { "✓" } else { "✗" }, c.what);
@@ -723,6 +709,34 @@ pub fn drill_markdown(
         let _ = writeln!(s, "- {} {text}", at.hms());
     }
     s
+}
+
+/// The rollback type's phases against their targets, as a table (nothing
+/// when the runbook has none).
+fn targets_table(s: &mut String, targets: &[crate::core::runbook::TargetScore]) {
+    if targets.is_empty() {
+        return;
+    }
+    let _ = writeln!(s, "## Time targets\n");
+    let _ = writeln!(s, "| Target | Within | Took | Met |\n|---|---|---|---|");
+    for t in targets {
+        let took = t.took_secs.map_or_else(
+            || "not reached".to_string(),
+            |x| time::human(Duration::from_secs(x)),
+        );
+        let met = match t.met() {
+            Some(true) => "yes",
+            Some(false) => "**no**",
+            None => "no (not reached)",
+        };
+        let _ = writeln!(
+            s,
+            "| {} | {} | {took} | {met} |",
+            cell(&t.title),
+            time::human(Duration::from_secs(t.within_secs))
+        );
+    }
+    let _ = writeln!(s);
 }
 
 /// `backstop report --drills`: one line per drill (or a JSON array), oldest

@@ -456,10 +456,13 @@ pub fn score(
     }
 }
 
-/// The runbooks' targets: MTTD < 5 min, MTTR < 15 min, a switch < 1 min.
+/// The runbooks' targets: MTTD < 5 min, MTTR < 15 min, a switch < 1 min,
+/// and users on the good version within reference 003's two minutes of
+/// emergency "immediate actions", counted from the fault itself.
 pub const TARGET_MTTD: Duration = Duration::from_secs(300);
 pub const TARGET_MTTR: Duration = Duration::from_secs(900);
 pub const TARGET_SWITCH: Duration = Duration::from_secs(60);
+pub const TARGET_SAFE: Duration = Duration::from_secs(120);
 
 #[cfg(test)]
 mod tests {

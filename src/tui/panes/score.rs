@@ -9,9 +9,10 @@ use ratatui::text::Line;
 use ratatui::widgets::{Clear, Paragraph, Widget, Wrap};
 
 use super::frame;
-use crate::core::drill::{TARGET_MTTD, TARGET_MTTR, TARGET_SWITCH};
+use crate::core::drill::{TARGET_MTTD, TARGET_MTTR, TARGET_SAFE, TARGET_SWITCH};
 use crate::core::events::Level;
 use crate::core::model::State;
+use crate::core::runbook::short;
 use crate::core::time;
 use crate::tui::View;
 
@@ -26,6 +27,8 @@ pub fn height(state: &State) -> u16 {
                 + usize::from(!s.crew.drivers.is_empty())
                 + s.crew.approvals.len()
                 + s.crew.handovers.len()
+                + s.targets.len()
+                + 1
         });
     (checks as u16).saturating_add(15)
 }
@@ -81,6 +84,7 @@ pub fn render(state: &State, view: &View<'_>, area: Rect, buf: &mut Buffer) {
         ("MTTD (detected − fault)", s.mttd_secs, TARGET_MTTD),
         ("MTTR (verified − detected)", s.mttr_secs, TARGET_MTTR),
         ("switch (done − decided)", s.switch_secs, TARGET_SWITCH),
+        ("time to safe (switch − fault)", s.safe_secs, TARGET_SAFE),
     ] {
         let (text, ok) = measure(value, target);
         let style = if ok {
@@ -88,7 +92,31 @@ pub fn render(state: &State, view: &View<'_>, area: Rect, buf: &mut Buffer) {
         } else {
             t.level(Level::Bad)
         };
-        lines.push(Line::styled(format!(" {label:<28} {text}"), style));
+        lines.push(Line::styled(format!(" {label:<29} {text}"), style));
+    }
+    // The rollback type's own phases, each against its runbook target.
+    for ts in &s.targets {
+        let within = short(Duration::from_secs(ts.within_secs));
+        let (text, ok) = match ts.took_secs {
+            Some(took) if ts.met() == Some(true) => (
+                format!("{} of {within}", short(Duration::from_secs(took))),
+                true,
+            ),
+            Some(took) => (
+                format!("{} of {within}, MISSED", short(Duration::from_secs(took))),
+                false,
+            ),
+            None => (format!("not reached (target {within})"), false),
+        };
+        let style = if ok {
+            t.level(Level::Good)
+        } else {
+            t.level(Level::Bad)
+        };
+        lines.push(Line::styled(
+            format!(" {:<29} {text}", format!("{}:", ts.title)),
+            style,
+        ));
     }
     lines.push(Line::raw(format!(
         " first rule: {} · rollbacks: {} · checklist: {} done, {} skipped",
