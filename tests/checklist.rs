@@ -52,9 +52,16 @@ async fn start(receiver: &Receiver, dir: &std::path::Path) -> (Engine, Arc<Sandb
             .unwrap(),
     );
     let mut config = sb.config(Duration::from_millis(500), Duration::from_millis(250));
+    // The default runbook, named as a configuration names it (the sandbox's
+    // own rollbacks are typed; tests/e2e_drill.rs walks those).
+    let default = backstop::config::runbook::Catalog::builtin()
+        .get("default")
+        .expect("built in")
+        .runbook
+        .clone();
     for s in &mut config.services {
         s.policy = Policy::default().scaled(SPEED);
-        s.runbook = s.runbook.scaled(SPEED);
+        s.runbook = backstop::core::runbook::Runbooks::Named(default.clone()).scaled(SPEED);
     }
     config.notifiers = vec![
         NotifierConfig {

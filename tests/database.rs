@@ -625,6 +625,103 @@ argv = ["{}", "--migrations-dir", "{}", "--no-dump-schema", "rollback"]
     alice.wait_exit(wait);
 }
 
+/// Reference 003's standard rollback, with no runbook named: the release's
+/// migration dropped a column the old code reads, so the rule chooses
+/// `standard`; the switch's preview warns of the column before anything
+/// changes, and the database step after it runs the team's `revert`
+/// command once confirmed, then reads the table to see it undone.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_standard_rollback_switches_then_undoes_the_dropped_column() {
+    let pg = Postgres::start();
+    let url = pg.database("web", PASSWORD).await;
+    let url = format!("{url}?sslmode=disable");
+    let files = tempfile::tempdir().unwrap();
+    let migrations = files.path().join("migrations");
+    dbmate_files(
+        &migrations,
+        (
+            "20240102000000_drop_email.sql",
+            "-- migrate:up\nALTER TABLE users DROP COLUMN email;\n-- migrate:down\nALTER TABLE users ADD COLUMN email text;\n",
+        ),
+    );
+    dbmate_on(&url, &migrations, &["up"]);
+    let secret = files.path().join("web-db-url");
+    std::fs::write(&secret, format!("{url}\n")).unwrap();
+    let database = format!(
+        "\n[services.web.database]\nurl_file = \"{}\"\nmigrations = \"{}\"\nrevert = [\"{}\", \"--migrations-dir\", \"{}\", \"--no-dump-schema\", \"rollback\"]\n",
+        secret.display(),
+        migrations.display(),
+        dbmate().display(),
+        migrations.display()
+    );
+    let w = common::platform::World::start_typed(&database).await;
+    // Degraded, not down: the database decides the type, not an outage.
+    w.sandbox
+        .set_fault("web", "green", Some(backstop::core::model::Fault::Degraded))
+        .unwrap();
+    let wait = std::time::Duration::from_secs(20);
+    let mut alice = w.console("alice", &[], None);
+    alice.resize(140, 45);
+    alice.wait_for("the recommendation", wait, |s| {
+        s.contains("ROLLBACK RECOMMENDED")
+    });
+    alice.send("r");
+    alice.wait_for("the standard checklist", wait, |s| {
+        s.contains("· standard rollback ·")
+            && s.contains("STANDARD — rule: the release's migration 20240102000000 drop_email")
+            && s.contains("⏱ rollback, monitored: ")
+    });
+    // Before the switch: confirm, review, tell the team, the target is up.
+    let current = |s: &str, title: &str| s.lines().any(|l| l.contains("›") && l.contains(title));
+    alice.wait_for("the review", wait, |s| {
+        current(s, "Review the error logs of green")
+    });
+    alice.send("\r");
+    alice.wait_for("the message", wait, |s| current(s, "Notify the team"));
+    alice.send("\r");
+    alice.wait_for("the message preview", wait, |s| {
+        s.contains("no notifier is configured")
+    });
+    alice.send("y");
+    alice.wait_for("the switch's turn", wait, |s| {
+        current(s, "Switch traffic from green to blue")
+    });
+    alice.send("\r");
+    alice.wait_for("the switch's preview", wait, |s| {
+        s.contains("DO IT")
+            && s.contains("⚠ the database (dbmate): 20240102000000 drop_email drops a column")
+            && s.contains("its down migration undoes it")
+    });
+    assert!(w.calls().is_empty(), "nothing changed before y");
+    std::thread::sleep(std::time::Duration::from_millis(400));
+    alice.send("y");
+    alice.wait_for("the database's turn", wait, |s| {
+        current(s, "Roll back database migrations")
+    });
+    assert_eq!(w.calls(), ["blue 100", "green 0"]);
+    alice.send("\r");
+    alice.wait_for("the database step's preview", wait, |s| {
+        s.contains("DO IT")
+            && s.contains("undoes 20240102000000 drop_email (drops a column)")
+            && s.contains("then the migration table must show 20240101000000 as current")
+    });
+    assert_eq!(
+        status_of(&url).await,
+        ["20240101000000", "20240102000000"],
+        "nothing ran before y"
+    );
+    std::thread::sleep(std::time::Duration::from_millis(400));
+    alice.send("y");
+    alice.wait_for("the table checked", wait, |s| {
+        s.contains("the migration table shows 20240101000000 as current")
+    });
+    assert_eq!(status_of(&url).await, ["20240101000000"]);
+    assert!(!alice.screen().contains(PASSWORD));
+    alice.send("q");
+    alice.send("q");
+    alice.wait_exit(wait);
+}
+
 /// The versions dbmate's table holds, read directly.
 async fn status_of(url: &str) -> Vec<String> {
     let (client, conn) = tokio_postgres::connect(url, tokio_postgres::NoTls)

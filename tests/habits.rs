@@ -48,7 +48,7 @@ fn typing_a_note_never_acts() {
     let mut opened = false;
     for _ in 0..40 {
         let screen = pty.screen();
-        if screen.contains("Record what caused the failure: ") {
+        if screen.contains("Document the root cause: ") {
             opened = true;
             break;
         }
@@ -63,12 +63,11 @@ fn typing_a_note_never_acts() {
     // Typed straight away, as a person would: letters that are keys too.
     pty.send("a config flag, fixed by hand");
     pty.wait_for("the text in the line", Duration::from_secs(3), |s| {
-        s.contains("Record what caused the failure: a config flag, fixed by hand")
+        s.contains("Document the root cause: a config flag, fixed by hand")
     });
     pty.send("\r");
     pty.wait_for("the note recorded", Duration::from_secs(3), |s| {
-        s.contains("a config flag, fixed by hand")
-            && !s.contains("Record what caused the failure: ")
+        s.contains("a config flag, fixed by hand") && !s.contains("Document the root cause: ")
     });
     let screen = pty.screen();
     assert!(

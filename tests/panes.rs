@@ -331,7 +331,6 @@ fn checklist() {
     insta::assert_snapshot!("checklist_empty", shot(&scenario(), r, 80, 6));
     insta::assert_snapshot!("checklist_normal", shot(&rolling_back(), r, 80, 14));
     let mut failed = rolling_back();
-    act(&mut failed, Action::OpenDetail); // the manual step
     act(&mut failed, Action::OpenDetail); // the message, previewed
     act(&mut failed, Action::Confirm);
     update(
@@ -339,7 +338,7 @@ fn checklist() {
         Msg::StepDone {
             service: 0,
             run: 1,
-            step: 2,
+            step: 1,
             outcome: StepOutcome::failed("slack: HTTP 500", vec![]),
             at: at(30),
         },

@@ -73,6 +73,17 @@ impl World {
     /// As `start_with`, its journal on `backend` (a table is created with
     /// `backstop journal init`).
     pub async fn start_on(backend: Backend, top: &str, rollback: &str) -> World {
+        Self::start_full(backend, top, &format!("runbook = \"quick\"\n{rollback}")).await
+    }
+
+    /// As `start_with`, with no runbook named: each rollback is one of the
+    /// three types (immediate, standard, emergency), chosen by the rule.
+    #[allow(dead_code)]
+    pub async fn start_typed(rollback: &str) -> World {
+        Self::start_full(Backend::File, "", rollback).await
+    }
+
+    async fn start_full(backend: Backend, top: &str, rollback: &str) -> World {
         let sandbox = Sandbox::start(&default_world(), &Options { rate: 0.0 })
             .await
             .unwrap();
@@ -104,7 +115,6 @@ impl World {
 
 {web}
 [services.web.rollback]
-runbook = "quick"
 {rollback}
 
 [[services.web.rules]]
