@@ -530,8 +530,6 @@ pub struct Ready {
     pub lines: Option<Vec<String>>,
     /// When it was shown: a `y` sooner than `ARMED_READ` after is typing.
     pub shown: Option<Ts>,
-    /// The rule's reason for the emergency.
-    pub why: String,
 }
 
 /// Another console's checklist for a service, as last published.

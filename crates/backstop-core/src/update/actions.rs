@@ -115,6 +115,21 @@ pub(super) fn on_action(state: &mut State, action: Action, at: Ts) -> Vec<Effect
     ) {
         return super::room::on_action(state, action, at);
     }
+    // An emergency switch on the banner takes `y` even where the checklist
+    // pane has the focus, as long as no checklist is open to answer it (a
+    // service's emergency is only offered with none of its own open).
+    if action == Action::Confirm
+        && state.ui.overlay == Overlay::None
+        && state.services.iter().all(|s| {
+            s.rollback
+                .checklist
+                .as_ref()
+                .is_none_or(|c| c.ended.is_some())
+        })
+        && let Some(fx) = super::emergency::confirm(state, at)
+    {
+        return fx;
+    }
     // The checklist pane takes the keys that act on steps.
     if state.ui.focus == Pane::Checklist
         && state.ui.overlay == Overlay::None

@@ -92,6 +92,16 @@ fn wanted(state: &State, i: usize) -> Option<Ready> {
     if t.status.is_none_or(|s| s.is_failure()) {
         return None;
     }
+    // A database warning (the old code meets a dropped column, a schema
+    // not read) wants reading in full before the switch: the banner has no
+    // room for it, so `r` and the checklist's own preview carry it.
+    if svc
+        .database
+        .as_ref()
+        .is_some_and(|d| !d.warning().is_empty())
+    {
+        return None;
+    }
     let from = svc.traffic.as_ref()?.weights.clone()?;
     let to = rollback_weights(&from, &svc.envs[suspect].name, &t.name);
     if to == from {
@@ -105,7 +115,6 @@ fn wanted(state: &State, i: usize) -> Option<Ready> {
         request: 0,
         lines: None,
         shown: None,
-        why: ty.why,
     })
 }
 
@@ -129,8 +138,11 @@ pub(super) fn on_preview(
             r.shown = Some(at);
         }
         Err(e) => {
+            // Kept, unshown: the same switch is not asked again after every
+            // message (a provider that cannot preview would be asked in a
+            // loop); a changed world asks anew.
             let name = svc.name.clone();
-            svc.rollback.ready = None;
+            r.lines = None;
             state.events.push(
                 at,
                 name,

@@ -214,6 +214,24 @@ pub(super) fn moved_since_preview(
                 None => Some("the deployment is not known any more".into()),
             }
         }
+        // A stop was previewed with its environment off traffic: users
+        // back on it (or a split no longer known) void the preview.
+        StepWork::Command { .. } => {
+            let c = svc.rollback.checklist.as_ref()?;
+            let step = c.current()?;
+            if !matches!(
+                step.spec.kind,
+                crate::runbook::StepKind::Action(crate::runbook::Act::Stop { .. })
+            ) {
+                return None;
+            }
+            let env = &svc.envs.get(c.suspect)?.name;
+            match svc.share(c.suspect) {
+                Some(0) => None,
+                Some(p) => Some(format!("{env} takes {p} % of traffic again")),
+                None => Some("the traffic split is not known any more".into()),
+            }
+        }
         _ => None,
     }
 }
@@ -252,8 +270,9 @@ fn end_drill(state: &mut State, now: super::time::Ts) -> Vec<Effect> {
         (done, skipped)
     });
     let crew = checklist.map(crate::drill::Crew::of).unwrap_or_default();
+    // The checklist counts wall time; the scenario's is `speed` times it.
     let targets = checklist
-        .map(crate::runbook::Checklist::target_scores)
+        .map(|c| c.target_scores_at(d.speed))
         .unwrap_or_default();
     let score = crate::drill::score(d, done, skipped, crew, targets);
     let verdict = if score.held {

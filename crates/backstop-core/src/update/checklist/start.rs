@@ -169,24 +169,19 @@ pub(in crate::update) fn retype(
     if from == kind {
         return Err(format!("the checklist already follows the {kind} rollback"));
     }
-    // A message sent stays sent; a switch, a revert or a migration started
-    // is the rollback's first change.
+    // A message sent stays sent; any other change started (a switch, a
+    // revert, a migration, a restart, a stop, a command), or waiting for a
+    // second person's approval, is the rollback's first change.
     let changed = c.steps.iter().any(|s| {
-        matches!(
-            s.spec.kind,
-            StepKind::Action(
-                Act::SwitchTraffic
-                    | Act::RevertDeployment
-                    | Act::MigrateDown { .. }
-                    | Act::Command { .. }
+        matches!(&s.spec.kind, StepKind::Action(a) if a.mutates() && !matches!(a, Act::Notify { .. }))
+            && matches!(
+                s.status,
+                StepStatus::Running { .. }
+                    | StepStatus::Done
+                    | StepStatus::Warned(_)
+                    | StepStatus::Failed(_)
+                    | StepStatus::AwaitingApproval { .. }
             )
-        ) && matches!(
-            s.status,
-            StepStatus::Running { .. }
-                | StepStatus::Done
-                | StepStatus::Warned(_)
-                | StepStatus::Failed(_)
-        )
     }) || svc
         .rollback
         .in_flight
@@ -196,6 +191,15 @@ pub(in crate::update) fn retype(
         return Err(format!(
             "the {from} rollback has made (or is making) its first change: the type is kept; abandon the checklist to start another"
         ));
+    }
+    // A step under way (a message being sent, a re-probe) answers the
+    // checklist it was started by: retyping now would lose its outcome.
+    if !svc.rollback.in_flight.is_empty()
+        || c.steps
+            .iter()
+            .any(|s| matches!(s.status, StepStatus::Running { .. }))
+    {
+        return Err("a step is under way: change the type once it has answered".to_string());
     }
     let (sn, tn) = (
         svc.envs[c.suspect].name.clone(),

@@ -446,3 +446,116 @@ fn production_down_previews_the_switch_and_one_y_makes_it() {
     );
     assert!(s.services[0].rollback.ready.is_none());
 }
+
+/// A stop previewed while its environment was off traffic is not made once
+/// users are back on it: the preview is void, and the new one refuses.
+#[test]
+fn a_stop_is_not_made_once_users_are_back_on_the_environment() {
+    let mut s = failing(10);
+    start(&mut s);
+    reprobed(&mut s);
+    update(&mut s, Msg::Action(Action::OpenDetail, Ts(6000)));
+    preview_answer(&mut s, 1, vec!["web via sandbox".into()], 6100);
+    let fx = update(&mut s, Msg::Action(Action::Confirm, Ts(6500)));
+    answer(&mut s, fx, 7000);
+    update(&mut s, Msg::Action(Action::OpenDetail, Ts(8000)));
+    // Someone puts users back on green before the y.
+    update(
+        &mut s,
+        Msg::TrafficRead {
+            service: 0,
+            result: Ok(Weights::from_percents([("blue", 50), ("green", 50)])),
+            at: Ts(8200),
+        },
+    );
+    let fx = update(&mut s, Msg::Action(Action::Confirm, Ts(8500)));
+    assert!(
+        !fx.iter().any(|e| matches!(
+            e,
+            Effect::Step {
+                work: StepWork::Command { .. },
+                ..
+            }
+        )),
+        "{fx:?}"
+    );
+    let c = checklist(&s);
+    assert!(
+        matches!(&c.steps[2].status, StepStatus::Failed(why) if why.contains("still takes 50 % of traffic")),
+        "{:?}",
+        c.steps[2].status
+    );
+}
+
+/// A step under way answers the checklist that started it: the type is
+/// changed only once it has.
+#[test]
+fn the_type_waits_for_a_step_under_way() {
+    let mut s = failing(10);
+    let fx = start(&mut s);
+    assert!(
+        fx.iter()
+            .any(|e| matches!(e, Effect::Reprobe { .. } | Effect::Step { .. })),
+        "the re-probe is under way: {fx:?}"
+    );
+    let fx = typed_command(&mut s, "type standard", 5100);
+    assert!(fx.is_empty(), "{fx:?}");
+    assert_eq!(checklist(&s).runbook, "immediate");
+    assert!(
+        s.events
+            .iter()
+            .any(|e| e.text.contains(":type standard: a step is under way"))
+    );
+}
+
+/// A provider that cannot preview the emergency switch is asked once, not
+/// after every message; the banner keeps to the recommendation.
+#[test]
+fn a_failed_emergency_preview_is_not_asked_again_at_every_message() {
+    let mut s = state(Policy::default());
+    s.services[0].rollback.runbook = books();
+    update(
+        &mut s,
+        Msg::TrafficRead {
+            service: 0,
+            result: Ok(Weights::from_percents([("blue", 0), ("green", 100)])),
+            at: Ts(0),
+        },
+    );
+    probe(&mut s, 0, 1000, HealthStatus::Ok);
+    let mut fx = Vec::new();
+    for t in [1000, 1300, 1600] {
+        fx.extend(probe(&mut s, 1, t, HealthStatus::Unreachable));
+    }
+    let request = fx
+        .iter()
+        .find_map(|e| match e {
+            Effect::PreviewWeights { request, .. } => Some(*request),
+            _ => None,
+        })
+        .unwrap_or_else(|| panic!("no preview asked: {fx:?}"));
+    update(
+        &mut s,
+        Msg::WeightsPreview {
+            service: 0,
+            request,
+            result: Err("permission denied".into()),
+            at: Ts(1700),
+        },
+    );
+    let again = probe(&mut s, 1, 3600, HealthStatus::Unreachable);
+    assert!(
+        !again
+            .iter()
+            .any(|e| matches!(e, Effect::PreviewWeights { .. })),
+        "{again:?}"
+    );
+    assert_eq!(crate::update::ready_service(&s), None);
+    assert_eq!(
+        s.events
+            .iter()
+            .filter(|e| e.text.contains("the emergency switch cannot be previewed"))
+            .count(),
+        1
+    );
+}
