@@ -575,6 +575,7 @@ fn validate(
             ),
             stop: command(svc.rollback.as_ref().and_then(|r| r.stop.as_ref()), "stop"),
             migrate_down: database.as_ref().and_then(|d| d.revert.clone()),
+            database: database.is_some(),
         };
         let book = choose_runbook(
             chosen,

@@ -589,6 +589,7 @@ mod tests {
             restart: Some(vec!["supervisorctl".into(), "restart".into(), "all".into()]),
             stop: Some(vec!["docker".into(), "compose".into(), "stop".into()]),
             migrate_down: Some(vec!["dbmate".into(), "rollback".into()]),
+            database: true,
         };
         // Emergency acts first: no re-probe, the switch is the first change.
         let e = ids("emergency", &all);
@@ -603,6 +604,22 @@ mod tests {
         let at = |id: &str| s.iter().position(|x| x == id).unwrap();
         assert!(at("switch-traffic") < at("migrate-down") && at("migrate-down") < at("restart"));
         assert!(at("smoke") < at("monitor"));
+        // A database without `revert`: its step is left to a person.
+        let by_hand = Commands {
+            database: true,
+            ..Commands::default()
+        };
+        let step = c
+            .get("standard")
+            .unwrap()
+            .runbook
+            .with_commands(&by_hand)
+            .during
+            .into_iter()
+            .find(|s| s.id == "migrate-down")
+            .expect("kept");
+        assert_eq!(step.kind, StepKind::Manual);
+        assert!(step.help.contains("No `revert` command"), "{}", step.help);
         assert!(ids("immediate", &all).contains(&"stop-suspect".to_string()));
         assert!(!ids("immediate", &none).contains(&"stop-suspect".to_string()));
         let restart = c

@@ -435,15 +435,7 @@ pub fn score(
         mttr_secs: life(d.verified, detected),
         switch_secs: life(d.executed, d.decided),
         safe_secs: life(d.executed, d.fault_at),
-        // The checklist counts wall time; the scenario's is `speed` times it.
-        targets: targets
-            .into_iter()
-            .map(|t| crate::runbook::TargetScore {
-                within_secs: (t.within_secs as f64 * d.speed).round() as u64,
-                took_secs: t.took_secs.map(|x| (x as f64 * d.speed).round() as u64),
-                ..t
-            })
-            .collect(),
+        targets,
         first_rule: first,
         rollbacks: d.rollbacks,
         escalated: d.escalated.is_some(),

@@ -17,6 +17,12 @@ use crate::runbook::{RollbackType, Typed};
 /// The share of traffic from which an environment is "where users are".
 const LIVE_SHARE: u32 = 50;
 
+/// Whether users are on environment `env`: half the traffic or more, or —
+/// the split not known, or no traffic provider to split it — assumed so.
+pub fn users_on(svc: &ServiceState, env: usize) -> bool {
+    svc.share(env).is_none_or(|p| p >= LIVE_SHARE)
+}
+
 pub fn choose(svc: &ServiceState, suspect: usize) -> Typed {
     let typed = |kind, why: String| Typed { kind, why };
     let failing = |e: &crate::model::EnvState| e.status.is_some_and(|s| s.is_failure());
@@ -27,9 +33,8 @@ pub fn choose(svc: &ServiceState, suspect: usize) -> Typed {
         );
     }
     if let Some(env) = svc.envs.get(suspect) {
-        // Without a traffic provider the suspect is where users are.
         let share = svc.share(suspect);
-        let live = share.is_none_or(|p| p >= LIVE_SHARE);
+        let live = users_on(svc, suspect);
         // What users get: a liveness probe says the process runs, not that
         // it serves (it is counted only where it is all there is).
         let serving: Vec<_> = env
@@ -80,9 +85,14 @@ pub fn choose(svc: &ServiceState, suspect: usize) -> Typed {
             );
         }
     }
+    let database = match svc.database.as_ref().map(|r| &r.result) {
+        None => "",
+        Some(Ok(_)) => ", the database holds nothing the old code cannot read",
+        Some(Err(_)) => ", the database could not be read: check it",
+    };
     typed(
         RollbackType::Immediate,
-        "rule: the release alone is at fault (production answers, the database holds nothing the old code cannot read)".into(),
+        format!("rule: the release alone is at fault (production answers{database})"),
     )
 }
 

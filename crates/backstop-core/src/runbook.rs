@@ -219,6 +219,9 @@ pub struct Commands {
     pub stop: Option<Vec<String>>,
     /// `[services.x.database] revert`.
     pub migrate_down: Option<Vec<String>>,
+    /// The service has a `[services.x.database]`: without `revert`, its
+    /// database step is left to a person rather than left out.
+    pub database: bool,
 }
 
 /// What a service has: a traffic provider, a deploy provider.
@@ -519,7 +522,18 @@ impl Runbook {
                         _ => return Some(st),
                     };
                     if argv.is_empty() {
-                        *argv = own.clone()?;
+                        match own {
+                            Some(own) => *argv = own.clone(),
+                            // The standard rollback exists for this step:
+                            // with no command to run it, a person does it.
+                            None if cmds.database
+                                && matches!(st.kind, StepKind::Action(Act::MigrateDown { .. })) =>
+                            {
+                                st.kind = StepKind::Manual;
+                                st.help = "No `revert` command is configured for this database: undo the release's migrations with the team's tool (the DB line says which, and whether they break the old code), then ⏎.".into();
+                            }
+                            None => return None,
+                        }
                     }
                     Some(st)
                 })
@@ -934,12 +948,19 @@ impl Checklist {
 
     /// The targets as the journal keeps them.
     pub fn target_scores(&self) -> Vec<TargetScore> {
+        self.target_scores_at(1.0)
+    }
+
+    /// The targets in a clock `speed` times the wall's (a drill's scenario
+    /// time), scaled before they are rounded to whole seconds.
+    pub fn target_scores_at(&self, speed: f64) -> Vec<TargetScore> {
+        let secs = |d: Duration| (d.as_secs_f64() * speed).round() as u64;
         self.target_runs()
             .into_iter()
             .map(|r| TargetScore {
                 title: r.target.title.clone(),
-                within_secs: r.target.within.as_secs(),
-                took_secs: r.took.map(|d| d.as_secs()),
+                within_secs: secs(r.target.within),
+                took_secs: r.took.map(secs),
             })
             .collect()
     }

@@ -256,18 +256,14 @@ fn head_lines(
                 .iter()
                 .map(|r| {
                     let within = crate::core::runbook::short(r.target.within);
-                    match r.took {
-                        Some(took) if took <= r.target.within => format!(
-                            "{} ✓ {} of {within}",
+                    match (r.took, r.met()) {
+                        (Some(took), Some(met)) => format!(
+                            "{} {} {} of {within}",
                             r.target.title,
+                            if met { "✓" } else { "✗" },
                             crate::core::runbook::short(took)
                         ),
-                        Some(took) => format!(
-                            "{} ✗ {} of {within}",
-                            r.target.title,
-                            crate::core::runbook::short(took)
-                        ),
-                        None => format!("{} — not reached", r.target.title),
+                        _ => format!("{} — not reached", r.target.title),
                     }
                 })
                 .collect();

@@ -93,18 +93,12 @@ pub(super) fn on_probe(state: &mut State, id: EndpointId, result: ProbeResult) -
     Vec::new()
 }
 
-/// The endpoint's environment is where users are (half the traffic or
-/// more, or the only environment without a traffic provider), and its
-/// service's rollbacks are typed.
+/// The endpoint's environment is where users are (as the rollback type's
+/// rule judges it), and its service's rollbacks are typed.
 fn live_and_typed(state: &State, id: EndpointId) -> bool {
-    let Some(svc) = state.services.get(id.service) else {
-        return false;
-    };
-    let live = match svc.share(id.env) {
-        Some(p) => p >= 50,
-        None => svc.traffic.is_none() && svc.envs.len() == 1,
-    };
-    live && svc.rollback.runbook.is_typed()
+    state.services.get(id.service).is_some_and(|svc| {
+        svc.rollback.runbook.is_typed() && crate::rollback_type::users_on(svc, id.env)
+    })
 }
 
 /// Returns whether this probe was the endpoint's first failure in a row.
