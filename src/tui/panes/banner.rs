@@ -158,7 +158,12 @@ pub fn render(state: &State, view: &View<'_>, area: Rect, buf: &mut Buffer) {
             Span::styled(label, style(d, t)),
             Span::styled(route, t.bold()),
             Span::raw(fit(
-                &format!(" · {why}"),
+                // The change right after its label: no route to separate it from.
+                &if ready.is_some() {
+                    format!(" {why}")
+                } else {
+                    format!(" · {why}")
+                },
                 (area.width as usize).saturating_sub(used),
             )),
             Span::styled(hint, t.key()),

@@ -115,7 +115,30 @@ pub fn render(state: &State, view: &View<'_>, area: Rect, buf: &mut Buffer) {
     let t = view.theme;
     let w = inner.width as usize;
 
-    let mut lines: Vec<Line> = head_lines(state, view, c, followed.is_none(), w);
+    // The type and the countdown stay in view while the steps scroll, as
+    // long as the pane leaves room for a few steps under them.
+    let mut head = head_lines(state, view, c, followed.is_none(), w);
+    let pin = if inner.height as usize >= head.len() + 4 {
+        head.len() as u16
+    } else {
+        0
+    };
+    let (head_area, inner) = (
+        Rect {
+            height: pin,
+            ..inner
+        },
+        Rect {
+            y: inner.y + pin,
+            height: inner.height - pin,
+            ..inner
+        },
+    );
+    let mut lines: Vec<Line> = if pin > 0 {
+        Vec::new()
+    } else {
+        std::mem::take(&mut head)
+    };
     // The line of the current step, so it can be kept in view.
     let mut current_at = 0;
     let mut phase = None;
@@ -207,6 +230,9 @@ pub fn render(state: &State, view: &View<'_>, area: Rect, buf: &mut Buffer) {
     Paragraph::new(lines)
         .scroll((scroll as u16, 0))
         .render(inner, buf);
+    if pin > 0 {
+        Paragraph::new(head).render(head_area, buf);
+    }
 }
 
 /// Why this type (and how to change it, before the first change), and the
