@@ -421,7 +421,8 @@ pub(crate) fn metrics(
     raw: RawMetrics,
     service: &str,
     envs: &[String],
-    alb: Option<&super::traffic::AlbConfig>,
+    // An "alb" traffic provider's listener ARN and target groups' ARNs.
+    alb: Option<(&str, &[(String, String)])>,
     err: &mut impl FnMut(Range<usize>, String),
 ) -> Option<CloudWatchMetricsConfig> {
     let at = raw.provider.span();
@@ -473,13 +474,13 @@ pub(crate) fn metrics(
     // With an ALB traffic provider, its listener and target groups say it all.
     let load_balancer = match raw.load_balancer {
         Some(lb) => Some(lb.into_inner()),
-        None => alb.and_then(|a| load_balancer_dimension(&a.listener)),
+        None => alb.and_then(|(listener, _)| load_balancer_dimension(listener)),
     };
     let target_groups = match raw.target_groups {
         Some(map) => env_map(map, "target_groups", service, envs, err),
         None => alb
-            .map(|a| {
-                a.target_groups
+            .map(|(_, groups)| {
+                groups
                     .iter()
                     .filter_map(|(e, arn)| Some((e.clone(), target_group_dimension(arn)?)))
                     .collect()

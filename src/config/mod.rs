@@ -510,7 +510,7 @@ fn validate(
             })
         });
         let alb = match traffic.as_ref().map(|t| &t.kind) {
-            Some(TrafficKind::Alb(a)) => Some(a),
+            Some(TrafficKind::Alb(a)) => Some((a.listener.as_str(), a.target_groups.as_slice())),
             _ => None,
         };
         let metrics = svc.metrics.and_then(|m| {
