@@ -60,8 +60,10 @@ pub(super) fn journal_init(
                 ))
             })?,
         };
-        let done = crate::room::access::share(&file, &group)
-            .map_err(|e| Failure::Failing(format!("backstop journal init: {e}")))?;
+        let done = crate::room::access::share(&file, &group, |p| {
+            crate::room::sqlite::Sqlite::open(p, "").map_err(|e| e.to_string())
+        })
+        .map_err(|e| Failure::Failing(format!("backstop journal init: {e}")))?;
         for line in done {
             out::line(line);
         }

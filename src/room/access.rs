@@ -72,8 +72,13 @@ fn permission(file: &Path, meta: &std::fs::Metadata, user: &str) -> Error {
 /// Make the journal at `path` (and its `-wal`, `-shm`) for `group`: owned
 /// by that group, readable and writable by it (mode 660), in a directory
 /// that gives new files its group (setgid, 2770) — so every member's
-/// backstop writes the same file. What was done, line by line.
-pub fn share(path: &Path, group: &str) -> Result<Vec<String>, String> {
+/// backstop writes the same file. `open` opens the journal (made, with its
+/// tables, once the directory gives the group). What was done, line by line.
+pub fn share<J>(
+    path: &Path,
+    group: &str,
+    open: impl FnOnce(&Path) -> Result<J, String>,
+) -> Result<Vec<String>, String> {
     let gid = crate::identity::group_id(group).ok_or_else(|| {
         format!("there is no group `{group}` on this host (see /etc/group): make it first (groupadd {group}) and add the team to it")
     })?;
@@ -103,7 +108,7 @@ pub fn share(path: &Path, group: &str) -> Result<Vec<String>, String> {
     ));
     // The file, its tables and its WAL files exist while it is open (SQLite
     // makes later ones with the file's mode; the directory gives the group).
-    let open = super::sqlite::Sqlite::open(path, "").map_err(|e| e.to_string())?;
+    let open = open(path)?;
     for f in files(path) {
         if f.exists() {
             chown(&f)?;
