@@ -101,25 +101,34 @@ impl Aws {
 #[derive(Default)]
 pub struct Registry {
     setups: Mutex<HashMap<AwsSettings, Arc<Aws>>>,
-    /// The ALB listeners read with each setup, described together.
-    listeners: Mutex<HashMap<AwsSettings, Arc<crate::providers::traffic::alb::Listeners>>>,
+    /// What the providers share per setup (the ALB listeners, described
+    /// together), one of each type: kept here, made by the provider.
+    shared: Mutex<SharedBySetup>,
 }
 
+type SharedBySetup =
+    HashMap<(AwsSettings, std::any::TypeId), Arc<dyn std::any::Any + Send + Sync>>;
+
 impl Registry {
-    /// The listeners read with `settings`: every ALB provider with those
-    /// settings registers its listener here, and one `DescribeListeners`
-    /// serves twenty of them.
-    pub fn listeners(
+    /// The `T` shared by every provider with `settings`, made by `make` the
+    /// first time: every ALB provider with those settings registers its
+    /// listener in one, and one `DescribeListeners` serves twenty of them.
+    pub fn shared<T: Send + Sync + 'static>(
         &self,
         settings: &AwsSettings,
-    ) -> Arc<crate::providers::traffic::alb::Listeners> {
+        make: impl FnOnce(Arc<Aws>) -> Arc<T>,
+    ) -> Arc<T> {
         let aws = self.get(settings);
-        self.listeners
+        let any = self
+            .shared
             .lock()
             .unwrap_or_else(std::sync::PoisonError::into_inner)
-            .entry(settings.clone())
-            .or_insert_with(|| crate::providers::traffic::alb::Listeners::new(aws))
-            .clone()
+            .entry((settings.clone(), std::any::TypeId::of::<T>()))
+            .or_insert_with(|| make(aws))
+            .clone();
+        // The key holds T's type id: the value is a T.
+        any.downcast::<T>()
+            .unwrap_or_else(|_| unreachable!("a shared value is kept under its own type"))
     }
 
     pub fn get(&self, settings: &AwsSettings) -> Arc<Aws> {

@@ -115,7 +115,7 @@ pub fn build(
             Some(Arc::new(command::CommandTraffic::new(cfg.clone(), envs)))
         }
         TrafficKind::Alb(cfg) => Some(Arc::new(alb::AlbTraffic::shared(
-            aws.listeners(&cfg.aws),
+            aws.shared(&cfg.aws, alb::Listeners::new),
             cfg.clone(),
             svc.traffic
                 .as_ref()
