@@ -14,6 +14,7 @@ use ratatui::crossterm::event::Event;
 use tokio::sync::mpsc;
 use tokio::time::{Instant, MissedTickBehavior};
 
+use crate::clock::now;
 use crate::config::Config;
 use crate::contexts::{Context, Contexts};
 use crate::core::action::Action;
@@ -23,7 +24,7 @@ use crate::core::msg::Msg;
 use crate::engine::{Engine, Storage};
 use crate::keymap::Keymap;
 use crate::sandbox::Sandbox;
-use crate::sources::{self, now};
+use crate::sources;
 use crate::tui::{self, Theme, View};
 
 /// At most this many frames a second.

@@ -12,9 +12,10 @@ use tokio::sync::mpsc;
 use tokio::task::JoinHandle;
 use tokio::time::{Instant, MissedTickBehavior};
 
+use crate::clock::now;
 use crate::config::{Config, DeployConfig};
 use crate::core::model::{
-    EndpointId, EndpointState, EnvState, Interrupted, Origin, ServiceState, State, TrafficState,
+    EndpointId, EndpointState, EnvState, Origin, ServiceState, State, TrafficState,
 };
 use crate::core::msg::Msg;
 use crate::core::time::Ts;
@@ -26,9 +27,9 @@ use crate::providers::traffic::TrafficHandle;
 use crate::room::{Entry, Journal, Reader, Redactor};
 use crate::sandbox::Sandbox;
 use crate::sandbox::metrics::SandboxMetrics;
+use crate::sources;
 use crate::sources::metrics::MetricSource;
 use crate::sources::probe::{ProbeSpec, Prober};
-use crate::sources::{self, now};
 
 /// Messages applied before the loop looks at keys and the screen again.
 pub const DRAIN_LIMIT: usize = 4096;
@@ -434,7 +435,10 @@ impl Engine {
             engine.apply(Msg::Shared { rows, at: now() });
         }
         if !interrupted.is_empty() {
-            let actions = interrupted.into_iter().map(interrupted_of).collect();
+            let actions = interrupted
+                .into_iter()
+                .map(crate::room::Row::interrupted)
+                .collect();
             engine.apply(Msg::Interrupted { actions, at: now() });
         }
         Ok(engine)
@@ -910,27 +914,6 @@ fn in_flight_elsewhere(
             }
         }
     })
-}
-
-/// An intent the journal holds without an outcome, for core.
-pub fn interrupted_of(r: crate::room::Row) -> Interrupted {
-    Interrupted {
-        intent: r.id,
-        incident: r.entry.incident,
-        work: r
-            .entry
-            .data
-            .as_ref()
-            .and_then(|d| d.get("work"))
-            .and_then(|w| w.as_str())
-            .unwrap_or("change")
-            .to_string(),
-        at: r.entry.at,
-        scope: r.entry.scope,
-        text: r.entry.text,
-        operator: r.entry.operator,
-        real: None,
-    }
 }
 
 /// An event's `data` in the journal: its kind, and what it states as data

@@ -9,6 +9,7 @@
 pub mod app;
 pub mod aws;
 pub mod cli;
+pub mod clock;
 pub mod config;
 pub mod contexts;
 /// The pure core lives in its own crate (`crates/backstop-core`); this name

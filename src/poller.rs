@@ -47,9 +47,9 @@ use crate::core::time::Ts;
 use crate::core::traffic::Weights;
 use crate::room::{Entry, Journal};
 
-/// The lease that elects the poller (not a service: `@` keeps it apart from
-/// every service name in the panes and `backstop who`).
-pub const LEASE: &str = "@aws-poller";
+/// The lease that elects the poller (defined with the leases, which keep
+/// it out of the room's presence).
+pub const LEASE: &str = crate::room::lease::POLLER;
 
 /// The scope of the poller's rows: no service's, so no report lists them
 /// among a service's events.
@@ -537,7 +537,7 @@ async fn elect(poller: Poller, journal: Journal, operator: String) {
         );
         let step = tokio::task::spawn_blocking(move || {
             let mut l = l.lock().unwrap_or_else(PoisonError::into_inner);
-            let now = crate::sources::now().millis();
+            let now = crate::clock::now().millis();
             match mine {
                 Some(lease) => match l.renew(&lease, now) {
                     Ok(true) => Ok(Some(lease)),
@@ -567,7 +567,7 @@ async fn elect(poller: Poller, journal: Journal, operator: String) {
         match step {
             Ok(Ok(Some(lease))) => {
                 if held.lease.is_none() {
-                    let now = crate::sources::now();
+                    let now = crate::clock::now();
                     let mut e = Entry::new(
                         now,
                         "event",

@@ -21,6 +21,7 @@ use aws_sdk_ecs::types::ContainerDefinition;
 use aws_sdk_elasticloadbalancingv2::types::{
     Action, ActionTypeEnum, ForwardActionConfig, TargetGroupTuple,
 };
+use backstop::clock::now;
 use backstop::config::{self, Config, DeployConfig, Secret, TrafficKind};
 use backstop::core::action::Action as Key;
 use backstop::core::decision::Decision;
@@ -31,7 +32,6 @@ use backstop::core::runbook::StepStatus;
 use backstop::engine::{Engine, Storage};
 use backstop::providers::LeaseCheck;
 use backstop::providers::traffic::TrafficProvider;
-use backstop::sources::now;
 use common::moto::{Moto, xml};
 use common::{Home, Reply, TestServer};
 

@@ -11,6 +11,7 @@ mod common;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+use backstop::clock::now;
 use backstop::config::{NotifierConfig, NotifierKind, Secret};
 use backstop::core::action::Action;
 use backstop::core::decision::{Decision, Policy};
@@ -23,7 +24,6 @@ use backstop::keymap::Keymap;
 use backstop::report::Report;
 use backstop::room::Reader;
 use backstop::sandbox::{Options, Sandbox, default_world};
-use backstop::sources::now;
 use backstop::tui::{self, Theme, View};
 use common::Receiver;
 use ratatui::buffer::Buffer;

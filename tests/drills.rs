@@ -250,7 +250,7 @@ async fn a_drill_killed_mid_change_does_not_hold_back_the_next() {
         )
         .unwrap();
         let mut e = backstop::room::Entry::new(
-            backstop::sources::now(),
+            backstop::clock::now(),
             "intent",
             "web",
             "switch web: green → blue",

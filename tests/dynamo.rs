@@ -43,7 +43,7 @@ fn place(moto: &Moto, dir: &Path, name: &str) -> Place {
 }
 
 fn entry(text: &str) -> Entry {
-    Entry::new(backstop::sources::now(), "event", "web", text, "tester")
+    Entry::new(backstop::clock::now(), "event", "web", text, "tester")
 }
 
 fn granted(t: Taken) -> backstop::room::lease::Lease {

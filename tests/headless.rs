@@ -246,7 +246,7 @@ async fn rollback_previews_on_dry_run_refuses_without_yes_and_runs_with_it() {
         )
         .unwrap();
         let mut e = backstop::room::Entry::new(
-            backstop::sources::now(),
+            backstop::clock::now(),
             "intent",
             "web",
             "switch web: blue → green",

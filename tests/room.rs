@@ -99,7 +99,7 @@ async fn one_account_cannot_approve_its_own_change() {
     let place = Place::from(&w.journal()).in_room("backstop");
     let forger = Journal::open_as(&place, Redactor::default(), "bob@elsewhere#9-9").unwrap();
     let mut e = Entry::new(
-        backstop::sources::now(),
+        backstop::clock::now(),
         "event",
         "web",
         "approved the change",

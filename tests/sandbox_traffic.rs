@@ -4,11 +4,11 @@
 use std::collections::HashMap;
 use std::time::{Duration, Instant};
 
+use backstop::clock::now;
 use backstop::core::model::Fault;
 use backstop::core::traffic::Weights;
 use backstop::sandbox::router::ENV_HEADER;
 use backstop::sandbox::{EnvSpec, Options, Sandbox};
-use backstop::sources::now;
 
 fn world() -> Vec<EnvSpec> {
     vec![

@@ -8,13 +8,13 @@ mod common;
 use std::sync::Arc;
 use std::time::Duration;
 
+use backstop::clock::now;
 use backstop::core::model::{Origin, State};
 use backstop::core::time::Ts;
 use backstop::engine::{Engine, Storage};
 use backstop::report::stats::month;
 use backstop::room::{Entry, Journal, Reader, Redactor};
 use backstop::sandbox::{Options, Sandbox, default_world};
-use backstop::sources::now;
 use common::{Home, stderr, stdout};
 use serde_json::{Value, json};
 

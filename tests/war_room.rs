@@ -457,7 +457,7 @@ async fn a_table_throttled_slow_or_unreachable_refuses_to_act_and_loses_nothing(
         alice.send("\r");
         alice.wait_for("the preview", WAIT, |s| s.contains("DO IT"));
         proxy.set(mode);
-        let from = backstop::sources::now().millis();
+        let from = backstop::clock::now().millis();
         journal_down(&mut alice, true);
         // The console still probes: blue's trouble is seen and journaled,
         // into the outbox while the table does not answer.
@@ -472,7 +472,7 @@ async fn a_table_throttled_slow_or_unreachable_refuses_to_act_and_loses_nothing(
         tokio::time::sleep(Duration::from_secs(1)).await;
         proxy.set(Mode::Pass);
         journal_down(&mut alice, false);
-        outages.push((from, backstop::sources::now().millis()));
+        outages.push((from, backstop::clock::now().millis()));
         alice.send("\x1b");
     }
     // The table answers: the switch goes through.
@@ -532,7 +532,7 @@ async fn moto_stopped_and_restarted_mid_rollback_on_dynamodb() {
     alice.send("\r");
     alice.wait_for("the preview", WAIT, |s| s.contains("DO IT"));
     w.moto.as_mut().unwrap().stop();
-    let from = backstop::sources::now().millis();
+    let from = backstop::clock::now().millis();
     journal_down(&mut alice, true);
     w.sandbox
         .set_fault("web", "blue", Some(Fault::Slow))
@@ -550,7 +550,7 @@ async fn moto_stopped_and_restarted_mid_rollback_on_dynamodb() {
     );
     w.moto.as_mut().unwrap().restart_keeping();
     journal_down(&mut alice, false);
-    let to = backstop::sources::now().millis();
+    let to = backstop::clock::now().millis();
     alice.send("\x1b");
     alice.send("\r");
     alice.wait_for("the preview again", WAIT, |s| s.contains("DO IT"));

@@ -189,7 +189,7 @@ pub fn spawn(
         let covered: Vec<usize> = source.wants.iter().map(|(s, _)| *s).collect();
         loop {
             crate::poller::next(gate.as_ref(), &mut ticker, every).await;
-            let at = crate::sources::now();
+            let at = crate::clock::now();
             let msg = match source.poll().await {
                 Ok(alarms) => Msg::Alarms {
                     source: name.clone(),

@@ -3,7 +3,7 @@
 use super::*;
 
 pub(super) fn who(journal: &crate::room::Place, json: bool) -> Done {
-    let now = crate::sources::now();
+    let now = crate::clock::now();
     let people = crate::room::presence::who(journal, now.millis())
         .map_err(|e| Failure::Failing(format!("backstop who: {e}")))?;
     if json {

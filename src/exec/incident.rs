@@ -3,10 +3,10 @@
 use tokio::sync::mpsc;
 
 use super::Backends;
+use crate::clock::now;
 use crate::core::msg::Msg;
 use crate::report::Report;
 use crate::room::Reader;
-use crate::sources::now;
 
 /// The outcome a person gives an interrupted change, after checking the
 /// real state.

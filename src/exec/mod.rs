@@ -18,6 +18,7 @@ use serde_json::json;
 use tokio::sync::mpsc;
 use url::Url;
 
+use crate::clock::now;
 use crate::config::{Config, NotifierConfig, SmokeCheck};
 use crate::core::model::{EndpointId, ProbeResult};
 use crate::core::msg::StepWork;
@@ -27,7 +28,6 @@ use crate::providers::deploy::DeployProvider;
 use crate::providers::traffic::{TrafficHandle, TrafficProvider};
 use crate::room::{Claim, Entry, Fence, Journal};
 use crate::sandbox::Sandbox;
-use crate::sources::now;
 use crate::sources::probe::{ProbeSpec, Prober};
 
 /// An incident's number in the journal, once its row is on disk (`None`

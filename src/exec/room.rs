@@ -7,9 +7,9 @@ use serde_json::json;
 use tokio::sync::mpsc;
 
 use super::Backends;
+use crate::clock::now;
 use crate::core::msg::{ApprovalAct, LeaseAct, Msg};
 use crate::room::{Entry, Reader};
-use crate::sources::now;
 
 /// Carry out `act` on `service`'s lease and answer with `Msg::LeaseDone`.
 pub(super) async fn lease(b: Backends, service: String, act: LeaseAct, tx: mpsc::Sender<Msg>) {
@@ -135,7 +135,7 @@ pub(super) async fn interrupted(place: &crate::room::Place, service: &str, tx: &
     }
     let actions = rows
         .into_iter()
-        .map(crate::engine::interrupted_of)
+        .map(crate::room::Row::interrupted)
         .collect();
     let _ = tx.send(Msg::Interrupted { actions, at: now() }).await;
 }

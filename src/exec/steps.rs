@@ -8,13 +8,13 @@ use serde_json::json;
 use tokio::sync::mpsc;
 
 use super::{Backends, record_intent, record_outcome};
+use crate::clock::now;
 use crate::core::health::HealthStatus;
 use crate::core::model::{EndpointId, ProbeResult};
 use crate::core::msg::{Msg, StepOutcome, StepWork};
 use crate::core::traffic::Weights;
 use crate::providers::{command, notify, smoke};
 use crate::room::Entry;
-use crate::sources::now;
 
 pub(super) struct Job {
     pub service: usize,

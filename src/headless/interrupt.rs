@@ -156,7 +156,7 @@ pub async fn close_open_rollbacks(engine: &mut Engine, why: &str) -> Vec<String>
         engine.state.ui.focus = Pane::Checklist;
         engine.state.ui.overlay = Overlay::None;
         engine.state.ui.input = None;
-        let at = crate::sources::now();
+        let at = crate::clock::now();
         engine.apply(Msg::Action(Action::Abort, at));
         for c in why.chars() {
             engine.apply(Msg::Text(TextKey::Char(c), at));

@@ -18,13 +18,13 @@ use super::interrupt::{self, Interrupt};
 use super::session;
 use super::watch::{Ending, ending};
 use super::{EventLines, exit, out};
+use crate::clock::now;
 use crate::config::Config;
 use crate::core::decision::Decision;
 use crate::core::model::{EnvId, State};
 use crate::core::msg::Msg;
 use crate::engine::{Engine, Storage};
 use crate::room::lease::Driving;
-use crate::sources::now;
 
 /// The longest a pending rule is given to decide before planning.
 const SETTLE_RULES: Duration = Duration::from_secs(30);

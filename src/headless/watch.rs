@@ -180,7 +180,7 @@ pub async fn run(config: Config, storage: &Storage, a: Args) -> Result<u8> {
     };
     for d in &driving {
         engine.drive_under(&d.lease.service, Some(d.lease.token));
-        if let Some(text) = d.lease.take_over_text(crate::sources::now().millis()) {
+        if let Some(text) = d.lease.take_over_text(crate::clock::now().millis()) {
             engine.note(&text).await;
         }
     }

@@ -60,6 +60,29 @@ pub struct Row {
     pub room: Option<String>,
 }
 
+impl Row {
+    /// An intent the journal holds without an outcome, for core.
+    pub fn interrupted(self) -> crate::core::model::Interrupted {
+        crate::core::model::Interrupted {
+            intent: self.id,
+            incident: self.entry.incident,
+            work: self
+                .entry
+                .data
+                .as_ref()
+                .and_then(|d| d.get("work"))
+                .and_then(|w| w.as_str())
+                .unwrap_or("change")
+                .to_string(),
+            at: self.entry.at,
+            scope: self.entry.scope,
+            text: self.entry.text,
+            operator: self.entry.operator,
+            real: None,
+        }
+    }
+}
+
 /// The lease an intent is written under: the service and the token its
 /// driver holds.
 #[derive(Clone, Debug, PartialEq, Eq)]

@@ -193,6 +193,11 @@ pub struct Driving {
     lost: std::sync::Arc<std::sync::atomic::AtomicBool>,
 }
 
+/// The lease that elects the console polling AWS for the room
+/// (`src/poller.rs`); not a service: `@` keeps it apart from every service
+/// name in the panes and `backstop who`.
+pub const POLLER: &str = "@aws-poller";
+
 /// How long a lease lives without a heartbeat, unless configured
 /// (`lease_expiry`).
 pub const EXPIRY: Duration = Duration::from_secs(30);
@@ -241,7 +246,7 @@ impl Driving {
         claim: Claim,
         expiry: Duration,
     ) -> Result<Driving, Error> {
-        let now = || crate::sources::now().millis();
+        let now = || crate::clock::now().millis();
         let mut leases = Leases::open(place)?;
         let session = crate::identity::session();
         let mut first: Option<Holder> = None;
@@ -280,7 +285,7 @@ impl Driving {
                 let alive = tokio::task::spawn_blocking(move || {
                     beat.lock()
                         .unwrap_or_else(std::sync::PoisonError::into_inner)
-                        .renew(&lease, crate::sources::now().millis())
+                        .renew(&lease, crate::clock::now().millis())
                 })
                 .await;
                 match alive {
@@ -323,7 +328,7 @@ impl Driving {
             .leases
             .lock()
             .unwrap_or_else(std::sync::PoisonError::into_inner);
-        match leases.hand(&self.lease, to, to_operator, crate::sources::now().millis())? {
+        match leases.hand(&self.lease, to, to_operator, crate::clock::now().millis())? {
             Some(l) => {
                 self.heartbeat.abort();
                 Ok(l)

@@ -75,7 +75,7 @@ impl Here {
     ) -> Result<Here, Error> {
         let place = place.into();
         let session = crate::identity::session();
-        let now = crate::sources::now().millis();
+        let now = crate::clock::now().millis();
         let backend = super::open(&place)?;
         let me = Present {
             session: session.clone(),
@@ -97,7 +97,7 @@ impl Here {
                 let (b, me) = (b.clone(), me.clone());
                 let _ = tokio::task::spawn_blocking(move || {
                     let b = b.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
-                    if let Err(e) = b.beat(&me, crate::sources::now().millis()) {
+                    if let Err(e) = b.beat(&me, crate::clock::now().millis()) {
                         tracing::debug!("presence: {e}");
                     }
                 })
@@ -159,7 +159,7 @@ pub fn who(place: impl Into<Place>, now_ms: i64) -> Result<Vec<Person>, Error> {
         let mut driven: Vec<String> = leases
             .iter()
             // The AWS poller's lease makes nobody a driver.
-            .filter(|(room, s, _)| *room == p.room && s != crate::poller::LEASE)
+            .filter(|(room, s, _)| *room == p.room && s != super::lease::POLLER)
             .filter(|(_, _, h)| h.session == p.session && !h.lost(now_ms, expiry))
             .map(|(_, s, _)| s.clone())
             .collect();
@@ -196,7 +196,7 @@ mod tests {
     async fn present_until_gone_and_drivers_by_their_lease() {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("journal.sqlite");
-        let now = crate::sources::now().millis();
+        let now = crate::clock::now().millis();
         assert_eq!(who(&path, now).unwrap(), vec![], "a journal nobody uses");
         let here = Here::announce(&path, "console", &["web".into(), "api".into()], false).unwrap();
         let people = who(&path, now + 1_000).unwrap();

@@ -146,7 +146,7 @@ pub fn spawn(
                 && tx
                     .send(Msg::Shared {
                         rows: shared,
-                        at: crate::sources::now(),
+                        at: crate::clock::now(),
                     })
                     .await
                     .is_err()

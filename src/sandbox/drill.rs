@@ -18,6 +18,7 @@ use tokio::sync::{mpsc, watch};
 use tokio::task::{JoinHandle, JoinSet};
 
 use super::{EnvSpec, Options, Sandbox};
+use crate::clock::now;
 use crate::config::Config;
 use crate::core::decision::Mode;
 use crate::core::drill::{DrillAction, Scenario};
@@ -26,7 +27,6 @@ use crate::core::traffic::Weights;
 use crate::exec::set_weights_journaled;
 use crate::providers::traffic::TrafficProvider;
 use crate::room::Journal;
-use crate::sources::now;
 
 /// Requests per second of synthetic traffic at 1×.
 pub const BASE_RATE: f64 = 50.0;

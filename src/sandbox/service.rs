@@ -87,7 +87,7 @@ pub fn router(app: EnvApp) -> Router {
 }
 
 fn now() -> String {
-    crate::sources::now().rfc3339()
+    crate::clock::now().rfc3339()
 }
 
 /// An ordinary request: what synthetic traffic asks for.

@@ -115,7 +115,7 @@ impl Generator {
                     let ms = started.elapsed().as_secs_f64() * 1000.0;
                     let mut o = obs.lock().unwrap_or_else(PoisonError::into_inner);
                     match seen {
-                        Some((env, failed)) => o.record(&env, crate::sources::now(), ms, failed),
+                        Some((env, failed)) => o.record(&env, crate::clock::now(), ms, failed),
                         None => o.lost += 1,
                     }
                     drop(permit);

@@ -11,25 +11,17 @@ pub mod terminal;
 pub mod traffic;
 
 use std::sync::Arc;
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::time::Duration;
 
 use tokio::sync::{Semaphore, mpsc};
 use tokio::time::MissedTickBehavior;
 
+use crate::clock::now;
 use crate::config::Config;
 use crate::core::model::{EndpointId, ProbeResult};
 use crate::core::msg::Msg;
-use crate::core::time::Ts;
 use answers::Answers;
 use probe::{ProbeSpec, Prober};
-
-/// The wall clock, read here and nowhere in core.
-pub fn now() -> Ts {
-    let ms = SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map_or(0, |d| d.as_millis());
-    Ts(i64::try_from(ms).unwrap_or(i64::MAX))
-}
 
 /// One task per health endpoint, each probing at its own interval. A slow
 /// endpoint delays only itself: the next probe starts at the next tick after

@@ -568,7 +568,7 @@ fn detect() {
             sb.set_fault("web", "green", Some(Fault::ErrorRate(8))).unwrap();
             let injected = Instant::now();
             loop {
-                let snaps = sb.snapshots(backstop::sources::now(), &[]);
+                let snaps = sb.snapshots(backstop::clock::now(), &[]);
                 let green = snaps.iter().find(|s| s.env == "green").map(|s| s.one_min).unwrap();
                 if green.error_rate > 0.05 {
                     println!(

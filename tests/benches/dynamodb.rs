@@ -78,13 +78,8 @@ pub fn table() {
         for k in 0..samples {
             let text = format!("bench step {n}-{k} done");
             let t0 = Instant::now();
-            let mut e = backstop::room::Entry::new(
-                backstop::sources::now(),
-                "event",
-                "web",
-                &text,
-                "writer",
-            );
+            let mut e =
+                backstop::room::Entry::new(backstop::clock::now(), "event", "web", &text, "writer");
             e.data = Some(serde_json::json!({ "kind": "step" }));
             writer.append_now(e).unwrap();
             let mut seen = vec![false; n];

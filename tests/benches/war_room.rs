@@ -83,7 +83,7 @@ fn consoles(home: &Home, n: usize) -> Vec<Pty> {
 /// A step another backstop journals, as the tail shows it.
 fn step_row(text: &str) -> Entry {
     let mut e = Entry::new(
-        Ts(backstop::sources::now().millis()),
+        Ts(backstop::clock::now().millis()),
         "event",
         "web",
         text,

@@ -54,7 +54,7 @@ fn observe(table: &Table, room: &str, service: &str, token: i64, beat: i64) -> i
     match all.get(&k) {
         Some(s) if s.token == token && s.beat == beat => s.wall_ms,
         _ => {
-            let wall_ms = crate::sources::now().millis();
+            let wall_ms = crate::clock::now().millis();
             all.insert(
                 k,
                 Seen {
