@@ -106,8 +106,7 @@ pub struct Registry {
     shared: Mutex<SharedBySetup>,
 }
 
-type SharedBySetup =
-    HashMap<(AwsSettings, std::any::TypeId), Arc<dyn std::any::Any + Send + Sync>>;
+type SharedBySetup = HashMap<(AwsSettings, std::any::TypeId), Arc<dyn std::any::Any + Send + Sync>>;
 
 impl Registry {
     /// The `T` shared by every provider with `settings`, made by `make` the
