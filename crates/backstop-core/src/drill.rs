@@ -12,9 +12,6 @@ use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
 
-use super::decision::Decision;
-use super::model::{Fault, State};
-use super::rules::RuleStatus;
 use super::time::Ts;
 
 /// One moment of a scenario's timeline.
@@ -312,59 +309,6 @@ impl Crew {
     }
 }
 
-/// Record what the drill clock can see in `state` now; called after every
-/// update while a drill runs.
-pub fn observe(state: &mut State, now: Ts) {
-    let Some(d) = state.drill.as_ref() else {
-        return;
-    };
-    if d.ended.is_some() {
-        return;
-    }
-    let service = d.service;
-    let Some(svc) = state.services.get(service) else {
-        return;
-    };
-    let fired = svc
-        .rollback
-        .rules
-        .iter()
-        .find(|r| r.status == RuleStatus::Firing)
-        .map(|r| r.kind.name());
-    let decision = svc.rollback.decision.clone();
-    let history = svc.rollback.history.len();
-    let recovered = svc.rollback.checklist.as_ref().and_then(|c| c.recovered);
-    let Some(d) = state.drill.as_mut() else {
-        return;
-    };
-    if d.detected.is_none()
-        && let Some(rule) = fired
-    {
-        d.detected = Some((now, rule));
-    }
-    if d.decided.is_none()
-        && matches!(
-            decision,
-            Decision::RollbackRecommended { .. } | Decision::RollingBack { .. }
-        )
-    {
-        d.decided = Some(now);
-    }
-    if d.escalated.is_none() && matches!(decision, Decision::Blocked { .. }) {
-        d.escalated = Some(now);
-    }
-    let done = history.saturating_sub(d.rollbacks_before) as u32;
-    if done > d.rollbacks {
-        d.rollbacks = done;
-        d.executed.get_or_insert(now);
-    }
-    if d.verified.is_none()
-        && let Some(r) = recovered
-    {
-        d.verified = Some(r.max(d.started));
-    }
-}
-
 /// The score, once the drill has ended.
 pub fn score(
     d: &DrillRun,
@@ -455,6 +399,72 @@ pub const TARGET_MTTD: Duration = Duration::from_secs(300);
 pub const TARGET_MTTR: Duration = Duration::from_secs(900);
 pub const TARGET_SWITCH: Duration = Duration::from_secs(60);
 pub const TARGET_SAFE: Duration = Duration::from_secs(120);
+
+/// A fault the drill sandbox can inject into one environment.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Fault {
+    /// Health answers 503 `critical` (the database check fails).
+    Unhealthy,
+    /// Health answers 200 `degraded` (a dependency is slow).
+    Degraded,
+    /// Every answer takes longer than the probe timeout.
+    Slow,
+    /// The port refuses connections.
+    Refused,
+    /// Ordinary requests fail with 500 this many times in a hundred; health
+    /// endpoints still answer ok (a bad release that passes its health check).
+    ErrorRate(u8),
+    /// Ordinary requests take this many milliseconds longer; health
+    /// endpoints are unaffected (a slow release).
+    Latency(u32),
+}
+
+impl Fault {
+    /// The order `inject-fault` walks through.
+    pub const CYCLE: [Fault; 6] = [
+        Fault::Unhealthy,
+        Fault::Degraded,
+        Fault::Slow,
+        Fault::Refused,
+        Fault::ErrorRate(8),
+        Fault::Latency(1500),
+    ];
+
+    /// The fault after `current` in the cycle.
+    pub fn after(current: Option<Fault>) -> Fault {
+        match current {
+            None => Self::CYCLE[0],
+            Some(f) => {
+                let i = Self::CYCLE.iter().position(|c| *c == f).unwrap_or(0);
+                Self::CYCLE[(i + 1) % Self::CYCLE.len()]
+            }
+        }
+    }
+
+    pub fn label(self) -> String {
+        match self {
+            Fault::Unhealthy => "503 critical".into(),
+            Fault::Degraded => "degraded dependency".into(),
+            Fault::Slow => "slow (over timeout)".into(),
+            Fault::Refused => "connection refused".into(),
+            Fault::ErrorRate(p) => format!("{p} % of requests fail"),
+            Fault::Latency(ms) => format!("requests +{ms} ms"),
+        }
+    }
+
+    /// A few characters for a table cell.
+    pub fn short(self) -> String {
+        match self {
+            Fault::Unhealthy => "503".into(),
+            Fault::Degraded => "degraded".into(),
+            Fault::Slow => "slow".into(),
+            Fault::Refused => "refused".into(),
+            Fault::ErrorRate(p) => format!("{p}% 5xx"),
+            Fault::Latency(ms) => format!("+{ms}ms"),
+        }
+    }
+}
 
 #[cfg(test)]
 mod tests {

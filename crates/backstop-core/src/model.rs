@@ -65,71 +65,8 @@ impl FaultAsked {
     }
 }
 
-/// A fault the drill sandbox can inject into one environment.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
-#[serde(rename_all = "kebab-case")]
-pub enum Fault {
-    /// Health answers 503 `critical` (the database check fails).
-    Unhealthy,
-    /// Health answers 200 `degraded` (a dependency is slow).
-    Degraded,
-    /// Every answer takes longer than the probe timeout.
-    Slow,
-    /// The port refuses connections.
-    Refused,
-    /// Ordinary requests fail with 500 this many times in a hundred; health
-    /// endpoints still answer ok (a bad release that passes its health check).
-    ErrorRate(u8),
-    /// Ordinary requests take this many milliseconds longer; health
-    /// endpoints are unaffected (a slow release).
-    Latency(u32),
-}
-
-impl Fault {
-    /// The order `inject-fault` walks through.
-    pub const CYCLE: [Fault; 6] = [
-        Fault::Unhealthy,
-        Fault::Degraded,
-        Fault::Slow,
-        Fault::Refused,
-        Fault::ErrorRate(8),
-        Fault::Latency(1500),
-    ];
-
-    /// The fault after `current` in the cycle.
-    pub fn after(current: Option<Fault>) -> Fault {
-        match current {
-            None => Self::CYCLE[0],
-            Some(f) => {
-                let i = Self::CYCLE.iter().position(|c| *c == f).unwrap_or(0);
-                Self::CYCLE[(i + 1) % Self::CYCLE.len()]
-            }
-        }
-    }
-
-    pub fn label(self) -> String {
-        match self {
-            Fault::Unhealthy => "503 critical".into(),
-            Fault::Degraded => "degraded dependency".into(),
-            Fault::Slow => "slow (over timeout)".into(),
-            Fault::Refused => "connection refused".into(),
-            Fault::ErrorRate(p) => format!("{p} % of requests fail"),
-            Fault::Latency(ms) => format!("requests +{ms} ms"),
-        }
-    }
-
-    /// A few characters for a table cell.
-    pub fn short(self) -> String {
-        match self {
-            Fault::Unhealthy => "503".into(),
-            Fault::Degraded => "degraded".into(),
-            Fault::Slow => "slow".into(),
-            Fault::Refused => "refused".into(),
-            Fault::ErrorRate(p) => format!("{p}% 5xx"),
-            Fault::Latency(ms) => format!("+{ms}ms"),
-        }
-    }
-}
+/// The faults a drill injects are the drill's (`drill::Fault`).
+pub use crate::drill::Fault;
 
 /// Where the console's world comes from, shown in the header.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -605,7 +542,7 @@ pub struct Present {
 pub struct InFlight {
     pub run: u64,
     pub step: usize,
-    pub work: crate::msg::StepWork,
+    pub work: crate::runbook::StepWork,
     pub at: Ts,
     pub by: String,
     /// Environment names: where users come from and go to.
@@ -618,7 +555,7 @@ impl InFlight {
     pub fn is_rollback(&self) -> bool {
         matches!(
             self.work,
-            crate::msg::StepWork::Switch { .. } | crate::msg::StepWork::Revert { .. }
+            crate::runbook::StepWork::Switch { .. } | crate::runbook::StepWork::Revert { .. }
         )
     }
 }
@@ -1176,12 +1113,6 @@ impl State {
 
     pub fn is_drill(&self) -> bool {
         self.origin == Origin::Drill
-    }
-
-    /// A rollback checklist is open (in progress, or finished and not put away).
-    /// A checklist is on screen: this console's own, or one it follows.
-    pub fn has_checklist(&self) -> bool {
-        crate::update::shown_checklist(self).is_some()
     }
 }
 

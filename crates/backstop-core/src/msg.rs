@@ -3,7 +3,7 @@
 use super::action::Action;
 use super::metrics::WindowStats;
 use super::model::{EndpointId, ExternalAlarm, Fault, Interrupted, ProbeResult};
-use super::runbook::{StepSummary, Template};
+use super::runbook::StepSummary;
 use super::time::Ts;
 use super::traffic::Weights;
 
@@ -376,82 +376,9 @@ impl StepOutcome {
     }
 }
 
-/// The work of one checklist step, for the executor.
-#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
-pub enum StepWork {
-    /// Probe every endpoint of an environment `count` more times.
-    Reprobe {
-        env: usize,
-        count: u32,
-    },
-    /// Describe moving the traffic (changes nothing).
-    PreviewSwitch {
-        from: Weights,
-        to: Weights,
-        request: u64,
-    },
-    Switch {
-        from: Weights,
-        to: Weights,
-    },
-    /// Describe putting an environment on its previous revision: from
-    /// `expect` to `to`, as core last read them (refused if they moved).
-    PreviewRevert {
-        env: String,
-        expect: Option<String>,
-        to: Option<String>,
-        request: u64,
-    },
-    Revert {
-        env: String,
-        /// The revision the preview was made from: refused if it moved.
-        expect: Option<String>,
-        /// The revision the preview said it goes back to.
-        to: Option<String>,
-    },
-    /// Run the service's smoke tests against an environment.
-    Smoke {
-        env: String,
-    },
-    /// Send a message to every configured notifier.
-    Notify {
-        template: Template,
-        text: String,
-    },
-    /// Run a program with `TARGET_URL` set.
-    Command {
-        argv: Vec<String>,
-        timeout: std::time::Duration,
-        env: String,
-    },
-    /// Undo migration `from` with the team's tool; the table must then
-    /// show `to` as current (`None`: no migration left).
-    MigrateDown {
-        argv: Vec<String>,
-        timeout: std::time::Duration,
-        from: String,
-        to: Option<String>,
-    },
-}
-
-impl StepWork {
-    /// `switch traffic`, `revert deployment`, …: for people.
-    pub fn name(&self) -> &'static str {
-        work_name(self)
-    }
-
-    /// Changes the world: journaled as intent before, outcome after.
-    pub fn mutates(&self) -> bool {
-        matches!(
-            self,
-            StepWork::Switch { .. }
-                | StepWork::Revert { .. }
-                | StepWork::Notify { .. }
-                | StepWork::Command { .. }
-                | StepWork::MigrateDown { .. }
-        )
-    }
-}
+/// A step's work is the runbook's (`runbook::StepWork`); named here too, where
+/// the executor's messages are.
+pub use crate::runbook::StepWork;
 
 impl Msg {
     pub fn at(&self) -> Ts {
@@ -678,7 +605,7 @@ impl Effect {
             } => format!("rollback type of {name}: {from} → {to} (by {by})"),
             Effect::Step {
                 name, title, work, ..
-            } => format!("{name}: {title} ({})", work_name(work)),
+            } => format!("{name}: {title} ({})", work.name()),
             Effect::CheckReal { scope, .. } => format!("check the real state of {scope}"),
             Effect::AckInterrupted { intent, by, .. } => {
                 format!("interrupted action {intent} acknowledged by {by}")
@@ -701,19 +628,5 @@ impl Effect {
                 ..
             } => format!("{} approval {request} of {service}", act.word()),
         }
-    }
-}
-
-fn work_name(w: &StepWork) -> &'static str {
-    match w {
-        StepWork::Reprobe { .. } => "re-probe",
-        StepWork::PreviewSwitch { .. } => "preview traffic switch",
-        StepWork::Switch { .. } => "switch traffic",
-        StepWork::PreviewRevert { .. } => "preview revert",
-        StepWork::Revert { .. } => "revert deployment",
-        StepWork::Smoke { .. } => "smoke tests",
-        StepWork::Notify { .. } => "notify",
-        StepWork::Command { .. } => "command",
-        StepWork::MigrateDown { .. } => "migrate down",
     }
 }

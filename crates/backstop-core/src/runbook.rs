@@ -655,7 +655,7 @@ pub struct StepRun {
     /// For "stays under" checks: since when it has been under.
     pub ok_since: Option<Ts>,
     /// The change a preview showed: the second key runs exactly this.
-    pub pending: Option<crate::msg::StepWork>,
+    pub pending: Option<StepWork>,
     /// The preview request whose answer may be shown for `pending`.
     pub request: u64,
 }
@@ -998,6 +998,89 @@ impl Checklist {
             .filter(|s| matches!(s.status, StepStatus::Skipped(_)))
             .count();
         (done, skipped, self.steps.len())
+    }
+}
+
+/// The work of one checklist step, for the executor.
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub enum StepWork {
+    /// Probe every endpoint of an environment `count` more times.
+    Reprobe { env: usize, count: u32 },
+    /// Describe moving the traffic (changes nothing).
+    PreviewSwitch {
+        from: crate::traffic::Weights,
+        to: crate::traffic::Weights,
+        request: u64,
+    },
+    Switch {
+        from: crate::traffic::Weights,
+        to: crate::traffic::Weights,
+    },
+    /// Describe putting an environment on its previous revision: from
+    /// `expect` to `to`, as core last read them (refused if they moved).
+    PreviewRevert {
+        env: String,
+        expect: Option<String>,
+        to: Option<String>,
+        request: u64,
+    },
+    Revert {
+        env: String,
+        /// The revision the preview was made from: refused if it moved.
+        expect: Option<String>,
+        /// The revision the preview said it goes back to.
+        to: Option<String>,
+    },
+    /// Run the service's smoke tests against an environment.
+    Smoke { env: String },
+    /// Send a message to every configured notifier.
+    Notify { template: Template, text: String },
+    /// Run a program with `TARGET_URL` set.
+    Command {
+        argv: Vec<String>,
+        timeout: std::time::Duration,
+        env: String,
+    },
+    /// Undo migration `from` with the team's tool; the table must then
+    /// show `to` as current (`None`: no migration left).
+    MigrateDown {
+        argv: Vec<String>,
+        timeout: std::time::Duration,
+        from: String,
+        to: Option<String>,
+    },
+}
+
+impl StepWork {
+    /// `switch traffic`, `revert deployment`, …: for people.
+    pub fn name(&self) -> &'static str {
+        work_name(self)
+    }
+
+    /// Changes the world: journaled as intent before, outcome after.
+    pub fn mutates(&self) -> bool {
+        matches!(
+            self,
+            StepWork::Switch { .. }
+                | StepWork::Revert { .. }
+                | StepWork::Notify { .. }
+                | StepWork::Command { .. }
+                | StepWork::MigrateDown { .. }
+        )
+    }
+}
+
+fn work_name(w: &StepWork) -> &'static str {
+    match w {
+        StepWork::Reprobe { .. } => "re-probe",
+        StepWork::PreviewSwitch { .. } => "preview traffic switch",
+        StepWork::Switch { .. } => "switch traffic",
+        StepWork::PreviewRevert { .. } => "preview revert",
+        StepWork::Revert { .. } => "revert deployment",
+        StepWork::Smoke { .. } => "smoke tests",
+        StepWork::Notify { .. } => "notify",
+        StepWork::Command { .. } => "command",
+        StepWork::MigrateDown { .. } => "migrate down",
     }
 }
 

@@ -38,7 +38,7 @@ pub fn update(state: &mut State, msg: Msg) -> Vec<Effect> {
     on_their_way(state, &fx, now);
     fx.extend(checklist::close_out(state));
     if state.drill.is_some() {
-        crate::drill::observe(state, now);
+        observe_drill(state, now);
         if drill_done_early(state) {
             fx.extend(end_drill(state, now));
         }
@@ -233,6 +233,60 @@ pub(super) fn moved_since_preview(
             }
         }
         _ => None,
+    }
+}
+
+/// Record what the drill clock can see in `state` now; called after every
+/// update while a drill runs.
+fn observe_drill(state: &mut State, now: crate::time::Ts) {
+    let Some(d) = state.drill.as_ref() else {
+        return;
+    };
+    if d.ended.is_some() {
+        return;
+    }
+    let service = d.service;
+    let Some(svc) = state.services.get(service) else {
+        return;
+    };
+    let fired = svc
+        .rollback
+        .rules
+        .iter()
+        .find(|r| r.status == crate::rules::RuleStatus::Firing)
+        .map(|r| r.kind.name());
+    let decision = svc.rollback.decision.clone();
+    let history = svc.rollback.history.len();
+    let recovered = svc.rollback.checklist.as_ref().and_then(|c| c.recovered);
+    let Some(d) = state.drill.as_mut() else {
+        return;
+    };
+    if d.detected.is_none()
+        && let Some(rule) = fired
+    {
+        d.detected = Some((now, rule));
+    }
+    if d.decided.is_none()
+        && matches!(
+            decision,
+            crate::decision::Decision::RollbackRecommended { .. }
+                | crate::decision::Decision::RollingBack { .. }
+        )
+    {
+        d.decided = Some(now);
+    }
+    if d.escalated.is_none() && matches!(decision, crate::decision::Decision::Blocked { .. }) {
+        d.escalated = Some(now);
+    }
+    let done = history.saturating_sub(d.rollbacks_before) as u32;
+    if done > d.rollbacks {
+        d.rollbacks = done;
+        d.executed.get_or_insert(now);
+    }
+    if d.verified.is_none()
+        && let Some(r) = recovered
+    {
+        d.verified = Some(r.max(d.started));
     }
 }
 

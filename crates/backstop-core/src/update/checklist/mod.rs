@@ -161,6 +161,14 @@ pub fn focused_checklist(state: &State) -> Option<usize> {
         .position(|s| s.rollback.checklist.is_some())
 }
 
+impl State {
+    /// A checklist is on screen: this console's own (in progress, or
+    /// finished and not put away), or one it follows.
+    pub fn has_checklist(&self) -> bool {
+        shown_checklist(self).is_some()
+    }
+}
+
 /// How long another console's finished checklist stays on this one's screen.
 pub const FOLLOWED_ENDED_SHOWN: Duration = Duration::from_secs(600);
 
