@@ -3,9 +3,8 @@
 //! behind it.
 
 use crate::action::Action;
-use crate::decision::{Block, Decision};
 use crate::events::Level;
-use crate::model::{Fault, FaultAsked, MetricWindowChoice, Overlay, Pane, State, TimelineKind};
+use crate::model::{MetricWindowChoice, Overlay, Pane, State};
 use crate::msg::Effect;
 use crate::time::Ts;
 use crate::traffic::{EditStage, WeightEditor};
@@ -36,7 +35,7 @@ pub(super) fn on_action(state: &mut State, action: Action, at: Ts) -> Vec<Effect
     // view's `r` and the interrupted changes' acknowledgement too — and the
     // executor and the journal (the lease's fence) refuse any change behind
     // them.
-    if let Some((name, why)) = refused_target(state, action) {
+    if let Some((name, why)) = super::armed::refused_target(state, action) {
         state.events.push(at, name, Level::Info, why);
         return Vec::new();
     }
@@ -149,16 +148,16 @@ pub(super) fn on_action(state: &mut State, action: Action, at: Ts) -> Vec<Effect
             } else if state.ui.filter(state.ui.focus).is_some() {
                 // Esc clears the focused pane's filter first.
                 let pane = state.ui.focus;
-                super::command::set_filter(state, pane, "");
+                super::line::set_filter(state, pane, "");
             } else {
                 state.ui.events_scroll = 0;
             }
         }
-        Action::CommandLine => super::command::open_command_line(state),
-        Action::Filter => super::command::open_filter(state, at),
+        Action::CommandLine => super::line::open_command_line(state),
+        Action::Filter => super::line::open_filter(state, at),
         Action::NextMatch | Action::PrevMatch => {
             if state.ui.focus == Pane::Events {
-                super::command::jump(state, action == Action::NextMatch, at);
+                super::line::jump(state, action == Action::NextMatch, at);
             } else {
                 state.events.push(
                     at,
@@ -204,32 +203,12 @@ pub(super) fn on_action(state: &mut State, action: Action, at: Ts) -> Vec<Effect
         Action::Confirm => return super::emergency::confirm(state, at).unwrap_or_default(),
         // Outside the dialogs and the checklist these have nothing to act on.
         Action::Increase | Action::Decrease | Action::Skip | Action::Abort => {}
-        Action::InjectFault | Action::ClearFaults => return fault_effect(state, action, at),
+        Action::InjectFault | Action::ClearFaults => {
+            return super::armed::fault_effect(state, action, at);
+        }
         Action::Drive | Action::HandOver | Action::Approve | Action::Reject | Action::Override => {}
     }
     Vec::new()
-}
-
-/// The service an acting key would act on and why it may not (see
-/// `update::may_act`), whatever view it is pressed in.
-pub(super) fn refused_target(state: &State, action: Action) -> Option<(String, String)> {
-    let overlay = state.ui.overlay;
-    let on_checklist = state.ui.focus == Pane::Checklist && overlay == Overlay::None;
-    let service = match (overlay, action) {
-        (Overlay::Weights, Action::Confirm) => state.ui.editor.as_ref()?.service,
-        (
-            Overlay::None | Overlay::Detail | Overlay::Why,
-            Action::StartRollback | Action::SetWeights | Action::InjectFault | Action::ClearFaults,
-        ) => state.selected_env()?.service,
-        (Overlay::None, Action::OpenDetail | Action::Confirm | Action::Skip | Action::Abort)
-            if on_checklist =>
-        {
-            checklist::shown_checklist(state)?.0
-        }
-        _ => return None,
-    };
-    let name = state.services.get(service)?.name.clone();
-    super::may_act(state, service).err().map(|why| (name, why))
 }
 
 /// The service with a checklist step changing the world right now.
@@ -293,37 +272,6 @@ fn move_selection(state: &mut State, down: bool) {
             .find(|i| *i < sel)
             .unwrap_or(shown[0])
     };
-}
-
-pub(super) fn fault_effect(state: &mut State, action: Action, at: Ts) -> Vec<Effect> {
-    if !state.is_drill() {
-        state.events.push(
-            at,
-            "backstop",
-            Level::Warn,
-            format!("{action} works only in a drill (backstop drill)"),
-        );
-        return Vec::new();
-    }
-    let Some(id) = state.selected_env() else {
-        return Vec::new();
-    };
-    let service = state.services[id.service].name.clone();
-    let env = state.services[id.service].envs[id.env].name.clone();
-    let Some(e) = state.env_mut(id) else {
-        return Vec::new();
-    };
-    let current = e.fault_asked.map_or(e.fault, FaultAsked::fault);
-    let fault: Option<Fault> = match action {
-        Action::InjectFault => Some(Fault::after(current)),
-        _ => None,
-    };
-    e.fault_asked = Some(FaultAsked::new(fault));
-    vec![Effect::SetFault {
-        service,
-        env,
-        fault,
-    }]
 }
 
 fn open_weights_dialog(state: &mut State, at: Ts) {
@@ -507,109 +455,7 @@ fn start_rollback(state: &mut State, at: Ts) -> Vec<Effect> {
         return Vec::new();
     };
     let by = state.operator.clone();
-    request_rollback(state, id, by, false, at)
-}
-
-/// A rollback of `id`'s service asked for by `by`: the runbook's checklist
-/// for what the decision names (or `id`, when nothing fires), within the
-/// guards. `auto` runs its automatable path without prompts (`backstop
-/// rollback --yes`).
-pub(super) fn request_rollback(
-    state: &mut State,
-    id: crate::model::EnvId,
-    by: String,
-    auto: bool,
-    at: Ts,
-) -> Vec<Effect> {
-    let s = id.service;
-    let name = state.services[s].name.clone();
-    // Every way to ask (a key, the why view, `:`, `backstop rollback`)
-    // meets the same question first.
-    if let Err(why) = super::may_act(state, s) {
-        state.events.push(at, name, Level::Info, why);
-        return Vec::new();
-    }
-    if let Some(c) = &state.services[s].rollback.checklist
-        && c.ended.is_none()
-    {
-        state.ui.focus = Pane::Checklist;
-        return Vec::new();
-    }
-    let mut asked = false;
-    if matches!(
-        state.services[s].rollback.decision,
-        Decision::Healthy | Decision::Watch { .. } | Decision::RolledBack { .. }
-    ) {
-        let env = state.services[s].envs[id.env].name.clone();
-        state.services[s].rollback.manual = Some((id.env, by.clone(), at));
-        state.services[s].rollback.note(
-            at,
-            TimelineKind::Action,
-            format!("{by} asked to roll back {env}"),
-        );
-        state.events.push(
-            at,
-            name.clone(),
-            Level::Warn,
-            format!("{by} asks to roll back {env}"),
-        );
-        asked = true;
-    }
-    let mut effects = super::decisions::refresh(state, s, at);
-    let svc = &state.services[s];
-    let single = svc.envs.len() == 1;
-    match svc.rollback.decision.clone() {
-        Decision::RollbackRecommended {
-            suspect,
-            target,
-            reasons,
-        } => {
-            effects.extend(checklist::start(
-                state, s, suspect, target, by, auto, reasons, at,
-            ));
-        }
-        // Nothing to move traffic with, or nowhere to move it: the runbook
-        // (manual, or a revert) is how it is done.
-        Decision::Blocked {
-            suspect,
-            block: Block::NoMeans | Block::NoTarget,
-            reasons,
-        } => {
-            let target = if single {
-                suspect
-            } else {
-                super::decisions::target_of(state, s, suspect).unwrap_or(suspect)
-            };
-            effects.extend(checklist::start(
-                state, s, suspect, target, by, auto, reasons, at,
-            ));
-        }
-        Decision::Blocked { block, .. } => {
-            let why = block.describe(at);
-            if asked {
-                state.services[s].rollback.manual = None;
-            }
-            state.events.push(
-                at,
-                name,
-                Level::Bad,
-                format!("rollback blocked: {why} (traffic can still be moved by hand: w in the console)"),
-            );
-        }
-        Decision::RollingBack { .. } => {
-            state
-                .events
-                .push(at, name, Level::Warn, "a rollback is already under way")
-        }
-        Decision::Off => state.events.push(
-            at,
-            name,
-            Level::Warn,
-            "rollback decisions are off for this service (mode = off); traffic can still be moved by hand: w in the console",
-        ),
-        _ => {}
-    }
-    effects
+    super::request::request_rollback(state, id, by, false, at)
 }
 
 /// The interrupted-actions view: check the real state (first key), then

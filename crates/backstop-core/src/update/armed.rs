@@ -8,7 +8,7 @@ use std::time::Duration;
 
 use crate::action::Action;
 use crate::events::Level;
-use crate::model::{Armed, Fault, FaultAsked, State};
+use crate::model::{Armed, Fault, FaultAsked, Overlay, Pane, State};
 use crate::msg::Effect;
 use crate::time::Ts;
 
@@ -94,7 +94,7 @@ pub(super) fn answer(state: &mut State, action: Action, at: Ts) -> Option<Vec<Ef
         );
         return Some(Vec::new());
     }
-    if let Some((name, why)) = super::actions::refused_target(state, armed.action) {
+    if let Some((name, why)) = refused_target(state, armed.action) {
         state.events.push(at, name, Level::Info, why);
         return Some(Vec::new());
     }
@@ -117,9 +117,7 @@ pub(super) fn arm(state: &mut State, action: Action, at: Ts) -> Option<()> {
     let id = state.selected_env()?;
     let mut trial = state.clone();
     let fx = match action {
-        Action::InjectFault | Action::ClearFaults => {
-            super::actions::fault_effect(&mut trial, action, at)
-        }
+        Action::InjectFault | Action::ClearFaults => fault_effect(&mut trial, action, at),
         _ => super::room::on_action(&mut trial, action, at),
     };
     if fx.is_empty() {
@@ -210,6 +208,59 @@ fn set_fault(state: &mut State, armed: &Armed) -> Vec<Effect> {
         service,
         env,
         fault: armed.fault,
+    }]
+}
+
+/// The service an acting key would act on and why it may not (see
+/// `update::may_act`), whatever view it is pressed in.
+pub(super) fn refused_target(state: &State, action: Action) -> Option<(String, String)> {
+    let overlay = state.ui.overlay;
+    let on_checklist = state.ui.focus == Pane::Checklist && overlay == Overlay::None;
+    let service = match (overlay, action) {
+        (Overlay::Weights, Action::Confirm) => state.ui.editor.as_ref()?.service,
+        (
+            Overlay::None | Overlay::Detail | Overlay::Why,
+            Action::StartRollback | Action::SetWeights | Action::InjectFault | Action::ClearFaults,
+        ) => state.selected_env()?.service,
+        (Overlay::None, Action::OpenDetail | Action::Confirm | Action::Skip | Action::Abort)
+            if on_checklist =>
+        {
+            super::checklist::shown_checklist(state)?.0
+        }
+        _ => return None,
+    };
+    let name = state.services.get(service)?.name.clone();
+    super::may_act(state, service).err().map(|why| (name, why))
+}
+
+pub(super) fn fault_effect(state: &mut State, action: Action, at: Ts) -> Vec<Effect> {
+    if !state.is_drill() {
+        state.events.push(
+            at,
+            "backstop",
+            Level::Warn,
+            format!("{action} works only in a drill (backstop drill)"),
+        );
+        return Vec::new();
+    }
+    let Some(id) = state.selected_env() else {
+        return Vec::new();
+    };
+    let service = state.services[id.service].name.clone();
+    let env = state.services[id.service].envs[id.env].name.clone();
+    let Some(e) = state.env_mut(id) else {
+        return Vec::new();
+    };
+    let current = e.fault_asked.map_or(e.fault, FaultAsked::fault);
+    let fault: Option<Fault> = match action {
+        Action::InjectFault => Some(Fault::after(current)),
+        _ => None,
+    };
+    e.fault_asked = Some(FaultAsked::new(fault));
+    vec![Effect::SetFault {
+        service,
+        env,
+        fault,
     }]
 }
 

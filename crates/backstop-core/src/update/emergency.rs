@@ -197,7 +197,7 @@ pub(super) fn confirm(state: &mut State, at: Ts) -> Option<Vec<Effect>> {
         service,
         env: ready.suspect,
     };
-    let mut fx = super::actions::request_rollback(state, env, by, false, at);
+    let mut fx = super::request::request_rollback(state, env, by, false, at);
     let svc = &mut state.services[service];
     let Some(c) = svc
         .rollback

@@ -9,7 +9,10 @@ mod command;
 mod decisions;
 mod deploy;
 mod emergency;
+mod line;
+mod plan;
 mod probes;
+mod request;
 pub mod room;
 #[cfg(test)]
 mod safety;
@@ -18,10 +21,12 @@ mod testkit;
 mod traffic;
 
 pub use armed::{ARMED_FOR, ARMED_READ, needs_second_key};
-pub use checklist::{focused_checklist, message, plan, shown_checklist};
-pub use command::{filterable, names as command_names};
+pub use checklist::{focused_checklist, message, shown_checklist};
+pub use command::names as command_names;
 pub use decisions::describe as describe_decision;
 pub use emergency::ready_service;
+pub use line::filterable;
+pub use plan::plan;
 
 use super::events::Level;
 use super::model::{FaultAsked, InFlight, InputPurpose, Overlay, SourceKind, State};
@@ -674,7 +679,7 @@ fn dispatch(state: &mut State, msg: Msg, now: super::time::Ts) -> Vec<Effect> {
             if state.env(env).is_none() {
                 return Vec::new();
             }
-            actions::request_rollback(state, env, by, auto, at)
+            request::request_rollback(state, env, by, auto, at)
         }
         Msg::DrillReported { result, at } => {
             match &result {

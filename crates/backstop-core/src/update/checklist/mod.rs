@@ -40,7 +40,6 @@ use world::*;
 pub(super) use keys::{on_action, on_text, resume};
 pub use message::message;
 pub(super) use settle::{abort, close_out};
-pub use start::plan;
 pub(super) use start::{retype, start};
 pub(super) use step::{Go, go};
 pub(super) use world::{

@@ -557,10 +557,10 @@ pub(super) fn auto_refusal(
         return Some(format!(
             "a change of {} is in flight on {}'s console",
             svc.name,
-            crate::update::room::short(&e.operator)
+            crate::update::room::rule::short(&e.operator)
         ));
     }
-    if crate::update::room::needs_approval(state, service, work) {
+    if crate::update::room::rule::needs_approval(state, service, work) {
         return Some(
             "the two-person rule: each change waits for a second person's approval".into(),
         );
@@ -719,7 +719,7 @@ pub(in crate::update) fn go(state: &mut State, service: usize, now: Ts, gate: Go
         }
         return begin(state, service, now, true);
     }
-    if gate == Go::Key && crate::update::room::needs_approval(state, service, &work) {
+    if gate == Go::Key && crate::update::room::rule::needs_approval(state, service, &work) {
         state.preview_requests += 1;
         let request = state.preview_requests;
         set_status(
