@@ -185,7 +185,7 @@ fn run(state: &mut State, cmd: Command, at: Ts) -> Vec<Effect> {
                 None => Err("no rollback checklist is open".to_string()),
                 Some(i) => super::may_act(state, i).and_then(|()| {
                     let by = state.operator.clone();
-                    super::checklist::retype(state, i, kind, &by, at)
+                    super::checklist::retype(state, i, kind, &by, at).map_err(|e| e.to_string())
                 }),
             };
             result.unwrap_or_else(|why| {

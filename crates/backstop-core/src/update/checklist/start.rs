@@ -139,6 +139,23 @@ fn caps(svc: &crate::model::ServiceState) -> crate::runbook::Caps {
     }
 }
 
+/// Why `:type` keeps the rollback type as it is.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+pub enum RetypeRefused {
+    #[error("{0} follows the runbook its configuration names: it has no rollback types")]
+    Named(String),
+    #[error("{0} has no rollback checklist under way")]
+    NoChecklist(String),
+    #[error("the checklist already follows the {0} rollback")]
+    Already(RollbackType),
+    #[error(
+        "the {0} rollback has made (or is making) its first change: the type is kept; abandon the checklist to start another"
+    )]
+    Changed(RollbackType),
+    #[error("a step is under way: change the type once it has answered")]
+    StepUnderWay,
+}
+
 /// `:type KIND`: the checklist of `service` follows another rollback type.
 /// Only before its first change (nothing sent, nothing changed), so what
 /// was done stays under the runbook that did it; the steps already settled
@@ -149,13 +166,10 @@ pub(in crate::update) fn retype(
     kind: RollbackType,
     by: &str,
     now: Ts,
-) -> Result<Vec<Effect>, String> {
+) -> Result<Vec<Effect>, RetypeRefused> {
     let svc = &state.services[service];
     if !svc.rollback.runbook.is_typed() {
-        return Err(format!(
-            "{} follows the runbook its configuration names: it has no rollback types",
-            svc.name
-        ));
+        return Err(RetypeRefused::Named(svc.name.clone()));
     }
     let Some(c) = svc
         .rollback
@@ -163,11 +177,11 @@ pub(in crate::update) fn retype(
         .as_ref()
         .filter(|c| c.ended.is_none())
     else {
-        return Err(format!("{} has no rollback checklist under way", svc.name));
+        return Err(RetypeRefused::NoChecklist(svc.name.clone()));
     };
     let from = c.typed.as_ref().map_or(RollbackType::Immediate, |t| t.kind);
     if from == kind {
-        return Err(format!("the checklist already follows the {kind} rollback"));
+        return Err(RetypeRefused::Already(kind));
     }
     // A message sent stays sent; any other change started (a switch, a
     // revert, a migration, a restart, a stop, a command), or waiting for a
@@ -188,9 +202,7 @@ pub(in crate::update) fn retype(
         .iter()
         .any(|f| f.work.mutates() && !matches!(f.work, StepWork::Notify { .. }));
     if changed {
-        return Err(format!(
-            "the {from} rollback has made (or is making) its first change: the type is kept; abandon the checklist to start another"
-        ));
+        return Err(RetypeRefused::Changed(from));
     }
     // A step under way (a message being sent, a re-probe) answers the
     // checklist it was started by: retyping now would lose its outcome.
@@ -199,7 +211,7 @@ pub(in crate::update) fn retype(
             .iter()
             .any(|s| matches!(s.status, StepStatus::Running { .. }))
     {
-        return Err("a step is under way: change the type once it has answered".to_string());
+        return Err(RetypeRefused::StepUnderWay);
     }
     let (sn, tn) = (
         svc.envs[c.suspect].name.clone(),
