@@ -135,18 +135,24 @@ fn dbmate_on(url: &str, dir: &Path, args: &[&str]) -> Output {
     ok(c)
 }
 
+/// `[services.web.database]` for the database at `url` (the URL in a file
+/// beside `migrations`, as a mounted secret, the password in it), with
+/// `extra` keys.
+fn database_section(url: &str, migrations: &Path, extra: &str) -> String {
+    let secret = migrations.parent().unwrap().join("web-db-url");
+    std::fs::write(&secret, format!("{url}\n")).unwrap();
+    format!(
+        "\n[services.web.database]\nurl_file = \"{}\"\nmigrations = \"{}\"\n{extra}",
+        secret.display(),
+        migrations.display()
+    )
+}
+
 /// The platform's world (web, blue and green, green failing) with its
 /// database at `url` (the URL in a file beside `migrations`, as a mounted
 /// secret, the password in it).
 async fn world_on(url: &str, migrations: &Path) -> common::platform::World {
-    let secret = migrations.parent().unwrap().join("web-db-url");
-    std::fs::write(&secret, format!("{url}\n")).unwrap();
-    let database = format!(
-        "\n[services.web.database]\nurl_file = \"{}\"\nmigrations = \"{}\"\n",
-        secret.display(),
-        migrations.display()
-    );
-    let w = common::platform::World::start_with("", &database).await;
+    let w = common::platform::World::start_with("", &database_section(url, migrations, "")).await;
     w.sandbox
         .set_fault(
             "web",
@@ -645,16 +651,13 @@ async fn a_standard_rollback_switches_then_undoes_the_dropped_column() {
         ),
     );
     dbmate_on(&url, &migrations, &["up"]);
-    let secret = files.path().join("web-db-url");
-    std::fs::write(&secret, format!("{url}\n")).unwrap();
-    let database = format!(
-        "\n[services.web.database]\nurl_file = \"{}\"\nmigrations = \"{}\"\nrevert = [\"{}\", \"--migrations-dir\", \"{}\", \"--no-dump-schema\", \"rollback\"]\n",
-        secret.display(),
-        migrations.display(),
+    let revert = format!(
+        "revert = [\"{}\", \"--migrations-dir\", \"{}\", \"--no-dump-schema\", \"rollback\"]\n",
         dbmate().display(),
         migrations.display()
     );
-    let w = common::platform::World::start_typed(&database).await;
+    let w =
+        common::platform::World::start_typed(&database_section(&url, &migrations, &revert)).await;
     // Degraded, not down: the database decides the type, not an outage.
     w.sandbox
         .set_fault("web", "green", Some(backstop::core::model::Fault::Degraded))

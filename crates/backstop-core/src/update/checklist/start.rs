@@ -15,21 +15,6 @@ pub(in crate::update) fn start(
     now: Ts,
 ) -> Vec<Effect> {
     let svc = &state.services[service];
-    let (sn, tn) = (
-        svc.envs[suspect].name.clone(),
-        svc.envs[target].name.clone(),
-    );
-    let (sv, tv) = (
-        version(state, service, suspect),
-        version(state, service, target),
-    );
-    let names = Names {
-        service: &svc.name,
-        suspect: &sn,
-        target: &tn,
-        suspect_version: &sv,
-        target_version: &tv,
-    };
     // Typed rollbacks: the rule chooses immediate, standard or emergency.
     let typed = svc
         .rollback
@@ -37,9 +22,13 @@ pub(in crate::update) fn start(
         .is_typed()
         .then(|| crate::rollback_type::choose(svc, suspect));
     let kind = typed.as_ref().map_or(RollbackType::Immediate, |t| t.kind);
-    // The steps for what this service has (a traffic provider, a deploy provider).
-    let runbook = svc.rollback.runbook.of(kind).for_caps(caps(svc));
-    let mut c = Checklist::new(&runbook, &names, service, suspect, target, &by, auto, now);
+    let mut c = fresh(state, service, kind, (suspect, target), &by, auto, now);
+    let svc = &state.services[service];
+    let (sn, tn) = (
+        svc.envs[suspect].name.clone(),
+        svc.envs[target].name.clone(),
+    );
+    let book = c.runbook.clone();
     c.typed = typed.clone();
     c.reasons = reasons.clone();
     // Detection: the first rule that fired in this incident (not the latest
@@ -79,7 +68,7 @@ pub(in crate::update) fn start(
         format!(
             "rollback checklist started by {by}: {} (runbook {})",
             crate::decision::route(&sn, &tn),
-            runbook.name
+            book
         ),
     );
     if let Some(t) = &typed {
@@ -98,7 +87,7 @@ pub(in crate::update) fn start(
         format!(
             "rollback checklist started by {by}{mode}: {}, runbook {}",
             crate::decision::route(&sn, &tn),
-            runbook.name
+            book
         ),
     );
     state.ui.focus = Pane::Checklist;
@@ -107,7 +96,7 @@ pub(in crate::update) fn start(
         name,
         suspect: sn,
         target: tn,
-        runbook: runbook.name,
+        runbook: book,
         typed,
         by,
         auto,
@@ -137,6 +126,38 @@ fn caps(svc: &crate::model::ServiceState) -> crate::runbook::Caps {
         traffic: svc.traffic.is_some(),
         deploy: svc.deploy.is_some(),
     }
+}
+
+/// A new checklist of `service`'s `kind` of rollback (its runbook, or the
+/// one it names), from `suspect` to `target`, with the steps for what the
+/// service has (a traffic provider, a deploy provider).
+fn fresh(
+    state: &State,
+    service: usize,
+    kind: RollbackType,
+    (suspect, target): (usize, usize),
+    by: &str,
+    auto: bool,
+    at: Ts,
+) -> Checklist {
+    let svc = &state.services[service];
+    let (sn, tn) = (
+        svc.envs[suspect].name.clone(),
+        svc.envs[target].name.clone(),
+    );
+    let (sv, tv) = (
+        version(state, service, suspect),
+        version(state, service, target),
+    );
+    let names = Names {
+        service: &svc.name,
+        suspect: &sn,
+        target: &tn,
+        suspect_version: &sv,
+        target_version: &tv,
+    };
+    let runbook = svc.rollback.runbook.of(kind).for_caps(caps(svc));
+    Checklist::new(&runbook, &names, service, suspect, target, by, auto, at)
 }
 
 /// Why `:type` keeps the rollback type as it is.
@@ -213,28 +234,11 @@ pub(in crate::update) fn retype(
     {
         return Err(RetypeRefused::StepUnderWay);
     }
-    let (sn, tn) = (
-        svc.envs[c.suspect].name.clone(),
-        svc.envs[c.target].name.clone(),
-    );
-    let (sv, tv) = (
-        version(state, service, c.suspect),
-        version(state, service, c.target),
-    );
-    let names = Names {
-        service: &svc.name,
-        suspect: &sn,
-        target: &tn,
-        suspect_version: &sv,
-        target_version: &tv,
-    };
-    let runbook = svc.rollback.runbook.of(kind).for_caps(caps(svc));
-    let fresh = Checklist::new(
-        &runbook,
-        &names,
+    let fresh = fresh(
+        state,
         service,
-        c.suspect,
-        c.target,
+        kind,
+        (c.suspect, c.target),
         &c.started_by,
         c.auto,
         c.started,
@@ -270,7 +274,8 @@ pub(in crate::update) fn retype(
     }
     c.steps = steps;
     c.targets = fresh.targets;
-    c.runbook = runbook.name.clone();
+    c.runbook = fresh.runbook.clone();
+    let book = fresh.runbook;
     c.typed = Some(Typed {
         kind,
         why: why.clone(),
@@ -285,10 +290,7 @@ pub(in crate::update) fn retype(
         name.clone(),
         Level::Warn,
         Kind::Incident,
-        format!(
-            "rollback type changed by {by}: {from} → {kind} (runbook {})",
-            runbook.name
-        ),
+        format!("rollback type changed by {by}: {from} → {kind} (runbook {book})"),
     );
     let incident = state.services[service]
         .rollback
@@ -301,7 +303,7 @@ pub(in crate::update) fn retype(
         incident,
         from,
         to: kind,
-        runbook: runbook.name,
+        runbook: book,
         by: by.to_string(),
     }];
     fx.extend(after_settle(state, service, now));

@@ -380,10 +380,9 @@ fn typed_command(s: &mut crate::model::State, line: &str, at: i64) -> Vec<Effect
     typed(s, line, at)
 }
 
-/// Production down: the switch is previewed as soon as the rule fires,
-/// before any key, and one `y` opens the emergency checklist and makes it.
-#[test]
-fn production_down_previews_the_switch_and_one_y_makes_it() {
+/// Web with typed rollbacks, every user on green, and green's probes
+/// refused: production is down. The effects of the failed probes.
+fn production_down() -> (crate::model::State, Vec<Effect>) {
     let mut s = state(Policy::default());
     s.services[0].rollback.runbook = books();
     update(
@@ -399,6 +398,14 @@ fn production_down_previews_the_switch_and_one_y_makes_it() {
     for t in [1000, 1300, 1600] {
         fx.extend(probe(&mut s, 1, t, HealthStatus::Unreachable));
     }
+    (s, fx)
+}
+
+/// Production down: the switch is previewed as soon as the rule fires,
+/// before any key, and one `y` opens the emergency checklist and makes it.
+#[test]
+fn production_down_previews_the_switch_and_one_y_makes_it() {
+    let (mut s, fx) = production_down();
     let request = fx
         .iter()
         .find_map(|e| match e {
@@ -512,21 +519,7 @@ fn the_type_waits_for_a_step_under_way() {
 /// after every message; the banner keeps to the recommendation.
 #[test]
 fn a_failed_emergency_preview_is_not_asked_again_at_every_message() {
-    let mut s = state(Policy::default());
-    s.services[0].rollback.runbook = books();
-    update(
-        &mut s,
-        Msg::TrafficRead {
-            service: 0,
-            result: Ok(Weights::from_percents([("blue", 0), ("green", 100)])),
-            at: Ts(0),
-        },
-    );
-    probe(&mut s, 0, 1000, HealthStatus::Ok);
-    let mut fx = Vec::new();
-    for t in [1000, 1300, 1600] {
-        fx.extend(probe(&mut s, 1, t, HealthStatus::Unreachable));
-    }
+    let (mut s, fx) = production_down();
     let request = fx
         .iter()
         .find_map(|e| match e {
