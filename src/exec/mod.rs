@@ -6,6 +6,7 @@
 //! change starts, and an outcome after (see `journal`). Without a journal
 //! (some tests) the changes run unrecorded.
 
+mod comms;
 mod incident;
 mod room;
 mod steps;
@@ -716,6 +717,49 @@ impl Executor {
             Effect::OpenIncident { .. } => self.open_incident(effect),
             Effect::CloseIncident { .. } => self.close_incident(effect),
             Effect::Retype { .. } => self.retype(effect),
+            Effect::Severity {
+                service,
+                name,
+                incident,
+                level,
+                why,
+                by,
+            } => {
+                let opening = incident
+                    .is_none()
+                    .then(|| self.incident_of(service))
+                    .flatten();
+                let d = comms::Declared {
+                    name,
+                    incident,
+                    level,
+                    why,
+                    by,
+                };
+                tokio::spawn(comms::severity(self.b.clone(), d, opening));
+            }
+            Effect::SendUpdate {
+                service,
+                name,
+                run,
+                incident,
+                text,
+                by,
+            } => {
+                let opening = incident
+                    .is_none()
+                    .then(|| self.incident_of(service))
+                    .flatten();
+                let u = comms::Update {
+                    service,
+                    name,
+                    run,
+                    incident,
+                    text,
+                    by,
+                };
+                tokio::spawn(comms::send_update(self.b.clone(), u, opening, tx));
+            }
             Effect::Step {
                 service,
                 name,
@@ -820,6 +864,7 @@ impl Executor {
             ref target,
             ref runbook,
             ref typed,
+            ref severity,
             ref by,
             auto,
             ref reasons,
@@ -847,6 +892,8 @@ impl Executor {
             "runbook": runbook,
             "type": typed.as_ref().map(|t| t.kind),
             "type_why": typed.as_ref().map(|t| &t.why),
+            "severity": severity.as_ref().map(|s| s.level),
+            "severity_why": severity.as_ref().map(|s| &s.why),
             "auto": auto,
             "reasons": reasons,
             "began": began.map(Ts::millis),

@@ -629,7 +629,7 @@ async fn smoke_tests(b: &Backends, service: usize, name: &str, env: &str) -> Ran
 }
 
 /// A notification never blocks the rollback: failures are warnings.
-fn notified(sent: &[notify::Sent]) -> StepOutcome {
+pub(super) fn notified(sent: &[notify::Sent]) -> StepOutcome {
     if sent.is_empty() {
         return StepOutcome::warned("no notifier is configured: tell the team yourself", vec![]);
     }

@@ -30,7 +30,11 @@ pub fn payload(
     match kind {
         NotifierKind::Slack => json!({ "text": text }),
         NotifierKind::Webhook => json!({
-            "event": match template { Template::RollbackStarted => "rollback-started", Template::RollbackCompleted => "rollback-completed" },
+            "event": match template {
+                Template::RollbackStarted => "rollback-started",
+                Template::RollbackCompleted => "rollback-completed",
+                Template::StatusUpdate => "status-update",
+            },
             "service": service,
             "text": text,
             "by": by,

@@ -11,6 +11,7 @@ pub const ALIASES: &[(&str, Action)] = &[
     ("weights", Action::SetWeights),
     ("why", Action::Explain),
     ("report", Action::ExportReport),
+    ("update", Action::StatusUpdate),
     ("fault", Action::InjectFault),
     ("heal", Action::ClearFaults),
     ("trend", Action::DrillTrend),
@@ -21,6 +22,7 @@ pub const ALIASES: &[(&str, Action)] = &[
 pub const CONTEXT: &str = "context";
 pub const FILTER: &str = "filter";
 pub const TYPE: &str = "type";
+pub const SEVERITY: &str = "sev";
 
 /// How many lines the history keeps.
 pub const HISTORY: usize = 100;
@@ -44,6 +46,8 @@ pub enum Command {
     Context(String),
     /// `filter TEXT`: as `/` on the focused pane (empty clears it).
     Filter(String),
+    /// `sev LEVEL [REASON]`: the open incident's severity, declared.
+    Severity { level: u8, reason: String },
     /// `type KIND [SERVICE]`: the open checklist follows another rollback
     /// type (before its first change).
     Type {
@@ -72,7 +76,7 @@ pub fn action_named(word: &str) -> Option<Action> {
 /// Every command word, aliases first, for completion and the help.
 pub fn words() -> Vec<&'static str> {
     let mut w: Vec<&'static str> = ALIASES.iter().map(|(a, _)| *a).collect();
-    w.extend([CONTEXT, FILTER, TYPE]);
+    w.extend([CONTEXT, FILTER, TYPE, SEVERITY]);
     w.extend(Action::ALL.iter().map(|a| a.name()));
     w
 }
@@ -99,6 +103,18 @@ pub fn parse(line: &str, names: &Names) -> Result<Command, String> {
     }
     if word == FILTER {
         return Ok(Command::Filter(args.join(" ")));
+    }
+    if word == SEVERITY || word == "severity" {
+        let usage = || "sev LEVEL REASON: `:sev 1 checkout is down for everyone`".to_string();
+        let (level, reason) = args.split_first().ok_or_else(usage)?;
+        let level = level
+            .trim_start_matches(['S', 's', 'E', 'e', 'V', 'v'])
+            .parse::<u8>()
+            .map_err(|_| format!("`{level}` is not a severity level (1 is the worst)"))?;
+        return Ok(Command::Severity {
+            level,
+            reason: reason.join(" "),
+        });
     }
     if word == TYPE {
         use crate::runbook::RollbackType;

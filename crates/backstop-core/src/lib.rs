@@ -11,6 +11,7 @@
 pub mod action;
 pub mod argv;
 pub mod command;
+pub mod comms;
 pub mod decision;
 pub mod deploy;
 pub mod drill;
@@ -25,9 +26,11 @@ pub mod rollback_type;
 pub mod room;
 pub mod rules;
 pub mod runbook;
+pub mod severity;
 pub mod time;
 pub mod traffic;
 pub mod trend;
+pub mod triage;
 pub mod update;
 
 #[cfg(any(test, feature = "testkit"))]

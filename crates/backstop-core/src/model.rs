@@ -841,6 +841,8 @@ pub enum InputPurpose {
     OverrideReason { service: usize, request: u64 },
     /// `yes` takes the service over from a driver whose heartbeat is gone.
     TakeOver { service: usize, from: String },
+    /// An update to the team on an incident (prefilled, edited, sent on Enter).
+    Update { service: usize, run: u64 },
     /// The `:` command line.
     Command,
     /// The `/` filter of a list pane, applied as it is typed.
@@ -1012,6 +1014,8 @@ pub struct State {
     pub switch_context: Option<String>,
     /// The drills' trend, as last read for its view.
     pub trend: TrendView,
+    /// The team's severity classes (reference 002's by default).
+    pub severities: Vec<crate::severity::Class>,
 }
 
 /// The context the header names.
@@ -1071,6 +1075,7 @@ impl State {
             context: None,
             switch_context: None,
             trend: TrendView::Loading,
+            severities: crate::severity::defaults(),
             quit: false,
             operator: "operator".into(),
             notifiers: Vec::new(),

@@ -155,6 +155,14 @@ pub enum Msg {
     },
     /// The journal recorded the incident a checklist belongs to.
     IncidentOpened { service: usize, id: i64, at: Ts },
+    /// An update to the team went out (or did not): see `Effect::SendUpdate`.
+    UpdateSent {
+        service: usize,
+        run: u64,
+        by: String,
+        outcome: StepOutcome,
+        at: Ts,
+    },
     /// An incident's report was written.
     ReportWritten { incident: i64, path: String, at: Ts },
     /// The drills scored in the journal, for the trend view (or why not).
@@ -404,6 +412,7 @@ impl Msg {
             | Msg::DrillEnd { at }
             | Msg::StepPreview { at, .. }
             | Msg::StepDone { at, .. }
+            | Msg::UpdateSent { at, .. }
             | Msg::IncidentOpened { at, .. }
             | Msg::Interrupted { at, .. }
             | Msg::RealState { at, .. }
@@ -455,6 +464,8 @@ pub enum Effect {
         runbook: String,
         /// The rollback type and the rule's reason, when the service's rollbacks are typed.
         typed: Option<crate::runbook::Typed>,
+        /// The severity the rule proposed.
+        severity: Option<crate::comms::Severity>,
         by: String,
         auto: bool,
         reasons: Vec<String>,
@@ -469,6 +480,25 @@ pub enum Effect {
         from: crate::runbook::RollbackType,
         to: crate::runbook::RollbackType,
         runbook: String,
+        by: String,
+    },
+    /// Journal a severity a person declared for an incident.
+    Severity {
+        service: usize,
+        name: String,
+        incident: Option<i64>,
+        level: u8,
+        why: String,
+        by: String,
+    },
+    /// Send an update to the team through the notifiers (journaled as a
+    /// message: intent, then outcome); the answer is `UpdateSent`.
+    SendUpdate {
+        service: usize,
+        name: String,
+        run: u64,
+        incident: Option<i64>,
+        text: String,
         by: String,
     },
     /// Record how an incident ended, with its steps.
@@ -603,6 +633,10 @@ impl Effect {
             Effect::Retype {
                 name, from, to, by, ..
             } => format!("rollback type of {name}: {from} → {to} (by {by})"),
+            Effect::Severity {
+                name, level, by, ..
+            } => format!("severity of {name}'s incident: SEV{level} (by {by})"),
+            Effect::SendUpdate { name, by, .. } => format!("send an update on {name} (by {by})"),
             Effect::Step {
                 name, title, work, ..
             } => format!("{name}: {title} ({})", work.name()),

@@ -23,44 +23,45 @@ pub fn users_on(svc: &ServiceState, env: usize) -> bool {
     svc.share(env).is_none_or(|p| p >= LIVE_SHARE)
 }
 
-pub fn choose(svc: &ServiceState, suspect: usize) -> Typed {
-    let typed = |kind, why: String| Typed { kind, why };
+/// Why production is down, if it is: every environment of the service
+/// fails, or every probe of `suspect`, where users are, fails. The rule of
+/// the emergency rollback and of severity 1.
+pub fn production_down(svc: &ServiceState, suspect: usize) -> Option<String> {
     let failing = |e: &crate::model::EnvState| e.status.is_some_and(|s| s.is_failure());
     if !svc.envs.is_empty() && svc.envs.iter().all(failing) {
-        return typed(
-            RollbackType::Emergency,
-            format!("rule: every environment of {} is failing", svc.name),
-        );
+        return Some(format!("every environment of {} is failing", svc.name));
     }
-    if let Some(env) = svc.envs.get(suspect) {
-        let share = svc.share(suspect);
-        let live = users_on(svc, suspect);
-        // What users get: a liveness probe says the process runs, not that
-        // it serves (it is counted only where it is all there is).
-        let serving: Vec<_> = env
-            .endpoints
+    let env = svc.envs.get(suspect)?;
+    let share = svc.share(suspect);
+    // What users get: a liveness probe says the process runs, not that
+    // it serves (it is counted only where it is all there is).
+    let serving: Vec<_> = env
+        .endpoints
+        .iter()
+        .filter(|ep| ep.role != Role::Live)
+        .collect();
+    let probes = if serving.is_empty() {
+        env.endpoints.iter().collect()
+    } else {
+        serving
+    };
+    let every_probe = !probes.is_empty()
+        && probes
             .iter()
-            .filter(|ep| ep.role != Role::Live)
-            .collect();
-        let probes = if serving.is_empty() {
-            env.endpoints.iter().collect()
-        } else {
-            serving
-        };
-        let every_probe = !probes.is_empty()
-            && probes
-                .iter()
-                .all(|ep| ep.status().is_some_and(|s| s.is_failure()));
-        if live && every_probe {
-            let users = share.map_or_else(String::new, |p| format!(" ({p} % of traffic)"));
-            return typed(
-                RollbackType::Emergency,
-                format!(
-                    "rule: every probe of {}{users} fails: production is down",
-                    env.name
-                ),
-            );
-        }
+            .all(|ep| ep.status().is_some_and(|s| s.is_failure()));
+    (users_on(svc, suspect) && every_probe).then(|| {
+        let users = share.map_or_else(String::new, |p| format!(" ({p} % of traffic)"));
+        format!(
+            "every probe of {}{users} fails: production is down",
+            env.name
+        )
+    })
+}
+
+pub fn choose(svc: &ServiceState, suspect: usize) -> Typed {
+    let typed = |kind, why: String| Typed { kind, why };
+    if let Some(why) = production_down(svc, suspect) {
+        return typed(RollbackType::Emergency, format!("rule: {why}"));
     }
     if let Some(Ok(schema)) = svc.database.as_ref().map(|r| &r.result) {
         if let Some(d) = &schema.dirty {

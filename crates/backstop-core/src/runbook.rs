@@ -108,6 +108,8 @@ pub enum Template {
     RollbackStarted,
     /// "ROLLBACK COMPLETED, now running v1.2.2".
     RollbackCompleted,
+    /// Reference 003's update every 5 minutes: progress, status, ETA.
+    StatusUpdate,
 }
 
 impl Act {
@@ -737,6 +739,9 @@ pub struct Checklist {
     /// with that this checklist has (targets ending with none are left out).
     #[serde(default)]
     pub targets: Vec<Target>,
+    /// Its severity and the updates the team was sent.
+    #[serde(default)]
+    pub comms: crate::comms::Comms,
 }
 
 /// Values for a runbook's titles.
@@ -840,6 +845,7 @@ impl Checklist {
             auto_stopped: None,
             typed: None,
             targets,
+            comms: crate::comms::Comms::opened(now),
         };
         if let Some(first) = c.steps.first_mut() {
             first.status = StepStatus::Current;

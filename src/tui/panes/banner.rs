@@ -136,6 +136,16 @@ pub fn render(state: &State, view: &View<'_>, area: Rect, buf: &mut Buffer) {
             ),
             _ => format!("  {} why", key(Action::Explain)),
         };
+        // A late update shows on every pane, in words.
+        let late = crate::core::update::open_incidents(state)
+            .into_iter()
+            .find(|(s, _)| s == i)
+            .map(|(_, c)| crate::core::update::cadence(state, c))
+            .filter(|c| c.is_late())
+            .and_then(|c| c.words())
+            .map_or_else(String::new, |w| {
+                format!(" {w}: {} writes it ", key(Action::StatusUpdate))
+            });
         let head = format!(" {} ", svc.name);
         // The change names both environments: the route would repeat it.
         let route = if ready.is_some() {
@@ -151,6 +161,7 @@ pub fn render(state: &State, view: &View<'_>, area: Rect, buf: &mut Buffer) {
             + super::width(&label)
             + super::width(&route)
             + super::width(&hint)
+            + super::width(&late)
             + more.len()
             + 3;
         let line = Line::from(vec![
@@ -166,6 +177,7 @@ pub fn render(state: &State, view: &View<'_>, area: Rect, buf: &mut Buffer) {
                 },
                 (area.width as usize).saturating_sub(used),
             )),
+            Span::styled(late, t.drill()),
             Span::styled(hint, t.key()),
             Span::raw(more),
         ]);

@@ -34,9 +34,11 @@ pub fn height(state: &State) -> u16 {
     (steps + 3 + 2 + 2 + head_rows(c)) as u16
 }
 
-/// The type's line and the countdown's, above the phases.
+/// The severity's line, the type's and the countdown's, above the phases.
 fn head_rows(c: &Checklist) -> usize {
-    usize::from(c.typed.is_some()) + usize::from(!c.targets.is_empty())
+    usize::from(c.comms.severity.is_some())
+        + usize::from(c.typed.is_some())
+        + usize::from(!c.targets.is_empty())
 }
 
 fn step_rows(c: &Checklist, i: usize, s: &StepRun) -> usize {
@@ -246,6 +248,38 @@ fn head_lines(
 ) -> Vec<Line<'static>> {
     let t = view.theme;
     let mut lines = Vec::new();
+    if let Some(sev) = &c.comms.severity {
+        let class = crate::core::severity::class(&state.severities, sev.level)
+            .map_or_else(String::new, |k| format!(" {}", k.name));
+        let who = match &sev.by {
+            Some(by) => format!(" ({})", crate::core::update::room::short(by)),
+            None => String::new(),
+        };
+        let cadence = crate::core::update::cadence(state, c);
+        let next = cadence
+            .words()
+            .map_or_else(String::new, |w| format!(" · {w}"));
+        let keys = if own && c.ended.is_none() {
+            format!(
+                " · {} writes it · :sev",
+                super::key(view, Action::StatusUpdate)
+            )
+        } else {
+            String::new()
+        };
+        let style = if sev.level == 1 || cadence.is_late() {
+            t.level(Level::Bad)
+        } else {
+            t.level(Level::Warn)
+        };
+        lines.push(Line::styled(
+            fit(
+                &format!(" {}{class}{next}{keys} — {}{who}", sev.label(), sev.why),
+                w,
+            ),
+            style,
+        ));
+    }
     if let Some(ty) = &c.typed {
         let change = if own && c.ended.is_none() {
             " · :type changes it before the first change"

@@ -36,6 +36,30 @@ fn war_room(state: &State) -> Option<String> {
     }
 }
 
+/// The worst incident open in the room: `SEV1 web · update in 4m`, and
+/// whether its update is late (it is then shown in the drill colour).
+fn incident(state: &State) -> Option<(String, bool)> {
+    let incidents = crate::core::update::open_incidents(state);
+    let (service, c) = incidents.first()?;
+    let sev = c.comms.severity.as_ref()?;
+    let cadence = crate::core::update::cadence(state, c);
+    let more = match incidents.len() {
+        1 => String::new(),
+        n => format!(" (+{})", n - 1),
+    };
+    let words = cadence
+        .words()
+        .map_or_else(String::new, |w| format!(" · {w}"));
+    Some((
+        format!(
+            " {} {}{words}{more} ",
+            sev.label(),
+            state.services[*service].name
+        ),
+        cadence.is_late() || sev.level == 1,
+    ))
+}
+
 /// `room payments · `: the war room these people share (none for a
 /// drill's own world).
 fn room(state: &State) -> String {
@@ -48,6 +72,7 @@ fn room(state: &State) -> String {
 pub fn render(state: &State, view: &View<'_>, area: Rect, buf: &mut Buffer) {
     let t = view.theme;
     let mut left = vec![Span::styled(" backstop", t.bold()), Span::raw(" ─ ")];
+    let incident = incident(state);
     // The context first, always: nobody rolls back staging thinking it is
     // prod, or the reverse. Production says so in words, not only in red.
     if let Some(c) = &state.context {
@@ -83,9 +108,12 @@ pub fn render(state: &State, view: &View<'_>, area: Rect, buf: &mut Buffer) {
                     " DRILL sandbox ".to_string(),
                 ),
             };
-            let used = Line::from(left.clone()).width() + 2 + clock.as_ref().map_or(0, String::len);
+            let used = Line::from(left.clone()).width()
+                + 2
+                + clock.as_ref().map_or(0, String::len)
+                + incident.as_ref().map_or(0, |(t, _)| super::width(t) + 2);
             // On a narrow terminal the clock matters more than the sentence.
-            let badge = if used + super::width(&long) <= area.width as usize || clock.is_none() {
+            let badge = if used + super::width(&long) <= area.width as usize {
                 long
             } else {
                 short
@@ -119,6 +147,11 @@ pub fn render(state: &State, view: &View<'_>, area: Rect, buf: &mut Buffer) {
             ),
             t.drill(),
         ));
+    }
+    // An incident's severity and its next update, on every screen.
+    if let Some((text, loud)) = incident {
+        left.push(Span::raw("  "));
+        left.push(Span::styled(text, if loud { t.drill() } else { t.bold() }));
     }
     if state.services.iter().any(|s| s.read_only) {
         // Colour is a second channel: the word says it.
@@ -157,7 +190,7 @@ pub fn render(state: &State, view: &View<'_>, area: Rect, buf: &mut Buffer) {
     }
     let left = Line::from(left);
     let room = area.width as usize;
-    if left.width() + clock.len() < room {
+    if left.width() + clock.len() <= room {
         Line::raw(clock).right_aligned().render(area, buf);
     }
     left.render(area, buf);

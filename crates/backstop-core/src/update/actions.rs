@@ -199,6 +199,13 @@ pub(super) fn on_action(state: &mut State, action: Action, at: Ts) -> Vec<Effect
             return vec![Effect::ReadDrills];
         }
         Action::ExportReport => return export(state, at),
+        Action::StatusUpdate => {
+            if let Err(why) = super::comms::open(state, at) {
+                state
+                    .events
+                    .push(at, "backstop", Level::Warn, format!("update: {why}"));
+            }
+        }
         // An emergency switch on the banner: `y` makes it.
         Action::Confirm => return super::emergency::confirm(state, at).unwrap_or_default(),
         // Outside the dialogs and the checklist these have nothing to act on.

@@ -195,6 +195,13 @@ fn run(state: &mut State, cmd: Command, at: Ts) -> Vec<Effect> {
                 Vec::new()
             })
         }
+        Command::Severity { level, reason } => super::comms::declare(state, level, &reason, at)
+            .unwrap_or_else(|why| {
+                state
+                    .events
+                    .push(at, "backstop", Level::Warn, format!(":sev {level}: {why}"));
+                Vec::new()
+            }),
         Command::Filter(text) => {
             let pane = state.ui.focus;
             if filterable(pane) {

@@ -6,6 +6,7 @@ mod actions;
 mod armed;
 mod checklist;
 mod command;
+mod comms;
 mod decisions;
 mod deploy;
 mod emergency;
@@ -23,6 +24,7 @@ mod traffic;
 pub use armed::{ARMED_FOR, ARMED_READ, needs_second_key};
 pub use checklist::{focused_checklist, message, shown_checklist};
 pub use command::names as command_names;
+pub use comms::{cadence, open_incidents};
 pub use decisions::describe as describe_decision;
 pub use emergency::ready_service;
 pub use line::filterable;
@@ -92,7 +94,9 @@ fn acts(e: &Effect) -> Option<&str> {
         Effect::Step { name, work, .. } if work.mutates() => Some(name),
         Effect::OpenIncident { name, .. }
         | Effect::CloseIncident { name, .. }
-        | Effect::Retype { name, .. } => Some(name),
+        | Effect::Retype { name, .. }
+        | Effect::Severity { name, .. }
+        | Effect::SendUpdate { name, .. } => Some(name),
         Effect::AckInterrupted { scope, .. } => Some(scope.split('/').next().unwrap_or(scope)),
         _ => None,
     }
@@ -365,6 +369,7 @@ fn dispatch(state: &mut State, msg: Msg, now: super::time::Ts) -> Vec<Effect> {
             fx.extend(checklist::on_tick(state, now));
             fx.extend(room::on_tick(state, now));
             fx.extend(checklist::resume(state, now));
+            comms::on_tick(state, now);
             fx
         }
         // One answer is a batch of one.
@@ -595,9 +600,26 @@ fn dispatch(state: &mut State, msg: Msg, now: super::time::Ts) -> Vec<Effect> {
             outcome,
             at,
         } => {
+            // A message the checklist sent is an update: the cadence counts from it.
+            if checklist::is_message(state, service, run, step)
+                && !matches!(outcome.verdict, super::msg::Verdict::Failed(_))
+            {
+                let by = state.operator.clone();
+                comms::sent(state, service, run, &by, at);
+            }
             let mut fx = checklist::on_done(state, service, run, step, outcome, at);
             fx.extend(decisions::refresh(state, service, now));
             fx
+        }
+        Msg::UpdateSent {
+            service,
+            run,
+            by,
+            outcome,
+            at,
+        } => {
+            comms::on_sent(state, service, run, &by, outcome, at);
+            Vec::new()
         }
         Msg::IncidentOpened { service, id, .. } => {
             checklist::on_incident(state, service, id);

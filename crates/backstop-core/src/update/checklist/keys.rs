@@ -270,6 +270,17 @@ pub(super) fn submitted(
         | InputPurpose::TakeOver { .. } => {
             crate::update::room::submitted(state, purpose, text, now)
         }
+        InputPurpose::Update { service, run } => {
+            crate::update::comms::submitted(state, service, run, text).unwrap_or_else(|why| {
+                state.events.push(
+                    now,
+                    "backstop",
+                    Level::Warn,
+                    format!("update not sent: {why}"),
+                );
+                Vec::new()
+            })
+        }
         // Run by `update::command`; never submitted here.
         InputPurpose::Command | InputPurpose::Filter { .. } => Vec::new(),
     }

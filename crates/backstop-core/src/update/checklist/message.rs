@@ -45,6 +45,7 @@ pub fn message(state: &State, service: usize, template: Template, now: Ts) -> St
                 svc.name, c.started_by
             )
         }
+        Template::StatusUpdate => crate::update::comms::draft(state, service),
         Template::RollbackCompleted => {
             let recovered = c.recovered.unwrap_or(now);
             let impact = time::human(Duration::from_secs(

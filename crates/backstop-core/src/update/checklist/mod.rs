@@ -196,3 +196,14 @@ pub fn shown_checklist(state: &State) -> Option<(usize, Option<&crate::model::Fo
     }
     (0..state.services.len()).find_map(|s| shown(s).map(|f| (s, Some(f))))
 }
+
+/// Whether step `step` of `service`'s checklist `run` sends a message to the team.
+pub(super) fn is_message(state: &State, service: usize, run: u64, step: usize) -> bool {
+    state
+        .services
+        .get(service)
+        .and_then(|s| s.rollback.checklist.as_ref())
+        .filter(|c| c.run == run)
+        .and_then(|c| c.steps.get(step))
+        .is_some_and(|s| matches!(&s.spec.kind, StepKind::Action(Act::Notify { .. })))
+}

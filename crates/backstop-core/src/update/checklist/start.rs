@@ -31,6 +31,8 @@ pub(in crate::update) fn start(
     let book = c.runbook.clone();
     c.typed = typed.clone();
     c.reasons = reasons.clone();
+    let severity = crate::triage::propose(svc, suspect, now);
+    c.comms.severity = Some(severity.clone());
     // Detection: the first rule that fired in this incident (not the latest
     // change of wording), or now, for an operator's own request.
     let detected = match &svc.rollback.decision {
@@ -98,6 +100,7 @@ pub(in crate::update) fn start(
         target: tn,
         runbook: book,
         typed,
+        severity: Some(severity),
         by,
         auto,
         reasons,
