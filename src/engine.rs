@@ -1044,6 +1044,7 @@ pub fn initial_state(config: &Config, origin: Origin, at: Ts) -> State {
     for (svc, cfg) in state.services.iter_mut().zip(&config.services) {
         svc.read_only = cfg.read_only;
     }
+    state.severities = config.severities.clone();
     state.notifiers = config
         .notifiers
         .iter()

@@ -14,6 +14,8 @@ use crate::core::runbook::StepSummary;
 use crate::core::time::{self, Ts};
 use crate::room::{Reader, Row};
 
+pub mod comms;
+pub mod postmortem;
 pub mod stats;
 pub mod war_room;
 
@@ -55,6 +57,12 @@ pub struct Report {
     pub mttd_secs: Option<f64>,
     /// Recovery (traffic on the good version, verified) − detection, in seconds.
     pub mttr_secs: Option<f64>,
+    /// A person on it − detection, in seconds.
+    pub mtta_secs: Option<f64>,
+    /// Impact began, detected, opened, acknowledged, mitigated, resolved.
+    pub milestones: Vec<comms::Milestone>,
+    /// The severity, and the updates the team was sent.
+    pub comms: comms::Comms,
     pub steps: Vec<StepSummary>,
     pub actions: Vec<Action>,
     pub messages: Vec<Message>,
@@ -398,7 +406,8 @@ impl Report {
             .get("targets")
             .and_then(|t| serde_json::from_value(t.clone()).ok())
             .unwrap_or_default();
-        Ok(Report {
+        let comms = comms::Comms::of(inc, &own, closed);
+        let mut report = Report {
             incident: inc.id,
             suspect: str_of(&d, "suspect"),
             target: str_of(&d, "target"),
@@ -418,6 +427,9 @@ impl Report {
             ending: closed.map(|_| str_of(&cd, "ending")),
             mttd_secs: marks.mttd_secs(),
             mttr_secs: marks.mttr_secs(),
+            mtta_secs: None,
+            milestones: Vec::new(),
+            comms,
             steps,
             actions,
             messages,
@@ -425,7 +437,15 @@ impl Report {
             approvals,
             timeline,
             journal_chain: ChainNote::of(reader),
-        })
+        };
+        report.milestones = comms::milestones(&report, &own);
+        let acknowledged = report
+            .milestones
+            .iter()
+            .find(|m| m.name == "acknowledged")
+            .and_then(|m| m.at);
+        report.mtta_secs = secs(acknowledged, Some(detected));
+        Ok(report)
     }
 
     pub fn json(&self) -> String {
@@ -478,6 +498,11 @@ impl Report {
             hms(self.recovered)
         );
         let _ = writeln!(s, "| MTTD (detected − began) | {} |", dur(self.mttd_secs));
+        let _ = writeln!(
+            s,
+            "| MTTA (acknowledged − detected) | {} |",
+            dur(self.mtta_secs)
+        );
         let _ = writeln!(
             s,
             "| MTTR (recovered − detected) | {} |\n",
@@ -540,6 +565,8 @@ impl Report {
             }
             let _ = writeln!(s);
         }
+
+        self.comms.markdown(&mut s);
 
         let _ = writeln!(s, "## Who watched\n");
         if self.watchers.is_empty() {

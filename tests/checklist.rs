@@ -300,7 +300,7 @@ async fn the_default_runbook_end_to_end_through_the_sandbox() {
         mttr > 15.0 && mttr < 110.0,
         "MTTR {mttr} (the 60 s error-rate watch at 4× is 15 s)"
     );
-    assert_eq!(report.steps.len(), 14);
+    assert_eq!(report.steps.len(), 15);
     assert_eq!(report.messages.len(), 2);
     assert!(
         report.messages[0]

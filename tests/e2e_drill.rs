@@ -354,6 +354,10 @@ fn a_failing_canary_is_recommended_explained_and_rolled_back_by_the_checklist() 
         s.contains("Document the root cause: ")
     });
     pty.send("bad feature flag\r");
+    pty.wait_for("the post-mortem's prompt", Duration::from_secs(3), |s| {
+        s.contains("Schedule the post-mortem: when, and who leads it: ")
+    });
+    pty.send("tomorrow 10:00, led by bob\r");
     pty.wait_for("completed", Duration::from_secs(5), |s| {
         s.contains("COMPLETED at")
     });
@@ -383,8 +387,27 @@ fn a_failing_canary_is_recommended_explained_and_rolled_back_by_the_checklist() 
         "drill: fault injected: 503 critical".into(),
         "- Rollback type: immediate".into(),
         "| rollback | 5m | ".into(),
+        "- Severity: **SEV3?** — rule: green takes 10 % of the traffic (a canary)".into(),
+        "| MTTA (acknowledged − detected) |".into(),
     ] {
         assert!(md.contains(&want), "{want:?} not in\n{md}");
+    }
+    // The post-mortem's draft, from the same journal.
+    let out = common::run({
+        let mut c = home.command();
+        c.args(["report", "--drill", "--postmortem"]);
+        c
+    });
+    let md = common::stdout(&out);
+    assert_eq!(out.status.code(), Some(0), "{}", common::stderr(&out));
+    for want in [
+        "# Post-mortem: web, incident ",
+        "| mitigated | 20",
+        "The review is scheduled: tomorrow 10:00, led by bob (by ",
+        "### within 24 hours (due ",
+        "- [ ] Add tests to prevent recurrence",
+    ] {
+        assert!(md.contains(want), "{want:?} not in\n{md}");
     }
 }
 
@@ -463,6 +486,10 @@ fn a_scenario_drill_followed_by_keys_ends_on_its_score_and_report() {
         current(s, "Review the logs of green")
     });
     pty.send("\r");
+    pty.wait_for("the post-mortem's prompt", Duration::from_secs(5), |s| {
+        s.contains("Schedule the post-mortem: when, and who leads it: ")
+    });
+    pty.send("Monday 14:00, led by the team lead\r");
     pty.wait_for("the score", Duration::from_secs(10), |s| {
         s.contains("Drill bad-switch: EXPECTATION HELD") && s.contains("Report: ")
     });
@@ -472,7 +499,7 @@ fn a_scenario_drill_followed_by_keys_ends_on_its_score_and_report() {
     assert!(s.contains("immediate actions:"), "{s}");
     assert!(s.contains("monitor:"), "{s}");
     assert!(s.contains("✓ health-failures fires first"), "{s}");
-    assert!(s.contains("checklist: 9 done, 1 skipped"), "{s}");
+    assert!(s.contains("checklist: 10 done, 1 skipped"), "{s}");
     let reports = home.path().join("data/backstop/reports");
     let md: Vec<_> = std::fs::read_dir(&reports)
         .unwrap()

@@ -69,6 +69,14 @@ fn typing_a_note_never_acts() {
     pty.wait_for("the note recorded", Duration::from_secs(3), |s| {
         s.contains("a config flag, fixed by hand") && !s.contains("Document the root cause: ")
     });
+    // The next note (the post-mortem's) opens its line by itself: Esc closes it.
+    pty.wait_for("the post-mortem's line", Duration::from_secs(3), |s| {
+        s.contains("Schedule the post-mortem: when, and who leads it: ")
+    });
+    pty.send("\x1b");
+    pty.wait_for("the line closed", Duration::from_secs(3), |s| {
+        !s.contains("Schedule the post-mortem: when, and who leads it: ")
+    });
     let screen = pty.screen();
     assert!(
         row_has(&screen, "green", "CRIT"),

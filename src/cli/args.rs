@@ -202,6 +202,12 @@ pub enum Command {
         /// List the incidents in the journal instead
         #[arg(long, conflicts_with = "incident")]
         list: bool,
+        /// Draft the incident's post-mortem (Markdown): summary, severity and impact window,
+        /// milestones with MTTD/MTTA/MTTR, the decision and its evidence, every change with
+        /// who made and approved it, every message, the timeline, and reference 003's
+        /// follow-ups (within an hour, a day, a week) as a checklist with due dates
+        #[arg(long, conflicts_with_all = ["list", "drills", "stats", "json"])]
+        postmortem: bool,
     },
     /// Check or create the configuration
     #[command(subcommand)]

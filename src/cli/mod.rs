@@ -39,7 +39,7 @@ use config_file::{config_check, config_init};
 use console::{console, drill};
 use drill::{Play, scenario_drill};
 use journal::journal_verify;
-use report::{drill_list, report, report_stats};
+use report::{Shown, drill_list, report, report_stats};
 
 pub fn main() -> ExitCode {
     let paths = Paths::discover();
@@ -233,6 +233,7 @@ fn run(cli: Cli, paths: &Paths) -> Done {
             stats,
             json,
             list,
+            postmortem,
         }) => {
             let format = if json { Format::Json } else { format };
             if stats {
@@ -240,7 +241,14 @@ fn run(cli: Cli, paths: &Paths) -> Done {
             } else if drills {
                 drill_list(&storage(true)?.place(), format)
             } else {
-                report(&storage(drill)?.place(), incident, format, list)
+                let how = if list {
+                    Shown::List
+                } else if postmortem {
+                    Shown::Postmortem
+                } else {
+                    Shown::Report(format)
+                };
+                report(&storage(drill)?.place(), incident, how)
             }
         }
         Some(Command::Probe { url, json, timeout }) => runtime(|| {

@@ -9,10 +9,20 @@ fn reader(journal: &Place) -> Result<Reader, Failure> {
     Reader::at_current(journal).map_err(|e| Failure::Failing(format!("backstop report: {e:#}")))
 }
 
-/// `backstop report [N] [--list]`: exit 1 when there is no such incident.
-pub(super) fn report(journal: &Place, incident: Option<i64>, format: Format, list: bool) -> Done {
+/// What `backstop report` shows of the incidents.
+pub(super) enum Shown {
+    /// Their list.
+    List,
+    /// One's report, as Markdown or JSON.
+    Report(Format),
+    /// One's post-mortem draft (Markdown).
+    Postmortem,
+}
+
+/// `backstop report [N] [--list | --postmortem]`: exit 1 when there is no such incident.
+pub(super) fn report(journal: &Place, incident: Option<i64>, how: Shown) -> Done {
     let reader = reader(journal)?;
-    if list {
+    if let Shown::List = how {
         let rows = reader
             .incidents()
             .map_err(|e| Failure::Failing(format!("backstop report: {e:#}")))?;
@@ -36,9 +46,12 @@ pub(super) fn report(journal: &Place, incident: Option<i64>, format: Format, lis
             journal.describe()
         ))
     })?;
-    match format {
-        Format::Json => out::line(r.json()),
-        Format::Md => out::text(r.markdown()),
+    match how {
+        Shown::Report(Format::Json) => out::line(r.json()),
+        Shown::Report(Format::Md) | Shown::List => out::text(r.markdown()),
+        Shown::Postmortem => {
+            out::text(crate::report::postmortem::markdown(&r, crate::clock::now()))
+        }
     }
     Ok(exit::OK)
 }

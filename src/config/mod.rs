@@ -14,6 +14,7 @@ pub mod journal;
 pub mod redact;
 pub mod rollback;
 pub mod runbook;
+pub mod severity;
 pub mod smoke;
 pub mod traffic;
 
@@ -67,6 +68,8 @@ pub struct Config {
     /// (`[journal] room`, else the file's name): its leases, checklists,
     /// approvals and people are the room's alone.
     pub room: String,
+    /// The team's severity classes, worst first (`[[severity]]`).
+    pub severities: Vec<crate::core::severity::Class>,
 }
 
 impl Config {
@@ -264,6 +267,9 @@ struct RawConfig {
     /// anyone may take the service over.
     lease_expiry: Option<Spanned<HumanDuration>>,
     journal: Option<journal::RawJournal>,
+    /// The team's severity classes (default: reference 002's three).
+    #[serde(default)]
+    severity: Vec<Spanned<severity::RawSeverity>>,
 }
 
 #[derive(Deserialize)]
@@ -609,6 +615,7 @@ fn validate(
         .into_iter()
         .filter_map(|n| smoke::notifier(n, env, &mut err))
         .collect();
+    let severities = severity::classes(raw.severity, &mut err);
     let lease_expiry = match &raw.lease_expiry {
         Some(x) => {
             let d = x.get_ref().0;
@@ -652,6 +659,7 @@ fn validate(
         approve_only: false,
         journal,
         room,
+        severities,
     })
 }
 
@@ -1166,6 +1174,36 @@ mod tests {
             Ok(_) => panic!("expected errors"),
             Err(d) => d.0.iter().map(Diagnostic::headline).collect(),
         }
+    }
+
+    #[test]
+    fn severity_classes_replace_the_defaults_and_bad_ones_name_their_place() {
+        const SVC: &str = "[services.web.environments.green]\nendpoints = [{ url = \"http://127.0.0.1:1/health\" }]\n";
+        assert_eq!(parse_ok(SVC).severities, crate::core::severity::defaults());
+        let c = parse_ok(&format!(
+            "{SVC}[[severity]]\nlevel = 2\nname = \"major\"\nrespond_within = \"10m\"\nupdate_every = \"10m\"\n\
+             [[severity]]\nlevel = 1\nname = \"outage\"\nrespond_within = \"2m\"\nupdate_every = \"3m\"\nrollback = \"emergency\"\n"
+        ));
+        let levels: Vec<(u8, &str)> = c
+            .severities
+            .iter()
+            .map(|k| (k.level, k.name.as_str()))
+            .collect();
+        assert_eq!(levels, [(1, "outage"), (2, "major")]);
+        assert_eq!(c.severities[0].update_every, Some(Duration::from_secs(180)));
+        let e = errors(&format!(
+            "{SVC}[[severity]]\nlevel = 1\nname = \"a\"\nrespond_within = \"5m\"\nupdate_every = \"10s\"\nrollback = \"fast\"\n\
+             [[severity]]\nlevel = 1\nname = \"b\"\nrespond_within = \"5m\"\n"
+        ));
+        assert_eq!(
+            e,
+            [
+                "t.toml:7:16: update_every must be at least 1m: more often drowns the channel",
+                "t.toml:8:12: `fast` is not a rollback type (immediate, standard, emergency)",
+                "t.toml:10:9: severity 1 is defined twice",
+            ],
+            "{e:#?}"
+        );
     }
 
     #[test]

@@ -553,7 +553,7 @@ mod tests {
             ["default", "manual", "immediate", "standard", "emergency"]
         );
         let d = &c.get("default").unwrap().runbook;
-        assert_eq!((d.before.len(), d.during.len(), d.after.len()), (4, 7, 5));
+        assert_eq!((d.before.len(), d.during.len(), d.after.len()), (4, 7, 6));
         assert!(matches!(
             d.before[0].kind,
             StepKind::Check(Check::Reprobe { count: 3 })

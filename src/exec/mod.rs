@@ -975,6 +975,8 @@ impl Executor {
             recovered,
             steps,
             targets,
+            comms,
+            missed,
         } = effect
         else {
             return;
@@ -994,6 +996,9 @@ impl Executor {
             "recovered": recovered.map(Ts::millis),
             "steps": steps,
             "targets": targets,
+            "severity": comms.severity,
+            "updates": comms.updates,
+            "missed_updates": missed,
         }));
         match (incident, opening) {
             (None, Some(number)) => {

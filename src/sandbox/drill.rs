@@ -121,6 +121,8 @@ pub async fn start(s: &Scenario, o: &DrillOptions) -> Result<(Arc<Sandbox>, Conf
     let timeout = (interval.mul_f64(0.8)).min(Duration::from_secs(1));
     let mut config = sandbox.config(interval, timeout);
     config.title = format!("drill {}", s.name);
+    // The update cadence in the scenario's time, like its waits.
+    config.severities = crate::core::severity::scaled(&config.severities, o.speed);
     for svc in &mut config.services {
         svc.policy = svc.policy.scaled(o.speed);
         svc.policy.mode = if o.auto { Mode::Auto } else { Mode::Advise };

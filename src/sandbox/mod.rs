@@ -407,6 +407,7 @@ impl Sandbox {
             approve_only: false,
             room: "drill".into(),
             journal: Default::default(),
+            severities: crate::core::severity::defaults(),
         }
     }
 }

@@ -415,6 +415,7 @@ fn rules() {
         approve_only: false,
         journal: Default::default(),
         room: "bench".into(),
+        severities: backstop::core::severity::defaults(),
     };
     let mut s =
         backstop::engine::initial_state(&config, Origin::Config("bench.toml".into()), Ts(0));
@@ -635,6 +636,7 @@ fn big_state() -> State {
         approve_only: false,
         journal: Default::default(),
         room: "bench".into(),
+        severities: backstop::core::severity::defaults(),
     };
     let mut s =
         backstop::engine::initial_state(&config, Origin::Config("bench.toml".into()), Ts(0));

@@ -512,6 +512,10 @@ pub enum Effect {
         steps: Vec<StepSummary>,
         /// Its runbook's time targets, scored.
         targets: Vec<crate::runbook::TargetScore>,
+        /// Its severity and the updates the team was sent.
+        comms: crate::comms::Comms,
+        /// Updates that came late, or never came, under its cadence.
+        missed: usize,
     },
     /// Do a checklist step's work; the answer is `StepPreview` or `StepDone`.
     Step {

@@ -140,11 +140,12 @@ pub(super) fn recovery(c: &Checklist) -> Recovery {
 /// Tell the journal how each checklist that has ended ended, once.
 pub(in crate::update) fn close_out(state: &mut State) -> Vec<Effect> {
     let mut fx = Vec::new();
+    let classes = state.severities.clone();
     for (service, svc) in state.services.iter_mut().enumerate() {
         let Some(c) = svc.rollback.checklist.as_mut() else {
             continue;
         };
-        let Some((_, ending)) = &c.ended else {
+        let Some((ended, ending)) = &c.ended else {
             continue;
         };
         if c.close_sent {
@@ -163,6 +164,11 @@ pub(in crate::update) fn close_out(state: &mut State) -> Vec<Effect> {
             recovered,
             steps,
             targets: c.target_scores(),
+            missed: c.comms.missed(
+                crate::severity::every(&classes, c.comms.severity.as_ref().map(|s| s.level)),
+                *ended,
+            ),
+            comms: c.comms.clone(),
         });
     }
     fx
