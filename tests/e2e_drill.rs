@@ -537,3 +537,77 @@ fn a_scenario_drill_followed_by_keys_ends_on_its_score_and_report() {
 fn by_me() -> String {
     format!("by {}@", backstop::identity::login_name())
 }
+
+/// Severity 1's cadence in a drill at 10×: five minutes after the incident
+/// opened (30 s of wall time) the update opens by itself, prefilled, on the
+/// console that drives; Enter sends it (journaled as a message), and the
+/// header counts down to the next one. `:sev` declares the severity.
+#[test]
+fn the_update_comes_due_prefilled_and_is_sent_and_journaled() {
+    let home = Home::new();
+    // bad-switch, played long enough for the 5-minute mark (it ends at 6m).
+    let drills = home.config_dir().join("drills");
+    std::fs::create_dir_all(&drills).unwrap();
+    let scenario = include_str!("../assets/drills/bad-switch.toml")
+        .replace("name = \"bad-switch\"", "name = \"long-outage\"")
+        .replace("ends = \"6m\"", "ends = \"15m\"");
+    std::fs::write(drills.join("long-outage.toml"), scenario).unwrap();
+    let mut pty = Pty::spawn(
+        &home,
+        &[
+            "drill",
+            "--scenario",
+            "long-outage",
+            "--speed",
+            "10",
+            "--seed",
+            "3",
+        ],
+        140,
+        45,
+        &[("USER", "oncall"), ("NO_COLOR", "1")],
+    );
+    pty.wait_for("the emergency switch", Duration::from_secs(40), |s| {
+        s.contains("y switch")
+    });
+    std::thread::sleep(Duration::from_millis(400));
+    pty.send("y");
+    pty.wait_for("the proposed severity", Duration::from_secs(10), |s| {
+        s.contains("SEV1? critical · update in ")
+            && s.lines().next().is_some_and(|l| l.contains("SEV1? web"))
+    });
+    pty.send(":sev 1 checkout is down for everyone\r");
+    pty.wait_for("the declared severity", Duration::from_secs(5), |s| {
+        s.contains("SEV1 critical · update in ")
+            && s.lines().next().is_some_and(|l| l.contains("SEV1 web"))
+    });
+    // Nothing pressed from here: the update opens by itself when it is due.
+    pty.wait_for("the update's prompt", Duration::from_secs(60), |s| {
+        s.lines()
+            .last()
+            .is_some_and(|l| l.contains("not verified yet · ETA: ") && l.contains("⏎ done"))
+    });
+    pty.send("\r");
+    pty.wait_for("the update recorded", Duration::from_secs(5), |s| {
+        s.contains("no notifier is configured: tell the team yourself")
+            && s.contains("SEV1 critical · update in <1m")
+    });
+    pty.send("q");
+    assert_eq!(pty.wait_exit(Duration::from_secs(5)), 0);
+    // The journal: the severity declared, and the update as a message.
+    let out = common::run({
+        let mut c = home.command();
+        c.args(["report", "--drill"]);
+        c
+    });
+    let md = common::stdout(&out);
+    assert_eq!(out.status.code(), Some(0), "{}", common::stderr(&out));
+    for want in [
+        "- Severity: **SEV1** — checkout is down for everyone",
+        "SEV1? proposed: rule: every probe of green",
+        "> SEV1 web: rolling back green → blue · progress: ",
+        "update: SEV1 web: rolling back green → blue",
+    ] {
+        assert!(md.contains(want), "{want:?} not in\n{md}");
+    }
+}

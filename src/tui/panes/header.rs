@@ -36,9 +36,10 @@ fn war_room(state: &State) -> Option<String> {
     }
 }
 
-/// The worst incident open in the room: `SEV1 web · update in 4m`, and
-/// whether its update is late (it is then shown in the drill colour).
-fn incident(state: &State) -> Option<(String, bool)> {
+/// The worst incident open in the room: `SEV1 web · update in 4m` (and
+/// `SEV1 web`, where that does not fit), and whether it is loud (severity
+/// 1, or its update late: then it is shown in the drill colour).
+fn incident(state: &State) -> Option<(String, String, bool)> {
     let incidents = crate::core::update::open_incidents(state);
     let (service, c) = incidents.first()?;
     let sev = c.comms.severity.as_ref()?;
@@ -50,12 +51,10 @@ fn incident(state: &State) -> Option<(String, bool)> {
     let words = cadence
         .words()
         .map_or_else(String::new, |w| format!(" · {w}"));
+    let name = &state.services[*service].name;
     Some((
-        format!(
-            " {} {}{words}{more} ",
-            sev.label(),
-            state.services[*service].name
-        ),
+        format!(" {} {name}{words}{more} ", sev.label()),
+        format!(" {} {name}{more} ", sev.label()),
         cadence.is_late() || sev.level == 1,
     ))
 }
@@ -111,7 +110,7 @@ pub fn render(state: &State, view: &View<'_>, area: Rect, buf: &mut Buffer) {
             let used = Line::from(left.clone()).width()
                 + 2
                 + clock.as_ref().map_or(0, String::len)
-                + incident.as_ref().map_or(0, |(t, _)| super::width(t) + 2);
+                + incident.as_ref().map_or(0, |(_, t, _)| super::width(t) + 2);
             // On a narrow terminal the clock matters more than the sentence.
             let badge = if used + super::width(&long) <= area.width as usize {
                 long
@@ -149,7 +148,13 @@ pub fn render(state: &State, view: &View<'_>, area: Rect, buf: &mut Buffer) {
         ));
     }
     // An incident's severity and its next update, on every screen.
-    if let Some((text, loud)) = incident {
+    if let Some((long, short, loud)) = incident {
+        let used = Line::from(left.clone()).width() + 2 + clock.len();
+        let text = if used + super::width(&long) <= area.width as usize {
+            long
+        } else {
+            short
+        };
         left.push(Span::raw("  "));
         left.push(Span::styled(text, if loud { t.drill() } else { t.bold() }));
     }

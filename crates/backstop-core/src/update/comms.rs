@@ -255,9 +255,13 @@ fn prompt(state: &mut State, service: usize, now: Ts) {
 /// by itself, once per due time, when the person is not in the middle of
 /// something; else the banner and the header say it is due.
 pub(super) fn on_tick(state: &mut State, now: Ts) {
+    // A view open (help, why, a drill's score) is being read; a drill
+    // that ended has nobody left to tell.
     let idle = state.ui.input.is_none()
         && state.ui.armed.is_none()
         && state.ui.editor.is_none()
+        && state.ui.overlay == crate::model::Overlay::None
+        && state.drill.as_ref().is_none_or(|d| d.ended.is_none())
         && state
             .ui
             .last_key
