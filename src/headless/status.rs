@@ -175,12 +175,28 @@ pub async fn run(config: &Config, json_out: bool, journal: Option<&Place>) -> an
     let order = |r: &Row| (r.service, r.env, r.endpoint);
     rows.sort_by_key(order);
     let worst = rows.iter().map(|r| r.probed.report.status).max();
+    let incidents = open_incidents(config, reader.as_ref());
     if json_out {
         let mut doc = document(config, &rows, &deployed, worst);
         add_traffic_and_alarms(&mut doc, config, &rows, &split, &alarms);
         add_databases(&mut doc, config, &schemas);
+        doc["incidents"] = json!(
+            incidents
+                .iter()
+                .map(|(r, sev)| json!({
+                    "incident": r.id,
+                    "service": r.entry.scope,
+                    "opened": r.entry.at.rfc3339(),
+                    "by": r.entry.operator,
+                    "severity": sev.as_ref().map(|s| s.level),
+                    "severity_declared_by": sev.as_ref().and_then(|s| s.by.clone()),
+                    "severity_why": sev.as_ref().map(|s| s.why.clone()),
+                }))
+                .collect::<Vec<_>>()
+        );
         out::line(&serde_json::to_string_pretty(&doc)?);
     } else {
+        out::text(incidents_table(&incidents));
         out::text(table(config, &rows, worst));
         out::text(deployments_table(config, &deployed));
         out::text(databases_table(config, &schemas));
@@ -188,6 +204,44 @@ pub async fn run(config: &Config, json_out: bool, journal: Option<&Place>) -> an
         out::text(alarms_table(config, &rows, &alarms));
     }
     Ok(exit_code(worst))
+}
+
+/// The configuration's incidents the journal holds open, with their severity.
+fn open_incidents(
+    config: &Config,
+    reader: Option<&Reader>,
+) -> Vec<(crate::room::Row, Option<crate::core::comms::Severity>)> {
+    let Some(open) = reader.and_then(|r| r.open_incidents().ok()) else {
+        return Vec::new();
+    };
+    open.into_iter()
+        .filter(|(r, _)| config.services.iter().any(|s| s.name == r.entry.scope))
+        .collect()
+}
+
+/// `INCIDENT 12  web  SEV1  declared by alice: checkout down  (opened 14:02:11 by alice)`.
+fn incidents_table(open: &[(crate::room::Row, Option<crate::core::comms::Severity>)]) -> String {
+    let mut s = String::new();
+    for (r, sev) in open {
+        let sev = sev.as_ref().map_or_else(
+            || "no severity".to_string(),
+            |v| match &v.by {
+                Some(by) => format!("{}  declared by {by}: {}", v.label(), v.why),
+                None => format!("{}  {}", v.label(), v.why),
+            },
+        );
+        s.push_str(&format!(
+            "INCIDENT {}  {}  {sev}  (opened {} by {})\n",
+            r.id,
+            r.entry.scope,
+            r.entry.at.rfc3339(),
+            r.entry.operator
+        ));
+    }
+    if !s.is_empty() {
+        s.push('\n');
+    }
+    s
 }
 
 /// A service's deploy provider read: (service, provider, target, result).

@@ -366,4 +366,44 @@ mod tests {
             "{report}"
         );
     }
+
+    /// `status` lists the incidents the journal holds open, each with the
+    /// severity in force: the last declared, else the rule's proposal.
+    #[test]
+    fn open_incidents_carry_their_severity() {
+        let b = Book::new();
+        let data = |sev: u8| json!({"service": "web", "severity": sev, "severity_why": "rule: x"});
+        let closed = row(&b, 1_000, "incident", "alice", data(2), None);
+        row(
+            &b,
+            2_000,
+            "closed",
+            "alice",
+            json!({"ending": "completed"}),
+            Some(closed),
+        );
+        let proposed = row(&b, 3_000, "incident", "alice", data(3), None);
+        let declared = row(&b, 4_000, "incident", "bob", data(2), None);
+        row(
+            &b,
+            5_000,
+            "severity",
+            "carol",
+            json!({"level": 1, "why": "down"}),
+            Some(declared),
+        );
+        let open = Reader::open(&b.path).unwrap().open_incidents().unwrap();
+        let seen: Vec<(i64, String)> = open
+            .iter()
+            .map(|(r, s)| (r.id, s.as_ref().map(|s| s.label()).unwrap_or_default()))
+            .collect();
+        assert_eq!(
+            seen,
+            [(declared, "SEV1".into()), (proposed, "SEV3?".into())]
+        );
+        assert_eq!(
+            open[0].1.as_ref().and_then(|s| s.by.as_deref()),
+            Some("carol")
+        );
+    }
 }

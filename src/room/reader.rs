@@ -96,6 +96,47 @@ impl Reader {
         Ok(rows)
     }
 
+    /// The incidents never closed, newest first, each with the severity in
+    /// force (the last a person declared, else the rule's proposal).
+    pub fn open_incidents(&self) -> Result<Vec<(Row, Option<crate::core::comms::Severity>)>> {
+        let mut st = self.conn.prepare(&format!(
+            "SELECT {COLUMNS} FROM journal AS i WHERE kind = 'incident' AND NOT EXISTS \
+             (SELECT 1 FROM journal AS c WHERE c.kind = 'closed' AND c.incident = i.id) \
+             ORDER BY id DESC"
+        ))?;
+        let open = st
+            .query_map([], row)?
+            .collect::<rusqlite::Result<Vec<_>>>()?;
+        let mut out = Vec::new();
+        for inc in open {
+            let declared = self
+                .of_incident(inc.id)?
+                .into_iter()
+                .rev()
+                .find(|r| r.entry.kind == "severity");
+            let severity = match declared {
+                Some(r) => r.entry.data.as_ref().and_then(|d| {
+                    Some(crate::core::comms::Severity {
+                        level: u8::try_from(d.get("level")?.as_u64()?).ok()?,
+                        why: d.get("why")?.as_str()?.to_string(),
+                        by: Some(r.entry.operator.clone()),
+                        at: r.entry.at,
+                    })
+                }),
+                None => inc.entry.data.as_ref().and_then(|d| {
+                    Some(crate::core::comms::Severity {
+                        level: u8::try_from(d.get("severity")?.as_u64()?).ok()?,
+                        why: d.get("severity_why")?.as_str()?.to_string(),
+                        by: None,
+                        at: inc.entry.at,
+                    })
+                }),
+            };
+            out.push((inc, severity));
+        }
+        Ok(out)
+    }
+
     /// Every drill's score row, oldest first.
     pub fn drills(&self) -> Result<Vec<Row>> {
         let mut st = self.conn.prepare(&format!(
