@@ -1045,6 +1045,13 @@ pub fn initial_state(config: &Config, origin: Origin, at: Ts) -> State {
         svc.read_only = cfg.read_only;
     }
     state.severities = config.severities.clone();
+    state.status_page = config
+        .status_page
+        .as_ref()
+        .map(|p| crate::core::status_page::View {
+            via: p.describe(),
+            public: p.names.clone(),
+        });
     state.notifiers = config
         .notifiers
         .iter()

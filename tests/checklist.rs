@@ -44,6 +44,8 @@ const SPEED: f64 = 4.0;
 /// The secret parts of the two webhook URLs.
 const SLACK_PATH: &str = "/services/T0DRILL/B0DRILL/s3cr3t-slack-token";
 const HOOK_PATH: &str = "/hooks/incident-7f3a9c-s3cr3t";
+/// The status page's webhook (its URL a secret too).
+const STATUS_PATH: &str = "/status/p4ge-s3cr3t";
 
 async fn start(receiver: &Receiver, dir: &std::path::Path) -> (Engine, Arc<Sandbox>) {
     let sb = Arc::new(
@@ -75,6 +77,13 @@ async fn start(receiver: &Receiver, dir: &std::path::Path) -> (Engine, Arc<Sandb
             url: Some(Secret::new(receiver.url(HOOK_PATH))),
         },
     ];
+    config.status_page = Some(backstop::config::status_page::StatusPageConfig {
+        kind: backstop::config::status_page::StatusPageKind::Webhook {
+            url_env: "TEST_STATUS_URL".into(),
+            url: Some(Secret::new(receiver.url(STATUS_PATH))),
+        },
+        names: vec![("web".into(), "Checkout".into())],
+    });
     let engine = Engine::start(
         &config,
         Origin::Drill,
@@ -245,6 +254,18 @@ async fn the_default_runbook_end_to_end_through_the_sandbox() {
     assert_eq!(hook[0]["by"], "oncall@bastion from 10.0.0.7");
     assert_eq!(hook[0]["source"], "backstop");
     assert!(hook[0]["at"].as_str().unwrap().ends_with('Z'));
+    // What the public read, as previewed: its public name, no version or host.
+    let page = receiver.json(STATUS_PATH);
+    let statuses: Vec<&str> = page.iter().map(|p| p["status"].as_str().unwrap()).collect();
+    assert_eq!(statuses, ["investigating", "monitoring", "resolved"]);
+    assert_eq!(
+        page[0]["text"],
+        "We are investigating errors affecting Checkout. We will post an update as soon as we know more."
+    );
+    assert!(
+        page.iter()
+            .all(|p| p["incident"] == format!("web#{incident}"))
+    );
 
     // The journal: once everything is written, an intent and an outcome for every change.
     let path = dir.path().join("journal.sqlite");
@@ -265,7 +286,11 @@ async fn the_default_runbook_end_to_end_through_the_sandbox() {
     }
     let rows = reader.of_incident(incident).unwrap();
     let intents: Vec<_> = rows.iter().filter(|r| r.entry.kind == "intent").collect();
-    assert_eq!(intents.len(), 3, "notify, switch, notify: {intents:#?}");
+    assert_eq!(
+        intents.len(),
+        6,
+        "notify, status page, switch, notify, status page twice: {intents:#?}"
+    );
     for i in &intents {
         let outcome = rows
             .iter()
@@ -278,10 +303,21 @@ async fn the_default_runbook_end_to_end_through_the_sandbox() {
         assert_eq!(o.entry.level, "good", "{}", o.entry.text);
     }
     assert!(
-        intents[1]
+        intents[2]
             .entry
             .text
             .starts_with("switch traffic of web: blue 90 → 100 %, green 10 → 0 %")
+    );
+    assert_eq!(
+        intents[1].entry.text,
+        "status page of web → investigating: We are investigating errors affecting Checkout. We will post an update as soon as we know more."
+    );
+    assert!(
+        frames
+            .iter()
+            .any(|f| f
+                .contains("status-page webhook ($TEST_STATUS_URL): the incident → investigating")),
+        "the public change is previewed, naming the page by its variable"
     );
     assert!(reader.interrupted().unwrap().is_empty());
     assert_eq!(reader.integrity().unwrap(), "ok");
@@ -300,7 +336,7 @@ async fn the_default_runbook_end_to_end_through_the_sandbox() {
         mttr > 15.0 && mttr < 110.0,
         "MTTR {mttr} (the 60 s error-rate watch at 4× is 15 s)"
     );
-    assert_eq!(report.steps.len(), 15);
+    assert_eq!(report.steps.len(), 18);
     assert_eq!(report.messages.len(), 2);
     assert!(
         report.messages[0]
@@ -328,7 +364,7 @@ async fn the_default_runbook_end_to_end_through_the_sandbox() {
     let mut bytes = std::fs::read(&path).unwrap();
     bytes.extend(std::fs::read(dir.path().join("journal.sqlite-wal")).unwrap_or_default());
     let stored = String::from_utf8_lossy(&bytes);
-    for secret in ["s3cr3t-slack-token", "7f3a9c-s3cr3t"] {
+    for secret in ["s3cr3t-slack-token", "7f3a9c-s3cr3t", "p4ge-s3cr3t"] {
         assert!(!stored.contains(secret), "{secret} is in the journal file");
         assert!(!md.contains(secret) && !report.json().contains(secret));
         assert!(

@@ -16,6 +16,7 @@ pub mod rollback;
 pub mod runbook;
 pub mod severity;
 pub mod smoke;
+pub mod status_page;
 pub mod traffic;
 
 use std::fmt;
@@ -70,6 +71,8 @@ pub struct Config {
     pub room: String,
     /// The team's severity classes, worst first (`[[severity]]`).
     pub severities: Vec<crate::core::severity::Class>,
+    /// The public status page (`[status_page]`), if any.
+    pub status_page: Option<status_page::StatusPageConfig>,
 }
 
 impl Config {
@@ -99,7 +102,15 @@ impl Config {
                     .filter(|p| !p.is_empty());
                 std::iter::once(u.expose().to_string()).chain(pass)
             });
-        headers.chain(urls).chain(databases).collect()
+        let status_page = self
+            .status_page
+            .iter()
+            .flat_map(status_page::StatusPageConfig::secrets);
+        headers
+            .chain(urls)
+            .chain(databases)
+            .chain(status_page)
+            .collect()
     }
 
     /// The AWS settings the configuration calls AWS with (the first
@@ -270,6 +281,8 @@ struct RawConfig {
     /// The team's severity classes (default: reference 002's three).
     #[serde(default)]
     severity: Vec<Spanned<severity::RawSeverity>>,
+    /// Where the public learns about incidents.
+    status_page: Option<Spanned<status_page::RawStatusPage>>,
 }
 
 #[derive(Deserialize)]
@@ -616,6 +629,7 @@ fn validate(
         .filter_map(|n| smoke::notifier(n, env, &mut err))
         .collect();
     let severities = severity::classes(raw.severity, &mut err);
+    let status_page = status_page::status_page(raw.status_page, env, &mut err);
     let lease_expiry = match &raw.lease_expiry {
         Some(x) => {
             let d = x.get_ref().0;
@@ -660,6 +674,7 @@ fn validate(
         journal,
         room,
         severities,
+        status_page,
     })
 }
 
@@ -793,9 +808,11 @@ fn choose_runbook(
         return Runbooks::Named(empty(&name));
     };
     let impossible = check_steps(loaded, service, has_traffic, has_deploy, runbook_errors);
+    // A status page changes no step's needs: its steps are checked as absent.
     let caps = crate::core::runbook::Caps {
         traffic: has_traffic,
         deploy: has_deploy,
+        status_page: false,
     };
     // A step that runs the service's own command, and the service has none.
     let missing: Vec<&str> = loaded
@@ -879,9 +896,11 @@ fn check_steps(
     has_deploy: bool,
     runbook_errors: &mut Vec<Diagnostic>,
 ) -> usize {
+    // A status page changes no step's needs: its steps are checked as absent.
     let caps = crate::core::runbook::Caps {
         traffic: has_traffic,
         deploy: has_deploy,
+        status_page: false,
     };
     let mut impossible = 0;
     for ((_, step), span) in loaded.runbook.steps().zip(&loaded.kind_spans) {
@@ -1203,6 +1222,39 @@ mod tests {
                 "t.toml:10:9: severity 1 is defined twice",
             ],
             "{e:#?}"
+        );
+    }
+
+    #[test]
+    fn a_status_page_names_its_secret_by_variable_and_bad_ones_their_place() {
+        const SVC: &str = "[services.web.environments.green]\nendpoints = [{ url = \"http://127.0.0.1:1/health\" }]\n";
+        let env = |k: &str| (k == "STATUSPAGE_API_KEY").then(|| "k3y".to_string());
+        let c = parse(
+            &format!("{SVC}[status_page]\nkind = \"statuspage\"\npage_id = \"kctbh9vrtdwd\"\nnames = {{ web = \"Checkout\" }}\n"),
+            "t.toml",
+            &env,
+        )
+        .unwrap();
+        let page = c.status_page.as_ref().unwrap();
+        assert_eq!(
+            page.describe(),
+            "statuspage (page kctbh9vrtdwd, $STATUSPAGE_API_KEY)"
+        );
+        assert!(c.secrets().contains(&"k3y".to_string()));
+        let e = errors(&format!(
+            "{SVC}[status_page]\nkind = \"statuspage\"\npage_id = \"p\"\napi_key_env = \"sk-live-abc\"\n"
+        ));
+        assert_eq!(e.len(), 1, "{e:?}");
+        assert!(
+            e[0].starts_with("t.toml:6:15: `api_key_env` names the environment variable"),
+            "{e:?}"
+        );
+        let e = errors(&format!("{SVC}[status_page]\nkind = \"tweet\"\n"));
+        assert_eq!(
+            e,
+            [
+                "t.toml:4:8: unknown status page kind `tweet`: \"statuspage\", \"webhook\" or \"command\""
+            ]
         );
     }
 

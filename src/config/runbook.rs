@@ -130,6 +130,8 @@ struct RawStep {
     timeout: Option<Spanned<HumanDuration>>,
     probes: Option<Spanned<u32>>,
     template: Option<Template>,
+    /// A status-page action's public status.
+    status: Option<Spanned<String>>,
     argv: Option<Spanned<Vec<String>>>,
     /// `"traffic"`, `"no-traffic"`, `"deploy"`, `"no-deploy"`, or a list of them.
     when: Option<Spanned<toml::Value>>,
@@ -270,7 +272,7 @@ fn conditions(
             None => {
                 err(
                     v.span(),
-                    "`when` takes \"traffic\", \"no-traffic\", \"deploy\", \"no-deploy\", or a list of them".into(),
+                    "`when` takes \"traffic\", \"no-traffic\", \"deploy\", \"no-deploy\", \"status-page\", \"no-status-page\", or a list of them".into(),
                 );
                 return None;
             }
@@ -306,7 +308,7 @@ fn own_argv(
 
 const CHECKS: &str =
     "\"reprobe\", \"target-healthy\", \"traffic-on-target\" or \"error-rate-below\"";
-const ACTIONS: &str = "\"switch-traffic\", \"revert-deployment\", \"wait-healthy\", \"wait-stable\", \"smoke\", \"notify\", \"command\", \"migrate-down\", \"restart\", \"stop\" or \"note\"";
+const ACTIONS: &str = "\"switch-traffic\", \"revert-deployment\", \"wait-healthy\", \"wait-stable\", \"smoke\", \"notify\", \"status-page\", \"command\", \"migrate-down\", \"restart\", \"stop\" or \"note\"";
 
 fn step_kind(s: &RawStep, err: &mut dyn FnMut(Range<usize>, String)) -> Option<StepKind> {
     let kind = s.kind.get_ref().as_str();
@@ -451,6 +453,27 @@ fn step_kind(s: &RawStep, err: &mut dyn FnMut(Range<usize>, String)) -> Option<S
                     }))
                 }
                 "note" => Some(StepKind::Action(Act::Note)),
+                "status-page" => {
+                    allowed.push("status");
+                    use crate::core::status_page::PublicStatus;
+                    match s
+                        .status
+                        .as_ref()
+                        .map(|st| (st, PublicStatus::parse(st.get_ref())))
+                    {
+                        Some((_, Some(status))) => {
+                            Some(StepKind::Action(Act::StatusPage { status }))
+                        }
+                        Some((st, None)) => {
+                            err(st.span(), "`status` is \"investigating\", \"identified\", \"monitoring\" or \"resolved\"".into());
+                            return None;
+                        }
+                        None => {
+                            err(action.span(), "a \"status-page\" action needs `status`: \"investigating\", \"identified\", \"monitoring\" or \"resolved\"".into());
+                            return None;
+                        }
+                    }
+                }
                 other => {
                     err(
                         action.span(),
@@ -480,6 +503,7 @@ fn step_kind(s: &RawStep, err: &mut dyn FnMut(Range<usize>, String)) -> Option<S
         ("timeout", s.timeout.as_ref().map(Spanned::span)),
         ("probes", s.probes.as_ref().map(Spanned::span)),
         ("template", s.template.map(|_| s.kind.span())),
+        ("status", s.status.as_ref().map(Spanned::span)),
         ("argv", s.argv.as_ref().map(Spanned::span)),
     ];
     for (key, span) in present {
@@ -553,7 +577,7 @@ mod tests {
             ["default", "manual", "immediate", "standard", "emergency"]
         );
         let d = &c.get("default").unwrap().runbook;
-        assert_eq!((d.before.len(), d.during.len(), d.after.len()), (4, 7, 6));
+        assert_eq!((d.before.len(), d.during.len(), d.after.len()), (5, 7, 8));
         assert!(matches!(
             d.before[0].kind,
             StepKind::Check(Check::Reprobe { count: 3 })
@@ -573,6 +597,7 @@ mod tests {
         let caps = Caps {
             traffic: true,
             deploy: false,
+            status_page: false,
         };
         let ids = |name: &str, cmds: &Commands| -> Vec<String> {
             c.get(name)
@@ -672,7 +697,8 @@ mod tests {
         assert_eq!(
             ids(Caps {
                 traffic: true,
-                deploy: true
+                deploy: true,
+                status_page: false,
             }),
             [
                 "switch-traffic",
@@ -685,7 +711,8 @@ mod tests {
         assert_eq!(
             ids(Caps {
                 traffic: false,
-                deploy: true
+                deploy: true,
+                status_page: false,
             }),
             [
                 "revert",
@@ -699,7 +726,7 @@ mod tests {
             headline(
                 "name = \"x\"\n[[during]]\nid = \"a\"\ntitle = \"A\"\nkind = \"manual\"\nwhen = \"always\"\n"
             ),
-            "rb.toml:6:8: `when` takes \"traffic\", \"no-traffic\", \"deploy\", \"no-deploy\", or a list of them"
+            "rb.toml:6:8: `when` takes \"traffic\", \"no-traffic\", \"deploy\", \"no-deploy\", \"status-page\", \"no-status-page\", or a list of them"
         );
         assert_eq!(
             headline("name = \"x\"\n[[before]]\nid = \"a\"\ntitle = \"A\"\nkind = \"manual\"\n"),

@@ -82,6 +82,8 @@ pub(crate) struct Backends {
     probes: Option<(Prober, Arc<HashMap<EndpointId, ProbeSpec>>)>,
     journal: Option<Journal>,
     notifiers: Arc<Vec<NotifierConfig>>,
+    /// The public status page, if one is configured.
+    status_page: Option<Arc<dyn crate::providers::status_page::StatusPage>>,
     services: Arc<Vec<ServiceInfo>>,
     /// Where exported reports go.
     reports: Option<PathBuf>,
@@ -386,6 +388,10 @@ impl Executor {
                 .collect(),
         );
         self.b.notifiers = Arc::new(config.notifiers.clone());
+        self.b.status_page = config
+            .status_page
+            .as_ref()
+            .map(crate::providers::status_page::build);
         self.b.shared = config.shared;
         self.b.expiry = config.lease_expiry;
         self
@@ -480,6 +486,10 @@ impl Executor {
                 lines.extend(text.lines().map(|l| format!("  {l}")));
                 Ok(lines)
             }
+            StepWork::StatusPage { status, text } => Ok(vec![
+                format!("the status page's incident → {status}, published exactly:"),
+                format!("  “{text}”"),
+            ]),
             StepWork::Command { argv, timeout, env } => Ok(vec![format!(
                 "run `{}` (TARGET_URL of {env}, at most {})",
                 crate::providers::command::display(argv),

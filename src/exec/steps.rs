@@ -111,6 +111,7 @@ pub(super) async fn run(b: Backends, job: Job, tx: mpsc::Sender<Msg>) {
         StepWork::Switch { .. }
         | StepWork::Revert { .. }
         | StepWork::Notify { .. }
+        | StepWork::StatusPage { .. }
         | StepWork::Command { .. }
         | StepWork::MigrateDown { .. } => {
             let outcome = change(&b, &job, &tx).await;
@@ -155,6 +156,7 @@ async fn change(b: &Backends, job: &Job, tx: &mpsc::Sender<Msg>) -> StepOutcome 
                         .await;
                 notified(&sent)
             }
+            StepWork::StatusPage { status, text } => publish(b, job, *status, text).await,
             StepWork::Command { argv, timeout, env } => {
                 run_command(b, job, argv, *timeout, env).await
             }
@@ -251,6 +253,12 @@ fn intent_of(b: &Backends, job: &Job) -> (String, serde_json::Value) {
                 format!("notify: {}", text.lines().next().unwrap_or_default()),
                 d,
             )
+        }
+        StepWork::StatusPage { status, text } => {
+            let mut d = base("status-page");
+            d["status"] = json!(status);
+            d["text"] = json!(text);
+            (format!("status page of {} → {status}: {text}", job.name), d)
         }
         StepWork::Command { argv, .. } => {
             let mut d = base("command");
@@ -775,5 +783,32 @@ async fn run_command(
             ran.log_lines(6),
         ),
         Err(e) => StepOutcome::failed(e.to_string(), vec![]),
+    }
+}
+
+/// Publish on the status page, as the incident's: its first publication
+/// creates the page's incident, the next ones update it.
+async fn publish(
+    b: &Backends,
+    job: &Job,
+    status: crate::core::status_page::PublicStatus,
+    text: &str,
+) -> StepOutcome {
+    let Some(page) = &b.status_page else {
+        return StepOutcome::failed("no status page is configured ([status_page])", vec![]);
+    };
+    let incident = match job.incident {
+        Some(n) => format!("{}#{n}", job.name),
+        None => format!("{}#run{}", job.name, job.run),
+    };
+    let p = crate::providers::status_page::Publish {
+        incident,
+        service: job.name.clone(),
+        status,
+        text: text.to_string(),
+    };
+    match page.publish(p).await {
+        Ok(lines) => StepOutcome::ok(lines),
+        Err(why) => StepOutcome::failed(why, vec![]),
     }
 }

@@ -6,6 +6,7 @@ pub mod deploy;
 pub mod ecs;
 pub mod notify;
 pub mod smoke;
+pub mod status_page;
 pub mod traffic;
 
 use std::future::Future;

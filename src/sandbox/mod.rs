@@ -408,6 +408,7 @@ impl Sandbox {
             room: "drill".into(),
             journal: Default::default(),
             severities: crate::core::severity::defaults(),
+            status_page: None,
         }
     }
 }

@@ -416,6 +416,7 @@ fn rules() {
         journal: Default::default(),
         room: "bench".into(),
         severities: backstop::core::severity::defaults(),
+        status_page: None,
     };
     let mut s =
         backstop::engine::initial_state(&config, Origin::Config("bench.toml".into()), Ts(0));
@@ -637,6 +638,7 @@ fn big_state() -> State {
         journal: Default::default(),
         room: "bench".into(),
         severities: backstop::core::severity::defaults(),
+        status_page: None,
     };
     let mut s =
         backstop::engine::initial_state(&config, Origin::Config("bench.toml".into()), Ts(0));

@@ -27,6 +27,7 @@ pub mod room;
 pub mod rules;
 pub mod runbook;
 pub mod severity;
+pub mod status_page;
 pub mod time;
 pub mod traffic;
 pub mod trend;

@@ -1016,6 +1016,8 @@ pub struct State {
     pub trend: TrendView,
     /// The team's severity classes (reference 002's by default).
     pub severities: Vec<crate::severity::Class>,
+    /// The public status page, if one is configured: how previews name it.
+    pub status_page: Option<crate::status_page::View>,
 }
 
 /// The context the header names.
@@ -1076,6 +1078,7 @@ impl State {
             switch_context: None,
             trend: TrendView::Loading,
             severities: crate::severity::defaults(),
+            status_page: None,
             quit: false,
             operator: "operator".into(),
             notifiers: Vec::new(),

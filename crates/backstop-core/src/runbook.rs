@@ -68,6 +68,10 @@ pub enum Act {
     Smoke,
     /// Tell the team (the configured notifiers).
     Notify { template: Template },
+    /// Set the public status page's incident to `status` (its fixed public text).
+    StatusPage {
+        status: crate::status_page::PublicStatus,
+    },
     /// Run a program (argument vector, no shell) with `TARGET_URL` set.
     Command {
         argv: Vec<String>,
@@ -121,6 +125,7 @@ impl Act {
             Act::SwitchTraffic
                 | Act::RevertDeployment
                 | Act::Notify { .. }
+                | Act::StatusPage { .. }
                 | Act::Command { .. }
                 | Act::MigrateDown { .. }
                 | Act::Restart { .. }
@@ -136,6 +141,7 @@ impl Act {
             Act::WaitStable { .. } => "wait-stable",
             Act::Smoke => "smoke",
             Act::Notify { .. } => "notify",
+            Act::StatusPage { .. } => "status-page",
             Act::Command { .. } => "command",
             Act::MigrateDown { .. } => "migrate-down",
             Act::Restart { .. } => "restart",
@@ -177,7 +183,8 @@ impl StepKind {
     pub fn automatable(&self) -> bool {
         !matches!(
             self,
-            StepKind::Manual | StepKind::Action(Act::Note | Act::MigrateDown { .. })
+            StepKind::Manual
+                | StepKind::Action(Act::Note | Act::MigrateDown { .. } | Act::StatusPage { .. })
         )
     }
 }
@@ -191,6 +198,9 @@ pub enum When {
     NoTraffic,
     Deploy,
     NoDeploy,
+    /// A status page is configured (`[status_page]`).
+    StatusPage,
+    NoStatusPage,
 }
 
 impl When {
@@ -200,6 +210,8 @@ impl When {
             When::NoTraffic => !caps.traffic,
             When::Deploy => caps.deploy,
             When::NoDeploy => !caps.deploy,
+            When::StatusPage => caps.status_page,
+            When::NoStatusPage => !caps.status_page,
         }
     }
 
@@ -209,6 +221,8 @@ impl When {
             "no-traffic" => When::NoTraffic,
             "deploy" => When::Deploy,
             "no-deploy" => When::NoDeploy,
+            "status-page" => When::StatusPage,
+            "no-status-page" => When::NoStatusPage,
             _ => return None,
         })
     }
@@ -231,6 +245,7 @@ pub struct Commands {
 pub struct Caps {
     pub traffic: bool,
     pub deploy: bool,
+    pub status_page: bool,
 }
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -1041,6 +1056,11 @@ pub enum StepWork {
     Smoke { env: String },
     /// Send a message to every configured notifier.
     Notify { template: Template, text: String },
+    /// Set the status page's incident to `status`, publishing `text`.
+    StatusPage {
+        status: crate::status_page::PublicStatus,
+        text: String,
+    },
     /// Run a program with `TARGET_URL` set.
     Command {
         argv: Vec<String>,
@@ -1070,6 +1090,7 @@ impl StepWork {
             StepWork::Switch { .. }
                 | StepWork::Revert { .. }
                 | StepWork::Notify { .. }
+                | StepWork::StatusPage { .. }
                 | StepWork::Command { .. }
                 | StepWork::MigrateDown { .. }
         )
@@ -1085,6 +1106,7 @@ fn work_name(w: &StepWork) -> &'static str {
         StepWork::Revert { .. } => "revert deployment",
         StepWork::Smoke { .. } => "smoke tests",
         StepWork::Notify { .. } => "notify",
+        StepWork::StatusPage { .. } => "status page",
         StepWork::Command { .. } => "command",
         StepWork::MigrateDown { .. } => "migrate down",
     }

@@ -77,10 +77,7 @@ fn wanted(state: &State, i: usize) -> Option<Ready> {
     if ty.kind != RollbackType::Emergency {
         return None;
     }
-    let caps = crate::runbook::Caps {
-        traffic: svc.traffic.is_some(),
-        deploy: svc.deploy.is_some(),
-    };
+    let caps = super::checklist::caps(state, svc);
     let book = rb.runbook.of(RollbackType::Emergency).for_caps(caps);
     let first_change = book
         .steps()

@@ -60,6 +60,14 @@ pub fn plan(
                 template: *template,
                 text: message(&s, env.service, *template, now),
             }),
+            StepKind::Action(Act::StatusPage { status }) => Some(StepWork::StatusPage {
+                status: *status,
+                text: status.text(
+                    s.status_page
+                        .as_ref()
+                        .map_or(svc.name.as_str(), |v| v.public_name(&svc.name)),
+                ),
+            }),
             StepKind::Action(Act::Command { argv, timeout }) => Some(StepWork::Command {
                 argv: argv.clone(),
                 timeout: *timeout,

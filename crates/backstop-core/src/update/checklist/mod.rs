@@ -40,7 +40,7 @@ use world::*;
 pub(super) use keys::{on_action, on_text, resume};
 pub use message::message;
 pub(super) use settle::{abort, close_out};
-pub(super) use start::{retype, start};
+pub(super) use start::{caps, retype, start};
 pub(super) use step::{Go, go};
 pub(super) use world::{
     on_deploy, on_done, on_incident, on_preview, on_probe, on_tick, on_traffic_read,

@@ -124,10 +124,14 @@ pub(in crate::update) fn start(
 }
 
 /// What a service has, for the steps of its runbook.
-fn caps(svc: &crate::model::ServiceState) -> crate::runbook::Caps {
+pub(in crate::update) fn caps(
+    state: &State,
+    svc: &crate::model::ServiceState,
+) -> crate::runbook::Caps {
     crate::runbook::Caps {
         traffic: svc.traffic.is_some(),
         deploy: svc.deploy.is_some(),
+        status_page: state.status_page.is_some(),
     }
 }
 
@@ -159,7 +163,7 @@ fn fresh(
         suspect_version: &sv,
         target_version: &tv,
     };
-    let runbook = svc.rollback.runbook.of(kind).for_caps(caps(svc));
+    let runbook = svc.rollback.runbook.of(kind).for_caps(caps(state, svc));
     Checklist::new(&runbook, &names, service, suspect, target, by, auto, at)
 }
 
@@ -211,7 +215,7 @@ pub(in crate::update) fn retype(
     // revert, a migration, a restart, a stop, a command), or waiting for a
     // second person's approval, is the rollback's first change.
     let changed = c.steps.iter().any(|s| {
-        matches!(&s.spec.kind, StepKind::Action(a) if a.mutates() && !matches!(a, Act::Notify { .. }))
+        matches!(&s.spec.kind, StepKind::Action(a) if a.mutates() && !matches!(a, Act::Notify { .. } | Act::StatusPage { .. }))
             && matches!(
                 s.status,
                 StepStatus::Running { .. }
@@ -224,7 +228,10 @@ pub(in crate::update) fn retype(
         .rollback
         .in_flight
         .iter()
-        .any(|f| f.work.mutates() && !matches!(f.work, StepWork::Notify { .. }));
+        .any(|f| {
+            f.work.mutates()
+                && !matches!(f.work, StepWork::Notify { .. } | StepWork::StatusPage { .. })
+        });
     if changed {
         return Err(RetypeRefused::Changed(from));
     }

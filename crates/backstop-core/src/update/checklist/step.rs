@@ -223,6 +223,7 @@ pub(super) fn do_step(state: &mut State, service: usize, now: Ts, person: bool) 
         StepKind::Action(Act::SwitchTraffic) => switch(state, &t),
         StepKind::Action(Act::RevertDeployment) => revert(state, &t),
         StepKind::Action(Act::Notify { template }) => notify(state, &t, template),
+        StepKind::Action(Act::StatusPage { status }) => status_page(state, &t, status),
         StepKind::Action(Act::Command { argv, timeout }) => command(state, &t, argv, timeout),
         StepKind::Action(Act::MigrateDown { argv, timeout }) => {
             migrate_down(state, &t, argv, timeout)
@@ -436,6 +437,23 @@ fn notify(state: &mut State, t: &Turn, template: Template) -> Started {
     };
     lines.extend(text.lines().map(|l| format!("  {l}")));
     t.described(state, StepWork::Notify { template, text }, lines)
+}
+
+/// A public change: the exact text the status page will publish, and where.
+fn status_page(state: &mut State, t: &Turn, status: crate::status_page::PublicStatus) -> Started {
+    let name = &state.services[t.service].name;
+    let (via, public) = match &state.status_page {
+        Some(v) => (v.via.clone(), v.public_name(name).to_string()),
+        None => ("no status page is configured".to_string(), name.clone()),
+    };
+    let text = status.text(&public);
+    let lines = vec![
+        format!("{via}: the incident → {status}"),
+        format!("affected: {public} → {}", status.component()),
+        "published exactly, and nothing else:".to_string(),
+        format!("  “{text}”"),
+    ];
+    t.described(state, StepWork::StatusPage { status, text }, lines)
 }
 
 /// A program of the runbook's, shown with its arguments.
