@@ -707,6 +707,16 @@ pub fn drill_markdown(
         time::human(TARGET_SAFE)
     );
     targets_table(&mut s, &score.targets);
+    if let Some(talk) = &score.talk {
+        let _ = writeln!(
+            s,
+            "## Communication\n\n- First message: {} (target < {})\n- Updates on the cadence: {} sent, {} late or missed\n",
+            fmt(talk.first_message_secs),
+            time::human(crate::core::drill::TARGET_FIRST_MESSAGE),
+            talk.updates,
+            talk.late
+        );
+    }
     let _ = writeln!(s, "## Expectation\n");
     for c in &score.checks {
         let _ = writeln!(s, "- {} {}", if c.held { "✓" } else { "✗" }, c.what);

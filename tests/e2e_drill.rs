@@ -500,6 +500,13 @@ fn a_scenario_drill_followed_by_keys_ends_on_its_score_and_report() {
     assert!(s.contains("monitor:"), "{s}");
     assert!(s.contains("✓ health-failures fires first"), "{s}");
     assert!(s.contains("checklist: 10 done, 1 skipped"), "{s}");
+    // How the team was told, scored too: the emergency's first message
+    // comes once users are safe, and no update was missed at 5×.
+    assert!(s.contains("first message "), "{s}");
+    assert!(
+        s.contains("updates on the cadence") && s.contains("1 sent, 0 late or missed"),
+        "{s}"
+    );
     let reports = home.path().join("data/backstop/reports");
     let md: Vec<_> = std::fs::read_dir(&reports)
         .unwrap()
@@ -517,6 +524,10 @@ fn a_scenario_drill_followed_by_keys_ends_on_its_score_and_report() {
         "{text}"
     );
     assert!(text.contains("| immediate actions | 2m | "), "{text}");
+    assert!(
+        text.contains("## Communication\n\n- First message: "),
+        "{text}"
+    );
     pty.send("\x1b");
     pty.send("q");
     assert_eq!(pty.wait_exit(Duration::from_secs(5)), 0);

@@ -149,6 +149,7 @@ fn publish(status: PublicStatus) -> Publish {
         service: "web".into(),
         status,
         text: status.text("Checkout"),
+        known: None,
     }
 }
 
@@ -210,6 +211,25 @@ async fn an_incident_is_created_then_updated_through_to_resolved() {
         "{said:?}"
     );
     assert!(said.iter().all(|l| !l.contains(KEY)), "{said:?}");
+    // A console restarted mid-incident updates the page's incident its
+    // journal names, rather than opening a second one.
+    assert_eq!(
+        backstop::providers::status_page::page_incident_of(&said),
+        Some("p1nc1d3nt".into())
+    );
+    let restarted = build(&config(&url, Some(KEY)));
+    restarted
+        .publish(Publish {
+            known: Some("p1nc1d3nt".into()),
+            ..publish(PublicStatus::Resolved)
+        })
+        .await
+        .unwrap();
+    let last = page.lock().unwrap().got.last().cloned().unwrap();
+    assert_eq!(
+        (last.0.as_str(), last.1.as_str()),
+        ("PATCH", "/v1/pages/kctbh9vrtdwd/incidents/p1nc1d3nt")
+    );
 }
 
 #[tokio::test]

@@ -806,9 +806,32 @@ async fn publish(
         service: job.name.clone(),
         status,
         text: text.to_string(),
+        known: published_before(b, job.incident),
     };
     match page.publish(p).await {
         Ok(lines) => StepOutcome::ok(lines),
         Err(why) => StepOutcome::failed(why, vec![]),
     }
+}
+
+/// The page's incident an earlier publication of this incident created,
+/// read back from its outcomes in the journal.
+fn published_before(b: &Backends, incident: Option<i64>) -> Option<String> {
+    let journal = b.changes()?;
+    let rows = crate::room::Reader::at(&journal.place)
+        .ok()?
+        .of_incident(incident?)
+        .ok()?;
+    rows.iter().rev().find_map(|r| {
+        let d = r.entry.data.as_ref()?;
+        let evidence: Vec<String> = d
+            .get("evidence")?
+            .as_array()?
+            .iter()
+            .filter_map(|v| v.as_str().map(str::to_string))
+            .collect();
+        (r.entry.kind == "outcome")
+            .then(|| crate::providers::status_page::page_incident_of(&evidence))
+            .flatten()
+    })
 }

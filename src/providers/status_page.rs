@@ -24,6 +24,19 @@ pub struct Publish {
     pub service: String,
     pub status: PublicStatus,
     pub text: String,
+    /// The page's incident, as an earlier publication journaled it (after
+    /// a restart, this console's memory of it is gone; the journal's is not).
+    pub known: Option<String>,
+}
+
+/// The page's incident an earlier publication's evidence names
+/// (`Statuspage incident ID created: …`), so a restarted console updates
+/// it rather than opening a second one.
+pub fn page_incident_of(evidence: &[String]) -> Option<String> {
+    evidence.iter().find_map(|l| {
+        let rest = l.strip_prefix("Statuspage incident ")?;
+        Some(rest.split_whitespace().next()?.to_string())
+    })
 }
 
 pub trait StatusPage: Send + Sync {
@@ -96,7 +109,8 @@ impl Statuspage {
             .lock()
             .unwrap_or_else(std::sync::PoisonError::into_inner)
             .get(&p.incident)
-            .cloned();
+            .cloned()
+            .or_else(|| p.known.clone());
         let mut incident = json!({ "status": p.status.name(), "body": p.text });
         if let Some(c) = component {
             incident["component_ids"] = json!([c]);

@@ -259,6 +259,45 @@ pub struct Score {
     /// Who did the steps, who approved their changes, and each handover.
     #[serde(default)]
     pub crew: Crew,
+    /// How the team was told: a drill rehearses talking as well as switching.
+    #[serde(default)]
+    pub talk: Option<Talk>,
+}
+
+/// The drill's communication, in the scenario's own time: the first
+/// message after the checklist opened (reference 003: within a minute),
+/// and the updates on the severity's cadence.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct Talk {
+    /// First message − the checklist's opening.
+    pub first_message_secs: Option<f64>,
+    pub updates: usize,
+    /// Updates late, or due and never sent.
+    pub late: usize,
+}
+
+impl Talk {
+    /// From the drill's checklist; `every` is its severity's interval.
+    pub fn of(c: &crate::runbook::Checklist, every: Option<Duration>, end: Ts, speed: f64) -> Talk {
+        Talk {
+            first_message_secs: c
+                .comms
+                .updates
+                .first()
+                .map(|u| u.at.since(c.started).as_secs_f64() * speed),
+            updates: c.comms.updates.len(),
+            late: c.comms.missed(every, end),
+        }
+    }
+
+    /// The first message within its target, and no update late.
+    pub fn on_time(&self) -> (bool, bool) {
+        (
+            self.first_message_secs
+                .is_some_and(|s| s <= TARGET_FIRST_MESSAGE.as_secs_f64()),
+            self.late == 0,
+        )
+    }
 }
 
 /// The people of a drill, read from its checklist: a team rehearses the
@@ -316,6 +355,7 @@ pub fn score(
     steps_skipped: usize,
     crew: Crew,
     targets: Vec<crate::runbook::TargetScore>,
+    talk: Option<Talk>,
 ) -> Score {
     let life = |later: Option<Ts>, earlier: Option<Ts>| match (later, earlier) {
         (Some(l), Some(e)) if l >= e => Some(l.since(e).as_secs_f64() * d.speed),
@@ -389,6 +429,7 @@ pub fn score(
         checks,
         held,
         crew,
+        talk,
     }
 }
 
@@ -399,6 +440,8 @@ pub const TARGET_MTTD: Duration = Duration::from_secs(300);
 pub const TARGET_MTTR: Duration = Duration::from_secs(900);
 pub const TARGET_SWITCH: Duration = Duration::from_secs(60);
 pub const TARGET_SAFE: Duration = Duration::from_secs(120);
+/// Reference 003: the incident channel hears within a minute.
+pub const TARGET_FIRST_MESSAGE: Duration = Duration::from_secs(60);
 
 /// A fault the drill sandbox can inject into one environment.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
@@ -499,7 +542,7 @@ mod tests {
         d.executed = Some(Ts(5_000));
         d.verified = Some(Ts(10_000));
         d.rollbacks = 1;
-        let s = score(&d, 9, 5, Crew::default(), vec![]);
+        let s = score(&d, 9, 5, Crew::default(), vec![], None);
         // Wall seconds × speed 10.
         assert_eq!(s.mttd_secs, Some(30.0));
         assert_eq!(s.mttr_secs, Some(60.0));
@@ -508,7 +551,7 @@ mod tests {
         d.wrong_actions
             .push("traffic moved onto green while it was CRIT".into());
         d.detected = Some((Ts(4_000), "latency p95".into()));
-        let s = score(&d, 9, 5, Crew::default(), vec![]);
+        let s = score(&d, 9, 5, Crew::default(), vec![], None);
         assert!(!s.held);
         assert_eq!(s.checks.iter().filter(|c| !c.held).count(), 2);
     }

@@ -248,6 +248,18 @@ fn head_lines(
 ) -> Vec<Line<'static>> {
     let t = view.theme;
     let mut lines = Vec::new();
+    // The update being written, whole: the bottom line shows only its end.
+    if let Some(input) = state.ui.input.as_ref().filter(|i| {
+        matches!(i.purpose, crate::core::model::InputPurpose::Update { run, .. } if run == c.run)
+    }) {
+        lines.push(Line::styled(
+            fit(" ✎ the update, as it will be sent (⏎ sends · Esc: later):", w),
+            t.bold(),
+        ));
+        for part in input.text.split(" · ") {
+            lines.push(Line::raw(fit(&format!("   {part}"), w)));
+        }
+    }
     if let Some(sev) = &c.comms.severity {
         let class = crate::core::severity::class(&state.severities, sev.level)
             .map_or_else(String::new, |k| format!(" {}", k.name));

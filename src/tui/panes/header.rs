@@ -110,7 +110,7 @@ pub fn render(state: &State, view: &View<'_>, area: Rect, buf: &mut Buffer) {
             let used = Line::from(left.clone()).width()
                 + 2
                 + clock.as_ref().map_or(0, String::len)
-                + incident.as_ref().map_or(0, |(_, t, _)| super::width(t) + 2);
+                + incident.as_ref().map_or(0, |(t, _, _)| super::width(t) + 2);
             // On a narrow terminal the clock matters more than the sentence.
             let badge = if used + super::width(&long) <= area.width as usize {
                 long

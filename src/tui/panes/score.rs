@@ -118,6 +118,36 @@ pub fn render(state: &State, view: &View<'_>, area: Rect, buf: &mut Buffer) {
             style,
         ));
     }
+    // How the team was told: the first message, then the cadence.
+    if let Some(talk) = &s.talk {
+        let (first_ok, updates_ok) = talk.on_time();
+        let first = talk.first_message_secs.map_or_else(
+            || "none sent".to_string(),
+            |v| short(Duration::from_secs_f64(v)),
+        );
+        let style = |ok| {
+            if ok {
+                t.level(Level::Good)
+            } else {
+                t.level(Level::Bad)
+            }
+        };
+        lines.push(Line::styled(
+            format!(
+                " {:<29} {first} (target < {})",
+                "first message",
+                short(crate::core::drill::TARGET_FIRST_MESSAGE)
+            ),
+            style(first_ok),
+        ));
+        lines.push(Line::styled(
+            format!(
+                " {:<29} {} sent, {} late or missed",
+                "updates on the cadence", talk.updates, talk.late
+            ),
+            style(updates_ok),
+        ));
+    }
     lines.push(Line::raw(format!(
         " first rule: {} · rollbacks: {} · checklist: {} done, {} skipped",
         s.first_rule.as_deref().unwrap_or("none"),

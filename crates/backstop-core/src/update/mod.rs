@@ -337,7 +337,11 @@ fn end_drill(state: &mut State, now: super::time::Ts) -> Vec<Effect> {
     let targets = checklist
         .map(|c| c.target_scores_at(d.speed))
         .unwrap_or_default();
-    let score = crate::drill::score(d, done, skipped, crew, targets);
+    let talk = checklist.map(|c| {
+        let every = comms::every(state, c);
+        crate::drill::Talk::of(c, every, c.ended.as_ref().map_or(now, |(t, _)| *t), d.speed)
+    });
+    let score = crate::drill::score(d, done, skipped, crew, targets, talk);
     let verdict = if score.held {
         "expectation held"
     } else {
