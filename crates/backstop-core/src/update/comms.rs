@@ -196,11 +196,9 @@ pub fn draft(state: &State, service: usize) -> String {
         .map_or_else(
             || "when verified".to_string(),
             |r| {
-                format!(
-                    "{} by {} UTC",
-                    r.target.title,
-                    c.started.plus(r.target.within).hm()
-                )
+                let by = c.started.plus(r.target.within);
+                let late = if by < state.now { ", overdue" } else { "" };
+                format!("{} by {} UTC{late}", r.target.title, by.hm())
             },
         );
     format!(
