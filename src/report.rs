@@ -438,7 +438,7 @@ impl Report {
             timeline,
             journal_chain: ChainNote::of(reader),
         };
-        report.milestones = comms::milestones(&report, &own);
+        report.milestones = comms::milestones(&report, inc, &own);
         let acknowledged = report
             .milestones
             .iter()

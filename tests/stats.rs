@@ -229,6 +229,7 @@ fn report_stats_json_and_markdown_on_two_services_over_two_months() {
                 "deploys": 2, "rollbacks": 0, "change_failure_rate": 0.0, "incidents": 0,
                 "mttd": {"median_s": null, "worst_s": null},
                 "mttr": {"median_s": null, "worst_s": null},
+                "mtta": {"median_s": null, "worst_s": null},
                 "drivers": [], "handovers": 0, "takeovers": 0,
                 "approvals": {"approved": 0, "rejected": 1, "overridden": 0},
                 "watchers": 1
@@ -238,6 +239,7 @@ fn report_stats_json_and_markdown_on_two_services_over_two_months() {
                 "deploys": 1, "rollbacks": 1, "change_failure_rate": 1.0, "incidents": 1,
                 "mttd": {"median_s": 120.0, "worst_s": 120.0},
                 "mttr": {"median_s": 240.0, "worst_s": 240.0},
+                "mtta": {"median_s": 0.0, "worst_s": 0.0},
                 "drivers": ["alice@example.com", "bob"], "handovers": 1, "takeovers": 0,
                 "approvals": {"approved": 1, "rejected": 0, "overridden": 0},
                 "watchers": 1
@@ -248,6 +250,7 @@ fn report_stats_json_and_markdown_on_two_services_over_two_months() {
                 "deploys": 0, "rollbacks": 0, "change_failure_rate": null, "incidents": 0,
                 "mttd": {"median_s": null, "worst_s": null},
                 "mttr": {"median_s": null, "worst_s": null},
+                "mtta": {"median_s": null, "worst_s": null},
                 "drivers": [], "handovers": 0, "takeovers": 0,
                 "approvals": {"approved": 0, "rejected": 0, "overridden": 0},
                 "watchers": 1
@@ -262,12 +265,12 @@ fn report_stats_json_and_markdown_on_two_services_over_two_months() {
     let md = stats(&home, &path, &[]);
     assert!(
         md.contains(
-            "| web | 2026-10 | 1 | 1 | 100 % | 1 | 2m (2m) | 4m (4m) | alice@example.com, bob | 1 (0) | 1 / 0 / 0 | 1 |"
+            "| web | 2026-10 | 1 | 1 | 100 % | 1 | 2m (2m) | 0s (0s) | 4m (4m) | alice@example.com, bob | 1 (0) | 1 / 0 / 0 | 1 |"
         ),
         "{md}"
     );
     assert!(
-        md.contains("| web | 2026-11 | 0 | 0 | — | 0 | — | — | — | 0 (0) | 0 / 0 / 0 | 1 |"),
+        md.contains("| web | 2026-11 | 0 | 0 | — | 0 | — | — | — | — | 0 (0) | 0 / 0 / 0 | 1 |"),
         "{md}"
     );
 }

@@ -154,17 +154,33 @@ impl Comms {
     }
 }
 
+/// When a person was on the incident: its opening, by a person — or, auto
+/// mode having opened it, the first severity a person declared.
+pub fn acknowledged(incident: &Row, first_severity: Option<Ts>) -> Option<Ts> {
+    let auto = incident
+        .entry
+        .data
+        .as_ref()
+        .and_then(|d| d.get("auto"))
+        .and_then(Value::as_bool)
+        .unwrap_or(false);
+    if auto {
+        first_severity
+    } else {
+        Some(incident.entry.at)
+    }
+}
+
 /// The milestones: impact began, detected, opened, acknowledged (a person
 /// on it: opened by one, or — auto mode — the first severity a person
 /// declared), mitigated (users on the good version, verified), resolved.
-pub fn milestones(r: &super::Report, own: &[Row]) -> Vec<Milestone> {
-    let acknowledged = if r.auto {
+pub fn milestones(r: &super::Report, incident: &Row, own: &[Row]) -> Vec<Milestone> {
+    let acknowledged = acknowledged(
+        incident,
         own.iter()
             .find(|row| row.entry.kind == "severity")
-            .map(|row| row.entry.at)
-    } else {
-        Some(r.opened)
-    };
+            .map(|row| row.entry.at),
+    );
     let resolved = r.ended.filter(|_| r.ending.as_deref() == Some("completed"));
     vec![
         Milestone {

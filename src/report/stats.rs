@@ -42,6 +42,8 @@ pub struct Month {
     pub mttd: Spread,
     /// Recovery (verified) − detection, over the incidents opened.
     pub mttr: Spread,
+    /// A person on it − detection (`comms::acknowledged`).
+    pub mtta: Spread,
     /// Distinct people who drove: took or were handed the lease, or
     /// switched or reverted. By `identity::person`'s key.
     pub drivers: Vec<String>,
@@ -95,6 +97,7 @@ struct Acc {
     incidents: u32,
     mttd: Vec<f64>,
     mttr: Vec<f64>,
+    mtta: Vec<f64>,
     drivers: BTreeSet<String>,
     handovers: u32,
     takeovers: u32,
@@ -123,7 +126,14 @@ fn work(r: &Row) -> Option<&str> {
 impl Stats {
     /// Everything the journal holds, counted.
     pub fn load(reader: &Reader) -> Result<Stats> {
-        let rows = reader.of_kinds(&["incident", "closed", "intent", "outcome", "checklist"])?;
+        let rows = reader.of_kinds(&[
+            "incident",
+            "closed",
+            "intent",
+            "outcome",
+            "checklist",
+            "severity",
+        ])?;
         let mut kinds = vec!["deploy"];
         kinds.extend(war_room::KINDS);
         let events = reader.events_of(&kinds, Ts(i64::MAX))?;
@@ -149,6 +159,13 @@ impl Stats {
             .filter(|r| r.entry.kind == "checklist")
             .filter_map(|r| Some((r.entry.incident?, r)))
             .collect();
+        // The first severity a person declared for each incident.
+        let mut declared: HashMap<i64, Ts> = HashMap::new();
+        for r in rows.iter().filter(|r| r.entry.kind == "severity") {
+            if let Some(i) = r.entry.incident {
+                declared.entry(i).or_insert(r.entry.at);
+            }
+        }
         for inc in rows.iter().filter(|r| r.entry.kind == "incident") {
             let d = inc.entry.data.as_ref().unwrap_or(&Value::Null);
             let service = str_of(d, "service").unwrap_or(&inc.entry.scope);
@@ -161,6 +178,8 @@ impl Stats {
             a.incidents += 1;
             a.mttd.extend(marks.mttd_secs());
             a.mttr.extend(marks.mttr_secs());
+            let ack = super::comms::acknowledged(inc, declared.get(&inc.id).copied());
+            a.mtta.extend(super::secs(ack, Some(marks.detected)));
         }
         for (service, r) in rollbacks {
             slot(&mut acc, service, r.at).rollbacks += 1;
@@ -234,6 +253,7 @@ impl Stats {
                 incidents: a.incidents,
                 mttd: Spread::of(a.mttd),
                 mttr: Spread::of(a.mttr),
+                mtta: Spread::of(a.mtta),
                 drivers: a.drivers.into_iter().collect(),
                 handovers: a.handovers,
                 takeovers: a.takeovers,
@@ -253,9 +273,9 @@ impl Stats {
         let mut s = String::new();
         let _ = writeln!(
             s,
-            "| Service | Month | Deploys | Rollbacks | Change-failure rate | Incidents | MTTD median (worst) | MTTR median (worst) | Drivers | Handovers (takeovers) | Approved / rejected / overridden | Watchers |"
+            "| Service | Month | Deploys | Rollbacks | Change-failure rate | Incidents | MTTD median (worst) | MTTA median (worst) | MTTR median (worst) | Drivers | Handovers (takeovers) | Approved / rejected / overridden | Watchers |"
         );
-        let _ = writeln!(s, "|---|---|--:|--:|--:|--:|--:|--:|---|--:|--:|--:|");
+        let _ = writeln!(s, "|---|---|--:|--:|--:|--:|--:|--:|--:|---|--:|--:|--:|");
         for m in &self.services {
             let drivers = if m.drivers.is_empty() {
                 "—".to_string()
@@ -264,7 +284,7 @@ impl Stats {
             };
             let _ = writeln!(
                 s,
-                "| {} | {} | {} | {} | {} | {} | {} | {} | {} | {} ({}) | {} / {} / {} | {} |",
+                "| {} | {} | {} | {} | {} | {} | {} | {} | {} | {} | {} ({}) | {} / {} / {} | {} |",
                 super::cell(&m.service),
                 m.month,
                 m.deploys,
@@ -273,6 +293,7 @@ impl Stats {
                     .map_or_else(|| "—".to_string(), |r| format!("{:.0} %", r * 100.0)),
                 m.incidents,
                 spread(m.mttd),
+                spread(m.mtta),
                 spread(m.mttr),
                 drivers,
                 m.handovers,
@@ -696,6 +717,7 @@ pub(crate) mod tests {
                 incidents: 1,
                 mttd: spread(30.0, 30.0),
                 mttr: spread(120.0, 120.0),
+                mtta: spread(0.0, 0.0),
                 drivers: names(&["bob"]),
                 handovers: 0,
                 takeovers: 0,
@@ -712,6 +734,7 @@ pub(crate) mod tests {
                 incidents: 0,
                 mttd: Spread::default(),
                 mttr: Spread::default(),
+                mtta: Spread::default(),
                 drivers: vec![],
                 handovers: 0,
                 takeovers: 0,
@@ -727,6 +750,7 @@ pub(crate) mod tests {
                 incidents: 1,
                 mttd: spread(60.0, 60.0),
                 mttr: spread(120.0, 120.0),
+                mtta: spread(0.0, 0.0),
                 drivers: names(&["alice@example.com", "bob"]),
                 handovers: 1,
                 takeovers: 0,
@@ -747,6 +771,7 @@ pub(crate) mod tests {
                 incidents: 2,
                 mttd: spread(120.0, 120.0),
                 mttr: spread(195.0, 300.0),
+                mtta: spread(0.0, 0.0),
                 drivers: names(&["bob", "carol@laptop"]),
                 handovers: 0,
                 takeovers: 1,
@@ -765,11 +790,11 @@ pub(crate) mod tests {
 
         let md = stats.markdown();
         assert!(
-            md.contains("| web | 2026-11 | 3 | 1 | 33 % | 2 | 2m (2m) | 3m15s (5m) | bob, carol@laptop | 0 (1) | 1 / 0 / 1 | 2 |"),
+            md.contains("| web | 2026-11 | 3 | 1 | 33 % | 2 | 2m (2m) | 0s (0s) | 3m15s (5m) | bob, carol@laptop | 0 (1) | 1 / 0 / 1 | 2 |"),
             "{md}"
         );
         assert!(
-            md.contains("| api | 2026-10 | 0 | 1 | — | 1 | 30s (30s) | 2m (2m) | bob | 0 (0) | 0 / 0 / 0 | 2 |"),
+            md.contains("| api | 2026-10 | 0 | 1 | — | 1 | 30s (30s) | 0s (0s) | 2m (2m) | bob | 0 (0) | 0 / 0 / 0 | 2 |"),
             "{md}"
         );
         let doc: Value = serde_json::from_str(&stats.json()).unwrap();
