@@ -239,7 +239,8 @@ async fn a_refused_key_a_rate_limit_and_no_server_are_clear_failures() {
     let e = wrong
         .publish(publish(PublicStatus::Investigating))
         .await
-        .unwrap_err();
+        .unwrap_err()
+        .to_string();
     assert_eq!(
         e,
         "Statuspage refused the API key (HTTP 401): check $STATUSPAGE_API_KEY"
@@ -250,7 +251,8 @@ async fn a_refused_key_a_rate_limit_and_no_server_are_clear_failures() {
     let e = unset
         .publish(publish(PublicStatus::Investigating))
         .await
-        .unwrap_err();
+        .unwrap_err()
+        .to_string();
     assert_eq!(e, "$STATUSPAGE_API_KEY is not set: nothing was published");
 
     // A short Retry-After is honoured once; a long one fails at once.
@@ -265,7 +267,8 @@ async fn a_refused_key_a_rate_limit_and_no_server_are_clear_failures() {
     let e = sp
         .publish(publish(PublicStatus::Monitoring))
         .await
-        .unwrap_err();
+        .unwrap_err()
+        .to_string();
     assert!(
         e.starts_with("Statuspage is rate limiting (HTTP 429, Retry-After 60s)"),
         "{e}"
@@ -283,7 +286,8 @@ async fn a_refused_key_a_rate_limit_and_no_server_are_clear_failures() {
     let e = gone
         .publish(publish(PublicStatus::Investigating))
         .await
-        .unwrap_err();
+        .unwrap_err()
+        .to_string();
     assert_eq!(e, "Statuspage: cannot connect");
 }
 
@@ -321,7 +325,8 @@ async fn a_webhook_and_a_command_receive_the_status_and_the_text() {
     let e = hook
         .publish(publish(PublicStatus::Monitoring))
         .await
-        .unwrap_err();
+        .unwrap_err()
+        .to_string();
     assert_eq!(e, "status-page webhook answered HTTP 500");
 
     let dir = tempfile::tempdir().unwrap();

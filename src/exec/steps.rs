@@ -810,7 +810,7 @@ async fn publish(
     };
     match page.publish(p).await {
         Ok(lines) => StepOutcome::ok(lines),
-        Err(why) => StepOutcome::failed(why, vec![]),
+        Err(why) => StepOutcome::failed(why.to_string(), vec![]),
     }
 }
 

@@ -41,7 +41,41 @@ pub fn page_incident_of(evidence: &[String]) -> Option<String> {
 
 pub trait StatusPage: Send + Sync {
     /// Publish; the answer is what happened, line by line (no secret in it).
-    fn publish(&self, p: Publish) -> BoxFuture<'_, Result<Vec<String>, String>>;
+    fn publish(&self, p: Publish) -> BoxFuture<'_, Result<Vec<String>, PublishError>>;
+}
+
+/// Why nothing was published. No variant holds a secret: a URL or a key
+/// never reaches these words.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+pub enum PublishError {
+    #[error("${0} is not set: nothing was published")]
+    NotSet(String),
+    #[error("cannot create the HTTP client: {0}")]
+    Client(String),
+    /// `Statuspage: cannot connect`, `status-page webhook: timed out`.
+    #[error("{0}: {1}")]
+    Unsent(&'static str, &'static str),
+    #[error("Statuspage answered without the incident's id")]
+    NoId,
+    #[error("Statuspage refused the API key (HTTP {code}): check ${var}")]
+    KeyRefused { code: u16, var: String },
+    #[error("Statuspage is rate limiting (HTTP 429, Retry-After {}): nothing was published; try again", .0.map_or("not given".to_string(), |s| format!("{s}s")))]
+    RateLimited(Option<u64>),
+    #[error("Statuspage is still rate limiting (HTTP 429 twice): nothing was published; try again")]
+    StillRateLimited,
+    /// Its own words, as far as they go.
+    #[error("{}", format!("{} answered HTTP {} {}", .who, .code, .why).trim())]
+    Refused {
+        who: &'static str,
+        code: u16,
+        why: String,
+    },
+    #[error("`{argv}` exited with {}", .code.map_or("a signal".to_string(), |c| c.to_string()))]
+    Exited { argv: String, code: Option<i32> },
+    #[error("{0}")]
+    Command(String),
+    #[error("the configuration is not a {0} status page")]
+    Mismatch(&'static str),
 }
 
 /// The longest a Retry-After is honoured before the step fails instead
@@ -59,21 +93,21 @@ pub fn build(cfg: &StatusPageConfig) -> Arc<dyn StatusPage> {
     }
 }
 
-fn client() -> Result<reqwest::Client, String> {
+fn client() -> Result<reqwest::Client, PublishError> {
     reqwest::Client::builder()
         .timeout(Duration::from_secs(10))
         .build()
-        .map_err(|e| format!("cannot create the HTTP client: {e}"))
+        .map_err(|e| PublishError::Client(e.to_string()))
 }
 
 /// Never reqwest's own words: they contain the URL (a webhook's is secret).
-fn failed_to_send(e: &reqwest::Error) -> String {
+fn failed_to_send(e: &reqwest::Error) -> &'static str {
     if e.is_timeout() {
-        "timed out".into()
+        "timed out"
     } else if e.is_connect() {
-        "cannot connect".into()
+        "cannot connect"
     } else {
-        "request failed".into()
+        "request failed"
     }
 }
 
@@ -86,7 +120,7 @@ struct Statuspage {
 }
 
 impl Statuspage {
-    async fn send(&self, p: Publish) -> Result<Vec<String>, String> {
+    async fn send(&self, p: Publish) -> Result<Vec<String>, PublishError> {
         let StatusPageKind::Statuspage {
             api_url,
             page_id,
@@ -95,11 +129,11 @@ impl Statuspage {
             components,
         } = &self.cfg.kind
         else {
-            return Err("not a Statuspage configuration".into());
+            return Err(PublishError::Mismatch("Statuspage"));
         };
         let key = key
             .as_ref()
-            .ok_or_else(|| format!("${key_env} is not set: nothing was published"))?;
+            .ok_or_else(|| PublishError::NotSet(key_env.clone()))?;
         let component: Option<&str> = components
             .iter()
             .find(|(s, _)| *s == p.service)
@@ -146,7 +180,7 @@ impl Statuspage {
                 .json(&body)
                 .send()
                 .await
-                .map_err(|e| format!("Statuspage: {}", failed_to_send(&e)))?;
+                .map_err(|e| PublishError::Unsent("Statuspage", failed_to_send(&e)))?;
             let code = answer.status().as_u16();
             let retry = answer
                 .headers()
@@ -160,7 +194,7 @@ impl Statuspage {
                         .ok()
                         .and_then(|v| v.get("id")?.as_str().map(str::to_string))
                         .or(known.clone())
-                        .ok_or("Statuspage answered without the incident's id")?;
+                        .ok_or(PublishError::NoId)?;
                     self.incidents
                         .lock()
                         .unwrap_or_else(std::sync::PoisonError::into_inner)
@@ -184,22 +218,14 @@ impl Statuspage {
                         waited = true;
                         tokio::time::sleep(wait).await;
                     }
-                    _ => {
-                        return Err(format!(
-                            "Statuspage is rate limiting (HTTP 429, Retry-After {}): nothing was published; try again",
-                            retry.map_or("not given".into(), |s| format!("{s}s"))
-                        ));
-                    }
+                    _ => return Err(PublishError::RateLimited(retry)),
                 },
-                429 => {
-                    return Err(
-                        "Statuspage is still rate limiting (HTTP 429 twice): nothing was published; try again".into(),
-                    );
-                }
+                429 => return Err(PublishError::StillRateLimited),
                 401 | 403 => {
-                    return Err(format!(
-                        "Statuspage refused the API key (HTTP {code}): check ${key_env}"
-                    ));
+                    return Err(PublishError::KeyRefused {
+                        code,
+                        var: key_env.clone(),
+                    });
                 }
                 _ => {
                     // Its own words, as far as they go (never ours: no key in them).
@@ -208,9 +234,11 @@ impl Statuspage {
                         .and_then(|v| v.get("error").map(|e| e.to_string()))
                         .unwrap_or_default();
                     let why: String = why.chars().take(200).collect();
-                    return Err(format!("Statuspage answered HTTP {code} {why}")
-                        .trim()
-                        .to_string());
+                    return Err(PublishError::Refused {
+                        who: "Statuspage",
+                        code,
+                        why,
+                    });
                 }
             }
         }
@@ -218,7 +246,7 @@ impl Statuspage {
 }
 
 impl StatusPage for Statuspage {
-    fn publish(&self, p: Publish) -> BoxFuture<'_, Result<Vec<String>, String>> {
+    fn publish(&self, p: Publish) -> BoxFuture<'_, Result<Vec<String>, PublishError>> {
         Box::pin(self.send(p))
     }
 }
@@ -227,14 +255,14 @@ impl StatusPage for Statuspage {
 struct Webhook(StatusPageConfig);
 
 impl StatusPage for Webhook {
-    fn publish(&self, p: Publish) -> BoxFuture<'_, Result<Vec<String>, String>> {
+    fn publish(&self, p: Publish) -> BoxFuture<'_, Result<Vec<String>, PublishError>> {
         Box::pin(async move {
             let StatusPageKind::Webhook { url_env, url } = &self.0.kind else {
-                return Err("not a webhook configuration".into());
+                return Err(PublishError::Mismatch("webhook"));
             };
             let url = url
                 .as_ref()
-                .ok_or_else(|| format!("${url_env} is not set: nothing was published"))?;
+                .ok_or_else(|| PublishError::NotSet(url_env.clone()))?;
             let body = json!({
                 "event": "status-page",
                 "incident": p.incident,
@@ -249,7 +277,7 @@ impl StatusPage for Webhook {
                 .json(&body)
                 .send()
                 .await
-                .map_err(|e| format!("status-page webhook: {}", failed_to_send(&e)))?;
+                .map_err(|e| PublishError::Unsent("status-page webhook", failed_to_send(&e)))?;
             let code = answer.status().as_u16();
             if answer.status().is_success() {
                 Ok(vec![format!(
@@ -257,7 +285,11 @@ impl StatusPage for Webhook {
                     p.status
                 )])
             } else {
-                Err(format!("status-page webhook answered HTTP {code}"))
+                Err(PublishError::Refused {
+                    who: "status-page webhook",
+                    code,
+                    why: String::new(),
+                })
             }
         })
     }
@@ -267,7 +299,7 @@ impl StatusPage for Webhook {
 struct Command(Vec<String>);
 
 impl StatusPage for Command {
-    fn publish(&self, p: Publish) -> BoxFuture<'_, Result<Vec<String>, String>> {
+    fn publish(&self, p: Publish) -> BoxFuture<'_, Result<Vec<String>, PublishError>> {
         Box::pin(async move {
             let vars = [
                 ("BACKSTOP_STATUS", p.status.name()),
@@ -283,12 +315,11 @@ impl StatusPage for Command {
                     lines.extend(ran.log_lines(4));
                     Ok(lines)
                 }
-                Ok(ran) => Err(format!(
-                    "`{}` exited with {}",
-                    super::command::display(argv),
-                    ran.code.map_or("a signal".into(), |c| c.to_string())
-                )),
-                Err(e) => Err(e.to_string()),
+                Ok(ran) => Err(PublishError::Exited {
+                    argv: super::command::display(argv),
+                    code: ran.code,
+                }),
+                Err(e) => Err(PublishError::Command(e.to_string())),
             }
         })
     }
