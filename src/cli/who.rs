@@ -15,8 +15,13 @@ pub(super) fn who(journal: &crate::room::Place, json: bool) -> Done {
     }
     for p in &people {
         let seen = now.since(crate::core::time::Ts(p.last_seen_ms));
+        let roles = if p.roles.is_empty() {
+            String::new()
+        } else {
+            format!("  [{}]", p.roles.join(", "))
+        };
         out::line(format_args!(
-            "{:<9} {:<32} {:<16} {:<18} {}  (since {}, seen {} ago)",
+            "{:<9} {:<32} {:<16} {:<18} {}{roles}  (since {}, seen {} ago)",
             p.role.to_uppercase(),
             p.operator,
             format!("room {}", p.room),

@@ -562,6 +562,31 @@ impl Executor {
                 }
                 tokio::spawn(room::lease(self.b.clone(), service, act, tx));
             }
+            Effect::Role {
+                service,
+                incident,
+                role,
+                change,
+                from,
+                by,
+            } => room::role(
+                &self.b,
+                &room::RoleRow {
+                    service,
+                    incident,
+                    role,
+                    change,
+                    from,
+                    by,
+                },
+            ),
+            Effect::Note {
+                service,
+                incident,
+                text,
+                by,
+                scribe,
+            } => room::note(&self.b, &service, incident, &text, &by, scribe),
             Effect::Approval {
                 service,
                 incident,

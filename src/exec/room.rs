@@ -9,6 +9,7 @@ use tokio::sync::mpsc;
 use super::Backends;
 use crate::clock::now;
 use crate::core::msg::{ApprovalAct, LeaseAct, Msg};
+use crate::core::roles::{Change, Role};
 use crate::room::{Entry, Reader};
 
 /// Carry out `act` on `service`'s lease and answer with `Msg::LeaseDone`.
@@ -223,5 +224,65 @@ pub(super) fn approval(b: &Backends, a: &Approval) {
     e.level = level.into();
     e.incident = a.incident;
     e.data = Some(data);
+    journal.append(e);
+}
+
+/// A role row (`core::roles`): written as it was asked; whether it stands
+/// is the journal's order's to say, on every console alike.
+pub(super) struct RoleRow {
+    pub service: String,
+    pub incident: Option<i64>,
+    pub role: Role,
+    pub change: Change,
+    pub from: Option<String>,
+    pub by: String,
+}
+
+pub(super) fn role(b: &Backends, r: &RoleRow) {
+    let Some(journal) = &b.journal else { return };
+    let title = r.role.title();
+    let service = &r.service;
+    let (action, text, to) = match &r.change {
+        Change::Take => ("take", format!("takes the {title} of {service}"), None),
+        Change::Hand { session, operator } => (
+            "hand",
+            format!("hands the {title} of {service} to {operator}"),
+            Some((session, operator)),
+        ),
+        Change::Release => (
+            "release",
+            format!("gives up the {title} of {service}"),
+            None,
+        ),
+    };
+    let mut e = Entry::new(now(), "event", service, text, &r.by);
+    e.incident = r.incident;
+    e.data = Some(json!({
+        "kind": "role",
+        "role": r.role.word(),
+        "action": action,
+        "from": r.from,
+        "to_session": to.map(|(s, _)| s),
+        "to": to.map(|(_, o)| o),
+    }));
+    journal.append(e);
+}
+
+/// A note for the incident's timeline, marked when its writer is the scribe.
+pub(super) fn note(
+    b: &Backends,
+    service: &str,
+    incident: Option<i64>,
+    text: &str,
+    by: &str,
+    scribe: bool,
+) {
+    let Some(journal) = &b.journal else { return };
+    // The mark is in the text, so the report's timeline and every
+    // console's log read it as written.
+    let mark = if scribe { "scribe" } else { "note" };
+    let mut e = Entry::new(now(), "event", service, format!("({mark}) {text}"), by);
+    e.incident = incident;
+    e.data = Some(json!({ "kind": "note", "scribe": scribe }));
     journal.append(e);
 }

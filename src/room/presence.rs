@@ -36,6 +36,8 @@ pub struct Person {
     pub since: String,
     pub last_seen: String,
     pub read_only: bool,
+    /// The incident roles it holds: `comms web`, `scribe web`.
+    pub roles: Vec<String>,
     /// `last_seen` in milliseconds, for ages.
     #[serde(skip)]
     pub last_seen_ms: i64,
@@ -154,6 +156,9 @@ pub fn who(place: impl Into<Place>, now_ms: i64) -> Result<Vec<Person>, Error> {
         leases.extend(held.into_iter().map(|(s, h)| (room.clone(), s, h)));
     }
     let expiry = crate::room::lease::expiry();
+    let roles = super::Reader::at(&place)
+        .and_then(|r| r.roles())
+        .map_err(|e| Error::Down(format!("the roles cannot be read: {e}")))?;
     let mut people = Vec::new();
     for p in present {
         let mut driven: Vec<String> = leases
@@ -171,6 +176,11 @@ pub fn who(place: impl Into<Place>, now_ms: i64) -> Result<Vec<Person>, Error> {
         if driven.is_empty() {
             driven = p.services;
         }
+        let held = roles
+            .iter()
+            .filter(|(room, _, _, h)| *room == p.room && h.session == p.session)
+            .map(|(_, service, role, _)| format!("{} {service}", role.word()))
+            .collect();
         people.push(Person {
             session: p.session,
             operator: p.operator,
@@ -181,6 +191,7 @@ pub fn who(place: impl Into<Place>, now_ms: i64) -> Result<Vec<Person>, Error> {
             since: crate::core::time::Ts(p.since_ms).rfc3339(),
             last_seen: crate::core::time::Ts(p.last_seen_ms).rfc3339(),
             read_only: p.read_only,
+            roles: held,
             last_seen_ms: p.last_seen_ms,
             since_ms: p.since_ms,
         });

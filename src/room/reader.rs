@@ -10,6 +10,8 @@ use rusqlite::{Connection, OptionalExtension, params};
 use super::sqlite::{COLUMNS, row};
 use super::{Place, Row, chain, dynamo, sqlite};
 use crate::core::decision::RollbackRecord;
+use crate::core::msg::{Shared, SharedWhat};
+use crate::core::roles::{Holder, Role, RoleRow, Roles};
 use crate::core::time::Ts;
 
 /// Reading the journal: reports, and what was interrupted.
@@ -135,6 +137,74 @@ impl Reader {
             out.push((inc, severity));
         }
         Ok(out)
+    }
+
+    /// Who holds each role of the incidents still open, as every console
+    /// folds the role rows (`core::roles`): (room, service, role, holder).
+    pub fn roles(&self) -> Result<Vec<(String, String, Role, Holder)>> {
+        let mut st = self.conn.prepare(&format!(
+            "SELECT {COLUMNS} FROM journal WHERE kind = 'event'              AND (CASE WHEN json_valid(data) THEN json_extract(data, '$.kind') END) = 'role'              ORDER BY id"
+        ))?;
+        let rows = st
+            .query_map([], row)?
+            .collect::<rusqlite::Result<Vec<_>>>()?;
+        let mut folded: Vec<(String, String, Roles)> = Vec::new();
+        for r in &rows {
+            let Some(Shared {
+                what:
+                    SharedWhat::Role {
+                        role,
+                        change,
+                        from,
+                        incident,
+                    },
+                ..
+            }) = super::tail::shared(r)
+            else {
+                continue;
+            };
+            let room = r.room.clone().unwrap_or_default();
+            let service = r
+                .entry
+                .scope
+                .split('/')
+                .next()
+                .unwrap_or_default()
+                .to_string();
+            let i = match folded
+                .iter()
+                .position(|(m, s, _)| *m == room && *s == service)
+            {
+                Some(i) => i,
+                None => {
+                    folded.push((room, service, Roles::default()));
+                    folded.len() - 1
+                }
+            };
+            // A row that lost its race changes nothing, here as anywhere.
+            let _ = folded[i].2.apply(&RoleRow {
+                role,
+                change,
+                from,
+                operator: r.entry.operator.clone(),
+                session: r.session.clone().unwrap_or_default(),
+                at: r.entry.at,
+                incident,
+            });
+        }
+        let open: Vec<i64> = self.open_incidents()?.iter().map(|(r, _)| r.id).collect();
+        Ok(folded
+            .into_iter()
+            .flat_map(|(room, service, roles)| {
+                let open = &open;
+                Role::ALL.into_iter().filter_map(move |role| {
+                    let h = roles.get(role)?.clone();
+                    h.incident
+                        .is_some_and(|i| open.contains(&i))
+                        .then(|| (room.clone(), service.clone(), role, h))
+                })
+            })
+            .collect())
     }
 
     /// Every drill's score row, oldest first.

@@ -16,6 +16,7 @@ use tokio::task::JoinHandle;
 use super::{Backend, Place, Row};
 use crate::core::events::Level;
 use crate::core::msg::{ApprovalAct, Msg, Shared, SharedWhat};
+use crate::core::roles::Change;
 
 /// How often the tail looks for new rows.
 pub const EVERY: Duration = Duration::from_millis(250);
@@ -109,9 +110,16 @@ pub fn spawn(
                 // Another room's rows are not this room's business (rows
                 // written before rooms are every room's).
                 .filter(|r| r.room.as_deref().is_none_or(|x| x == room))
-                .filter(|r| r.session.as_deref().is_some_and(|s| s != me))
+                .filter(|r| r.session.is_some())
                 .filter_map(shared)
-                .filter(|s| !first || matches!(s.what, SharedWhat::Checklist(_)))
+                // This console's own rows it knows, but for its role rows:
+                // whether they stood is the journal's order's to say.
+                .filter(|s| s.session != me || matches!(s.what, SharedWhat::Role { .. }))
+                // At start, what is still in progress: the driver's
+                // checklist and who holds the incident's roles.
+                .filter(|s| {
+                    !first || matches!(s.what, SharedWhat::Checklist(_) | SharedWhat::Role { .. })
+                })
                 .collect();
             // Who answered an approval request, as the room's proof says.
             let answers: Vec<(usize, String, Option<String>)> = shared
@@ -188,11 +196,17 @@ fn claimed_userid(rows: &[Row], id: i64) -> Option<String> {
         .map(str::to_string)
 }
 
-/// The newest checklist row of each service.
+/// The newest checklist row of each service, and every role row (each
+/// stands or not by the ones before it).
 fn latest_checklists(rows: Vec<Shared>) -> Vec<Shared> {
     let mut out: Vec<Shared> = Vec::new();
     for r in rows.into_iter().rev() {
-        if !out.iter().any(|o| o.scope == r.scope) {
+        let checklist = matches!(r.what, SharedWhat::Checklist(_));
+        if !checklist
+            || !out
+                .iter()
+                .any(|o| o.scope == r.scope && matches!(o.what, SharedWhat::Checklist(_)))
+        {
             out.push(r);
         }
     }
@@ -309,6 +323,20 @@ pub fn shared(r: &Row) -> Option<Shared> {
             "poller" => line(),
             "step" => line(),
             "note" => line(),
+            "role" => SharedWhat::Role {
+                role: crate::core::roles::Role::parse(field("role")?.as_str()?)?,
+                change: match field("action").and_then(Value::as_str)? {
+                    "take" => Change::Take,
+                    "hand" => Change::Hand {
+                        session: text_of(field("to_session")),
+                        operator: text_of(field("to")),
+                    },
+                    "release" => Change::Release,
+                    _ => return None,
+                },
+                from: field("from").and_then(Value::as_str).map(str::to_string),
+                incident: e.incident,
+            },
             "message" => line(),
             "incident" => line(),
             // Probes, rules, decisions, traffic, deploys: every console

@@ -23,6 +23,8 @@ pub const CONTEXT: &str = "context";
 pub const FILTER: &str = "filter";
 pub const TYPE: &str = "type";
 pub const SEVERITY: &str = "sev";
+pub const ROLE: &str = "role";
+pub const NOTE: &str = "note";
 
 /// How many lines the history keeps.
 pub const HISTORY: usize = 100;
@@ -48,12 +50,26 @@ pub enum Command {
     Filter(String),
     /// `sev LEVEL [REASON]`: the open incident's severity, declared.
     Severity { level: u8, reason: String },
+    /// `role [comms|scribe [off | to NAME]]`: take, give up or hand over a
+    /// role of the open incident (alone: who holds which).
+    Role(Option<(crate::roles::Role, RoleCmd)>),
+    /// `note TEXT`: a line for the incident's timeline.
+    Note(String),
     /// `type KIND [SERVICE]`: the open checklist follows another rollback
     /// type (before its first change).
     Type {
         kind: crate::runbook::RollbackType,
         service: Option<String>,
     },
+}
+
+/// What `:role ROLE …` asks.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum RoleCmd {
+    Take,
+    Release,
+    /// To the person present whose name starts so.
+    Hand(String),
 }
 
 /// What completion and parsing may name.
@@ -76,7 +92,7 @@ pub fn action_named(word: &str) -> Option<Action> {
 /// Every command word, aliases first, for completion and the help.
 pub fn words() -> Vec<&'static str> {
     let mut w: Vec<&'static str> = ALIASES.iter().map(|(a, _)| *a).collect();
-    w.extend([CONTEXT, FILTER, TYPE, SEVERITY]);
+    w.extend([CONTEXT, FILTER, TYPE, SEVERITY, ROLE, NOTE]);
     w.extend(Action::ALL.iter().map(|a| a.name()));
     w
 }
@@ -115,6 +131,30 @@ pub fn parse(line: &str, names: &Names) -> Result<Command, String> {
             level,
             reason: reason.join(" "),
         });
+    }
+    if word == ROLE {
+        use crate::roles::Role;
+        let usage = || "role comms|scribe [off | to NAME]".to_string();
+        let Some((first, rest)) = args.split_first() else {
+            return Ok(Command::Role(None));
+        };
+        let role = Role::parse(first).ok_or_else(|| {
+            format!("`{first}` is not a role (comms, scribe; the driver holds the lease)")
+        })?;
+        let cmd = match rest {
+            [] => RoleCmd::Take,
+            ["off" | "release" | "drop"] => RoleCmd::Release,
+            ["to", name] => RoleCmd::Hand((*name).to_string()),
+            _ => return Err(usage()),
+        };
+        return Ok(Command::Role(Some((role, cmd))));
+    }
+    if word == NOTE {
+        let text = args.join(" ");
+        if text.is_empty() {
+            return Err("note TEXT: a line for the incident's timeline".into());
+        }
+        return Ok(Command::Note(text));
     }
     if word == TYPE {
         use crate::runbook::RollbackType;
@@ -363,12 +403,36 @@ mod tests {
                 .unwrap_err()
                 .contains("prod, staging")
         );
+        use crate::roles::Role;
+        assert_eq!(parse("role", &n), Ok(Command::Role(None)));
+        assert_eq!(
+            parse("role comms", &n),
+            Ok(Command::Role(Some((Role::Comms, RoleCmd::Take))))
+        );
+        assert_eq!(
+            parse("role scribe to bob", &n),
+            Ok(Command::Role(Some((
+                Role::Scribe,
+                RoleCmd::Hand("bob".into())
+            ))))
+        );
+        assert_eq!(
+            parse("role comms off", &n),
+            Ok(Command::Role(Some((Role::Comms, RoleCmd::Release))))
+        );
+        assert!(parse("role driver", &n).unwrap_err().contains("not a role"));
+        assert_eq!(
+            parse("note db failover started", &n),
+            Ok(Command::Note("db failover started".into()))
+        );
+        assert!(parse("note", &n).is_err());
     }
 
     #[test]
     fn completion_walks_words_services_and_environments() {
         let n = names();
-        assert_eq!(complete("rol", &n), "rollback ");
+        assert_eq!(complete("roll", &n), "rollback ");
+        assert_eq!(candidates("rol", &n), vec!["rollback", "role"]);
         assert_eq!(complete("rollback w", &n), "rollback web ");
         assert_eq!(complete("rollback web g", &n), "rollback web green ");
         assert_eq!(complete("context s", &n), "context staging ");

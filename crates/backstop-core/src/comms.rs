@@ -48,8 +48,6 @@ pub struct Comms {
     pub updates: Vec<Update>,
     /// When the incident opened: the first update is due an interval after.
     pub opened: Option<Ts>,
-    /// The due time the update prompt last opened for (it opens once per due).
-    pub prompted: Option<Ts>,
 }
 
 /// Where the cadence stands.

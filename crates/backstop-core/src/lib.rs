@@ -22,6 +22,7 @@ pub mod metrics;
 pub mod migration;
 pub mod model;
 pub mod msg;
+pub mod roles;
 pub mod rollback_type;
 pub mod room;
 pub mod rules;

@@ -445,6 +445,12 @@ pub struct RollbackState {
     pub followed: Option<Followed>,
     /// Someone asked this console, which drives the service, to hand it over.
     pub asked: Option<Asker>,
+    /// Who holds the incident's roles beside the driver, as the journal's
+    /// rows say (`roles`).
+    pub roles: crate::roles::Roles,
+    /// The due time the update prompt last opened for here (it opens once
+    /// per due time, whoever's checklist it is).
+    pub prompted: Option<Ts>,
     /// An approval that came while a line was being typed: (request, who).
     /// Nothing changes behind a person typing, so it runs when the line
     /// closes (the next tick), if the step still waits on that request.
@@ -593,6 +599,8 @@ impl RollbackState {
             in_flight: Vec::new(),
             elsewhere: Vec::new(),
             followed: None,
+            roles: crate::roles::Roles::default(),
+            prompted: None,
             asked: None,
             approved_meanwhile: None,
             ready: None,

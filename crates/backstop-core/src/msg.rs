@@ -254,6 +254,16 @@ pub enum SharedWhat {
         request: u64,
         act: ApprovalAct,
     },
+    /// A role of the service's incident taken, handed over or given up
+    /// (`roles`): this console's own rows come back too, so every console
+    /// folds the same rows in the journal's order.
+    Role {
+        role: crate::roles::Role,
+        change: crate::roles::Change,
+        /// The session the writer saw holding it.
+        from: Option<String>,
+        incident: Option<i64>,
+    },
     /// AWS readings the room's poller published (the row's `readings`).
     /// The engine turns them into the messages this console's own sources
     /// would have sent before `update` sees them: core never reads these.
@@ -556,6 +566,25 @@ pub enum Effect {
         steps: Vec<(Ts, String)>,
         started: Ts,
     },
+    /// Journal a role row (`roles`): it stands once the journal's order
+    /// says so, on every console alike.
+    Role {
+        service: String,
+        incident: Option<i64>,
+        role: crate::roles::Role,
+        change: crate::roles::Change,
+        from: Option<String>,
+        by: String,
+    },
+    /// Journal a note for the incident's timeline (`:note TEXT`), marked
+    /// when the scribe wrote it.
+    Note {
+        service: String,
+        incident: Option<i64>,
+        text: String,
+        by: String,
+        scribe: bool,
+    },
     /// Ask for, hand over or take a service's lease (journaled).
     Lease { service: String, act: LeaseAct },
     /// Journal a two-person-rule row: an ask, a verdict, an override.
@@ -659,6 +688,26 @@ impl Effect {
                 LeaseAct::Take { from: Some(f), .. } => format!("take {service} over from {f}"),
                 LeaseAct::Take { from: None, .. } => format!("drive {service}"),
             },
+            Effect::Role {
+                service,
+                role,
+                change,
+                ..
+            } => match change {
+                crate::roles::Change::Take => format!("take the {} of {service}", role.title()),
+                crate::roles::Change::Hand { operator, .. } => {
+                    format!("hand the {} of {service} to {operator}", role.title())
+                }
+                crate::roles::Change::Release => {
+                    format!("give up the {} of {service}", role.title())
+                }
+            },
+            Effect::Note {
+                service, scribe, ..
+            } => format!(
+                "note for {service}{}",
+                if *scribe { " (scribe)" } else { "" }
+            ),
             Effect::Approval {
                 service,
                 request,

@@ -11,6 +11,7 @@ use super::fit;
 use crate::core::action::Action;
 use crate::core::decision::Decision;
 use crate::core::model::State;
+use crate::core::roles::Role;
 use crate::tui::View;
 
 /// What the banner says of a service: its decision — or, while another
@@ -144,7 +145,14 @@ pub fn render(state: &State, view: &View<'_>, area: Rect, buf: &mut Buffer) {
             .filter(|c| c.is_late())
             .and_then(|c| c.words())
             .map_or_else(String::new, |w| {
-                format!(" {w}: {} writes it ", key(Action::StatusUpdate))
+                // Whose it is to write: the communications lead's, if not ours.
+                match crate::core::update::roles::holder(state, *i, Role::Comms) {
+                    Some(h) if h.session != state.session => format!(
+                        " {w}: {} (comms) writes it ",
+                        crate::core::update::room::short(&h.operator)
+                    ),
+                    _ => format!(" {w}: {} writes it ", key(Action::StatusUpdate)),
+                }
             });
         let head = format!(" {} ", svc.name);
         // The change names both environments: the route would repeat it.

@@ -29,11 +29,34 @@ fn war_room(state: &State) -> Option<String> {
             } else {
                 crate::core::update::room::short(&d.operator).to_string()
             };
-            Some(format!("{}DRIVER {who} · {watching} watching", room(state)))
+            Some(format!(
+                "{}DRIVER {who}{} · {watching} watching",
+                room(state),
+                roles(state)
+            ))
         }
         None if state.people.len() > 1 => Some(format!("{}{watching} watching", room(state))),
         None => None,
     }
+}
+
+/// ` · COMMS bob · SCRIBE you`: the selected service's incident roles.
+fn roles(state: &State) -> String {
+    let Some(service) = state.selected_env().map(|e| e.service) else {
+        return String::new();
+    };
+    crate::core::roles::Role::ALL
+        .into_iter()
+        .filter_map(|r| {
+            let h = crate::core::update::roles::holder(state, service, r)?;
+            let who = if h.session == state.session {
+                "you"
+            } else {
+                crate::core::update::room::short(&h.operator)
+            };
+            Some(format!(" · {} {who}", r.word().to_uppercase()))
+        })
+        .collect()
 }
 
 /// The worst incident open in the room: `SEV1 web · update in 4m` (and

@@ -44,8 +44,16 @@ pub fn render(state: &State, view: &View<'_>, area: Rect, buf: &mut Buffer) {
             .filter(|l| l.session == p.session)
             .map(|l| l.service.as_str())
             .collect();
-        let role = if !drives.is_empty() {
-            format!("DRIVES {}", drives.join(", "))
+        // Beside the lease, the incident's roles (`:role`).
+        let mut roles: Vec<String> = crate::core::update::roles::held_by(state, &p.session)
+            .into_iter()
+            .map(|(r, s)| format!("{} {s}", r.word().to_uppercase()))
+            .collect();
+        if !drives.is_empty() {
+            roles.insert(0, format!("DRIVES {}", drives.join(", ")));
+        }
+        let role = if !roles.is_empty() {
+            roles.join(", ")
         } else if p.read_only {
             "read-only".to_string()
         } else {
@@ -56,7 +64,7 @@ pub fn render(state: &State, view: &View<'_>, area: Rect, buf: &mut Buffer) {
         } else {
             room::short(&p.operator).to_string()
         };
-        let style = if drives.is_empty() {
+        let style = if roles.is_empty() {
             ratatui::style::Style::default()
         } else {
             t.bold()

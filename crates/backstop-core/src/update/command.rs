@@ -202,6 +202,21 @@ fn run(state: &mut State, cmd: Command, at: Ts) -> Vec<Effect> {
                     .push(at, "backstop", Level::Warn, format!(":sev {level}: {why}"));
                 Vec::new()
             }),
+        Command::Role(asked) => {
+            let word = asked.as_ref().map_or("", |(r, _)| r.word());
+            super::roles::command(state, asked, at).unwrap_or_else(|why| {
+                state
+                    .events
+                    .push(at, "backstop", Level::Warn, format!(":role {word}: {why}"));
+                Vec::new()
+            })
+        }
+        Command::Note(text) => super::roles::note(state, text, at).unwrap_or_else(|why| {
+            state
+                .events
+                .push(at, "backstop", Level::Warn, format!(":note: {why}"));
+            Vec::new()
+        }),
         Command::Filter(text) => {
             let pane = state.ui.focus;
             if filterable(pane) {

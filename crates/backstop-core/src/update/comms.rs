@@ -9,6 +9,7 @@ use crate::comms::{Cadence, Severity};
 use crate::events::{Kind, Level};
 use crate::model::{InputPurpose, State, TextInput, TimelineKind};
 use crate::msg::Effect;
+use crate::roles::Role;
 use crate::runbook::{Checklist, StepStatus};
 use crate::time::Ts;
 
@@ -34,6 +35,8 @@ pub enum SeverityRefused {
 pub enum UpdateRefused {
     #[error("no incident is open: updates belong to a rollback's checklist")]
     NoIncident,
+    #[error("{0} is the communications lead: the updates are theirs")]
+    NotLead(String),
     #[error("{0}")]
     MayNotAct(String),
 }
@@ -167,7 +170,7 @@ pub(super) fn declare(
 /// The update as it is prefilled: severity, progress, status, ETA.
 pub fn draft(state: &State, service: usize) -> String {
     let svc = &state.services[service];
-    let Some(c) = &svc.rollback.checklist else {
+    let Some(c) = super::roles::incident_checklist(state, service) else {
         return String::new();
     };
     let (s, t) = (&svc.envs[c.suspect].name, &svc.envs[c.target].name);
@@ -209,38 +212,63 @@ pub fn draft(state: &State, service: usize) -> String {
     )
 }
 
-/// Whether this console speaks for `service`'s incident: it drives the
-/// checklist (the incident commander communicates, until roles say otherwise).
-fn speaks_for(state: &State, service: usize) -> bool {
-    super::may_act(state, service).is_ok()
-        && state.services[service]
-            .rollback
-            .checklist
-            .as_ref()
-            .is_some_and(|c| c.ended.is_none() && !c.auto)
+/// Whether this console speaks for `service`'s incident: the
+/// communications lead, if the incident has one; else the console that
+/// drives it (the incident commander communicates until roles say
+/// otherwise).
+fn speaks_for(state: &State, service: usize) -> Result<(), UpdateRefused> {
+    let c = super::roles::incident_checklist(state, service).ok_or(UpdateRefused::NoIncident)?;
+    match super::roles::holder(state, service, Role::Comms) {
+        Some(h) if h.session == state.session => {
+            if let Some(why) = &state.journal_down {
+                return Err(UpdateRefused::MayNotAct(format!(
+                    "the journal cannot record anything: {why}"
+                )));
+            }
+            Ok(())
+        }
+        Some(h) => Err(UpdateRefused::NotLead(
+            super::room::short(&h.operator).to_string(),
+        )),
+        None => {
+            super::may_act(state, service).map_err(UpdateRefused::MayNotAct)?;
+            // Auto mode's checklist has nobody at its keyboard to prompt.
+            let own = state.services[service].rollback.checklist.as_ref();
+            if own.is_none_or(|o| o.auto || o.run != c.run) {
+                return Err(UpdateRefused::NoIncident);
+            }
+            Ok(())
+        }
+    }
 }
 
-/// `u` (or `:update`): open the prefilled update of the open incident.
+/// `u` (or `:update`): open the prefilled update of the incident on
+/// screen — the communications lead's, or the driver's where it has none.
 pub(super) fn open(state: &mut State, now: Ts) -> Result<(), UpdateRefused> {
-    let service = open_incident(state).ok_or(UpdateRefused::NoIncident)?;
-    super::may_act(state, service).map_err(UpdateRefused::MayNotAct)?;
+    let service = super::checklist::shown_checklist(state)
+        .map(|(s, _)| s)
+        .filter(|s| super::roles::incident_checklist(state, *s).is_some())
+        .ok_or(UpdateRefused::NoIncident)?;
+    if super::roles::holder(state, service, Role::Comms).is_some() {
+        speaks_for(state, service)?;
+    } else {
+        super::may_act(state, service).map_err(UpdateRefused::MayNotAct)?;
+        if open_incident(state) != Some(service) {
+            return Err(UpdateRefused::NoIncident);
+        }
+    }
     prompt(state, service, now);
     Ok(())
 }
 
 fn prompt(state: &mut State, service: usize, now: Ts) {
     let text = draft(state, service);
-    let Some(c) = state.services[service].rollback.checklist.as_mut() else {
+    let Some(c) = super::roles::incident_checklist(state, service) else {
         return;
     };
-    c.comms.prompted = c
-        .comms
-        .due(crate::severity::every(
-            &state.severities,
-            c.comms.severity.as_ref().map(|s| s.level),
-        ))
-        .or(Some(now));
+    let due = c.comms.due(every(state, c));
     let run = c.run;
+    state.services[service].rollback.prompted = due.or(Some(now));
     state.ui.armed = None;
     state.ui.input = Some(TextInput {
         purpose: InputPurpose::Update { service, run },
@@ -265,14 +293,14 @@ pub(super) fn on_tick(state: &mut State, now: Ts) {
             .last_key
             .is_none_or(|(_, at)| now.since(at) >= IDLE);
     for service in 0..state.services.len() {
-        let Some(c) = state.services[service].rollback.checklist.as_ref() else {
+        let Some(c) = super::roles::incident_checklist(state, service) else {
             continue;
         };
         let Cadence::Late(_) = cadence(state, c) else {
             continue;
         };
         let due = c.comms.due(every(state, c));
-        if c.comms.prompted == due || !speaks_for(state, service) {
+        if state.services[service].rollback.prompted == due || speaks_for(state, service).is_err() {
             continue;
         }
         // A step waiting for its confirm key is in the middle of something.
@@ -301,17 +329,17 @@ pub(super) fn submitted(
     run: u64,
     text: String,
 ) -> Result<Vec<Effect>, UpdateRefused> {
-    super::may_act(state, service).map_err(UpdateRefused::MayNotAct)?;
-    let svc = &state.services[service];
-    let c = svc
-        .rollback
-        .checklist
-        .as_ref()
-        .filter(|c| c.run == run && c.ended.is_none())
+    if super::roles::holder(state, service, Role::Comms).is_some() {
+        speaks_for(state, service)?;
+    } else {
+        super::may_act(state, service).map_err(UpdateRefused::MayNotAct)?;
+    }
+    let c = super::roles::incident_checklist(state, service)
+        .filter(|c| c.run == run)
         .ok_or(UpdateRefused::NoIncident)?;
     Ok(vec![Effect::SendUpdate {
         service,
-        name: svc.name.clone(),
+        name: state.services[service].name.clone(),
         run,
         incident: c.incident,
         text,
@@ -320,15 +348,23 @@ pub(super) fn submitted(
 }
 
 /// A message reached the team at `at` (an update, or a checklist's notify
-/// step): the cadence counts from it.
+/// step): the cadence counts from it — in this console's checklist, or in
+/// the one it follows until the driver's next publication says the same.
 pub(super) fn sent(state: &mut State, service: usize, run: u64, by: &str, at: Ts) {
     let classes = state.severities.clone();
-    let Some(c) = state.services.get_mut(service).and_then(|s| {
-        s.rollback
-            .checklist
+    let Some(rb) = state.services.get_mut(service).map(|s| &mut s.rollback) else {
+        return;
+    };
+    let own = rb.checklist.as_mut().filter(|c| c.ended.is_none());
+    let c = match own {
+        Some(c) => Some(c),
+        None => rb
+            .followed
             .as_mut()
-            .filter(|c| c.run == run && c.ended.is_none())
-    }) else {
+            .map(|f| &mut f.checklist)
+            .filter(|c| c.ended.is_none()),
+    };
+    let Some(c) = c.filter(|c| c.run == run) else {
         return;
     };
     let every = crate::severity::every(&classes, c.comms.severity.as_ref().map(|s| s.level));

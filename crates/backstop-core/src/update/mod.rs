@@ -14,6 +14,7 @@ mod line;
 mod plan;
 mod probes;
 mod request;
+pub mod roles;
 pub mod room;
 #[cfg(test)]
 mod safety;
@@ -90,6 +91,7 @@ fn acts(e: &Effect) -> Option<&str> {
         Effect::SetFault { service, .. }
         | Effect::SetWeights { service, .. }
         | Effect::Lease { service, .. }
+        | Effect::Role { service, .. }
         | Effect::Approval { service, .. } => Some(service),
         Effect::Step { name, work, .. } if work.mutates() => Some(name),
         Effect::OpenIncident { name, .. }

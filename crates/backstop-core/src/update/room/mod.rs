@@ -64,6 +64,11 @@ pub(super) fn on_shared(state: &mut State, rows: Vec<Shared>, now: Ts) -> Vec<Ef
     // later row may say someone else drives by then.
     let mut answers = Vec::new();
     for row in rows {
+        // Role rows count whoever wrote them: the journal's order decides.
+        if matches!(row.what, SharedWhat::Role { .. }) {
+            super::roles::on_row(state, &row);
+            continue;
+        }
         if row.session == state.session {
             continue;
         }
@@ -120,10 +125,17 @@ pub(super) fn on_shared(state: &mut State, rows: Vec<Shared>, now: Ts) -> Vec<Ef
             } => {
                 // The change landed (or not): a rollback that did counts for
                 // the guards here as where it was made.
-                for svc in &mut state.services {
+                let mut told = None;
+                for (i, svc) in state.services.iter_mut().enumerate() {
                     let rb = &mut svc.rollback;
-                    if let Some(i) = rb.elsewhere.iter().position(|e| e.intent == intent) {
-                        let e = rb.elsewhere.remove(i);
+                    if let Some(at) = rb.elsewhere.iter().position(|e| e.intent == intent) {
+                        let e = rb.elsewhere.remove(at);
+                        // The team heard from the incident (the
+                        // communications lead's update): the cadence
+                        // counts from it here, where the checklist is.
+                        if good && e.work == "notify" {
+                            told = Some((i, e.operator.clone()));
+                        }
                         if let (true, Some((from, to))) = (good, e.route) {
                             rb.history.push(crate::decision::RollbackRecord {
                                 at: row.at,
@@ -133,6 +145,15 @@ pub(super) fn on_shared(state: &mut State, rows: Vec<Shared>, now: Ts) -> Vec<Ef
                             });
                         }
                     }
+                }
+                if let Some((service, by)) = told
+                    && let Some(run) = state.services[service]
+                        .rollback
+                        .checklist
+                        .as_ref()
+                        .map(|c| c.run)
+                {
+                    super::comms::sent(state, service, run, &by, row.at);
                 }
                 state.events.push_kind(
                     row.at,
@@ -237,6 +258,8 @@ pub(super) fn on_shared(state: &mut State, rows: Vec<Shared>, now: Ts) -> Vec<Ef
             SharedWhat::Approval { .. } => {}
             // The engine relays readings as the sources' own messages.
             SharedWhat::Readings(_) => {}
+            // Folded above.
+            SharedWhat::Role { .. } => {}
         }
     }
     for row in answers {
