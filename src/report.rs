@@ -15,6 +15,7 @@ use crate::core::time::{self, Ts};
 use crate::room::{Reader, Row};
 
 pub mod comms;
+pub mod correct;
 pub mod postmortem;
 pub mod stats;
 pub mod war_room;
@@ -255,6 +256,16 @@ impl Marks {
         }
     }
 
+    /// As people corrected them (`correct`): the failure's start, its
+    /// detection and its mitigation are what MTTD and MTTR run between.
+    pub fn corrected(mut self, corrections: &[correct::Correction]) -> Marks {
+        let at = |name: &str| correct::last(corrections, name).map(|c| c.at);
+        self.began = at("impact began").or(self.began);
+        self.detected = at("detected").unwrap_or(self.detected);
+        self.recovered = at("mitigated").or(self.recovered);
+        self
+    }
+
     /// Detection − start of the failure, in seconds.
     pub fn mttd_secs(&self) -> Option<f64> {
         secs(Some(self.detected), self.began)
@@ -290,7 +301,8 @@ impl Report {
             .and_then(|c| c.entry.data.clone())
             .unwrap_or(Value::Null);
         let published = own.iter().rev().find(|r| r.entry.kind == "checklist");
-        let marks = Marks::of(inc, closed, published);
+        let corrections = correct::of(&own);
+        let marks = Marks::of(inc, closed, published).corrected(&corrections);
         let Marks {
             began,
             detected,
@@ -438,7 +450,7 @@ impl Report {
             timeline,
             journal_chain: ChainNote::of(reader),
         };
-        report.milestones = comms::milestones(&report, inc, &own);
+        report.milestones = comms::milestones(&report, inc, &own, &corrections);
         let acknowledged = report
             .milestones
             .iter()

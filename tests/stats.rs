@@ -302,3 +302,130 @@ fn report_stats_says_when_there_is_nothing_to_count_and_takes_no_incident_number
     assert_eq!(out.status.code(), Some(1));
     assert!(stderr(&out).contains("no journal at"), "{}", stderr(&out));
 }
+
+/// `backstop --journal FILE milestone ARGS…`: its output.
+fn milestone(home: &Home, journal: &std::path::Path, args: &[&str]) -> std::process::Output {
+    let mut c = home.command();
+    c.arg("--journal").arg(journal).arg("milestone").args(args);
+    c.output().unwrap()
+}
+
+#[test]
+fn a_corrected_milestone_moves_the_report_the_post_mortem_and_the_stats() {
+    let home = Home::new();
+    let path = home.path().join("journal.sqlite");
+    let b = Book(Journal::open(&path, Redactor::default()).unwrap());
+    // Began at 00:12, detected at 00:14, users back at 00:18: MTTD 2 min.
+    let data = json!({"service": "web", "suspect": "green", "target": "blue", "began": oct(12).millis(), "detected": oct(14).millis()});
+    let inc = b.put(oct(14), "incident", "web", ALICE, data, None, None, "warn");
+    let closed = json!({"ending": "completed", "recovered": oct(18).millis()});
+    b.put(
+        oct(20),
+        "closed",
+        "web",
+        ALICE,
+        closed,
+        Some(inc),
+        None,
+        "good",
+    );
+    drop(b);
+    let report = |args: &[&str]| {
+        let mut c = home.command();
+        c.arg("--journal").arg(&path).arg("report").args(args);
+        let out = c.output().unwrap();
+        assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+        stdout(&out)
+    };
+    let json_of = || serde_json::from_str::<Value>(&report(&[&inc.to_string(), "--json"])).unwrap();
+    assert_eq!(json_of()["mttd_secs"], json!(120.0));
+
+    // Refused, and nothing written: a name, a time, a reason, an incident.
+    let n = inc.to_string();
+    for (args, code, says) in [
+        (
+            vec![n.as_str(), "fixed", "00:10", "--reason", "x"],
+            2,
+            "not a milestone",
+        ),
+        (
+            vec![n.as_str(), "began", "ten past", "--reason", "x"],
+            2,
+            "not a time",
+        ),
+        (
+            vec![n.as_str(), "began", "00:10", "--reason", " "],
+            2,
+            "say why",
+        ),
+        (
+            vec![n.as_str(), "began", "2099-01-01T00:00:00Z", "--reason", "x"],
+            2,
+            "in the future",
+        ),
+        (
+            vec!["99", "began", "00:10", "--reason", "x"],
+            1,
+            "no incident 99",
+        ),
+    ] {
+        let out = milestone(&home, &path, &args);
+        assert_eq!(out.status.code(), Some(code), "{args:?}: {}", stderr(&out));
+        assert!(stderr(&out).contains(says), "{args:?}: {}", stderr(&out));
+    }
+    assert_eq!(
+        json_of()["mttd_secs"],
+        json!(120.0),
+        "a refusal wrote nothing"
+    );
+
+    // The load balancer's logs say 00:10: MTTD is 4 minutes, and says why.
+    let out = milestone(
+        &home,
+        &path,
+        &[
+            &n,
+            "began",
+            "00:10",
+            "--reason",
+            "the load balancer's first 500 was at 00:10",
+        ],
+    );
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    assert!(
+        stdout(&out).contains("impact began corrected to 2026-10-01T00:10:00Z"),
+        "{}",
+        stdout(&out)
+    );
+    let r = json_of();
+    assert_eq!(r["mttd_secs"], json!(240.0));
+    let began = r["milestones"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|m| m["name"] == "impact began")
+        .unwrap()
+        .clone();
+    assert_eq!(began["at"], json!("2026-10-01T00:10:00Z"));
+    assert!(
+        began["from"]
+            .as_str()
+            .unwrap()
+            .contains("the load balancer's first 500 was at 00:10"),
+        "{began}"
+    );
+    let pm = report(&[&n, "--postmortem"]);
+    assert!(pm.contains("corrected by"), "{pm}");
+    // Acknowledged, corrected too: MTTA counts from detection (00:14).
+    let out = milestone(
+        &home,
+        &path,
+        &[&n, "acknowledged", "00:16", "--reason", "paged by phone"],
+    );
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    assert_eq!(json_of()["mtta_secs"], json!(120.0));
+    let s: Value = serde_json::from_str(&stats(&home, &path, &["--json"])).unwrap();
+    let web = &s["services"][0];
+    assert_eq!(web["mttd"]["median_s"], json!(240.0), "{web}");
+    assert_eq!(web["mtta"]["median_s"], json!(120.0), "{web}");
+}

@@ -209,6 +209,24 @@ pub enum Command {
         #[arg(long, conflicts_with_all = ["list", "drills", "stats", "json"])]
         postmortem: bool,
     },
+    /// Correct a milestone of an incident, with a reason: the journal's stamp stays, and the
+    /// report, the post-mortem and `report --stats` use the correction (MTTD, MTTA, MTTR),
+    /// saying who made it and why
+    Milestone {
+        /// The incident's number (`backstop report --list`)
+        incident: i64,
+        /// began, detected, acknowledged, mitigated or resolved
+        milestone: String,
+        /// When it really was: 2026-12-07T14:02:00Z, or HH:MM[:SS] in UTC on the day the
+        /// incident opened
+        at: String,
+        /// Why (required: it is read in the post-mortem)
+        #[arg(long)]
+        reason: String,
+        /// The drills' journal instead of the incidents'
+        #[arg(long)]
+        drill: bool,
+    },
     /// Check or create the configuration
     #[command(subcommand)]
     Config(ConfigCommand),
@@ -218,7 +236,9 @@ pub enum Command {
     /// Who is on this journal now: every console and headless command, and
     /// the services each drives (holds the lease of) or watches
     Who {
-        /// One JSON array: [{"session", "operator", "role", "services", "since", "last_seen", "read_only"}]
+        /// One JSON array: [{"session", "operator", "room", "role", "what", "services", "since",
+        /// "last_seen", "read_only", "roles"}] — `roles`: the incident roles held, as
+        /// `comms web`, `scribe web`
         #[arg(long)]
         json: bool,
         /// The drills' journal instead of the incidents'

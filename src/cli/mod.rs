@@ -340,6 +340,13 @@ fn run(cli: Cli, paths: &Paths) -> Done {
             config_init(path.as_deref().unwrap_or(&paths.config_file), force)
         }
         Some(Command::Who { json, drill }) => who::who(&storage(drill)?.place(), json),
+        Some(Command::Milestone {
+            incident,
+            milestone,
+            at,
+            reason,
+            drill,
+        }) => report::correct(&storage(drill)?.place(), incident, &milestone, &at, &reason),
         Some(Command::Keys) => {
             out::text(load_keymap(paths)?.describe());
             Ok(exit::OK)

@@ -93,3 +93,42 @@ pub(super) fn report_stats(journal: &Place, format: Format) -> Done {
     }
     Ok(exit::OK)
 }
+
+/// `backstop milestone N NAME TIME --reason R`: journal a correction of
+/// incident N's milestone. Exit 2 for a bad name, time or reason, 1 when
+/// there is no such incident or the journal cannot take the row.
+pub(super) fn correct(journal: &Place, incident: i64, name: &str, at: &str, reason: &str) -> Done {
+    use crate::report::correct;
+    let usage = |e: correct::Refused| Failure::Usage(format!("backstop milestone: {e}"));
+    let milestone = correct::milestone_of(name).map_err(usage)?;
+    let inc = reader(journal)?
+        .incident(incident)
+        .map_err(|e| Failure::Failing(format!("backstop milestone: {e:#}")))?
+        .ok_or_else(|| {
+            Failure::Failing(format!(
+                "backstop milestone: there is no incident {incident} in {}",
+                journal.describe()
+            ))
+        })?;
+    let when = correct::parse_time(at, inc.entry.at).map_err(usage)?;
+    let c = correct::Correction {
+        milestone,
+        at: when,
+        reason: reason.to_string(),
+        by: crate::identity::operator(),
+    };
+    let row = correct::entry(incident, &inc.entry.scope, &c, crate::clock::now()).map_err(usage)?;
+    let written = crate::room::Journal::open_as(
+        journal,
+        crate::room::Redactor::default(),
+        &crate::identity::session(),
+    )
+    .and_then(|j| j.append_now(row))
+    .map_err(|e| Failure::Failing(format!("backstop milestone: {e}")))?;
+    out::line(format_args!(
+        "incident {incident}: {milestone} corrected to {} by {} (row {written}); the report and the post-mortem use it",
+        when.rfc3339(),
+        c.by
+    ));
+    Ok(exit::OK)
+}

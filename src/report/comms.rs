@@ -40,7 +40,8 @@ pub struct Milestone {
     pub name: &'static str,
     #[serde(serialize_with = "super::rfc3339_opt")]
     pub at: Option<Ts>,
-    pub from: &'static str,
+    /// What it was read from, or who corrected it and why.
+    pub from: String,
 }
 
 #[derive(Clone, Debug, Default, Serialize)]
@@ -174,7 +175,12 @@ pub fn acknowledged(incident: &Row, first_severity: Option<Ts>) -> Option<Ts> {
 /// The milestones: impact began, detected, opened, acknowledged (a person
 /// on it: opened by one, or — auto mode — the first severity a person
 /// declared), mitigated (users on the good version, verified), resolved.
-pub fn milestones(r: &super::Report, incident: &Row, own: &[Row]) -> Vec<Milestone> {
+pub fn milestones(
+    r: &super::Report,
+    incident: &Row,
+    own: &[Row],
+    corrections: &[super::correct::Correction],
+) -> Vec<Milestone> {
     let acknowledged = acknowledged(
         incident,
         own.iter()
@@ -182,40 +188,48 @@ pub fn milestones(r: &super::Report, incident: &Row, own: &[Row]) -> Vec<Milesto
             .map(|row| row.entry.at),
     );
     let resolved = r.ended.filter(|_| r.ending.as_deref() == Some("completed"));
-    vec![
+    let mut all = vec![
         Milestone {
             name: "impact began",
             at: r.began,
-            from: "the first failure seen",
+            from: "the first failure seen".into(),
         },
         Milestone {
             name: "detected",
             at: Some(r.detected),
-            from: "the first rule that fired",
+            from: "the first rule that fired".into(),
         },
         Milestone {
             name: "opened",
             at: Some(r.opened),
-            from: "the checklist opened",
+            from: "the checklist opened".into(),
         },
         Milestone {
             name: "acknowledged",
             at: acknowledged,
             from: if r.auto {
-                "a person's first severity (auto mode opened it)"
+                "a person's first severity (auto mode opened it)".into()
             } else {
-                "a person opened it"
+                "a person opened it".into()
             },
         },
         Milestone {
             name: "mitigated",
             at: r.recovered,
-            from: "users on the good version, verified",
+            from: "users on the good version, verified".into(),
         },
         Milestone {
             name: "resolved",
             at: resolved,
-            from: "the checklist completed",
+            from: "the checklist completed".into(),
         },
-    ]
+    ];
+    // A person's correction stands over the stamp, and says whose it is.
+    for m in &mut all {
+        if let Some(c) = super::correct::last(corrections, m.name) {
+            m.at = Some(c.at);
+            m.from = format!("corrected by {}: {}", c.by, c.reason);
+        }
+    }
+    all
 }

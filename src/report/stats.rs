@@ -133,6 +133,7 @@ impl Stats {
             "outcome",
             "checklist",
             "severity",
+            "milestone",
         ])?;
         let mut kinds = vec!["deploy"];
         kinds.extend(war_room::KINDS);
@@ -166,19 +167,32 @@ impl Stats {
                 declared.entry(i).or_insert(r.entry.at);
             }
         }
+        // What people corrected, incident by incident.
+        let corrections = |id: i64| {
+            let own: Vec<Row> = rows
+                .iter()
+                .filter(|r| r.entry.kind == "milestone" && r.entry.incident == Some(id))
+                .cloned()
+                .collect();
+            super::correct::of(&own)
+        };
         for inc in rows.iter().filter(|r| r.entry.kind == "incident") {
             let d = inc.entry.data.as_ref().unwrap_or(&Value::Null);
             let service = str_of(d, "service").unwrap_or(&inc.entry.scope);
+            let corrected = corrections(inc.id);
             let marks = Marks::of(
                 inc,
                 closed.get(&inc.id).copied(),
                 published.get(&inc.id).copied(),
-            );
+            )
+            .corrected(&corrected);
             let a = slot(&mut acc, service, inc.entry.at);
             a.incidents += 1;
             a.mttd.extend(marks.mttd_secs());
             a.mttr.extend(marks.mttr_secs());
-            let ack = super::comms::acknowledged(inc, declared.get(&inc.id).copied());
+            let ack = super::correct::last(&corrected, "acknowledged")
+                .map(|c| c.at)
+                .or_else(|| super::comms::acknowledged(inc, declared.get(&inc.id).copied()));
             a.mtta.extend(super::secs(ack, Some(marks.detected)));
         }
         for (service, r) in rollbacks {
