@@ -573,3 +573,176 @@ async fn moto_stopped_and_restarted_mid_rollback_on_dynamodb() {
     assert_eq!(rows(&w, "kind = 'incident'").len(), 1);
     assert_eq!(rows(&w, "kind = 'intent'").len(), 1);
 }
+
+/// Incident command in a team drill, time compressed: alice drives the
+/// emergency rollback under SEV1; bob, who joined, takes the
+/// communications lead and gets the update prompt when the cadence says
+/// (5 minutes of the scenario, 30 s at 10x) on his own console — not
+/// alice's — and sends it; the drill's desk receives his update and the
+/// status page's investigating → monitoring → resolved.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_comms_lead_is_prompted_while_the_driver_rolls_back_under_sev1() {
+    let home = common::Home::new();
+    // bad-switch, long enough for the whole checklist at 10x (its 30-minute
+    // watch is 3 minutes of wall time).
+    let drills = home.config_dir().join("drills");
+    std::fs::create_dir_all(&drills).unwrap();
+    let scenario = std::fs::read_to_string(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/assets/drills/bad-switch.toml"
+    ))
+    .unwrap()
+    .replace("name = \"bad-switch\"", "name = \"long-outage\"")
+    .replace("ends = \"6m\"", "ends = \"60m\"");
+    std::fs::write(drills.join("long-outage.toml"), scenario).unwrap();
+    let env = |who| [("BACKSTOP_OPERATOR", who), ("NO_COLOR", "1")];
+    let mut alice = Pty::spawn(
+        &home,
+        &[
+            "drill",
+            "--scenario",
+            "long-outage",
+            "--speed",
+            "10",
+            "--team",
+        ],
+        100,
+        30,
+        &env("alice"),
+    );
+    alice.wait_for("the sandbox", WAIT, |s| s.contains(" OK "));
+    let mut bob = Pty::spawn(&home, &["drill", "--join"], 100, 30, &env("bob"));
+    bob.wait_for("the team drill", WAIT, |s| {
+        s.contains("team drill") && s.contains(" OK ")
+    });
+    alice.wait_for("the emergency switch, ready", WAIT, |s| {
+        s.contains("EMERGENCY") && s.contains("y switch")
+    });
+    // Read before `y` (a `y` at once is typing, and refused).
+    tokio::time::sleep(Duration::from_millis(1500)).await;
+    alice.send("y");
+    alice.wait_for("the checklist", WAIT, |s| s.contains("Rollback web"));
+    alice.send(":sev 1 checkout is down for everyone\r");
+    alice.wait_for("SEV1 declared", WAIT, |s| s.contains("SEV1 critical"));
+    bob.wait_for("the incident on bob's screen", WAIT, |s| {
+        s.contains("Rollback web") && s.contains("SEV1 critical")
+    });
+    bob.send(":role comms\r");
+    bob.wait_for("bob's role", WAIT, |s| {
+        s.contains("you are the communications lead")
+    });
+    alice.wait_for("bob's role on alice's screen", WAIT, |s| {
+        s.contains("bob (comms) writes it")
+    });
+
+    // Alice walks the checklist as a person does; bob answers his prompts.
+    let start = std::time::Instant::now();
+    let mut sent = 0;
+    loop {
+        let a = alice.screen();
+        assert!(
+            !a.contains("✎ the update"),
+            "the driver was prompted, not the comms lead:\n{a}"
+        );
+        // The checklist done, the drill scores itself.
+        if a.contains("EXPECTATION HELD") {
+            break;
+        }
+        assert!(!a.contains("EXPECTATION NOT HELD"), "{a}");
+        assert!(start.elapsed() < Duration::from_secs(330), "{a}");
+        if a.contains("DO IT") {
+            alice.send("y");
+        } else if a.contains(": ▏") {
+            alice.send("bad release v1.0.1\r");
+        } else if a.contains("›▶") {
+            alice.send("\r");
+        }
+        if bob.screen().contains("✎ the update") {
+            tokio::time::sleep(Duration::from_millis(300)).await;
+            bob.send("\r");
+            sent += 1;
+            bob.wait_for("the update sent", WAIT, |s| {
+                s.contains("update sent by bob")
+            });
+        }
+        tokio::time::sleep(Duration::from_millis(700)).await;
+    }
+    assert!(sent >= 1, "bob was never prompted");
+    // Opened before it was due, sent by the due time: none late.
+    alice.wait_for("the drill's score of the talk", WAIT, |s| {
+        s.contains(" sent, 0 late or missed")
+    });
+
+    // What the drill's desk heard: bob's update, and the public page in order.
+    let host: serde_json::Value = serde_json::from_str(
+        &std::fs::read_to_string(home.path().join("data/backstop/team-drill.json")).unwrap(),
+    )
+    .unwrap();
+    let desk = host["desk"].as_str().unwrap().to_string();
+    let got: Vec<serde_json::Value> = reqwest::get(format!("{desk}/received"))
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let updates: Vec<&serde_json::Value> = got
+        .iter()
+        .filter(|g| g["to"] == "chat" && g["body"]["event"] == "status-update")
+        .collect();
+    assert!(!updates.is_empty(), "{got:?}");
+    assert!(
+        updates[0]["body"]["by"]
+            .as_str()
+            .unwrap()
+            .starts_with("bob"),
+        "{got:?}"
+    );
+    assert!(
+        updates[0]["body"]["text"]
+            .as_str()
+            .unwrap()
+            .starts_with("SEV1 web: rolling back green → blue"),
+        "{got:?}"
+    );
+    let statuses: Vec<&str> = got
+        .iter()
+        .filter(|g| g["to"] == "status")
+        .filter_map(|g| g["body"]["status"].as_str())
+        .collect();
+    assert_eq!(
+        statuses,
+        ["investigating", "monitoring", "resolved"],
+        "{got:?}"
+    );
+    // The journal says who did what: bob's updates, alice's page.
+    let rows = {
+        let conn =
+            rusqlite::Connection::open(home.path().join("data/backstop/drills.sqlite")).unwrap();
+        let mut st = conn
+            .prepare(
+                "SELECT operator, json_extract(data, '$.work') FROM journal WHERE kind = 'intent' \
+                 AND json_extract(data, '$.work') IN ('notify', 'status-page')",
+            )
+            .unwrap();
+        st.query_map([], |r| Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?)))
+            .unwrap()
+            .map(Result::unwrap)
+            .collect::<Vec<_>>()
+    };
+    assert!(
+        rows.iter()
+            .filter(|(_, w)| w == "status-page")
+            .all(|(who, _)| who.starts_with("alice")),
+        "{rows:?}"
+    );
+    assert!(
+        rows.iter()
+            .any(|(who, w)| w == "notify" && who.starts_with("bob")),
+        "{rows:?}"
+    );
+    for mut c in [bob, alice] {
+        c.send("q");
+        c.send("q");
+        c.wait_exit(WAIT);
+    }
+}

@@ -87,9 +87,11 @@ pub enum Command {
         /// Synthetic requests per second through each service's router (free play; 0: none)
         #[arg(long, default_value_t = 50.0, conflicts_with = "scenario")]
         rate: f64,
-        /// Host a team drill (free play): teammates on this machine follow it and approve its
-        /// changes with `backstop drill --join`; this console drives
-        #[arg(long, conflicts_with_all = ["scenario", "list", "join"])]
+        /// Host a team drill (free play, or a --scenario at its --speed): teammates on this
+        /// machine follow it, approve its changes and take the incident's roles with
+        /// `backstop drill --join`; this console drives. Its messages and status page go to
+        /// the drill's desk, never anywhere real
+        #[arg(long, conflicts_with_all = ["list", "join", "headless"])]
         team: bool,
         /// With --team: 2 for the two-person rule, each change approved from another console
         #[arg(long, default_value_t = 1, value_parser = clap::value_parser!(u8).range(1..=2), requires = "team")]

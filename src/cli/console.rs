@@ -101,7 +101,7 @@ pub(super) fn drill(
         // A team drill: its world shared on the journal, joinable while it runs.
         let _hosting = match team {
             Some(team) => Some(
-                super::team::host(&mut config, team, &storage)
+                super::team::host(&mut config, team, 1.0, &storage)
                     .map_err(|e| anyhow::anyhow!("{e}"))?,
             ),
             None => None,

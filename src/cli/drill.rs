@@ -16,6 +16,8 @@ pub(super) struct Play {
     pub(super) aws: Option<Option<PathBuf>>,
     /// Changing real weights was agreed to beforehand.
     pub(super) yes: bool,
+    /// Hosted as a team drill (`--team`): joinable while it runs.
+    pub(super) team: Option<super::team::Team>,
 }
 
 pub(super) fn scenario_drill(paths: &Paths, p: Play, storage: Storage) -> Done {
@@ -146,11 +148,22 @@ pub(super) fn scenario_drill(paths: &Paths, p: Play, storage: Storage) -> Done {
                 .map_err(|e| Failure::Usage(format!("backstop drill: {e:#}")))
         });
     }
+    if p.team.is_some() {
+        super::team::alone(&storage)?;
+    }
     let keymap = load_keymap(paths)?;
     open_console(|| async move {
         // A drill on real AWS acts as the operator there.
         crate::identity::learn_aws(o.real.as_ref().and_then(|s| s.aws())).await;
-        let (sandbox, config) = crate::sandbox::drill::start(&scenario, &o).await?;
+        let (sandbox, mut config) = crate::sandbox::drill::start(&scenario, &o).await?;
+        // A team's scenario: its world shared on the journal, joinable.
+        let _hosting = match p.team {
+            Some(team) => Some(
+                super::team::host(&mut config, team, o.speed, &storage)
+                    .map_err(|e| anyhow::anyhow!("{e}"))?,
+            ),
+            None => None,
+        };
         app::run_console(
             config,
             Origin::Drill,

@@ -197,7 +197,12 @@ fn run(cli: Cli, paths: &Paths) -> Done {
             if join {
                 team::join(paths, storage(true)?)
             } else if list || scenario.is_some() {
+                let team = team.then_some(team::Team {
+                    approvals,
+                    self_declared: self_declared_approvers,
+                });
                 let play = Play {
+                    team,
                     list,
                     scenario,
                     speed,

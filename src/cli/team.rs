@@ -5,8 +5,11 @@
 //!
 //! The host leaves two files beside the drills' journal while it runs: a
 //! configuration that watches its sandbox (its health endpoints, its
-//! approvals) and who hosts it. A joiner loads that configuration, shares
-//! the journal, and drives nothing.
+//! approvals) and who hosts it, with the drill's speed and its desk (the
+//! team channel and status page nothing real hears: `sandbox::desk`). A
+//! joiner loads that configuration, shares the journal, drives nothing,
+//! and may take an incident role: the communications lead's updates go to
+//! the desk from the joiner's own console.
 
 use std::fmt::Write as _;
 
@@ -21,14 +24,24 @@ struct Host {
     operator: String,
     /// The configuration a joiner watches the sandbox with.
     config: PathBuf,
+    /// The drill's speed: the update cadence runs in its time.
+    #[serde(default = "one")]
+    speed: f64,
+    /// The desk's URL: where the team's messages and status page go.
+    #[serde(default)]
+    desk: Option<String>,
+}
+
+fn one() -> f64 {
+    1.0
 }
 
 fn host_file(storage: &Storage) -> PathBuf {
     storage.journal.with_file_name("team-drill.json")
 }
 
-/// The host's files, removed when the drill ends.
-pub(super) struct Hosting(Vec<PathBuf>);
+/// The host's files, removed when the drill ends, and its desk.
+pub(super) struct Hosting(Vec<PathBuf>, #[allow(dead_code)] crate::sandbox::desk::Desk);
 
 impl Drop for Hosting {
     fn drop(&mut self) {
@@ -49,13 +62,21 @@ pub(crate) struct Team {
 
 /// Make `config` (the sandbox's) a team's world and say so beside the
 /// journal for joiners. Refused while another team drill runs here.
-pub(super) fn host(config: &mut Config, team: Team, storage: &Storage) -> Result<Hosting, Failure> {
+pub(super) fn host(
+    config: &mut Config,
+    team: Team,
+    speed: f64,
+    storage: &Storage,
+) -> Result<Hosting, Failure> {
     let Team {
         approvals,
         self_declared,
     } = team;
     let file = host_file(storage);
     alone(storage)?;
+    let desk = crate::sandbox::desk::Desk::start()
+        .map_err(|e| Failure::Failing(format!("backstop drill: {e:#}")))?;
+    desk.serve(config);
     config.shared = true;
     config.room = "team drill".into();
     for s in &mut config.services {
@@ -107,12 +128,14 @@ pub(super) fn host(config: &mut Config, team: Team, storage: &Storage) -> Result
         pid: std::process::id(),
         operator: crate::identity::operator(),
         config: toml_path.clone(),
+        speed,
+        desk: Some(desk.url().to_string()),
     };
     write(
         &file,
         &serde_json::to_string_pretty(&host).unwrap_or_default(),
     )?;
-    Ok(Hosting(vec![file, toml_path]))
+    Ok(Hosting(vec![file, toml_path], desk))
 }
 
 /// One team drill per machine: a second host is refused, naming the first.
@@ -147,6 +170,14 @@ pub(super) fn join(paths: &Paths, storage: Storage) -> Done {
         ))
     })?;
     config.approve_only = true;
+    // The host's clock and desk: an update is due when the host's is.
+    config.severities = crate::core::severity::scaled(&config.severities, host.speed);
+    for s in &mut config.services {
+        s.policy = s.policy.scaled(host.speed);
+    }
+    if let Some(url) = &host.desk {
+        crate::sandbox::desk::point(&mut config, url);
+    }
     let keymap = load_keymap(paths)?;
     open_console(|| async move {
         app::run_console(

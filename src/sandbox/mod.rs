@@ -7,6 +7,7 @@
 //! over real HTTP, its router is a `TrafficProvider`, its traffic a
 //! `MetricSource`, and faults are effects the executor carries out.
 
+pub mod desk;
 pub mod drill;
 pub mod latency;
 pub mod metrics;

@@ -12,6 +12,7 @@ use super::{fit, frame, gauge};
 use crate::core::action::Action;
 use crate::core::events::Level;
 use crate::core::model::{Followed, InputPurpose, Pane, State};
+use crate::core::roles::Role;
 use crate::core::runbook::{Act, Check, Checklist, Phase, StepKind, StepRun, StepStatus};
 use crate::core::time;
 use crate::core::update::shown_checklist;
@@ -271,13 +272,21 @@ fn head_lines(
         let next = cadence
             .words()
             .map_or_else(String::new, |w| format!(" · {w}"));
-        let keys = if own && c.ended.is_none() {
-            format!(
-                " · {} writes it · :sev",
-                super::key(view, Action::StatusUpdate)
-            )
-        } else {
-            String::new()
+        // Whose the update is: the communications lead's, else the driver's.
+        let u = super::key(view, Action::StatusUpdate);
+        let sev_key = if own { " · :sev" } else { "" };
+        let comms = crate::core::update::roles::holder(state, c.service, Role::Comms);
+        let keys = match comms {
+            _ if c.ended.is_some() => String::new(),
+            Some(h) if h.session == state.session => {
+                format!(" · you are comms: {u} writes it{sev_key}")
+            }
+            Some(h) => format!(
+                " · {} (comms) writes it{sev_key}",
+                crate::core::update::room::short(&h.operator)
+            ),
+            None if own => format!(" · {u} writes it{sev_key}"),
+            None => String::new(),
         };
         let style = if sev.level == 1 || cadence.is_late() {
             t.level(Level::Bad)

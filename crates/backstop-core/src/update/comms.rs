@@ -190,6 +190,9 @@ pub fn draft(state: &State, service: usize) -> String {
             let split: Vec<String> = shares.iter().map(|(e, p)| format!("{e} {p} %")).collect();
             format!("traffic {}, not verified yet", split.join(", "))
         }
+        // A console without the traffic provider (following the driver):
+        // the checklist says whether users were moved.
+        (None, None) if switched(c) => format!("users moved to {t}, not verified yet"),
         (None, None) => format!("{s} not rolled back yet"),
     };
     let eta = c
@@ -210,6 +213,18 @@ pub fn draft(state: &State, service: usize) -> String {
         crate::decision::route(s, t),
         done + skipped
     )
+}
+
+/// Whether `c` moved users off the suspect (its switch or revert is done).
+fn switched(c: &Checklist) -> bool {
+    use crate::runbook::{Act, StepKind};
+    c.steps.iter().any(|s| {
+        s.status == StepStatus::Done
+            && matches!(
+                s.spec.kind,
+                StepKind::Action(Act::SwitchTraffic | Act::RevertDeployment)
+            )
+    })
 }
 
 /// Whether this console speaks for `service`'s incident: the
@@ -296,17 +311,28 @@ pub(super) fn on_tick(state: &mut State, now: Ts) {
         let Some(c) = super::roles::incident_checklist(state, service) else {
             continue;
         };
-        let Cadence::Late(_) = cadence(state, c) else {
+        // Opened a tenth of the interval before it is due (30 s of 5
+        // minutes): written and sent by the due time, it is on time.
+        let (Some(due), Some(every)) = (c.comms.due(every(state, c)), every(state, c)) else {
             continue;
         };
-        let due = c.comms.due(every(state, c));
+        if c.ended.is_some() || now < due.minus(every / 10) {
+            continue;
+        }
+        let due = Some(due);
         if state.services[service].rollback.prompted == due || speaks_for(state, service).is_err() {
             continue;
         }
-        // A step waiting for its confirm key is in the middle of something.
-        let confirming = c
-            .current()
-            .is_some_and(|s| s.pending.is_some() || matches!(s.status, StepStatus::Running { .. }));
+        // A step of this console's waiting for its confirm key is in the
+        // middle of something (a `y` must not land in the update). A step
+        // that runs by itself — a 30-minute watch — is not: the team still
+        // hears on time. Another console's steps are its own business.
+        let own = state.services[service]
+            .rollback
+            .checklist
+            .as_ref()
+            .is_some_and(|o| o.run == c.run && o.ended.is_none());
+        let confirming = own && c.current().is_some_and(|s| s.pending.is_some());
         let name = state.services[service].name.clone();
         if idle && !confirming {
             state.events.push_kind(
@@ -463,8 +489,9 @@ mod tests {
         let mut s = recommended_and_started(Policy::default());
         reprobed(&mut s);
         command(&mut s, "sev 2 users see errors", 6000);
-        // Five minutes after the opening (5 s), the update is due.
-        update(&mut s, Msg::Tick(Ts(304_000)));
+        // Five minutes after the opening (5 s), the update is due; it
+        // opens 30 s before.
+        update(&mut s, Msg::Tick(Ts(274_000)));
         assert!(s.ui.input.is_none(), "not due yet");
         // A key a moment before: the person is busy; it waits.
         update(&mut s, Msg::Action(Action::SelectNext, Ts(305_500)));

@@ -477,7 +477,7 @@ mod tests {
 
         // Five minutes after the opening: the prompt is Bob's, not Alice's.
         for s in [&mut alice, &mut bob] {
-            update(s, Msg::Tick(Ts(306_000)));
+            update(s, Msg::Tick(Ts(304_000)));
         }
         assert!(alice.ui.input.is_none(), "the driver was prompted");
         update(&mut alice, Msg::Action(Action::StatusUpdate, Ts(306_500)));
