@@ -10,6 +10,7 @@ pub mod database;
 pub mod diagnostic;
 pub mod drill;
 pub mod duration;
+pub mod escalation;
 pub mod journal;
 pub mod redact;
 pub mod rollback;
@@ -73,6 +74,8 @@ pub struct Config {
     pub severities: Vec<crate::core::severity::Class>,
     /// The public status page (`[status_page]`), if any.
     pub status_page: Option<status_page::StatusPageConfig>,
+    /// Who is paged, in which order (`[escalation]`), if anyone.
+    pub escalation: Option<escalation::EscalationConfig>,
 }
 
 impl Config {
@@ -106,10 +109,15 @@ impl Config {
             .status_page
             .iter()
             .flat_map(status_page::StatusPageConfig::secrets);
+        let escalation = self
+            .escalation
+            .iter()
+            .flat_map(escalation::EscalationConfig::secrets);
         headers
             .chain(urls)
             .chain(databases)
             .chain(status_page)
+            .chain(escalation)
             .collect()
     }
 
@@ -283,6 +291,8 @@ struct RawConfig {
     severity: Vec<Spanned<severity::RawSeverity>>,
     /// Where the public learns about incidents.
     status_page: Option<Spanned<status_page::RawStatusPage>>,
+    /// Who is paged when an incident needs people.
+    escalation: Option<Spanned<escalation::RawEscalation>>,
 }
 
 #[derive(Deserialize)]
@@ -630,6 +640,7 @@ fn validate(
         .collect();
     let severities = severity::classes(raw.severity, &mut err);
     let status_page = status_page::status_page(raw.status_page, env, &mut err);
+    let escalation = escalation::escalation(raw.escalation, env, &mut err);
     let lease_expiry = match &raw.lease_expiry {
         Some(x) => {
             let d = x.get_ref().0;
@@ -675,6 +686,7 @@ fn validate(
         room,
         severities,
         status_page,
+        escalation,
     })
 }
 

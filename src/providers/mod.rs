@@ -4,6 +4,7 @@
 pub mod command;
 pub mod deploy;
 pub mod ecs;
+pub mod escalation;
 pub mod notify;
 pub mod smoke;
 pub mod status_page;

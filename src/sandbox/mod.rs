@@ -410,6 +410,7 @@ impl Sandbox {
             journal: Default::default(),
             severities: crate::core::severity::defaults(),
             status_page: None,
+            escalation: None,
         }
     }
 }

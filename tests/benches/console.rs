@@ -417,6 +417,7 @@ fn rules() {
         room: "bench".into(),
         severities: backstop::core::severity::defaults(),
         status_page: None,
+        escalation: None,
     };
     let mut s =
         backstop::engine::initial_state(&config, Origin::Config("bench.toml".into()), Ts(0));
@@ -639,6 +640,7 @@ fn big_state() -> State {
         room: "bench".into(),
         severities: backstop::core::severity::defaults(),
         status_page: None,
+        escalation: None,
     };
     let mut s =
         backstop::engine::initial_state(&config, Origin::Config("bench.toml".into()), Ts(0));
