@@ -1045,6 +1045,20 @@ pub fn initial_state(config: &Config, origin: Origin, at: Ts) -> State {
         svc.read_only = cfg.read_only;
     }
     state.severities = config.severities.clone();
+    state.escalation = config
+        .escalation
+        .as_ref()
+        .map(|e| crate::core::escalation::Chain {
+            via: e.describe(),
+            levels: e
+                .chain
+                .iter()
+                .map(|l| crate::core::escalation::Level {
+                    name: l.name.clone(),
+                    after: l.after,
+                })
+                .collect(),
+        });
     state.status_page = config
         .status_page
         .as_ref()

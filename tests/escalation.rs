@@ -1094,3 +1094,133 @@ async fn a_command_pages_with_its_environment_and_answers_the_status() {
         .to_string();
     assert!(e.starts_with("cannot run `/nonexistent/page.sh`"), "{e}");
 }
+
+/// The console end to end: `:page` pages the first level through the
+/// fake PagerDuty, the acknowledgement a person gives there is read back,
+/// shown and journaled, and nothing secret reaches the journal.
+#[tokio::test(flavor = "multi_thread")]
+async fn the_console_pages_and_reads_the_acknowledgement_back() {
+    use backstop::core::action::Action;
+    use backstop::core::escalation::Sent;
+    use backstop::core::model::Origin;
+    use backstop::core::msg::{Msg, TextKey};
+    use backstop::engine::{Engine, Storage};
+    use backstop::sandbox::{Options, Sandbox, default_world};
+
+    let (url, fake) = pagerduty().await;
+    let sb = Arc::new(
+        Sandbox::start(&default_world(), &Options { rate: 0.0 })
+            .await
+            .unwrap(),
+    );
+    let mut config = sb.config(Duration::from_millis(200), Duration::from_millis(100));
+    config.escalation = Some(pd_config(&url, Some(TOKEN), Some(KEY_PLATFORM)));
+    let home = common::Home::new();
+    let storage = Storage::in_dir(home.path());
+    let mut engine = Engine::start(&config, Origin::Drill, Some(sb.clone()), &storage).unwrap();
+    let now = backstop::clock::now;
+    engine.apply(Msg::Action(Action::CommandLine, now()));
+    for ch in "page the target is broken too".chars() {
+        engine.apply(Msg::Text(TextKey::Char(ch), now()));
+    }
+    engine.apply(Msg::Text(TextKey::Submit, now()));
+    let sent = |s: &backstop::core::model::State| {
+        s.services[0]
+            .rollback
+            .paging
+            .as_ref()
+            .is_some_and(|p| p.sent == Sent::Sent)
+    };
+    assert!(
+        engine.run_until(Duration::from_secs(10), sent).await,
+        "{:?}",
+        engine.state.services[0].rollback.paging
+    );
+    let key = engine.state.services[0]
+        .rollback
+        .paging
+        .clone()
+        .unwrap()
+        .key;
+    {
+        let f = fake.lock().unwrap();
+        let events: Vec<&Got> = f.got.iter().filter(|g| g.uri == "/v2/enqueue").collect();
+        assert_eq!(events.len(), 1, "{events:?}");
+        let e = &events[0].body;
+        assert_eq!(e["event_action"], "trigger");
+        assert_eq!(e["routing_key"], KEY_PAYMENTS);
+        assert_eq!(e["dedup_key"], key.as_str());
+        assert_eq!(
+            e["payload"]["severity"], "error",
+            "no severity declared: SEV2"
+        );
+        assert!(
+            e["payload"]["summary"]
+                .as_str()
+                .unwrap()
+                .ends_with("the target is broken too"),
+            "{e}"
+        );
+    }
+    // Alice acknowledges in PagerDuty; the console reads it within 10 s.
+    {
+        let mut f = fake.lock().unwrap();
+        let (_, _, incident) = f.incidents.first_mut().unwrap();
+        incident["status"] = json!("acknowledged");
+        incident["acknowledgements"] =
+            json!([{"at": "2026-12-07T14:03:00Z", "acknowledger": {"summary": "Alice"}}]);
+    }
+    let acked = |s: &backstop::core::model::State| {
+        s.services[0]
+            .rollback
+            .paging
+            .as_ref()
+            .is_some_and(|p| p.acked.is_some())
+    };
+    assert!(engine.run_until(Duration::from_secs(15), acked).await);
+    assert!(
+        engine
+            .state
+            .events
+            .iter()
+            .any(|e| e.text.contains("page acknowledged by Alice")),
+        "{:?}",
+        engine
+            .state
+            .events
+            .iter()
+            .map(|e| &e.text)
+            .collect::<Vec<_>>()
+    );
+    engine.leave().await;
+    drop(engine);
+    let conn = rusqlite::Connection::open(storage.place().file).unwrap();
+    let rows: Vec<(String, String)> = conn
+        .prepare("SELECT kind, text FROM journal WHERE text LIKE '%page%' ORDER BY id")
+        .unwrap()
+        .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))
+        .unwrap()
+        .map(Result::unwrap)
+        .collect();
+    let changes: Vec<&(String, String)> = rows.iter().filter(|(k, _)| k != "event").collect();
+    assert!(
+        matches!(&changes[..], [(i, it), (o, ot)] if i == "intent" && it.starts_with("page (trigger) level 1: SEV2 web")
+            && o == "outcome" && ot == "done: page (trigger)"),
+        "{rows:?}"
+    );
+    assert!(
+        rows.iter()
+            .any(|(k, t)| k == "event" && t.contains("page acknowledged by Alice")),
+        "{rows:?}"
+    );
+    let all: String = conn
+        .prepare("SELECT text || ' ' || COALESCE(data, '') FROM journal")
+        .unwrap()
+        .query_map([], |r| r.get::<_, String>(0))
+        .unwrap()
+        .map(Result::unwrap)
+        .collect();
+    for s in SECRETS {
+        assert!(!all.contains(s), "a secret in the journal");
+    }
+}

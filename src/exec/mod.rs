@@ -7,6 +7,7 @@
 //! (some tests) the changes run unrecorded.
 
 mod comms;
+mod escalation;
 mod incident;
 mod room;
 mod steps;
@@ -84,6 +85,8 @@ pub(crate) struct Backends {
     notifiers: Arc<Vec<NotifierConfig>>,
     /// The public status page, if one is configured.
     status_page: Option<Arc<dyn crate::providers::status_page::StatusPage>>,
+    /// The on-call chain's pager, if one is configured.
+    pager: Option<Arc<dyn crate::providers::escalation::Pager>>,
     services: Arc<Vec<ServiceInfo>>,
     /// Where exported reports go.
     reports: Option<PathBuf>,
@@ -392,6 +395,10 @@ impl Executor {
             .status_page
             .as_ref()
             .map(crate::providers::status_page::build);
+        self.b.pager = config
+            .escalation
+            .as_ref()
+            .map(crate::providers::escalation::build);
         self.b.shared = config.shared;
         self.b.expiry = config.lease_expiry;
         self
@@ -587,6 +594,46 @@ impl Executor {
                 by,
                 scribe,
             } => room::note(&self.b, &service, incident, &text, &by, scribe),
+            Effect::Page {
+                service,
+                name,
+                incident,
+                key,
+                level,
+                act,
+                summary,
+                severity,
+                by,
+            } => {
+                let p = escalation::Paged {
+                    service,
+                    name,
+                    incident,
+                    key,
+                    level,
+                    act,
+                    summary,
+                    severity,
+                    by,
+                };
+                tokio::spawn(escalation::page(self.b.clone(), p, tx));
+            }
+            Effect::ReadAck {
+                service,
+                name,
+                incident,
+                key,
+                level,
+            } => {
+                let a = escalation::Asked {
+                    service,
+                    name,
+                    incident,
+                    key,
+                    level,
+                };
+                tokio::spawn(escalation::read_ack(self.b.clone(), a, tx));
+            }
             Effect::Approval {
                 service,
                 incident,

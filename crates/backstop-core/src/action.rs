@@ -60,6 +60,7 @@ actions! {
     Skip = "skip", "rollback", "in the checklist: skip the current step (asks why)";
     Abort = "abort", "rollback", "in the checklist: abandon the rollback (asks why)";
     StatusUpdate = "status-update", "rollback", "write the team an update on the open incident (prefilled: severity, progress, status, ETA; Enter sends)";
+    Escalate = "escalate", "rollback", "page the on-call chain for the selected service: its first level, or the next if nobody acknowledged (asks, then y)";
     ExportReport = "export-report", "rollback", "write the incident report (Markdown) to the data directory";
     SetWeights = "set-weights", "traffic", "change the traffic split of the selected service (preview first)";
     Increase = "increase", "traffic", "in the weights dialog: more traffic to the selected environment";

@@ -25,6 +25,7 @@ pub const TYPE: &str = "type";
 pub const SEVERITY: &str = "sev";
 pub const ROLE: &str = "role";
 pub const NOTE: &str = "note";
+pub const PAGE: &str = "page";
 
 /// How many lines the history keeps.
 pub const HISTORY: usize = 100;
@@ -55,6 +56,8 @@ pub enum Command {
     Role(Option<(crate::roles::Role, RoleCmd)>),
     /// `note TEXT`: a line for the incident's timeline.
     Note(String),
+    /// `page [REASON]`: page the on-call chain (its next level), now.
+    Page(String),
     /// `type KIND [SERVICE]`: the open checklist follows another rollback
     /// type (before its first change).
     Type {
@@ -92,7 +95,7 @@ pub fn action_named(word: &str) -> Option<Action> {
 /// Every command word, aliases first, for completion and the help.
 pub fn words() -> Vec<&'static str> {
     let mut w: Vec<&'static str> = ALIASES.iter().map(|(a, _)| *a).collect();
-    w.extend([CONTEXT, FILTER, TYPE, SEVERITY, ROLE, NOTE]);
+    w.extend([CONTEXT, FILTER, TYPE, SEVERITY, ROLE, NOTE, PAGE]);
     w.extend(Action::ALL.iter().map(|a| a.name()));
     w
 }
@@ -148,6 +151,9 @@ pub fn parse(line: &str, names: &Names) -> Result<Command, String> {
             _ => return Err(usage()),
         };
         return Ok(Command::Role(Some((role, cmd))));
+    }
+    if word == PAGE {
+        return Ok(Command::Page(args.join(" ")));
     }
     if word == NOTE {
         let text = args.join(" ");
@@ -426,6 +432,10 @@ mod tests {
             Ok(Command::Note("db failover started".into()))
         );
         assert!(parse("note", &n).is_err());
+        assert_eq!(
+            parse("page the target is broken too", &n),
+            Ok(Command::Page("the target is broken too".into()))
+        );
     }
 
     #[test]

@@ -15,6 +15,7 @@ pub mod comms;
 pub mod decision;
 pub mod deploy;
 pub mod drill;
+pub mod escalation;
 pub mod events;
 pub mod filter;
 pub mod health;

@@ -448,6 +448,8 @@ pub struct RollbackState {
     /// Who holds the incident's roles beside the driver, as the journal's
     /// rows say (`roles`).
     pub roles: crate::roles::Roles,
+    /// The on-call chain paged for this service's incident, if it was.
+    pub paging: Option<crate::escalation::Paging>,
     /// The due time the update prompt last opened for here (it opens once
     /// per due time, whoever's checklist it is).
     pub prompted: Option<Ts>,
@@ -600,6 +602,7 @@ impl RollbackState {
             elsewhere: Vec::new(),
             followed: None,
             roles: crate::roles::Roles::default(),
+            paging: None,
             prompted: None,
             asked: None,
             approved_meanwhile: None,
@@ -1026,6 +1029,8 @@ pub struct State {
     pub severities: Vec<crate::severity::Class>,
     /// The public status page, if one is configured: how previews name it.
     pub status_page: Option<crate::status_page::View>,
+    /// The on-call chain (`[escalation]`), if one is configured.
+    pub escalation: Option<crate::escalation::Chain>,
 }
 
 /// The context the header names.
@@ -1087,6 +1092,7 @@ impl State {
             trend: TrendView::Loading,
             severities: crate::severity::defaults(),
             status_page: None,
+            escalation: None,
             quit: false,
             operator: "operator".into(),
             notifiers: Vec::new(),

@@ -188,6 +188,22 @@ pub enum Msg {
     /// backstop itself is late by this much (ms) — starved of CPU, stopped,
     /// asleep — or on time again (`None`).
     Late { by_ms: Option<u64>, at: Ts },
+    /// The pager answered a page (`Effect::Page`).
+    Paged {
+        service: usize,
+        key: String,
+        level: usize,
+        act: crate::escalation::PageAct,
+        outcome: StepOutcome,
+        at: Ts,
+    },
+    /// What reading a page's acknowledgement found (`Effect::ReadAck`).
+    AckRead {
+        service: usize,
+        key: String,
+        read: crate::escalation::AckRead,
+        at: Ts,
+    },
     /// A lease asked of the executor was taken, handed over or refused.
     LeaseDone {
         service: String,
@@ -422,6 +438,8 @@ impl Msg {
             | Msg::DrillEnd { at }
             | Msg::StepPreview { at, .. }
             | Msg::StepDone { at, .. }
+            | Msg::Paged { at, .. }
+            | Msg::AckRead { at, .. }
             | Msg::UpdateSent { at, .. }
             | Msg::IncidentOpened { at, .. }
             | Msg::Interrupted { at, .. }
@@ -566,6 +584,28 @@ pub enum Effect {
         steps: Vec<(Ts, String)>,
         started: Ts,
     },
+    /// Page a level of the on-call chain, or resolve the pager's incident
+    /// (journaled as intent and outcome); the answer is `Msg::Paged`.
+    Page {
+        service: usize,
+        name: String,
+        incident: Option<i64>,
+        key: String,
+        level: usize,
+        act: crate::escalation::PageAct,
+        summary: String,
+        severity: u8,
+        by: String,
+    },
+    /// Read whether the page was acknowledged; an acknowledgement found is
+    /// journaled. The answer is `Msg::AckRead`.
+    ReadAck {
+        service: usize,
+        name: String,
+        incident: Option<i64>,
+        key: String,
+        level: usize,
+    },
     /// Journal a role row (`roles`): it stands once the journal's order
     /// says so, on every console alike.
     Role {
@@ -702,6 +742,10 @@ impl Effect {
                     format!("give up the {} of {service}", role.title())
                 }
             },
+            Effect::Page {
+                name, level, act, ..
+            } => format!("page ({}) level {} for {name}", act.word(), level + 1),
+            Effect::ReadAck { name, .. } => format!("read the page's acknowledgement for {name}"),
             Effect::Note {
                 service, scribe, ..
             } => format!(

@@ -135,6 +135,14 @@ pub fn render(state: &State, view: &View<'_>, area: Rect, buf: &mut Buffer) {
                 key(Action::StartRollback),
                 key(Action::Explain)
             ),
+            // No rollback will fix it: the next thing is a person.
+            Decision::Blocked { .. } if crate::core::update::escalation::offered(state, *i) => {
+                format!(
+                    "  {} pages on-call · {} why",
+                    key(Action::Escalate),
+                    key(Action::Explain)
+                )
+            }
             _ => format!("  {} why", key(Action::Explain)),
         };
         // A late update shows on every pane, in words.

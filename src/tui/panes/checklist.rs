@@ -301,6 +301,29 @@ fn head_lines(
             style,
         ));
     }
+    // Who was paged, and whether they answered (or when the next level is).
+    if let Some(paged) = crate::core::update::escalation::line(state, c.service) {
+        let style = if paged.contains("acknowledged by") || paged.ends_with("resolved") {
+            t.level(Level::Good)
+        } else {
+            t.level(Level::Warn)
+        };
+        lines.push(Line::styled(fit(&format!(" {paged}"), w), style));
+    } else if crate::core::update::escalation::offered(state, c.service)
+        && let Some((_, next)) = crate::core::update::escalation::next(state, c.service)
+    {
+        lines.push(Line::styled(
+            fit(
+                &format!(
+                    " {} pages {} (the on-call chain)",
+                    super::key(view, Action::Escalate),
+                    next.name
+                ),
+                w,
+            ),
+            t.level(Level::Warn),
+        ));
+    }
     if let Some(ty) = &c.typed {
         let change = if own && c.ended.is_none() {
             " · :type changes it before the first change"

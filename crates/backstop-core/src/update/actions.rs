@@ -199,6 +199,8 @@ pub(super) fn on_action(state: &mut State, action: Action, at: Ts) -> Vec<Effect
             return vec![Effect::ReadDrills];
         }
         Action::ExportReport => return export(state, at),
+        // Asked first (`armed`): here only when it cannot page, to say why.
+        Action::Escalate => return super::escalation::on_key(state, "", at),
         Action::StatusUpdate => {
             if let Err(why) = super::comms::open(state, at) {
                 state

@@ -40,7 +40,11 @@ pub(super) fn is_typing(before: Option<(Action, Ts)>, at: Ts) -> bool {
 pub fn needs_second_key(action: Action) -> bool {
     matches!(
         action,
-        Action::InjectFault | Action::ClearFaults | Action::Approve | Action::HandOver
+        Action::InjectFault
+            | Action::ClearFaults
+            | Action::Approve
+            | Action::HandOver
+            | Action::Escalate
     )
 }
 
@@ -106,6 +110,7 @@ pub(super) fn answer(state: &mut State, action: Action, at: Ts) -> Option<Vec<Ef
     }
     Some(match armed.action {
         Action::InjectFault | Action::ClearFaults => set_fault(state, &armed),
+        Action::Escalate => super::escalation::on_key(state, "", at),
         other => super::room::on_action(state, other, at),
     })
 }
@@ -118,6 +123,7 @@ pub(super) fn arm(state: &mut State, action: Action, at: Ts) -> Option<()> {
     let mut trial = state.clone();
     let fx = match action {
         Action::InjectFault | Action::ClearFaults => fault_effect(&mut trial, action, at),
+        Action::Escalate => super::escalation::on_key(&mut trial, "", at),
         _ => super::room::on_action(&mut trial, action, at),
     };
     if fx.is_empty() {
@@ -134,6 +140,7 @@ pub(super) fn arm(state: &mut State, action: Action, at: Ts) -> Option<()> {
         }
         Action::ClearFaults => (None, fault_question(&scope, None)),
         Action::Approve => (None, approve_question(state, &fx)),
+        Action::Escalate => (None, super::escalation::question(state, &fx)),
         _ => (None, handover_question(&fx)),
     };
     state.ui.armed = Some(Armed {

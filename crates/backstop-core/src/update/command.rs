@@ -211,6 +211,7 @@ fn run(state: &mut State, cmd: Command, at: Ts) -> Vec<Effect> {
                 Vec::new()
             })
         }
+        Command::Page(reason) => super::escalation::on_key(state, &reason, at),
         Command::Note(text) => super::roles::note(state, text, at).unwrap_or_else(|why| {
             state
                 .events

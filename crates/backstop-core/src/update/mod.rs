@@ -10,6 +10,7 @@ mod comms;
 mod decisions;
 mod deploy;
 mod emergency;
+pub mod escalation;
 mod line;
 mod plan;
 mod probes;
@@ -93,6 +94,7 @@ fn acts(e: &Effect) -> Option<&str> {
         | Effect::Lease { service, .. }
         | Effect::Role { service, .. }
         | Effect::Approval { service, .. } => Some(service),
+        Effect::Page { name, .. } => Some(name),
         Effect::Step { name, work, .. } if work.mutates() => Some(name),
         Effect::OpenIncident { name, .. }
         | Effect::CloseIncident { name, .. }
@@ -376,6 +378,7 @@ fn dispatch(state: &mut State, msg: Msg, now: super::time::Ts) -> Vec<Effect> {
             fx.extend(room::on_tick(state, now));
             fx.extend(checklist::resume(state, now));
             comms::on_tick(state, now);
+            fx.extend(escalation::on_tick(state, now));
             fx
         }
         // One answer is a batch of one.
@@ -625,6 +628,26 @@ fn dispatch(state: &mut State, msg: Msg, now: super::time::Ts) -> Vec<Effect> {
             at,
         } => {
             comms::on_sent(state, service, run, &by, outcome, at);
+            Vec::new()
+        }
+        Msg::Paged {
+            service,
+            key,
+            level,
+            act,
+            outcome,
+            at,
+        } => {
+            escalation::on_paged(state, service, &key, level, act, outcome, at);
+            Vec::new()
+        }
+        Msg::AckRead {
+            service,
+            key,
+            read,
+            at,
+        } => {
+            escalation::on_ack(state, service, &key, read, at);
             Vec::new()
         }
         Msg::IncidentOpened { service, id, .. } => {

@@ -85,6 +85,11 @@ fn incident_service(state: &State) -> Result<usize, RoleRefused> {
         .ok_or(RoleRefused::NoIncident)
 }
 
+/// The service whose incident is on screen, if one is open.
+pub fn incident_checklist_service(state: &State) -> Option<usize> {
+    incident_service(state).ok()
+}
+
 fn writable(state: &State) -> Result<(), RoleRefused> {
     if state.session.is_empty() {
         return Err(RoleRefused::NoJournal);
