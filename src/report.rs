@@ -72,6 +72,8 @@ pub struct Report {
     pub watchers: Vec<Watcher>,
     /// Approvals asked and given for its changes.
     pub approvals: Vec<Approval>,
+    /// The communications lead and the scribe, as they were taken and handed over.
+    pub roles: Vec<war_room::RoleChange>,
     pub timeline: Vec<Line>,
     /// Whether the journal this was read from holds together (its hash
     /// chain): a report from an edited journal says so.
@@ -447,6 +449,7 @@ impl Report {
             messages,
             watchers,
             approvals,
+            roles: war_room::role_changes(&own),
             timeline,
             journal_chain: ChainNote::of(reader),
         };

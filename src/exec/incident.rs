@@ -66,6 +66,12 @@ pub(super) async fn check_real(
         "notify" => {
             Some("a message cannot be read back: ask in the incident channel whether it arrived")
         }
+        "page" => Some(
+            "whether the page reached the pager is not known: look at the incident in PagerDuty or Opsgenie (E pages again)",
+        ),
+        "status-page" => {
+            Some("whether the status page changed is not known: look at the public page itself")
+        }
         "command" | "smoke-commands" => {
             Some("backstop cannot tell whether the command finished: check what it does by hand")
         }

@@ -190,6 +190,20 @@ pub fn markdown(r: &Report, drafted: Ts) -> String {
         r.comms.missed_updates
     );
 
+    // Who held the incident's roles beside its driver, and when.
+    if !r.roles.is_empty() {
+        let _ = writeln!(s, "## Roles\n");
+        for c in &r.roles {
+            let what = match &c.holder {
+                Some(h) if *h == c.by => format!("{h} took the {}", c.role),
+                Some(h) => format!("{} handed the {} to {h}", c.by, c.role),
+                None => format!("{} gave up the {}", c.by, c.role),
+            };
+            let _ = writeln!(s, "- {} {what}", c.at.hms());
+        }
+        let _ = writeln!(s);
+    }
+
     let _ = writeln!(s, "## Timeline\n");
     for l in &r.timeline {
         let _ = writeln!(s, "- {} {} [{}] {}", l.at.hms(), l.scope, l.kind, l.text);
@@ -284,6 +298,34 @@ mod tests {
             json!({"level": 1, "why": "checkout down for everyone"}),
             Some(inc),
         );
+        // Bob took the communications lead and handed it to Carol; a late
+        // take by someone else, from a stale view, did not stand.
+        let session = crate::identity::session();
+        row(
+            &b,
+            t0 + 50_000,
+            "event",
+            "bob",
+            json!({"kind": "role", "role": "comms", "action": "take", "from": null}),
+            Some(inc),
+        );
+        row(
+            &b,
+            t0 + 60_000,
+            "event",
+            "dave",
+            json!({"kind": "role", "role": "comms", "action": "take", "from": null}),
+            Some(inc),
+        );
+        row(
+            &b,
+            t0 + 70_000,
+            "event",
+            "bob",
+            json!({"kind": "role", "role": "comms", "action": "hand", "from": session,
+                   "to_session": "carol#9-9", "to": "carol"}),
+            Some(inc),
+        );
         let updates = json!([
             {"at": t0 + 200_000, "by": "alice", "late": null},
             {"at": t0 + 560_000, "by": "alice", "late": {"secs": 60, "nanos": 0}},
@@ -336,12 +378,19 @@ mod tests {
         assert_eq!(r.milestones[5].at, Some(Ts(t0 + 900_000)));
 
         let md = markdown(&r, Ts(t0 + 1_000_000));
+        assert!(
+            !md.contains("dave took"),
+            "a row that lost its race stood:\n{md}"
+        );
         for want in [
             "# Post-mortem: web, incident 1 (SEV1)\n",
             "- Severity: **SEV1**, declared by alice: checkout down for everyone\n",
             "| acknowledged | ",
             "MTTD 6 s · MTTA 4 s · MTTR 94 s",
             "Updates on the cadence: 2 sent, 1 late, 1 missed.",
+            "## Roles\n\n- ",
+            "bob took the communications lead\n",
+            "bob handed the communications lead to carol\n",
             "The review is scheduled: tomorrow 10:00, led by bob (by alice)\n",
             "- [ ] Hold the post-mortem meeting\n",
         ] {

@@ -238,3 +238,57 @@ pub fn watchers(presence: &[Presence], service: &str, from: Ts, to: Ts) -> Vec<W
     }
     out
 }
+
+/// A change of an incident role that stood (`core::roles`): the rows
+/// folded in the journal's order, as every console folded them.
+#[derive(Clone, Debug, Serialize)]
+pub struct RoleChange {
+    #[serde(serialize_with = "super::rfc3339")]
+    pub at: Ts,
+    /// `communications lead`, `scribe`.
+    pub role: String,
+    /// Who holds it after the change (`None`: given up).
+    pub holder: Option<String>,
+    /// Who wrote the row.
+    pub by: String,
+}
+
+/// The role changes among an incident's own rows.
+pub fn role_changes(own: &[Row]) -> Vec<RoleChange> {
+    use crate::core::msg::SharedWhat;
+    use crate::core::roles::{RoleRow, Roles};
+    let mut roles = Roles::default();
+    let mut out = Vec::new();
+    for r in own {
+        let Some(s) = crate::room::tail::shared(r) else {
+            continue;
+        };
+        let SharedWhat::Role {
+            role,
+            change,
+            from,
+            incident,
+        } = s.what
+        else {
+            continue;
+        };
+        let row = RoleRow {
+            role,
+            change,
+            from,
+            operator: r.entry.operator.clone(),
+            session: r.session.clone().unwrap_or_default(),
+            at: r.entry.at,
+            incident,
+        };
+        if roles.apply(&row).is_ok() {
+            out.push(RoleChange {
+                at: r.entry.at,
+                role: role.title().to_string(),
+                holder: roles.get(role).map(|h| h.operator.clone()),
+                by: r.entry.operator.clone(),
+            });
+        }
+    }
+    out
+}
