@@ -243,7 +243,7 @@ fn speaks_for(state: &State, service: usize) -> Result<(), UpdateRefused> {
             Ok(())
         }
         Some(h) => Err(UpdateRefused::NotLead(
-            super::room::short(&h.operator).to_string(),
+            super::room::rule::short(&h.operator).to_string(),
         )),
         None => {
             super::may_act(state, service).map_err(UpdateRefused::MayNotAct)?;

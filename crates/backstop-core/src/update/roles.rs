@@ -12,7 +12,7 @@ use crate::roles::{Change, Holder, Role, RoleRow};
 use crate::runbook::Checklist;
 use crate::time::Ts;
 
-use super::room::short;
+use super::room::rule::short;
 
 /// Why a role was not taken, handed over or given up, or a note not kept.
 #[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
