@@ -23,6 +23,10 @@
 //! - nothing acting is sent for a service another live console drives, as
 //!   far as this console knows;
 //!
+//! - a console caught up with the journal sees the incident's roles (the
+//!   communications lead, the scribe) held by whom the journal's order
+//!   says, the same on every console, whatever raced;
+//!
 //! and of the journal, always: an intent is written only under the current
 //! token of its service's lease, at most one change per service is without
 //! an outcome, every intent has at most one outcome, and a provider is
@@ -138,6 +142,12 @@ enum What {
     },
     Ask,
     Checklist(Box<Checklist>),
+    Role {
+        role: crate::roles::Role,
+        change: crate::roles::Change,
+        from: Option<String>,
+        incident: Option<i64>,
+    },
 }
 
 #[derive(Clone, Debug)]
@@ -271,6 +281,14 @@ enum Broken {
     Outcomes { intent: i64, outcomes: usize },
     #[error("{open} changes of web without an outcome at once")]
     OpenAtOnce { open: usize },
+    #[error(
+        "console {console}, caught up, sees the roles {seen:?}; the journal's order says {journal:?}"
+    )]
+    RolesDiffer {
+        console: usize,
+        seen: Box<crate::roles::Roles>,
+        journal: Box<crate::roles::Roles>,
+    },
     #[error("words typed at console {console}'s keys ({words:?}) acted: {acted}")]
     TypingActed {
         console: usize,
@@ -280,7 +298,7 @@ enum Broken {
 }
 
 /// What the walks reached, over all of them.
-static COUNT: [AtomicUsize; 9] = [const { AtomicUsize::new(0) }; 9];
+static COUNT: [AtomicUsize; 11] = [const { AtomicUsize::new(0) }; 11];
 const CHANGES: usize = 0;
 const APPROVED: usize = 1;
 const REFUSED_APPROVALS: usize = 2;
@@ -290,6 +308,8 @@ const GUARDED: usize = 5;
 const FENCED: usize = 6;
 const READ_ONLY_WALKS: usize = 7;
 const KILLS_AND_PAUSES: usize = 8;
+const ROLES_TAKEN: usize = 9;
+const ROLE_RACES_LOST: usize = 10;
 
 fn count(what: usize) {
     COUNT[what].fetch_add(1, Ordering::Relaxed);
@@ -336,6 +356,8 @@ enum Op {
     /// `j` takes over; `i` resumes, its executor carrying on with what it
     /// had in hand.
     Frozen(usize, usize),
+    /// A `:role …` command line at console `i`.
+    Role(usize, &'static str),
     /// Console `i`'s account answers the request console `j` waits on with
     /// an approval written straight into the journal (another binary,
     /// `USER=bob`): only its proof can say whose it is.
@@ -393,6 +415,11 @@ fn op(n: usize) -> impl Strategy<Value = Op> {
             .prop_map(|(i, w)| Op::Words(i, w)),
         2 => (c.clone(), c.clone()).prop_map(|(i, j)| Op::Frozen(i, j)),
         2 => (c.clone(), c.clone()).prop_map(|(i, j)| Op::Forge(i, j)),
+        3 => (c.clone(), prop::sample::select(vec![
+            "role comms", "role comms", "role scribe", "role comms off",
+            "role scribe off", "role comms to bob", "role comms to carol", "role scribe to alice",
+        ]))
+            .prop_map(|(i, w)| Op::Role(i, w)),
         8 => (c.clone(), keys).prop_map(|(i, a)| Op::Key(i, a)),
         3 => (c.clone(), text).prop_map(|(i, t)| Op::Text(i, t)),
         2 => (c.clone(), words).prop_map(|(i, w)| Op::Type(i, w)),
@@ -600,7 +627,8 @@ impl Room {
     /// Rows another console wrote, as the tail hands them to `i`.
     fn shared(&self, i: usize, rows: &[Row]) -> Vec<Shared> {
         rows.iter()
-            .filter(|r| r.console != i)
+            // A console's own role rows come back to it: the order decides.
+            .filter(|r| r.console != i || matches!(r.what, What::Role { .. }))
             .map(|r| {
                 let writer = &self.seats[r.console].s;
                 let (what, vouched) = match &r.what {
@@ -654,6 +682,20 @@ impl Room {
                     What::Checklist(c) => {
                         (SharedWhat::Checklist(c.clone()), writer.vouched.clone())
                     }
+                    What::Role {
+                        role,
+                        change,
+                        from,
+                        incident,
+                    } => (
+                        SharedWhat::Role {
+                            role: *role,
+                            change: change.clone(),
+                            from: from.clone(),
+                            incident: *incident,
+                        },
+                        writer.vouched.clone(),
+                    ),
                 };
                 Shared {
                     id: r.id,
@@ -788,6 +830,7 @@ impl Room {
             let acting = matches!(
                 e,
                 Effect::Lease { .. }
+                    | Effect::Role { .. }
                     | Effect::Approval { .. }
                     | Effect::OpenIncident { .. }
                     | Effect::CloseIncident { .. }
@@ -1114,6 +1157,28 @@ impl Room {
                     _ => Vec::new(),
                 }
             }
+            // A role row is written as asked (no lease, no fence): its
+            // standing is the journal order's.
+            Effect::Role {
+                role,
+                change,
+                from,
+                incident,
+                ..
+            } => {
+                if up {
+                    self.write(
+                        i,
+                        What::Role {
+                            role,
+                            change,
+                            from,
+                            incident,
+                        },
+                    );
+                }
+                Vec::new()
+            }
             Effect::CheckReal { intent, .. } => vec![Msg::RealState {
                 intent,
                 text: "blue 0 % · green 100 %".into(),
@@ -1271,6 +1336,53 @@ impl Room {
         Ok(())
     }
 
+    /// The roles as the journal's order says: every role row, folded.
+    fn journal_roles(&self) -> crate::roles::Roles {
+        let mut roles = crate::roles::Roles::default();
+        for r in &self.rows {
+            if let What::Role {
+                role,
+                change,
+                from,
+                incident,
+            } = &r.what
+            {
+                let w = &self.seats[r.console].s;
+                let row = crate::roles::RoleRow {
+                    role: *role,
+                    change: change.clone(),
+                    from: from.clone(),
+                    operator: w.operator.clone(),
+                    session: w.session.clone(),
+                    at: Ts(r.at),
+                    incident: *incident,
+                };
+                let stood = roles.apply(&row).is_ok();
+                count(if stood { ROLES_TAKEN } else { ROLE_RACES_LOST });
+            }
+        }
+        roles
+    }
+
+    /// Every console caught up with the journal sees the roles it says.
+    fn roles_agree(&self) -> Result<(), Broken> {
+        let journal = self.journal_roles();
+        for (i, seat) in self.seats.iter().enumerate() {
+            if !seat.alive || seat.paused || seat.cursor != self.head() {
+                continue;
+            }
+            let seen = &seat.s.services[0].rollback.roles;
+            if *seen != journal {
+                return Err(Broken::RolesDiffer {
+                    console: i,
+                    seen: Box::new(seen.clone()),
+                    journal: Box::new(journal),
+                });
+            }
+        }
+        Ok(())
+    }
+
     fn play(&mut self, op: Op) -> Result<(), Broken> {
         let at = Ts(self.now);
         match op {
@@ -1367,6 +1479,11 @@ impl Room {
                 for i in 0..self.seats.len() {
                     self.play(Op::Tail(i))?;
                 }
+                self.roles_agree()?;
+            }
+            Op::Role(i, line) => {
+                self.deliver(i, Msg::Action(Action::CommandLine, at))?;
+                self.play(Op::Type(i, line))?;
             }
             Op::Approve(i) => {
                 // Asked, read, answered.
@@ -1601,6 +1718,8 @@ fn the_room_keeps_its_promise_over_several_consoles() {
         "writes the fence refused",
         "walks with a read-only console",
         "kills and pauses",
+        "role rows that stood",
+        "role rows that lost a race",
     ];
     let counts: Vec<(&str, usize)> = names
         .iter()
