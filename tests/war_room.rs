@@ -627,6 +627,12 @@ async fn the_comms_lead_is_prompted_while_the_driver_rolls_back_under_sev1() {
     bob.wait_for("the incident on bob's screen", WAIT, |s| {
         s.contains("Rollback web") && s.contains("SEV1 critical")
     });
+    // The emergency switch took the lease once, and keeps it (two changes
+    // starting together once took it twice, and the second's holder gave
+    // it up: the driver was LOST to everyone else).
+    bob.wait_for("alice driving, not lost", WAIT, |s| {
+        s.contains("alice drives") && !s.contains("LOST")
+    });
     bob.send(":role comms\r");
     bob.wait_for("bob's role", WAIT, |s| {
         s.contains("you are the communications lead")

@@ -96,6 +96,10 @@ pub(crate) struct Backends {
     /// The leases it took itself, at its first change of a service (kept
     /// alive until the process ends).
     driving: Arc<Mutex<HashMap<String, crate::room::lease::Driving>>>,
+    /// One lease taken at a time: two changes that start together (an
+    /// emergency switch and its step) must not both take it — the second
+    /// holder object would replace the first, whose drop gives the lease up.
+    taking: Arc<tokio::sync::Mutex<()>>,
     /// Services this backstop only watches: it changes none of them.
     read_only: Arc<std::collections::HashSet<String>>,
     /// How long a lease outlives its last heartbeat (`lease_expiry`).
@@ -248,8 +252,10 @@ impl Backends {
         let Some(journal) = self.changes() else {
             return Err("no journal: there is no lease to take".into());
         };
-        // Held already (taken here, or by a headless command before it
-        // planned): a second holder object would give it up when dropped.
+        let _one_at_a_time = self.taking.lock().await;
+        // Held already (taken here — by a change that started with this one
+        // and took it first —, or by a headless command before it planned):
+        // a second holder object would give it up when dropped.
         if let Some(t) = self
             .fences
             .lock()
