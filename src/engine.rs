@@ -379,7 +379,7 @@ impl Engine {
             "read_only": watching,
         }));
         journal.append(joined);
-        tasks.push(spawn_people(place.clone(), tx.clone()));
+        tasks.push(spawn_people(place.clone(), config.lease_expiry, tx.clone()));
         if let Some(p) = &poller {
             tasks.extend(p.spawn(journal.clone(), state.operator.clone()));
         }
@@ -929,8 +929,14 @@ fn event_data(e: &crate::core::events::Event) -> serde_json::Value {
     }
 }
 
-/// Who is on the journal, every two seconds, for the header.
-fn spawn_people(journal: crate::room::Place, tx: mpsc::Sender<Msg>) -> JoinHandle<()> {
+/// Who is on the journal, every two seconds, for the header; a driver is
+/// lost by the `lease_expiry` of the configuration in force (a context
+/// switch starts the engine again, with the new one).
+fn spawn_people(
+    journal: crate::room::Place,
+    expiry: Duration,
+    tx: mpsc::Sender<Msg>,
+) -> JoinHandle<()> {
     tokio::spawn(async move {
         let mut every = tokio::time::interval(Duration::from_secs(2));
         every.set_missed_tick_behavior(MissedTickBehavior::Delay);
@@ -939,7 +945,7 @@ fn spawn_people(journal: crate::room::Place, tx: mpsc::Sender<Msg>) -> JoinHandl
             every.tick().await;
             let path = journal.clone();
             let Ok(Ok(people)) = tokio::task::spawn_blocking(move || {
-                crate::room::presence::who(path, now().millis())
+                crate::room::presence::who(path, now().millis(), expiry)
             })
             .await
             else {
@@ -958,7 +964,7 @@ fn spawn_people(journal: crate::room::Place, tx: mpsc::Sender<Msg>) -> JoinHandl
             // The AWS poller's election is no service's driver.
             .filter(|(service, _)| service != crate::poller::LEASE)
             .map(|(service, h)| crate::core::model::LeaseView {
-                lost: h.lost(at, crate::room::lease::expiry()),
+                lost: h.lost(at, expiry),
                 quiet_s: (at - h.heartbeat_ms).max(0) / 1000,
                 service,
                 operator: h.operator,

@@ -344,7 +344,16 @@ fn run(cli: Cli, paths: &Paths) -> Done {
         Some(Command::Config(ConfigCommand::Init { force, path })) => {
             config_init(path.as_deref().unwrap_or(&paths.config_file), force)
         }
-        Some(Command::Who { json, drill }) => who::who(&storage(drill)?.place(), json),
+        Some(Command::Who { json, drill }) => {
+            // A driver is lost by the expiry of the configuration in force
+            // (drills keep the default).
+            let expiry = if drill {
+                crate::room::lease::EXPIRY
+            } else {
+                configured_expiry(cli.config.as_deref(), paths)?
+            };
+            who::who(&storage(drill)?.place(), json, expiry)
+        }
         Some(Command::Milestone {
             incident,
             milestone,
@@ -464,8 +473,6 @@ pub(super) fn load_config(flag: Option<&Path>, paths: &Paths) -> Result<Config, 
             path.display()
         ))
     })?;
-    // Every lease this process takes or judges lives by the team's expiry.
-    crate::room::lease::set_expiry(config.lease_expiry);
     Ok(config)
 }
 
@@ -509,6 +516,20 @@ pub(super) fn configured_journal(
         )),
         config::journal::JournalConfig::Path(p) => Some(Configured::File(p)),
         config::journal::JournalConfig::File => None,
+    })
+}
+
+/// The configuration's `lease_expiry`, or the default without one.
+fn configured_expiry(flag: Option<&Path>, paths: &Paths) -> Result<std::time::Duration, Failure> {
+    let found = config::locate(
+        flag,
+        std::env::var("BACKSTOP_CONFIG").ok(),
+        &paths.config_file,
+    )
+    .map_err(|e| Failure::Usage(format!("backstop: {e}")))?;
+    Ok(match found {
+        Some(_) => load_config(flag, paths)?.lease_expiry,
+        None => crate::room::lease::EXPIRY,
     })
 }
 

@@ -2,9 +2,9 @@
 
 use super::*;
 
-pub(super) fn who(journal: &crate::room::Place, json: bool) -> Done {
+pub(super) fn who(journal: &crate::room::Place, json: bool, expiry: std::time::Duration) -> Done {
     let now = crate::clock::now();
-    let people = crate::room::presence::who(journal, now.millis())
+    let people = crate::room::presence::who(journal, now.millis(), expiry)
         .map_err(|e| Failure::Failing(format!("backstop who: {e}")))?;
     if json {
         out::line(serde_json::to_string(&people).unwrap_or_else(|_| "[]".into()));

@@ -202,19 +202,6 @@ pub const POLLER: &str = "@aws-poller";
 /// (`lease_expiry`).
 pub const EXPIRY: Duration = Duration::from_secs(30);
 
-static CONFIGURED: std::sync::OnceLock<Duration> = std::sync::OnceLock::new();
-
-/// The configuration's `lease_expiry`, for every lease this process takes
-/// or judges (set once, when the configuration is loaded).
-pub fn set_expiry(expiry: Duration) {
-    let _ = CONFIGURED.set(expiry);
-}
-
-/// How long a lease lives without a heartbeat.
-pub fn expiry() -> Duration {
-    CONFIGURED.get().copied().unwrap_or(EXPIRY)
-}
-
 /// Who holds `service`, and what the person asking may do about it.
 pub fn held_by(service: &str, h: &Holder, now_ms: i64, expiry: Duration) -> String {
     let since = crate::core::time::Ts(h.since_ms).hms();

@@ -131,7 +131,7 @@ impl Drop for Here {
 /// Everyone present on the journal at `place` now, oldest first: sessions
 /// seen within `GONE`, each a driver of the services whose live lease it
 /// holds. A journal nobody uses has nobody.
-pub fn who(place: impl Into<Place>, now_ms: i64) -> Result<Vec<Person>, Error> {
+pub fn who(place: impl Into<Place>, now_ms: i64, expiry: Duration) -> Result<Vec<Person>, Error> {
     let place = place.into();
     let gone = GONE.as_millis() as i64;
     if place.table.is_none() && !place.file.exists() {
@@ -155,7 +155,6 @@ pub fn who(place: impl Into<Place>, now_ms: i64) -> Result<Vec<Person>, Error> {
         let held = super::open(&place.clone().in_room(&room))?.leases()?;
         leases.extend(held.into_iter().map(|(s, h)| (room.clone(), s, h)));
     }
-    let expiry = crate::room::lease::expiry();
     let roles = super::Reader::at(&place)
         .and_then(|r| r.roles())
         .map_err(|e| Error::Down(format!("the roles cannot be read: {e}")))?;
@@ -208,9 +207,13 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("journal.sqlite");
         let now = crate::clock::now().millis();
-        assert_eq!(who(&path, now).unwrap(), vec![], "a journal nobody uses");
+        assert_eq!(
+            who(&path, now, crate::room::lease::EXPIRY).unwrap(),
+            vec![],
+            "a journal nobody uses"
+        );
         let here = Here::announce(&path, "console", &["web".into(), "api".into()], false).unwrap();
-        let people = who(&path, now + 1_000).unwrap();
+        let people = who(&path, now + 1_000, crate::room::lease::EXPIRY).unwrap();
         assert_eq!(people.len(), 1);
         assert_eq!(people[0].role, "observer");
         assert_eq!(people[0].services, ["web", "api"]);
@@ -223,16 +226,26 @@ mod tests {
             crate::room::lease::EXPIRY,
         )
         .unwrap();
-        let people = who(&path, now + 2_000).unwrap();
+        let people = who(&path, now + 2_000, crate::room::lease::EXPIRY).unwrap();
         assert_eq!(
             (people[0].role.as_str(), people[0].services.clone()),
             ("driver", vec!["web".to_string()])
         );
+        // Judged by the expiry given (the configuration in force): under a
+        // 1-second one, a heartbeat 2 s old is a lost driver's.
+        let strict = who(&path, now + 2_000, Duration::from_secs(1)).unwrap();
+        assert_eq!(strict[0].role, "observer");
         drop(driving);
         // Silent past GONE (killed, the SSH session dropped): not listed.
-        assert_eq!(who(&path, now + 60_000).unwrap(), vec![]);
+        assert_eq!(
+            who(&path, now + 60_000, crate::room::lease::EXPIRY).unwrap(),
+            vec![]
+        );
         // Leaving cleanly removes it at once.
         drop(here);
-        assert_eq!(who(&path, now + 3_000).unwrap(), vec![]);
+        assert_eq!(
+            who(&path, now + 3_000, crate::room::lease::EXPIRY).unwrap(),
+            vec![]
+        );
     }
 }
