@@ -213,6 +213,9 @@ impl Engine {
             .max()
             .unwrap_or_default();
         let remembered = match &reader {
+            // A free-play drill's sandbox is new: the rollbacks of earlier
+            // drills were made in worlds that are gone, and hold no cooldown.
+            Some(_) if config.fresh_world => Vec::new(),
             Some(r) => r.rollbacks_since(now().minus(window))?,
             None => Vec::new(),
         };

@@ -48,6 +48,15 @@ const HOOK_PATH: &str = "/hooks/incident-7f3a9c-s3cr3t";
 const STATUS_PATH: &str = "/status/p4ge-s3cr3t";
 
 async fn start(receiver: &Receiver, dir: &std::path::Path) -> (Engine, Arc<Sandbox>) {
+    start_in(receiver, dir, false).await
+}
+
+/// As `start`; `fresh`: the world starts afresh, as a free-play drill's.
+async fn start_in(
+    receiver: &Receiver,
+    dir: &std::path::Path,
+    fresh: bool,
+) -> (Engine, Arc<Sandbox>) {
     let sb = Arc::new(
         Sandbox::start(&default_world(), &Options { rate: 100.0 })
             .await
@@ -84,6 +93,7 @@ async fn start(receiver: &Receiver, dir: &std::path::Path) -> (Engine, Arc<Sandb
         },
         names: vec![("web".into(), "Checkout".into())],
     });
+    config.fresh_world = fresh;
     let engine = Engine::start(
         &config,
         Origin::Drill,
@@ -385,6 +395,15 @@ async fn the_default_runbook_end_to_end_through_the_sandbox() {
     assert_eq!(
         (history[0].from.as_str(), history[0].to.as_str()),
         ("green", "blue")
+    );
+    drop(engine);
+    // A world that starts afresh (a free-play drill's new sandbox) holds no
+    // cooldown from rollbacks made in worlds that are gone.
+    let (fresh, _sb3) = start_in(&receiver2, dir.path(), true).await;
+    assert!(
+        fresh.state.services[0].rollback.history.is_empty(),
+        "{:?}",
+        fresh.state.services[0].rollback.history
     );
 }
 

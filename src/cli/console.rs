@@ -97,6 +97,7 @@ pub(super) fn drill(
         let sandbox =
             std::sync::Arc::new(Sandbox::start(&sandbox::default_world(), &options).await?);
         let mut config = sandbox.config(interval, timeout);
+        config.fresh_world = true;
         watch_only(&mut config, read_only);
         // A team drill: its world shared on the journal, joinable while it runs.
         let _hosting = match team {

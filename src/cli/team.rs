@@ -78,15 +78,18 @@ pub(super) fn host(
         .map_err(|e| Failure::Failing(format!("backstop drill: {e:#}")))?;
     desk.serve(config);
     config.shared = true;
-    config.room = "team drill".into();
+    // A room of its own: the leases, guards and rows of earlier team
+    // drills on this machine belong to worlds that are gone.
+    config.room = format!("team drill {}", crate::clock::now().rfc3339());
     for s in &mut config.services {
         s.policy.approvals = approvals;
         s.policy.self_declared_approvers = self_declared;
     }
     let toml_path = storage.journal.with_file_name("team-drill.toml");
     let mut toml = format!(
-        "# Written by `backstop drill --team` (pid {}) for `backstop drill --join`; removed when it ends.\ntitle = \"team drill\"\n\n[journal]\nroom = \"team drill\"\n",
-        std::process::id()
+        "# Written by `backstop drill --team` (pid {}) for `backstop drill --join`; removed when it ends.\ntitle = \"team drill\"\n\n[journal]\nroom = \"{}\"\n",
+        std::process::id(),
+        config.room
     );
     for s in &config.services {
         for e in &s.environments {

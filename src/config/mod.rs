@@ -64,6 +64,9 @@ pub struct Config {
     /// This console joined a team drill: it watches and approves, and the
     /// drill is driven from the console that runs its sandbox.
     pub approve_only: bool,
+    /// A world that starts afresh (free play in the sandbox): the guards
+    /// do not count rollbacks the journal holds from earlier worlds.
+    pub fresh_world: bool,
     /// Where the journal lives (`[journal]`).
     pub journal: journal::JournalConfig,
     /// The war room this configuration's consoles and commands meet in
@@ -682,6 +685,7 @@ fn validate(
         lease_expiry,
         shared: true,
         approve_only: false,
+        fresh_world: false,
         journal,
         room,
         severities,

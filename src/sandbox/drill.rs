@@ -121,6 +121,9 @@ pub async fn start(s: &Scenario, o: &DrillOptions) -> Result<(Arc<Sandbox>, Conf
     let timeout = (interval.mul_f64(0.8)).min(Duration::from_secs(1));
     let mut config = sandbox.config(interval, timeout);
     config.title = format!("drill {}", s.name);
+    // The scenario's world is new; on real providers, the service's own
+    // rollbacks still hold their cooldown.
+    config.fresh_world = o.real.is_none();
     // The update cadence in the scenario's time, like its waits.
     config.severities = crate::core::severity::scaled(&config.severities, o.speed);
     for svc in &mut config.services {

@@ -406,6 +406,7 @@ impl Sandbox {
             lease_expiry: crate::room::lease::EXPIRY,
             shared: false,
             approve_only: false,
+            fresh_world: false,
             room: "drill".into(),
             journal: Default::default(),
             severities: crate::core::severity::defaults(),
