@@ -219,8 +219,8 @@ pub enum Command {
         incident: i64,
         /// began, detected, acknowledged, mitigated or resolved
         milestone: String,
-        /// When it really was: 2026-12-07T14:02:00Z, or HH:MM[:SS] in UTC on the day the
-        /// incident opened
+        /// When it really was: 2026-12-07T14:02:00Z, or HH:MM[:SS] in UTC (the one within 12
+        /// hours of the incident's opening)
         at: String,
         /// Why (required: it is read in the post-mortem)
         #[arg(long)]

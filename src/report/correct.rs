@@ -42,7 +42,7 @@ pub enum Refused {
     )]
     NoReason,
     #[error(
-        "`{0}` is not a time: give RFC 3339 (2026-12-07T14:02:00Z) or HH:MM[:SS] in UTC, on the day the incident opened"
+        "`{0}` is not a time: give RFC 3339 (2026-12-07T14:02:00Z) or HH:MM[:SS] in UTC, within 12 hours of the incident's opening"
     )]
     Time(String),
     #[error("{0} is in the future")]
@@ -58,7 +58,8 @@ pub fn milestone_of(word: &str) -> Result<&'static str, Refused> {
         .ok_or_else(|| Refused::Unknown(word.to_string()))
 }
 
-/// `2026-12-07T14:02:00Z`, or `14:02[:05]` (UTC) on the day `day` falls on.
+/// `2026-12-07T14:02:00Z`, or `14:02[:05]` (UTC): the one within 12 hours
+/// of `day` (the incident's opening).
 pub fn parse_time(text: &str, day: Ts) -> Result<Ts, Refused> {
     let bad = || Refused::Time(text.to_string());
     if let Ok(t) = humantime::parse_rfc3339_weak(text) {
@@ -80,8 +81,17 @@ pub fn parse_time(text: &str, day: Ts) -> Result<Ts, Refused> {
     if h > 23 || m > 59 || sec > 59 {
         return Err(bad());
     }
-    let midnight = day.millis().div_euclid(86_400_000) * 86_400_000;
-    Ok(Ts(midnight + i64::from(h * 3600 + m * 60 + sec) * 1000))
+    // The clock time nearest the incident's opening: 23:55 for an incident
+    // opened at 00:03 is the evening before, not the night after.
+    const DAY: i64 = 86_400_000;
+    let midnight = day.millis().div_euclid(DAY) * DAY;
+    let mut at = midnight + i64::from(h * 3600 + m * 60 + sec) * 1000;
+    if at - day.millis() > DAY / 2 {
+        at -= DAY;
+    } else if day.millis() - at > DAY / 2 {
+        at += DAY;
+    }
+    Ok(Ts(at))
 }
 
 /// The journal row of a correction of incident `incident`.
@@ -154,6 +164,16 @@ mod tests {
             "2026-12-06T23:59:00Z"
         );
         assert!(parse_time("25:00", day).is_err());
+        // Across midnight: the nearest 23:55 to an incident opened at 00:03.
+        let night = Ts(1_796_688_180_000); // 2026-12-08T00:03:00Z
+        assert_eq!(
+            parse_time("23:55", night).unwrap().rfc3339(),
+            "2026-12-07T23:55:00Z"
+        );
+        assert_eq!(
+            parse_time("00:10", night).unwrap().rfc3339(),
+            "2026-12-08T00:10:00Z"
+        );
         assert!(matches!(parse_time("at two", day), Err(Refused::Time(_))));
         assert!(matches!(milestone_of("fixed"), Err(Refused::Unknown(_))));
         assert_eq!(milestone_of("began").unwrap(), "impact began");

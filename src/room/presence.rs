@@ -36,7 +36,8 @@ pub struct Person {
     pub since: String,
     pub last_seen: String,
     pub read_only: bool,
-    /// The incident roles it holds: `comms web`, `scribe web`.
+    /// The incident roles it holds: `comms web`, `scribe web` (filled by
+    /// `backstop who`, which reads the role rows; the header has its own).
     pub roles: Vec<String>,
     /// `last_seen` in milliseconds, for ages.
     #[serde(skip)]
@@ -155,9 +156,6 @@ pub fn who(place: impl Into<Place>, now_ms: i64, expiry: Duration) -> Result<Vec
         let held = super::open(&place.clone().in_room(&room))?.leases()?;
         leases.extend(held.into_iter().map(|(s, h)| (room.clone(), s, h)));
     }
-    let roles = super::Reader::at(&place)
-        .and_then(|r| r.roles())
-        .map_err(|e| Error::Down(format!("the roles cannot be read: {e}")))?;
     let mut people = Vec::new();
     for p in present {
         let mut driven: Vec<String> = leases
@@ -175,11 +173,6 @@ pub fn who(place: impl Into<Place>, now_ms: i64, expiry: Duration) -> Result<Vec
         if driven.is_empty() {
             driven = p.services;
         }
-        let held = roles
-            .iter()
-            .filter(|(room, _, _, h)| *room == p.room && h.session == p.session)
-            .map(|(_, service, role, _)| format!("{} {service}", role.word()))
-            .collect();
         people.push(Person {
             session: p.session,
             operator: p.operator,
@@ -190,7 +183,7 @@ pub fn who(place: impl Into<Place>, now_ms: i64, expiry: Duration) -> Result<Vec
             since: crate::core::time::Ts(p.since_ms).rfc3339(),
             last_seen: crate::core::time::Ts(p.last_seen_ms).rfc3339(),
             read_only: p.read_only,
-            roles: held,
+            roles: Vec::new(),
             last_seen_ms: p.last_seen_ms,
             since_ms: p.since_ms,
         });

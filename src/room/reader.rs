@@ -142,12 +142,7 @@ impl Reader {
     /// Who holds each role of the incidents still open, as every console
     /// folds the role rows (`core::roles`): (room, service, role, holder).
     pub fn roles(&self) -> Result<Vec<(String, String, Role, Holder)>> {
-        let mut st = self.conn.prepare(&format!(
-            "SELECT {COLUMNS} FROM journal WHERE kind = 'event'              AND (CASE WHEN json_valid(data) THEN json_extract(data, '$.kind') END) = 'role'              ORDER BY id"
-        ))?;
-        let rows = st
-            .query_map([], row)?
-            .collect::<rusqlite::Result<Vec<_>>>()?;
+        let rows = self.role_rows()?;
         let mut folded: Vec<(String, String, Roles)> = Vec::new();
         for r in &rows {
             let Some(Shared {
@@ -205,6 +200,18 @@ impl Reader {
                 })
             })
             .collect())
+    }
+
+    /// Every role row (`core::roles`), in the journal's order.
+    pub fn role_rows(&self) -> Result<Vec<Row>> {
+        let mut st = self.conn.prepare(&format!(
+            "SELECT {COLUMNS} FROM journal WHERE kind = 'event' AND \
+             (CASE WHEN json_valid(data) THEN json_extract(data, '$.kind') END) = 'role' ORDER BY id"
+        ))?;
+        let rows = st
+            .query_map([], row)?
+            .collect::<rusqlite::Result<Vec<_>>>()?;
+        Ok(rows)
     }
 
     /// Every drill's score row, oldest first.

@@ -41,6 +41,7 @@ pub fn spawn(
 ) -> JoinHandle<()> {
     tokio::spawn(async move {
         let room = place.room.clone();
+        let file = place.file.clone();
         let open = move || -> Result<Box<dyn Backend>, super::Error> { super::open(&place) };
         let store = match tokio::task::spawn_blocking(open).await {
             Ok(Ok(s)) => Arc::new(Mutex::new(s)),
@@ -56,7 +57,7 @@ pub fn spawn(
         every.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         loop {
             every.tick().await;
-            let (s, from) = (store.clone(), after);
+            let (s, from, file) = (store.clone(), after, file.clone());
             let read = tokio::task::spawn_blocking(move || {
                 let s = s.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
                 match from {
@@ -66,8 +67,21 @@ pub fn spawn(
                     // the report's.
                     None => {
                         let head = s.head()?;
-                        let mut rows = Vec::new();
-                        let mut at = (head - LOOK_BACK).max(0);
+                        let window = (head - LOOK_BACK).max(0);
+                        // A role row is written once, however long ago:
+                        // every one is folded, older than the window too,
+                        // or this console's answer would be its own.
+                        let mut rows: Vec<Row> = if window > 0 {
+                            super::Reader::open(&file)
+                                .and_then(|r| r.role_rows())
+                                .map_err(|e| super::Error::Down(format!("{e:#}")))?
+                                .into_iter()
+                                .filter(|r| r.id <= window)
+                                .collect()
+                        } else {
+                            Vec::new()
+                        };
+                        let mut at = window;
                         while at < head {
                             let got = s.since(at, BATCH)?;
                             let Some(last) = got.last() else { break };

@@ -68,6 +68,14 @@ pub struct Paging {
     pub resolved: bool,
     /// When the acknowledgement is next read.
     pub next_read: Ts,
+    /// When it was last asked for, and last read as not (or not knowably)
+    /// acknowledged: a level is escalated past only on a read made after
+    /// its wait ended, never on one from before.
+    pub asked: Option<Ts>,
+    pub read: Option<Ts>,
+    /// Its incident ended without completing (abandoned): nothing more is
+    /// read or paged by itself; the pager's incident is left to people.
+    pub over: bool,
     /// Why acknowledgements cannot be read, while they cannot.
     pub unreadable: Option<String>,
     pub severity: u8,
@@ -80,7 +88,7 @@ pub const READ_EVERY: Duration = Duration::from_secs(10);
 impl Paging {
     /// Waiting for an acknowledgement: paged, not acknowledged, not over.
     pub fn waiting(&self) -> bool {
-        self.sent == Sent::Sent && self.acked.is_none() && !self.resolved
+        self.sent == Sent::Sent && self.acked.is_none() && !self.resolved && !self.over
     }
 
     /// When the next level is paged if nobody acknowledges, and who that is.
@@ -130,6 +138,9 @@ mod tests {
             acked: None,
             resolved: false,
             next_read: Ts(1000),
+            asked: None,
+            read: None,
+            over: false,
             unreadable: None,
             severity: 1,
             summary: "SEV1 web".into(),

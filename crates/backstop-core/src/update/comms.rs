@@ -233,7 +233,7 @@ fn switched(c: &Checklist) -> bool {
 /// otherwise).
 fn speaks_for(state: &State, service: usize) -> Result<(), UpdateRefused> {
     let c = super::roles::incident_checklist(state, service).ok_or(UpdateRefused::NoIncident)?;
-    match super::roles::holder(state, service, Role::Comms) {
+    match lead(state, service) {
         Some(h) if h.session == state.session => {
             if let Some(why) = &state.journal_down {
                 return Err(UpdateRefused::MayNotAct(format!(
@@ -257,6 +257,17 @@ fn speaks_for(state: &State, service: usize) -> Result<(), UpdateRefused> {
     }
 }
 
+/// The communications lead of `service`'s incident, while their console
+/// is here: a lead whose console left keeps the role (it never moves by
+/// itself), but the updates fall back to the driver meanwhile.
+fn lead(state: &State, service: usize) -> Option<&crate::roles::Holder> {
+    super::roles::holder(state, service, Role::Comms).filter(|h| {
+        h.session == state.session
+            || state.people.is_empty()
+            || state.people.iter().any(|p| p.session == h.session)
+    })
+}
+
 /// `u` (or `:update`): open the prefilled update of the incident on
 /// screen — the communications lead's, or the driver's where it has none.
 pub(super) fn open(state: &mut State, now: Ts) -> Result<(), UpdateRefused> {
@@ -264,7 +275,7 @@ pub(super) fn open(state: &mut State, now: Ts) -> Result<(), UpdateRefused> {
         .map(|(s, _)| s)
         .filter(|s| super::roles::incident_checklist(state, *s).is_some())
         .ok_or(UpdateRefused::NoIncident)?;
-    if super::roles::holder(state, service, Role::Comms).is_some() {
+    if lead(state, service).is_some() {
         speaks_for(state, service)?;
     } else {
         super::may_act(state, service).map_err(UpdateRefused::MayNotAct)?;
@@ -355,7 +366,7 @@ pub(super) fn submitted(
     run: u64,
     text: String,
 ) -> Result<Vec<Effect>, UpdateRefused> {
-    if super::roles::holder(state, service, Role::Comms).is_some() {
+    if lead(state, service).is_some() {
         speaks_for(state, service)?;
     } else {
         super::may_act(state, service).map_err(UpdateRefused::MayNotAct)?;

@@ -30,11 +30,20 @@ pub enum PageRefused {
     Acknowledged(String),
 }
 
+/// The paging of `service`'s incident: none when the last paging was of
+/// an earlier incident (its key, its levels and its answer are that one's).
+pub fn paging(state: &State, service: usize) -> Option<&Paging> {
+    let p = state.services.get(service)?.rollback.paging.as_ref()?;
+    let open = super::roles::incident_checklist(state, service).and_then(|c| c.incident);
+    let stale = p.incident.is_some() && open.is_some() && p.incident != open;
+    (!stale).then_some(p)
+}
+
 /// Who `E` would page for `service` now: the first level, the next one,
 /// or the same one again after its page failed.
 pub fn next(state: &State, service: usize) -> Option<(usize, &Rung)> {
     let chain = state.escalation.as_ref()?;
-    let level = match &state.services.get(service)?.rollback.paging {
+    let level = match paging(state, service) {
         Some(p) if !p.resolved && matches!(p.sent, Sent::Failed(_)) => p.level,
         Some(p) if !p.resolved => p.level + 1,
         _ => 0,
@@ -49,7 +58,7 @@ pub fn offered(state: &State, service: usize) -> bool {
     let Some(svc) = state.services.get(service) else {
         return false;
     };
-    if state.escalation.is_none() || svc.rollback.paging.as_ref().is_some_and(|p| !p.resolved) {
+    if state.escalation.is_none() || paging(state, service).is_some_and(|p| !p.resolved) {
         return false;
     }
     let sev1 = super::roles::incident_checklist(state, service)
@@ -73,7 +82,7 @@ pub(super) fn page(
     if let Some(why) = &state.journal_down {
         return Err(PageRefused::JournalDown(why.clone()));
     }
-    if let Some(p) = svc.rollback.paging.as_ref().filter(|p| !p.resolved) {
+    if let Some(p) = paging(state, service).filter(|p| !p.resolved) {
         let who = || {
             chain
                 .levels
@@ -114,25 +123,20 @@ pub(super) fn page(
         format!(" — {}", reason.trim())
     };
     let summary = format!("SEV{severity} {name}: {state_now}{why}");
-    let key = svc
-        .rollback
-        .paging
-        .as_ref()
-        .filter(|p| !p.resolved)
-        .map_or_else(
-            || {
-                let room = if state.room.is_empty() {
-                    "backstop"
-                } else {
-                    &state.room
-                };
-                match incident {
-                    Some(i) => format!("backstop/{room}/{name}/{i}"),
-                    None => format!("backstop/{room}/{name}/{}", now.millis()),
-                }
-            },
-            |p| p.key.clone(),
-        );
+    let key = paging(state, service).filter(|p| !p.resolved).map_or_else(
+        || {
+            let room = if state.room.is_empty() {
+                "backstop"
+            } else {
+                &state.room
+            };
+            match incident {
+                Some(i) => format!("backstop/{room}/{name}/{i}"),
+                None => format!("backstop/{room}/{name}/{}", now.millis()),
+            }
+        },
+        |p| p.key.clone(),
+    );
     state.services[service].rollback.paging = Some(Paging {
         key: key.clone(),
         incident,
@@ -142,6 +146,9 @@ pub(super) fn page(
         acked: None,
         resolved: false,
         next_read: now.plus(READ_EVERY),
+        asked: None,
+        read: None,
+        over: false,
         unreadable: None,
         severity,
         summary: summary.clone(),
@@ -283,8 +290,13 @@ pub(super) fn on_ack(state: &mut State, service: usize, key: &str, read: AckRead
             );
         }
         AckRead::Acked { .. } => {}
-        AckRead::NotYet => p.unreadable = None,
+        AckRead::NotYet => {
+            p.unreadable = None;
+            p.read = Some(at);
+        }
         AckRead::Unreadable(why) => {
+            // Not knowably acknowledged: the chain goes on as if not.
+            p.read = Some(at);
             if p.unreadable.as_deref() != Some(why.as_str()) {
                 state.events.push(
                     at,
@@ -299,8 +311,9 @@ pub(super) fn on_ack(state: &mut State, service: usize, key: &str, read: AckRead
 }
 
 /// Each tick: read the acknowledgement of a waiting page when it is time,
-/// page the next level when the last one's wait is over, and resolve the
-/// pager's incident once the checklist completed.
+/// page the next level when the last one's wait is over and a read made
+/// since says nobody acknowledged, and resolve the pager's incident once
+/// its checklist completed (an abandoned one stops the chain).
 pub(super) fn on_tick(state: &mut State, now: Ts) -> Vec<Effect> {
     let Some(chain) = state.escalation.clone() else {
         return Vec::new();
@@ -311,36 +324,60 @@ pub(super) fn on_tick(state: &mut State, now: Ts) -> Vec<Effect> {
         let Some(p) = svc.rollback.paging.clone() else {
             continue;
         };
-        let name = svc.name.clone();
-        // The incident this page is about completed: the pager's too.
-        let completed = svc.rollback.checklist.as_ref().is_some_and(|c| {
-            c.incident == p.incident
-                && matches!(&c.ended, Some((_, crate::runbook::Ending::Completed)))
-        });
-        if completed && p.sent == Sent::Sent && !p.resolved && state.journal_down.is_none() {
-            if let Some(q) = state.services[service].rollback.paging.as_mut() {
-                // Asked once; its answer says whether it was.
-                q.resolved = true;
-            }
-            fx.push(Effect::Page {
-                service,
-                name,
-                incident: p.incident,
-                key: p.key.clone(),
-                level: p.level,
-                act: PageAct::Resolve,
-                summary: p.summary.clone(),
-                severity: p.severity,
-                by: state.operator.clone(),
-            });
+        if p.resolved || p.over {
             continue;
+        }
+        let name = svc.name.clone();
+        // Its incident's checklist, here or followed, ended or not.
+        let rb = &svc.rollback;
+        let ended = rb
+            .checklist
+            .iter()
+            .chain(rb.followed.as_ref().map(|f| &f.checklist))
+            .find(|c| p.incident.is_none() || c.incident == p.incident)
+            .and_then(|c| c.ended.as_ref().map(|(_, e)| e.clone()));
+        match ended {
+            Some(crate::runbook::Ending::Completed)
+                if p.sent == Sent::Sent && state.journal_down.is_none() =>
+            {
+                if let Some(q) = state.services[service].rollback.paging.as_mut() {
+                    // Asked once; its answer says whether it was.
+                    q.resolved = true;
+                }
+                fx.push(Effect::Page {
+                    service,
+                    name,
+                    incident: p.incident,
+                    key: p.key.clone(),
+                    level: p.level,
+                    act: PageAct::Resolve,
+                    summary: p.summary.clone(),
+                    severity: p.severity,
+                    by: state.operator.clone(),
+                });
+                continue;
+            }
+            Some(crate::runbook::Ending::Completed) => continue,
+            Some(_) => {
+                if let Some(q) = state.services[service].rollback.paging.as_mut() {
+                    q.over = true;
+                }
+                continue;
+            }
+            None => {}
         }
         if !p.waiting() {
             continue;
         }
-        if let Some((at, next)) = p.escalates(&chain)
+        let deadline = p.escalates(&chain);
+        if let Some((at, next)) = deadline
             && now >= at
+            && p.read.is_some_and(|r| r >= at)
         {
+            // Nothing is paged that the journal cannot record.
+            if state.journal_down.is_some() {
+                continue;
+            }
             let waited = crate::time::human(now.since(p.at));
             let who = chain.levels.get(p.level).map_or("", |l| l.name.as_str());
             state.events.push_kind(
@@ -361,9 +398,12 @@ pub(super) fn on_tick(state: &mut State, now: Ts) -> Vec<Effect> {
             }
             continue;
         }
-        if now >= p.next_read {
+        // Read on its schedule, and once more as soon as the wait is over.
+        let wait_over = deadline.is_some_and(|(at, _)| now >= at && p.asked.is_none_or(|a| a < at));
+        if now >= p.next_read || wait_over {
             if let Some(q) = state.services[service].rollback.paging.as_mut() {
                 q.next_read = now.plus(READ_EVERY);
+                q.asked = Some(now);
             }
             fx.push(Effect::ReadAck {
                 service,
@@ -381,7 +421,7 @@ pub(super) fn on_tick(state: &mut State, now: Ts) -> Vec<Effect> {
 /// acknowledged (or when the next level is).
 pub fn line(state: &State, service: usize) -> Option<String> {
     let chain = state.escalation.as_ref()?;
-    let p = state.services.get(service)?.rollback.paging.as_ref()?;
+    let p = paging(state, service)?;
     let who = chain.levels.get(p.level).map_or("", |l| l.name.as_str());
     let hm = |t: Ts| t.hm();
     Some(match (&p.sent, &p.acked) {
@@ -523,8 +563,27 @@ mod tests {
                 at: Ts(18_600),
             },
         );
-        // Five minutes without an answer: the next level, the same key.
-        let fx: Vec<Effect> = update(&mut s, Msg::Tick(Ts(308_100)))
+        // Five minutes without an answer: read once more, then (still
+        // nobody) the next level, the same key.
+        let fx = update(&mut s, Msg::Tick(Ts(308_100)));
+        assert!(
+            fx.iter().any(|e| matches!(e, Effect::ReadAck { .. })),
+            "{fx:?}"
+        );
+        assert!(
+            fx.iter().all(|e| !matches!(e, Effect::Page { .. })),
+            "paged on an old read: {fx:?}"
+        );
+        update(
+            &mut s,
+            Msg::AckRead {
+                service: 0,
+                key: "backstop/payments/web/12".into(),
+                read: AckRead::NotYet,
+                at: Ts(308_200),
+            },
+        );
+        let fx: Vec<Effect> = update(&mut s, Msg::Tick(Ts(308_300)))
             .into_iter()
             .filter(|e| matches!(e, Effect::Page { .. }))
             .collect();
@@ -630,6 +689,17 @@ mod tests {
         );
         let fx = command(&mut s, "page", 401_000);
         assert!(matches!(&fx[..], [Effect::Page { level: 0, .. }]), "{fx:?}");
+        // The next incident of the service starts its own paging: the
+        // last one's key, levels and answers are that incident's.
+        paged(&mut s, &fx, true, 401_500);
+        assert!(line(&s, 0).is_some());
+        s.services[0].rollback.checklist.as_mut().unwrap().incident = Some(13);
+        assert_eq!(line(&s, 0), None);
+        let fx = command(&mut s, "page", 402_000);
+        assert!(
+            matches!(&fx[..], [Effect::Page { level: 0, key, .. }] if key == "backstop/payments/web/13"),
+            "{fx:?}"
+        );
         // Without a chain: said, nothing sent.
         let mut s = recommended_and_started(Policy::default());
         assert!(command(&mut s, "page", 6000).is_empty());

@@ -279,11 +279,13 @@ pub(super) fn note(state: &mut State, text: String, now: Ts) -> Result<Vec<Effec
     let incident = incident_checklist(state, service).and_then(|c| c.incident);
     let by = state.operator.clone();
     let mark = if scribe { "scribe" } else { "note" };
+    // The journal's row is the record (`Effect::Note`): this line is only
+    // its echo here, and a room line is not journaled again.
     state.events.push_kind(
         now,
         name.clone(),
         Level::Info,
-        Kind::Note,
+        Kind::Room,
         format!("{}: ({mark}) {text}", short(&by)),
     );
     if let Some(c) = state.services[service].rollback.checklist.as_ref()
@@ -571,6 +573,19 @@ mod tests {
         let c = &alice.services[0].rollback.checklist.as_ref().unwrap().comms;
         assert_eq!(c.updates.len(), 1);
         assert_eq!(c.updates[0].by, "bob@bastion");
+
+        // Bob's console is gone: the role stays his, and meanwhile the
+        // next update comes to the driver rather than to nobody.
+        alice.people.retain(|p| p.session != BOB);
+        update(&mut alice, Msg::Tick(Ts(590_000)));
+        assert!(
+            matches!(
+                alice.ui.input.as_ref().map(|i| &i.purpose),
+                Some(InputPurpose::Update { .. })
+            ),
+            "the driver was not prompted in the lead's absence"
+        );
+        assert_eq!(held_by(&alice, BOB), vec![(Role::Comms, "web".to_string())]);
     }
 
     #[test]
