@@ -152,11 +152,7 @@ impl EscalationConfig {
     }
 }
 
-fn var_ok(v: &str) -> bool {
-    !v.is_empty()
-        && v.chars().all(|c| c.is_ascii_alphanumeric() || c == '_')
-        && !v.starts_with(|c: char| c.is_ascii_digit())
-}
+use super::status_page::var_ok;
 
 /// An Events API v2 routing key: 32 lowercase letters and digits.
 fn looks_like_a_key(v: &str) -> bool {

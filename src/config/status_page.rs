@@ -107,7 +107,8 @@ impl StatusPageConfig {
     }
 }
 
-fn var_ok(v: &str) -> bool {
+/// An environment variable's name: letters, digits and `_`, not led by a digit.
+pub(super) fn var_ok(v: &str) -> bool {
     !v.is_empty()
         && v.chars().all(|c| c.is_ascii_alphanumeric() || c == '_')
         && !v.starts_with(|c: char| c.is_ascii_digit())

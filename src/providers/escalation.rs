@@ -12,8 +12,8 @@ use std::time::Duration;
 use serde_json::{Value, json};
 use url::Url;
 
-use super::BoxFuture;
 use super::command::{self, CommandError};
+use super::{BoxFuture, failed_to_send};
 use crate::config::Secret;
 use crate::config::escalation::{EscalationConfig, EscalationKind, Level};
 
@@ -175,21 +175,7 @@ fn level<'a>(cfg: &'a EscalationConfig, page: &Page) -> Result<&'a Level, PageEr
 }
 
 fn client() -> Result<reqwest::Client, PageError> {
-    reqwest::Client::builder()
-        .timeout(Duration::from_secs(10))
-        .build()
-        .map_err(|e| PageError::Client(e.to_string()))
-}
-
-/// Never reqwest's own words: they contain the URL.
-fn failed_to_send(e: &reqwest::Error) -> &'static str {
-    if e.is_timeout() {
-        "timed out"
-    } else if e.is_connect() {
-        "cannot connect"
-    } else {
-        "request failed"
-    }
+    super::api_client().map_err(|e| PageError::Client(e.to_string()))
 }
 
 /// `base` with `segments` appended, each percent-encoded (a key's `/`

@@ -16,6 +16,27 @@ use std::pin::Pin;
 /// A boxed future, so providers can sit behind `dyn` traits.
 pub type BoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
 
+/// The HTTP client of an incident service's API (a status page, a
+/// pager): 10 s for a whole request, so an unanswering service is a failed
+/// step, never a step that hangs.
+pub(crate) fn api_client() -> reqwest::Result<reqwest::Client> {
+    reqwest::Client::builder()
+        .timeout(std::time::Duration::from_secs(10))
+        .build()
+}
+
+/// Why a request was not answered, never in reqwest's own words: they
+/// contain the URL, and a webhook's URL or a key in its path is secret.
+pub(crate) fn failed_to_send(e: &reqwest::Error) -> &'static str {
+    if e.is_timeout() {
+        "timed out"
+    } else if e.is_connect() {
+        "cannot connect"
+    } else {
+        "request failed"
+    }
+}
+
 /// The lease a change is made under, looked at again right before each
 /// write a provider makes (and between the commands of one change): a
 /// driver stopped between its intent and the call — Ctrl-Z, a laptop

@@ -11,7 +11,7 @@ use std::time::Duration;
 
 use serde_json::{Value, json};
 
-use super::BoxFuture;
+use super::{BoxFuture, failed_to_send};
 use crate::config::status_page::{StatusPageConfig, StatusPageKind};
 use crate::core::status_page::PublicStatus;
 
@@ -94,21 +94,7 @@ pub fn build(cfg: &StatusPageConfig) -> Arc<dyn StatusPage> {
 }
 
 fn client() -> Result<reqwest::Client, PublishError> {
-    reqwest::Client::builder()
-        .timeout(Duration::from_secs(10))
-        .build()
-        .map_err(|e| PublishError::Client(e.to_string()))
-}
-
-/// Never reqwest's own words: they contain the URL (a webhook's is secret).
-fn failed_to_send(e: &reqwest::Error) -> &'static str {
-    if e.is_timeout() {
-        "timed out"
-    } else if e.is_connect() {
-        "cannot connect"
-    } else {
-        "request failed"
-    }
+    super::api_client().map_err(|e| PublishError::Client(e.to_string()))
 }
 
 /// Atlassian Statuspage (`api.statuspage.io/v1`), authorised by
