@@ -29,6 +29,7 @@ use serde::Deserialize;
 use toml::Spanned;
 use url::Url;
 
+use super::status_page::var_ok;
 use super::{HumanDuration, Secret};
 
 #[derive(Deserialize)]
@@ -151,8 +152,6 @@ impl EscalationConfig {
         shared.into_iter().chain(routing).collect()
     }
 }
-
-use super::status_page::var_ok;
 
 /// An Events API v2 routing key: 32 lowercase letters and digits.
 fn looks_like_a_key(v: &str) -> bool {
