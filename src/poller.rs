@@ -118,6 +118,8 @@ pub struct Snapshot {
     pub one_min: WindowStats,
     pub five_min: WindowStats,
     pub extra: Vec<WindowStats>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tally: Option<crate::core::compare::Tally>,
 }
 
 /// One reading as published: the item, when it was read (the poller's
@@ -402,6 +404,7 @@ pub fn by_names(msg: &Msg, names: &Names) -> Option<Reading> {
                         one_min: s.one_min,
                         five_min: s.five_min,
                         extra: s.extra.clone(),
+                        tally: s.tally.clone(),
                     })
                 })
                 .collect(),
@@ -461,6 +464,7 @@ pub fn to_msg(r: &Reading, names: &Names, at: Ts) -> Option<Msg> {
                         one_min: n.one_min,
                         five_min: n.five_min,
                         extra: n.extra.clone(),
+                        tally: n.tally.clone(),
                     })
                 })
                 .collect(),
@@ -732,6 +736,7 @@ mod tests {
                     one_min: stats,
                     five_min: stats,
                     extra: vec![stats],
+                    tally: None,
                 }],
                 at: Ts(3),
             },

@@ -94,13 +94,13 @@ fn bad_blue_green_switch_is_rolled_back_on_health_failures() {
 }
 
 #[test]
-fn canary_with_eight_percent_errors_is_rolled_back_on_error_rate() {
-    rolls_back("canary-errors", "error-rate");
+fn canary_with_eight_percent_errors_is_rolled_back_on_the_comparison() {
+    rolls_back("canary-errors", "compare errors");
 }
 
 #[test]
-fn slow_release_is_rolled_back_on_latency() {
-    rolls_back("slow-release", "latency");
+fn slow_release_is_rolled_back_on_the_latency_comparison() {
+    rolls_back("slow-release", "compare latency");
 }
 
 #[test]

@@ -13,7 +13,7 @@ use super::{Diagnostic, Diagnostics, HumanDuration, OrderedMap};
 use crate::core::drill::{DrillAction, Expectation, Scenario, Step};
 use crate::core::model::Fault;
 
-pub const BUILT_IN: [(&str, &str); 7] = [
+pub const BUILT_IN: [(&str, &str); 9] = [
     (
         "bad-switch",
         include_str!("../../assets/drills/bad-switch.toml"),
@@ -38,6 +38,14 @@ pub const BUILT_IN: [(&str, &str); 7] = [
     (
         "second-bad-deploy",
         include_str!("../../assets/drills/second-bad-deploy.toml"),
+    ),
+    (
+        "quiet-canary",
+        include_str!("../../assets/drills/quiet-canary.toml"),
+    ),
+    (
+        "canary-noise",
+        include_str!("../../assets/drills/canary-noise.toml"),
     ),
 ];
 

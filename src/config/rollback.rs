@@ -8,6 +8,7 @@ use serde::Deserialize;
 use toml::Spanned;
 
 use super::HumanDuration;
+use crate::core::compare::{Direction, Metric, Test};
 use crate::core::decision::{Mode, Policy};
 use crate::core::metrics::{HORIZON, Percentile};
 use crate::core::rules::{LatencyLimit, RuleKind};
@@ -47,10 +48,17 @@ pub(crate) struct RawRule {
     duration: Option<Spanned<HumanDuration>>,
     name: Option<Spanned<String>>,
     env: Option<Spanned<String>>,
+    metric: Option<Spanned<String>>,
+    min_effect: Option<Spanned<String>>,
+    confidence: Option<Spanned<String>>,
+    inconclusive_after: Option<Spanned<HumanDuration>>,
+    baseline: Option<Spanned<String>>,
+    direction: Option<Spanned<String>>,
+    /// Evaluated, shown and journaled, never deciding.
+    dry_run: Option<bool>,
 }
 
-const KINDS: &str =
-    "\"error-rate\", \"latency\", \"health-failures\", \"degraded-for\", \"alarm\" or \"manual\"";
+const KINDS: &str = "\"error-rate\", \"latency\", \"health-failures\", \"degraded-for\", \"alarm\", \"compare\" or \"manual\"";
 
 /// The policy of one service from its tables (both optional).
 pub(crate) fn policy(
@@ -135,10 +143,17 @@ pub(crate) fn policy(
         p.self_declared_approvers = r.self_declared_approvers.unwrap_or(false);
     }
     if let Some(rules) = rules {
-        p.rules = rules
-            .into_iter()
-            .filter_map(|r| rule(r, service, envs, err))
-            .collect();
+        p.rules.clear();
+        for r in rules {
+            let dry_run = r.dry_run.unwrap_or(false);
+            if let Some(kind) = rule(r, service, envs, err) {
+                if dry_run {
+                    p.dry_run.push(kind);
+                } else {
+                    p.rules.push(kind);
+                }
+            }
+        }
     }
     p
 }
@@ -164,6 +179,15 @@ fn rule(
         "health-failures" => &["count", "confirm"],
         "degraded-for" => &["duration"],
         "alarm" => &["name", "env"],
+        "compare" => &[
+            "metric",
+            "min_effect",
+            "confidence",
+            "for",
+            "inconclusive_after",
+            "baseline",
+            "direction",
+        ],
         "manual" => &[],
         other => {
             err(at, format!("unknown rule kind {other:?}: expected {KINDS}"));
@@ -182,6 +206,15 @@ fn rule(
         ("duration", r.duration.as_ref().map(Spanned::span)),
         ("name", r.name.as_ref().map(Spanned::span)),
         ("env", r.env.as_ref().map(Spanned::span)),
+        ("metric", r.metric.as_ref().map(Spanned::span)),
+        ("min_effect", r.min_effect.as_ref().map(Spanned::span)),
+        ("confidence", r.confidence.as_ref().map(Spanned::span)),
+        (
+            "inconclusive_after",
+            r.inconclusive_after.as_ref().map(Spanned::span),
+        ),
+        ("baseline", r.baseline.as_ref().map(Spanned::span)),
+        ("direction", r.direction.as_ref().map(Spanned::span)),
     ];
     let mut ok = true;
     for (key, span) in present {
@@ -298,9 +331,125 @@ fn rule(
                 env: r.env.map(Spanned::into_inner),
             }
         }
+        "compare" => compare(&r, service, envs, err)?,
         _ => RuleKind::Manual,
     };
     ok.then_some(kind)
+}
+
+/// A `compare` rule: `metric = "errors"` (`min_effect = "1%"`) or
+/// `"latency"` (`min_effect = "50ms"`), `confidence = "95%"`, `for`,
+/// `inconclusive_after`, `baseline`, `direction`.
+fn compare(
+    r: &RawRule,
+    service: &str,
+    envs: &[String],
+    err: &mut impl FnMut(Range<usize>, String),
+) -> Option<RuleKind> {
+    let at = r.kind.span();
+    let Some(metric) = &r.metric else {
+        err(
+            at,
+            "a \"compare\" rule needs `metric`: \"errors\" or \"latency\"".into(),
+        );
+        return None;
+    };
+    let metric = match metric.get_ref().as_str() {
+        "errors" => Metric::Errors,
+        "latency" => Metric::Latency,
+        other => {
+            err(
+                metric.span(),
+                format!("unknown metric {other:?}: expected \"errors\" or \"latency\""),
+            );
+            return None;
+        }
+    };
+    let min_effect = match (&r.min_effect, metric) {
+        (None, Metric::Errors) => 0.01,
+        (None, Metric::Latency) => 50.0,
+        (Some(m), Metric::Errors) => match percent(m.get_ref()) {
+            Ok(v) => v,
+            Err(_) => {
+                err(
+                    m.span(),
+                    format!(
+                        "min_effect {:?} of errors is in points of error rate, like \"1%\"",
+                        m.get_ref()
+                    ),
+                );
+                return None;
+            }
+        },
+        (Some(m), Metric::Latency) => match HumanDuration::parse(m.get_ref()) {
+            Ok(d) if !d.0.is_zero() => d.0.as_secs_f64() * 1000.0,
+            _ => {
+                err(
+                    m.span(),
+                    format!(
+                        "min_effect {:?} of latency is a duration, like \"50ms\"",
+                        m.get_ref()
+                    ),
+                );
+                return None;
+            }
+        },
+    };
+    let confidence = match &r.confidence {
+        None => 0.95,
+        Some(c) => match percent(c.get_ref()) {
+            Ok(v) if (0.5..1.0).contains(&v) => v,
+            _ => {
+                err(
+                    c.span(),
+                    format!(
+                        "confidence {:?} must be between 50% and 100%, like \"95%\"",
+                        c.get_ref()
+                    ),
+                );
+                return None;
+            }
+        },
+    };
+    let direction = match r.direction.as_ref().map(|d| (d, d.get_ref().as_str())) {
+        None | Some((_, "increase")) => Direction::Increase,
+        Some((_, "either")) => Direction::Either,
+        Some((d, other)) => {
+            err(
+                d.span(),
+                format!(
+                    "unknown direction {other:?}: expected \"increase\" (the default) or \"either\""
+                ),
+            );
+            return None;
+        }
+    };
+    if let Some(b) = &r.baseline
+        && !envs.iter().any(|e| e == b.get_ref())
+    {
+        err(
+            b.span(),
+            format!("service `{service}` has no environment `{}`", b.get_ref()),
+        );
+        return None;
+    }
+    Some(RuleKind::Compare {
+        test: Test {
+            metric,
+            min_effect,
+            confidence,
+            direction,
+        },
+        hold: r
+            .hold
+            .as_ref()
+            .map_or(Duration::from_secs(15), |h| h.get_ref().0),
+        inconclusive_after: r
+            .inconclusive_after
+            .as_ref()
+            .map_or(Duration::from_secs(600), |d| d.get_ref().0),
+        baseline: r.baseline.as_ref().map(|b| b.get_ref().clone()),
+    })
 }
 
 /// `"5%"`, `"0.5 %"` → 0.05, 0.005.

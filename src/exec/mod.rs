@@ -600,6 +600,13 @@ impl Executor {
                 by,
                 scribe,
             } => room::note(&self.b, &service, incident, &text, &by, scribe),
+            Effect::DryRun {
+                service,
+                env,
+                rule,
+                firing,
+                text,
+            } => room::dry_run(&self.b, &service, &env, &rule, firing, &text),
             Effect::Page {
                 service,
                 name,

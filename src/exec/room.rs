@@ -269,6 +269,23 @@ pub(super) fn role(b: &Backends, r: &RoleRow) {
 }
 
 /// A note for the incident's timeline, marked when its writer is the scribe.
+/// A rule on probation fired (or stopped): an event row the statistics
+/// count, written by whichever console saw it (the statistics count each
+/// firing once per service and minute).
+pub(super) fn dry_run(
+    b: &Backends,
+    service: &str,
+    env: &str,
+    rule: &str,
+    firing: bool,
+    text: &str,
+) {
+    let Some(journal) = &b.journal else { return };
+    let mut e = Entry::new(now(), "event", service, text.to_string(), "backstop");
+    e.data = Some(json!({ "kind": "dry-run", "rule": rule, "env": env, "firing": firing }));
+    journal.append(e);
+}
+
 pub(super) fn note(
     b: &Backends,
     service: &str,

@@ -531,14 +531,14 @@ fn rule_state(
 }
 
 /// Each rule with the environments it is judged on: an alarm rule that
-/// names no environment is one line for the service, not one per
-/// environment.
+/// names no environment, or a comparison (of whichever is on trial), is
+/// one line for the service, not one per environment.
 fn judged<'a>(
     svc: &'a crate::config::ServiceConfig,
 ) -> impl Iterator<Item = (&'a RuleKind, usize, &'a str)> + 'a {
     svc.policy.rules.iter().flat_map(move |r| {
         let envs: Vec<(usize, &'a str)> = match r {
-            RuleKind::Alarm { env: None, .. } => vec![(0, "-")],
+            RuleKind::Alarm { env: None, .. } | RuleKind::Compare { .. } => vec![(0, "-")],
             RuleKind::Alarm { env: Some(e), .. } => svc
                 .environments
                 .iter()

@@ -340,6 +340,7 @@ impl Sandbox {
                     one_min,
                     five_min,
                     extra,
+                    tally: observed.tally(&e.spec.env),
                 });
             }
         }

@@ -10,6 +10,7 @@ use tokio::task::JoinHandle;
 use tokio::time::MissedTickBehavior;
 
 use super::router::ENV_HEADER;
+use crate::core::compare::Tally;
 use crate::core::metrics::{MetricWindow, WindowStats};
 use crate::core::time::Ts;
 
@@ -17,10 +18,12 @@ use crate::core::time::Ts;
 /// (a slow environment must not make the generator eat all memory).
 const MAX_IN_FLIGHT: usize = 512;
 
-/// Per-environment windows of what the generator observed.
+/// Per-environment windows of what the generator observed, and its tally
+/// since it started (what comparison rules read).
 #[derive(Default)]
 pub struct Observed {
     windows: HashMap<String, MetricWindow>,
+    tallies: HashMap<String, Tally>,
     /// Requests that got no answer naming an environment (router down).
     pub lost: u64,
     /// Ticks skipped because too many requests were in flight.
@@ -33,6 +36,16 @@ impl Observed {
             .entry(env.to_string())
             .or_insert_with(|| MetricWindow::new(Duration::from_secs(10)))
             .record(at, latency_ms, error);
+        self.tallies
+            .entry(env.to_string())
+            .or_default()
+            .record(latency_ms, error);
+    }
+
+    /// Everything `env` served since the generator started (an empty
+    /// tally before its first request: it is served nothing, not unknown).
+    pub fn tally(&self, env: &str) -> Option<Tally> {
+        Some(self.tallies.get(env).cloned().unwrap_or_default())
     }
 
     /// Figures for `env` over any window (zeros before any request).

@@ -25,6 +25,9 @@ pub struct NamedSnapshot {
     pub five_min: WindowStats,
     /// Other windows asked for (by rules).
     pub extra: Vec<WindowStats>,
+    /// Everything served since the source began, where it counts requests
+    /// one by one (the sandbox's traffic; not CloudWatch).
+    pub tally: Option<crate::core::compare::Tally>,
 }
 
 /// Why a metric source could not be read this round (shown in its pane,
@@ -98,6 +101,7 @@ pub fn spawn_poll(
                                 one_min: n.one_min,
                                 five_min: n.five_min,
                                 extra: n.extra,
+                                tally: n.tally,
                             })
                         })
                         .collect();

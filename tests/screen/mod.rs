@@ -215,6 +215,7 @@ pub fn scenario() -> State {
                 one_min: stats(45.0, 0.0, 4.0),
                 five_min: stats(45.0, 0.0, 4.0),
                 extra: vec![],
+                tally: None,
             },
             EnvSnapshot {
                 service: 0,
@@ -222,6 +223,7 @@ pub fn scenario() -> State {
                 one_min: stats(5.0, green_err, 9.0),
                 five_min: stats(5.0, green_err / 2.0, 9.0),
                 extra: vec![],
+                tally: None,
             },
         ];
         update(

@@ -46,6 +46,9 @@ pub struct Policy {
     /// The environment to roll back to; otherwise the healthiest other one.
     pub stable: Option<String>,
     pub rules: Vec<RuleKind>,
+    /// Rules on probation (`dry_run = true`): evaluated, shown and
+    /// journaled, never deciding.
+    pub dry_run: Vec<RuleKind>,
     /// The two-person rule: with 2, every change a checklist makes waits
     /// for a second person's approval from another console.
     pub approvals: u8,
@@ -70,6 +73,7 @@ impl Default for Policy {
             rollback_window: Duration::from_secs(24 * 3600),
             stable: None,
             rules: RuleKind::defaults(),
+            dry_run: Vec::new(),
             approvals: 1,
             approval_expiry: Duration::from_secs(120),
             allow_override: false,
@@ -84,46 +88,54 @@ impl Policy {
     /// 1× does not fire at 4× either (only the ratios decide).
     pub fn scaled(&self, speed: f64) -> Policy {
         let s = |d: Duration| Duration::from_secs_f64(d.as_secs_f64() / speed.max(0.001));
-        let rules = self
-            .rules
-            .iter()
-            .map(|r| match r.clone() {
-                RuleKind::ErrorRate {
-                    threshold,
-                    window,
-                    hold,
-                    min_requests,
-                } => RuleKind::ErrorRate {
-                    threshold,
-                    window: s(window),
-                    hold: s(hold),
-                    min_requests,
-                },
-                RuleKind::Latency {
-                    percentile,
-                    limit,
-                    window,
-                    hold,
-                    min_requests,
-                    floor_ms,
-                } => RuleKind::Latency {
-                    percentile,
-                    limit,
-                    window: s(window),
-                    hold: s(hold),
-                    min_requests,
-                    floor_ms,
-                },
-                RuleKind::DegradedFor { duration } => RuleKind::DegradedFor {
-                    duration: s(duration),
-                },
-                other => other,
-            })
-            .collect();
+        let scale = |r: &RuleKind| match r.clone() {
+            RuleKind::ErrorRate {
+                threshold,
+                window,
+                hold,
+                min_requests,
+            } => RuleKind::ErrorRate {
+                threshold,
+                window: s(window),
+                hold: s(hold),
+                min_requests,
+            },
+            RuleKind::Latency {
+                percentile,
+                limit,
+                window,
+                hold,
+                min_requests,
+                floor_ms,
+            } => RuleKind::Latency {
+                percentile,
+                limit,
+                window: s(window),
+                hold: s(hold),
+                min_requests,
+                floor_ms,
+            },
+            RuleKind::DegradedFor { duration } => RuleKind::DegradedFor {
+                duration: s(duration),
+            },
+            RuleKind::Compare {
+                test,
+                hold,
+                inconclusive_after,
+                baseline,
+            } => RuleKind::Compare {
+                test,
+                hold: s(hold),
+                inconclusive_after: s(inconclusive_after),
+                baseline,
+            },
+            other => other,
+        };
         Policy {
             cooldown: s(self.cooldown),
             rollback_window: s(self.rollback_window),
-            rules,
+            rules: self.rules.iter().map(scale).collect(),
+            dry_run: self.dry_run.iter().map(scale).collect(),
             ..self.clone()
         }
     }

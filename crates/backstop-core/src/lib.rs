@@ -12,6 +12,7 @@ pub mod action;
 pub mod argv;
 pub mod command;
 pub mod comms;
+pub mod compare;
 pub mod decision;
 pub mod deploy;
 pub mod drill;

@@ -225,6 +225,8 @@ pub struct TrafficMetrics {
     pub five_min: WindowStats,
     /// Other windows the rules asked for.
     pub extra: Vec<WindowStats>,
+    /// Everything served since the source began, if it counts requests.
+    pub tally: Option<crate::compare::Tally>,
 }
 
 impl TrafficMetrics {
@@ -249,6 +251,9 @@ pub struct EnvMetrics {
     pub p95_5m: Series,
     /// The health probes themselves, as requests: failures and latency.
     pub probes: MetricWindow,
+    /// The probes since the console started, for comparisons where no
+    /// traffic source counts requests.
+    pub probe_tally: crate::compare::Tally,
 }
 
 impl Default for EnvMetrics {
@@ -261,6 +266,7 @@ impl Default for EnvMetrics {
             p95_5m: Series::default(),
             // Probes are sparse: a histogram per 30 s is plenty.
             probes: MetricWindow::new(Duration::from_secs(30)),
+            probe_tally: crate::compare::Tally::default(),
         }
     }
 }
@@ -573,16 +579,19 @@ impl RollbackState {
 
     pub fn new(policy: Policy, runbook: Runbooks, envs: usize, now: Ts) -> Self {
         let mut rules = Vec::new();
-        for kind in policy
+        let deciding = policy
             .rules
             .iter()
             .chain(std::iter::once(&RuleKind::Manual))
-        {
-            match kind {
-                // One alarm, one instance: it names (or is given) its environment.
-                RuleKind::Alarm { .. } => rules.push(RuleState::new(kind.clone(), 0, now)),
-                _ => rules.extend((0..envs).map(|e| RuleState::new(kind.clone(), e, now))),
-            }
+            .map(|k| (k, false));
+        for (kind, dry_run) in deciding.chain(policy.dry_run.iter().map(|k| (k, true))) {
+            // An alarm or a comparison is one instance: it names (or is
+            // given) its environment.
+            let envs = if kind.per_service() { 0..1 } else { 0..envs };
+            rules.extend(envs.map(|e| RuleState {
+                dry_run,
+                ..RuleState::new(kind.clone(), e, now)
+            }));
         }
         RollbackState {
             policy,

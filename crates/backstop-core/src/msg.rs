@@ -16,6 +16,9 @@ pub struct EnvSnapshot {
     pub five_min: WindowStats,
     /// Other windows the rules asked for.
     pub extra: Vec<WindowStats>,
+    /// Everything served since the source began, where the source counts
+    /// requests one by one (what comparison rules read).
+    pub tally: Option<crate::compare::Tally>,
 }
 
 /// Something that happened. Every message carries its time: core never reads a clock.
@@ -625,6 +628,15 @@ pub enum Effect {
         by: String,
         scribe: bool,
     },
+    /// Journal that a rule on probation (`dry_run`) fired, or stopped
+    /// firing: what `report --stats` counts against the rollbacks.
+    DryRun {
+        service: String,
+        env: String,
+        rule: String,
+        firing: bool,
+        text: String,
+    },
     /// Ask for, hand over or take a service's lease (journaled).
     Lease { service: String, act: LeaseAct },
     /// Journal a two-person-rule row: an ask, a verdict, an override.
@@ -746,6 +758,9 @@ impl Effect {
                 name, level, act, ..
             } => format!("page ({}) level {} for {name}", act.word(), level + 1),
             Effect::ReadAck { name, .. } => format!("read the page's acknowledgement for {name}"),
+            Effect::DryRun { service, rule, .. } => {
+                format!("journal the dry-run rule {rule} of {service}")
+            }
             Effect::Note {
                 service, scribe, ..
             } => format!(

@@ -14,6 +14,7 @@ use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
 
+use super::compare::{Comparison, Metric, Outcome, Test, Trial};
 use super::metrics::{Percentile, WindowStats};
 use super::time::{self, Ts};
 
@@ -58,6 +59,17 @@ pub enum RuleKind {
     },
     /// The operator asked for a rollback.
     Manual,
+    /// The environment on trial against its baseline, statistically (see
+    /// `compare`): fires when it has been worse for `hold` and, for errors,
+    /// is still failing in the second half of it (a burst that stopped is
+    /// not rolled back); inconclusive for `inconclusive_after` asks a person.
+    Compare {
+        test: Test,
+        hold: Duration,
+        inconclusive_after: Duration,
+        /// The baseline environment; otherwise the one a rollback would go to.
+        baseline: Option<String>,
+    },
 }
 
 impl RuleKind {
@@ -70,6 +82,7 @@ impl RuleKind {
             RuleKind::DegradedFor { .. } => "degraded-for".into(),
             RuleKind::Alarm { name, .. } => format!("alarm {name}"),
             RuleKind::Manual => "manual".into(),
+            RuleKind::Compare { test, .. } => format!("compare {}", test.metric.as_str()),
         }
     }
 
@@ -105,6 +118,12 @@ impl RuleKind {
             RuleKind::DegradedFor { duration } => format!("degraded ≥ {}", time::human(*duration)),
             RuleKind::Alarm { .. } => "in ALARM".into(),
             RuleKind::Manual => "asked by the operator".into(),
+            RuleKind::Compare { test, hold, .. } => format!(
+                "≥ {} at {:.0} % for {}",
+                test.metric.effect(test.min_effect),
+                test.confidence * 100.0,
+                time::human(*hold)
+            ),
         }
     }
 
@@ -112,7 +131,9 @@ impl RuleKind {
     /// rules that fire by count or at once.
     pub fn hold(&self) -> Option<Duration> {
         match self {
-            RuleKind::ErrorRate { hold, .. } | RuleKind::Latency { hold, .. } => Some(*hold),
+            RuleKind::ErrorRate { hold, .. }
+            | RuleKind::Latency { hold, .. }
+            | RuleKind::Compare { hold, .. } => Some(*hold),
             RuleKind::DegradedFor { duration } => Some(*duration),
             RuleKind::HealthFailures { .. } | RuleKind::Alarm { .. } | RuleKind::Manual => None,
         }
@@ -120,9 +141,23 @@ impl RuleKind {
 
     /// The defaults of the reference runbooks (000, 001): error rate over
     /// 5 % for 60 s (at least 20 requests), p95 over 1000 ms for 60 s, three
-    /// consecutive failed health checks, degraded for two minutes.
+    /// consecutive failed health checks, degraded for two minutes; and the
+    /// canary against its baseline (errors by 1 point, latency by 50 ms, at
+    /// 95 %, for 15 s), which sees a small canary's failures long before a
+    /// threshold over a window can.
     pub fn defaults() -> Vec<RuleKind> {
         let minute = Duration::from_secs(60);
+        let compare = |metric, min_effect| RuleKind::Compare {
+            test: Test {
+                metric,
+                min_effect,
+                confidence: 0.95,
+                direction: super::compare::Direction::Increase,
+            },
+            hold: Duration::from_secs(15),
+            inconclusive_after: Duration::from_secs(600),
+            baseline: None,
+        };
         vec![
             RuleKind::ErrorRate {
                 threshold: 0.05,
@@ -145,7 +180,15 @@ impl RuleKind {
             RuleKind::DegradedFor {
                 duration: Duration::from_secs(120),
             },
+            compare(Metric::Errors, 0.01),
+            compare(Metric::Latency, 50.0),
         ]
+    }
+
+    /// Evaluated once per service (on the environment it points at), not
+    /// once per environment.
+    pub fn per_service(&self) -> bool {
+        matches!(self, RuleKind::Alarm { .. } | RuleKind::Compare { .. })
     }
 }
 
@@ -197,6 +240,28 @@ pub struct Observation {
     pub alarm: Option<AlarmObservation>,
     /// The operator asked for a rollback of this environment.
     pub manual: Option<String>,
+    /// The comparison of the environment on trial with its baseline.
+    pub compare: Option<CompareObservation>,
+}
+
+/// What a comparison rule sees: its last comparison, or why there is none.
+#[derive(Clone, Debug, PartialEq)]
+pub struct CompareObservation {
+    pub comparison: Result<Comparison, String>,
+    /// The canary failed within two holds (errors; always for latency): a
+    /// worse trial whose canary stopped failing that long ago was a burst,
+    /// and counts as met no longer. (Two, so that a quiet canary's sparse
+    /// failures keep the hold running.)
+    pub failing: bool,
+    /// The canary failed in the second half of the hold (errors; always
+    /// for latency): what firing needs, so that a burst shorter than half
+    /// the hold never fires.
+    pub still: bool,
+    /// How long the comparison has been inconclusive, if it is.
+    pub inconclusive_for: Option<Duration>,
+    /// The two environments' names, for the explanation.
+    pub canary: String,
+    pub baseline: String,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -234,6 +299,11 @@ pub struct Verdict {
     pub observed: String,
     /// Why the verdict is what it is when data is lacking, if so.
     pub note: Option<String>,
+    /// The hold may end in firing (false: a comparison whose canary has
+    /// stopped failing waits).
+    pub may_fire: bool,
+    /// Unmet, but a person should look (a comparison inconclusive too long).
+    pub ask: bool,
 }
 
 /// Judge one observation against one rule.
@@ -243,6 +313,16 @@ pub fn judge(kind: &RuleKind, o: &Observation, now: Ts) -> Verdict {
         fire_now: false,
         observed,
         note,
+        may_fire: true,
+        ask: false,
+    };
+    let met = |met: bool, fire_now: bool, observed: String, note: Option<String>| Verdict {
+        met,
+        fire_now,
+        observed,
+        note,
+        may_fire: true,
+        ask: false,
     };
     match kind {
         RuleKind::ErrorRate {
@@ -260,12 +340,7 @@ pub fn judge(kind: &RuleKind, o: &Observation, now: Ts) -> Verdict {
                     Some(format!("{} of {min_requests} requests needed", w.requests)),
                 );
             }
-            Verdict {
-                met: w.error_rate > *threshold,
-                fire_now: false,
-                observed,
-                note: None,
-            }
+            met(w.error_rate > *threshold, false, observed, None)
         }
         RuleKind::Latency {
             percentile,
@@ -287,12 +362,7 @@ pub fn judge(kind: &RuleKind, o: &Observation, now: Ts) -> Verdict {
                 );
             }
             match limit {
-                LatencyLimit::Absolute(ms) => Verdict {
-                    met: v > *ms,
-                    fire_now: false,
-                    observed: time::latency(v),
-                    note: None,
-                },
+                LatencyLimit::Absolute(ms) => met(v > *ms, false, time::latency(v), None),
                 LatencyLimit::Baseline(x) => {
                     let base = o
                         .baseline
@@ -309,57 +379,74 @@ pub fn judge(kind: &RuleKind, o: &Observation, now: Ts) -> Verdict {
                     let observed =
                         format!("{} = {ratio:.1}× {}", time::latency(v), time::latency(base));
                     // Tiny latencies double with noise: below the floor it is not news.
-                    Verdict {
-                        met: ratio > *x && v >= *floor_ms,
-                        fire_now: false,
-                        observed,
-                        note: None,
-                    }
+                    met(ratio > *x && v >= *floor_ms, false, observed, None)
                 }
             }
         }
         RuleKind::HealthFailures { count, .. } => {
             let n = o.consecutive_failures;
-            Verdict {
-                met: n > 0,
-                fire_now: n >= *count,
-                observed: format!("{n}/{count}"),
-                note: None,
-            }
+            met(n > 0, n >= *count, format!("{n}/{count}"), None)
         }
         RuleKind::DegradedFor { duration } => match o.degraded_since {
-            Some(since) => Verdict {
-                met: true,
-                fire_now: false,
-                observed: format!(
+            Some(since) => met(
+                true,
+                false,
+                format!(
                     "{} of {}",
                     time::human(Duration::from_secs(now.since(since).as_secs())),
                     time::human(*duration)
                 ),
-                note: None,
-            },
+                None,
+            ),
             None => not("not degraded".into(), None),
         },
         RuleKind::Alarm { .. } => match &o.alarm {
-            Some(a) if a.state == AlarmState::Alarm => Verdict {
-                met: true,
-                fire_now: true,
-                observed: "ALARM".into(),
-                note: Some(a.reason.clone()),
-            },
+            Some(a) if a.state == AlarmState::Alarm => {
+                met(true, true, "ALARM".into(), Some(a.reason.clone()))
+            }
             Some(a) => not(
                 a.state.word().into(),
                 (!a.reason.is_empty()).then(|| a.reason.clone()),
             ),
             None => not("—".into(), Some("alarm not seen yet".into())),
         },
+        RuleKind::Compare {
+            inconclusive_after, ..
+        } => {
+            let Some(c) = &o.compare else {
+                return not("—".into(), Some("not compared yet".into()));
+            };
+            let cmp = match &c.comparison {
+                Ok(cmp) => cmp,
+                Err(why) => return not("no data".into(), Some(why.clone())),
+            };
+            let observed = match cmp.outcome {
+                Outcome::NoData => "no data".to_string(),
+                o => format!("{}: {}", o.word(), cmp.short()),
+            };
+            let ask = cmp.outcome == Outcome::Inconclusive
+                && c.inconclusive_for.is_some_and(|d| d >= *inconclusive_after);
+            let note = if ask {
+                Some(format!(
+                    "inconclusive for {}: a person decides",
+                    time::human(*inconclusive_after)
+                ))
+            } else if cmp.outcome == Outcome::Worse && !c.still {
+                Some("worse, but the canary stopped failing: a burst is not rolled back".into())
+            } else {
+                None
+            };
+            Verdict {
+                met: cmp.outcome == Outcome::Worse && c.failing,
+                fire_now: false,
+                observed,
+                note,
+                may_fire: c.still,
+                ask,
+            }
+        }
         RuleKind::Manual => match &o.manual {
-            Some(by) => Verdict {
-                met: true,
-                fire_now: true,
-                observed: format!("asked by {by}"),
-                note: None,
-            },
+            Some(by) => met(true, true, format!("asked by {by}"), None),
             None => not("—".into(), None),
         },
     }
@@ -389,6 +476,10 @@ pub struct RuleState {
     pub first_evidence: Option<Evidence>,
     /// The last samples that met the condition (bounded).
     pub evidence: VecDeque<Evidence>,
+    /// Evaluated, shown and journaled, never deciding: a rule on probation.
+    pub dry_run: bool,
+    /// A comparison rule's trial (what it compares since when).
+    pub trial: Option<Trial>,
 }
 
 /// How a rule moved, for the event log and the timeline.
@@ -412,6 +503,8 @@ impl RuleState {
             note: None,
             first_evidence: None,
             evidence: VecDeque::new(),
+            dry_run: false,
+            trial: None,
         }
     }
 
@@ -435,14 +528,21 @@ impl RuleState {
                 self.evidence.push_back(Evidence { at: now, text });
             }
             let held = self.kind.hold().is_some_and(|h| now.since(since) >= h);
-            if v.fire_now || held {
+            // `may_fire` gates the start of firing only: a rule that fired
+            // stays fired while its condition is met.
+            let firing = self.status == RuleStatus::Firing;
+            if v.fire_now || (held && (v.may_fire || firing)) {
                 RuleStatus::Firing
             } else {
                 RuleStatus::Pending
             }
         } else {
             self.met_since = None;
-            RuleStatus::Ok
+            if v.ask {
+                RuleStatus::Pending
+            } else {
+                RuleStatus::Ok
+            }
         };
         if status == self.status {
             return None;

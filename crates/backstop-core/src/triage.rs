@@ -30,7 +30,7 @@ pub fn propose(svc: &ServiceState, suspect: usize, now: Ts) -> Severity {
         .rollback
         .rules
         .iter()
-        .filter(|r| r.env == suspect && r.status == RuleStatus::Firing)
+        .filter(|r| r.env == suspect && r.status == RuleStatus::Firing && !r.dry_run)
         .map(|r| &r.kind)
         .collect();
     let names = || {
@@ -45,7 +45,12 @@ pub fn propose(svc: &ServiceState, suspect: usize, now: Ts) -> Severity {
             format!("{} takes {share} % of the traffic (a canary)", env.name),
         );
     }
-    if !firing.is_empty() && firing.iter().all(|k| matches!(k, RuleKind::Latency { .. })) {
+    let slow = |k: &&RuleKind| match k {
+        RuleKind::Latency { .. } => true,
+        RuleKind::Compare { test, .. } => test.metric == crate::compare::Metric::Latency,
+        _ => false,
+    };
+    if !firing.is_empty() && firing.iter().all(slow) {
         return proposed(
             3,
             format!("only latency rules fire on {} ({})", env.name, names()),

@@ -61,8 +61,30 @@ pub fn render(state: &State, view: &View<'_>, area: Rect, buf: &mut Buffer) {
     } else if !current {
         lines.push(Line::styled(" No incident now. The last one:", t.bold()));
     }
+    // A comparison that is not at rest explains itself whole: samples,
+    // estimate, interval, the effect that matters, and so the outcome.
+    let compared: Vec<String> = svc
+        .rollback
+        .rules
+        .iter()
+        .filter(|r| r.status != crate::core::rules::RuleStatus::Ok)
+        .filter_map(|r| {
+            let t = r.trial.as_ref()?;
+            let c = t.last.as_ref()?;
+            let probation = if r.dry_run { " (dry run)" } else { "" };
+            Some(format!(
+                "{}{probation} since {}: {}",
+                r.kind.name(),
+                t.since.hms(),
+                c.explain(&t.canary, &t.baseline)
+            ))
+        })
+        .flat_map(|text| wrap(&text, w.saturating_sub(5)))
+        .collect();
     // Room for the summary below; the newest entries win.
-    let room = (inner.height as usize).saturating_sub(8).max(3);
+    let room = (inner.height as usize)
+        .saturating_sub(8 + compared.len())
+        .max(3);
     let skip = chain.len().saturating_sub(room);
     if skip > 0 {
         lines.push(Line::styled(format!(" … {skip} earlier entries",), t.dim()));
@@ -92,12 +114,15 @@ pub fn render(state: &State, view: &View<'_>, area: Rect, buf: &mut Buffer) {
         fit(&format!("   {}", guards(svc, state)), w),
         t.dim(),
     ));
-    // The latest samples of the rules that are not at rest.
+    for l in compared {
+        lines.push(Line::raw(format!("   {l}")));
+    }
+    // The latest samples of the other rules that are not at rest.
     let live: Vec<String> = svc
         .rollback
         .rules
         .iter()
-        .filter(|r| r.status != crate::core::rules::RuleStatus::Ok)
+        .filter(|r| r.status != crate::core::rules::RuleStatus::Ok && r.trial.is_none())
         .filter_map(|r| {
             r.evidence
                 .back()
@@ -118,4 +143,31 @@ pub fn render(state: &State, view: &View<'_>, area: Rect, buf: &mut Buffer) {
         t.dim(),
     ));
     Paragraph::new(lines).render(inner, buf);
+}
+
+/// `text` in lines of at most `width` columns, broken between words; the
+/// lines after the first indented by two.
+fn wrap(text: &str, width: usize) -> Vec<String> {
+    let mut out: Vec<String> = Vec::new();
+    let mut line = String::new();
+    for word in text.split(' ') {
+        let indent = if out.is_empty() { 0 } else { 2 };
+        if !line.is_empty() && super::width(&line) + 1 + super::width(word) + indent > width {
+            out.push(std::mem::take(&mut line));
+        }
+        if !line.is_empty() {
+            line.push(' ');
+        }
+        line.push_str(word);
+    }
+    if !line.is_empty() {
+        out.push(line);
+    }
+    out.iter()
+        .enumerate()
+        .map(|(i, l)| {
+            let l = if i == 0 { l.clone() } else { format!("  {l}") };
+            fit(&l, width)
+        })
+        .collect()
 }

@@ -12,6 +12,8 @@ use crate::metrics::WindowStats;
 use crate::model::{State, TimelineKind};
 use crate::msg::Effect;
 use crate::rules::{AlarmObservation, Observation, RuleKind, RuleStatus, judge};
+
+use super::compare::compare_all;
 use crate::time::{self, Ts};
 
 /// Re-evaluate every service (on the clock tick).
@@ -26,8 +28,8 @@ pub(super) fn refresh(state: &mut State, service: usize, now: Ts) -> Vec<Effect>
     if service >= state.services.len() {
         return Vec::new();
     }
-    evaluate_rules(state, service, now);
-    let mut effects = decide(state, service, now);
+    let mut effects = evaluate_rules(state, service, now);
+    effects.extend(decide(state, service, now));
     let started = auto_rollback(state, service, now);
     if !started.is_empty() {
         effects.extend(started);
@@ -80,9 +82,11 @@ fn on_trial(state: &State, service: usize) -> usize {
         .map_or(0, |(i, _)| *i)
 }
 
-fn evaluate_rules(state: &mut State, service: usize, now: Ts) {
+fn evaluate_rules(state: &mut State, service: usize, now: Ts) -> Vec<Effect> {
     let trial = on_trial(state, service);
+    let compared = compare_all(state, service, trial, now);
     let n = state.services[service].rollback.rules.len();
+    let mut effects = Vec::new();
     for i in 0..n {
         // Read in place (this runs for every rule at every probe answer).
         let (verdict, env, evidence) = {
@@ -98,7 +102,8 @@ fn evaluate_rules(state: &mut State, service: usize, now: Ts) {
                 RuleKind::Alarm { env: None, .. } => trial,
                 _ => r.env,
             };
-            let obs = observe(state, service, env, &r.kind, now);
+            let mut obs = observe(state, service, env, &r.kind, now);
+            obs.compare = compared.get(i).cloned().flatten();
             let verdict = judge(&r.kind, &obs, now);
             let evidence = (verdict.met && verdict.observed != r.observed)
                 .then(|| evidence(state, service, env, &r.kind, &verdict.observed, &obs));
@@ -110,6 +115,9 @@ fn evaluate_rules(state: &mut State, service: usize, now: Ts) {
         let Some(t) = rule.step(verdict, now, evidence) else {
             continue;
         };
+        // A rule on probation says what it would have done, and the journal
+        // keeps it (for `report --stats`); it never reaches the decision.
+        let probation = if rule.dry_run { "(dry run) " } else { "" };
         // Only a transition is said: the label is made for it alone (this
         // runs for every rule at every probe answer).
         let label = svc
@@ -118,7 +126,7 @@ fn evaluate_rules(state: &mut State, service: usize, now: Ts) {
             .map_or_else(|| "?".to_string(), |e| format!("{}/{}", svc.name, e.name));
         let text = match t.to {
             RuleStatus::Firing => format!(
-                "rule {} FIRING: {} {}",
+                "{probation}rule {} FIRING: {} {}",
                 rule.kind.name(),
                 rule.observed,
                 rule.kind.threshold()
@@ -128,15 +136,37 @@ fn evaluate_rules(state: &mut State, service: usize, now: Ts) {
                     .fires_at()
                     .map(|at| format!(" — fires at {} if it holds", at.hms()))
                     .unwrap_or_default();
+                let note = rule
+                    .note
+                    .as_ref()
+                    .map(|n| format!("; {n}"))
+                    .unwrap_or_default();
                 format!(
-                    "rule {} pending: {} {}{when}",
+                    "{probation}rule {} pending: {} {}{when}{note}",
                     rule.kind.name(),
                     rule.observed,
                     rule.kind.threshold()
                 )
             }
-            RuleStatus::Ok => format!("rule {} ok again ({})", rule.kind.name(), rule.observed),
+            RuleStatus::Ok => format!(
+                "{probation}rule {} ok again ({})",
+                rule.kind.name(),
+                rule.observed
+            ),
         };
+        if rule.dry_run && (t.to == RuleStatus::Firing || t.from == RuleStatus::Firing) {
+            effects.push(Effect::DryRun {
+                service: svc.name.clone(),
+                env: svc
+                    .envs
+                    .get(env)
+                    .map(|e| e.name.clone())
+                    .unwrap_or_default(),
+                rule: rule.kind.name(),
+                firing: t.to == RuleStatus::Firing,
+                text: text.clone(),
+            });
+        }
         // The sample that started the condition, and the one that made it fire.
         let first = rule.first_evidence.clone();
         let latest = rule.evidence.back().cloned();
@@ -164,6 +194,7 @@ fn evaluate_rules(state: &mut State, service: usize, now: Ts) {
             .events
             .push_kind(now, label, level, crate::events::Kind::Rule, text);
     }
+    effects
 }
 
 fn observe(state: &State, service: usize, env: usize, kind: &RuleKind, now: Ts) -> Observation {
@@ -273,6 +304,13 @@ fn evidence(
             format!("alarm {name} in ALARM: {reason}")
         }
         RuleKind::Manual => format!("{label}: rollback {observed}"),
+        RuleKind::Compare { .. } => match &o.compare {
+            Some(c) => match &c.comparison {
+                Ok(cmp) => format!("{label}: {}", cmp.explain(&c.canary, &c.baseline)),
+                Err(why) => format!("{label}: {why}"),
+            },
+            None => format!("{label}: {observed}"),
+        },
     }
 }
 
@@ -298,7 +336,7 @@ fn decide(state: &mut State, service: usize, now: Ts) -> Vec<Effect> {
         .rollback
         .rules
         .iter()
-        .filter(|r| r.status != RuleStatus::Ok)
+        .filter(|r| r.status != RuleStatus::Ok && !r.dry_run)
         .map(|r| RuleFacts {
             env: r.env,
             status: r.status,

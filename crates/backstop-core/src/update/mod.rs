@@ -7,6 +7,7 @@ mod armed;
 mod checklist;
 mod command;
 mod comms;
+mod compare;
 mod decisions;
 mod deploy;
 mod emergency;
@@ -266,7 +267,7 @@ fn observe_drill(state: &mut State, now: crate::time::Ts) {
         .rollback
         .rules
         .iter()
-        .find(|r| r.status == crate::rules::RuleStatus::Firing)
+        .find(|r| r.status == crate::rules::RuleStatus::Firing && !r.dry_run)
         .map(|r| r.kind.name());
     let decision = svc.rollback.decision.clone();
     let history = svc.rollback.history.len();

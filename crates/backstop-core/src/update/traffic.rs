@@ -102,6 +102,7 @@ pub(super) fn on_metrics(state: &mut State, source: &str, snapshots: Vec<EnvSnap
             one_min: s.one_min,
             five_min: s.five_min,
             extra: s.extra,
+            tally: s.tally,
         });
     }
 }
@@ -624,6 +625,7 @@ mod tests {
             one_min: stats(0.08),
             five_min: stats(0.02),
             extra: vec![],
+            tally: None,
         };
         update(
             &mut s,

@@ -152,12 +152,15 @@ pub(super) fn confirmed_elsewhere(state: &State, service: usize, o: StepOutcome)
         .rollback
         .rules
         .iter()
-        .filter(|r| r.status == crate::rules::RuleStatus::Firing && r.env == c.suspect)
+        .filter(|r| {
+            r.status == crate::rules::RuleStatus::Firing && r.env == c.suspect && !r.dry_run
+        })
         .filter(|r| {
             matches!(
                 r.kind,
                 crate::rules::RuleKind::ErrorRate { .. }
                     | crate::rules::RuleKind::Latency { .. }
+                    | crate::rules::RuleKind::Compare { .. }
                     | crate::rules::RuleKind::Alarm { .. }
                     // Re-probes pass on degraded (it answers); the rule
                     // still firing says it still is degraded.
