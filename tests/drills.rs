@@ -117,6 +117,25 @@ fn a_five_second_blip_does_not_roll_back() {
     assert_eq!(s["first_rule"], Value::Null, "no rule may fire: {s}");
 }
 
+/// A 1 % canary gets a request every two seconds (at 10×, every four):
+/// the error-rate rule's window never gathers its 20, the comparison sees
+/// the failures land where the canary is.
+#[test]
+fn a_quiet_one_percent_canary_is_rolled_back_on_the_comparison() {
+    rolls_back("quiet-canary", "compare errors");
+}
+
+/// Both sides fail one request in fifty: the canary's failure is noise,
+/// and the comparison holds.
+#[test]
+fn a_canary_failing_like_its_baseline_is_not_rolled_back() {
+    let home = Home::new();
+    let (code, s, text) = drill(&home, "canary-noise", "10");
+    assert_eq!(code, Some(0), "{}\n{text}", checks(&s));
+    assert_eq!(s["rollbacks"], 0);
+    assert_eq!(s["first_rule"], Value::Null, "no rule may fire: {s}");
+}
+
 #[test]
 fn a_broken_target_escalates_instead_of_looping() {
     let home = Home::new();

@@ -375,7 +375,7 @@ mod tests {
     #[test]
     fn the_built_in_scenarios_parse() {
         let all = Scenarios::builtin();
-        assert_eq!(all.0.len(), 7);
+        assert_eq!(all.0.len(), 9);
         let blip = all.get("blip").unwrap();
         assert!(!blip.expect.rollback);
         assert!(all.get("target-broken").unwrap().expect.escalate);

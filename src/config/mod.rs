@@ -1212,6 +1212,64 @@ mod tests {
     }
 
     #[test]
+    fn compare_rules_and_their_mistakes() {
+        const SVC: &str = "[services.web.environments.blue]\nendpoints = [{ url = \"http://127.0.0.1:1/health\" }]\n[services.web.environments.green]\nendpoints = [{ url = \"http://127.0.0.1:2/health\" }]\n";
+        let c = parse_ok(&format!(
+            "{SVC}[[services.web.rules]]\nkind = \"compare\"\nmetric = \"errors\"\nmin_effect = \"0.5%\"\nbaseline = \"blue\"\ndirection = \"either\"\nfor = \"30s\"\ninconclusive_after = \"20m\"\n"
+        ));
+        match &c.services[0].policy.rules[..] {
+            [
+                crate::core::rules::RuleKind::Compare {
+                    test,
+                    hold,
+                    inconclusive_after,
+                    baseline,
+                },
+            ] => {
+                assert_eq!(test.metric, crate::core::compare::Metric::Errors);
+                assert_eq!(test.min_effect, 0.005);
+                assert_eq!(test.confidence, 0.95);
+                assert_eq!(test.direction, crate::core::compare::Direction::Either);
+                assert_eq!(*hold, Duration::from_secs(30));
+                assert_eq!(*inconclusive_after, Duration::from_secs(1200));
+                assert_eq!(baseline.as_deref(), Some("blue"));
+            }
+            other => panic!("{other:?}"),
+        }
+        let rule = |body: &str| errors(&format!("{SVC}[[services.web.rules]]\n{body}"));
+        assert_eq!(
+            rule("kind = \"compare\"\n"),
+            ["t.toml:6:8: a \"compare\" rule needs `metric`: \"errors\" or \"latency\""]
+        );
+        assert_eq!(
+            rule("kind = \"compare\"\nmetric = \"throughput\"\n"),
+            ["t.toml:7:10: unknown metric \"throughput\": expected \"errors\" or \"latency\""]
+        );
+        assert_eq!(
+            rule("kind = \"compare\"\nmetric = \"latency\"\nmin_effect = \"5%\"\n"),
+            ["t.toml:8:14: min_effect \"5%\" of latency is a duration, like \"50ms\""]
+        );
+        assert_eq!(
+            rule("kind = \"compare\"\nmetric = \"errors\"\nconfidence = \"30%\"\n"),
+            ["t.toml:8:14: confidence \"30%\" must be between 50% and 100%, like \"95%\""]
+        );
+        assert_eq!(
+            rule("kind = \"compare\"\nmetric = \"errors\"\nbaseline = \"purple\"\n"),
+            ["t.toml:8:12: service `web` has no environment `purple`"]
+        );
+        assert_eq!(
+            rule("kind = \"error-rate\"\nmetric = \"errors\"\n"),
+            ["t.toml:7:10: `metric` does not apply to a \"error-rate\" rule"]
+        );
+        // Any rule may be on probation.
+        let c = parse_ok(&format!(
+            "{SVC}[[services.web.rules]]\nkind = \"error-rate\"\nthreshold = \"2%\"\ndry_run = true\n"
+        ));
+        assert!(c.services[0].policy.rules.is_empty());
+        assert_eq!(c.services[0].policy.dry_run.len(), 1);
+    }
+
+    #[test]
     fn severity_classes_replace_the_defaults_and_bad_ones_name_their_place() {
         const SVC: &str = "[services.web.environments.green]\nendpoints = [{ url = \"http://127.0.0.1:1/health\" }]\n";
         assert_eq!(parse_ok(SVC).severities, crate::core::severity::defaults());
@@ -1435,6 +1493,14 @@ endpoints = []
         let web = &c.services[0].policy;
         assert_eq!(web.stable.as_deref(), Some("blue"));
         assert_eq!(web.rules.len(), 4);
+        match &web.dry_run[..] {
+            [crate::core::rules::RuleKind::Compare { test, hold, .. }] => {
+                assert_eq!(test.metric, crate::core::compare::Metric::Latency);
+                assert_eq!((test.min_effect, test.confidence), (100.0, 0.99));
+                assert_eq!(*hold, Duration::from_secs(15));
+            }
+            other => panic!("one compare rule on probation: {other:?}"),
+        }
         assert!(matches!(
             web.rules[1],
             crate::core::rules::RuleKind::Latency { limit: crate::core::rules::LatencyLimit::Baseline(x), window, .. }

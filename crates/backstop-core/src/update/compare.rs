@@ -152,3 +152,231 @@ fn tally(state: &State, service: usize, env: usize) -> Result<&Tally, String> {
         None => Ok(&e.metrics.probe_tally),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use std::time::Duration;
+
+    use crate::update::testkit::*;
+
+    use crate::compare::{Direction, Metric, Tally, Test};
+    use crate::decision::{Decision, Policy};
+    use crate::metrics::WindowStats;
+    use crate::msg::{Effect, EnvSnapshot, Msg};
+    use crate::rules::{RuleKind, RuleStatus};
+    use crate::time::Ts;
+
+    fn errors_rule() -> RuleKind {
+        RuleKind::Compare {
+            test: Test {
+                metric: Metric::Errors,
+                min_effect: 0.01,
+                confidence: 0.95,
+                direction: Direction::Increase,
+            },
+            hold: Duration::from_secs(15),
+            inconclusive_after: Duration::from_secs(60),
+            baseline: None,
+        }
+    }
+
+    fn only(rule: RuleKind, dry_run: bool) -> Policy {
+        let (rules, dry) = if dry_run {
+            (vec![], vec![rule])
+        } else {
+            (vec![rule], vec![])
+        };
+        Policy {
+            rules,
+            dry_run: dry,
+            ..Policy::default()
+        }
+    }
+
+    /// The sandbox's traffic, second by second: blue (90 %) never fails,
+    /// green (10 %) fails where `fails(second, n)` says.
+    struct Traffic {
+        blue: Tally,
+        green: Tally,
+    }
+
+    impl Traffic {
+        fn second(
+            &mut self,
+            s: &mut crate::model::State,
+            sec: i64,
+            green_fails: bool,
+        ) -> Vec<Effect> {
+            for _ in 0..18 {
+                self.blue.record(20.0, false);
+            }
+            self.green.record(20.0, green_fails);
+            self.green.record(20.0, false);
+            let snap = |env, tally: &Tally| EnvSnapshot {
+                service: 0,
+                env,
+                one_min: WindowStats::default(),
+                five_min: WindowStats::default(),
+                extra: vec![],
+                tally: Some(tally.clone()),
+            };
+            update(
+                s,
+                Msg::Metrics {
+                    source: "sandbox traffic".into(),
+                    snapshots: vec![snap(0, &self.blue), snap(1, &self.green)],
+                    at: Ts(sec * 1000),
+                },
+            )
+        }
+    }
+
+    fn status(s: &crate::model::State) -> RuleStatus {
+        s.services[0]
+            .rollback
+            .rules
+            .iter()
+            .find(|r| r.kind.name() == "compare errors")
+            .map(|r| r.status)
+            .unwrap()
+    }
+
+    /// Both environments' health verified (blue is a safe target).
+    fn traffic(s: &mut crate::model::State) -> Traffic {
+        for env in [0, 1] {
+            probe(s, env, 500, crate::health::HealthStatus::Ok);
+        }
+        Traffic {
+            blue: Tally::default(),
+            green: Tally::default(),
+        }
+    }
+
+    #[test]
+    fn a_canary_that_keeps_failing_fires_after_its_hold() {
+        let mut s = state(only(errors_rule(), false));
+        let mut t = traffic(&mut s);
+        for sec in 1..=30 {
+            t.second(&mut s, sec, false);
+        }
+        assert_eq!(status(&s), RuleStatus::Ok);
+        // One failure in ten of green's requests (blue: none) from 31 s.
+        let mut fired = None;
+        for sec in 31..=90 {
+            t.second(&mut s, sec, sec % 5 == 0);
+            if fired.is_none() && status(&s) == RuleStatus::Firing {
+                fired = Some(sec);
+            }
+        }
+        let fired = fired.expect("the comparison fired");
+        assert!((45..=60).contains(&fired), "fired at {fired} s");
+        assert!(matches!(
+            decision(&s),
+            Decision::RollbackRecommended { suspect: 1, .. }
+        ));
+        // The why view's evidence explains it in numbers.
+        let evidence = &s.services[0].rollback.rules[0].evidence;
+        let last = &evidence.back().unwrap().text;
+        assert!(
+            last.starts_with("web/green: green failed ") && last.contains("always-valid interval"),
+            "{last}"
+        );
+    }
+
+    /// A burst (every request of green failing for 5 s) is surely worse,
+    /// but it stopped: it never fires, and the rule rests once it is two
+    /// holds past.
+    #[test]
+    fn a_burst_that_stopped_never_fires() {
+        let mut s = state(only(errors_rule(), false));
+        let mut t = traffic(&mut s);
+        for sec in 1..=30 {
+            t.second(&mut s, sec, false);
+        }
+        let mut worst = RuleStatus::Ok;
+        for sec in 31..=120 {
+            t.second(&mut s, sec, sec <= 35);
+            worst = worst.max(status(&s));
+        }
+        assert_eq!(worst, RuleStatus::Pending, "seen, never fired");
+        assert_eq!(status(&s), RuleStatus::Ok);
+        assert_eq!(decision(&s), &Decision::Healthy);
+        assert!(
+            s.events
+                .iter()
+                .any(|e| e.text.contains("rule compare errors pending: worse")),
+            "the burst was seen"
+        );
+    }
+
+    /// On probation the rule fires, says so and journals it, and the
+    /// decision does not move.
+    #[test]
+    fn a_dry_run_rule_fires_without_deciding() {
+        let mut s = state(only(errors_rule(), true));
+        let mut t = traffic(&mut s);
+        let mut journaled = Vec::new();
+        for sec in 1..=90 {
+            for fx in t.second(&mut s, sec, sec > 30 && sec % 5 == 0) {
+                if let Effect::DryRun { rule, firing, .. } = fx {
+                    journaled.push((rule, firing));
+                }
+            }
+        }
+        assert_eq!(status(&s), RuleStatus::Firing);
+        assert_eq!(decision(&s), &Decision::Healthy);
+        assert_eq!(journaled, vec![("compare errors".to_string(), true)]);
+        assert!(
+            s.events
+                .iter()
+                .any(|e| e.text.starts_with("(dry run) rule compare errors FIRING")),
+            "said as a dry run"
+        );
+    }
+
+    /// Inconclusive for longer than its time asks a person: the rule waits
+    /// (pending), the decision watches and says why; it never rolls back.
+    #[test]
+    fn inconclusive_too_long_asks_a_person() {
+        let mut s = state(only(errors_rule(), false));
+        let mut t = traffic(&mut s);
+        // Neither fails, but green has served too little for its rate to
+        // be surely under a point.
+        for sec in 1..=100 {
+            t.second(&mut s, sec, false);
+        }
+        let r = &s.services[0].rollback.rules[0];
+        assert_eq!(r.status, RuleStatus::Pending, "{:?}", r.observed);
+        assert!(
+            r.note
+                .as_deref()
+                .is_some_and(|n| n.contains("a person decides")),
+            "{:?}",
+            r.note
+        );
+        match decision(&s) {
+            Decision::Watch { reasons, .. } => {
+                assert!(reasons[0].contains("compare errors inconclusive"), "{reasons:?}")
+            }
+            d => panic!("{d:?}"),
+        }
+    }
+
+    /// A new canary version, or a rollback that moved the shares, starts a
+    /// new trial: the old evidence does not carry over.
+    #[test]
+    fn a_new_trial_starts_from_nothing() {
+        let mut s = state(only(errors_rule(), false));
+        let mut t = traffic(&mut s);
+        for sec in 1..=60 {
+            t.second(&mut s, sec, sec > 30 && sec % 5 == 0);
+        }
+        let since = s.services[0].rollback.rules[0].trial.as_ref().unwrap().since;
+        s.services[0].envs[1].version = Some("1.0.2".into());
+        t.second(&mut s, 61, false);
+        let trial = s.services[0].rollback.rules[0].trial.as_ref().unwrap();
+        assert!(trial.since > since);
+        assert!(trial.key.starts_with("green@1.0.2 10 % vs blue"), "{}", trial.key);
+        assert_eq!(status(&s), RuleStatus::Ok);
+    }
+}
