@@ -146,6 +146,14 @@ fn report_stats_json_and_markdown_on_two_services_over_two_months() {
     );
     deploy(oct(10), "web", "green", "web:6", "web:7", ALICE);
     deploy(oct(10), "web", "green", "web:6", "web:7", BOB);
+    // A comparison on probation saw it first (and a rollback followed).
+    b.event(
+        oct(13),
+        "web",
+        "backstop",
+        json!({"kind": "dry-run", "rule": "compare errors", "env": "green", "firing": true}),
+        None,
+    );
     let data = json!({"service": "web", "suspect": "green", "target": "blue", "began": oct(12).millis(), "detected": oct(14).millis()});
     let inc = b.put(oct(14), "incident", "web", ALICE, data, None, None, "warn");
     b.event(
@@ -232,7 +240,7 @@ fn report_stats_json_and_markdown_on_two_services_over_two_months() {
                 "mtta": {"median_s": null, "worst_s": null},
                 "drivers": [], "handovers": 0, "takeovers": 0,
                 "approvals": {"approved": 0, "rejected": 1, "overridden": 0},
-                "watchers": 1
+                "watchers": 1, "dry_run": []
             },
             {
                 "service": "web", "month": "2026-10",
@@ -242,7 +250,8 @@ fn report_stats_json_and_markdown_on_two_services_over_two_months() {
                 "mtta": {"median_s": 0.0, "worst_s": 0.0},
                 "drivers": ["alice@example.com", "bob"], "handovers": 1, "takeovers": 0,
                 "approvals": {"approved": 1, "rejected": 0, "overridden": 0},
-                "watchers": 1
+                "watchers": 1,
+                "dry_run": [{"rule": "compare errors", "fired": 1, "followed": 1}]
             },
             // Bob's console named no service: it watched web too.
             {
@@ -253,7 +262,7 @@ fn report_stats_json_and_markdown_on_two_services_over_two_months() {
                 "mtta": {"median_s": null, "worst_s": null},
                 "drivers": [], "handovers": 0, "takeovers": 0,
                 "approvals": {"approved": 0, "rejected": 0, "overridden": 0},
-                "watchers": 1
+                "watchers": 1, "dry_run": []
             }
         ]}),
         "{doc:#}"
@@ -271,6 +280,10 @@ fn report_stats_json_and_markdown_on_two_services_over_two_months() {
     );
     assert!(
         md.contains("| web | 2026-11 | 0 | 0 | — | 0 | — | — | — | — | 0 (0) | 0 / 0 / 0 | 1 |"),
+        "{md}"
+    );
+    assert!(
+        md.contains("| web | 2026-10 | compare errors | 1 | 1 | 0 |"),
         "{md}"
     );
 }

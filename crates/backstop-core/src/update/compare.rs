@@ -356,7 +356,10 @@ mod tests {
         );
         match decision(&s) {
             Decision::Watch { reasons, .. } => {
-                assert!(reasons[0].contains("compare errors inconclusive"), "{reasons:?}")
+                assert!(
+                    reasons[0].contains("compare errors inconclusive"),
+                    "{reasons:?}"
+                )
             }
             d => panic!("{d:?}"),
         }
@@ -371,12 +374,20 @@ mod tests {
         for sec in 1..=60 {
             t.second(&mut s, sec, sec > 30 && sec % 5 == 0);
         }
-        let since = s.services[0].rollback.rules[0].trial.as_ref().unwrap().since;
+        let since = s.services[0].rollback.rules[0]
+            .trial
+            .as_ref()
+            .unwrap()
+            .since;
         s.services[0].envs[1].version = Some("1.0.2".into());
         t.second(&mut s, 61, false);
         let trial = s.services[0].rollback.rules[0].trial.as_ref().unwrap();
         assert!(trial.since > since);
-        assert!(trial.key.starts_with("green@1.0.2 10 % vs blue"), "{}", trial.key);
+        assert!(
+            trial.key.starts_with("green@1.0.2 10 % vs blue"),
+            "{}",
+            trial.key
+        );
         assert_eq!(status(&s), RuleStatus::Ok);
     }
 }
