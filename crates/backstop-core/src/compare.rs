@@ -374,7 +374,7 @@ fn ln_beta(a: f64, b: f64) -> f64 {
 /// The Beta(1, 1) mixture's always-valid interval for the probability of
 /// "heads", after `heads` of `heads + tails` flips: every p whose mixture
 /// martingale has not reached 1/α.
-fn bernoulli_cs(heads: u64, tails: u64, alpha: f64) -> (f64, f64) {
+pub fn bernoulli_cs(heads: u64, tails: u64, alpha: f64) -> (f64, f64) {
     let (h, t) = (heads as f64, tails as f64);
     let ln_b = ln_beta(1.0 + h, 1.0 + t);
     let limit = (1.0 / alpha).ln();
@@ -459,7 +459,7 @@ pub fn boundary(v: f64, tau: f64, alpha: f64) -> f64 {
 
 /// The mixing scale of the latency test, as a probability that the canary
 /// is slower: tuned to shifts that move it by about a tenth.
-const TAU_AUC: f64 = 0.1;
+pub const TAU_AUC: f64 = 0.1;
 
 /// Latency: the canary's shift against the baseline.
 pub fn latency(canary: &Tally, baseline: &Tally, test: Test) -> Comparison {
@@ -472,10 +472,9 @@ pub fn latency(canary: &Tally, baseline: &Tally, test: Test) -> Comparison {
     }
     let alpha = (1.0 - test.confidence).clamp(1e-9, 0.5);
     let (ncf, nbf) = (nc as f64, nb as f64);
-    let n = ncf + nbf;
-    let (_, ties) = rank_sums(&canary.latency, &baseline.latency);
+    let (_, sd) = mann_whitney(canary, baseline);
+    let var = sd * sd;
     let (cv, bv) = (&canary.latency, &baseline.latency);
-    let var = ncf * nbf / 12.0 * ((n + 1.0) - ties / (n * (n - 1.0)).max(1.0));
     let pairs = nc * nb;
     let estimate = pair_quantile(cv, bv, pairs.div_ceil(2));
     let interval = if var <= 0.0 {
@@ -499,10 +498,18 @@ pub fn latency(canary: &Tally, baseline: &Tally, test: Test) -> Comparison {
 }
 
 /// The Mann-Whitney U of the canary against the baseline (pairs where the
-/// canary was slower, ties counting half): the statistic the latency
-/// interval inverts, and what the reference tests hold against SciPy.
-pub fn mann_whitney_u(canary: &Tally, baseline: &Tally) -> f64 {
-    rank_sums(&canary.latency, &baseline.latency).0
+/// canary was slower, ties counting half) and its standard deviation under
+/// "no difference", ties corrected: the test the latency interval inverts,
+/// and what the reference tests hold against SciPy's.
+pub fn mann_whitney(canary: &Tally, baseline: &Tally) -> (f64, f64) {
+    let (nc, nb) = (canary.latencies() as f64, baseline.latencies() as f64);
+    let (u, ties) = rank_sums(&canary.latency, &baseline.latency);
+    let n = nc + nb;
+    if nc == 0.0 || nb == 0.0 {
+        return (u, 0.0);
+    }
+    let var = nc * nb / 12.0 * ((n + 1.0) - ties / (n * (n - 1.0)).max(1.0));
+    (u, var.max(0.0).sqrt())
 }
 
 /// U and the ties' correction of its variance (the sum of t³ − t over the
