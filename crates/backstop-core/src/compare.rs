@@ -122,6 +122,20 @@ impl Tally {
     }
 }
 
+/// Why a comparison rule has nothing to compare.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+pub enum Uncompared {
+    #[error("no environment {0} to compare with")]
+    NoSuchBaseline(String),
+    #[error("no other environment to compare with")]
+    NoBaseline,
+    #[error("{0} is on trial and the baseline too")]
+    OnTrialItself(String),
+    /// A metric source that sums requests (CloudWatch) keeps no tally.
+    #[error("{0} counts no requests one by one: nothing to compare")]
+    NoTally(String),
+}
+
 /// What is compared.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]

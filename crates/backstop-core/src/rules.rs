@@ -14,7 +14,7 @@ use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
 
-use super::compare::{Comparison, Metric, Outcome, Test, Trial};
+use super::compare::{Comparison, Metric, Outcome, Test, Trial, Uncompared};
 use super::metrics::{Percentile, WindowStats};
 use super::time::{self, Ts};
 
@@ -247,7 +247,7 @@ pub struct Observation {
 /// What a comparison rule sees: its last comparison, or why there is none.
 #[derive(Clone, Debug, PartialEq)]
 pub struct CompareObservation {
-    pub comparison: Result<Comparison, String>,
+    pub comparison: Result<Comparison, Uncompared>,
     /// The canary failed within two holds (errors; always for latency): a
     /// worse trial whose canary stopped failing that long ago was a burst,
     /// and counts as met no longer. (Two, so that a quiet canary's sparse
@@ -308,14 +308,6 @@ pub struct Verdict {
 
 /// Judge one observation against one rule.
 pub fn judge(kind: &RuleKind, o: &Observation, now: Ts) -> Verdict {
-    let not = |observed: String, note: Option<String>| Verdict {
-        met: false,
-        fire_now: false,
-        observed,
-        note,
-        may_fire: true,
-        ask: false,
-    };
     let met = |met: bool, fire_now: bool, observed: String, note: Option<String>| Verdict {
         met,
         fire_now,
@@ -324,6 +316,7 @@ pub fn judge(kind: &RuleKind, o: &Observation, now: Ts) -> Verdict {
         may_fire: true,
         ask: false,
     };
+    let not = |observed: String, note: Option<String>| met(false, false, observed, note);
     match kind {
         RuleKind::ErrorRate {
             threshold,
@@ -418,7 +411,7 @@ pub fn judge(kind: &RuleKind, o: &Observation, now: Ts) -> Verdict {
             };
             let cmp = match &c.comparison {
                 Ok(cmp) => cmp,
-                Err(why) => return not("no data".into(), Some(why.clone())),
+                Err(why) => return not("no data".into(), Some(why.to_string())),
             };
             let observed = match cmp.outcome {
                 Outcome::NoData => "no data".to_string(),

@@ -2,7 +2,7 @@
 //! baseline, what each served since the trial began, and their comparison
 //! (the statistics are `crate::compare`'s).
 
-use crate::compare::{self, Metric, Outcome, Tally, Trial};
+use crate::compare::{self, Metric, Outcome, Tally, Trial, Uncompared};
 use crate::model::State;
 use crate::rules::{CompareObservation, RuleKind};
 use crate::time::Ts;
@@ -107,20 +107,21 @@ fn sides(
     service: usize,
     canary: usize,
     baseline: Option<&str>,
-) -> Result<(usize, String), String> {
+) -> Result<(usize, String), Uncompared> {
     let svc = &state.services[service];
     let base = match baseline {
         Some(name) => svc
             .envs
             .iter()
             .position(|e| e.name == name)
-            .ok_or_else(|| format!("no environment {name} to compare with"))?,
-        None => super::decisions::target_of(state, service, canary)
-            .ok_or_else(|| "no other environment to compare with".to_string())?,
+            .ok_or_else(|| Uncompared::NoSuchBaseline(name.to_string()))?,
+        None => {
+            super::decisions::target_of(state, service, canary).ok_or(Uncompared::NoBaseline)?
+        }
     };
     let (c, b) = (&svc.envs[canary], &svc.envs[base]);
     if base == canary {
-        return Err(format!("{} is on trial and the baseline too", c.name));
+        return Err(Uncompared::OnTrialItself(c.name.clone()));
     }
     let share = |name: &str| {
         svc.shares()
@@ -140,15 +141,13 @@ fn sides(
 }
 
 /// What `env` served: the traffic source's tally, else its probes'.
-fn tally(state: &State, service: usize, env: usize) -> Result<&Tally, String> {
+fn tally(state: &State, service: usize, env: usize) -> Result<&Tally, Uncompared> {
     let e = &state.services[service].envs[env];
     match &e.metrics.traffic {
-        Some(t) => t.tally.as_ref().ok_or_else(|| {
-            format!(
-                "{} counts no requests one by one: nothing to compare",
-                t.source
-            )
-        }),
+        Some(t) => t
+            .tally
+            .as_ref()
+            .ok_or_else(|| Uncompared::NoTally(t.source.clone())),
         None => Ok(&e.metrics.probe_tally),
     }
 }
