@@ -9,8 +9,9 @@ mod screen;
 
 use backstop::config;
 use backstop::core::action::Action;
+use backstop::core::compare::Tally;
 use backstop::core::model::{Interrupted, SourceKind, State};
-use backstop::core::msg::{Msg, StepOutcome, TextKey};
+use backstop::core::msg::{EnvSnapshot, Msg, StepOutcome, TextKey};
 use backstop::core::runbook::StepStatus;
 use backstop::core::update::update;
 use backstop::keymap::Keymap;
@@ -414,6 +415,33 @@ fn why() {
     insta::assert_snapshot!("why_empty", shot(&empty(), r, 80, 12));
     insta::assert_snapshot!("why_normal", shot(&s, r, 80, 16));
     insta::assert_snapshot!("why_narrow", shot(&s, r, 40, 12));
+    // The comparison explains itself whole: green's requests counted one by
+    // one fail where blue's do not.
+    let (mut blue, mut green) = (Tally::default(), Tally::default());
+    for sec in 27..=60 {
+        for _ in 0..18 {
+            blue.record(4.0, false);
+        }
+        green.record(9.0, sec % 3 == 0);
+        green.record(9.0, false);
+        let snap = |env, t: &Tally| EnvSnapshot {
+            service: 0,
+            env,
+            one_min: Default::default(),
+            five_min: Default::default(),
+            extra: vec![],
+            tally: Some(t.clone()),
+        };
+        update(
+            &mut s,
+            Msg::Metrics {
+                source: "sandbox traffic".into(),
+                snapshots: vec![snap(0, &blue), snap(1, &green)],
+                at: at(sec),
+            },
+        );
+    }
+    insta::assert_snapshot!("why_comparison", shot(&s, r, 80, 24));
 }
 
 #[test]

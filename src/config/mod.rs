@@ -564,6 +564,7 @@ fn validate(
             && !policy
                 .rules
                 .iter()
+                .chain(&policy.dry_run)
                 .any(|r| matches!(r, crate::core::rules::RuleKind::Alarm { .. }))
         {
             let wanted = a
@@ -1215,7 +1216,7 @@ mod tests {
     fn compare_rules_and_their_mistakes() {
         const SVC: &str = "[services.web.environments.blue]\nendpoints = [{ url = \"http://127.0.0.1:1/health\" }]\n[services.web.environments.green]\nendpoints = [{ url = \"http://127.0.0.1:2/health\" }]\n";
         let c = parse_ok(&format!(
-            "{SVC}[[services.web.rules]]\nkind = \"compare\"\nmetric = \"errors\"\nmin_effect = \"0.5%\"\nbaseline = \"blue\"\ndirection = \"either\"\nfor = \"30s\"\ninconclusive_after = \"20m\"\n"
+            "{SVC}[[services.web.rules]]\nkind = \"compare\"\nmetric = \"latency\"\nmin_effect = \"80ms\"\nbaseline = \"blue\"\ndirection = \"either\"\nfor = \"30s\"\ninconclusive_after = \"20m\"\n"
         ));
         match &c.services[0].policy.rules[..] {
             [
@@ -1226,8 +1227,8 @@ mod tests {
                     baseline,
                 },
             ] => {
-                assert_eq!(test.metric, crate::core::compare::Metric::Errors);
-                assert_eq!(test.min_effect, 0.005);
+                assert_eq!(test.metric, crate::core::compare::Metric::Latency);
+                assert_eq!(test.min_effect, 80.0);
                 assert_eq!(test.confidence, 0.95);
                 assert_eq!(test.direction, crate::core::compare::Direction::Either);
                 assert_eq!(*hold, Duration::from_secs(30));
@@ -1237,6 +1238,22 @@ mod tests {
             other => panic!("{other:?}"),
         }
         let rule = |body: &str| errors(&format!("{SVC}[[services.web.rules]]\n{body}"));
+        assert_eq!(
+            rule("kind = \"compare\"\nmetric = \"errors\"\nfor = \"0s\"\n"),
+            ["t.toml:8:7: for of a \"compare\" rule must be more than zero"]
+        );
+        assert_eq!(
+            rule("kind = \"compare\"\nmetric = \"errors\"\ndirection = \"either\"\n"),
+            [
+                "t.toml:8:13: direction \"either\" is for latency: failing less than the baseline is no reason to roll back"
+            ]
+        );
+        assert_eq!(
+            rule("kind = \"manual\"\ndry_run = true\n"),
+            [
+                "t.toml:6:8: the manual rule is always there and always decides: it cannot be on probation"
+            ]
+        );
         assert_eq!(
             rule("kind = \"compare\"\n"),
             ["t.toml:6:8: a \"compare\" rule needs `metric`: \"errors\" or \"latency\""]
@@ -1261,11 +1278,14 @@ mod tests {
             rule("kind = \"error-rate\"\nmetric = \"errors\"\n"),
             ["t.toml:7:10: `metric` does not apply to a \"error-rate\" rule"]
         );
-        // Any rule may be on probation.
+        // Any rule may be on probation; alone, it leaves the defaults deciding.
         let c = parse_ok(&format!(
             "{SVC}[[services.web.rules]]\nkind = \"error-rate\"\nthreshold = \"2%\"\ndry_run = true\n"
         ));
-        assert!(c.services[0].policy.rules.is_empty());
+        assert_eq!(
+            c.services[0].policy.rules,
+            crate::core::rules::RuleKind::defaults()
+        );
         assert_eq!(c.services[0].policy.dry_run.len(), 1);
     }
 

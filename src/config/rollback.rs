@@ -143,9 +143,21 @@ pub(crate) fn policy(
         p.self_declared_approvers = r.self_declared_approvers.unwrap_or(false);
     }
     if let Some(rules) = rules {
-        p.rules.clear();
+        // Deciding rules listed replace the defaults; rules on probation
+        // alone leave them deciding.
+        if rules.iter().any(|r| r.dry_run != Some(true)) {
+            p.rules.clear();
+        }
         for r in rules {
             let dry_run = r.dry_run.unwrap_or(false);
+            if dry_run && r.kind.get_ref() == "manual" {
+                err(
+                    r.kind.span(),
+                    "the manual rule is always there and always decides: it cannot be on probation"
+                        .into(),
+                );
+                continue;
+            }
             if let Some(kind) = rule(r, service, envs, err) {
                 if dry_run {
                     p.dry_run.push(kind);
@@ -413,6 +425,13 @@ fn compare(
     };
     let direction = match r.direction.as_ref().map(|d| (d, d.get_ref().as_str())) {
         None | Some((_, "increase")) => Direction::Increase,
+        Some((d, "either")) if metric == Metric::Errors => {
+            err(
+                d.span(),
+                "direction \"either\" is for latency: failing less than the baseline is no reason to roll back".into(),
+            );
+            return None;
+        }
         Some((_, "either")) => Direction::Either,
         Some((d, other)) => {
             err(
@@ -432,6 +451,20 @@ fn compare(
             format!("service `{service}` has no environment `{}`", b.get_ref()),
         );
         return None;
+    }
+    for (key, d) in [
+        ("for", &r.hold),
+        ("inconclusive_after", &r.inconclusive_after),
+    ] {
+        if let Some(d) = d
+            && d.get_ref().0.is_zero()
+        {
+            err(
+                d.span(),
+                format!("{key} of a \"compare\" rule must be more than zero"),
+            );
+            return None;
+        }
     }
     Some(RuleKind::Compare {
         test: Test {

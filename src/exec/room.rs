@@ -268,7 +268,6 @@ pub(super) fn role(b: &Backends, r: &RoleRow) {
     journal.append(e);
 }
 
-/// A note for the incident's timeline, marked when its writer is the scribe.
 /// A rule on probation fired (or stopped): an event row the statistics
 /// count, written by whichever console saw it (the statistics count each
 /// firing once per service and minute).
@@ -286,6 +285,7 @@ pub(super) fn dry_run(
     journal.append(e);
 }
 
+/// A note for the incident's timeline, marked when its writer is the scribe.
 pub(super) fn note(
     b: &Backends,
     service: &str,

@@ -1,5 +1,5 @@
 //! Benchmarks, not timed tests: `cargo bench --bench console [-- NAME…]`
-//! with NAME among `render`, `classify`, `rules`, `window`, `router`,
+//! with NAME among `render`, `classify`, `rules`, `window`, `compare`, `router`,
 //! `detect`, `bandwidth`, `journal` (all by default); the war room's
 //! `propagation`, `observer` and `death`, the DynamoDB journal's `table`
 //! and the 2,000/10,000-endpoint `scale` run only when named.
@@ -49,6 +49,9 @@ fn main() {
     }
     if run("window") {
         window();
+    }
+    if run("compare") {
+        compare();
     }
     if run("router") {
         router();
@@ -519,6 +522,58 @@ fn window() {
     println!(
         "metric window: record {per:?} per sample (10M samples at 1000/s); stats 1m {read_1m:?}, 5m {read_5m:?} per read"
     );
+}
+
+/// The canary judge on one pair of tallies: what one comparison rule costs
+/// each time its service is judged, after minutes and after hours of a
+/// trial (the tallies keep two significant digits, so their size, and the
+/// cost, stop growing with the requests).
+fn compare() {
+    use backstop::core::compare::{self, Direction, Metric, Tally, Test};
+    let test = |metric| Test {
+        metric,
+        min_effect: 0.01,
+        confidence: 0.95,
+        direction: Direction::Increase,
+    };
+    for requests in [5_000u64, 5_000_000] {
+        let (mut canary, mut baseline) = (Tally::default(), Tally::default());
+        // Latencies over 5–500 ms, one in a hundred failing; 5 % canary.
+        for i in 0..requests {
+            let ms = 5.0 + ((i * 7919) % 4950) as f64 / 10.0;
+            let side = if i % 20 == 0 {
+                &mut canary
+            } else {
+                &mut baseline
+            };
+            side.record(ms, i % 100 == 0);
+        }
+        let n = 20_000u32;
+        let started = Instant::now();
+        for _ in 0..n {
+            black_box(compare::errors(
+                black_box(&canary),
+                &baseline,
+                test(Metric::Errors),
+            ));
+        }
+        let errors = started.elapsed() / n;
+        let n = 2_000u32;
+        let started = Instant::now();
+        for _ in 0..n {
+            black_box(compare::latency(
+                black_box(&canary),
+                &baseline,
+                test(Metric::Latency),
+            ));
+        }
+        let latency = started.elapsed() / n;
+        println!(
+            "compare: {requests} requests ({} and {} latency values): errors {errors:?}, latency {latency:?} per comparison",
+            canary.latency.len(),
+            baseline.latency.len()
+        );
+    }
 }
 
 /// Requests a second the sandbox sustains on one core: router, services and

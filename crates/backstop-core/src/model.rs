@@ -251,9 +251,6 @@ pub struct EnvMetrics {
     pub p95_5m: Series,
     /// The health probes themselves, as requests: failures and latency.
     pub probes: MetricWindow,
-    /// The probes since the console started, for comparisons where no
-    /// traffic source counts requests.
-    pub probe_tally: crate::compare::Tally,
 }
 
 impl Default for EnvMetrics {
@@ -266,7 +263,6 @@ impl Default for EnvMetrics {
             p95_5m: Series::default(),
             // Probes are sparse: a histogram per 30 s is plenty.
             probes: MetricWindow::new(Duration::from_secs(30)),
-            probe_tally: crate::compare::Tally::default(),
         }
     }
 }

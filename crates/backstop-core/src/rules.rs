@@ -3,7 +3,9 @@
 //! health checks, degraded for more than two minutes, an alarm in ALARM, and
 //! a person asking.
 //!
-//! Each rule is evaluated per environment and moves `ok → pending → firing`.
+//! Each rule is evaluated per environment (an alarm or a comparison once per
+//! service, on the environment it incriminates) and moves `ok → pending →
+//! firing`.
 //! A rule fires only when its condition has held for its whole hold time (the
 //! window, by default), so a blip does not fire: a 5-second outage is 8 % of a
 //! minute, but it is not 60 seconds of errors.
@@ -139,7 +141,7 @@ impl RuleKind {
         }
     }
 
-    /// The defaults of the reference runbooks (000, 001): error rate over
+    /// The defaults: the reference runbooks' (000, 001) error rate over
     /// 5 % for 60 s (at least 20 requests), p95 over 1000 ms for 60 s, three
     /// consecutive failed health checks, degraded for two minutes; and the
     /// canary against its baseline (errors by 1 point, latency by 50 ms, at

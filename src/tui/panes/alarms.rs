@@ -50,8 +50,11 @@ pub(super) fn entries(state: &State) -> Vec<Entry> {
                 continue;
             }
             let share = shares.as_ref().and_then(|v| v.get(r.env).map(|(_, p)| *p));
-            let idle =
-                share == Some(0) && !matches!(r.kind, RuleKind::Manual | RuleKind::Alarm { .. });
+            // A rule on probation is shown like one on an idle
+            // environment: below the deciding ones, not counted.
+            let idle = r.dry_run
+                || (share == Some(0)
+                    && !matches!(r.kind, RuleKind::Manual | RuleKind::Alarm { .. }));
             out.push(Entry {
                 status: r.status,
                 idle,
@@ -118,12 +121,16 @@ pub(super) fn line(state: &State, e: Entry) -> Line {
             Line {
                 status: r.status,
                 idle: e.idle,
-                scope: if e.idle {
+                scope: if e.idle && !r.dry_run {
                     format!("{scope} (idle)")
                 } else {
                     scope
                 },
-                name: r.kind.name(),
+                name: if r.dry_run {
+                    format!("{} (dry run)", r.kind.name())
+                } else {
+                    r.kind.name()
+                },
                 observed,
                 threshold: r.kind.threshold(),
                 when,
@@ -224,11 +231,11 @@ pub fn render(state: &State, view: &View<'_>, area: Rect, buf: &mut Buffer) {
     let t = view.theme;
     let firing = all
         .iter()
-        .filter(|l| l.status == RuleStatus::Firing)
+        .filter(|l| l.status == RuleStatus::Firing && !l.idle)
         .count();
     let pending = all
         .iter()
-        .filter(|l| l.status == RuleStatus::Pending)
+        .filter(|l| l.status == RuleStatus::Pending && !l.idle)
         .count();
     let shown = inner.height as usize;
     let visible: Vec<Line> = all.iter().take(shown).map(|e| line(state, *e)).collect();

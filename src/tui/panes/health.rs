@@ -210,7 +210,7 @@ pub(super) fn firing_rules(state: &State, id: EnvId) -> String {
         .rollback
         .rules
         .iter()
-        .filter(|r| r.env == id.env && r.status == RuleStatus::Firing)
+        .filter(|r| r.env == id.env && r.status == RuleStatus::Firing && !r.dry_run)
         .map(|r| r.kind.name());
     match (firing.next(), firing.count()) {
         (None, _) => String::new(),

@@ -123,24 +123,29 @@ fn sides(
     if base == canary {
         return Err(Uncompared::OnTrialItself(c.name.clone()));
     }
+    // Side by side, or not at all: a live environment against an idle
+    // one measures the load, not the release.
     let share = |name: &str| {
         svc.shares()
             .and_then(|s| s.iter().find(|(n, _)| n == name).map(|(_, p)| *p))
-            .map_or_else(|| "?".to_string(), |p| p.to_string())
+            .unwrap_or(0)
     };
-    let key = format!(
-        "{}@{} {} % vs {}@{} {} %",
-        c.name,
-        c.version.as_deref().unwrap_or("?"),
-        share(&c.name),
-        b.name,
-        b.version.as_deref().unwrap_or("?"),
-        share(&b.name)
-    );
+    let (cs, bs) = (share(&c.name), share(&b.name));
+    if cs == 0 || bs == 0 {
+        let (idle, other) = if bs == 0 { (b, c) } else { (c, b) };
+        return Err(Uncompared::NotSideBySide(
+            idle.name.clone(),
+            other.name.clone(),
+        ));
+    }
+    // The shares, not the versions the probes read: during a rolling
+    // deploy those change from answer to answer, and each change would
+    // throw the evidence away. A new canary release starts at new shares.
+    let key = format!("{} {cs} % vs {} {bs} %", c.name, b.name);
     Ok((base, key))
 }
 
-/// What `env` served: the traffic source's tally, else its probes'.
+/// What `env` served, as the traffic source counted it.
 fn tally(state: &State, service: usize, env: usize) -> Result<&Tally, Uncompared> {
     let e = &state.services[service].envs[env];
     match &e.metrics.traffic {
@@ -148,7 +153,7 @@ fn tally(state: &State, service: usize, env: usize) -> Result<&Tally, Uncompared
             .tally
             .as_ref()
             .ok_or_else(|| Uncompared::NoTally(t.source.clone())),
-        None => Ok(&e.metrics.probe_tally),
+        None => Err(Uncompared::NoTraffic),
     }
 }
 
@@ -277,7 +282,7 @@ mod tests {
         let evidence = &s.services[0].rollback.rules[0].evidence;
         let last = &evidence.back().unwrap().text;
         assert!(
-            last.starts_with("web/green: green failed ") && last.contains("always-valid interval"),
+            last.starts_with("web/green: green failed ") && last.contains("sequential interval"),
             "{last}"
         );
     }
@@ -364,8 +369,9 @@ mod tests {
         }
     }
 
-    /// A new canary version, or a rollback that moved the shares, starts a
-    /// new trial: the old evidence does not carry over.
+    /// New shares (a canary step, or a rollback) start a new trial: the
+    /// old evidence does not carry over; with one side idle there is
+    /// nothing to compare.
     #[test]
     fn a_new_trial_starts_from_nothing() {
         let mut s = state(only(errors_rule(), false));
@@ -378,15 +384,28 @@ mod tests {
             .as_ref()
             .unwrap()
             .since;
-        s.services[0].envs[1].version = Some("1.0.2".into());
+        let weights = |blue, green| Msg::TrafficRead {
+            service: 0,
+            result: Ok(crate::traffic::Weights::from_percents([
+                ("blue", blue),
+                ("green", green),
+            ])),
+            at: Ts(61_000),
+        };
+        update(&mut s, weights(75, 25));
         t.second(&mut s, 61, false);
         let trial = s.services[0].rollback.rules[0].trial.as_ref().unwrap();
         assert!(trial.since > since);
-        assert!(
-            trial.key.starts_with("green@1.0.2 10 % vs blue"),
-            "{}",
-            trial.key
-        );
+        assert_eq!(trial.key, "green 25 % vs blue 75 %");
         assert_eq!(status(&s), RuleStatus::Ok);
+        update(&mut s, weights(100, 0));
+        t.second(&mut s, 62, false);
+        let r = &s.services[0].rollback.rules[0];
+        assert_eq!((r.status, r.trial.is_none()), (RuleStatus::Ok, true));
+        assert_eq!(r.observed, "no data");
+        assert_eq!(
+            r.note.as_deref(),
+            Some("green takes no traffic beside blue: nothing to compare")
+        );
     }
 }

@@ -174,14 +174,21 @@ fn evaluate_rules(state: &mut State, service: usize, now: Ts) -> Vec<Effect> {
             && t.to != RuleStatus::Ok
             && let Some(ev) = &first
         {
-            svc.rollback
-                .note(ev.at, TimelineKind::Evidence, ev.text.clone());
+            svc.rollback.note(
+                ev.at,
+                TimelineKind::Evidence,
+                format!("{probation}{}", ev.text),
+            );
         }
         if t.to == RuleStatus::Firing
             && let Some(ev) = latest
             && Some(&ev) != first.as_ref()
         {
-            svc.rollback.note(ev.at, TimelineKind::Evidence, ev.text);
+            svc.rollback.note(
+                ev.at,
+                TimelineKind::Evidence,
+                format!("{probation}{}", ev.text),
+            );
         }
         svc.rollback
             .note(now, TimelineKind::Rule, format!("{label}: {text}"));

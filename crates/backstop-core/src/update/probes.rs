@@ -145,9 +145,6 @@ fn record(state: &mut State, id: EndpointId, result: ProbeResult) -> bool {
         env.metrics
             .probes
             .record(at, result.latency_ms, status.is_failure());
-        env.metrics
-            .probe_tally
-            .record(result.latency_ms, status.is_failure());
         if id.endpoint == primary {
             env.latency.push(result.latency_ms, status.is_failure());
         }

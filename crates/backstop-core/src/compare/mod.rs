@@ -31,96 +31,13 @@
 
 use serde::{Deserialize, Serialize};
 
-use super::time::Ts;
+mod sequential;
+mod tally;
+mod trial;
 
-/// What one environment served since its source began: counts, and
-/// latencies to two significant digits (bounded: about 90 values a decade).
-#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
-pub struct Tally {
-    pub requests: u64,
-    pub errors: u64,
-    /// (latency in µs to two significant digits, count), by latency.
-    pub latency: Vec<(u32, u64)>,
-}
-
-/// Latencies above a minute count as a minute (as the metric windows do).
-const MAX_US: f64 = 60_000_000.0;
-
-/// `latency_ms` in µs, to two significant digits.
-fn quantize(latency_ms: f64) -> u32 {
-    let us = (latency_ms * 1000.0).clamp(0.0, MAX_US);
-    if us < 100.0 {
-        return us.round() as u32;
-    }
-    let step = 10f64.powi(us.log10().floor() as i32 - 1);
-    ((us / step).round() * step) as u32
-}
-
-impl Tally {
-    pub fn record(&mut self, latency_ms: f64, error: bool) {
-        self.requests += 1;
-        self.errors += u64::from(error);
-        let v = quantize(latency_ms);
-        match self.latency.binary_search_by_key(&v, |(x, _)| *x) {
-            Ok(i) => self.latency[i].1 += 1,
-            Err(i) => self.latency.insert(i, (v, 1)),
-        }
-    }
-
-    /// What was added since `earlier`, an earlier tally of the same source;
-    /// `None` when it is not one (the source started again).
-    pub fn since(&self, earlier: &Tally) -> Option<Tally> {
-        if self.requests < earlier.requests || self.errors < earlier.errors {
-            return None;
-        }
-        let mut latency = Vec::with_capacity(self.latency.len());
-        let mut old = earlier.latency.iter().peekable();
-        for &(v, n) in &self.latency {
-            let mut before = 0;
-            while let Some(&&(w, m)) = old.peek() {
-                if w > v {
-                    break;
-                }
-                if w < v {
-                    // A value the earlier tally had and this one lost.
-                    return None;
-                }
-                before = m;
-                old.next();
-            }
-            let added = n.checked_sub(before)?;
-            if added > 0 {
-                latency.push((v, added));
-            }
-        }
-        if old.next().is_some() {
-            return None;
-        }
-        Some(Tally {
-            requests: self.requests - earlier.requests,
-            errors: self.errors - earlier.errors,
-            latency,
-        })
-    }
-
-    fn latencies(&self) -> u64 {
-        self.latency.iter().map(|(_, n)| n).sum()
-    }
-
-    /// The median latency in ms, if any was recorded.
-    pub fn median_ms(&self) -> Option<f64> {
-        let n = self.latencies();
-        let half = n.div_ceil(2);
-        let mut seen = 0;
-        for &(v, c) in &self.latency {
-            seen += c;
-            if seen >= half && n > 0 {
-                return Some(f64::from(v) / 1000.0);
-            }
-        }
-        None
-    }
-}
+pub use sequential::{TAU_AUC, bernoulli_cs, boundary};
+pub use tally::Tally;
+pub use trial::Trial;
 
 /// Why a comparison rule has nothing to compare.
 #[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
@@ -131,6 +48,13 @@ pub enum Uncompared {
     NoBaseline,
     #[error("{0} is on trial and the baseline too")]
     OnTrialItself(String),
+    /// A comparison needs two environments serving users at once.
+    #[error("{0} takes no traffic beside {1}: nothing to compare")]
+    NotSideBySide(String, String),
+    /// Health probes are not users' requests: comparisons read a source
+    /// that counts requests.
+    #[error("no request traffic is counted (health probes are not compared)")]
+    NoTraffic,
     /// A metric source that sums requests (CloudWatch) keeps no tally.
     #[error("{0} counts no requests one by one: nothing to compare")]
     NoTally(String),
@@ -222,8 +146,9 @@ pub struct Comparison {
     pub baseline_value: Option<f64>,
     /// Canary − baseline: a fraction of requests, or ms of shift.
     pub estimate: f64,
-    /// The always-valid interval of the difference; `None` while too few
-    /// samples bound it.
+    /// The sequential interval of the difference (see `errors` and
+    /// `latency` for what it holds fixed); `None` while too few samples
+    /// bound it.
     pub interval: Option<(f64, f64)>,
 }
 
@@ -313,7 +238,7 @@ impl Comparison {
         };
         let interval = match self.interval {
             Some((lo, hi)) => format!(
-                "{conf} always-valid interval [{}, {}]",
+                "{conf} sequential interval [{}, {}]",
                 m.effect(lo),
                 m.effect(hi)
             ),
@@ -353,77 +278,6 @@ fn ms(v: Option<f64>) -> String {
     v.map_or_else(|| "—".into(), |x| format!("{x:.0}ms"))
 }
 
-/// ln Γ(x) for x > 0 (Lanczos, g = 7, 9 terms: 15 digits).
-fn ln_gamma(x: f64) -> f64 {
-    const G: [f64; 9] = [
-        0.999_999_999_999_809_9,
-        676.520_368_121_885_1,
-        -1_259.139_216_722_402_8,
-        771.323_428_777_653_1,
-        -176.615_029_162_140_6,
-        12.507_343_278_686_905,
-        -0.138_571_095_265_720_12,
-        9.984_369_578_019_572e-6,
-        1.505_632_735_149_311_6e-7,
-    ];
-    if x < 0.5 {
-        // Reflection.
-        let pi = std::f64::consts::PI;
-        return (pi / (pi * x).sin()).ln() - ln_gamma(1.0 - x);
-    }
-    let x = x - 1.0;
-    let mut a = G[0];
-    let t = x + 7.5;
-    for (i, g) in G.iter().enumerate().skip(1) {
-        a += g / (x + i as f64);
-    }
-    0.5 * (2.0 * std::f64::consts::PI).ln() + (x + 0.5) * t.ln() - t + a.ln()
-}
-
-/// ln B(a, b).
-fn ln_beta(a: f64, b: f64) -> f64 {
-    ln_gamma(a) + ln_gamma(b) - ln_gamma(a + b)
-}
-
-/// The Beta(1, 1) mixture's always-valid interval for the probability of
-/// "heads", after `heads` of `heads + tails` flips: every p whose mixture
-/// martingale has not reached 1/α.
-pub fn bernoulli_cs(heads: u64, tails: u64, alpha: f64) -> (f64, f64) {
-    let (h, t) = (heads as f64, tails as f64);
-    let ln_b = ln_beta(1.0 + h, 1.0 + t);
-    let limit = (1.0 / alpha).ln();
-    // ln M(p) = ln B − h ln p − t ln(1 − p): convex, least at h / (h + t),
-    // where it is at most 0 (a mean is at most its largest value).
-    let ln_m = |p: f64| {
-        let a = if h > 0.0 { h * p.ln() } else { 0.0 };
-        let b = if t > 0.0 { t * (1.0 - p).ln() } else { 0.0 };
-        ln_b - a - b
-    };
-    let mid = if h + t > 0.0 { h / (h + t) } else { 0.5 };
-    let solve = |mut inside: f64, mut outside: f64| {
-        for _ in 0..80 {
-            let m = 0.5 * (inside + outside);
-            if ln_m(m) < limit {
-                inside = m;
-            } else {
-                outside = m;
-            }
-        }
-        inside
-    };
-    let lo = if heads == 0 || ln_m(f64::MIN_POSITIVE) < limit {
-        0.0
-    } else {
-        solve(mid, 0.0)
-    };
-    let hi = if tails == 0 || ln_m(1.0 - f64::EPSILON) < limit {
-        1.0
-    } else {
-        solve(mid, 1.0)
-    };
-    (lo, hi)
-}
-
 /// Errors: the canary's error rate minus the baseline's.
 pub fn errors(canary: &Tally, baseline: &Tally, test: Test) -> Comparison {
     let (nc, nb) = (canary.requests, baseline.requests);
@@ -439,14 +293,17 @@ pub fn errors(canary: &Tally, baseline: &Tally, test: Test) -> Comparison {
     // the failures seen imply is linear in q, and 0 at that share.
     let (q_lo, q_hi) = bernoulli_cs(xc, xb, alpha);
     let diff = |q: f64| failures * (q / ncf - (1.0 - q) / nbf);
-    // The failures are few: the conditional interval cannot see how high
-    // the canary's rate might be when little has failed anywhere, so the
-    // upper end is also the canary's own always-valid upper bound, less
-    // the baseline's rate.
+    // The mapping holds the failures seen fixed, so when little has failed
+    // anywhere it cannot see how high the canary's rate might be: the
+    // upper end is also the canary's own upper bound less the baseline's
+    // lower one (each side's own Beta mixture). The lower end is the test
+    // itself, exact: above zero only if the canary's share of failures is
+    // surely above its share of requests.
     let (_, own_hi) = bernoulli_cs(xc, nc - xc, alpha);
+    let (base_lo, _) = bernoulli_cs(xb, nb - xb, alpha);
     let pb = xb as f64 / nbf;
     let lo = diff(q_lo);
-    let hi = diff(q_hi).max(own_hi - pb);
+    let hi = diff(q_hi).max(own_hi - base_lo);
     let estimate = xc as f64 / ncf - pb;
     let interval = Some((lo, hi));
     Comparison {
@@ -463,18 +320,6 @@ pub fn errors(canary: &Tally, baseline: &Tally, test: Test) -> Comparison {
     }
 }
 
-/// The normal-mixture boundary in standard deviations, for a statistic of
-/// variance `v` mixed at scale `tau`: wide while the data are few, about
-/// 3 once they are many, and valid for every look at once.
-pub fn boundary(v: f64, tau: f64, alpha: f64) -> f64 {
-    let k = tau * tau / v;
-    ((1.0 + 1.0 / k) * ((1.0 + k).ln() + 2.0 * (1.0 / alpha).ln())).sqrt()
-}
-
-/// The mixing scale of the latency test, as a probability that the canary
-/// is slower: tuned to shifts that move it by about a tenth.
-pub const TAU_AUC: f64 = 0.1;
-
 /// Latency: the canary's shift against the baseline.
 pub fn latency(canary: &Tally, baseline: &Tally, test: Test) -> Comparison {
     let (nc, nb) = (canary.latencies(), baseline.latencies());
@@ -489,7 +334,8 @@ pub fn latency(canary: &Tally, baseline: &Tally, test: Test) -> Comparison {
     let (_, sd) = mann_whitney(canary, baseline);
     let var = sd * sd;
     let (cv, bv) = (&canary.latency, &baseline.latency);
-    let pairs = nc * nb;
+    // Pairs counted in u128: a long trial's two sides multiply past u64.
+    let pairs = u128::from(nc) * u128::from(nb);
     let estimate = pair_quantile(cv, bv, pairs.div_ceil(2));
     let interval = if var <= 0.0 {
         // Every value the same: no shift, and nothing to doubt about it.
@@ -498,7 +344,7 @@ pub fn latency(canary: &Tally, baseline: &Tally, test: Test) -> Comparison {
         let z = boundary(var / (ncf * nbf).powi(2), TAU_AUC, alpha);
         let k = (ncf * nbf / 2.0 - z * var.sqrt()).floor();
         (k >= 1.0).then(|| {
-            let k = k as u64;
+            let k = k as u128;
             (
                 pair_quantile(cv, bv, k + 1),
                 pair_quantile(cv, bv, pairs - k),
@@ -554,24 +400,24 @@ fn rank_sums(cv: &[(u32, u64)], bv: &[(u32, u64)]) -> (f64, f64) {
 /// The `rank`-th smallest (1-based) of the pairwise differences
 /// canary − baseline, in ms, each pair weighted by its counts; found by
 /// bisection on the difference, counting pairs in one merge pass each.
-fn pair_quantile(cv: &[(u32, u64)], bv: &[(u32, u64)], rank: u64) -> f64 {
+fn pair_quantile(cv: &[(u32, u64)], bv: &[(u32, u64)], rank: u128) -> f64 {
     let (Some(c0), Some(c1), Some(b0), Some(b1)) = (cv.first(), cv.last(), bv.first(), bv.last())
     else {
         return 0.0;
     };
     // Pairs with a difference at most x.
-    let at_most = |x: i64| -> u64 {
-        let mut total = 0u64;
+    let all: u64 = bv.iter().map(|b| b.1).sum();
+    let at_most = |x: i64| -> u128 {
+        let mut total = 0u128;
         let mut j = 0; // baseline values below v − x
         let mut below = 0u64;
-        let all: u64 = bv.iter().map(|b| b.1).sum();
         for &(v, a) in cv {
             let floor = i64::from(v) - x;
             while j < bv.len() && i64::from(bv[j].0) < floor {
                 below += bv[j].1;
                 j += 1;
             }
-            total += a * (all - below);
+            total += u128::from(a) * u128::from(all - below);
         }
         total
     };
@@ -588,69 +434,6 @@ fn pair_quantile(cv: &[(u32, u64)], bv: &[(u32, u64)], rank: u64) -> f64 {
         }
     }
     lo as f64 / 1000.0
-}
-
-/// One comparison rule's trial: what the two sides had served when it
-/// began, so that the test sees only what came after (the sequence of
-/// evidence starts there), and how the outcome has run since.
-#[derive(Clone, Debug, PartialEq)]
-pub struct Trial {
-    /// What starts a new trial when it changes: the canary, its version
-    /// and share, and the baseline.
-    pub key: String,
-    /// The two environments' names, for the explanation.
-    pub canary: String,
-    pub baseline: String,
-    pub since: Ts,
-    pub canary_start: Tally,
-    pub baseline_start: Tally,
-    pub last: Option<Comparison>,
-    pub inconclusive_since: Option<Ts>,
-    /// The canary's failures in the trial so far, and when they grew
-    /// lately (bounded): to tell a burst that stopped from failures that
-    /// go on.
-    failures: u64,
-    grew: std::collections::VecDeque<Ts>,
-}
-
-impl Trial {
-    pub fn new(
-        key: String,
-        names: (String, String),
-        since: Ts,
-        canary: Tally,
-        baseline: Tally,
-    ) -> Trial {
-        Trial {
-            key,
-            canary: names.0,
-            baseline: names.1,
-            since,
-            canary_start: canary,
-            baseline_start: baseline,
-            last: None,
-            inconclusive_since: None,
-            failures: 0,
-            grew: std::collections::VecDeque::new(),
-        }
-    }
-
-    /// Note the canary's failures so far at `now`, remembering when they
-    /// grew for `keep`.
-    pub fn note_failures(&mut self, now: Ts, failures: u64, keep: std::time::Duration) {
-        if failures > self.failures {
-            self.grew.push_back(now);
-        }
-        self.failures = failures;
-        while self.grew.front().is_some_and(|at| now.since(*at) >= keep) {
-            self.grew.pop_front();
-        }
-    }
-
-    /// Did the canary fail within the last `span` (at most `keep`)?
-    pub fn failed_within(&self, now: Ts, span: std::time::Duration) -> bool {
-        self.grew.iter().any(|at| now.since(*at) < span)
-    }
 }
 
 #[cfg(test)]
@@ -684,45 +467,6 @@ mod tests {
         t
     }
 
-    #[test]
-    fn quantized_to_two_significant_digits() {
-        assert_eq!(quantize(0.0421), 42);
-        assert_eq!(quantize(1.234), 1200);
-        assert_eq!(quantize(987.6), 990_000);
-        assert_eq!(quantize(1e9), 60_000_000);
-        let mut t = Tally::default();
-        for ms in [10.0, 10.04, 20.0, 10.0] {
-            t.record(ms, false);
-        }
-        assert_eq!(t.latency, vec![(10_000, 3), (20_000, 1)]);
-        assert_eq!(t.median_ms(), Some(10.0));
-    }
-
-    #[test]
-    fn since_subtracts_and_refuses_a_restarted_source() {
-        let mut a = Tally::default();
-        a.record(10.0, false);
-        let mut b = a.clone();
-        b.record(10.0, true);
-        b.record(30.0, false);
-        let d = b.since(&a).unwrap();
-        assert_eq!((d.requests, d.errors), (2, 1));
-        assert_eq!(d.latency, vec![(10_000, 1), (30_000, 1)]);
-        assert_eq!(a.since(&b), None);
-        let mut other = Tally::default();
-        other.record(5.0, false);
-        other.record(5.0, false);
-        assert_eq!(other.since(&a), None, "a value the earlier one had is gone");
-    }
-
-    #[test]
-    fn ln_gamma_matches_factorials() {
-        for (n, f) in [(1.0, 1.0f64), (5.0, 24.0), (11.0, 3_628_800.0)] {
-            assert!((ln_gamma(n) - f.ln()).abs() < 1e-10, "{n}");
-        }
-        assert!((ln_gamma(0.5) - std::f64::consts::PI.sqrt().ln()).abs() < 1e-10);
-    }
-
     /// The 8 % canary of the drill: three failures on the canary, none on
     /// the baseline, at 5 % of the requests, is surely worse.
     #[test]
@@ -734,7 +478,7 @@ mod tests {
         assert!((c.estimate - 0.04).abs() < 1e-12);
         let text = c.explain("green", "blue");
         assert!(
-            text.starts_with("green failed 3 of 75 requests (4.0 %), blue 0 of 1425 (0.0 %): difference +4.0 pt, 95 % always-valid interval [+"),
+            text.starts_with("green failed 3 of 75 requests (4.0 %), blue 0 of 1425 (0.0 %): difference +4.0 pt, 95 % sequential interval [+"),
             "{text}"
         );
         assert!(text.ends_with("worse"), "{text}");
@@ -793,37 +537,6 @@ mod tests {
         assert_eq!(latency(&fast, &base, t).outcome, Outcome::Worse);
     }
 
-    #[test]
-    fn the_boundary_is_wide_early_and_about_three_later() {
-        let alpha = 0.05;
-        let tau = 0.1;
-        let early = boundary(1.0, tau, alpha);
-        let later = boundary(0.0001, tau, alpha);
-        assert!(early > 10.0, "{early}");
-        assert!((2.5..3.5).contains(&later), "{later}");
-    }
-
-    #[test]
-    fn failures_within_a_span() {
-        let mut t = Trial::new(
-            "k".into(),
-            ("green".into(), "blue".into()),
-            Ts(0),
-            Tally::default(),
-            Tally::default(),
-        );
-        let keep = std::time::Duration::from_secs(10);
-        let five = std::time::Duration::from_secs(5);
-        t.note_failures(Ts(0), 0, keep);
-        t.note_failures(Ts(3000), 2, keep);
-        t.note_failures(Ts(6000), 2, keep);
-        assert!(t.failed_within(Ts(6000), five), "failed at 3 s");
-        t.note_failures(Ts(9000), 2, keep);
-        assert!(!t.failed_within(Ts(9000), five), "nothing since 3 s");
-        t.note_failures(Ts(10_000), 3, keep);
-        assert!(t.failed_within(Ts(10_000), five));
-    }
-
     /// SplitMix64: a seeded, dependency-free source of simulated traffic.
     struct Rng(u64);
 
@@ -840,7 +553,9 @@ mod tests {
     /// Deploys whose canary is exactly like its baseline, judged every
     /// second for ten minutes: how many are ever called worse; and how many
     /// a fixed-sample test (a pooled two-proportion z over 1.645, one-sided
-    /// 95 %) repeated every second would have called worse.
+    /// 95 %) repeated every second would have called worse. No minimum
+    /// effect for errors (any difference would do); 1 ms for latency (the
+    /// tally's resolution is 0.1 ms).
     fn false_alarms(deploys: u32, metric: Metric, seed: u64) -> (f64, f64) {
         let mut rng = Rng(seed);
         let t = test(metric, if metric == Metric::Errors { 0.0 } else { 1.0 });
@@ -886,10 +601,9 @@ mod tests {
         (c.errors as f64 / nc - b.errors as f64 / nb) / se
     }
 
-    /// Looking every second does not inflate false alarms: with no minimum
-    /// effect at all (any difference would do), fewer than 5 % of identical
-    /// deploys are ever called worse at 95 %. A test repeated every second
-    /// at a fixed 1.96 would call most of them worse sooner or later.
+    /// Looking every second does not inflate false alarms: fewer than 5 %
+    /// of identical deploys are ever called worse at 95 %, where the same
+    /// fixed-sample test repeated every second calls a third of them worse.
     #[test]
     fn false_alarms_stay_within_the_level() {
         let (errors, naive) = false_alarms(2000, Metric::Errors, 1);
