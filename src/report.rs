@@ -17,6 +17,7 @@ use crate::room::{Reader, Row};
 pub mod comms;
 pub mod correct;
 pub mod postmortem;
+pub mod probation;
 pub mod stats;
 pub mod war_room;
 

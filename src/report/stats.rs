@@ -12,6 +12,7 @@ use serde::Serialize;
 use serde_json::Value;
 
 use super::Marks;
+use super::probation::{self, DryRun};
 use super::war_room::{self, Approval, Lease, Presence, person_key, service_of};
 use crate::core::decision::RollbackRecord;
 use crate::core::time::{self, Ts};
@@ -58,23 +59,6 @@ pub struct Month {
     /// fired, and how often a rollback followed anyway.
     pub dry_run: Vec<DryRun>,
 }
-
-/// One rule on probation in one month.
-#[derive(Clone, Debug, Default, PartialEq, Serialize)]
-pub struct DryRun {
-    /// `compare latency`, as the rule is named on screen.
-    pub rule: String,
-    /// Times it would have fired (once per minute, however many consoles
-    /// journaled it).
-    pub fired: u32,
-    /// Of those, how many a rollback of the service followed within
-    /// [`FOLLOWED`]: the rule agreed with what people (or the deciding
-    /// rules) did. The rest are the false alarms it would have raised.
-    pub followed: u32,
-}
-
-/// How soon after a dry-run rule fired a rollback counts as following it.
-pub const FOLLOWED: Duration = Duration::from_secs(3600);
 
 /// The middle and the worst of some durations, in seconds.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Serialize)]
@@ -220,34 +204,13 @@ impl Stats {
         for (service, r) in rollbacks {
             slot(&mut acc, service, r.at).rollbacks += 1;
         }
-        // Rules on probation: each firing once per service, rule and
-        // minute (every console of a room journals what it saw), and
-        // whether a rollback of the service followed.
-        let mut seen: BTreeSet<(String, String, i64)> = BTreeSet::new();
-        for r in events {
-            let d = r.entry.data.as_ref().unwrap_or(&Value::Null);
-            if str_of(d, "kind") != Some("dry-run") || d.get("firing") != Some(&Value::Bool(true)) {
-                continue;
-            }
-            let rule = str_of(d, "rule").unwrap_or("?").to_string();
-            let service = service_of(&r.entry.scope).to_string();
-            let at = r.entry.at;
-            if !seen.insert((
-                service.clone(),
-                rule.clone(),
-                at.millis().div_euclid(60_000),
-            )) {
-                continue;
-            }
-            let followed = rollbacks
-                .iter()
-                .any(|(s, rb)| *s == service && rb.at >= at && rb.at.since(at) <= FOLLOWED);
-            let e = slot(&mut acc, &service, at)
+        for f in probation::firings(events, rollbacks) {
+            let e = slot(&mut acc, &f.service, f.at)
                 .dry_run
-                .entry(rule)
+                .entry(f.rule)
                 .or_default();
             e.0 += 1;
-            e.1 += u32::from(followed);
+            e.1 += u32::from(f.followed);
         }
         // Whoever switched or reverted drove.
         for r in rows.iter().filter(|r| r.entry.kind == "intent") {
@@ -378,35 +341,7 @@ impl Stats {
                 m.watchers
             );
         }
-        let probation: Vec<(&Month, &DryRun)> = self
-            .services
-            .iter()
-            .flat_map(|m| m.dry_run.iter().map(move |d| (m, d)))
-            .collect();
-        if !probation.is_empty() {
-            let _ = writeln!(
-                s,
-                "\nRules on probation (`dry_run`): how often each would have fired, and how often a rollback followed within {}.\n",
-                time::human(FOLLOWED)
-            );
-            let _ = writeln!(
-                s,
-                "| Service | Month | Rule | Would have fired | Followed by a rollback | Would have been false alarms |"
-            );
-            let _ = writeln!(s, "|---|---|---|--:|--:|--:|");
-            for (m, d) in probation {
-                let _ = writeln!(
-                    s,
-                    "| {} | {} | {} | {} | {} | {} |",
-                    super::cell(&m.service),
-                    m.month,
-                    super::cell(&d.rule),
-                    d.fired,
-                    d.followed,
-                    d.fired - d.followed
-                );
-            }
-        }
+        s.push_str(&probation::table(&self.services));
         s
     }
 }
@@ -522,7 +457,7 @@ pub(crate) mod tests {
     const CAROL: &str = "carol@laptop";
 
     /// October or November 2026, UTC.
-    fn t(month: u32, day: i64, h: i64, m: i64, s: i64) -> Ts {
+    pub(crate) fn t(month: u32, day: i64, h: i64, m: i64, s: i64) -> Ts {
         let base = if month == 10 {
             1_790_812_800_000
         } else {
@@ -569,7 +504,7 @@ pub(crate) mod tests {
             self.j.append_now(e).unwrap()
         }
 
-        fn event(&self, at: Ts, scope: &str, by: &str, data: Value) {
+        pub(crate) fn event(&self, at: Ts, scope: &str, by: &str, data: Value) {
             self.put(at, "event", scope, by, data, None, None, "info");
         }
 
@@ -910,44 +845,6 @@ pub(crate) mod tests {
             json!({"median_s": null, "worst_s": null})
         );
         assert_eq!(doc["services"][0]["change_failure_rate"], Value::Null);
-    }
-
-    /// A rule on probation: each firing counted once however many consoles
-    /// journaled it, and whether a rollback followed within the hour.
-    #[test]
-    fn dry_run_rules_are_counted_against_the_rollbacks() {
-        let b = Book::new();
-        two_months(&b);
-        let fired = |at: Ts, by: &str, firing: bool| {
-            let data = json!({"kind": "dry-run", "rule": "compare errors", "env": "green", "firing": firing});
-            b.event(at, "web", by, data);
-        };
-        // Before the October switch of 10:08 (followed), seen by two consoles.
-        fired(t(10, 3, 10, 6, 30), "backstop", true);
-        fired(t(10, 3, 10, 6, 31), "backstop", true);
-        fired(t(10, 3, 10, 7, 30), "backstop", false);
-        // In the afternoon, with no rollback after it: a false alarm.
-        fired(t(10, 3, 14, 0, 0), "backstop", true);
-        let stats = Stats::load(&Reader::open(&b.path).unwrap()).unwrap();
-        let web = stats
-            .services
-            .iter()
-            .find(|m| m.service == "web" && m.month == "2026-10")
-            .unwrap();
-        assert_eq!(
-            web.dry_run,
-            vec![DryRun {
-                rule: "compare errors".into(),
-                fired: 2,
-                followed: 1
-            }]
-        );
-        let md = stats.markdown();
-        assert!(
-            md.contains("| web | 2026-10 | compare errors | 2 | 1 | 1 |"),
-            "{md}"
-        );
-        assert!(stats.json().contains("\"dry_run\""));
     }
 
     #[test]
