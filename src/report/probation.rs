@@ -9,7 +9,6 @@ use std::time::Duration;
 use serde::Serialize;
 use serde_json::Value;
 
-use super::stats::Month;
 use super::war_room::service_of;
 use crate::core::decision::RollbackRecord;
 use crate::core::time::{self, Ts};
@@ -81,13 +80,9 @@ pub(super) fn firings(events: &[Row], rollbacks: &[(String, RollbackRecord)]) ->
 }
 
 /// The Markdown table after the statistics' own, when any rule is on
-/// probation.
-pub(super) fn table(months: &[Month]) -> String {
+/// probation: one row per (service, month, rule).
+pub(super) fn table(rows: &[(&str, &str, &DryRun)]) -> String {
     let mut s = String::new();
-    let rows: Vec<(&Month, &DryRun)> = months
-        .iter()
-        .flat_map(|m| m.dry_run.iter().map(move |d| (m, d)))
-        .collect();
     if rows.is_empty() {
         return s;
     }
@@ -101,12 +96,12 @@ pub(super) fn table(months: &[Month]) -> String {
         "| Service | Month | Rule | Would have fired | Followed by a rollback | Would have been false alarms |"
     );
     let _ = writeln!(s, "|---|---|---|--:|--:|--:|");
-    for (m, d) in rows {
+    for (service, month, d) in rows {
         let _ = writeln!(
             s,
             "| {} | {} | {} | {} | {} | {} |",
-            super::cell(&m.service),
-            m.month,
+            super::cell(service),
+            month,
             super::cell(&d.rule),
             d.fired,
             d.followed,

@@ -341,7 +341,16 @@ impl Stats {
                 m.watchers
             );
         }
-        s.push_str(&probation::table(&self.services));
+        let rows: Vec<(&str, &str, &DryRun)> = self
+            .services
+            .iter()
+            .flat_map(|m| {
+                m.dry_run
+                    .iter()
+                    .map(move |d| (m.service.as_str(), m.month.as_str(), d))
+            })
+            .collect();
+        s.push_str(&probation::table(&rows));
         s
     }
 }

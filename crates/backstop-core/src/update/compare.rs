@@ -8,11 +8,13 @@ use crate::rules::{CompareObservation, RuleKind};
 use crate::time::Ts;
 
 /// Bring every comparison rule of `service` up to date with `canary` on
-/// trial; what each sees, by rule index (`None` for other rules).
+/// trial against `target` (where a rollback would go) unless a rule names
+/// its baseline; what each sees, by rule index (`None` for other rules).
 pub(super) fn compare_all(
     state: &mut State,
     service: usize,
     canary: usize,
+    target: Option<usize>,
     now: Ts,
 ) -> Vec<Option<CompareObservation>> {
     let n = state.services[service].rollback.rules.len();
@@ -34,11 +36,12 @@ pub(super) fn compare_all(
                     .map_or_else(|| "?".to_string(), |e| e.name.clone())
             };
             let canary_name = env_name(canary);
-            let setup = sides(state, service, canary, baseline.as_deref()).and_then(|(b, key)| {
-                let c = tally(state, service, canary)?.clone();
-                let t = tally(state, service, b)?.clone();
-                Ok((b, env_name(b), key, c, t))
-            });
+            let setup =
+                sides(state, service, canary, target, baseline.as_deref()).and_then(|(b, key)| {
+                    let c = tally(state, service, canary)?.clone();
+                    let t = tally(state, service, b)?.clone();
+                    Ok((b, env_name(b), key, c, t))
+                });
             let rule = &mut state.services[service].rollback.rules[i];
             rule.env = canary;
             let (baseline_name, key, c_now, b_now) = match setup {
@@ -106,6 +109,7 @@ fn sides(
     state: &State,
     service: usize,
     canary: usize,
+    target: Option<usize>,
     baseline: Option<&str>,
 ) -> Result<(usize, String), Uncompared> {
     let svc = &state.services[service];
@@ -115,9 +119,7 @@ fn sides(
             .iter()
             .position(|e| e.name == name)
             .ok_or_else(|| Uncompared::NoSuchBaseline(name.to_string()))?,
-        None => {
-            super::decisions::target_of(state, service, canary).ok_or(Uncompared::NoBaseline)?
-        }
+        None => target.ok_or(Uncompared::NoBaseline)?,
     };
     let (c, b) = (&svc.envs[canary], &svc.envs[base]);
     if base == canary {

@@ -84,7 +84,8 @@ fn on_trial(state: &State, service: usize) -> usize {
 
 fn evaluate_rules(state: &mut State, service: usize, now: Ts) -> Vec<Effect> {
     let trial = on_trial(state, service);
-    let compared = compare_all(state, service, trial, now);
+    let target = target_of(state, service, trial);
+    let compared = compare_all(state, service, trial, target, now);
     let n = state.services[service].rollback.rules.len();
     let mut effects = Vec::new();
     for i in 0..n {
