@@ -19,6 +19,8 @@ pub struct Trial {
     pub canary_start: Tally,
     pub baseline_start: Tally,
     pub last: Option<Comparison>,
+    /// The requests each side had served at `last`.
+    pub served: (u64, u64),
     pub inconclusive_since: Option<Ts>,
     /// The canary's failures in the trial so far, and when they grew
     /// lately (bounded): to tell a burst that stopped from failures that
@@ -43,6 +45,7 @@ impl Trial {
             canary_start: canary,
             baseline_start: baseline,
             last: None,
+            served: (0, 0),
             inconclusive_since: None,
             failures: 0,
             grew: std::collections::VecDeque::new(),

@@ -58,9 +58,9 @@ pub(super) fn compare_all(
                     });
                 }
             };
-            // The evidence starts with the trial: a new canary, version,
-            // share or baseline, or a source that started again, starts
-            // a new one.
+            // The evidence starts with the trial: new shares, another
+            // canary or baseline, or a source that started again, start a
+            // new one.
             let since = rule.trial.as_ref().filter(|t| t.key == key).and_then(|t| {
                 Some((
                     c_now.since(&t.canary_start)?,
@@ -71,15 +71,23 @@ pub(super) fn compare_all(
                 Some(d) => d,
                 None => {
                     let names = (canary_name.clone(), baseline_name.clone());
-                    rule.trial = Some(Trial::new(key, names, now, c_now.clone(), b_now.clone()));
+                    rule.trial = Some(Trial::new(key, names, now, c_now, b_now));
                     (Tally::default(), Tally::default())
                 }
             };
             let trial = rule.trial.as_mut()?;
-            let cmp = match test.metric {
-                Metric::Errors => compare::errors(&c, &bl, test),
-                Metric::Latency => compare::latency(&c, &bl, test),
+            // Judged again only when either side served more: the rules are
+            // evaluated at every probe answer and tick, the tallies move
+            // once a metrics poll.
+            let served = (c.requests, bl.requests);
+            let cmp = match trial.last.as_ref().filter(|_| trial.served == served) {
+                Some(last) => last.clone(),
+                None => match test.metric {
+                    Metric::Errors => compare::errors(&c, &bl, test),
+                    Metric::Latency => compare::latency(&c, &bl, test),
+                },
             };
+            trial.served = served;
             if cmp.outcome == Outcome::Inconclusive {
                 trial.inconclusive_since.get_or_insert(now);
             } else {
