@@ -127,6 +127,7 @@ mod configs {
         rollback_unknown_runbook,
         rollback_unknown_stable,
         rule_alarm_without_name,
+        rule_compare_effect_in_the_wrong_unit,
         rule_key_of_other_kind,
         rule_threshold_without_percent,
         rule_unknown_kind,
