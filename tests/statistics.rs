@@ -14,6 +14,7 @@ use backstop::core::compare::{
     Direction, Metric, Outcome, TAU_AUC, Tally, Test, bernoulli_cs, boundary, errors, latency,
     mann_whitney,
 };
+use backstop::core::rng::SplitMix;
 use serde_json::{Value, json};
 
 fn python() -> PathBuf {
@@ -30,26 +31,9 @@ fn python() -> PathBuf {
         })
 }
 
-/// SplitMix64, seeded: the generated samples are the same on every run.
-struct Rng(u64);
-
-impl Rng {
-    fn next(&mut self) -> u64 {
-        self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
-        let mut z = self.0;
-        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
-        z ^ (z >> 31)
-    }
-
-    fn below(&mut self, n: u64) -> u64 {
-        self.next() % n.max(1)
-    }
-}
-
 /// Latencies already at two significant digits (so the tally keeps them
 /// exactly): from a small set (many ties) or a wide one.
-fn sample(rng: &mut Rng, n: u64, shift: u64, ties: bool) -> Vec<u64> {
+fn sample(rng: &mut SplitMix, n: u64, shift: u64, ties: bool) -> Vec<u64> {
     const WIDE: [u64; 12] = [3, 8, 12, 17, 25, 33, 48, 56, 71, 89, 95, 99];
     (0..n)
         .map(|_| {
@@ -200,7 +184,8 @@ fn the_statistics_agree_with_scipy() {
         latency_case(&[30, 30, 40], &[20, 30, 30, 30]),
         latency_case(&[90, 95, 99], &[3, 8, 12]),
     ];
-    let mut rng = Rng(20_261_207);
+    // Seeded: the generated samples are the same on every run.
+    let mut rng = SplitMix(20_261_207);
     for i in 0..150 {
         let nc = rng.below(if i % 5 == 0 { 4 } else { 40 });
         let nb = 1 + rng.below(if i % 7 == 0 { 3 } else { 120 });

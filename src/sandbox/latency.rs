@@ -6,6 +6,7 @@
 //! on production. Draws are deterministic per request number (and differ per
 //! environment), so a drill is the same every time.
 
+use crate::core::rng::SplitMix;
 use std::time::Duration;
 
 /// The answer time of one kind of request.
@@ -89,7 +90,7 @@ impl Latency {
         // believable shape, no dependency.
         let z = ((0..4).map(|_| rng.unit()).sum::<f64>() - 2.0) * 3f64.sqrt();
         let mut ms = median_ms * (sigma * z).exp();
-        if tail_every > 0 && rng.next().is_multiple_of(tail_every) {
+        if tail_every > 0 && rng.next_u64().is_multiple_of(tail_every) {
             ms += -tail_ms * (1.0 - rng.unit()).ln();
         }
         Duration::from_secs_f64(ms.min(max_ms) / 1000.0)
@@ -105,25 +106,6 @@ pub fn seed(service: &str, env: &str) -> u64 {
         h = h.wrapping_mul(0x0000_0100_0000_01b3);
     }
     h
-}
-
-/// splitmix64: a small, good, deterministic generator (the drills' jitter
-/// uses it too: reproducible without a dependency).
-pub(crate) struct SplitMix(pub(crate) u64);
-
-impl SplitMix {
-    pub(crate) fn next(&mut self) -> u64 {
-        self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
-        let mut z = self.0;
-        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
-        z ^ (z >> 31)
-    }
-
-    /// Uniform in [0, 1).
-    pub(crate) fn unit(&mut self) -> f64 {
-        (self.next() >> 11) as f64 / (1u64 << 53) as f64
-    }
 }
 
 #[cfg(test)]

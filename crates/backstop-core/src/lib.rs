@@ -24,6 +24,7 @@ pub mod metrics;
 pub mod migration;
 pub mod model;
 pub mod msg;
+pub mod rng;
 pub mod roles;
 pub mod rollback_type;
 pub mod room;

@@ -537,19 +537,6 @@ mod tests {
         assert_eq!(latency(&fast, &base, t).outcome, Outcome::Worse);
     }
 
-    /// SplitMix64: a seeded, dependency-free source of simulated traffic.
-    struct Rng(u64);
-
-    impl Rng {
-        fn next(&mut self) -> f64 {
-            self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
-            let mut z = self.0;
-            z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
-            z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
-            ((z ^ (z >> 31)) >> 11) as f64 / (1u64 << 53) as f64
-        }
-    }
-
     /// Deploys whose canary is exactly like its baseline, judged every
     /// second for ten minutes: how many are ever called worse; and how many
     /// a fixed-sample test (a pooled two-proportion z over 1.645, one-sided
@@ -557,7 +544,7 @@ mod tests {
     /// effect for errors (any difference would do); 1 ms for latency (the
     /// tally's resolution is 0.1 ms).
     fn false_alarms(deploys: u32, metric: Metric, seed: u64) -> (f64, f64) {
-        let mut rng = Rng(seed);
+        let mut rng = crate::rng::SplitMix(seed);
         let t = test(metric, if metric == Metric::Errors { 0.0 } else { 1.0 });
         let (mut alarms, mut naive) = (0, 0);
         for _ in 0..deploys {
@@ -567,13 +554,13 @@ mod tests {
                 // 20 requests a second, 5 % of them to the canary; 1 % fail
                 // on both; latency 20 ms plus an exponential tail of 15 ms.
                 for _ in 0..20 {
-                    let side = if rng.next() < 0.05 {
+                    let side = if rng.unit() < 0.05 {
                         &mut canary
                     } else {
                         &mut baseline
                     };
-                    let ms = 20.0 - 15.0 * (1.0 - rng.next()).ln();
-                    side.record(ms, rng.next() < 0.01);
+                    let ms = 20.0 - 15.0 * (1.0 - rng.unit()).ln();
+                    side.record(ms, rng.unit() < 0.01);
                 }
                 naive_fired |= pooled_z(&canary, &baseline) > 1.645;
                 let c = match metric {
