@@ -101,12 +101,7 @@ pub(crate) fn policy(
             p.rollback_window = w.get_ref().0;
         }
         if let Some(s) = &r.stable {
-            if !envs.iter().any(|e| e == s.get_ref()) {
-                err(
-                    s.span(),
-                    format!("service `{service}` has no environment `{}`", s.get_ref()),
-                );
-            }
+            known_env(s, service, envs, err);
             p.stable = Some(s.get_ref().clone());
         }
         if let Some(a) = &r.approvals {
@@ -330,12 +325,8 @@ fn rule(
                 return None;
             };
             if let Some(e) = &r.env
-                && !envs.iter().any(|x| x == e.get_ref())
+                && !known_env(e, service, envs, err)
             {
-                err(
-                    e.span(),
-                    format!("service `{service}` has no environment `{}`", e.get_ref()),
-                );
                 ok = false;
             }
             RuleKind::Alarm {
@@ -444,12 +435,8 @@ fn compare(
         }
     };
     if let Some(b) = &r.baseline
-        && !envs.iter().any(|e| e == b.get_ref())
+        && !known_env(b, service, envs, err)
     {
-        err(
-            b.span(),
-            format!("service `{service}` has no environment `{}`", b.get_ref()),
-        );
         return None;
     }
     for (key, d) in [
@@ -483,6 +470,27 @@ fn compare(
             .map_or(Duration::from_secs(600), |d| d.get_ref().0),
         baseline: r.baseline.as_ref().map(|b| b.get_ref().clone()),
     })
+}
+
+/// Whether `name` is one of the service's environments; if not, said at
+/// its place.
+fn known_env(
+    name: &Spanned<String>,
+    service: &str,
+    envs: &[String],
+    err: &mut impl FnMut(Range<usize>, String),
+) -> bool {
+    let known = envs.iter().any(|e| e == name.get_ref());
+    if !known {
+        err(
+            name.span(),
+            format!(
+                "service `{service}` has no environment `{}`",
+                name.get_ref()
+            ),
+        );
+    }
+    known
 }
 
 /// `"5%"`, `"0.5 %"` → 0.05, 0.005.
