@@ -212,6 +212,8 @@ mod tests {
     struct Traffic {
         blue: Tally,
         green: Tally,
+        /// Blue fails every this many of its requests (0: never).
+        blue_fails_every: u64,
     }
 
     impl Traffic {
@@ -222,7 +224,9 @@ mod tests {
             green_fails: bool,
         ) -> Vec<Effect> {
             for _ in 0..18 {
-                self.blue.record(20.0, false);
+                let n = self.blue.requests + 1;
+                let fails = self.blue_fails_every > 0 && n % self.blue_fails_every == 0;
+                self.blue.record(20.0, fails);
             }
             self.green.record(20.0, green_fails);
             self.green.record(20.0, false);
@@ -263,6 +267,7 @@ mod tests {
         Traffic {
             blue: Tally::default(),
             green: Tally::default(),
+            blue_fails_every: 0,
         }
     }
 
@@ -417,5 +422,25 @@ mod tests {
             r.note.as_deref(),
             Some("green takes no traffic beside blue: nothing to compare")
         );
+    }
+
+    /// Noise: green fails one request in fifty, as blue does. Ten minutes
+    /// of it never fire; the same failures beside a blue that never fails do.
+    #[test]
+    fn failures_alike_on_both_sides_are_noise() {
+        let run = |blue_fails_every| {
+            let mut s = state(only(errors_rule(), false));
+            let mut t = traffic(&mut s);
+            t.blue_fails_every = blue_fails_every;
+            let mut worst = RuleStatus::Ok;
+            for sec in 1..=600 {
+                t.second(&mut s, sec, sec % 25 == 0);
+                worst = worst.max(status(&s));
+            }
+            assert_eq!(t.green.errors, 24, "green failed, one in fifty");
+            worst
+        };
+        assert_ne!(run(50), RuleStatus::Firing, "alike: noise");
+        assert_eq!(run(0), RuleStatus::Firing, "beside a blue that never fails");
     }
 }
