@@ -225,7 +225,7 @@ mod tests {
         ) -> Vec<Effect> {
             for _ in 0..18 {
                 let n = self.blue.requests + 1;
-                let fails = self.blue_fails_every > 0 && n % self.blue_fails_every == 0;
+                let fails = self.blue_fails_every > 0 && n.is_multiple_of(self.blue_fails_every);
                 self.blue.record(20.0, fails);
             }
             self.green.record(20.0, green_fails);
